@@ -1,0 +1,131 @@
+"""Thin command line over the library: `bench run`, `bench models`.
+
+Bad input prints one line naming the problem and the fix, and exits 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.errors import BenchError
+
+DEFAULT_OUT = Path("results") / "runs.csv"
+EXIT_SOME_FAILED = 3
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message
+        raise BenchError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def int_list(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="catalog name (see `bench models`) or a directory with a config.json")
+    p.add_argument("--engine", default="vllm", help="vllm (default)")
+    p.add_argument("--input-len", type=int, default=128, help="prompt tokens per request (mean, if a distribution)")
+    p.add_argument("--output-len", type=int, default=64, help="output tokens per request, exact (ignore_eos)")
+    p.add_argument("--num-prompts", type=int, default=16, help="requests in the timed run")
+    p.add_argument("--length-dist", choices=["fixed", "uniform", "normal"], default="fixed",
+                   help="how input/output lengths vary around the given means")
+    p.add_argument("--range-ratio", type=float, default=0.0,
+                   help="uniform: +-ratio x mean; normal: sigma = ratio x mean (clipped at 3 sigma)")
+    p.add_argument("--seed", type=int, default=0, help="workload and engine seed")
+    p.add_argument("--max-num-seqs", type=int_list, default=None,
+                   help="batch size cap (vLLM max_num_seqs); a comma list runs one case per value, e.g. 1,4,16")
+    p.add_argument("--max-model-len", type=int, default=None, help="context length; default from models.yaml")
+    p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], default=None)
+    p.add_argument("--kv-cache-dtype", choices=["auto", "fp8", "fp8_e4m3", "fp8_e5m2"], default="auto")
+    p.add_argument("--tensor-parallel-size", "-tp", type=int, default=None)
+    p.add_argument("--pipeline-parallel-size", "-pp", type=int, default=1)
+    p.add_argument("--distributed-executor-backend", choices=["mp", "ray"], default=None,
+                   help="mp: one node; ray: a Ray cluster (multi-node)")
+    p.add_argument("--gpu-memory-utilization", type=float, default=0.9)
+    p.add_argument("--cpu-kv-cache-gb", type=float, default=None,
+                   help="CPU build only: KV-cache size in GiB (vLLM's default otherwise)")
+    p.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto",
+                   help="auto: whatever the installed vLLM build targets")
+    p.add_argument("--weights", default="auto",
+                   help="auto (local real weights if present, else dummy), dummy, hub (download), or a directory")
+    p.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=None,
+                   help="default: eager on CPU, CUDA graphs on GPU")
+    p.add_argument("--no-warmup", dest="warmup", action="store_false", help="skip the warm-up batch")
+    p.add_argument("--timeout", dest="timeout_s", type=float, default=3600.0, help="seconds per case")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results CSV to append to (default {DEFAULT_OUT})")
+    p.add_argument("--verbose", "-v", action="store_true", help="show the engine's log instead of keeping it in a file")
+
+
+RUN_FIELDS = (
+    "model", "engine", "input_len", "output_len", "num_prompts", "length_dist", "range_ratio", "seed",
+    "max_model_len", "dtype", "kv_cache_dtype", "tensor_parallel_size", "pipeline_parallel_size",
+    "distributed_executor_backend", "gpu_memory_utilization", "cpu_kv_cache_gb", "device", "weights",
+    "enforce_eager", "warmup", "timeout_s",
+)
+
+
+def cmd_run(args) -> int:
+    from bench import runconfig
+    from bench.display import print_case, print_summary
+    from bench.runner import run_case
+
+    base = {k: getattr(args, k) for k in RUN_FIELDS}
+    batch_sizes = args.max_num_seqs or [None]
+    cases = []
+    for b in batch_sizes:  # resolve every case first: bad input stops everything before any run
+        cfg = runconfig.parse({**base, "max_num_seqs": b})
+        cases.append(runconfig.resolve(cfg))
+    outcomes = []
+    for i, (cfg, model) in enumerate(cases, 1):
+        label = f"[{i}/{len(cases)}] {model.name} max_num_seqs={cfg.max_num_seqs or 'default'}"
+        outcome = run_case(cfg, model, args.out, verbose=args.verbose, label=label)
+        print_case(outcome)
+        outcomes.append(outcome)
+    if len(outcomes) > 1:
+        print_summary([o.row for o in outcomes])
+    print(f"results: {args.out} (+ {args.out.with_suffix('')}/<run_id>.json)")
+    return 0 if all(o.row["status"] == "ok" for o in outcomes) else EXIT_SOME_FAILED
+
+
+def cmd_models(args) -> int:
+    from bench import catalog
+    from bench.display import print_models
+
+    path = catalog.catalog_path()
+    cat = catalog.load(path)
+    print_models([catalog.from_entry(name, e, path.resolve().parent) for name, e in cat.models.items()],
+                 show_tiny=args.all)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="bench", description="Measure LLM inference under vLLM and price it in CNY per million tokens.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    p_run = sub.add_parser("run", help="benchmark a model (offline batched generate) and append a results row")
+    add_run_options(p_run)
+    p_run.set_defaults(func=cmd_run)
+    p_models = sub.add_parser("models", help="list the model catalog (models.yaml)")
+    p_models.add_argument("--all", action="store_true", help="include the tiny test variants")
+    p_models.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,71 @@
+"""Strict schemas for the YAML files users edit (a typo fails loudly, never silently)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bench.errors import BenchError
+
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelEntry(Strict):
+    """One catalog model: where its architecture lives and how to serve it by default."""
+
+    hub_id: str | None = Field(None, description="Hugging Face id; used to find real weights in the local HF cache")
+    family: str = Field(description="architecture family, e.g. qwen2, deepseek_v2, glm")
+    config: str = Field(description="path of the bundled config.json, relative to the catalog file")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "bfloat16"
+    max_model_len: int = Field(gt=0)
+    tensor_parallel_size: int = Field(1, ge=1)
+    weights: str | None = Field(None, description="local directory of real weights (optional)")
+    tiny: bool = Field(False, description="a test-sized variant with the family's real attention/MoE layout")
+    notes: str = ""
+
+
+class Catalog(Strict):
+    schema_version: Literal[1] = 1
+    models: dict[str, ModelEntry]
+
+
+def one_line(err: ValidationError, where: str) -> str:
+    """Turn pydantic's multi-line report into one line naming each bad field."""
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            parts.append(f"unknown field '{loc}'")
+        elif e["type"] == "missing":
+            parts.append(f"missing field '{loc}'")
+        else:
+            parts.append(f"'{loc}': {e['msg']}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BenchError(f"{path}: file not found") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" line {mark.line + 1}" if mark else ""
+        raise BenchError(f"{path}{at}: not valid YAML ({getattr(e, 'problem', e)})") from None
+
+
+def load_catalog(path: Path) -> Catalog:
+    data = load_yaml(path)
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as e:
+        raise BenchError(one_line(e, str(path)) + " (fix the entry; see the README's 'Adding a model')") from None

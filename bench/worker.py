@@ -1,0 +1,110 @@
+"""One measured case in its own process: `python -m bench.worker SPEC.json OUT.json`.
+
+The parent never imports vllm or torch. This process builds the engine, warms it up, times
+`generate`, reads the KV-cache allocation and peak memory, and writes one JSON result.
+Failures come back as data: status bad_input / oom / failed with the error and traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench.engines import load_engine
+from bench.engines.base import EngineSpec
+from bench.errors import BenchError
+from bench.metrics import compute_metrics
+from bench.telemetry import PeakMemorySampler
+from bench.workload import sample_requests, special_token_ids
+
+OOM_MARKERS = (
+    "out of memory",
+    "outofmemoryerror",
+    "no available memory for the cache blocks",
+    "larger than the available kv cache memory",
+    "less than requested memory for kv",
+    "cannot allocate memory",
+)
+
+
+def classify(exc: BaseException) -> str:
+    if isinstance(exc, BenchError):
+        return "bad_input"
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return "oom" if any(m in text for m in OOM_MARKERS) else "failed"
+
+
+def warmup_requests(spec: EngineSpec, vocab: int, avoid) -> list:
+    """One batch of the real shape (other seed), short outputs: compiles kernels, fills allocators."""
+    run = spec.run
+    n = min(run["num_prompts"], run["max_num_seqs"] or run["num_prompts"])
+    return sample_requests(n, run["input_len"], min(run["output_len"], 8), vocab, seed=run["seed"] + 1_000_003,
+                           avoid_token_ids=avoid)
+
+
+def run_case(spec: EngineSpec) -> dict:
+    run = spec.run
+    cfg = spec.model_config
+    vocab = int(cfg["vocab_size"])
+    avoid = special_token_ids(cfg)
+    requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
+                               dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
+    engine = load_engine(run["engine"])(spec)
+    engine.check()
+    sampler = PeakMemorySampler(getattr(engine, "device", None) or "cpu").start()
+    try:
+        t0 = time.perf_counter()
+        engine.start()
+        engine_start_s = time.perf_counter() - t0
+        warmup_s = 0.0
+        if run["warmup"]:
+            t0 = time.perf_counter()
+            engine.generate(warmup_requests(spec, vocab, avoid))
+            warmup_s = time.perf_counter() - t0
+        results, elapsed_s = engine.generate(requests)
+        kv = engine.kv_cache_info()
+        info = engine.info()
+    finally:
+        peak = sampler.stop()
+    engine.stop()
+    metrics = compute_metrics(results, elapsed_s)
+    return {
+        "status": "ok",
+        "error": "",
+        "metrics": metrics.to_dict(),
+        "kv": kv.to_dict(),
+        "engine_info": info,
+        "peak_memory_bytes": peak,
+        "peak_memory_source": sampler.source,
+        "engine_start_s": engine_start_s,
+        "warmup_s": warmup_s,
+        "requests": [r.to_dict() for r in results],
+    }
+
+
+def main(argv: list[str]) -> int:
+    spec_path, out_path = Path(argv[0]), Path(argv[1])
+    spec = EngineSpec(**json.loads(spec_path.read_text()))
+    try:
+        out = run_case(spec)
+    except BaseException as exc:  # reported as data; the parent decides what it means
+        out = {"status": classify(exc), "error": f"{type(exc).__name__}: {exc}" if not isinstance(exc, BenchError)
+               else str(exc), "traceback": traceback.format_exc()}
+    try:
+        from bench.environment import gpu_env
+
+        out["gpu_env"] = gpu_env()
+    except Exception:
+        out["gpu_env"] = {}
+    tmp = out_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out, default=str))
+    os.replace(tmp, out_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
