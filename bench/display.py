@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# Piped output (logs, CI) gets a wide fixed width so names and numbers are never cut.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _fmt(v, digits: int = 1) -> str:

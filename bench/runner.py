@@ -10,6 +10,7 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -25,6 +26,7 @@ from bench.engines.base import EngineSpec
 from bench.environment import host_env
 from bench.errors import BenchError
 from bench.runconfig import RunConfig, case_key
+from bench.worker import looks_like_oom
 
 # Engines whose Python package must be importable in this environment.
 ENGINE_PACKAGES = {"vllm": "vllm"}
@@ -99,6 +101,26 @@ def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verb
         how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
         tail = _tail(log_path)
         return {"status": "failed", "error": f"engine process died ({how}) without a result" + (f": {tail}" if tail else "")}
+
+
+GENERIC_FAILURES = ("Engine core initialization failed", "See root cause above", "please check the stack trace")
+ERROR_LINE = re.compile(r"\b([A-Za-z_]*(?:Error|Exception)): (.+)$")
+WORKER_ERROR = re.compile(r"Worker failed with error '(.+?)'(?:, please check|$)")
+
+
+def root_cause(log_text: str) -> str:
+    """The most specific error in an engine log: vLLM reports a worker's failure several times,
+    wrapped in generic messages; the user needs the innermost one."""
+    lines = log_text.splitlines()
+    for line in reversed(lines):
+        m = WORKER_ERROR.search(line)
+        if m:
+            return m.group(1)
+    for line in reversed(lines):
+        m = ERROR_LINE.search(line)
+        if m and not any(g in line for g in GENERIC_FAILURES):
+            return f"{m.group(1)}: {m.group(2).strip()}"
+    return ""
 
 
 def _tail(path: Path | None, lines: int = 3) -> str:
@@ -207,6 +229,12 @@ def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool 
                                          f"(log: {log_path})"):
             out = spawn_worker(spec, cfg.timeout_s, log_path)
     wall_s = time.perf_counter() - t0
+    if out.get("status") not in ("ok", "bad_input") and log_path.exists():
+        cause = root_cause(log_path.read_text(errors="replace"))
+        if cause and cause not in str(out.get("error")):
+            out["error"] = f"{cause} ({out.get('error')})"
+        if out["status"] == "failed" and looks_like_oom(cause):
+            out["status"] = "oom"
     if out.get("status") == "bad_input":
         if log_path.exists():
             log_path.unlink()

@@ -31,11 +31,14 @@ OOM_MARKERS = (
 )
 
 
+def looks_like_oom(text: str) -> bool:
+    return any(m in text.lower() for m in OOM_MARKERS)
+
+
 def classify(exc: BaseException) -> str:
     if isinstance(exc, BenchError):
         return "bad_input"
-    text = f"{type(exc).__name__}: {exc}".lower()
-    return "oom" if any(m in text for m in OOM_MARKERS) else "failed"
+    return "oom" if looks_like_oom(f"{type(exc).__name__}: {exc}") else "failed"
 
 
 def warmup_requests(spec: EngineSpec, vocab: int, avoid) -> list:

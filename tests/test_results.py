@@ -1,0 +1,86 @@
+import csv
+import json
+
+import pandas as pd
+import pytest
+
+from bench import results
+from bench.errors import BenchError
+
+CORE = ("schema_version, run_id, timestamp, model, engine, device, device_name, weights, dtype, kv_cache_dtype, "
+        "tensor_parallel_size, input_len, output_len, num_prompts, max_num_seqs, input_tokens, output_tokens, "
+        "elapsed_s, requests_per_s, input_tok_s, output_tok_s, total_tok_s, ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, "
+        "tpot_p99_ms, kv_block_size, kv_num_blocks, kv_capacity_tokens, kv_bytes_per_token, "
+        "kv_bytes_per_token_analytic, peak_memory_gb, vllm_version, torch_version, git_sha, config_hash, status, "
+        "error").split(", ")
+
+
+def row(i, **kw):
+    return {"schema_version": results.SCHEMA_VERSION, "run_id": f"r{i}", "model": "m", "status": "ok",
+            "output_tok_s": 100.5 + i, "error": 'a "quoted", comma\nand newline', **kw}
+
+
+def test_core_columns_come_first_in_the_documented_order():
+    assert results.COLUMNS[: len(CORE)] == CORE
+    assert len(set(results.COLUMNS)) == len(results.COLUMNS)
+
+
+def test_append_creates_then_appends_and_pandas_reads_it(tmp_path):
+    path = tmp_path / "out" / "runs.csv"
+    results.append_row(path, row(1))
+    results.append_row(path, row(2))
+    df = pd.read_csv(path)
+    assert list(df.columns) == results.COLUMNS
+    assert list(df.run_id) == ["r1", "r2"]
+    assert list(df.output_tok_s) == [101.5, 102.5]
+    assert df.error[0] == 'a "quoted", comma\nand newline'
+
+
+def test_unknown_column_is_a_programming_error(tmp_path):
+    with pytest.raises(ValueError, match="outside the schema"):
+        results.append_row(tmp_path / "r.csv", {"bogus": 1})
+
+
+def test_foreign_csv_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(BenchError, match="not a bench results CSV"):
+        results.append_row(path, row(1))
+    assert path.read_text() == "a,b\n1,2\n"
+
+
+def test_other_schema_version_is_refused(tmp_path):
+    path = tmp_path / "old.csv"
+    path.write_text("schema_version,run_id\n0,x\n")
+    before = path.read_bytes()
+    with pytest.raises(BenchError, match="schema version 0"):
+        results.check_appendable(path)
+    assert path.read_bytes() == before
+
+
+def test_older_header_is_widened_atomically_keeping_rows(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("schema_version,run_id,model,status\n1,old,m,ok\n")
+    results.append_row(path, row(1))
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["run_id"] for r in rows] == ["old", "r1"]
+    assert rows[0]["output_tok_s"] == "" and rows[1]["output_tok_s"] == "101.5"
+    assert list(rows[0])[:4] == ["schema_version", "run_id", "model", "status"]
+
+
+def test_append_after_a_missing_final_newline(tmp_path):
+    path = tmp_path / "r.csv"
+    results.append_row(path, row(1))
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    results.append_row(path, row(2))
+    assert list(pd.read_csv(path).run_id) == ["r1", "r2"]
+
+
+def test_json_written_atomically_beside_the_csv(tmp_path):
+    csv_path = tmp_path / "runs.csv"
+    p = results.json_path(csv_path, "abc")
+    assert p == tmp_path / "runs" / "abc.json"
+    results.write_json(p, {"x": 1})
+    assert json.loads(p.read_text()) == {"x": 1}
+    assert [q.name for q in p.parent.iterdir()] == ["abc.json"]  # no temporary left behind
