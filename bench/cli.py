@@ -52,7 +52,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="mp: one node; ray: a Ray cluster (multi-node)")
     p.add_argument("--gpu-memory-utilization", type=float, default=0.9)
     p.add_argument("--cpu-kv-cache-gb", type=float, default=None,
-                   help="CPU build only: KV-cache size in GiB (vLLM's default otherwise)")
+                   help="CPU build only: KV-cache size in GiB (default 2)")
     p.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto",
                    help="auto: whatever the installed vLLM build targets")
     p.add_argument("--weights", default="auto",

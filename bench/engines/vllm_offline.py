@@ -15,6 +15,11 @@ from bench.metrics import RequestResult
 from bench.workload import Request
 
 
+# vLLM's CPU default sizes the KV cache from gpu_memory_utilization x all RAM (90%), which fails on a
+# shared machine; 2 GiB holds one full-context (32K) sequence of every catalog model.
+DEFAULT_CPU_KV_CACHE_GIB = 2.0
+
+
 def _kv_cache_bytes(worker) -> int:
     """Runs inside each vLLM worker: bytes of its KV-cache tensors (shared storage counted once)."""
     import torch
@@ -115,8 +120,8 @@ class VllmOfflineEngine:
             args["max_num_seqs"] = run["max_num_seqs"]
         if run["distributed_executor_backend"]:
             args["distributed_executor_backend"] = run["distributed_executor_backend"]
-        if self.device == "cpu" and run["cpu_kv_cache_gb"]:
-            args["kv_cache_memory_bytes"] = int(run["cpu_kv_cache_gb"] * 2**30)
+        if self.device == "cpu":
+            args["kv_cache_memory_bytes"] = int((run["cpu_kv_cache_gb"] or DEFAULT_CPU_KV_CACHE_GIB) * 2**30)
         return args
 
     def start(self) -> None:
