@@ -10,14 +10,13 @@ Every figure carries its source and date; prices carry their currency (CNY or US
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from bench.catalog import REPO_ROOT, close_names
-from bench.config import Strict, load_yaml, one_line
+from bench.config import Strict, load_validated
 from bench.cost import DEFAULT_FX_CNY_PER_USD, to_cny
 from bench.errors import BenchError
 
@@ -72,23 +71,9 @@ def hardware_path() -> Path:
     return Path(os.environ.get("BENCH_HARDWARE", DEFAULT_HARDWARE_FILE))
 
 
-@lru_cache(maxsize=8)
-def _load(path: str, mtime_ns: int) -> HardwareBook:
-    data = load_yaml(Path(path))
-    try:
-        return HardwareBook.model_validate(data)
-    except ValidationError as e:
-        raise BenchError(one_line(e, path) + " (see the field list at the top of hardware.yaml)") from None
-
-
 def load_hardware(path: Path | None = None) -> HardwareBook:
     """Parse and validate hardware.yaml (default: the repository's, or $BENCH_HARDWARE)."""
-    p = path or hardware_path()
-    try:
-        mtime = p.stat().st_mtime_ns
-    except FileNotFoundError:
-        raise BenchError(f"{p}: file not found") from None
-    return _load(str(p), mtime)
+    return load_validated(path or hardware_path(), HardwareBook, "see the field list at the top of hardware.yaml")
 
 
 def canonical_name(name: str, book: HardwareBook | None = None) -> str:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from bench.catalog import REPO_ROOT, close_names
-from bench.config import Strict, load_yaml, one_line
+from bench.config import Strict, load_validated
 from bench.cost import DEFAULT_FX_CNY_PER_USD, DEFAULT_MIX, cny_per_m_blended, to_cny
 from bench.errors import BenchError
 
@@ -129,23 +128,9 @@ def prices_path() -> Path:
     return Path(os.environ.get("BENCH_PRICES", DEFAULT_PRICES_FILE))
 
 
-@lru_cache(maxsize=8)
-def _load(path: str, mtime_ns: int) -> PriceBook:
-    data = load_yaml(Path(path))
-    try:
-        return PriceBook.model_validate(data)
-    except ValidationError as e:
-        raise BenchError(one_line(e, path) + " (see the field list at the top of prices.yaml)") from None
-
-
 def load_prices(path: Path | None = None) -> PriceBook:
     """Parse and validate prices.yaml (default: the repository's, or $BENCH_PRICES)."""
-    p = path or prices_path()
-    try:
-        mtime = p.stat().st_mtime_ns
-    except FileNotFoundError:
-        raise BenchError(f"{p}: file not found") from None
-    return _load(str(p), mtime)
+    return load_validated(path or prices_path(), PriceBook, "see the field list at the top of prices.yaml")
 
 
 def select(book: PriceBook, names: list[str] | None) -> list[VendorPrice]:
