@@ -1,7 +1,8 @@
 """prices.yaml: vendors' API prices as a dated history, and which of them are in force on a day.
 
 A row applies from `applies_from` through `applies_to` (both inclusive; an open end means "still
-in force"; an unknown start, allowed only with an end, means "some time before applies_to").
+in force"; an unknown start, allowed only with an end, means "some time before applies_to" and
+counts from the book's earliest dated price: the book claims nothing about earlier days).
 Rows of one vendor model must not overlap: on any day at most one price is in force.
 """
 
@@ -74,9 +75,9 @@ class VendorPrice(Strict):
     def label(self) -> str:
         return f"{self.model} ({self.version})" if self.version else self.model
 
-    def in_force(self, day: dt.date) -> bool:
-        return (self.applies_from is None or self.applies_from <= day) and (
-            self.applies_to is None or day <= self.applies_to)
+    def in_force(self, day: dt.date, unknown_start: dt.date = dt.date.min) -> bool:
+        """Whether the price applies on `day`; a row without applies_from starts at `unknown_start`."""
+        return (self.applies_from or unknown_start) <= day and (self.applies_to is None or day <= self.applies_to)
 
     def input_cny_per_m(self, fx_cny_per_usd: float = DEFAULT_FX_CNY_PER_USD) -> float:
         return to_cny(self.input_per_m, self.currency, fx_cny_per_usd)
@@ -123,6 +124,11 @@ class PriceBook(Strict):
                             "(end the older row the day before the newer one starts)")
         return self
 
+    @property
+    def earliest_known(self) -> dt.date:
+        """The first day of the earliest dated price: what the book knows starts there."""
+        return min((p.applies_from for p in self.prices if p.applies_from), default=dt.date.min)
+
 
 def prices_path() -> Path:
     return Path(os.environ.get("BENCH_PRICES", DEFAULT_PRICES_FILE))
@@ -165,12 +171,12 @@ def in_force(book: PriceBook, as_of: dt.date, names: list[str] | None = None) ->
     BenchError when `as_of` is before every dated price of the selection (the book does not
     know what anything cost then) or when a named vendor has no price in force that day."""
     rows = select(book, names)
-    starts = [p.applies_from for p in rows if p.applies_from]
-    earliest = min(starts) if starts else None
+    floor = book.earliest_known
+    earliest = min((p.applies_from or floor for p in rows), default=None)
     if earliest and as_of < earliest:
         raise BenchError(f"--as-of {as_of} is before every known price of the selection (earliest {earliest}); "
                          "choose a later date or add older prices to prices.yaml")
-    chosen = [p for p in rows if p.in_force(as_of)]
+    chosen = [p for p in rows if p.in_force(as_of, floor)]
     for name in names or []:
         key = name.strip().lower()
         if not any(key in (p.vendor.lower(), p.model.lower()) for p in chosen):
