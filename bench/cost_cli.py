@@ -66,10 +66,11 @@ def _names(text: str) -> list[str]:
 
 
 def add_price_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--as-of", type=_day, default=None, help="the day whose prices apply, YYYY-MM-DD (default today)")
-    p.add_argument("--mix", type=_mix, default=cost.DEFAULT_MIX,
+    p.add_argument("--as-of", type=_day, default=None, metavar="DATE",
+                   help="the day whose prices apply, YYYY-MM-DD (default today)")
+    p.add_argument("--mix", type=_mix, default=cost.DEFAULT_MIX, metavar="IN:OUT",
                    help="input:output tokens for blended prices (default 3:1, public comparisons' convention)")
-    p.add_argument("--fx-cny-per-usd", type=_positive, default=cost.DEFAULT_FX_CNY_PER_USD,
+    p.add_argument("--fx-cny-per-usd", type=_positive, default=cost.DEFAULT_FX_CNY_PER_USD, metavar="RATE",
                    help=f"CNY per USD for USD prices (default {cost.DEFAULT_FX_CNY_PER_USD}, docs/cost.md)")
 
 
@@ -77,31 +78,34 @@ def add_cost_commands(sub) -> None:
     """Register `cost` and `prices` on bench's subcommand parser."""
     p = sub.add_parser("cost", help="CNY per million tokens of measured runs, beside every vendor's API price")
     p.add_argument("results", type=Path, metavar="RESULTS.csv", help="a results CSV written by `bench run`")
-    p.add_argument("--hardware", default=None,
+    p.add_argument("--hardware", default=None, metavar="NAME",
                    help="hardware.yaml name (case-insensitive); default: the row's own, from `bench run --hardware`")
     p.add_argument("--basis", choices=["rental", "owned"], default="rental",
                    help="rental: price per card-hour; owned: purchase amortised + energy + hosting")
-    p.add_argument("--gpu-cny-per-hour", type=_positive, default=None,
+    p.add_argument("--gpu-cny-per-hour", type=_positive, default=None, metavar="X",
                    help="all-in CNY for one GPU-hour; replaces the basis (for hardware without a price)")
-    p.add_argument("--utilization", type=_fraction, default=1.0,
+    p.add_argument("--utilization", type=_fraction, default=1.0, metavar="U",
                    help="share of paid hours doing useful work, (0, 1]; cost per token is divided by it (default 1)")
-    p.add_argument("--vendors", type=_names, default=None,
+    p.add_argument("--vendors", type=_names, default=None, metavar="A,B",
                    help="vendors or vendor models to compare, comma-separated (default: all in force)")
-    p.add_argument("--out", type=Path, default=None, help="also write the comparison as CSV")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE.csv", help="also write the comparison as CSV")
     add_price_options(p)
     owned = p.add_argument_group("owned basis")
-    owned.add_argument("--years", type=_positive, default=cost.DEFAULT_AMORTIZATION_YEARS,
+    owned.add_argument("--years", type=_positive, default=cost.DEFAULT_AMORTIZATION_YEARS, metavar="N",
                        help=f"amortisation period (default {cost.DEFAULT_AMORTIZATION_YEARS:g})")
     owned.add_argument("--electricity-cny-per-kwh", type=_non_negative, default=cost.DEFAULT_ELECTRICITY_CNY_PER_KWH,
-                       help=f"default {cost.DEFAULT_ELECTRICITY_CNY_PER_KWH}")
-    owned.add_argument("--pue", type=_positive, default=cost.DEFAULT_PUE,
+                       metavar="X",
+                       help=f"electricity price (default {cost.DEFAULT_ELECTRICITY_CNY_PER_KWH})")
+    owned.add_argument("--pue", type=_positive, default=cost.DEFAULT_PUE, metavar="X",
                        help=f"data-centre power usage effectiveness (default {cost.DEFAULT_PUE})")
-    owned.add_argument("--hosting-cny-per-month", type=_non_negative, default=cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD,
+    owned.add_argument("--hosting-cny-per-month", type=_non_negative,
+                       default=cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD, metavar="X",
                        help="rack, network and operations per card per month (default 0)")
     p.set_defaults(func=cmd_cost)
 
     q = sub.add_parser("prices", help="vendor API prices in force on a day (prices.yaml)")
-    q.add_argument("--vendor", type=_names, default=None, help="a vendor or model (comma-separated for several)")
+    q.add_argument("--vendor", type=_names, default=None, metavar="V",
+                   help="a vendor or model (comma-separated for several)")
     q.add_argument("--all", action="store_true", help="every row of the history, whatever the date")
     q.add_argument("--sources", action="store_true", help="show where each price comes from")
     add_price_options(q)

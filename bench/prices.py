@@ -40,7 +40,8 @@ class VendorPrice(Strict):
     vendor: str = Field(min_length=1)
     model: str = Field(min_length=1, description="the API's model name")
     version: str | None = Field(None, description="what the model name served in this period, e.g. V3")
-    applies_from: dt.date | None = Field(description="first day (inclusive); null only for a price known as 'before' a cut")
+    applies_from: dt.date | None = Field(
+        description="first day (inclusive); null only for a price known as 'before' a cut")
     applies_to: dt.date | None = Field(None, description="last day (inclusive); null: still in force")
     currency: Literal["CNY", "USD"]
     input_per_m: float = Field(ge=0, description="input price per million tokens (cache miss)")

@@ -90,7 +90,8 @@ def test_input_and_output_cost_per_m():
 def test_input_plus_output_is_the_whole_run():
     per_hour, elapsed, tin, tout = 34.272, 6.0, 4096, 2048
     prefill, decode = cost.prefill_decode_seconds(elapsed, tout, 32, 32, 0.05)
-    spent = cost.cny_per_m_input(per_hour, prefill, tin) * tin / 1e6 + cost.cny_per_m_output(per_hour, decode, tout) * tout / 1e6
+    spent = (cost.cny_per_m_input(per_hour, prefill, tin) * tin / 1e6
+             + cost.cny_per_m_output(per_hour, decode, tout) * tout / 1e6)
     assert spent == pytest.approx(per_hour * elapsed / 3600)
 
 
