@@ -187,9 +187,3 @@ def in_force(book: PriceBook, as_of: dt.date, names: list[str] | None = None) ->
             raise BenchError(f"no price of '{name}' is in force on {as_of}{when}; choose another --as-of")
     return InForce(as_of=as_of, prices=chosen)
 
-
-def parse_day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise BenchError(f"--as-of {text!r}: expected a date as YYYY-MM-DD") from None

@@ -246,7 +246,9 @@ def test_compare_with_doubao():
 
 
 def test_run_cost_columns():
-    assert list(results.COLUMNS[-len(RUN_COST_COLUMNS):]) == list(RUN_COST_COLUMNS)
+    at = results.COLUMNS.index(RUN_COST_COLUMNS[0])  # appended together, after the core's columns
+    assert results.COLUMNS[at:at + len(RUN_COST_COLUMNS)] == list(RUN_COST_COLUMNS)
+    assert at > results.COLUMNS.index("error")
     cols = run_cost_columns(measured_row(), "H100-SXM")
     assert cols["hardware"] == "H100-SXM" and cols["cost_basis"] == "rental" and cols["cost_mix"] == "3:1"
     assert cols["gpu_cny_per_hour"] == pytest.approx(34.272)
