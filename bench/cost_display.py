@@ -81,7 +81,7 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     t.add_row("CNY per M, any token", cny(mine.cny_per_m_total))
     t.add_row("tokens per CNY", count(mine.tokens_per_cny))
     if mine.prefill_s is not None:
-        t.add_row("GPU time prefill / decode", f"{mine.prefill_s:.2f} s / {mine.decode_s:.2f} s")
+        t.add_row("run time prefill / decode", f"{mine.prefill_s:.2f} s / {mine.decode_s:.2f} s")
     if mine.power_w is not None:
         t.add_row("power (owned basis)", f"{mine.power_w:,.0f} W ({mine.power_source})")
     console.print(t)
