@@ -63,13 +63,15 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", dest="timeout_s", type=float, default=3600.0, help="seconds per case")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results CSV to append to (default {DEFAULT_OUT})")
     p.add_argument("--verbose", "-v", action="store_true", help="show the engine's log instead of keeping it in a file")
+    p.add_argument("--hardware", default=None,
+                   help="hardware.yaml name (case-insensitive): adds the run's cost in CNY per M tokens to its row")
 
 
 RUN_FIELDS = (
     "model", "engine", "input_len", "output_len", "num_prompts", "length_dist", "range_ratio", "seed",
     "max_model_len", "dtype", "kv_cache_dtype", "tensor_parallel_size", "pipeline_parallel_size",
     "distributed_executor_backend", "gpu_memory_utilization", "cpu_kv_cache_gb", "device", "weights",
-    "enforce_eager", "warmup", "timeout_s",
+    "enforce_eager", "warmup", "timeout_s", "hardware",
 )
 
 
@@ -116,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_models = sub.add_parser("models", help="list the model catalog (models.yaml)")
     p_models.add_argument("--all", action="store_true", help="include the tiny test variants")
     p_models.set_defaults(func=cmd_models)
+    from bench.cost_cli import add_cost_commands
+
+    add_cost_commands(sub)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -69,3 +70,22 @@ def load_catalog(path: Path) -> Catalog:
         return Catalog.model_validate(data)
     except ValidationError as e:
         raise BenchError(one_line(e, str(path)) + " (fix the entry; see the README's 'Adding a model')") from None
+
+
+def load_validated(path: Path, schema: type[BaseModel], hint: str) -> Any:
+    """Parse `path` and validate it against `schema`; BenchError (one line, with `hint`) if it fails.
+    Cached per file path and modification time, so repeated look-ups parse the file once."""
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise BenchError(f"{path}: file not found") from None
+    return _load_validated(str(path), mtime_ns, schema, hint)
+
+
+@lru_cache(maxsize=16)
+def _load_validated(path: str, mtime_ns: int, schema: type[BaseModel], hint: str) -> Any:
+    data = load_yaml(Path(path))
+    try:
+        return schema.model_validate(data)
+    except ValidationError as e:
+        raise BenchError(one_line(e, path) + f" ({hint})") from None

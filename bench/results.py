@@ -30,6 +30,9 @@ COLUMNS = [
     "ttft_mean_ms", "tpot_mean_ms", "e2e_p50_ms", "e2e_p99_ms", "completed", "failed",
     "kv_cache_gb", "peak_memory_source", "engine_start_s", "warmup_s", "gpu_count", "driver_version",
     "cpu_model", "hostname", "config_sha",
+    # cost (bench run --hardware NAME; bench/costing.py RUN_COST_COLUMNS fills them)
+    "hardware", "cost_basis", "gpu_cny_per_hour", "fx_cny_per_usd", "cost_mix", "cny_per_m_input",
+    "cny_per_m_output", "cny_per_m_blended", "cny_per_m_total", "tokens_per_cny",
 ]
 
 STATUSES = ("ok", "failed", "timeout", "oom", "interrupted")

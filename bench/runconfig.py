@@ -44,6 +44,7 @@ class RunConfig(BaseModel):
     enforce_eager: bool | None = None  # None: eager on CPU, CUDA graphs on GPU
     warmup: bool = True
     timeout_s: float = Field(3600.0, gt=0.0)
+    hardware: str | None = None  # hardware.yaml name: prices the run's tokens (cost columns of the row)
 
     @model_validator(mode="after")
     def _range_needs_a_distribution(self):
@@ -69,7 +70,13 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
     from bench.engines import check_engine_name
 
     check_engine_name(cfg.engine)
+    hardware = None
+    if cfg.hardware:
+        from bench.hardware import canonical_name
+
+        hardware = canonical_name(cfg.hardware)
     resolved = cfg.model_copy(update={
+        "hardware": hardware,
         "model": model.name,
         "dtype": cfg.dtype or model.dtype,
         "max_model_len": cfg.max_model_len or model.max_model_len,

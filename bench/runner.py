@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench import modelmath, results
 from bench.catalog import ResolvedModel, choose_weights
+from bench.costing import run_cost_columns
 from bench.engines.base import EngineSpec
 from bench.environment import host_env
 from bench.errors import BenchError
@@ -144,7 +145,7 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
     device = info.get("device") or (cfg.device if cfg.device != "auto" else "")
     peak = out.get("peak_memory_bytes")
     allocated = kv.get("allocated_bytes")
-    return {
+    row = {
         "schema_version": results.SCHEMA_VERSION,
         "run_id": run_id,
         "timestamp": when.isoformat(timespec="seconds"),
@@ -205,6 +206,8 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
         "hostname": env.get("hostname"),
         "config_sha": model.config_sha,
     }
+    row.update(run_cost_columns(row, cfg.hardware))
+    return row
 
 
 def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool = False,

@@ -1,0 +1,205 @@
+"""What a million tokens costs: pure functions, units in every name.
+
+Money is CNY unless a name says otherwise; "per_m" is per million (1e6) tokens; rates are
+per hour of wall-clock time of the whole machine slice the run used (all its GPUs).
+
+The formulas, in the order a cost is built:
+
+1. Hourly cost of the hardware (CNY per hour):
+   - rental: price per card-hour x GPUs;
+   - owned: purchase / (years x 8760 h) x GPUs            (capital, straight-line, no resale)
+            + power kW x electricity CNY/kWh x PUE         (energy; measured power, else TDP)
+            + hosting CNY per card-month x GPUs / 730 h     (rack, network, operations).
+2. Cost of a million tokens of any kind: hourly cost / (total tok/s x 3600 / 1e6).
+3. Input vs output (see `prefill_decode_seconds`): the run's wall time is split into the
+   time the engine spent decoding and the rest (prefill); input tokens carry the prefill
+   share of the cost, output tokens the decode share. The two parts add up to the run's
+   whole cost: cny_per_m_input x input M + cny_per_m_output x output M = hourly cost x hours.
+4. Blended price at an input:output mix a:b: (a x input + b x output) / (a + b); the same
+   formula for a vendor's list prices, so the two are comparable.
+5. Utilisation u (the share of the hours the hardware does useful work): cost per token / u.
+6. Break-even utilisation against a vendor: self cost at 100% / vendor price (self-hosting
+   wins above it; above 1 it never wins). Break-even daily volume: the tokens a day whose
+   vendor bill equals a day of the hardware, hourly cost x 24 / vendor CNY per token.
+"""
+
+from __future__ import annotations
+
+import math
+
+HOURS_PER_YEAR = 8760.0
+HOURS_PER_MONTH = HOURS_PER_YEAR / 12  # 730
+TOKENS_PER_M = 1e6
+SECONDS_PER_HOUR = 3600.0
+
+# CNY per USD. Federal Reserve H.10 (FRED series EXCHUS) monthly averages: 7.2063 in Nov 2024,
+# 7.2807 in Dec 2024, 7.2957 in Jan 2025; the same 7.2 converts the USD rows of
+# ../shared/reference/api_prices_cny.csv. Override with --fx-cny-per-usd.
+DEFAULT_FX_CNY_PER_USD = 7.2
+# Input:output token mix of public price comparisons (3 input tokens per output token).
+DEFAULT_MIX = (3.0, 1.0)
+# Owned-basis defaults (docs/cost.md gives the sources).
+DEFAULT_AMORTIZATION_YEARS = 3.0  # the 3-year TCO horizon of SemiAnalysis' GPU cost tiers
+DEFAULT_ELECTRICITY_CNY_PER_KWH = 0.63  # China's average industrial rate, USD 0.088/kWh in 2024, at 7.2
+DEFAULT_PUE = 1.3  # MIIT target for new large data centres (2021-2023 action plan, 14th five-year plan)
+DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD = 0.0
+
+
+def to_cny(amount: float, currency: str, fx_cny_per_usd: float = DEFAULT_FX_CNY_PER_USD) -> float:
+    """An amount in CNY or USD, in CNY."""
+    if currency == "CNY":
+        return amount
+    if currency == "USD":
+        return amount * fx_cny_per_usd
+    raise ValueError(f"unknown currency {currency!r} (CNY or USD)")
+
+
+def rental_cny_per_hour(cny_per_card_hour: float, gpu_count: int) -> float:
+    """Renting: the price of one card for one hour times the cards the run used."""
+    return cny_per_card_hour * gpu_count
+
+
+def owned_capital_cny_per_hour(purchase_cny_per_card: float, gpu_count: int, amortization_years: float) -> float:
+    """Purchase price written off in equal parts over every hour of `amortization_years`."""
+    return purchase_cny_per_card * gpu_count / (amortization_years * HOURS_PER_YEAR)
+
+
+def energy_cny_per_hour(power_w: float, electricity_cny_per_kwh: float, pue: float) -> float:
+    """Electricity for `power_w` watts drawn for one hour, grossed up by the site's PUE."""
+    return power_w / 1000.0 * electricity_cny_per_kwh * pue
+
+
+def hosting_cny_per_hour(hosting_cny_per_month_per_card: float, gpu_count: int) -> float:
+    """A monthly hosting fee per card (rack space, network, operations) per hour."""
+    return hosting_cny_per_month_per_card * gpu_count / HOURS_PER_MONTH
+
+
+def owned_cny_per_hour(purchase_cny_per_card: float, gpu_count: int, power_w: float,
+                       electricity_cny_per_kwh: float = DEFAULT_ELECTRICITY_CNY_PER_KWH,
+                       pue: float = DEFAULT_PUE,
+                       amortization_years: float = DEFAULT_AMORTIZATION_YEARS,
+                       hosting_cny_per_month_per_card: float = DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD) -> float:
+    """Owning: capital + energy + hosting per hour. `power_w` is the draw of all the run's cards
+    together (measured, else TDP x cards); energy is charged for every hour, busy or idle."""
+    return (owned_capital_cny_per_hour(purchase_cny_per_card, gpu_count, amortization_years)
+            + energy_cny_per_hour(power_w, electricity_cny_per_kwh, pue)
+            + hosting_cny_per_hour(hosting_cny_per_month_per_card, gpu_count))
+
+
+def million_tokens_per_hour(tok_s: float) -> float:
+    return tok_s * SECONDS_PER_HOUR / TOKENS_PER_M
+
+
+def cny_per_m_total(cny_per_hour: float, total_tok_s: float) -> float:
+    """Cost of a million tokens of any kind (input and output counted alike)."""
+    if total_tok_s <= 0:
+        raise ValueError(f"throughput must be positive, got {total_tok_s} tok/s")
+    return cny_per_hour / million_tokens_per_hour(total_tok_s)
+
+
+def decode_concurrency(max_num_seqs: int, requests: int, kv_capacity_tokens: int | None = None,
+                       tokens_per_request: int | None = None) -> int:
+    """How many sequences decode together: the batch cap, no more than the requests, and no
+    more than the KV cache holds at the full length of a request (when those are known)."""
+    n = min(max_num_seqs, requests)
+    if kv_capacity_tokens and tokens_per_request:
+        n = min(n, kv_capacity_tokens // tokens_per_request)
+    return max(n, 1)
+
+
+def prefill_decode_seconds(elapsed_s: float, output_tokens: int, requests: int, concurrency: int,
+                           tpot_s: float) -> tuple[float, float]:
+    """Split a run's wall time into (prefill seconds, decode seconds).
+
+    Method: every request's first output token comes out of its prefill; each further output
+    token is one decode step, and `concurrency` sequences share a step. So the engine ran
+    (output_tokens - requests) / concurrency decode steps, each lasting one TPOT (the mean time
+    between two output tokens of a request):
+
+        decode_s  = (output_tokens - requests) / concurrency x tpot_s
+        prefill_s = elapsed_s - decode_s
+
+    both clamped to [0, elapsed_s]. With chunked prefill, a step that also carries prefill
+    chunks is longer; that time lands in decode_s (TPOT includes it), so the split leans
+    towards output tokens. It is exact for a run whose prefill and decode do not overlap.
+    """
+    decode_steps = max(output_tokens - requests, 0) / max(concurrency, 1)
+    decode_s = min(max(decode_steps * tpot_s, 0.0), elapsed_s)
+    return elapsed_s - decode_s, decode_s
+
+
+def cny_per_m_part(cny_per_hour: float, part_s: float, part_tokens: int) -> float | None:
+    """The cost of `part_s` seconds of the hardware, spread over `part_tokens` tokens, per million."""
+    if part_tokens <= 0:
+        return None
+    return cny_per_hour * part_s / SECONDS_PER_HOUR / (part_tokens / TOKENS_PER_M)
+
+
+def cny_per_m_input(cny_per_hour: float, prefill_s: float, input_tokens: int) -> float | None:
+    """Input tokens carry the prefill share of the GPU time (see prefill_decode_seconds)."""
+    return cny_per_m_part(cny_per_hour, prefill_s, input_tokens)
+
+
+def cny_per_m_output(cny_per_hour: float, decode_s: float, output_tokens: int) -> float | None:
+    """Output tokens carry the decode share of the GPU time (see prefill_decode_seconds)."""
+    return cny_per_m_part(cny_per_hour, decode_s, output_tokens)
+
+
+def cny_per_m_blended(input_cny_per_m: float, output_cny_per_m: float, mix: tuple[float, float] = DEFAULT_MIX) -> float:
+    """Price of a million tokens at an input:output mix a:b: (a x input + b x output) / (a + b)."""
+    a, b = mix
+    return (a * input_cny_per_m + b * output_cny_per_m) / (a + b)
+
+
+def input_share_for_blend(input_cny_per_m: float, output_cny_per_m: float, blended_cny_per_m: float) -> float:
+    """The input:output ratio (input tokens per output token) at which the two prices blend to
+    `blended_cny_per_m`: solves (r x input + output) / (r + 1) = blended for r."""
+    if not input_cny_per_m < blended_cny_per_m < output_cny_per_m:
+        raise ValueError("the blend must lie strictly between the input and the output price")
+    return (output_cny_per_m - blended_cny_per_m) / (blended_cny_per_m - input_cny_per_m)
+
+
+def at_utilization(cny_per_m: float, utilization: float) -> float:
+    """Hardware busy a fraction u of its paid hours: each token carries 1/u of the cost."""
+    if not 0 < utilization <= 1:
+        raise ValueError(f"utilization must be in (0, 1], got {utilization}")
+    return cny_per_m / utilization
+
+
+def tokens_per_cny(cny_per_m: float) -> float:
+    """Tokens one CNY buys at a price per million tokens (infinite when free)."""
+    return math.inf if cny_per_m == 0 else TOKENS_PER_M / cny_per_m
+
+
+def self_over_vendor(self_cny_per_m: float, vendor_cny_per_m: float) -> float:
+    """> 1: self-hosting is that many times dearer; < 1: cheaper. Infinite against a free vendor."""
+    return math.inf if vendor_cny_per_m == 0 else self_cny_per_m / vendor_cny_per_m
+
+
+def breakeven_utilization(self_cny_per_m_at_full_use: float, vendor_cny_per_m: float) -> float:
+    """The utilisation above which self-hosting is cheaper than the vendor: self at 100% / vendor.
+    Above 1 it is never cheaper; infinite against a free vendor."""
+    return self_over_vendor(self_cny_per_m_at_full_use, vendor_cny_per_m)
+
+
+def breakeven_tokens_per_day(cny_per_hour: float, vendor_cny_per_m: float) -> float:
+    """Daily volume at which a vendor bill equals a day (24 h) of the hardware's cost."""
+    if vendor_cny_per_m == 0:
+        return math.inf
+    return cny_per_hour * 24.0 * TOKENS_PER_M / vendor_cny_per_m
+
+
+def parse_mix(text: str) -> tuple[float, float]:
+    """'3:1' -> (3.0, 1.0): input tokens to output tokens, both >= 0 and not both zero."""
+    parts = text.split(":")
+    try:
+        a, b = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"expected INPUT:OUTPUT such as 3:1, got {text!r}") from None
+    if a < 0 or b < 0 or a + b == 0 or not (math.isfinite(a) and math.isfinite(b)):
+        raise ValueError(f"expected two non-negative numbers, not both zero, such as 3:1, got {text!r}")
+    return a, b
+
+
+def format_mix(mix: tuple[float, float]) -> str:
+    return ":".join(f"{x:g}" for x in mix)
