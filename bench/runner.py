@@ -54,17 +54,37 @@ def preflight(cfg: RunConfig) -> None:
         )
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+    """SIGTERM the case's whole process group, give it KILL_GRACE_S to shut down, then SIGKILL
+    whatever is left. The group outlives its leader: vLLM's engine core and workers may still be
+    tearing down (or hung) after the worker process itself has exited."""
+    pgid = proc.pid  # start_new_session=True made the worker its group's leader
+    if not _group_alive(pgid):
+        proc.poll()
+        return
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + KILL_GRACE_S
+    while time.monotonic() < deadline:
+        proc.poll()
+        if not _group_alive(pgid):
             return
-        try:
-            proc.wait(timeout=KILL_GRACE_S)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+        time.sleep(0.1)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False) -> dict:
