@@ -30,6 +30,7 @@ COLUMNS = [
     "ttft_mean_ms", "tpot_mean_ms", "e2e_p50_ms", "e2e_p99_ms", "completed", "failed",
     "kv_cache_gb", "peak_memory_source", "engine_start_s", "warmup_s", "gpu_count", "driver_version",
     "cpu_model", "hostname", "config_sha",
+    "roofline_output_tok_s", "efficiency",
 ]
 
 STATUSES = ("ok", "failed", "timeout", "oom", "interrupted")
