@@ -82,6 +82,9 @@ class Deployment:
     kv_cache_dtype: str = "auto"
     model_dtype: str = "bfloat16"  # activations; what kv_cache_dtype 'auto' stores
     gpu_memory_utilization: float = 0.9
+    # Data-parallel attention (SGLang's --enable-dp-attention, DeepSeek's own serving): each GPU keeps
+    # whole attention weights and the KV of its own sequences, so MLA's latent is stored once, not per GPU.
+    attention_data_parallel: bool = False
 
     @property
     def tp(self) -> int:
@@ -97,8 +100,20 @@ class Deployment:
 
     @cached_property
     def kv_bytes_per_token(self) -> int:
-        """Summed over the TP group (MLA's latent and too-few KV heads are replicated)."""
-        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, self.tp)
+        """Summed over the TP group (MLA's latent and too-few KV heads are replicated, unless attention is DP)."""
+        tp = 1 if self.attention_data_parallel else self.tp
+        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp)
+
+    @cached_property
+    def replicated_weight_bytes(self) -> float:
+        """Bytes stored on every GPU beyond an even 1/TP split: whole attention weights under DP attention."""
+        if not self.attention_data_parallel:
+            return 0.0
+        return self.params.attention * modelmath.weight_dtype_bytes(self.weight_dtype) * (self.tp - 1)
+
+    @property
+    def weight_bytes_per_gpu(self) -> float:
+        return (self.weight_bytes + self.replicated_weight_bytes) / self.tp
 
     @property
     def bandwidth_bytes_s(self) -> float:
@@ -133,7 +148,7 @@ class Deployment:
 
     @property
     def kv_cache_bytes_per_gpu(self) -> float:
-        return self.gpu_memory_utilization * self.gpu.memory_bytes - self.weight_bytes / self.tp
+        return self.gpu_memory_utilization * self.gpu.memory_bytes - self.weight_bytes_per_gpu
 
     @property
     def fits(self) -> bool:
@@ -158,7 +173,8 @@ class Deployment:
         flops = n_decode * self._linear_flops + decode_context_tokens * self._attn_flops_per_ctx_decode
         flops += sum(modelmath.prefill_flops(self.cfg, n, cached) for n, cached in prefill_chunks)
         kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
-        moved = self.weight_bytes_touched(tokens) + (kv_read + tokens) * self.kv_bytes_per_token
+        moved = self.weight_bytes_touched(tokens) + self.replicated_weight_bytes
+        moved += (kv_read + tokens) * self.kv_bytes_per_token
         return StepBound(tokens=tokens, flops=flops, bytes=moved, compute_s=flops / self.peak_flops,
                          memory_s=moved / self.bandwidth_bytes_s)
 
