@@ -137,7 +137,8 @@ def cmd_explain(args) -> int:
     dep = roofline.Deployment(cfg=model.config, gpu=gpu,
                               tensor_parallel_size=args.tensor_parallel_size or model.tensor_parallel_size,
                               weight_dtype=args.weight_dtype or dtype, kv_cache_dtype=args.kv_cache_dtype,
-                              model_dtype=dtype, gpu_memory_utilization=args.gpu_memory_utilization)
+                              model_dtype=dtype, gpu_memory_utilization=args.gpu_memory_utilization,
+                              attention_data_parallel=args.attention_data_parallel)
     out = {"model": model.name, **roofline.explain(dep, context, tuple(args.batch))}
     if args.format == "json":
         print(json.dumps(out, indent=2))
@@ -158,6 +159,8 @@ def add_explain_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--context", type=int, default=None,
                    help=f"tokens per sequence (default {DEFAULT_EXPLAIN_CONTEXT} or the model's max_model_len if less)")
     p.add_argument("--gpu-memory-utilization", type=float, default=0.9)
+    p.add_argument("--attention-data-parallel", action="store_true",
+                   help="each GPU keeps its own sequences' KV (SGLang --enable-dp-attention): MLA's latent stored once")
     p.add_argument("--batch", type=int_list, default=[1, 8, 64, 256], help="decode batch sizes (default 1,8,64,256)")
     p.add_argument("--format", choices=["table", "json"], default="table")
 

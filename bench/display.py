@@ -90,15 +90,15 @@ def _si(v: float, unit: str = "") -> str:
 
 def print_explain(e: dict) -> None:
     """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.explain."""
+    dp = ", data-parallel attention" if e["attention_data_parallel"] else ""
     t = Table(title=f"{e['model']} on {e['hardware']} x{e['tensor_parallel_size']} "
-                    f"(weights {e['weight_dtype']}, KV {e['kv_cache_dtype']}, context {e['context']:,})",
+                    f"(weights {e['weight_dtype']}, KV {e['kv_cache_dtype']}{dp}, context {e['context']:,})",
               show_header=False, title_justify="left")
     t.add_column("what", style="bold")
     t.add_column("value", justify="right")
     t.add_row("parameters", f"{e['params_total'] / 1e9:,.2f} B total | {e['params_active'] / 1e9:,.2f} B active per token")
-    t.add_row("weights", f"{e['weight_bytes'] / 1e9:,.2f} GB ({e['weight_bytes'] / 2**30 / e['tensor_parallel_size']:,.2f}"
-                         f" GiB per GPU)")
-    t.add_row("KV cache per token", f"{e['kv_bytes_per_token']:,} bytes")
+    t.add_row("weights", f"{e['weight_bytes'] / 1e9:,.2f} GB in all | {e['weight_bytes_per_gpu'] / 2**30:,.2f} GiB per GPU")
+    t.add_row("KV cache per token", f"{e['kv_bytes_per_token']:,} bytes (all GPUs)")
     if not e["fits"]:
         t.add_row("fits", "[red]no: the weights leave no room for a KV cache at "
                           f"gpu_memory_utilization {e['gpu_memory_utilization']}[/red]")

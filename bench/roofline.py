@@ -267,8 +267,8 @@ def explain(dep: Deployment, context_len: int, batches: tuple[int, ...] = EXPLAI
         s = dep.decode_step(b, context_len)
         rows.append({"batch": b, "step_ms": s.time_s * 1e3, "tok_s": b / s.time_s, "bound": s.bound,
                      "fits_kv": dep.fits and b <= dep.max_batch(context_len),
-                     "weight_bytes_read": dep.weight_bytes_touched(b), "kv_bytes_read": b * context_len *
-                     dep.kv_bytes_per_token})
+                     "weight_bytes_read": dep.weight_bytes_touched(b) + dep.replicated_weight_bytes,
+                     "kv_bytes_read": b * context_len * dep.kv_bytes_per_token})
     prefill = dep.prefill_step(context_len)
     return {
         "model_type": dep.cfg.get("model_type"),
@@ -281,6 +281,8 @@ def explain(dep: Deployment, context_len: int, batches: tuple[int, ...] = EXPLAI
         "params_total": p.total,
         "params_active": p.active,
         "weight_bytes": dep.weight_bytes,
+        "weight_bytes_per_gpu": dep.weight_bytes_per_gpu,
+        "attention_data_parallel": dep.attention_data_parallel,
         "kv_bytes_per_token": dep.kv_bytes_per_token,
         "fits": dep.fits,
         "kv_cache_bytes": max(0.0, dep.kv_cache_bytes_per_gpu) * dep.tp,
