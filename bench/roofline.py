@@ -37,7 +37,10 @@ class GpuSpec:
 
 
 def gpu_spec(name: str, hw) -> GpuSpec | None:
-    """The accessor: the only place that reads hardware.yaml fields. None without the figures a roofline needs."""
+    """The accessor: the only place that reads hardware.yaml fields. None for a CPU entry (no CPU
+    roofline is defined) or without the figures a roofline needs."""
+    if getattr(hw, "kind", "gpu") != "gpu":
+        return None
     if not (getattr(hw, "memory_gb", None) and getattr(hw, "memory_bw_tb_s", None) and getattr(hw, "bf16_tflops", None)):
         return None
     fp8 = getattr(hw, "fp8_tflops", None)
