@@ -126,9 +126,7 @@ def cmd_explain(args) -> int:
     if args.tensor_parallel_size is not None and args.tensor_parallel_size < 1:
         raise BenchError(f"--tensor-parallel-size must be at least 1, got {args.tensor_parallel_size}")
     model = catalog.resolve_model(args.model)
-    gpu = predict.gpu_for(args.hardware)
-    if gpu is None:
-        raise BenchError(f"hardware {args.hardware} lacks the memory, bandwidth or bf16 figures the roofline needs")
+    gpu = predict.require_gpu(args.hardware)
     dtype = model.dtype if model.dtype != "auto" else predict.model_dtype({}, model.config)
     context = args.context or min(DEFAULT_EXPLAIN_CONTEXT, model.max_model_len)
     limit = model.config.get("max_position_embeddings")

@@ -62,10 +62,6 @@ def load_hardware(path: Path | None = None) -> HardwareBook:
     return _load(path or hardware_path())
 
 
-def names(book: HardwareBook | None = None) -> list[str]:
-    return list((book or load_hardware()).hardware)
-
-
 def canonical_name(name: str, book: HardwareBook | None = None) -> str:
     """The hardware.yaml spelling of `name` (case-insensitive); BenchError with close names if unknown."""
     book = book or load_hardware()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bench import hardware, roofline
 from bench.batchsim import SimError
 from bench.catalog import _dtype_of
+from bench.errors import BenchError
 from bench.roofline import Deployment, GpuSpec, WorkloadPrediction
 
 
@@ -16,6 +17,15 @@ def gpu_for(name: str) -> GpuSpec | None:
     """The roofline's view of a hardware.yaml entry (BenchError if unknown; None without the figures)."""
     canonical = hardware.canonical_name(name)
     return roofline.gpu_spec(canonical, hardware.get_hardware(canonical))
+
+
+def require_gpu(name: str) -> GpuSpec:
+    """gpu_for, or one line saying why this entry has no roofline."""
+    gpu = gpu_for(name)
+    if gpu is None:
+        raise BenchError(f"no roofline for hardware '{name}': it is not a GPU entry with memory, bandwidth and "
+                         "bf16 figures in hardware.yaml (no CPU roofline is defined)")
+    return gpu
 
 
 def model_dtype(run: dict, model_config: dict) -> str:

@@ -132,7 +132,9 @@ def test_every_catalog_model_on_every_gpu():
 
     cat = catalog.load()
     for model in cat.models:
-        for gpu in hardware.names():
+        for gpu, hw in hardware.load_hardware().hardware.items():
+            if hw.kind != "gpu":
+                continue
             cfg, m = resolve(parse({"model": model, "engine": "sim", "hardware": gpu, "num_prompts": 4,
                                     "input_len": 64, "output_len": 16}))
             eng = load_engine("sim")(EngineSpec(run=cfg.model_dump(), load_path="", load_format="dummy",

@@ -34,10 +34,7 @@ class SimEngine:
             raise BenchError("--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
         if self.run.get("pipeline_parallel_size", 1) != 1:
             raise BenchError("--engine sim models tensor parallelism only; use --pipeline-parallel-size 1")
-        gpu = predict.gpu_for(name)
-        if gpu is None:
-            raise BenchError(f"hardware {name} lacks the memory, bandwidth or bf16 figures the roofline needs")
-        self.dep = predict.deployment(self.run, self.spec.model_config, gpu)
+        self.dep = predict.deployment(self.run, self.spec.model_config, predict.require_gpu(name))
 
     def start(self) -> None:
         dep = self.dep
