@@ -117,7 +117,6 @@ def cmd_explain(args) -> int:
 
     from bench import catalog, predict, roofline
     from bench.display import print_explain
-    from bench.errors import BenchError
 
     if args.context is not None and args.context < 1:
         raise BenchError(f"--context must be a positive number of tokens, got {args.context}")
