@@ -33,6 +33,8 @@ COLUMNS = [
     # cost (bench run --hardware NAME; bench/costing.py RUN_COST_COLUMNS fills them)
     "hardware", "cost_basis", "gpu_cny_per_hour", "fx_cny_per_usd", "cost_mix", "cny_per_m_input",
     "cny_per_m_output", "cny_per_m_blended", "cny_per_m_total", "tokens_per_cny",
+    # roofline (bench/predict.py): the physical limit for this model, GPU and workload
+    "roofline_output_tok_s", "efficiency",
 ]
 
 STATUSES = ("ok", "failed", "timeout", "oom", "interrupted")

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import modelmath, results
+from bench import modelmath, predict, results
 from bench.catalog import ResolvedModel, choose_weights
 from bench.costing import run_cost_columns
 from bench.engines.base import EngineSpec
@@ -163,6 +163,7 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
     info = out.get("engine_info") or {}
     gpu = out.get("gpu_env") or {}
     device = info.get("device") or (cfg.device if cfg.device != "auto" else "")
+    device_name = info.get("device_name") or (gpu.get("device_name") if device == "cuda" else env.get("cpu_model"))
     peak = out.get("peak_memory_bytes")
     allocated = kv.get("allocated_bytes")
     row = {
@@ -172,7 +173,7 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
         "model": model.name,
         "engine": cfg.engine,
         "device": device,
-        "device_name": gpu.get("device_name") if device == "cuda" else env.get("cpu_model"),
+        "device_name": device_name,
         "weights": weights,
         "dtype": cfg.dtype,
         "kv_cache_dtype": cfg.kv_cache_dtype,
@@ -225,6 +226,7 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
         "cpu_model": env.get("cpu_model"),
         "hostname": env.get("hostname"),
         "config_sha": model.config_sha,
+        **predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
     }
     row.update(run_cost_columns(row, cfg.hardware))
     return row
