@@ -260,9 +260,10 @@ def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool 
             out["error"] = f"{cause} ({out.get('error')})"
         if out["status"] == "failed" and looks_like_oom(cause):
             out["status"] = "oom"
-    if out.get("status") == "bad_input":
-        if log_path.exists():
-            log_path.unlink()
+    if out.get("status") == "bad_input":  # leave no trace: not even an empty results folder
+        log_path.unlink(missing_ok=True)
+        if log_path.parent.is_dir() and not any(log_path.parent.iterdir()):
+            log_path.parent.rmdir()
         raise BenchError(out.get("error") or "the engine rejected the case")
     row = build_row(run_id, when, cfg, model, choice.kind, out, env)
     record = {
