@@ -1,4 +1,5 @@
-"""Thin command line over the library: `bench run`, `bench models`.
+"""Thin command line over the library: `bench run`, `bench models` (cost, prices, compare and report
+register themselves from their own modules).
 
 Bad input prints one line naming the problem and the fix, and exits 2; no traceback.
 """
@@ -118,9 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_models = sub.add_parser("models", help="list the model catalog (models.yaml)")
     p_models.add_argument("--all", action="store_true", help="include the tiny test variants")
     p_models.set_defaults(func=cmd_models)
+    from bench.compare_cli import add_compare_command
     from bench.cost_cli import add_cost_commands
 
     add_cost_commands(sub)
+    add_compare_command(sub)
     return parser
 
 
