@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from bench import compare as cmp
+from bench.cost_cli import _names
 from bench.errors import BenchError
 from bench.tables import markdown_table, num, pct
 
@@ -18,13 +19,6 @@ EXIT_REGRESSION = 1
 
 OUT_COLUMNS_AFTER_KEY = ("metric", "direction", "base_median", "base_min", "base_max", "base_n", "new_median",
                          "new_min", "new_max", "new_n", "change", "pct_change", "noise", "verdict")
-
-
-def _names(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError("expected one or more column names separated by commas")
-    return names
 
 
 def _threshold(text: str) -> float:
