@@ -78,23 +78,58 @@ def _png(fig, plt) -> bytes:
     return buf.getvalue()
 
 
+LEGEND_INSIDE_MAX = 6  # more entries than this: one legend under the chart
+
+
+def _legend(fig, axes, style_labels: tuple[str, str] | None) -> None:
+    """One entry per colour (the series' group) plus, with `style_labels`, what solid and dashed
+    lines mean; inside the first panel when short, else under the chart."""
+    from matplotlib.lines import Line2D
+
+    handles, labels = {}, {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            key = h.get_gid() or label
+            if key not in handles:
+                if style_labels and isinstance(h, Line2D):
+                    h = Line2D([], [], color=h.get_color(), marker="o", markersize=4)
+                handles[key], labels[key] = h, key
+    if style_labels:
+        for dashed, text in zip((False, True), style_labels):
+            handles[text] = Line2D([], [], color="0.3", linestyle="--" if dashed else "-",
+                                   marker="^" if dashed else "o", markerfacecolor="white" if dashed else None)
+            labels[text] = text
+    if not handles:
+        return
+    if len(handles) <= LEGEND_INSIDE_MAX and len(axes) == 1:
+        axes[0].legend(list(handles.values()), list(labels.values()), fontsize=7, loc="best")
+    else:
+        fig.legend(list(handles.values()), list(labels.values()), fontsize=7, loc="upper center",
+                   bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
+
+
 def line_panels(title: str, xlabel: str, panels: list[Panel], logx: bool = False, hlines: list[HLine] = (),
-                xticks: list[float] | None = None, markers: list[tuple[float, float]] = ()) -> bytes:
+                xticks: list[float] | None = None, markers: list[tuple[float, float]] = (),
+                style_labels: tuple[str, str] | None = None) -> bytes:
     """One or more side-by-side line charts sharing an x axis label; `hlines` (horizontal reference
-    lines, e.g. vendor prices) and `markers` (points, e.g. break-evens) go on the first panel."""
+    lines, e.g. vendor prices) and `markers` (points, e.g. break-evens) go on the first panel.
+    `style_labels`: what solid and dashed lines stand for (e.g. p50, p99); the legend then has one
+    entry per group."""
     plt = _pyplot()
     colour = _colours(plt)
     fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH_IN, 4.6), squeeze=False)
     for i, (ax, panel) in enumerate(zip(axes[0], panels)):
         for s in panel.series:
-            ax.plot(s.xs, s.ys, marker=s.marker or None, markersize=5, linestyle="--" if s.dashed else "-",
-                    markerfacecolor="white" if s.dashed else None,
-                    color=colour(s.group or s.label), label=s.label)
+            line, = ax.plot(s.xs, s.ys, marker=s.marker or None, markersize=5, linestyle="--" if s.dashed else "-",
+                            markerfacecolor="white" if s.dashed else None,
+                            color=colour(s.group or s.label), label=s.label)
+            line.set_gid(s.group or s.label if style_labels else s.label)
         if i == 0:
             for j, h in enumerate(hlines):
                 ax.axhline(h.y, color="0.35", linestyle=(0, (4, 2 + j)), linewidth=1)
-                ax.annotate(h.label, xy=(1.0 - 0.3 * (j % 2), h.y), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-                            textcoords="offset points", ha="right", va="bottom", fontsize=7, color="0.25")
+                ax.annotate(h.label, xy=(1.0 - 0.3 * (j % 2), h.y), xycoords=("axes fraction", "data"),
+                            xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom", fontsize=7,
+                            color="0.25")
             if markers:
                 ax.scatter([m[0] for m in markers], [m[1] for m in markers], s=28, color="black", zorder=5,
                            label="break-even")
@@ -110,10 +145,9 @@ def line_panels(title: str, xlabel: str, panels: list[Panel], logx: bool = False
         ax.set_xlabel(xlabel)
         ax.set_ylabel(panel.ylabel)
         ax.grid(True, which="major", alpha=0.3)
-        if panel.series or (i == 0 and markers):
-            ax.legend(fontsize=7, loc="best")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    _legend(fig, list(axes[0]), style_labels)
     return _png(fig, plt)
 
 

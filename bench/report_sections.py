@@ -15,12 +15,12 @@ def _offline(runs: list[Run]) -> list[Run]:
     return [r for r in runs if r.load is None and r.batch is not None]
 
 
-def _series(runs: list[Run], x_of, y_of, dashed: bool = False, suffix: str = "", marker: str = "o") -> list[plots.Series]:
+def _series(runs: list[Run], x_of, y_of, dashed: bool = False, marker: str = "o") -> list[plots.Series]:
     out = []
     for label, group in by_key(runs, lambda r: r.series).items():
         pts = median_points(group, x_of, y_of)
         if pts:
-            out.append(plots.Series(label + suffix, [p[0] for p in pts], [p[1] for p in pts], group=label,
+            out.append(plots.Series(label, [p[0] for p in pts], [p[1] for p in pts], group=label,
                                     dashed=dashed, marker=marker))
     return out
 
@@ -80,15 +80,15 @@ def latency_sections(runs: list[Run]) -> list[Section]:
         xlabel, x_of = _load_axis(group)
         panels = []
         for metric, name in (("ttft", "time to first token, TTFT (ms)"), ("tpot", "time per output token, TPOT (ms)")):
-            series = (_series(group, x_of, lambda r, m=metric: r.num(f"{m}_p50_ms"), suffix=" p50")
-                      + _series(group, x_of, lambda r, m=metric: r.num(f"{m}_p99_ms"), dashed=True, suffix=" p99",
-                                marker="^"))
+            series = (_series(group, x_of, lambda r, m=metric: r.num(f"{m}_p50_ms"))
+                      + _series(group, x_of, lambda r, m=metric: r.num(f"{m}_p99_ms"), dashed=True, marker="^"))
             ys = [y for s in series for y in s.ys]
             panels.append(plots.Panel(name, series, logy=_log_if_wide(ys), ylim_bottom=0))
         kind = "serving" if load_col else "offline"
         how = "" if load_col else ", all requests submitted at once"
         chart_title = f"Latency vs load ({kind}{how}) · {workload} · on {machines_text(group)}"
-        png = plots.line_panels(chart_title, xlabel, panels, logx=not load_col, xticks=_xticks(group, x_of))
+        png = plots.line_panels(chart_title, xlabel, panels, logx=not load_col, xticks=_xticks(group, x_of),
+                                style_labels=("p50 (median)", "p99"))
         cols = ["ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms", "itl_p50_ms", "itl_p99_ms"]
         cols = [c for c in cols if any(r.num(c) is not None for r in group)]
         rows = []
