@@ -87,6 +87,12 @@ def _mix_text(mix) -> str:
     return f"{cost.format_mix(mix)} input:output"
 
 
+def _runs_text(priced: list[Priced]) -> str:
+    """'<workloads> on <hardware>' of the priced runs, for a chart's title."""
+    workloads = "; ".join(sorted({p.run.workload for p in priced}))
+    return f"{workloads} on {', '.join(sorted({p.cost.hardware for p in priced}))}"
+
+
 def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions, as_of, notes: list[str]) -> Section:
     title = "Self-hosted cost vs vendor API prices"
     if not best:
@@ -96,9 +102,9 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     free = [v for v in vendors if v.cny_per_m == 0]
     bars += [plots.Bar(v.label, v.cny_per_m, f"vendor list price on {as_of}") for v in vendors if v.cny_per_m > 0]
     bars.sort(key=lambda b: b.value)
-    workloads = "; ".join(sorted({p.run.workload for p in best}))
-    png = plots.hbar_chart(f"CNY per million tokens ({_mix_text(opts.mix)}) · self-hosted runs ({workloads}) vs "
-                           f"vendor prices on {as_of}", "CNY per million tokens (log scale)", bars, logx=True)
+    chart_title = (f"CNY per million tokens ({_mix_text(opts.mix)}) · self-hosted {_runs_text(best)} vs vendor "
+                   f"prices on {as_of}")
+    png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
     rows = [[p.label, "self-hosted", p.cny_per_m, p.cost.cny_per_m_input, p.cost.cny_per_m_output,
              p.cost.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"]
             for p in best]
@@ -114,7 +120,7 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
         note += f" Free, so off the log scale: {', '.join(v.label for v in free)}."
     if notes:
         note += " " + "; ".join(notes) + "."
-    return Section(slug="cost-vs-vendors", title=title, png=png, note=note,
+    return Section(slug="cost-vs-vendors", title=title, png=png, chart_title=chart_title, note=note,
                    headers=["what", "kind", "CNY/M blended", "CNY/M input", "CNY/M output", "tokens per CNY",
                             "basis / source"], rows=rows)
 
@@ -141,13 +147,14 @@ def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOption
             rows.append([p.label, v.label, v.cny_per_m, p.cny_per_m,
                          f"{100 * u:.1f}%" if u <= 1 else "never (dearer at 100%)",
                          per_day / 1e6 if per_day is not None else None])
+    chart_title = (f"Self-hosted CNY per million tokens vs utilisation ({_mix_text(opts.mix)}) · {_runs_text(curves)} · "
+                   f"break-even against vendor prices on {as_of}")
     png = plots.line_panels(
-        f"Self-hosted CNY per million tokens vs utilisation ({_mix_text(opts.mix)}) · break-even against vendor "
-        f"prices on {as_of}", "utilisation (% of paid hours doing useful work)",
+        chart_title, "utilisation (% of paid hours doing useful work)",
         [plots.Panel("CNY per million tokens (log scale)", series, logy=True)], hlines=hlines, markers=markers)
     note = ("A machine busy a share u of the hours it is paid for costs 1/u per token. Dashed lines: vendor list "
             "prices; dots: break-even utilisation, above which self-hosting is cheaper. Break-even volume: the "
             "tokens a day whose vendor bill equals a day of the hardware.")
-    return Section(slug="cost-vs-utilization", title=title, png=png, note=note,
+    return Section(slug="cost-vs-utilization", title=title, png=png, chart_title=chart_title, note=note,
                    headers=["self-hosted", "vendor", "vendor CNY/M", "self CNY/M at 100%", "break-even utilisation",
                             "break-even M tokens/day"], rows=rows)

@@ -95,6 +95,7 @@ class Section:
     slug: str  # file stem of the chart and the page anchor
     title: str
     png: bytes | None = None
+    chart_title: str = ""  # the title drawn on the chart (workload, hardware): also its alt text
     note: str = ""
     headers: list[str] = field(default_factory=list)
     rows: list[list] = field(default_factory=list)

@@ -36,7 +36,7 @@ def data_uri(png: bytes) -> str:
 def _section_html(s: Section) -> str:
     parts = [f'<section id="{html.escape(s.slug)}"><h2>{html.escape(s.title)}</h2>']
     if s.png is not None:
-        parts.append(f'<figure><img src="{data_uri(s.png)}" alt="{html.escape(s.title)}"></figure>')
+        parts.append(f'<figure><img src="{data_uri(s.png)}" alt="{html.escape(s.chart_title or s.title)}"></figure>')
     if s.note:
         cls = "skipped" if s.png is None and s.note.startswith("Skipped") else "note"
         parts.append(f'<p class="{cls}">{html.escape(s.note)}</p>')
@@ -62,7 +62,7 @@ def to_markdown(report: Report) -> str:
     for s in report.sections:
         parts.append(f"\n## {s.title}\n\n")
         if s.png is not None:
-            parts.append(f"![{s.title}]({s.slug}.png)\n\n")
+            parts.append(f"![{s.chart_title or s.title}]({s.slug}.png)\n\n")
         if s.note:
             parts.append(f"{s.note}\n\n")
         if s.headers:

@@ -49,6 +49,7 @@ def throughput_sections(runs: list[Run]) -> list[Section]:
                 rows.append([label, b, *(p[0][1] if p else None for p in pts.values()), len(runs_b)])
         out.append(Section(
             slug=slugify(f"throughput {workload}"), title=f"Throughput vs batch size: {workload}", png=png,
+            chart_title=chart_title,
             note="Output tokens per second of the timed run (warm-up excluded) at each batch size cap; the median "
                  "where a case was run more than once. Log-2 x axis.",
             headers=["series", "batch", "output tok/s", "total tok/s", "requests/s", "rows"], rows=rows))
@@ -100,7 +101,8 @@ def latency_sections(runs: list[Run]) -> list[Section]:
                 "it includes the wait for a batch slot; TPOT is (last token - first token) / (tokens - 1) per "
                 "request.")
         out.append(Section(
-            slug=slugify(f"latency {kind} {load_col} {workload}"), title=f"TTFT and TPOT vs load ({kind}): {workload}", png=png,
+            slug=slugify(f"latency {kind} {load_col} {workload}"), title=f"TTFT and TPOT vs load ({kind}): {workload}",
+            png=png, chart_title=chart_title,
             note=note, headers=["series", xlabel, *(c.replace("_", " ") for c in cols), "rows"],
             rows=rows))
     return out
@@ -152,13 +154,14 @@ def kv_section(runs: list[Run], catalog_configs: dict[str, dict]) -> Section:
     bars = [bars[i] for i in order]
     rows = [rows[i] for i in order]
     machines = machines_text([r for g in run_models.values() for r in g]) or "no run"
-    png = plots.hbar_chart(f"KV-cache bytes per token of context, per model · allocated by the engine on {machines}; "
-                           "catalog models by config.json", "bytes per token (all layers, K+V or MLA latent)", bars)
+    chart_title = (f"KV-cache bytes per token of context, per model · allocated by the engine on {machines}; "
+                   "catalog models by config.json")
+    png = plots.hbar_chart(chart_title, "bytes per token (all layers, K+V or MLA latent)", bars)
     note = ("What one more token of context costs in KV-cache memory. MHA/GQA: layers × 2 × KV heads × head_dim × "
             "dtype bytes; MLA (DeepSeek-V2): layers × (kv_lora_rank + qk_rope_head_dim) × dtype bytes. Measured = "
             "the KV bytes the engine allocated / the tokens it holds; catalog models not in these results are "
             "computed from their config.json at their own dtype.")
-    return Section(slug="kv-bytes-per-token", title=title, png=png, note=note,
+    return Section(slug="kv-bytes-per-token", title=title, png=png, chart_title=chart_title, note=note,
                    headers=["model", "attention", "KV dtype", "measured B/token", "analytic B/token", "from"],
                    rows=rows)
 
@@ -205,11 +208,12 @@ def efficiency_section(runs: list[Run]) -> Section:
     batch = Run.batch.fget
     series = _series(measured_runs, batch, lambda r: 100 * eff[id(r)])
     workloads = sorted({r.workload for r in measured_runs})
-    png = plots.line_chart(f"Measured / roofline output throughput · {'; '.join(workloads)} · on "
-                           f"{machines_text(measured_runs)}", BATCH_LABEL, "efficiency (% of roofline tok/s)", series,
-                           logx=True, xticks=_xticks(measured_runs, batch))
+    chart_title = (f"Measured / roofline output throughput · {'; '.join(workloads)} · on "
+                   f"{machines_text(measured_runs)}")
+    png = plots.line_chart(chart_title, BATCH_LABEL, "efficiency (% of roofline tok/s)", series, logx=True,
+                           xticks=_xticks(measured_runs, batch))
     rows = [[r.series, r.workload, r.batch, m, roof, 100 * m / roof, src] for r, m, roof, src in points]
-    return Section(slug="efficiency", title=title, png=png,
+    return Section(slug="efficiency", title=title, png=png, chart_title=chart_title,
                    note="Efficiency = measured output tok/s / the roofline's (the fastest the GPU's memory bandwidth "
                         "and FLOPS allow for the same requests and batch limits), in percent.",
                    headers=["series", "workload", "batch", "measured tok/s", "roofline tok/s", "efficiency %",
@@ -224,8 +228,8 @@ def energy_section(runs: list[Run]) -> Section:
     batch = Run.batch.fget
     series = _series(have, batch, lambda r: r.num("joules_per_output_token"))
     workloads = sorted({r.workload for r in have})
-    png = plots.line_chart(f"Energy per output token vs batch size · {'; '.join(workloads)} · on {machines_text(have)}",
-                           BATCH_LABEL, "energy per output token (J/token)", series, logx=True,
+    chart_title = f"Energy per output token vs batch size · {'; '.join(workloads)} · on {machines_text(have)}"
+    png = plots.line_chart(chart_title, BATCH_LABEL, "energy per output token (J/token)", series, logx=True,
                            xticks=_xticks(have, batch))
     rows = []
     for label, g in by_key(have, lambda r: r.series).items():
@@ -233,6 +237,6 @@ def energy_section(runs: list[Run]) -> Section:
             med = [median_points(rb, batch, lambda r, c=c: r.num(c)) for c in
                    ("joules_per_output_token", "avg_power_w", "energy_j")]
             rows.append([label, b, *(m[0][1] if m else None for m in med), len(rb)])
-    return Section(slug="energy", title=title, png=png,
+    return Section(slug="energy", title=title, png=png, chart_title=chart_title,
                    note="Energy of the timed run (accelerator power integrated over it) / output tokens.",
                    headers=["series", "batch", "J/output token", "avg power W", "energy J", "rows"], rows=rows)

@@ -35,13 +35,14 @@ def _digest(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def row(model: str = "qwen2.5-7b-instruct", hardware: str = "H100-SXM", batch: int = 32, *,
+def row(model: str = "qwen2.5-7b-instruct", machine: str = "H100-SXM", batch: int = 32, *,
         efficiency: float = 0.6, input_len: int = 512, output_len: int = 256, num_prompts: int = 128,
         scale: float = 1.0, run: int = 0, **over) -> dict:
-    """One ok row; `scale` multiplies the throughput (a planted change), `over` sets any column."""
+    """One ok row of `model` on `machine` (a key of MACHINES); `scale` multiplies the throughput (a
+    planted change); `over` sets any column (hardware=NAME as `bench run --hardware` would)."""
     weight_gb, kv_bytes, arch = MODELS[model]
-    bandwidth, device_name = MACHINES[hardware]
-    cpu = hardware == "cpu-server"
+    bandwidth, device_name = MACHINES[machine]
+    cpu = machine == "cpu-server"
     context = input_len + output_len / 2
     step_s = (weight_gb * 1e9 + batch * context * kv_bytes) / (bandwidth * efficiency)
     output_tok_s = batch / step_s * scale
@@ -49,7 +50,7 @@ def row(model: str = "qwen2.5-7b-instruct", hardware: str = "H100-SXM", batch: i
     tpot_ms = 1000 * step_s / scale
     ttft_ms = 1000 * elapsed_s * 0.5 * (1 - min(batch, num_prompts) / num_prompts) + 40 * input_len / 512
     r = {
-        "schema_version": 1, "run_id": f"20260101T000000Z-{_digest(model, hardware, batch, run, scale)[:6]}",
+        "schema_version": 1, "run_id": f"20260101T000000Z-{_digest(model, machine, batch, run, scale)[:6]}",
         "timestamp": "2026-01-01T00:00:00+00:00", "model": model, "engine": "vllm",
         "device": "cpu" if cpu else "cuda", "device_name": device_name, "weights": "dummy", "dtype": "bfloat16",
         "kv_cache_dtype": "auto", "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "input_len": input_len,
@@ -74,9 +75,9 @@ def row(model: str = "qwen2.5-7b-instruct", hardware: str = "H100-SXM", batch: i
     return r
 
 
-def sim_row(model: str, hardware: str, batch: int, **over) -> dict:
+def sim_row(model: str, machine: str, batch: int, **over) -> dict:
     """A row of `bench run --engine sim`: the roofline's prediction (efficiency 1 by construction)."""
-    r = row(model, hardware, batch, efficiency=1.0, engine="sim", device="sim", device_name=hardware,
+    r = row(model, machine, batch, efficiency=1.0, engine="sim", device="sim", device_name=machine,
             vllm_version="", torch_version="", gpu_count="", driver_version="", **over)
     r.update(roofline_output_tok_s=r["output_tok_s"], efficiency=1.0)
     return r
