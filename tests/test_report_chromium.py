@@ -7,10 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from result_rows import write_rows
-from test_report import measured_gpu_rows, sim_sweep_rows
-
-from bench.cli import main
+from test_report import full_report  # noqa: F401  (a fixture, shared)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)")
@@ -33,13 +30,9 @@ def chromium(tmp_path, *args) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("chromium")
-    sims = write_rows(tmp / "sim-sweep.csv", sim_sweep_rows())
-    measured = write_rows(tmp / "h100.csv", measured_gpu_rows())
-    out = tmp / "report"
-    assert main(["report", str(sims), str(measured), "--as-of", "2024-06-01", "--out", str(out)]) == 0
-    return out / "index.html"
+def page(full_report):
+    """The report of a sim sweep over H100/H20/RTX-4090 with measured rows: every chart drawn."""
+    return full_report / "index.html"
 
 
 def test_every_image_loads(page, tmp_path):
