@@ -197,13 +197,14 @@ def group(rows: list[dict], key_columns: list[str]) -> dict[tuple[str, ...], lis
 
 
 def resolve_key(requested: list[str] | None, base_header: list[str], new_header: list[str]) -> list[str]:
-    """--key as given (every column must exist in both files), else DEFAULT_KEY and the load
-    columns, each where at least one file has it (an older file's missing column reads empty)."""
+    """--key as given (every column must exist in both files), else the DEFAULT_KEY columns both
+    files have (an older file may lack some) and the load columns either has (an offline row and
+    a serving row are different cases)."""
     if requested:
         check_columns(requested, base_header, new_header, "--key")
         return list(requested)
-    either = set(base_header) | set(new_header)
-    return [c for c in (*DEFAULT_KEY, *LOAD_COLUMNS) if c in either]
+    both, either = set(base_header) & set(new_header), set(base_header) | set(new_header)
+    return [c for c in DEFAULT_KEY if c in both] + [c for c in LOAD_COLUMNS if c in either]
 
 
 def check_columns(names: list[str], base_header: list[str], new_header: list[str], option: str) -> None:

@@ -112,8 +112,9 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
               v.price.output_cny_per_m(opts.fx_cny_per_usd), cost.tokens_per_cny(v.cny_per_m) if v.cny_per_m else "free",
               v.price.source] for v in vendors]
     rows.sort(key=lambda r: r[2])
-    note = (f"Blended price of a million tokens at {_mix_text(opts.mix)}: (3 × input + 1 × output) / 4 for the default "
-            f"3:1; USD at {opts.fx_cny_per_usd:g} CNY. Self-hosted: the cheapest batch of each model on each "
+    a, b = (f"{x:g}" for x in opts.mix)
+    note = (f"Blended price of a million tokens at {_mix_text(opts.mix)}: ({a} × input + {b} × output) / ({a} + {b}); "
+            f"USD at {opts.fx_cny_per_usd:g} CNY. Self-hosted: the cheapest batch of each model on each "
             "hardware, at 100% utilisation, its wall time split into prefill (input) and decode (output) "
             "(docs/cost.md). Vendors: list prices, cache miss.")
     if free:

@@ -139,14 +139,14 @@ def test_sim_rows_against_measured_rows(capsys, tmp_path, base):
 def test_older_file_without_later_columns(capsys, tmp_path):
     old = tmp_path / "old.csv"
     r = row()
-    cols = [c for c in r if c not in ("e2e_p50_ms", "e2e_p99_ms")]
+    cols = [c for c in r if c not in ("e2e_p50_ms", "e2e_p99_ms", "length_dist", "pipeline_parallel_size")]
     with old.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         w.writerow(r)
     new = write_rows(tmp_path / "new.csv", [row(scale=1.01)])
     code, out, _ = run_cli(capsys, "compare", old, new)
-    assert code == 0 and "e2e_p99_ms" not in out and "output_tok_s" in out
+    assert code == 0 and "e2e_p99_ms" not in out and "output_tok_s" in out and "1 case(s) in both" in out
     code, _, err = run_cli(capsys, "compare", old, new, "--metrics", "e2e_p99_ms")
     assert code == 2 and "only in NEW" in err
 
