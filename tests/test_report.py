@@ -193,3 +193,19 @@ def test_bad_input(tmp_path, capsys, setup, args, needle):
     assert code == 2, err
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
     assert setup == "outfile" or not out.exists()
+
+
+def test_compare_and_report_never_import_vllm_or_torch(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    csv_path = write_rows(tmp_path / "runs.csv", demo_rows())
+    code = ("import sys; from bench.cli import main; "
+            f"a = main(['report', {str(csv_path)!r}, '--hardware', 'cpu-server', '--out', {str(tmp_path / 'r')!r}]); "
+            f"b = main(['compare', {str(csv_path)!r}, {str(csv_path)!r}]); "
+            "heavy = [m for m in ('vllm', 'torch') if m in sys.modules]; "
+            "assert (a, b, heavy) == (0, 0, []), (a, b, heavy)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
