@@ -58,6 +58,16 @@ class _Colours:
         return self.assigned[key]
 
 
+TITLE_CHARS = 100
+
+
+def wrap(title: str) -> str:
+    """A long title on several lines, so that it never widens the figure."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(title, TITLE_CHARS, break_long_words=False))
+
+
 def _pyplot():
     import matplotlib
 
@@ -110,7 +120,7 @@ def _legend(fig, axes, style_labels: tuple[str, str] | None) -> None:
 
 def line_panels(title: str, xlabel: str, panels: list[Panel], logx: bool = False, hlines: list[HLine] = (),
                 xticks: list[float] | None = None, markers: list[tuple[float, float]] = (),
-                style_labels: tuple[str, str] | None = None) -> bytes:
+                style_labels: tuple[str, str] | None = None, logx_base: int = 2) -> bytes:
     """One or more side-by-side line charts sharing an x axis label; `hlines` (horizontal reference
     lines, e.g. vendor prices) and `markers` (points, e.g. break-evens) go on the first panel.
     `style_labels`: what solid and dashed lines stand for (e.g. p50, p99); the legend then has one
@@ -129,12 +139,12 @@ def line_panels(title: str, xlabel: str, panels: list[Panel], logx: bool = False
                 ax.axhline(h.y, color="0.35", linestyle=(0, (4, 2 + j)), linewidth=1)
                 ax.annotate(h.label, xy=(1.0 - 0.3 * (j % 2), h.y), xycoords=("axes fraction", "data"),
                             xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom", fontsize=7,
-                            color="0.25")
+                            color="0.25", bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.85})
             if markers:
                 ax.scatter([m[0] for m in markers], [m[1] for m in markers], s=28, color="black", zorder=5,
                            label="break-even")
         if logx:
-            ax.set_xscale("log", base=2)
+            ax.set_xscale("log", base=logx_base)
         if xticks:
             ax.set_xticks(xticks)
             ax.set_xticklabels([f"{x:g}" for x in xticks])
@@ -145,7 +155,7 @@ def line_panels(title: str, xlabel: str, panels: list[Panel], logx: bool = False
         ax.set_xlabel(xlabel)
         ax.set_ylabel(panel.ylabel)
         ax.grid(True, which="major", alpha=0.3)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(wrap(title), fontsize=10)
     fig.tight_layout()
     _legend(fig, list(axes[0]), style_labels)
     return _png(fig, plt)
@@ -180,6 +190,6 @@ def hbar_chart(title: str, xlabel: str, bars: list[Bar], logx: bool = False, val
     ax.grid(True, axis="x", which="major", alpha=0.3)
     ax.margins(x=0.12)
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(wrap(title), fontsize=10)
     fig.tight_layout()
     return _png(fig, plt)

@@ -15,7 +15,8 @@ from bench.report_model import Priced, Run, Section, by_key, skipped
 # Vendor models drawn as break-even lines when --vendors is not given (those in force on the day).
 REFERENCE_VENDOR_MODELS = ("doubao-pro-32k", "deepseek-chat", "qwen-turbo", "gpt-4o-mini", "gpt-4o")
 MAX_COST_CURVES = 6
-UTILIZATION_STEPS = 60
+UTILIZATION_STEPS = 60  # points of each curve, log-spaced from 1% to 100%
+UTILIZATION_TICKS_PCT = [1, 2, 5, 10, 20, 50, 100]
 
 
 @dataclass(frozen=True)
@@ -133,17 +134,17 @@ def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOption
     if not refs:
         return skipped("cost-vs-utilization", title, f"no paid vendor price is in force on {as_of}.")
     curves = best[:MAX_COST_CURVES]
-    us = [(i + 1) / UTILIZATION_STEPS for i in range(UTILIZATION_STEPS)]
+    us = [10 ** (-2 + 2 * i / (UTILIZATION_STEPS - 1)) for i in range(UTILIZATION_STEPS)]
     series = [plots.Series(p.label, [100 * u for u in us], [cost.at_utilization(p.cny_per_m, u) for u in us],
                            marker="")
               for p in curves]
     hlines = [plots.HLine(f"{v.label} {v.cny_per_m:.3g}", v.cny_per_m) for v in refs]
     rows, markers = [], []
-    for p in curves:
+    for p in best:
         for v in refs:
             u = cost.breakeven_utilization(p.cny_per_m, v.cny_per_m)
             per_day = cost.breakeven_tokens_per_day(p.cost.cny_per_hour, v.cny_per_m) if u <= 1 else None
-            if u <= 1:
+            if us[0] <= u <= 1 and p in curves:  # below 1% it is off the chart (the table has it)
                 markers.append((100 * u, v.cny_per_m))
             rows.append([p.label, v.label, v.cny_per_m, p.cny_per_m,
                          f"{100 * u:.1f}%" if u <= 1 else "never (dearer at 100%)",
@@ -152,10 +153,13 @@ def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOption
                    f"break-even against vendor prices on {as_of}")
     png = plots.line_panels(
         chart_title, "utilisation (% of paid hours doing useful work)",
-        [plots.Panel("CNY per million tokens (log scale)", series, logy=True)], hlines=hlines, markers=markers)
+        [plots.Panel("CNY per million tokens (log scale)", series, logy=True)], hlines=hlines, markers=markers,
+        logx=True, logx_base=10, xticks=UTILIZATION_TICKS_PCT)
     note = ("A machine busy a share u of the hours it is paid for costs 1/u per token. Dashed lines: vendor list "
             "prices; dots: break-even utilisation, above which self-hosting is cheaper. Break-even volume: the "
             "tokens a day whose vendor bill equals a day of the hardware.")
+    if len(best) > len(curves):
+        note += f" The chart draws the {len(curves)} cheapest; the table has all {len(best)}."
     return Section(slug="cost-vs-utilization", title=title, png=png, chart_title=chart_title, note=note,
                    headers=["self-hosted", "vendor", "vendor CNY/M", "self CNY/M at 100%", "break-even utilisation",
                             "break-even M tokens/day"], rows=rows)
