@@ -2,7 +2,8 @@
 harness computes from prices.yaml, hardware.yaml and model configs, or measured in the results.
 
 Each claim becomes one table row: the article's figure, the harness's figure, and the basis
-("computed", "measured", or "not measured in these results" with what would measure it).
+("computed", "measured", "simulated (roofline)" for engine=sim rows, or "not measured in these
+results" with what would measure it).
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def _price_on(book: PriceBook, model: str, day: dt.date) -> VendorPrice | None:
     return next((p for p in rows if p.in_force(day, book.earliest_known)), rows[-1] if rows else None)
 
 
+def _source(runs: list[Run]) -> str:
+    """'measured' when a run behind a figure was measured, 'simulated (roofline)' when all are sim rows."""
+    return "measured" if any(r.engine != "sim" for r in runs) else "simulated (roofline)"
+
+
 def _tokens(x: float) -> str:
     for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if x >= size:
@@ -100,8 +106,10 @@ def kv_claim(inp: ClaimInputs) -> tuple[str, str]:
 
 
 def _busiest(runs: list[Run]) -> Run | None:
+    """The run with the most requests per second, a measured one where there is one."""
     with_rate = [r for r in runs if r.num("requests_per_s")]
-    return max(with_rate, key=lambda r: r.num("requests_per_s"), default=None)
+    measured = [r for r in with_rate if r.engine != "sim"]
+    return max(measured or with_rate, key=lambda r: r.num("requests_per_s"), default=None)
 
 
 def doubao_claim(inp: ClaimInputs) -> tuple[str, str]:
@@ -121,7 +129,7 @@ def doubao_claim(inp: ClaimInputs) -> tuple[str, str]:
     per_min = busy.num("requests_per_s") * 60
     parts.append(f"{busy.series} served {per_min:,.0f} requests/min ({busy.workload}) = "
                  f"{per_min / DOUBAO_RPM:,.1f} accounts at {DOUBAO_RPM} RPM")
-    return "; ".join(parts), "computed + measured"
+    return "; ".join(parts), f"computed + {_source([busy])}"
 
 
 def tokens_per_cny_claim(inp: ClaimInputs) -> tuple[str, str]:
@@ -132,7 +140,8 @@ def tokens_per_cny_claim(inp: ClaimInputs) -> tuple[str, str]:
         return "; ".join(x for x in (f"self-hosted: {NOT_MEASURED} (no priced row; pass --hardware)", vendor_text)
                          if x), "computed"
     mine = [f"{p.label} {_tokens(cost.tokens_per_cny(p.cny_per_m))}" for p in inp.best[:4]]
-    return "; ".join(x for x in (f"self-hosted at 100% utilisation: {', '.join(mine)}", vendor_text) if x), "measured"
+    return ("; ".join(x for x in (f"self-hosted at 100% utilisation: {', '.join(mine)}", vendor_text) if x),
+            _source([p.run for p in inp.best[:4]]))
 
 
 def _history_text(rows: list[VendorPrice]) -> str:
@@ -171,7 +180,7 @@ def dedicated_claim(inp: ClaimInputs) -> tuple[str, str]:
         month_cny = p.cost.cny_per_hour * cost.HOURS_PER_MONTH
         capacity = (p.run.num("total_tok_s") or 0) * 3600 * cost.HOURS_PER_MONTH
         parts.append(f"{p.label}: {month_cny:,.0f} CNY/month for up to {_tokens(capacity)} tokens/month")
-    return "; ".join(parts), "computed + measured"
+    return "; ".join(parts), f"computed + {_source([p.run for p in inp.best[:3]])}"
 
 
 def _price_changes(book: PriceBook, mix, fx: float) -> list[tuple[float, str]]:
@@ -220,7 +229,7 @@ def xiaoice_claim(inp: ClaimInputs) -> tuple[str, str]:
     paid = [v for v in inp.vendors if v.cny_per_m > 0]
     for v in (paid[:1] + [v for v in paid if v.price.model == "gpt-4-turbo"]):
         parts.append(f"{v.label}: {buys(v.cny_per_m)} tokens/day")
-    basis = "computed + measured" if inp.best else "computed"
+    basis = f"computed + {_source([p.run for p in inp.best[:3]])}" if inp.best else "computed"
     if not inp.best:
         parts.append(f"self-hosted: {NOT_MEASURED}")
     return "300M CNY a day buys: " + "; ".join(parts), basis
