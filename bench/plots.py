@@ -118,6 +118,15 @@ def _legend(fig, axes, style_labels: tuple[str, str] | None) -> None:
                    bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
 
 
+def _plain_log_ticks(axis) -> None:
+    """1, 2, 5, 10, 20, 50... written as plain numbers instead of powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.10g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def line_panels(title: str, xlabel: str, panels: list[Panel], logx: bool = False, hlines: list[HLine] = (),
                 xticks: list[float] | None = None, markers: list[tuple[float, float]] = (),
                 style_labels: tuple[str, str] | None = None, logx_base: int = 2) -> bytes:
@@ -150,6 +159,7 @@ def line_panels(title: str, xlabel: str, panels: list[Panel], logx: bool = False
             ax.set_xticklabels([f"{x:g}" for x in xticks])
         if panel.logy:
             ax.set_yscale("log")
+            _plain_log_ticks(ax.yaxis)
         elif panel.ylim_bottom is not None:
             ax.set_ylim(bottom=panel.ylim_bottom)
         ax.set_xlabel(xlabel)
@@ -186,6 +196,7 @@ def hbar_chart(title: str, xlabel: str, bars: list[Bar], logx: bool = False, val
     ax.set_yticklabels([b.label for b in bars], fontsize=8)
     if logx:
         ax.set_xscale("log")
+        _plain_log_ticks(ax.xaxis)
     ax.set_xlabel(xlabel)
     ax.grid(True, axis="x", which="major", alpha=0.3)
     ax.margins(x=0.12)

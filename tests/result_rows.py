@@ -1,8 +1,9 @@
 """Realistic results rows for the compare and report tests, built without any engine.
 
-Throughput follows a memory-bound decode step, step time = (active weight bytes + batch x context x
-KV bytes per token) / (bandwidth x efficiency), so the numbers move with model, batch and GPU the
-way measured ones do. Rows whose columns are all in bench.results.COLUMNS are written with
+Throughput follows a decode step bound by memory or compute, whichever is slower: (active weight
+bytes + batch x context x KV bytes per token) / bandwidth, or 2 x active params x batch / bf16
+FLOPS, both at the given efficiency, so the numbers move with model, batch and GPU the way
+measured ones do. Rows whose columns are all in bench.results.COLUMNS are written with
 append_row; rows with columns of later issues (efficiency, energy, serving load) are written with
 those columns appended, as a later bench would.
 """
@@ -22,12 +23,12 @@ MODELS = {
     "glm-4-9b-chat": (18.8, 40960, "GlmForCausalLM"),
     "qwen2.5-0.5b-instruct": (0.99, 12288, "Qwen2ForCausalLM"),
 }
-# name: (memory bandwidth bytes/s, device name as NVML or /proc/cpuinfo gives it)
+# name: (memory bandwidth bytes/s, dense bf16 FLOPS, device name as NVML or /proc/cpuinfo gives it)
 MACHINES = {
-    "H100-SXM": (3.35e12, "NVIDIA H100 80GB HBM3"),
-    "H20": (4.0e12, "NVIDIA H20"),
-    "RTX-4090": (1.008e12, "NVIDIA GeForce RTX 4090"),
-    "cpu-server": (0.02e12, "AMD EPYC"),
+    "H100-SXM": (3.35e12, 989e12, "NVIDIA H100 80GB HBM3"),
+    "H20": (4.0e12, 148e12, "NVIDIA H20"),
+    "RTX-4090": (1.008e12, 165e12, "NVIDIA GeForce RTX 4090"),
+    "cpu-server": (0.02e12, 1e12, "AMD EPYC"),
 }
 
 
@@ -41,10 +42,12 @@ def row(model: str = "qwen2.5-7b-instruct", machine: str = "H100-SXM", batch: in
     """One ok row of `model` on `machine` (a key of MACHINES); `scale` multiplies the throughput (a
     planted change); `over` sets any column (hardware=NAME as `bench run --hardware` would)."""
     weight_gb, kv_bytes, arch = MODELS[model]
-    bandwidth, device_name = MACHINES[machine]
+    bandwidth, flops, device_name = MACHINES[machine]
     cpu = machine == "cpu-server"
     context = input_len + output_len / 2
-    step_s = (weight_gb * 1e9 + batch * context * kv_bytes) / (bandwidth * efficiency)
+    memory_s = (weight_gb * 1e9 + batch * context * kv_bytes) / bandwidth
+    compute_s = 2 * (weight_gb * 1e9 / 2) * batch / flops  # bf16: 2 bytes per parameter
+    step_s = max(memory_s, compute_s) / efficiency
     output_tok_s = batch / step_s * scale
     elapsed_s = num_prompts * output_len / output_tok_s
     tpot_ms = 1000 * step_s / scale
