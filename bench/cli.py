@@ -1,5 +1,4 @@
-"""Thin command line over the library: `bench run`, `bench models` (cost, prices, compare and report
-register themselves from their own modules).
+"""Thin command line over the library: `bench run`, `bench models`.
 
 Bad input prints one line naming the problem and the fix, and exits 2; no traceback.
 """
