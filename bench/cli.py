@@ -175,9 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_models = sub.add_parser("models", help="list the model catalog (models.yaml)")
     p_models.add_argument("--all", action="store_true", help="include the tiny test variants")
     p_models.set_defaults(func=cmd_models)
+    from bench.compare_cli import add_compare_command
     from bench.cost_cli import add_cost_commands
+    from bench.report_cli import add_report_command
 
     add_cost_commands(sub)
+    add_compare_command(sub)
+    add_report_command(sub)
     return parser
 
 
