@@ -1,4 +1,4 @@
-"""Thin command line over the library: `bench run`, `bench models`.
+"""Thin command line over the library: `bench run`, `bench models`, `bench serve` (bench/serve/cli.py).
 
 Bad input prints one line naming the problem and the fix, and exits 2; no traceback.
 """
@@ -119,8 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_models.add_argument("--all", action="store_true", help="include the tiny test variants")
     p_models.set_defaults(func=cmd_models)
     from bench.cost_cli import add_cost_commands
+    from bench.serve.cli import add_serve_command
 
     add_cost_commands(sub)
+    add_serve_command(sub)
     return parser
 
 

@@ -154,6 +154,9 @@ def split_seconds(row: dict) -> tuple[float | None, float | None]:
     lengths = (number(row, "input_len") or 0) + (number(row, "output_len") or 0)
     concurrency = cost.decode_concurrency(int(number(row, "max_num_seqs") or requests), int(requests),
                                           int(number(row, "kv_capacity_tokens") or 0) or None, int(lengths) or None)
+    in_flight = number(row, "mean_concurrency")  # bench serve: requests in the server on average, measured
+    if in_flight:
+        concurrency = max(1, min(concurrency, round(in_flight)))
     return cost.prefill_decode_seconds(elapsed, int(out_tokens), int(requests), concurrency, tpot_ms / 1000.0)
 
 
