@@ -23,7 +23,7 @@ vllm:request_success_total{{engine="0",finished_reason="length",model_name="fake
 
 
 class FakeOpenAI:
-    def __init__(self, mode=lambda i: "ok", token_delay_s: float = 0.002) -> None:
+    def __init__(self, mode=lambda i: "ok", token_delay_s: float = 0.002, port: int = 0) -> None:
         self.mode = mode
         self.token_delay_s = token_delay_s
         self.seen: list[dict] = []  # {"path", "headers", "body"}
@@ -34,7 +34,7 @@ class FakeOpenAI:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.port: int | None = None
+        self.port = port
 
     @property
     def url(self) -> str:
@@ -56,9 +56,10 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._completion)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/version", self._version)
+        app.router.add_get("/health", self._health)
         runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", self.port)
         self._loop.run_until_complete(site.start())
         self.port = site._server.sockets[0].getsockname()[1]
         self._ready.set()
@@ -72,6 +73,9 @@ class FakeOpenAI:
         self._note(request)
         return web.Response(text=METRICS_TEXT.format(running=float(self.running), kv=0.01 * self.running,
                                                       gen=float(self.generated), done=float(self.finished)))
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.Response(text="")
 
     async def _version(self, request: web.Request) -> web.Response:
         self._note(request)

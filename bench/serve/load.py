@@ -8,7 +8,7 @@ concurrency C:   C streams; each sends its next request when its previous one en
 time limit:      no request is sent after it; requests still running are cancelled and count as
                  failed; the level's duration then ends at the limit.
 Besides the requests, two things run in the same event loop: a probe of the loop's own lag
-(`client_overhead`), and a 1 s sampler of the server's /metrics gauges.
+(`client_overhead`), and a 0.5 s sampler of the server's /metrics gauges.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bench.serve.client import Target, new_session, stream_request
 from bench.serve.metrics import StreamedRequest
 
 LAG_PROBE_INTERVAL_S = 0.01
-METRICS_INTERVAL_S = 1.0
+METRICS_INTERVAL_S = 0.5
 CANCELLED = "cancelled: the level's time limit (--timeout) came first"
 
 

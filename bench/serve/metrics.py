@@ -91,7 +91,9 @@ def compute_serve_metrics(records: list[StreamedRequest], duration_s: float, slo
         "mean_concurrency": mean_concurrency(records, duration_s),
     }
     out.update(slo_figures(records, duration_s, slo, planned=len(records) + unsent))
-    out.update(client_overhead(records, itl["p50"], loop_lag_s or []))
+    # Tokens that arrive in bursts (several chunks in one read) make the median ITL 0: then the mean stands in.
+    itl_ref = itl["p50"] or itl["mean"]
+    out.update(client_overhead(records, itl_ref, loop_lag_s or []))
     return out
 
 
@@ -118,7 +120,8 @@ OVERHEAD_WARN_FRACTION = 0.05
 
 
 def client_overhead(records: list[StreamedRequest], itl_p50_ms: float | None, loop_lag_s: list[float]) -> dict:
-    """How much the client itself could have delayed a token timestamp, against the median ITL.
+    """How much the client itself could have delayed a token timestamp, against the median ITL
+    (the mean ITL when the median is 0).
 
     per token: median over requests of (client work on the request / chunks it read);
     loop lag: median delay of the client's event loop in waking a timer (its other streams' work).
@@ -143,7 +146,7 @@ def overhead_warning(m: dict) -> str | None:
     pct = m.get("client_overhead_pct_itl")
     if pct is None or pct <= OVERHEAD_WARN_FRACTION * 100:
         return None
-    return (f"the client's own overhead is {pct:.1f}% of the median ITL ({m['itl_p50_ms']:.2f} ms): "
+    return (f"the client's own overhead is {pct:.1f}% of the median ITL ({m['itl_p50_ms'] or m['itl_mean_ms']:.2f} ms): "
             f"per token {_ms(m['client_overhead_per_token_ms'])}, event-loop lag {_ms(m['client_loop_lag_p50_ms'])}; "
             "the client may be the bottleneck (fewer concurrent streams per client, or a faster CPU for it)")
 

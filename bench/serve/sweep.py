@@ -130,9 +130,7 @@ def run_serve(cfg: ServeConfig, model: ResolvedModel, endpoint: Endpoint | None,
 
 def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: str, env: dict, verbose: bool,
                on_level) -> SweepOutcome:
-    if importlib.util.find_spec("vllm") is None:
-        raise BenchError(f"vllm is not installed in this Python ({sys.executable}); run `bash scripts/setup.sh` "
-                         "(CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench")
+    _require_vllm()
     build, _ = installed_vllm_build()
     device = build or "cuda"
     if cfg.device != "auto" and cfg.device != device:
@@ -174,6 +172,13 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
             return _run_levels(sweep, on_level)
         finally:
             server.stop()
+
+
+def _require_vllm() -> None:
+    if importlib.util.find_spec("vllm") is None:
+        raise BenchError(f"vllm is not installed in this Python ({sys.executable}); run `bash scripts/setup.sh` "
+                         "(CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench, "
+                         "or measure a running server with --endpoint")
 
 
 def _server_env(cfg: ServeConfig) -> dict:
