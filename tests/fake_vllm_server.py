@@ -4,6 +4,7 @@ process (as vLLM starts its engine core) so the tests can see the whole group is
 
 FAKE_SERVER_MODE: ok (default) | exit (a root-cause error in the log, exit 1) | hang (never healthy).
 FAKE_SERVER_PIDS: a file that gets this process's and its child's pids.
+FAKE_TOKEN_DELAY: seconds between two streamed tokens (default 0.002).
 """
 
 import os
@@ -30,7 +31,7 @@ def main() -> int:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from fake_openai import FakeOpenAI
 
-    with FakeOpenAI(port=port):
+    with FakeOpenAI(port=port, token_delay_s=float(os.environ.get("FAKE_TOKEN_DELAY", "0.002"))):
         time.sleep(600)
     return 0
 

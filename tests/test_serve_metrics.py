@@ -157,3 +157,14 @@ def test_cheapest_level_meeting_the_slo():
     assert cheapest_meeting_slo([r | {"meets_slo": None} for r in rows[:3]])["run_id"] == "c"  # no SLO: cheapest ok
     assert cheapest_meeting_slo([rows[2]]) is None
     assert cost_of({"cny_per_m_blended": None, "cny_per_m_total": 3.5}) == 3.5
+
+
+def test_cost_split_uses_the_measured_requests_in_flight():
+    from bench.costing import split_seconds
+
+    row = {"elapsed_s": 10.0, "output_tokens": 1000, "completed": 10, "num_prompts": 10, "tpot_mean_ms": 20.0,
+           "input_len": 100, "output_len": 100}
+    # bench run: all 10 decode together -> 99 steps of 20 ms
+    assert split_seconds(row) == pytest.approx((10.0 - 1.98, 1.98))
+    # bench serve at 2 requests in flight on average: 495 steps of 20 ms
+    assert split_seconds({**row, "mean_concurrency": 2.2}) == pytest.approx((0.1, 9.9))

@@ -109,7 +109,8 @@ def resolve(cfg: ServeConfig) -> tuple[ServeConfig, ResolvedModel, Endpoint | No
     if endpoint is not None and endpoint.api != cfg.api:
         resolved = resolved.model_copy(update={"api": endpoint.api})
         if endpoint.api == "chat" and not resolved.text_prompts:
-            raise BenchError("--endpoint ends in /chat/completions, which takes text; add --prompt-format text")
+            raise BenchError("--endpoint ends in /chat/completions, which takes text; add --prompt-format text "
+                             "(or leave it out)")
     if endpoint is None and resolved.text_prompts and resolved.weights != "hub":
         from bench.catalog import choose_weights
 

@@ -11,7 +11,7 @@ from bench.serve.rows import cost_of
 
 def level_name(row: dict) -> str:
     if row.get("load_mode") == "rate":
-        return f"rate {row['request_rate']}/s" if row["request_rate"] != "inf" else "rate inf"
+        return f"rate {float(row['request_rate']):g}/s" if row["request_rate"] != "inf" else "rate inf"
     return f"conc. {row.get('concurrency')}"
 
 
