@@ -25,6 +25,7 @@ def kept(tmp_path, monkeypatch):
     (["--rates", "0,2"], "expected request rates above 0"),
     (["--rates", "fast"], "expected numbers separated by commas"),
     (["--concurrencies", "0"], "expected positive integers"),
+    (["--request-rate", "1,2"], "a sweep is --rates"),
     (["--burstiness", "0"], "'burstiness': Input should be greater than 0"),
     (["--slo-attainment", "1.5"], "'slo_attainment'"),
     (["--slo-ttft-ms", "-1"], "'slo_ttft_ms'"),

@@ -78,6 +78,8 @@ def test_rate_sweep_and_server_metrics(tmp_path):
     rec = record_of(out, rows["run_id"].iloc[1])
     assert rec["server_metrics"]["before"]["vllm:num_requests_running"] == 0
     assert rows["server_running_max"].iloc[1] >= 1  # sampled during the level
+    assert rec["config"]["request_rates"] == [40.0, "inf"]  # strict JSON: no Infinity
+    json.loads((out.with_suffix("") / f"{rows['run_id'].iloc[1]}.json").read_text(), parse_constant=pytest.fail)
     sweep = json.loads((out.with_suffix("") / f"{rows['sweep_id'].iloc[0]}.sweep.json").read_text())
     cheapest = rows.loc[rows["cny_per_m_blended"].idxmin(), "run_id"]
     assert sweep["cheapest_meeting_slo"] == cheapest and len(sweep["levels"]) == 2
@@ -85,7 +87,8 @@ def test_rate_sweep_and_server_metrics(tmp_path):
 
 def test_chat_api_with_text_prompts_counts_content_chunks_only(tmp_path):
     with FakeOpenAI() as server:
-        code, out, rows = serve(tmp_path, server, "--api", "chat", "--no-ignore-eos", "--num-prompts", "3")
+        code, out, rows = serve(tmp_path, server, "--api", "chat", "--no-ignore-eos", "--num-prompts", "3",
+                                "--request-rate", "50")
     assert code == 0
     rec = record_of(out, rows["run_id"].iloc[0])
     sent = [s for s in server.seen if s["path"].endswith("/chat/completions")]

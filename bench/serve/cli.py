@@ -28,6 +28,15 @@ def rate_list(text: str) -> list[float]:
     return values
 
 
+def one_of(parse_list, plural: str):
+    def parse(text: str):
+        values = parse_list(text)
+        if len(values) != 1:
+            raise argparse.ArgumentTypeError(f"expected one value, got {text!r} (a sweep is --{plural})")
+        return values[0]
+    return parse
+
+
 def add_serve_command(sub) -> None:
     from bench.cli import add_run_options, int_list
 
@@ -47,10 +56,10 @@ def add_serve_command(sub) -> None:
                    help="show the server's log live instead of keeping it in <sweep_id>.log")
 
     load = p.add_argument_group("load (one of; default --concurrency 1)").add_mutually_exclusive_group()
-    load.add_argument("--request-rate", type=lambda t: rate_list(t)[0], default=None, metavar="R",
+    load.add_argument("--request-rate", type=one_of(rate_list, "rates"), default=None, metavar="R",
                       help="requests per second, Poisson arrivals (inf: all at once)")
     load.add_argument("--rates", type=rate_list, default=None, metavar="R1,R2", help="a sweep of request rates")
-    load.add_argument("--concurrency", type=lambda t: int_list(t)[0], default=None, metavar="C",
+    load.add_argument("--concurrency", type=one_of(int_list, "concurrencies"), default=None, metavar="C",
                       help="C concurrent streams, each sending its next request when one ends")
     load.add_argument("--concurrencies", type=int_list, default=None, metavar="C1,C2", help="a sweep of concurrencies")
     p.add_argument("--burstiness", type=float, default=1.0, metavar="B",

@@ -13,6 +13,7 @@ import collections
 import contextlib
 import datetime as dt
 import importlib.util
+import math
 import os
 import signal
 import sys
@@ -300,10 +301,21 @@ def _measure_and_record(sweep: _Sweep, plan: LevelPlan, first: bool) -> LevelOut
         "warmup": [r.to_dict() for r in res.warmup],
         "requests": [r.to_dict() for r in res.records],
     }
-    row, record = scrub_obj(row, sweep.secret), scrub_obj(record, sweep.secret)
+    row, record = scrub_obj(row, sweep.secret), plain_json(scrub_obj(record, sweep.secret))
     results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
     results.append_row(sweep.out_csv, row)
     return LevelOutcome(level=plan.level, row=row, record=record, warnings=[scrub(w, sweep.secret) for w in warnings])
+
+
+def plain_json(obj):
+    """Infinite or NaN floats (an infinite request rate) as strings: strict JSON readers refuse Infinity."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: plain_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain_json(v) for v in obj]
+    return obj
 
 
 def _server_up(sweep: _Sweep) -> bool:
@@ -362,7 +374,7 @@ def _failed_sweep(sweep: _Sweep, status: str, error: str) -> SweepOutcome:
                         level=level, weights=sweep.weights, engine=sweep.engine, endpoint_url="",
                         api_model=sweep.api_model, metrics={}, server={}, facts={"device": sweep.device},
                         env=sweep.env, status=status, error=error, engine_start_s=None, peak_memory=(None, ""))
-        record = {"schema_version": results.SCHEMA_VERSION, "row": row, "config": sweep.cfg.model_dump(),
+        record = {"schema_version": results.SCHEMA_VERSION, "row": row, "config": plain_json(sweep.cfg.model_dump()),
                   "environment": sweep.env, "server": _server_record(sweep), "sweep_id": sweep.sweep_id,
                   "log": sweep.log_path.name if _existing(sweep.log_path) else None, "requests": []}
         results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
