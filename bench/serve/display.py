@@ -86,8 +86,11 @@ def _print_cheapest(outcome, hardware: str) -> None:
         why = "no level met the SLO" if slo_given else "no level could be priced"
         console.print(f"[yellow]{why}[/yellow] on {hardware}; lower the load or relax the SLO")
         return
+    from bench.hardware import load_hardware
+
+    unit = "GPU-hour" if load_hardware().hardware[best["hardware"]].kind == "gpu" else "server-hour"
     what = "cheapest level meeting the SLO" if slo_given else "cheapest level (no SLO given)"
     console.print(f"{what}: [bold]{level_name(best)}[/bold] at [bold]{cost_of(best):,.3f} CNY per M tokens[/bold] "
                   f"(blended {best['cost_mix']} input:output, {best['hardware']} {best['cost_basis']}, "
-                  f"{_fmt(best['gpu_cny_per_hour'], 2)} CNY/GPU-hour): the self-hosted price to set beside vendors "
+                  f"{_fmt(best['gpu_cny_per_hour'], 2)} CNY per {unit}): the self-hosted price to set beside vendors "
                   "(`bench prices`)")
