@@ -55,7 +55,7 @@ def all_gone(pids: list[int], wait_s: float = 10.0) -> bool:
 
 def test_local_sweep_starts_measures_and_stops_the_server(fake_vllm, tmp_path):
     out = tmp_path / "serve.csv"
-    assert main([*ARGS, "--concurrencies", "1,2", "--out", str(out)]) == 0
+    assert main([*ARGS, "--concurrencies", "1,2", "--api-model", "my-name", "--out", str(out)]) == 0
     rows = pd.read_csv(out)
     assert rows["status"].tolist() == ["ok", "ok"] and rows["completed"].tolist() == [4, 4]
     assert (rows["engine"] == "vllm-server").all() and (rows["device"] == "cpu").all()
@@ -69,7 +69,8 @@ def test_local_sweep_starts_measures_and_stops_the_server(fake_vllm, tmp_path):
     assert cmd[1:3] == ["-m", "fake_vllm_server"] and record["log"] == log.name
     for flag in ("--skip-tokenizer-init", "--no-enable-prefix-caching", "--enforce-eager"):
         assert flag in cmd
-    assert cmd[cmd.index("--served-model-name") + 1] == "tiny-qwen2" and cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--served-model-name") + 1] == "my-name" and cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert (rows["api_model"] == "my-name").all() and (rows["model"] == "tiny-qwen2").all()
     assert all_gone(server_pids(fake_vllm))
 
 

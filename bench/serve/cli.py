@@ -77,7 +77,9 @@ def add_serve_command(sub) -> None:
     ep.add_argument("--endpoint", default=None, metavar="URL",
                     help="an OpenAI-compatible server: a base (http://127.0.0.1:8000, https://host/v1) or a full "
                          ".../completions or .../chat/completions URL")
-    ep.add_argument("--api-model", default=None, metavar="NAME", help="model name sent in each request")
+    ep.add_argument("--api-model", default=None, metavar="NAME",
+                    help="model name sent in each request (default: the endpoint gets the model's hub_id; the "
+                         "server bench starts serves it under --model's name, or this one)")
     ep.add_argument("--api-key-env", default=None, metavar="VAR",
                     help="the environment variable holding the API key (the key itself is never an option)")
     ep.add_argument("--allow-insecure-http", action="store_true",

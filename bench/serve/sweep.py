@@ -139,7 +139,7 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
                          "build (scripts/setup.sh) or use --device auto")
     choice = choose_weights(model, cfg.weights)
     log_path = None if verbose else results.json_dir(out_csv) / f"{sweep_id}.log"
-    served = model.name
+    served = cfg.api_model or model.name  # the name the server answers to, and the client sends
 
     def args(port: int) -> list[str]:
         return server_args(cfg.model_dump(), choice.load_path, choice.load_format, served, device, port,
@@ -147,7 +147,7 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
 
     server = VllmServer(args, log_path, cfg.server_timeout_s, env=_server_env(cfg))
     sweep = _Sweep(cfg=cfg, model=model, out_csv=out_csv, sweep_id=sweep_id, env=env, secret=None,
-                   api_model=cfg.api_model or served, target=None, weights=choice.kind,
+                   api_model=served, target=None, weights=choice.kind,
                    engine=LOCAL_ENGINE, metrics_url=None, device=device, server=server, log_path=log_path,
                    weights_info={"kind": choice.kind, "source": choice.source, "load_path": choice.load_path,
                                  "load_format": choice.load_format})
