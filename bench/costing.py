@@ -140,7 +140,8 @@ def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, p
 
 
 def split_seconds(row: dict) -> tuple[float | None, float | None]:
-    """(prefill s, decode s) of a row by bench.cost.prefill_decode_seconds; (None, None) when unknowable."""
+    """(prefill s, decode s) of a row by bench.cost.prefill_decode_seconds; (None, None) when unknowable.
+    Sequences decoding together: the batch cap (bench run), or the measured requests in flight (bench serve)."""
     elapsed = number(row, "elapsed_s")
     out_tokens = number(row, "output_tokens")
     requests = number(row, "completed") or number(row, "num_prompts")
