@@ -188,6 +188,7 @@ def _server_env(cfg: ServeConfig) -> dict:
         env.setdefault("HF_HUB_OFFLINE", "1")  # never download unless asked (--weights hub)
         env.setdefault("TRANSFORMERS_OFFLINE", "1")
     env.setdefault("VLLM_NO_USAGE_STATS", "1")
+    env.pop("VLLM_API_KEY", None)  # it would make the server ask for a key; it listens on 127.0.0.1 only
     return env
 
 
