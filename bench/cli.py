@@ -1,4 +1,4 @@
-"""Thin command line over the library: `bench run`, `bench explain`, `bench models`.
+"""Thin command line over the library: run, explain, models, cost, prices, compare, report, serve.
 
 Bad input prints one line naming the problem and the fix, and exits 2; no traceback.
 """
@@ -178,10 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     from bench.compare_cli import add_compare_command
     from bench.cost_cli import add_cost_commands
     from bench.report_cli import add_report_command
+    from bench.serve.cli import add_serve_command
 
     add_cost_commands(sub)
     add_compare_command(sub)
     add_report_command(sub)
+    add_serve_command(sub)
     return parser
 
 

@@ -140,7 +140,8 @@ def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, p
 
 
 def split_seconds(row: dict) -> tuple[float | None, float | None]:
-    """(prefill s, decode s) of a row by bench.cost.prefill_decode_seconds; (None, None) when unknowable."""
+    """(prefill s, decode s) of a row by bench.cost.prefill_decode_seconds; (None, None) when unknowable.
+    Sequences decoding together: the batch cap (bench run), or the measured requests in flight (bench serve)."""
     elapsed = number(row, "elapsed_s")
     out_tokens = number(row, "output_tokens")
     requests = number(row, "completed") or number(row, "num_prompts")
@@ -154,6 +155,9 @@ def split_seconds(row: dict) -> tuple[float | None, float | None]:
     lengths = (number(row, "input_len") or 0) + (number(row, "output_len") or 0)
     concurrency = cost.decode_concurrency(int(number(row, "max_num_seqs") or requests), int(requests),
                                           int(number(row, "kv_capacity_tokens") or 0) or None, int(lengths) or None)
+    in_flight = number(row, "mean_concurrency")  # bench serve: requests in the server on average, measured
+    if in_flight:
+        concurrency = max(1, min(concurrency, round(in_flight)))
     return cost.prefill_decode_seconds(elapsed, int(out_tokens), int(requests), concurrency, tpot_ms / 1000.0)
 
 
