@@ -33,6 +33,8 @@ COLUMNS = [
     # cost (bench run --hardware NAME; bench/costing.py RUN_COST_COLUMNS fills them)
     "hardware", "cost_basis", "gpu_cny_per_hour", "fx_cny_per_usd", "cost_mix", "cny_per_m_input",
     "cny_per_m_output", "cny_per_m_blended", "cny_per_m_total", "tokens_per_cny",
+    # energy over the timed work (GPU: NVML; empty on CPU); bench/telemetry.py energy_columns fills them
+    "energy_j", "avg_power_w", "joules_per_output_token", "gpu_util_pct", "energy_source",
 ]
 
 STATUSES = ("ok", "failed", "timeout", "oom", "interrupted")

@@ -27,6 +27,7 @@ from bench.engines.base import EngineSpec
 from bench.environment import host_env
 from bench.errors import BenchError
 from bench.runconfig import RunConfig, case_key
+from bench.telemetry import energy_columns
 from bench.worker import looks_like_oom
 
 # Engines whose Python package must be importable in this environment.
@@ -206,6 +207,7 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
         "hostname": env.get("hostname"),
         "config_sha": model.config_sha,
     }
+    row.update(energy_columns(out.get("telemetry"), m.get("output_tokens")))
     row.update(run_cost_columns(row, cfg.hardware))
     return row
 
@@ -254,6 +256,8 @@ def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool 
         "environment": {**env, **(out.get("gpu_env") or {})},
         "engine": out.get("engine_info") or {},
         "kv_cache": out.get("kv") or {},
+        "telemetry": out.get("telemetry"),
+        "telemetry_note": out.get("telemetry_note") or "",
         "case_wall_s": wall_s,
         "log": log_path.name if log_path.exists() else None,
         "traceback": out.get("traceback"),
