@@ -32,7 +32,9 @@ def int_list(text: str) -> list[int]:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="catalog name (see `bench models`) or a directory with a config.json")
-    p.add_argument("--engine", default="vllm", help="vllm (default)")
+    p.add_argument("--engine", default="vllm",
+                   help="vllm (default); hf: transformers generate, static batches; hf-cb: transformers continuous "
+                        "batching (when the installed transformers has it); see docs/engines.md")
     p.add_argument("--input-len", type=int, default=128, help="prompt tokens per request (mean, if a distribution)")
     p.add_argument("--output-len", type=int, default=64, help="output tokens per request, exact (ignore_eos)")
     p.add_argument("--num-prompts", type=int, default=16, help="requests in the timed run")
@@ -42,7 +44,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="uniform: +-ratio x mean; normal: sigma = ratio x mean (clipped at 3 sigma)")
     p.add_argument("--seed", type=int, default=0, help="workload and engine seed")
     p.add_argument("--max-num-seqs", type=int_list, default=None,
-                   help="batch size cap (vLLM max_num_seqs); a comma list runs one case per value, e.g. 1,4,16")
+                   help="batch size cap (vLLM max_num_seqs; hf: the static batch size); a comma list runs one case "
+                        "per value, e.g. 1,4,16")
     p.add_argument("--max-model-len", type=int, default=None, help="context length; default from models.yaml")
     p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], default=None)
     p.add_argument("--kv-cache-dtype", choices=["auto", "fp8", "fp8_e4m3", "fp8_e5m2"], default="auto")

@@ -30,8 +30,13 @@ from bench.runconfig import RunConfig, case_key
 from bench.telemetry import energy_columns
 from bench.worker import looks_like_oom
 
-# Engines whose Python package must be importable in this environment.
-ENGINE_PACKAGES = {"vllm": "vllm"}
+# Engines whose Python package must be importable in this environment, and how to get it.
+ENGINE_PACKAGES = {"vllm": "vllm", "hf": "transformers", "hf-cb": "transformers"}
+INSTALL_HINTS = {
+    "vllm": "run `bash scripts/setup.sh` (CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench",
+    "transformers": "run `bash scripts/setup.sh` (vLLM brings torch and transformers) or "
+                    "`pip install torch transformers`",
+}
 KILL_GRACE_S = 10.0
 
 
@@ -49,10 +54,7 @@ def new_run_id(now: dt.datetime) -> str:
 def preflight(cfg: RunConfig) -> None:
     pkg = ENGINE_PACKAGES.get(cfg.engine)
     if pkg and importlib.util.find_spec(pkg) is None:
-        raise BenchError(
-            f"{pkg} is not installed in this Python ({sys.executable}); run `bash scripts/setup.sh` "
-            f"(CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench"
-        )
+        raise BenchError(f"{pkg} is not installed in this Python ({sys.executable}); {INSTALL_HINTS[pkg]}")
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
