@@ -159,9 +159,10 @@ class HfEngine:
         """Keep the KV cache of the largest batch: its bytes and the tokens it holds (batch x cached length)."""
         from bench.engines.tensor_bytes import storage_bytes
 
-        if cache is None:
-            return
-        allocated = storage_bytes([(layer.keys, layer.values) for layer in cache.layers])
+        if cache is None or not hasattr(cache, "layers"):
+            return  # a model without a transformers Cache: the KV columns stay empty rather than guessed
+        allocated = storage_bytes([(getattr(layer, "keys", None), getattr(layer, "values", None))
+                                   for layer in cache.layers])
         tokens = batch_size * cache.get_seq_length()
         if self.kv.allocated_bytes is None or allocated > self.kv.allocated_bytes:
             self.kv = KVCacheInfo(capacity_tokens=tokens, allocated_bytes=allocated)
