@@ -196,3 +196,76 @@ def test_peak_memory_sampler_still_works_on_cpu():
     s = telemetry.PeakMemorySampler("cpu", interval_s=0.01).start()
     time.sleep(0.03)
     assert s.stop() > 0 and s.source == "rss"
+
+
+class FakeCudaEngine:
+    """Stands in for an engine on a GPU: each request's output in 10 ms steps, no torch."""
+
+    device = "cuda"
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    def check(self):
+        pass
+
+    def start(self):
+        pass
+
+    def generate(self, requests):
+        from bench.metrics import RequestResult
+
+        t0 = time.perf_counter()
+        time.sleep(0.2)
+        return [RequestResult(prompt_len=r.prompt_len, output_len=r.output_len, ttft_s=0.01, tpot_s=0.01, e2e_s=0.2)
+                for r in requests], time.perf_counter() - t0
+
+    def kv_cache_info(self):
+        from bench.engines.base import KVCacheInfo
+
+        return KVCacheInfo()
+
+    def info(self):
+        return {"device": "cuda"}
+
+    def stop(self):
+        pass
+
+
+class NoMemorySampler:
+    source = "none"
+
+    def __init__(self, device):
+        pass
+
+    def start(self):
+        return self
+
+    def stop(self):
+        return None
+
+
+def test_a_gpu_case_fills_the_energy_columns_of_its_row(monkeypatch):
+    """worker.run_case -> runner.build_row with the fake engine and fake NVML: the Done-when of issue 8 on CPU."""
+    import datetime as dt
+
+    from bench import runconfig, worker
+    from bench.engines.base import EngineSpec
+    from bench.runner import build_row
+
+    nvml = FakeNvml(power_w=(400.0,))
+    monkeypatch.setattr(worker, "load_engine", lambda name: FakeCudaEngine)
+    monkeypatch.setattr(worker, "PeakMemorySampler", NoMemorySampler)
+    monkeypatch.setattr(worker, "start_gpu_telemetry", lambda device, n: start_gpu_telemetry(device, n, nvml=nvml))
+    cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "engine": "hf", "num_prompts": 4,
+                                                    "input_len": 8, "output_len": 5}))
+    spec = EngineSpec(run=cfg.model_dump(), load_path="", load_format="dummy", model_config=model.config)
+    out = worker.run_case(spec)
+    assert out["status"] == "ok" and out["telemetry"]["gpus"] == 1 and out["telemetry_note"] == ""
+    row = build_row("r", dt.datetime.now(dt.timezone.utc), cfg, model, "dummy", out, {})
+    assert row["energy_source"] == "nvml-counter"
+    assert row["avg_power_w"] == pytest.approx(400.0, rel=0.05)
+    assert row["energy_j"] == pytest.approx(400.0 * out["telemetry"]["duration_s"], rel=0.05)
+    assert row["energy_j"] == pytest.approx(400.0 * row["elapsed_s"], rel=0.2)  # sampled around generate, only it
+    assert row["joules_per_output_token"] == pytest.approx(row["energy_j"] / 20)
+    assert row["gpu_util_pct"] == 50.0
