@@ -18,7 +18,8 @@ from bench.errors import BenchError
 from bench.metrics import RequestResult
 from bench.workload import Request
 
-# The batch size when --max-num-seqs is not given: vLLM's own default cap on GPU.
+# The batch size when --max-num-seqs is not given: vLLM 0.32's offline default on CPU and on GPUs under 70 GB
+# (it takes 1024 on H100/H200); pass --max-num-seqs to compare the engines at the same batch size.
 DEFAULT_MAX_NUM_SEQS = 256
 
 
