@@ -20,7 +20,9 @@ BASES = ("rental", "owned")
 # Columns a results CSV must have for `bench cost` (all of them core columns of bench run).
 REQUIRED_COLUMNS = ("run_id", "model", "status", "elapsed_s", "input_tokens", "output_tokens", "total_tok_s",
                     "tpot_p50_ms", "max_num_seqs", "num_prompts")
-# Optional measured power of the run, all its GPUs together (W); TDP x GPUs when absent.
+# Optional measured energy of the timed run, all its GPUs together (J): the owned basis charges exactly these
+# kWh for the row's tokens (as power energy_j / elapsed_s). Else the measured average power (W); else TDP x GPUs.
+ENERGY_COLUMN = "energy_j"
 POWER_COLUMN = "avg_power_w"
 
 # What `bench run --hardware NAME` adds to its row (listed at the end of results.COLUMNS).
@@ -101,6 +103,9 @@ def gpu_count_of(row: dict, hw: Hardware | None) -> int:
 
 
 def power_of(row: dict, hw: Hardware | None, gpu_count: int) -> tuple[float | None, str]:
+    energy, elapsed = number(row, ENERGY_COLUMN), number(row, "elapsed_s")
+    if energy and energy > 0 and elapsed and elapsed > 0:
+        return energy / elapsed, "measured"
     measured = number(row, POWER_COLUMN)
     if measured and measured > 0:
         return measured, "measured"

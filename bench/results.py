@@ -41,6 +41,8 @@ COLUMNS = [
     "slo_tpot_ms", "slo_attainment", "meets_slo", "mean_concurrency", "unsent", "warmup_requests",
     "client_overhead_per_token_ms", "client_loop_lag_p50_ms", "client_overhead_pct_itl",
     "server_kv_cache_usage_max", "server_running_max", "server_waiting_max", "server_preemptions",
+    # energy over the timed work (GPU: NVML; empty on CPU); bench/telemetry.py energy_columns fills them
+    "energy_j", "avg_power_w", "joules_per_output_token", "gpu_util_pct", "energy_source",
 ]
 
 STATUSES = ("ok", "failed", "timeout", "oom", "interrupted")
