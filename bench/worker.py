@@ -90,6 +90,7 @@ def run_case(spec: EngineSpec) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    started_at = time.time()
     spec_path, out_path = Path(argv[0]), Path(argv[1])
     spec = EngineSpec(**json.loads(spec_path.read_text()))
     try:
@@ -103,6 +104,7 @@ def main(argv: list[str]) -> int:
         out["gpu_env"] = gpu_env()
     except Exception:
         out["gpu_env"] = {}
+    out["worker_started_at"], out["worker_finished_at"] = started_at, time.time()
     tmp = out_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(out, default=str))
     os.replace(tmp, out_path)
