@@ -68,6 +68,15 @@ def _kill_group(proc: subprocess.Popen) -> None:
             continue
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the worker gets SIGTERM if the sweep dies (even by kill -9); it then stops its engine."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False) -> dict:
     """Run bench.worker on the spec; always returns a dict with at least status and error."""
     env = dict(os.environ)
@@ -85,6 +94,7 @@ def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verb
                 [sys.executable, "-m", "bench.worker", str(spec_file), str(out_file)],
                 stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
                 env=env, start_new_session=True,  # its own process group: we can stop the engine's children too
+                preexec_fn=_die_with_parent,
             )
             try:
                 rc = proc.wait(timeout=timeout_s)

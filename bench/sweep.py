@@ -209,10 +209,13 @@ def format_problems(path: Path, problems: list[Problem], specs: list[CaseSpec]) 
     return head + "; nothing was run\n" + "\n".join(lines)
 
 
-def load_plan(path: Path, overrides: dict | None = None, models=None) -> Plan:
-    """Read, expand, validate and resolve a sweep file. SweepInputError lists every problem."""
+def load_plan(path: Path, overrides: dict | None = None, models=None, more_checks=None) -> Plan:
+    """Read, expand, validate and resolve a sweep file; `more_checks(cases) -> [Problem]` adds checks of
+    the environment. SweepInputError lists every problem."""
     sweep = read_sweep(path)
     result = plan(sweep, overrides, models)
+    if more_checks is not None:
+        result.problems += more_checks(result.cases)
     if result.problems:
         raise SweepInputError(format_problems(path, result.problems, expand(sweep)))
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -89,8 +90,22 @@ def run_case(spec: EngineSpec) -> dict:
     }
 
 
+def stop_group_on_sigterm() -> None:
+    """SIGTERM (a timeout, Ctrl-C in the sweep, or the sweep's death) takes the engine's own child
+    processes down too: they share this process group, of which the worker is the leader."""
+    if os.getpgrp() != os.getpid():  # run by hand inside someone else's group: leave that group alone
+        return
+
+    def on_term(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
 def main(argv: list[str]) -> int:
     started_at = time.time()
+    stop_group_on_sigterm()
     spec_path, out_path = Path(argv[0]), Path(argv[1])
     spec = EngineSpec(**json.loads(spec_path.read_text()))
     try:
@@ -98,12 +113,14 @@ def main(argv: list[str]) -> int:
     except BaseException as exc:  # reported as data; the parent decides what it means
         out = {"status": classify(exc), "error": f"{type(exc).__name__}: {exc}" if not isinstance(exc, BenchError)
                else str(exc), "traceback": traceback.format_exc()}
-    try:
-        from bench.environment import gpu_env
+    out["gpu_env"] = {}
+    if "torch" in sys.modules:  # a GPU engine has loaded torch; other engines never pay for importing it
+        try:
+            from bench.environment import gpu_env
 
-        out["gpu_env"] = gpu_env()
-    except Exception:
-        out["gpu_env"] = {}
+            out["gpu_env"] = gpu_env()
+        except Exception:
+            pass
     out["worker_started_at"], out["worker_finished_at"] = started_at, time.time()
     tmp = out_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(out, default=str))
