@@ -251,9 +251,11 @@ class Execution:
     spawned_at: float  # time.time() at spawn
 
 
-def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path) -> PreparedCase:
-    """Check the case can start here and name its files. Raises BenchError before anything is written."""
-    preflight(cfg)
+def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, check_engine_here: bool = True) -> PreparedCase:
+    """Check the case can start (its engine's package here, unless it runs elsewhere) and name its files.
+    Raises BenchError before anything is written."""
+    if check_engine_here:
+        preflight(cfg)
     results.check_appendable(out_csv)
     choice = choose_weights(model, cfg.weights)
     spec = EngineSpec(run=cfg.model_dump(), load_path=choice.load_path, load_format=choice.load_format,
@@ -294,9 +296,10 @@ def execute(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: 
     return Execution(out=out, env=host_env(), wall_s=wall_s, spawned_at=spawned_at)
 
 
-def interrupted_execution(exc: BaseException, spawned_at: float, t0: float) -> Execution:
-    return Execution(out={"status": "interrupted", "error": f"stopped by {signal_name(exc)}"}, env=host_env(),
-                     wall_s=time.perf_counter() - t0, spawned_at=spawned_at)
+def interrupted_execution(exc: BaseException, spawned_at: float, env: dict | None = None) -> Execution:
+    """A case stopped by SIGINT/SIGTERM: `spawned_at` is time.time() at its start."""
+    return Execution(out={"status": "interrupted", "error": f"stopped by {signal_name(exc)}"},
+                     env=host_env() if env is None else env, wall_s=time.time() - spawned_at, spawned_at=spawned_at)
 
 
 def timings(ex: Execution) -> dict:
@@ -359,11 +362,11 @@ def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool 
     """
     prep = prepare_case(cfg, model, out_csv)
     text = f"{label or model.name}: starting the engine and running (log: {prep.log_path})" if spinner else None
-    spawned_at, t0 = time.time(), time.perf_counter()
+    spawned_at = time.time()
     try:
         ex = execute(prep.spec, cfg.timeout_s, prep.log_path, verbose=verbose, spinner=text)
     except KeyboardInterrupt as e:
-        outcome = record_case(prep, interrupted_execution(e, spawned_at, t0), out_csv)
+        outcome = record_case(prep, interrupted_execution(e, spawned_at), out_csv)
         raise Interrupted(signal_name(e), outcome) from None
     if ex.out.get("status") == "bad_input":
         if not bad_input_as_row:
