@@ -27,7 +27,7 @@ def print_plan(cases, skip_keys: set[str], out_csv) -> None:
     for c in cases:
         action = "skip (ok in results)" if c.key in skip_keys else "run"
         t.add_row(str(c.spec.index), c.label.split(" ", 1)[-1], c.cfg.model, c.cfg.engine, c.key, action)
-    Console().print(t)
+    display.console.print(t)
 
 
 class SweepProgress:

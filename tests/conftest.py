@@ -1,5 +1,6 @@
 """Three tiers: plain tests (pure, no vllm/torch import), `engine` (the real vLLM engine; the
-CPU build is enough), `gpu` (a CUDA GPU). The last two skip with a reason when unavailable."""
+CPU build is enough), `gpu` (a CUDA GPU). The last two skip with a reason when unavailable;
+so do `ray` tests (a local Ray instance) without the ray package."""
 
 import importlib.util
 import shutil
@@ -23,7 +24,10 @@ def _has_gpu() -> bool:
 
 def pytest_collection_modifyitems(config, items):
     has_vllm, has_gpu = _has_vllm(), None
+    has_ray = importlib.util.find_spec("ray") is not None
     for item in items:
+        if "ray" in item.keywords and not has_ray:
+            item.add_marker(pytest.mark.skip(reason="ray not installed (pip install 'bench[ray]')"))
         if "engine" in item.keywords and not has_vllm:
             item.add_marker(pytest.mark.skip(reason="vllm not installed (bash scripts/setup.sh installs the CPU build)"))
         if "gpu" in item.keywords:
