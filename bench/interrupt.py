@@ -22,8 +22,13 @@ class Interrupted(KeyboardInterrupt):
         self.outcome = outcome  # the interrupted case's recorded outcome, when there was one
 
 
+_received: list[str] = []  # SIGTERMs seen: libraries that catch KeyboardInterrupt and raise their own (Ray) lose our type
+
+
 def signal_name(exc: BaseException) -> str:
-    return exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+    if isinstance(exc, Interrupted):
+        return exc.signal_name
+    return _received[-1] if _received else "SIGINT"
 
 
 def _in_main_thread() -> bool:
@@ -38,6 +43,7 @@ def sigterm_as_interrupt():
         return
 
     def on_term(signum, frame):
+        _received.append("SIGTERM")
         raise Interrupted("SIGTERM")
 
     previous = signal.signal(signal.SIGTERM, on_term)

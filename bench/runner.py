@@ -327,7 +327,7 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
     row = build_row(prep.run_id, prep.when, prep.cfg, prep.model, prep.weights.kind, out, ex.env)
     model = prep.model
     with signals_deferred():
-        if log_text:
+        if log_text is not None:
             results.write_atomic(prep.log_path, log_text.encode())
         has_log = prep.log_path.exists()
         record = {
