@@ -304,7 +304,7 @@ def interrupted_execution(exc: BaseException, spawned_at: float, env: dict | Non
 
 def timings(ex: Execution) -> dict:
     """Where a case's wall time went, in seconds: process start (interpreter + imports), the worker's own
-    work (engine start, warm-up, timed run, the rest), process exit."""
+    work (engine start, warm-up, the timed generate as wall time, the rest), process exit."""
     out = ex.out
     started, finished = out.get("worker_started_at"), out.get("worker_finished_at")
     if started is None or finished is None:
@@ -315,7 +315,7 @@ def timings(ex: Execution) -> dict:
         "worker_s": finished - started,
         "engine_start_s": out.get("engine_start_s"),
         "warmup_s": out.get("warmup_s"),
-        "elapsed_s": (out.get("metrics") or {}).get("elapsed_s"),
+        "generate_wall_s": out.get("generate_wall_s"),
         "process_exit_s": ex.wall_s - (finished - ex.spawned_at),
     }
 
