@@ -1,4 +1,4 @@
-"""Thin command line over the library: `bench run`, `bench sweep`, `bench models`.
+"""Thin command line over the library: `bench run`, `bench explain`, `bench models`.
 
 Bad input prints one line naming the problem and the fix, and exits 2; no traceback.
 """
@@ -14,6 +14,7 @@ from bench.interrupt import EXIT_INTERRUPTED, signal_name, sigterm_as_interrupt
 
 DEFAULT_OUT = Path("results") / "runs.csv"
 EXIT_SOME_FAILED = 3
+DEFAULT_EXPLAIN_CONTEXT = 4096
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,7 +34,11 @@ def int_list(text: str) -> list[int]:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="catalog name (see `bench models`) or a directory with a config.json")
-    p.add_argument("--engine", default="vllm", help="vllm (default)")
+    p.add_argument("--engine", default="vllm",
+                   help="vllm (default), or sim: the roofline's prediction for --hardware, no GPU needed")
+    p.add_argument("--hardware", default=None,
+                   help="a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim predicts, "
+                        "and the roofline beside measured rows; prices the row in CNY per M tokens")
     p.add_argument("--input-len", type=int, default=128, help="prompt tokens per request (mean, if a distribution)")
     p.add_argument("--output-len", type=int, default=64, help="output tokens per request, exact (ignore_eos)")
     p.add_argument("--num-prompts", type=int, default=16, help="requests in the timed run")
@@ -64,8 +69,6 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", dest="timeout_s", type=float, default=3600.0, help="seconds per case")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results CSV to append to (default {DEFAULT_OUT})")
     p.add_argument("--verbose", "-v", action="store_true", help="show the engine's log instead of keeping it in a file")
-    p.add_argument("--hardware", default=None,
-                   help="hardware.yaml name (case-insensitive): adds the run's cost in CNY per M tokens to its row")
 
 
 RUN_FIELDS = (
@@ -173,6 +176,56 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    import json
+
+    from bench import catalog, predict, roofline
+    from bench.display import print_explain
+
+    if args.context is not None and args.context < 1:
+        raise BenchError(f"--context must be a positive number of tokens, got {args.context}")
+    if not 0 < args.gpu_memory_utilization <= 1:
+        raise BenchError(f"--gpu-memory-utilization must be in (0, 1], got {args.gpu_memory_utilization}")
+    if args.tensor_parallel_size is not None and args.tensor_parallel_size < 1:
+        raise BenchError(f"--tensor-parallel-size must be at least 1, got {args.tensor_parallel_size}")
+    model = catalog.resolve_model(args.model)
+    gpu = predict.require_gpu(args.hardware)
+    dtype = model.dtype if model.dtype != "auto" else predict.model_dtype({}, model.config)
+    context = args.context or min(DEFAULT_EXPLAIN_CONTEXT, model.max_model_len)
+    limit = model.config.get("max_position_embeddings")
+    if limit and context > int(limit):
+        raise BenchError(f"--context {context} exceeds the model's max_position_embeddings {limit}")
+    dep = roofline.Deployment(cfg=model.config, gpu=gpu,
+                              tensor_parallel_size=args.tensor_parallel_size or model.tensor_parallel_size,
+                              weight_dtype=args.weight_dtype or dtype, kv_cache_dtype=args.kv_cache_dtype,
+                              model_dtype=dtype, gpu_memory_utilization=args.gpu_memory_utilization,
+                              attention_data_parallel=args.attention_data_parallel)
+    out = {"model": model.name, **roofline.explain(dep, context, tuple(args.batch))}
+    if args.format == "json":
+        print(json.dumps(out, indent=2))
+    else:
+        print_explain(out)
+    return 0
+
+
+def add_explain_options(p: argparse.ArgumentParser) -> None:
+    from bench.modelmath import WEIGHT_DTYPES
+
+    p.add_argument("model", help="catalog name (see `bench models --all`) or a directory with a config.json")
+    p.add_argument("--hardware", required=True, help="a GPU of hardware.yaml (case-insensitive), e.g. H20")
+    p.add_argument("--tensor-parallel-size", "-tp", type=int, default=None, help="GPUs; default from models.yaml")
+    p.add_argument("--kv-cache-dtype", choices=["auto", "fp8", "fp8_e4m3", "fp8_e5m2"], default="auto")
+    p.add_argument("--weight-dtype", choices=list(WEIGHT_DTYPES), default=None,
+                   help="weight format (fp8, int8/int4 weight-only); default the model's dtype")
+    p.add_argument("--context", type=int, default=None,
+                   help=f"tokens per sequence (default {DEFAULT_EXPLAIN_CONTEXT} or the model's max_model_len if less)")
+    p.add_argument("--gpu-memory-utilization", type=float, default=0.9)
+    p.add_argument("--attention-data-parallel", action="store_true",
+                   help="each GPU keeps its own sequences' KV (SGLang --enable-dp-attention): MLA's latent stored once")
+    p.add_argument("--batch", type=int_list, default=[1, 8, 64, 256], help="decode batch sizes (default 1,8,64,256)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="bench", description="Measure LLM inference under vLLM and price it in CNY per million tokens.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -183,12 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
                                            "--resume, optional Ray fan-out")
     add_sweep_options(p_sweep)
     p_sweep.set_defaults(func=cmd_sweep)
+    p_explain = sub.add_parser("explain", help="what the hardware allows for a model: parameters, memory, "
+                                               "KV capacity and decode bounds (roofline; no GPU needed)")
+    add_explain_options(p_explain)
+    p_explain.set_defaults(func=cmd_explain)
     p_models = sub.add_parser("models", help="list the model catalog (models.yaml)")
     p_models.add_argument("--all", action="store_true", help="include the tiny test variants")
     p_models.set_defaults(func=cmd_models)
+    from bench.compare_cli import add_compare_command
     from bench.cost_cli import add_cost_commands
+    from bench.report_cli import add_report_command
 
     add_cost_commands(sub)
+    add_compare_command(sub)
+    add_report_command(sub)
     return parser
 
 

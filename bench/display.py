@@ -23,8 +23,10 @@ def _fmt(v, digits: int = 1) -> str:
 
 def print_case(outcome) -> None:
     r = outcome.row
-    t = Table(title=f"{r['model']} on {r['device_name'] or r['device']} ({r['engine']} {r['vllm_version'] or ''}, "
-                    f"{r['weights']} weights)", show_header=False, title_justify="left")
+    engine = " ".join(str(x) for x in (r["engine"], r["vllm_version"]) if x)
+    what = "roofline prediction" if r["engine"] == "sim" else f"{r['weights']} weights"
+    t = Table(title=f"{r['model']} on {r['device_name'] or r['device']} ({engine}, {what})", show_header=False,
+              title_justify="left")
     t.add_column("metric", style="bold")
     t.add_column("value", justify="right")
     if r["status"] != "ok":
@@ -46,6 +48,9 @@ def print_case(outcome) -> None:
     t.add_row("KV bytes/token", f"{_fmt(r['kv_bytes_per_token'], 0)} allocated | "
                                 f"{_fmt(r['kv_bytes_per_token_analytic'], 0)} analytic ({r['kv_cache_dtype']})")
     t.add_row("peak memory", f"{_fmt(r['peak_memory_gb'], 2)} GB ({r['peak_memory_source']})")
+    if r.get("roofline_output_tok_s") is not None:
+        t.add_row("roofline", f"{_fmt(r['roofline_output_tok_s'])} output tok/s on {r.get('hardware') or r['device_name']}"
+                              f" | efficiency {_fmt(100 * r['efficiency'])}%")
     t.add_row("engine start / warm-up", f"{_fmt(r['engine_start_s'])} s / {_fmt(r['warmup_s'])} s")
     console.print(t)
 
@@ -77,3 +82,41 @@ def print_models(models, show_tiny: bool = False) -> None:
     console.print(t)
     if not show_tiny:
         console.print("tiny test variants hidden; `bench models --all` shows them")
+
+
+def _si(v: float, unit: str = "") -> str:
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:,.2f} {prefix}{unit}"
+    return f"{v:,.0f} {unit}".rstrip()
+
+
+def print_explain(e: dict) -> None:
+    """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.explain."""
+    dp = ", data-parallel attention" if e["attention_data_parallel"] else ""
+    t = Table(title=f"{e['model']} on {e['hardware']} x{e['tensor_parallel_size']} "
+                    f"(weights {e['weight_dtype']}, KV {e['kv_cache_dtype']}{dp}, context {e['context']:,})",
+              show_header=False, title_justify="left")
+    t.add_column("what", style="bold")
+    t.add_column("value", justify="right")
+    t.add_row("parameters", f"{e['params_total'] / 1e9:,.2f} B total | {e['params_active'] / 1e9:,.2f} B active per token")
+    t.add_row("weights", f"{e['weight_bytes'] / 1e9:,.2f} GB in all | {e['weight_bytes_per_gpu'] / 2**30:,.2f} GiB per GPU")
+    t.add_row("KV cache per token", f"{e['kv_bytes_per_token']:,} bytes (all GPUs)")
+    if not e["fits"]:
+        t.add_row("fits", "[red]no: the weights leave no room for a KV cache at "
+                          f"gpu_memory_utilization {e['gpu_memory_utilization']}[/red]")
+    t.add_row("KV cache", f"{e['kv_cache_bytes'] / 2**30:,.2f} GiB = {e['kv_capacity_tokens']:,} tokens")
+    t.add_row(f"max sequences of {e['context']:,}", f"{e['max_batch']:,}")
+    t.add_row("prefill bound", f"{e['prefill_tok_s_bound']:,.0f} tok/s ({e['prefill_bound']}-bound, one prompt)")
+    cb = e["compute_bound_from_batch"]
+    t.add_row("decode turns compute-bound", f"from batch {cb:,}" if cb else "never (memory-bound at this context)")
+    t.add_row("peak / bandwidth", f"{_si(e['peak_flops'], 'FLOPS')} | {_si(e['bandwidth_bytes_s'], 'B/s')}")
+    console.print(t)
+    d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak))", title_justify="left")
+    for col in ("batch", "step ms", "tok/s", "bound", "weights read", "KV read", "fits KV"):
+        d.add_column(col, justify="right")
+    for r in e["decode"]:
+        d.add_row(f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", r["bound"],
+                  _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
+                  "yes" if r["fits_kv"] else "[red]no[/red]")
+    console.print(d)

@@ -10,6 +10,7 @@ Every figure carries its source and date; prices carry their currency (CNY or US
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -91,3 +92,24 @@ def canonical_name(name: str, book: HardwareBook | None = None) -> str:
 def get_hardware(name: str, book: HardwareBook | None = None) -> Hardware:
     book = book or load_hardware()
     return book.hardware[canonical_name(name, book)]
+
+
+# What NVML calls a card -> our name. Order matters (h100 pcie before h100; h200 before h20);
+# None where the card exists but hardware.yaml has no entry for that variant.
+DEVICE_NAME_PATTERNS = (
+    (r"h100nvl", None), (r"h100pcie", "H100-PCIe"), (r"h100", "H100-SXM"), (r"h800", "H800-SXM"),
+    (r"h200", "H200-SXM"), (r"h20", "H20"), (r"a100.*pcie", None), (r"a100.*80gb", "A100-80G-SXM"),
+    (r"a800.*pcie", None), (r"a800.*80gb", "A800-80G-SXM"), (r"l40s", "L40S"), (r"l20", "L20"),
+    (r"rtx4090d", None), (r"rtx4090", "RTX-4090"), (r"rtx3090ti", None), (r"rtx3090", "RTX-3090"),
+)
+
+
+def from_device_name(device_name: str | None, book: HardwareBook | None = None) -> str | None:
+    """Our hardware name for a GPU as NVML reports it ("NVIDIA H100 80GB HBM3" -> H100-SXM); None if unsure."""
+    if not device_name:
+        return None
+    squashed = re.sub(r"[^a-z0-9]", "", device_name.lower())
+    for pattern, name in DEVICE_NAME_PATTERNS:
+        if re.search(pattern, squashed):
+            return name if name in (book or load_hardware()).hardware else None
+    return None

@@ -34,6 +34,8 @@ COLUMNS = [
     # cost (bench run --hardware NAME; bench/costing.py RUN_COST_COLUMNS fills them)
     "hardware", "cost_basis", "gpu_cny_per_hour", "fx_cny_per_usd", "cost_mix", "cny_per_m_input",
     "cny_per_m_output", "cny_per_m_blended", "cny_per_m_total", "tokens_per_cny",
+    # roofline (bench/predict.py): the physical limit for this model, GPU and workload
+    "roofline_output_tok_s", "efficiency",
 ]
 
 STATUSES = ("ok", "failed", "timeout", "oom", "interrupted")
@@ -59,11 +61,18 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # what open() would give; mkstemp's 0600 hides reports from their readers
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -113,15 +122,47 @@ def check_appendable(path: Path) -> None:
     header = read_header(path)
     if header is None:
         return
-    if "schema_version" not in header or "run_id" not in header:
+    if not is_bench_header(header):
         raise BenchError(f"{path} is not a bench results CSV (no schema_version/run_id columns); choose another --out")
-    rows = read_rows(path)
-    versions = {r.get("schema_version") for r in rows} - {None, ""}
-    if versions and versions != {str(SCHEMA_VERSION)}:
+    versions = other_schema_versions(read_rows(path))
+    if versions:
         raise BenchError(
-            f"{path} holds schema version {', '.join(sorted(versions))}, this bench writes {SCHEMA_VERSION}; "
+            f"{path} holds schema version {', '.join(versions)}, this bench writes {SCHEMA_VERSION}; "
             "write to a new file with --out"
         )
+
+
+def is_bench_header(header: list[str]) -> bool:
+    return "schema_version" in header and "run_id" in header
+
+
+def other_schema_versions(rows: list[dict]) -> list[str]:
+    """The schema versions among `rows` that are not this bench's (empty when all are ours)."""
+    versions = {str(r.get("schema_version") or "").strip() for r in rows} - {""}
+    return sorted(versions - {str(SCHEMA_VERSION)})
+
+
+def read_results(path: Path) -> tuple[list[str], list[dict]]:
+    """(header, rows) of a results CSV to read (compare, report), or BenchError with the reason.
+
+    A file from an older bench of the same schema version, with fewer columns, is read as it is:
+    its missing columns read as empty. Another schema version is refused: its columns may mean
+    something else.
+    """
+    if not path.is_file():
+        raise BenchError(f"{path}: no such results file")
+    header = read_header(path)
+    if not header:
+        raise BenchError(f"{path} is empty; give a results CSV written by `bench run`")
+    if not is_bench_header(header):
+        raise BenchError(f"{path} is not a bench results CSV (no schema_version/run_id columns)")
+    rows = read_rows(path)
+    versions = other_schema_versions(rows)
+    if versions:
+        raise BenchError(f"{path} holds schema version {', '.join(versions)}; this bench reads version "
+                         f"{SCHEMA_VERSION} only (its columns may mean other things): re-run the cases, or use "
+                         "the bench that wrote the file")
+    return header, rows
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -45,7 +45,7 @@ class RunConfig(BaseModel):
     enforce_eager: bool | None = None  # None: eager on CPU, CUDA graphs on GPU
     warmup: bool = True
     timeout_s: float = Field(3600.0, gt=0.0)
-    hardware: str | None = None  # hardware.yaml name: prices the run's tokens (cost columns of the row)
+    hardware: str | None = None  # hardware.yaml name: the GPU the cost columns price and --engine sim predicts
 
     @model_validator(mode="after")
     def _range_needs_a_distribution(self):
@@ -92,14 +92,16 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
 
     with _about("engine"):
         check_engine_name(cfg.engine)
-    hardware = None
-    if cfg.hardware:
+    hardware_name = cfg.hardware
+    if hardware_name:
         from bench.hardware import canonical_name
 
         with _about("hardware"):
-            hardware = canonical_name(cfg.hardware)
+            hardware_name = canonical_name(hardware_name)
+    elif cfg.engine == "sim":
+        raise FieldError("hardware", "--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
     resolved = cfg.model_copy(update={
-        "hardware": hardware,
+        "hardware": hardware_name,
         "model": model.name,
         "dtype": cfg.dtype or model.dtype,
         "max_model_len": cfg.max_model_len or model.max_model_len,
@@ -129,6 +131,8 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
 def case_key(cfg: RunConfig, model: ResolvedModel) -> str:
     """A stable hash of what is measured: resolved options plus the exact architecture."""
     fields = {k: v for k, v in cfg.model_dump().items() if k not in NOT_IN_KEY}
+    if cfg.engine != "sim" or not cfg.hardware:  # a measured case is the same case whatever GPU it is priced as
+        fields.pop("hardware", None)
     fields["config_sha"] = model.config_sha
     blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import modelmath, results
+from bench import modelmath, predict, results
 from bench.catalog import ResolvedModel, WeightsChoice, choose_weights
 from bench.costing import run_cost_columns
 from bench.engines.base import EngineSpec
@@ -55,17 +55,37 @@ def preflight(cfg: RunConfig) -> None:
         )
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+    """SIGTERM the case's whole process group, give it KILL_GRACE_S to shut down, then SIGKILL
+    whatever is left. The group outlives its leader: vLLM's engine core and workers may still be
+    tearing down (or hung) after the worker process itself has exited."""
+    pgid = proc.pid  # start_new_session=True made the worker its group's leader
+    if not _group_alive(pgid):
+        proc.poll()
+        return
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + KILL_GRACE_S
+    while time.monotonic() < deadline:
+        proc.poll()
+        if not _group_alive(pgid):
             return
-        try:
-            proc.wait(timeout=KILL_GRACE_S)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+        time.sleep(0.1)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -161,6 +181,7 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
     info = out.get("engine_info") or {}
     gpu = out.get("gpu_env") or {}
     device = info.get("device") or (cfg.device if cfg.device != "auto" else "")
+    device_name = info.get("device_name") or (gpu.get("device_name") if device == "cuda" else env.get("cpu_model"))
     peak = out.get("peak_memory_bytes")
     allocated = kv.get("allocated_bytes")
     row = {
@@ -170,7 +191,7 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
         "model": model.name,
         "engine": cfg.engine,
         "device": device,
-        "device_name": gpu.get("device_name") if device == "cuda" else env.get("cpu_model"),
+        "device_name": device_name,
         "weights": weights,
         "dtype": cfg.dtype,
         "kv_cache_dtype": cfg.kv_cache_dtype,
@@ -223,6 +244,7 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
         "cpu_model": env.get("cpu_model"),
         "hostname": env.get("hostname"),
         "config_sha": model.config_sha,
+        **predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
     }
     row.update(run_cost_columns(row, cfg.hardware))
     return row
@@ -369,9 +391,10 @@ def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool 
         outcome = record_case(prep, interrupted_execution(e, spawned_at), out_csv)
         raise Interrupted(signal_name(e), outcome) from None
     if ex.out.get("status") == "bad_input":
-        if not bad_input_as_row:
-            if prep.log_path.exists():
-                prep.log_path.unlink()
+        if not bad_input_as_row:  # leave no trace: not even an empty results folder
+            prep.log_path.unlink(missing_ok=True)
+            if prep.log_path.parent.is_dir() and not any(prep.log_path.parent.iterdir()):
+                prep.log_path.parent.rmdir()
             raise BenchError(ex.out.get("error") or "the engine rejected the case")
         ex.out = {**ex.out, "status": "failed"}
     return record_case(prep, ex, out_csv)

@@ -77,6 +77,9 @@ def run_case(spec: EngineSpec) -> dict:
     finally:
         peak = sampler.stop()
     engine.stop()
+    peak_source = sampler.source
+    if info.get("predicted_peak_memory_bytes") is not None:  # the sim engine: what the GPUs would hold
+        peak, peak_source = info.pop("predicted_peak_memory_bytes"), "predicted"
     metrics = compute_metrics(results, elapsed_s)
     return {
         "status": "ok",
@@ -85,7 +88,7 @@ def run_case(spec: EngineSpec) -> dict:
         "kv": kv.to_dict(),
         "engine_info": info,
         "peak_memory_bytes": peak,
-        "peak_memory_source": sampler.source,
+        "peak_memory_source": peak_source,
         "engine_start_s": engine_start_s,
         "warmup_s": warmup_s,
         "generate_wall_s": generate_wall_s,

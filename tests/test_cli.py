@@ -29,7 +29,7 @@ def run_cli(capsys, *args):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--model", "qwen-7b"], "did you mean qwen2.5-7b-instruct"),
+    (["--model", "qwen-7b"], "qwen2.5-7b-instruct?"),
     (["--model", "tiny-qwen2", "--input-len", "2000", "--output-len", "100"], "exceeds max_model_len 2048"),
     (["--model", "tiny-qwen2", "--max-model-len", "99999"], "exceeds the model's max_position_embeddings"),
     (["--model", "tiny-qwen2", "--input-len", "0"], "input_len"),

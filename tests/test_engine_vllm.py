@@ -93,7 +93,7 @@ def test_unsupported_architecture_is_bad_input(tmp_path, capsys):
     code = main(["run", "--model", str(model), "--input-len", "4", "--output-len", "4", "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and "NopeForCausalLM is not supported by vLLM" in err and err.count("\n") == 1
-    assert not out.exists()
+    assert not out.exists() and not (tmp_path / "runs").exists()
 
 
 def test_forcing_cuda_on_the_cpu_build_is_bad_input(tmp_path, capsys):

@@ -38,17 +38,3 @@ def test_elapsed_must_be_positive():
     with pytest.raises(ValueError):
         compute_metrics([], elapsed_s=0)
 
-
-def test_root_cause_digs_out_the_worker_error():
-    from bench.runner import root_cause
-
-    log = "\n".join([
-        "(Worker pid=1) ERROR x RuntimeError: real trouble deep down",
-        "(EngineCore pid=2) ERROR y RuntimeError: Worker failed with error 'FP8 KV cache on CPU requires x86 "
-        "with AVX-512 or AMX.', please check the stack trace above for the root cause",
-        "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}",
-    ])
-    assert root_cause(log) == "FP8 KV cache on CPU requires x86 with AVX-512 or AMX."
-    assert root_cause("ValueError: bad\nRuntimeError: Engine core initialization failed. See root cause above.") \
-        == "ValueError: bad"
-    assert root_cause("all fine\n") == ""

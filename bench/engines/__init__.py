@@ -14,6 +14,7 @@ from bench.errors import BenchError
 
 ENGINES: dict[str, str] = {
     "vllm": "bench.engines.vllm_offline:VllmOfflineEngine",
+    "sim": "bench.engines.sim:SimEngine",  # roofline prediction, no GPU (needs --hardware)
 }
 PLUGIN_ENV = "BENCH_ENGINES"
 

@@ -1,0 +1,85 @@
+"""The simulated engine: the roofline's prediction for any catalog model on any --hardware.
+
+Same interface as the vLLM engine; no GPU, no vllm, no torch. `generate` schedules the requests
+as vLLM would (bench.batchsim) and prices every step at its hardware lower bound
+(bench.roofline), so the timings it reports are the fastest the hardware allows: rows carry
+engine=sim, device=sim and the hardware's name as device_name. It is the CPU-only mock mode:
+run, cost, compare and report work on its rows exactly as on measured ones.
+"""
+
+from __future__ import annotations
+
+from bench import predict
+from bench.batchsim import SimError
+from bench.engines.base import EngineSpec, KVCacheInfo
+from bench.errors import BenchError
+from bench.metrics import RequestResult
+from bench.roofline import BLOCK_SIZE, Deployment
+from bench.workload import Request
+
+
+class SimEngine:
+    name = "sim"
+    device = "sim"
+
+    def __init__(self, spec: EngineSpec) -> None:
+        self.spec = spec
+        self.run = spec.run
+        self.dep: Deployment | None = None
+        self.last = None  # the last WorkloadPrediction
+
+    def check(self) -> None:
+        name = self.run.get("hardware")
+        if not name:
+            raise BenchError("--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
+        if self.run.get("pipeline_parallel_size", 1) != 1:
+            raise BenchError("--engine sim models tensor parallelism only; use --pipeline-parallel-size 1")
+        self.dep = predict.deployment(self.run, self.spec.model_config, predict.require_gpu(name))
+
+    def start(self) -> None:
+        dep = self.dep
+        if not dep.fits:
+            need = dep.weight_bytes / dep.tp / 2**30
+            have = dep.gpu_memory_utilization * dep.gpu.memory_bytes / 2**30
+            raise RuntimeError(
+                f"predicted out of memory: {need:.1f} GiB of weights per GPU leave no KV cache in "
+                f"{have:.1f} GiB ({dep.gpu.name} x{dep.tp} at gpu_memory_utilization {dep.gpu_memory_utilization})"
+            )
+
+    def limits(self) -> tuple[int, int]:
+        seqs, tokens = predict.vllm_default_limits(self.dep.gpu)
+        return self.run.get("max_num_seqs") or seqs, tokens
+
+    def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
+        seqs, tokens = self.limits()
+        try:
+            pred = predict.predict_lengths(self.dep, [(r.prompt_len, r.output_len) for r in requests], seqs, tokens)
+        except SimError as e:  # vLLM's words for it, so the row is classed as oom
+            raise RuntimeError(f"{e}: the request is larger than the available KV cache memory") from None
+        self.last = pred
+        results = [RequestResult(prompt_len=r.prompt_len, output_len=r.output_len, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e)
+                   for r, ttft, tpot, e2e in zip(requests, pred.ttft_s, pred.tpot_s, pred.e2e_s)]
+        return results, pred.elapsed_s
+
+    def kv_cache_info(self) -> KVCacheInfo:
+        cap = self.dep.kv_capacity_tokens
+        return KVCacheInfo(block_size=BLOCK_SIZE, num_blocks=cap // BLOCK_SIZE, capacity_tokens=cap,
+                           allocated_bytes=cap * self.dep.kv_bytes_per_token)
+
+    def info(self) -> dict:
+        dep = self.dep
+        seqs, tokens = self.limits()
+        return {
+            "device": "sim",
+            "device_name": dep.gpu.name,
+            "max_num_seqs": seqs,
+            "max_num_batched_tokens": tokens,
+            "predicted_peak_memory_bytes": int(dep.tp * dep.gpu_memory_utilization * dep.gpu.memory_bytes),
+            "weight_dtype": dep.weight_dtype,
+            "sim_steps": self.last.steps if self.last else None,
+            "sim_preemptions": self.last.preemptions if self.last else None,
+            "sim_max_running": self.last.max_running if self.last else None,
+        }
+
+    def stop(self) -> None:
+        self.dep = None
