@@ -325,8 +325,9 @@ def interrupted_execution(exc: BaseException, spawned_at: float, env: dict | Non
 
 
 def timings(ex: Execution) -> dict:
-    """Where a case's wall time went, in seconds: process start (interpreter + imports), the worker's own
-    work (engine start, warm-up, the timed generate as wall time, the rest), process exit."""
+    """Where a case's wall time went, in seconds: process start (interpreter + bench's imports), the worker's
+    own work (engine import and checks, engine start, warm-up, the timed generate as wall time, the rest),
+    process exit."""
     out = ex.out
     started, finished = out.get("worker_started_at"), out.get("worker_finished_at")
     if started is None or finished is None:
@@ -335,6 +336,7 @@ def timings(ex: Execution) -> dict:
         "case_wall_s": ex.wall_s,
         "process_start_s": started - ex.spawned_at,
         "worker_s": finished - started,
+        "engine_check_s": out.get("engine_check_s"),
         "engine_start_s": out.get("engine_start_s"),
         "warmup_s": out.get("warmup_s"),
         "generate_wall_s": out.get("generate_wall_s"),

@@ -57,8 +57,10 @@ def run_case(spec: EngineSpec) -> dict:
     avoid = special_token_ids(cfg)
     requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
                                dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
+    t0 = time.perf_counter()
     engine = load_engine(run["engine"])(spec)
     engine.check()
+    engine_check_s = time.perf_counter() - t0  # importing the engine's packages (vllm, torch) and its checks
     sampler = PeakMemorySampler(getattr(engine, "device", None) or "cpu").start()
     try:
         t0 = time.perf_counter()
@@ -92,6 +94,7 @@ def run_case(spec: EngineSpec) -> dict:
         "engine_start_s": engine_start_s,
         "warmup_s": warmup_s,
         "generate_wall_s": generate_wall_s,
+        "engine_check_s": engine_check_s,
         "requests": [r.to_dict() for r in results],
     }
 

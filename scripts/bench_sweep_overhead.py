@@ -7,7 +7,8 @@ time is compared with the sum of the cases' own timed work (the wall time of the
 vLLM its `elapsed_s`, for sim the simulation's compute); the difference, per case, is split from each
 case's JSON (`timings`):
 
-    process start   spawn of the case's process until the worker's main(): interpreter + imports
+    process start   spawn of the case's process until the worker's main(): interpreter + bench's imports
+    engine import   loading the engine's packages (vLLM: vllm and torch) and its checks
     engine start    the engine's construction (vLLM: model load, KV-cache allocation)
     warm-up         the warm-up batch
     worker, other   workload sampling, KV-cache probe, memory sampler, result file
@@ -48,7 +49,8 @@ SWEEPS = {
         "grid": {"max_num_seqs": [1, 2, 4]},
     },
 }
-PARTS = ("process_start_s", "engine_start_s", "warmup_s", "worker_other_s", "process_exit_s")
+PARTS = ("process_start_s", "engine_check_s", "engine_start_s", "warmup_s", "worker_other_s", "process_exit_s")
+LABELS = {"engine_check_s": "engine import"}
 
 
 def available(name: str) -> str | None:
@@ -74,7 +76,8 @@ def run_sweep(name: str, where: Path) -> dict:
     for row in results.read_rows(out):
         record = json.loads(results.json_path(out, row["run_id"]).read_text())
         t = record["timings"]
-        t["worker_other_s"] = t["worker_s"] - (t["engine_start_s"] or 0) - (t["warmup_s"] or 0) - t["generate_wall_s"]
+        t["worker_other_s"] = t["worker_s"] - sum(t[p] or 0 for p in ("engine_check_s", "engine_start_s", "warmup_s",
+                                                                          "generate_wall_s"))
         cases.append(t)
     return {"name": name, "wall_s": wall_s, "cases": cases}
 
@@ -89,7 +92,8 @@ def report(r: dict) -> list[str]:
     lines = [
         f"{r['name']}: {n} cases, sweep wall {r['wall_s']:.2f} s, timed work {timed:.3f} s "
         f"-> overhead {per_case:.2f} s per case",
-        "  per case: " + ", ".join(f"{p.removesuffix('_s').replace('_', ' ')} {mean[p]:.3f} s" for p in PARTS)
+        "  per case: " + ", ".join(f"{LABELS.get(p, p.removesuffix('_s').replace('_', ' '))} {mean[p]:.3f} s"
+                                   for p in PARTS)
         + f", sweep driver {driver:.3f} s",
     ]
     return lines
