@@ -136,8 +136,8 @@ def cmd_sweep(args) -> int:
             interrupted = signal_name(e)
     print_sweep_summary(progress.rows, {c.key: c.label for c in plan.cases}, len(skipped), out)
     if interrupted:
-        print(f"interrupted ({interrupted}): finished rows are kept; `bench sweep {args.sweep} --resume` "
-              "runs the rest", file=sys.stderr)
+        again = f"bench sweep {args.sweep}" + (f" --out {args.out}" if args.out else "") + " --resume"
+        print(f"interrupted ({interrupted}): finished rows are kept; `{again}` runs the rest", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0 if all(r["status"] == "ok" for r in progress.rows) else EXIT_SOME_FAILED
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, \
-    TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, \
+    TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from bench import display
 from bench.display import _fmt
@@ -30,9 +31,24 @@ def print_plan(cases, skip_keys: set[str], out_csv) -> None:
     display.console.print(t)
 
 
+def eta_s(elapsed_s: float, done: int, total: int) -> float | None:
+    """Seconds left: the mean wall time of the finished cases times the cases left (None before the first)."""
+    if done <= 0 or elapsed_s <= 0:
+        return None
+    return elapsed_s / done * max(total - done, 0)
+
+
+class MeanEtaColumn(ProgressColumn):
+    def render(self, task) -> Text:
+        left = eta_s(task.elapsed or 0.0, int(task.completed), int(task.total or 0))
+        if left is None:
+            return Text("ETA -:--:--", style="progress.remaining")
+        h, rem = divmod(int(round(left)), 3600)
+        return Text(f"ETA {h}:{rem // 60:02d}:{rem % 60:02d}", style="progress.remaining")
+
+
 class SweepProgress:
-    """A rich progress bar (cases done / total, running cases, elapsed, ETA) that also collects the rows.
-    ETA: the mean wall time of the cases finished so far times the cases left."""
+    """A rich progress bar (cases done / total, running cases, elapsed, ETA) that also collects the rows."""
 
     def __init__(self, total: int, skipped: int = 0):
         self.total = total
@@ -42,8 +58,7 @@ class SweepProgress:
         self._t0 = time.perf_counter()
         self.progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=console, speed_estimate_period=365 * 24 * 3600.0,  # average over the whole sweep
+            TimeElapsedColumn(), MeanEtaColumn(), console=console,
         )
         self.task = None
 

@@ -224,3 +224,11 @@ def test_sweep_start_imports_no_heavy_package(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(doc)], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_eta_is_the_mean_case_time_times_the_cases_left():
+    from bench.sweep_display import eta_s
+
+    assert eta_s(0.0, 0, 5) is None and eta_s(30.0, 0, 5) is None
+    assert eta_s(30.0, 2, 5) == 45.0
+    assert eta_s(30.0, 5, 5) == 0.0
