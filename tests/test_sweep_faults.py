@@ -173,6 +173,19 @@ def test_a_signal_stops_the_running_case_marks_it_interrupted_and_exits_130(tmp_
     assert "1 case(s) already ok" in out
 
 
+def test_bench_run_stopped_by_sigterm_also_records_the_case_as_interrupted(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "--model", "tiny-qwen2", "--engine", "fault-hang",
+                             "--out", str(tmp_path / "runs.csv")], cwd=tmp_path, env=fault_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    worker, grandchild = hang_pids(tmp_path)
+    os.kill(proc.pid, signal.SIGTERM)
+    code, out = finish(proc)
+    assert code == 130 and "interrupted (SIGTERM)" in out
+    assert gone(worker) and gone(grandchild)
+    df = rows(tmp_path)
+    assert list(df.status) == ["interrupted"] and df.error[0] == "stopped by SIGTERM"
+
+
 def test_resume_skips_ok_cases_and_reruns_the_others(tmp_path):
     s = write_sweep(tmp_path, grid={"engine": ["fault-ok", "fault-oom"], "max_num_seqs": [1, 2]})
     assert run_sweep(tmp_path, s)[0] == 3
