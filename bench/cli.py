@@ -114,14 +114,13 @@ def cmd_sweep(args) -> int:
     overrides = {"timeout_s": args.timeout_per_case} if args.timeout_per_case is not None else {}
     plan = sweep.load_plan(args.sweep, overrides, more_checks=lambda cases: sweep_run.environment_problems(
         cases, out, local=args.ray is None))
-    if args.resume:
-        results.repair(out)
-    ok = results.ok_keys(out)
+    ok = results.ok_keys(out)  # whole rows only: a torn last row is not read
     done = ok & {c.key for c in plan.cases}
     to_run, skipped = sweep_run.split_done(plan.cases, ok if args.resume else set())
     if args.dry_run:
         print_plan(plan.cases, ok if args.resume else set(), out)
         return 0
+    results.repair(out)  # a torn last row moves to <out>.torn now, not at the first append
     if done and not args.resume:
         print(f"note: {len(done)} of these cases already have ok rows in {out}; they run again "
               "(--resume skips them)", file=sys.stderr)

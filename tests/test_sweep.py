@@ -159,8 +159,12 @@ def test_dry_run_with_resume_marks_the_cases_already_ok(capsys, tmp_path):
     path = write(tmp_path, doc)
     first = sweep.load_plan(path).cases[0]
     results.append_row(out, {"schema_version": 1, "run_id": "a", "config_hash": first.key, "status": "ok"})
+    with out.open("a") as f:
+        f.write("1,b,")  # a torn row: not read, and a dry run leaves it where it is
+    before = out.read_bytes()
     code, stdout, _ = run_cli(capsys, "sweep", str(path), "--out", str(out), "--dry-run", "--resume")
     assert code == 0 and stdout.count("skip (ok in results)") == 1
+    assert out.read_bytes() == before
 
 
 def test_split_done_skips_only_ok_keys():
