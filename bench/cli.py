@@ -1,4 +1,4 @@
-"""Thin command line over the library: `bench run`, `bench explain`, `bench models`.
+"""Thin command line over the library: run, explain, models, cost, prices, compare, report, serve.
 
 Bad input prints one line naming the problem and the fix, and exits 2; no traceback.
 """
@@ -35,7 +35,9 @@ def int_list(text: str) -> list[int]:
 def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="catalog name (see `bench models`) or a directory with a config.json")
     p.add_argument("--engine", default="vllm",
-                   help="vllm (default), or sim: the roofline's prediction for --hardware, no GPU needed")
+                   help="vllm (default); sim: the roofline's prediction for --hardware, no GPU needed; hf: "
+                        "transformers generate, static batches; hf-cb: transformers continuous batching "
+                        "(when the installed transformers has it); see docs/engines.md")
     p.add_argument("--hardware", default=None,
                    help="a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim predicts, "
                         "and the roofline beside measured rows; prices the row in CNY per M tokens")
@@ -48,7 +50,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="uniform: +-ratio x mean; normal: sigma = ratio x mean (clipped at 3 sigma)")
     p.add_argument("--seed", type=int, default=0, help="workload and engine seed")
     p.add_argument("--max-num-seqs", type=int_list, default=None,
-                   help="batch size cap (vLLM max_num_seqs); a comma list runs one case per value, e.g. 1,4,16")
+                   help="batch size cap (vLLM max_num_seqs; hf: the static batch size); a comma list runs one case "
+                        "per value, e.g. 1,4,16")
     p.add_argument("--max-model-len", type=int, default=None, help="context length; default from models.yaml")
     p.add_argument("--dtype", choices=["auto", "bfloat16", "float16", "float32"], default=None)
     p.add_argument("--kv-cache-dtype", choices=["auto", "fp8", "fp8_e4m3", "fp8_e5m2"], default="auto")
@@ -245,10 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     from bench.compare_cli import add_compare_command
     from bench.cost_cli import add_cost_commands
     from bench.report_cli import add_report_command
+    from bench.serve.cli import add_serve_command
 
     add_cost_commands(sub)
     add_compare_command(sub)
     add_report_command(sub)
+    add_serve_command(sub)
     return parser
 
 

@@ -20,7 +20,9 @@ BASES = ("rental", "owned")
 # Columns a results CSV must have for `bench cost` (all of them core columns of bench run).
 REQUIRED_COLUMNS = ("run_id", "model", "status", "elapsed_s", "input_tokens", "output_tokens", "total_tok_s",
                     "tpot_p50_ms", "max_num_seqs", "num_prompts")
-# Optional measured power of the run, all its GPUs together (W); TDP x GPUs when absent.
+# Optional measured energy of the timed run, all its GPUs together (J): the owned basis charges exactly these
+# kWh for the row's tokens (as power energy_j / elapsed_s). Else the measured average power (W); else TDP x GPUs.
+ENERGY_COLUMN = "energy_j"
 POWER_COLUMN = "avg_power_w"
 
 # What `bench run --hardware NAME` adds to its row (listed at the end of results.COLUMNS).
@@ -101,6 +103,9 @@ def gpu_count_of(row: dict, hw: Hardware | None) -> int:
 
 
 def power_of(row: dict, hw: Hardware | None, gpu_count: int) -> tuple[float | None, str]:
+    energy, elapsed = number(row, ENERGY_COLUMN), number(row, "elapsed_s")
+    if energy and energy > 0 and elapsed and elapsed > 0:
+        return energy / elapsed, "measured"
     measured = number(row, POWER_COLUMN)
     if measured and measured > 0:
         return measured, "measured"
@@ -140,7 +145,8 @@ def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, p
 
 
 def split_seconds(row: dict) -> tuple[float | None, float | None]:
-    """(prefill s, decode s) of a row by bench.cost.prefill_decode_seconds; (None, None) when unknowable."""
+    """(prefill s, decode s) of a row by bench.cost.prefill_decode_seconds; (None, None) when unknowable.
+    Sequences decoding together: the batch cap (bench run), or the measured requests in flight (bench serve)."""
     elapsed = number(row, "elapsed_s")
     out_tokens = number(row, "output_tokens")
     requests = number(row, "completed") or number(row, "num_prompts")
@@ -154,6 +160,9 @@ def split_seconds(row: dict) -> tuple[float | None, float | None]:
     lengths = (number(row, "input_len") or 0) + (number(row, "output_len") or 0)
     concurrency = cost.decode_concurrency(int(number(row, "max_num_seqs") or requests), int(requests),
                                           int(number(row, "kv_capacity_tokens") or 0) or None, int(lengths) or None)
+    in_flight = number(row, "mean_concurrency")  # bench serve: requests in the server on average, measured
+    if in_flight:
+        concurrency = max(1, min(concurrency, round(in_flight)))
     return cost.prefill_decode_seconds(elapsed, int(out_tokens), int(requests), concurrency, tpot_ms / 1000.0)
 
 

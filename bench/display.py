@@ -21,12 +21,25 @@ def _fmt(v, digits: int = 1) -> str:
     return str(v)
 
 
+def engine_label(row: dict, engine_info: dict) -> str:
+    """`vllm 0.32.0`, `hf 5.19.0` (transformers), ... for titles."""
+    version = row.get("vllm_version") or engine_info.get("transformers_version") or ""
+    return f"{row['engine']} {version}".strip()
+
+
+def kv_text(r: dict) -> str:
+    if r["kv_num_blocks"] in (None, ""):  # a cache without blocks (transformers' DynamicCache): what it held
+        return f"{_fmt(r['kv_capacity_tokens'])} tokens held by the largest batch ({_fmt(r['kv_cache_gb'], 3)} GB)"
+    return (f"{_fmt(r['kv_capacity_tokens'])} tokens in {_fmt(r['kv_num_blocks'])} blocks of "
+            f"{_fmt(r['kv_block_size'])} ({_fmt(r['kv_cache_gb'], 3)} GB)")
+
+
 def print_case(outcome) -> None:
     r = outcome.row
-    engine = " ".join(str(x) for x in (r["engine"], r["vllm_version"]) if x)
     what = "roofline prediction" if r["engine"] == "sim" else f"{r['weights']} weights"
-    t = Table(title=f"{r['model']} on {r['device_name'] or r['device']} ({engine}, {what})", show_header=False,
-              title_justify="left")
+    t = Table(title=f"{r['model']} on {r['device_name'] or r['device']} "
+                    f"({engine_label(r, outcome.record.get('engine') or {})}, {what})",
+              show_header=False, title_justify="left")
     t.add_column("metric", style="bold")
     t.add_column("value", justify="right")
     if r["status"] != "ok":
@@ -43,27 +56,33 @@ def print_case(outcome) -> None:
                             f"{_fmt(r['requests_per_s'], 2)} req/s")
     t.add_row("TTFT p50 / p99", f"{_fmt(r['ttft_p50_ms'])} / {_fmt(r['ttft_p99_ms'])} ms")
     t.add_row("TPOT p50 / p99", f"{_fmt(r['tpot_p50_ms'], 2)} / {_fmt(r['tpot_p99_ms'], 2)} ms")
-    t.add_row("KV cache", f"{_fmt(r['kv_capacity_tokens'])} tokens in {_fmt(r['kv_num_blocks'])} blocks of "
-                          f"{_fmt(r['kv_block_size'])} ({_fmt(r['kv_cache_gb'], 3)} GB)")
+    t.add_row("KV cache", kv_text(r))
     t.add_row("KV bytes/token", f"{_fmt(r['kv_bytes_per_token'], 0)} allocated | "
                                 f"{_fmt(r['kv_bytes_per_token_analytic'], 0)} analytic ({r['kv_cache_dtype']})")
     t.add_row("peak memory", f"{_fmt(r['peak_memory_gb'], 2)} GB ({r['peak_memory_source']})")
     if r.get("roofline_output_tok_s") is not None:
         t.add_row("roofline", f"{_fmt(r['roofline_output_tok_s'])} output tok/s on {r.get('hardware') or r['device_name']}"
                               f" | efficiency {_fmt(100 * r['efficiency'])}%")
+    if r.get("energy_j") is not None:
+        t.add_row("energy", f"{_fmt(r['energy_j'])} J | {_fmt(r['avg_power_w'])} W | "
+                            f"{_fmt(r['joules_per_output_token'], 3)} J/output token | GPU util "
+                            f"{_fmt(r['gpu_util_pct'])} % ({r['energy_source']})")
+    elif outcome.record.get("telemetry_note"):
+        t.add_row("energy", f"not measured: {outcome.record['telemetry_note']}")
     t.add_row("engine start / warm-up", f"{_fmt(r['engine_start_s'])} s / {_fmt(r['warmup_s'])} s")
     console.print(t)
 
 
 def print_summary(rows: list[dict]) -> None:
     t = Table(title="summary", title_justify="left")
-    for col in ("model", "max_num_seqs", "status", "output_tok_s", "total_tok_s", "ttft_p50_ms", "tpot_p50_ms",
-                "kv_bytes_per_token", "peak_memory_gb"):
-        t.add_column(col, justify="left" if col in ("model", "status") else "right")
+    for col in ("model", "engine", "max_num_seqs", "status", "output_tok_s", "total_tok_s", "ttft_p50_ms",
+                "tpot_p50_ms", "kv_bytes_per_token", "peak_memory_gb", "joules_per_output_token"):
+        t.add_column(col, justify="left" if col in ("model", "engine", "status") else "right")
     for r in rows:
-        t.add_row(r["model"], _fmt(r["max_num_seqs"]), r["status"], _fmt(r["output_tok_s"]), _fmt(r["total_tok_s"]),
-                  _fmt(r["ttft_p50_ms"]), _fmt(r["tpot_p50_ms"], 2), _fmt(r["kv_bytes_per_token"], 0),
-                  _fmt(r["peak_memory_gb"], 2))
+        t.add_row(r["model"], r["engine"], _fmt(r["max_num_seqs"]), r["status"], _fmt(r["output_tok_s"]),
+                  _fmt(r["total_tok_s"]), _fmt(r["ttft_p50_ms"]), _fmt(r["tpot_p50_ms"], 2),
+                  _fmt(r["kv_bytes_per_token"], 0), _fmt(r["peak_memory_gb"], 2),
+                  _fmt(r.get("joules_per_output_token"), 3))
     console.print(t)
 
 

@@ -66,11 +66,18 @@ def percentile(values: list[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
+def ms_summary(values_s: list[float | None], percentiles: tuple[float, ...] = (50, 99)) -> dict[str, float | None]:
+    """Seconds -> milliseconds: {"mean": ..., "p50": ..., ...}; every value None when there are none."""
+    xs = [v * 1000.0 for v in values_s if v is not None]
+    out: dict[str, float | None] = {"mean": sum(xs) / len(xs) if xs else None}
+    for q in percentiles:
+        out[f"p{q:g}"] = percentile(xs, q) if xs else None
+    return out
+
+
 def _ms_stats(values: list[float | None]) -> tuple[float | None, float | None, float | None]:
-    xs = [v * 1000.0 for v in values if v is not None]
-    if not xs:
-        return None, None, None
-    return sum(xs) / len(xs), percentile(xs, 50), percentile(xs, 99)
+    s = ms_summary(values)
+    return s["mean"], s["p50"], s["p99"]
 
 
 def compute_metrics(results: list[RequestResult], elapsed_s: float) -> RunMetrics:

@@ -36,6 +36,14 @@ COLUMNS = [
     "cny_per_m_output", "cny_per_m_blended", "cny_per_m_total", "tokens_per_cny",
     # roofline (bench/predict.py): the physical limit for this model, GPU and workload
     "roofline_output_tok_s", "efficiency",
+    # bench serve (bench/serve/rows.py): one row per load level; docs/serve.md defines each
+    "sweep_id", "endpoint", "api_model", "load_mode", "request_rate", "burstiness", "concurrency",
+    "ttft_p90_ms", "itl_mean_ms", "itl_p50_ms", "itl_p99_ms", "e2e_mean_ms", "goodput_req_s", "slo_ttft_ms",
+    "slo_tpot_ms", "slo_attainment", "meets_slo", "mean_concurrency", "unsent", "warmup_requests",
+    "client_overhead_per_token_ms", "client_loop_lag_p50_ms", "client_overhead_pct_itl",
+    "server_kv_cache_usage_max", "server_running_max", "server_waiting_max", "server_preemptions",
+    # energy over the timed work (GPU: NVML; empty on CPU); bench/telemetry.py energy_columns fills them
+    "energy_j", "avg_power_w", "joules_per_output_token", "gpu_util_pct", "energy_source",
 ]
 
 STATUSES = ("ok", "failed", "timeout", "oom", "interrupted")

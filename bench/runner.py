@@ -28,10 +28,16 @@ from bench.environment import host_env
 from bench.errors import BenchError
 from bench.interrupt import Interrupted, signal_name, signals_deferred
 from bench.runconfig import RunConfig, case_key
+from bench.telemetry import energy_columns
 from bench.worker import looks_like_oom
 
-# Engines whose Python package must be importable in this environment.
-ENGINE_PACKAGES = {"vllm": "vllm"}
+# Engines whose Python package must be importable in this environment, and how to get it.
+ENGINE_PACKAGES = {"vllm": "vllm", "hf": "transformers", "hf-cb": "transformers"}
+INSTALL_HINTS = {
+    "vllm": "run `bash scripts/setup.sh` (CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench",
+    "transformers": "run `bash scripts/setup.sh` (vLLM brings torch and transformers) or "
+                    "`pip install torch transformers`",
+}
 KILL_GRACE_S = 10.0
 
 
@@ -49,10 +55,7 @@ def new_run_id(now: dt.datetime) -> str:
 def preflight(cfg: RunConfig) -> None:
     pkg = ENGINE_PACKAGES.get(cfg.engine)
     if pkg and importlib.util.find_spec(pkg) is None:
-        raise BenchError(
-            f"{pkg} is not installed in this Python ({sys.executable}); run `bash scripts/setup.sh` "
-            f"(CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench"
-        )
+        raise BenchError(f"{pkg} is not installed in this Python ({sys.executable}); {INSTALL_HINTS[pkg]}")
 
 
 def _group_alive(pgid: int) -> bool:
@@ -246,6 +249,7 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
         "config_sha": model.config_sha,
         **predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
     }
+    row.update(energy_columns(out.get("telemetry"), m.get("output_tokens")))
     row.update(run_cost_columns(row, cfg.hardware))
     return row
 
@@ -365,6 +369,8 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
             "environment": {**ex.env, **(out.get("gpu_env") or {})},
             "engine": out.get("engine_info") or {},
             "kv_cache": out.get("kv") or {},
+            "telemetry": out.get("telemetry"),
+            "telemetry_note": out.get("telemetry_note") or "",
             "case_wall_s": ex.wall_s,
             "timings": timings(ex),
             "log": prep.log_path.name if has_log else None,

@@ -1,7 +1,8 @@
 """One measured case in its own process: `python -m bench.worker SPEC.json OUT.json`.
 
 The parent never imports vllm or torch. This process builds the engine, warms it up, times
-`generate`, reads the KV-cache allocation and peak memory, and writes one JSON result.
+`generate` (GPU power and energy sampled around it, and only it), reads the KV-cache allocation
+and peak memory, and writes one JSON result.
 Failures come back as data: status bad_input / oom / failed with the error and traceback.
 """
 
@@ -19,7 +20,7 @@ from bench.engines import load_engine
 from bench.engines.base import EngineSpec
 from bench.errors import BenchError
 from bench.metrics import compute_metrics
-from bench.telemetry import PeakMemorySampler
+from bench.telemetry import PeakMemorySampler, start_gpu_telemetry
 from bench.workload import sample_requests, special_token_ids
 
 OOM_MARKERS = (
@@ -50,6 +51,11 @@ def warmup_requests(spec: EngineSpec, vocab: int, avoid) -> list:
                            avoid_token_ids=avoid)
 
 
+def gpu_count(run: dict) -> int:
+    """GPUs one case uses: tensor x pipeline parallel size."""
+    return (run.get("tensor_parallel_size") or 1) * (run.get("pipeline_parallel_size") or 1)
+
+
 def run_case(spec: EngineSpec) -> dict:
     run = spec.run
     cfg = spec.model_config
@@ -61,7 +67,8 @@ def run_case(spec: EngineSpec) -> dict:
     engine = load_engine(run["engine"])(spec)
     engine.check()
     engine_check_s = time.perf_counter() - t0  # importing the engine's packages (vllm, torch) and its checks
-    sampler = PeakMemorySampler(getattr(engine, "device", None) or "cpu").start()
+    device = getattr(engine, "device", None) or "cpu"
+    sampler = PeakMemorySampler(device).start()
     try:
         t0 = time.perf_counter()
         engine.start()
@@ -71,9 +78,13 @@ def run_case(spec: EngineSpec) -> dict:
             t0 = time.perf_counter()
             engine.generate(warmup_requests(spec, vocab, avoid))
             warmup_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        results, elapsed_s = engine.generate(requests)
-        generate_wall_s = time.perf_counter() - t0  # = elapsed_s for a real engine; the sim's own compute
+        gpu_telemetry, telemetry_note = start_gpu_telemetry(device, gpu_count(run))
+        try:
+            t0 = time.perf_counter()
+            results, elapsed_s = engine.generate(requests)
+            generate_wall_s = time.perf_counter() - t0  # = elapsed_s for a real engine; the sim's own compute
+        finally:
+            telemetry = gpu_telemetry.stop().to_dict() if gpu_telemetry else None
         kv = engine.kv_cache_info()
         info = engine.info()
     finally:
@@ -93,6 +104,8 @@ def run_case(spec: EngineSpec) -> dict:
         "peak_memory_source": peak_source,
         "engine_start_s": engine_start_s,
         "warmup_s": warmup_s,
+        "telemetry": telemetry,
+        "telemetry_note": telemetry_note or (telemetry or {}).get("error", ""),
         "generate_wall_s": generate_wall_s,
         "engine_check_s": engine_check_s,
         "requests": [r.to_dict() for r in results],

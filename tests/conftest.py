@@ -1,6 +1,6 @@
-"""Three tiers: plain tests (pure, no vllm/torch import), `engine` (the real vLLM engine; the
-CPU build is enough), `gpu` (a CUDA GPU). The last two skip with a reason when unavailable;
-so do `ray` tests (a local Ray instance) without the ray package."""
+"""Three tiers: plain tests (pure, no vllm/torch import), `engine` (a real engine on CPU: vLLM's CPU build,
+or with `pytest.mark.engine("torch", "transformers")` the packages named), `gpu` (a CUDA GPU). The last
+two skip with a reason when unavailable; so do `ray` tests (a local Ray instance) without the ray package."""
 
 import importlib.util
 import shutil
@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 
-def _has_vllm() -> bool:
-    return importlib.util.find_spec("vllm") is not None
+def _missing(packages) -> list[str]:
+    return [p for p in packages if importlib.util.find_spec(p) is None]
 
 
 def _has_gpu() -> bool:
@@ -23,13 +23,16 @@ def _has_gpu() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    has_vllm, has_gpu = _has_vllm(), None
+    has_gpu = None
     has_ray = importlib.util.find_spec("ray") is not None
     for item in items:
         if "ray" in item.keywords and not has_ray:
             item.add_marker(pytest.mark.skip(reason="ray not installed (pip install 'bench[ray]')"))
-        if "engine" in item.keywords and not has_vllm:
-            item.add_marker(pytest.mark.skip(reason="vllm not installed (bash scripts/setup.sh installs the CPU build)"))
+        marker = item.get_closest_marker("engine")
+        missing = _missing(marker.args or ("vllm",)) if marker else []
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=f"{', '.join(missing)} not installed "
+                                                    "(bash scripts/setup.sh installs vLLM's CPU build, torch, transformers)"))
         if "gpu" in item.keywords:
             if has_gpu is None:
                 has_gpu = _has_gpu()

@@ -84,8 +84,9 @@ def test_models_lists_the_catalog(capsys):
 
 
 def test_importing_the_cli_and_library_never_imports_vllm_or_torch():
-    code = ("import sys, bench.cli, bench.runner, bench.worker, bench.engines, bench.results, bench.modelmath; "
-            "print(json.dumps([m for m in ('vllm', 'torch') if m in sys.modules]))")
+    code = ("import sys, bench.cli, bench.runner, bench.worker, bench.engines, bench.results, bench.modelmath, "
+            "bench.telemetry, bench.engines.hf, bench.engines.hf_cb, bench.engines.static_batch; "
+            "print(json.dumps([m for m in ('vllm', 'torch', 'transformers') if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []

@@ -223,6 +223,17 @@ def test_self_cost_owned_uses_tdp_or_measured_power():
     assert measured.cny_per_hour == pytest.approx(198_000 / (3 * 8760) + 0.5 * 0.63 * 1.3)
 
 
+def test_self_cost_owned_charges_the_measured_energy_of_the_run():
+    # 6 kJ over the row's 10 s: 600 W is charged (energy outranks avg_power_w, which is over the sampling window),
+    # so the run's energy costs exactly 6,000 / 3.6e6 kWh x 0.63 CNY x 1.3 PUE
+    row = measured_row(avg_power_w=500, energy_j=6_000)
+    elapsed = float(row["elapsed_s"])
+    mine = self_cost(row, CostOptions(hardware="H100-SXM", basis="owned"))
+    assert mine.power_source == "measured" and mine.power_w == pytest.approx(600.0)
+    energy_cny = 6_000 / 3.6e6 * 0.63 * 1.3
+    assert mine.cny_per_hour * elapsed / 3600 == pytest.approx(198_000 / (3 * 8760) * elapsed / 3600 + energy_cny)
+
+
 def test_self_cost_refuses_what_it_cannot_price():
     with pytest.raises(BenchError, match="no hardware to price"):
         self_cost(measured_row(), CostOptions())

@@ -8,14 +8,29 @@ BENCH_ENGINES="name=module:Class,other=pkg.mod:Cls" (the fault-injection tests u
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+from pathlib import Path
 
 from bench.errors import BenchError
+
+
+def has_hf_continuous_batching() -> bool:
+    """Whether the installed transformers ships continuous batching (generate_batch), found without importing it."""
+    spec = importlib.util.find_spec("transformers")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    return any((Path(p) / "generation" / "continuous_batching" / "__init__.py").is_file()
+               for p in spec.submodule_search_locations)
+
 
 ENGINES: dict[str, str] = {
     "vllm": "bench.engines.vllm_offline:VllmOfflineEngine",
     "sim": "bench.engines.sim:SimEngine",  # roofline prediction, no GPU (needs --hardware)
+    "hf": "bench.engines.hf:HfEngine",
 }
+if has_hf_continuous_batching():
+    ENGINES["hf-cb"] = "bench.engines.hf_cb:HfContinuousBatchingEngine"
 PLUGIN_ENV = "BENCH_ENGINES"
 
 

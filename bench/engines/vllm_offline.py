@@ -22,27 +22,9 @@ DEFAULT_CPU_KV_CACHE_GIB = 2.0
 
 def _kv_cache_bytes(worker) -> int:
     """Runs inside each vLLM worker: bytes of its KV-cache tensors (shared storage counted once)."""
-    import torch
+    from bench.engines.tensor_bytes import storage_bytes
 
-    seen: set[int] = set()
-    total = 0
-
-    def walk(x):
-        nonlocal total
-        if isinstance(x, torch.Tensor):
-            storage = x.untyped_storage()
-            if storage.data_ptr() not in seen:
-                seen.add(storage.data_ptr())
-                total += storage.nbytes()
-        elif isinstance(x, (list, tuple)):
-            for y in x:
-                walk(y)
-        elif isinstance(x, dict):
-            for y in x.values():
-                walk(y)
-
-    walk(worker.model_runner.kv_caches)
-    return total
+    return storage_bytes(worker.model_runner.kv_caches)
 
 
 class VllmOfflineEngine:

@@ -1,0 +1,125 @@
+"""A small OpenAI-compatible streaming server for tests: aiohttp on 127.0.0.1, a free port, its own
+thread. `mode(i)` picks what request i gets: ok, 429, 500 (its body echoes the Authorization
+header, as a careless server might), drop (the connection is cut mid-stream) or noend (the stream
+stops without a finish_reason or [DONE]). It keeps every request's path and headers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+from aiohttp import web
+
+METRICS_TEXT = """# HELP vllm:num_requests_running Number of requests in model execution batches.
+# TYPE vllm:num_requests_running gauge
+vllm:num_requests_running{{engine="0",model_name="fake"}} {running}
+vllm:num_requests_waiting{{engine="0",model_name="fake"}} 0.0
+vllm:kv_cache_usage_perc{{engine="0",model_name="fake"}} {kv}
+vllm:num_preemptions_total{{engine="0",model_name="fake"}} 0.0
+vllm:generation_tokens_total{{engine="0",model_name="fake"}} {gen}
+vllm:request_success_total{{engine="0",finished_reason="length",model_name="fake"}} {done}
+"""
+
+
+class FakeOpenAI:
+    def __init__(self, mode=lambda i: "ok", token_delay_s: float = 0.002, port: int = 0) -> None:
+        self.mode = mode
+        self.token_delay_s = token_delay_s
+        self.seen: list[dict] = []  # {"path", "headers", "body"}
+        self.running = 0
+        self.generated = 0
+        self.finished = 0
+        self._count = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "FakeOpenAI":
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/v1/completions", self._completion)
+        app.router.add_post("/v1/chat/completions", self._completion)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/version", self._version)
+        app.router.add_get("/health", self._health)
+        runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", self.port)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(runner.cleanup())
+
+    def _note(self, request: web.Request, body=None) -> None:
+        self.seen.append({"path": request.path, "headers": dict(request.headers), "body": body})
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        self._note(request)
+        return web.Response(text=METRICS_TEXT.format(running=float(self.running), kv=0.01 * self.running,
+                                                      gen=float(self.generated), done=float(self.finished)))
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.Response(text="")
+
+    async def _version(self, request: web.Request) -> web.Response:
+        self._note(request)
+        return web.json_response({"version": "fake-1.0"})
+
+    async def _completion(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self._note(request, body)
+        i = self._count
+        self._count += 1
+        mode = self.mode(i)
+        if mode == "429":
+            return web.Response(status=429, text='{"error": {"message": "rate limited, slow down"}}')
+        if mode == "500":
+            return web.Response(status=500, text=f"internal error; you sent {request.headers.get('Authorization')}")
+        chat = request.path.endswith("/chat/completions")
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        n = int(body["max_tokens"])
+        self.running += 1
+        try:
+            if chat:
+                await self._event(resp, {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
+            for k in range(n):
+                if mode in ("drop", "noend") and k == n // 2:
+                    if mode == "drop":
+                        request.transport.close()  # cut: the chunked body never completes
+                    return resp
+                await asyncio.sleep(self.token_delay_s)
+                last = "length" if k == n - 1 else None
+                choice = ({"index": 0, "delta": {"content": f" w{k}"}, "finish_reason": last} if chat
+                          else {"index": 0, "text": "", "finish_reason": last})
+                await self._event(resp, {"choices": [choice]})
+                self.generated += 1
+            prompt = body.get("prompt") or body.get("messages")
+            await self._event(resp, {"choices": [], "usage": {"prompt_tokens": len(prompt) if isinstance(prompt, list)
+                                                                and not chat else 7, "completion_tokens": n}})
+            await resp.write(b"data: [DONE]\n\n")
+            self.finished += 1
+        finally:
+            self.running -= 1
+        await resp.write_eof()
+        return resp
+
+    @staticmethod
+    async def _event(resp: web.StreamResponse, obj: dict) -> None:
+        await resp.write(f"data: {json.dumps(obj)}\n\n".encode())

@@ -1,0 +1,96 @@
+"""Tier 2: bench serve on vLLM's real OpenAI server (the CPU build is enough), tiny Qwen2 architecture.
+
+Two server starts (about 30 s each on 2 cores, more on a busy machine): `bench serve` starting its own
+server for a concurrency run, and `bench serve --endpoint` against a server this test starts, for a
+short rate sweep."""
+
+import json
+import socket
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench import runconfig
+from bench.catalog import choose_weights
+from bench.cli import main
+from bench.engines.vllm_server import VllmServer, installed_vllm_build, server_args
+
+pytestmark = pytest.mark.engine
+
+WORKLOAD = ["--model", "tiny-qwen2", "--input-len", "32", "--output-len", "16", "--num-prompts", "8"]
+KV_TOKENS_1GIB = 2**30 // 2048  # tiny-qwen2: 2,048 KV bytes per token
+
+
+def port_closed(base_url: str) -> bool:
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.socket() as s:
+        return s.connect_ex((host, int(port))) != 0
+
+
+def check_level(row, concurrency=None):
+    assert row["status"] == "ok", row["error"]
+    assert row["completed"] == 8 and row["failed"] == 0
+    assert row["input_tokens"] == 8 * 32 and row["output_tokens"] == 8 * 16  # ignore_eos: exact lengths
+    assert row["server_preemptions"] == 0
+    assert 0 < row["ttft_p50_ms"] <= row["ttft_p90_ms"] <= row["ttft_p99_ms"]
+    assert 0 < row["tpot_p50_ms"] <= row["tpot_p99_ms"] and row["itl_p99_ms"] > 0
+    assert row["e2e_p50_ms"] > row["ttft_p50_ms"]
+    assert row["output_tok_s"] == pytest.approx(128 / row["elapsed_s"], rel=1e-3)
+    assert row["vllm_version"]
+
+
+def test_local_server_concurrency_run(tmp_path, capsys):
+    out = tmp_path / "serve.csv"
+    code = main(["serve", *WORKLOAD, "--concurrencies", "1,4", "--cpu-kv-cache-gb", "1", "--max-model-len", "256",
+                 "--hardware", "cpu-server", "--slo-ttft-ms", "5000", "--slo-tpot-ms", "1000", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    rows = pd.read_csv(out)
+    assert rows["concurrency"].tolist() == [1, 4]
+    for _, row in rows.iterrows():
+        check_level(row)
+        assert row["device"] == "cpu" and row["engine"] == "vllm-server" and row["weights"] == "dummy"
+        assert row["kv_capacity_tokens"] == KV_TOKENS_1GIB and row["kv_bytes_per_token_analytic"] == 2048
+        assert row["meets_slo"] and row["cny_per_m_blended"] > 0
+    assert rows["mean_concurrency"].iloc[1] > rows["mean_concurrency"].iloc[0]
+    records = [json.loads((tmp_path / "serve" / f"{r}.json").read_text()) for r in rows["run_id"]]
+    for rec in records:
+        assert len(rec["requests"]) == 8 and len(rec["warmup"]) == 2
+        for r in rec["requests"]:  # a busy server may put several tokens in one chunk: usage has the count
+            assert r["output_len"] == 16 and r["output_tokens_source"] == "usage"
+            assert 1 < r["chunks"] <= 16 and len(r["itl_s"]) == r["chunks"] - 1
+            assert sum(r["itl_s"]) == pytest.approx(r["e2e_s"] - r["ttft_s"])
+        # the server's own counters agree with the client (warm-up excluded)
+        assert rec["server_metrics"]["server_generation_tokens"] == 8 * 16
+        assert rec["server_metrics"]["server_prompt_tokens"] == 8 * 32
+    assert "conc. 1" in printed and "cheapest level meeting the SLO" in printed
+    log = tmp_path / "serve" / f"{rows['sweep_id'].iloc[0]}.log"
+    assert log.exists() and "--no-enable-prefix-caching" in " ".join(records[0]["server"]["command"])
+    assert port_closed(records[0]["server"]["base_url"])  # stopped
+
+
+def test_endpoint_mode_rate_sweep_against_a_running_server(tmp_path):
+    cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "max_model_len": 256,
+                                                    "cpu_kv_cache_gb": 1}))
+    choice = choose_weights(model, "dummy")
+    device = installed_vllm_build()[0] or "cpu"
+
+    def args(port):
+        return server_args(cfg.model_dump(), choice.load_path, choice.load_format, "tiny-qwen2", device, port,
+                           token_prompts=True)
+
+    out = tmp_path / "serve.csv"
+    with VllmServer(args, tmp_path / "server.log", start_timeout_s=900) as server:
+        code = main(["serve", *WORKLOAD, "--endpoint", server.base_url, "--rates", "4,inf", "--out", str(out)])
+    assert code == 0
+    rows = pd.read_csv(out)
+    assert rows["request_rate"].iloc[0] == 4 and rows["request_rate"].iloc[1] == float("inf")
+    for _, row in rows.iterrows():
+        check_level(row)
+        assert row["engine"] == "openai-endpoint" and row["api_model"] == "tiny-qwen2"
+        assert row["endpoint"] == server.base_url + "/v1/completions"
+        assert row["server_kv_cache_usage_max"] >= 0  # a loopback server's /metrics is scraped
+    rec = json.loads((tmp_path / "serve" / f"{rows['run_id'].iloc[1]}.json").read_text())
+    assert rec["server_metrics"]["server_generation_tokens"] == 8 * 16
+    assert port_closed(server.base_url)
