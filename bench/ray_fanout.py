@@ -28,7 +28,7 @@ from bench.errors import BenchError
 from bench.interrupt import STOP_SIGNALS, Interrupted, signal_name
 from bench.runner import KILL_GRACE_S, Execution, execute, interrupted_execution, prepare_case, record_case
 
-GPU_ENGINES = ("vllm",)
+GPU_ENGINES = ("vllm", "hf", "hf-cb")
 LOG_LIMIT_CHARS = 2_000_000  # the tail of an engine log that travels back to the driver
 POLL_S = 0.5
 

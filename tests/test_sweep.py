@@ -199,6 +199,7 @@ def test_task_gpus():
     assert task_gpus(cfg(), False) == 0  # auto device on a cluster without GPUs
     assert task_gpus(cfg(device="cpu"), True) == 0
     assert task_gpus(cfg(engine="sim"), True) == 0
+    assert task_gpus(cfg(engine="hf"), True) == 1
     assert task_gpus(cfg(tensor_parallel_size=8, distributed_executor_backend="ray"), True) == 0
     assert relocate("/a/bench/model_configs/x", "/a/bench", "/b/bench") == "/b/bench/model_configs/x"
     assert relocate("/elsewhere/x", "/a/bench", "/b/bench") == "/elsewhere/x"
