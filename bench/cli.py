@@ -127,11 +127,13 @@ def cmd_sweep(args) -> int:
     if done and not args.resume:
         print(f"note: {len(done)} of these cases already have ok rows in {out}; they run again "
               "(--resume skips them)", file=sys.stderr)
+    if args.ray is not None:
+        ray_fanout.open_cluster(args.ray, to_run)
     interrupted = None
     with SweepProgress(len(to_run), len(skipped)) as progress:
         try:
             if args.ray is not None:
-                ray_fanout.run_cases(to_run, out, progress, args.ray)
+                ray_fanout.run_cases(to_run, out, progress)
             else:
                 sweep_run.run_local(to_run, out, progress)
         except KeyboardInterrupt as e:
@@ -157,7 +159,8 @@ def positive_seconds(text: str) -> float:
 def add_sweep_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("sweep", type=Path, metavar="SWEEP.yaml",
                    help="base (bench run options), grid (option -> list of values), cases (list of option mappings)")
-    p.add_argument("--out", type=Path, default=None, help="results CSV (default results/<sweep name>.csv)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE.csv",
+                   help="results CSV (default results/<sweep name>.csv)")
     p.add_argument("--resume", action="store_true", help="skip the cases that already have an ok row in --out")
     p.add_argument("--timeout-per-case", type=positive_seconds, default=None, metavar="S",
                    help="seconds per case, for every case (default: each case's timeout_s, else 3600)")

@@ -118,24 +118,32 @@ def _largest_node_gpus(ray) -> float:
     return max((n.get("Resources", {}).get("GPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
 
 
-def run_cases(cases, out_csv: Path, progress, address: str) -> None:
-    """Submit every case, record each row as its task finishes. Ctrl-C/SIGTERM: running tasks are cancelled
-    (their engines stopped), recorded as interrupted, and Interrupted is raised."""
+def open_cluster(address: str, cases) -> None:
+    """Connect to the cluster and check that every case fits a node; BenchError (and disconnected) if not."""
     require()
     import ray
 
     connect(address)
+    largest = _largest_node_gpus(ray)
+    too_big = [f"#{c.spec.index} needs {g}" for c in cases if (g := task_gpus(c.cfg, largest > 0)) > largest]
+    if too_big:
+        ray.shutdown()
+        raise BenchError(f"no node of the Ray cluster has enough GPUs (largest: {largest:g}): "
+                         + ", ".join(too_big) + "; lower tensor_parallel_size or use "
+                         "distributed_executor_backend: ray")
+
+
+def run_cases(cases, out_csv: Path, progress) -> None:
+    """On the cluster open_cluster connected to: submit every case, record each row as its task finishes.
+    Ctrl-C/SIGTERM: running tasks are cancelled (their engines stopped), recorded as interrupted, and
+    Interrupted is raised. Disconnects at the end."""
+    import ray
+
     try:
-        largest = _largest_node_gpus(ray)
-        gpus = {c.spec.index: task_gpus(c.cfg, largest > 0) for c in cases}
-        too_big = [f"#{i} needs {g}" for i, g in gpus.items() if g > largest]
-        if too_big:
-            raise BenchError(f"no node of the Ray cluster has enough GPUs (largest: {largest:g}): "
-                             + ", ".join(too_big) + "; lower tensor_parallel_size or use "
-                             "distributed_executor_backend: ray")
+        has_gpus = _largest_node_gpus(ray) > 0
         fan = _Fanout(ray, out_csv, progress)
         for case in cases:
-            fan.submit(case, gpus[case.spec.index])
+            fan.submit(case, task_gpus(case.cfg, has_gpus))
         try:
             fan.gather()
         except KeyboardInterrupt as e:

@@ -73,3 +73,11 @@ def test_no_cluster_at_the_address_is_one_line(tmp_path):
     s = write_sweep(tmp_path, cases=[{"engine": "fault-ok"}])
     code, out = finish(start(tmp_path, s, "--ray", "127.0.0.1:1"), timeout=300)
     assert code == 2 and "cannot connect to a Ray cluster" in out and not (tmp_path / "runs.csv").exists()
+
+
+def test_a_case_needing_more_gpus_than_any_node_is_refused_before_anything_runs(tmp_path, ray_address):
+    s = write_sweep(tmp_path, cases=[{"engine": "fault-ok"}, {"engine": "vllm", "device": "cuda",
+                                                               "tensor_parallel_size": 2}])
+    code, out = finish(start(tmp_path, s, "--ray", ray_address), timeout=300)
+    assert code == 2 and "no node of the Ray cluster has enough GPUs (largest: 0): #2 needs 2" in out
+    assert not (tmp_path / "runs.csv").exists()
