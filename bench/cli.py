@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.interrupt import EXIT_INTERRUPTED, signal_name, sigterm_as_interrupt
 
 DEFAULT_OUT = Path("results") / "runs.csv"
 EXIT_SOME_FAILED = 3
@@ -104,6 +105,71 @@ def cmd_run(args) -> int:
     return 0 if all(o.row["status"] == "ok" for o in outcomes) else EXIT_SOME_FAILED
 
 
+def cmd_sweep(args) -> int:
+    from bench import results, sweep, sweep_run
+    from bench.sweep_display import SweepProgress, print_plan, print_sweep_summary
+
+    if args.ray is not None:
+        from bench import ray_fanout
+
+        ray_fanout.require()
+    out = args.out or DEFAULT_OUT.parent / f"{args.sweep.stem}.csv"
+    overrides = {"timeout_s": args.timeout_per_case} if args.timeout_per_case is not None else {}
+    plan = sweep.load_plan(args.sweep, overrides, more_checks=lambda cases: sweep_run.environment_problems(
+        cases, out, local=args.ray is None))
+    ok = results.ok_keys(out)  # whole rows only: a torn last row is not read
+    done = ok & {c.key for c in plan.cases}
+    to_run, skipped = sweep_run.split_done(plan.cases, ok if args.resume else set())
+    if args.dry_run:
+        print_plan(plan.cases, ok if args.resume else set(), out)
+        return 0
+    results.repair(out)  # a torn last row moves to <out>.torn now, not at the first append
+    if done and not args.resume:
+        print(f"note: {len(done)} of these cases already have ok rows in {out}; they run again "
+              "(--resume skips them)", file=sys.stderr)
+    if args.ray is not None:
+        ray_fanout.open_cluster(args.ray, to_run)
+    interrupted = None
+    with SweepProgress(len(to_run), len(skipped)) as progress:
+        try:
+            if args.ray is not None:
+                ray_fanout.run_cases(to_run, out, progress)
+            else:
+                sweep_run.run_local(to_run, out, progress)
+        except KeyboardInterrupt as e:
+            interrupted = signal_name(e)
+    print_sweep_summary(progress.rows, {c.key: c.label for c in plan.cases}, len(skipped), out)
+    if interrupted:
+        again = f"bench sweep {args.sweep}" + (f" --out {args.out}" if args.out else "") + " --resume"
+        print(f"interrupted ({interrupted}): finished rows are kept; `{again}` runs the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0 if all(r["status"] == "ok" for r in progress.rows) else EXIT_SOME_FAILED
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def add_sweep_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sweep", type=Path, metavar="SWEEP.yaml",
+                   help="base (bench run options), grid (option -> list of values), cases (list of option mappings)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE.csv",
+                   help="results CSV (default results/<sweep name>.csv)")
+    p.add_argument("--resume", action="store_true", help="skip the cases that already have an ok row in --out")
+    p.add_argument("--timeout-per-case", type=positive_seconds, default=None, metavar="S",
+                   help="seconds per case, for every case (default: each case's timeout_s, else 3600)")
+    p.add_argument("--dry-run", action="store_true", help="validate and list the cases; run nothing")
+    p.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                   help="run the cases as Ray tasks on an existing cluster (default address: auto); "
+                        "needs the `ray` extra")
+
+
 def cmd_models(args) -> int:
     from bench import catalog
     from bench.display import print_models
@@ -171,6 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", help="benchmark a model (offline batched generate) and append a results row")
     add_run_options(p_run)
     p_run.set_defaults(func=cmd_run)
+    p_sweep = sub.add_parser("sweep", help="run many cases from a YAML file: one process per case, atomic rows, "
+                                           "--resume, optional Ray fan-out")
+    add_sweep_options(p_sweep)
+    p_sweep.set_defaults(func=cmd_sweep)
     p_explain = sub.add_parser("explain", help="what the hardware allows for a model: parameters, memory, "
                                                "KV capacity and decode bounds (roofline; no GPU needed)")
     add_explain_options(p_explain)
@@ -193,10 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        with sigterm_as_interrupt():  # SIGTERM stops a case as Ctrl-C does: engine killed, row interrupted
+            return args.func(args)
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print(f"interrupted ({signal_name(e)})", file=sys.stderr)
+        return EXIT_INTERRUPTED

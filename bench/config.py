@@ -37,17 +37,25 @@ class Catalog(Strict):
     models: dict[str, ModelEntry]
 
 
-def one_line(err: ValidationError, where: str) -> str:
-    """Turn pydantic's multi-line report into one line naming each bad field."""
-    parts = []
+def field_errors(err: ValidationError, with_input: bool = False) -> list[tuple[str, str]]:
+    """(field, problem) for each error pydantic found; the field dotted, e.g. 'models.x.dtype'.
+    `with_input`: the problem ends with the value given, e.g. "(got 'int4')"."""
+    found = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"])
         if e["type"] == "extra_forbidden":
-            parts.append(f"unknown field '{loc}'")
+            found.append((loc, "unknown field"))
         elif e["type"] == "missing":
-            parts.append(f"missing field '{loc}'")
+            found.append((loc, "missing field"))
         else:
-            parts.append(f"'{loc}': {e['msg']}")
+            found.append((loc, e["msg"] + (f" (got {e['input']!r})" if with_input else "")))
+    return found
+
+
+def one_line(err: ValidationError, where: str) -> str:
+    """Turn pydantic's multi-line report into one line naming each bad field."""
+    parts = [f"{msg} '{loc}'" if msg in ("unknown field", "missing field") else f"'{loc}': {msg}"
+             for loc, msg in field_errors(err)]
     return f"{where}: " + "; ".join(parts)
 
 

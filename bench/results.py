@@ -10,6 +10,7 @@ import fcntl
 import io
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -173,51 +174,108 @@ def read_results(path: Path) -> tuple[list[str], list[dict]]:
 
 
 def read_rows(path: Path) -> list[dict]:
+    """Every whole row (a torn last row, if any, is not one)."""
+    data = path.read_bytes()
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            return list(csv.DictReader(f))
+        text = data[: whole_length(data)].decode("utf-8")
+        return list(csv.DictReader(io.StringIO(text, newline="")))
     except (csv.Error, UnicodeDecodeError) as e:
         raise BenchError(f"{path}: malformed CSV ({e}); it was left as it is") from None
+
+
+def _lock(path: Path):
+    """An exclusive lock beside the CSV: serialises writers (and repairs) on one machine."""
+    return open(path.with_name(f".{path.name}.lock"), "a")
 
 
 def append_row(path: Path, row: dict) -> None:
     """Append one row without ever leaving a torn or half-written file.
 
-    Same header: one whole line is written with O_APPEND and fsynced. A file whose header
-    lacks some of our columns (an older bench) is rewritten, atomically, with the union.
-    A lock serialises writers on one machine.
+    Same header: one whole row is written with O_APPEND and fsynced. A torn last row (a writer
+    killed mid-write, a crash before the data reached the disk) is moved aside first, so every
+    row stays parseable. A file whose header lacks some of our columns (an older bench) is rewritten,
+    atomically, with the union. A lock serialises writers on one machine.
     """
     unknown = set(row) - set(COLUMNS)
     if unknown:
         raise ValueError(f"row has columns outside the schema: {sorted(unknown)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(f".{path.name}.lock")
-    with open(lock_path, "a") as lock:
+    with _lock(path) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         check_appendable(path)
         header = read_header(path)
         if header is None:
             write_atomic(path, (",".join(COLUMNS) + "\n" + _csv_text(COLUMNS, [row])).encode())
-        elif header == COLUMNS or set(header) >= set(COLUMNS):
-            line = _csv_text(header, [row]).encode()
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-            try:
-                if _ends_without_newline(path):
-                    line = b"\n" + line
-                os.write(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            return
+        _drop_torn_tail(path)
+        if set(header) >= set(COLUMNS):
+            _append_line(path, _csv_text(header, [row]).encode())
         else:
             merged = header + [c for c in COLUMNS if c not in header]
             rows = read_rows(path) + [row]
             write_atomic(path, (",".join(merged) + "\n" + _csv_text(merged, rows)).encode())
 
 
-def _ends_without_newline(path: Path) -> bool:
-    with path.open("rb") as f:
-        f.seek(0, os.SEEK_END)
-        if f.tell() == 0:
-            return False
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) != b"\n"
+def _append_line(path: Path, line: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(line)
+        while view:  # os.write may write less than asked
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def whole_length(data: bytes) -> int:
+    """Bytes of `data` up to the end of its last whole CSV record: a newline outside quotes.
+    Rows are written newline-terminated, so anything after that is a torn write."""
+    if data.endswith(b"\n") and data.count(b'"') % 2 == 0:
+        return len(data)
+    pos = quotes = end = 0
+    while (nl := data.find(b"\n", pos)) >= 0:
+        quotes += data.count(b'"', pos, nl)
+        pos = nl + 1
+        if quotes % 2 == 0:  # this newline is outside any quoted field: a record ends here
+            end = pos
+    return end
+
+
+def _drop_torn_tail(path: Path) -> int:
+    """Move a torn last record (a writer killed mid-write, a crash before the data reached the disk)
+    out of the file into `<name>.torn`. Returns the bytes moved. Caller holds the lock."""
+    data = path.read_bytes()
+    keep = whole_length(data)
+    if keep == len(data) or keep == 0:  # whole, or not even a whole header: check_appendable judges that
+        return 0
+    torn = data[keep:]
+    _append_line(torn_path(path), torn + b"\n")  # kept for inspection, never read as a row
+    os.truncate(path, keep)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    print(f"note: {path}: a torn last row ({len(torn)} bytes) was moved to {torn_path(path)}", file=sys.stderr)
+    return len(torn)
+
+
+def torn_path(path: Path) -> Path:
+    return path.with_name(path.name + ".torn")
+
+
+def repair(path: Path) -> int:
+    """Drop a torn last line, under the writers' lock; returns the bytes dropped (0: the file was whole)."""
+    if not path.exists():
+        return 0
+    with _lock(path) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _drop_torn_tail(path)
+
+
+def ok_keys(path: Path) -> set[str]:
+    """config_hash of every row whose status is ok: the cases a resumed sweep skips."""
+    if read_header(path) is None:
+        return set()
+    return {r["config_hash"] for r in read_rows(path)
+            if r.get("status") == "ok" and r.get("config_hash")}

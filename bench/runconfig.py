@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -64,19 +65,41 @@ def parse(fields: dict, where: str = "bench run") -> RunConfig:
         raise BenchError(one_line(e, where)) from None
 
 
+class FieldError(BenchError):
+    """Bad input traced to one option of the case (`field`), for reports that name it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def _about(field: str):
+    """A BenchError raised inside is about `field`."""
+    try:
+        yield
+    except FieldError:
+        raise
+    except BenchError as e:
+        raise FieldError(field, str(e)) from None
+
+
 def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedModel]:
-    """Fill every default from the catalog and check the case is possible. Raises BenchError."""
-    model = catalog.resolve_model(cfg.model, models_catalog)
+    """Fill every default from the catalog and check the case is possible. Raises FieldError (a BenchError)."""
+    with _about("model"):
+        model = catalog.resolve_model(cfg.model, models_catalog)
     from bench.engines import check_engine_name
 
-    check_engine_name(cfg.engine)
+    with _about("engine"):
+        check_engine_name(cfg.engine)
     hardware_name = cfg.hardware
     if hardware_name:
         from bench.hardware import canonical_name
 
-        hardware_name = canonical_name(hardware_name)
+        with _about("hardware"):
+            hardware_name = canonical_name(hardware_name)
     elif cfg.engine == "sim":
-        raise BenchError("--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
+        raise FieldError("hardware", "--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
     resolved = cfg.model_copy(update={
         "hardware": hardware_name,
         "model": model.name,
@@ -87,23 +110,21 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
     _, max_in = length_bounds(resolved.input_len, resolved.length_dist, resolved.range_ratio)
     _, max_out = length_bounds(resolved.output_len, resolved.length_dist, resolved.range_ratio)
     if max_in + max_out > resolved.max_model_len:
-        raise BenchError(
-            f"input {max_in} + output {max_out} tokens = {max_in + max_out} exceeds max_model_len "
-            f"{resolved.max_model_len} of {model.name}; shorten the lengths or raise --max-model-len"
-        )
+        raise FieldError("input_len", f"input {max_in} + output {max_out} tokens = {max_in + max_out} exceeds "
+                         f"max_model_len {resolved.max_model_len} of {model.name}; shorten the lengths or raise "
+                         "--max-model-len")
     limit = model.config.get("max_position_embeddings")
     if limit and resolved.max_model_len > int(limit):
-        raise BenchError(
-            f"--max-model-len {resolved.max_model_len} exceeds the model's max_position_embeddings {limit}"
-        )
+        raise FieldError("max_model_len", f"--max-model-len {resolved.max_model_len} exceeds the model's "
+                         f"max_position_embeddings {limit}")
     if resolved.weights not in ("auto", "dummy", "hub"):
         from pathlib import Path
 
         w = Path(resolved.weights).expanduser()
         if not (w / "config.json").is_file():
-            raise BenchError(f"--weights {resolved.weights}: not a directory with a config.json and weights")
+            raise FieldError("weights", f"--weights {resolved.weights}: not a directory with a config.json and weights")
     if resolved.weights == "hub" and not model.hub_id:
-        raise BenchError(f"--weights hub: model {model.name} has no hub_id in models.yaml")
+        raise FieldError("weights", f"--weights hub: model {model.name} has no hub_id in models.yaml")
     return resolved, model
 
 

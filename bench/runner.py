@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import modelmath, predict, results
-from bench.catalog import ResolvedModel, choose_weights
+from bench.catalog import ResolvedModel, WeightsChoice, choose_weights
 from bench.costing import run_cost_columns
 from bench.engines.base import EngineSpec
 from bench.environment import host_env
 from bench.errors import BenchError
+from bench.interrupt import Interrupted, signal_name, signals_deferred
 from bench.runconfig import RunConfig, case_key
 from bench.telemetry import energy_columns
 from bench.worker import looks_like_oom
@@ -90,6 +91,15 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the worker gets SIGTERM if the sweep dies (even by kill -9); it then stops its engine."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False) -> dict:
     """Run bench.worker on the spec; always returns a dict with at least status and error."""
     env = dict(os.environ)
@@ -107,6 +117,7 @@ def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verb
                 [sys.executable, "-m", "bench.worker", str(spec_file), str(out_file)],
                 stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
                 env=env, start_new_session=True,  # its own process group: we can stop the engine's children too
+                preexec_fn=_die_with_parent,
             )
             try:
                 rc = proc.wait(timeout=timeout_s)
@@ -122,9 +133,16 @@ def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verb
                 log.close()
         if out_file.exists():
             return json.loads(out_file.read_text())
-        how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
+        how = f"killed by signal {_signame(-rc)}" if rc < 0 else f"exit code {rc}"
         tail = _tail(log_path)
         return {"status": "failed", "error": f"engine process died ({how}) without a result" + (f": {tail}" if tail else "")}
+
+
+def _signame(num: int) -> str:
+    try:
+        return f"{signal.Signals(num).name} ({num})"
+    except ValueError:
+        return str(num)
 
 
 GENERIC_FAILURES = ("Engine core initialization failed", "See root cause above", "please check the stack trace")
@@ -236,58 +254,155 @@ def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedMod
     return row
 
 
-def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool = False,
-             label: str = "") -> CaseOutcome:
-    """Run one resolved case and record it. Bad input raises BenchError before anything is written."""
-    preflight(cfg)
+@dataclass
+class PreparedCase:
+    """A resolved case ready to run: what the worker gets and where its files go."""
+
+    cfg: RunConfig
+    model: ResolvedModel
+    weights: WeightsChoice
+    spec: EngineSpec
+    run_id: str
+    when: dt.datetime
+    log_path: Path
+
+
+@dataclass
+class Execution:
+    """What running a case produced, wherever it ran (this machine or a Ray node)."""
+
+    out: dict  # the worker's JSON, status and error settled
+    env: dict  # host_env() of the machine that ran it
+    wall_s: float  # spawn to exit, as the parent saw it
+    spawned_at: float  # time.time() at spawn
+
+
+def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, check_engine_here: bool = True) -> PreparedCase:
+    """Check the case can start (its engine's package here, unless it runs elsewhere) and name its files.
+    Raises BenchError before anything is written."""
+    if check_engine_here:
+        preflight(cfg)
     results.check_appendable(out_csv)
     choice = choose_weights(model, cfg.weights)
     spec = EngineSpec(run=cfg.model_dump(), load_path=choice.load_path, load_format=choice.load_format,
                       model_config=model.config)
     when = dt.datetime.now(dt.timezone.utc)
     run_id = new_run_id(when)
-    log_path = results.json_dir(out_csv) / f"{run_id}.log"
-    env = host_env()
-    t0 = time.perf_counter()
-    if verbose:
-        out = spawn_worker(spec, cfg.timeout_s, log_path, verbose=True)
-    else:
+    return PreparedCase(cfg, model, choice, spec, run_id, when, results.json_dir(out_csv) / f"{run_id}.log")
+
+
+def settle_failure(out: dict, log_text: str) -> dict:
+    """Put the engine log's root cause into a failed case's error and class out-of-memory failures as oom."""
+    if out.get("status") in ("ok", "bad_input", "interrupted"):
+        return out
+    cause = root_cause(log_text)
+    out = dict(out)
+    if cause and cause not in str(out.get("error")):
+        out["error"] = f"{cause} ({out.get('error')})"
+    if out["status"] == "failed" and looks_like_oom(cause):
+        out["status"] = "oom"
+    return out
+
+
+def execute(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False,
+            spinner: str | None = None) -> Execution:
+    """Run the worker on this machine: its process, its timeout, its log. Ctrl-C/SIGTERM propagate
+    (after the engine's process group is killed)."""
+    spawned_at, t0 = time.time(), time.perf_counter()
+    if spinner and not verbose:
         from rich.console import Console
 
-        with Console(stderr=True).status(f"{label or model.name}: starting the engine and running "
-                                         f"(log: {log_path})"):
-            out = spawn_worker(spec, cfg.timeout_s, log_path)
+        with Console(stderr=True).status(spinner):
+            out = spawn_worker(spec, timeout_s, log_path)
+    else:
+        out = spawn_worker(spec, timeout_s, log_path, verbose=verbose)
     wall_s = time.perf_counter() - t0
-    if out.get("status") not in ("ok", "bad_input") and log_path.exists():
-        cause = root_cause(log_path.read_text(errors="replace"))
-        if cause and cause not in str(out.get("error")):
-            out["error"] = f"{cause} ({out.get('error')})"
-        if out["status"] == "failed" and looks_like_oom(cause):
-            out["status"] = "oom"
-    if out.get("status") == "bad_input":  # leave no trace: not even an empty results folder
-        log_path.unlink(missing_ok=True)
-        if log_path.parent.is_dir() and not any(log_path.parent.iterdir()):
-            log_path.parent.rmdir()
-        raise BenchError(out.get("error") or "the engine rejected the case")
-    row = build_row(run_id, when, cfg, model, choice.kind, out, env)
-    record = {
-        "schema_version": results.SCHEMA_VERSION,
-        "row": row,
-        "config": cfg.model_dump(),
-        "model": {"name": model.name, "hub_id": model.hub_id, "family": model.family,
-                  "architecture": model.architecture, "config_sha": model.config_sha, "config": model.config},
-        "weights": {"kind": choice.kind, "source": choice.source, "load_path": choice.load_path,
-                    "load_format": choice.load_format},
-        "environment": {**env, **(out.get("gpu_env") or {})},
-        "engine": out.get("engine_info") or {},
-        "kv_cache": out.get("kv") or {},
-        "telemetry": out.get("telemetry"),
-        "telemetry_note": out.get("telemetry_note") or "",
-        "case_wall_s": wall_s,
-        "log": log_path.name if log_path.exists() else None,
-        "traceback": out.get("traceback"),
-        "requests": out.get("requests") or [],
+    if log_path is not None and log_path.exists():
+        out = settle_failure(out, log_path.read_text(errors="replace"))
+    return Execution(out=out, env=host_env(), wall_s=wall_s, spawned_at=spawned_at)
+
+
+def interrupted_execution(exc: BaseException, spawned_at: float, env: dict | None = None) -> Execution:
+    """A case stopped by SIGINT/SIGTERM: `spawned_at` is time.time() at its start."""
+    return Execution(out={"status": "interrupted", "error": f"stopped by {signal_name(exc)}"},
+                     env=host_env() if env is None else env, wall_s=time.time() - spawned_at, spawned_at=spawned_at)
+
+
+def timings(ex: Execution) -> dict:
+    """Where a case's wall time went, in seconds: process start (interpreter + bench's imports), the worker's
+    own work (engine import and checks, engine start, warm-up, the timed generate as wall time, the rest),
+    process exit."""
+    out = ex.out
+    started, finished = out.get("worker_started_at"), out.get("worker_finished_at")
+    if started is None or finished is None:
+        return {"case_wall_s": ex.wall_s}
+    return {
+        "case_wall_s": ex.wall_s,
+        "process_start_s": started - ex.spawned_at,
+        "worker_s": finished - started,
+        "engine_check_s": out.get("engine_check_s"),
+        "engine_start_s": out.get("engine_start_s"),
+        "warmup_s": out.get("warmup_s"),
+        "generate_wall_s": out.get("generate_wall_s"),
+        "process_exit_s": ex.wall_s - (finished - ex.spawned_at),
     }
-    results.write_json(results.json_path(out_csv, run_id), record)
-    results.append_row(out_csv, row)
-    return CaseOutcome(row=row, record=record, log_path=log_path if log_path.exists() else None)
+
+
+def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str | None = None) -> CaseOutcome:
+    """Write the case's JSON (atomically) then its CSV row (one fsynced append); SIGINT/SIGTERM wait
+    until both are written. `log_text`: an engine log that came from another machine, kept beside the JSON."""
+    out = ex.out
+    row = build_row(prep.run_id, prep.when, prep.cfg, prep.model, prep.weights.kind, out, ex.env)
+    model = prep.model
+    with signals_deferred():
+        if log_text is not None:
+            results.write_atomic(prep.log_path, log_text.encode())
+        has_log = prep.log_path.exists()
+        record = {
+            "schema_version": results.SCHEMA_VERSION,
+            "row": row,
+            "config": prep.cfg.model_dump(),
+            "model": {"name": model.name, "hub_id": model.hub_id, "family": model.family,
+                      "architecture": model.architecture, "config_sha": model.config_sha, "config": model.config},
+            "weights": {"kind": prep.weights.kind, "source": prep.weights.source,
+                        "load_path": prep.weights.load_path, "load_format": prep.weights.load_format},
+            "environment": {**ex.env, **(out.get("gpu_env") or {})},
+            "engine": out.get("engine_info") or {},
+            "kv_cache": out.get("kv") or {},
+            "telemetry": out.get("telemetry"),
+            "telemetry_note": out.get("telemetry_note") or "",
+            "case_wall_s": ex.wall_s,
+            "timings": timings(ex),
+            "log": prep.log_path.name if has_log else None,
+            "traceback": out.get("traceback"),
+            "requests": out.get("requests") or [],
+        }
+        results.write_json(results.json_path(out_csv, prep.run_id), record)
+        results.append_row(out_csv, row)
+    return CaseOutcome(row=row, record=record, log_path=prep.log_path if has_log else None)
+
+
+def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool = False,
+             label: str = "", bad_input_as_row: bool = False, spinner: bool = True) -> CaseOutcome:
+    """Run one resolved case here and record it.
+
+    Bad input raises BenchError before anything is written; input only the engine can judge (an
+    architecture vLLM lacks) raises too, or with `bad_input_as_row` (sweeps) becomes a `failed` row.
+    Ctrl-C/SIGTERM: the engine is stopped, an `interrupted` row written, then Interrupted is raised.
+    """
+    prep = prepare_case(cfg, model, out_csv)
+    text = f"{label or model.name}: starting the engine and running (log: {prep.log_path})" if spinner else None
+    spawned_at = time.time()
+    try:
+        ex = execute(prep.spec, cfg.timeout_s, prep.log_path, verbose=verbose, spinner=text)
+    except KeyboardInterrupt as e:
+        outcome = record_case(prep, interrupted_execution(e, spawned_at), out_csv)
+        raise Interrupted(signal_name(e), outcome) from None
+    if ex.out.get("status") == "bad_input":
+        if not bad_input_as_row:  # leave no trace: not even an empty results folder
+            prep.log_path.unlink(missing_ok=True)
+            if prep.log_path.parent.is_dir() and not any(prep.log_path.parent.iterdir()):
+                prep.log_path.parent.rmdir()
+            raise BenchError(ex.out.get("error") or "the engine rejected the case")
+        ex.out = {**ex.out, "status": "failed"}
+    return record_case(prep, ex, out_csv)

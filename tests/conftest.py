@@ -1,6 +1,6 @@
 """Three tiers: plain tests (pure, no vllm/torch import), `engine` (a real engine on CPU: vLLM's CPU build,
 or with `pytest.mark.engine("torch", "transformers")` the packages named), `gpu` (a CUDA GPU). The last
-two skip with a reason when unavailable."""
+two skip with a reason when unavailable; so do `ray` tests (a local Ray instance) without the ray package."""
 
 import importlib.util
 import shutil
@@ -24,7 +24,10 @@ def _has_gpu() -> bool:
 
 def pytest_collection_modifyitems(config, items):
     has_gpu = None
+    has_ray = importlib.util.find_spec("ray") is not None
     for item in items:
+        if "ray" in item.keywords and not has_ray:
+            item.add_marker(pytest.mark.skip(reason="ray not installed (pip install 'bench[ray]')"))
         marker = item.get_closest_marker("engine")
         missing = _missing(marker.args or ("vllm",)) if marker else []
         if missing:

@@ -69,12 +69,50 @@ def test_older_header_is_widened_atomically_keeping_rows(tmp_path):
     assert list(rows[0])[:4] == ["schema_version", "run_id", "model", "status"]
 
 
-def test_append_after_a_missing_final_newline(tmp_path):
+def test_a_last_row_without_its_newline_counts_as_torn(tmp_path):
+    """Rows are written newline-terminated: one without it was cut short, even if it looks whole."""
     path = tmp_path / "r.csv"
     results.append_row(path, row(1))
     path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    assert results.read_rows(path) == []
     results.append_row(path, row(2))
-    assert list(pd.read_csv(path).run_id) == ["r1", "r2"]
+    assert list(pd.read_csv(path).run_id) == ["r2"]
+    assert b"r1" in results.torn_path(path).read_bytes()
+
+
+def test_a_row_torn_at_any_byte_is_moved_aside_and_every_line_parses(tmp_path):
+    path = tmp_path / "r.csv"
+    results.append_row(path, row(1))
+    whole = path.read_bytes()
+    results.append_row(path, row(2))
+    full = path.read_bytes()
+    for cut in range(len(whole), len(full)):  # includes cuts inside the quoted, multi-line error field
+        path.write_bytes(full[:cut])
+        results.torn_path(path).unlink(missing_ok=True)
+        assert [r["run_id"] for r in results.read_rows(path)] == ["r1"]
+        assert results.repair(path) == cut - len(whole)
+        assert path.read_bytes() == whole
+        results.append_row(path, row(3))
+        df = pd.read_csv(path)
+        assert list(df.run_id) == ["r1", "r3"] and df.error[1] == 'a "quoted", comma\nand newline'
+        path.write_bytes(whole)
+
+
+def test_ok_keys_are_the_config_hashes_of_ok_rows(tmp_path):
+    path = tmp_path / "r.csv"
+    assert results.ok_keys(path) == set()
+    results.append_row(path, row(1, config_hash="a"))
+    results.append_row(path, row(2, config_hash="b", status="failed"))
+    results.append_row(path, row(3, config_hash="c"))
+    path.write_bytes(path.read_bytes()[:-5])  # c torn: not counted
+    assert results.ok_keys(path) == {"a"}
+
+
+@pytest.mark.parametrize("data,whole", [
+    (b"", 0), (b"h\n", 2), (b"h\n1,2", 2), (b'h\n1,"a\nb"\n', 10), (b'h\n1,"a\n', 2), (b'h\n1,"a""\nb"\n2', 12),
+])
+def test_whole_length(data, whole):
+    assert results.whole_length(data) == whole
 
 
 def test_json_written_atomically_beside_the_csv(tmp_path):

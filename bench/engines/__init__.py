@@ -1,15 +1,17 @@
 """Engine registry: names -> "module:Class" strings, imported only when a case runs.
 
 Importing bench (or running the unit tests) therefore never imports vllm or torch.
+Engines outside bench plug in through the environment, inherited by every case's process:
+BENCH_ENGINES="name=module:Class,other=pkg.mod:Cls" (the fault-injection tests use it).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from pathlib import Path
 
-from bench.catalog import close_names
 from bench.errors import BenchError
 
 
@@ -29,16 +31,36 @@ ENGINES: dict[str, str] = {
 }
 if has_hf_continuous_batching():
     ENGINES["hf-cb"] = "bench.engines.hf_cb:HfContinuousBatchingEngine"
+PLUGIN_ENV = "BENCH_ENGINES"
+
+
+def plugin_engines(text: str) -> dict[str, str]:
+    """Parse BENCH_ENGINES: comma-separated name=module:Class entries."""
+    found = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        name, _, target = item.partition("=")
+        if not name.strip() or ":" not in target:
+            raise BenchError(f"{PLUGIN_ENV}: entry {item!r} is not name=module:Class")
+        found[name.strip()] = target.strip()
+    return found
+
+
+def engines() -> dict[str, str]:
+    """The built-in engines plus those named in BENCH_ENGINES (read on every call)."""
+    return {**ENGINES, **plugin_engines(os.environ.get(PLUGIN_ENV, ""))}
 
 
 def check_engine_name(name: str) -> None:
-    if name not in ENGINES:
-        hint = close_names(name, list(ENGINES))
+    known = engines()
+    if name not in known:
+        from bench.catalog import close_names
+
+        hint = close_names(name, list(known))
         dym = f"; did you mean {', '.join(hint)}?" if hint else ""
-        raise BenchError(f"unknown engine '{name}'{dym} (engines: {', '.join(ENGINES)})")
+        raise BenchError(f"unknown engine '{name}'{dym} (engines: {', '.join(known)})")
 
 
 def load_engine(name: str):
     check_engine_name(name)
-    module, cls = ENGINES[name].split(":")
+    module, cls = engines()[name].split(":")
     return getattr(importlib.import_module(module), cls)
