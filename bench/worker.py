@@ -43,12 +43,20 @@ def classify(exc: BaseException) -> str:
     return "oom" if looks_like_oom(f"{type(exc).__name__}: {exc}") else "failed"
 
 
-def warmup_requests(spec: EngineSpec, vocab: int, avoid) -> list:
-    """One batch of the real shape (other seed), short outputs: compiles kernels, fills allocators."""
-    run = spec.run
+def case_requests(spec: EngineSpec) -> tuple[list, list]:
+    """The timed requests and the warm-up batch of a case (the bare-generate baseline uses the same).
+
+    Warm-up: one batch of the real shape (other seed), short outputs: compiles kernels, fills allocators.
+    """
+    run, cfg = spec.run, spec.model_config
+    vocab = int(cfg["vocab_size"])
+    avoid = special_token_ids(cfg)
+    requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
+                               dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
     n = min(run["num_prompts"], run["max_num_seqs"] or run["num_prompts"])
-    return sample_requests(n, run["input_len"], min(run["output_len"], 8), vocab, seed=run["seed"] + 1_000_003,
-                           avoid_token_ids=avoid)
+    warmup = sample_requests(n, run["input_len"], min(run["output_len"], 8), vocab, seed=run["seed"] + 1_000_003,
+                             avoid_token_ids=avoid)
+    return requests, warmup
 
 
 def gpu_count(run: dict) -> int:
@@ -58,11 +66,7 @@ def gpu_count(run: dict) -> int:
 
 def run_case(spec: EngineSpec) -> dict:
     run = spec.run
-    cfg = spec.model_config
-    vocab = int(cfg["vocab_size"])
-    avoid = special_token_ids(cfg)
-    requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
-                               dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
+    requests, warmup = case_requests(spec)
     t0 = time.perf_counter()
     engine = load_engine(run["engine"])(spec)
     engine.check()
@@ -76,7 +80,7 @@ def run_case(spec: EngineSpec) -> dict:
         warmup_s = 0.0
         if run["warmup"]:
             t0 = time.perf_counter()
-            engine.generate(warmup_requests(spec, vocab, avoid))
+            engine.generate(warmup)
             warmup_s = time.perf_counter() - t0
         gpu_telemetry, telemetry_note = start_gpu_telemetry(device, gpu_count(run))
         try:

@@ -11,12 +11,11 @@ import time
 
 from bench.engines.base import EngineSpec
 from bench.engines.vllm_offline import VllmOfflineEngine
-from bench.workload import sample_requests, special_token_ids
+from bench.worker import case_requests
 
 
 def main() -> None:
     spec = EngineSpec(**json.load(open(sys.argv[1])))
-    run, cfg = spec.run, spec.model_config
     engine = VllmOfflineEngine(spec)
     engine.check()  # sets the device, which picks eager mode the same way bench does
     args = engine.engine_args()
@@ -26,12 +25,7 @@ def main() -> None:
     from vllm.inputs import TokensPrompt
 
     llm = LLM(**args)
-    avoid = special_token_ids(cfg)
-    reqs = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], int(cfg["vocab_size"]),
-                           seed=run["seed"], avoid_token_ids=avoid)
-    warm = sample_requests(min(run["num_prompts"], run["max_num_seqs"] or run["num_prompts"]), run["input_len"],
-                           min(run["output_len"], 8), int(cfg["vocab_size"]), seed=run["seed"] + 1_000_003,
-                           avoid_token_ids=avoid)
+    reqs, warm = case_requests(spec)  # exactly the prompts and warm-up bench's worker uses
 
     def params(rs):
         return [SamplingParams(max_tokens=r.output_len, ignore_eos=True, detokenize=False, temperature=1.0, top_p=1.0)

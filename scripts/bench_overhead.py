@@ -16,9 +16,8 @@ import tempfile
 from pathlib import Path
 
 from bench import runconfig
-from bench.catalog import choose_weights
 from bench.engines.base import EngineSpec
-from bench.runner import run_case
+from bench.runner import prepare_case, run_case
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,11 +48,9 @@ def main() -> None:
     cfg, model = runconfig.resolve(runconfig.parse({
         "model": a.model, "num_prompts": a.num_prompts, "input_len": a.input_len, "output_len": a.output_len,
         "max_model_len": a.max_model_len, "cpu_kv_cache_gb": a.cpu_kv_cache_gb, "dtype": a.dtype}))
-    choice = choose_weights(model, cfg.weights)
-    spec = EngineSpec(run=cfg.model_dump(), load_path=choice.load_path, load_format=choice.load_format,
-                      model_config=model.config)
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
+        spec = prepare_case(cfg, model, Path(tmp) / "overhead.csv").spec  # what bench's worker gets
         for rep in range(a.reps):
             order = ("harness", "bare") if rep % 2 == 0 else ("bare", "harness")
             got = {}
