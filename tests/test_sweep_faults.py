@@ -152,7 +152,7 @@ def test_a_child_killed_by_a_signal_is_a_failed_row(tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_the_running_case_marks_it_interrupted_and_exits_130(tmp_path, sig):
-    s = write_sweep(tmp_path, cases=[{"engine": "fault-ok"}, {"engine": "fault-hang", "timeout_s": 5},
+    s = write_sweep(tmp_path, cases=[{"engine": "fault-ok"}, {"engine": "fault-hang", "timeout_s": 15},
                                      {"engine": "fault-ok", "seed": 2}])
     proc = start(tmp_path, s)
     worker, grandchild = hang_pids(tmp_path)
