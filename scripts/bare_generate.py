@@ -1,7 +1,7 @@
 """A bare `LLM.generate` on the engine args and prompts bench would use: the overhead baseline.
 
 Usage: python scripts/bare_generate.py SPEC.json  -> prints one JSON line {output_tok_s, elapsed_s, ...}
-SPEC.json is what bench.runner hands its worker. vLLM's own defaults apply where bench sets
+SPEC.json is what bench.execution.case hands its worker. vLLM's own defaults apply where bench sets
 something for measurement (stats logging stays off here, as in a plain script).
 """
 
@@ -11,7 +11,7 @@ import time
 
 from bench.engines.base import EngineSpec
 from bench.engines.vllm_offline import VllmOfflineEngine
-from bench.worker import case_requests
+from bench.execution.worker import case_requests
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import runconfig
+from bench.config import run as runconfig
 from bench.engines.base import EngineSpec
-from bench.runner import prepare_case, run_case
+from bench.execution.case import prepare_case, run_case
 
 HERE = Path(__file__).resolve().parent
 

@@ -16,10 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import runconfig
+from bench.config import run as runconfig
 from bench.cli import int_list
 from bench.errors import BenchError
-from bench.runner import run_case
+from bench.execution.case import run_case
 
 
 def ratio(a, b) -> float | None:

@@ -1,7 +1,7 @@
 """Roofline prediction vs published throughput: is the bound above every measurement, and how tight?
 
 For each row of ../shared/reference/published_throughput.csv whose model and GPU the project knows,
-rebuild the published workload as well as its source describes it, predict it with bench.roofline
+rebuild the published workload as well as its source describes it, predict it with bench.roofline.bound
 (the same code as `--engine sim`), and print predicted / published. The roofline is an upper bound:
 a ratio below 1 means the model misses something physical; far above 1 means the engine of the
 measurement was far from what the hardware allows.

@@ -20,7 +20,7 @@ import time
 
 from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.errors import BenchError
-from bench.metrics import RequestResult
+from bench.measure.metrics import RequestResult
 
 NAMES = ("fault-ok", "fault-hang", "fault-die", "fault-oom", "fault-reject")
 BENCH_ENGINES = ",".join(f"{n}=fault_engine:FaultEngine" for n in NAMES)

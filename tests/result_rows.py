@@ -3,7 +3,7 @@
 Throughput follows a decode step bound by memory or compute, whichever is slower: (active weight
 bytes + batch x context x KV bytes per token) / bandwidth, or 2 x active params x batch / bf16
 FLOPS, both at the given efficiency, so the numbers move with model, batch and GPU the way
-measured ones do. Rows whose columns are all in bench.results.COLUMNS are written with
+measured ones do. Rows whose columns are all in bench.results.store.COLUMNS are written with
 append_row; rows with columns of later issues (efficiency, energy, serving load) are written with
 those columns appended, as a later bench would.
 """
@@ -14,8 +14,7 @@ import csv
 import hashlib
 from pathlib import Path
 
-from bench import results
-
+from bench.results import store as results
 # name: (active weight GB, KV bytes per token at bf16, architecture)
 MODELS = {
     "qwen2.5-7b-instruct": (15.2, 57344, "Qwen2ForCausalLM"),

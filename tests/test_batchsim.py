@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.batchsim import SimError, simulate
+from bench.roofline.batchsim import SimError, simulate
 
 
 def one_second(n_decode, ctx, chunks):

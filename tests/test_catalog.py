@@ -3,9 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import catalog, runconfig
-from bench.catalog import choose_weights, resolve_model
-from bench.config import load_catalog
+from bench.config import catalog
+
+from bench.config import run as runconfig
+from bench.config.catalog import choose_weights, resolve_model
+from bench.config.files import load_catalog
 from bench.errors import BenchError
 
 REPO = Path(__file__).resolve().parent.parent

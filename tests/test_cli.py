@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import runner
+from bench.execution import case as runner
 from bench.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 def kept(tmp_path):
     """A results file with one earlier row that must survive every failure byte for byte."""
     path = tmp_path / "runs.csv"
-    from bench import results
+    from bench.results import store as results
     results.append_row(path, {"schema_version": 1, "run_id": "earlier", "model": "m", "status": "ok"})
     return path, path.read_bytes()
 
@@ -84,8 +84,8 @@ def test_models_lists_the_catalog(capsys):
 
 
 def test_importing_the_cli_and_library_never_imports_vllm_or_torch():
-    code = ("import sys, bench.cli, bench.runner, bench.worker, bench.engines, bench.results, bench.modelmath, "
-            "bench.telemetry, bench.engines.hf, bench.engines.hf_cb, bench.engines.static_batch; "
+    code = ("import sys, bench.cli, bench.execution.case, bench.execution.worker, bench.engines, bench.results.store, bench.roofline.modelmath, "
+            "bench.measure.telemetry, bench.engines.hf, bench.engines.hf_cb, bench.engines.static_batch; "
             "print(json.dumps([m for m in ('vllm', 'torch', 'transformers') if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr

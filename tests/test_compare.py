@@ -7,7 +7,7 @@ import math
 import pytest
 from result_rows import row, write_rows
 
-from bench import compare as cmp
+from bench.analysis import compare as cmp
 from bench.cli import main
 
 

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from bench import cost, results
+from bench.cost import formulas as cost
+
+from bench.results import store as results
 from bench.cli import main
-from bench.costing import (OUT_COLUMNS, RUN_COST_COLUMNS, CostOptions, compare, run_cost_columns, self_cost,
+from bench.cost.pricing import (OUT_COLUMNS, RUN_COST_COLUMNS, CostOptions, compare, run_cost_columns, self_cost,
                            split_seconds)
 from bench.errors import BenchError
-from bench.prices import load_prices
+from bench.config.prices import load_prices
 
 # ---------------------------------------------------------------- pure formulas
 
@@ -272,8 +274,8 @@ def test_run_cost_columns():
 
 
 def test_build_row_carries_cost_columns():
-    from bench import runconfig
-    from bench.runner import build_row
+    from bench.config import run as runconfig
+    from bench.execution.case import build_row
 
     cfg, model = runconfig.resolve(runconfig.parse({"model": "qwen2.5-0.5b-instruct", "hardware": "rtx-4090",
                                                     "input_len": 1000, "output_len": 401, "num_prompts": 100}))
@@ -290,8 +292,7 @@ def test_build_row_carries_cost_columns():
 
 
 def test_runconfig_rejects_unknown_hardware():
-    from bench import runconfig
-
+    from bench.config import run as runconfig
     with pytest.raises(BenchError, match="did you mean H20"):
         runconfig.resolve(runconfig.parse({"model": "qwen2.5-0.5b-instruct", "hardware": "H2O"}))
 
@@ -384,6 +385,6 @@ def test_cost_modules_never_import_vllm_or_torch():
     import subprocess
     import sys
 
-    code = ("import sys, bench.cli, bench.cost_cli, bench.costing, bench.cost_display, bench.runner; "
+    code = ("import sys, bench.cli, bench.cli.cost, bench.cost.pricing, bench.display.cost, bench.execution.case; "
             "bench.cli.build_parser(); assert not {'vllm', 'torch'} & set(sys.modules), 'heavy import'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,7 +8,7 @@ import pytest
 
 from bench.cli import main
 from bench.engines import ENGINES
-from bench.workload import sample_requests
+from bench.workload.synthetic import sample_requests
 
 pytestmark = pytest.mark.engine("torch", "transformers")
 

@@ -2,7 +2,7 @@
 
 Tier 2: runs the real engine (about 30 s and 3 GB per model); skipped when vllm is not installed.
 Given a KV cache of a fixed size (--cpu-kv-cache-gb), vLLM's block count and bytes must be
-bench.roofline.kv_capacity_tokens of that size at bench.modelmath.kv_bytes_per_token.
+bench.roofline.bound.kv_capacity_tokens of that size at bench.roofline.modelmath.kv_bytes_per_token.
 """
 
 import csv
@@ -10,8 +10,12 @@ import importlib.util
 
 import pytest
 
-from bench import cli, modelmath, roofline
-from bench.catalog import resolve_model
+from bench import cli
+
+from bench.roofline import modelmath
+
+from bench.roofline import bound as roofline
+from bench.config.catalog import resolve_model
 
 pytestmark = [
     pytest.mark.engine,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.workload import sample_requests
+from bench.workload.synthetic import sample_requests
 
 pytestmark = pytest.mark.engine
 

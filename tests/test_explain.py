@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from bench import cli
-
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_MODELS = ["qwen2.5-7b-instruct", "qwen2.5-0.5b-instruct", "deepseek-v2-lite-chat", "glm-4-9b-chat"]
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.telemetry import NvmlSampler
+from bench.measure.telemetry import NvmlSampler
 
 pytestmark = pytest.mark.gpu
 

@@ -10,7 +10,7 @@ import yaml
 
 from bench.cli import main
 from bench.errors import BenchError
-from bench.hardware import Hardware, Price, get_hardware, load_hardware
+from bench.config.hardware import Hardware, Price, get_hardware, load_hardware
 
 DATA = Path(__file__).parent / "data"
 

@@ -3,7 +3,7 @@ NVML names, no roofline for a CPU entry."""
 
 import pytest
 
-from bench import hardware
+from bench.config import hardware
 from bench.errors import BenchError
 
 
@@ -27,8 +27,7 @@ def test_unknown_names_close_ones():
 
 
 def test_cpu_entry_has_no_roofline():
-    from bench import roofline
-
+    from bench.roofline import bound as roofline
     cpu = hardware.Hardware(kind="cpu", memory_gb=512, memory_bw_tb_s=0.3, bf16_tflops=10, tdp_w=300,
                             spec_source="s", spec_date="d")
     assert roofline.gpu_spec("CPU", cpu) is None

@@ -1,6 +1,6 @@
 """The transformers engines' pure parts and preflight: no torch, no transformers import."""
 
-from bench import runner
+from bench.execution import case as runner
 from bench.cli import main
 from bench.engines.hf import pad_token_id
 from bench.engines.hf_cb import cpu_num_blocks

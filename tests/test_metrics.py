@@ -1,6 +1,6 @@
 import pytest
 
-from bench.metrics import RequestResult, compute_metrics, percentile
+from bench.measure.metrics import RequestResult, compute_metrics, percentile
 
 
 def test_percentile_interpolates_like_numpy():

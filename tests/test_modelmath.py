@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import modelmath as mm
-
+from bench.roofline import modelmath as mm
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from bench.cli import main
 from bench.errors import BenchError
-from bench.prices import PriceBook, in_force, load_prices, select
+from bench.config.prices import PriceBook, in_force, load_prices, select
 
 DATA = Path(__file__).parent / "data"
 MAY_31_2024 = dt.date(2024, 5, 31)

@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from bench import results
+from bench.results import store as results
 from bench.errors import BenchError
 
 CORE = ("schema_version, run_id, timestamp, model, engine, device, device_name, weights, dtype, kv_cache_dtype, "

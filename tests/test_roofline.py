@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import hardware, roofline
-from bench.roofline import Deployment
+from bench.config import hardware
+
+from bench.roofline import bound as roofline
+from bench.roofline.bound import Deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 

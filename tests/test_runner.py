@@ -2,7 +2,7 @@
 
 
 def test_root_cause_digs_out_the_worker_error():
-    from bench.runner import root_cause
+    from bench.execution.case import root_cause
 
     log = "\n".join([
         "(Worker pid=1) ERROR x RuntimeError: real trouble deep down",
@@ -23,8 +23,7 @@ def test_kill_group_also_stops_children_that_outlive_the_leader():
     import sys
     import time
 
-    from bench import runner
-
+    from bench.execution import case as runner
     child_code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
     leader_code = (f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {child_code!r}]); "
                    "print(p.pid, flush=True)")

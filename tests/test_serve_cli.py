@@ -2,11 +2,9 @@
 
 import pytest
 
-from bench import results
+from bench.results import store as results
 from bench.cli import main
-from bench.serve import sweep
-
-
+from bench.serve import session as sweep
 @pytest.fixture
 def kept(tmp_path, monkeypatch):
     path = tmp_path / "serve.csv"

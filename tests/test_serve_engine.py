@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import runconfig
-from bench.catalog import choose_weights
+from bench.config import run as runconfig
+from bench.config.catalog import choose_weights
 from bench.cli import main
-from bench.engines.vllm_server import VllmServer, installed_vllm_build, server_args
+from bench.serve.server import VllmServer, installed_vllm_build, server_args
 
 pytestmark = pytest.mark.engine
 

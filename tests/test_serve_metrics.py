@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.serve.arrivals import arrival_offsets_s
-from bench.serve.metrics import Slo, StreamedRequest, compute_serve_metrics, overhead_warning
-from bench.serve.rows import cheapest_meeting_slo, cost_of
+from bench.measure.streaming import Slo, StreamedRequest, compute_serve_metrics, overhead_warning
+from bench.results.serve_record import cheapest_meeting_slo, cost_of
 
 
 def req(i, *, ttft, itl, out, prompt=10, start=0.0, overhead=0.0, ok=True, end=None):
@@ -116,7 +116,7 @@ def test_bursty_delivery_falls_back_to_the_mean_itl():
 
 
 def test_bench_serve_never_imports_vllm_or_torch():
-    code = ("import sys, bench.cli, bench.serve.sweep, bench.serve.display; bench.cli.build_parser(); "
+    code = ("import sys, bench.cli, bench.serve.session, bench.display.serve; bench.cli.build_parser(); "
             "print(sorted(m for m in ('vllm', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent).stdout
@@ -160,7 +160,7 @@ def test_cheapest_level_meeting_the_slo():
 
 
 def test_cost_split_uses_the_measured_requests_in_flight():
-    from bench.costing import split_seconds
+    from bench.cost.pricing import split_seconds
 
     row = {"elapsed_s": 10.0, "output_tokens": 1000, "completed": 10, "num_prompts": 10, "tpot_mean_ms": 20.0,
            "input_len": 100, "output_len": 100}

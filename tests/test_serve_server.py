@@ -15,9 +15,8 @@ import psutil
 import pytest
 
 from bench.cli import main
-from bench.engines import vllm_server
-from bench.serve import sweep
-
+from bench.serve import server as vllm_server
+from bench.serve import session as sweep
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 ARGS = ["serve", "--model", "tiny-qwen2", "--input-len", "16", "--output-len", "8", "--num-prompts", "4"]
@@ -97,7 +96,7 @@ def test_ctrl_c_stops_the_server(fake_vllm, tmp_path, monkeypatch, capsys):
 def test_sigterm_stops_the_sweep_and_the_server(fake_vllm, tmp_path):
     env = dict(os.environ, FAKE_TOKEN_DELAY="1")
     args = [*ARGS, "--num-prompts", "200", "--out", str(tmp_path / "serve.csv")]
-    code = ("import sys, bench.engines.vllm_server as v, bench.serve.sweep as s; v.SERVER_MODULE = 'fake_vllm_server'; "
+    code = ("import sys, bench.serve.server as v, bench.serve.session as s; v.SERVER_MODULE = 'fake_vllm_server'; "
             f"s._require_vllm = lambda: None; from bench.cli import main; sys.exit(main({args!r}))")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bench import cli, predict
+from bench import cli
+
+from bench.roofline import predict
 from bench.engines import ENGINES, load_engine
 from bench.engines.base import EngineSpec
 from bench.errors import BenchError
-from bench.runconfig import RunConfig, case_key, parse, resolve
-from bench.workload import sample_requests
+from bench.config.run import RunConfig, case_key, parse, resolve
+from bench.workload.synthetic import sample_requests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +29,7 @@ def test_registered():
 
 
 def test_no_vllm_or_torch_import():
-    code = ("import sys, bench.engines.sim, bench.roofline, bench.cli, bench.runner; "
+    code = ("import sys, bench.engines.sim, bench.roofline.bound, bench.cli, bench.execution.case; "
             "bad = [m for m in ('vllm', 'torch') if m in sys.modules]; sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
@@ -106,7 +108,7 @@ def _out(status="ok", tok_s=1000.0):
 
 def test_roofline_columns_on_gpu_rows():
     run = RunConfig(model="qwen2.5-7b-instruct", dtype="bfloat16", tensor_parallel_size=1).model_dump()
-    from bench.catalog import resolve_model
+    from bench.config.catalog import resolve_model
 
     cfg = resolve_model("qwen2.5-7b-instruct").config
     cols = predict.roofline_columns(run, cfg, "cuda", "NVIDIA H100 80GB HBM3", _out())
@@ -121,7 +123,7 @@ def test_roofline_columns_on_gpu_rows():
 
 
 def test_columns_appended_at_the_end():
-    from bench.results import COLUMNS
+    from bench.results.store import COLUMNS
 
     i = COLUMNS.index("roofline_output_tok_s")
     assert COLUMNS[i + 1] == "efficiency" and i > COLUMNS.index("config_sha")  # after the core columns
@@ -129,8 +131,8 @@ def test_columns_appended_at_the_end():
 
 def test_every_catalog_model_on_every_gpu():
     """Each pair predicts a run, or says the weights do not fit (a row with status oom)."""
-    from bench import catalog, hardware
-
+    from bench.config import catalog
+    from bench.config import hardware
     cat = catalog.load()
     for model in cat.models:
         for gpu, hw in hardware.load_hardware().hardware.items():

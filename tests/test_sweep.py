@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench import results, sweep
+from bench.results import store as results
+
+from bench.config import sweep
 from bench.cli import main
 from bench.engines import ENGINES
-from bench.sweep_run import split_done
+from bench.execution.local import split_done
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((REPO / "sweeps").glob("*.yaml"))
@@ -129,8 +131,7 @@ def test_a_foreign_results_file_is_a_problem_before_anything_runs(capsys, tmp_pa
 
 
 def test_missing_engine_package_is_reported_once_for_its_cases(capsys, tmp_path, monkeypatch):
-    from bench import runner
-
+    from bench.execution import case as runner
     real = runner.importlib.util.find_spec
     monkeypatch.setattr(runner.importlib.util, "find_spec", lambda n, *a: None if n == "vllm" else real(n, *a))
     doc = {"base": {"model": "tiny-qwen2", "engine": "vllm"}, "grid": {"max_num_seqs": [1, 2, 3]}}
@@ -178,8 +179,7 @@ def test_split_done_skips_only_ok_keys():
 
 
 def test_ray_without_the_package_is_one_line(capsys, tmp_path, monkeypatch):
-    from bench import ray_fanout
-
+    from bench.execution import ray_cluster as ray_fanout
     real = ray_fanout.importlib.util.find_spec
     monkeypatch.setattr(ray_fanout.importlib.util, "find_spec", lambda n, *a: None if n == "ray" else real(n, *a))
     code, _, err = run_cli(capsys, "sweep", str(write(tmp_path, {"base": {"model": "tiny-qwen2"}})), "--ray")
@@ -187,10 +187,10 @@ def test_ray_without_the_package_is_one_line(capsys, tmp_path, monkeypatch):
 
 
 def test_task_gpus():
-    from bench.ray_fanout import relocate, task_gpus
+    from bench.execution.ray_cluster import relocate, task_gpus
 
     def cfg(**kw):
-        from bench.runconfig import RunConfig
+        from bench.config.run import RunConfig
 
         return RunConfig(model="m", **{"tensor_parallel_size": 1, **kw})
 
@@ -232,7 +232,7 @@ def test_sweep_start_imports_no_heavy_package(tmp_path):
 
 
 def test_eta_is_the_mean_case_time_times_the_cases_left():
-    from bench.sweep_display import eta_s
+    from bench.display.sweep import eta_s
 
     assert eta_s(0.0, 0, 5) is None and eta_s(30.0, 0, 5) is None
     assert eta_s(30.0, 2, 5) == 45.0

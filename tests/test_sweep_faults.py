@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 import fault_engine
-from bench import results, sweep
+from bench.results import store as results
+from bench.config import sweep
 from bench.engines import ENGINES
 
 TESTS = Path(__file__).resolve().parent

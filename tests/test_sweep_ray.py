@@ -9,7 +9,7 @@ import signal
 import pytest
 
 import fault_engine
-from bench import results
+from bench.results import store as results
 from test_sweep_faults import finish, gone, hang_pids, rows, start, wait_for, write_sweep
 
 pytestmark = pytest.mark.ray

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench import telemetry
-from bench.telemetry import NvmlSampler, energy_columns, integrate_j, start_gpu_telemetry, summarize
+from bench.measure import telemetry
+from bench.measure.telemetry import NvmlSampler, energy_columns, integrate_j, start_gpu_telemetry, summarize
 
 
 class NVMLError(Exception):
@@ -213,7 +213,7 @@ class FakeCudaEngine:
         pass
 
     def generate(self, requests):
-        from bench.metrics import RequestResult
+        from bench.measure.metrics import RequestResult
 
         t0 = time.perf_counter()
         time.sleep(0.2)
@@ -249,9 +249,11 @@ def test_a_gpu_case_fills_the_energy_columns_of_its_row(monkeypatch):
     """worker.run_case -> runner.build_row with the fake engine and fake NVML: the Done-when of issue 8 on CPU."""
     import datetime as dt
 
-    from bench import runconfig, worker
+    from bench.config import run as runconfig
+
+    from bench.execution import worker
     from bench.engines.base import EngineSpec
-    from bench.runner import build_row
+    from bench.execution.case import build_row
 
     nvml = FakeNvml(power_w=(400.0,))
     monkeypatch.setattr(worker, "load_engine", lambda name: FakeCudaEngine)

@@ -1,4 +1,4 @@
-from bench.workload import Request, length_bounds, sample_requests, special_token_ids
+from bench.workload.synthetic import Request, length_bounds, sample_requests, special_token_ids
 
 
 def test_same_seed_same_requests_other_seed_differs():

@@ -53,7 +53,7 @@ def engines() -> dict[str, str]:
 def check_engine_name(name: str) -> None:
     known = engines()
     if name not in known:
-        from bench.catalog import close_names
+        from bench.config.catalog import close_names
 
         hint = close_names(name, list(known))
         dym = f"; did you mean {', '.join(hint)}?" if hint else ""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
-from bench.metrics import RequestResult
-from bench.workload import Request
+from bench.measure.metrics import RequestResult
+from bench.workload.synthetic import Request
 
 
 @dataclass

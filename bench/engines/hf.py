@@ -15,8 +15,8 @@ import time
 from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.engines.static_batch import batches, left_pad, request_timing
 from bench.errors import BenchError
-from bench.metrics import RequestResult
-from bench.workload import Request
+from bench.measure.metrics import RequestResult
+from bench.workload.synthetic import Request
 
 # The batch size when --max-num-seqs is not given: vLLM 0.32's offline default on CPU and on GPUs under 70 GB
 # (it takes 1024 on H100/H200); pass --max-num-seqs to compare the engines at the same batch size.

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 
-from bench import modelmath
+from bench.roofline import modelmath
 from bench.engines.base import KVCacheInfo
 from bench.engines.hf import HfEngine
 from bench.engines.static_batch import request_timing
 from bench.engines.vllm_offline import DEFAULT_CPU_KV_CACHE_GIB
 from bench.errors import BenchError
-from bench.metrics import RequestResult
-from bench.workload import Request, length_bounds
+from bench.measure.metrics import RequestResult
+from bench.workload.synthetic import Request, length_bounds
 
 PAGE_SIZE = 256  # tokens per block (transformers' default page size)
 RESULT_WAIT_S = 1.0

@@ -1,21 +1,21 @@
 """The simulated engine: the roofline's prediction for any catalog model on any --hardware.
 
 Same interface as the vLLM engine; no GPU, no vllm, no torch. `generate` schedules the requests
-as vLLM would (bench.batchsim) and prices every step at its hardware lower bound
-(bench.roofline), so the timings it reports are the fastest the hardware allows: rows carry
+as vLLM would (bench.roofline.batchsim) and prices every step at its hardware lower bound
+(bench.roofline.bound), so the timings it reports are the fastest the hardware allows: rows carry
 engine=sim, device=sim and the hardware's name as device_name. It is the CPU-only mock mode:
 run, cost, compare and report work on its rows exactly as on measured ones.
 """
 
 from __future__ import annotations
 
-from bench import predict
-from bench.batchsim import SimError
+from bench.roofline import predict
+from bench.roofline.batchsim import SimError
 from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.errors import BenchError
-from bench.metrics import RequestResult
-from bench.roofline import BLOCK_SIZE, Deployment
-from bench.workload import Request
+from bench.measure.metrics import RequestResult
+from bench.roofline.bound import BLOCK_SIZE, Deployment
+from bench.workload.synthetic import Request
 
 
 class SimEngine:

@@ -11,8 +11,8 @@ import time
 
 from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.errors import BenchError
-from bench.metrics import RequestResult
-from bench.workload import Request
+from bench.measure.metrics import RequestResult
+from bench.workload.synthetic import Request
 
 
 # vLLM's CPU default sizes the KV cache from gpu_memory_utilization x all RAM (90%), which fails on a
@@ -50,7 +50,7 @@ class VllmOfflineEngine:
         arch = (self.spec.model_config.get("architectures") or ["?"])[0]
         supported = ModelRegistry.get_supported_archs()
         if arch not in supported:
-            from bench.catalog import close_names
+            from bench.config.catalog import close_names
 
             hint = close_names(arch, sorted(supported))
             dym = f" (close: {', '.join(hint)})" if hint else ""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bench.serve.metrics import StreamedRequest
+from bench.measure.streaming import StreamedRequest
 from bench.serve.security import Endpoint, Secret, scrub
 from bench.serve.sse import SSEParser
 

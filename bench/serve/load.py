@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from bench.serve import prometheus
 from bench.serve.arrivals import arrival_offsets_s
 from bench.serve.client import Target, new_session, stream_request
-from bench.serve.metrics import StreamedRequest
+from bench.measure.streaming import StreamedRequest
 
 LAG_PROBE_INTERVAL_S = 0.01
 METRICS_INTERVAL_S = 0.5

@@ -1,0 +1,1 @@
+"""Reading results files only: compare two files, write a report."""

@@ -1,0 +1,1 @@
+"""`bench report`: results CSVs -> one self-contained HTML page, Markdown and PNG charts."""

@@ -1,0 +1,167 @@
+"""The money parts of a report: each run priced on its hardware (bench.cost.pricing), self-hosted CNY
+per million tokens beside the vendors' list prices, and cost vs utilisation with break-evens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from bench.cost import formulas as cost
+
+from bench.analysis.report import plots
+from bench.cost.pricing import CostOptions, self_cost
+from bench.errors import BenchError
+from bench.config.hardware import HardwareBook, canonical_name
+from bench.config.prices import VendorPrice
+from bench.analysis.report.model import Priced, Run, Section, by_key, skipped
+
+# Vendor models drawn as break-even lines when --vendors is not given (those in force on the day).
+REFERENCE_VENDOR_MODELS = ("doubao-pro-32k", "deepseek-chat", "qwen-turbo", "gpt-4o-mini", "gpt-4o")
+MAX_COST_CURVES = 6
+UTILIZATION_STEPS = 60  # points of each curve, log-spaced from 1% to 100%
+UTILIZATION_TICKS_PCT = [1, 2, 5, 10, 20, 50, 100]
+
+
+@dataclass(frozen=True)
+class Vendor:
+    price: VendorPrice
+    cny_per_m: float  # blended at the report's mix
+
+    @property
+    def label(self) -> str:
+        return f"{self.price.vendor} {self.price.label}"
+
+
+def row_hardware(row: dict, default: str | None, book: HardwareBook) -> str | None:
+    """The hardware.yaml entry that prices a row: its own `hardware` column, a sim row's device,
+    else `default` (--hardware); None when none is known."""
+    for name in (row.get("hardware"), row.get("device_name") if row.get("engine") == "sim" else None, default):
+        if name and str(name).strip():
+            try:
+                return canonical_name(str(name), book)
+            except BenchError:
+                continue
+    return None
+
+
+def price_runs(runs: list[Run], opts: CostOptions, book: HardwareBook) -> tuple[list[Priced], list[str]]:
+    """Each run with hardware priced at opts.basis, else the other basis; notes for what could not be."""
+    priced, notes = [], []
+    other = {"rental": "owned", "owned": "rental"}
+    for run in runs:
+        if not run.hardware:
+            continue
+        for basis in (opts.basis, other[opts.basis]):
+            try:
+                priced.append(Priced(run, self_cost(run.row, replace(opts, hardware=run.hardware, basis=basis),
+                                                    book)))
+                break
+            except BenchError as e:
+                last = str(e)
+        else:
+            notes.append(f"{run.model} on {run.hardware} not priced: {last}")
+    unpriced = sum(1 for r in runs if not r.hardware)
+    if unpriced:
+        notes.append(f"{unpriced} row(s) name no hardware.yaml entry and are not priced (pass --hardware NAME)")
+    return priced, sorted(set(notes))
+
+
+def cheapest_per_config(priced: list[Priced]) -> list[Priced]:
+    """The lowest-cost run of each model x hardware x engine x workload (usually the largest batch), cheapest first."""
+    best = [min(g, key=lambda p: p.cny_per_m)
+            for g in by_key(priced, lambda p: (p.run.model, p.cost.hardware, p.run.engine, p.run.workload)).values()]
+    return sorted(best, key=lambda p: p.cny_per_m)
+
+
+def vendors_of(prices: list[VendorPrice], mix: tuple[float, float], fx: float) -> list[Vendor]:
+    return sorted((Vendor(p, p.blended_cny_per_m(mix, fx)) for p in prices), key=lambda v: v.cny_per_m)
+
+
+def reference_vendors(vendors: list[Vendor], named: bool) -> list[Vendor]:
+    """The paid vendors drawn as lines: all named ones (up to 6), else the reference models in force,
+    else the four cheapest paid."""
+    paid = [v for v in vendors if v.cny_per_m > 0]
+    if named:
+        return paid[:6]
+    chosen = [v for v in paid if v.price.model in REFERENCE_VENDOR_MODELS]
+    return chosen or paid[:4]
+
+
+def _mix_text(mix) -> str:
+    return f"{cost.format_mix(mix)} input:output"
+
+
+def _runs_text(priced: list[Priced]) -> str:
+    """'<workloads> on <hardware>' of the priced runs, for a chart's title."""
+    workloads = "; ".join(sorted({p.run.workload for p in priced}))
+    return f"{workloads} on {', '.join(sorted({p.cost.hardware for p in priced}))}"
+
+
+def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions, as_of, notes: list[str]) -> Section:
+    title = "Self-hosted cost vs vendor API prices"
+    if not best:
+        return skipped("cost-vs-vendors", title, "no row could be priced: " + ("; ".join(notes) or
+                       "pass --hardware NAME (hardware.yaml)."))
+    bars = [plots.Bar(p.label, p.cny_per_m, f"self-hosted ({p.cost.basis}), 100% utilisation") for p in best]
+    free = [v for v in vendors if v.cny_per_m == 0]
+    bars += [plots.Bar(v.label, v.cny_per_m, f"vendor list price on {as_of}") for v in vendors if v.cny_per_m > 0]
+    bars.sort(key=lambda b: b.value)
+    chart_title = (f"CNY per million tokens ({_mix_text(opts.mix)}) · self-hosted {_runs_text(best)} vs vendor "
+                   f"prices on {as_of}")
+    png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
+    rows = [[p.label, "self-hosted", p.cny_per_m, p.cost.cny_per_m_input, p.cost.cny_per_m_output,
+             p.cost.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"]
+            for p in best]
+    rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
+              v.price.output_cny_per_m(opts.fx_cny_per_usd), cost.tokens_per_cny(v.cny_per_m) if v.cny_per_m else "free",
+              v.price.source] for v in vendors]
+    rows.sort(key=lambda r: r[2])
+    a, b = (f"{x:g}" for x in opts.mix)
+    note = (f"Blended price of a million tokens at {_mix_text(opts.mix)}: ({a} × input + {b} × output) / ({a} + {b}); "
+            f"USD at {opts.fx_cny_per_usd:g} CNY. Self-hosted: the cheapest batch of each model on each "
+            "hardware, at 100% utilisation, its wall time split into prefill (input) and decode (output) "
+            "(docs/cost.md). Vendors: list prices, cache miss.")
+    if free:
+        note += f" Free, so off the log scale: {', '.join(v.label for v in free)}."
+    if notes:
+        note += " " + "; ".join(notes) + "."
+    return Section(slug="cost-vs-vendors", title=title, png=png, chart_title=chart_title, note=note,
+                   headers=["what", "kind", "CNY/M blended", "CNY/M input", "CNY/M output", "tokens per CNY",
+                            "basis / source"], rows=rows)
+
+
+def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOptions, as_of) -> Section:
+    title = "Cost vs utilisation, with break-even lines"
+    if not best:
+        return skipped("cost-vs-utilization", title, "no row could be priced (pass --hardware NAME).")
+    if not refs:
+        return skipped("cost-vs-utilization", title, f"no paid vendor price is in force on {as_of}.")
+    curves = best[:MAX_COST_CURVES]
+    us = [10 ** (-2 + 2 * i / (UTILIZATION_STEPS - 1)) for i in range(UTILIZATION_STEPS)]
+    series = [plots.Series(p.label, [100 * u for u in us], [cost.at_utilization(p.cny_per_m, u) for u in us],
+                           marker="")
+              for p in curves]
+    hlines = [plots.HLine(f"{v.label} {v.cny_per_m:.3g}", v.cny_per_m) for v in refs]
+    rows, markers = [], []
+    for p in best:
+        for v in refs:
+            u = cost.breakeven_utilization(p.cny_per_m, v.cny_per_m)
+            per_day = cost.breakeven_tokens_per_day(p.cost.cny_per_hour, v.cny_per_m) if u <= 1 else None
+            if us[0] <= u <= 1 and p in curves:  # below 1% it is off the chart (the table has it)
+                markers.append((100 * u, v.cny_per_m))
+            rows.append([p.label, v.label, v.cny_per_m, p.cny_per_m,
+                         f"{100 * u:.1f}%" if u <= 1 else "never (dearer at 100%)",
+                         per_day / 1e6 if per_day is not None else None])
+    chart_title = (f"Self-hosted CNY per million tokens vs utilisation ({_mix_text(opts.mix)}) · {_runs_text(curves)} · "
+                   f"break-even against vendor prices on {as_of}")
+    png = plots.line_panels(
+        chart_title, "utilisation (% of paid hours doing useful work)",
+        [plots.Panel("CNY per million tokens (log scale)", series, logy=True)], hlines=hlines, markers=markers,
+        logx=True, logx_base=10, xticks=UTILIZATION_TICKS_PCT)
+    note = ("A machine busy a share u of the hours it is paid for costs 1/u per token. Dashed lines: vendor list "
+            "prices; dots: break-even utilisation, above which self-hosting is cheaper. Break-even volume: the "
+            "tokens a day whose vendor bill equals a day of the hardware.")
+    if len(best) > len(curves):
+        note += f" The chart draws the {len(curves)} cheapest; the table has all {len(best)}."
+    return Section(slug="cost-vs-utilization", title=title, png=png, chart_title=chart_title, note=note,
+                   headers=["self-hosted", "vendor", "vendor CNY/M", "self CNY/M at 100%", "break-even utilisation",
+                            "break-even M tokens/day"], rows=rows)

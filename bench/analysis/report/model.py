@@ -1,0 +1,144 @@
+"""What a report is made of: runs (ok rows with their labels), sections (a chart, a note, the
+table of its numbers), and the small pure helpers the section builders share."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+from bench.cost.pricing import SelfCost, number
+
+# Columns of serving rows (bench serve) that say what load a row ran at; offline rows leave them
+# empty and their load is the batch size cap.
+LOAD_COLUMNS = (("request_rate", "request rate (requests/s)"), ("request_rate_per_s", "request rate (requests/s)"),
+                ("concurrency", "concurrent requests"), ("max_concurrency", "concurrent requests"))
+BATCH_LABEL = "batch size cap (max_num_seqs)"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One ok results row and what the report calls it."""
+
+    row: dict
+    source: str  # the file it came from
+    hardware: str | None  # the hardware.yaml entry that prices it, if any
+
+    @property
+    def model(self) -> str:
+        return str(self.row.get("model") or "?")
+
+    @property
+    def engine(self) -> str:
+        return str(self.row.get("engine") or "vllm")
+
+    @property
+    def machine(self) -> str:
+        """What ran it: the device's name (a sim row's is the hardware it predicts)."""
+        return str(self.row.get("device_name") or self.row.get("device") or self.hardware or "?")
+
+    @property
+    def series(self) -> str:
+        """A line's label: model, machine, and the engine when it is not vLLM."""
+        engine = "" if self.engine == "vllm" else f" ({self.engine})"
+        return f"{self.model} · {self.machine}{engine}"
+
+    @property
+    def workload(self) -> str:
+        r = self.row
+        dist = r.get("length_dist") or "fixed"
+        text = f"{r.get('input_len') or '?'} in / {r.get('output_len') or '?'} out tokens × {r.get('num_prompts') or '?'} prompts"
+        return text if dist == "fixed" else f"{text} ({dist} lengths)"
+
+    def num(self, column: str) -> float | None:
+        return number(self.row, column)
+
+    @property
+    def load(self) -> tuple[str, float] | None:
+        """(load column, value) of a serving row; None for an offline row."""
+        for col, _ in LOAD_COLUMNS:
+            x = self.num(col)
+            if x is not None:
+                return col, x
+        return None
+
+    @property
+    def batch(self) -> float | None:
+        return self.num("max_num_seqs")
+
+
+@dataclass(frozen=True)
+class Priced:
+    """A run's self-hosted cost (bench.cost.pricing) at 100% utilisation."""
+
+    run: Run
+    cost: SelfCost
+
+    @property
+    def cny_per_m(self) -> float:
+        """Blended at the report's mix when the run's time splits into prefill and decode, else per token."""
+        c = self.cost
+        return c.cny_per_m_blended_full_use if c.cny_per_m_blended_full_use is not None else c.cny_per_m_total
+
+    @property
+    def label(self) -> str:
+        b = self.run.batch
+        batch = f", batch {b:g}" if b is not None else ""
+        engine = "" if self.run.engine == "vllm" else f" {self.run.engine}"
+        return f"{self.run.model} · {self.cost.hardware}{engine} ({self.cost.basis}{batch})"
+
+
+@dataclass
+class Section:
+    """One part of the page: a chart (PNG) or none, a note under it, and the table of its numbers."""
+
+    slug: str  # file stem of the chart and the page anchor
+    title: str
+    png: bytes | None = None
+    chart_title: str = ""  # the title drawn on the chart (workload, hardware): also its alt text
+    note: str = ""
+    headers: list[str] = field(default_factory=list)
+    rows: list[list] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    summary: list[str]
+    sections: list[Section]
+
+
+def skipped(slug: str, title: str, why: str) -> Section:
+    """A section whose data is absent: no chart, the reason instead."""
+    return Section(slug=slug, title=title, note=f"Skipped: {why}")
+
+
+def slugify(text: str) -> str:
+    out = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
+    while "--" in out:
+        out = out.replace("--", "-")
+    return out.strip("-")
+
+
+def median_points(runs: list[Run], x_of, y_of) -> list[tuple[float, float, int]]:
+    """(x, median y, rows) per distinct x, sorted; rows without an x or y are left out."""
+    by_x: dict[float, list[float]] = {}
+    for r in runs:
+        x, y = x_of(r), y_of(r)
+        if x is None or y is None or not math.isfinite(x):
+            continue
+        by_x.setdefault(x, []).append(y)
+    return [(x, statistics.median(ys), len(ys)) for x, ys in sorted(by_x.items())]
+
+
+def by_key(items, key) -> dict:
+    """Items grouped by key(item), groups in first-seen order."""
+    out: dict = {}
+    for it in items:
+        out.setdefault(key(it), []).append(it)
+    return out
+
+
+def machines_text(runs: list[Run]) -> str:
+    names = sorted({r.machine + (" (sim)" if r.engine == "sim" else "") for r in runs})
+    return ", ".join(names)

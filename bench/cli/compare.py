@@ -1,0 +1,192 @@
+"""`bench compare BASE.csv NEW.csv`: registered by bench.cli; prints, writes --out, sets the exit code.
+
+Exit 0: no regression beyond the threshold; 1: at least one metric is worse beyond it (for CI);
+2: bad input (a file that is not a bench CSV, another schema version, no common case, an unknown
+column or metric), one line, nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.analysis import compare as cmp
+from bench.cli.cost import _names
+from bench.errors import BenchError
+from bench.display.tables import markdown_table, num, pct
+
+EXIT_REGRESSION = 1
+
+OUT_COLUMNS_AFTER_KEY = ("metric", "direction", "base_median", "base_min", "base_max", "base_n", "new_median",
+                         "new_min", "new_max", "new_n", "change", "pct_change", "noise", "verdict")
+
+
+def _threshold(text: str) -> float:
+    try:
+        return cmp.parse_threshold(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_compare_command(sub) -> None:
+    p = sub.add_parser("compare", help="compare two results CSVs case by case; exit 1 on a regression (for CI)")
+    p.add_argument("base", type=Path, metavar="BASE.csv", help="the reference results")
+    p.add_argument("new", type=Path, metavar="NEW.csv", help="the results to judge")
+    p.add_argument("--key", type=_names, default=None, metavar="A,B",
+                   help=f"columns that define a case (default: {','.join(cmp.DEFAULT_KEY)}, plus serving load "
+                        "columns where present)")
+    p.add_argument("--threshold", type=_threshold, default=0.05, metavar="PCT",
+                   help="smallest change that counts, in percent (default 5%%)")
+    p.add_argument("--metrics", type=_names, default=None, metavar="A,B",
+                   help="metrics to compare (default: those of output_tok_s, ttft_p99_ms, tpot_p99_ms, "
+                        "cny_per_m_blended, ... that both files hold)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE.csv|FILE.md",
+                   help="also write the comparison: .csv one line per case x metric, .md the printed report")
+    p.set_defaults(func=cmd_compare)
+
+
+def direction_label(d: int) -> str:
+    return "higher is better" if d == cmp.HIGHER_IS_BETTER else "lower is better"
+
+
+def varying_key_columns(c: cmp.Comparison) -> list[int]:
+    """Indexes of the key columns whose value differs between cases (the model column always)."""
+    idx = [i for i, col in enumerate(c.key_columns)
+           if col == "model" or len({case.key[i] for case in c.cases}) > 1]
+    return idx or [0]
+
+
+def shared_key_text(c: cmp.Comparison) -> str:
+    shown = set(varying_key_columns(c))
+    return ", ".join(f"{col}={c.cases[0].key[i] or '-'}" for i, col in enumerate(c.key_columns) if i not in shown)
+
+
+def case_label(c: cmp.Comparison, case: cmp.CaseComparison) -> str:
+    return " ".join(f"{c.key_columns[i]}={case.key[i] or '-'}" if c.key_columns[i] != "model" else case.key[i]
+                    for i in varying_key_columns(c))
+
+
+def spread_text(s: cmp.Spread | None) -> str:
+    if s is None:
+        return "-"
+    if s.n == 1:
+        return num(s.median)
+    return f"{num(s.median)} ({num(s.min)}..{num(s.max)}, n={s.n})"
+
+
+def summary_line(c: cmp.Comparison) -> str:
+    worse = c.regressions
+    if worse:
+        names = "; ".join(f"{case_label(c, case)} {m.metric} {pct(m.pct_change)}" for case, m in worse[:5])
+        more = f" and {len(worse) - 5} more" if len(worse) > 5 else ""
+        return f"REGRESSION: {len(worse)} metric(s) worse beyond {pct(c.threshold, signed=False)}: {names}{more}"
+    better = len(c.with_verdict("better"))
+    return (f"no regression beyond {pct(c.threshold, signed=False)} ({len(c.cases)} case(s); {better} metric(s) "
+            "better)")
+
+
+def header_lines(c: cmp.Comparison, base: Path, new: Path) -> list[str]:
+    lines = [f"BASE {base} vs NEW {new}; key: {', '.join(c.key_columns)}; "
+             f"threshold {pct(c.threshold, signed=False)}"]
+    counts = f"{len(c.cases)} case(s) in both"
+    if c.only_base:
+        counts += f"; {len(c.only_base)} only in BASE"
+    if c.only_new:
+        counts += f"; {len(c.only_new)} only in NEW"
+    if c.skipped_base or c.skipped_new:
+        counts += f"; rows not ok, left out: {c.skipped_base} in BASE, {c.skipped_new} in NEW"
+    lines.append(counts)
+    shared = shared_key_text(c)
+    if shared:
+        lines.append(f"every case: {shared}")
+    return lines
+
+
+def table_rows(c: cmp.Comparison) -> list[list[str]]:
+    return [[case_label(c, case), m.metric, spread_text(m.base), spread_text(m.new), num(m.change),
+             pct(m.pct_change), m.verdict] for case in c.cases for m in case.changes]
+
+
+TABLE_HEADERS = ["case", "metric", "BASE median (min..max, n)", "NEW median (min..max, n)", "change", "%", "verdict"]
+
+
+def env_rows(c: cmp.Comparison) -> list[list[str]]:
+    return [[d.column, ", ".join(v or "(empty)" for v in d.base_values),
+             ", ".join(v or "(empty)" for v in d.new_values)] for d in c.env_differences]
+
+
+def to_markdown(c: cmp.Comparison, base: Path, new: Path) -> str:
+    parts = ["# bench compare\n", "\n".join(f"- {line}" for line in header_lines(c, base, new)) + "\n"]
+    parts.append("\n## Environment differences\n\n")
+    parts.append(markdown_table(["column", "BASE", "NEW"], env_rows(c)) if c.env_differences
+                 else "None: the matched rows ran on the same machine and software.\n")
+    parts.append("\n## Metrics\n\n")
+    parts.append("Verdicts know each metric's direction (throughput up is better; latency, memory, energy and "
+                 "cost up are worse). Within noise: the change is within the threshold, or the min..max "
+                 "ranges of repeated rows overlap.\n\n")
+    parts.append(markdown_table(TABLE_HEADERS, table_rows(c)))
+    parts.append(f"\n**{summary_line(c)}**\n")
+    return "".join(parts)
+
+
+def to_records(c: cmp.Comparison) -> list[dict]:
+    out = []
+    for case in c.cases:
+        for m in case.changes:
+            rec = dict(zip(c.key_columns, case.key))
+            rec.update({"metric": m.metric, "direction": direction_label(m.direction), "change": m.change,
+                        "pct_change": m.pct_change, "noise": m.noise, "verdict": m.verdict})
+            for side, s in (("base", m.base), ("new", m.new)):
+                rec.update({f"{side}_median": s and s.median, f"{side}_min": s and s.min,
+                            f"{side}_max": s and s.max, f"{side}_n": s.n if s else 0})
+            out.append(rec)
+    return out
+
+
+def print_comparison(c: cmp.Comparison, base: Path, new: Path) -> None:
+    from rich.table import Table
+
+    from bench.display.run import console
+
+    for line in header_lines(c, base, new):
+        console.print(line, highlight=False)
+    if c.env_differences:
+        t = Table(title="environment differences", title_justify="left")
+        for h in ("column", "BASE", "NEW"):
+            t.add_column(h)
+        for r in env_rows(c):
+            t.add_row(*r)
+        console.print(t)
+    t = Table(title="metrics", title_justify="left")
+    for i, h in enumerate(TABLE_HEADERS):
+        t.add_column(h, justify="right" if 2 <= i <= 5 else "left")
+    colour = {"better": "green", "worse": "bold red", "within noise": "", "missing": "dim"}
+    for r in table_rows(c):
+        style = colour[r[-1]]
+        t.add_row(*r[:-1], f"[{style}]{r[-1]}[/{style}]" if style else r[-1])
+    console.print(t)
+    console.print(summary_line(c), highlight=False, style="bold red" if c.regressions else "bold")
+
+
+def cmd_compare(args) -> int:
+    from bench.results import store as results
+    from bench.cli.cost import csv_bytes
+
+    out: Path | None = args.out
+    if out is not None and out.suffix.lower() not in (".csv", ".md"):
+        raise BenchError(f"--out {out}: give a file ending in .csv or .md")
+    base_header, base_rows = results.read_results(args.base)
+    new_header, new_rows = results.read_results(args.new)
+    key = cmp.resolve_key(args.key, base_header, new_header)
+    metrics = cmp.resolve_metrics(args.metrics, base_header, new_header, cmp.ok_rows(base_rows),
+                                  cmp.ok_rows(new_rows))
+    c = cmp.compare(base_rows, new_rows, key, metrics, args.threshold)
+    print_comparison(c, args.base, args.new)
+    if out is not None:
+        if out.suffix.lower() == ".md":
+            data = to_markdown(c, args.base, args.new).encode()
+        else:
+            data = csv_bytes([*c.key_columns, *OUT_COLUMNS_AFTER_KEY], to_records(c))
+        results.write_atomic(out, data)
+        print(f"wrote {out}")
+    return EXIT_REGRESSION if c.regressions else 0

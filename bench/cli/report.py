@@ -1,0 +1,38 @@
+"""`bench report RESULTS.csv... --out DIR`: registered by bench.cli. Bad input (a file that is not a
+bench CSV or has another schema version, no ok row, unknown hardware or vendor) prints one line,
+exits 2 and writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.cli.cost import _names, add_price_options
+
+
+def add_report_command(sub) -> None:
+    p = sub.add_parser("report", help="one page (HTML + Markdown + PNG charts) from results CSVs")
+    p.add_argument("results", type=Path, nargs="+", metavar="RESULTS.csv", help="results CSVs (any number)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder for index.html, report.md and the charts (created; files of the same names replaced)")
+    p.add_argument("--hardware", default=None, metavar="NAME",
+                   help="hardware.yaml name that prices rows naming none of their own (bench run --hardware, sim rows)")
+    p.add_argument("--basis", choices=["rental", "owned"], default="rental",
+                   help="price basis of self-hosted costs (the other one where a GPU lacks this price)")
+    p.add_argument("--vendors", type=_names, default=None, metavar="A,B",
+                   help="vendors or vendor models to show (default: every price in force)")
+    add_price_options(p)
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from bench.analysis.report.build import ReportOptions, build_report, write_report
+
+    opts = ReportOptions(hardware=args.hardware, basis=args.basis, as_of=args.as_of, mix=args.mix,
+                         fx_cny_per_usd=args.fx_cny_per_usd, vendors=args.vendors)
+    report = build_report(list(args.results), opts)
+    index = write_report(report, args.out)
+    charts = sum(1 for s in report.sections if s.png is not None)
+    skipped = [s.title for s in report.sections if s.png is None and s.note.startswith("Skipped")]
+    print(f"{charts} chart(s)" + (f"; skipped for lack of data: {', '.join(skipped)}" if skipped else ""))
+    print(f"report: {index} (+ {args.out / 'report.md'})")
+    return 0

@@ -1,0 +1,139 @@
+"""RunConfig: one benchmark case, as the user gave it and as resolved (CLI > models.yaml > defaults).
+
+Field names are the `bench run` options with dashes as underscores, so a sweep file's
+mappings validate against the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import contextmanager
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bench.config import catalog
+from bench.config.catalog import ResolvedModel
+from bench.config.files import one_line
+from bench.errors import BenchError
+from bench.workload.synthetic import length_bounds
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model: str
+    engine: str = "vllm"
+    input_len: int = Field(128, ge=1)
+    output_len: int = Field(64, ge=1)
+    num_prompts: int = Field(16, ge=1)
+    length_dist: Literal["fixed", "uniform", "normal"] = "fixed"
+    range_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    seed: int = 0
+    max_num_seqs: int | None = Field(None, ge=1)
+    max_model_len: int | None = Field(None, ge=1)
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] | None = None
+    kv_cache_dtype: Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"] = "auto"
+    tensor_parallel_size: int | None = Field(None, ge=1)
+    pipeline_parallel_size: int = Field(1, ge=1)
+    distributed_executor_backend: Literal["mp", "ray"] | None = None
+    gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0)
+    cpu_kv_cache_gb: float | None = Field(None, gt=0.0)
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    weights: str = "auto"  # auto | dummy | hub | a directory of real weights
+    enforce_eager: bool | None = None  # None: eager on CPU, CUDA graphs on GPU
+    warmup: bool = True
+    timeout_s: float = Field(3600.0, gt=0.0)
+    hardware: str | None = None  # hardware.yaml name: the GPU the cost columns price and --engine sim predicts
+
+    @model_validator(mode="after")
+    def _range_needs_a_distribution(self):
+        if self.length_dist == "fixed" and self.range_ratio:
+            raise ValueError("range_ratio needs --length-dist uniform or normal")
+        return self
+
+
+# Options that do not change what is measured; left out of the case key.
+NOT_IN_KEY = ("timeout_s",)
+
+
+def parse(fields: dict, where: str = "bench run") -> RunConfig:
+    try:
+        return RunConfig.model_validate(fields)
+    except ValidationError as e:
+        raise BenchError(one_line(e, where)) from None
+
+
+class FieldError(BenchError):
+    """Bad input traced to one option of the case (`field`), for reports that name it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def _about(field: str):
+    """A BenchError raised inside is about `field`."""
+    try:
+        yield
+    except FieldError:
+        raise
+    except BenchError as e:
+        raise FieldError(field, str(e)) from None
+
+
+def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedModel]:
+    """Fill every default from the catalog and check the case is possible. Raises FieldError (a BenchError)."""
+    with _about("model"):
+        model = catalog.resolve_model(cfg.model, models_catalog)
+    from bench.engines import check_engine_name
+
+    with _about("engine"):
+        check_engine_name(cfg.engine)
+    hardware_name = cfg.hardware
+    if hardware_name:
+        from bench.config.hardware import canonical_name
+
+        with _about("hardware"):
+            hardware_name = canonical_name(hardware_name)
+    elif cfg.engine == "sim":
+        raise FieldError("hardware", "--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
+    resolved = cfg.model_copy(update={
+        "hardware": hardware_name,
+        "model": model.name,
+        "dtype": cfg.dtype or model.dtype,
+        "max_model_len": cfg.max_model_len or model.max_model_len,
+        "tensor_parallel_size": cfg.tensor_parallel_size or model.tensor_parallel_size,
+    })
+    _, max_in = length_bounds(resolved.input_len, resolved.length_dist, resolved.range_ratio)
+    _, max_out = length_bounds(resolved.output_len, resolved.length_dist, resolved.range_ratio)
+    if max_in + max_out > resolved.max_model_len:
+        raise FieldError("input_len", f"input {max_in} + output {max_out} tokens = {max_in + max_out} exceeds "
+                         f"max_model_len {resolved.max_model_len} of {model.name}; shorten the lengths or raise "
+                         "--max-model-len")
+    limit = model.config.get("max_position_embeddings")
+    if limit and resolved.max_model_len > int(limit):
+        raise FieldError("max_model_len", f"--max-model-len {resolved.max_model_len} exceeds the model's "
+                         f"max_position_embeddings {limit}")
+    if resolved.weights not in ("auto", "dummy", "hub"):
+        from pathlib import Path
+
+        w = Path(resolved.weights).expanduser()
+        if not (w / "config.json").is_file():
+            raise FieldError("weights", f"--weights {resolved.weights}: not a directory with a config.json and weights")
+    if resolved.weights == "hub" and not model.hub_id:
+        raise FieldError("weights", f"--weights hub: model {model.name} has no hub_id in models.yaml")
+    return resolved, model
+
+
+def case_key(cfg: RunConfig, model: ResolvedModel) -> str:
+    """A stable hash of what is measured: resolved options plus the exact architecture."""
+    fields = {k: v for k, v in cfg.model_dump().items() if k not in NOT_IN_KEY}
+    if cfg.engine != "sim" or not cfg.hardware:  # a measured case is the same case whatever GPU it is priced as
+        fields.pop("hardware", None)
+    fields["config_sha"] = model.config_sha
+    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+

@@ -1,0 +1,285 @@
+"""A measured results row + hardware.yaml + prices.yaml -> what its tokens cost, beside each vendor.
+
+Joins the pure formulas of bench.cost.formulas to the data: picks the hardware and its price, the GPUs
+the run used, its power, and the prefill/decode split from the row's own measurements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass
+
+from bench.cost import formulas as cost
+from bench.errors import BenchError
+from bench.config.hardware import Hardware, HardwareBook, canonical_name, load_hardware
+from bench.config.prices import VendorPrice
+
+BASES = ("rental", "owned")
+
+# Columns a results CSV must have for `bench cost` (all of them core columns of bench run).
+REQUIRED_COLUMNS = ("run_id", "model", "status", "elapsed_s", "input_tokens", "output_tokens", "total_tok_s",
+                    "tpot_p50_ms", "max_num_seqs", "num_prompts")
+# Optional measured energy of the timed run, all its GPUs together (J): the owned basis charges exactly these
+# kWh for the row's tokens (as power energy_j / elapsed_s). Else the measured average power (W); else TDP x GPUs.
+ENERGY_COLUMN = "energy_j"
+POWER_COLUMN = "avg_power_w"
+
+# What `bench run --hardware NAME` adds to its row (listed at the end of results.COLUMNS).
+RUN_COST_COLUMNS = ("hardware", "cost_basis", "gpu_cny_per_hour", "fx_cny_per_usd", "cost_mix", "cny_per_m_input",
+                    "cny_per_m_output", "cny_per_m_blended", "cny_per_m_total", "tokens_per_cny")
+
+# `bench cost --out`: one line per measured row x vendor price in force.
+OUT_COLUMNS = (
+    "run_id", "model", "hardware", "basis", "gpu_cny_per_hour", "utilization", "mix", "cny_per_m_input",
+    "cny_per_m_output", "cny_per_m_blended", "cny_per_m_total", "tokens_per_cny", "vendor", "vendor_model",
+    "vendor_cny_per_m_blended", "self_over_vendor", "breakeven_utilization",
+    # beyond the issue's list
+    "gpu_count", "cny_per_hour", "power_w", "power_source", "prefill_s", "decode_s", "fx_cny_per_usd", "as_of",
+    "vendor_cny_per_m_input", "vendor_cny_per_m_output", "vendor_tokens_per_cny", "breakeven_tokens_per_day",
+    "vendor_source",
+)
+
+
+@dataclass(frozen=True)
+class CostOptions:
+    hardware: str | None = None  # None: the row's own `hardware` column
+    basis: str = "rental"
+    gpu_cny_per_hour: float | None = None  # all-in price of one GPU-hour; replaces the basis
+    mix: tuple[float, float] = cost.DEFAULT_MIX
+    utilization: float = 1.0
+    fx_cny_per_usd: float = cost.DEFAULT_FX_CNY_PER_USD
+    amortization_years: float = cost.DEFAULT_AMORTIZATION_YEARS
+    electricity_cny_per_kwh: float = cost.DEFAULT_ELECTRICITY_CNY_PER_KWH
+    pue: float = cost.DEFAULT_PUE
+    hosting_cny_per_month_per_card: float = cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD
+
+
+@dataclass(frozen=True)
+class SelfCost:
+    """What the tokens of one measured row cost at the options' utilisation."""
+
+    run_id: str
+    model: str
+    hardware: str
+    kind: str  # gpu | cpu | "" (no hardware named)
+    basis: str  # rental | owned | given (--gpu-cny-per-hour)
+    gpu_count: int
+    gpu_cny_per_hour: float
+    cny_per_hour: float
+    power_w: float | None
+    power_source: str  # measured | tdp | ""
+    utilization: float
+    mix: tuple[float, float]
+    prefill_s: float | None
+    decode_s: float | None
+    cny_per_m_input: float | None
+    cny_per_m_output: float | None
+    cny_per_m_blended: float | None
+    cny_per_m_blended_full_use: float | None  # at 100% utilisation: the break-even reference
+    cny_per_m_total: float
+    tokens_per_cny: float
+
+
+def number(row: dict, key: str) -> float | None:
+    """A numeric cell of a results row (CSV text or a number); None when empty or absent."""
+    v = row.get(key)
+    if v is None or v == "":
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def gpu_count_of(row: dict, hw: Hardware | None) -> int:
+    """GPUs the run used: tensor x pipeline parallel size. A CPU server counts as one unit."""
+    if hw is not None and hw.kind == "cpu":
+        return 1
+    tp = number(row, "tensor_parallel_size") or 1
+    pp = number(row, "pipeline_parallel_size") or 1
+    return max(int(tp) * int(pp), 1)
+
+
+def power_of(row: dict, hw: Hardware | None, gpu_count: int) -> tuple[float | None, str]:
+    energy, elapsed = number(row, ENERGY_COLUMN), number(row, "elapsed_s")
+    if energy and energy > 0 and elapsed and elapsed > 0:
+        return energy / elapsed, "measured"
+    measured = number(row, POWER_COLUMN)
+    if measured and measured > 0:
+        return measured, "measured"
+    if hw is not None:
+        return hw.tdp_w * gpu_count, "tdp"
+    return None, ""
+
+
+def hardware_name_for(row: dict, opts: CostOptions, book: HardwareBook) -> str | None:
+    """--hardware, else the row's own `hardware` column (a `bench run --hardware` row); canonical spelling."""
+    name = opts.hardware or (row.get("hardware") or "").strip()
+    return canonical_name(name, book) if name else None
+
+
+def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, power_w: float | None,
+                     opts: CostOptions) -> tuple[float, str]:
+    """(hourly cost of the run's GPUs, basis label). BenchError when the basis has no price."""
+    if opts.gpu_cny_per_hour is not None:
+        return cost.rental_cny_per_hour(opts.gpu_cny_per_hour, gpu_count), "given"
+    if hw is None:
+        raise BenchError("no hardware to price: pass --hardware NAME (see hardware.yaml) "
+                         "or --gpu-cny-per-hour X")
+    if opts.basis == "rental":
+        if hw.rental is None:
+            raise BenchError(f"{hw_name} has no rental price in hardware.yaml; pass --gpu-cny-per-hour X "
+                             "(CNY per GPU-hour), use --basis owned, or add a price")
+        return cost.rental_cny_per_hour(hw.rental.per_card_cny(opts.fx_cny_per_usd), gpu_count), "rental"
+    if hw.purchase is None:
+        raise BenchError(f"{hw_name} has no purchase price in hardware.yaml; pass --gpu-cny-per-hour X "
+                         "(CNY per GPU-hour), use --basis rental, or add a price")
+    return cost.owned_cny_per_hour(
+        hw.purchase.per_card_cny(opts.fx_cny_per_usd), gpu_count, power_w,
+        electricity_cny_per_kwh=opts.electricity_cny_per_kwh, pue=opts.pue,
+        amortization_years=opts.amortization_years,
+        hosting_cny_per_month_per_card=opts.hosting_cny_per_month_per_card,
+    ), "owned"
+
+
+def split_seconds(row: dict) -> tuple[float | None, float | None]:
+    """(prefill s, decode s) of a row by bench.cost.formulas.prefill_decode_seconds; (None, None) when unknowable.
+    Sequences decoding together: the batch cap (bench run), or the measured requests in flight (bench serve)."""
+    elapsed = number(row, "elapsed_s")
+    out_tokens = number(row, "output_tokens")
+    requests = number(row, "completed") or number(row, "num_prompts")
+    if not elapsed or out_tokens is None or not requests:
+        return None, None
+    tpot_ms = number(row, "tpot_mean_ms") or number(row, "tpot_p50_ms")
+    if tpot_ms is None:
+        if out_tokens > requests:  # tokens were decoded but their timing is unknown
+            return None, None
+        return elapsed, 0.0
+    lengths = (number(row, "input_len") or 0) + (number(row, "output_len") or 0)
+    concurrency = cost.decode_concurrency(int(number(row, "max_num_seqs") or requests), int(requests),
+                                          int(number(row, "kv_capacity_tokens") or 0) or None, int(lengths) or None)
+    in_flight = number(row, "mean_concurrency")  # bench serve: requests in the server on average, measured
+    if in_flight:
+        concurrency = max(1, min(concurrency, round(in_flight)))
+    return cost.prefill_decode_seconds(elapsed, int(out_tokens), int(requests), concurrency, tpot_ms / 1000.0)
+
+
+def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) -> SelfCost:
+    """The cost of one ok results row under `opts`. BenchError on what cannot be priced."""
+    run_id = str(row.get("run_id") or "?")
+    total_tok_s = number(row, "total_tok_s")
+    if not total_tok_s or total_tok_s <= 0:
+        raise BenchError(f"run {run_id}: total_tok_s is empty or 0; nothing to price")
+    book = book or load_hardware()
+    hw_name = hardware_name_for(row, opts, book)
+    hw = book.hardware[hw_name] if hw_name else None
+    gpus = gpu_count_of(row, hw)
+    power_w, power_source = power_of(row, hw, gpus)
+    per_hour, basis = cny_per_hour_for(hw_name, hw, gpus, power_w, opts)
+    u = opts.utilization
+
+    prefill_s, decode_s = split_seconds(row)
+    in_full = out_full = blended_full = None
+    if prefill_s is not None:
+        in_full = cost.cny_per_m_input(per_hour, prefill_s, int(number(row, "input_tokens") or 0))
+        out_full = cost.cny_per_m_output(per_hour, decode_s, int(number(row, "output_tokens") or 0))
+        if in_full is not None and out_full is not None:
+            blended_full = cost.cny_per_m_blended(in_full, out_full, opts.mix)
+    total = cost.at_utilization(cost.cny_per_m_total(per_hour, total_tok_s), u)
+
+    def at_u(x: float | None) -> float | None:
+        return None if x is None else cost.at_utilization(x, u)
+
+    return SelfCost(
+        run_id=run_id, model=str(row.get("model") or ""), hardware=hw_name or "", kind=hw.kind if hw else "",
+        basis=basis, gpu_count=gpus,
+        gpu_cny_per_hour=per_hour / gpus, cny_per_hour=per_hour, power_w=power_w if basis == "owned" else None,
+        power_source=power_source if basis == "owned" else "", utilization=u, mix=opts.mix,
+        prefill_s=prefill_s, decode_s=decode_s, cny_per_m_input=at_u(in_full), cny_per_m_output=at_u(out_full),
+        cny_per_m_blended=at_u(blended_full), cny_per_m_blended_full_use=blended_full, cny_per_m_total=total,
+        tokens_per_cny=cost.tokens_per_cny(total),
+    )
+
+
+@dataclass(frozen=True)
+class VendorComparison:
+    vendor: str
+    vendor_model: str
+    vendor_cny_per_m_input: float
+    vendor_cny_per_m_output: float
+    vendor_cny_per_m_blended: float
+    vendor_tokens_per_cny: float
+    self_over_vendor: float | None
+    breakeven_utilization: float | None
+    breakeven_tokens_per_day: float | None
+    vendor_source: str
+
+
+def compare(mine: SelfCost, price: VendorPrice, opts: CostOptions) -> VendorComparison:
+    """The vendor's list prices (cache miss) at the same mix, beside the self-hosted cost."""
+    v_in = price.input_cny_per_m(opts.fx_cny_per_usd)
+    v_out = price.output_cny_per_m(opts.fx_cny_per_usd)
+    v_blend = cost.cny_per_m_blended(v_in, v_out, opts.mix)
+    have_blend = mine.cny_per_m_blended is not None
+    ratio = cost.self_over_vendor(mine.cny_per_m_blended, v_blend) if have_blend else None
+    breakeven = cost.breakeven_utilization(mine.cny_per_m_blended_full_use, v_blend) if have_blend else None
+    volume = None
+    if breakeven is not None and breakeven <= 1:  # above 1 self-hosting never wins: no volume does it
+        volume = cost.breakeven_tokens_per_day(mine.cny_per_hour, v_blend)
+    return VendorComparison(
+        vendor=price.vendor, vendor_model=price.label, vendor_cny_per_m_input=v_in, vendor_cny_per_m_output=v_out,
+        vendor_cny_per_m_blended=v_blend, vendor_tokens_per_cny=cost.tokens_per_cny(v_blend),
+        self_over_vendor=ratio, breakeven_utilization=breakeven, breakeven_tokens_per_day=volume,
+        vendor_source=price.source,
+    )
+
+
+def out_record(mine: SelfCost, cmp: VendorComparison | None, opts: CostOptions, as_of: dt.date) -> dict:
+    """One `--out` line: the self-hosted figures, then the vendor's (empty when there is none)."""
+    rec = {
+        "run_id": mine.run_id, "model": mine.model, "hardware": mine.hardware, "basis": mine.basis,
+        "gpu_cny_per_hour": mine.gpu_cny_per_hour, "utilization": mine.utilization, "mix": cost.format_mix(mine.mix),
+        "cny_per_m_input": mine.cny_per_m_input, "cny_per_m_output": mine.cny_per_m_output,
+        "cny_per_m_blended": mine.cny_per_m_blended, "cny_per_m_total": mine.cny_per_m_total,
+        "tokens_per_cny": mine.tokens_per_cny, "gpu_count": mine.gpu_count, "cny_per_hour": mine.cny_per_hour,
+        "power_w": mine.power_w, "power_source": mine.power_source, "prefill_s": mine.prefill_s,
+        "decode_s": mine.decode_s, "fx_cny_per_usd": opts.fx_cny_per_usd, "as_of": as_of.isoformat(),
+    }
+    if cmp is not None:
+        rec.update(asdict(cmp))
+    return {k: rec.get(k) for k in OUT_COLUMNS}
+
+
+def check_columns(header: list[str] | None, where: str) -> None:
+    if not header:
+        raise BenchError(f"{where} is empty; give a results CSV written by `bench run`")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise BenchError(f"{where} lacks the column(s) {', '.join(missing)} that cost needs; "
+                         "give a results CSV written by `bench run`")
+
+
+def run_cost_columns(row: dict, hardware: str | None) -> dict:
+    """The cost columns of a `bench run --hardware NAME` row at the default options (rental basis,
+    3:1 mix, 100% utilisation, 7.2 CNY/USD). Empty when there is no hardware, the run failed, or
+    hardware.yaml has no rental price for it (the row is never lost over its price)."""
+    cols = dict.fromkeys(RUN_COST_COLUMNS)
+    if not hardware:
+        return cols
+    cols["hardware"] = hardware
+    if row.get("status") != "ok":
+        return cols
+    opts = CostOptions(hardware=hardware)
+    try:
+        mine = self_cost(row, opts)
+    except BenchError:
+        return cols
+    cols.update({
+        "cost_basis": mine.basis, "gpu_cny_per_hour": mine.gpu_cny_per_hour, "fx_cny_per_usd": opts.fx_cny_per_usd,
+        "cost_mix": cost.format_mix(opts.mix), "cny_per_m_input": mine.cny_per_m_input,
+        "cny_per_m_output": mine.cny_per_m_output, "cny_per_m_blended": mine.cny_per_m_blended,
+        "cny_per_m_total": mine.cny_per_m_total, "tokens_per_cny": mine.tokens_per_cny,
+    })
+    return cols

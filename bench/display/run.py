@@ -1,0 +1,141 @@
+"""Readable terminal output (rich tables). Formatting only; no numbers are computed here."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+# Piped output (logs, CI) gets a wide fixed width so names and numbers are never cut.
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _fmt(v, digits: int = 1) -> str:
+    if v is None or v == "":
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def engine_label(row: dict, engine_info: dict) -> str:
+    """`vllm 0.32.0`, `hf 5.19.0` (transformers), ... for titles."""
+    version = row.get("vllm_version") or engine_info.get("transformers_version") or ""
+    return f"{row['engine']} {version}".strip()
+
+
+def kv_text(r: dict) -> str:
+    if r["kv_num_blocks"] in (None, ""):  # a cache without blocks (transformers' DynamicCache): what it held
+        return f"{_fmt(r['kv_capacity_tokens'])} tokens held by the largest batch ({_fmt(r['kv_cache_gb'], 3)} GB)"
+    return (f"{_fmt(r['kv_capacity_tokens'])} tokens in {_fmt(r['kv_num_blocks'])} blocks of "
+            f"{_fmt(r['kv_block_size'])} ({_fmt(r['kv_cache_gb'], 3)} GB)")
+
+
+def print_case(outcome) -> None:
+    r = outcome.row
+    what = "roofline prediction" if r["engine"] == "sim" else f"{r['weights']} weights"
+    t = Table(title=f"{r['model']} on {r['device_name'] or r['device']} "
+                    f"({engine_label(r, outcome.record.get('engine') or {})}, {what})",
+              show_header=False, title_justify="left")
+    t.add_column("metric", style="bold")
+    t.add_column("value", justify="right")
+    if r["status"] != "ok":
+        t.add_row("status", f"[red]{r['status']}[/red]")
+        t.add_row("error", str(r["error"])[:300])
+        if outcome.log_path:
+            t.add_row("engine log", str(outcome.log_path))
+        console.print(t)
+        return
+    t.add_row("workload", f"{r['num_prompts']} prompts x {r['input_len']} in / {r['output_len']} out "
+                          f"({r['length_dist']}), max_num_seqs {r['max_num_seqs']}")
+    t.add_row("elapsed", f"{_fmt(r['elapsed_s'], 2)} s")
+    t.add_row("throughput", f"{_fmt(r['output_tok_s'])} output tok/s | {_fmt(r['total_tok_s'])} total tok/s | "
+                            f"{_fmt(r['requests_per_s'], 2)} req/s")
+    t.add_row("TTFT p50 / p99", f"{_fmt(r['ttft_p50_ms'])} / {_fmt(r['ttft_p99_ms'])} ms")
+    t.add_row("TPOT p50 / p99", f"{_fmt(r['tpot_p50_ms'], 2)} / {_fmt(r['tpot_p99_ms'], 2)} ms")
+    t.add_row("KV cache", kv_text(r))
+    t.add_row("KV bytes/token", f"{_fmt(r['kv_bytes_per_token'], 0)} allocated | "
+                                f"{_fmt(r['kv_bytes_per_token_analytic'], 0)} analytic ({r['kv_cache_dtype']})")
+    t.add_row("peak memory", f"{_fmt(r['peak_memory_gb'], 2)} GB ({r['peak_memory_source']})")
+    if r.get("roofline_output_tok_s") is not None:
+        t.add_row("roofline", f"{_fmt(r['roofline_output_tok_s'])} output tok/s on {r.get('hardware') or r['device_name']}"
+                              f" | efficiency {_fmt(100 * r['efficiency'])}%")
+    if r.get("energy_j") is not None:
+        t.add_row("energy", f"{_fmt(r['energy_j'])} J | {_fmt(r['avg_power_w'])} W | "
+                            f"{_fmt(r['joules_per_output_token'], 3)} J/output token | GPU util "
+                            f"{_fmt(r['gpu_util_pct'])} % ({r['energy_source']})")
+    elif outcome.record.get("telemetry_note"):
+        t.add_row("energy", f"not measured: {outcome.record['telemetry_note']}")
+    t.add_row("engine start / warm-up", f"{_fmt(r['engine_start_s'])} s / {_fmt(r['warmup_s'])} s")
+    console.print(t)
+
+
+def print_summary(rows: list[dict]) -> None:
+    t = Table(title="summary", title_justify="left")
+    for col in ("model", "engine", "max_num_seqs", "status", "output_tok_s", "total_tok_s", "ttft_p50_ms",
+                "tpot_p50_ms", "kv_bytes_per_token", "peak_memory_gb", "joules_per_output_token"):
+        t.add_column(col, justify="left" if col in ("model", "engine", "status") else "right")
+    for r in rows:
+        t.add_row(r["model"], r["engine"], _fmt(r["max_num_seqs"]), r["status"], _fmt(r["output_tok_s"]),
+                  _fmt(r["total_tok_s"]), _fmt(r["ttft_p50_ms"]), _fmt(r["tpot_p50_ms"], 2),
+                  _fmt(r["kv_bytes_per_token"], 0), _fmt(r["peak_memory_gb"], 2),
+                  _fmt(r.get("joules_per_output_token"), 3))
+    console.print(t)
+
+
+def print_models(models, show_tiny: bool = False) -> None:
+    from bench.roofline.modelmath import kv_bytes_per_token
+
+    t = Table(title="model catalog (models.yaml)", title_justify="left")
+    for col in ("name", "hub id", "architecture", "dtype", "max_model_len", "TP", "KV B/token", "weights"):
+        t.add_column(col)
+    for m in models:
+        if m.tiny and not show_tiny:
+            continue
+        kv = kv_bytes_per_token(m.config, "auto", m.dtype, 1)
+        t.add_row(m.name, m.hub_id or "-", m.architecture, m.dtype, _fmt(m.max_model_len), str(m.tensor_parallel_size),
+                  _fmt(kv), "local" if m.weights_dir else "cache|dummy")
+    console.print(t)
+    if not show_tiny:
+        console.print("tiny test variants hidden; `bench models --all` shows them")
+
+
+def _si(v: float, unit: str = "") -> str:
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:,.2f} {prefix}{unit}"
+    return f"{v:,.0f} {unit}".rstrip()
+
+
+def print_explain(e: dict) -> None:
+    """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.bound.explain."""
+    dp = ", data-parallel attention" if e["attention_data_parallel"] else ""
+    t = Table(title=f"{e['model']} on {e['hardware']} x{e['tensor_parallel_size']} "
+                    f"(weights {e['weight_dtype']}, KV {e['kv_cache_dtype']}{dp}, context {e['context']:,})",
+              show_header=False, title_justify="left")
+    t.add_column("what", style="bold")
+    t.add_column("value", justify="right")
+    t.add_row("parameters", f"{e['params_total'] / 1e9:,.2f} B total | {e['params_active'] / 1e9:,.2f} B active per token")
+    t.add_row("weights", f"{e['weight_bytes'] / 1e9:,.2f} GB in all | {e['weight_bytes_per_gpu'] / 2**30:,.2f} GiB per GPU")
+    t.add_row("KV cache per token", f"{e['kv_bytes_per_token']:,} bytes (all GPUs)")
+    if not e["fits"]:
+        t.add_row("fits", "[red]no: the weights leave no room for a KV cache at "
+                          f"gpu_memory_utilization {e['gpu_memory_utilization']}[/red]")
+    t.add_row("KV cache", f"{e['kv_cache_bytes'] / 2**30:,.2f} GiB = {e['kv_capacity_tokens']:,} tokens")
+    t.add_row(f"max sequences of {e['context']:,}", f"{e['max_batch']:,}")
+    t.add_row("prefill bound", f"{e['prefill_tok_s_bound']:,.0f} tok/s ({e['prefill_bound']}-bound, one prompt)")
+    cb = e["compute_bound_from_batch"]
+    t.add_row("decode turns compute-bound", f"from batch {cb:,}" if cb else "never (memory-bound at this context)")
+    t.add_row("peak / bandwidth", f"{_si(e['peak_flops'], 'FLOPS')} | {_si(e['bandwidth_bytes_s'], 'B/s')}")
+    console.print(t)
+    d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak))", title_justify="left")
+    for col in ("batch", "step ms", "tok/s", "bound", "weights read", "KV read", "fits KV"):
+        d.add_column(col, justify="right")
+    for r in e["decode"]:
+        d.add_row(f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", r["bound"],
+                  _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
+                  "yes" if r["fits_kv"] else "[red]no[/red]")
+    console.print(d)

@@ -1,0 +1,96 @@
+"""`bench serve`'s terminal output: one line per level as it ends, then the table and the verdict.
+Formatting only; every number comes from the rows."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from bench.display.run import _fmt, console
+from bench.results.serve_record import cost_of
+
+
+def level_name(row: dict) -> str:
+    if row.get("load_mode") == "rate":
+        return f"rate {float(row['request_rate']):g}/s" if row["request_rate"] != "inf" else "rate inf"
+    return f"conc. {row.get('concurrency')}"
+
+
+def print_level(outcome) -> None:
+    r = outcome.row
+    if r["status"] == "failed" or r["status"] == "oom":
+        console.print(f"{level_name(r)}: [red]{r['status']}[/red] {str(r['error'])[:300]}")
+    else:
+        colour = "green" if r["status"] == "ok" else "yellow"
+        console.print(f"{level_name(r)}: [{colour}]{r['status']}[/{colour}] {r['completed']} ok / {r['failed']} failed, "
+                      f"{_fmt(r['output_tok_s'])} output tok/s, TTFT p50 {_fmt(r['ttft_p50_ms'])} ms, "
+                      f"TPOT p50 {_fmt(r['tpot_p50_ms'], 2)} ms")
+    for w in outcome.warnings:
+        console.print(f"[yellow]warning[/yellow]: {w}")
+
+
+def _pair(a, b, digits: int = 1) -> str:
+    return f"{_fmt(a, digits)} / {_fmt(b, digits)}"
+
+
+def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
+    rows = [o.row for o in outcome.levels]
+    if not rows:
+        return
+    first = rows[0]
+    where = first["endpoint"] or f"vLLM {first['vllm_version'] or ''} server on {first['device_name'] or first['device']}"
+    t = Table(title=f"{first['model']} via {where}: {first['num_prompts']} requests a level, {first['input_len']} in / "
+                    f"{first['output_len']} out; latencies in ms", title_justify="left")
+    cols = ["level", "status", "ok/fail", "req/s", "out tok/s", "TTFT p50/p99", "TPOT p50/p99", "ITL p50/p99",
+            "E2E p50/p99", "goodput", "SLO met", "KV max", "preempt"]
+    if hardware:
+        cols.append("CNY/M")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("level", "status") else "right", no_wrap=c == "level")
+    for r in rows:
+        kv = r.get("server_kv_cache_usage_max")
+        cells = [level_name(r), r["status"], f"{_fmt(r['completed'])}/{_fmt(r['failed'])}", _fmt(r["requests_per_s"], 2),
+                 _fmt(r["output_tok_s"]), _pair(r["ttft_p50_ms"], r["ttft_p99_ms"]),
+                 _pair(r["tpot_p50_ms"], r["tpot_p99_ms"], 2), _pair(r["itl_p50_ms"], r["itl_p99_ms"], 2),
+                 _pair(r["e2e_p50_ms"], r["e2e_p99_ms"], 0), _fmt(r["goodput_req_s"], 2),
+                 _met(r), "-" if kv is None else f"{kv * 100:.1f}%", _fmt(r.get("server_preemptions"), 0)]
+        if hardware:
+            cells.append(_fmt(cost_of(r), 3))
+        t.add_row(*cells)
+    console.print(t)
+    notes = ["goodput: requests/s meeting the SLO"] if first.get("slo_ttft_ms") or first.get("slo_tpot_ms") else []
+    if hardware:
+        notes.append(f"CNY/M: blended {first.get('cost_mix') or '3:1'} input:output on {hardware}")
+    if notes:
+        console.print("; ".join(notes))
+    if first.get("slo_ttft_ms") or first.get("slo_tpot_ms"):
+        console.print(f"SLO: TTFT <= {_fmt(first['slo_ttft_ms'])} ms and TPOT <= {_fmt(first['slo_tpot_ms'])} ms "
+                      f"for at least {_pct(slo_attainment)} of a level's requests")
+    if hardware:
+        _print_cheapest(outcome, hardware)
+
+
+def _met(r: dict) -> str:
+    if r.get("meets_slo") is None:
+        return "-"
+    return f"{'yes' if r['meets_slo'] else 'no'} ({_pct(r['slo_attainment'])})"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x * 100:.0f}%"
+
+
+def _print_cheapest(outcome, hardware: str) -> None:
+    best = outcome.cheapest
+    slo_given = any(o.row.get("meets_slo") is not None for o in outcome.levels)
+    if best is None:
+        why = "no level met the SLO" if slo_given else "no level could be priced"
+        console.print(f"[yellow]{why}[/yellow] on {hardware}; lower the load or relax the SLO")
+        return
+    from bench.config.hardware import load_hardware
+
+    unit = "GPU-hour" if load_hardware().hardware[best["hardware"]].kind == "gpu" else "server-hour"
+    what = "cheapest level meeting the SLO" if slo_given else "cheapest level (no SLO given)"
+    console.print(f"{what}: [bold]{level_name(best)}[/bold] at [bold]{cost_of(best):,.3f} CNY per M tokens[/bold] "
+                  f"(blended {best['cost_mix']} input:output, {best['hardware']} {best['cost_basis']}, "
+                  f"{_fmt(best['gpu_cny_per_hour'], 2)} CNY per {unit}): the self-hosted price to set beside vendors "
+                  "(`bench prices`)")

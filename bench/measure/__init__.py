@@ -1,0 +1,1 @@
+"""Turning timings into metrics (pure), telemetry sampled beside the timed work, the environment."""

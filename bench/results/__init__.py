@@ -1,0 +1,1 @@
+"""Results people keep: the declared schema, one record builder per kind of row, atomic CSV/JSON storage."""

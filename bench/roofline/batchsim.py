@@ -1,0 +1,160 @@
+"""Continuous batching, step by step, with a given step-time function: pure, no I/O.
+
+What a vLLM-style scheduler does with a list of requests that all arrive at t=0 (offline
+throughput), in the order vLLM's V1 scheduler decides it:
+  each step has a token budget (max_num_batched_tokens); running requests go first, one
+  token each when decoding, the next chunk of their prompt when still prefilling (chunked
+  prefill); then waiting requests are admitted first-come first-served while there is budget,
+  a free sequence slot (max_num_seqs) and KV-cache room for the chunk.
+  A decode that finds the KV cache full preempts the most recently admitted request: its
+  cache is freed and it waits at the front of the queue to recompute prompt + output so far.
+  The step that completes a request's prefill yields its first output token; each later step
+  yields one more. KV is counted in tokens (vLLM rounds each sequence up to 16-token blocks).
+
+`step_time_s(n_decode, decode_context_tokens, prefill_chunks)` prices one step: how many
+sequences decode, the sum of their context lengths, and (new tokens, cached tokens) of each
+prefill chunk. bench.roofline.bound supplies the hardware's lower bound on that time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+StepTime = Callable[[int, int, list], float]
+
+
+@dataclass
+class SimRequest:
+    prompt_len: int
+    output_len: int
+    # state
+    computed: int = 0  # tokens whose KV is cached (prompt, then outputs), reset by preemption
+    generated: int = 0  # output tokens produced so far
+    first_token_s: float | None = None
+    finish_s: float | None = None
+
+    @property
+    def target_prefill(self) -> int:
+        """Tokens to compute before the next output token: the prompt, plus outputs after a preemption."""
+        return self.prompt_len + max(0, self.generated - 1) if self.generated else self.prompt_len
+
+    @property
+    def prefilling(self) -> bool:
+        return self.computed < self.target_prefill
+
+
+@dataclass
+class SimOutcome:
+    elapsed_s: float
+    requests: list[SimRequest]
+    steps: int
+    preemptions: int
+    max_running: int
+    step_log: list = field(default_factory=list)  # (time_s, n_decode, prefill tokens), when asked for
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(r.generated for r in self.requests)
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(r.prompt_len for r in self.requests)
+
+
+class SimError(ValueError):
+    """A request the cache can never hold (its prompt + output exceeds the KV capacity)."""
+
+
+def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_tokens: int, max_num_seqs: int,
+             max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False) -> SimOutcome:
+    """Run every (prompt_len, output_len) request to completion; return per-request times."""
+    if max_num_seqs < 1 or max_num_batched_tokens < 1:
+        raise ValueError("max_num_seqs and max_num_batched_tokens must be positive")
+    reqs = [SimRequest(p, o) for p, o in lengths]
+    for r in reqs:
+        if r.prompt_len + r.output_len > kv_capacity_tokens:
+            raise SimError(f"a request of {r.prompt_len} + {r.output_len} tokens does not fit a KV cache of "
+                           f"{kv_capacity_tokens} tokens")
+        if r.output_len < 1 or r.prompt_len < 1:
+            raise ValueError("prompt and output lengths must be at least 1")
+    waiting: deque[SimRequest] = deque(reqs)
+    running: list[SimRequest] = []
+    used = 0  # KV tokens held
+    now = 0.0
+    steps = preemptions = max_running = 0
+    log = []
+    while waiting or running:
+        steps += 1
+        if steps > max_steps:
+            raise RuntimeError(f"simulation did not finish in {max_steps} steps")
+        budget = max_num_batched_tokens
+        decoders: list[SimRequest] = []
+        chunks: list[tuple[SimRequest, int]] = []
+        # 1. running requests, oldest first
+        i = 0
+        while i < len(running) and budget > 0:
+            r = running[i]
+            need = min(r.target_prefill - r.computed, budget) if r.prefilling else 1
+            while used + need > kv_capacity_tokens and running[-1] is not r:  # preempt the newest
+                victim = running.pop()
+                used -= victim.computed
+                victim.computed = 0
+                waiting.appendleft(victim)
+                preemptions += 1
+            if used + need > kv_capacity_tokens:  # r itself is the newest and still does not fit
+                running.pop(i)
+                used -= r.computed
+                r.computed = 0
+                waiting.appendleft(r)
+                preemptions += 1
+                continue
+            used += need
+            budget -= need
+            (chunks.append((r, need)) if r.prefilling else decoders.append(r))
+            i += 1
+        # 2. admit waiting requests, first come first served
+        while waiting and budget > 0 and len(running) < max_num_seqs:
+            r = waiting[0]
+            need = min(r.target_prefill - r.computed, budget)
+            if used + need > kv_capacity_tokens:
+                break
+            waiting.popleft()
+            running.append(r)
+            used += need
+            budget -= need
+            chunks.append((r, need))
+        max_running = max(max_running, len(running))
+        if not decoders and not chunks:
+            raise RuntimeError("scheduler made no progress (KV cache too small for any chunk)")
+        dt = step_time_s(len(decoders), sum(r.prompt_len + r.generated for r in decoders),
+                         [(n, r.computed) for r, n in chunks])
+        now += dt
+        if log_steps:
+            log.append((now, len(decoders), sum(n for _, n in chunks)))
+        # 3. advance: a finished prefill and every decode yield one output token
+        for r, n in chunks:
+            r.computed += n
+            if not r.prefilling:
+                _emit(r, now)
+        for r in decoders:
+            r.computed += 1
+            _emit(r, now)
+        still = []
+        for r in running:
+            if r.finish_s is not None:
+                used -= r.computed
+            else:
+                still.append(r)
+        running = still
+    return SimOutcome(elapsed_s=now, requests=reqs, steps=steps, preemptions=preemptions, max_running=max_running,
+                      step_log=log)
+
+
+def _emit(r: SimRequest, now: float) -> None:
+    r.generated += 1
+    if r.first_token_s is None:
+        r.first_token_s = now
+    if r.generated >= r.output_len:
+        r.finish_s = now

