@@ -52,7 +52,7 @@ def row(model: str = "qwen2.5-7b-instruct", machine: str = "H100-SXM", batch: in
     tpot_ms = 1000 * step_s / scale
     ttft_ms = 1000 * elapsed_s * 0.5 * (1 - min(batch, num_prompts) / num_prompts) + 40 * input_len / 512
     r = {
-        "schema_version": 1, "run_id": f"20260101T000000Z-{_digest(model, machine, batch, run, scale)[:6]}",
+        "schema_version": results.SCHEMA_VERSION, "run_id": f"20260101T000000Z-{_digest(model, machine, batch, run, scale)[:6]}",
         "timestamp": "2026-01-01T00:00:00+00:00", "model": model, "engine": "vllm",
         "device": "cpu" if cpu else "cuda", "device_name": device_name, "weights": "dummy", "dtype": "bfloat16",
         "kv_cache_dtype": "auto", "tensor_parallel_size": 1, "pipeline_parallel_size": 1, "input_len": input_len,

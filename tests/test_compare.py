@@ -165,7 +165,7 @@ def test_serving_rows_match_by_load(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("setup,args,needle", [
-    ("v2", [], "schema version 2"),
+    ("future", [], "schema version 3"),
     ("other", ["--key", "model,max_num_seq"], "no column 'max_num_seq' in either file; did you mean max_num_seqs"),
     ("same", ["--metrics", "output_tok"], "no column 'output_tok' in either file; did you mean output_tok_s"),
     ("same", ["--metrics", "seed"], "not a metric with a known direction"),
@@ -176,9 +176,9 @@ def test_serving_rows_match_by_load(capsys, tmp_path):
 ])
 def test_bad_input(capsys, tmp_path, base, setup, args, needle):
     new = tmp_path / "new.csv"
-    if setup == "v2":
+    if setup == "future":
         write_rows(new, sweep())
-        new.write_text(new.read_text().replace("\n1,", "\n2,"))
+        new.write_text(new.read_text().replace("\n2,", "\n3,"))
     elif setup == "disjoint":
         write_rows(new, [row(input_len=1024)])
     elif setup == "notbench":

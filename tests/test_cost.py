@@ -275,7 +275,7 @@ def test_run_cost_columns():
 
 def test_build_row_carries_cost_columns():
     from bench.config import run as runconfig
-    from bench.execution.case import build_row
+    from bench.results.record import offline_row
 
     cfg, model = runconfig.resolve(runconfig.parse({"model": "qwen2.5-0.5b-instruct", "hardware": "rtx-4090",
                                                     "input_len": 1000, "output_len": 401, "num_prompts": 100}))
@@ -284,7 +284,8 @@ def test_build_row_carries_cost_columns():
     out = {"status": "ok", "metrics": {k: m[k] for k in ("input_tokens", "output_tokens", "elapsed_s", "total_tok_s",
                                                          "tpot_p50_ms", "tpot_mean_ms", "completed")},
            "engine_info": {"device": "cuda", "max_num_seqs": 100}}
-    row = build_row("r1", dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), cfg, model, "dummy", out, {})
+    row = offline_row(run_id="r1", when=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), cfg=cfg, model=model,
+                      weights="dummy", out=out, env={})
     assert set(row) <= set(results.COLUMNS)
     # RTX-4090: USD 0.60 x 7.2 = 4.32 CNY per card-hour
     assert row["gpu_cny_per_hour"] == pytest.approx(4.32)

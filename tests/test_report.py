@@ -172,7 +172,7 @@ def test_rows_without_latency_or_prices(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("setup,args,needle", [
-    ("v2", [], "schema version 2"),
+    ("future", [], "schema version 3"),
     ("ok", ["--hardware", "H100"], "unknown hardware 'H100'; did you mean"),
     ("failed", [], "no row with status ok"),
     ("ok", ["--as-of", "2020-01-01"], "before every known price"),
@@ -182,8 +182,8 @@ def test_rows_without_latency_or_prices(tmp_path, capsys):
 def test_bad_input(tmp_path, capsys, setup, args, needle):
     path = write_rows(tmp_path / "runs.csv", [row()])
     out = tmp_path / "out"
-    if setup == "v2":
-        path.write_text(path.read_text().replace("\n1,", "\n2,"))
+    if setup == "future":
+        path.write_text(path.read_text().replace("\n2,", "\n3,"))
     elif setup == "failed":
         path.unlink()
         write_rows(path, [row(status="oom")])

@@ -10,7 +10,7 @@ import pytest
 
 from bench.serve.arrivals import arrival_offsets_s
 from bench.measure.streaming import Slo, StreamedRequest, compute_serve_metrics, overhead_warning
-from bench.results.serve_record import cheapest_meeting_slo, cost_of
+from bench.analysis.slo import cheapest_meeting_slo, cost_of
 
 
 def req(i, *, ttft, itl, out, prompt=10, start=0.0, overhead=0.0, ok=True, end=None):

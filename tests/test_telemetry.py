@@ -246,14 +246,14 @@ class NoMemorySampler:
 
 
 def test_a_gpu_case_fills_the_energy_columns_of_its_row(monkeypatch):
-    """worker.run_case -> runner.build_row with the fake engine and fake NVML: the Done-when of issue 8 on CPU."""
+    """worker.run_case -> results.record.offline_row with the fake engine and fake NVML: the Done-when of issue 8 on CPU."""
     import datetime as dt
 
     from bench.config import run as runconfig
 
     from bench.execution import worker
     from bench.engines.base import EngineSpec
-    from bench.execution.case import build_row
+    from bench.results.record import offline_row
 
     nvml = FakeNvml(power_w=(400.0,))
     monkeypatch.setattr(worker, "load_engine", lambda name: FakeCudaEngine)
@@ -264,7 +264,8 @@ def test_a_gpu_case_fills_the_energy_columns_of_its_row(monkeypatch):
     spec = EngineSpec(run=cfg.model_dump(), load_path="", load_format="dummy", model_config=model.config)
     out = worker.run_case(spec)
     assert out["status"] == "ok" and out["telemetry"]["gpus"] == 1 and out["telemetry_note"] == ""
-    row = build_row("r", dt.datetime.now(dt.timezone.utc), cfg, model, "dummy", out, {})
+    row = offline_row(run_id="r", when=dt.datetime.now(dt.timezone.utc), cfg=cfg, model=model, weights="dummy",
+                      out=out, env={})
     assert row["energy_source"] == "nvml-counter"
     assert row["avg_power_w"] == pytest.approx(400.0, rel=0.05)
     assert row["energy_j"] == pytest.approx(400.0 * out["telemetry"]["duration_s"], rel=0.05)

@@ -25,24 +25,14 @@ from dataclasses import dataclass, field
 from bench.config.catalog import close_names
 from bench.cost.pricing import number
 from bench.errors import BenchError
+from bench.results import schema
 
-HIGHER_IS_BETTER = 1
-LOWER_IS_BETTER = -1
+HIGHER_IS_BETTER = schema.HIGHER
+LOWER_IS_BETTER = schema.LOWER
 
-# Directions of the metrics bench writes (core, cost, roofline, serve and energy columns).
-DIRECTIONS = {
-    "output_tok_s": HIGHER_IS_BETTER, "total_tok_s": HIGHER_IS_BETTER, "input_tok_s": HIGHER_IS_BETTER,
-    "requests_per_s": HIGHER_IS_BETTER, "goodput_req_s": HIGHER_IS_BETTER,
-    "kv_capacity_tokens": HIGHER_IS_BETTER, "kv_num_blocks": HIGHER_IS_BETTER, "kv_cache_gb": HIGHER_IS_BETTER,
-    "efficiency": HIGHER_IS_BETTER, "roofline_output_tok_s": HIGHER_IS_BETTER, "tokens_per_cny": HIGHER_IS_BETTER,
-    "completed": HIGHER_IS_BETTER,
-    "elapsed_s": LOWER_IS_BETTER, "engine_start_s": LOWER_IS_BETTER, "warmup_s": LOWER_IS_BETTER,
-    "peak_memory_gb": LOWER_IS_BETTER, "kv_bytes_per_token": LOWER_IS_BETTER,
-    "kv_bytes_per_token_analytic": LOWER_IS_BETTER, "failed": LOWER_IS_BETTER,
-    "gpu_cny_per_hour": LOWER_IS_BETTER, "energy_j": LOWER_IS_BETTER, "avg_power_w": LOWER_IS_BETTER,
-    "joules_per_output_token": LOWER_IS_BETTER,
-}
-# Names not listed above: by their unit suffix (latencies in ms, costs per M tokens, ...).
+# Directions of the declared columns (bench/results/schema.py).
+DIRECTIONS = schema.directions()
+# Columns not declared (a file of another tool, a later bench): by their unit suffix (latencies in ms, ...).
 SUFFIX_DIRECTIONS = (("_tok_s", HIGHER_IS_BETTER), ("_req_s", HIGHER_IS_BETTER), ("_per_s", HIGHER_IS_BETTER),
                      ("_ms", LOWER_IS_BETTER), ("_s", LOWER_IS_BETTER), ("_gb", LOWER_IS_BETTER),
                      ("_j", LOWER_IS_BETTER), ("_w", LOWER_IS_BETTER))
@@ -58,7 +48,7 @@ DEFAULT_METRICS = (
 # the key where a file has them.
 DEFAULT_KEY = ("model", "input_len", "output_len", "num_prompts", "length_dist", "max_num_seqs",
                "tensor_parallel_size", "pipeline_parallel_size", "dtype", "kv_cache_dtype")
-LOAD_COLUMNS = ("request_rate", "request_rate_per_s", "concurrency", "max_concurrency")
+LOAD_COLUMNS = schema.LOAD_KEYS
 # What ran the case: listed above the table when base and new differ.
 ENV_COLUMNS = ("engine", "device", "device_name", "hardware", "gpu_count", "weights", "vllm_version",
                "torch_version", "driver_version", "cpu_model", "hostname", "git_sha", "max_model_len")

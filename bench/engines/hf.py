@@ -176,6 +176,7 @@ class HfEngine:
         return {
             "device": self.device,
             "transformers_version": transformers.__version__,
+            "engine_version": transformers.__version__,
             "torch_version": torch.__version__,
             "max_num_seqs": self.max_num_seqs,
             "batching": "static",

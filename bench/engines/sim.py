@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bench.roofline import predict
 from bench.roofline.batchsim import SimError
+from bench.engines import SIM_MODEL_VERSION
 from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.errors import BenchError
 from bench.measure.metrics import RequestResult
@@ -71,6 +72,7 @@ class SimEngine:
         seqs, tokens = self.limits()
         return {
             "device": "sim",
+            "engine_version": SIM_MODEL_VERSION,
             "device_name": dep.gpu.name,
             "max_num_seqs": seqs,
             "max_num_batched_tokens": tokens,

@@ -159,6 +159,7 @@ class VllmOfflineEngine:
         return {
             "device": self.device,
             "vllm_version": vllm.__version__,
+            "engine_version": vllm.__version__,
             "torch_version": torch.__version__,
             "max_num_seqs": vc.scheduler_config.max_num_seqs,
             "max_num_batched_tokens": vc.scheduler_config.max_num_batched_tokens,

@@ -20,19 +20,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.roofline import modelmath
 
-from bench.roofline import predict
 
 from bench.results import store as results
+from bench.results.record import offline_row
 from bench.config.catalog import ResolvedModel, WeightsChoice, choose_weights
-from bench.cost.pricing import run_cost_columns
 from bench.engines.base import EngineSpec
 from bench.measure.environment import host_env
 from bench.errors import BenchError
 from bench.execution.signals import Interrupted, signal_name, signals_deferred
-from bench.config.run import RunConfig, case_key
-from bench.measure.telemetry import energy_columns
+from bench.config.run import RunConfig
 from bench.execution.worker import looks_like_oom
 
 # Engines whose Python package must be importable in this environment, and how to get it.
@@ -176,88 +173,6 @@ def _tail(path: Path | None, lines: int = 3) -> str:
     return " | ".join(text[-lines:])[-500:]
 
 
-def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int:
-    dtype = cfg.dtype if cfg.dtype != "auto" else model.dtype
-    return modelmath.kv_bytes_per_token(model.config, cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
-
-
-def build_row(run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedModel, weights: str, out: dict,
-              env: dict) -> dict:
-    m = out.get("metrics") or {}
-    kv = out.get("kv") or {}
-    info = out.get("engine_info") or {}
-    gpu = out.get("gpu_env") or {}
-    device = info.get("device") or (cfg.device if cfg.device != "auto" else "")
-    device_name = info.get("device_name") or (gpu.get("device_name") if device == "cuda" else env.get("cpu_model"))
-    peak = out.get("peak_memory_bytes")
-    allocated = kv.get("allocated_bytes")
-    row = {
-        "schema_version": results.SCHEMA_VERSION,
-        "run_id": run_id,
-        "timestamp": when.isoformat(timespec="seconds"),
-        "model": model.name,
-        "engine": cfg.engine,
-        "device": device,
-        "device_name": device_name,
-        "weights": weights,
-        "dtype": cfg.dtype,
-        "kv_cache_dtype": cfg.kv_cache_dtype,
-        "tensor_parallel_size": cfg.tensor_parallel_size,
-        "input_len": cfg.input_len,
-        "output_len": cfg.output_len,
-        "num_prompts": cfg.num_prompts,
-        "max_num_seqs": info.get("max_num_seqs") or cfg.max_num_seqs,
-        "input_tokens": m.get("input_tokens"),
-        "output_tokens": m.get("output_tokens"),
-        "elapsed_s": m.get("elapsed_s"),
-        "requests_per_s": m.get("requests_per_s"),
-        "input_tok_s": m.get("input_tok_s"),
-        "output_tok_s": m.get("output_tok_s"),
-        "total_tok_s": m.get("total_tok_s"),
-        "ttft_p50_ms": m.get("ttft_p50_ms"),
-        "ttft_p99_ms": m.get("ttft_p99_ms"),
-        "tpot_p50_ms": m.get("tpot_p50_ms"),
-        "tpot_p99_ms": m.get("tpot_p99_ms"),
-        "kv_block_size": kv.get("block_size"),
-        "kv_num_blocks": kv.get("num_blocks"),
-        "kv_capacity_tokens": kv.get("capacity_tokens"),
-        "kv_bytes_per_token": kv.get("bytes_per_token"),
-        "kv_bytes_per_token_analytic": analytic_kv(cfg, model),
-        "peak_memory_gb": peak / 1e9 if peak else None,
-        "vllm_version": info.get("vllm_version"),
-        "torch_version": info.get("torch_version"),
-        "git_sha": env.get("git_sha"),
-        "config_hash": case_key(cfg, model),
-        "status": out.get("status"),
-        "error": " ".join(str(out.get("error") or "").split())[:1000],
-        "hub_id": model.hub_id,
-        "architecture": model.architecture,
-        "max_model_len": cfg.max_model_len,
-        "pipeline_parallel_size": cfg.pipeline_parallel_size,
-        "length_dist": cfg.length_dist,
-        "seed": cfg.seed,
-        "ttft_mean_ms": m.get("ttft_mean_ms"),
-        "tpot_mean_ms": m.get("tpot_mean_ms"),
-        "e2e_p50_ms": m.get("e2e_p50_ms"),
-        "e2e_p99_ms": m.get("e2e_p99_ms"),
-        "completed": m.get("completed"),
-        "failed": m.get("failed"),
-        "kv_cache_gb": allocated / 1e9 if allocated else None,
-        "peak_memory_source": out.get("peak_memory_source"),
-        "engine_start_s": out.get("engine_start_s"),
-        "warmup_s": out.get("warmup_s"),
-        "gpu_count": gpu.get("gpu_count"),
-        "driver_version": gpu.get("driver_version"),
-        "cpu_model": env.get("cpu_model"),
-        "hostname": env.get("hostname"),
-        "config_sha": model.config_sha,
-        **predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
-    }
-    row.update(energy_columns(out.get("telemetry"), m.get("output_tokens")))
-    row.update(run_cost_columns(row, cfg.hardware))
-    return row
-
-
 @dataclass
 class PreparedCase:
     """A resolved case ready to run: what the worker gets and where its files go."""
@@ -356,7 +271,8 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
     """Write the case's JSON (atomically) then its CSV row (one fsynced append); SIGINT/SIGTERM wait
     until both are written. `log_text`: an engine log that came from another machine, kept beside the JSON."""
     out = ex.out
-    row = build_row(prep.run_id, prep.when, prep.cfg, prep.model, prep.weights.kind, out, ex.env)
+    row = offline_row(run_id=prep.run_id, when=prep.when, cfg=prep.cfg, model=prep.model,
+                      weights=prep.weights.kind, out=out, env=ex.env)
     model = prep.model
     with signals_deferred():
         if log_text is not None:

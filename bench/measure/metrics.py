@@ -41,10 +41,12 @@ class RunMetrics:
     total_tok_s: float
     ttft_mean_ms: float | None = None
     ttft_p50_ms: float | None = None
+    ttft_p90_ms: float | None = None
     ttft_p99_ms: float | None = None
     tpot_mean_ms: float | None = None
     tpot_p50_ms: float | None = None
     tpot_p99_ms: float | None = None
+    e2e_mean_ms: float | None = None
     e2e_p50_ms: float | None = None
     e2e_p99_ms: float | None = None
     extra: dict = field(default_factory=dict)
@@ -75,20 +77,15 @@ def ms_summary(values_s: list[float | None], percentiles: tuple[float, ...] = (5
     return out
 
 
-def _ms_stats(values: list[float | None]) -> tuple[float | None, float | None, float | None]:
-    s = ms_summary(values)
-    return s["mean"], s["p50"], s["p99"]
-
-
 def compute_metrics(results: list[RequestResult], elapsed_s: float) -> RunMetrics:
     if elapsed_s <= 0:
         raise ValueError(f"elapsed time must be positive, got {elapsed_s}")
     ok = [r for r in results if r.success]
     input_tokens = sum(r.prompt_len for r in ok)
     output_tokens = sum(r.output_len for r in ok)
-    ttft_mean, ttft_p50, ttft_p99 = _ms_stats([r.ttft_s for r in ok])
-    tpot_mean, tpot_p50, tpot_p99 = _ms_stats([r.tpot_s for r in ok])
-    _, e2e_p50, e2e_p99 = _ms_stats([r.e2e_s for r in ok])
+    ttft = ms_summary([r.ttft_s for r in ok], (50, 90, 99))
+    tpot = ms_summary([r.tpot_s for r in ok])
+    e2e = ms_summary([r.e2e_s for r in ok])
     return RunMetrics(
         num_requests=len(results),
         completed=len(ok),
@@ -100,12 +97,14 @@ def compute_metrics(results: list[RequestResult], elapsed_s: float) -> RunMetric
         input_tok_s=input_tokens / elapsed_s,
         output_tok_s=output_tokens / elapsed_s,
         total_tok_s=(input_tokens + output_tokens) / elapsed_s,
-        ttft_mean_ms=ttft_mean,
-        ttft_p50_ms=ttft_p50,
-        ttft_p99_ms=ttft_p99,
-        tpot_mean_ms=tpot_mean,
-        tpot_p50_ms=tpot_p50,
-        tpot_p99_ms=tpot_p99,
-        e2e_p50_ms=e2e_p50,
-        e2e_p99_ms=e2e_p99,
+        ttft_mean_ms=ttft["mean"],
+        ttft_p50_ms=ttft["p50"],
+        ttft_p90_ms=ttft["p90"],
+        ttft_p99_ms=ttft["p99"],
+        tpot_mean_ms=tpot["mean"],
+        tpot_p50_ms=tpot["p50"],
+        tpot_p99_ms=tpot["p99"],
+        e2e_mean_ms=e2e["mean"],
+        e2e_p50_ms=e2e["p50"],
+        e2e_p99_ms=e2e["p99"],
     )

@@ -15,36 +15,11 @@ import tempfile
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.results import schema, upgrade
 
-SCHEMA_VERSION = 1
-
-# The interface other tools read. Order is the CSV's column order; add new columns at the end.
-COLUMNS = [
-    "schema_version", "run_id", "timestamp", "model", "engine", "device", "device_name", "weights", "dtype",
-    "kv_cache_dtype", "tensor_parallel_size", "input_len", "output_len", "num_prompts", "max_num_seqs",
-    "input_tokens", "output_tokens", "elapsed_s", "requests_per_s", "input_tok_s", "output_tok_s", "total_tok_s",
-    "ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms",
-    "kv_block_size", "kv_num_blocks", "kv_capacity_tokens", "kv_bytes_per_token", "kv_bytes_per_token_analytic",
-    "peak_memory_gb", "vllm_version", "torch_version", "git_sha", "config_hash", "status", "error",
-    # added beyond the core interface
-    "hub_id", "architecture", "max_model_len", "pipeline_parallel_size", "length_dist", "seed",
-    "ttft_mean_ms", "tpot_mean_ms", "e2e_p50_ms", "e2e_p99_ms", "completed", "failed",
-    "kv_cache_gb", "peak_memory_source", "engine_start_s", "warmup_s", "gpu_count", "driver_version",
-    "cpu_model", "hostname", "config_sha",
-    # cost (bench run --hardware NAME; bench/costing.py RUN_COST_COLUMNS fills them)
-    "hardware", "cost_basis", "gpu_cny_per_hour", "fx_cny_per_usd", "cost_mix", "cny_per_m_input",
-    "cny_per_m_output", "cny_per_m_blended", "cny_per_m_total", "tokens_per_cny",
-    # roofline (bench/predict.py): the physical limit for this model, GPU and workload
-    "roofline_output_tok_s", "efficiency",
-    # bench serve (bench/serve/rows.py): one row per load level; docs/serve.md defines each
-    "sweep_id", "endpoint", "api_model", "load_mode", "request_rate", "burstiness", "concurrency",
-    "ttft_p90_ms", "itl_mean_ms", "itl_p50_ms", "itl_p99_ms", "e2e_mean_ms", "goodput_req_s", "slo_ttft_ms",
-    "slo_tpot_ms", "slo_attainment", "meets_slo", "mean_concurrency", "unsent", "warmup_requests",
-    "client_overhead_per_token_ms", "client_loop_lag_p50_ms", "client_overhead_pct_itl",
-    "server_kv_cache_usage_max", "server_running_max", "server_waiting_max", "server_preemptions",
-    # energy over the timed work (GPU: NVML; empty on CPU); bench/telemetry.py energy_columns fills them
-    "energy_j", "avg_power_w", "joules_per_output_token", "gpu_util_pct", "energy_source",
-]
+# The declared schema (bench/results/schema.py) is the interface; this module only stores rows.
+SCHEMA_VERSION = schema.SCHEMA_VERSION
+COLUMNS = schema.COLUMNS
 
 STATUSES = ("ok", "failed", "timeout", "oom", "interrupted")
 
@@ -126,13 +101,14 @@ def read_header(path: Path) -> list[str] | None:
 
 
 def check_appendable(path: Path) -> None:
-    """Refuse, before any work, a file that is not a bench CSV of this schema version."""
+    """Refuse, before any work, a file that is not a bench CSV this bench can append to (its own schema
+    version, or an older one it upgrades on the first append: docs/schema.md)."""
     header = read_header(path)
     if header is None:
         return
     if not is_bench_header(header):
         raise BenchError(f"{path} is not a bench results CSV (no schema_version/run_id columns); choose another --out")
-    versions = other_schema_versions(read_rows(path))
+    versions = [v for v in other_schema_versions(read_rows(path)) if not upgrade.can_upgrade(v)]
     if versions:
         raise BenchError(
             f"{path} holds schema version {', '.join(versions)}, this bench writes {SCHEMA_VERSION}; "
@@ -151,11 +127,11 @@ def other_schema_versions(rows: list[dict]) -> list[str]:
 
 
 def read_results(path: Path) -> tuple[list[str], list[dict]]:
-    """(header, rows) of a results CSV to read (compare, report), or BenchError with the reason.
+    """(header, rows) of a results CSV to read (compare, report, cost), or BenchError with the reason.
 
-    A file from an older bench of the same schema version, with fewer columns, is read as it is:
-    its missing columns read as empty. Another schema version is refused: its columns may mean
-    something else.
+    Rows of an older schema version are upgraded as they are read (results.upgrade: no cell is lost) and
+    the header gains the columns of this version; a file with fewer columns reads them as empty. A newer
+    or unknown version is refused: its columns may mean something else.
     """
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
@@ -165,11 +141,13 @@ def read_results(path: Path) -> tuple[list[str], list[dict]]:
     if not is_bench_header(header):
         raise BenchError(f"{path} is not a bench results CSV (no schema_version/run_id columns)")
     rows = read_rows(path)
-    versions = other_schema_versions(rows)
+    versions = [v for v in other_schema_versions(rows) if not upgrade.can_upgrade(v)]
     if versions:
-        raise BenchError(f"{path} holds schema version {', '.join(versions)}; this bench reads version "
-                         f"{SCHEMA_VERSION} only (its columns may mean other things): re-run the cases, or use "
-                         "the bench that wrote the file")
+        raise BenchError(f"{path} holds schema version {', '.join(versions)}; this bench reads versions "
+                         f"{upgrade.readable_versions()} (its columns may mean other things): re-run the cases, or "
+                         "use the bench that wrote the file")
+    if other_schema_versions(rows):
+        header, rows = upgrade.upgrade(header, rows)
     return header, rows
 
 
@@ -194,7 +172,8 @@ def append_row(path: Path, row: dict) -> None:
     Same header: one whole row is written with O_APPEND and fsynced. A torn last row (a writer
     killed mid-write, a crash before the data reached the disk) is moved aside first, so every
     row stays parseable. A file whose header lacks some of our columns (an older bench) is rewritten,
-    atomically, with the union. A lock serialises writers on one machine.
+    atomically, with the union; a file of an older schema version is upgraded whole (no cell lost) after
+    its original bytes are kept beside it (results.upgrade.backup_path). A lock serialises writers on one machine.
     """
     unknown = set(row) - set(COLUMNS)
     if unknown:
@@ -208,12 +187,26 @@ def append_row(path: Path, row: dict) -> None:
             write_atomic(path, (",".join(COLUMNS) + "\n" + _csv_text(COLUMNS, [row])).encode())
             return
         _drop_torn_tail(path)
-        if set(header) >= set(COLUMNS):
+        rows = read_rows(path)
+        if other_schema_versions(rows):
+            _upgrade_in_place(path, header, rows, row)
+        elif set(header) >= set(COLUMNS):
             _append_line(path, _csv_text(header, [row]).encode())
         else:
             merged = header + [c for c in COLUMNS if c not in header]
-            rows = read_rows(path) + [row]
-            write_atomic(path, (",".join(merged) + "\n" + _csv_text(merged, rows)).encode())
+            write_atomic(path, (",".join(merged) + "\n" + _csv_text(merged, rows + [row])).encode())
+
+
+def _upgrade_in_place(path: Path, header: list[str], rows: list[dict], row: dict) -> None:
+    """An older schema's file gets its first row of this version: keep the original, upgrade, append. Lock held."""
+    backup = upgrade.backup_path(path, rows)
+    if not backup.exists():
+        write_atomic(backup, path.read_bytes())
+    header, rows = upgrade.upgrade(header, rows)
+    header += [c for c in COLUMNS if c not in header]
+    write_atomic(path, (",".join(header) + "\n" + _csv_text(header, rows + [row])).encode())
+    print(f"note: {path} was upgraded to schema version {SCHEMA_VERSION} (no cell lost; the original is kept as "
+          f"{backup})", file=sys.stderr)
 
 
 def _append_line(path: Path, line: bytes) -> None:

@@ -33,7 +33,8 @@ from bench.config.serve import ServeConfig
 from bench.serve.load import Level, LevelPlan, LevelResult, measure_level
 from bench.measure.streaming import compute_serve_metrics, overhead_warning
 from bench.workload.prompts import build_prompts, warmup_prompts
-from bench.results.serve_record import cheapest_meeting_slo, serve_row
+from bench.analysis.slo import cheapest_meeting_slo
+from bench.results.record import serve_row
 from bench.serve.security import Endpoint, Secret, parse_endpoint, read_api_key, scrub, scrub_obj
 from bench.measure.telemetry import PeakMemorySampler
 from bench.execution.worker import looks_like_oom

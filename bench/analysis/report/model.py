@@ -8,12 +8,12 @@ import statistics
 from dataclasses import dataclass, field
 
 from bench.cost.pricing import SelfCost, number
+from bench.results import schema
 
 # Columns of serving rows (bench serve) that say what load a row ran at; offline rows leave them
 # empty and their load is the batch size cap.
-LOAD_COLUMNS = (("request_rate", "request rate (requests/s)"), ("request_rate_per_s", "request rate (requests/s)"),
-                ("concurrency", "concurrent requests"), ("max_concurrency", "concurrent requests"))
-BATCH_LABEL = "batch size cap (max_num_seqs)"
+LOAD_COLUMNS = tuple((c, schema.label(c)) for c in schema.LOAD_KEYS)
+BATCH_LABEL = schema.label("max_num_seqs")
 
 
 @dataclass(frozen=True)

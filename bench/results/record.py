@@ -1,0 +1,157 @@
+"""One constructor per kind of results row: `offline_row` (a bench run / sweep case) and `serve_row`
+(one bench serve load level). Both return the row in CSV order with exactly the columns schema.py
+declares for their writer: a column left unfilled, or one outside the declaration, raises
+IncompleteRow at once, so a new column cannot be forgotten by one writer.
+
+Columns whose declared source is a dict the writer computed (metrics, server, cost, energy, roofline)
+are copied from it by name; the rest are set here, the parts both writers share by shared helpers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from bench.config.catalog import ResolvedModel
+from bench.config.run import RunConfig, case_key
+from bench.cost.pricing import run_cost_columns
+from bench.engines import engine_version
+from bench.measure.telemetry import energy_columns
+from bench.results.schema import RUN, SCHEMA_VERSION, SERVE, names_of
+from bench.roofline import modelmath, predict
+
+ERROR_CHARS = 1000  # an error cell stays one readable line; the full text is in the JSON and the log
+UNKNOWN_VERSION = "unknown"
+
+
+class IncompleteRow(ValueError):
+    """A row builder and the schema disagree: a bug in bench, never the user's input."""
+
+
+def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int:
+    """KV bytes per token from the config (bench.roofline.modelmath), at the case's dtypes and TP."""
+    dtype = cfg.dtype if cfg.dtype != "auto" else model.dtype
+    return modelmath.kv_bytes_per_token(model.config, cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
+
+
+def complete(writer: str, values: dict, sources: dict[str, dict]) -> dict:
+    """`values` plus the columns copied from each source dict, checked against the declaration, in CSV order."""
+    row = dict(values)
+    for source, found in sources.items():
+        for name in names_of(writer, source):
+            if name in row:
+                raise IncompleteRow(f"{writer} row: {name} is set by hand and declared as copied from {source}")
+            row[name] = found.get(name)
+    declared = names_of(writer)
+    missing, extra = set(declared) - set(row), set(row) - set(declared)
+    if missing or extra:
+        raise IncompleteRow(f"{writer} row disagrees with bench/results/schema.py: unfilled {sorted(missing)}, "
+                            f"undeclared {sorted(extra)}")
+    return {name: row[name] for name in declared}
+
+
+def _identity(run_id: str, when: dt.datetime) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp": when.isoformat(timespec="seconds")}
+
+
+def _case(cfg: RunConfig, model: ResolvedModel, weights: str, config_hash: str) -> dict:
+    """What was asked: the model and the resolved options both writers record alike."""
+    return {
+        "model": model.name, "hub_id": model.hub_id, "architecture": model.architecture,
+        "config_sha": model.config_sha, "weights": weights, "config_hash": config_hash,
+        "dtype": cfg.dtype, "kv_cache_dtype": cfg.kv_cache_dtype, "tensor_parallel_size": cfg.tensor_parallel_size,
+        "pipeline_parallel_size": cfg.pipeline_parallel_size, "max_model_len": cfg.max_model_len,
+        "input_len": cfg.input_len, "output_len": cfg.output_len, "num_prompts": cfg.num_prompts,
+        "length_dist": cfg.length_dist, "seed": cfg.seed,
+    }
+
+
+def _host(env: dict) -> dict:
+    return {"git_sha": env.get("git_sha"), "cpu_model": env.get("cpu_model"), "hostname": env.get("hostname")}
+
+
+def _status(status: str | None, error) -> dict:
+    return {"status": status, "error": " ".join(str(error or "").split())[:ERROR_CHARS]}
+
+
+def _priced(writer: str, values: dict, sources: dict[str, dict], hardware: str | None) -> dict:
+    """The row with its cost columns: priced from its own measured cells (bench.cost.pricing)."""
+    unpriced = {**values, **{n: d.get(n) for s, d in sources.items() for n in names_of(writer, s)}}
+    return complete(writer, values, {**sources, "cost": run_cost_columns(unpriced, hardware)})
+
+
+def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedModel, weights: str, out: dict,
+                env: dict) -> dict:
+    """The row of one offline case from the worker's JSON `out` (any status) and the host's `env`."""
+    m = out.get("metrics") or {}
+    kv = out.get("kv") or {}
+    info = out.get("engine_info") or {}
+    gpu = out.get("gpu_env") or {}
+    device = info.get("device") or (cfg.device if cfg.device != "auto" else "")
+    device_name = info.get("device_name") or (gpu.get("device_name") if device == "cuda" else env.get("cpu_model"))
+    peak = out.get("peak_memory_bytes")
+    allocated = kv.get("allocated_bytes")
+    values = {
+        **_identity(run_id, when), **_case(cfg, model, weights, case_key(cfg, model)), **_host(env),
+        **_status(out.get("status"), out.get("error")),
+        "engine": cfg.engine,
+        "engine_version": info.get("engine_version") or out.get("engine_version") or engine_version(cfg.engine),
+        "device": device, "device_name": device_name,
+        "max_num_seqs": info.get("max_num_seqs") or cfg.max_num_seqs,
+        "kv_block_size": kv.get("block_size"), "kv_num_blocks": kv.get("num_blocks"),
+        "kv_capacity_tokens": kv.get("capacity_tokens"), "kv_bytes_per_token": kv.get("bytes_per_token"),
+        "kv_bytes_per_token_analytic": analytic_kv(cfg, model),
+        "kv_cache_gb": allocated / 1e9 if allocated else None,
+        "peak_memory_gb": peak / 1e9 if peak else None, "peak_memory_source": out.get("peak_memory_source"),
+        "vllm_version": info.get("vllm_version"), "torch_version": info.get("torch_version"),
+        "engine_start_s": out.get("engine_start_s"), "warmup_s": out.get("warmup_s"),
+        "gpu_count": gpu.get("gpu_count"), "driver_version": gpu.get("driver_version"),
+    }
+    sources = {
+        "metrics": m,
+        "energy": energy_columns(out.get("telemetry"), m.get("output_tokens")),
+        "roofline": predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
+    }
+    return _priced(RUN, values, sources, cfg.hardware)
+
+
+def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: ResolvedModel, level, weights: str,
+              engine: str, endpoint_url: str, api_model: str, metrics: dict, server: dict, facts: dict, env: dict,
+              status: str, error: str, engine_start_s: float | None, peak_memory: tuple[int | None, str]) -> dict:
+    """The row of one serve level (`cfg` a ServeConfig, `level` a serve.load.Level). `facts`: what is known of
+    the server (device, versions, KV capacity from its log); `metrics`: measure.streaming's figures."""
+    device = facts.get("device") or ""
+    peak, source = peak_memory
+    rate = level.kind == "rate"
+    values = {
+        **_identity(run_id, when), **_case(cfg, model, weights, level_key(cfg, model, level)), **_host(env),
+        **_status(status, error),
+        "engine": engine,
+        "engine_version": facts.get("engine_version") or facts.get("vllm_version") or UNKNOWN_VERSION,
+        "device": device,
+        "device_name": facts.get("device_name") or (env.get("cpu_model") if device == "cpu" else None),
+        "max_num_seqs": cfg.max_num_seqs,
+        "kv_capacity_tokens": facts.get("kv_capacity_tokens"),
+        "kv_bytes_per_token_analytic": analytic_kv(cfg, model) if engine == "vllm-server" else None,
+        "peak_memory_gb": peak / 1e9 if peak else None, "peak_memory_source": source if peak else None,
+        "vllm_version": facts.get("vllm_version"), "torch_version": facts.get("torch_version"),
+        "engine_start_s": engine_start_s, "gpu_count": facts.get("gpu_count"),
+        "driver_version": facts.get("driver_version"),
+        "sweep_id": sweep_id, "endpoint": endpoint_url, "api_model": api_model, "load_mode": level.kind,
+        "request_rate": _rate(level.value) if rate else None, "burstiness": cfg.burstiness if rate else None,
+        "concurrency": int(level.value) if not rate else None,
+        "slo_ttft_ms": cfg.slo_ttft_ms, "slo_tpot_ms": cfg.slo_tpot_ms,
+        "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
+    }
+    return _priced(SERVE, values, {"metrics": metrics, "server": server}, cfg.hardware)
+
+
+def level_key(cfg, model: ResolvedModel, level) -> str:
+    """bench run's case key over the serve options with this one level."""
+    one = cfg.model_copy(update={"request_rates": [level.value] if level.kind == "rate" else None,
+                                 "concurrencies": [int(level.value)] if level.kind == "concurrency" else None})
+    return case_key(one, model)
+
+
+def _rate(v: float) -> float | str:
+    return "inf" if math.isinf(v) else v
