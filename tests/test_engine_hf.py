@@ -34,7 +34,7 @@ def check_common(row, record, engine, *, input_tokens, output_tokens, analytic):
     assert 0 < row["ttft_p50_ms"] <= row["ttft_p99_ms"] and 0 < row["tpot_p50_ms"] <= row["tpot_p99_ms"]
     assert row["output_tok_s"] == pytest.approx(output_tokens / row["elapsed_s"], rel=1e-4)
     assert row["torch_version"] and pd.isna(row["vllm_version"])
-    assert record["engine"]["transformers_version"]
+    assert record["engine"]["transformers_version"] and row["engine_version"] == record["engine"]["transformers_version"]
     # no GPU: the energy columns stay empty, and nothing pretends otherwise
     for col in ("energy_j", "avg_power_w", "joules_per_output_token", "gpu_util_pct", "energy_source"):
         assert pd.isna(row[col])

@@ -39,6 +39,9 @@ def check_row(row, record, *, input_tokens, output_tokens, analytic):
     assert 0 < row["ttft_p50_ms"] <= row["ttft_p99_ms"] and 0 < row["tpot_p50_ms"] <= row["tpot_p99_ms"]
     assert row["output_tok_s"] == pytest.approx(output_tokens / row["elapsed_s"], rel=1e-4)
     assert row["peak_memory_gb"] > 0.1 and row["vllm_version"] and row["torch_version"]
+    assert row["engine_version"] == row["vllm_version"]
+    assert row["ttft_p50_ms"] <= row["ttft_p90_ms"] <= row["ttft_p99_ms"]
+    assert row["e2e_mean_ms"] == pytest.approx(sum(r["e2e_s"] for r in record["requests"]) / 8 * 1000, rel=1e-5)
     assert len(record["requests"]) == 8
     assert record["config"]["max_num_seqs"] == 4 and record["environment"]["python_version"]
 

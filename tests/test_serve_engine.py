@@ -37,7 +37,7 @@ def check_level(row, concurrency=None):
     assert 0 < row["tpot_p50_ms"] <= row["tpot_p99_ms"] and row["itl_p99_ms"] > 0
     assert row["e2e_p50_ms"] > row["ttft_p50_ms"]
     assert row["output_tok_s"] == pytest.approx(128 / row["elapsed_s"], rel=1e-3)
-    assert row["vllm_version"]
+    assert row["vllm_version"] and row["engine_version"] == row["vllm_version"]
 
 
 def test_local_server_concurrency_run(tmp_path, capsys):

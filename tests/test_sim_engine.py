@@ -88,7 +88,9 @@ def test_bench_run_engine_sim_end_to_end(tmp_path, capsys):
         assert (r["engine"], r["device"], r["device_name"], r["status"]) == ("sim", "sim", "H20", "ok")
         assert float(r["efficiency"]) == pytest.approx(1.0)
         assert float(r["roofline_output_tok_s"]) == pytest.approx(float(r["output_tok_s"]))
-        assert r["peak_memory_source"] == "predicted"
+        assert r["peak_memory_source"] == "predicted" and r["engine_version"] == "roofline-1"
+        assert float(r["ttft_p50_ms"]) <= float(r["ttft_p90_ms"]) <= float(r["ttft_p99_ms"])
+        assert float(r["e2e_mean_ms"]) > float(r["ttft_mean_ms"])
     assert float(rows[1]["output_tok_s"]) > float(rows[0]["output_tok_s"])
 
 

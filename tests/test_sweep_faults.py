@@ -131,6 +131,7 @@ def test_each_fault_is_a_row_and_the_sweep_goes_on(tmp_path):
     assert "exceeded its timeout of 1.5 s" in err[4]
     assert list(df.config_hash) == keys_of(s)
     assert df.output_tokens[0] == 4 * 8
+    assert set(df.engine_version) == {"unknown"}  # filled in every row, killed and timed-out cases included
     worker, grandchild = hang_pids(tmp_path)
     assert gone(worker) and gone(grandchild)  # the timeout took the engine's whole process group down
     for run_id in df.run_id:

@@ -16,7 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.engines import load_engine
+from bench.engines import engine_version, load_engine
 from bench.engines.base import EngineSpec
 from bench.errors import BenchError
 from bench.measure.metrics import compute_metrics
@@ -139,6 +139,9 @@ def main(argv: list[str]) -> int:
     except BaseException as exc:  # reported as data; the parent decides what it means
         out = {"status": classify(exc), "error": f"{type(exc).__name__}: {exc}" if not isinstance(exc, BenchError)
                else str(exc), "traceback": traceback.format_exc()}
+    # the engine's version even when it failed before reporting its info (the row records it always)
+    out.setdefault("engine_version", (out.get("engine_info") or {}).get("engine_version")
+                   or engine_version(spec.run["engine"]))
     out["gpu_env"] = {}
     if "torch" in sys.modules:  # a GPU engine has loaded torch; other engines never pay for importing it
         try:

@@ -33,7 +33,7 @@ FILLED = ("always", "ok", "optional")
 class Column:
     name: str
     group: str
-    unit: str  # "" for names, counts with their unit in the name, fractions and flags
+    unit: str  # "" for names, labels and flags
     meaning: str
     writers: tuple[str, ...] = BOTH
     better: int | None = None  # HIGHER, LOWER, or None (not a figure of merit)
@@ -97,7 +97,7 @@ DECLARED: tuple[Column, ...] = (
     _c("tpot_p99_ms", "latency", "ms", "time per output token, 99th percentile over requests", BOTH, LOWER, M,
        label="TPOT p99 (ms)"),
     _c("kv_block_size", "kv cache", "tokens", "tokens per KV-cache block", _R, filled="optional"),
-    _c("kv_num_blocks", "kv cache", "", "KV-cache blocks allocated", _R, HIGHER, filled="optional"),
+    _c("kv_num_blocks", "kv cache", "blocks", "KV-cache blocks allocated", _R, HIGHER, filled="optional"),
     _c("kv_capacity_tokens", "kv cache", "tokens", "tokens the KV cache holds at once (serve: from the local "
        "server's log)", BOTH, HIGHER, filled="optional", label="KV cache capacity (tokens)"),
     _c("kv_bytes_per_token", "kv cache", "B/token", "kv_cache_gb x 1e9 / kv_capacity_tokens: one token of context "
@@ -161,7 +161,7 @@ DECLARED: tuple[Column, ...] = (
     # roofline: the physical limit for this model, GPU and workload (bench.roofline.predict); docs/roofline.md
     _c("roofline_output_tok_s", "roofline", "tok/s", "the roofline's output tok/s for this workload (GPU rows with "
        "known hardware)", _R, HIGHER, "roofline", "optional", "roofline output tokens/s"),
-    _c("efficiency", "roofline", "", "output_tok_s / roofline_output_tok_s", _R, HIGHER, "roofline", "optional",
+    _c("efficiency", "roofline", "fraction", "output_tok_s / roofline_output_tok_s", _R, HIGHER, "roofline", "optional",
        "efficiency (measured / roofline)"),
     # bench serve: one row per load level; docs/serve.md
     _c("sweep_id", "serve", "", "the bench serve invocation the level belongs to", _S, filled="always"),
@@ -183,7 +183,7 @@ DECLARED: tuple[Column, ...] = (
        "optional", "goodput (requests/s)"),
     _c("slo_ttft_ms", "slo", "ms", "the SLO's TTFT limit", _S, filled="optional"),
     _c("slo_tpot_ms", "slo", "ms", "the SLO's TPOT limit", _S, filled="optional"),
-    _c("slo_attainment", "slo", "", "share of the level's requests within the SLO", _S, HIGHER, M, "optional"),
+    _c("slo_attainment", "slo", "fraction", "share of the level's requests within the SLO", _S, HIGHER, M, "optional"),
     _c("meets_slo", "slo", "", "slo_attainment >= --slo-attainment", _S, source=M, filled="optional"),
     _c("mean_concurrency", "load", "requests", "requests in flight on average (Little's law)", _S, source=M),
     _c("unsent", "load", "requests", "requests never sent: the level's time limit came first", _S, LOWER, M),
@@ -194,13 +194,13 @@ DECLARED: tuple[Column, ...] = (
        filled="optional"),
     _c("client_overhead_pct_itl", "client", "%", "the larger of the two above / median ITL", _S, LOWER, M,
        "optional"),
-    _c("server_kv_cache_usage_max", "server", "", "the server's KV-cache usage, peak fraction (/metrics)", _S,
+    _c("server_kv_cache_usage_max", "server", "fraction", "the server's KV-cache usage, peak fraction (/metrics)", _S,
        source="server", filled="optional"),
     _c("server_running_max", "server", "requests", "requests running in the server, peak", _S, source="server",
        filled="optional"),
     _c("server_waiting_max", "server", "requests", "requests waiting in the server, peak", _S, source="server",
        filled="optional"),
-    _c("server_preemptions", "server", "", "preemptions during the level", _S, LOWER, "server", "optional"),
+    _c("server_preemptions", "server", "preemptions", "preemptions during the level", _S, LOWER, "server", "optional"),
     # energy over the timed work (GPU: NVML; empty on CPU); bench.measure.telemetry.energy_columns
     _c("energy_j", "energy", "J", "energy of the GPUs over the timed work", _R, LOWER, "energy", "optional"),
     _c("avg_power_w", "energy", "W", "average power of the GPUs over the timed work", _R, LOWER, "energy",
@@ -255,6 +255,19 @@ def markdown_table() -> str:
         meaning = c.meaning.replace("|", "\\|")
         lines.append(f"| `{c.name}` | {c.group} | {c.unit} | {arrows[c.better]} | {', '.join(c.writers)} | "
                      f"{c.filled} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def group_table() -> str:
+    """One line per group: its columns, and which writers fill them (README's schema table)."""
+    groups: dict[str, list[Column]] = {}
+    for c in DECLARED:
+        groups.setdefault(c.group, []).append(c)
+    lines = ["| group | columns | written by |", "|---|---|---|"]
+    for group, cols in groups.items():
+        writers = sorted({w for c in cols for w in c.writers}, key=BOTH.index)
+        names = [f"`{c.name}`" + (f" ({c.writers[0]} only)" if len(c.writers) < len(writers) else "") for c in cols]
+        lines.append(f"| {group} | {', '.join(names)} | {', '.join(writers)} |")
     return "\n".join(lines) + "\n"
 
 
