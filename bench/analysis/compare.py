@@ -13,7 +13,7 @@ same case run again): their median is the figure, their min..max the spread. Per
 
 A regression is a "worse" verdict. Differences in environment (GPU, engine, vLLM version,
 weights...) between the matched rows are listed, never hidden: they are usually the point.
-Pure functions; bench/compare_cli.py reads the files and prints.
+Pure functions; bench/cli/compare.py reads the files and prints.
 """
 
 from __future__ import annotations

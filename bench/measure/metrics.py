@@ -4,6 +4,8 @@ TTFT: submission of the batch to the first output token of a request (offline, a
       are submitted at once, so TTFT includes the time a request waits for a batch slot).
 TPOT: (time of last token - time of first token) / (output tokens - 1), per request;
       requests with a single output token have none.
+E2E:  submission to the last token, per request.
+Each is summarised as mean, p50 and p99 (TTFT also p90); percentiles interpolate linearly (numpy's default).
 Throughput: tokens / wall time of the timed generate call (warm-up excluded).
 """
 
@@ -77,6 +79,11 @@ def ms_summary(values_s: list[float | None], percentiles: tuple[float, ...] = (5
     return out
 
 
+def named_ms(prefix: str, summary: dict[str, float | None]) -> dict[str, float | None]:
+    """An ms_summary as results columns: ("ttft", {"p50": x}) -> {"ttft_p50_ms": x}."""
+    return {f"{prefix}_{stat}_ms": v for stat, v in summary.items()}
+
+
 def compute_metrics(results: list[RequestResult], elapsed_s: float) -> RunMetrics:
     if elapsed_s <= 0:
         raise ValueError(f"elapsed time must be positive, got {elapsed_s}")
@@ -97,14 +104,5 @@ def compute_metrics(results: list[RequestResult], elapsed_s: float) -> RunMetric
         input_tok_s=input_tokens / elapsed_s,
         output_tok_s=output_tokens / elapsed_s,
         total_tok_s=(input_tokens + output_tokens) / elapsed_s,
-        ttft_mean_ms=ttft["mean"],
-        ttft_p50_ms=ttft["p50"],
-        ttft_p90_ms=ttft["p90"],
-        ttft_p99_ms=ttft["p99"],
-        tpot_mean_ms=tpot["mean"],
-        tpot_p50_ms=tpot["p50"],
-        tpot_p99_ms=tpot["p99"],
-        e2e_mean_ms=e2e["mean"],
-        e2e_p50_ms=e2e["p50"],
-        e2e_p99_ms=e2e["p99"],
+        **named_ms("ttft", ttft), **named_ms("tpot", tpot), **named_ms("e2e", e2e),
     )
