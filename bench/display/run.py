@@ -21,10 +21,10 @@ def _fmt(v, digits: int = 1) -> str:
     return str(v)
 
 
-def engine_label(row: dict, engine_info: dict) -> str:
-    """`vllm 0.32.0`, `hf 5.19.0` (transformers), ... for titles."""
-    version = row.get("vllm_version") or engine_info.get("transformers_version") or ""
-    return f"{row['engine']} {version}".strip()
+def engine_label(row: dict) -> str:
+    """`vllm 0.32.0`, `hf 5.19.0` (transformers), `sim roofline-1`, ... for titles."""
+    version = row.get("engine_version") or ""
+    return f"{row['engine']} {'' if version == 'unknown' else version}".strip()
 
 
 def kv_text(r: dict) -> str:
@@ -38,7 +38,7 @@ def print_case(outcome) -> None:
     r = outcome.row
     what = "roofline prediction" if r["engine"] == "sim" else f"{r['weights']} weights"
     t = Table(title=f"{r['model']} on {r['device_name'] or r['device']} "
-                    f"({engine_label(r, outcome.record.get('engine') or {})}, {what})",
+                    f"({engine_label(r)}, {what})",
               show_header=False, title_justify="left")
     t.add_column("metric", style="bold")
     t.add_column("value", justify="right")
@@ -54,8 +54,9 @@ def print_case(outcome) -> None:
     t.add_row("elapsed", f"{_fmt(r['elapsed_s'], 2)} s")
     t.add_row("throughput", f"{_fmt(r['output_tok_s'])} output tok/s | {_fmt(r['total_tok_s'])} total tok/s | "
                             f"{_fmt(r['requests_per_s'], 2)} req/s")
-    t.add_row("TTFT p50 / p99", f"{_fmt(r['ttft_p50_ms'])} / {_fmt(r['ttft_p99_ms'])} ms")
+    t.add_row("TTFT p50 / p90 / p99", f"{_fmt(r['ttft_p50_ms'])} / {_fmt(r['ttft_p90_ms'])} / {_fmt(r['ttft_p99_ms'])} ms")
     t.add_row("TPOT p50 / p99", f"{_fmt(r['tpot_p50_ms'], 2)} / {_fmt(r['tpot_p99_ms'], 2)} ms")
+    t.add_row("E2E mean / p99", f"{_fmt(r['e2e_mean_ms'])} / {_fmt(r['e2e_p99_ms'])} ms")
     t.add_row("KV cache", kv_text(r))
     t.add_row("KV bytes/token", f"{_fmt(r['kv_bytes_per_token'], 0)} allocated | "
                                 f"{_fmt(r['kv_bytes_per_token_analytic'], 0)} analytic ({r['kv_cache_dtype']})")
