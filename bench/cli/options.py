@@ -12,12 +12,13 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from bench.cli.argtypes import COMMA_LISTS, one_of
-from bench.config.files import validated
+from bench.config.files import field_errors
 from bench.config.flags import Flag, Group, flag_of, spellings
+from bench.errors import BenchError
 
 RESULTS_DIR = Path("results")
 EXIT_SOME_FAILED = 3  # a command ran, and some case or level failed
@@ -117,5 +118,14 @@ def given(args: argparse.Namespace, model: type[BaseModel]) -> dict:
 
 
 def parsed(args: argparse.Namespace, model: type[BaseModel], where: str) -> Any:
-    """`model` from what the user typed, its defaults filling the rest; BenchError (one line) if invalid."""
-    return validated(model, given(args, model), where)
+    """`model` from what the user typed, its defaults filling the rest; BenchError (one line naming each
+    bad option by its flag) if invalid."""
+    try:
+        return model.model_validate(given(args, model))
+    except ValidationError as e:
+        problems = []
+        for loc, msg in field_errors(e, with_input=True):
+            name = loc.split(".")[0]
+            flag = spellings(name, model.model_fields[name])[0] if name in model.model_fields else loc
+            problems.append(f"{flag}: {msg}")
+        raise BenchError(f"{where}: " + "; ".join(problems)) from None
