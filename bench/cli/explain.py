@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from bench.cli.options import add_options, parsed
+from bench.cli.options import add_command, parsed
 from bench.config.flags import option, reworded
 from bench.config.run import KvCacheDtype, RunConfig
 from bench.errors import BenchError
@@ -39,10 +39,8 @@ class ExplainOptions(BaseModel):
 
 
 def add_explain_command(sub) -> None:
-    p = sub.add_parser("explain", help="what the hardware allows for a model: parameters, memory, KV capacity and "
-                                       "decode bounds (roofline; no GPU needed)")
-    add_options(p, ExplainOptions)
-    p.set_defaults(func=cmd_explain)
+    add_command(sub, "explain", "what the hardware allows for a model: parameters, memory, KV capacity and decode "
+                                "bounds (roofline; no GPU needed)", cmd_explain, (ExplainOptions,))
 
 
 def cmd_explain(args) -> int:

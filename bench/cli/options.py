@@ -24,14 +24,23 @@ RESULTS_DIR = Path("results")
 EXIT_SOME_FAILED = 3  # a command ran, and some case or level failed
 
 
-def add_options(parser: argparse.ArgumentParser, model: type[BaseModel], *, only: tuple[str, ...] | None = None,
+def add_command(sub, name: str, help: str, func, models: tuple[type[BaseModel], ...],
+                local_only_note: str | None = None) -> argparse.ArgumentParser:
+    """Subcommand `name` whose options are the fields of `models`, run by `func(args)`."""
+    p = sub.add_parser(name, help=help)
+    for model in models:
+        add_options(p, model, local_only_note=local_only_note)
+    p.set_defaults(func=func)
+    return p
+
+
+def add_options(parser: argparse.ArgumentParser, model: type[BaseModel], *,
                 local_only_note: str | None = None) -> None:
-    """One argument per field of `model` (or of `only`, in that order); `local_only_note` is added to the
-    help of the local-only options."""
+    """One argument per field of `model`, in field order; `local_only_note` is added to the help of the
+    local-only options."""
     groups: dict[str, Any] = {}
     titles: dict[str, Group] = getattr(model, "cli_groups", {})
-    for name in only or tuple(model.model_fields):
-        field = model.model_fields[name]
+    for name, field in model.model_fields.items():
         facts = flag_of(field)
         where = parser
         if facts.group is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_options, given, parsed
+from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, given, parsed
 from bench.config.flags import option
 from bench.config.run import RunConfig
 
@@ -20,10 +20,8 @@ class RunOutput(BaseModel):
 
 
 def add_run_command(sub) -> None:
-    p = sub.add_parser("run", help="benchmark a model (offline batched generate) and append a results row")
-    add_options(p, RunConfig)
-    add_options(p, RunOutput)
-    p.set_defaults(func=cmd_run)
+    add_command(sub, "run", "benchmark a model (offline batched generate) and append a results row", cmd_run,
+                (RunConfig, RunOutput))
 
 
 def cmd_run(args) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_options, given, parsed
+from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, given, parsed
 from bench.cli.run import RunOutput
 from bench.config.flags import reworded
 from bench.config.serve import ServeConfig
@@ -19,11 +19,9 @@ class ServeOutput(RunOutput):
 
 
 def add_serve_command(sub) -> None:
-    p = sub.add_parser("serve", help="online serving: TTFT/TPOT/ITL, goodput and cost per request rate or "
-                                     "concurrency, on vLLM's OpenAI server or any OpenAI-compatible endpoint")
-    add_options(p, ServeConfig, local_only_note="only for the server bench starts itself")
-    add_options(p, ServeOutput)
-    p.set_defaults(func=cmd_serve)
+    add_command(sub, "serve", "online serving: TTFT/TPOT/ITL, goodput and cost per request rate or concurrency, on "
+                              "vLLM's OpenAI server or any OpenAI-compatible endpoint", cmd_serve,
+                (ServeConfig, ServeOutput), local_only_note="only for the server bench starts itself")
 
 
 def cmd_serve(args) -> int:

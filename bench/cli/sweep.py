@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_options, parsed
+from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, parsed
 from bench.config import run as runconfig
 from bench.config.flags import option
 from bench.execution.signals import EXIT_INTERRUPTED, signal_name
@@ -30,10 +30,8 @@ class SweepOptions(BaseModel):
 
 
 def add_sweep_command(sub) -> None:
-    p = sub.add_parser("sweep", help="run many cases from a YAML file: one process per case, atomic rows, "
-                                     "--resume, optional Ray fan-out")
-    add_options(p, SweepOptions)
-    p.set_defaults(func=cmd_sweep)
+    add_command(sub, "sweep", "run many cases from a YAML file: one process per case, atomic rows, --resume, "
+                              "optional Ray fan-out", cmd_sweep, (SweepOptions,))
 
 
 def cmd_sweep(args) -> int:
