@@ -6,7 +6,7 @@ one BenchError line and nothing is run or written.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import field_validator, model_validator
 
@@ -16,9 +16,11 @@ from bench.config.files import validated
 from bench.config.flags import Group, local_only_given, option, reworded
 from bench.errors import BenchError
 from bench.config.run import RunConfig
-from bench.serve.load import Level
 from bench.measure.streaming import Slo
 from bench.serve.security import Endpoint, parse_endpoint
+
+if TYPE_CHECKING:  # bench.serve.load brings aiohttp: not needed to build the parser
+    from bench.serve.load import Level
 
 DEFAULT_CONCURRENCY = 1
 
@@ -99,6 +101,8 @@ class ServeConfig(RunConfig):
 
     @property
     def levels(self) -> list[Level]:
+        from bench.serve.load import Level
+
         if self.request_rates:
             return [Level("rate", r) for r in self.request_rates]
         return [Level("concurrency", c) for c in (self.concurrencies or [DEFAULT_CONCURRENCY])]
