@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from bench.config import run as runconfig
-from bench.cli import int_list
+from bench.cli.argtypes import int_list
 from bench.errors import BenchError
 from bench.execution.case import run_case
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import cli
+from bench.cli.options import EXIT_SOME_FAILED
 
 from bench.roofline import predict
 from bench.engines import ENGINES, load_engine
@@ -98,7 +99,7 @@ def test_sim_row_for_a_model_too_big_is_oom(tmp_path):
     out = tmp_path / "runs.csv"
     rc = cli.main(["run", "--model", "deepseek-v2-chat", "--engine", "sim", "--hardware", "RTX-4090", "-tp", "1",
                    "--num-prompts", "2", "--out", str(out)])
-    assert rc == cli.EXIT_SOME_FAILED
+    assert rc == EXIT_SOME_FAILED
     row = next(csv.DictReader(out.open()))
     assert row["status"] == "oom" and "predicted out of memory" in row["error"]
 

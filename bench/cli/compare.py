@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from bench.analysis import compare as cmp
-from bench.cli.cost import _names
+from bench.cli.argtypes import names
 from bench.errors import BenchError
 from bench.display.tables import markdown_table, num, pct
 
@@ -32,12 +32,12 @@ def add_compare_command(sub) -> None:
     p = sub.add_parser("compare", help="compare two results CSVs case by case; exit 1 on a regression (for CI)")
     p.add_argument("base", type=Path, metavar="BASE.csv", help="the reference results")
     p.add_argument("new", type=Path, metavar="NEW.csv", help="the results to judge")
-    p.add_argument("--key", type=_names, default=None, metavar="A,B",
+    p.add_argument("--key", type=names, default=None, metavar="A,B",
                    help=f"columns that define a case (default: {','.join(cmp.DEFAULT_KEY)}, plus serving load "
                         "columns where present)")
     p.add_argument("--threshold", type=_threshold, default=0.05, metavar="PCT",
                    help="smallest change that counts, in percent (default 5%%)")
-    p.add_argument("--metrics", type=_names, default=None, metavar="A,B",
+    p.add_argument("--metrics", type=names, default=None, metavar="A,B",
                    help="metrics to compare (default: those of output_tok_s, ttft_p99_ms, tpot_p99_ms, "
                         "cny_per_m_blended, ... that both files hold)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE.csv|FILE.md",

@@ -1,4 +1,4 @@
-"""`bench cost` and `bench prices`: subcommands registered by bench.cli.
+"""`bench cost`: CNY per million tokens of measured runs, beside every vendor's API price.
 
 Bad input (unknown hardware or vendor, a results CSV without the needed columns, an as-of date
 before every price) prints one line and exits 2, and nothing is written.
@@ -6,110 +6,45 @@ before every price) prints one line and exits 2, and nothing is written.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import io
-import math
 from pathlib import Path
 
+from bench.cli.argtypes import fraction, names, non_negative, positive
+from bench.cli.prices import add_price_options
 from bench.cost import formulas as cost
 from bench.errors import BenchError
 
 
-def _positive(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (x > 0 and math.isfinite(x)):
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-    return x
-
-
-def _non_negative(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (x >= 0 and math.isfinite(x)):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return x
-
-
-def _fraction(text: str) -> float:
-    x = _positive(text)
-    if x > 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1] such as 0.3, got {text!r}")
-    return x
-
-
-def _mix(text: str) -> tuple[float, float]:
-    try:
-        return cost.parse_mix(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
-
-
-def _names(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError("expected one or more names separated by commas")
-    return names
-
-
-def add_price_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--as-of", type=_day, default=None, metavar="DATE",
-                   help="the day whose prices apply, YYYY-MM-DD (default today)")
-    p.add_argument("--mix", type=_mix, default=cost.DEFAULT_MIX, metavar="IN:OUT",
-                   help="input:output tokens for blended prices (default 3:1, public comparisons' convention)")
-    p.add_argument("--fx-cny-per-usd", type=_positive, default=cost.DEFAULT_FX_CNY_PER_USD, metavar="RATE",
-                   help=f"CNY per USD for USD prices (default {cost.DEFAULT_FX_CNY_PER_USD}, docs/cost.md)")
-
-
-def add_cost_commands(sub) -> None:
-    """Register `cost` and `prices` on bench's subcommand parser."""
+def add_cost_command(sub) -> None:
     p = sub.add_parser("cost", help="CNY per million tokens of measured runs, beside every vendor's API price")
     p.add_argument("results", type=Path, metavar="RESULTS.csv", help="a results CSV written by `bench run`")
     p.add_argument("--hardware", default=None, metavar="NAME",
                    help="hardware.yaml name (case-insensitive); default: the row's own, from `bench run --hardware`")
     p.add_argument("--basis", choices=["rental", "owned"], default="rental",
                    help="rental: price per card-hour; owned: purchase amortised + energy + hosting")
-    p.add_argument("--gpu-cny-per-hour", type=_positive, default=None, metavar="X",
+    p.add_argument("--gpu-cny-per-hour", type=positive, default=None, metavar="X",
                    help="all-in CNY for one GPU-hour; replaces the basis (for hardware without a price)")
-    p.add_argument("--utilization", type=_fraction, default=1.0, metavar="U",
+    p.add_argument("--utilization", type=fraction, default=1.0, metavar="U",
                    help="share of paid hours doing useful work, (0, 1]; cost per token is divided by it (default 1)")
-    p.add_argument("--vendors", type=_names, default=None, metavar="A,B",
+    p.add_argument("--vendors", type=names, default=None, metavar="A,B",
                    help="vendors or vendor models to compare, comma-separated (default: all in force)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE.csv", help="also write the comparison as CSV")
     add_price_options(p)
     owned = p.add_argument_group("owned basis")
-    owned.add_argument("--years", type=_positive, default=cost.DEFAULT_AMORTIZATION_YEARS, metavar="N",
+    owned.add_argument("--years", type=positive, default=cost.DEFAULT_AMORTIZATION_YEARS, metavar="N",
                        help=f"amortisation period (default {cost.DEFAULT_AMORTIZATION_YEARS:g})")
-    owned.add_argument("--electricity-cny-per-kwh", type=_non_negative, default=cost.DEFAULT_ELECTRICITY_CNY_PER_KWH,
+    owned.add_argument("--electricity-cny-per-kwh", type=non_negative, default=cost.DEFAULT_ELECTRICITY_CNY_PER_KWH,
                        metavar="X",
                        help=f"electricity price (default {cost.DEFAULT_ELECTRICITY_CNY_PER_KWH})")
-    owned.add_argument("--pue", type=_positive, default=cost.DEFAULT_PUE, metavar="X",
+    owned.add_argument("--pue", type=positive, default=cost.DEFAULT_PUE, metavar="X",
                        help=f"data-centre power usage effectiveness (default {cost.DEFAULT_PUE})")
-    owned.add_argument("--hosting-cny-per-month", type=_non_negative,
+    owned.add_argument("--hosting-cny-per-month", type=non_negative,
                        default=cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD, metavar="X",
-                       help="rack, network and operations per card per month (default 0)")
+                       help="rack, network and operations per card per month "
+                            f"(default {cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD:g})")
     p.set_defaults(func=cmd_cost)
-
-    q = sub.add_parser("prices", help="vendor API prices in force on a day (prices.yaml)")
-    q.add_argument("--vendor", type=_names, default=None, metavar="V",
-                   help="a vendor or model (comma-separated for several)")
-    q.add_argument("--all", action="store_true", help="every row of the history, whatever the date")
-    q.add_argument("--sources", action="store_true", help="show where each price comes from")
-    add_price_options(q)
-    q.set_defaults(func=cmd_prices)
 
 
 def csv_bytes(columns, records: list[dict]) -> bytes:
@@ -121,23 +56,6 @@ def csv_bytes(columns, records: list[dict]) -> bytes:
         w.writerow(["" if r.get(c) is None else repr(round(r[c], 6)) if isinstance(r[c], float) else r[c]
                     for c in columns])
     return buf.getvalue().encode()
-
-
-def cmd_prices(args) -> int:
-    from bench.display.cost import print_prices
-    from bench.config.prices import in_force, load_prices, select
-
-    book = load_prices()
-    if args.all:
-        rows = select(book, args.vendor)
-        title = f"price history ({len(rows)} rows)"
-    else:
-        as_of = args.as_of or dt.date.today()
-        rows = in_force(book, as_of, args.vendor).prices
-        title = f"prices in force on {as_of} ({len(rows)} vendor models)"
-    print_prices(rows, f"{title}; per million tokens; USD at {args.fx_cny_per_usd:g} CNY", args.fx_cny_per_usd,
-                 args.mix, sources=args.sources)
-    return 0
 
 
 def cmd_cost(args) -> int:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cli.cost import _names, add_price_options
+from bench.cli.argtypes import names
+from bench.cli.prices import add_price_options
 
 
 def add_report_command(sub) -> None:
@@ -18,7 +19,7 @@ def add_report_command(sub) -> None:
                    help="hardware.yaml name that prices rows naming none of their own (bench run --hardware, sim rows)")
     p.add_argument("--basis", choices=["rental", "owned"], default="rental",
                    help="price basis of self-hosted costs (the other one where a GPU lacks this price)")
-    p.add_argument("--vendors", type=_names, default=None, metavar="A,B",
+    p.add_argument("--vendors", type=names, default=None, metavar="A,B",
                    help="vendors or vendor models to show (default: every price in force)")
     add_price_options(p)
     p.set_defaults(func=cmd_report)

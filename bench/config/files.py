@@ -59,6 +59,14 @@ def one_line(err: ValidationError, where: str) -> str:
     return f"{where}: " + "; ".join(parts)
 
 
+def validated(schema: type[BaseModel], data: Any, where: str) -> Any:
+    """`data` validated against `schema`; BenchError (one line naming each bad field) if it fails."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as e:
+        raise BenchError(one_line(e, where)) from None
+
+
 def load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")

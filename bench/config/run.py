@@ -11,41 +11,62 @@ import json
 from contextlib import contextmanager
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from bench.config import catalog
 from bench.config.catalog import ResolvedModel
-from bench.config.files import one_line
+from bench.config.files import validated
+from bench.config.flags import option
 from bench.errors import BenchError
 from bench.workload.synthetic import length_bounds
 
 
+KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
+
+
 class RunConfig(BaseModel):
+    """Each field is a `bench run` option (and a sweep file key): its help, default and choices live here only."""
+
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model: str
-    engine: str = "vllm"
-    input_len: int = Field(128, ge=1)
-    output_len: int = Field(64, ge=1)
-    num_prompts: int = Field(16, ge=1)
-    length_dist: Literal["fixed", "uniform", "normal"] = "fixed"
-    range_ratio: float = Field(0.0, ge=0.0, le=1.0)
-    seed: int = 0
-    max_num_seqs: int | None = Field(None, ge=1)
-    max_model_len: int | None = Field(None, ge=1)
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] | None = None
-    kv_cache_dtype: Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"] = "auto"
-    tensor_parallel_size: int | None = Field(None, ge=1)
-    pipeline_parallel_size: int = Field(1, ge=1)
-    distributed_executor_backend: Literal["mp", "ray"] | None = None
-    gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0)
-    cpu_kv_cache_gb: float | None = Field(None, gt=0.0)
-    device: Literal["auto", "cuda", "cpu"] = "auto"
-    weights: str = "auto"  # auto | dummy | hub | a directory of real weights
-    enforce_eager: bool | None = None  # None: eager on CPU, CUDA graphs on GPU
-    warmup: bool = True
-    timeout_s: float = Field(3600.0, gt=0.0)
-    hardware: str | None = None  # hardware.yaml name: the GPU the cost columns price and --engine sim predicts
+    model: str = option(help="catalog name (see `bench models`) or a directory with a config.json")
+    engine: str = option("vllm", "vllm; sim: the roofline's prediction for --hardware, no GPU needed; hf: transformers "
+                                 "generate, static batches; hf-cb: transformers continuous batching (when the installed "
+                                 "transformers has it); see docs/engines.md")
+    input_len: int = option(128, "prompt tokens per request (mean, if a distribution)", ge=1)
+    output_len: int = option(64, "output tokens per request, exact (ignore_eos)", ge=1)
+    num_prompts: int = option(16, "requests in the timed run", ge=1)
+    length_dist: Literal["fixed", "uniform", "normal"] = option("fixed", "how input/output lengths vary around the "
+                                                                         "given means")
+    range_ratio: float = option(0.0, "uniform: +-ratio x mean; normal: sigma = ratio x mean (clipped at 3 sigma)",
+                                ge=0.0, le=1.0)
+    seed: int = option(0, "workload and engine seed")
+    max_num_seqs: int | None = option(None, "batch size cap (vLLM max_num_seqs; hf: the static batch size); a comma "
+                                            "list runs one case per value, e.g. 1,4,16",
+                                      comma_list=True, local_only=True, ge=1)
+    max_model_len: int | None = option(None, "context length; default from models.yaml", local_only=True, ge=1)
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] | None = option(
+        None, "activation and weight dtype; default from models.yaml", local_only=True)
+    kv_cache_dtype: KvCacheDtype = option("auto", "KV-cache format (auto: the model's dtype)", local_only=True)
+    tensor_parallel_size: int | None = option(None, "GPUs per model (tensor parallel); default from models.yaml",
+                                              flags=("--tensor-parallel-size", "-tp"), ge=1)
+    pipeline_parallel_size: int = option(1, "pipeline stages", flags=("--pipeline-parallel-size", "-pp"), ge=1)
+    distributed_executor_backend: Literal["mp", "ray"] | None = option(
+        None, "mp: one node; ray: a Ray cluster (multi-node)", local_only=True)
+    gpu_memory_utilization: float = option(0.9, "share of each GPU's memory vLLM may use", local_only=True,
+                                           gt=0.0, le=1.0)
+    cpu_kv_cache_gb: float | None = option(None, "CPU build only: KV-cache size in GiB (default 2)", local_only=True,
+                                           gt=0.0)
+    device: Literal["auto", "cuda", "cpu"] = option("auto", "auto: whatever the installed vLLM build targets",
+                                                    local_only=True)
+    weights: str = option("auto", "auto (local real weights if present, else dummy), dummy, hub (download), or a "
+                                  "directory", local_only=True)
+    enforce_eager: bool | None = option(None, "default: eager on CPU, CUDA graphs on GPU", local_only=True)
+    warmup: bool = option(True, "skip the warm-up batch", flags=("--no-warmup",))
+    timeout_s: float = option(3600.0, "seconds per case", flags=("--timeout",), gt=0.0)
+    hardware: str | None = option(None, "a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim "
+                                        "predicts, and the roofline beside measured rows; prices the row in CNY per "
+                                        "M tokens")
 
     @model_validator(mode="after")
     def _range_needs_a_distribution(self):
@@ -59,10 +80,12 @@ NOT_IN_KEY = ("timeout_s",)
 
 
 def parse(fields: dict, where: str = "bench run") -> RunConfig:
-    try:
-        return RunConfig.model_validate(fields)
-    except ValidationError as e:
-        raise BenchError(one_line(e, where)) from None
+    return validated(RunConfig, fields, where)
+
+
+def default(name: str):
+    """RunConfig's default for option `name` (for code outside the model that needs it)."""
+    return RunConfig.model_fields[name].default
 
 
 class FieldError(BenchError):

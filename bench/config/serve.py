@@ -6,47 +6,71 @@ one BenchError line and nothing is run or written.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from bench.config import run as runconfig
 from bench.config.catalog import ResolvedModel
-from bench.config.files import one_line
+from bench.config.files import validated
+from bench.config.flags import Group, local_only_given, option, reworded
 from bench.errors import BenchError
 from bench.config.run import RunConfig
-from bench.serve.load import Level
 from bench.measure.streaming import Slo
 from bench.serve.security import Endpoint, parse_endpoint
 
-# Server options that only apply to the server bench starts itself (not to --endpoint), with their defaults.
-LOCAL_ONLY = {
-    "max_num_seqs": None, "cpu_kv_cache_gb": None, "enforce_eager": None, "weights": "auto",
-    "kv_cache_dtype": "auto", "gpu_memory_utilization": 0.9, "distributed_executor_backend": None,
-    "device": "auto", "dtype": None, "max_model_len": None,
-}
+if TYPE_CHECKING:  # bench.serve.load brings aiohttp: not needed to build the parser
+    from bench.serve.load import Level
+
 DEFAULT_CONCURRENCY = 1
 
 
 class ServeConfig(RunConfig):
-    """RunConfig's fields keep their meaning; `timeout_s` bounds each load level."""
+    """RunConfig's fields keep their meaning (a few re-read for serving); `timeout_s` bounds each load level."""
 
-    num_prompts: int = Field(64, ge=1)
-    request_rates: list[float] | None = None  # requests per second; inf: all at once
-    concurrencies: list[int] | None = None
-    burstiness: float = Field(1.0, gt=0.0)  # 1: Poisson; <1 burstier; >1 more even; inf: constant gaps
-    warmup_requests: int = Field(2, ge=0)
-    slo_ttft_ms: float | None = Field(None, gt=0.0)
-    slo_tpot_ms: float | None = Field(None, gt=0.0)
-    slo_attainment: float = Field(0.9, gt=0.0, le=1.0)
-    endpoint: str | None = None
-    api_model: str | None = None
-    api_key_env: str | None = None  # the NAME of the environment variable holding the key
-    allow_insecure_http: bool = False
-    api: Literal["completions", "chat"] = "completions"
-    prompt_format: Literal["tokens", "text"] | None = None  # default: tokens for completions, text for chat
-    ignore_eos: bool = True
-    server_timeout_s: float = Field(900.0, gt=0.0)  # deadline for the local server's /health
+    cli_groups: ClassVar[dict[str, Group]] = {
+        "load": Group(f"load (one of; default --concurrency {DEFAULT_CONCURRENCY})", exclusive=True),
+        "slo": Group("SLO (goodput, and which level is cheapest)"),
+        "endpoint": Group("endpoint (instead of starting a server)"),
+    }
+
+    engine: Literal["vllm"] = reworded(RunConfig, "engine", hidden=True)  # the server is vLLM's
+    num_prompts: int = option(64, "requests per level", ge=1)
+    max_num_seqs: int | None = reworded(RunConfig, "max_num_seqs", "the server's batch cap (vLLM max_num_seqs)",
+                                        comma_list=False)
+    timeout_s: float = reworded(RunConfig, "timeout_s", "time limit per level: nothing is sent after it, unfinished "
+                                                        "requests fail", metavar="S")
+    warmup: bool = reworded(RunConfig, "warmup", "no warm-up requests before each level")
+    request_rates: list[float] | None = option(
+        None, "a sweep of request rates", flags=("--rates",), metavar="R1,R2", group="load",
+        single=("--request-rate", "R", "requests per second, Poisson arrivals (inf: all at once)"))
+    concurrencies: list[int] | None = option(
+        None, "a sweep of concurrencies", metavar="C1,C2", group="load",
+        single=("--concurrency", "C", "C concurrent streams, each sending its next request when one ends"))
+    burstiness: float = option(1.0, "rate levels: gamma-distributed gaps of shape B (1 Poisson, <1 burstier, >1 more "
+                                    "even)", metavar="B", gt=0.0)
+    warmup_requests: int = option(2, "requests sent and not measured before each level", metavar="K", ge=0)
+    slo_ttft_ms: float | None = option(None, "time to first token limit", metavar="X", group="slo", gt=0.0)
+    slo_tpot_ms: float | None = option(None, "time per output token limit", metavar="Y", group="slo", gt=0.0)
+    slo_attainment: float = option(Slo.attainment, "share of a level's requests that must meet both for the level "
+                                                   "to meet the SLO", metavar="F", group="slo", gt=0.0, le=1.0)
+    endpoint: str | None = option(None, "an OpenAI-compatible server: a base (http://127.0.0.1:8000, https://host/v1) "
+                                        "or a full .../completions or .../chat/completions URL",
+                                  metavar="URL", group="endpoint")
+    api_model: str | None = option(None, "model name sent in each request (default: the endpoint gets the model's "
+                                         "hub_id; the server bench starts serves it under --model's name, or this "
+                                         "one)", metavar="NAME", group="endpoint")
+    api_key_env: str | None = option(None, "the environment variable holding the API key (the key itself is never "
+                                           "an option)", metavar="VAR", group="endpoint")
+    allow_insecure_http: bool = option(False, "allow plain http to a host that is not loopback", group="endpoint")
+    api: Literal["completions", "chat"] = option("completions", "/v1/completions (token-id prompts) or "
+                                                                "/v1/chat/completions (text)", group="endpoint")
+    prompt_format: Literal["tokens", "text"] | None = option(
+        None, "token ids (default for completions) or text (chat, vendors)", group="endpoint")
+    ignore_eos: bool = option(True, "ask for exactly --output-len tokens (vLLM's ignore_eos; --no-ignore-eos for "
+                                    "vendors)", group="endpoint")
+    server_timeout_s: float = option(900.0, "deadline for the local server's /health", flags=("--server-timeout",),
+                                     metavar="S", gt=0.0)
 
     @field_validator("request_rates")
     @classmethod
@@ -77,6 +101,8 @@ class ServeConfig(RunConfig):
 
     @property
     def levels(self) -> list[Level]:
+        from bench.serve.load import Level
+
         if self.request_rates:
             return [Level("rate", r) for r in self.request_rates]
         return [Level("concurrency", c) for c in (self.concurrencies or [DEFAULT_CONCURRENCY])]
@@ -87,18 +113,15 @@ class ServeConfig(RunConfig):
 
 
 def parse(fields: dict) -> ServeConfig:
-    try:
-        return ServeConfig.model_validate(fields)
-    except ValidationError as e:
-        raise BenchError(one_line(e, "bench serve")) from None
+    return validated(ServeConfig, fields, "bench serve")
 
 
 def resolve(cfg: ServeConfig) -> tuple[ServeConfig, ResolvedModel, Endpoint | None]:
     """The model and its defaults (as bench run), then the serving checks. Raises BenchError."""
     if cfg.endpoint:
-        given = [k for k, default in LOCAL_ONLY.items() if getattr(cfg, k) != default]
+        given = local_only_given(cfg)  # typed, even at its default value
         if given:
-            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            flags = ", ".join(given)
             raise BenchError(f"{flags}: option(s) of the server bench starts; with --endpoint the server is "
                              "yours, configure it there")
     elif cfg.api_key_env:

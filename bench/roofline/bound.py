@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from bench.roofline import batchsim
+from bench.config import run as runconfig
+from bench.roofline import batchsim, modelmath
 
-from bench.roofline import modelmath
 GIB = 2**30
 BLOCK_SIZE = 16
 EXPLAIN_BATCHES = (1, 8, 64, 256)
@@ -83,9 +83,9 @@ class Deployment:
     gpu: GpuSpec
     tensor_parallel_size: int = 1
     weight_dtype: str = "bfloat16"
-    kv_cache_dtype: str = "auto"
+    kv_cache_dtype: str = runconfig.default("kv_cache_dtype")
     model_dtype: str = "bfloat16"  # activations; what kv_cache_dtype 'auto' stores
-    gpu_memory_utilization: float = 0.9
+    gpu_memory_utilization: float = runconfig.default("gpu_memory_utilization")
     # Data-parallel attention (SGLang's --enable-dp-attention, DeepSeek's own serving): each GPU keeps
     # whole attention weights and the KV of its own sequences, so MLA's latent is stored once, not per GPU.
     attention_data_parallel: bool = False

@@ -37,9 +37,9 @@ def model_dtype(run: dict, model_config: dict) -> str:
 
 def deployment(run: dict, model_config: dict, gpu: GpuSpec) -> Deployment:
     dtype = model_dtype(run, model_config)
+    given = {k: run[k] for k in ("kv_cache_dtype", "gpu_memory_utilization") if run.get(k)}  # else RunConfig's
     return Deployment(cfg=model_config, gpu=gpu, tensor_parallel_size=run.get("tensor_parallel_size") or 1,
-                      weight_dtype=dtype, kv_cache_dtype=run.get("kv_cache_dtype") or "auto", model_dtype=dtype,
-                      gpu_memory_utilization=run.get("gpu_memory_utilization") or 0.9)
+                      weight_dtype=dtype, model_dtype=dtype, **given)
 
 
 def vllm_default_limits(gpu: GpuSpec) -> tuple[int, int]:

@@ -1,0 +1,77 @@
+"""argparse `type=` functions shared by the subcommands: each turns one command-line word into a value
+or raises ArgumentTypeError with the expected form (argparse prints it as one line, exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Callable
+
+
+def int_list(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def rate_list(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas (inf allowed), got {text!r}") from None
+    if not values or any(not (v > 0) or math.isnan(v) for v in values):
+        raise argparse.ArgumentTypeError(f"expected request rates above 0 (inf: all at once), got {text!r}")
+    return values
+
+
+# The comma-list reader for a list's element type (the only float lists are request rates).
+COMMA_LISTS: dict[type, Callable[[str], list]] = {int: int_list, float: rate_list}
+
+
+def one_of(parse_list: Callable[[str], list], plural_flag: str) -> Callable[[str], list]:
+    """A list option's one-value form: the same reader, refusing more than one value (kept as a list)."""
+    def parse(text: str) -> list:
+        values = parse_list(text)
+        if len(values) != 1:
+            raise argparse.ArgumentTypeError(f"expected one value, got {text!r} (a sweep is {plural_flag})")
+        return values
+    return parse
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive(text: str) -> float:
+    x = _number(text)
+    if not (x > 0 and math.isfinite(x)):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return x
+
+
+def non_negative(text: str) -> float:
+    x = _number(text)
+    if not (x >= 0 and math.isfinite(x)):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return x
+
+
+def fraction(text: str) -> float:
+    x = positive(text)
+    if x > 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1] such as 0.3, got {text!r}")
+    return x
+
+
+def names(text: str) -> list[str]:
+    found = [n.strip() for n in text.split(",") if n.strip()]
+    if not found:
+        raise argparse.ArgumentTypeError("expected one or more names separated by commas")
+    return found

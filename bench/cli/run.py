@@ -1,0 +1,48 @@
+"""`bench run`: one case per --max-num-seqs value, each appended as a results row. The options are
+RunConfig's fields (bench.config.run) plus where the rows go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, given, parsed
+from bench.config.flags import option
+from bench.config.run import RunConfig
+
+
+class RunOutput(BaseModel):
+    """bench run's options beyond the case: where its rows and the engine's log go."""
+
+    out: Path = option(RESULTS_DIR / "runs.csv", "results CSV to append to")
+    verbose: bool = option(False, "show the engine's log instead of keeping it in a file", flags=("--verbose", "-v"))
+
+
+def add_run_command(sub) -> None:
+    add_command(sub, "run", "benchmark a model (offline batched generate) and append a results row", cmd_run,
+                (RunConfig, RunOutput))
+
+
+def cmd_run(args) -> int:
+    from bench.config import run as runconfig
+    from bench.display.run import print_case, print_summary
+    from bench.execution.case import run_case
+
+    fields = given(args, RunConfig)
+    output = parsed(args, RunOutput, "bench run")
+    batch_sizes = fields.pop("max_num_seqs", None) or [None]  # a comma list: one case per value
+    cases = []
+    for b in batch_sizes:  # resolve every case first: bad input stops everything before any run
+        cfg = runconfig.parse({**fields, **({"max_num_seqs": b} if b is not None else {})})
+        cases.append(runconfig.resolve(cfg))
+    outcomes = []
+    for i, (cfg, model) in enumerate(cases, 1):
+        label = f"[{i}/{len(cases)}] {model.name} max_num_seqs={cfg.max_num_seqs or 'default'}"
+        outcome = run_case(cfg, model, output.out, verbose=output.verbose, label=label)
+        print_case(outcome)
+        outcomes.append(outcome)
+    if len(outcomes) > 1:
+        print_summary([o.row for o in outcomes])
+    print(f"results: {output.out} (+ {output.out.with_suffix('')}/<run_id>.json)")
+    return 0 if all(o.row["status"] == "ok" for o in outcomes) else EXIT_SOME_FAILED

@@ -1,0 +1,77 @@
+"""`bench sweep SWEEP.yaml`: many cases from a YAML file (keys = bench run's options), one process per
+case, atomic rows, --resume, optional Ray fan-out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, parsed
+from bench.config import run as runconfig
+from bench.config.flags import option
+from bench.execution.signals import EXIT_INTERRUPTED, signal_name
+
+
+class SweepOptions(BaseModel):
+    """bench sweep's own options; the cases' options are in the file."""
+
+    sweep: Path = option(help="base (bench run options), grid (option -> list of values), cases (list of option "
+                              "mappings)", positional=True, metavar="SWEEP.yaml")
+    out: Path | None = option(None, f"results CSV (default {RESULTS_DIR}/<sweep name>.csv)", metavar="FILE.csv")
+    resume: bool = option(False, "skip the cases that already have an ok row in --out")
+    timeout_per_case: float | None = option(
+        None, "seconds per case, for every case (default: each case's timeout_s, else "
+              f"{runconfig.default('timeout_s'):g})", metavar="S", gt=0.0)
+    dry_run: bool = option(False, "validate and list the cases; run nothing")
+    ray: str | None = option(None, "run the cases as Ray tasks on an existing cluster (default address: auto); "
+                                   "needs the `ray` extra", nargs="?", const="auto", metavar="ADDRESS")
+
+
+def add_sweep_command(sub) -> None:
+    add_command(sub, "sweep", "run many cases from a YAML file: one process per case, atomic rows, --resume, "
+                              "optional Ray fan-out", cmd_sweep, (SweepOptions,))
+
+
+def cmd_sweep(args) -> int:
+    from bench.results import store as results
+    from bench.config import sweep
+    from bench.execution import local as sweep_run
+    from bench.display.sweep import SweepProgress, print_plan, print_sweep_summary
+
+    opts: SweepOptions = parsed(args, SweepOptions, "bench sweep")
+    if opts.ray is not None:
+        from bench.execution import ray_cluster as ray_fanout
+        ray_fanout.require()
+    out = opts.out or RESULTS_DIR / f"{opts.sweep.stem}.csv"
+    overrides = {"timeout_s": opts.timeout_per_case} if opts.timeout_per_case is not None else {}
+    plan = sweep.load_plan(opts.sweep, overrides, more_checks=lambda cases: sweep_run.environment_problems(
+        cases, out, local=opts.ray is None))
+    ok = results.ok_keys(out)  # whole rows only: a torn last row is not read
+    done = ok & {c.key for c in plan.cases}
+    to_run, skipped = sweep_run.split_done(plan.cases, ok if opts.resume else set())
+    if opts.dry_run:
+        print_plan(plan.cases, ok if opts.resume else set(), out)
+        return 0
+    results.repair(out)  # a torn last row moves to <out>.torn now, not at the first append
+    if done and not opts.resume:
+        print(f"note: {len(done)} of these cases already have ok rows in {out}; they run again "
+              "(--resume skips them)", file=sys.stderr)
+    if opts.ray is not None:
+        ray_fanout.open_cluster(opts.ray, to_run)
+    interrupted = None
+    with SweepProgress(len(to_run), len(skipped)) as progress:
+        try:
+            if opts.ray is not None:
+                ray_fanout.run_cases(to_run, out, progress)
+            else:
+                sweep_run.run_local(to_run, out, progress)
+        except KeyboardInterrupt as e:
+            interrupted = signal_name(e)
+    print_sweep_summary(progress.rows, {c.key: c.label for c in plan.cases}, len(skipped), out)
+    if interrupted:
+        again = f"bench sweep {opts.sweep}" + (f" --out {opts.out}" if opts.out else "") + " --resume"
+        print(f"interrupted ({interrupted}): finished rows are kept; `{again}` runs the rest", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0 if all(r["status"] == "ok" for r in progress.rows) else EXIT_SOME_FAILED
