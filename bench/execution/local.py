@@ -2,7 +2,7 @@
 per case on a cluster, every row recorded atomically as it finishes.
 
 A case that fails is a row (failed / timeout / oom) and the sweep goes on; SIGINT/SIGTERM stop the
-running case, record it as `interrupted` and end the sweep (runner.run_case raises Interrupted).
+running case, record it as `interrupted` and end the sweep (case.run_case raises Interrupted).
 """
 
 from __future__ import annotations

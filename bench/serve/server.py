@@ -16,13 +16,15 @@ import importlib.metadata
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from bench.execution.forensics import root_cause
+from bench.execution.process import die_with_parent, kill_group
 
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 HEALTH_POLL_S = 0.5
@@ -78,15 +80,6 @@ def server_args(run: dict, load_path: str, load_format: str, served_name: str, d
     if device == "cpu":
         args += ["--kv-cache-memory-bytes", str(int((run["cpu_kv_cache_gb"] or DEFAULT_CPU_KV_CACHE_GIB) * 2**30))]
     return args
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 def _no_proxy_opener() -> urllib.request.OpenerDirector:
@@ -146,7 +139,7 @@ class VllmServer:
             self.proc = subprocess.Popen(
                 self.command, stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
                 env=self.env, start_new_session=True,  # its own group: stop() reaches the engine's children too
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=die_with_parent,
             )
         finally:
             if log is not None:
@@ -181,8 +174,6 @@ class VllmServer:
         return self.log_path.read_text(errors="replace")
 
     def _failure(self, what: str) -> str:
-        from bench.execution.case import root_cause
-
         cause = root_cause(self.log_text())
         if ADDRESS_IN_USE in self.log_text().lower() and not cause:
             cause = ADDRESS_IN_USE
@@ -191,9 +182,7 @@ class VllmServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        from bench.execution.case import _kill_group
-
-        _kill_group(self.proc)
+        kill_group(self.proc)
 
     def facts(self) -> dict:
         """What the running server says about itself: device and KV capacity from its log, version from /version."""

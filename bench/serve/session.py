@@ -36,7 +36,7 @@ from bench.workload.prompts import build_prompts, warmup_prompts
 from bench.results.serve_record import cheapest_meeting_slo, serve_row
 from bench.serve.security import Endpoint, Secret, parse_endpoint, read_api_key, scrub, scrub_obj
 from bench.measure.telemetry import PeakMemorySampler
-from bench.execution.worker import looks_like_oom
+from bench.execution.forensics import looks_like_oom, root_cause
 
 LOCAL_ENGINE = "vllm-server"
 ENDPOINT_ENGINE = "openai-endpoint"
@@ -327,8 +327,6 @@ def _verdict(sweep: _Sweep, res: LevelResult, metrics: dict) -> tuple[str, str]:
     """ok: the level ran and some requests completed; timeout: the time limit cut it (figures kept);
     failed: nothing completed (or the local server died); oom when the server's root cause says so."""
     if sweep.server is not None and not sweep.server.alive():
-        from bench.execution.case import root_cause
-
         cause = root_cause(sweep.server.log_text()) or "the server exited during the level"
         return ("oom" if looks_like_oom(cause) else "failed"), cause
     if not metrics["completed"]:
