@@ -107,7 +107,6 @@ def cmd_run(args) -> int:
 
 def cmd_sweep(args) -> int:
     from bench.results import store as results
-    from bench.config import sweep
     from bench.execution import local as sweep_run
     from bench.display.sweep import SweepProgress, print_plan, print_sweep_summary
 
@@ -116,13 +115,14 @@ def cmd_sweep(args) -> int:
         ray_fanout.require()
     out = args.out or DEFAULT_OUT.parent / f"{args.sweep.stem}.csv"
     overrides = {"timeout_s": args.timeout_per_case} if args.timeout_per_case is not None else {}
-    plan = sweep.load_plan(args.sweep, overrides, more_checks=lambda cases: sweep_run.environment_problems(
-        cases, out, local=args.ray is None))
+    plan, note = sweep_run.checked_plan(args.sweep, overrides, out, local=args.ray is None, dry_run=args.dry_run)
     ok = results.ok_keys(out)  # whole rows only: a torn last row is not read
     done = ok & {c.key for c in plan.cases}
     to_run, skipped = sweep_run.split_done(plan.cases, ok if args.resume else set())
     if args.dry_run:
         print_plan(plan.cases, ok if args.resume else set(), out)
+        if note:  # a package missing here: the plan is still listed
+            print(note, file=sys.stderr)
         return 0
     results.repair(out)  # a torn last row moves to <out>.torn now, not at the first append
     if done and not args.resume:
