@@ -1,6 +1,11 @@
-"""Three tiers: plain tests (pure, no vllm/torch import), `engine` (a real engine on CPU: vLLM's CPU build,
-or with `pytest.mark.engine("torch", "transformers")` the packages named), `gpu` (a CUDA GPU). The last
-two skip with a reason when unavailable; so do `ray` tests (a local Ray instance) without the ray package."""
+"""Tiers, by marker:
+
+- unit (no marker; `-m "not engine and not gpu and not ray"`): pure, no vllm/torch/transformers/ray import;
+  they pass with bench's base dependencies and pytest only (scripts/test.sh runs them first in .venv-unit).
+  A test that needs one of those packages is not a unit test: mark it.
+- `engine`: a real engine on CPU (vLLM's CPU build, or with `pytest.mark.engine("torch", "transformers")`
+  the packages named); `gpu`: a CUDA GPU; `ray`: a local Ray instance. These skip with a reason when what
+  they need is missing."""
 
 import importlib.util
 import shutil

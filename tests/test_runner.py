@@ -2,7 +2,7 @@
 
 
 def test_root_cause_digs_out_the_worker_error():
-    from bench.execution.case import root_cause
+    from bench.execution.forensics import root_cause
 
     log = "\n".join([
         "(Worker pid=1) ERROR x RuntimeError: real trouble deep down",
@@ -23,7 +23,7 @@ def test_kill_group_also_stops_children_that_outlive_the_leader():
     import sys
     import time
 
-    from bench.execution import case as runner
+    from bench.execution import process
     child_code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
     leader_code = (f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {child_code!r}]); "
                    "print(p.pid, flush=True)")
@@ -31,13 +31,13 @@ def test_kill_group_also_stops_children_that_outlive_the_leader():
                             start_new_session=True)
     child = int(proc.stdout.readline())
     proc.wait(timeout=10)  # the leader has exited, its SIGTERM-proof child has not
-    old = runner.KILL_GRACE_S
-    runner.KILL_GRACE_S = 0.5
+    old = process.KILL_GRACE_S
+    process.KILL_GRACE_S = 0.5
     try:
         t0 = time.monotonic()
-        runner._kill_group(proc)
+        process.kill_group(proc)
     finally:
-        runner.KILL_GRACE_S = old
+        process.KILL_GRACE_S = old
     assert time.monotonic() - t0 < 5
     time.sleep(0.2)
     try:

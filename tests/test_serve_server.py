@@ -25,7 +25,7 @@ ARGS = ["serve", "--model", "tiny-qwen2", "--input-len", "16", "--output-len", "
 @pytest.fixture
 def fake_vllm(monkeypatch, tmp_path):
     monkeypatch.setattr(vllm_server, "SERVER_MODULE", "fake_vllm_server")
-    monkeypatch.setattr(sweep, "_require_vllm", lambda: None)
+    monkeypatch.setattr(sweep, "installed_vllm_device", lambda: "cpu")  # the fake stands in for the CPU build
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(REPO), os.environ.get("PYTHONPATH", "")]))
     pids = tmp_path / "pids"
     monkeypatch.setenv("FAKE_SERVER_PIDS", str(pids))
@@ -88,25 +88,44 @@ def test_ctrl_c_stops_the_server(fake_vllm, tmp_path, monkeypatch, capsys):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(sweep, "measure_level", interrupted)
-    assert main([*ARGS, "--out", str(tmp_path / "serve.csv")]) == 130
-    assert "interrupted" in capsys.readouterr().err
-    assert all_gone(server_pids(fake_vllm)) and not (tmp_path / "serve.csv").exists()
+    out = tmp_path / "serve.csv"
+    assert main([*ARGS, "--concurrencies", "1,2", "--out", str(out)]) == 130
+    assert "interrupted (SIGINT)" in capsys.readouterr().err
+    assert all_gone(server_pids(fake_vllm))
+    rows = pd.read_csv(out)  # the level stopped is recorded; the level after it never started
+    assert rows["status"].tolist() == ["interrupted"] and rows["error"].tolist() == ["stopped by SIGINT"]
+    assert rows["concurrency"].tolist() == [1]
 
 
-def test_sigterm_stops_the_sweep_and_the_server(fake_vllm, tmp_path):
+def sigterm_serve_after(delay_s: float, pids: Path, out: Path) -> tuple[int, str]:
+    """`bench serve` in its own process on the fake server, SIGTERM `delay_s` after the server started."""
     env = dict(os.environ, FAKE_TOKEN_DELAY="1")
-    args = [*ARGS, "--num-prompts", "200", "--out", str(tmp_path / "serve.csv")]
+    args = [*ARGS, "--num-prompts", "200", "--out", str(out)]
     code = ("import sys, bench.serve.server as v, bench.serve.session as s; v.SERVER_MODULE = 'fake_vllm_server'; "
-            f"s._require_vllm = lambda: None; from bench.cli import main; sys.exit(main({args!r}))")
+            f"s.installed_vllm_device = lambda: 'cpu'; from bench.cli import main; sys.exit(main({args!r}))")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while not fake_vllm.exists() and time.monotonic() < deadline:
+    while not pids.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    time.sleep(3)  # healthy and sending
+    time.sleep(delay_s)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    return proc.returncode, err
+
+
+def test_sigterm_stops_the_sweep_and_the_server_with_an_interrupted_row_naming_sigterm(fake_vllm, tmp_path):
+    """One signals module: SIGTERM in `bench serve` is Interrupted('SIGTERM'), as in bench run and sweep."""
+    out = tmp_path / "serve.csv"
+    code, err = sigterm_serve_after(3, fake_vllm, out)  # healthy and sending
+    assert code == 130 and "interrupted (SIGTERM)" in err, err
+    rows = pd.read_csv(out)
+    assert rows["status"].tolist() == ["interrupted"] and rows["error"].tolist() == ["stopped by SIGTERM"]
+    assert rows["engine"].tolist() == ["vllm-server"] and rows["device"].tolist() == ["cpu"]
+    record = json.loads((tmp_path / "serve" / f"{rows['run_id'].iloc[0]}.json").read_text())
+    assert record["row"]["status"] == "interrupted" and record["requests"] == []
+    sweep_record = json.loads((tmp_path / "serve" / f"{rows['sweep_id'].iloc[0]}.sweep.json").read_text())
+    assert [lv["status"] for lv in sweep_record["levels"]] == ["interrupted"]
     assert all_gone(server_pids(fake_vllm))
 
 

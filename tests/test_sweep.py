@@ -139,6 +139,28 @@ def test_missing_engine_package_is_reported_once_for_its_cases(capsys, tmp_path,
     assert code == 2 and err.count("vllm is not installed") == 1 and "all 3 cases · engine" in err
 
 
+def test_the_file_is_checked_before_the_engine_packages(capsys, tmp_path, monkeypatch):
+    """Problems of the file come first, all at once; which packages are needed is known only after."""
+    from bench.execution import case as runner
+    real = runner.importlib.util.find_spec
+    monkeypatch.setattr(runner.importlib.util, "find_spec", lambda n, *a: None if n == "vllm" else real(n, *a))
+    doc = {"base": {"model": "tiny-qwen2", "engine": "vllm"}, "grid": {"max_num_seqs": [1, 0]}}
+    code, _, err = run_cli(capsys, "sweep", str(write(tmp_path, doc)), "--out", str(tmp_path / "o.csv"))
+    assert code == 2 and "1 problem in 2 cases" in err and "max_num_seqs" in err and "vllm" not in err
+
+
+def test_dry_run_lists_the_plan_and_notes_a_missing_engine_package(capsys, tmp_path, monkeypatch):
+    from bench.execution import case as runner
+    real = runner.importlib.util.find_spec
+    monkeypatch.setattr(runner.importlib.util, "find_spec", lambda n, *a: None if n == "vllm" else real(n, *a))
+    doc = {"base": {"model": "tiny-qwen2", "engine": "vllm"}, "grid": {"max_num_seqs": [1, 2]}}
+    out = tmp_path / "o.csv"
+    code, stdout, err = run_cli(capsys, "sweep", str(write(tmp_path, doc)), "--out", str(out), "--dry-run")
+    assert code == 0 and "2 cases" in stdout and stdout.count(" run") >= 2 and not out.exists()
+    assert err.startswith("note: without --dry-run this sweep stops before its first case: ")
+    assert "1 problem in 2 cases" in err and "all 2 cases · engine: vllm is not installed" in err
+
+
 @pytest.mark.parametrize("value", ["0", "-3", "x"])
 def test_bad_timeout_per_case(capsys, tmp_path, value):
     code, _, err = run_cli(capsys, "sweep", str(write(tmp_path, {"base": {"model": "tiny-qwen2"}})),

@@ -36,7 +36,6 @@ def add_sweep_command(sub) -> None:
 
 def cmd_sweep(args) -> int:
     from bench.results import store as results
-    from bench.config import sweep
     from bench.execution import local as sweep_run
     from bench.display.sweep import SweepProgress, print_plan, print_sweep_summary
 
@@ -46,13 +45,14 @@ def cmd_sweep(args) -> int:
         ray_fanout.require()
     out = opts.out or RESULTS_DIR / f"{opts.sweep.stem}.csv"
     overrides = {"timeout_s": opts.timeout_per_case} if opts.timeout_per_case is not None else {}
-    plan = sweep.load_plan(opts.sweep, overrides, more_checks=lambda cases: sweep_run.environment_problems(
-        cases, out, local=opts.ray is None))
+    plan, note = sweep_run.checked_plan(opts.sweep, overrides, out, local=opts.ray is None, dry_run=opts.dry_run)
     ok = results.ok_keys(out)  # whole rows only: a torn last row is not read
     done = ok & {c.key for c in plan.cases}
     to_run, skipped = sweep_run.split_done(plan.cases, ok if opts.resume else set())
     if opts.dry_run:
         print_plan(plan.cases, ok if opts.resume else set(), out)
+        if note:  # a package missing here: the plan is still listed
+            print(note, file=sys.stderr)
         return 0
     results.repair(out)  # a torn last row moves to <out>.torn now, not at the first append
     if done and not opts.resume:

@@ -16,7 +16,7 @@ from bench.roofline import modelmath
 from bench.engines.base import KVCacheInfo
 from bench.engines.hf import HfEngine
 from bench.engines.static_batch import request_timing
-from bench.engines.vllm_offline import DEFAULT_CPU_KV_CACHE_GIB
+from bench.engines.vllm_args import DEFAULT_CPU_KV_CACHE_GIB
 from bench.errors import BenchError
 from bench.measure.metrics import RequestResult
 from bench.workload.synthetic import Request, length_bounds

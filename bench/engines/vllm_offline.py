@@ -13,11 +13,7 @@ from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.errors import BenchError
 from bench.measure.metrics import RequestResult
 from bench.workload.synthetic import Request
-
-
-# vLLM's CPU default sizes the KV cache from gpu_memory_utilization x all RAM (90%), which fails on a
-# shared machine; 2 GiB holds one full-context (32K) sequence of every catalog model.
-DEFAULT_CPU_KV_CACHE_GIB = 2.0
+from bench.engines.vllm_args import engine_options
 
 
 def _kv_cache_bytes(worker) -> int:
@@ -79,32 +75,10 @@ class VllmOfflineEngine:
                 )
 
     def engine_args(self) -> dict:
-        run = self.run
-        eager = run["enforce_eager"]
-        if eager is None:
-            eager = self.device == "cpu"  # torch.compile on a small CPU costs minutes; CUDA graphs matter on GPU
-        args = dict(
-            model=self.spec.load_path,
-            load_format=self.spec.load_format,
-            skip_tokenizer_init=True,  # token-id prompts; no tokenizer files needed for dummy weights
-            dtype=run["dtype"],
-            kv_cache_dtype=run["kv_cache_dtype"],
-            max_model_len=run["max_model_len"],
-            tensor_parallel_size=run["tensor_parallel_size"],
-            pipeline_parallel_size=run["pipeline_parallel_size"],
-            gpu_memory_utilization=run["gpu_memory_utilization"],
-            enforce_eager=eager,
-            seed=run["seed"],
-            enable_prefix_caching=False,  # random prompts; measure compute, not cache hits
-            disable_log_stats=False,  # fills RequestOutput.metrics: the per-request timestamps
-        )
-        if run["max_num_seqs"]:
-            args["max_num_seqs"] = run["max_num_seqs"]
-        if run["distributed_executor_backend"]:
-            args["distributed_executor_backend"] = run["distributed_executor_backend"]
-        if self.device == "cpu":
-            args["kv_cache_memory_bytes"] = int((run["cpu_kv_cache_gb"] or DEFAULT_CPU_KV_CACHE_GIB) * 2**30)
-        return args
+        """`LLM(...)`'s keyword arguments: bench/engines/vllm_args.py's options (as `bench serve` gets them)
+        plus per-request stats, which fill RequestOutput.metrics: the per-request timestamps."""
+        options = engine_options(self.run, self.spec.load_path, self.spec.load_format, self.device)
+        return {**options, "disable_log_stats": False}
 
     def start(self) -> None:
         # Lets the KV-size probe (a plain function) travel to the workers by pickle.

@@ -1,26 +1,18 @@
-"""Run one case in its own process and turn what it reports into a results row.
+"""One case from its resolved config to its recorded row: preflight, prepare, execute, record.
 
-Config in (JSON), JSON out, a timeout, the engine's log kept beside the result; the whole
-process group is killed on timeout or Ctrl-C so no engine process outlives its case.
+The worker runs in its own process (bench/execution/process.py: its timeout, its process group killed
+on timeout or Ctrl-C); a failure's root cause comes from its log (bench/execution/forensics.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import json
-import os
-import re
 import secrets
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-
 
 from bench.results import store as results
 from bench.results.record import offline_row
@@ -30,7 +22,8 @@ from bench.measure.environment import host_env
 from bench.errors import BenchError
 from bench.execution.signals import Interrupted, signal_name, signals_deferred
 from bench.config.run import RunConfig
-from bench.execution.worker import looks_like_oom
+from bench.execution.forensics import settle_failure
+from bench.execution.process import spawn_worker
 
 # Engines whose Python package must be importable in this environment, and how to get it.
 ENGINE_PACKAGES = {"vllm": "vllm", "hf": "transformers", "hf-cb": "transformers"}
@@ -39,7 +32,6 @@ INSTALL_HINTS = {
     "transformers": "run `bash scripts/setup.sh` (vLLM brings torch and transformers) or "
                     "`pip install torch transformers`",
 }
-KILL_GRACE_S = 10.0
 
 
 @dataclass
@@ -57,120 +49,6 @@ def preflight(cfg: RunConfig) -> None:
     pkg = ENGINE_PACKAGES.get(cfg.engine)
     if pkg and importlib.util.find_spec(pkg) is None:
         raise BenchError(f"{pkg} is not installed in this Python ({sys.executable}); {INSTALL_HINTS[pkg]}")
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the case's whole process group, give it KILL_GRACE_S to shut down, then SIGKILL
-    whatever is left. The group outlives its leader: vLLM's engine core and workers may still be
-    tearing down (or hung) after the worker process itself has exited."""
-    pgid = proc.pid  # start_new_session=True made the worker its group's leader
-    if not _group_alive(pgid):
-        proc.poll()
-        return
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + KILL_GRACE_S
-    while time.monotonic() < deadline:
-        proc.poll()
-        if not _group_alive(pgid):
-            return
-        time.sleep(0.1)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: the worker gets SIGTERM if the sweep dies (even by kill -9); it then stops its engine."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False) -> dict:
-    """Run bench.execution.worker on the spec; always returns a dict with at least status and error."""
-    env = dict(os.environ)
-    if spec.run["weights"] != "hub":
-        env.setdefault("HF_HUB_OFFLINE", "1")  # never download unless asked (--weights hub)
-        env.setdefault("TRANSFORMERS_OFFLINE", "1")
-    with tempfile.TemporaryDirectory(prefix="bench-case-") as tmp:
-        spec_file, out_file = Path(tmp, "spec.json"), Path(tmp, "out.json")
-        spec_file.write_text(json.dumps(spec.__dict__))
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = None if verbose or log_path is None else open(log_path, "wb")
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.execution.worker", str(spec_file), str(out_file)],
-                stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
-                env=env, start_new_session=True,  # its own process group: we can stop the engine's children too
-                preexec_fn=_die_with_parent,
-            )
-            try:
-                rc = proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                return {"status": "timeout", "error": f"case exceeded its timeout of {timeout_s:g} s"}
-            except BaseException:  # Ctrl-C: take the engine down with us
-                _kill_group(proc)
-                raise
-            _kill_group(proc)  # stray engine children, if any
-        finally:
-            if log:
-                log.close()
-        if out_file.exists():
-            return json.loads(out_file.read_text())
-        how = f"killed by signal {_signame(-rc)}" if rc < 0 else f"exit code {rc}"
-        tail = _tail(log_path)
-        return {"status": "failed", "error": f"engine process died ({how}) without a result" + (f": {tail}" if tail else "")}
-
-
-def _signame(num: int) -> str:
-    try:
-        return f"{signal.Signals(num).name} ({num})"
-    except ValueError:
-        return str(num)
-
-
-GENERIC_FAILURES = ("Engine core initialization failed", "See root cause above", "please check the stack trace")
-ERROR_LINE = re.compile(r"\b([A-Za-z_]*(?:Error|Exception)): (.+)$")
-WORKER_ERROR = re.compile(r"Worker failed with error '(.+?)'(?:, please check|$)")
-
-
-def root_cause(log_text: str) -> str:
-    """The most specific error in an engine log: vLLM reports a worker's failure several times,
-    wrapped in generic messages; the user needs the innermost one."""
-    lines = log_text.splitlines()
-    for line in reversed(lines):
-        m = WORKER_ERROR.search(line)
-        if m:
-            return m.group(1)
-    for line in reversed(lines):
-        m = ERROR_LINE.search(line)
-        if m and not any(g in line for g in GENERIC_FAILURES):
-            return f"{m.group(1)}: {m.group(2).strip()}"
-    return ""
-
-
-def _tail(path: Path | None, lines: int = 3) -> str:
-    if path is None or not path.exists():
-        return ""
-    text = path.read_text(errors="replace").strip().splitlines()
-    return " | ".join(text[-lines:])[-500:]
 
 
 @dataclass
@@ -199,28 +77,15 @@ class Execution:
 def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, check_engine_here: bool = True) -> PreparedCase:
     """Check the case can start (its engine's package here, unless it runs elsewhere) and name its files.
     Raises BenchError before anything is written."""
+    results.check_appendable(out_csv)  # the pure checks first: a bad --out is the same problem in every Python
     if check_engine_here:
         preflight(cfg)
-    results.check_appendable(out_csv)
     choice = choose_weights(model, cfg.weights)
     spec = EngineSpec(run=cfg.model_dump(), load_path=choice.load_path, load_format=choice.load_format,
                       model_config=model.config)
     when = dt.datetime.now(dt.timezone.utc)
     run_id = new_run_id(when)
     return PreparedCase(cfg, model, choice, spec, run_id, when, results.json_dir(out_csv) / f"{run_id}.log")
-
-
-def settle_failure(out: dict, log_text: str) -> dict:
-    """Put the engine log's root cause into a failed case's error and class out-of-memory failures as oom."""
-    if out.get("status") in ("ok", "bad_input", "interrupted"):
-        return out
-    cause = root_cause(log_text)
-    out = dict(out)
-    if cause and cause not in str(out.get("error")):
-        out["error"] = f"{cause} ({out.get('error')})"
-    if out["status"] == "failed" and looks_like_oom(cause):
-        out["status"] = "oom"
-    return out
 
 
 def execute(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False,

@@ -2,7 +2,7 @@
 per case on a cluster, every row recorded atomically as it finishes.
 
 A case that fails is a row (failed / timeout / oom) and the sweep goes on; SIGINT/SIGTERM stop the
-running case, record it as `interrupted` and end the sweep (runner.run_case raises Interrupted).
+running case, record it as `interrupted` and end the sweep (case.run_case raises Interrupted).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.results import store as results
 from bench.errors import BenchError
 from bench.execution.signals import Interrupted
-from bench.config.sweep import PlannedCase, Problem
+from bench.config.sweep import Plan, PlannedCase, Problem, SweepInputError, format_problems, load_plan
 
 
 def split_done(cases: list[PlannedCase], ok_keys: set[str]) -> tuple[list[PlannedCase], list[PlannedCase]]:
@@ -20,27 +20,44 @@ def split_done(cases: list[PlannedCase], ok_keys: set[str]) -> tuple[list[Planne
     return [c for c in cases if c.key not in ok_keys], [c for c in cases if c.key in ok_keys]
 
 
-def environment_problems(cases: list[PlannedCase], out_csv: Path, local: bool) -> list[Problem]:
-    """What stops the sweep before its first case: a results file we may not append to, and (when cases
-    run here) an engine whose package is missing."""
-    from bench.execution.case import preflight
-
-    problems = []
+def out_problems(out_csv: Path) -> list[Problem]:
+    """A results file we may not append to (a foreign CSV, a directory): the same in every Python."""
     try:
         results.check_appendable(out_csv)
     except BenchError as e:
-        problems.append(Problem("--out", str(e)))
-    if local:
-        by_engine: dict[str, list[int]] = {}
-        for c in cases:
-            by_engine.setdefault(c.cfg.engine, []).append(c.spec.index)
-        for engine, numbers in by_engine.items():
-            case = next(c for c in cases if c.cfg.engine == engine)
-            try:
-                preflight(case.cfg)
-            except BenchError as e:
-                problems.append(Problem("engine", str(e), tuple(numbers)))
+        return [Problem("--out", str(e))]
+    return []
+
+
+def engine_problems(cases: list[PlannedCase]) -> list[Problem]:
+    """An engine whose package is missing in this Python, once per engine, naming its cases."""
+    from bench.execution.case import preflight
+
+    problems = []
+    by_engine: dict[str, list[PlannedCase]] = {}
+    for c in cases:
+        by_engine.setdefault(c.cfg.engine, []).append(c)
+    for engine_cases in by_engine.values():
+        try:
+            preflight(engine_cases[0].cfg)
+        except BenchError as e:
+            problems.append(Problem("engine", str(e), tuple(c.spec.index for c in engine_cases)))
     return problems
+
+
+def checked_plan(path: Path, overrides: dict, out_csv: Path, local: bool, dry_run: bool = False) -> tuple[Plan, str]:
+    """The sweep's plan, checked in two stages before anything runs. First the file and --out: every problem
+    at once (SweepInputError). Then, when the cases run here, their engines' packages: SweepInputError too,
+    in the same form; a dry run still lists its plan, and gets the problem back as a note.
+    (The packages come second because only a valid file says which engines its cases need.)"""
+    plan = load_plan(path, overrides, more_checks=lambda cases: out_problems(out_csv))
+    problems = engine_problems(plan.cases) if local else []
+    if not problems:
+        return plan, ""
+    text = format_problems(path, problems, [c.spec for c in plan.cases])
+    if not dry_run:
+        raise SweepInputError(text)
+    return plan, f"note: without --dry-run this sweep stops before its first case: {text}"
 
 
 def run_local(cases: list[PlannedCase], out_csv: Path, progress) -> None:

@@ -1,6 +1,6 @@
 """`bench sweep --ray [ADDRESS]`: each case a Ray task on an existing Ray cluster.
 
-On its node a task does what a local sweep does (runner.execute: the worker in its own process,
+On its node a task does what a local sweep does (case.execute: the worker in its own process,
 the case's timeout, its engine log) and returns the outcome and the log; the driver writes the
 JSON and the row with the same atomic writes as a local sweep. A case asks Ray for one GPU, or
 tensor x pipeline parallel GPUs (none for CPU cases, the sim engine, or vLLM's own Ray backend,
@@ -26,7 +26,8 @@ from bench.config.catalog import REPO_ROOT
 from bench.engines.base import EngineSpec
 from bench.errors import BenchError
 from bench.execution.signals import STOP_SIGNALS, Interrupted, signal_name
-from bench.execution.case import KILL_GRACE_S, Execution, execute, interrupted_execution, prepare_case, record_case
+from bench.execution.process import KILL_GRACE_S
+from bench.execution.case import Execution, execute, interrupted_execution, prepare_case, record_case
 
 GPU_ENGINES = ("vllm", "hf", "hf-cb")
 LOG_LIMIT_CHARS = 2_000_000  # the tail of an engine log that travels back to the driver

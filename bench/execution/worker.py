@@ -19,22 +19,10 @@ from pathlib import Path
 from bench.engines import engine_version, load_engine
 from bench.engines.base import EngineSpec
 from bench.errors import BenchError
+from bench.execution.forensics import looks_like_oom
 from bench.measure.metrics import compute_metrics
 from bench.measure.telemetry import PeakMemorySampler, start_gpu_telemetry
 from bench.workload.synthetic import sample_requests, special_token_ids
-
-OOM_MARKERS = (
-    "out of memory",
-    "outofmemoryerror",
-    "no available memory for the cache blocks",
-    "larger than the available kv cache memory",
-    "less than requested memory for kv",
-    "cannot allocate memory",
-)
-
-
-def looks_like_oom(text: str) -> bool:
-    return any(m in text.lower() for m in OOM_MARKERS)
 
 
 def classify(exc: BaseException) -> str:

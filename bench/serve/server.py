@@ -16,7 +16,6 @@ import importlib.metadata
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -24,11 +23,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.engines.vllm_args import cli_args, engine_options
+from bench.execution.forensics import root_cause
+from bench.execution.process import die_with_parent, kill_group
+
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 HEALTH_POLL_S = 0.5
 PORT_ATTEMPTS = 3
 ADDRESS_IN_USE = "address already in use"
-DEFAULT_CPU_KV_CACHE_GIB = 2.0  # as bench run (bench/engines/vllm_offline.py)
 
 
 class ServerFailed(Exception):
@@ -56,37 +58,10 @@ def installed_vllm_build() -> tuple[str | None, str | None]:
 
 def server_args(run: dict, load_path: str, load_format: str, served_name: str, device: str, port: int,
                 token_prompts: bool, host: str = "127.0.0.1") -> list[str]:
-    """The server's command-line options for a resolved case (RunConfig fields), as bench run would
-    build the engine: prefix caching off, eager on CPU unless told, the CPU KV cache sized."""
-    eager = run["enforce_eager"] if run["enforce_eager"] is not None else device == "cpu"
-    args = [
-        "--model", load_path, "--served-model-name", served_name, "--host", host, "--port", str(port),
-        "--load-format", load_format, "--dtype", run["dtype"], "--kv-cache-dtype", run["kv_cache_dtype"],
-        "--max-model-len", str(run["max_model_len"]), "--tensor-parallel-size", str(run["tensor_parallel_size"]),
-        "--pipeline-parallel-size", str(run["pipeline_parallel_size"]),
-        "--gpu-memory-utilization", str(run["gpu_memory_utilization"]), "--seed", str(run["seed"]),
-        "--no-enable-prefix-caching",
-    ]
-    if token_prompts:
-        args.append("--skip-tokenizer-init")  # token-id prompts: no tokenizer files needed (dummy weights)
-    if eager:
-        args.append("--enforce-eager")
-    if run["max_num_seqs"]:
-        args += ["--max-num-seqs", str(run["max_num_seqs"])]
-    if run["distributed_executor_backend"]:
-        args += ["--distributed-executor-backend", run["distributed_executor_backend"]]
-    if device == "cpu":
-        args += ["--kv-cache-memory-bytes", str(int((run["cpu_kv_cache_gb"] or DEFAULT_CPU_KV_CACHE_GIB) * 2**30))]
-    return args
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+    """The server's command-line options for a resolved case (RunConfig fields): the engine options
+    bench run gives `LLM(...)` (bench/engines/vllm_args.py) as flags, then the server's own."""
+    options = engine_options(run, load_path, load_format, device, token_prompts=token_prompts)
+    return [*cli_args(options), "--served-model-name", served_name, "--host", host, "--port", str(port)]
 
 
 def _no_proxy_opener() -> urllib.request.OpenerDirector:
@@ -146,7 +121,7 @@ class VllmServer:
             self.proc = subprocess.Popen(
                 self.command, stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
                 env=self.env, start_new_session=True,  # its own group: stop() reaches the engine's children too
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=die_with_parent,
             )
         finally:
             if log is not None:
@@ -181,8 +156,6 @@ class VllmServer:
         return self.log_path.read_text(errors="replace")
 
     def _failure(self, what: str) -> str:
-        from bench.execution.case import root_cause
-
         cause = root_cause(self.log_text())
         if ADDRESS_IN_USE in self.log_text().lower() and not cause:
             cause = ADDRESS_IN_USE
@@ -191,9 +164,7 @@ class VllmServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        from bench.execution.case import _kill_group
-
-        _kill_group(self.proc)
+        kill_group(self.proc)
 
     def facts(self) -> dict:
         """What the running server says about itself: device and KV capacity from its log, version from /version."""

@@ -10,12 +10,10 @@ that server; the API key (if any) goes only there and is scrubbed from everythin
 from __future__ import annotations
 
 import collections
-import contextlib
 import datetime as dt
 import importlib.util
 import math
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from bench.config.catalog import ResolvedModel, choose_weights
 from bench.serve.server import ServerFailed, VllmServer, installed_vllm_build, server_args
 from bench.measure.environment import host_env
 from bench.errors import BenchError
+from bench.execution.signals import Interrupted, signal_name, signals_deferred, sigterm_as_interrupt
 from bench.execution.case import new_run_id
 from bench.serve import prometheus
 from bench.serve.client import Target
@@ -37,7 +36,7 @@ from bench.analysis.slo import cheapest_meeting_slo
 from bench.results.record import serve_row
 from bench.serve.security import Endpoint, Secret, parse_endpoint, read_api_key, scrub, scrub_obj
 from bench.measure.telemetry import PeakMemorySampler
-from bench.execution.worker import looks_like_oom
+from bench.execution.forensics import looks_like_oom, root_cause
 
 LOCAL_ENGINE = "vllm-server"
 ENDPOINT_ENGINE = "openai-endpoint"
@@ -86,23 +85,6 @@ class _Sweep:
     weights_info: dict = field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """SIGTERM stops the sweep the way Ctrl-C does, so the server is stopped either way."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _status(label: str):
     from rich.console import Console
 
@@ -132,9 +114,7 @@ def run_serve(cfg: ServeConfig, model: ResolvedModel, endpoint: Endpoint | None,
 
 def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: str, env: dict, verbose: bool,
                on_level) -> SweepOutcome:
-    _require_vllm()
-    build, _ = installed_vllm_build()
-    device = build or "cuda"
+    device = installed_vllm_device()
     if cfg.device != "auto" and cfg.device != device:
         raise BenchError(f"--device {cfg.device}: the installed vLLM is the {device} build; install the matching "
                          "build (scripts/setup.sh) or use --device auto")
@@ -176,11 +156,14 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
             server.stop()
 
 
-def _require_vllm() -> None:
+def installed_vllm_device() -> str:
+    """The device the installed vLLM build targets (cpu or cuda), read from package metadata without
+    importing vllm; BenchError when vllm is not installed. (The server tests stub it: a fake CPU build.)"""
     if importlib.util.find_spec("vllm") is None:
         raise BenchError(f"vllm is not installed in this Python ({sys.executable}); run `bash scripts/setup.sh` "
                          "(CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench, "
                          "or measure a running server with --endpoint")
+    return installed_vllm_build()[0] or "cuda"
 
 
 def _server_env(cfg: ServeConfig) -> dict:
@@ -245,8 +228,16 @@ def _run_levels(sweep: _Sweep, on_level) -> SweepOutcome:
         plan = LevelPlan(level=level, prompts=prompts, warmup=warm, burstiness=cfg.burstiness, seed=cfg.seed,
                          max_duration_s=cfg.timeout_s, metrics_url=sweep.metrics_url)
         label = f"[{i + 1}/{len(levels)}] {sweep.model.name} {level.label}: {cfg.num_prompts} requests"
-        with _status(label):
-            outcome = _measure_and_record(sweep, plan, first=not outcomes)
+        try:
+            with _status(label):
+                outcome = _measure_and_record(sweep, plan, first=not outcomes)
+        except KeyboardInterrupt as e:  # SIGINT or SIGTERM: the level stopped is a row too, then the sweep ends
+            name = signal_name(e)
+            with signals_deferred():
+                outcome = _record_empty_level(sweep, level, "interrupted", f"stopped by {name}")
+                outcomes.append(outcome)
+                _write_sweep_record(sweep, outcomes, None)
+            raise Interrupted(name, outcome) from None
         outcomes.append(outcome)
         if on_level is not None:
             on_level(outcome)
@@ -328,8 +319,6 @@ def _verdict(sweep: _Sweep, res: LevelResult, metrics: dict) -> tuple[str, str]:
     """ok: the level ran and some requests completed; timeout: the time limit cut it (figures kept);
     failed: nothing completed (or the local server died); oom when the server's root cause says so."""
     if sweep.server is not None and not sweep.server.alive():
-        from bench.execution.case import root_cause
-
         cause = root_cause(sweep.server.log_text()) or "the server exited during the level"
         return ("oom" if looks_like_oom(cause) else "failed"), cause
     if not metrics["completed"]:
@@ -369,20 +358,26 @@ def _existing(path: Path | None) -> Path | None:
 
 def _failed_sweep(sweep: _Sweep, status: str, error: str) -> SweepOutcome:
     """The server never became ready: one failed row per level asked, with the server's root cause."""
-    outcomes = []
-    for level in sweep.cfg.levels:
-        when = dt.datetime.now(dt.timezone.utc)
-        row = serve_row(run_id=new_run_id(when), sweep_id=sweep.sweep_id, when=when, cfg=sweep.cfg, model=sweep.model,
-                        level=level, weights=sweep.weights, engine=sweep.engine, endpoint_url="",
-                        api_model=sweep.api_model, metrics={}, server={}, facts={"device": sweep.device},
-                        env=sweep.env, status=status, error=error, engine_start_s=None, peak_memory=(None, ""))
-        record = {"schema_version": results.SCHEMA_VERSION, "row": row, "config": plain_json(sweep.cfg.model_dump()),
-                  "environment": sweep.env, "server": _server_record(sweep), "sweep_id": sweep.sweep_id,
-                  "log": sweep.log_path.name if _existing(sweep.log_path) else None, "requests": []}
-        results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
-        results.append_row(sweep.out_csv, row)
-        outcomes.append(LevelOutcome(level=level, row=row, record=record))
+    outcomes = [_record_empty_level(sweep, level, status, error) for level in sweep.cfg.levels]
     return SweepOutcome(sweep_id=sweep.sweep_id, levels=outcomes, log_path=_existing(sweep.log_path))
+
+
+def _record_empty_level(sweep: _Sweep, level: Level, status: str, error: str) -> LevelOutcome:
+    """A level without figures (the server never got ready, or a signal stopped the level): its row and JSON."""
+    when = dt.datetime.now(dt.timezone.utc)
+    endpoint_url = sweep.target.endpoint.url if sweep.server is None and sweep.target is not None else ""
+    row = serve_row(run_id=new_run_id(when), sweep_id=sweep.sweep_id, when=when, cfg=sweep.cfg, model=sweep.model,
+                    level=level, weights=sweep.weights, engine=sweep.engine, endpoint_url=endpoint_url,
+                    api_model=sweep.api_model, metrics={}, server={}, facts={"device": sweep.device, **sweep.facts},
+                    env=sweep.env, status=status, error=error, engine_start_s=sweep.engine_start_s,
+                    peak_memory=(None, ""))
+    row = scrub_obj(row, sweep.secret)
+    record = {"schema_version": results.SCHEMA_VERSION, "row": row, "config": plain_json(sweep.cfg.model_dump()),
+              "environment": sweep.env, "server": _server_record(sweep), "sweep_id": sweep.sweep_id,
+              "log": sweep.log_path.name if _existing(sweep.log_path) else None, "requests": []}
+    results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
+    results.append_row(sweep.out_csv, row)
+    return LevelOutcome(level=level, row=row, record=record)
 
 
 def _write_sweep_record(sweep: _Sweep, outcomes: list[LevelOutcome], cheapest: dict | None) -> None:

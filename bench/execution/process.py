@@ -1,0 +1,109 @@
+"""Child processes that must not outlive bench: the case worker (and vLLM's server, bench/serve/server.py).
+
+Each child leads its own process group, so stopping it reaches the engine's own children; on Linux it
+also gets SIGTERM should bench die without cleaning up (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.engines.base import EngineSpec
+from bench.execution.forensics import log_tail
+
+KILL_GRACE_S = 10.0
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the child's whole process group, give it KILL_GRACE_S to shut down, then SIGKILL
+    whatever is left. The group outlives its leader: vLLM's engine core and workers may still be
+    tearing down (or hung) after the worker process itself has exited."""
+    pgid = proc.pid  # start_new_session=True made the child its group's leader
+    if not group_alive(pgid):
+        proc.poll()
+        return
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + KILL_GRACE_S
+    while time.monotonic() < deadline:
+        proc.poll()
+        if not group_alive(pgid):
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM if bench dies (even by kill -9); it then stops its engine."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def signame(num: int) -> str:
+    """`SIGKILL (9)` for 9; the bare number for one that names no signal."""
+    try:
+        return f"{signal.Signals(num).name} ({num})"
+    except ValueError:
+        return str(num)
+
+
+def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False) -> dict:
+    """Run bench.execution.worker on the spec; always returns a dict with at least status and error."""
+    env = dict(os.environ)
+    if spec.run["weights"] != "hub":
+        env.setdefault("HF_HUB_OFFLINE", "1")  # never download unless asked (--weights hub)
+        env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    with tempfile.TemporaryDirectory(prefix="bench-case-") as tmp:
+        spec_file, out_file = Path(tmp, "spec.json"), Path(tmp, "out.json")
+        spec_file.write_text(json.dumps(spec.__dict__))
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = None if verbose or log_path is None else open(log_path, "wb")
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.execution.worker", str(spec_file), str(out_file)],
+                stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
+                env=env, start_new_session=True,  # its own process group: we can stop the engine's children too
+                preexec_fn=die_with_parent,
+            )
+            try:
+                rc = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                kill_group(proc)
+                return {"status": "timeout", "error": f"case exceeded its timeout of {timeout_s:g} s"}
+            except BaseException:  # Ctrl-C: take the engine down with us
+                kill_group(proc)
+                raise
+            kill_group(proc)  # stray engine children, if any
+        finally:
+            if log:
+                log.close()
+        if out_file.exists():
+            return json.loads(out_file.read_text())
+        how = f"killed by signal {signame(-rc)}" if rc < 0 else f"exit code {rc}"
+        tail = log_tail(log_path)
+        return {"status": "failed", "error": f"engine process died ({how}) without a result" + (f": {tail}" if tail else "")}
