@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.results import store as results
-from bench.results.record import offline_row
+from bench.results.record import case_record, offline_row
 from bench.config.catalog import ResolvedModel, WeightsChoice, choose_weights
 from bench.engines.base import EngineSpec
 from bench.measure.environment import host_env
@@ -143,25 +143,16 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
         if log_text is not None:
             results.write_atomic(prep.log_path, log_text.encode())
         has_log = prep.log_path.exists()
-        record = {
-            "schema_version": results.SCHEMA_VERSION,
-            "row": row,
-            "config": prep.cfg.model_dump(),
-            "model": {"name": model.name, "hub_id": model.hub_id, "family": model.family,
-                      "architecture": model.architecture, "config_sha": model.config_sha, "config": model.config},
-            "weights": {"kind": prep.weights.kind, "source": prep.weights.source,
-                        "load_path": prep.weights.load_path, "load_format": prep.weights.load_format},
-            "environment": {**ex.env, **(out.get("gpu_env") or {})},
-            "engine": out.get("engine_info") or {},
-            "kv_cache": out.get("kv") or {},
-            "telemetry": out.get("telemetry"),
-            "telemetry_note": out.get("telemetry_note") or "",
-            "case_wall_s": ex.wall_s,
-            "timings": timings(ex),
-            "log": prep.log_path.name if has_log else None,
-            "traceback": out.get("traceback"),
-            "requests": out.get("requests") or [],
-        }
+        record = case_record(
+            row, config=prep.cfg.model_dump(), model=model, with_model_config=True,
+            environment={**ex.env, **(out.get("gpu_env") or {})},
+            log=prep.log_path.name if has_log else None, requests=out.get("requests") or [],
+            weights={"kind": prep.weights.kind, "source": prep.weights.source,
+                     "load_path": prep.weights.load_path, "load_format": prep.weights.load_format},
+            engine=out.get("engine_info") or {}, kv_cache=out.get("kv") or {}, telemetry=out.get("telemetry"),
+            telemetry_note=out.get("telemetry_note") or "", case_wall_s=ex.wall_s, timings=timings(ex),
+            traceback=out.get("traceback"),
+        )
         results.write_json(results.json_path(out_csv, prep.run_id), record)
         results.append_row(out_csv, row)
     return CaseOutcome(row=row, record=record, log_path=prep.log_path if has_log else None)

@@ -153,5 +153,21 @@ def level_key(cfg, model: ResolvedModel, level) -> str:
     return case_key(one, model)
 
 
+def case_record(row: dict, *, config: dict, model: ResolvedModel | None, environment: dict, log: str | None,
+                requests: list, with_model_config: bool = False, **parts) -> dict:
+    """The JSON beside a row (<csv folder>/<run_id>.json), for both writers: the schema version, the row, the
+    resolved config, the model, the environment, the log's name and the per-request records, then the
+    writer's own `parts` (engine facts, timings, level, server metrics...)."""
+    facts = None
+    if model is not None:
+        facts = {"name": model.name, "hub_id": model.hub_id, "family": model.family,
+                 "architecture": model.architecture, "config_sha": model.config_sha}
+        if with_model_config:
+            facts["config"] = model.config
+    head = {"schema_version": SCHEMA_VERSION, "row": row, "config": config, "model": facts,
+            "environment": environment}
+    return {**head, **parts, "log": log, "requests": requests}
+
+
 def _rate(v: float) -> float | str:
     return "inf" if math.isinf(v) else v

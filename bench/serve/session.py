@@ -33,7 +33,7 @@ from bench.serve.load import Level, LevelPlan, LevelResult, measure_level
 from bench.measure.streaming import compute_serve_metrics, overhead_warning
 from bench.workload.prompts import build_prompts, warmup_prompts
 from bench.analysis.slo import cheapest_meeting_slo
-from bench.results.record import serve_row
+from bench.results.record import case_record, serve_row
 from bench.serve.security import Endpoint, Secret, parse_endpoint, read_api_key, scrub, scrub_obj
 from bench.measure.telemetry import PeakMemorySampler
 from bench.execution.forensics import looks_like_oom, root_cause
@@ -271,29 +271,19 @@ def _measure_and_record(sweep: _Sweep, plan: LevelPlan, first: bool) -> LevelOut
                     api_model=sweep.api_model, metrics=metrics, server=server, facts=sweep.facts, env=sweep.env,
                     status=status, error=error, engine_start_s=sweep.engine_start_s,
                     peak_memory=(peak, sampler.source if sampler else ""))
-    record = {
-        "schema_version": results.SCHEMA_VERSION,
-        "row": row,
-        "config": sweep.cfg.model_dump(),
-        "level": {"kind": plan.level.kind, "value": row["request_rate"] if plan.level.kind == "rate"
-                  else row["concurrency"], "burstiness": sweep.cfg.burstiness, "duration_s": res.duration_s,
-                  "cut_by_time_limit": res.cut, "wall_s": wall_s},
-        "model": {"name": sweep.model.name, "hub_id": sweep.model.hub_id, "family": sweep.model.family,
-                  "architecture": sweep.model.architecture, "config_sha": sweep.model.config_sha},
-        "weights": sweep.weights_info,
-        "environment": {**sweep.env, **sweep.facts},
-        "server": _server_record(sweep),
-        "endpoint": {"url": sweep.target.endpoint.url, "api": sweep.target.endpoint.api, "model": sweep.target.model,
-                     "api_key_env": sweep.cfg.api_key_env, "api_key_sent": sweep.secret is not None},
-        "metrics": metrics,
-        "server_metrics": {**server, "before": res.metrics_before, "after": res.metrics_after},
-        "client": {"loop_lag_samples": len(res.loop_lag_s)},
-        "warnings": warnings,
-        "sweep_id": sweep.sweep_id,
-        "log": sweep.log_path.name if _existing(sweep.log_path) else None,
-        "warmup": [r.to_dict() for r in res.warmup],
-        "requests": [r.to_dict() for r in res.records],
-    }
+    record = case_record(
+        row, config=sweep.cfg.model_dump(), model=sweep.model, environment={**sweep.env, **sweep.facts},
+        log=sweep.log_path.name if _existing(sweep.log_path) else None, requests=[r.to_dict() for r in res.records],
+        level={"kind": plan.level.kind, "value": row["request_rate"] if plan.level.kind == "rate"
+               else row["concurrency"], "burstiness": sweep.cfg.burstiness, "duration_s": res.duration_s,
+               "cut_by_time_limit": res.cut, "wall_s": wall_s},
+        weights=sweep.weights_info, server=_server_record(sweep),
+        endpoint={"url": sweep.target.endpoint.url, "api": sweep.target.endpoint.api, "model": sweep.target.model,
+                  "api_key_env": sweep.cfg.api_key_env, "api_key_sent": sweep.secret is not None},
+        metrics=metrics, server_metrics={**server, "before": res.metrics_before, "after": res.metrics_after},
+        client={"loop_lag_samples": len(res.loop_lag_s)}, warnings=warnings, sweep_id=sweep.sweep_id,
+        warmup=[r.to_dict() for r in res.warmup],
+    )
     row, record = scrub_obj(row, sweep.secret), plain_json(scrub_obj(record, sweep.secret))
     results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
     results.append_row(sweep.out_csv, row)
@@ -372,9 +362,9 @@ def _record_empty_level(sweep: _Sweep, level: Level, status: str, error: str) ->
                     env=sweep.env, status=status, error=error, engine_start_s=sweep.engine_start_s,
                     peak_memory=(None, ""))
     row = scrub_obj(row, sweep.secret)
-    record = {"schema_version": results.SCHEMA_VERSION, "row": row, "config": plain_json(sweep.cfg.model_dump()),
-              "environment": sweep.env, "server": _server_record(sweep), "sweep_id": sweep.sweep_id,
-              "log": sweep.log_path.name if _existing(sweep.log_path) else None, "requests": []}
+    record = case_record(row, config=plain_json(sweep.cfg.model_dump()), model=sweep.model, environment=sweep.env,
+                         log=sweep.log_path.name if _existing(sweep.log_path) else None, requests=[],
+                         server=_server_record(sweep), sweep_id=sweep.sweep_id)
     results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
     results.append_row(sweep.out_csv, row)
     return LevelOutcome(level=level, row=row, record=record)
