@@ -7,6 +7,7 @@ from __future__ import annotations
 from bench.roofline import modelmath
 
 from bench.analysis.report import plots
+from bench.results import schema
 from bench.analysis.report.model import (BATCH_LABEL, LOAD_COLUMNS, Run, Section, by_key, machines_text, median_points,
                                 skipped, slugify)
 
@@ -105,7 +106,7 @@ def latency_sections(runs: list[Run]) -> list[Section]:
         out.append(Section(
             slug=slugify(f"latency {kind} {load_col} {workload}"), title=f"TTFT and TPOT vs load ({kind}): {workload}",
             png=png, chart_title=chart_title,
-            note=note, headers=["series", xlabel, *(c.replace("_", " ") for c in cols), "rows"],
+            note=note, headers=["series", xlabel, *(schema.label(c) for c in cols), "rows"],
             rows=rows))
     return out
 
