@@ -181,6 +181,10 @@ def test_a_row_missing_or_adding_a_column_is_refused():
         record.complete(schema.RUN, {k: v for k, v in values.items() if k != "warmup_s"}, sources)
     with pytest.raises(record.IncompleteRow, match=r"undeclared \['tokens_per_joule'\]"):
         record.complete(schema.RUN, {**values, "tokens_per_joule": 3}, sources)
+    with pytest.raises(record.IncompleteRow, match=r"not a number in a numeric column: output_tok_s='fast'"):
+        record.complete(schema.RUN, values, {**sources, "metrics": {"output_tok_s": "fast"}})
+    with pytest.raises(record.IncompleteRow, match=r"warmup_s=True"):
+        record.complete(schema.RUN, {**values, "warmup_s": True}, sources)
 
 
 def test_a_declared_metric_column_reaches_both_kinds_of_row(monkeypatch):

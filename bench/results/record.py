@@ -17,7 +17,7 @@ from bench.config.run import RunConfig, case_key
 from bench.cost.pricing import run_cost_columns
 from bench.engines import engine_version
 from bench.measure.telemetry import energy_columns
-from bench.results.schema import RUN, SCHEMA_VERSION, SERVE, names_of
+from bench.results.schema import RUN, SCHEMA_VERSION, SERVE, columns_of, names_of
 from bench.roofline import modelmath, predict
 
 ERROR_CHARS = 1000  # an error cell stays one readable line; the full text is in the JSON and the log
@@ -47,7 +47,15 @@ def complete(writer: str, values: dict, sources: dict[str, dict]) -> dict:
     if missing or extra:
         raise IncompleteRow(f"{writer} row disagrees with bench/results/schema.py: unfilled {sorted(missing)}, "
                             f"undeclared {sorted(extra)}")
+    wrong = [f"{c.name}={row[c.name]!r}" for c in columns_of(writer) if c.numeric and not _number_or_none(row[c.name])]
+    if wrong:
+        raise IncompleteRow(f"{writer} row: not a number in a numeric column: {', '.join(wrong)}")
     return {name: row[name] for name in declared}
+
+
+def _number_or_none(v) -> bool:
+    """None, an int or a float (not a bool), or "inf" (an unbounded request rate, as the CSV writes it)."""
+    return v is None or v == "inf" or (isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
 def _identity(run_id: str, when: dt.datetime) -> dict:

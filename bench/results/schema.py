@@ -42,6 +42,11 @@ class Column:
     label: str = ""  # how charts and tables name it; default: the meaning's first clause
 
     @property
+    def numeric(self) -> bool:
+        """A figure (it has a unit): its cell holds a number, or nothing."""
+        return bool(self.unit)
+
+    @property
     def title(self) -> str:
         return self.label or self.name
 
