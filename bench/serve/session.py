@@ -2,7 +2,7 @@
 each appended as a results row with its JSON beside it, then the summary.
 
 Without --endpoint, vLLM's OpenAI server is started for the model on 127.0.0.1 and stopped when the
-sweep ends, however it ends: normally, a failed level, an exception in the client, Ctrl-C or SIGTERM.
+session ends, however it ends: normally, a failed level, an exception in the client, Ctrl-C or SIGTERM.
 Its log is kept as <results folder>/<sweep_id>.log. With --endpoint, the same client measures
 that server; the API key (if any) goes only there and is scrubbed from everything written.
 """
@@ -51,7 +51,7 @@ class LevelOutcome:
 
 
 @dataclass
-class SweepOutcome:
+class SessionOutcome:
     sweep_id: str
     levels: list[LevelOutcome]
     log_path: Path | None
@@ -63,8 +63,8 @@ class SweepOutcome:
 
 
 @dataclass
-class _Sweep:
-    """What every level of one sweep shares."""
+class _Session:
+    """What every level of one bench serve session shares (its sweep_id)."""
 
     cfg: ServeConfig
     model: ResolvedModel
@@ -92,7 +92,7 @@ def _status(label: str):
 
 
 def run_serve(cfg: ServeConfig, model: ResolvedModel, endpoint: Endpoint | None, out_csv: Path,
-              verbose: bool = False, on_level=None) -> SweepOutcome:
+              verbose: bool = False, on_level=None) -> SessionOutcome:
     """Measure every level of cfg and record it. Bad input raises BenchError before anything runs."""
     results.check_appendable(out_csv)
     secret = read_api_key(cfg.api_key_env)
@@ -102,18 +102,18 @@ def run_serve(cfg: ServeConfig, model: ResolvedModel, endpoint: Endpoint | None,
     if endpoint is None:
         return _run_local(cfg, model, out_csv, sweep_id, env, verbose, on_level)
     api_model = cfg.api_model or model.hub_id or model.name
-    sweep = _Sweep(cfg=cfg, model=model, out_csv=out_csv, sweep_id=sweep_id, env=env, api_model=api_model,
+    session = _Session(cfg=cfg, model=model, out_csv=out_csv, sweep_id=sweep_id, env=env, api_model=api_model,
                    target=Target(endpoint, api_model, cfg.ignore_eos, secret), secret=secret, weights="",
                    engine=ENDPOINT_ENGINE, metrics_url=endpoint.origin + "/metrics" if endpoint.loopback else None,
                    device="")
     if endpoint.loopback:
-        sweep.facts = _version_of(endpoint.origin)
+        session.facts = _version_of(endpoint.origin)
     with sigterm_as_interrupt():
-        return _run_levels(sweep, on_level)
+        return _run_levels(session, on_level)
 
 
 def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: str, env: dict, verbose: bool,
-               on_level) -> SweepOutcome:
+               on_level) -> SessionOutcome:
     device = installed_vllm_device()
     if cfg.device != "auto" and cfg.device != device:
         raise BenchError(f"--device {cfg.device}: the installed vLLM is the {device} build; install the matching "
@@ -127,7 +127,7 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
                            token_prompts=not cfg.text_prompts)
 
     server = VllmServer(args, log_path, cfg.server_timeout_s, env=_server_env(cfg))
-    sweep = _Sweep(cfg=cfg, model=model, out_csv=out_csv, sweep_id=sweep_id, env=env, secret=None,
+    session = _Session(cfg=cfg, model=model, out_csv=out_csv, sweep_id=sweep_id, env=env, secret=None,
                    api_model=served, target=None, weights=choice.kind,
                    engine=LOCAL_ENGINE, metrics_url=None, device=device, server=server, log_path=log_path,
                    weights_info={"kind": choice.kind, "source": choice.source, "load_path": choice.load_path,
@@ -140,18 +140,18 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
         except ServerFailed as e:
             server.stop()
             status = "oom" if e.status == "failed" and looks_like_oom(str(e)) else e.status
-            return _failed_sweep(sweep, status, str(e))
+            return _failed_session(session, status, str(e))
         except BaseException:
             server.stop()
             raise
         try:
-            sweep.engine_start_s = server.start_s
+            session.engine_start_s = server.start_s
             url = parse_endpoint(server.base_url, cfg.api)
-            sweep.target = Target(url, sweep.api_model, cfg.ignore_eos, None)
-            sweep.metrics_url = url.origin + "/metrics"
-            sweep.facts = {**server.facts(), **_local_versions(device)}
-            sweep.device = sweep.facts.get("device") or device
-            return _run_levels(sweep, on_level)
+            session.target = Target(url, session.api_model, cfg.ignore_eos, None)
+            session.metrics_url = url.origin + "/metrics"
+            session.facts = {**server.facts(), **_local_versions(device)}
+            session.device = session.facts.get("device") or device
+            return _run_levels(session, on_level)
         finally:
             server.stop()
 
@@ -215,79 +215,79 @@ def _version_of(origin: str) -> dict:
         return {}
 
 
-def _run_levels(sweep: _Sweep, on_level) -> SweepOutcome:
-    cfg = sweep.cfg
+def _run_levels(session: _Session, on_level) -> SessionOutcome:
+    cfg = session.cfg
     text = cfg.text_prompts
-    prompts = build_prompts(cfg.num_prompts, cfg.input_len, cfg.output_len, sweep.model.config, cfg.seed, text,
+    prompts = build_prompts(cfg.num_prompts, cfg.input_len, cfg.output_len, session.model.config, cfg.seed, text,
                             cfg.length_dist, cfg.range_ratio)
     warm = warmup_prompts(cfg.warmup_requests if cfg.warmup else 0, cfg.input_len, cfg.output_len,
-                          sweep.model.config, cfg.seed, text)
+                          session.model.config, cfg.seed, text)
     outcomes: list[LevelOutcome] = []
     levels = cfg.levels
     for i, level in enumerate(levels):
         plan = LevelPlan(level=level, prompts=prompts, warmup=warm, burstiness=cfg.burstiness, seed=cfg.seed,
-                         max_duration_s=cfg.timeout_s, metrics_url=sweep.metrics_url)
-        label = f"[{i + 1}/{len(levels)}] {sweep.model.name} {level.label}: {cfg.num_prompts} requests"
+                         max_duration_s=cfg.timeout_s, metrics_url=session.metrics_url)
+        label = f"[{i + 1}/{len(levels)}] {session.model.name} {level.label}: {cfg.num_prompts} requests"
         try:
             with _status(label):
-                outcome = _measure_and_record(sweep, plan, first=not outcomes)
-        except KeyboardInterrupt as e:  # SIGINT or SIGTERM: the level stopped is a row too, then the sweep ends
+                outcome = _measure_and_record(session, plan, first=not outcomes)
+        except KeyboardInterrupt as e:  # SIGINT or SIGTERM: the level stopped is a row too, then the session ends
             name = signal_name(e)
             with signals_deferred():
-                outcome = _record_empty_level(sweep, level, "interrupted", f"stopped by {name}")
+                outcome = _record_empty_level(session, level, "interrupted", f"stopped by {name}")
                 outcomes.append(outcome)
-                _write_sweep_record(sweep, outcomes, None)
+                _write_sweep_record(session, outcomes, None)
             raise Interrupted(name, outcome) from None
         outcomes.append(outcome)
         if on_level is not None:
             on_level(outcome)
-        if sweep.server is not None and not sweep.server.alive():
+        if session.server is not None and not session.server.alive():
             break  # the server died: the levels left would only fail
     cheapest = cheapest_meeting_slo([o.row for o in outcomes]) if cfg.hardware else None
-    _write_sweep_record(sweep, outcomes, cheapest)
-    return SweepOutcome(sweep_id=sweep.sweep_id, levels=outcomes, log_path=_existing(sweep.log_path),
+    _write_sweep_record(session, outcomes, cheapest)
+    return SessionOutcome(sweep_id=session.sweep_id, levels=outcomes, log_path=_existing(session.log_path),
                         cheapest=cheapest)
 
 
-def _measure_and_record(sweep: _Sweep, plan: LevelPlan, first: bool) -> LevelOutcome:
+def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> LevelOutcome:
     when = dt.datetime.now(dt.timezone.utc)
-    sampler = PeakMemorySampler(sweep.device).start() if sweep.server is not None else None
+    sampler = PeakMemorySampler(session.device).start() if session.server is not None else None
     t0 = time.perf_counter()
     try:
-        res = measure_level(sweep.target, plan)
+        res = measure_level(session.target, plan)
     finally:
         peak = sampler.stop() if sampler is not None else None
     wall_s = time.perf_counter() - t0
-    if first and res.warmup and not any(r.success for r in res.warmup) and _server_up(sweep):
+    if first and res.warmup and not any(r.success for r in res.warmup) and _server_up(session):
         raise BenchError(f"the endpoint answered none of the {len(res.warmup)} warm-up requests "
                          f"({res.warmup[0].error}); check --endpoint, --api-model, --api and the key; no row was written")
-    metrics = compute_serve_metrics(res.records, res.duration_s, sweep.cfg.slo, res.unsent, res.loop_lag_s)
+    metrics = compute_serve_metrics(res.records, res.duration_s, session.cfg.slo, res.unsent, res.loop_lag_s)
     server = prometheus.summarise(res.metrics_before, res.metrics_after, res.metrics_samples)
-    status, error = _verdict(sweep, res, metrics)
+    status, error = _verdict(session, res, metrics)
     warnings = [w for w in (overhead_warning(metrics), _failure_note(res)) if w]
-    row = serve_row(run_id=new_run_id(when), sweep_id=sweep.sweep_id, when=when, cfg=sweep.cfg, model=sweep.model,
-                    level=plan.level, weights=sweep.weights, engine=sweep.engine,
-                    endpoint_url=sweep.target.endpoint.url if sweep.server is None else "",
-                    api_model=sweep.api_model, metrics=metrics, server=server, facts=sweep.facts, env=sweep.env,
-                    status=status, error=error, engine_start_s=sweep.engine_start_s,
+    row = serve_row(run_id=new_run_id(when), sweep_id=session.sweep_id, when=when, cfg=session.cfg, model=session.model,
+                    level=plan.level, weights=session.weights, engine=session.engine,
+                    endpoint_url=session.target.endpoint.url if session.server is None else "",
+                    api_model=session.api_model, metrics=metrics, server=server, facts=session.facts, env=session.env,
+                    status=status, error=error, engine_start_s=session.engine_start_s,
                     peak_memory=(peak, sampler.source if sampler else ""))
     record = case_record(
-        row, config=sweep.cfg.model_dump(), model=sweep.model, environment={**sweep.env, **sweep.facts},
-        log=sweep.log_path.name if _existing(sweep.log_path) else None, requests=[r.to_dict() for r in res.records],
+        row, config=session.cfg.model_dump(), model=session.model, environment={**session.env, **session.facts},
+        log=session.log_path.name if _existing(session.log_path) else None, requests=[r.to_dict() for r in res.records],
         level={"kind": plan.level.kind, "value": row["request_rate"] if plan.level.kind == "rate"
-               else row["concurrency"], "burstiness": sweep.cfg.burstiness, "duration_s": res.duration_s,
+               else row["concurrency"], "burstiness": session.cfg.burstiness, "duration_s": res.duration_s,
                "cut_by_time_limit": res.cut, "wall_s": wall_s},
-        weights=sweep.weights_info, server=_server_record(sweep),
-        endpoint={"url": sweep.target.endpoint.url, "api": sweep.target.endpoint.api, "model": sweep.target.model,
-                  "api_key_env": sweep.cfg.api_key_env, "api_key_sent": sweep.secret is not None},
+        weights=session.weights_info, server=_server_record(session),
+        endpoint={"url": session.target.endpoint.url, "api": session.target.endpoint.api, "model": session.target.model,
+                  "api_key_env": session.cfg.api_key_env, "api_key_sent": session.secret is not None},
         metrics=metrics, server_metrics={**server, "before": res.metrics_before, "after": res.metrics_after},
-        client={"loop_lag_samples": len(res.loop_lag_s)}, warnings=warnings, sweep_id=sweep.sweep_id,
+        client={"loop_lag_samples": len(res.loop_lag_s)}, warnings=warnings, sweep_id=session.sweep_id,
         warmup=[r.to_dict() for r in res.warmup],
     )
-    row, record = scrub_obj(row, sweep.secret), plain_json(scrub_obj(record, sweep.secret))
-    results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
-    results.append_row(sweep.out_csv, row)
-    return LevelOutcome(level=plan.level, row=row, record=record, warnings=[scrub(w, sweep.secret) for w in warnings])
+    row, record = scrub_obj(row, session.secret), plain_json(scrub_obj(record, session.secret))
+    results.write_json(results.json_path(session.out_csv, row["run_id"]), record)
+    results.append_row(session.out_csv, row)
+    return LevelOutcome(level=plan.level, row=row, record=record, warnings=[scrub(w, session.secret) for w in warnings])
 
 
 def plain_json(obj):
@@ -301,20 +301,20 @@ def plain_json(obj):
     return obj
 
 
-def _server_up(sweep: _Sweep) -> bool:
-    return sweep.server is None or sweep.server.alive()
+def _server_up(session: _Session) -> bool:
+    return session.server is None or session.server.alive()
 
 
-def _verdict(sweep: _Sweep, res: LevelResult, metrics: dict) -> tuple[str, str]:
+def _verdict(session: _Session, res: LevelResult, metrics: dict) -> tuple[str, str]:
     """ok: the level ran and some requests completed; timeout: the time limit cut it (figures kept);
     failed: nothing completed (or the local server died); oom when the server's root cause says so."""
-    if sweep.server is not None and not sweep.server.alive():
-        cause = root_cause(sweep.server.log_text()) or "the server exited during the level"
+    if session.server is not None and not session.server.alive():
+        cause = root_cause(session.server.log_text()) or "the server exited during the level"
         return ("oom" if looks_like_oom(cause) else "failed"), cause
     if not metrics["completed"]:
         return "failed", _most_common_error(res) or "no request completed"
     if res.cut:
-        return "timeout", (f"the level's time limit of {sweep.cfg.timeout_s:g} s came first: {res.unsent} requests "
+        return "timeout", (f"the level's time limit of {session.cfg.timeout_s:g} s came first: {res.unsent} requests "
                            f"not sent, {metrics['failed']} failed or cancelled")
     return "ok", ""
 
@@ -334,55 +334,55 @@ def _failure_note(res: LevelResult) -> str | None:
     return f"{len(failed)} of {len(res.records)} requests failed; most often: {_most_common_error(res)}"
 
 
-def _server_record(sweep: _Sweep) -> dict:
-    s = sweep.server
+def _server_record(session: _Session) -> dict:
+    s = session.server
     if s is None:
         return {}
     return {"command": s.command, "base_url": s.base_url, "start_s": s.start_s,
-            "log": sweep.log_path.name if _existing(sweep.log_path) else None}
+            "log": session.log_path.name if _existing(session.log_path) else None}
 
 
 def _existing(path: Path | None) -> Path | None:
     return path if path is not None and path.exists() else None
 
 
-def _failed_sweep(sweep: _Sweep, status: str, error: str) -> SweepOutcome:
+def _failed_session(session: _Session, status: str, error: str) -> SessionOutcome:
     """The server never became ready: one failed row per level asked, with the server's root cause."""
-    outcomes = [_record_empty_level(sweep, level, status, error) for level in sweep.cfg.levels]
-    return SweepOutcome(sweep_id=sweep.sweep_id, levels=outcomes, log_path=_existing(sweep.log_path))
+    outcomes = [_record_empty_level(session, level, status, error) for level in session.cfg.levels]
+    return SessionOutcome(sweep_id=session.sweep_id, levels=outcomes, log_path=_existing(session.log_path))
 
 
-def _record_empty_level(sweep: _Sweep, level: Level, status: str, error: str) -> LevelOutcome:
+def _record_empty_level(session: _Session, level: Level, status: str, error: str) -> LevelOutcome:
     """A level without figures (the server never got ready, or a signal stopped the level): its row and JSON."""
     when = dt.datetime.now(dt.timezone.utc)
-    endpoint_url = sweep.target.endpoint.url if sweep.server is None and sweep.target is not None else ""
-    row = serve_row(run_id=new_run_id(when), sweep_id=sweep.sweep_id, when=when, cfg=sweep.cfg, model=sweep.model,
-                    level=level, weights=sweep.weights, engine=sweep.engine, endpoint_url=endpoint_url,
-                    api_model=sweep.api_model, metrics={}, server={}, facts={"device": sweep.device, **sweep.facts},
-                    env=sweep.env, status=status, error=error, engine_start_s=sweep.engine_start_s,
+    endpoint_url = session.target.endpoint.url if session.server is None and session.target is not None else ""
+    row = serve_row(run_id=new_run_id(when), sweep_id=session.sweep_id, when=when, cfg=session.cfg, model=session.model,
+                    level=level, weights=session.weights, engine=session.engine, endpoint_url=endpoint_url,
+                    api_model=session.api_model, metrics={}, server={}, facts={"device": session.device, **session.facts},
+                    env=session.env, status=status, error=error, engine_start_s=session.engine_start_s,
                     peak_memory=(None, ""))
-    row = scrub_obj(row, sweep.secret)
-    record = case_record(row, config=plain_json(sweep.cfg.model_dump()), model=sweep.model, environment=sweep.env,
-                         log=sweep.log_path.name if _existing(sweep.log_path) else None, requests=[],
-                         server=_server_record(sweep), sweep_id=sweep.sweep_id)
-    results.write_json(results.json_path(sweep.out_csv, row["run_id"]), record)
-    results.append_row(sweep.out_csv, row)
+    row = scrub_obj(row, session.secret)
+    record = case_record(row, config=plain_json(session.cfg.model_dump()), model=session.model, environment=session.env,
+                         log=session.log_path.name if _existing(session.log_path) else None, requests=[],
+                         server=_server_record(session), sweep_id=session.sweep_id)
+    results.write_json(results.json_path(session.out_csv, row["run_id"]), record)
+    results.append_row(session.out_csv, row)
     return LevelOutcome(level=level, row=row, record=record)
 
 
-def _write_sweep_record(sweep: _Sweep, outcomes: list[LevelOutcome], cheapest: dict | None) -> None:
+def _write_sweep_record(session: _Session, outcomes: list[LevelOutcome], cheapest: dict | None) -> None:
     """<sweep_id>.sweep.json: the levels in order (run ids, key figures) and the cheapest level that met the SLO."""
     keys = ("run_id", "load_mode", "request_rate", "concurrency", "status", "completed", "failed", "requests_per_s",
             "output_tok_s", "ttft_p99_ms", "tpot_p99_ms", "goodput_req_s", "slo_attainment", "meets_slo",
             "cny_per_m_blended", "cny_per_m_total")
     record = {
-        "schema_version": results.SCHEMA_VERSION, "sweep_id": sweep.sweep_id, "model": sweep.model.name,
-        "engine": sweep.engine, "hardware": sweep.cfg.hardware,
-        "slo": {"ttft_ms": sweep.cfg.slo_ttft_ms, "tpot_ms": sweep.cfg.slo_tpot_ms,
-                "attainment": sweep.cfg.slo_attainment},
+        "schema_version": results.SCHEMA_VERSION, "sweep_id": session.sweep_id, "model": session.model.name,
+        "engine": session.engine, "hardware": session.cfg.hardware,
+        "slo": {"ttft_ms": session.cfg.slo_ttft_ms, "tpot_ms": session.cfg.slo_tpot_ms,
+                "attainment": session.cfg.slo_attainment},
         "levels": [{k: o.row.get(k) for k in keys} for o in outcomes],
         "cheapest_meeting_slo": cheapest["run_id"] if cheapest else None,
-        "log": sweep.log_path.name if _existing(sweep.log_path) else None,
+        "log": session.log_path.name if _existing(session.log_path) else None,
     }
-    path = results.json_dir(sweep.out_csv) / f"{sweep.sweep_id}.sweep.json"
-    results.write_json(path, scrub_obj(record, sweep.secret))
+    path = results.json_dir(session.out_csv) / f"{session.sweep_id}.sweep.json"
+    results.write_json(path, scrub_obj(record, session.secret))
