@@ -173,3 +173,19 @@ def test_sweep_timeout_per_case_overrides_every_case(capsys, tmp_path):
     path = write_sweep(tmp_path, {"model": "tiny-qwen2", "input_len": 8, "output_len": 4, "device": "cpu"})
     assert main(["sweep", str(path), "--dry-run", "--timeout-per-case", "0"]) == 2
     assert "bench sweep: --timeout-per-case: Input should be greater than 0" in capsys.readouterr().err
+
+
+def test_every_option_is_documented():
+    """The README's `bench run` table and docs/serve.md name every option the models declare."""
+    from pathlib import Path
+
+    from bench.config.flags import spellings
+    from bench.config.run import RunConfig
+    from bench.config.serve import ServeConfig
+
+    repo = Path(__file__).resolve().parent.parent
+    readme, serve_md = (repo / "README.md").read_text(), (repo / "docs" / "serve.md").read_text()
+    missing = [spellings(n, f)[0] for n, f in RunConfig.model_fields.items() if spellings(n, f)[0] not in readme]
+    missing += [spellings(n, f)[0] for n, f in ServeConfig.model_fields.items()
+                if n not in RunConfig.model_fields and spellings(n, f)[0] not in serve_md]
+    assert missing == []
