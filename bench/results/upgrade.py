@@ -48,8 +48,9 @@ def upgrade_row(row: dict) -> dict:
 def upgrade(header: list[str], rows: list[dict]) -> tuple[list[str], list[dict]]:
     """(header, rows) of an older file at this version: its columns in their order, then the columns the
     upgrade steps add; every row upgraded. Columns the file never had stay absent (read as empty)."""
-    versions = {str(r.get("schema_version") or "").strip() for r in rows}
-    added = [c for v in STEPS if v in versions for c in ADDED[v]]
+    versions = [int(v) for v in {str(r.get("schema_version") or "").strip() for r in rows} if v in STEPS]
+    oldest = min(versions, default=SCHEMA_VERSION)
+    added = [c for v in STEPS if int(v) >= oldest for c in ADDED[v]]  # every step from the oldest row's on
     new_header = list(header) + [c for c in COLUMNS if c in added and c not in header]
     return new_header, [upgrade_row(r) for r in rows]
 
