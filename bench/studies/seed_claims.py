@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bench.cost import formulas as cost
 
 from bench.roofline import modelmath
-from bench.cost.pricing import CostOptions
+from bench.cost.pricing import CostOptions, tokens_per_cny_blended
 from bench.config.hardware import HardwareBook
 from bench.config.prices import PriceBook, VendorPrice
 from bench.analysis.report.cost import Vendor
@@ -135,15 +135,23 @@ def doubao_claim(inp: ClaimInputs) -> tuple[str, str]:
 
 
 def tokens_per_cny_claim(inp: ClaimInputs) -> tuple[str, str]:
-    vendor = [f"{v.label} {_tokens(cost.tokens_per_cny(v.cny_per_m))}" for v in inp.vendors
+    """Tokens per CNY blended at the report's mix (bench.cost.pricing.tokens_per_cny_blended), self-hosted and
+    vendor alike: the figure of the report's cost table and of `bench cost` for the same row."""
+    mix = cost.format_mix(inp.opts.mix)
+    vendor = [f"{v.label} {_tokens(tokens_per_cny_blended(v.cny_per_m))}" for v in inp.vendors
               if v.price.model in ("gpt-4-turbo", "gpt-4o", "doubao-pro-32k") and v.cny_per_m > 0]
-    vendor_text = f"vendors on {inp.as_of} at {cost.format_mix(inp.opts.mix)}: {', '.join(vendor)}" if vendor else ""
+    vendor_text = f"vendor list prices on {inp.as_of}: {', '.join(vendor)}" if vendor else ""
+    head = f"tokens per CNY blended at {mix} input:output"
     if not inp.best:
-        return "; ".join(x for x in (f"self-hosted: {NOT_MEASURED} (no priced row; pass --hardware)", vendor_text)
-                         if x), "computed"
-    mine = [f"{p.label} {_tokens(cost.tokens_per_cny(p.cny_per_m))}" for p in inp.best[:4]]
-    return ("; ".join(x for x in (f"self-hosted at 100% utilisation: {', '.join(mine)}", vendor_text) if x),
-            _source([p.run for p in inp.best[:4]]))
+        return "; ".join(x for x in (head, f"self-hosted: {NOT_MEASURED} (no priced row; pass --hardware)",
+                                     vendor_text) if x), "computed from prices.yaml"
+    shown = [p for p in inp.best if p.cost.tokens_per_cny_blended is not None][:4]
+    mine = [f"{p.label} {_tokens(p.cost.tokens_per_cny_blended)}" for p in shown]
+    runs_text = f"self-hosted at 100% utilisation: {', '.join(mine)}" if mine else \
+        f"self-hosted: {NOT_MEASURED} (no row splits into prefill and decode)"
+    return ("; ".join(x for x in (head, runs_text, vendor_text) if x),
+            f"{_source([p.run for p in shown])} (self-hosted) + computed from prices.yaml (vendors)" if shown
+            else "computed from prices.yaml")
 
 
 def _history_text(rows: list[VendorPrice]) -> str:
