@@ -1,9 +1,10 @@
 """The source articles' checkable claims (../shared/reference/seed-claims.md) beside what the
 harness computes from prices.yaml, hardware.yaml and model configs, or measured in the results.
 
-Each claim becomes one table row: the article's figure, the harness's figure, and the basis
-("computed", "measured", "simulated (roofline)" for engine=sim rows, or "not measured in these
-results" with what would measure it).
+Each claim becomes one table row: the article's figure, the harness's figure, and the basis: "computed from
+configs / prices.yaml (in force DAY) / hardware.yaml", "measured", "simulated (roofline)" (engine=sim rows only),
+"assumed" (the article's own figure), joined with " + ", or "not measured in these results" with what would
+measure it. The claims issue 12 added are in seed_claims_added.py.
 """
 
 from __future__ import annotations
@@ -19,16 +20,12 @@ from bench.analysis.report.model import Run, by_key
 from bench.studies.claim_inputs import (NOT_MEASURED, ClaimInputs, _price_on, _rows_of, _source, _tokens,  # noqa: F401
                                         basis)
 from bench.analysis.report.sections import attention_kind
-from bench.studies.seed_claims_added import ADDED_CLAIMS
+from bench.studies.seed_claims_added import ADDED_CLAIMS, DEEPSEEK_V2_ATTENTION, DENSE_67B_GQA, LATENT_BITS
 from bench.display.tables import num
 
 
-# The attention fields of the two configs the DeepSeek-V2 paper compares (Hugging Face config.json
-# of deepseek-ai/DeepSeek-V2 and deepseek-ai/deepseek-llm-67b-base); enough for KV bytes per token.
-DEEPSEEK_V2_ATTENTION = {"num_hidden_layers": 60, "kv_lora_rank": 512, "qk_rope_head_dim": 64}
-DEEPSEEK_67B_ATTENTION = {"num_hidden_layers": 95, "num_attention_heads": 64, "num_key_value_heads": 8,
-                          "hidden_size": 8192}
-PAPER_KV_BITS = 6  # the paper's 93.3% assumes the MLA cache quantised to about 6 bits per element
+# DeepSeek-V2 and DeepSeek 67B attention fields (config.json on Hugging Face) and the paper's ~6-bit latent.
+DEEPSEEK_67B_ATTENTION, PAPER_KV_BITS = DENSE_67B_GQA, LATENT_BITS
 DOUBAO_RPM = 60  # article 001: the 0.8 CNY price held only at 60 requests per minute
 XIAOICE_CNY_PER_DAY = 300e6
 QWEN_TURBO_DEDICATED_CNY_PER_MONTH = 20000.0

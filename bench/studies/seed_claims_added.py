@@ -9,12 +9,14 @@ from bench.cost import formulas as cost
 from bench.roofline import modelmath
 from bench.studies.claim_inputs import NOT_MEASURED, ClaimInputs, _price_on, _source, _tokens, basis
 
+# The attention fields of the configs the DeepSeek-V2 paper compares (Hugging Face config.json of
+# deepseek-ai/DeepSeek-V2 and deepseek-ai/deepseek-llm-67b-base): enough for KV bytes per token.
 # DeepSeek-V2 (MLA) beside DeepSeek 67B as the paper configures it (GQA, 8 KV heads) and the same 67B with
 # every head keeping its own K and V (MHA, 64 KV heads): the "dense model of its class" at both ends.
 DEEPSEEK_V2_ATTENTION = {"num_hidden_layers": 60, "kv_lora_rank": 512, "qk_rope_head_dim": 64}
 DENSE_67B_GQA = {"num_hidden_layers": 95, "num_attention_heads": 64, "num_key_value_heads": 8, "hidden_size": 8192}
 DENSE_67B_MHA = {**DENSE_67B_GQA, "num_key_value_heads": 64}
-LATENT_BITS = 6  # the paper's quantised latent
+LATENT_BITS = 6  # the paper's 93.3% assumes the MLA cache quantised to about 6 bits per element
 KV_CLAIM_RANGE = (5.0, 100.0)  # "1/5 to 1/100 of a dense model"
 
 INDUSTRY_CNY_PER_M = 120.0  # "0.12 CNY per 1K tokens", the price the Doubao cuts are measured against
