@@ -260,7 +260,8 @@ def test_compare_with_doubao():
 
 def test_run_cost_columns():
     at = results.COLUMNS.index(RUN_COST_COLUMNS[0])  # appended together, after the core's columns
-    assert results.COLUMNS[at:at + len(RUN_COST_COLUMNS)] == list(RUN_COST_COLUMNS)
+    first = list(RUN_COST_COLUMNS[:-1])  # then tokens_per_cny_blended, appended at the end for issue 12
+    assert results.COLUMNS[at:at + len(first)] == first and RUN_COST_COLUMNS[-1] == "tokens_per_cny_blended"
     assert at > results.COLUMNS.index("error")
     cols = run_cost_columns(measured_row(), "H100-SXM")
     assert cols["hardware"] == "H100-SXM" and cols["cost_basis"] == "rental" and cols["cost_mix"] == "3:1"

@@ -41,7 +41,8 @@ V1 = ("schema_version run_id timestamp model engine device device_name weights d
 
 def test_version_2_is_version_1_plus_engine_version_at_the_end():
     assert schema.SCHEMA_VERSION == 2 and store.SCHEMA_VERSION == 2
-    assert schema.COLUMNS == V1 + ["engine_version"] and store.COLUMNS is schema.COLUMNS
+    # tokens_per_cny_blended: appended for issue 12 (the integrator bumps the version once for all)
+    assert schema.COLUMNS == V1 + ["engine_version", "tokens_per_cny_blended"] and store.COLUMNS is schema.COLUMNS
 
 
 def test_every_figure_of_merit_has_a_direction_and_a_unit():

@@ -37,7 +37,7 @@ OUT_COLUMNS = (
     # beyond the issue's list
     "gpu_count", "cny_per_hour", "power_w", "power_source", "prefill_s", "decode_s", "fx_cny_per_usd", "as_of",
     "vendor_cny_per_m_input", "vendor_cny_per_m_output", "vendor_tokens_per_cny", "breakeven_tokens_per_day",
-    "vendor_source",
+    "vendor_source", "tokens_per_cny_blended",
 )
 
 
@@ -78,7 +78,10 @@ class SelfCost:
     cny_per_m_blended: float | None
     cny_per_m_blended_full_use: float | None  # at 100% utilisation: the break-even reference
     cny_per_m_total: float
-    tokens_per_cny: float
+    tokens_per_cny: float  # any token at the run's own input:output mix: 1e6 / cny_per_m_total (schema 1 meaning)
+    # THE tokens per CNY of every table, claim and comparison: 1e6 / cny_per_m_blended, at `mix` and `utilization`,
+    # the same definition as a vendor's (1e6 / its list prices blended at `mix`). None when the time does not split.
+    tokens_per_cny_blended: float | None = None
 
 
 def number(row: dict, key: str) -> float | None:
@@ -199,8 +202,14 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
         power_source=power_source if basis == "owned" else "", utilization=u, mix=opts.mix,
         prefill_s=prefill_s, decode_s=decode_s, cny_per_m_input=at_u(in_full), cny_per_m_output=at_u(out_full),
         cny_per_m_blended=at_u(blended_full), cny_per_m_blended_full_use=blended_full, cny_per_m_total=total,
-        tokens_per_cny=cost.tokens_per_cny(total),
+        tokens_per_cny=cost.tokens_per_cny(total), tokens_per_cny_blended=tokens_per_cny_blended(at_u(blended_full)),
     )
+
+
+def tokens_per_cny_blended(cny_per_m_blended: float | None) -> float | None:
+    """Tokens one CNY buys at a price blended at the stated input:output mix (self-hosted or vendor alike);
+    None when there is no blended price. The one definition `bench cost`, `bench report` and the claims print."""
+    return None if cny_per_m_blended is None else cost.tokens_per_cny(cny_per_m_blended)
 
 
 @dataclass(frozen=True)
@@ -230,7 +239,7 @@ def compare(mine: SelfCost, price: VendorPrice, opts: CostOptions) -> VendorComp
         volume = cost.breakeven_tokens_per_day(mine.cny_per_hour, v_blend)
     return VendorComparison(
         vendor=price.vendor, vendor_model=price.label, vendor_cny_per_m_input=v_in, vendor_cny_per_m_output=v_out,
-        vendor_cny_per_m_blended=v_blend, vendor_tokens_per_cny=cost.tokens_per_cny(v_blend),
+        vendor_cny_per_m_blended=v_blend, vendor_tokens_per_cny=tokens_per_cny_blended(v_blend),
         self_over_vendor=ratio, breakeven_utilization=breakeven, breakeven_tokens_per_day=volume,
         vendor_source=price.source,
     )
@@ -246,6 +255,7 @@ def out_record(mine: SelfCost, cmp: VendorComparison | None, opts: CostOptions, 
         "tokens_per_cny": mine.tokens_per_cny, "gpu_count": mine.gpu_count, "cny_per_hour": mine.cny_per_hour,
         "power_w": mine.power_w, "power_source": mine.power_source, "prefill_s": mine.prefill_s,
         "decode_s": mine.decode_s, "fx_cny_per_usd": opts.fx_cny_per_usd, "as_of": as_of.isoformat(),
+        "tokens_per_cny_blended": mine.tokens_per_cny_blended,
     }
     if cmp is not None:
         rec.update(asdict(cmp))
@@ -281,5 +291,6 @@ def run_cost_columns(row: dict, hardware: str | None) -> dict:
         "cost_mix": cost.format_mix(opts.mix), "cny_per_m_input": mine.cny_per_m_input,
         "cny_per_m_output": mine.cny_per_m_output, "cny_per_m_blended": mine.cny_per_m_blended,
         "cny_per_m_total": mine.cny_per_m_total, "tokens_per_cny": mine.tokens_per_cny,
+        "tokens_per_cny_blended": mine.tokens_per_cny_blended,
     })
     return cols

@@ -79,7 +79,7 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     t.add_row("CNY per M input / output", f"{cny(mine.cny_per_m_input)} / {cny(mine.cny_per_m_output)}")
     t.add_row(f"CNY per M blended ({mix})", cny(mine.cny_per_m_blended))
     t.add_row("CNY per M, any token", cny(mine.cny_per_m_total))
-    t.add_row("tokens per CNY", count(mine.tokens_per_cny))
+    t.add_row(f"tokens per CNY (blended {mix})", count(mine.tokens_per_cny_blended))
     if mine.prefill_s is not None:
         t.add_row("run time prefill / decode", f"{mine.prefill_s:.2f} s / {mine.decode_s:.2f} s")
     if mine.power_w is not None:
@@ -90,11 +90,12 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
         return
     v = Table(title=f"vendors on {as_of} at the same mix ({mix}), list prices, cache miss", title_justify="left")
     for col, right in (("vendor", False), ("model", False), ("in / out CNY/M", True), ("blended", True),
+                       (f"tokens per CNY ({mix})", True),
                        ("self-hosting is", False), ("break-even use", True), ("break-even tokens/day", True)):
         v.add_column(col, justify="right" if right else "left")
     for c in comparisons:
         v.add_row(c.vendor, c.vendor_model, f"{c.vendor_cny_per_m_input:.4g} / {c.vendor_cny_per_m_output:.4g}",
-                  cny(c.vendor_cny_per_m_blended), verdict(c.self_over_vendor), breakeven(c.breakeven_utilization),
+                  cny(c.vendor_cny_per_m_blended), count(c.vendor_tokens_per_cny), verdict(c.self_over_vendor), breakeven(c.breakeven_utilization),
                   count(c.breakeven_tokens_per_day))
     console.print(v)
 

@@ -162,7 +162,9 @@ DECLARED: tuple[Column, ...] = (
        "cost", "optional", "CNY per M tokens (blended)"),
     _c("cny_per_m_total", "cost", "CNY/M tokens", "cost of a million tokens of any kind (hour price / total_tok_s)",
        BOTH, LOWER, "cost", "optional", "CNY per M tokens (any)"),
-    _c("tokens_per_cny", "cost", "tokens/CNY", "tokens one CNY buys", BOTH, HIGHER, "cost", "optional"),
+    _c("tokens_per_cny", "cost", "tokens/CNY", "tokens one CNY buys, any token at the run's own input:output mix "
+       "(1e6 / cny_per_m_total); reports print tokens_per_cny_blended", BOTH, HIGHER, "cost", "optional",
+       "tokens per CNY (any token)"),
     # roofline: the physical limit for this model, GPU and workload (bench.roofline.predict); docs/roofline.md
     _c("roofline_output_tok_s", "roofline", "tok/s", "the roofline's output tok/s for this workload (GPU rows with "
        "known hardware)", _R, HIGHER, "roofline", "optional", "roofline output tokens/s"),
@@ -219,6 +221,10 @@ DECLARED: tuple[Column, ...] = (
     # schema 2
     _c("engine_version", "engine", "", "the engine's version: vLLM's, transformers', the sim's model version "
        "(roofline-N), or what a served endpoint reports ('unknown' when it says nothing)", filled="always"),
+    # tokens per CNY at the stated mix, the one definition bench cost, bench report and the claims print
+    _c("tokens_per_cny_blended", "cost", "tokens/CNY", "tokens one CNY buys at cost_mix: 1e6 / cny_per_m_blended, "
+       "as a vendor's 1e6 / its prices blended at the same mix", BOTH, HIGHER, "cost", "optional",
+       "tokens per CNY (blended at cost_mix)"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

@@ -1,39 +1,35 @@
 """The source articles' checkable claims (../shared/reference/seed-claims.md) beside what the
 harness computes from prices.yaml, hardware.yaml and model configs, or measured in the results.
 
-Each claim becomes one table row: the article's figure, the harness's figure, and the basis
-("computed", "measured", "simulated (roofline)" for engine=sim rows, or "not measured in these
-results" with what would measure it).
+Each claim becomes one table row: the article's figure, the harness's figure, and the basis: "computed from
+configs / prices.yaml (in force DAY) / hardware.yaml", "measured", "simulated (roofline)" (engine=sim rows only),
+"assumed" (the article's own figure), joined with " + ", or "not measured in these results" with what would
+measure it. The claims issue 12 added are in seed_claims_added.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from bench.cost import formulas as cost
 
 from bench.roofline import modelmath
-from bench.cost.pricing import CostOptions
-from bench.config.hardware import HardwareBook
+from bench.cost.pricing import tokens_per_cny_blended
 from bench.config.prices import PriceBook, VendorPrice
-from bench.analysis.report.cost import Vendor
-from bench.analysis.report.model import Priced, Run, by_key
+from bench.analysis.report.model import Run, by_key
+from bench.studies.claim_inputs import (NOT_MEASURED, ClaimInputs, _price_on, _rows_of, _source, _tokens,  # noqa: F401
+                                        basis)
 from bench.analysis.report.sections import attention_kind
+from bench.studies.seed_claims_added import ADDED_CLAIMS, DEEPSEEK_V2_ATTENTION, DENSE_67B_GQA, LATENT_BITS
 from bench.display.tables import num
 
-NOT_MEASURED = "not measured in these results"
 
-# The attention fields of the two configs the DeepSeek-V2 paper compares (Hugging Face config.json
-# of deepseek-ai/DeepSeek-V2 and deepseek-ai/deepseek-llm-67b-base); enough for KV bytes per token.
-DEEPSEEK_V2_ATTENTION = {"num_hidden_layers": 60, "kv_lora_rank": 512, "qk_rope_head_dim": 64}
-DEEPSEEK_67B_ATTENTION = {"num_hidden_layers": 95, "num_attention_heads": 64, "num_key_value_heads": 8,
-                          "hidden_size": 8192}
-PAPER_KV_BITS = 6  # the paper's 93.3% assumes the MLA cache quantised to about 6 bits per element
+# DeepSeek-V2 and DeepSeek 67B attention fields (config.json on Hugging Face) and the paper's ~6-bit latent.
+DEEPSEEK_67B_ATTENTION, PAPER_KV_BITS = DENSE_67B_GQA, LATENT_BITS
 DOUBAO_RPM = 60  # article 001: the 0.8 CNY price held only at 60 requests per minute
 XIAOICE_CNY_PER_DAY = 300e6
 QWEN_TURBO_DEDICATED_CNY_PER_MONTH = 20000.0
-QWEN_TURBO_CLAIM_CNY_PER_M = 2.0
+QWEN_TURBO_CLAIM_DAY = dt.date(2024, 5, 21)  # the article's day: qwen-turbo's price after the 21 May cut
 ARTICLE_TOKENS_PER_CNY = "GPT ~2,400; domestic model ~8,000; self-hosted Llama ~30,000; Doubao 1.25M"
 PRICE_CLAIMS = (("qwen-long", "20 -> 0.5 input (-97%)"), ("glm-3-turbo", "5 -> 1"), ("deepseek-chat", "1 input"),
                 ("glm-4", "100"), ("qwen-72b-chat", "20"), ("gpt-4-turbo", "USD 10 / 30"),
@@ -41,38 +37,15 @@ PRICE_CLAIMS = (("qwen-long", "20 -> 0.5 input (-97%)"), ("glm-3-turbo", "5 -> 1
                 ("hunyuan-lite", "free"))
 
 
-@dataclass(frozen=True)
-class ClaimInputs:
-    runs: list[Run]  # ok rows of the report
-    best: list[Priced]  # cheapest run per model x hardware x engine x workload
-    vendors: list[Vendor]  # prices in force on as_of, blended at the mix
-    book: PriceBook  # the whole price history
-    hardware: HardwareBook
-    opts: CostOptions
-    as_of: dt.date
-    configs: dict[str, dict]  # catalog model name -> config.json
-
-
-def _rows_of(book: PriceBook, model: str) -> list[VendorPrice]:
-    rows = [p for p in book.prices if p.model.lower() == model.lower()]
-    return sorted(rows, key=lambda p: p.applies_from or dt.date.min)
-
-
-def _price_on(book: PriceBook, model: str, day: dt.date) -> VendorPrice | None:
-    rows = _rows_of(book, model)
-    return next((p for p in rows if p.in_force(day, book.earliest_known)), rows[-1] if rows else None)
-
-
-def _source(runs: list[Run]) -> str:
-    """'measured' when a run behind a figure was measured, 'simulated (roofline)' when all are sim rows."""
-    return "measured" if any(r.engine != "sim" for r in runs) else "simulated (roofline)"
-
-
-def _tokens(x: float) -> str:
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= size:
-            return f"{x / size:,.3g}{unit}"
-    return f"{x:,.0f}"
+def _replicated_latent_caveat(mla_runs: list[Run]) -> str:
+    """A TP>1 run of an MLA model keeps the whole latent on every GPU (it has no KV heads to split), so the
+    node holds tp x its bytes per token, while a dense model's KV heads are split tp ways."""
+    tps = sorted({int(r.num("tensor_parallel_size") or 1) for r in mla_runs} - {1})
+    if not tps:
+        return ""
+    tp = tps[-1]
+    return (f"caveat: the MLA run is TP{tp}: its latent is replicated on each of the {tp} GPUs, so the node "
+            f"holds {tp}x its bytes per token while a dense model's KV is split {tp} ways; compare at TP1")
 
 
 def kv_claim(inp: ClaimInputs) -> tuple[str, str]:
@@ -83,28 +56,37 @@ def kv_claim(inp: ClaimInputs) -> tuple[str, str]:
     parts = [f"config arithmetic: DeepSeek-V2 {v2:,} vs DeepSeek 67B {d67:,} KV bytes/token at bf16, "
              f"{100 * bf16_cut:.1f}% less ({d67 / v2:.1f}x); with the latent at ~{PAPER_KV_BITS} bits "
              f"{100 * quant_cut:.1f}% less"]
-    basis = "computed"
-    kinds = {}
+    how = basis("computed from configs")
+    kinds: dict[str, dict[str, tuple[float, list[Run]]]] = {}
     for r in inp.runs:
         kv = r.num("kv_bytes_per_token")
         cfg = inp.configs.get(r.model)
         if kv and cfg:
-            kinds.setdefault(attention_kind(cfg), {}).setdefault(r.model, kv)
+            _, runs = kinds.setdefault(attention_kind(cfg), {}).setdefault(r.model, (kv, []))
+            runs.append(r)
     if "MLA" in kinds and len(kinds) > 1:
-        mla_model, mla_kv = next(iter(kinds["MLA"].items()))
-        others = [(m, kv) for k, d in kinds.items() if k != "MLA" for m, kv in d.items()]
-        parts.append("measured: " + ", ".join(f"{mla_model} {mla_kv:,.0f} B/token = {mla_kv / kv:.2f}x of {m}'s "
-                                              f"{kv:,.0f}" for m, kv in others))
-        basis = "computed + measured"
+        mla_model, (mla_kv, mla_runs) = next(iter(kinds["MLA"].items()))
+        others = [(m, kv, runs) for k, d in kinds.items() if k != "MLA" for m, (kv, runs) in d.items()]
+        behind = mla_runs + [r for _, _, runs in others for r in runs]
+        label = _source(behind)
+        parts.append(f"{label}: " + ", ".join(f"{mla_model} {mla_kv:,.0f} B/token = {mla_kv / kv:.2f}x of {m}'s "
+                                              f"{kv:,.0f}" for m, kv, _ in others))
+        caveat = _replicated_latent_caveat(mla_runs)
+        if caveat:
+            parts.append(caveat)
+        how = basis("computed from configs", label)
     else:
         parts.append(f"KV of an MLA model beside a dense one: {NOT_MEASURED}")
-    tput = {m: max((r.num("output_tok_s") or 0) for r in g) for m, g in by_key(inp.runs, lambda r: r.model).items()}
+    groups = by_key(inp.runs, lambda r: r.model)
+    tput = {m: max((r.num("output_tok_s") or 0) for r in g) for m, g in groups.items()}
     if tput.get("deepseek-v2-chat") and tput.get("deepseek-llm-67b-chat"):
-        parts.append(f"max throughput ratio {tput['deepseek-v2-chat'] / tput['deepseek-llm-67b-chat']:.2f}x")
+        label = _source(groups["deepseek-v2-chat"] + groups["deepseek-llm-67b-chat"])
+        parts.append(f"max throughput ratio ({label}) "
+                     f"{tput['deepseek-v2-chat'] / tput['deepseek-llm-67b-chat']:.2f}x")
     else:
         parts.append(f"the 5.76x throughput: {NOT_MEASURED} (needs DeepSeek-V2 and DeepSeek 67B at their largest "
                      "batch on one GPU type)")
-    return "; ".join(parts), basis
+    return "; ".join(parts), how
 
 
 def _busiest(runs: list[Run]) -> Run | None:
@@ -117,33 +99,42 @@ def _busiest(runs: list[Run]) -> Run | None:
 def doubao_claim(inp: ClaimInputs) -> tuple[str, str]:
     p = _price_on(inp.book, "doubao-pro-32k", dt.date(2024, 5, 15))
     if p is None:
-        return "doubao-pro-32k is not in prices.yaml", "computed"
+        return "doubao-pro-32k is not in prices.yaml", NOT_MEASURED
     i, o = p.input_cny_per_m(inp.opts.fx_cny_per_usd), p.output_cny_per_m(inp.opts.fx_cny_per_usd)
     ratio = cost.input_share_for_blend(i, o, 1.0)
     blended = cost.cny_per_m_blended(i, o, inp.opts.mix)
     parts = [f"prices.yaml {i:g} / {o:g} CNY/M: the blend is 1 CNY/M at {ratio:g}:1 input:output "
              f"({blended:.3g} at {cost.format_mix(inp.opts.mix)}); 1 CNY buys {_tokens(cost.tokens_per_cny(i))} "
              "input tokens"]
+    priced = f"computed from prices.yaml (in force {p.applies_from})"
     busy = _busiest(inp.runs)
     if busy is None:
         parts.append(f"accounts to match a GPU: {NOT_MEASURED}")
-        return "; ".join(parts), "computed"
+        return "; ".join(parts), priced
     per_min = busy.num("requests_per_s") * 60
     parts.append(f"{busy.series} served {per_min:,.0f} requests/min ({busy.workload}) = "
                  f"{per_min / DOUBAO_RPM:,.1f} accounts at {DOUBAO_RPM} RPM")
-    return "; ".join(parts), f"computed + {_source([busy])}"
+    return "; ".join(parts), basis(priced, _source([busy]))
 
 
 def tokens_per_cny_claim(inp: ClaimInputs) -> tuple[str, str]:
-    vendor = [f"{v.label} {_tokens(cost.tokens_per_cny(v.cny_per_m))}" for v in inp.vendors
+    """Tokens per CNY blended at the report's mix (bench.cost.pricing.tokens_per_cny_blended), self-hosted and
+    vendor alike: the figure of the report's cost table and of `bench cost` for the same row."""
+    mix = cost.format_mix(inp.opts.mix)
+    vendor = [f"{v.label} {_tokens(tokens_per_cny_blended(v.cny_per_m))}" for v in inp.vendors
               if v.price.model in ("gpt-4-turbo", "gpt-4o", "doubao-pro-32k") and v.cny_per_m > 0]
-    vendor_text = f"vendors on {inp.as_of} at {cost.format_mix(inp.opts.mix)}: {', '.join(vendor)}" if vendor else ""
+    vendor_text = f"vendor list prices on {inp.as_of}: {', '.join(vendor)}" if vendor else ""
+    head = f"tokens per CNY blended at {mix} input:output"
     if not inp.best:
-        return "; ".join(x for x in (f"self-hosted: {NOT_MEASURED} (no priced row; pass --hardware)", vendor_text)
-                         if x), "computed"
-    mine = [f"{p.label} {_tokens(cost.tokens_per_cny(p.cny_per_m))}" for p in inp.best[:4]]
-    return ("; ".join(x for x in (f"self-hosted at 100% utilisation: {', '.join(mine)}", vendor_text) if x),
-            _source([p.run for p in inp.best[:4]]))
+        return "; ".join(x for x in (head, f"self-hosted: {NOT_MEASURED} (no priced row; pass --hardware)",
+                                     vendor_text) if x), "computed from prices.yaml"
+    shown = [p for p in inp.best if p.cost.tokens_per_cny_blended is not None][:4]
+    mine = [f"{p.label} {_tokens(p.cost.tokens_per_cny_blended)}" for p in shown]
+    runs_text = f"self-hosted at 100% utilisation: {', '.join(mine)}" if mine else \
+        f"self-hosted: {NOT_MEASURED} (no row splits into prefill and decode)"
+    return ("; ".join(x for x in (head, runs_text, vendor_text) if x),
+            f"{_source([p.run for p in shown])} (self-hosted) + computed from prices.yaml (vendors)" if shown
+            else "computed from prices.yaml")
 
 
 def _history_text(rows: list[VendorPrice]) -> str:
@@ -167,46 +158,72 @@ def price_table_claim(inp: ClaimInputs) -> tuple[str, str]:
     for model, claimed in PRICE_CLAIMS:
         rows = _rows_of(inp.book, model)
         parts.append(f"{model} {_history_text(rows) if rows else 'not in prices.yaml'}")
-    return "prices.yaml (input/output per M, CNY unless marked): " + "; ".join(parts), "computed"
+    return ("prices.yaml (input/output per M, CNY unless marked): " + "; ".join(parts),
+            "computed from prices.yaml (dated rows)")
 
 
 def dedicated_claim(inp: ClaimInputs) -> tuple[str, str]:
+    """The 20,000 CNY/month deployment against qwen-turbo's API blended at the report's mix (the article's
+    '2 CNY/M' is the input price alone), from the prices.yaml row in force on the article's day."""
     fee_per_hour = QWEN_TURBO_DEDICATED_CNY_PER_MONTH / cost.HOURS_PER_MONTH
-    per_day = cost.breakeven_tokens_per_day(fee_per_hour, QWEN_TURBO_CLAIM_CNY_PER_M)
-    parts = [f"the 20,000 CNY/month deployment beats the 2 CNY/M API above {_tokens(per_day)} tokens/day "
-             f"({_tokens(per_day * cost.HOURS_PER_MONTH / 24)}/month)"]
+    p = _price_on(inp.book, "qwen-turbo", QWEN_TURBO_CLAIM_DAY)
+    if p is None or p.free:
+        return "qwen-turbo is not in prices.yaml (a paid row is needed)", NOT_MEASURED
+    fx, mix = inp.opts.fx_cny_per_usd, inp.opts.mix
+    blended = p.blended_cny_per_m(mix, fx)
+    per_day = cost.breakeven_tokens_per_day(fee_per_hour, blended)
+    parts = [f"qwen-turbo from {p.applies_from}: {p.input_cny_per_m(fx):g} in / {p.output_cny_per_m(fx):g} out "
+             f"CNY/M, {blended:.3g} blended {cost.format_mix(mix)}; the 20,000 CNY/month deployment is cheaper "
+             f"above {_tokens(per_day)} tokens/day ({_tokens(per_day * cost.HOURS_PER_MONTH / 24)}/month)"]
+    how = f"computed from prices.yaml (in force {p.applies_from}) + assumed (the article's 20,000 CNY/month)"
     if not inp.best:
         parts.append(f"self-hosted monthly cost and capacity: {NOT_MEASURED}")
-        return "; ".join(parts), "computed"
-    for p in inp.best[:3]:
-        month_cny = p.cost.cny_per_hour * cost.HOURS_PER_MONTH
-        capacity = (p.run.num("total_tok_s") or 0) * 3600 * cost.HOURS_PER_MONTH
-        parts.append(f"{p.label}: {month_cny:,.0f} CNY/month for up to {_tokens(capacity)} tokens/month")
-    return "; ".join(parts), f"computed + {_source([p.run for p in inp.best[:3]])}"
+        return "; ".join(parts), how
+    for q in inp.best[:3]:
+        month_cny = q.cost.cny_per_hour * cost.HOURS_PER_MONTH
+        capacity = (q.run.num("total_tok_s") or 0) * 3600 * cost.HOURS_PER_MONTH
+        parts.append(f"{q.label}: {month_cny:,.0f} CNY/month for up to {_tokens(capacity)} tokens/month")
+    return "; ".join(parts), basis(how, _source([q.run for q in inp.best[:3]]))
 
 
 def _price_changes(book: PriceBook, mix, fx: float) -> list[tuple[float, str]]:
-    """(first / last blended price, text) of every paid vendor model with two or more dated prices."""
+    """(first / last blended price, text) of every paid vendor model with two or more dated prices of the same
+    model: rows whose `version` differs (one API name serving a new model) are never compared. The fall is
+    also given as a rate per year, (first / last) ** (365.25 / days), so it reads beside '10x a year'."""
     out = []
-    for (_, model), rows in by_key([p for p in book.prices if p.applies_from and not p.free],
-                                   lambda p: (p.vendor, p.model)).items():
+    paid = [p for p in book.prices if p.applies_from and not p.free]
+    for (_, model, version), rows in by_key(paid, lambda p: (p.vendor, p.model, p.version or "")).items():
         if len(rows) < 2:
             continue
         rows = sorted(rows, key=lambda p: p.applies_from)
         first, last = rows[0], rows[-1]
         fall = first.blended_cny_per_m(mix, fx) / last.blended_cny_per_m(mix, fx)
-        years = (last.applies_from - first.applies_from).days / 365.25
-        how = f"{fall:.2g}x cheaper" if fall >= 1 else f"{1 / fall:.2g}x dearer"
-        yearly = f", {fall ** (1 / years):.2g}x a year" if years >= 1 and fall >= 1 else ""
-        out.append((fall, f"{model} {how} from {first.applies_from} to {last.applies_from}{yearly}"))
+        days = (last.applies_from - first.applies_from).days
+        if days <= 0 or fall == 1:
+            continue
+        per_year = fall ** (365.25 / days)
+        how = f"{fall:.2g}x cheaper" if fall > 1 else f"{1 / fall:.2g}x dearer"
+        rate = f"{per_year:.3g}x cheaper a year" if fall > 1 else f"{1 / per_year:.3g}x dearer a year"
+        name = f"{model} {version}".strip()
+        out.append((fall, f"{name} {how} from {first.applies_from} to {last.applies_from} ({days} days; annualised {rate})"))
     return sorted(out, reverse=True)
+
+
+def _versions_not_compared(book: PriceBook) -> list[str]:
+    """API names that served more than one model (versions): their prices are compared only within a version."""
+    by_model = by_key([p for p in book.prices if p.version], lambda p: p.model)
+    return [f"{m} ({', '.join(dict.fromkeys(p.version for p in rows))})" for m, rows in by_model.items()
+            if len({p.version for p in rows}) > 1]
 
 
 def trend_claim(inp: ClaimInputs) -> tuple[str, str]:
     changes = _price_changes(inp.book, inp.opts.mix, inp.opts.fx_cny_per_usd)
     shown = changes[:3] + [c for c in changes[3:] if c[0] < 1][:1]
-    parts = ["price history in prices.yaml (blended): " + ("; ".join(t for _, t in shown)
-                                                         or "no model with two dated prices")]
+    parts = [f"price history in prices.yaml (blended {cost.format_mix(inp.opts.mix)}, same model only): "
+             + ("; ".join(t for _, t in shown) or "no model with two dated prices")]
+    versions = _versions_not_compared(inp.book)
+    if versions:
+        parts.append("not compared across the models one API name served: " + ", ".join(versions))
     names = [p.cost.hardware for p in inp.best if inp.hardware.hardware[p.cost.hardware].purchase is not None]
     o = inp.opts
     for name in dict.fromkeys(names or ["H100-SXM"]):
@@ -217,7 +234,7 @@ def trend_claim(inp: ClaimInputs) -> tuple[str, str]:
         energy = cost.energy_cny_per_hour(hw.tdp_w, o.electricity_cny_per_kwh, o.pue)
         parts.append(f"{name} owned: energy is {100 * energy / (capital + energy):.0f}% of capital + energy "
                      f"({energy:.2f} of {capital + energy:.2f} CNY/h at TDP, {o.amortization_years:g}-year write-off)")
-    return "; ".join(parts), "computed"
+    return "; ".join(parts), "computed from prices.yaml (dated rows) and hardware.yaml"
 
 
 def xiaoice_claim(inp: ClaimInputs) -> tuple[str, str]:
@@ -231,10 +248,11 @@ def xiaoice_claim(inp: ClaimInputs) -> tuple[str, str]:
     paid = [v for v in inp.vendors if v.cny_per_m > 0]
     for v in (paid[:1] + [v for v in paid if v.price.model == "gpt-4-turbo"]):
         parts.append(f"{v.label}: {buys(v.cny_per_m)} tokens/day")
-    basis = f"computed + {_source([p.run for p in inp.best[:3]])}" if inp.best else "computed"
+    how = basis(f"computed from prices.yaml (in force {inp.as_of}) and hardware.yaml",
+                _source([p.run for p in inp.best[:3]]) if inp.best else "")
     if not inp.best:
         parts.append(f"self-hosted: {NOT_MEASURED}")
-    return "300M CNY a day buys: " + "; ".join(parts), basis
+    return "300M CNY a day buys: " + "; ".join(parts), how
 
 
 def engine_claim(inp: ClaimInputs) -> tuple[str, str]:
@@ -262,6 +280,7 @@ CLAIMS = (
     ("Inference cost falls 10x a year; 95% of inference cost is compute", trend_claim),
     ("Xiaoice: serving its dialogue volume the ChatGPT way would cost 300M CNY a day", xiaoice_claim),
     ("Tencent's inference framework is 1.3x faster than mainstream ones; ERNIE cut inference cost 10x", engine_claim),
+    *ADDED_CLAIMS,
 )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from bench.cost import formulas as cost
 
 from bench.analysis.report import plots
-from bench.cost.pricing import CostOptions, self_cost
+from bench.cost.pricing import CostOptions, self_cost, tokens_per_cny_blended
 from bench.errors import BenchError
 from bench.config.hardware import HardwareBook, canonical_name
 from bench.config.prices import VendorPrice
@@ -109,10 +109,10 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
                    f"prices on {as_of}")
     png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
     rows = [[p.label, "self-hosted", p.cny_per_m, p.cost.cny_per_m_input, p.cost.cny_per_m_output,
-             p.cost.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"]
+             p.cost.tokens_per_cny_blended, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"]
             for p in best]
     rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
-              v.price.output_cny_per_m(opts.fx_cny_per_usd), cost.tokens_per_cny(v.cny_per_m) if v.cny_per_m else "free",
+              v.price.output_cny_per_m(opts.fx_cny_per_usd), tokens_per_cny_blended(v.cny_per_m) if v.cny_per_m else "free",
               v.price.source] for v in vendors]
     rows.sort(key=lambda r: r[2])
     a, b = (f"{x:g}" for x in opts.mix)
@@ -125,7 +125,8 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     if notes:
         note += " " + "; ".join(notes) + "."
     return Section(slug="cost-vs-vendors", title=title, png=png, chart_title=chart_title, note=note,
-                   headers=["what", "kind", "CNY/M blended", "CNY/M input", "CNY/M output", "tokens per CNY",
+                   headers=["what", "kind", "CNY/M blended", "CNY/M input", "CNY/M output",
+                            f"tokens per CNY ({cost.format_mix(opts.mix)} blend)",
                             "basis / source"], rows=rows)
 
 

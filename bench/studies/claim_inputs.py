@@ -1,0 +1,55 @@
+"""What every seed claim is checked against (ClaimInputs) and the helpers the claims share: the price of a
+vendor model on a day, whether the runs behind a figure were measured or simulated, token counts as text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bench.analysis.report.cost import Vendor
+from bench.analysis.report.model import Priced, Run
+from bench.config.hardware import HardwareBook
+from bench.config.prices import PriceBook, VendorPrice
+from bench.cost.pricing import CostOptions
+
+NOT_MEASURED = "not measured in these results"
+SIMULATED = "simulated (roofline)"
+
+
+def basis(*parts: str) -> str:
+    """A claim's basis: its parts joined, e.g. 'computed from prices.yaml + measured'."""
+    return " + ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class ClaimInputs:
+    runs: list[Run]  # ok rows of the report
+    best: list[Priced]  # cheapest run per model x hardware x engine x workload
+    vendors: list[Vendor]  # prices in force on as_of, blended at the mix
+    book: PriceBook  # the whole price history
+    hardware: HardwareBook
+    opts: CostOptions
+    as_of: dt.date
+    configs: dict[str, dict]  # catalog model name -> config.json
+
+
+def _rows_of(book: PriceBook, model: str) -> list[VendorPrice]:
+    rows = [p for p in book.prices if p.model.lower() == model.lower()]
+    return sorted(rows, key=lambda p: p.applies_from or dt.date.min)
+
+
+def _price_on(book: PriceBook, model: str, day: dt.date) -> VendorPrice | None:
+    rows = _rows_of(book, model)
+    return next((p for p in rows if p.in_force(day, book.earliest_known)), rows[-1] if rows else None)
+
+
+def _source(runs: list[Run]) -> str:
+    """'measured' when a run behind a figure was measured, 'simulated (roofline)' when all are sim rows."""
+    return "measured" if any(r.engine != "sim" for r in runs) else SIMULATED
+
+
+def _tokens(x: float) -> str:
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= size:
+            return f"{x / size:,.3g}{unit}"
+    return f"{x:,.0f}"
