@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 from bench.cli.argtypes import fraction, names, non_negative, positive
-from bench.cli.prices import add_price_options
+from bench.cli.prices import add_price_options, add_vendor_use_options, vendor_use_of
 from bench.cost import formulas as cost
 from bench.errors import BenchError
 
@@ -32,6 +32,7 @@ def add_cost_command(sub) -> None:
                    help="vendors or vendor models to compare, comma-separated (default: all in force)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE.csv", help="also write the comparison as CSV")
     add_price_options(p)
+    add_vendor_use_options(p)
     owned = p.add_argument_group("owned basis")
     owned.add_argument("--years", type=positive, default=cost.DEFAULT_AMORTIZATION_YEARS, metavar="N",
                        help=f"amortisation period (default {cost.DEFAULT_AMORTIZATION_YEARS:g})")
@@ -85,10 +86,11 @@ def cmd_cost(args) -> int:
     measured = [r for r in rows if r.get("status") == "ok"]
     if not measured:
         raise BenchError(f"{path} has no row with status ok; nothing to price")
+    use = vendor_use_of(args)
     blocks = []
     for row in measured:
         mine = self_cost(row, opts, hardware_book)
-        comparisons = sorted((compare(mine, p, opts) for p in vendors),
+        comparisons = sorted((compare(mine, p, opts, use, as_of) for p in vendors),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
 

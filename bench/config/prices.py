@@ -34,6 +34,14 @@ class OffPeak(Strict):
     notes: str = ""
 
 
+class FreeQuota(Strict):
+    """Tokens the vendor gives free: every month, or once (a new account's trial quota)."""
+
+    tokens: int = Field(ge=1, description="free tokens (input and output together)")
+    per: Literal["month", "once"] = Field(description="month: renewed monthly; once: a one-off trial quota")
+    notes: str = ""
+
+
 class VendorPrice(Strict):
     """One price of one vendor model over one period."""
 
@@ -50,6 +58,7 @@ class VendorPrice(Strict):
     free: bool = Field(False, description="true: the vendor charges nothing (prices must be 0)")
     batch_discount: float | None = Field(None, gt=0, le=1, description="fraction off for the batch API: 0.5 = half")
     off_peak: OffPeak | None = None
+    free_quota: FreeQuota | None = None
     rpm: int | None = Field(None, ge=1, description="requests per minute allowed")
     tpm: int | None = Field(None, ge=1, description="tokens per minute allowed")
     context_tier: str | None = Field(None, description="context length the price applies to, e.g. 32K")
