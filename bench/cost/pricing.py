@@ -217,7 +217,7 @@ class VendorComparison:
     breakeven_tokens_per_day: float | None
     vendor_source: str
     vendor_basis: str = "list"  # the vendor's terms applied (bench.cost.vendor_use), or its list price
-    vendor_applies_from: str = ""  # the day the vendor's price started ("" when only known as 'before')
+    vendor_applies_from: str = ""  # the day the vendor's price started; 'by DAY' when only seen then; '?' unknown
     vendor_keys_needed: int | None = None  # API keys the --traffic-* needs under the vendor's rate limits
 
 
@@ -239,7 +239,7 @@ def compare(mine: SelfCost, price: VendorPrice, opts: CostOptions, use: VendorUs
         vendor_cny_per_m_blended=v_blend, vendor_tokens_per_cny=cost.tokens_per_cny(v_blend),
         self_over_vendor=ratio, breakeven_utilization=breakeven, breakeven_tokens_per_day=volume,
         vendor_source=price.source, vendor_basis=eff.basis,
-        vendor_applies_from=str(price.applies_from or ""), vendor_keys_needed=eff.keys_needed,
+        vendor_applies_from=price.since, vendor_keys_needed=eff.keys_needed,
     )
 
 

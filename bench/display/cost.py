@@ -159,7 +159,7 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
             hit = "-" if p.input_cache_hit_per_m is None else f"{p.input_cache_hit_per_m:g}"
             listed = f"{p.currency} {p.input_per_m:g} / {hit} / {p.output_per_m:g}"
         e = effective[id(p)]
-        cells = [p.vendor, p.label, str(p.applies_from or "?"), str(p.applies_to or ""), listed,
+        cells = [p.vendor, p.label, p.since, str(p.applies_to or ""), listed,
                  cny(p.blended_cny_per_m(mix, fx_cny_per_usd))]
         if not use.is_list:
             cells += [cny(e.blended_cny_per_m), e.basis]
@@ -171,7 +171,7 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
     if sources:  # one line each, unwrapped, so a source or a condition of the price reads whole
         for p in prices:
             notes = notes_of(p)
-            console.print(f"{p.vendor} {p.label} from {p.applies_from or '?'}: source {p.source}"
+            console.print(f"{p.vendor} {p.label} from {p.since}: source {p.source}"
                           + (f"; notes: {notes}" if notes else ""), soft_wrap=True, highlight=False)
 
 
