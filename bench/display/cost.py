@@ -101,8 +101,11 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
         v.add_column("basis")
     if keys:
         v.add_column("API keys", justify="right")
-    v.add_column("source", overflow="fold")
+    v.add_column("src", justify="right")
+    sources: list[str] = []  # printed whole under the table, one line each
     for c in comparisons:
+        if c.vendor_source not in sources:
+            sources.append(c.vendor_source)
         cells = [c.vendor, c.vendor_model, c.vendor_applies_from or "?",
                  f"{c.vendor_cny_per_m_input:.4g} / {c.vendor_cny_per_m_output:.4g}",
                  cny(c.vendor_cny_per_m_blended), verdict(c.self_over_vendor), breakeven(c.breakeven_utilization),
@@ -111,8 +114,10 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
             cells.append(c.vendor_basis)
         if keys:
             cells.append("-" if c.vendor_keys_needed is None else f"{c.vendor_keys_needed:,}")
-        v.add_row(*cells, c.vendor_source)
+        v.add_row(*cells, f"[{sources.index(c.vendor_source) + 1}]")
     console.print(v)
+    for i, src in enumerate(sources, 1):
+        console.print(f"  [{i}] {src}", soft_wrap=True, highlight=False, markup=False)
 
 
 def price_terms(p: VendorPrice) -> str:
