@@ -129,7 +129,8 @@ def price_terms(p: VendorPrice) -> str:
         since = f" from {p.off_peak.starts}" if p.off_peak.starts else ""
         terms.append(f"off-peak {p.off_peak.window} -{p.off_peak.discount:.0%}{since}")
     if p.free_quota:
-        terms.append(f"{count(p.free_quota.tokens)} free tokens/{p.free_quota.per}")
+        per = "a month" if p.free_quota.per == "month" else "once"
+        terms.append(f"{count(p.free_quota.tokens)} free tokens {per}")
     if p.rpm or p.tpm:
         terms.append(f"{count(p.rpm)} RPM / {count(p.tpm)} TPM")
     if p.context_tier:
@@ -176,7 +177,7 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
     if sources:  # one line each, unwrapped, so a source or a condition of the price reads whole
         for p in prices:
             notes = notes_of(p)
-            console.print(f"{p.vendor} {p.label} from {p.since}: source {p.source}"
+            console.print(f"{p.vendor} {p.label} ({p.since}): source {p.source}"
                           + (f"; notes: {notes}" if notes else ""), soft_wrap=True, highlight=False)
 
 
