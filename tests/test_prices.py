@@ -31,11 +31,10 @@ def day(text: str) -> dt.date | None:
 # -> (applies_from, applies_to, seen_on) in the book. A date the reference gives as a start was the day a
 # source showed the price, or the book ends an open row where a later price was seen.
 CORRECTED = {
-    ("Alibaba", "qwen-max", "2024-05-21"): (dt.date(2024, 5, 21), dt.date(2024, 12, 17), None),
+    ("Alibaba", "qwen-max", "2024-05-21"): (dt.date(2024, 5, 21), dt.date(2025, 2, 5), None),
     ("Alibaba", "qwen-72b-chat", "2024-05-01"): (None, None, dt.date(2024, 5, 1)),
     ("Alibaba", "qwen2.5-7b-instruct", "2025-01-01"): (None, None, dt.date(2025, 1, 1)),
-    ("Zhipu", "glm-4-air", "2024-06-05"): (dt.date(2024, 6, 5), dt.date(2025, 3, 23), None),
-    ("Baidu", "ernie-4.0-8k", "2024-05-23"): (None, None, dt.date(2024, 5, 23)),
+    ("Baidu", "ernie-4.0-8k", "2024-05-23"): (None, dt.date(2025, 2, 5), dt.date(2024, 5, 23)),
     ("01.AI", "yi-large", "2024-05-23"): (dt.date(2024, 5, 13), None, None),
 }
 
@@ -226,8 +225,10 @@ def test_a_price_seen_but_not_started_counts_from_the_day_seen():
     assert ernie.in_force(dt.date(2024, 5, 23)) and not ernie.in_force(dt.date(2024, 5, 22))
     # a change since 2024: qwen-max 2.4 / 9.6 seen 2025-02-06, nothing claimed between the sightings
     assert [p.input_per_m for p in in_force(book, dt.date(2026, 1, 1), ["qwen-max"]).prices] == [2.4]
-    with pytest.raises(BenchError, match="no price of 'qwen-max'"):
-        in_force(book, dt.date(2025, 1, 1), ["qwen-max"])
+    assert [p.input_per_m for p in in_force(book, dt.date(2025, 2, 5), ["qwen-max"]).prices] == [40]
+    # ERNIE 4.0 8K: 120 -> 30 / 90 (seen 2025-02-06) -> 4 / 16 (seen 2025-03-16)
+    assert [(p.input_per_m, p.output_per_m) for d in ("2025-02-05", "2025-02-06", "2025-03-16")
+            for p in in_force(book, dt.date.fromisoformat(d), ["ernie-4.0-8k"]).prices] == [(120, 120), (30, 90), (4, 16)]
 
 
 def test_seen_on_is_only_for_an_unknown_start():
