@@ -137,3 +137,9 @@ def test_bench_cost_applies_the_vendor_terms(tmp_path, capsys):
     assert deepseek["vendor_basis"] == "list" and deepseek["vendor_keys_needed"] == ""
     printed = capsys.readouterr().out
     assert "each vendor's terms applied" in printed and "batch -50%" in printed
+
+
+def test_bench_prices_points_to_the_notes(capsys):
+    assert main(["prices", "--vendor", "doubao-pro-32k", "--as-of", "2024-05-31"]) == 0
+    out = capsys.readouterr().out
+    assert "1 of these prices come with conditions" in out and "--sources" in out and "60 RPM" not in out

@@ -174,6 +174,10 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
         cells.append(price_terms(p))
         t.add_row(*cells)
     console.print(t)
+    with_notes = sum(1 for p in prices if notes_of(p))
+    if with_notes and not sources:
+        console.print(f"{with_notes} of these prices come with conditions or notes (e.g. a rate limit the "
+                      "price held at): add --sources to read them")
     if sources:  # one line each, unwrapped, so a source or a condition of the price reads whole
         for p in prices:
             notes = notes_of(p)
