@@ -143,3 +143,16 @@ def test_bench_prices_points_to_the_notes(capsys):
     assert main(["prices", "--vendor", "doubao-pro-32k", "--as-of", "2024-05-31"]) == 0
     out = capsys.readouterr().out
     assert "1 of these prices come with conditions" in out and "--sources" in out and "60 RPM" not in out
+
+
+def test_bench_cost_sizes_the_keys_for_the_runs_own_throughput(tmp_path, capsys):
+    from tests.test_cost import measured_row, read_csv, write_results
+
+    runs = write_results(tmp_path / "runs.csv", [measured_row()])
+    out = tmp_path / "cost.csv"
+    assert main(["cost", str(runs), "--gpu-cny-per-hour", "36", "--as-of", "2024-05-31",
+                 "--vendors", "doubao-pro-32k", "--out", str(out)]) == 0
+    # 14,010 tok/s x 60 = 840,600 tokens/min -> ceil(840,600 / 800,000) = 2 keys;
+    # 100 requests in 10 s = 600 requests/min -> ceil(600 / 10,000) = 1; the larger: 2
+    assert read_csv(out)[0]["vendor_keys_needed"] == "2"
+    assert "this run's tokens and requests a minute" in capsys.readouterr().out

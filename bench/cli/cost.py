@@ -59,6 +59,20 @@ def csv_bytes(columns, records: list[dict]) -> bytes:
     return buf.getvalue().encode()
 
 
+def run_traffic(row: dict, use):
+    """`use` with the traffic of a measured row: its tokens a minute (total_tok_s x 60) and requests a
+    minute (completed requests / elapsed_s x 60), so the API keys column says how many keys of each
+    vendor match the throughput of the hardware the run used."""
+    from dataclasses import replace
+
+    from bench.cost.pricing import number
+
+    tok_s, elapsed = number(row, "total_tok_s"), number(row, "elapsed_s")
+    requests = number(row, "completed") or number(row, "num_prompts")
+    rpm = requests / elapsed * 60 if requests and elapsed else None
+    return replace(use, traffic_tokens_per_min=tok_s * 60 if tok_s else None, traffic_requests_per_min=rpm)
+
+
 def cmd_cost(args) -> int:
     from bench.results import store as results
     from bench.display.cost import console, print_self_cost
@@ -87,15 +101,18 @@ def cmd_cost(args) -> int:
     if not measured:
         raise BenchError(f"{path} has no row with status ok; nothing to price")
     use = vendor_use_of(args)
+    given_traffic = args.traffic_tpm is not None or args.traffic_rpm is not None
     blocks = []
     for row in measured:
         mine = self_cost(row, opts, hardware_book)
-        comparisons = sorted((compare(mine, p, opts, use, as_of) for p in vendors),
+        row_use = use if given_traffic else run_traffic(row, use)
+        comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p in vendors),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
 
+    keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
     for mine, comparisons in blocks:
-        print_self_cost(mine, comparisons, as_of)
+        print_self_cost(mine, comparisons, as_of, keys_for=keys_for)
     skipped = len(rows) - len(measured)
     if skipped:
         console.print(f"skipped {skipped} row(s) whose status is not ok")

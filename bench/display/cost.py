@@ -67,7 +67,8 @@ def breakeven(u: float | None) -> str:
     return f"{u:.1%}"
 
 
-def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date) -> None:
+def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date,
+                    keys_for: str = "") -> None:
     mix = cost.format_mix(mine.mix)
     gpus = f"{mine.gpu_count} x " if mine.gpu_count > 1 else ""
     where = f"{gpus}{mine.hardware}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
@@ -116,6 +117,9 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
             cells.append("-" if c.vendor_keys_needed is None else f"{c.vendor_keys_needed:,}")
         v.add_row(*cells, f"[{sources.index(c.vendor_source) + 1}]")
     console.print(v)
+    if keys and keys_for:
+        console.print(f"  API keys: how many of each vendor's per-key RPM/TPM limits carry {keys_for}",
+                      soft_wrap=True, highlight=False, markup=False)
     for i, src in enumerate(sources, 1):
         console.print(f"  [{i}] {src}", soft_wrap=True, highlight=False, markup=False)
 
