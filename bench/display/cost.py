@@ -186,7 +186,7 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
         for p in prices:
             notes = notes_of(p)
             console.print(f"{p.vendor} {p.label} ({p.since}): source {p.source}"
-                          + (f"; notes: {notes}" if notes else ""), soft_wrap=True, highlight=False)
+                          + (f"; notes: {notes}" if notes else ""), soft_wrap=True, highlight=False, markup=False)
 
 
 def notes_of(p: VendorPrice) -> str:
