@@ -228,8 +228,9 @@ def test_a_price_seen_but_not_started_counts_from_the_day_seen():
     assert [p.input_per_m for p in in_force(book, dt.date(2026, 1, 1), ["qwen-max"]).prices] == [2.4]
     assert [p.input_per_m for p in in_force(book, dt.date(2025, 2, 5), ["qwen-max"]).prices] == [40]
     # ERNIE 4.0 8K: 120 -> 30 / 90 (seen 2025-02-06) -> 4 / 16 (seen 2025-03-16)
-    assert [(p.input_per_m, p.output_per_m) for d in ("2025-02-05", "2025-02-06", "2025-03-16")
-            for p in in_force(book, dt.date.fromisoformat(d), ["ernie-4.0-8k"]).prices] == [(120, 120), (30, 90), (4, 16)]
+    ernie_by_day = [(p.input_per_m, p.output_per_m) for d in ("2025-02-05", "2025-02-06", "2025-03-16")
+                    for p in in_force(book, dt.date.fromisoformat(d), ["ernie-4.0-8k"]).prices]
+    assert ernie_by_day == [(120, 120), (30, 90), (4, 16)]
 
 
 def test_seen_on_is_only_for_an_unknown_start():
