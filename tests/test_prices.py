@@ -34,6 +34,7 @@ CORRECTED = {
     ("Alibaba", "qwen-max", "2024-05-21"): (dt.date(2024, 5, 21), dt.date(2025, 2, 5), None),
     ("Alibaba", "qwen-72b-chat", "2024-05-01"): (None, None, dt.date(2024, 5, 1)),
     ("Alibaba", "qwen2.5-7b-instruct", "2025-01-01"): (None, None, dt.date(2025, 1, 1)),
+    ("Alibaba", "qwen2.5-72b-instruct", "2025-01-01"): (None, None, dt.date(2025, 1, 1)),
     ("Baidu", "ernie-4.0-8k", "2024-05-23"): (None, dt.date(2025, 2, 5), dt.date(2024, 5, 23)),
     ("01.AI", "yi-large", "2024-05-23"): (dt.date(2024, 5, 13), None, None),
     ("Tencent", "hunyuan-standard", "2024-05-22"): (dt.date(2024, 5, 22), dt.date(2025, 3, 22), None),
