@@ -35,7 +35,7 @@ CORRECTED = {
     ("Alibaba", "qwen-72b-chat", "2024-05-01"): (None, None, dt.date(2024, 5, 1)),
     ("Alibaba", "qwen2.5-7b-instruct", "2025-01-01"): (None, None, dt.date(2025, 1, 1)),
     ("Alibaba", "qwen2.5-72b-instruct", "2025-01-01"): (None, None, dt.date(2025, 1, 1)),
-    ("Baidu", "ernie-4.0-8k", "2024-05-23"): (None, dt.date(2025, 2, 5), dt.date(2024, 5, 23)),
+    ("Baidu", "ernie-4.0-8k", "2024-05-23"): (None, dt.date(2025, 2, 5), dt.date(2024, 3, 2)),
     ("01.AI", "yi-large", "2024-05-23"): (dt.date(2024, 5, 13), None, None),
     ("Tencent", "hunyuan-standard", "2024-05-22"): (dt.date(2024, 5, 22), dt.date(2025, 3, 22), None),
 }
@@ -207,6 +207,8 @@ def test_prices_before_the_may_2024_cuts():
     assert prices("ernie-lite-8k", before) == (3, 6) and prices("ernie-lite-8k", after) == (0, 0)
     assert prices("ernie-speed-128k", before) == (16, 32) and prices("ernie-lite-128k", before) == (12, 24)
     assert prices("qwen-max", before) == (120, 120) and prices("qwen-max", after) == (40, 120)  # input -67%
+    assert prices("qwen-turbo", before) == (8, 8) and prices("qwen-turbo", after) == (2, 6)  # input -75%
+    assert prices("qwen-plus", before) == (20, 20) and prices("qwen-plus", after) == (4, 12)  # input -80%
 
 
 def test_gpt4_32k_input_is_the_articles_2400_tokens_per_cny():
@@ -223,8 +225,8 @@ def test_a_price_seen_but_not_started_counts_from_the_day_seen():
     yi = next(p for p in book.prices if p.model == "yi-large")
     assert yi.applies_from == dt.date(2024, 5, 13)  # its release, not the day a list showed it
     ernie = next(p for p in book.prices if p.model == "ernie-4.0-8k")
-    assert ernie.applies_from is None and ernie.seen_on == dt.date(2024, 5, 23) and ernie.since == "by 2024-05-23"
-    assert ernie.in_force(dt.date(2024, 5, 23)) and not ernie.in_force(dt.date(2024, 5, 22))
+    assert ernie.applies_from is None and ernie.seen_on == dt.date(2024, 3, 2) and ernie.since == "by 2024-03-02"
+    assert ernie.in_force(dt.date(2024, 3, 2)) and not ernie.in_force(dt.date(2024, 3, 1))
     # a change since 2024: qwen-max 2.4 / 9.6 seen 2025-02-06, nothing claimed between the sightings
     assert [p.input_per_m for p in in_force(book, dt.date(2026, 1, 1), ["qwen-max"]).prices] == [2.4]
     assert [p.input_per_m for p in in_force(book, dt.date(2025, 2, 5), ["qwen-max"]).prices] == [40]
