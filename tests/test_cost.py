@@ -332,7 +332,7 @@ def test_bench_cost_every_vendor_in_force(tmp_path):
     as_of = dt.date(2024, 5, 31)
     in_force = [p for p in load_prices().prices if p.in_force(as_of)]
     lines = read_csv(out)
-    assert len(lines) == len(in_force) == 24
+    assert len(lines) == len(in_force) == 28
     free = [r for r in lines if r["vendor_model"] == "ernie-speed-8k"][0]
     assert free["self_over_vendor"] == "inf" and free["breakeven_tokens_per_day"] == ""
 

@@ -27,11 +27,27 @@ def day(text: str) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+# Reference rows whose dates the book corrects (issue 12, defect 7): (vendor, model, reference applies_from)
+# -> (applies_from, applies_to, seen_on) in the book. A date the reference gives as a start was the day a
+# source showed the price, or the book ends an open row where a later price was seen.
+CORRECTED = {
+    ("Alibaba", "qwen-max", "2024-05-21"): (dt.date(2024, 5, 21), dt.date(2025, 2, 5), None),
+    ("Alibaba", "qwen-72b-chat", "2024-05-01"): (None, None, dt.date(2024, 5, 1)),
+    ("Alibaba", "qwen2.5-7b-instruct", "2025-01-01"): (None, None, dt.date(2025, 1, 1)),
+    ("Alibaba", "qwen2.5-72b-instruct", "2025-01-01"): (None, None, dt.date(2025, 1, 1)),
+    ("Baidu", "ernie-4.0-8k", "2024-05-23"): (None, dt.date(2025, 2, 5), dt.date(2024, 3, 2)),
+    ("01.AI", "yi-large", "2024-05-23"): (dt.date(2024, 5, 13), None, None),
+    ("Tencent", "hunyuan-standard", "2024-05-22"): (dt.date(2024, 5, 22), dt.date(2025, 3, 22), None),
+}
+
+
 def test_every_reference_row_is_in_the_price_book():
     book = load_prices()
     for ref in reference_rows():
+        dates = CORRECTED.get((ref["vendor"], ref["model"], ref["applies_from"]),
+                              (day(ref["applies_from"]), day(ref["applies_to"]), None))
         hits = [p for p in book.prices if p.vendor == ref["vendor"] and p.label == ref["model"]
-                and p.applies_from == day(ref["applies_from"]) and p.applies_to == day(ref["applies_to"])]
+                and (p.applies_from, p.applies_to, p.seen_on) == dates]
         assert len(hits) == 1, f"{ref['vendor']} {ref['model']} {ref['applies_from']}..{ref['applies_to']}"
         p = hits[0]
         assert p.input_cny_per_m(7.2) == pytest.approx(float(ref["input_cny_per_m"]))
@@ -71,8 +87,8 @@ def test_price_changes_by_date():
 
     assert price("qwen-long", dt.date(2024, 5, 20)) == 20 and price("qwen-long", dt.date(2024, 5, 21)) == 0.5
     # a price known only as "before the cut" counts from the book's earliest dated price
-    assert load_prices().earliest_known == dt.date(2023, 11, 6)
-    assert price("qwen-long", dt.date(2023, 11, 6)) == 20
+    assert load_prices().earliest_known == dt.date(2023, 3, 14)  # GPT-4's launch price
+    assert price("qwen-long", dt.date(2023, 3, 14)) == 20
     assert price("deepseek-chat", dt.date(2025, 9, 5)) == 4 and price("deepseek-chat", dt.date(2025, 9, 29)) == 2
 
 
@@ -146,7 +162,7 @@ def test_a_bad_prices_file_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
 def test_bench_prices_as_of_may_2024(capsys):
     assert main(["prices", "--as-of", "2024-05-31"]) == 0
     out = capsys.readouterr().out
-    assert "24 vendor models" in out and "doubao-pro-32k" in out and "qwen-long" in out
+    assert "28 vendor models" in out and "doubao-pro-32k" in out and "qwen-long" in out
     assert "doubao-1.5-pro-32k" not in out
 
 
@@ -170,3 +186,61 @@ def test_bench_prices_bad_input(capsys, args, message):
     assert main(["prices", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+# ---------------------------------------------------------------- history against the articles (defect 7)
+
+
+def test_prices_before_the_may_2024_cuts():
+    book = load_prices()
+
+    def prices(model: str, d: dt.date) -> tuple[float, float]:
+        p = next(p for p in in_force(book, d, [model]).prices if p.model == model)
+        return p.input_per_m, p.output_per_m
+
+    before, after = dt.date(2024, 5, 20), dt.date(2024, 5, 22)
+    assert prices("hunyuan-standard", before) == (12, 12) and prices("hunyuan-standard", after) == (4.5, 5)
+    assert prices("hunyuan-pro", before) == (120, 120) and prices("hunyuan-pro", after) == (30, 100)
+    # 87.5% off 120 is 120 x 0.125 = 15
+    assert prices("hunyuan-standard-256k", before)[0] * (1 - 0.875) == prices("hunyuan-standard-256k", after)[0] == 15
+    assert prices("ernie-speed-8k", before) == (4, 8) and prices("ernie-speed-8k", after) == (0, 0)
+    assert prices("ernie-lite-8k", before) == (3, 6) and prices("ernie-lite-8k", after) == (0, 0)
+    assert prices("ernie-speed-128k", before) == (16, 32) and prices("ernie-lite-128k", before) == (12, 24)
+    assert prices("qwen-max", before) == (120, 120) and prices("qwen-max", after) == (40, 120)  # input -67%
+    assert prices("qwen-turbo", before) == (8, 8) and prices("qwen-turbo", after) == (2, 6)  # input -75%
+    assert prices("qwen-plus", before) == (20, 20) and prices("qwen-plus", after) == (4, 12)  # input -80%
+
+
+def test_gpt4_32k_input_is_the_articles_2400_tokens_per_cny():
+    p = next(p for p in load_prices().prices if p.model == "gpt-4-32k")
+    # 1 CNY / (60 USD/M x 7.2 CNY/USD) = 1e6 / 432 = 2,315 tokens; at 7.0 CNY/USD 1e6 / 420 = 2,381
+    assert 1e6 / p.input_cny_per_m(7.2) == pytest.approx(2314.8, abs=0.1)
+    assert 1e6 / p.input_cny_per_m(7.0) == pytest.approx(2381.0, abs=0.1)
+    gpt4 = next(p for p in load_prices().prices if p.model == "gpt-4")
+    assert gpt4.input_cny_per_m(7.2) == 216 and gpt4.output_cny_per_m(7.2) == 432
+
+
+def test_a_price_seen_but_not_started_counts_from_the_day_seen():
+    book = load_prices()
+    yi = next(p for p in book.prices if p.model == "yi-large")
+    assert yi.applies_from == dt.date(2024, 5, 13)  # its release, not the day a list showed it
+    ernie = next(p for p in book.prices if p.model == "ernie-4.0-8k")
+    assert ernie.applies_from is None and ernie.seen_on == dt.date(2024, 3, 2) and ernie.since == "by 2024-03-02"
+    assert ernie.in_force(dt.date(2024, 3, 2)) and not ernie.in_force(dt.date(2024, 3, 1))
+    # a change since 2024: qwen-max 2.4 / 9.6 seen 2025-02-06, nothing claimed between the sightings
+    assert [p.input_per_m for p in in_force(book, dt.date(2026, 1, 1), ["qwen-max"]).prices] == [2.4]
+    assert [p.input_per_m for p in in_force(book, dt.date(2025, 2, 5), ["qwen-max"]).prices] == [40]
+    # ERNIE 4.0 8K: 120 -> 30 / 90 (seen 2025-02-06) -> 4 / 16 (seen 2025-03-16)
+    ernie_by_day = [(p.input_per_m, p.output_per_m) for d in ("2025-02-05", "2025-02-06", "2025-03-16")
+                    for p in in_force(book, dt.date.fromisoformat(d), ["ernie-4.0-8k"]).prices]
+    assert ernie_by_day == [(120, 120), (30, 90), (4, 16)]
+
+
+def test_seen_on_is_only_for_an_unknown_start():
+    base = dict(vendor="V", model="m", currency="CNY", input_per_m=1, output_per_m=1, source="s")
+    with pytest.raises(ValueError, match="seen_on is only"):
+        PriceBook(prices=[{**base, "applies_from": "2025-01-01", "seen_on": "2025-01-02"}])
+    with pytest.raises(ValueError, match="seen_on"):
+        PriceBook(prices=[{**base, "applies_from": None}])
+    ok = PriceBook(prices=[{**base, "applies_from": None, "seen_on": "2025-01-02"}])
+    assert ok.earliest_known == dt.date(2025, 1, 2)

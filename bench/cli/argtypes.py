@@ -70,6 +70,13 @@ def fraction(text: str) -> float:
     return x
 
 
+def share(text: str) -> float:
+    x = non_negative(text)
+    if x > 1:
+        raise argparse.ArgumentTypeError(f"expected a share in [0, 1] such as 0.5, got {text!r}")
+    return x
+
+
 def names(text: str) -> list[str]:
     found = [n.strip() for n in text.split(",") if n.strip()]
     if not found:

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 from bench.cli.argtypes import fraction, names, non_negative, positive
-from bench.cli.prices import add_price_options
+from bench.cli.prices import add_price_options, add_vendor_use_options, vendor_use_of
 from bench.cost import formulas as cost
 from bench.errors import BenchError
 
@@ -32,6 +32,7 @@ def add_cost_command(sub) -> None:
                    help="vendors or vendor models to compare, comma-separated (default: all in force)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE.csv", help="also write the comparison as CSV")
     add_price_options(p)
+    add_vendor_use_options(p)
     owned = p.add_argument_group("owned basis")
     owned.add_argument("--years", type=positive, default=cost.DEFAULT_AMORTIZATION_YEARS, metavar="N",
                        help=f"amortisation period (default {cost.DEFAULT_AMORTIZATION_YEARS:g})")
@@ -56,6 +57,20 @@ def csv_bytes(columns, records: list[dict]) -> bytes:
         w.writerow(["" if r.get(c) is None else repr(round(r[c], 6)) if isinstance(r[c], float) else r[c]
                     for c in columns])
     return buf.getvalue().encode()
+
+
+def run_traffic(row: dict, use):
+    """`use` with the traffic of a measured row: its tokens a minute (total_tok_s x 60) and requests a
+    minute (completed requests / elapsed_s x 60), so the API keys column says how many keys of each
+    vendor match the throughput of the hardware the run used."""
+    from dataclasses import replace
+
+    from bench.cost.pricing import number
+
+    tok_s, elapsed = number(row, "total_tok_s"), number(row, "elapsed_s")
+    requests = number(row, "completed") or number(row, "num_prompts")
+    rpm = requests / elapsed * 60 if requests and elapsed else None
+    return replace(use, traffic_tokens_per_min=tok_s * 60 if tok_s else None, traffic_requests_per_min=rpm)
 
 
 def cmd_cost(args) -> int:
@@ -85,15 +100,19 @@ def cmd_cost(args) -> int:
     measured = [r for r in rows if r.get("status") == "ok"]
     if not measured:
         raise BenchError(f"{path} has no row with status ok; nothing to price")
+    use = vendor_use_of(args)
+    given_traffic = args.traffic_tpm is not None or args.traffic_rpm is not None
     blocks = []
     for row in measured:
         mine = self_cost(row, opts, hardware_book)
-        comparisons = sorted((compare(mine, p, opts) for p in vendors),
+        row_use = use if given_traffic else run_traffic(row, use)
+        comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p in vendors),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
 
+    keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
     for mine, comparisons in blocks:
-        print_self_cost(mine, comparisons, as_of)
+        print_self_cost(mine, comparisons, as_of, keys_for=keys_for)
     skipped = len(rows) - len(measured)
     if skipped:
         console.print(f"skipped {skipped} row(s) whose status is not ok")

@@ -1,8 +1,9 @@
 """prices.yaml: vendors' API prices as a dated history, and which of them are in force on a day.
 
 A row applies from `applies_from` through `applies_to` (both inclusive; an open end means "still
-in force"; an unknown start, allowed only with an end, means "some time before applies_to" and
-counts from the book's earliest dated price: the book claims nothing about earlier days).
+in force"). An unknown start (applies_from null) is either a price known only as "before applies_to",
+counted from the book's earliest dated price (the book claims nothing about earlier days), or a
+price a source showed on `seen_on`, counted from that day.
 Rows of one vendor model must not overlap: on any day at most one price is in force.
 """
 
@@ -34,6 +35,14 @@ class OffPeak(Strict):
     notes: str = ""
 
 
+class FreeQuota(Strict):
+    """Tokens the vendor gives free: every month, or once (a new account's trial quota)."""
+
+    tokens: int = Field(ge=1, description="free tokens (input and output together)")
+    per: Literal["month", "once"] = Field(description="month: renewed monthly; once: a one-off trial quota")
+    notes: str = ""
+
+
 class VendorPrice(Strict):
     """One price of one vendor model over one period."""
 
@@ -43,6 +52,8 @@ class VendorPrice(Strict):
     applies_from: dt.date | None = Field(
         description="first day (inclusive); null only for a price known as 'before' a cut")
     applies_to: dt.date | None = Field(None, description="last day (inclusive); null: still in force")
+    seen_on: dt.date | None = Field(
+        None, description="with applies_from null: the day a source showed the price, its first day unknown")
     currency: Literal["CNY", "USD"]
     input_per_m: float = Field(ge=0, description="input price per million tokens (cache miss)")
     input_cache_hit_per_m: float | None = Field(None, ge=0, description="input price per million cached tokens")
@@ -50,6 +61,7 @@ class VendorPrice(Strict):
     free: bool = Field(False, description="true: the vendor charges nothing (prices must be 0)")
     batch_discount: float | None = Field(None, gt=0, le=1, description="fraction off for the batch API: 0.5 = half")
     off_peak: OffPeak | None = None
+    free_quota: FreeQuota | None = None
     rpm: int | None = Field(None, ge=1, description="requests per minute allowed")
     tpm: int | None = Field(None, ge=1, description="tokens per minute allowed")
     context_tier: str | None = Field(None, description="context length the price applies to, e.g. 32K")
@@ -66,19 +78,37 @@ class VendorPrice(Strict):
             bad = [k for k, v in paid.items() if v <= 0]
             if bad:
                 raise ValueError(f"{' and '.join(bad)} <= 0 on a paid model (set free: true if it costs nothing)")
-        if self.applies_from is None and self.applies_to is None:
-            raise ValueError("applies_from is null: give applies_to (a price known only as 'before' a date)")
+        if self.applies_from is None and self.applies_to is None and self.seen_on is None:
+            raise ValueError("applies_from is null: give applies_to (a price known only as 'before' a date) "
+                             "or seen_on (the day a source showed it)")
+        if self.applies_from is not None and self.seen_on is not None:
+            raise ValueError("seen_on is only for a price whose first day is unknown (applies_from: null)")
+        if self.seen_on and self.applies_to and self.applies_to < self.seen_on:
+            raise ValueError(f"applies_to {self.applies_to} is before seen_on {self.seen_on}")
         if self.applies_from and self.applies_to and self.applies_to < self.applies_from:
             raise ValueError(f"applies_to {self.applies_to} is before applies_from {self.applies_from}")
         return self
+
+    @property
+    def counts_from(self) -> dt.date | None:
+        """The first day the book counts the price in force: applies_from, else the day it was seen."""
+        return self.applies_from or self.seen_on
+
+    @property
+    def since(self) -> str:
+        """The first day for display: the day the price started, 'by DAY' when only seen then, '?' when unknown."""
+        if self.applies_from:
+            return str(self.applies_from)
+        return f"by {self.seen_on}" if self.seen_on else "?"
 
     @property
     def label(self) -> str:
         return f"{self.model} ({self.version})" if self.version else self.model
 
     def in_force(self, day: dt.date, unknown_start: dt.date = dt.date.min) -> bool:
-        """Whether the price applies on `day`; a row without applies_from starts at `unknown_start`."""
-        return (self.applies_from or unknown_start) <= day and (self.applies_to is None or day <= self.applies_to)
+        """Whether the price applies on `day`; a row without applies_from starts the day it was seen,
+        else at `unknown_start`."""
+        return (self.counts_from or unknown_start) <= day and (self.applies_to is None or day <= self.applies_to)
 
     def input_cny_per_m(self, fx_cny_per_usd: float = DEFAULT_FX_CNY_PER_USD) -> float:
         return to_cny(self.input_per_m, self.currency, fx_cny_per_usd)
@@ -100,11 +130,11 @@ class VendorPrice(Strict):
 def _overlap(a: VendorPrice, b: VendorPrice) -> bool:
     lo = dt.date.min
     hi = dt.date.max
-    return (a.applies_from or lo) <= (b.applies_to or hi) and (b.applies_from or lo) <= (a.applies_to or hi)
+    return (a.counts_from or lo) <= (b.applies_to or hi) and (b.counts_from or lo) <= (a.applies_to or hi)
 
 
 def _span(p: VendorPrice) -> str:
-    return f"{p.applies_from or '?'}..{p.applies_to or 'open'}"
+    return f"{p.since}..{p.applies_to or 'open'}"
 
 
 class PriceBook(Strict):
@@ -128,7 +158,7 @@ class PriceBook(Strict):
     @property
     def earliest_known(self) -> dt.date:
         """The first day of the earliest dated price: what the book knows starts there."""
-        return min((p.applies_from for p in self.prices if p.applies_from), default=dt.date.min)
+        return min((p.counts_from for p in self.prices if p.counts_from), default=dt.date.min)
 
 
 def prices_path() -> Path:
@@ -173,7 +203,7 @@ def in_force(book: PriceBook, as_of: dt.date, names: list[str] | None = None) ->
     know what anything cost then) or when a named vendor has no price in force that day."""
     rows = select(book, names)
     floor = book.earliest_known
-    earliest = min((p.applies_from or floor for p in rows), default=None)
+    earliest = min((p.counts_from or floor for p in rows), default=None)
     if earliest and as_of < earliest:
         raise BenchError(f"--as-of {as_of} is before every known price of the selection (earliest {earliest}); "
                          "choose a later date or add older prices to prices.yaml")
@@ -181,8 +211,8 @@ def in_force(book: PriceBook, as_of: dt.date, names: list[str] | None = None) ->
     for name in names or []:
         key = name.strip().lower()
         if not any(key in (p.vendor.lower(), p.model.lower()) for p in chosen):
-            first = min((p.applies_from for p in rows if key in (p.vendor.lower(), p.model.lower())
-                         and p.applies_from), default=None)
+            first = min((p.counts_from for p in rows if key in (p.vendor.lower(), p.model.lower())
+                         and p.counts_from), default=None)
             when = f" (its prices start {first})" if first and first > as_of else " (its prices ended before then)"
             raise BenchError(f"no price of '{name}' is in force on {as_of}{when}; choose another --as-of")
     return InForce(as_of=as_of, prices=chosen)

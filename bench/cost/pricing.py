@@ -15,6 +15,7 @@ from bench.errors import BenchError
 from bench.results import schema
 from bench.config.hardware import Hardware, HardwareBook, canonical_name, load_hardware
 from bench.config.prices import VendorPrice
+from bench.cost.vendor_use import LIST, VendorUse, effective_price
 
 BASES = ("rental", "owned")
 
@@ -37,7 +38,7 @@ OUT_COLUMNS = (
     # beyond the issue's list
     "gpu_count", "cny_per_hour", "power_w", "power_source", "prefill_s", "decode_s", "fx_cny_per_usd", "as_of",
     "vendor_cny_per_m_input", "vendor_cny_per_m_output", "vendor_tokens_per_cny", "breakeven_tokens_per_day",
-    "vendor_source", "tokens_per_cny_blended",
+    "vendor_source", "vendor_basis", "vendor_applies_from", "vendor_keys_needed", "tokens_per_cny_blended",
 )
 
 
@@ -224,13 +225,18 @@ class VendorComparison:
     breakeven_utilization: float | None
     breakeven_tokens_per_day: float | None
     vendor_source: str
+    vendor_basis: str = "list"  # the vendor's terms applied (bench.cost.vendor_use), or its list price
+    vendor_applies_from: str = ""  # the day the vendor's price started; 'by DAY' when only seen then; '?' unknown
+    vendor_keys_needed: int | None = None  # API keys the --traffic-* needs under the vendor's rate limits
 
 
-def compare(mine: SelfCost, price: VendorPrice, opts: CostOptions) -> VendorComparison:
-    """The vendor's list prices (cache miss) at the same mix, beside the self-hosted cost."""
-    v_in = price.input_cny_per_m(opts.fx_cny_per_usd)
-    v_out = price.output_cny_per_m(opts.fx_cny_per_usd)
-    v_blend = cost.cny_per_m_blended(v_in, v_out, opts.mix)
+def compare(mine: SelfCost, price: VendorPrice, opts: CostOptions, use: VendorUse = LIST,
+            as_of: dt.date | None = None) -> VendorComparison:
+    """The vendor's price at the same mix, beside the self-hosted cost: its list price (cache miss), or
+    with `use` its terms applied (cache hits, batch API, off-peak share, free quota; off-peak only
+    from the day it started, by `as_of`, default today)."""
+    eff = effective_price(price, use, as_of or dt.date.today(), opts.mix, opts.fx_cny_per_usd)
+    v_in, v_out, v_blend = eff.input_cny_per_m, eff.output_cny_per_m, eff.blended_cny_per_m
     have_blend = mine.cny_per_m_blended is not None
     ratio = cost.self_over_vendor(mine.cny_per_m_blended, v_blend) if have_blend else None
     breakeven = cost.breakeven_utilization(mine.cny_per_m_blended_full_use, v_blend) if have_blend else None
@@ -241,7 +247,8 @@ def compare(mine: SelfCost, price: VendorPrice, opts: CostOptions) -> VendorComp
         vendor=price.vendor, vendor_model=price.label, vendor_cny_per_m_input=v_in, vendor_cny_per_m_output=v_out,
         vendor_cny_per_m_blended=v_blend, vendor_tokens_per_cny=tokens_per_cny_blended(v_blend),
         self_over_vendor=ratio, breakeven_utilization=breakeven, breakeven_tokens_per_day=volume,
-        vendor_source=price.source,
+        vendor_source=price.source, vendor_basis=eff.basis,
+        vendor_applies_from=price.since, vendor_keys_needed=eff.keys_needed,
     )
 
 

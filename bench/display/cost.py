@@ -11,6 +11,7 @@ from rich.table import Table
 from bench.cost import formulas as cost
 from bench.cost.pricing import SelfCost, VendorComparison
 from bench.config.prices import VendorPrice
+from bench.cost.vendor_use import LIST, VendorUse, effective_price
 
 console = Console()
 if not console.is_terminal:  # piped or captured: wide rows instead of wrapped cells
@@ -66,7 +67,8 @@ def breakeven(u: float | None) -> str:
     return f"{u:.1%}"
 
 
-def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date) -> None:
+def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date,
+                    keys_for: str = "") -> None:
     mix = cost.format_mix(mine.mix)
     gpus = f"{mine.gpu_count} x " if mine.gpu_count > 1 else ""
     where = f"{gpus}{mine.hardware}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
@@ -88,16 +90,38 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     if not comparisons:
         console.print("  no vendor price in force on that date among those chosen")
         return
-    v = Table(title=f"vendors on {as_of} at the same mix ({mix}), list prices, cache miss", title_justify="left")
-    for col, right in (("vendor", False), ("model", False), ("in / out CNY/M", True), ("blended", True),
-                       (f"tokens per CNY ({mix})", True),
-                       ("self-hosting is", False), ("break-even use", True), ("break-even tokens/day", True)):
-        v.add_column(col, justify="right" if right else "left")
+    bases = sorted({c.vendor_basis for c in comparisons})
+    basis = "list prices, cache miss" if bases == ["list"] else "each vendor's terms applied (basis column)"
+    keys = any(c.vendor_keys_needed is not None for c in comparisons)
+    v = Table(title=f"vendors on {as_of} at the same mix ({mix}), {basis}", title_justify="left")
+    for col, right in (("vendor", False), ("model", False), ("since", False), ("in / out CNY/M", True),
+                       ("blended", True), (f"tokens/CNY ({mix})", True), ("self-hosting is", False), ("break-even use", True),
+                       ("break-even tokens/day", True)):
+        v.add_column(col, justify="right" if right else "left", no_wrap=col in ("vendor", "model"))
+    if bases != ["list"]:
+        v.add_column("basis")
+    if keys:
+        v.add_column("API keys", justify="right")
+    v.add_column("src", justify="right")
+    sources: list[str] = []  # printed whole under the table, one line each
     for c in comparisons:
-        v.add_row(c.vendor, c.vendor_model, f"{c.vendor_cny_per_m_input:.4g} / {c.vendor_cny_per_m_output:.4g}",
-                  cny(c.vendor_cny_per_m_blended), count(c.vendor_tokens_per_cny), verdict(c.self_over_vendor), breakeven(c.breakeven_utilization),
-                  count(c.breakeven_tokens_per_day))
+        if c.vendor_source not in sources:
+            sources.append(c.vendor_source)
+        cells = [c.vendor, c.vendor_model, c.vendor_applies_from or "?",
+                 f"{c.vendor_cny_per_m_input:.4g} / {c.vendor_cny_per_m_output:.4g}",
+                 cny(c.vendor_cny_per_m_blended), count(c.vendor_tokens_per_cny), verdict(c.self_over_vendor), breakeven(c.breakeven_utilization),
+                 count(c.breakeven_tokens_per_day)]
+        if bases != ["list"]:
+            cells.append(c.vendor_basis)
+        if keys:
+            cells.append("-" if c.vendor_keys_needed is None else f"{c.vendor_keys_needed:,}")
+        v.add_row(*cells, f"[{sources.index(c.vendor_source) + 1}]")
     console.print(v)
+    if keys and keys_for:
+        console.print(f"  API keys: how many of each vendor's per-key RPM/TPM limits carry {keys_for}",
+                      soft_wrap=True, highlight=False, markup=False)
+    for i, src in enumerate(sources, 1):
+        console.print(f"  [{i}] {src}", soft_wrap=True, highlight=False, markup=False)
 
 
 def price_terms(p: VendorPrice) -> str:
@@ -108,6 +132,9 @@ def price_terms(p: VendorPrice) -> str:
     if p.off_peak:
         since = f" from {p.off_peak.starts}" if p.off_peak.starts else ""
         terms.append(f"off-peak {p.off_peak.window} -{p.off_peak.discount:.0%}{since}")
+    if p.free_quota:
+        per = "a month" if p.free_quota.per == "month" else "once"
+        terms.append(f"{count(p.free_quota.tokens)} free tokens {per}")
     if p.rpm or p.tpm:
         terms.append(f"{count(p.rpm)} RPM / {count(p.tpm)} TPM")
     if p.context_tier:
@@ -116,7 +143,12 @@ def price_terms(p: VendorPrice) -> str:
 
 
 def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, mix: tuple[float, float],
-                 sources: bool = False) -> None:
+                 sources: bool = False, use: VendorUse = LIST, as_of: dt.date | None = None) -> None:
+    """One line per price. With `use` beyond the list price, the effective blended price and the rules
+    applied; with a traffic, the API keys it needs; with `sources`, the source and the price's notes."""
+    as_of = as_of or dt.date.today()
+    effective = {id(p): effective_price(p, use, as_of, mix, fx_cny_per_usd) for p in prices}
+    keys = any(e.keys_needed is not None for e in effective.values())
     t = Table(title=title, title_justify="left")
     t.add_column("vendor", no_wrap=True)
     t.add_column("model", no_wrap=True)
@@ -124,16 +156,44 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
     t.add_column("to", no_wrap=True)
     t.add_column("in / hit / out per M", justify="right")
     t.add_column(f"CNY/M {cost.format_mix(mix)}", justify="right")
+    if not use.is_list:
+        t.add_column("effective", justify="right")
+        t.add_column("basis")
+    if keys:
+        t.add_column("API keys", justify="right")
     t.add_column("terms")
-    if sources:
-        t.add_column("source", overflow="fold")
     for p in prices:
         if p.free:
             listed = "free"
         else:
             hit = "-" if p.input_cache_hit_per_m is None else f"{p.input_cache_hit_per_m:g}"
             listed = f"{p.currency} {p.input_per_m:g} / {hit} / {p.output_per_m:g}"
-        cells = [p.vendor, p.label, str(p.applies_from or "?"), str(p.applies_to or ""), listed,
-                 cny(p.blended_cny_per_m(mix, fx_cny_per_usd)), price_terms(p)]
-        t.add_row(*cells, *([p.source] if sources else []))
+        e = effective[id(p)]
+        cells = [p.vendor, p.label, p.since, str(p.applies_to or ""), listed,
+                 cny(p.blended_cny_per_m(mix, fx_cny_per_usd))]
+        if not use.is_list:
+            cells += [cny(e.blended_cny_per_m), e.basis]
+        if keys:
+            cells.append("-" if e.keys_needed is None else f"{e.keys_needed:,}")
+        cells.append(price_terms(p))
+        t.add_row(*cells)
     console.print(t)
+    with_notes = sum(1 for p in prices if notes_of(p))
+    if with_notes and not sources:
+        console.print(f"{with_notes} of these prices come with conditions or notes (e.g. a rate limit the "
+                      "price held at): add --sources to read them")
+    if sources:  # one line each, unwrapped, so a source or a condition of the price reads whole
+        for p in prices:
+            notes = notes_of(p)
+            console.print(f"{p.vendor} {p.label} ({p.since}): source {p.source}"
+                          + (f"; notes: {notes}" if notes else ""), soft_wrap=True, highlight=False, markup=False)
+
+
+def notes_of(p: VendorPrice) -> str:
+    """The row's notes with those of its off-peak discount and free quota."""
+    parts = [p.notes]
+    if p.off_peak and p.off_peak.notes:
+        parts.append(f"off-peak: {p.off_peak.notes}")
+    if p.free_quota and p.free_quota.notes:
+        parts.append(f"free quota: {p.free_quota.notes}")
+    return "; ".join(x for x in parts if x)

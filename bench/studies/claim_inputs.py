@@ -35,7 +35,7 @@ class ClaimInputs:
 
 def _rows_of(book: PriceBook, model: str) -> list[VendorPrice]:
     rows = [p for p in book.prices if p.model.lower() == model.lower()]
-    return sorted(rows, key=lambda p: p.applies_from or dt.date.min)
+    return sorted(rows, key=lambda p: p.counts_from or dt.date.min)
 
 
 def _price_on(book: PriceBook, model: str, day: dt.date) -> VendorPrice | None:

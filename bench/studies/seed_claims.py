@@ -106,7 +106,7 @@ def doubao_claim(inp: ClaimInputs) -> tuple[str, str]:
     parts = [f"prices.yaml {i:g} / {o:g} CNY/M: the blend is 1 CNY/M at {ratio:g}:1 input:output "
              f"({blended:.3g} at {cost.format_mix(inp.opts.mix)}); 1 CNY buys {_tokens(cost.tokens_per_cny(i))} "
              "input tokens"]
-    priced = f"computed from prices.yaml (in force {p.applies_from})"
+    priced = f"computed from prices.yaml (in force {p.since})"
     busy = _busiest(inp.runs)
     if busy is None:
         parts.append(f"accounts to match a GPU: {NOT_MEASURED}")
@@ -149,7 +149,7 @@ def _history_text(rows: list[VendorPrice]) -> str:
         if (not prev.free and not p.free and prev.input_per_m and prev.currency == p.currency
                 and p.input_per_m != prev.input_per_m):
             change = f" ({100 * (p.input_per_m / prev.input_per_m - 1):+.1f}% input)"
-        steps.append(f"{one(p)} from {p.applies_from}{change}")
+        steps.append(f"{one(p)} from {p.since}{change}")
     return " -> ".join(steps)
 
 
@@ -172,10 +172,10 @@ def dedicated_claim(inp: ClaimInputs) -> tuple[str, str]:
     fx, mix = inp.opts.fx_cny_per_usd, inp.opts.mix
     blended = p.blended_cny_per_m(mix, fx)
     per_day = cost.breakeven_tokens_per_day(fee_per_hour, blended)
-    parts = [f"qwen-turbo from {p.applies_from}: {p.input_cny_per_m(fx):g} in / {p.output_cny_per_m(fx):g} out "
+    parts = [f"qwen-turbo from {p.since}: {p.input_cny_per_m(fx):g} in / {p.output_cny_per_m(fx):g} out "
              f"CNY/M, {blended:.3g} blended {cost.format_mix(mix)}; the 20,000 CNY/month deployment is cheaper "
              f"above {_tokens(per_day)} tokens/day ({_tokens(per_day * cost.HOURS_PER_MONTH / 24)}/month)"]
-    how = f"computed from prices.yaml (in force {p.applies_from}) + assumed (the article's 20,000 CNY/month)"
+    how = f"computed from prices.yaml (in force {p.since}) + assumed (the article's 20,000 CNY/month)"
     if not inp.best:
         parts.append(f"self-hosted monthly cost and capacity: {NOT_MEASURED}")
         return "; ".join(parts), how
@@ -191,21 +191,21 @@ def _price_changes(book: PriceBook, mix, fx: float) -> list[tuple[float, str]]:
     model: rows whose `version` differs (one API name serving a new model) are never compared. The fall is
     also given as a rate per year, (first / last) ** (365.25 / days), so it reads beside '10x a year'."""
     out = []
-    paid = [p for p in book.prices if p.applies_from and not p.free]
+    paid = [p for p in book.prices if p.counts_from and not p.free]
     for (_, model, version), rows in by_key(paid, lambda p: (p.vendor, p.model, p.version or "")).items():
         if len(rows) < 2:
             continue
-        rows = sorted(rows, key=lambda p: p.applies_from)
+        rows = sorted(rows, key=lambda p: p.counts_from)
         first, last = rows[0], rows[-1]
         fall = first.blended_cny_per_m(mix, fx) / last.blended_cny_per_m(mix, fx)
-        days = (last.applies_from - first.applies_from).days
+        days = (last.counts_from - first.counts_from).days
         if days <= 0 or fall == 1:
             continue
         per_year = fall ** (365.25 / days)
         how = f"{fall:.2g}x cheaper" if fall > 1 else f"{1 / fall:.2g}x dearer"
         rate = f"{per_year:.3g}x cheaper a year" if fall > 1 else f"{1 / per_year:.3g}x dearer a year"
         name = f"{model} {version}".strip()
-        out.append((fall, f"{name} {how} from {first.applies_from} to {last.applies_from} ({days} days; annualised {rate})"))
+        out.append((fall, f"{name} {how} from {first.since} to {last.since} ({days} days; annualised {rate})"))
     return sorted(out, reverse=True)
 
 

@@ -57,8 +57,8 @@ def doubao_cut_claim(inp: ClaimInputs) -> tuple[str, str]:
         cut = 100 * (1 - price / INDUSTRY_CNY_PER_M)
         parts.append(f"{model} {price:g} CNY/M input: 1 - {price:g} / {INDUSTRY_CNY_PER_M:g} = {cut:.1f}% below "
                      f"(article {claimed}%)")
-        days.append(str(p.applies_from))
-    at_120 = sorted({f"{p.vendor} {p.label} from {p.applies_from}" for p in inp.book.prices
+        days.append(str(p.since))
+    at_120 = sorted({f"{p.vendor} {p.label} from {p.since}" for p in inp.book.prices
                      if not p.free and p.input_cny_per_m(fx) == INDUSTRY_CNY_PER_M})
     parts.append("120 CNY/M input in prices.yaml: " + (", ".join(at_120) if at_120 else "not in prices.yaml"))
     how = basis(f"computed from prices.yaml (in force {', '.join(dict.fromkeys(days))})" if days else "",
@@ -77,7 +77,7 @@ def deepseek_gpt4_claim(inp: ClaimInputs) -> tuple[str, str]:
              ("output", ds.output_cny_per_m(fx), gpt.output_cny_per_m(fx)),
              (f"blended {cost.format_mix(mix)}", ds.blended_cny_per_m(mix, fx), gpt.blended_cny_per_m(mix, fx)))
     text = "; ".join(f"{what} {a:.3g} vs {b:.3g} CNY/M = 1/{b / a:.3g}" for what, a, b in pairs)
-    return (f"{ds.label} from {ds.applies_from} vs {gpt.label} from {gpt.applies_from} (USD at {fx:g}): {text}",
+    return (f"{ds.label} from {ds.since} vs {gpt.label} from {gpt.since} (USD at {fx:g}): {text}",
             f"computed from prices.yaml (in force {DEEPSEEK_DAY})")
 
 
@@ -92,7 +92,7 @@ def chars_per_token_claim(inp: ClaimInputs) -> tuple[str, str]:
                      f" 1 CNY buys {_tokens(cost.tokens_per_cny(price) * ARTICLE_CHARS_PER_TOKEN)} characters")
     parts.append(f"characters per token of a model's tokenizer: {NOT_MEASURED} (rows count tokens, not characters)")
     return "; ".join(parts), basis("assumed (the article's 1.5 characters per token)",
-                                   f"computed from prices.yaml (in force {p.applies_from})" if p else "")
+                                   f"computed from prices.yaml (in force {p.since})" if p else "")
 
 
 def utilization_for_tokens_per_cny(tokens_per_cny_at_full_use: float, target_tokens_per_cny: float) -> float:

@@ -113,7 +113,7 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
             for p in best]
     rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
               v.price.output_cny_per_m(opts.fx_cny_per_usd), tokens_per_cny_blended(v.cny_per_m) if v.cny_per_m else "free",
-              v.price.source] for v in vendors]
+              f"list price from {v.price.since}; {v.price.source}"] for v in vendors]
     rows.sort(key=lambda r: r[2])
     a, b = (f"{x:g}" for x in opts.mix)
     note = (f"Blended price of a million tokens at {_mix_text(opts.mix)}: ({a} × input + {b} × output) / ({a} + {b}); "
