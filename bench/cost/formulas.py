@@ -36,6 +36,7 @@ SECONDS_PER_HOUR = 3600.0
 # 7.2807 in Dec 2024, 7.2957 in Jan 2025; the same 7.2 converts the USD rows of
 # ../shared/reference/api_prices_cny.csv. Override with --fx-cny-per-usd.
 DEFAULT_FX_CNY_PER_USD = 7.2
+DEFAULT_FX_DATE = "FRED EXCHUS monthly averages, 2024-11 to 2025-02"  # when 7.2 was observed; printed beside costs
 # Input:output token mix of public price comparisons (3 input tokens per output token).
 DEFAULT_MIX = (3.0, 1.0)
 # Owned-basis defaults (docs/cost.md gives the sources).

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from bench.cost import formulas as cost
 from bench.errors import BenchError
 from bench.results import schema
-from bench.config.hardware import Hardware, HardwareBook, canonical_name, load_hardware
+from bench.config.hardware import Hardware, HardwareBook, Price, canonical_name, load_hardware
 from bench.config.prices import VendorPrice
 
 BASES = ("rental", "owned")
@@ -38,6 +38,8 @@ OUT_COLUMNS = (
     "gpu_count", "cny_per_hour", "power_w", "power_source", "prefill_s", "decode_s", "fx_cny_per_usd", "as_of",
     "vendor_cny_per_m_input", "vendor_cny_per_m_output", "vendor_tokens_per_cny", "breakeven_tokens_per_day",
     "vendor_source",
+    # where the GPU price comes from (issue 12, defects 3 and 5)
+    "price_basis", "price_tier", "price_source", "price_date", "fx_date", "measured_on", "what_if",
 )
 
 
@@ -53,6 +55,11 @@ class CostOptions:
     electricity_cny_per_kwh: float = cost.DEFAULT_ELECTRICITY_CNY_PER_KWH
     pue: float = cost.DEFAULT_PUE
     hosting_cny_per_month_per_card: float = cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD
+    # Issue 12, defects 3 and 5 (all default to the old behaviour):
+    what_if_hardware: str | None = None  # price every row as this card: an explicit, labelled what-if
+    gpu_cny_per_hour_by_hardware: tuple[tuple[str, float], ...] = ()  # per-card given prices (canonical names)
+    rental_tier: str | None = None  # a tier of hardware.yaml's rental quotes (on-demand, spot, ...); None: `rental`
+    fx_date: str = cost.DEFAULT_FX_DATE  # when the FX rate was observed ("given" when passed on the command line)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,31 @@ class SelfCost:
     cny_per_m_blended_full_use: float | None  # at 100% utilisation: the break-even reference
     cny_per_m_total: float
     tokens_per_cny: float
+    # Where the GPU price comes from (defect 5) and whether the row is priced as another card (defect 3).
+    price_basis: str = ""  # card | server (the quote covers an 8-card server) | given
+    price_source: str = ""
+    price_date: str = ""
+    price_tier: str = ""  # rental tier (on-demand, spot, ...); "" for owned or given
+    fx_cny_per_usd: float = cost.DEFAULT_FX_CNY_PER_USD
+    fx_date: str = cost.DEFAULT_FX_DATE
+    measured_on: str = ""  # the hardware the row ran on ("" when the row names none)
+    what_if: bool = False  # priced as another card than the one it ran on
+
+    @property
+    def provenance(self) -> str:
+        """'price basis, source, date; FX rate and date': printed beside every cost."""
+        fx = f"FX {self.fx_cny_per_usd:g} CNY/USD ({self.fx_date})"
+        if self.basis == "given":
+            return f"given per GPU-hour on the command line (--gpu-cny-per-hour); {fx}"
+        tier = f" {self.price_tier}" if self.price_tier else ""
+        return f"{self.basis}{tier}, quoted per {self.price_basis}: {self.price_source}, {self.price_date}; {fx}"
+
+    @property
+    def where(self) -> str:
+        """'H100-SXM', or 'what-if RTX-4090 (measured on H100-SXM)'."""
+        if self.what_if:
+            return f"what-if {self.hardware} (measured on {self.measured_on or 'unnamed hardware'})"
+        return self.hardware
 
 
 def number(row: dict, key: str) -> float | None:
@@ -114,34 +146,111 @@ def power_of(row: dict, hw: Hardware | None, gpu_count: int) -> tuple[float | No
     return None, ""
 
 
+def measured_hardware(row: dict, book: HardwareBook) -> str | None:
+    """The hardware a row ran on: its own `hardware` column (bench run --hardware), else a sim row's device
+    (the card it predicts); canonical spelling, None when it names no hardware.yaml entry."""
+    for name in (row.get("hardware"), row.get("device_name") if row.get("engine") == "sim" else None):
+        if name and str(name).strip():
+            try:
+                return canonical_name(str(name), book)
+            except BenchError:
+                continue
+    return None
+
+
 def hardware_name_for(row: dict, opts: CostOptions, book: HardwareBook) -> str | None:
-    """--hardware, else the row's own `hardware` column (a `bench run --hardware` row); canonical spelling."""
-    name = opts.hardware or (row.get("hardware") or "").strip()
-    return canonical_name(name, book) if name else None
+    """The card that prices a row: --what-if-hardware (explicit what-if), else the hardware it ran on, else
+    --hardware (for rows naming none). A row is never silently priced as another card than its own."""
+    if opts.what_if_hardware:
+        return canonical_name(opts.what_if_hardware, book)
+    own = measured_hardware(row, book)
+    if own:
+        return own
+    return canonical_name(opts.hardware, book) if opts.hardware else None
+
+
+def fx_date_for(fx_cny_per_usd: float) -> str:
+    """When the FX rate was observed: the default's dates, else the command line's."""
+    if fx_cny_per_usd == cost.DEFAULT_FX_CNY_PER_USD:
+        return cost.DEFAULT_FX_DATE
+    return "given on the command line"
+
+
+def given_price(hw_name: str | None, opts: CostOptions) -> float | None:
+    """The price per GPU-hour given for this card (--gpu-cny-per-hour NAME=X), else the one for all, else None."""
+    by_name = dict(opts.gpu_cny_per_hour_by_hardware)
+    if hw_name and hw_name in by_name:
+        return by_name[hw_name]
+    return opts.gpu_cny_per_hour
+
+
+def parse_gpu_prices(text: str, book: HardwareBook) -> tuple[float | None, tuple[tuple[str, float], ...]]:
+    """'12' -> (12, ()); 'H20=9.5,H100-SXM=14' -> (None, (('H20', 9.5), ('H100-SXM', 14.0))); a bare number
+    among pairs prices every other card. Names are matched case-insensitively (did-you-mean on a typo)."""
+    default, pairs = None, []
+    for item in (x.strip() for x in text.split(",") if x.strip()):
+        name, sep, value = item.rpartition("=")
+        try:
+            price = float(value)
+        except ValueError:
+            raise BenchError(f"--gpu-cny-per-hour: {item!r} is not a number; give X or NAME=X,NAME=X "
+                             "(CNY per GPU-hour), e.g. H20=9.5,H100-SXM=14") from None
+        if not (price > 0 and math.isfinite(price)):
+            raise BenchError(f"--gpu-cny-per-hour: {item!r} must be a positive CNY per GPU-hour")
+        if sep:
+            pairs.append((canonical_name(name, book), price))
+        else:
+            default = price
+    if default is None and not pairs:
+        raise BenchError("--gpu-cny-per-hour is empty; give X or NAME=X,NAME=X (CNY per GPU-hour)")
+    return default, tuple(pairs)
+
+
+@dataclass(frozen=True)
+class HourlyPrice:
+    cny_per_hour: float  # all the run's GPUs
+    basis: str  # rental | owned | given
+    price: Price | None  # the hardware.yaml quote used (None: given)
 
 
 def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, power_w: float | None,
-                     opts: CostOptions) -> tuple[float, str]:
-    """(hourly cost of the run's GPUs, basis label). BenchError when the basis has no price."""
-    if opts.gpu_cny_per_hour is not None:
-        return cost.rental_cny_per_hour(opts.gpu_cny_per_hour, gpu_count), "given"
+                     opts: CostOptions) -> HourlyPrice:
+    """The hourly cost of the run's GPUs, its basis and the quote it comes from. BenchError when the basis has
+    no price."""
+    given = given_price(hw_name, opts)
+    if given is not None:
+        return HourlyPrice(cost.rental_cny_per_hour(given, gpu_count), "given", None)
     if hw is None:
         raise BenchError("no hardware to price: pass --hardware NAME (see hardware.yaml) "
                          "or --gpu-cny-per-hour X")
     if opts.basis == "rental":
-        if hw.rental is None:
-            raise BenchError(f"{hw_name} has no rental price in hardware.yaml; pass --gpu-cny-per-hour X "
-                             "(CNY per GPU-hour), use --basis owned, or add a price")
-        return cost.rental_cny_per_hour(hw.rental.per_card_cny(opts.fx_cny_per_usd), gpu_count), "rental"
+        quote = rental_quote(hw_name, hw, opts.rental_tier)
+        return HourlyPrice(cost.rental_cny_per_hour(quote.per_card_cny(opts.fx_cny_per_usd), gpu_count), "rental",
+                           quote)
     if hw.purchase is None:
-        raise BenchError(f"{hw_name} has no purchase price in hardware.yaml; pass --gpu-cny-per-hour X "
-                         "(CNY per GPU-hour), use --basis rental, or add a price")
-    return cost.owned_cny_per_hour(
+        raise BenchError(f"{hw_name} has no purchase price in hardware.yaml; pass --gpu-cny-per-hour "
+                         f"{hw_name}=X (CNY per GPU-hour), use --basis rental, or add a price")
+    return HourlyPrice(cost.owned_cny_per_hour(
         hw.purchase.per_card_cny(opts.fx_cny_per_usd), gpu_count, power_w,
         electricity_cny_per_kwh=opts.electricity_cny_per_kwh, pue=opts.pue,
         amortization_years=opts.amortization_years,
         hosting_cny_per_month_per_card=opts.hosting_cny_per_month_per_card,
-    ), "owned"
+    ), "owned", hw.purchase)
+
+
+def rental_quote(hw_name: str | None, hw: Hardware, tier: str | None) -> Price:
+    """hardware.yaml's `rental` quote, or the one of `tier` among `rental_tiers`; BenchError naming the fix."""
+    if tier is None or (hw.rental is not None and hw.rental.tier == tier):
+        if hw.rental is None:
+            raise BenchError(f"{hw_name} has no rental price in hardware.yaml; pass --gpu-cny-per-hour "
+                             f"{hw_name}=X (CNY per GPU-hour), use --basis owned, or add a price")
+        return hw.rental
+    for quote in hw.rental_tiers:
+        if quote.tier == tier:
+            return quote
+    have = sorted({q.tier for q in ([hw.rental] if hw.rental else []) + list(hw.rental_tiers) if q.tier})
+    raise BenchError(f"{hw_name} has no {tier} rental quote in hardware.yaml (it has: {', '.join(have) or 'none'}); "
+                     f"pick another --rental-tier or pass --gpu-cny-per-hour {hw_name}=X")
 
 
 def split_seconds(row: dict) -> tuple[float | None, float | None]:
@@ -177,7 +286,9 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
     hw = book.hardware[hw_name] if hw_name else None
     gpus = gpu_count_of(row, hw)
     power_w, power_source = power_of(row, hw, gpus)
-    per_hour, basis = cny_per_hour_for(hw_name, hw, gpus, power_w, opts)
+    hourly = cny_per_hour_for(hw_name, hw, gpus, power_w, opts)
+    per_hour, basis = hourly.cny_per_hour, hourly.basis
+    measured_on = measured_hardware(row, book) or ""
     u = opts.utilization
 
     prefill_s, decode_s = split_seconds(row)
@@ -200,7 +311,19 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
         prefill_s=prefill_s, decode_s=decode_s, cny_per_m_input=at_u(in_full), cny_per_m_output=at_u(out_full),
         cny_per_m_blended=at_u(blended_full), cny_per_m_blended_full_use=blended_full, cny_per_m_total=total,
         tokens_per_cny=cost.tokens_per_cny(total),
+        price_basis=price_basis_of(hourly.price), price_source=hourly.price.source if hourly.price else "",
+        price_date=hourly.price.date if hourly.price else "command line",
+        price_tier=(hourly.price.tier or "") if hourly.price and basis == "rental" else "",
+        fx_cny_per_usd=opts.fx_cny_per_usd, fx_date=opts.fx_date, measured_on=measured_on,
+        what_if=bool(opts.what_if_hardware) and hw_name != measured_on,
     )
+
+
+def price_basis_of(price: Price | None) -> str:
+    """'given' (command line), 'server' (the quote covers an N-card server: per card = server / N) or 'card'."""
+    if price is None:
+        return "given"
+    return f"{price.cards}-card server" if price.cards > 1 else "card"
 
 
 @dataclass(frozen=True)
@@ -246,6 +369,9 @@ def out_record(mine: SelfCost, cmp: VendorComparison | None, opts: CostOptions, 
         "tokens_per_cny": mine.tokens_per_cny, "gpu_count": mine.gpu_count, "cny_per_hour": mine.cny_per_hour,
         "power_w": mine.power_w, "power_source": mine.power_source, "prefill_s": mine.prefill_s,
         "decode_s": mine.decode_s, "fx_cny_per_usd": opts.fx_cny_per_usd, "as_of": as_of.isoformat(),
+        "price_basis": mine.price_basis, "price_tier": mine.price_tier, "price_source": mine.price_source,
+        "price_date": mine.price_date, "fx_date": mine.fx_date, "measured_on": mine.measured_on,
+        "what_if": "yes" if mine.what_if else "",
     }
     if cmp is not None:
         rec.update(asdict(cmp))

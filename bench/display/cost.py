@@ -69,10 +69,11 @@ def breakeven(u: float | None) -> str:
 def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date) -> None:
     mix = cost.format_mix(mine.mix)
     gpus = f"{mine.gpu_count} x " if mine.gpu_count > 1 else ""
-    where = f"{gpus}{mine.hardware}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
+    where = f"{gpus}{mine.where}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
     unit = "server-hour" if mine.kind == "cpu" else "GPU-hour"
     console.print(f"[bold]{mine.run_id}[/bold]  {mine.model} on {where}: {mine.basis} {cny(mine.gpu_cny_per_hour)} "
                   f"CNY per {unit}, utilisation {mine.utilization:.0%}, mix {mix}")
+    console.print(f"  price: {mine.provenance}", soft_wrap=True)
     t = Table(show_header=False)
     t.add_column("what", style="bold")
     t.add_column("value", justify="right")

@@ -35,6 +35,8 @@ class ReportOptions:
     mix: tuple[float, float] = cost.DEFAULT_MIX
     fx_cny_per_usd: float = cost.DEFAULT_FX_CNY_PER_USD
     vendors: list[str] | None = None
+    # bench.cli.hwprice: --gpu-cny-per-hour, --what-if-hardware, --rental-tier and the FX date, as CostOptions fields
+    hardware_price: tuple[tuple[str, object], ...] = ()
 
 
 def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBook) -> tuple[list[Run], list[str]]:
@@ -101,7 +103,8 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
     in_force_prices = in_force(price_book, as_of, opts.vendors).prices
     runs, file_lines = load_runs(paths, opts.hardware, hardware_book)
 
-    cost_opts = CostOptions(basis=opts.basis, mix=opts.mix, fx_cny_per_usd=opts.fx_cny_per_usd)
+    cost_opts = CostOptions(basis=opts.basis, mix=opts.mix, fx_cny_per_usd=opts.fx_cny_per_usd,
+                            **dict(opts.hardware_price))
     priced, price_notes = price_runs(runs, cost_opts, hardware_book)
     best = cheapest_per_config(priced)
     vendors = vendors_of(in_force_prices, opts.mix, opts.fx_cny_per_usd)

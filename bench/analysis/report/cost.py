@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from bench.cost import formulas as cost
 
 from bench.analysis.report import plots
-from bench.cost.pricing import CostOptions, self_cost
+from bench.cost.pricing import CostOptions, measured_hardware, self_cost
 from bench.errors import BenchError
 from bench.config.hardware import HardwareBook, canonical_name
 from bench.config.prices import VendorPrice
@@ -32,23 +32,18 @@ class Vendor:
 
 
 def row_hardware(row: dict, default: str | None, book: HardwareBook) -> str | None:
-    """The hardware.yaml entry that prices a row: its own `hardware` column, a sim row's device,
-    else `default` (--hardware); None when none is known."""
-    for name in (row.get("hardware"), row.get("device_name") if row.get("engine") == "sim" else None, default):
-        if name and str(name).strip():
-            try:
-                return canonical_name(str(name), book)
-            except BenchError:
-                continue
-    return None
+    """The hardware a row ran on (bench.cost.pricing.measured_hardware: its own `hardware` column, a sim
+    row's device), else `default` (--hardware); None when none is known. The same rule as `bench cost`."""
+    return measured_hardware(row, book) or (canonical_name(default, book) if default else None)
 
 
 def price_runs(runs: list[Run], opts: CostOptions, book: HardwareBook) -> tuple[list[Priced], list[str]]:
     """Each run with hardware priced at opts.basis, else the other basis; notes for what could not be."""
     priced, notes = [], []
     other = {"rental": "owned", "owned": "rental"}
+    anywhere = bool(opts.what_if_hardware) or opts.gpu_cny_per_hour is not None  # prices rows naming no card
     for run in runs:
-        if not run.hardware:
+        if not run.hardware and not anywhere:
             continue
         for basis in (opts.basis, other[opts.basis]):
             try:
@@ -59,7 +54,7 @@ def price_runs(runs: list[Run], opts: CostOptions, book: HardwareBook) -> tuple[
                 last = str(e)
         else:
             notes.append(f"{run.model} on {run.hardware} not priced: {last}")
-    unpriced = sum(1 for r in runs if not r.hardware)
+    unpriced = 0 if anywhere else sum(1 for r in runs if not r.hardware)
     if unpriced:
         notes.append(f"{unpriced} row(s) name no hardware.yaml entry and are not priced (pass --hardware NAME)")
     return priced, sorted(set(notes))
@@ -109,7 +104,8 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
                    f"prices on {as_of}")
     png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
     rows = [[p.label, "self-hosted", p.cny_per_m, p.cost.cny_per_m_input, p.cost.cny_per_m_output,
-             p.cost.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"]
+             p.cost.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"
+             f"{' (' + p.cost.where + ')' if p.cost.what_if else ''}; {p.cost.provenance}"]
             for p in best]
     rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
               v.price.output_cny_per_m(opts.fx_cny_per_usd), cost.tokens_per_cny(v.cny_per_m) if v.cny_per_m else "free",
