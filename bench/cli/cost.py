@@ -24,8 +24,9 @@ def add_cost_command(sub) -> None:
     p.add_argument("--hardware", default=None, metavar="NAME",
                    help="hardware.yaml name (case-insensitive) for rows naming none of their own; a row that names "
                         "its hardware (bench run --hardware, sim rows) is priced on it (see --what-if-hardware)")
-    p.add_argument("--basis", choices=["rental", "owned"], default="rental",
-                   help="rental: price per card-hour; owned: purchase amortised + energy + hosting")
+    p.add_argument("--basis", choices=["rental", "owned", "tco"], default="rental",
+                   help="rental: price per card-hour; owned: purchase amortised + GPU energy + hosting; tco: all-in "
+                        "owning (card + host share + networking, host power, colocation, cost of capital; docs/cost.md)")
     add_hardware_price_options(p)
     p.add_argument("--utilization", type=fraction, default=1.0, metavar="U",
                    help="share of paid hours doing useful work, (0, 1]; cost per token is divided by it (default 1)")
@@ -45,6 +46,10 @@ def add_cost_command(sub) -> None:
                        default=cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD, metavar="X",
                        help="rack, network and operations per card per month "
                             f"(default {cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD:g})")
+    owned.add_argument("--cost-of-capital", type=non_negative, default=0.0, metavar="R",
+                       help="tco basis: cost of capital per year, e.g. 0.1 (default 0: straight line; no sourced figure)")
+    owned.add_argument("--colocation-cny-per-kw-month", type=non_negative, default=None, metavar="X",
+                       help="tco basis: data-centre space per kW of IT load per month (default USD 150 at the FX rate)")
     p.set_defaults(func=cmd_cost)
 
 
@@ -72,7 +77,8 @@ def cmd_cost(args) -> int:
         hardware=args.hardware, basis=args.basis, mix=args.mix,
         utilization=args.utilization, fx_cny_per_usd=args.fx_cny_per_usd, amortization_years=args.years,
         electricity_cny_per_kwh=args.electricity_cny_per_kwh, pue=args.pue,
-        hosting_cny_per_month_per_card=args.hosting_cny_per_month, **hardware_price_kwargs(args, hardware_book),
+        hosting_cny_per_month_per_card=args.hosting_cny_per_month, cost_of_capital_per_year=args.cost_of_capital,
+        colocation_cny_per_kw_month=args.colocation_cny_per_kw_month, **hardware_price_kwargs(args, hardware_book),
     )
     if opts.hardware:
         canonical_name(opts.hardware, hardware_book)

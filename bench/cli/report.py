@@ -18,7 +18,7 @@ def add_report_command(sub) -> None:
                    help="folder for index.html, report.md and the charts (created; files of the same names replaced)")
     p.add_argument("--hardware", default=None, metavar="NAME",
                    help="hardware.yaml name that prices rows naming none of their own (bench run --hardware, sim rows)")
-    p.add_argument("--basis", choices=["rental", "owned"], default="rental",
+    p.add_argument("--basis", choices=["rental", "owned", "tco"], default="rental",
                    help="price basis of self-hosted costs (the other one where a GPU lacks this price)")
     p.add_argument("--vendors", type=names, default=None, metavar="A,B",
                    help="vendors or vendor models to show (default: every price in force)")

@@ -11,12 +11,13 @@ import math
 from dataclasses import asdict, dataclass
 
 from bench.cost import formulas as cost
+from bench.cost import tco, tco_sources
 from bench.errors import BenchError
 from bench.results import schema
 from bench.config.hardware import Hardware, HardwareBook, Price, canonical_name, load_hardware
 from bench.config.prices import VendorPrice
 
-BASES = ("rental", "owned")
+BASES = ("rental", "owned", "tco")
 
 # Columns a results CSV must have for `bench cost` (all of them core columns of bench run).
 REQUIRED_COLUMNS = ("run_id", "model", "status", "elapsed_s", "input_tokens", "output_tokens", "total_tok_s",
@@ -60,6 +61,9 @@ class CostOptions:
     gpu_cny_per_hour_by_hardware: tuple[tuple[str, float], ...] = ()  # per-card given prices (canonical names)
     rental_tier: str | None = None  # a tier of hardware.yaml's rental quotes (on-demand, spot, ...); None: `rental`
     fx_date: str = cost.DEFAULT_FX_DATE  # when the FX rate was observed ("given" when passed on the command line)
+    # basis "tco" (defect 4): all-in cost of owning, bench.cost.tco; None: the sourced default of tco_sources
+    cost_of_capital_per_year: float = tco_sources.COST_OF_CAPITAL_PER_YEAR.value
+    colocation_cny_per_kw_month: float | None = None
 
 
 @dataclass(frozen=True)
@@ -230,12 +234,33 @@ def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, p
     if hw.purchase is None:
         raise BenchError(f"{hw_name} has no purchase price in hardware.yaml; pass --gpu-cny-per-hour "
                          f"{hw_name}=X (CNY per GPU-hour), use --basis rental, or add a price")
+    if opts.basis == "tco":
+        return HourlyPrice(tco_cny_per_hour(hw, gpu_count, power_w, opts).total_per_gpu_hour * gpu_count, "tco",
+                           hw.purchase)
     return HourlyPrice(cost.owned_cny_per_hour(
         hw.purchase.per_card_cny(opts.fx_cny_per_usd), gpu_count, power_w,
         electricity_cny_per_kwh=opts.electricity_cny_per_kwh, pue=opts.pue,
         amortization_years=opts.amortization_years,
         hosting_cny_per_month_per_card=opts.hosting_cny_per_month_per_card,
     ), "owned", hw.purchase)
+
+
+def tco_cny_per_hour(hw: Hardware, gpu_count: int, power_w: float | None, opts: CostOptions) -> tco.Tco:
+    """All-in cost of owning one of the run's GPUs for an hour (bench.cost.tco): the purchase quote on a like-for-like
+    basis (a bare card gets the host share added, a server quote holds it), networking, power of card + host +
+    network x PUE, colocation per kW-month, over --years at --cost-of-capital. A CPU server is its own host."""
+    fx, src, gpu = opts.fx_cny_per_usd, tco_sources, hw.kind == "gpu"
+    host = src.HOST_SHARE_USD_PER_GPU.value * fx if gpu else 0.0
+    card_and_host = tco.capital_per_gpu(cost.to_cny(hw.purchase.price, hw.purchase.currency, fx), hw.purchase.cards,
+                                        host)
+    capital = card_and_host * (1 + src.NETWORK_SHARE_OF_CAPITAL.value)
+    gpu_w = (power_w if power_w else hw.tdp_w * gpu_count) / gpu_count
+    it_kw = tco.it_kw_per_gpu(gpu_w, src.HOST_W_PER_GPU.value if gpu else 0.0, src.NETWORK_W_PER_GPU.value)
+    colocation = opts.colocation_cny_per_kw_month
+    if colocation is None:
+        colocation = src.COLOCATION_USD_PER_KW_MONTH.value * fx
+    return tco.tco_per_gpu_hour(capital, opts.amortization_years, it_kw, opts.pue, opts.electricity_cny_per_kwh,
+                                colocation, opts.cost_of_capital_per_year)
 
 
 def rental_quote(hw_name: str | None, hw: Hardware, tier: str | None) -> Price:
@@ -306,8 +331,9 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
     return SelfCost(
         run_id=run_id, model=str(row.get("model") or ""), hardware=hw_name or "", kind=hw.kind if hw else "",
         basis=basis, gpu_count=gpus,
-        gpu_cny_per_hour=per_hour / gpus, cny_per_hour=per_hour, power_w=power_w if basis == "owned" else None,
-        power_source=power_source if basis == "owned" else "", utilization=u, mix=opts.mix,
+        gpu_cny_per_hour=per_hour / gpus, cny_per_hour=per_hour,
+        power_w=power_w if basis in ("owned", "tco") else None,
+        power_source=power_source if basis in ("owned", "tco") else "", utilization=u, mix=opts.mix,
         prefill_s=prefill_s, decode_s=decode_s, cny_per_m_input=at_u(in_full), cny_per_m_output=at_u(out_full),
         cny_per_m_blended=at_u(blended_full), cny_per_m_blended_full_use=blended_full, cny_per_m_total=total,
         tokens_per_cny=cost.tokens_per_cny(total),

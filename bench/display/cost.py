@@ -84,7 +84,7 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     if mine.prefill_s is not None:
         t.add_row("run time prefill / decode", f"{mine.prefill_s:.2f} s / {mine.decode_s:.2f} s")
     if mine.power_w is not None:
-        t.add_row("power (owned basis)", f"{mine.power_w:,.0f} W ({mine.power_source})")
+        t.add_row(f"power ({mine.basis} basis)", f"{mine.power_w:,.0f} W ({mine.power_source})")
     console.print(t)
     if not comparisons:
         console.print("  no vendor price in force on that date among those chosen")

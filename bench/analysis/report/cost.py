@@ -40,7 +40,7 @@ def row_hardware(row: dict, default: str | None, book: HardwareBook) -> str | No
 def price_runs(runs: list[Run], opts: CostOptions, book: HardwareBook) -> tuple[list[Priced], list[str]]:
     """Each run with hardware priced at opts.basis, else the other basis; notes for what could not be."""
     priced, notes = [], []
-    other = {"rental": "owned", "owned": "rental"}
+    other = {"rental": "owned", "owned": "rental", "tco": "rental"}
     anywhere = bool(opts.what_if_hardware) or opts.gpu_cny_per_hour is not None  # prices rows naming no card
     for run in runs:
         if not run.hardware and not anywhere:
