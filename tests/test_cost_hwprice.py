@@ -15,7 +15,8 @@ from bench.analysis.report.model import Run
 from bench.cli import main
 from bench.config.hardware import HardwareBook, load_hardware
 from bench.cost import formulas as cost
-from bench.cost.pricing import CostOptions, parse_gpu_prices, self_cost
+from bench.cost.hwchoice import parse_gpu_prices
+from bench.cost.pricing import CostOptions, self_cost
 from bench.errors import BenchError
 from bench.results import store as results
 
@@ -146,3 +147,25 @@ def test_cost_and_report_price_the_same_row_alike():
         from_report = priced[0].cost
         from_cost = self_cost(row(), opts, book)
         assert from_report == from_cost
+
+
+def test_report_labels_a_what_if_and_names_every_price(tmp_path):
+    from bench.analysis.report.build import ReportOptions, build_report
+
+    runs = write(tmp_path / "runs.csv", [row(), row(run_id="r-h20", hardware="H20")])
+    opts = ReportOptions(hardware="RTX-4090", vendors=["deepseek-chat"],
+                         hardware_price=(("what_if_hardware", "RTX-4090"),))
+    report = build_report([runs], opts)
+    table = next(s for s in report.sections if s.slug == "cost-vs-vendors")
+    mine = [r for r in table.rows if r[1] == "self-hosted"]
+    assert len(mine) == 2
+    assert "what-if RTX-4090 (measured on H100-SXM)" in mine[0][0] + mine[1][0]
+    assert "what-if RTX-4090 (measured on H20)" in mine[0][0] + mine[1][0]
+    assert all("4.32 CNY per GPU-hour" in r[6] and "deploybase.ai" in r[6] and "2026-03" in r[6]
+               and cost.DEFAULT_FX_DATE in r[6] for r in mine)
+    # without the what-if, --hardware RTX-4090 does not re-price rows that name their own card
+    report = build_report([runs], ReportOptions(hardware="RTX-4090", vendors=["deepseek-chat"]))
+    table = next(s for s in report.sections if s.slug == "cost-vs-vendors")
+    # (H20 has no rental price: the report falls back to its owned basis, labelled; bench cost names it unpriced)
+    assert sorted(r[6].split(";")[0] for r in table.rows if r[1] == "self-hosted") == [
+        "34.27 CNY per GPU-hour × 1", "4.03 CNY per GPU-hour × 1"]

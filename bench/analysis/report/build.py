@@ -16,6 +16,7 @@ from bench.config import catalog
 
 from bench.cost import formulas as cost
 from bench.studies.seed_claims import ClaimInputs, claim_rows
+from bench.cost.hwchoice import fx_date_for
 from bench.cost.pricing import CostOptions
 from bench.errors import BenchError
 from bench.config.hardware import HardwareBook, canonical_name, load_hardware
@@ -76,6 +77,11 @@ def _values(runs: list[Run], column: str) -> str:
     return ", ".join(vals) if vals else "-"
 
 
+def _what_if_text(opts: ReportOptions) -> str:
+    what_if = dict(opts.hardware_price).get("what_if_hardware")
+    return f", except as the labelled what-if of --what-if-hardware {what_if}" if what_if else ""
+
+
 def summary_lines(runs: list[Run], file_lines: list[str], opts: ReportOptions, as_of: dt.date) -> list[str]:
     lines = [f"Results: {'; '.join(file_lines)}.",
              f"Models: {_values(runs, 'model')}. Machines: {_values(runs, 'device_name')}. "
@@ -83,7 +89,9 @@ def summary_lines(runs: list[Run], file_lines: list[str], opts: ReportOptions, a
              f"{_values(runs, 'weights')}.",
              f"Prices in force on {as_of} (prices.yaml); self-hosted costs on the {opts.basis} basis of hardware.yaml "
              f"(the other basis where a GPU has no {opts.basis} price), {cost.format_mix(opts.mix)} input:output, "
-             f"USD at {opts.fx_cny_per_usd:g} CNY."]
+             f"USD at {opts.fx_cny_per_usd:g} CNY ({fx_date_for(opts.fx_cny_per_usd)}). Each row is priced on the "
+             f"hardware it ran on{_what_if_text(opts)}; the self-hosted table names every GPU price's basis, source "
+             "and date."]
     if any(r.engine == "sim" for r in runs):
         lines.append("Rows of engine=sim are roofline predictions (the fastest the hardware allows), not "
                      "measurements.")

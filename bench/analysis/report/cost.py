@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from bench.cost import formulas as cost
 
 from bench.analysis.report import plots
-from bench.cost.pricing import CostOptions, measured_hardware, self_cost
+from bench.cost.hwchoice import measured_hardware
+from bench.cost.pricing import CostOptions, self_cost
 from bench.errors import BenchError
 from bench.config.hardware import HardwareBook, canonical_name
 from bench.config.prices import VendorPrice
@@ -63,7 +64,8 @@ def price_runs(runs: list[Run], opts: CostOptions, book: HardwareBook) -> tuple[
 def cheapest_per_config(priced: list[Priced]) -> list[Priced]:
     """The lowest-cost run of each model x hardware x engine x workload (usually the largest batch), cheapest first."""
     best = [min(g, key=lambda p: p.cny_per_m)
-            for g in by_key(priced, lambda p: (p.run.model, p.cost.hardware, p.run.engine, p.run.workload)).values()]
+            for g in by_key(priced, lambda p: (p.run.model, p.cost.hardware, p.cost.measured_on, p.run.engine,
+                                                    p.run.workload)).values()]
     return sorted(best, key=lambda p: p.cny_per_m)
 
 
@@ -88,7 +90,7 @@ def _mix_text(mix) -> str:
 def _runs_text(priced: list[Priced]) -> str:
     """'<workloads> on <hardware>' of the priced runs, for a chart's title."""
     workloads = "; ".join(sorted({p.run.workload for p in priced}))
-    return f"{workloads} on {', '.join(sorted({p.cost.hardware for p in priced}))}"
+    return f"{workloads} on {', '.join(sorted({p.cost.where for p in priced}))}"
 
 
 def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions, as_of, notes: list[str]) -> Section:
@@ -105,7 +107,7 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
     rows = [[p.label, "self-hosted", p.cny_per_m, p.cost.cny_per_m_input, p.cost.cny_per_m_output,
              p.cost.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"
-             f"{' (' + p.cost.where + ')' if p.cost.what_if else ''}; {p.cost.provenance}"]
+             f"; {p.cost.provenance}"]
             for p in best]
     rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
               v.price.output_cny_per_m(opts.fx_cny_per_usd), cost.tokens_per_cny(v.cny_per_m) if v.cny_per_m else "free",
