@@ -169,3 +169,12 @@ def test_report_labels_a_what_if_and_names_every_price(tmp_path):
     # (H20 has no rental price: the report falls back to its owned basis, labelled; bench cost names it unpriced)
     assert sorted(r[6].split(";")[0] for r in table.rows if r[1] == "self-hosted") == [
         "34.27 CNY per GPU-hour × 1", "4.03 CNY per GPU-hour × 1"]
+
+
+def test_run_rows_carry_the_price_source_and_dates():
+    from bench.cost.pricing import run_cost_columns
+
+    cols = run_cost_columns(row(), "H100-SXM")
+    assert cols["gpu_price_source"] == ("deploybase.ai/articles/runpod-gpu-pricing (RunPod on-demand; 2.69 spot) "
+                                        "(on-demand, per card)")
+    assert cols["gpu_price_date"] == "2026-03" and cols["fx_date"] == cost.DEFAULT_FX_DATE

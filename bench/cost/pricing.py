@@ -335,5 +335,7 @@ def run_cost_columns(row: dict, hardware: str | None) -> dict:
         "cost_mix": cost.format_mix(opts.mix), "cny_per_m_input": mine.cny_per_m_input,
         "cny_per_m_output": mine.cny_per_m_output, "cny_per_m_blended": mine.cny_per_m_blended,
         "cny_per_m_total": mine.cny_per_m_total, "tokens_per_cny": mine.tokens_per_cny,
+        "gpu_price_source": f"{mine.price_source} ({mine.price_tier or mine.basis}, per {mine.price_basis})",
+        "gpu_price_date": mine.price_date, "fx_date": mine.fx_date,
     })
     return cols
