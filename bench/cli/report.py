@@ -19,7 +19,8 @@ def add_report_command(sub) -> None:
     p.add_argument("--hardware", default=None, metavar="NAME",
                    help="hardware.yaml name that prices rows naming none of their own (bench run --hardware, sim rows)")
     p.add_argument("--basis", choices=["rental", "owned", "tco"], default="rental",
-                   help="price basis of self-hosted costs (the other one where a GPU lacks this price)")
+                   help="price basis of self-hosted costs, as in bench cost (rows whose card lacks this price are "
+                        "listed as not priced; give one with --gpu-cny-per-hour NAME=X)")
     p.add_argument("--vendors", type=names, default=None, metavar="A,B",
                    help="vendors or vendor models to show (default: every price in force)")
     add_price_options(p)

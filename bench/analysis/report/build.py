@@ -88,7 +88,7 @@ def summary_lines(runs: list[Run], file_lines: list[str], opts: ReportOptions, a
              f"Engines: {_values(runs, 'engine')} (vLLM {_values(runs, 'vllm_version')}). Weights: "
              f"{_values(runs, 'weights')}.",
              f"Prices in force on {as_of} (prices.yaml); self-hosted costs on the {opts.basis} basis of hardware.yaml "
-             f"(the other basis where a GPU has no {opts.basis} price), {cost.format_mix(opts.mix)} input:output, "
+             f"(as `bench cost` prices them), {cost.format_mix(opts.mix)} input:output, "
              f"USD at {opts.fx_cny_per_usd:g} CNY ({fx_date_for(opts.fx_cny_per_usd)}). Each row is priced on the "
              f"hardware it ran on{_what_if_text(opts)}; the self-hosted table names every GPU price's basis, source "
              "and date."]

@@ -39,22 +39,17 @@ def row_hardware(row: dict, default: str | None, book: HardwareBook) -> str | No
 
 
 def price_runs(runs: list[Run], opts: CostOptions, book: HardwareBook) -> tuple[list[Priced], list[str]]:
-    """Each run with hardware priced at opts.basis, else the other basis; notes for what could not be."""
+    """Each run priced as `bench cost` prices it (same card, basis and quote; no fallback to another basis, so
+    the two agree on every row); notes for what could not be."""
     priced, notes = [], []
-    other = {"rental": "owned", "owned": "rental", "tco": "rental"}
     anywhere = bool(opts.what_if_hardware) or opts.gpu_cny_per_hour is not None  # prices rows naming no card
     for run in runs:
         if not run.hardware and not anywhere:
             continue
-        for basis in (opts.basis, other[opts.basis]):
-            try:
-                priced.append(Priced(run, self_cost(run.row, replace(opts, hardware=run.hardware, basis=basis),
-                                                    book)))
-                break
-            except BenchError as e:
-                last = str(e)
-        else:
-            notes.append(f"{run.model} on {run.hardware} not priced: {last}")
+        try:
+            priced.append(Priced(run, self_cost(run.row, replace(opts, hardware=run.hardware), book)))
+        except BenchError as e:
+            notes.append(f"{run.model} on {run.hardware} not priced: {e}")
     unpriced = 0 if anywhere else sum(1 for r in runs if not r.hardware)
     if unpriced:
         notes.append(f"{unpriced} row(s) name no hardware.yaml entry and are not priced (pass --hardware NAME)")
