@@ -178,3 +178,41 @@ def test_run_rows_carry_the_price_source_and_dates():
     assert cols["gpu_price_source"] == ("deploybase.ai/articles/runpod-gpu-pricing (RunPod on-demand; 2.69 spot) "
                                         "(on-demand, per card)")
     assert cols["gpu_price_date"] == "2026-03" and cols["fx_date"] == cost.DEFAULT_FX_DATE
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rental-tier", "china-cloud"], "no china-cloud rental quote"),
+    (["--gpu-cny-per-hour", "H2O=9"], "did you mean H20"),
+    (["--what-if-hardware", "RTX-4909"], "did you mean RTX-4090"),
+    (["--basis", "tco", "--what-if-hardware", "L20"], "L20 has no purchase price"),
+])
+def test_bad_price_options_exit_2_with_one_line(tmp_path, capsys, args, message):
+    runs = write(tmp_path / "runs.csv", [row()])
+    assert main(["cost", str(runs), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_bad_rental_tier_in_hardware_yaml_is_one_line_naming_the_field(tmp_path, capsys, monkeypatch):
+    raw = yaml.safe_load(Path("hardware.yaml").read_text())
+    raw["hardware"]["H100-SXM"]["rental_tiers"][0]["tier"] = "cheap"
+    bad = tmp_path / "hardware.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("BENCH_HARDWARE", str(bad))
+    runs = write(tmp_path / "runs.csv", [row()])
+    assert main(["cost", str(runs)]) == 2
+    err = capsys.readouterr().err
+    assert "rental_tiers.0.tier" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_bench_cost_tco_basis_end_to_end(tmp_path):
+    runs = write(tmp_path / "runs.csv", [row()])
+    out = tmp_path / "cost.csv"
+    assert main(["cost", str(runs), "--basis", "tco", "--vendors", "deepseek-chat", "--as-of", "2025-06-01",
+                 "--out", str(out)]) == 0
+    with out.open(newline="") as f:
+        line = next(csv.DictReader(f))
+    # 11.274827 CNY per GPU-hour (tests/test_cost_tco.py) / 50.436 M tokens an hour = 0.223547 CNY per M
+    assert line["basis"] == "tco" and float(line["gpu_cny_per_hour"]) == pytest.approx(11.274827, rel=1e-5)
+    assert float(line["cny_per_m_total"]) == pytest.approx(11.274827 / 50.436, rel=1e-5)
+    assert line["price_basis"] == "card" and line["price_date"] == "2026"
