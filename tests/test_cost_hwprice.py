@@ -216,3 +216,11 @@ def test_bench_cost_tco_basis_end_to_end(tmp_path):
     assert line["basis"] == "tco" and float(line["gpu_cny_per_hour"]) == pytest.approx(11.274827, rel=1e-5)
     assert float(line["cny_per_m_total"]) == pytest.approx(11.274827 / 50.436, rel=1e-5)
     assert line["price_basis"] == "card" and line["price_date"] == "2026"
+
+
+def test_a_what_if_card_is_charged_its_own_tdp_not_the_measured_power():
+    # measured 500 W on the H100; as a what-if RTX-4090 (owned) its 450 W TDP is charged:
+    # 1,600 x 7.2 / (3 x 8760) = 0.438356 + 0.45 kW x 0.63 x 1.3 = 0.36855 -> 0.806906 CNY per GPU-hour
+    mine = self_cost(row(avg_power_w=500), CostOptions(basis="owned", what_if_hardware="RTX-4090"))
+    assert mine.power_w == 450 and mine.power_source == "tdp"
+    assert mine.gpu_cny_per_hour == pytest.approx(1600 * 7.2 / 26_280 + 0.45 * 0.63 * 1.3)

@@ -219,10 +219,12 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
     hw_name = hardware_name_for(row, opts, book)
     hw = book.hardware[hw_name] if hw_name else None
     gpus = gpu_count_of(row, hw)
-    power_w, power_source = power_of(row, hw, gpus)
+    measured_on = measured_hardware(row, book) or ""
+    what_if = bool(opts.what_if_hardware) and hw_name != measured_on
+    # a what-if card draws its own TDP: the row's measured power is another card's
+    power_w, power_source = power_of({} if what_if else row, hw, gpus)
     hourly = cny_per_hour_for(hw_name, hw, gpus, power_w, opts)
     per_hour, basis = hourly.cny_per_hour, hourly.basis
-    measured_on = measured_hardware(row, book) or ""
     u = opts.utilization
 
     prefill_s, decode_s = split_seconds(row)
@@ -250,7 +252,7 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
         price_date=hourly.price.date if hourly.price else "command line",
         price_tier=(hourly.price.tier or "") if hourly.price and basis == "rental" else "",
         fx_cny_per_usd=opts.fx_cny_per_usd, fx_date=opts.fx_date, measured_on=measured_on,
-        what_if=bool(opts.what_if_hardware) and hw_name != measured_on,
+        what_if=what_if,
     )
 
 
