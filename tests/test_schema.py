@@ -41,8 +41,9 @@ V1 = ("schema_version run_id timestamp model engine device device_name weights d
 
 def test_version_2_is_version_1_plus_engine_version_at_the_end():
     assert schema.SCHEMA_VERSION == 2 and store.SCHEMA_VERSION == 2
-    # tokens_per_cny_blended: appended for issue 12 (the integrator bumps the version once for all)
-    assert schema.COLUMNS == V1 + ["engine_version", "tokens_per_cny_blended"] and store.COLUMNS is schema.COLUMNS
+    assert schema.COLUMNS == V1 + ["engine_version", "tokens_per_cny_blended", "gpu_price_source", "gpu_price_date",
+                                   "fx_date"]
+    assert store.COLUMNS is schema.COLUMNS
 
 
 def test_every_figure_of_merit_has_a_direction_and_a_unit():

@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 
 from bench.cli.argtypes import fraction, names, non_negative, positive
+from bench.cli.hwprice import add_hardware_price_options, hardware_price_kwargs
 from bench.cli.prices import add_price_options, add_vendor_use_options, vendor_use_of
 from bench.cost import formulas as cost
 from bench.errors import BenchError
@@ -21,11 +22,12 @@ def add_cost_command(sub) -> None:
     p = sub.add_parser("cost", help="CNY per million tokens of measured runs, beside every vendor's API price")
     p.add_argument("results", type=Path, metavar="RESULTS.csv", help="a results CSV written by `bench run`")
     p.add_argument("--hardware", default=None, metavar="NAME",
-                   help="hardware.yaml name (case-insensitive); default: the row's own, from `bench run --hardware`")
-    p.add_argument("--basis", choices=["rental", "owned"], default="rental",
-                   help="rental: price per card-hour; owned: purchase amortised + energy + hosting")
-    p.add_argument("--gpu-cny-per-hour", type=positive, default=None, metavar="X",
-                   help="all-in CNY for one GPU-hour; replaces the basis (for hardware without a price)")
+                   help="hardware.yaml name (case-insensitive) for rows naming none of their own; a row that names "
+                        "its hardware (bench run --hardware, sim rows) is priced on it (see --what-if-hardware)")
+    p.add_argument("--basis", choices=["rental", "owned", "tco"], default="rental",
+                   help="rental: price per card-hour; owned: purchase amortised + GPU energy + hosting; tco: all-in "
+                        "owning (card + host share + networking, host power, colocation, cost of capital; docs/cost.md)")
+    add_hardware_price_options(p)
     p.add_argument("--utilization", type=fraction, default=1.0, metavar="U",
                    help="share of paid hours doing useful work, (0, 1]; cost per token is divided by it (default 1)")
     p.add_argument("--vendors", type=names, default=None, metavar="A,B",
@@ -45,6 +47,10 @@ def add_cost_command(sub) -> None:
                        default=cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD, metavar="X",
                        help="rack, network and operations per card per month "
                             f"(default {cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD:g})")
+    owned.add_argument("--cost-of-capital", type=non_negative, default=0.0, metavar="R",
+                       help="tco basis: cost of capital per year, e.g. 0.1 (default 0: straight line; no sourced figure)")
+    owned.add_argument("--colocation-cny-per-kw-month", type=non_negative, default=None, metavar="X",
+                       help="tco basis: data-centre space per kW of IT load per month (default USD 150 at the FX rate)")
     p.set_defaults(func=cmd_cost)
 
 
@@ -80,14 +86,15 @@ def cmd_cost(args) -> int:
     from bench.config.hardware import canonical_name, load_hardware
     from bench.config.prices import in_force, load_prices
 
-    opts = CostOptions(
-        hardware=args.hardware, basis=args.basis, gpu_cny_per_hour=args.gpu_cny_per_hour, mix=args.mix,
-        utilization=args.utilization, fx_cny_per_usd=args.fx_cny_per_usd, amortization_years=args.years,
-        electricity_cny_per_kwh=args.electricity_cny_per_kwh, pue=args.pue,
-        hosting_cny_per_month_per_card=args.hosting_cny_per_month,
-    )
     # Everything is checked and computed before anything is printed or written.
     hardware_book = load_hardware()
+    opts = CostOptions(
+        hardware=args.hardware, basis=args.basis, mix=args.mix,
+        utilization=args.utilization, fx_cny_per_usd=args.fx_cny_per_usd, amortization_years=args.years,
+        electricity_cny_per_kwh=args.electricity_cny_per_kwh, pue=args.pue,
+        hosting_cny_per_month_per_card=args.hosting_cny_per_month, cost_of_capital_per_year=args.cost_of_capital,
+        colocation_cny_per_kw_month=args.colocation_cny_per_kw_month, **hardware_price_kwargs(args, hardware_book),
+    )
     if opts.hardware:
         canonical_name(opts.hardware, hardware_book)
     as_of = args.as_of or dt.date.today()
@@ -102,17 +109,31 @@ def cmd_cost(args) -> int:
         raise BenchError(f"{path} has no row with status ok; nothing to price")
     use = vendor_use_of(args)
     given_traffic = args.traffic_tpm is not None or args.traffic_rpm is not None
-    blocks = []
+    blocks, unpriced = [], []
     for row in measured:
-        mine = self_cost(row, opts, hardware_book)
+        try:
+            mine = self_cost(row, opts, hardware_book)
+        except BenchError as e:  # a mixed CSV: price the rest, say which rows could not be
+            unpriced.append(f"run {row.get('run_id') or '?'} not priced: {e}")
+            continue
         row_use = use if given_traffic else run_traffic(row, use)
         comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p in vendors),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
+    if not blocks:
+        raise BenchError(unpriced[0] if len(unpriced) == 1 else
+                         f"no row could be priced ({len(unpriced)}): " + "; ".join(unpriced))
 
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
     for mine, comparisons in blocks:
         print_self_cost(mine, comparisons, as_of, keys_for=keys_for)
+    own = sorted({m.hardware for m, _ in blocks if m.measured_on and m.hardware != opts.hardware and not m.what_if})
+    if opts.hardware and own:
+        console.print(f"--hardware {opts.hardware} prices only rows naming no hardware; rows that ran on "
+                      f"{', '.join(own)} are priced on their own (--what-if-hardware {opts.hardware} prices them as "
+                      f"{opts.hardware})")
+    for line in unpriced:
+        console.print(f"[yellow]{line}[/yellow]")
     skipped = len(rows) - len(measured)
     if skipped:
         console.print(f"skipped {skipped} row(s) whose status is not ok")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.cli.argtypes import names
+from bench.cli.hwprice import add_hardware_price_options, hardware_price_kwargs
 from bench.cli.prices import add_price_options
 
 
@@ -17,19 +18,23 @@ def add_report_command(sub) -> None:
                    help="folder for index.html, report.md and the charts (created; files of the same names replaced)")
     p.add_argument("--hardware", default=None, metavar="NAME",
                    help="hardware.yaml name that prices rows naming none of their own (bench run --hardware, sim rows)")
-    p.add_argument("--basis", choices=["rental", "owned"], default="rental",
-                   help="price basis of self-hosted costs (the other one where a GPU lacks this price)")
+    p.add_argument("--basis", choices=["rental", "owned", "tco"], default="rental",
+                   help="price basis of self-hosted costs, as in bench cost (rows whose card lacks this price are "
+                        "listed as not priced; give one with --gpu-cny-per-hour NAME=X)")
     p.add_argument("--vendors", type=names, default=None, metavar="A,B",
                    help="vendors or vendor models to show (default: every price in force)")
     add_price_options(p)
+    add_hardware_price_options(p)
     p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args) -> int:
     from bench.analysis.report.build import ReportOptions, build_report, write_report
+    from bench.config.hardware import load_hardware
 
     opts = ReportOptions(hardware=args.hardware, basis=args.basis, as_of=args.as_of, mix=args.mix,
-                         fx_cny_per_usd=args.fx_cny_per_usd, vendors=args.vendors)
+                         fx_cny_per_usd=args.fx_cny_per_usd, vendors=args.vendors,
+                         hardware_price=tuple(hardware_price_kwargs(args, load_hardware()).items()))
     report = build_report(list(args.results), opts)
     index = write_report(report, args.out)
     charts = sum(1 for s in report.sections if s.png is not None)

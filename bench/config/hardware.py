@@ -23,6 +23,11 @@ from bench.errors import BenchError
 
 DEFAULT_HARDWARE_FILE = REPO_ROOT / "hardware.yaml"
 
+# Rental tiers a quote can belong to (`bench cost --rental-tier`). on-demand: list price, pay by the hour;
+# reserved: a 1-3 year commitment; spot: interruptible; china-cloud: a mainland-China cloud's list price;
+# tco: an analyst's cost-of-ownership figure (what renting costs the owner), not a price anyone quotes.
+RENTAL_TIERS = ("on-demand", "reserved", "spot", "china-cloud", "tco")
+
 
 class Price(Strict):
     """One quoted price: `price` buys `cards` cards (purchase) or `cards` card-hours (rental)."""
@@ -35,6 +40,9 @@ class Price(Strict):
     source: str = Field(min_length=1)
     date: str = Field(min_length=1, description="when the price was quoted: YYYY, YYYY-MM, YYYY-MM-DD or 'undated'")
     notes: str = ""
+    tier: Literal[RENTAL_TIERS] | None = Field(None, description="rental quotes: on-demand, reserved, spot, "
+                                                                 "china-cloud or tco")
+    reliability: str = Field("", description="how far to trust the quote: a price list, a survey article, ...")
 
     @model_validator(mode="after")
     def _range_holds_price(self):
@@ -60,7 +68,19 @@ class Hardware(Strict):
     spec_date: str = Field(min_length=1)
     purchase: Price | None = Field(None, description="price to buy, per card; null when no public figure was found")
     rental: Price | None = Field(None, description="price to rent, per card-hour; null when none was found")
+    rental_tiers: list[Price] = Field(default_factory=list, description="other rental quotes, one per tier")
     notes: str = ""
+
+    @model_validator(mode="after")
+    def _one_quote_per_tier(self):
+        tiers = [q.tier for q in ([self.rental] if self.rental else []) + self.rental_tiers]
+        if None in tiers[1:] or (self.rental_tiers and None in tiers):
+            raise ValueError("every quote of rental_tiers (and rental, when there are tiers) needs a tier: "
+                             + ", ".join(RENTAL_TIERS))
+        dup = sorted({t for t in tiers if tiers.count(t) > 1})
+        if dup:
+            raise ValueError(f"two rental quotes of tier {', '.join(dup)}; keep one per tier")
+        return self
 
 
 class HardwareBook(Strict):

@@ -11,13 +11,16 @@ import math
 from dataclasses import asdict, dataclass
 
 from bench.cost import formulas as cost
+from bench.cost.hwchoice import (given_price, hardware_name_for, measured_hardware, price_basis_of, rental_quote,
+                                 tco_cny_per_hour)
+from bench.cost import tco_sources
 from bench.errors import BenchError
 from bench.results import schema
-from bench.config.hardware import Hardware, HardwareBook, canonical_name, load_hardware
+from bench.config.hardware import Hardware, HardwareBook, Price, load_hardware
 from bench.config.prices import VendorPrice
 from bench.cost.vendor_use import LIST, VendorUse, effective_price
 
-BASES = ("rental", "owned")
+BASES = ("rental", "owned", "tco")
 
 # Columns a results CSV must have for `bench cost` (all of them core columns of bench run).
 REQUIRED_COLUMNS = ("run_id", "model", "status", "elapsed_s", "input_tokens", "output_tokens", "total_tok_s",
@@ -39,6 +42,8 @@ OUT_COLUMNS = (
     "gpu_count", "cny_per_hour", "power_w", "power_source", "prefill_s", "decode_s", "fx_cny_per_usd", "as_of",
     "vendor_cny_per_m_input", "vendor_cny_per_m_output", "vendor_tokens_per_cny", "breakeven_tokens_per_day",
     "vendor_source", "vendor_basis", "vendor_applies_from", "vendor_keys_needed", "tokens_per_cny_blended",
+    # where the GPU price comes from (issue 12, defects 3 and 5)
+    "price_basis", "price_tier", "price_source", "price_date", "fx_date", "measured_on", "what_if",
 )
 
 
@@ -54,6 +59,14 @@ class CostOptions:
     electricity_cny_per_kwh: float = cost.DEFAULT_ELECTRICITY_CNY_PER_KWH
     pue: float = cost.DEFAULT_PUE
     hosting_cny_per_month_per_card: float = cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD
+    # Issue 12, defects 3 and 5 (all default to the old behaviour):
+    what_if_hardware: str | None = None  # price every row as this card: an explicit, labelled what-if
+    gpu_cny_per_hour_by_hardware: tuple[tuple[str, float], ...] = ()  # per-card given prices (canonical names)
+    rental_tier: str | None = None  # a tier of hardware.yaml's rental quotes (on-demand, spot, ...); None: `rental`
+    fx_date: str = cost.DEFAULT_FX_DATE  # when the FX rate was observed ("given" when passed on the command line)
+    # basis "tco" (defect 4): all-in cost of owning, bench.cost.tco; None: the sourced default of tco_sources
+    cost_of_capital_per_year: float = tco_sources.COST_OF_CAPITAL_PER_YEAR.value
+    colocation_cny_per_kw_month: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,31 @@ class SelfCost:
     # THE tokens per CNY of every table, claim and comparison: 1e6 / cny_per_m_blended, at `mix` and `utilization`,
     # the same definition as a vendor's (1e6 / its list prices blended at `mix`). None when the time does not split.
     tokens_per_cny_blended: float | None = None
+    # Where the GPU price comes from (defect 5) and whether the row is priced as another card (defect 3).
+    price_basis: str = ""  # card | server (the quote covers an 8-card server) | given
+    price_source: str = ""
+    price_date: str = ""
+    price_tier: str = ""  # rental tier (on-demand, spot, ...); "" for owned or given
+    fx_cny_per_usd: float = cost.DEFAULT_FX_CNY_PER_USD
+    fx_date: str = cost.DEFAULT_FX_DATE
+    measured_on: str = ""  # the hardware the row ran on ("" when the row names none)
+    what_if: bool = False  # priced as another card than the one it ran on
+
+    @property
+    def provenance(self) -> str:
+        """'price basis, source, date; FX rate and date': printed beside every cost."""
+        fx = f"FX {self.fx_cny_per_usd:g} CNY/USD ({self.fx_date})"
+        if self.basis == "given":
+            return f"given per GPU-hour on the command line (--gpu-cny-per-hour); {fx}"
+        tier = f" {self.price_tier}" if self.price_tier else ""
+        return f"{self.basis}{tier}, quoted per {self.price_basis}: {self.price_source}, {self.price_date}; {fx}"
+
+    @property
+    def where(self) -> str:
+        """'H100-SXM', or 'what-if RTX-4090 (measured on H100-SXM)'."""
+        if self.what_if:
+            return f"what-if {self.hardware} (measured on {self.measured_on or 'unnamed hardware'})"
+        return self.hardware
 
 
 def number(row: dict, key: str) -> float | None:
@@ -118,34 +156,39 @@ def power_of(row: dict, hw: Hardware | None, gpu_count: int) -> tuple[float | No
     return None, ""
 
 
-def hardware_name_for(row: dict, opts: CostOptions, book: HardwareBook) -> str | None:
-    """--hardware, else the row's own `hardware` column (a `bench run --hardware` row); canonical spelling."""
-    name = opts.hardware or (row.get("hardware") or "").strip()
-    return canonical_name(name, book) if name else None
+@dataclass(frozen=True)
+class HourlyPrice:
+    cny_per_hour: float  # all the run's GPUs
+    basis: str  # rental | owned | given
+    price: Price | None  # the hardware.yaml quote used (None: given)
 
 
 def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, power_w: float | None,
-                     opts: CostOptions) -> tuple[float, str]:
-    """(hourly cost of the run's GPUs, basis label). BenchError when the basis has no price."""
-    if opts.gpu_cny_per_hour is not None:
-        return cost.rental_cny_per_hour(opts.gpu_cny_per_hour, gpu_count), "given"
+                     opts: CostOptions) -> HourlyPrice:
+    """The hourly cost of the run's GPUs, its basis and the quote it comes from. BenchError when the basis has
+    no price."""
+    given = given_price(hw_name, opts)
+    if given is not None:
+        return HourlyPrice(cost.rental_cny_per_hour(given, gpu_count), "given", None)
     if hw is None:
         raise BenchError("no hardware to price: pass --hardware NAME (see hardware.yaml) "
                          "or --gpu-cny-per-hour X")
     if opts.basis == "rental":
-        if hw.rental is None:
-            raise BenchError(f"{hw_name} has no rental price in hardware.yaml; pass --gpu-cny-per-hour X "
-                             "(CNY per GPU-hour), use --basis owned, or add a price")
-        return cost.rental_cny_per_hour(hw.rental.per_card_cny(opts.fx_cny_per_usd), gpu_count), "rental"
+        quote = rental_quote(hw_name, hw, opts.rental_tier)
+        return HourlyPrice(cost.rental_cny_per_hour(quote.per_card_cny(opts.fx_cny_per_usd), gpu_count), "rental",
+                           quote)
     if hw.purchase is None:
-        raise BenchError(f"{hw_name} has no purchase price in hardware.yaml; pass --gpu-cny-per-hour X "
-                         "(CNY per GPU-hour), use --basis rental, or add a price")
-    return cost.owned_cny_per_hour(
+        raise BenchError(f"{hw_name} has no purchase price in hardware.yaml; pass --gpu-cny-per-hour "
+                         f"{hw_name}=X (CNY per GPU-hour), use --basis rental, or add a price")
+    if opts.basis == "tco":
+        return HourlyPrice(tco_cny_per_hour(hw, gpu_count, power_w, opts).total_per_gpu_hour * gpu_count, "tco",
+                           hw.purchase)
+    return HourlyPrice(cost.owned_cny_per_hour(
         hw.purchase.per_card_cny(opts.fx_cny_per_usd), gpu_count, power_w,
         electricity_cny_per_kwh=opts.electricity_cny_per_kwh, pue=opts.pue,
         amortization_years=opts.amortization_years,
         hosting_cny_per_month_per_card=opts.hosting_cny_per_month_per_card,
-    ), "owned"
+    ), "owned", hw.purchase)
 
 
 def split_seconds(row: dict) -> tuple[float | None, float | None]:
@@ -180,8 +223,12 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
     hw_name = hardware_name_for(row, opts, book)
     hw = book.hardware[hw_name] if hw_name else None
     gpus = gpu_count_of(row, hw)
-    power_w, power_source = power_of(row, hw, gpus)
-    per_hour, basis = cny_per_hour_for(hw_name, hw, gpus, power_w, opts)
+    measured_on = measured_hardware(row, book) or ""
+    what_if = bool(opts.what_if_hardware) and hw_name != measured_on
+    # a what-if card draws its own TDP: the row's measured power is another card's
+    power_w, power_source = power_of({} if what_if else row, hw, gpus)
+    hourly = cny_per_hour_for(hw_name, hw, gpus, power_w, opts)
+    per_hour, basis = hourly.cny_per_hour, hourly.basis
     u = opts.utilization
 
     prefill_s, decode_s = split_seconds(row)
@@ -199,11 +246,17 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
     return SelfCost(
         run_id=run_id, model=str(row.get("model") or ""), hardware=hw_name or "", kind=hw.kind if hw else "",
         basis=basis, gpu_count=gpus,
-        gpu_cny_per_hour=per_hour / gpus, cny_per_hour=per_hour, power_w=power_w if basis == "owned" else None,
-        power_source=power_source if basis == "owned" else "", utilization=u, mix=opts.mix,
+        gpu_cny_per_hour=per_hour / gpus, cny_per_hour=per_hour,
+        power_w=power_w if basis in ("owned", "tco") else None,
+        power_source=power_source if basis in ("owned", "tco") else "", utilization=u, mix=opts.mix,
         prefill_s=prefill_s, decode_s=decode_s, cny_per_m_input=at_u(in_full), cny_per_m_output=at_u(out_full),
         cny_per_m_blended=at_u(blended_full), cny_per_m_blended_full_use=blended_full, cny_per_m_total=total,
         tokens_per_cny=cost.tokens_per_cny(total), tokens_per_cny_blended=tokens_per_cny_blended(at_u(blended_full)),
+        price_basis=price_basis_of(hourly.price), price_source=hourly.price.source if hourly.price else "",
+        price_date=hourly.price.date if hourly.price else "command line",
+        price_tier=(hourly.price.tier or "") if hourly.price and basis == "rental" else "",
+        fx_cny_per_usd=opts.fx_cny_per_usd, fx_date=opts.fx_date, measured_on=measured_on,
+        what_if=what_if,
     )
 
 
@@ -263,6 +316,9 @@ def out_record(mine: SelfCost, cmp: VendorComparison | None, opts: CostOptions, 
         "power_w": mine.power_w, "power_source": mine.power_source, "prefill_s": mine.prefill_s,
         "decode_s": mine.decode_s, "fx_cny_per_usd": opts.fx_cny_per_usd, "as_of": as_of.isoformat(),
         "tokens_per_cny_blended": mine.tokens_per_cny_blended,
+        "price_basis": mine.price_basis, "price_tier": mine.price_tier, "price_source": mine.price_source,
+        "price_date": mine.price_date, "fx_date": mine.fx_date, "measured_on": mine.measured_on,
+        "what_if": "yes" if mine.what_if else "",
     }
     if cmp is not None:
         rec.update(asdict(cmp))
@@ -299,5 +355,7 @@ def run_cost_columns(row: dict, hardware: str | None) -> dict:
         "cny_per_m_output": mine.cny_per_m_output, "cny_per_m_blended": mine.cny_per_m_blended,
         "cny_per_m_total": mine.cny_per_m_total, "tokens_per_cny": mine.tokens_per_cny,
         "tokens_per_cny_blended": mine.tokens_per_cny_blended,
+        "gpu_price_source": f"{mine.price_source} ({mine.price_tier or mine.basis}, per {mine.price_basis})",
+        "gpu_price_date": mine.price_date, "fx_date": mine.fx_date,
     })
     return cols

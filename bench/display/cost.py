@@ -71,10 +71,11 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
                     keys_for: str = "") -> None:
     mix = cost.format_mix(mine.mix)
     gpus = f"{mine.gpu_count} x " if mine.gpu_count > 1 else ""
-    where = f"{gpus}{mine.hardware}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
+    where = f"{gpus}{mine.where}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
     unit = "server-hour" if mine.kind == "cpu" else "GPU-hour"
     console.print(f"[bold]{mine.run_id}[/bold]  {mine.model} on {where}: {mine.basis} {cny(mine.gpu_cny_per_hour)} "
                   f"CNY per {unit}, utilisation {mine.utilization:.0%}, mix {mix}")
+    console.print(f"  price: {mine.provenance}", soft_wrap=True)
     t = Table(show_header=False)
     t.add_column("what", style="bold")
     t.add_column("value", justify="right")
@@ -85,7 +86,7 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     if mine.prefill_s is not None:
         t.add_row("run time prefill / decode", f"{mine.prefill_s:.2f} s / {mine.decode_s:.2f} s")
     if mine.power_w is not None:
-        t.add_row("power (owned basis)", f"{mine.power_w:,.0f} W ({mine.power_source})")
+        t.add_row(f"power ({mine.basis} basis)", f"{mine.power_w:,.0f} W ({mine.power_source})")
     console.print(t)
     if not comparisons:
         console.print("  no vendor price in force on that date among those chosen")

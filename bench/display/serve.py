@@ -94,3 +94,6 @@ def _print_cheapest(outcome, hardware: str) -> None:
                   f"(blended {best['cost_mix']} input:output, {best['hardware']} {best['cost_basis']}, "
                   f"{_fmt(best['gpu_cny_per_hour'], 2)} CNY per {unit}): the self-hosted price to set beside vendors "
                   "(`bench prices`)")
+    if best.get("gpu_price_source"):
+        console.print(f"  price: {best['gpu_price_source']}, {best.get('gpu_price_date')}; FX {best['fx_cny_per_usd']} "
+                      f"CNY/USD ({best.get('fx_date')})", soft_wrap=True)

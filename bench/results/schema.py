@@ -150,7 +150,7 @@ DECLARED: tuple[Column, ...] = (
     # cost: `--hardware NAME` prices the row (bench.cost.pricing.run_cost_columns); docs/cost.md
     _c("hardware", "cost", "", "the hardware.yaml entry that prices the row (and the sim predicts)",
        source="cost", filled="optional"),
-    _c("cost_basis", "cost", "", "rental, owned or given", source="cost", filled="optional"),
+    _c("cost_basis", "cost", "", "rental, owned, tco or given", source="cost", filled="optional"),
     _c("gpu_cny_per_hour", "cost", "CNY/h", "price of one GPU-hour on the basis", BOTH, LOWER, "cost", "optional"),
     _c("fx_cny_per_usd", "cost", "CNY/USD", "exchange rate used", source="cost", filled="optional"),
     _c("cost_mix", "cost", "", "input:output token mix of the blend, e.g. 3:1", source="cost", filled="optional"),
@@ -225,6 +225,12 @@ DECLARED: tuple[Column, ...] = (
     _c("tokens_per_cny_blended", "cost", "tokens/CNY", "tokens one CNY buys at cost_mix: 1e6 / cny_per_m_blended, "
        "as a vendor's 1e6 / its prices blended at the same mix", BOTH, HIGHER, "cost", "optional",
        "tokens per CNY (blended at cost_mix)"),
+    # where the GPU price of the cost columns comes from (not yet in a schema version: the integrator's)
+    _c("gpu_price_source", "cost", "", "source of the GPU price: hardware.yaml quote's source and tier, or 'given'",
+       source="cost", filled="optional"),
+    _c("gpu_price_date", "cost", "", "when that GPU price was quoted (YYYY, YYYY-MM, YYYY-MM-DD or undated)",
+       source="cost", filled="optional"),
+    _c("fx_date", "cost", "", "when the FX rate fx_cny_per_usd was observed", source="cost", filled="optional"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

@@ -16,6 +16,7 @@ from bench.config import catalog
 
 from bench.cost import formulas as cost
 from bench.studies.seed_claims import ClaimInputs, claim_rows
+from bench.cost.hwchoice import fx_date_for
 from bench.cost.pricing import CostOptions
 from bench.errors import BenchError
 from bench.config.hardware import HardwareBook, canonical_name, load_hardware
@@ -35,6 +36,8 @@ class ReportOptions:
     mix: tuple[float, float] = cost.DEFAULT_MIX
     fx_cny_per_usd: float = cost.DEFAULT_FX_CNY_PER_USD
     vendors: list[str] | None = None
+    # bench.cli.hwprice: --gpu-cny-per-hour, --what-if-hardware, --rental-tier and the FX date, as CostOptions fields
+    hardware_price: tuple[tuple[str, object], ...] = ()
 
 
 def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBook) -> tuple[list[Run], list[str]]:
@@ -74,14 +77,21 @@ def _values(runs: list[Run], column: str) -> str:
     return ", ".join(vals) if vals else "-"
 
 
+def _what_if_text(opts: ReportOptions) -> str:
+    what_if = dict(opts.hardware_price).get("what_if_hardware")
+    return f", except as the labelled what-if of --what-if-hardware {what_if}" if what_if else ""
+
+
 def summary_lines(runs: list[Run], file_lines: list[str], opts: ReportOptions, as_of: dt.date) -> list[str]:
     lines = [f"Results: {'; '.join(file_lines)}.",
              f"Models: {_values(runs, 'model')}. Machines: {_values(runs, 'device_name')}. "
              f"Engines: {_values(runs, 'engine')} (vLLM {_values(runs, 'vllm_version')}). Weights: "
              f"{_values(runs, 'weights')}.",
              f"Prices in force on {as_of} (prices.yaml); self-hosted costs on the {opts.basis} basis of hardware.yaml "
-             f"(the other basis where a GPU has no {opts.basis} price), {cost.format_mix(opts.mix)} input:output, "
-             f"USD at {opts.fx_cny_per_usd:g} CNY."]
+             f"(as `bench cost` prices them), {cost.format_mix(opts.mix)} input:output, "
+             f"USD at {opts.fx_cny_per_usd:g} CNY ({fx_date_for(opts.fx_cny_per_usd)}). Each row is priced on the "
+             f"hardware it ran on{_what_if_text(opts)}; the self-hosted table names every GPU price's basis, source "
+             "and date."]
     if any(r.engine == "sim" for r in runs):
         lines.append("Rows of engine=sim are roofline predictions (the fastest the hardware allows), not "
                      "measurements.")
@@ -101,7 +111,8 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
     in_force_prices = in_force(price_book, as_of, opts.vendors).prices
     runs, file_lines = load_runs(paths, opts.hardware, hardware_book)
 
-    cost_opts = CostOptions(basis=opts.basis, mix=opts.mix, fx_cny_per_usd=opts.fx_cny_per_usd)
+    cost_opts = CostOptions(basis=opts.basis, mix=opts.mix, fx_cny_per_usd=opts.fx_cny_per_usd,
+                            **dict(opts.hardware_price))
     priced, price_notes = price_runs(runs, cost_opts, hardware_book)
     best = cheapest_per_config(priced)
     vendors = vendors_of(in_force_prices, opts.mix, opts.fx_cny_per_usd)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from bench.cost import formulas as cost
 
 from bench.analysis.report import plots
+from bench.cost.hwchoice import measured_hardware
 from bench.cost.pricing import CostOptions, self_cost, tokens_per_cny_blended
 from bench.errors import BenchError
 from bench.config.hardware import HardwareBook, canonical_name
@@ -32,34 +33,24 @@ class Vendor:
 
 
 def row_hardware(row: dict, default: str | None, book: HardwareBook) -> str | None:
-    """The hardware.yaml entry that prices a row: its own `hardware` column, a sim row's device,
-    else `default` (--hardware); None when none is known."""
-    for name in (row.get("hardware"), row.get("device_name") if row.get("engine") == "sim" else None, default):
-        if name and str(name).strip():
-            try:
-                return canonical_name(str(name), book)
-            except BenchError:
-                continue
-    return None
+    """The hardware a row ran on (bench.cost.pricing.measured_hardware: its own `hardware` column, a sim
+    row's device), else `default` (--hardware); None when none is known. The same rule as `bench cost`."""
+    return measured_hardware(row, book) or (canonical_name(default, book) if default else None)
 
 
 def price_runs(runs: list[Run], opts: CostOptions, book: HardwareBook) -> tuple[list[Priced], list[str]]:
-    """Each run with hardware priced at opts.basis, else the other basis; notes for what could not be."""
+    """Each run priced as `bench cost` prices it (same card, basis and quote; no fallback to another basis, so
+    the two agree on every row); notes for what could not be."""
     priced, notes = [], []
-    other = {"rental": "owned", "owned": "rental"}
+    anywhere = bool(opts.what_if_hardware) or opts.gpu_cny_per_hour is not None  # prices rows naming no card
     for run in runs:
-        if not run.hardware:
+        if not run.hardware and not anywhere:
             continue
-        for basis in (opts.basis, other[opts.basis]):
-            try:
-                priced.append(Priced(run, self_cost(run.row, replace(opts, hardware=run.hardware, basis=basis),
-                                                    book)))
-                break
-            except BenchError as e:
-                last = str(e)
-        else:
-            notes.append(f"{run.model} on {run.hardware} not priced: {last}")
-    unpriced = sum(1 for r in runs if not r.hardware)
+        try:
+            priced.append(Priced(run, self_cost(run.row, replace(opts, hardware=run.hardware), book)))
+        except BenchError as e:
+            notes.append(f"{run.model} on {run.hardware} not priced: {e}")
+    unpriced = 0 if anywhere else sum(1 for r in runs if not r.hardware)
     if unpriced:
         notes.append(f"{unpriced} row(s) name no hardware.yaml entry and are not priced (pass --hardware NAME)")
     return priced, sorted(set(notes))
@@ -68,7 +59,8 @@ def price_runs(runs: list[Run], opts: CostOptions, book: HardwareBook) -> tuple[
 def cheapest_per_config(priced: list[Priced]) -> list[Priced]:
     """The lowest-cost run of each model x hardware x engine x workload (usually the largest batch), cheapest first."""
     best = [min(g, key=lambda p: p.cny_per_m)
-            for g in by_key(priced, lambda p: (p.run.model, p.cost.hardware, p.run.engine, p.run.workload)).values()]
+            for g in by_key(priced, lambda p: (p.run.model, p.cost.hardware, p.cost.measured_on, p.run.engine,
+                                                    p.run.workload)).values()]
     return sorted(best, key=lambda p: p.cny_per_m)
 
 
@@ -93,7 +85,7 @@ def _mix_text(mix) -> str:
 def _runs_text(priced: list[Priced]) -> str:
     """'<workloads> on <hardware>' of the priced runs, for a chart's title."""
     workloads = "; ".join(sorted({p.run.workload for p in priced}))
-    return f"{workloads} on {', '.join(sorted({p.cost.hardware for p in priced}))}"
+    return f"{workloads} on {', '.join(sorted({p.cost.where for p in priced}))}"
 
 
 def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions, as_of, notes: list[str]) -> Section:
@@ -109,7 +101,8 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
                    f"prices on {as_of}")
     png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
     rows = [[p.label, "self-hosted", p.cny_per_m, p.cost.cny_per_m_input, p.cost.cny_per_m_output,
-             p.cost.tokens_per_cny_blended, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"]
+             p.cost.tokens_per_cny_blended, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"
+             f"; {p.cost.provenance}"]
             for p in best]
     rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
               v.price.output_cny_per_m(opts.fx_cny_per_usd), tokens_per_cny_blended(v.cny_per_m) if v.cny_per_m else "free",

@@ -85,7 +85,7 @@ class Priced:
         b = self.run.batch
         batch = f", batch {b:g}" if b is not None else ""
         engine = "" if self.run.engine == "vllm" else f" {self.run.engine}"
-        return f"{self.run.model} · {self.cost.hardware}{engine} ({self.cost.basis}{batch})"
+        return f"{self.run.model} · {self.cost.where}{engine} ({self.cost.basis}{batch})"
 
 
 @dataclass
