@@ -1,0 +1,161 @@
+"""Cost method checks: each section prints one table (a script, not a test; docs/cost.md has the figures).
+
+Section `split` (issue 12, defect 1): the input/output split of a run's time.
+  sim   the issue's workloads on the roofline simulation of qwen2.5-7b on H100-SXM (vLLM's scheduler, step by
+        step). truth: every step's roofline time split by its parts' FLOPs (compute-bound step) or bytes
+        (memory-bound), summed. Beside it: what a `--engine sim` row reports (prefill_s), the method measured
+        vLLM rows get (each step's time split by its token counts), and the old TPOT split. Each prefill time
+        is also shown over the compute floor of the prompts (2 x params x input tokens / peak). Target: the
+        row and the token method within 2% of the truth.
+  vllm  real vLLM CPU runs (--vllm): the row's attributed prefill_s against the elapsed time of a separate
+        prefill-only run of the same prompts (output length 1). Target: within 15%.
+
+    python scripts/validate_cost.py [--section split] [--vllm] [--format table|markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.config.catalog import resolve_model  # noqa: E402
+from bench.cost import formulas as cost  # noqa: E402
+from bench.cost.pricing import split_seconds  # noqa: E402
+from bench.roofline import batchsim, modelmath, predict  # noqa: E402
+
+# (model, hardware, max_num_seqs, input_len, output_len, num_prompts): the issue's four workloads.
+SIM_WORKLOADS = [
+    ("qwen2.5-7b-instruct", "H100-SXM", 64, 128, 64, 64),
+    ("qwen2.5-7b-instruct", "H100-SXM", 64, 1024, 256, 64),
+    ("qwen2.5-7b-instruct", "H100-SXM", 64, 1024, 256, 256),
+    ("qwen2.5-7b-instruct", "H100-SXM", 64, 4096, 256, 256),
+]
+# (model, dtype, input_len, output_len, num_prompts, max_num_seqs): small enough for a 2-core machine.
+VLLM_WORKLOADS = [
+    ("tiny-qwen2", "float32", 128, 64, 16, 16),
+    ("tiny-qwen2", "float32", 1024, 64, 16, 16),
+    ("qwen2.5-0.5b-instruct", "float32", 128, 64, 8, 8),
+    ("qwen2.5-0.5b-instruct", "float32", 1024, 64, 8, 8),
+]
+
+
+def sim_split(model: str, hardware: str, seqs: int, inp: int, out: int, n: int) -> dict:
+    m = resolve_model(model)
+    dep = predict.deployment({}, m.config, predict.require_gpu(hardware))
+    _, tokens = predict.vllm_default_limits(dep.gpu)
+    steps = []  # (seconds, prefill cost, decode cost, prefill tokens, decode tokens)
+
+    def step_time_s(n_decode: int, ctx: int, chunks: list) -> float:
+        s = dep.step(n_decode, ctx, chunks)
+        decode_flops = dep.step(n_decode, ctx).flops if n_decode else 0.0
+        if s.bound == "compute":
+            p_cost, d_cost = s.flops - decode_flops, decode_flops
+        else:  # weights read once, shared by token count; KV by its owner
+            new = sum(k for k, _ in chunks)
+            weights = dep.weight_bytes_touched(s.tokens) + dep.replicated_weight_bytes
+            p_cost = weights * new / s.tokens + sum(k + c for k, c in chunks) * dep.kv_bytes_per_token
+            d_cost = s.bytes - p_cost
+        steps.append((s.time_s, p_cost, d_cost, sum(k for k, _ in chunks), n_decode))
+        return s.time_s
+
+    lengths = [(inp, out)] * n
+    run = batchsim.simulate(lengths, step_time_s, dep.kv_capacity_tokens, seqs, tokens)
+    truth_p, truth_d = cost.prefill_decode_seconds_by_steps([(t, p, d) for t, p, d, _, _ in steps])
+    tok_p, _ = cost.prefill_decode_seconds_by_steps([(t, a, b) for t, _, _, a, b in steps])
+    pred = predict.predict_lengths(dep, lengths, seqs, tokens)  # what the sim engine puts in its row
+    tpots = [x for x in pred.tpot_s if x is not None]
+    row = {"elapsed_s": pred.elapsed_s, "output_tokens": pred.output_tokens, "num_prompts": n, "max_num_seqs": seqs,
+           "tpot_mean_ms": 1000 * sum(tpots) / len(tpots), "input_len": inp, "output_len": out,
+           "kv_capacity_tokens": dep.kv_capacity_tokens}
+    old_p, _ = split_seconds(row)
+    floor_s = 2 * modelmath.params_active(m.config) * n * inp / dep.peak_flops
+    return {"workload": f"{inp}/{out} x {n}, seqs {seqs}", "elapsed_s": run.elapsed_s, "truth_prefill_s": truth_p,
+            "truth_decode_s": truth_d, "row_prefill_s": pred.prefill_s, "token_prefill_s": tok_p,
+            "tpot_prefill_s": old_p, "floor_s": floor_s}
+
+
+def sim_section() -> tuple[list[str], list[list[str]]]:
+    head = ["workload (qwen2.5-7b, H100-SXM)", "elapsed s", "truth prefill s", "row / truth", "token / truth",
+            "TPOT / truth", "truth / floor", "TPOT / floor", "decode s: row / truth"]
+    rows = []
+    for w in SIM_WORKLOADS:
+        r = sim_split(*w)
+        t = r["truth_prefill_s"]
+        rows.append([r["workload"], f"{r['elapsed_s']:.3f}", f"{t:.3f}", f"{r['row_prefill_s'] / t:.4f}",
+                     f"{r['token_prefill_s'] / t:.4f}", f"{r['tpot_prefill_s'] / t:.3f}",
+                     f"{t / r['floor_s']:.2f}", f"{r['tpot_prefill_s'] / r['floor_s']:.2f}",
+                     f"{(r['elapsed_s'] - r['row_prefill_s']) / r['truth_decode_s']:.4f}"])
+    return head, rows
+
+
+def bench_row(model: str, dtype: str, inp: int, out: int, n: int, seqs: int, csv_path: Path) -> dict:
+    """One real `bench run` case (vLLM's CPU build); its results row."""
+    exe = Path(sys.executable).parent / "bench"
+    cmd = [str(exe), "run", "--model", model, "--dtype", dtype, "--input-len", str(inp), "--output-len", str(out),
+           "--num-prompts", str(n), "--max-num-seqs", str(seqs), "--out", str(csv_path)]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    if not rows or rows[-1]["status"] != "ok":
+        raise SystemExit(f"bench run failed: {' '.join(cmd)}: {rows[-1]['error'] if rows else 'no row'}")
+    return rows[-1]
+
+
+def vllm_section() -> tuple[list[str], list[list[str]]]:
+    head = ["model", "workload", "elapsed s", "split method", "prefill s (row)", "prefill-only run s",
+            "row / prefill-only", "TPOT split / prefill-only"]
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for model, dtype, inp, out, n, seqs in VLLM_WORKLOADS:
+            full = bench_row(model, dtype, inp, out, n, seqs, Path(d) / "full.csv")
+            only = bench_row(model, dtype, inp, 1, n, seqs, Path(d) / "prefill.csv")
+            p_only = float(only["elapsed_s"])
+            old = dict(full, prefill_s="", decode_s="", split_method="")
+            old_p, _ = split_seconds(old)
+            rows.append([model, f"{inp}/{out} x {n}, seqs {seqs}", f"{float(full['elapsed_s']):.2f}",
+                         full.get("split_method", ""), f"{float(full['prefill_s']):.3f}", f"{p_only:.3f}",
+                         f"{float(full['prefill_s']) / p_only:.3f}", f"{old_p / p_only:.3f}"])
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    return head, rows
+
+
+def show(title: str, head: list[str], rows: list[list[str]], fmt: str) -> None:
+    print(f"\n## {title}\n")
+    if fmt == "markdown":
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--section", choices=["split"], action="append", help="sections to run (default: all)")
+    ap.add_argument("--vllm", action="store_true", help="also run the real vLLM CPU cases (minutes)")
+    ap.add_argument("--format", choices=["table", "markdown"], default="table")
+    args = ap.parse_args(argv)
+    sections = args.section or ["split"]
+    if "split" in sections:
+        show("split: sim rows against the step-by-step truth", *sim_section(), args.format)
+        if args.vllm:
+            show("split: vLLM CPU rows against a prefill-only run", *vllm_section(), args.format)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
