@@ -41,7 +41,9 @@ V1 = ("schema_version run_id timestamp model engine device device_name weights d
 
 def test_version_2_is_version_1_plus_engine_version_at_the_end():
     assert schema.SCHEMA_VERSION == 2 and store.SCHEMA_VERSION == 2
-    assert schema.COLUMNS == V1 + ["engine_version"] and store.COLUMNS is schema.COLUMNS
+    # issue 12.1 appends the step-by-step input/output split (the integrator bumps the version once)
+    assert schema.COLUMNS == V1 + ["engine_version", "prefill_s", "decode_s", "split_method"]
+    assert store.COLUMNS is schema.COLUMNS
 
 
 def test_every_figure_of_merit_has_a_direction_and_a_unit():

@@ -219,6 +219,15 @@ DECLARED: tuple[Column, ...] = (
     # schema 2
     _c("engine_version", "engine", "", "the engine's version: vLLM's, transformers', the sim's model version "
        "(roofline-N), or what a served endpoint reports ('unknown' when it says nothing)", filled="always"),
+    # the input/output split of elapsed_s, step by step (bench.cost.formulas.prefill_decode_seconds_by_steps);
+    # docs/cost.md. Empty: the engine reports no steps, and bench cost splits by TPOT.
+    _c("prefill_s", "cost", "s", "elapsed_s spent on prompts: each engine step's time split between its prompt-chunk "
+       "and decode tokens (split_method says by what); input tokens are priced on it", _R, filled="optional"),
+    _c("decode_s", "cost", "s", "elapsed_s spent on decodes: elapsed_s - prefill_s; output tokens are priced on it",
+       _R, filled="optional"),
+    _c("split_method", "cost", "", "steps-roofline (sim: each step's roofline time by FLOPs or bytes), steps-tokens "
+       "(vLLM's per-step token counts, each step by token count); empty: bench cost falls back to TPOT",
+       _R, filled="optional"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).
