@@ -207,6 +207,9 @@ def test_split_of_a_row():
     assert split_seconds(text_row) == pytest.approx((2.0, 8.0))
     # no TPOT but decoded tokens: the split is unknown
     assert split_seconds(measured_row(tpot_mean_ms="", tpot_p50_ms="")) == (None, None)
+    # a row whose engine split every step carries prefill_s / decode_s: they win over the TPOT split
+    assert split_seconds(measured_row(prefill_s=3.5, decode_s=6.5, split_method="steps-tokens")) == (3.5, 6.5)
+    assert split_seconds(measured_row(prefill_s="", decode_s="")) == pytest.approx((2.0, 8.0))
 
 
 def test_self_cost_at_a_given_gpu_price():
