@@ -44,7 +44,7 @@ VLLM_WORKLOADS = [
     ("tiny-qwen2", "float32", 128, 64, 16, 16),
     ("tiny-qwen2", "float32", 1024, 64, 16, 16),
     ("qwen2.5-0.5b-instruct", "float32", 128, 64, 8, 8),
-    ("qwen2.5-0.5b-instruct", "float32", 1024, 64, 8, 8),
+    ("qwen2.5-0.5b-instruct", "float32", 1024, 64, 4, 4),
 ]
 
 
