@@ -90,8 +90,6 @@ class VllmOfflineEngine:
         """`LLM(...)`'s keyword arguments: bench/engines/vllm_args.py's options (as `bench serve` gets them)
         plus per-request stats, which fill RequestOutput.metrics: the per-request timestamps."""
         options = engine_options(self.run, self.spec.load_path, self.spec.load_format, self.device)
-        if _engine_arg_exists(vllm_steps.ENGINE_ARG):  # per-step token counts: the prefill/decode split
-            options[vllm_steps.ENGINE_ARG] = True
         return {**options, "disable_log_stats": False}
 
     def start(self) -> None:
@@ -100,7 +98,10 @@ class VllmOfflineEngine:
         os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")
         from vllm import LLM
 
-        self.llm = LLM(**self.engine_args())
+        args = self.engine_args()
+        if _engine_arg_exists(vllm_steps.ENGINE_ARG):  # per-step token counts: the prefill/decode split
+            args[vllm_steps.ENGINE_ARG] = True
+        self.llm = LLM(**args)
         self.steps = vllm_steps.StepRecorder().attach()
 
     def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
