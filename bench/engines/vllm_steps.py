@@ -55,7 +55,8 @@ class StepRecorder(logging.Filter):
         args = record.args if isinstance(record.args, tuple) else ()
         # (prefix, index, context requests, context tokens, generation requests, generation tokens, elapsed ms,
         #  dummy mark, ...): vLLM 0.32's format arguments
-        if len(args) >= 8 and not args[7] and all(isinstance(a, int) for a in (args[3], args[5])):
+        dummy = len(args) >= 8 and isinstance(args[7], str) and "dummy" in args[7]
+        if len(args) >= 6 and not dummy and all(isinstance(a, int) for a in (args[3], args[5])):
             self.steps.append((record.created, args[3], args[5]))
         return False
 
