@@ -16,12 +16,10 @@ Section `split` (issue 12, defect 1): the input/output split of a run's time.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -105,35 +103,62 @@ def sim_section() -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
-def bench_row(model: str, dtype: str, inp: int, out: int, n: int, seqs: int, csv_path: Path) -> dict:
-    """One real `bench run` case (vLLM's CPU build); its results row."""
-    exe = Path(sys.executable).parent / "bench"
-    cmd = [str(exe), "run", "--model", model, "--dtype", dtype, "--input-len", str(inp), "--output-len", str(out),
-           "--num-prompts", str(n), "--max-num-seqs", str(seqs), "--out", str(csv_path)]
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    subprocess.run(cmd, check=False, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    with open(csv_path) as f:
-        rows = list(csv.DictReader(f))
-    if not rows or rows[-1]["status"] != "ok":
-        raise SystemExit(f"bench run failed: {' '.join(cmd)}: {rows[-1]['error'] if rows else 'no row'}")
-    return rows[-1]
+def probe(model: str, dtype: str, inp: int, out: int, n: int, seqs: int, repeats: int) -> dict:
+    """Inside one process (`--probe`): one vLLM engine, as `bench run`'s worker drives it, times the run and a
+    prefill-only run (the same prompts, output length 1) in turn, `repeats` times each: alternating keeps a
+    busy machine's drift out of their ratio. Returns each pass's elapsed_s and the engine's split."""
+    from bench.config.catalog import choose_weights
+    from bench.config.run import parse, resolve
+    from bench.engines.base import EngineSpec
+    from bench.engines.vllm_offline import VllmOfflineEngine
+    from bench.workload.synthetic import sample_requests
+
+    cfg, m = resolve(parse({"model": model, "dtype": dtype, "input_len": inp, "output_len": out, "num_prompts": n,
+                            "max_num_seqs": seqs}))
+    choice = choose_weights(m, "auto")
+    engine = VllmOfflineEngine(EngineSpec(run=cfg.model_dump(), load_path=choice.load_path,
+                                          load_format=choice.load_format, model_config=m.config))
+    engine.check()
+    engine.start()
+    vocab = int(m.config["vocab_size"])
+    engine.generate(sample_requests(n, inp, min(out, 8), vocab, seed=1_000_003))  # warm-up, as bench run
+    passes = {"full": [], "prefill_only": []}
+    for _ in range(repeats):
+        for kind, out_len in (("full", out), ("prefill_only", 1)):
+            results, elapsed_s = engine.generate(sample_requests(n, inp, out_len, vocab, seed=0))
+            tpots = [r.tpot_s for r in results if r.tpot_s is not None]
+            tokens = sum(r.output_len for r in results)
+            tpot_prefill_s = (cost.prefill_decode_seconds(elapsed_s, tokens, n, min(seqs, n), sum(tpots) / len(tpots))[0]
+                              if tpots else elapsed_s)  # bench cost's fallback, at the mean TPOT
+            passes[kind].append({"elapsed_s": elapsed_s, "tpot_prefill_s": tpot_prefill_s, **engine.split})
+    engine.stop()
+    return passes
 
 
-def vllm_section() -> tuple[list[str], list[list[str]]]:
-    head = ["model", "workload", "elapsed s", "split method", "prefill s (row)", "prefill-only run s",
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return (xs[len(xs) // 2] + xs[(len(xs) - 1) // 2]) / 2
+
+
+def vllm_section(repeats: int) -> tuple[list[str], list[list[str]]]:
+    head = ["model (float32)", "workload", "elapsed s", "split method", "prefill s (row)", "prefill-only run s",
             "row / prefill-only", "TPOT split / prefill-only"]
     rows = []
-    with tempfile.TemporaryDirectory() as d:
-        for model, dtype, inp, out, n, seqs in VLLM_WORKLOADS:
-            full = bench_row(model, dtype, inp, out, n, seqs, Path(d) / "full.csv")
-            only = bench_row(model, dtype, inp, 1, n, seqs, Path(d) / "prefill.csv")
-            p_only = float(only["elapsed_s"])
-            old = dict(full, prefill_s="", decode_s="", split_method="")
-            old_p, _ = split_seconds(old)
-            rows.append([model, f"{inp}/{out} x {n}, seqs {seqs}", f"{float(full['elapsed_s']):.2f}",
-                         full.get("split_method", ""), f"{float(full['prefill_s']):.3f}", f"{p_only:.3f}",
-                         f"{float(full['prefill_s']) / p_only:.3f}", f"{old_p / p_only:.3f}"])
-            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    for model, dtype, inp, out, n, seqs in VLLM_WORKLOADS:
+        cmd = [sys.executable, __file__, "--probe", json.dumps([model, dtype, inp, out, n, seqs, repeats])]
+        done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+        if done.returncode != 0:
+            raise SystemExit(f"probe {model} {inp}/{out} failed:\n{done.stderr[-3000:]}")
+        passes = json.loads(done.stdout.strip().splitlines()[-1])
+        full, only = passes["full"], passes["prefill_only"]
+        row_p = median([f["prefill_s"] for f in full])
+        only_p = median([o["elapsed_s"] for o in only])
+        # the TPOT split of the same run needs its TPOT: elapsed - decode steps x TPOT, as bench cost computes it
+        tpot_p = median([f["tpot_prefill_s"] for f in full])
+        rows.append([model, f"{inp}/{out} x {n}, seqs {seqs}", f"{median([f['elapsed_s'] for f in full]):.2f}",
+                     full[0].get("split_method", ""), f"{row_p:.3f}", f"{only_p:.3f}", f"{row_p / only_p:.3f}",
+                     f"{tpot_p / only_p:.3f}"])
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     return head, rows
 
 
@@ -155,13 +180,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--section", choices=["split"], action="append", help="sections to run (default: all)")
     ap.add_argument("--vllm", action="store_true", help="also run the real vLLM CPU cases (minutes)")
+    ap.add_argument("--repeats", type=int, default=2, help="vLLM: passes of each kind, alternated (median)")
     ap.add_argument("--format", choices=["table", "markdown"], default="table")
+    ap.add_argument("--probe", help=argparse.SUPPRESS)  # internal: one vLLM case in this process
     args = ap.parse_args(argv)
+    if args.probe:
+        print(json.dumps(probe(*json.loads(args.probe))))
+        return 0
     sections = args.section or ["split"]
     if "split" in sections:
         show("split: sim rows against the step-by-step truth", *sim_section(), args.format)
         if args.vllm:
-            show("split: vLLM CPU rows against a prefill-only run", *vllm_section(), args.format)
+            show("split: vLLM CPU rows against a prefill-only run", *vllm_section(args.repeats), args.format)
     return 0
 
 
