@@ -128,8 +128,8 @@ def probe(model: str, dtype: str, inp: int, out: int, n: int, seqs: int, repeats
             results, elapsed_s = engine.generate(sample_requests(n, inp, out_len, vocab, seed=0))
             tpots = [r.tpot_s for r in results if r.tpot_s is not None]
             tokens = sum(r.output_len for r in results)
-            tpot_prefill_s = (cost.prefill_decode_seconds(elapsed_s, tokens, n, min(seqs, n), sum(tpots) / len(tpots))[0]
-                              if tpots else elapsed_s)  # bench cost's fallback, at the mean TPOT
+            tpot_s = sum(tpots) / len(tpots) if tpots else 0.0  # bench cost's fallback uses the mean TPOT
+            tpot_prefill_s = cost.prefill_decode_seconds(elapsed_s, tokens, n, min(seqs, n), tpot_s)[0]
             passes[kind].append({"elapsed_s": elapsed_s, "tpot_prefill_s": tpot_prefill_s, **engine.split})
     engine.stop()
     return passes

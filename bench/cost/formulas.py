@@ -171,46 +171,6 @@ def prefill_decode_seconds_by_steps(steps, elapsed_s: float | None = None) -> tu
     return prefill_s, decode_s
 
 
-def fit_step_seconds(steps) -> tuple[float, float, float] | None:
-    """Least-squares fit of a run's measured steps: step seconds = a + b_prefill x prompt tokens + b_decode x
-    decode tokens. `steps`: (step seconds, prompt-chunk tokens, decode tokens). Returns (a, b_prefill, b_decode),
-    or None when the steps cannot tell the three apart (too few kinds of step) or a coefficient comes out
-    negative (noise larger than the effect)."""
-    rows = [(1.0, float(p), float(d), float(t)) for t, p, d in steps]
-    m = [[sum(r[i] * r[j] for r in rows) for j in range(3)] for i in range(3)]
-    v = [sum(r[i] * r[3] for r in rows) for i in range(3)]
-    det = _det3(m)
-    if not rows or abs(det) <= 1e-12 * max(1.0, abs(m[1][1] * m[2][2])) * max(1.0, m[0][0]):
-        return None
-    coef = []
-    for k in range(3):  # Cramer's rule
-        mk = [[v[i] if j == k else m[i][j] for j in range(3)] for i in range(3)]
-        coef.append(_det3(mk) / det)
-    a, b_p, b_d = coef
-    if a < 0 or b_p < 0 or b_d < 0:
-        return None
-    return a, b_p, b_d
-
-
-def _det3(m) -> float:
-    return (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]))
-
-
-def fitted_step_costs(steps, fit: tuple[float, float, float] | None):
-    """(step seconds, prefill cost, decode cost) of each measured step for prefill_decode_seconds_by_steps: the
-    fitted per-token seconds of each kind (fit_step_seconds), the fixed part `a` shared by token count. Without
-    a fit, token counts (a prompt token and a decode token cost alike)."""
-    if fit is None:
-        return [(t, p, d) for t, p, d in steps]
-    a, b_p, b_d = fit
-    out = []
-    for t, p, d in steps:
-        n = p + d
-        out.append((t, b_p * p + (a * p / n if n else 0.0), b_d * d + (a * d / n if n else 0.0)))
-    return out
-
-
 def cny_per_m_part(cny_per_hour: float, part_s: float, part_tokens: int) -> float | None:
     """The cost of `part_s` seconds of the hardware, spread over `part_tokens` tokens, per million."""
     if part_tokens <= 0:
