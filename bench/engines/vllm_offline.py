@@ -101,8 +101,9 @@ class VllmOfflineEngine:
         args = self.engine_args()
         if _engine_arg_exists(vllm_steps.ENGINE_ARG):  # per-step token counts: the prefill/decode split
             args[vllm_steps.ENGINE_ARG] = True
-        self.llm = LLM(**args)
+        # before the engine: its stat logger exists only if this logger is enabled at INFO when it starts
         self.steps = vllm_steps.StepRecorder().attach()
+        self.llm = LLM(**args)
 
     def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
         from vllm import SamplingParams
