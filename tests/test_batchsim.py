@@ -54,3 +54,21 @@ def test_preemption_when_kv_runs_out():
 def test_request_larger_than_cache():
     with pytest.raises(SimError, match="does not fit"):
         simulate([(10, 10)], one_second, kv_capacity_tokens=15, max_num_seqs=4, max_num_batched_tokens=64)
+
+
+def test_a_step_time_with_costs_splits_the_run():
+    # every step 1 s, its costs: prompt tokens scheduled vs decodes. Two requests (4 in / 3 out, 4 in / 2 out),
+    # a budget of 5 tokens a step:
+    #   step 1: A's 4 prompt tokens + B's first 1 -> all prefill: 1 s      (A's first token)
+    #   step 2: A decodes, B's last 3 prompt tokens -> 3 : 1, 0.75 s / 0.25 s (A's 2nd, B's first token)
+    #   step 3: A and B decode -> decode 1 s                               (both done)
+    # prefill 1.75 s, decode 1.25 s, elapsed 3 s
+    def step(n_decode, ctx, chunks):
+        return 1.0, sum(n for n, _ in chunks), n_decode
+
+    out = simulate([(4, 3), (4, 2)], step, kv_capacity_tokens=100, max_num_seqs=2, max_num_batched_tokens=5)
+    assert out.steps == 3 and out.elapsed_s == 3.0
+    assert (out.prefill_s, out.decode_s) == pytest.approx((1.75, 1.25))
+    # a plain step time (seconds only) says nothing about the split
+    plain = simulate([(4, 3)], lambda n, c, ch: 1.0, kv_capacity_tokens=100, max_num_seqs=2, max_num_batched_tokens=5)
+    assert plain.prefill_s is None and plain.decode_s is None

@@ -72,6 +72,28 @@ def test_prefill_decode_split():
     assert cost.prefill_decode_seconds(3.0, 100, 100, 100, 0.020) == pytest.approx((3.0, 0.0))
 
 
+def test_step_share_splits_a_step_by_cost():
+    # a 20 ms step carrying a 1,024-token prefill chunk and 64 decodes, split by tokens:
+    # prefill 20 x 1024 / 1088 = 18.824 ms, decode 20 x 64 / 1088 = 1.176 ms
+    p, d = cost.step_share_seconds(0.020, 1024, 64)
+    assert p == pytest.approx(0.018824, abs=1e-6) and d == pytest.approx(0.001176, abs=1e-6)
+    assert cost.step_share_seconds(0.010, 0, 64) == (0.0, 0.010)  # a pure decode step
+    assert cost.step_share_seconds(0.010, 0, 0) == (0.005, 0.005)  # nothing known: halves
+
+
+def test_split_by_steps_charges_prompts_their_chunks():
+    # 3 steps: pure prefill 30 ms (8,192 tokens), mixed 20 ms (1,024 prefill + 64 decode), pure decode 10 ms.
+    # prefill = 30 + 18.824 = 48.824 ms; decode = 1.176 + 10 = 11.176 ms; together 60 ms.
+    steps = [(0.030, 8192, 0), (0.020, 1024, 64), (0.010, 0, 64)]
+    p, d = cost.prefill_decode_seconds_by_steps(steps)
+    assert p == pytest.approx(0.048824, abs=1e-6) and d == pytest.approx(0.011176, abs=1e-6)
+    # scaled to a measured 66 ms wall time (10% outside the steps): 48.824 x 1.1 = 53.706, 11.176 x 1.1 = 12.294
+    p, d = cost.prefill_decode_seconds_by_steps(steps, elapsed_s=0.066)
+    assert p == pytest.approx(0.053706, abs=1e-6) and d == pytest.approx(0.012294, abs=1e-6)
+    # no step known: the whole wall time stays prefill (nothing was decoded)
+    assert cost.prefill_decode_seconds_by_steps([], elapsed_s=1.0) == (1.0, 0.0)
+
+
 def test_decode_concurrency():
     assert cost.decode_concurrency(256, 32) == 32
     assert cost.decode_concurrency(8, 32) == 8
@@ -185,6 +207,9 @@ def test_split_of_a_row():
     assert split_seconds(text_row) == pytest.approx((2.0, 8.0))
     # no TPOT but decoded tokens: the split is unknown
     assert split_seconds(measured_row(tpot_mean_ms="", tpot_p50_ms="")) == (None, None)
+    # a row whose engine split every step carries prefill_s / decode_s: they win over the TPOT split
+    assert split_seconds(measured_row(prefill_s=3.5, decode_s=6.5, split_method="steps-tokens")) == (3.5, 6.5)
+    assert split_seconds(measured_row(prefill_s="", decode_s="")) == pytest.approx((2.0, 8.0))
 
 
 def test_self_cost_at_a_given_gpu_price():

@@ -44,6 +44,10 @@ def check_row(row, record, *, input_tokens, output_tokens, analytic):
     assert row["e2e_mean_ms"] == pytest.approx(sum(r["e2e_s"] for r in record["requests"]) / 8 * 1000, rel=1e-5)
     assert len(record["requests"]) == 8
     assert record["config"]["max_num_seqs"] == 4 and record["environment"]["python_version"]
+    # vLLM 0.32 reports every step's token counts: the input/output split adds up to the wall time
+    assert row["split_method"] == "steps-tokens"
+    assert row["prefill_s"] + row["decode_s"] == pytest.approx(row["elapsed_s"], rel=1e-4)
+    assert 0 < row["prefill_s"] < row["elapsed_s"]
 
 
 @pytest.mark.parametrize("model,analytic", [("tiny-qwen2", 2048), ("tiny-deepseek-v2", 3456)])

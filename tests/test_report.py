@@ -4,6 +4,7 @@ claims computed, bad input refused with one line (exit 2) and nothing written.""
 import re
 
 import pytest
+from bench.results import store as results
 from result_rows import row, sim_row, write_rows
 
 from bench.cli import main
@@ -173,7 +174,7 @@ def test_rows_without_latency_or_prices(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("setup,args,needle", [
-    ("future", [], "schema version 3"),
+    ("future", [], "schema version 99"),
     ("ok", ["--hardware", "H100"], "unknown hardware 'H100'; did you mean"),
     ("failed", [], "no row with status ok"),
     ("ok", ["--as-of", "2020-01-01"], "before every known price"),
@@ -184,7 +185,7 @@ def test_bad_input(tmp_path, capsys, setup, args, needle):
     path = write_rows(tmp_path / "runs.csv", [row()])
     out = tmp_path / "out"
     if setup == "future":
-        path.write_text(path.read_text().replace("\n2,", "\n3,"))
+        path.write_text(path.read_text().replace(f"\n{results.SCHEMA_VERSION},", "\n99,"))
     elif setup == "failed":
         path.unlink()
         write_rows(path, [row(status="oom")])

@@ -39,10 +39,13 @@ V1 = ("schema_version run_id timestamp model engine device device_name weights d
       "energy_j avg_power_w joules_per_output_token gpu_util_pct energy_source").split()
 
 
-def test_version_2_is_version_1_plus_engine_version_at_the_end():
-    assert schema.SCHEMA_VERSION == 2 and store.SCHEMA_VERSION == 2
-    assert schema.COLUMNS == V1 + ["engine_version", "tokens_per_cny_blended", "gpu_price_source", "gpu_price_date",
-                                   "fx_date"]
+V3_ADDED = ["tokens_per_cny_blended", "gpu_price_source", "gpu_price_date", "fx_date", "prefill_s", "decode_s",
+            "split_method"]
+
+
+def test_version_3_is_version_1_plus_engine_version_plus_issue_12_at_the_end():
+    assert schema.SCHEMA_VERSION == 3 and store.SCHEMA_VERSION == 3
+    assert schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED
     assert store.COLUMNS is schema.COLUMNS
 
 
@@ -100,7 +103,7 @@ def test_an_ok_offline_row_fills_every_column_it_declares_with_the_hand_computed
     # TTFT p90 of 100, 200, 300 ms by linear interpolation: position 0.9 x 2 = 1.8 -> 200 + 0.8 x 100
     assert row["e2e_mean_ms"] == pytest.approx(7000 / 3)
     assert row["ttft_p90_ms"] == pytest.approx(280.0)
-    assert row["engine_version"] == "0.24.0" and row["schema_version"] == 2
+    assert row["engine_version"] == "0.24.0" and row["schema_version"] == 3
     assert row["output_tok_s"] == pytest.approx(48 / 4.0)  # 3 x 16 tokens over 4 s
     assert row["kv_cache_gb"] == pytest.approx(0.032768) and row["peak_memory_gb"] == pytest.approx(70.0)
     assert row["joules_per_output_token"] == pytest.approx(2800.0 / 48)
@@ -247,13 +250,13 @@ def test_a_v1_file_reads_as_v2_losing_no_cell(tmp_path):
     path = tmp_path / "old.csv"
     original = _v1_file(path)
     header, rows = store.read_results(path)
-    assert header == V1 + ["engine_version"]
+    assert header == V1 + ["engine_version"] + V3_ADDED
     assert path.read_bytes() == original  # reading never writes
     before = list(csv.DictReader(original.decode().splitlines()))
     for old, new in zip(before, rows):
-        assert {k: v for k, v in new.items() if k not in ("schema_version", "engine_version")} == \
+        assert {k: v for k, v in new.items() if k not in ["schema_version", "engine_version"] + V3_ADDED} == \
             {k: v for k, v in old.items() if k != "schema_version"}
-    assert [r["schema_version"] for r in rows] == ["2"] * 3
+    assert [r["schema_version"] for r in rows] == ["3"] * 3
     assert [r["engine_version"] for r in rows] == ["0.6.3", "", "0.7.0"]  # vLLM rows knew it; hf rows did not
 
 
@@ -265,10 +268,10 @@ def test_appending_to_a_v1_file_upgrades_it_keeping_the_original(tmp_path, capsy
                              env=ENV)
     store.append_row(path, row)
     assert (tmp_path / "old.csv.schema1").read_bytes() == original
-    assert "upgraded to schema version 2" in capsys.readouterr().err
+    assert "upgraded to schema version 3" in capsys.readouterr().err
     header, rows = store.read_results(path)
     assert header == schema.COLUMNS and [r["run_id"] for r in rows] == ["run_id-0", "run_id-1", "run_id-2", "new"]
-    assert {r["schema_version"] for r in rows} == {"2"} and rows[0]["tpot_p99_ms"] == "tpot_p99_ms-0"
+    assert {r["schema_version"] for r in rows} == {"3"} and rows[0]["tpot_p99_ms"] == "tpot_p99_ms-0"
     assert store.ok_keys(path) == {"k0", "k1", "k2", row["config_hash"]}  # --resume still sees the old cases
 
 
@@ -276,9 +279,19 @@ def test_a_newer_schema_is_refused_by_readers_and_writers(tmp_path):
     from bench.errors import BenchError
 
     path = tmp_path / "future.csv"
-    path.write_text("schema_version,run_id\n3,x\n")
-    with pytest.raises(BenchError, match="schema version 3"):
+    path.write_text("schema_version,run_id\n4,x\n")
+    with pytest.raises(BenchError, match="schema version 4"):
         store.read_results(path)
-    with pytest.raises(BenchError, match="schema version 3"):
+    with pytest.raises(BenchError, match="schema version 4"):
         store.check_appendable(path)
-    assert upgrade.readable_versions() == "1, 2"
+    assert upgrade.readable_versions() == "1, 2, 3"
+
+
+def test_a_v2_row_gains_the_issue_12_columns_its_cells_imply():
+    v2 = {c: "" for c in V1 + ["engine_version"]}
+    v2.update(schema_version="2", run_id="old", cny_per_m_blended="0.8", engine_version="0.32.0")
+    header, (row,) = upgrade.upgrade(V1 + ["engine_version"], [v2])
+    assert header == V1 + ["engine_version"] + V3_ADDED
+    assert row["schema_version"] == "3" and row["engine_version"] == "0.32.0"
+    assert float(row["tokens_per_cny_blended"]) == pytest.approx(1_250_000)  # 1e6 / 0.8 CNY per M
+    assert row["prefill_s"] == row["split_method"] == row["gpu_price_source"] == ""

@@ -92,6 +92,10 @@ def test_bench_run_engine_sim_end_to_end(tmp_path, capsys):
         assert r["peak_memory_source"] == "predicted" and r["engine_version"] == "roofline-1"
         assert float(r["ttft_p50_ms"]) <= float(r["ttft_p90_ms"]) <= float(r["ttft_p99_ms"])
         assert float(r["e2e_mean_ms"]) > float(r["ttft_mean_ms"])
+        # every simulated step split between prompt chunks and decodes; the two add up to the run
+        assert r["split_method"] == "steps-roofline"
+        assert float(r["prefill_s"]) + float(r["decode_s"]) == pytest.approx(float(r["elapsed_s"]))
+        assert 0 < float(r["prefill_s"]) < float(r["elapsed_s"])
     assert float(rows[1]["output_tok_s"]) > float(rows[0]["output_tok_s"])
 
 
@@ -153,3 +157,22 @@ def test_every_catalog_model_on_every_gpu():
             eng.start()
             results, elapsed = eng.generate(sample_requests(4, 64, 16, int(m.config["vocab_size"])))
             assert elapsed > 0 and len(results) == 4, (model, gpu)
+
+
+def test_step_split_charges_each_part_what_it_uses():
+    from bench.roofline.bound import Deployment
+
+    m = resolve(parse({"model": "qwen2.5-7b-instruct"}))[1]
+    dep = Deployment(cfg=m.config, gpu=predict.require_gpu("H100-SXM"))
+    # a 1,024-token prompt chunk beside 64 decodes at 1,100 tokens of context: compute-bound, split by FLOPs
+    t, p, d = dep.step_split(64, 64 * 1100, [(1024, 0)])
+    assert dep.step(64, 64 * 1100, [(1024, 0)]).bound == "compute"
+    assert t == dep.step(64, 64 * 1100, [(1024, 0)]).time_s
+    assert p == pytest.approx(dep.step(0, 0, [(1024, 0)]).flops) and d == pytest.approx(dep.step(64, 64 * 1100).flops)
+    # a 16-token chunk (200 cached) beside 64 decodes at 100: memory-bound; the chunk pays 16/80 of the
+    # weights and its own KV (200 read + 16 written), the decodes the rest of the bytes
+    s = dep.step(64, 6400, [(16, 200)])
+    t, p, d = dep.step_split(64, 6400, [(16, 200)])
+    assert s.bound == "memory"
+    assert p == pytest.approx(dep.weight_bytes_touched(80) * 16 / 80 + 216 * dep.kv_bytes_per_token)
+    assert p + d == pytest.approx(s.bytes)

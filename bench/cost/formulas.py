@@ -11,9 +11,11 @@ The formulas, in the order a cost is built:
             + power kW x electricity CNY/kWh x PUE         (energy; measured power, else TDP)
             + hosting CNY per card-month x GPUs / 730 h     (rack, network, operations).
 2. Cost of a million tokens of any kind: hourly cost / (total tok/s x 3600 / 1e6).
-3. Input vs output (see `prefill_decode_seconds`): the run's wall time is split into the
-   time the engine spent decoding and the rest (prefill); input tokens carry the prefill
-   share of the cost, output tokens the decode share. The two parts add up to the run's
+3. Input vs output: the run's wall time is split into prefill and decode seconds; input
+   tokens carry the prefill share of the cost, output tokens the decode share. Each engine
+   step is split between its prefill-chunk tokens and its decode tokens by their cost in it
+   (`prefill_decode_seconds_by_steps`); rows without per-step data fall back to decode =
+   steps x TPOT (`prefill_decode_seconds`). The two parts add up to the run's
    whole cost: cny_per_m_input x input M + cny_per_m_output x output M = hourly cost x hours.
 4. Blended price at an input:output mix a:b: (a x input + b x output) / (a + b); the same
    formula for a vendor's list prices, so the two are comparable.
@@ -121,13 +123,54 @@ def prefill_decode_seconds(elapsed_s: float, output_tokens: int, requests: int, 
         decode_s  = (output_tokens - requests) / concurrency x tpot_s
         prefill_s = elapsed_s - decode_s
 
-    both clamped to [0, elapsed_s]. With chunked prefill, a step that also carries prefill
-    chunks is longer; that time lands in decode_s (TPOT includes it), so the split leans
-    towards output tokens. It is exact for a run whose prefill and decode do not overlap.
+    both clamped to [0, elapsed_s]. The fallback for rows without per-step data: with chunked
+    prefill a step that also carries prefill chunks is longer, that time lands in decode_s (TPOT
+    includes it), and input tokens are under-charged once prompts are long (qwen2.5-7b on H100,
+    1024 in / 256 out x 256 prompts, batch 64: prefill time 0.35x its compute floor). Rows whose
+    engine reports its steps use prefill_decode_seconds_by_steps instead (docs/cost.md).
     """
     decode_steps = max(output_tokens - requests, 0) / max(concurrency, 1)
     decode_s = min(max(decode_steps * tpot_s, 0.0), elapsed_s)
     return elapsed_s - decode_s, decode_s
+
+
+def step_share_seconds(step_s: float, prefill_cost: float, decode_cost: float) -> tuple[float, float]:
+    """Split one engine step's time between its prefill-chunk tokens and its decode tokens.
+
+    Each part pays in proportion to its cost in the step: (prefill seconds, decode seconds) =
+    step_s x prefill_cost / (prefill_cost + decode_cost), step_s x decode_cost / (...). The cost
+    is whatever the caller measures both parts in: FLOPs in a compute-bound step, bytes moved in
+    a memory-bound one (see bench.roofline.bound.Deployment.step_split), or token counts when
+    nothing more is known (a measured vLLM step). A step with no cost on either side is split evenly.
+    """
+    total = prefill_cost + decode_cost
+    if total <= 0:
+        return step_s / 2, step_s / 2
+    prefill_s = step_s * prefill_cost / total
+    return prefill_s, step_s - prefill_s
+
+
+def prefill_decode_seconds_by_steps(steps, elapsed_s: float | None = None) -> tuple[float, float]:
+    """(prefill seconds, decode seconds) of a run from its engine steps, each split by step_share_seconds.
+
+    `steps`: (step seconds, prefill cost, decode cost) per step. Unlike prefill_decode_seconds, a
+    step that carries prefill chunks beside decodes (chunked prefill) charges the prompt tokens
+    their share of it, so input tokens are not under-charged once prompts are long. With
+    `elapsed_s` the two sums are scaled to add up to it (time outside the steps, such as the
+    frontend's, is spread in the same proportion).
+    """
+    prefill_s = decode_s = 0.0
+    for step_s, prefill_cost, decode_cost in steps:
+        p, d = step_share_seconds(step_s, prefill_cost, decode_cost)
+        prefill_s += p
+        decode_s += d
+    if elapsed_s is not None:
+        total = prefill_s + decode_s
+        if total <= 0:
+            return elapsed_s, 0.0
+        prefill_s = elapsed_s * prefill_s / total
+        decode_s = elapsed_s - prefill_s
+    return prefill_s, decode_s
 
 
 def cny_per_m_part(cny_per_hour: float, part_s: float, part_tokens: int) -> float | None:

@@ -192,8 +192,13 @@ def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, p
 
 
 def split_seconds(row: dict) -> tuple[float | None, float | None]:
-    """(prefill s, decode s) of a row by bench.cost.formulas.prefill_decode_seconds; (None, None) when unknowable.
+    """(prefill s, decode s) of a row; (None, None) when unknowable. The row's own `prefill_s`/`decode_s` when its
+    engine split every step (split_method; bench.cost.formulas.prefill_decode_seconds_by_steps), else
+    bench.cost.formulas.prefill_decode_seconds (decode = steps x TPOT), which under-charges long prompts.
     Sequences decoding together: the batch cap (bench run), or the measured requests in flight (bench serve)."""
+    stepped = number(row, "prefill_s"), number(row, "decode_s")
+    if None not in stepped:
+        return stepped
     elapsed = number(row, "elapsed_s")
     out_tokens = number(row, "output_tokens")
     requests = number(row, "completed") or number(row, "num_prompts")

@@ -81,6 +81,10 @@ class SimEngine:
             "sim_steps": self.last.steps if self.last else None,
             "sim_preemptions": self.last.preemptions if self.last else None,
             "sim_max_running": self.last.max_running if self.last else None,
+            # every simulated step split by its parts' FLOPs or bytes (bench.roofline.bound.Deployment.step_split)
+            "prefill_s": self.last.prefill_s if self.last else None,
+            "decode_s": self.last.decode_s if self.last else None,
+            "split_method": "steps-roofline" if self.last and self.last.prefill_s is not None else None,
         }
 
     def stop(self) -> None:

@@ -13,7 +13,17 @@ from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.errors import BenchError
 from bench.measure.metrics import RequestResult
 from bench.workload.synthetic import Request
+from bench.engines import vllm_steps
 from bench.engines.vllm_args import engine_options
+
+
+def _engine_arg_exists(name: str) -> bool:
+    """Whether the installed vLLM's EngineArgs has the field `name` (it grows across versions)."""
+    import dataclasses
+
+    from vllm.engine.arg_utils import EngineArgs
+
+    return name in {f.name for f in dataclasses.fields(EngineArgs)}
 
 
 def _kv_cache_bytes(worker) -> int:
@@ -31,6 +41,8 @@ class VllmOfflineEngine:
         self.run = spec.run
         self.llm = None
         self.device = None
+        self.steps: vllm_steps.StepRecorder | None = None
+        self.split: dict = {}  # the last generate's prefill_s / decode_s / split_method (vllm_steps)
 
     def check(self) -> None:
         try:
@@ -86,7 +98,12 @@ class VllmOfflineEngine:
         os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")
         from vllm import LLM
 
-        self.llm = LLM(**self.engine_args())
+        args = self.engine_args()
+        if _engine_arg_exists(vllm_steps.ENGINE_ARG):  # per-step token counts: the prefill/decode split
+            args[vllm_steps.ENGINE_ARG] = True
+        # before the engine: its stat logger exists only if this logger is enabled at INFO when it starts
+        self.steps = vllm_steps.StepRecorder().attach()
+        self.llm = LLM(**args)
 
     def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
         from vllm import SamplingParams
@@ -97,9 +114,11 @@ class VllmOfflineEngine:
             SamplingParams(max_tokens=r.output_len, ignore_eos=True, detokenize=False, temperature=1.0, top_p=1.0)
             for r in requests
         ]
+        self.steps.start()
         t0 = time.perf_counter()
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         elapsed = time.perf_counter() - t0
+        self.split = self.steps.split(elapsed)
         return [self._result(req, out) for req, out in zip(requests, outputs)], elapsed
 
     @staticmethod
@@ -139,7 +158,10 @@ class VllmOfflineEngine:
             "max_num_batched_tokens": vc.scheduler_config.max_num_batched_tokens,
             "enforce_eager": vc.model_config.enforce_eager,
             "engine_args": {k: v for k, v in self.engine_args().items()},
+            **self.split,
         }
 
     def stop(self) -> None:
+        if self.steps is not None:
+            self.steps.detach()
         self.llm = None

@@ -114,6 +114,9 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         "vllm_version": info.get("vllm_version"), "torch_version": info.get("torch_version"),
         "engine_start_s": out.get("engine_start_s"), "warmup_s": out.get("warmup_s"),
         "gpu_count": gpu.get("gpu_count"), "driver_version": gpu.get("driver_version"),
+        # the engine's step-by-step input/output split, when it reports one (sim; vLLM 0.32+)
+        "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
+        "split_method": info.get("split_method"),
     }
     sources = {
         "metrics": m,

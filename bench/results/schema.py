@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 RUN, SERVE = "run", "serve"  # bench run / bench sweep: one offline case; bench serve: one load level
 BOTH = (RUN, SERVE)
@@ -60,8 +60,8 @@ M = "metrics"
 
 # The CSV's column order: schema 1's columns in their order, new ones at the end (schema 2: engine_version).
 DECLARED: tuple[Column, ...] = (
-    _c("schema_version", "identity", "", "version of this schema (2); files of version 1 are read through an upgrade "
-       "(docs/schema.md)", filled="always"),
+    _c("schema_version", "identity", "", "version of this schema (3); files of versions 1 and 2 are read through an "
+       "upgrade (docs/schema.md)", filled="always"),
     _c("run_id", "identity", "", "YYYYMMDDTHHMMSSZ-xxxxxx: the row's JSON is <csv folder>/<run_id>.json",
        filled="always"),
     _c("timestamp", "identity", "", "UTC ISO-8601 start time of the case or level", filled="always"),
@@ -221,16 +221,25 @@ DECLARED: tuple[Column, ...] = (
     # schema 2
     _c("engine_version", "engine", "", "the engine's version: vLLM's, transformers', the sim's model version "
        "(roofline-N), or what a served endpoint reports ('unknown' when it says nothing)", filled="always"),
-    # tokens per CNY at the stated mix, the one definition bench cost, bench report and the claims print
+    # schema 3 (issue 12). tokens per CNY at the stated mix, the one definition bench cost, bench report and the claims print
     _c("tokens_per_cny_blended", "cost", "tokens/CNY", "tokens one CNY buys at cost_mix: 1e6 / cny_per_m_blended, "
        "as a vendor's 1e6 / its prices blended at the same mix", BOTH, HIGHER, "cost", "optional",
        "tokens per CNY (blended at cost_mix)"),
-    # where the GPU price of the cost columns comes from (not yet in a schema version: the integrator's)
+    # where the GPU price of the cost columns comes from
     _c("gpu_price_source", "cost", "", "source of the GPU price: hardware.yaml quote's source and tier, or 'given'",
        source="cost", filled="optional"),
     _c("gpu_price_date", "cost", "", "when that GPU price was quoted (YYYY, YYYY-MM, YYYY-MM-DD or undated)",
        source="cost", filled="optional"),
     _c("fx_date", "cost", "", "when the FX rate fx_cny_per_usd was observed", source="cost", filled="optional"),
+    # the input/output split of elapsed_s, step by step (bench.cost.formulas.prefill_decode_seconds_by_steps);
+    # docs/cost.md. Empty: the engine reports no steps, and bench cost splits by TPOT.
+    _c("prefill_s", "cost", "s", "elapsed_s spent on prompts: each engine step's time split between its prompt-chunk "
+       "and decode tokens (split_method says by what); input tokens are priced on it", _R, filled="optional"),
+    _c("decode_s", "cost", "s", "elapsed_s spent on decodes: elapsed_s - prefill_s; output tokens are priced on it",
+       _R, filled="optional"),
+    _c("split_method", "cost", "", "steps-roofline (sim: each step's roofline time by FLOPs or bytes), steps-tokens "
+       "(vLLM's per-step token counts, each step by token count); empty: bench cost falls back to TPOT",
+       _R, filled="optional"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

@@ -1,4 +1,4 @@
-"""Files of an older schema version, read and upgraded without losing a cell (docs/schema.md).
+"""Files of an older schema version, read and upgraded step by step without losing a cell (docs/schema.md).
 
 Version 1 -> 2: one column added, `engine_version`. A version-1 row of a vLLM engine (vllm,
 vllm-server) already recorded vLLM's version in `vllm_version`, which becomes its engine_version;
@@ -24,10 +24,36 @@ def _v1_to_v2(row: dict) -> dict:
     return out
 
 
+V3_COLUMNS = ("tokens_per_cny_blended", "gpu_price_source", "gpu_price_date", "fx_date", "prefill_s", "decode_s",
+              "split_method")
+
+
+def _v2_to_v3(row: dict) -> dict:
+    """Version 2 -> 3: seven columns added (issue 12). `tokens_per_cny_blended` follows from the row's own
+    `cny_per_m_blended` (1e6 / it, at the row's cost_mix); the price's source and dates and the step split were
+    not recorded, so they stay empty (bench cost then splits such a row by TPOT, as before)."""
+    out = dict(row)
+    out["schema_version"] = "3"
+    blended = _number(row.get("cny_per_m_blended"))
+    if not (out.get("tokens_per_cny_blended") or "").strip():
+        out["tokens_per_cny_blended"] = repr(1e6 / blended) if blended else ""
+    for c in V3_COLUMNS:
+        out.setdefault(c, "")
+    return out
+
+
+def _number(text) -> float | None:
+    try:
+        x = float(text)
+    except (TypeError, ValueError):
+        return None
+    return x if x > 0 and x != float("inf") else None
+
+
 # version -> the function that lifts one row to the next version
-STEPS = {"1": _v1_to_v2}
+STEPS = {"1": _v1_to_v2, "2": _v2_to_v3}
 # version -> the columns its step adds (a file of that version gains exactly these, nothing else)
-ADDED = {"1": ("engine_version",)}
+ADDED = {"1": ("engine_version",), "2": V3_COLUMNS}
 
 
 def can_upgrade(version: str) -> bool:

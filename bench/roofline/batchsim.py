@@ -13,7 +13,9 @@ throughput), in the order vLLM's V1 scheduler decides it:
 
 `step_time_s(n_decode, decode_context_tokens, prefill_chunks)` prices one step: how many
 sequences decode, the sum of their context lengths, and (new tokens, cached tokens) of each
-prefill chunk. bench.roofline.bound supplies the hardware's lower bound on that time.
+prefill chunk. bench.roofline.bound supplies the hardware's lower bound on that time. It may
+return (seconds, prefill cost, decode cost) instead of seconds: the outcome then also says how
+much of the run's time its prefill chunks and its decodes took (bench.cost.formulas.step_share_seconds).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-StepTime = Callable[[int, int, list], float]
+from bench.cost.formulas import step_share_seconds
+
+StepTime = Callable[[int, int, list], "float | tuple[float, float, float]"]
 
 
 @dataclass
@@ -53,6 +57,8 @@ class SimOutcome:
     preemptions: int
     max_running: int
     step_log: list = field(default_factory=list)  # (time_s, n_decode, prefill tokens), when asked for
+    prefill_s: float | None = None  # the steps' time split by their parts' cost, when step_time_s tells it
+    decode_s: float | None = None
 
     @property
     def output_tokens(self) -> int:
@@ -85,6 +91,8 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
     now = 0.0
     steps = preemptions = max_running = 0
     log = []
+    prefill_s = decode_s = 0.0
+    split = True
     while waiting or running:
         steps += 1
         if steps > max_steps:
@@ -130,6 +138,13 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
             raise RuntimeError("scheduler made no progress (KV cache too small for any chunk)")
         dt = step_time_s(len(decoders), sum(r.prompt_len + r.generated for r in decoders),
                          [(n, r.computed) for r, n in chunks])
+        if isinstance(dt, tuple):
+            dt, prefill_cost, decode_cost = dt
+            p, d = step_share_seconds(dt, prefill_cost, decode_cost)
+            prefill_s += p
+            decode_s += d
+        else:
+            split = False
         now += dt
         if log_steps:
             log.append((now, len(decoders), sum(n for _, n in chunks)))
@@ -149,7 +164,7 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
                 still.append(r)
         running = still
     return SimOutcome(elapsed_s=now, requests=reqs, steps=steps, preemptions=preemptions, max_running=max_running,
-                      step_log=log)
+                      step_log=log, prefill_s=prefill_s if split else None, decode_s=decode_s if split else None)
 
 
 def _emit(r: SimRequest, now: float) -> None:

@@ -182,6 +182,21 @@ class Deployment:
         return StepBound(tokens=tokens, flops=flops, bytes=moved, compute_s=flops / self.peak_flops,
                          memory_s=moved / self.bandwidth_bytes_s)
 
+    def step_split(self, n_decode: int, decode_context_tokens: int,
+                   prefill_chunks: list[tuple[int, int]] = ()) -> tuple[float, float, float]:
+        """(step seconds, prefill cost, decode cost): the step's roofline time and what each part uses of
+        the resource that binds it. Compute-bound: each part's FLOPs. Memory-bound: each part's bytes,
+        the weights (read once for all tokens) shared by token count, KV read and written by its owner.
+        bench.cost.formulas.step_share_seconds turns these into prefill and decode seconds."""
+        s = self.step(n_decode, decode_context_tokens, prefill_chunks)
+        new = sum(n for n, _ in prefill_chunks)
+        if s.bound == "compute":
+            decode = n_decode * self._linear_flops + decode_context_tokens * self._attn_flops_per_ctx_decode
+            return s.time_s, s.flops - decode, decode
+        weights = self.weight_bytes_touched(s.tokens) + self.replicated_weight_bytes
+        prefill = weights * new / s.tokens + (sum(c for _, c in prefill_chunks) + new) * self.kv_bytes_per_token
+        return s.time_s, prefill, s.bytes - prefill
+
     def decode_step(self, batch: int, context_len: int) -> StepBound:
         return self.step(batch, batch * context_len)
 
@@ -232,6 +247,8 @@ class WorkloadPrediction:
     steps: int
     preemptions: int
     max_running: int
+    prefill_s: float | None = None  # elapsed_s split step by step (Deployment.step_split)
+    decode_s: float | None = None
 
     @property
     def output_tok_s(self) -> float:
@@ -249,15 +266,16 @@ class WorkloadPrediction:
 def predict_workload(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int = 256,
                      max_num_batched_tokens: int = 8192) -> WorkloadPrediction:
     """All (prompt_len, output_len) requests at t=0, continuously batched, each step at its roofline time."""
-    def step_time_s(n_decode: int, ctx: int, chunks: list) -> float:
-        return dep.step(n_decode, ctx, chunks).time_s
+    def step_time_s(n_decode: int, ctx: int, chunks: list) -> tuple[float, float, float]:
+        return dep.step_split(n_decode, ctx, chunks)
 
     out = batchsim.simulate(lengths, step_time_s, dep.kv_capacity_tokens, max_num_seqs, max_num_batched_tokens)
     tpot = [(r.finish_s - r.first_token_s) / (r.output_len - 1) if r.output_len > 1 else None for r in out.requests]
     return WorkloadPrediction(elapsed_s=out.elapsed_s, input_tokens=out.input_tokens, output_tokens=out.output_tokens,
                               ttft_s=[r.first_token_s for r in out.requests], tpot_s=tpot,
                               e2e_s=[r.finish_s for r in out.requests], steps=out.steps,
-                              preemptions=out.preemptions, max_running=out.max_running)
+                              preemptions=out.preemptions, max_running=out.max_running,
+                              prefill_s=out.prefill_s, decode_s=out.decode_s)
 
 
 # -- explain ------------------------------------------------------------------------------------
