@@ -6,7 +6,6 @@ short rate sweep."""
 
 import json
 import socket
-from pathlib import Path
 
 import pandas as pd
 import pytest
