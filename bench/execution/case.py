@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.results import store as results
 from bench.results.record import case_record, offline_row
 from bench.config.catalog import ResolvedModel, WeightsChoice, choose_weights
+from bench.engines import ENGINE_PACKAGES
 from bench.engines.base import EngineSpec
 from bench.measure.environment import host_env
 from bench.errors import BenchError
@@ -25,8 +26,7 @@ from bench.config.run import RunConfig
 from bench.execution.forensics import settle_failure
 from bench.execution.process import spawn_worker
 
-# Engines whose Python package must be importable in this environment, and how to get it.
-ENGINE_PACKAGES = {"vllm": "vllm", "hf": "transformers", "hf-cb": "transformers"}
+# How to get the Python package an engine needs (bench.engines.ENGINE_PACKAGES) into this environment.
 INSTALL_HINTS = {
     "vllm": "run `bash scripts/setup.sh` (CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench",
     "transformers": "run `bash scripts/setup.sh` (vLLM brings torch and transformers) or "
