@@ -96,7 +96,7 @@ def test_every_cost_carries_its_price_basis_source_and_dates():
                                f"({cost.DEFAULT_FX_DATE})")
     h800 = self_cost(row(hardware="H800-SXM"), CostOptions(basis="owned"))
     assert h800.price_basis == "8-card server" and h800.price_date == "2023-10"
-    given = self_cost(row(), CostOptions(gpu_cny_per_hour=12, fx_cny_per_usd=7.1, fx_date="given on the command line"))
+    given = self_cost(row(), CostOptions(gpu_cny_per_hour=12, fx_cny_per_usd=7.1))
     assert "command line" in given.provenance and "7.1 CNY/USD (given on the command line)" in given.provenance
 
 

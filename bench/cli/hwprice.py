@@ -22,9 +22,9 @@ def add_hardware_price_options(p: argparse.ArgumentParser) -> None:
 def hardware_price_kwargs(args, book) -> dict:
     """CostOptions fields from the options above (names checked against hardware.yaml; BenchError if unknown)."""
     from bench.config.hardware import canonical_name
-    from bench.cost.hwchoice import fx_date_for, parse_gpu_prices
+    from bench.cost.hwchoice import parse_gpu_prices
 
-    kw = {"rental_tier": args.rental_tier, "fx_date": fx_date_for(args.fx_cny_per_usd)}
+    kw = {"rental_tier": args.rental_tier}
     if args.what_if_hardware:
         kw["what_if_hardware"] = canonical_name(args.what_if_hardware, book)
     if args.gpu_cny_per_hour is not None:

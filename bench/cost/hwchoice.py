@@ -15,7 +15,6 @@ from bench.cost import tco, tco_sources
 from bench.errors import BenchError
 
 
-
 class CostOptions(Protocol):
     """The fields of bench.cost.pricing.CostOptions read here (a Protocol, so there is no import cycle)."""
 

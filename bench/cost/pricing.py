@@ -11,8 +11,8 @@ import math
 from dataclasses import asdict, dataclass
 
 from bench.cost import formulas as cost
-from bench.cost.hwchoice import (given_price, hardware_name_for, measured_hardware, price_basis_of, rental_quote,
-                                 tco_cny_per_hour)
+from bench.cost.hwchoice import (fx_date_for, given_price, hardware_name_for, measured_hardware, price_basis_of,
+                                 rental_quote, tco_cny_per_hour)
 from bench.cost import tco_sources
 from bench.errors import BenchError
 from bench.results import schema
@@ -63,10 +63,14 @@ class CostOptions:
     what_if_hardware: str | None = None  # price every row as this card: an explicit, labelled what-if
     gpu_cny_per_hour_by_hardware: tuple[tuple[str, float], ...] = ()  # per-card given prices (canonical names)
     rental_tier: str | None = None  # a tier of hardware.yaml's rental quotes (on-demand, spot, ...); None: `rental`
-    fx_date: str = cost.DEFAULT_FX_DATE  # when the FX rate was observed ("given" when passed on the command line)
     # basis "tco" (defect 4): all-in cost of owning, bench.cost.tco; None: the sourced default of tco_sources
     cost_of_capital_per_year: float = tco_sources.COST_OF_CAPITAL_PER_YEAR.value
     colocation_cny_per_kw_month: float | None = None
+
+    @property
+    def fx_date(self) -> str:
+        """When the FX rate was observed: the default's dates, else "given on the command line"."""
+        return fx_date_for(self.fx_cny_per_usd)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class ReportOptions:
     mix: tuple[float, float] = cost.DEFAULT_MIX
     fx_cny_per_usd: float = cost.DEFAULT_FX_CNY_PER_USD
     vendors: list[str] | None = None
-    # bench.cli.hwprice: --gpu-cny-per-hour, --what-if-hardware, --rental-tier and the FX date, as CostOptions fields
+    # bench.cli.hwprice: --gpu-cny-per-hour, --what-if-hardware and --rental-tier, as CostOptions fields
     hardware_price: tuple[tuple[str, object], ...] = ()
 
 
