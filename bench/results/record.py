@@ -17,7 +17,7 @@ from bench.config.run import RunConfig, case_key
 from bench.cost.pricing import run_cost_columns
 from bench.engines import engine_version
 from bench.measure.telemetry import energy_columns
-from bench.results.schema import RUN, SCHEMA_VERSION, SERVE, columns_of, names_of
+from bench.results.schema import BY_NAME, RUN, SCHEMA_VERSION, SERVE, columns_of, names_of
 from bench.roofline import modelmath, predict
 
 ERROR_CHARS = 1000  # an error cell stays one readable line; the full text is in the JSON and the log
@@ -36,12 +36,12 @@ def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int:
 
 def complete(writer: str, values: dict, sources: dict[str, dict]) -> dict:
     """`values` plus the columns copied from each source dict, checked against the declaration, in CSV order."""
-    row = dict(values)
-    for source, found in sources.items():
-        for name in names_of(writer, source):
-            if name in row:
-                raise IncompleteRow(f"{writer} row: {name} is set by hand and declared as copied from {source}")
-            row[name] = found.get(name)
+    copied = _copied(writer, sources)
+    clash = sorted(set(copied) & set(values))
+    if clash:
+        raise IncompleteRow(f"{writer} row: {clash[0]} is set by hand and declared as copied from "
+                            f"{BY_NAME[clash[0]].source}")
+    row = {**values, **copied}
     declared = names_of(writer)
     missing, extra = set(declared) - set(row), set(row) - set(declared)
     if missing or extra:
@@ -51,6 +51,11 @@ def complete(writer: str, values: dict, sources: dict[str, dict]) -> dict:
     if wrong:
         raise IncompleteRow(f"{writer} row: not a number in a numeric column: {', '.join(wrong)}")
     return {name: row[name] for name in declared}
+
+
+def _copied(writer: str, sources: dict[str, dict]) -> dict:
+    """The columns `writer` copies by name from each computed dict (their declared source)."""
+    return {name: found.get(name) for source, found in sources.items() for name in names_of(writer, source)}
 
 
 def _number_or_none(v) -> bool:
@@ -84,7 +89,7 @@ def _status(status: str | None, error) -> dict:
 
 def _priced(writer: str, values: dict, sources: dict[str, dict], hardware: str | None) -> dict:
     """The row with its cost columns: priced from its own measured cells (bench.cost.pricing)."""
-    unpriced = {**values, **{n: d.get(n) for s, d in sources.items() for n in names_of(writer, s)}}
+    unpriced = {**values, **_copied(writer, sources)}
     return complete(writer, values, {**sources, "cost": run_cost_columns(unpriced, hardware)})
 
 
