@@ -21,7 +21,7 @@ from bench.engines.base import EngineSpec
 from bench.errors import BenchError
 from bench.execution.forensics import looks_like_oom
 from bench.measure.metrics import compute_metrics
-from bench.measure.telemetry import PeakMemorySampler, start_gpu_telemetry
+from bench.measure.telemetry import PeakMemorySampler, join_notes, start_gpu_telemetry
 from bench.workload.synthetic import sample_requests, special_token_ids
 
 
@@ -52,6 +52,19 @@ def gpu_count(run: dict) -> int:
     return (run.get("tensor_parallel_size") or 1) * (run.get("pipeline_parallel_size") or 1)
 
 
+# Why a GPU case on vLLM's Ray backend has no GPU memory or energy figures.
+RAY_BACKEND_NOTE = ("vLLM's Ray backend runs the model in Ray actors on the cluster's GPUs, which this process "
+                    "does not see: GPU memory and energy not measured")
+
+
+def sampled_device(device: str, run: dict) -> tuple[str, str]:
+    """The device whose memory and energy this process samples, and why it samples none. A case on vLLM's Ray
+    backend samples nothing: its workers are Ray actors, on this node's GPUs or another's."""
+    if device == "cuda" and run.get("distributed_executor_backend") == "ray":
+        return "none", RAY_BACKEND_NOTE
+    return device, ""
+
+
 def run_case(spec: EngineSpec) -> dict:
     run = spec.run
     requests, warmup = case_requests(spec)
@@ -60,7 +73,9 @@ def run_case(spec: EngineSpec) -> dict:
     engine.check()
     engine_check_s = time.perf_counter() - t0  # importing the engine's packages (vllm, torch) and its checks
     device = getattr(engine, "device", None) or "cpu"
-    sampler = PeakMemorySampler(device).start()
+    sampled, skip_note = sampled_device(device, run)
+    sampler = PeakMemorySampler(sampled, gpu_count=gpu_count(run),
+                                cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES")).start()
     try:
         t0 = time.perf_counter()
         engine.start()
@@ -70,7 +85,7 @@ def run_case(spec: EngineSpec) -> dict:
             t0 = time.perf_counter()
             engine.generate(warmup)
             warmup_s = time.perf_counter() - t0
-        gpu_telemetry, telemetry_note = start_gpu_telemetry(device, gpu_count(run))
+        gpu_telemetry, telemetry_note = start_gpu_telemetry(sampled, gpu_count(run))
         try:
             t0 = time.perf_counter()
             results, elapsed_s = engine.generate(requests)
@@ -82,7 +97,7 @@ def run_case(spec: EngineSpec) -> dict:
     finally:
         peak = sampler.stop()
     engine.stop()
-    peak_source = sampler.source
+    peak_source = sampler.source if peak is not None else ""
     if info.get("predicted_peak_memory_bytes") is not None:  # the sim engine: what the GPUs would hold
         peak, peak_source = info.pop("predicted_peak_memory_bytes"), "predicted"
     metrics = compute_metrics(results, elapsed_s)
@@ -94,10 +109,13 @@ def run_case(spec: EngineSpec) -> dict:
         "engine_info": info,
         "peak_memory_bytes": peak,
         "peak_memory_source": peak_source,
+        "peak_memory_per_gpu_bytes": sampler.per_gpu_peak_bytes if sampled == "cuda" else [],
         "engine_start_s": engine_start_s,
         "warmup_s": warmup_s,
         "telemetry": telemetry,
-        "telemetry_note": telemetry_note or (telemetry or {}).get("error", ""),
+        "telemetry_note": join_notes(*dict.fromkeys([skip_note, sampler.note, telemetry_note,
+                                                      (telemetry or {}).get("note", ""),
+                                                      (telemetry or {}).get("error", "")])),
         "generate_wall_s": generate_wall_s,
         "engine_check_s": engine_check_s,
         "requests": [r.to_dict() for r in results],
@@ -131,13 +149,11 @@ def main(argv: list[str]) -> int:
     out.setdefault("engine_version", (out.get("engine_info") or {}).get("engine_version")
                    or engine_version(spec.run["engine"]))
     out["gpu_env"] = {}
-    if "torch" in sys.modules:  # a GPU engine has loaded torch; other engines never pay for importing it
-        try:
-            from bench.measure.environment import gpu_env
+    device = (out.get("engine_info") or {}).get("device") or spec.run.get("device")
+    if device == "cuda" or (device == "auto" and "torch" in sys.modules):  # a GPU case, or one that failed early
+        from bench.measure.environment import gpu_env
 
-            out["gpu_env"] = gpu_env()
-        except Exception:
-            pass
+        out["gpu_env"] = gpu_env()  # NVML, each fact on its own; never raises, never opens a CUDA context
     out["worker_started_at"], out["worker_finished_at"] = started_at, time.time()
     tmp = out_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(out, default=str))

@@ -125,7 +125,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
     }
     sources = {
         "metrics": m,
-        "energy": energy_columns(out.get("telemetry"), m.get("output_tokens")),
+        "energy": energy_columns(out.get("telemetry"), m.get("output_tokens"), out.get("telemetry_note") or ""),
         "roofline": predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
     }
     return _priced(RUN, values, sources, cfg.hardware)

@@ -142,7 +142,8 @@ DECLARED: tuple[Column, ...] = (
     _c("engine_start_s", "engine", "s", "engine construction (serve: until the server is healthy), not timed",
        BOTH, LOWER, filled="optional", label="engine start (s)"),
     _c("warmup_s", "engine", "s", "the warm-up batch, not timed", _R, LOWER),
-    _c("gpu_count", "environment", "", "GPUs on the machine (NVML)", filled="optional"),
+    _c("gpu_count", "environment", "", "GPUs the case's process sees (NVML, through CUDA_VISIBLE_DEVICES)",
+       filled="optional"),
     _c("driver_version", "environment", "", "NVIDIA driver", filled="optional"),
     _c("cpu_model", "environment", "", "the host's CPU model", filled="always"),
     _c("hostname", "environment", "", "the host that ran it", filled="always"),
@@ -240,6 +241,10 @@ DECLARED: tuple[Column, ...] = (
     _c("split_method", "cost", "", "steps-roofline (sim: each step's roofline time by FLOPs or bytes), steps-tokens "
        "(vLLM's per-step token counts, each step by token count); empty: bench cost falls back to TPOT",
        _R, filled="optional"),
+    # issue 18: why the energy columns of a GPU row are empty, or how they were made (docs/telemetry.md)
+    _c("energy_note", "energy", "", "why a GPU row's energy columns are empty (no nvidia-ml-py, a MIG slice, vLLM's "
+       "Ray backend, CUDA_VISIBLE_DEVICES hiding every GPU) or how they were made (a frozen energy counter: "
+       "integrated power)", _R, source="energy", filled="optional"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).
