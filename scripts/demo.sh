@@ -14,13 +14,9 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
       --max-num-seqs 8,32,128 --max-model-len 4096 --out results/demo-gpu.csv || status=$?
   done
   # The report of whatever ran; its last line is the page's path. Costs need the GPU's hardware.yaml
-  # entry: guessed from its name here (an unknown card leaves the cost charts out, with a note).
-  hw=""
-  case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)" in
-    *H100*PCIe*) hw=H100-PCIe ;; *H100*) hw=H100-SXM ;; *H200*) hw=H200-SXM ;; *H800*) hw=H800-SXM ;;
-    *H20*) hw=H20 ;; *A100*) hw=A100-80G-SXM ;; *A800*) hw=A800-80G-SXM ;; *L40S*) hw=L40S ;; *L20*) hw=L20 ;;
-    *4090*) hw=RTX-4090 ;; *3090*) hw=RTX-3090 ;;
-  esac
+  # entry: named from the GPU's NVML name by bench's one mapping (an unknown card leaves the cost charts out,
+  # with a note).
+  hw="$(.venv/bin/python -m bench.config.hardware "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1)")"
   run .venv/bin/bench report results/demo-gpu.csv ${hw:+--hardware "$hw"} --out results/demo-gpu-report || status=$?
   exit "$status"
 else
