@@ -138,8 +138,8 @@ class PeakMemorySampler:
 # loaded; Volta and later) where every sampled GPU has one and it advanced; otherwise from integrating the
 # sampled power (nvmlDeviceGetPowerUsage, mW) over the window with the trapezoid rule. That power is, on Ampere
 # (except GA100) and newer, NVML's average over the last ~1 s (NVML API reference, nvmlDeviceGetPowerUsage), so
-# the integral lags the window by about half a second: it misplaces up to ~0.5 s x the power change at each end
-# of the window, which matters only for windows of a few seconds (docs/telemetry.md). The counter has no lag.
+# the integral lags the window by about half a second: its error is 0.5 s x (power before the window - power at
+# its end), at most 0.5 s / the window's length of the energy (docs/telemetry.md). The counter has no lag.
 # Power, memory and energy are summed over the run's GPUs; utilisation and clocks are averaged over them;
 # temperature is the hottest. A MIG slice has memory but no power or energy (MIG_NOTE).
 # On CPU nothing is sampled: the energy columns stay empty (no RAPL reader yet).
