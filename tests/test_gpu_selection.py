@@ -210,3 +210,40 @@ def test_vllms_ray_backend_samples_nothing_here_and_says_why():
     assert sampled_device("cuda", {"distributed_executor_backend": "mp"}) == ("cuda", "")
     assert sampled_device("cuda", {"distributed_executor_backend": None}) == ("cuda", "")
     assert sampled_device("cpu", {"distributed_executor_backend": "ray"}) == ("cpu", "")
+
+
+def _run_fake_gpu_case(monkeypatch, nvml, **run):
+    """worker.run_case with an engine that says it is on CUDA (tests/test_telemetry.py) and NVML stood in."""
+    from functools import partial
+
+    from bench.config import run as runconfig
+    from bench.engines.base import EngineSpec
+    from bench.execution import worker
+    from tests.test_telemetry import FakeCudaEngine
+
+    monkeypatch.setattr(worker, "load_engine", lambda name: FakeCudaEngine)
+    monkeypatch.setattr(worker, "PeakMemorySampler", partial(PeakMemorySampler, nvml=nvml, interval_s=60))
+    monkeypatch.setattr(worker, "start_gpu_telemetry", lambda device, n: start_gpu_telemetry(device, n, nvml=nvml))
+    cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "engine": "hf", "num_prompts": 2,
+                                                    "input_len": 8, "output_len": 4, **run}))
+    spec = EngineSpec(run=cfg.model_dump(), load_path="", load_format="dummy", model_config=model.config)
+    return worker.run_case(spec)
+
+
+def test_a_tp2_case_given_gpus_3_and_1_reports_their_memory(monkeypatch):
+    """GPU i holds (i + 1) GiB; CUDA_VISIBLE_DEVICES=3,1 and TP=2: 4 + 2 = 6 GiB, never GPU 0's 1 GiB."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    out = _run_fake_gpu_case(monkeypatch, four_gpus(), tensor_parallel_size=2)
+    assert out["status"] == "ok" and out["peak_memory_source"] == "nvml"
+    assert out["peak_memory_bytes"] == 6 * GiB and out["peak_memory_per_gpu_bytes"] == [4 * GiB, 2 * GiB]
+    assert out["telemetry"]["gpus"] == 2 and out["telemetry_note"] == ""
+
+
+def test_a_case_on_vllms_ray_backend_measures_nothing_here_and_says_why(monkeypatch):
+    from bench.execution.worker import RAY_BACKEND_NOTE
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # what Ray sets for a task that asked for no GPU
+    out = _run_fake_gpu_case(monkeypatch, four_gpus(), tensor_parallel_size=2, distributed_executor_backend="ray")
+    assert out["status"] == "ok" and out["telemetry"] is None
+    assert out["peak_memory_bytes"] is None and out["peak_memory_source"] == "" and out["peak_memory_per_gpu_bytes"] == []
+    assert out["telemetry_note"] == RAY_BACKEND_NOTE

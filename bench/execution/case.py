@@ -150,7 +150,9 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
             weights={"kind": prep.weights.kind, "source": prep.weights.source,
                      "load_path": prep.weights.load_path, "load_format": prep.weights.load_format},
             engine=out.get("engine_info") or {}, kv_cache=out.get("kv") or {}, telemetry=out.get("telemetry"),
-            telemetry_note=out.get("telemetry_note") or "", case_wall_s=ex.wall_s, timings=timings(ex),
+            telemetry_note=out.get("telemetry_note") or "",
+            peak_memory_per_gpu_bytes=out.get("peak_memory_per_gpu_bytes") or [], case_wall_s=ex.wall_s,
+            timings=timings(ex),
             traceback=out.get("traceback"),
         )
         results.write_json(results.json_path(out_csv, prep.run_id), record)

@@ -251,7 +251,10 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
 
 def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> LevelOutcome:
     when = dt.datetime.now(dt.timezone.utc)
-    sampler = PeakMemorySampler(session.device).start() if session.server is not None else None
+    cfg = session.cfg  # the server's GPUs: the first tensor x pipeline parallel ones this process sees
+    sampler = PeakMemorySampler(session.device, gpu_count=(cfg.tensor_parallel_size or 1) * cfg.pipeline_parallel_size,
+                                cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES")).start() \
+        if session.server is not None else None
     t0 = time.perf_counter()
     try:
         res = measure_level(session.target, plan)
