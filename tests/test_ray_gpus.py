@@ -116,3 +116,52 @@ def test_a_plain_case_must_fit_one_node():
     assert msg == ("no node of the Ray cluster has enough GPUs (largest: 8): #1 needs 16; lower tensor_parallel_size "
                    "or use distributed_executor_backend: ray")
     assert cluster_shortfall([case(1, device="cpu", tp=4, backend="ray")], 0, 0) is None  # CPU: no GPU asked
+
+
+# --- the wiring: vllm's check() as a `bench sweep --ray` task runs it (stand-ins for vllm, torch and ray) --------
+
+def vllm_on_cuda_here(monkeypatch, torch_gpus: int, ray_module):
+    """Stand-ins: vLLM's CUDA build (the platform is found through NVML, so it is cuda even when torch sees no GPU),
+    torch seeing `torch_gpus` GPUs, and `ray_module`."""
+    vllm = types.ModuleType("vllm")
+    vllm.__version__ = "0.32.0"
+    vllm.ModelRegistry = SimpleNamespace(get_supported_archs=lambda: ["Qwen2ForCausalLM"])
+    platforms = types.ModuleType("vllm.platforms")
+    platforms.current_platform = SimpleNamespace(device_type="cuda")
+    torch = types.ModuleType("torch")
+    torch.cuda = SimpleNamespace(device_count=lambda: torch_gpus)
+    for name, module in {"vllm": vllm, "vllm.platforms": platforms, "torch": torch, "ray": ray_module}.items():
+        monkeypatch.setitem(sys.modules, name, module)
+
+
+def vllm_engine(tp, pp=1, backend=None):
+    from bench.engines.base import EngineSpec
+    from bench.engines.vllm_offline import VllmOfflineEngine
+
+    run = {"device": "cuda", "tensor_parallel_size": tp, "pipeline_parallel_size": pp,
+           "distributed_executor_backend": backend}
+    return VllmOfflineEngine(EngineSpec(run=run, load_path="", load_format="dummy",
+                                        model_config={"architectures": ["Qwen2ForCausalLM"]}))
+
+
+def test_a_ray_backend_case_in_a_task_that_sees_no_gpu_is_accepted_on_a_big_enough_cluster(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # Ray's, for a task with num_gpus=0
+    vllm_on_cuda_here(monkeypatch, torch_gpus=0, ray_module=FakeRay(cluster_gpus=16.0))
+    engine = vllm_engine(tp=8, pp=2, backend="ray")
+    engine.check()
+    assert engine.device == "cuda"
+    vllm_on_cuda_here(monkeypatch, torch_gpus=0, ray_module=FakeRay(cluster_gpus=8.0))
+    with pytest.raises(BenchError, match="needs 16 GPUs, the Ray cluster has 8"):
+        vllm_engine(tp=8, pp=2, backend="ray").check()
+
+
+def test_an_mp_case_is_limited_to_the_gpus_this_process_sees(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    vllm_on_cuda_here(monkeypatch, torch_gpus=8, ray_module=None)
+    vllm_engine(tp=8).check()
+    with pytest.raises(BenchError, match="needs 16 GPUs, this process sees 8; .*--distributed-executor-backend ray"):
+        vllm_engine(tp=8, pp=2).check()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    vllm_on_cuda_here(monkeypatch, torch_gpus=0, ray_module=None)
+    with pytest.raises(BenchError, match=r"^CUDA_VISIBLE_DEVICES='-1' hides every GPU from this process"):
+        vllm_engine(tp=1).check()
