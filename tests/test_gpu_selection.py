@@ -44,6 +44,8 @@ def test_a_value_that_hides_every_gpu_is_one_clear_line(value):
     msg = str(e.value)
     assert msg.startswith(f"CUDA_VISIBLE_DEVICES={value!r} hides every GPU (this machine has 4")
     assert "unset it or name the GPUs to use" in msg and "\n" not in msg
+    assert "indices 0-3 or their GPU-/MIG- UUIDs" in msg
+    assert "(this machine has 0: NVML sees none)" in gpus.hides_every_gpu("0", 0)
 
 
 def test_run_handles_are_the_first_tensor_x_pipeline_gpus_seen():

@@ -59,8 +59,9 @@ def visible_handles(nvml, cuda_visible_devices: str | None) -> list:
 
 def hides_every_gpu(cuda_visible_devices: str | None, count: int) -> str:
     """The one line for a CUDA_VISIBLE_DEVICES that names none of this machine's GPUs."""
-    return (f"CUDA_VISIBLE_DEVICES={cuda_visible_devices!r} hides every GPU (this machine has {count}: "
-            f"indices 0-{max(count - 1, 0)} or their GPU-/MIG- UUIDs); unset it or name the GPUs to use")
+    seen = f"indices 0-{count - 1} or their GPU-/MIG- UUIDs" if count else "NVML sees none"
+    return (f"CUDA_VISIBLE_DEVICES={cuda_visible_devices!r} hides every GPU (this machine has {count}: {seen}); "
+            "unset it or name the GPUs to use")
 
 
 def run_handles(nvml, gpus: int, cuda_visible_devices: str | None) -> list:
