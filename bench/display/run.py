@@ -67,7 +67,8 @@ def print_case(outcome) -> None:
     if r.get("energy_j") is not None:
         t.add_row("energy", f"{_fmt(r['energy_j'])} J | {_fmt(r['avg_power_w'])} W | "
                             f"{_fmt(r['joules_per_output_token'], 3)} J/output token | GPU util "
-                            f"{_fmt(r['gpu_util_pct'])} % ({r['energy_source']})")
+                            f"{_fmt(r['gpu_util_pct'])} % ({r['energy_source']})"
+                            + (f"; {r['energy_note']}" if r.get("energy_note") else ""))
     elif outcome.record.get("telemetry_note"):
         t.add_row("energy", f"not measured: {outcome.record['telemetry_note']}")
     t.add_row("engine start / warm-up", f"{_fmt(r['engine_start_s'])} s / {_fmt(r['warmup_s'])} s")
