@@ -1,0 +1,97 @@
+"""Issue 16's defects, one test each: bad input is refused with one line naming the problem and the fix
+(exit 2, no traceback), and no file is lost or altered. The generated inputs are in test_malformed_inputs.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.config.files import load_yaml
+from bench.errors import BenchError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    return err
+
+
+# --- 3 and 7: YAML files --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,needle", [
+    ("a: 1\nb: 2\na: 3\n", "line 3: key 'a' is written twice (line 1); keep one"),
+    ("models:\n  H100-SXM: 1\n  h100-sxm: 2\n", "line 3: key 'h100-sxm' is equal, but for case, to 'H100-SXM' (line 2)"),
+    ("grid:\n  max_num_seqs: [1]\n  max_num_seqs: [2]\n", "line 3: key 'max_num_seqs' is written twice (line 2)"),
+    ("day: 2024-13-01\n", "line 1: '2024-13-01' is not a real date (month must be in 1..12); write it as YYYY-MM-DD"),
+    ("day: 2024-02-30\n", "'2024-02-30' is not a real date"),
+    ("a: [1\n", "not valid YAML"),
+])
+def test_yaml_refusals_name_the_line(tmp_path, text, needle):
+    path = tmp_path / "f.yaml"
+    path.write_text(text)
+    with pytest.raises(BenchError, match=None) as e:
+        load_yaml(path)
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_yaml_merge_keys_and_distinct_keys_still_load(tmp_path):
+    path = tmp_path / "f.yaml"
+    path.write_text("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\nA: 2024-05-15\nB: {k: 1, K2: 2}\n")
+    import datetime as dt
+    assert load_yaml(path) == {"base": {"x": 1, "y": 2}, "other": {"x": 1, "y": 3}, "A": dt.date(2024, 5, 15),
+                               "B": {"k": 1, "K2": 2}}
+
+
+def test_repository_yaml_files_load_as_pyyaml_reads_them():
+    import yaml
+    for path in [REPO / "models.yaml", REPO / "hardware.yaml", REPO / "prices.yaml", *(REPO / "sweeps").glob("*.yaml")]:
+        assert load_yaml(path) == yaml.safe_load(path.read_text()), path
+
+
+@pytest.mark.parametrize("variable,command", [
+    ("BENCH_CATALOG", ["models"]),
+    ("BENCH_HARDWARE", ["explain", "tiny-glm", "--hardware", "H20"]),
+    ("BENCH_PRICES", ["prices"]),
+])
+@pytest.mark.parametrize("content,needle", [
+    (None, "is a directory; give the YAML file itself"),
+    (b"schema_version: 1\n\xff\xfe\n", "not UTF-8 text (byte 0xff at offset 18); save it as UTF-8"),
+])
+def test_config_file_that_is_a_directory_or_not_utf8(capsys, monkeypatch, tmp_path, variable, command, content,
+                                                     needle):
+    target = tmp_path / "conf.yaml"
+    if content is None:
+        target.mkdir()
+    else:
+        target.write_bytes(content)
+    monkeypatch.setenv(variable, str(target))
+    code, _, err = run_cli(capsys, *command)
+    assert code == 2 and needle in one_line(err)
+
+
+def test_duplicate_model_entry_is_refused_not_last_wins(capsys, monkeypatch, tmp_path):
+    """The second qwen2.5-7b-instruct pointed at the 0.5B config in float32: PyYAML kept it silently."""
+    text = (REPO / "models.yaml").read_text()
+    twice = text + ("  qwen2.5-7b-instruct:\n    family: qwen2\n    config: model_configs/qwen2.5-0.5b-instruct/"
+                    "config.json\n    dtype: float32\n    max_model_len: 2048\n")
+    path = REPO / "models.yaml"
+    copy = tmp_path / "models.yaml"
+    copy.write_text(twice.replace("config: model_configs/", f"config: {REPO}/model_configs/"))
+    monkeypatch.setenv("BENCH_CATALOG", str(copy))
+    code, _, err = run_cli(capsys, "models")
+    assert code == 2 and "key 'qwen2.5-7b-instruct' is written twice" in one_line(err)
+    assert path.read_text() == text
+
+
+def test_sweep_file_that_is_a_directory(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "sweep", tmp_path, "--dry-run")
+    assert code == 2 and "is a directory; give the YAML file itself" in one_line(err)
