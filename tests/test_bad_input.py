@@ -95,3 +95,92 @@ def test_duplicate_model_entry_is_refused_not_last_wins(capsys, monkeypatch, tmp
 def test_sweep_file_that_is_a_directory(capsys, tmp_path):
     code, _, err = run_cli(capsys, "sweep", tmp_path, "--dry-run")
     assert code == 2 and "is a directory; give the YAML file itself" in one_line(err)
+
+
+# --- 1 and 4: output paths ------------------------------------------------------------------------------------
+
+SIM = ["--engine", "sim", "--hardware", "H100-SXM", "--model", "tiny-glm", "--num-prompts", "2"]
+
+
+@pytest.fixture(scope="module")
+def results_csv(tmp_path_factory) -> tuple[Path, bytes]:
+    """A real results file (two sim rows) that every refusal below must leave byte for byte."""
+    path = tmp_path_factory.mktemp("res") / "A.csv"
+    assert main(["run", *SIM, "--max-num-seqs", "1,4", "--out", str(path)]) == 0
+    return path, path.read_bytes()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["compare", "{A}", "{A}", "--out", "{A}"], "--out {A} is also an input of this command"),
+    (["cost", "{A}", "--out", "{A}"], "--out {A} is also an input of this command"),
+    (["cost", "{A}", "--out", "{B}"], "--out {B} holds bench results (rows of bench run/sweep/serve)"),
+    (["compare", "{A}", "{A}", "--out", "{B}"], "--out {B} holds bench results"),
+    (["cost", "{A}", "--out", "{Y}"], "--out {Y}: give a file ending in .csv"),
+    (["cost", "{A}", "--out", "{N}"], "--out {N} exists and is not a cost table written by bench cost"),
+    (["compare", "{A}", "{A}", "--out", "{N}"], "--out {N} exists and is not a comparison written by bench compare"),
+    (["report", "{A}", "--out", "{A}"], "--out {A} is also an input of this command"),
+    (["report", "{A}", "--out", "{N}"], "--out {N} is a file; give a directory"),
+    (["run", *SIM, "--out", "{T}"], "--out {T}: give a file ending in .csv"),
+    (["run", *SIM, "--out", "{T}/noext"], "--out {T}/noext: give a file ending in .csv"),
+    (["run", *SIM, "--out", "{T}/folder.csv"], "--out {T}/folder.csv is a directory; give a file inside it"),
+    (["run", *SIM, "--out", "{T}/blocked.csv"], "{T}/blocked (where each row's JSON goes) is a file"),
+    (["run", *SIM, "--out", "{N}/x.csv"], "--out {N}/x.csv: {N} is not a folder"),
+    (["run", *SIM, "--out", "/proc/bench-x.csv"], "cannot write in /proc (permissions or a read-only mount)"),
+    (["serve", "--model", "tiny-glm", "--endpoint", "http://127.0.0.1:9", "--out", "{T}/blocked.csv"],
+     "{T}/blocked (where each row's JSON goes) is a file"),
+    (["run", *SIM, "--out", ""], "--out: empty path"),
+])
+def test_outputs_are_checked_before_anything_runs(capsys, tmp_path, results_csv, argv, needle):
+    """compare/cost --out A.csv replaced the results they read (exit 0); a folder, a file without .csv, a file
+    where the JSON folder goes: tracebacks after the case had run."""
+    a, a_bytes = results_csv
+    (tmp_path / "B.csv").write_bytes(a_bytes)
+    (tmp_path / "models.yaml").write_text("schema_version: 1\n")
+    (tmp_path / "notes.csv").write_text("mine,not,bench\n")
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "blocked").write_text("a file where the JSON folder would go\n")
+    names = {"A": a, "B": tmp_path / "B.csv", "Y": tmp_path / "models.yaml", "N": tmp_path / "notes.csv",
+             "D": tmp_path / "folder.csv", "T": tmp_path}
+    before = _files(tmp_path)
+    code, _, err = run_cli(capsys, *[x.format(**names) for x in argv])
+    assert code == 2 and needle.format(**names) in one_line(err)
+    assert _files(tmp_path) == before and a.read_bytes() == a_bytes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["B.csv", "blocked", "folder.csv", "models.yaml", "notes.csv"]
+
+
+def test_read_only_output_is_refused(capsys, monkeypatch, tmp_path, results_csv):
+    """A read-only, immutable or read-only-mounted file: os.access says so (as root too, for the last two)."""
+    import os
+
+    a, _ = results_csv
+    out = tmp_path / "cost.csv"
+    out.write_text("")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == out else real(p, mode))
+    code, _, err = run_cli(capsys, "cost", a, "--out", out)
+    assert code == 2 and f"--out {out} is read-only" in one_line(err)
+
+
+def test_tables_replace_only_their_own_kind(capsys, tmp_path, results_csv):
+    a, a_bytes = results_csv
+    cost, md = tmp_path / "cost.csv", tmp_path / "cmp.md"
+    for _ in range(2):  # the second time over the first one's file
+        assert run_cli(capsys, "cost", a, "--out", cost)[0] == 0
+        assert run_cli(capsys, "compare", a, a, "--out", md)[0] == 0
+    assert md.read_text().startswith("# bench compare\n") and cost.read_text().startswith("run_id,")
+    assert a.read_bytes() == a_bytes
+
+
+def test_an_os_error_past_the_checks_is_one_line(capsys, monkeypatch, tmp_path, results_csv):
+    from bench.results import store
+
+    def failing(path, data):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(store, "write_atomic", failing)
+    code, _, err = run_cli(capsys, "cost", results_csv[0], "--out", tmp_path / "c.csv")
+    assert code == 2 and f"{tmp_path / 'c.csv'}: No space left on device (check the path" in one_line(err)

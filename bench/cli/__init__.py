@@ -50,3 +50,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         print(f"interrupted ({signal_name(e)})", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as e:  # last resort: the checks before each command should have said it already
+        print(f"error: {os_error_text(e)}", file=sys.stderr)
+        return BenchError.exit_code
+    except ModuleNotFoundError as e:
+        print(f"error: {missing_module_text(e)}", file=sys.stderr)
+        return BenchError.exit_code
+    except MemoryError:
+        print("error: out of memory; ask for less work (fewer --num-prompts, shorter lengths, fewer rows)",
+              file=sys.stderr)
+        return BenchError.exit_code
+
+
+def os_error_text(e: OSError) -> str:
+    """An OSError as one line: the path, what the system said, and what to do."""
+    where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+    reason = e.strerror or str(e) or type(e).__name__
+    return " ".join(f"{where + ': ' if where else ''}{reason} (check the path, its permissions and free "
+                    "space)".split())
+
+
+def missing_module_text(e: ModuleNotFoundError) -> str:
+    """A package bench depends on, missing from this Python."""
+    name = (e.name or "a package").split(".")[0]
+    return (f"Python package {name} is not installed in this Python ({sys.executable}); bench needs it: "
+            "`pip install -e .` installs bench's dependencies")

@@ -87,6 +87,12 @@ def cmd_cost(args) -> int:
     from bench.config.prices import in_force, load_prices
 
     # Everything is checked and computed before anything is printed or written.
+    if args.out:
+        from bench.results.outputs import check_table_out, config_files
+
+        header = ",".join(OUT_COLUMNS).encode()
+        check_table_out(args.out, [args.results, *config_files()], (".csv",), lambda first: first == header,
+                        "a cost table written by bench cost")
     hardware_book = load_hardware()
     opts = CostOptions(
         hardware=args.hardware, basis=args.basis, mix=args.mix,
