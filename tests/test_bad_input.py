@@ -184,3 +184,86 @@ def test_an_os_error_past_the_checks_is_one_line(capsys, monkeypatch, tmp_path, 
     monkeypatch.setattr(store, "write_atomic", failing)
     code, _, err = run_cli(capsys, "cost", results_csv[0], "--out", tmp_path / "c.csv")
     assert code == 2 and f"{tmp_path / 'c.csv'}: No space left on device (check the path" in one_line(err)
+
+
+# --- 2: configs the arithmetic cannot read; rows never lost to a derived column --------------------------------
+
+def _model_dir(tmp_path: Path, **over) -> Path:
+    import json
+
+    cfg = json.loads((REPO / "model_configs" / "tiny-qwen2" / "config.json").read_text())
+    for k, v in over.items():
+        if v is None:
+            cfg.pop(k, None)
+        else:
+            cfg[k] = v
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(cfg))
+    return folder
+
+
+@pytest.mark.parametrize("over,needle", [
+    ({"num_hidden_layers": None, "num_attention_heads": None, "hidden_size": None, "n_layer": 2, "n_head": 2,
+      "n_embd": 64}, "no num_hidden_layers (it has n_layer, a spelling bench does not read); no num_attention_heads "
+                     "(it has n_head"),
+    ({"hidden_size": None}, "no hidden_size"),
+    ({"hidden_size": "wide"}, "hidden_size is 'wide', not a positive whole number"),
+    ({"num_key_value_heads": 0}, "num_key_value_heads is 0, not a positive whole number"),
+    ({"max_position_embeddings": "long"}, "max_position_embeddings is 'long'"),
+])
+def test_unreadable_config_is_refused_up_front(capsys, tmp_path, over, needle):
+    """GPT-2 style fields, a missing or non-numeric one: the case ran, then build_row raised KeyError (no row)."""
+    folder = _model_dir(tmp_path, **over)
+    out = tmp_path / "r.csv"
+    code, _, err = run_cli(capsys, "run", "--engine", "sim", "--hardware", "H20", "--model", folder, "--out", out)
+    assert code == 2 and needle in one_line(err) and "bench's model arithmetic cannot read it" in err
+    assert not out.exists() and not (tmp_path / "r").exists()
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"base: {{model: {folder}, engine: sim, hardware: H20}}\ngrid: {{max_num_seqs: [1, 2]}}\n")
+    code, out_text, err = run_cli(capsys, "sweep", sweep, "--dry-run", "--out", out)
+    assert code == 2 and needle in err and "nothing was run" in err and "Traceback" not in err
+
+
+def test_a_failing_derived_column_keeps_the_measured_row(capsys, monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from bench.results import record
+    from bench.roofline import predict
+
+    def broken(*args, **kwargs):
+        raise KeyError("num_layers")
+
+    monkeypatch.setattr(record, "modelmath", SimpleNamespace(kv_bytes_per_token=broken))  # the row's copy only
+    monkeypatch.setattr(predict, "roofline_columns", broken)
+    out = tmp_path / "r.csv"
+    code, _, err = run_cli(capsys, "run", *SIM, "--out", out)
+    assert code == 0
+    assert "note: kv_bytes_per_token_analytic left empty (KeyError: 'num_layers'); the measured row is kept" in err
+    assert "note: roofline columns left empty" in err
+    from bench.results.store import read_rows
+    (row,) = read_rows(out)
+    assert row["status"] == "ok" and row["kv_bytes_per_token_analytic"] == "" and float(row["output_tok_s"]) > 0
+
+
+# --- 10: tensor-parallel sizes vLLM refuses ------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["explain", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "-tp", "3"],
+    ["run", "--engine", "sim", "--hardware", "H100-SXM", "--model", "qwen2.5-7b-instruct", "-tp", "8"],
+])
+def test_tensor_parallel_size_must_split_the_heads(capsys, tmp_path, argv):
+    """Qwen2.5-7B: 28 attention heads, 4 KV heads. TP 3 and 8 do not divide 28; 1, 2, 4 do (7 and 14 divide 28
+    but neither divides nor is divided by 4 KV heads)."""
+    code, _, err = run_cli(capsys, *argv, *(["--out", tmp_path / "r.csv"] if argv[0] == "run" else []))
+    tp = argv[-1]
+    assert code == 2 and (f"--tensor-parallel-size {tp}: qwen2.5-7b-instruct's 28 attention heads do not divide "
+                          f"among {tp} GPUs, which vLLM refuses; choose one of 1, 2, 4") in one_line(err)
+
+
+def test_tensor_parallel_sizes_follow_vllms_rule():
+    from bench.roofline.modelmath import tensor_parallel_sizes
+    # 32 heads, 8 KV heads: TP must divide 32, and divide 8 or be a multiple of it: 1, 2, 4, 8, 16.
+    assert tensor_parallel_sizes({"num_attention_heads": 32, "num_key_value_heads": 8}) == [1, 2, 4, 8, 16]
+    # MLA: only the 16 attention heads must divide.
+    assert tensor_parallel_sizes({"num_attention_heads": 16, "kv_lora_rank": 512}) == [1, 2, 4, 8, 16]
