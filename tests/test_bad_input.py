@@ -267,3 +267,47 @@ def test_tensor_parallel_sizes_follow_vllms_rule():
     assert tensor_parallel_sizes({"num_attention_heads": 32, "num_key_value_heads": 8}) == [1, 2, 4, 8, 16]
     # MLA: only the 16 attention heads must divide.
     assert tensor_parallel_sizes({"num_attention_heads": 16, "kv_lora_rank": 512}) == [1, 2, 4, 8, 16]
+
+
+# --- 5: the API key scrub ------------------------------------------------------------------------------------
+
+def test_a_key_too_short_to_scrub_is_refused(capsys, monkeypatch, tmp_path):
+    """A one-character key was replaced everywhere: column names (traceback), run ids, timestamps, the URL."""
+    monkeypatch.setenv("BENCH_SHORT_KEY", "2")
+    out = tmp_path / "s.csv"
+    code, _, err = run_cli(capsys, "serve", "--model", "tiny-glm", "--endpoint", "http://127.0.0.1:9",
+                           "--api-key-env", "BENCH_SHORT_KEY", "--out", out)
+    assert code == 2 and ("--api-key-env BENCH_SHORT_KEY: the key is 1 character(s); bench scrubs the key from "
+                          "everything it writes, and one under 8 would match ordinary text") in one_line(err)
+    assert "2" not in err.split("character")[1] and not out.exists()
+
+
+def test_scrub_changes_values_never_column_names():
+    from bench.serve.security import Secret, scrub_obj
+
+    row = {"run_id": "20261202T140515Z-3fe1a3", "error": "401: key abcdefgh1234 rejected", "abcdefgh1234": 1}
+    assert scrub_obj(row, Secret("abcdefgh1234")) == {"run_id": "20261202T140515Z-3fe1a3",
+                                                      "error": "401: key *** rejected", "abcdefgh1234": 1}
+
+
+# --- 8: endpoints --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url,needle", [
+    ("http://127.0.0.1:abc", "--endpoint http://127.0.0.1:abc: the port must be a number from 1 to 65535"),
+    ("http://127.0.0.1:99999", "--endpoint http://127.0.0.1:99999: the port must be a number from 1 to 65535"),
+    ("http://[::1", "--endpoint http://[::1: not a URL (Invalid IPv6 URL)"),
+    ("", "--endpoint is empty; give the server's URL"),
+    ("  ", "--endpoint is empty"),
+])
+def test_bad_endpoints_are_input_errors(capsys, tmp_path, url, needle):
+    """:abc was a traceback, :99999 a failed row with exit 3, '' silently started a local server."""
+    out = tmp_path / "s.csv"
+    code, _, err = run_cli(capsys, "serve", "--model", "tiny-glm", "--endpoint", url, "--out", out)
+    assert code == 2 and needle in one_line(err) and not out.exists()
+
+
+# --- 9: messages that said something else ----------------------------------------------------------------------
+
+def test_empty_model_name_is_not_the_current_directory(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", "--model", "", "--out", tmp_path / "r.csv")
+    assert code == 2 and "--model is empty; give a catalog name" in one_line(err)

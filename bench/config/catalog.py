@@ -77,6 +77,9 @@ def load(path: Path | None = None) -> Catalog:
 def resolve_model(name_or_dir: str, catalog: Catalog | None = None, catalog_file: Path | None = None) -> ResolvedModel:
     """A catalog name (case-insensitive) or a directory holding a config.json."""
     catalog_file = catalog_file or catalog_path()
+    if not name_or_dir.strip():  # '' is the current directory to Path
+        raise BenchError("--model is empty; give a catalog name (`bench models` lists them) or a directory with a "
+                         "config.json")
     as_path = Path(name_or_dir).expanduser()
     looks_like_path = os.sep in name_or_dir or name_or_dir.startswith(".") or as_path.is_dir()
     if looks_like_path:
