@@ -311,3 +311,65 @@ def test_bad_endpoints_are_input_errors(capsys, tmp_path, url, needle):
 def test_empty_model_name_is_not_the_current_directory(capsys, tmp_path):
     code, _, err = run_cli(capsys, "run", "--model", "", "--out", tmp_path / "r.csv")
     assert code == 2 and "--model is empty; give a catalog name" in one_line(err)
+
+
+def test_pydantic_wording_does_not_leak(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", *SIM, "--range-ratio", "0.5", "--out", tmp_path / "r.csv")
+    assert one_line(err) == "error: bench run: range_ratio needs --length-dist uniform or normal\n" and code == 2
+
+
+def test_a_csv_with_a_non_utf8_byte_is_not_called_empty(capsys, tmp_path, results_csv):
+    a, a_bytes = results_csv
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(a_bytes.replace(b"tiny-glm", b"tiny-gl\xff", 1))
+    offset = a_bytes.index(b"tiny-glm") + 7
+    for argv in (["compare", bad, a], ["cost", bad], ["report", bad, "--out", tmp_path / "rep"],
+                 ["run", *SIM, "--out", bad]):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 2 and f"{bad}: not UTF-8 text (byte 0xff at offset {offset}); bench results CSVs are UTF-8" \
+            in one_line(err), argv
+    assert not (tmp_path / "rep").exists()
+
+
+def test_a_csv_with_a_byte_order_mark_is_read(capsys, tmp_path, results_csv):
+    """Excel saves CSVs with a BOM; the file is the same results (it was "not a bench results CSV")."""
+    a, a_bytes = results_csv
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + a_bytes)
+    code, out, err = run_cli(capsys, "compare", bom, a)
+    assert code == 0 and "2 case(s) in both" in out and err == ""
+    assert run_cli(capsys, "run", *SIM, "--max-num-seqs", "2", "--out", bom)[0] == 0  # appends after the BOM
+    from bench.results.store import read_results
+    header, rows = read_results(bom)
+    assert header[0] == "schema_version" and len(rows) == 3
+
+
+def test_compare_against_a_file_without_ok_rows_says_so(capsys, tmp_path, results_csv):
+    a, a_bytes = results_csv
+    failed = tmp_path / "failed.csv"
+    failed.write_bytes(a_bytes.replace(b",ok,", b",failed,"))
+    code, _, err = run_cli(capsys, "compare", a, failed)
+    assert code == 2 and (f"NEW {failed} has no row with status ok (2 row(s) in all); nothing to compare"
+                          in one_line(err))
+
+
+# --- 6: files bench must not read or extend ------------------------------------------------------------------
+
+def test_cost_refuses_a_schema_version_it_cannot_read(capsys, tmp_path, results_csv):
+    """compare and report refused a version-99 file; cost priced it."""
+    a, a_bytes = results_csv
+    v99 = tmp_path / "v99.csv"
+    v99.write_bytes(a_bytes.replace(b"\n3,", b"\n99,"))
+    code, out, err = run_cli(capsys, "cost", v99)
+    assert code == 2 and f"{v99} holds schema version 99; this bench reads versions" in one_line(err) and out == ""
+
+
+@pytest.mark.parametrize("text", [b"schema_version,run_id,timestamp,model,en", b"schema_version,run_id,timestamp,model,en\n"])
+def test_a_torn_header_is_not_extended(capsys, tmp_path, text):
+    """The torn name 'en' became a permanent column at the next append."""
+    torn = tmp_path / "torn.csv"
+    torn.write_bytes(text)
+    for argv in (["run", *SIM, "--out", torn], ["cost", torn], ["compare", torn, torn]):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 2 and f"{torn}: its header line is cut short (ends in 'en')" in one_line(err)
+    assert torn.read_bytes() == text and sorted(p.name for p in tmp_path.iterdir()) == ["torn.csv"]

@@ -184,6 +184,10 @@ def cmd_compare(args) -> int:
                         "a comparison written by bench compare")
     base_header, base_rows = results.read_results(args.base)
     new_header, new_rows = results.read_results(args.new)
+    for side, path, rows in (("BASE", args.base, base_rows), ("NEW", args.new, new_rows)):
+        if not cmp.ok_rows(rows):  # else "the two files share none of the default metrics" misled
+            raise BenchError(f"{side} {path} has no row with status ok ({len(rows)} row(s) in all); nothing to "
+                             "compare: give a file with finished runs")
     key = cmp.resolve_key(args.key, base_header, new_header)
     metrics = cmp.resolve_metrics(args.metrics, base_header, new_header, cmp.ok_rows(base_rows),
                                   cmp.ok_rows(new_rows))

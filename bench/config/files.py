@@ -47,14 +47,16 @@ def field_errors(err: ValidationError, with_input: bool = False) -> list[tuple[s
             found.append((loc, "unknown field"))
         elif e["type"] == "missing":
             found.append((loc, "missing field"))
-        else:
-            found.append((loc, e["msg"] + (f" (got {e['input']!r})" if with_input else "")))
+        else:  # pydantic's "Value error, " prefix is its own wording, not the problem
+            msg = e["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            shown = with_input and loc and not isinstance(e.get("input"), dict)  # not a whole model's fields
+            found.append((loc, msg + (f" (got {e['input']!r})" if shown else "")))
     return found
 
 
 def one_line(err: ValidationError, where: str) -> str:
     """Turn pydantic's multi-line report into one line naming each bad field."""
-    parts = [f"{msg} '{loc}'" if msg in ("unknown field", "missing field") else f"'{loc}': {msg}"
+    parts = [f"{msg} '{loc}'" if msg in ("unknown field", "missing field") else f"'{loc}': {msg}" if loc else msg
              for loc, msg in field_errors(err)]
     return f"{where}: " + "; ".join(parts)
 
