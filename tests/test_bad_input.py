@@ -373,3 +373,51 @@ def test_a_torn_header_is_not_extended(capsys, tmp_path, text):
         code, _, err = run_cli(capsys, *argv)
         assert code == 2 and f"{torn}: its header line is cut short (ends in 'en')" in one_line(err)
     assert torn.read_bytes() == text and sorted(p.name for p in tmp_path.iterdir()) == ["torn.csv"]
+
+
+# --- 10: lists, bounds, engines and dependencies -------------------------------------------------------------
+
+@pytest.mark.parametrize("argv,needle", [
+    (["run", *SIM, "--max-num-seqs", "1,,4"], "argument --max-num-seqs: empty item in '1,,4'"),
+    (["run", *SIM, "--max-num-seqs", "4,"], "argument --max-num-seqs: empty item in '4,'"),
+    (["run", *SIM, "--max-num-seqs", "2,2"], "argument --max-num-seqs: 2 given twice in '2,2'; list each value once"),
+    (["serve", "--model", "tiny-glm", "--rates", "1,1.0", "--endpoint", "http://127.0.0.1:9"],
+     "argument --rates: 1 given twice in '1,1.0'"),
+    (["serve", "--model", "tiny-glm", "--concurrencies", "1,,2", "--endpoint", "http://127.0.0.1:9"],
+     "argument --concurrencies: empty item in '1,,2'"),
+    (["cost", "{A}", "--vendors", "DeepSeek,,Qwen"], "argument --vendors: empty item in 'DeepSeek,,Qwen'"),
+    (["run", *SIM, "--num-prompts", "1000000000"], "'num_prompts': Input should be less than or equal to 100000"),
+    (["run", *SIM, "--num-prompts", "100000", "--input-len", "1000"],
+     "100000 prompts x up to 1000 tokens is more than 20,000,000 prompt tokens"),
+])
+def test_lists_and_bounds(capsys, tmp_path, results_csv, argv, needle):
+    """1,,4 became 1,4 and 2,2 ran the case twice; 1e9 prompts ended in an empty MemoryError."""
+    out = tmp_path / "r.csv"
+    argv = [x.format(A=results_csv[0]) for x in argv] + (["--out", out] if argv[0] in ("run", "serve") else [])
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and needle in one_line(err) and not out.exists()
+
+
+@pytest.mark.parametrize("entry,needle", [
+    ("fake=bench_no_such_module:Engine", "engine 'fake' names module 'bench_no_such_module', which this Python "
+                                         "cannot import"),
+    ("fake=bench.no_such_module:Engine", "engine 'fake' names module 'bench.no_such_module'"),
+    ("fake=no_such_package.sub:Engine", "engine 'fake' names module 'no_such_package.sub'"),
+])
+def test_a_plugin_engine_that_cannot_be_imported_is_bad_input(capsys, monkeypatch, tmp_path, entry, needle):
+    """It was a failed row (exit 3) for every case, or a traceback."""
+    monkeypatch.setenv("BENCH_ENGINES", entry)
+    out = tmp_path / "r.csv"
+    code, _, err = run_cli(capsys, "run", "--engine", "fake", "--model", "tiny-glm", "--out", out)
+    assert code == 2 and f"BENCH_ENGINES: {needle}" in one_line(err) and not out.exists()
+
+
+def test_a_missing_dependency_is_one_line(capsys, monkeypatch):
+    from bench.cli import models
+
+    def needs_a_missing_package(args):
+        import bench_missing_dependency.sub  # noqa: F401  (as `import matplotlib` in a Python without it)
+
+    monkeypatch.setattr(models, "cmd_models", needs_a_missing_package)
+    code, _, err = run_cli(capsys, "models")
+    assert code == 2 and "Python package bench_missing_dependency is not installed in this Python" in one_line(err)

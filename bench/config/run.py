@@ -23,6 +23,11 @@ from bench.workload.synthetic import length_bounds
 
 
 KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
+# Bounds on the workload, which is built in memory before it runs (a token id costs about 36 bytes in a Python
+# list): 1e9 prompts ended in an empty MemoryError. Far above what a benchmark needs (vllm bench's examples use
+# 1,000 prompts).
+MAX_NUM_PROMPTS = 100_000
+MAX_PROMPT_TOKENS = 20_000_000
 
 
 class RunConfig(BaseModel):
@@ -36,7 +41,7 @@ class RunConfig(BaseModel):
                                  "transformers has it); see docs/engines.md")
     input_len: int = option(128, "prompt tokens per request (mean, if a distribution)", ge=1)
     output_len: int = option(64, "output tokens per request, exact (ignore_eos)", ge=1)
-    num_prompts: int = option(16, "requests in the timed run", ge=1)
+    num_prompts: int = option(16, "requests in the timed run", ge=1, le=MAX_NUM_PROMPTS)
     length_dist: Literal["fixed", "uniform", "normal"] = option("fixed", "how input/output lengths vary around the "
                                                                          "given means")
     range_ratio: float = option(0.0, "uniform: +-ratio x mean; normal: sigma = ratio x mean (clipped at 3 sigma)",
@@ -138,6 +143,9 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
     })
     _, max_in = length_bounds(resolved.input_len, resolved.length_dist, resolved.range_ratio)
     _, max_out = length_bounds(resolved.output_len, resolved.length_dist, resolved.range_ratio)
+    if resolved.num_prompts * max_in > MAX_PROMPT_TOKENS:
+        raise FieldError("num_prompts", f"{resolved.num_prompts} prompts x up to {max_in} tokens is more than "
+                         f"{MAX_PROMPT_TOKENS:,} prompt tokens, which would not fit in memory; use fewer prompts")
     if max_in + max_out > resolved.max_model_len:
         raise FieldError("input_len", f"input {max_in} + output {max_out} tokens = {max_in + max_out} exceeds "
                          f"max_model_len {resolved.max_model_len} of {model.name}; shorten the lengths or raise "

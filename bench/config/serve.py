@@ -35,7 +35,7 @@ class ServeConfig(RunConfig):
     }
 
     engine: Literal["vllm"] = reworded(RunConfig, "engine", hidden=True)  # the server is vLLM's
-    num_prompts: int = option(64, "requests per level", ge=1)
+    num_prompts: int = option(64, "requests per level", ge=1, le=runconfig.MAX_NUM_PROMPTS)
     max_num_seqs: int | None = reworded(RunConfig, "max_num_seqs", "the server's batch cap (vLLM max_num_seqs)",
                                         comma_list=False)
     timeout_s: float = reworded(RunConfig, "timeout_s", "time limit per level: nothing is sent after it, unfinished "
