@@ -421,3 +421,25 @@ def test_a_missing_dependency_is_one_line(capsys, monkeypatch):
     monkeypatch.setattr(models, "cmd_models", needs_a_missing_package)
     code, _, err = run_cli(capsys, "models")
     assert code == 2 and "Python package bench_missing_dependency is not installed in this Python" in one_line(err)
+
+
+@pytest.mark.parametrize("damage,needle", [
+    (lambda lines: [lines[0], lines[1] + b",x,y", *lines[2:]], "line 2: {n2} cells under a header of {n} columns"),
+    (lambda lines: [lines[0], b",".join(lines[1].split(b",")[:10]), *lines[2:]],
+     "line 2: 10 cells under a header of {n} columns: they cannot be matched to their columns"),
+    (lambda lines: [lines[0] + b",run_id", *[x + b",zz" for x in lines[1:-1]], b""],
+     "column 'run_id' appears twice in the header"),
+])
+def test_rows_that_cannot_be_matched_to_their_columns_are_refused(capsys, tmp_path, results_csv, damage, needle):
+    """A cell too many or too few, a column named twice: every later cell was read as another column's."""
+    a, a_bytes = results_csv
+    lines = a_bytes.split(b"\n")
+    n = len(lines[0].split(b","))
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\n".join(damage(lines)))
+    before = bad.read_bytes()
+    for argv in (["cost", bad], ["compare", bad, a], ["report", bad, "--out", tmp_path / "rep"],
+                 ["run", *SIM, "--out", bad]):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 2 and needle.format(n=n, n2=n + 2) in one_line(err), argv
+    assert bad.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]

@@ -125,6 +125,10 @@ def torn_header(path: Path, header: list[str]) -> bool:
 
 
 def _check_header(path: Path, header: list[str]) -> None:
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:  # a reader would keep one of the two cells and never say which
+        raise BenchError(f"{path}: column {twice[0]!r} appears twice in the header; the file was edited or damaged: "
+                         "remove one (docs/files.md), or choose another file")
     if torn_header(path, header):
         raise BenchError(f"{path}: its header line is cut short (ends in {header[-1]!r}); it is not a whole bench "
                          "results CSV: restore it from a copy (docs/files.md says how), or choose another file")
@@ -191,7 +195,17 @@ def read_rows(path: Path) -> list[dict]:
     except UnicodeDecodeError as e:
         raise BenchError(not_utf8(path, e)) from None
     try:
-        return list(csv.DictReader(io.StringIO(text, newline="")))
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = []
+        for row in reader:
+            if None in row or None in row.values():  # more cells than the header names, or fewer
+                n = len(reader.fieldnames or [])
+                cells = n + len(row[None]) if None in row else sum(v is not None for v in row.values())
+                raise BenchError(f"{path} line {reader.line_num}: {cells} cells under a header of {n} columns: they "
+                                 "cannot be matched to their columns; fix or remove that line (docs/files.md); the "
+                                 "file was left as it is")
+            rows.append(row)
+        return rows
     except csv.Error as e:
         raise BenchError(f"{path}: malformed CSV ({e}); it was left as it is") from None
 
