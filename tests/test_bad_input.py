@@ -443,3 +443,51 @@ def test_rows_that_cannot_be_matched_to_their_columns_are_refused(capsys, tmp_pa
         code, _, err = run_cli(capsys, *argv)
         assert code == 2 and needle.format(n=n, n2=n + 2) in one_line(err), argv
     assert bad.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
+
+
+# --- docs/files.md: recovering a torn row ---------------------------------------------------------------------
+
+def _restore_main():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("restore_rows", REPO / "scripts" / "restore_rows.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_a_torn_row_is_restored_from_its_json(capsys, tmp_path):
+    """docs/files.md's recipe: a crash tore the last row; the next append moved it to .torn; the row comes back
+    whole from its JSON, once."""
+    from bench.results.store import read_rows
+
+    out = tmp_path / "runs.csv"
+    assert main(["run", *SIM, "--max-num-seqs", "1,2", "--out", str(out)]) == 0
+    ids = [r["run_id"] for r in read_rows(out)]
+    data = out.read_bytes()
+    out.write_bytes(data[:-40])  # the second row torn 40 bytes before its end
+    assert [r["run_id"] for r in read_rows(out)] == ids[:1]
+    assert main(["run", *SIM, "--max-num-seqs", "4", "--out", str(out)]) == 0  # moves the torn row aside
+    assert (tmp_path / "runs.csv.torn").exists() and len(read_rows(out)) == 2
+    capsys.readouterr()
+    restore = _restore_main()
+    assert restore([str(out)]) == 0
+    assert f"restored 1 row(s) into {out}: {ids[1]}" in capsys.readouterr().out
+    rows = read_rows(out)
+    assert sorted(r["run_id"] for r in rows) == sorted([*ids, rows[1]["run_id"]]) and len(rows) == 3
+    assert restore([str(out)]) == 0 and "restored 0 row(s)" in capsys.readouterr().out
+
+
+def test_a_damaged_file_is_rebuilt_into_a_new_one(capsys, tmp_path):
+    from bench.results.store import read_rows
+
+    out = tmp_path / "runs.csv"
+    assert main(["run", *SIM, "--max-num-seqs", "1,2", "--out", str(out)]) == 0
+    ids = sorted(r["run_id"] for r in read_rows(out))
+    out.write_bytes(b"schema_version,run_id,timestamp,model,en")  # a torn header: nothing can be appended
+    capsys.readouterr()
+    restore = _restore_main()
+    assert restore([str(out)]) == 2 and "its header line is cut short" in one_line(capsys.readouterr().err)
+    fresh = tmp_path / "rebuilt.csv"
+    assert restore([str(out), "--into", str(fresh)]) == 0
+    assert sorted(r["run_id"] for r in read_rows(fresh)) == ids
