@@ -168,15 +168,26 @@ def print_comparison(c: cmp.Comparison, base: Path, new: Path) -> None:
     console.print(summary_line(c), highlight=False, style="bold red" if c.regressions else "bold")
 
 
+def _written_by_compare(first_line: bytes) -> bool:
+    """The first line of a file bench compare wrote: the Markdown title, or a CSV header ending in its columns."""
+    return first_line == b"# bench compare" or first_line.endswith(",".join(OUT_COLUMNS_AFTER_KEY).encode())
+
+
 def cmd_compare(args) -> int:
     from bench.results import store as results
     from bench.cli.cost import csv_bytes
+    from bench.results.outputs import check_table_out
 
     out: Path | None = args.out
-    if out is not None and out.suffix.lower() not in (".csv", ".md"):
-        raise BenchError(f"--out {out}: give a file ending in .csv or .md")
+    if out is not None:
+        check_table_out(out, [args.base, args.new], (".csv", ".md"), _written_by_compare,
+                        "a comparison written by bench compare")
     base_header, base_rows = results.read_results(args.base)
     new_header, new_rows = results.read_results(args.new)
+    for side, path, rows in (("BASE", args.base, base_rows), ("NEW", args.new, new_rows)):
+        if not cmp.ok_rows(rows):  # else "the two files share none of the default metrics" misled
+            raise BenchError(f"{side} {path} has no row with status ok ({len(rows)} row(s) in all); nothing to "
+                             "compare: give a file with finished runs")
     key = cmp.resolve_key(args.key, base_header, new_header)
     metrics = cmp.resolve_metrics(args.metrics, base_header, new_header, cmp.ok_rows(base_rows),
                                   cmp.ok_rows(new_rows))

@@ -87,6 +87,12 @@ def cmd_cost(args) -> int:
     from bench.config.prices import in_force, load_prices
 
     # Everything is checked and computed before anything is printed or written.
+    if args.out:
+        from bench.results.outputs import check_table_out, config_files
+
+        header = ",".join(OUT_COLUMNS).encode()
+        check_table_out(args.out, [args.results, *config_files()], (".csv",), lambda first: first == header,
+                        "a cost table written by bench cost")
     hardware_book = load_hardware()
     opts = CostOptions(
         hardware=args.hardware, basis=args.basis, mix=args.mix,
@@ -102,8 +108,11 @@ def cmd_cost(args) -> int:
     path: Path = args.results
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
-    check_columns(results.read_header(path), str(path))
-    rows = results.read_rows(path)
+    header = results.read_header(path)
+    if header and not results.is_bench_header(header):  # another tool's CSV: name the columns cost lacks
+        check_columns(header, str(path))
+    header, rows = results.read_results(path)  # as compare and report read it: another schema version is refused
+    check_columns(header, str(path))
     measured = [r for r in rows if r.get("status") == "ok"]
     if not measured:
         raise BenchError(f"{path} has no row with status ok; nothing to price")

@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option, reworded
-from bench.config.run import KvCacheDtype, RunConfig
+from bench.config.run import KvCacheDtype, RunConfig, tp_refusal
 from bench.errors import BenchError
 from bench.roofline.bound import EXPLAIN_BATCHES
-from bench.roofline.modelmath import WEIGHT_DTYPES
+from bench.roofline.modelmath import WEIGHT_DTYPES, tensor_parallel_problem
 
 DEFAULT_EXPLAIN_CONTEXT = 4096
 WeightDtype = Literal[tuple(WEIGHT_DTYPES)]
@@ -61,6 +61,10 @@ def cmd_explain(args) -> int:
     limit = model.config.get("max_position_embeddings")
     if limit and context > int(limit):
         raise BenchError(f"--context {context} exceeds the model's max_position_embeddings {limit}")
+    tp = opts.tensor_parallel_size or model.tensor_parallel_size
+    split = tensor_parallel_problem(model.config, tp)
+    if split:
+        raise BenchError(tp_refusal(model, tp, split))
     dep = roofline.Deployment(cfg=model.config, gpu=gpu,
                               tensor_parallel_size=opts.tensor_parallel_size or model.tensor_parallel_size,
                               weight_dtype=opts.weight_dtype or dtype, kv_cache_dtype=opts.kv_cache_dtype,

@@ -136,5 +136,5 @@ def parsed(args: argparse.Namespace, model: type[BaseModel], where: str) -> Any:
         for loc, msg in field_errors(e, with_input=True):
             name = loc.split(".")[0]
             flag = spellings(name, model.model_fields[name])[0] if name in model.model_fields else loc
-            problems.append(f"{flag}: {msg}")
+            problems.append(f"{flag}: {msg}" if flag else msg)
         raise BenchError(f"{where}: " + "; ".join(problems)) from None

@@ -31,6 +31,9 @@ def add_report_command(sub) -> None:
 def cmd_report(args) -> int:
     from bench.analysis.report.build import ReportOptions, build_report, write_report
     from bench.config.hardware import load_hardware
+    from bench.results.outputs import check_report_dir
+
+    check_report_dir(args.out, list(args.results))
 
     opts = ReportOptions(hardware=args.hardware, basis=args.basis, as_of=args.as_of, mix=args.mix,
                          fx_cny_per_usd=args.fx_cny_per_usd, vendors=args.vendors,

@@ -28,9 +28,11 @@ def cmd_run(args) -> int:
     from bench.config import run as runconfig
     from bench.display.run import print_case, print_summary
     from bench.execution.case import run_case
+    from bench.results.outputs import check_results_out, config_files
 
     fields = given(args, RunConfig)
     output = parsed(args, RunOutput, "bench run")
+    check_results_out(output.out, config_files())  # before any case: a bad --out is found before a row is lost
     batch_sizes = fields.pop("max_num_seqs", None) or [None]  # a comma list: one case per value
     cases = []
     for b in batch_sizes:  # resolve every case first: bad input stops everything before any run

@@ -18,10 +18,16 @@ from bench.config.catalog import ResolvedModel
 from bench.config.files import validated
 from bench.config.flags import option
 from bench.errors import BenchError
+from bench.roofline import modelmath
 from bench.workload.synthetic import length_bounds
 
 
 KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
+# Bounds on the workload, which is built in memory before it runs (a token id costs about 36 bytes in a Python
+# list): 1e9 prompts ended in an empty MemoryError. Far above what a benchmark needs (vllm bench's examples use
+# 1,000 prompts).
+MAX_NUM_PROMPTS = 100_000
+MAX_PROMPT_TOKENS = 20_000_000
 
 
 class RunConfig(BaseModel):
@@ -35,7 +41,7 @@ class RunConfig(BaseModel):
                                  "transformers has it); see docs/engines.md")
     input_len: int = option(128, "prompt tokens per request (mean, if a distribution)", ge=1)
     output_len: int = option(64, "output tokens per request, exact (ignore_eos)", ge=1)
-    num_prompts: int = option(16, "requests in the timed run", ge=1)
+    num_prompts: int = option(16, "requests in the timed run", ge=1, le=MAX_NUM_PROMPTS)
     length_dist: Literal["fixed", "uniform", "normal"] = option("fixed", "how input/output lengths vary around the "
                                                                          "given means")
     range_ratio: float = option(0.0, "uniform: +-ratio x mean; normal: sigma = ratio x mean (clipped at 3 sigma)",
@@ -73,6 +79,11 @@ class RunConfig(BaseModel):
         if self.length_dist == "fixed" and self.range_ratio:
             raise ValueError("range_ratio needs --length-dist uniform or normal")
         return self
+
+
+def tp_refusal(model: ResolvedModel, tp: int, problem: str) -> str:
+    sizes = ", ".join(map(str, modelmath.tensor_parallel_sizes(model.config)))
+    return f"--tensor-parallel-size {tp}: {model.name}'s {problem}, which vLLM refuses; choose one of {sizes}"
 
 
 # Options that do not change what is measured; left out of the case key.
@@ -132,6 +143,9 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
     })
     _, max_in = length_bounds(resolved.input_len, resolved.length_dist, resolved.range_ratio)
     _, max_out = length_bounds(resolved.output_len, resolved.length_dist, resolved.range_ratio)
+    if resolved.num_prompts * max_in > MAX_PROMPT_TOKENS:
+        raise FieldError("num_prompts", f"{resolved.num_prompts} prompts x up to {max_in} tokens is more than "
+                         f"{MAX_PROMPT_TOKENS:,} prompt tokens, which would not fit in memory; use fewer prompts")
     if max_in + max_out > resolved.max_model_len:
         raise FieldError("input_len", f"input {max_in} + output {max_out} tokens = {max_in + max_out} exceeds "
                          f"max_model_len {resolved.max_model_len} of {model.name}; shorten the lengths or raise "
@@ -140,6 +154,9 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
     if limit and resolved.max_model_len > int(limit):
         raise FieldError("max_model_len", f"--max-model-len {resolved.max_model_len} exceeds the model's "
                          f"max_position_embeddings {limit}")
+    split = modelmath.tensor_parallel_problem(model.config, resolved.tensor_parallel_size)
+    if split:
+        raise FieldError("tensor_parallel_size", tp_refusal(model, resolved.tensor_parallel_size, split))
     if resolved.weights not in ("auto", "dummy", "hub"):
         from pathlib import Path
 

@@ -35,7 +35,7 @@ class ServeConfig(RunConfig):
     }
 
     engine: Literal["vllm"] = reworded(RunConfig, "engine", hidden=True)  # the server is vLLM's
-    num_prompts: int = option(64, "requests per level", ge=1)
+    num_prompts: int = option(64, "requests per level", ge=1, le=runconfig.MAX_NUM_PROMPTS)
     max_num_seqs: int | None = reworded(RunConfig, "max_num_seqs", "the server's batch cap (vLLM max_num_seqs)",
                                         comma_list=False)
     timeout_s: float = reworded(RunConfig, "timeout_s", "time limit per level: nothing is sent after it, unfinished "
@@ -118,6 +118,11 @@ def parse(fields: dict) -> ServeConfig:
 
 def resolve(cfg: ServeConfig) -> tuple[ServeConfig, ResolvedModel, Endpoint | None]:
     """The model and its defaults (as bench run), then the serving checks. Raises BenchError."""
+    if cfg.endpoint is not None and not cfg.endpoint.strip():  # '' started a local server instead
+        raise BenchError("--endpoint is empty; give the server's URL (e.g. http://127.0.0.1:8000), or leave "
+                         "--endpoint out to have bench start vLLM's server")
+    if cfg.api_model is not None and not cfg.api_model.strip():
+        raise BenchError("--api-model is empty; give the model name the endpoint serves, or leave it out")
     if cfg.endpoint:
         given = local_only_given(cfg)  # typed, even at its default value
         if given:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 
 from bench.config.catalog import ResolvedModel
 from bench.config.run import RunConfig, case_key
@@ -28,10 +29,23 @@ class IncompleteRow(ValueError):
     """A row builder and the schema disagree: a bug in bench, never the user's input."""
 
 
-def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int:
+def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int | None:
     """KV bytes per token from the config (bench.roofline.modelmath), at the case's dtypes and TP."""
     dtype = cfg.dtype if cfg.dtype != "auto" else model.dtype
-    return modelmath.kv_bytes_per_token(model.config, cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
+    return derived("kv_bytes_per_token_analytic", None, modelmath.kv_bytes_per_token, model.config,
+                   cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
+
+
+def derived(what: str, fallback, compute, *args):
+    """`compute(*args)`, or `fallback` with a note on stderr when it fails: a column derived from a measured row
+    (its analytic KV, roofline, energy, cost) must never cost the row itself. The checks before a case runs
+    (catalog.read_config: modelmath.config_problems) keep this for inputs nobody foresaw."""
+    try:
+        return compute(*args)
+    except Exception as e:  # noqa: BLE001 - any failure here would lose a row that was measured
+        text = " ".join(f"{type(e).__name__}: {e}".split())[:200]
+        print(f"note: {what} left empty ({text}); the measured row is kept", file=sys.stderr)
+        return fallback
 
 
 def complete(writer: str, values: dict, sources: dict[str, dict]) -> dict:
@@ -90,7 +104,8 @@ def _status(status: str | None, error) -> dict:
 def _priced(writer: str, values: dict, sources: dict[str, dict], hardware: str | None) -> dict:
     """The row with its cost columns: priced from its own measured cells (bench.cost.pricing)."""
     unpriced = {**values, **_copied(writer, sources)}
-    return complete(writer, values, {**sources, "cost": run_cost_columns(unpriced, hardware)})
+    return complete(writer, values, {**sources, "cost": derived("cost columns", {}, run_cost_columns, unpriced,
+                                                                hardware)})
 
 
 def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedModel, weights: str, out: dict,
@@ -125,8 +140,10 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
     }
     sources = {
         "metrics": m,
-        "energy": energy_columns(out.get("telemetry"), m.get("output_tokens"), out.get("telemetry_note") or ""),
-        "roofline": predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
+        "energy": derived("energy columns", {}, energy_columns, out.get("telemetry"), m.get("output_tokens"),
+                          out.get("telemetry_note") or ""),
+        "roofline": derived("roofline columns", {}, predict.roofline_columns, cfg.model_dump(), model.config, device,
+                            device_name, out),
     }
     return _priced(RUN, values, sources, cfg.hardware)
 

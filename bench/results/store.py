@@ -91,13 +91,47 @@ def _csv_text(header: list[str], rows: list[dict]) -> str:
 
 
 def read_header(path: Path) -> list[str] | None:
+    """The first line's column names; None for a missing or empty file, [] for one with no readable first line.
+    A byte-order mark (a CSV saved by Excel) is skipped; a file that is not UTF-8 is BenchError."""
     if not path.exists() or path.stat().st_size == 0:
         return None
-    with path.open(newline="", encoding="utf-8") as f:
-        try:
-            return next(csv.reader(f))
-        except (StopIteration, csv.Error, UnicodeDecodeError):
-            return []
+    if path.is_dir():
+        raise BenchError(f"{path} is a directory, not a results CSV")
+    with path.open("rb") as f:
+        first = f.readline()
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise BenchError(not_utf8(path, e)) from None
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")))
+    except (StopIteration, csv.Error):
+        return []
+
+
+def not_utf8(path: Path, e: UnicodeDecodeError, offset: int = 0) -> str:
+    return (f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {offset + e.start}); bench results "
+            "CSVs are UTF-8: re-save it as UTF-8, or give the file bench wrote")
+
+
+def torn_header(path: Path, header: list[str]) -> bool:
+    """Whether the header line was cut short (a copy or a disk that stopped mid-line): no newline after it, or a
+    last name that is the start of one of bench's columns but none itself ('...,model,en'). Appending would
+    make the torn name a column for good."""
+    with path.open("rb") as f:
+        whole = f.readline().endswith(b"\n")
+    last = header[-1] if header else ""
+    return not whole or (last not in COLUMNS and any(c.startswith(last) for c in COLUMNS))
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:  # a reader would keep one of the two cells and never say which
+        raise BenchError(f"{path}: column {twice[0]!r} appears twice in the header; the file was edited or damaged: "
+                         "remove one (docs/files.md), or choose another file")
+    if torn_header(path, header):
+        raise BenchError(f"{path}: its header line is cut short (ends in {header[-1]!r}); it is not a whole bench "
+                         "results CSV: restore it from a copy (docs/files.md says how), or choose another file")
 
 
 def check_appendable(path: Path) -> None:
@@ -108,6 +142,7 @@ def check_appendable(path: Path) -> None:
         return
     if not is_bench_header(header):
         raise BenchError(f"{path} is not a bench results CSV (no schema_version/run_id columns); choose another --out")
+    _check_header(path, header)
     versions = [v for v in other_schema_versions(read_rows(path)) if not upgrade.can_upgrade(v)]
     if versions:
         raise BenchError(
@@ -136,10 +171,11 @@ def read_results(path: Path) -> tuple[list[str], list[dict]]:
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
     header = read_header(path)
-    if not header:
+    if header is None:
         raise BenchError(f"{path} is empty; give a results CSV written by `bench run`")
     if not is_bench_header(header):
         raise BenchError(f"{path} is not a bench results CSV (no schema_version/run_id columns)")
+    _check_header(path, header)
     rows = read_rows(path)
     versions = [v for v in other_schema_versions(rows) if not upgrade.can_upgrade(v)]
     if versions:
@@ -155,9 +191,22 @@ def read_rows(path: Path) -> list[dict]:
     """Every whole row (a torn last row, if any, is not one)."""
     data = path.read_bytes()
     try:
-        text = data[: whole_length(data)].decode("utf-8")
-        return list(csv.DictReader(io.StringIO(text, newline="")))
-    except (csv.Error, UnicodeDecodeError) as e:
+        text = data[: whole_length(data)].decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise BenchError(not_utf8(path, e)) from None
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = []
+        for row in reader:
+            if None in row or None in row.values():  # more cells than the header names, or fewer
+                n = len(reader.fieldnames or [])
+                cells = n + len(row[None]) if None in row else sum(v is not None for v in row.values())
+                raise BenchError(f"{path} line {reader.line_num}: {cells} cells under a header of {n} columns: they "
+                                 "cannot be matched to their columns; fix or remove that line (docs/files.md); the "
+                                 "file was left as it is")
+            rows.append(row)
+        return rows
+    except csv.Error as e:
         raise BenchError(f"{path}: malformed CSV ({e}); it was left as it is") from None
 
 
