@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,16 +108,19 @@ def main() -> int:
     tmp = None if args.keep else tempfile.TemporaryDirectory(prefix="bench-scale-")
     folder = args.keep or Path(tmp.name)
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"{os.cpu_count()} CPU(s); python {sys.version.split()[0]}")
+    print(f"{os.cpu_count()} CPU(s); python {sys.version.split()[0]}; load average before: "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{'rows':>8} {'cases':>7} {'command':<8} {'seconds':>8} {'peak MB':>8} {'exit':>4}")
     for rows in sizes:
         base, new = make_files(rows, folder)
         runs = {"compare": [sys.executable, "-m", "bench", "compare", str(base), str(new),
                             "--out", str(folder / f"compare-{rows}.csv")],
                 "report": [sys.executable, "-m", "bench", "report", str(new), "--out", str(folder / f"report-{rows}")]}
+        shutil.rmtree(folder / f"report-{rows}", ignore_errors=True)
         for name, cmd in runs.items():
             wall, rss, rc, tail = measure(cmd)
-            print(f"{rows:>8} {rows // REPEATS:>7} {name:<8} {wall:>8.1f} {rss:>8.0f} {rc:>4}", flush=True)
+            print(f"{rows:>8} {rows // REPEATS:>7} {name:<8} {wall:>8.1f} {rss:>8.0f} {rc:>4}   (load average "
+                  f"{os.getloadavg()[0]:.1f})", flush=True)
             if rc not in (0, 1):  # compare exits 1 on the planted regressions
                 print(tail)
         report = folder / f"report-{rows}"

@@ -141,6 +141,8 @@ def test_read_frame_is_read_results_column_by_column(tmp_path):
     assert list(frame.output_tok_s) == [101.5, 102.5]  # 100.5 + i
     assert pd.isna(frame.ttft_p50_ms[0]) and frame.ttft_p50_ms[1] == 7.25
     assert frame.error[0] == 'a "quoted", comma\nand newline' and frame.device[0] == ""
+    _, part = results.read_frame(path, columns=["run_id", "output_tok_s", "not_a_column"])
+    assert list(part.columns) == ["schema_version", "run_id", "output_tok_s"]  # the file's order, what it has
 
 
 def test_read_frame_refuses_what_read_results_refuses(tmp_path):

@@ -304,12 +304,13 @@ def ok_rows(rows):
 AGGREGATES = ("count", "median", "min", "max")
 
 
-def _per_case(frame, key_columns: list[str], metrics: list[str]):
-    """(case keys in first-seen order, rows per case, {metric: {aggregate: array}}) of a frame's ok rows."""
+def _per_case(frame, keys, metrics: list[str]):
+    """(case keys in first-seen order, rows per case, {metric: {aggregate: array}}) of a frame's ok rows, whose
+    case keys (case_keys) are `keys`."""
     import pandas as pd
 
     data = pd.DataFrame({m: values(frame, m) for m in metrics}, index=frame.index)
-    data["_key"] = case_keys(frame, key_columns)
+    data["_key"] = keys
     grouped = data.groupby("_key", sort=False)
     agg = grouped[list(metrics)].agg(list(AGGREGATES)) if metrics else None
     sizes = grouped.size()
@@ -331,8 +332,9 @@ def compare(base_rows, new_rows, key_columns: list[str], metrics: list[str], thr
     pandas groupby (count, median, min, max per metric), so the cost grows with the rows, not their square."""
     base_all, new_all = as_frame(base_rows), as_frame(new_rows)
     base_ok, new_ok = ok_rows(base_all), ok_rows(new_all)
-    base_keys, base_n, base_stats = _per_case(base_ok, key_columns, metrics)
-    new_keys, new_n, new_stats = _per_case(new_ok, key_columns, metrics)
+    base_row_keys, new_row_keys = case_keys(base_ok, key_columns), case_keys(new_ok, key_columns)
+    base_keys, base_n, base_stats = _per_case(base_ok, base_row_keys, metrics)
+    new_keys, new_n, new_stats = _per_case(new_ok, new_row_keys, metrics)
     new_at = {k: i for i, k in enumerate(new_keys)}
     base_at = {k: i for i, k in enumerate(base_keys)}
     common = sorted((k for k in base_keys if k in new_at), key=split_key)
@@ -357,8 +359,8 @@ def compare(base_rows, new_rows, key_columns: list[str], metrics: list[str], thr
         cases.append(CaseComparison(key=split_key(k), base_rows=int(base_n[i]), new_rows=int(new_n[j]),
                                     changes=changes))
     common_set = set(common)
-    base_matched = base_ok[case_keys(base_ok, key_columns).isin(common_set).to_numpy()]
-    new_matched = new_ok[case_keys(new_ok, key_columns).isin(common_set).to_numpy()]
+    base_matched = base_ok[base_row_keys.isin(common_set).to_numpy()]
+    new_matched = new_ok[new_row_keys.isin(common_set).to_numpy()]
     return Comparison(
         key_columns=list(key_columns), metrics=list(metrics), threshold=threshold, cases=cases,
         only_base=sorted(split_key(k) for k in base_keys if k not in new_at),

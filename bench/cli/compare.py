@@ -184,6 +184,19 @@ def to_records(c: cmp.Comparison) -> list[dict]:
     return out
 
 
+def records_csv(columns: list[str], records: list[dict]) -> bytes:
+    """bench.cli.cost.csv_bytes's format (numbers to 6 decimals, None as an empty cell, inf as inf), column by
+    column with pandas: a comparison of 10,000 cases has 150,000 records."""
+    import io
+
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(records, columns=columns).round(6)
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue().encode()
+
+
 def print_comparison(c: cmp.Comparison, base: Path, new: Path) -> None:
     from rich.table import Table
 
@@ -215,13 +228,14 @@ def print_comparison(c: cmp.Comparison, base: Path, new: Path) -> None:
 
 def cmd_compare(args) -> int:
     from bench.results import store as results
-    from bench.cli.cost import csv_bytes
 
     out: Path | None = args.out
     if out is not None and out.suffix.lower() not in (".csv", ".md"):
         raise BenchError(f"--out {out}: give a file ending in .csv or .md")
-    base_header, base_rows = results.read_frame(args.base)
-    new_header, new_rows = results.read_frame(args.new)
+    wanted = {*cmp.DEFAULT_KEY, *cmp.LOAD_COLUMNS, *cmp.DEFAULT_METRICS, *cmp.ENV_COLUMNS, "status",
+              *(args.key or ()), *(args.metrics or ())}
+    base_header, base_rows = results.read_frame(args.base, columns=wanted)
+    new_header, new_rows = results.read_frame(args.new, columns=wanted)
     key = cmp.resolve_key(args.key, base_header, new_header)
     metrics = cmp.resolve_metrics(args.metrics, base_header, new_header, cmp.ok_rows(base_rows),
                                   cmp.ok_rows(new_rows))
@@ -231,7 +245,7 @@ def cmd_compare(args) -> int:
         if out.suffix.lower() == ".md":
             data = to_markdown(c, args.base, args.new).encode()
         else:
-            data = csv_bytes([*c.key_columns, *OUT_COLUMNS_AFTER_KEY], to_records(c))
+            data = records_csv([*c.key_columns, *OUT_COLUMNS_AFTER_KEY], to_records(c))
         results.write_atomic(out, data)
         print(f"wrote {out}")
     return EXIT_REGRESSION if c.regressions else 0

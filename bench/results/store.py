@@ -167,24 +167,27 @@ def text_columns(header: list[str]) -> list[str]:
     return [c for c in header if c in declared and not declared[c].numeric]
 
 
-def read_frame(path: Path):
+def read_frame(path: Path, columns=None):
     """read_results, columnar, for files of any size (compare, report): (header, pandas DataFrame).
 
     One pass of pandas' C parser over the whole rows (a torn last row is not one). Declared text columns
     (schema: no unit) are strings, an empty cell "" ; every other column is what pandas infers (float64 or
     int64 for figures, an empty cell NaN). The same checks and messages as read_results; a file of an older
     schema version goes through read_results' row-by-row upgrade (no cell lost) and is then made a frame
-    the same way.
+    the same way. `columns`: read only those of them the file has (and schema_version), all by default.
     """
     import pandas as pd
 
     _check_readable_header(path)
     header = read_header(path)
     data = path.read_bytes()
-    texts = text_columns(header)
+    wanted = set(header) if columns is None else (set(columns) | {"schema_version"}) & set(header)
+    texts = [c for c in text_columns(header) if c in wanted]
+    figures = {c: [""] for c in wanted if c not in texts}  # an empty figure is NaN, an empty text ""
     try:
         frame = pd.read_csv(io.BytesIO(data[: whole_length(data)]), dtype=dict.fromkeys(texts, str),
-                            keep_default_na=False, na_values=[""], encoding="utf-8")
+                            usecols=[c for c in header if c in wanted], keep_default_na=False, na_values=figures,
+                            encoding="utf-8")
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
         raise BenchError(f"{path}: malformed CSV ({str(e).splitlines()[0]}); it was left as it is") from None
     versions = sorted({str(v).strip() for v in frame["schema_version"].unique()} - {"", str(SCHEMA_VERSION)})
@@ -193,8 +196,10 @@ def read_frame(path: Path):
         header, rows = read_results(path)
         frame = pd.read_csv(io.StringIO(_csv_text(header, rows)), names=header, header=None,
                             dtype=dict.fromkeys(text_columns(header), str), keep_default_na=False, na_values=[""])
-        texts = text_columns(header)
-    frame[texts] = frame[texts].fillna("")
+        if columns is not None:  # the upgrade may add some of the columns asked for
+            frame = frame[[c for c in header if c in set(columns) | {"schema_version"}]]
+        texts = text_columns(list(frame.columns))
+        frame[texts] = frame[texts].fillna("")
     return header, frame
 
 
