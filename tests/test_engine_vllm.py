@@ -3,7 +3,6 @@
 Each case starts a real engine in its own process (about 30 s on 2 cores)."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -68,12 +67,10 @@ def test_glm_with_varying_lengths_generates_exactly_the_sampled_lengths(tmp_path
 
 
 def cpu_has_fp8_kv() -> bool:
-    """vLLM's CPU build stores an fp8 KV cache only on x86 with AVX-512 or AMX."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512f" in flags or "amx_tile" in flags
+    """vLLM's CPU build stores an fp8 KV cache only on x86 with AVX-512 or AMX (bench.measure.cpu_features)."""
+    from bench.measure.cpu_features import cpu_flags, has_fp8_kv
+
+    return has_fp8_kv(cpu_flags())
 
 
 @pytest.mark.skipif(not cpu_has_fp8_kv(), reason="this CPU has no AVX-512/AMX, which vLLM's fp8 KV cache needs")
