@@ -31,6 +31,9 @@ def classify(exc: BaseException) -> str:
     return "oom" if looks_like_oom(f"{type(exc).__name__}: {exc}") else "failed"
 
 
+WARMUP_OUTPUT_LEN = 8  # output tokens per warm-up request (at most: output_len when shorter)
+
+
 def case_requests(spec: EngineSpec) -> tuple[list, list]:
     """The timed requests and the warm-up batch of a case (the bare-generate baseline uses the same).
 
@@ -42,7 +45,7 @@ def case_requests(spec: EngineSpec) -> tuple[list, list]:
     requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
                                dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
     n = min(run["num_prompts"], run["max_num_seqs"] or run["num_prompts"])
-    warmup = sample_requests(n, run["input_len"], min(run["output_len"], 8), vocab, seed=run["seed"] + 1_000_003,
+    warmup = sample_requests(n, run["input_len"], min(run["output_len"], WARMUP_OUTPUT_LEN), vocab, seed=run["seed"] + 1_000_003,
                              avoid_token_ids=avoid)
     return requests, warmup
 
@@ -52,9 +55,36 @@ def gpu_count(run: dict) -> int:
     return (run.get("tensor_parallel_size") or 1) * (run.get("pipeline_parallel_size") or 1)
 
 
+def note_phase(phase: str, **info) -> None:
+    """Append {"phase", "t" (time.time()), **info} to the file the parent watches (BENCH_PROGRESS_FILE; none: no-op).
+    Written between the timed parts, never during them."""
+    path = os.environ.get("BENCH_PROGRESS_FILE")
+    if not path:
+        return
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps({"phase": phase, "t": time.time(), **info}) + "\n")
+    except OSError:
+        pass
+
+
+def expected_generate_s(warmup_s: float, warmup_out_tokens: int, output_len: int, num_prompts: int,
+                        batch: int | None) -> float | None:
+    """The timed generate's duration foreseen from the warm-up (one batch of the real shape, short outputs):
+    waves x warm-up seconds x output_len / warm-up output tokens, where waves = ceil(num_prompts / batch). An
+    upper bound: the warm-up's prefill is counted again for every block of warm-up-length outputs. None
+    without a warm-up."""
+    if warmup_s <= 0 or warmup_out_tokens <= 0:
+        return None
+    per_wave = min(num_prompts, batch or num_prompts)
+    waves = -(-num_prompts // per_wave)
+    return waves * warmup_s * output_len / warmup_out_tokens
+
+
 def run_case(spec: EngineSpec) -> dict:
     run = spec.run
     requests, warmup = case_requests(spec)
+    note_phase("engine import")
     t0 = time.perf_counter()
     engine = load_engine(run["engine"])(spec)
     engine.check()
@@ -62,14 +92,18 @@ def run_case(spec: EngineSpec) -> dict:
     device = getattr(engine, "device", None) or "cpu"
     sampler = PeakMemorySampler(device).start()
     try:
+        note_phase("engine start")
         t0 = time.perf_counter()
         engine.start()
         engine_start_s = time.perf_counter() - t0
         warmup_s = 0.0
         if run["warmup"]:
+            note_phase("warm-up")
             t0 = time.perf_counter()
             engine.generate(warmup)
             warmup_s = time.perf_counter() - t0
+        note_phase("timed run", expected_s=expected_generate_s(
+            warmup_s, min(run["output_len"], WARMUP_OUTPUT_LEN), run["output_len"], run["num_prompts"], run["max_num_seqs"]))
         gpu_telemetry, telemetry_note = start_gpu_telemetry(device, gpu_count(run))
         try:
             t0 = time.perf_counter()
