@@ -8,6 +8,9 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
+from bench.config.catalog import resolve_model
+from bench.roofline import bound as roofline
+from bench.roofline import modelmath
 from bench.workload.synthetic import sample_requests
 
 pytestmark = pytest.mark.engine
@@ -32,6 +35,11 @@ def check_row(row, record, *, input_tokens, output_tokens, analytic):
     assert row["kv_bytes_per_token_analytic"] == analytic
     assert row["kv_bytes_per_token"] == analytic  # what vLLM allocated, per token of capacity
     assert row["kv_num_blocks"] * row["kv_block_size"] == row["kv_capacity_tokens"]
+    # the analytic capacity (bench.roofline) is what vLLM allocated: whole blocks of the 1 GiB asked for
+    # (this was tests/test_engine_kv_capacity.py, which started three more engines to check it)
+    config = resolve_model(row["model"]).config
+    assert modelmath.kv_bytes_per_token(config, row["kv_cache_dtype"], row["dtype"]) == analytic
+    assert row["kv_capacity_tokens"] == roofline.kv_capacity_tokens(2**30, analytic, row["kv_block_size"])
     assert row["kv_capacity_tokens"] * analytic == pytest.approx(row["kv_cache_gb"] * 1e9, rel=1e-6)
     assert row["kv_cache_gb"] <= 2**30 / 1e9 * (1 + 1e-6)  # within the 1 GiB asked for (CSV keeps 6 decimals)
     assert row["max_num_seqs"] == 4

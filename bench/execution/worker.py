@@ -90,7 +90,10 @@ def run_case(spec: EngineSpec) -> dict:
     engine.check()
     engine_check_s = time.perf_counter() - t0  # importing the engine's packages (vllm, torch) and its checks
     device = getattr(engine, "device", None) or "cpu"
-    sampler = PeakMemorySampler(device).start()
+    telemetry_on = os.environ.get("BENCH_TELEMETRY", "on") != "off"  # off: scripts/bench_overhead.py's control
+    sampler = PeakMemorySampler(device)
+    if telemetry_on:
+        sampler.start()  # else peak memory is the one sample taken at stop()
     try:
         note_phase("engine start")
         t0 = time.perf_counter()
@@ -104,7 +107,8 @@ def run_case(spec: EngineSpec) -> dict:
             warmup_s = time.perf_counter() - t0
         note_phase("timed run", expected_s=expected_generate_s(
             warmup_s, min(run["output_len"], WARMUP_OUTPUT_LEN), run["output_len"], run["num_prompts"], run["max_num_seqs"]))
-        gpu_telemetry, telemetry_note = start_gpu_telemetry(device, gpu_count(run))
+        gpu_telemetry, telemetry_note = (start_gpu_telemetry(device, gpu_count(run)) if telemetry_on
+                                         else (None, "telemetry off (BENCH_TELEMETRY=off)"))
         try:
             t0 = time.perf_counter()
             results, elapsed_s = engine.generate(requests)
