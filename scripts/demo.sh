@@ -29,7 +29,7 @@ else
   status=0
   # bfloat16 where the CPU multiplies it natively (AVX-512 BF16 or AMX), float32 elsewhere: bench.measure.cpu_features.
   dtype="$(.venv/bin/python -m bench.measure.cpu_features dtype)"
-  echo "CPU dtype: $dtype ($(.venv/bin/python -m bench.measure.cpu_features | head -n 1))"
+  .venv/bin/python -m bench.measure.cpu_features
   # The most informative case first: batch 16 is the cheapest per token, the figure the cost question needs;
   # batch 4 then shows how throughput grows with the batch. One process per case (about 45 s of start-up each).
   run .venv/bin/bench run --model qwen2.5-0.5b-instruct --dtype "$dtype" --input-len 128 --output-len 64 \

@@ -2,7 +2,7 @@
 vLLM's CPU build can keep an fp8 KV cache.
 
     python -m bench.measure.cpu_features dtype     # prints bfloat16 or float32 (scripts/demo.sh uses it)
-    python -m bench.measure.cpu_features           # the flags that decided, and the choices
+    python -m bench.measure.cpu_features           # the choices and the flags that decided, one line
 
 Why the dtype depends on the flags (measured, issue 17): on an Intel Xeon with AVX-512 BF16 and AMX, bfloat16
 ran Qwen2.5-0.5B at 80-87 output tok/s (bare LLM.generate, 16 x 128/64) where float32 gave 24.5; on an AMD
@@ -54,8 +54,8 @@ def main(argv: list[str]) -> int:
         print("usage: python -m bench.measure.cpu_features [dtype]", file=sys.stderr)
         return 2
     shown = sorted(f for f in flags if f in BF16_FLAGS + FP8_KV_FLAGS) or ["none of " + ", ".join(BF16_FLAGS + FP8_KV_FLAGS)]
-    print(f"flags that decide: {' '.join(shown)}")
-    print(f"CPU dtype: {cpu_dtype(flags)}; fp8 KV cache: {'yes' if has_fp8_kv(flags) else 'no'}")
+    print(f"CPU dtype: {cpu_dtype(flags)}; fp8 KV cache: {'yes' if has_fp8_kv(flags) else 'no'} "
+          f"(flags that decide: {' '.join(shown)})")
     return 0
 
 
