@@ -15,6 +15,9 @@ def test_the_timed_run_is_foreseen_from_the_warm_up():
     assert expected_generate_s(2.0, 8, 64, 16, 16) == pytest.approx(16.0)
     assert expected_generate_s(2.0, 8, 64, 16, None) == pytest.approx(16.0)
     assert expected_generate_s(0.0, 8, 64, 16, 4) is None  # --no-warmup: nothing to go by
+    # split into prefill 8 s + 7 decode steps in 1.4 s (0.2 s each): 8 + 0.2 x 63 = 20.6 s a wave; one wave at 16
+    assert expected_generate_s(9.4, 8, 64, 16, 16, 8.0, 1.4) == pytest.approx(20.6)
+    assert expected_generate_s(9.4, 8, 64, 16, 4, 8.0, 1.4) == pytest.approx(4 * 20.6)  # four waves at batch 4
 
 
 def test_time_left_of_a_case_and_of_the_command():

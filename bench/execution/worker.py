@@ -45,8 +45,8 @@ def case_requests(spec: EngineSpec) -> tuple[list, list]:
     requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
                                dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
     n = min(run["num_prompts"], run["max_num_seqs"] or run["num_prompts"])
-    warmup = sample_requests(n, run["input_len"], min(run["output_len"], WARMUP_OUTPUT_LEN), vocab, seed=run["seed"] + 1_000_003,
-                             avoid_token_ids=avoid)
+    warmup = sample_requests(n, run["input_len"], min(run["output_len"], WARMUP_OUTPUT_LEN), vocab,
+                             seed=run["seed"] + 1_000_003, avoid_token_ids=avoid)
     return requests, warmup
 
 
@@ -69,15 +69,23 @@ def note_phase(phase: str, **info) -> None:
 
 
 def expected_generate_s(warmup_s: float, warmup_out_tokens: int, output_len: int, num_prompts: int,
-                        batch: int | None) -> float | None:
-    """The timed generate's duration foreseen from the warm-up (one batch of the real shape, short outputs):
-    waves x warm-up seconds x output_len / warm-up output tokens, where waves = ceil(num_prompts / batch). An
-    upper bound: the warm-up's prefill is counted again for every block of warm-up-length outputs. None
-    without a warm-up."""
+                        batch: int | None, warmup_prefill_s: float | None = None,
+                        warmup_decode_s: float | None = None) -> float | None:
+    """The timed generate's duration foreseen from the warm-up (one wave of the real shape: min(num_prompts,
+    batch) prompts, `warmup_out_tokens` outputs each), over waves = ceil(num_prompts / batch) waves.
+
+    Where the engine split the warm-up into its prefill and decode steps (vLLM: per-step token counts), a wave is
+    its prefill plus output_len - 1 decode steps at the warm-up's seconds per decode step:
+        waves x (prefill_s + decode_s x (output_len - 1) / (warmup_out_tokens - 1))
+    else the whole warm-up scaled by the outputs, an upper bound (the prefill counted again for every
+    warm-up-length block of outputs): waves x warmup_s x output_len / warmup_out_tokens.
+    None without a warm-up."""
     if warmup_s <= 0 or warmup_out_tokens <= 0:
         return None
     per_wave = min(num_prompts, batch or num_prompts)
     waves = -(-num_prompts // per_wave)
+    if warmup_prefill_s is not None and warmup_decode_s is not None and warmup_out_tokens > 1:
+        return waves * (warmup_prefill_s + warmup_decode_s * (output_len - 1) / (warmup_out_tokens - 1))
     return waves * warmup_s * output_len / warmup_out_tokens
 
 
@@ -105,8 +113,10 @@ def run_case(spec: EngineSpec) -> dict:
             t0 = time.perf_counter()
             engine.generate(warmup)
             warmup_s = time.perf_counter() - t0
+        split = getattr(engine, "split", None) or {}  # the warm-up's prefill/decode seconds, where measured
         note_phase("timed run", expected_s=expected_generate_s(
-            warmup_s, min(run["output_len"], WARMUP_OUTPUT_LEN), run["output_len"], run["num_prompts"], run["max_num_seqs"]))
+            warmup_s, min(run["output_len"], WARMUP_OUTPUT_LEN), run["output_len"], run["num_prompts"],
+            run["max_num_seqs"], split.get("prefill_s"), split.get("decode_s")))
         gpu_telemetry, telemetry_note = (start_gpu_telemetry(device, gpu_count(run)) if telemetry_on
                                          else (None, "telemetry off (BENCH_TELEMETRY=off)"))
         try:
