@@ -159,8 +159,12 @@ def draw_beside(build, runs: list[Run]):
     future = pool.submit(build, runs)
 
     def result() -> list[Section]:
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             return future.result()
+        except BrokenProcessPool:  # the process died (killed, out of memory): draw them here instead
+            return build(runs)
         finally:
             pool.shutdown()
     return result
