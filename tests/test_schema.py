@@ -297,3 +297,14 @@ def test_a_v2_row_gains_the_issue_12_columns_its_cells_imply():
     assert row["schema_version"] == "3" and row["engine_version"] == "0.32.0"
     assert float(row["tokens_per_cny_blended"]) == pytest.approx(1_250_000)  # 1e6 / 0.8 CNY per M
     assert row["prefill_s"] == row["split_method"] == row["gpu_price_source"] == ""
+
+
+def test_a_v1_file_reads_as_a_frame_through_the_same_upgrade(tmp_path):
+    path = tmp_path / "old.csv"
+    original = _v1_file(path)
+    header, frame = store.read_frame(path)
+    assert path.read_bytes() == original
+    assert header == V1 + ["engine_version"] + V3_ADDED and list(frame.columns) == header
+    assert list(frame.schema_version) == ["3"] * 3
+    assert list(frame.engine_version) == ["0.6.3", "", "0.7.0"]  # as read_results: vLLM rows knew it
+    assert list(frame.tpot_p99_ms) == ["tpot_p99_ms-0", "tpot_p99_ms-1", "tpot_p99_ms-2"]  # no cell lost

@@ -89,11 +89,13 @@ def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, check_engi
 
 
 def execute(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False,
-            spinner: str | None = None) -> Execution:
+            spinner: str | None = None, watch=None) -> Execution:
     """Run the worker on this machine: its process, its timeout, its log. Ctrl-C/SIGTERM propagate
-    (after the engine's process group is killed)."""
+    (after the engine's process group is killed). `watch`: see process.spawn_worker (it replaces the spinner)."""
     spawned_at, t0 = time.time(), time.perf_counter()
-    if spinner and not verbose:
+    if watch is not None and not verbose:
+        out = spawn_worker(spec, timeout_s, log_path, watch=watch)
+    elif spinner and not verbose:
         from rich.console import Console
 
         with Console(stderr=True).status(spinner):
@@ -161,18 +163,19 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
 
 
 def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool = False,
-             label: str = "", bad_input_as_row: bool = False, spinner: bool = True) -> CaseOutcome:
+             label: str = "", bad_input_as_row: bool = False, spinner: bool = True, watch=None) -> CaseOutcome:
     """Run one resolved case here and record it.
 
     Bad input raises BenchError before anything is written; input only the engine can judge (an
     architecture vLLM lacks) raises too, or with `bad_input_as_row` (sweeps) becomes a `failed` row.
     Ctrl-C/SIGTERM: the engine is stopped, an `interrupted` row written, then Interrupted is raised.
+    `watch`: a progress display's (bench.display.progress), shown instead of the spinner.
     """
     prep = prepare_case(cfg, model, out_csv)
     text = f"{label or model.name}: starting the engine and running (log: {prep.log_path})" if spinner else None
     spawned_at = time.time()
     try:
-        ex = execute(prep.spec, cfg.timeout_s, prep.log_path, verbose=verbose, spinner=text)
+        ex = execute(prep.spec, cfg.timeout_s, prep.log_path, verbose=verbose, spinner=text, watch=watch)
     except KeyboardInterrupt as e:
         outcome = record_case(prep, interrupted_execution(e, spawned_at), out_csv)
         raise Interrupted(signal_name(e), outcome) from None

@@ -31,6 +31,9 @@ def classify(exc: BaseException) -> str:
     return "oom" if looks_like_oom(f"{type(exc).__name__}: {exc}") else "failed"
 
 
+WARMUP_OUTPUT_LEN = 8  # output tokens per warm-up request (at most: output_len when shorter)
+
+
 def case_requests(spec: EngineSpec) -> tuple[list, list]:
     """The timed requests and the warm-up batch of a case (the bare-generate baseline uses the same).
 
@@ -42,8 +45,8 @@ def case_requests(spec: EngineSpec) -> tuple[list, list]:
     requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
                                dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
     n = min(run["num_prompts"], run["max_num_seqs"] or run["num_prompts"])
-    warmup = sample_requests(n, run["input_len"], min(run["output_len"], 8), vocab, seed=run["seed"] + 1_000_003,
-                             avoid_token_ids=avoid)
+    warmup = sample_requests(n, run["input_len"], min(run["output_len"], WARMUP_OUTPUT_LEN), vocab,
+                             seed=run["seed"] + 1_000_003, avoid_token_ids=avoid)
     return requests, warmup
 
 
@@ -65,27 +68,72 @@ def sampled_device(device: str, run: dict) -> tuple[str, str]:
     return device, ""
 
 
+def note_phase(phase: str, **info) -> None:
+    """Append {"phase", "t" (time.time()), **info} to the file the parent watches (BENCH_PROGRESS_FILE; none: no-op).
+    Written between the timed parts, never during them."""
+    path = os.environ.get("BENCH_PROGRESS_FILE")
+    if not path:
+        return
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps({"phase": phase, "t": time.time(), **info}) + "\n")
+    except OSError:
+        pass
+
+
+def expected_generate_s(warmup_s: float, warmup_out_tokens: int, output_len: int, num_prompts: int,
+                        batch: int | None, warmup_prefill_s: float | None = None,
+                        warmup_decode_s: float | None = None) -> float | None:
+    """The timed generate's duration foreseen from the warm-up (one wave of the real shape: min(num_prompts,
+    batch) prompts, `warmup_out_tokens` outputs each), over waves = ceil(num_prompts / batch) waves.
+
+    Where the engine split the warm-up into its prefill and decode steps (vLLM: per-step token counts), a wave is
+    its prefill plus output_len - 1 decode steps at the warm-up's seconds per decode step:
+        waves x (prefill_s + decode_s x (output_len - 1) / (warmup_out_tokens - 1))
+    else the whole warm-up scaled by the outputs, an upper bound (the prefill counted again for every
+    warm-up-length block of outputs): waves x warmup_s x output_len / warmup_out_tokens.
+    None without a warm-up."""
+    if warmup_s <= 0 or warmup_out_tokens <= 0:
+        return None
+    per_wave = min(num_prompts, batch or num_prompts)
+    waves = -(-num_prompts // per_wave)
+    if warmup_prefill_s is not None and warmup_decode_s is not None and warmup_out_tokens > 1:
+        return waves * (warmup_prefill_s + warmup_decode_s * (output_len - 1) / (warmup_out_tokens - 1))
+    return waves * warmup_s * output_len / warmup_out_tokens
+
+
 def run_case(spec: EngineSpec) -> dict:
     run = spec.run
     requests, warmup = case_requests(spec)
+    note_phase("engine import")
     t0 = time.perf_counter()
     engine = load_engine(run["engine"])(spec)
     engine.check()
     engine_check_s = time.perf_counter() - t0  # importing the engine's packages (vllm, torch) and its checks
     device = getattr(engine, "device", None) or "cpu"
     sampled, skip_note = sampled_device(device, run)
+    telemetry_on = os.environ.get("BENCH_TELEMETRY", "on") != "off"  # off: scripts/bench_overhead.py's control
     sampler = PeakMemorySampler(sampled, gpu_count=gpu_count(run),
-                                cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES")).start()
+                                cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
+    if telemetry_on:
+        sampler.start()  # else peak memory is the one sample taken at stop()
     try:
+        note_phase("engine start")
         t0 = time.perf_counter()
         engine.start()
         engine_start_s = time.perf_counter() - t0
         warmup_s = 0.0
         if run["warmup"]:
+            note_phase("warm-up")
             t0 = time.perf_counter()
             engine.generate(warmup)
             warmup_s = time.perf_counter() - t0
-        gpu_telemetry, telemetry_note = start_gpu_telemetry(sampled, gpu_count(run))
+        split = getattr(engine, "split", None) or {}  # the warm-up's prefill/decode seconds, where measured
+        note_phase("timed run", expected_s=expected_generate_s(
+            warmup_s, min(run["output_len"], WARMUP_OUTPUT_LEN), run["output_len"], run["num_prompts"],
+            run["max_num_seqs"], split.get("prefill_s"), split.get("decode_s")))
+        gpu_telemetry, telemetry_note = (start_gpu_telemetry(sampled, gpu_count(run)) if telemetry_on
+                                         else (None, "telemetry off (BENCH_TELEMETRY=off)"))
         try:
             t0 = time.perf_counter()
             results, elapsed_s = engine.generate(requests)

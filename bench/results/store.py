@@ -168,6 +168,16 @@ def read_results(path: Path) -> tuple[list[str], list[dict]]:
     the header gains the columns of this version; a file with fewer columns reads them as empty. A newer
     or unknown version is refused: its columns may mean something else.
     """
+    _check_readable_header(path)
+    header = read_header(path)
+    rows = read_rows(path)
+    _check_readable_versions(path, other_schema_versions(rows))
+    if other_schema_versions(rows):
+        header, rows = upgrade.upgrade(header, rows)
+    return header, rows
+
+
+def _check_readable_header(path: Path) -> None:
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
     header = read_header(path)
@@ -176,15 +186,57 @@ def read_results(path: Path) -> tuple[list[str], list[dict]]:
     if not is_bench_header(header):
         raise BenchError(f"{path} is not a bench results CSV (no schema_version/run_id columns)")
     _check_header(path, header)
-    rows = read_rows(path)
-    versions = [v for v in other_schema_versions(rows) if not upgrade.can_upgrade(v)]
+
+
+def _check_readable_versions(path: Path, other_versions: list[str]) -> None:
+    versions = [v for v in other_versions if not upgrade.can_upgrade(v)]
     if versions:
         raise BenchError(f"{path} holds schema version {', '.join(versions)}; this bench reads versions "
                          f"{upgrade.readable_versions()} (its columns may mean other things): re-run the cases, or "
                          "use the bench that wrote the file")
-    if other_schema_versions(rows):
-        header, rows = upgrade.upgrade(header, rows)
-    return header, rows
+
+
+def text_columns(header: list[str]) -> list[str]:
+    """The declared columns of `header` that hold names, labels and flags (no unit): read as text, never
+    as numbers (a config_hash or git_sha of digits keeps its leading zeros)."""
+    declared = {c.name: c for c in schema.DECLARED}
+    return [c for c in header if c in declared and not declared[c].numeric]
+
+
+def read_frame(path: Path, columns=None):
+    """read_results, columnar, for files of any size (compare, report): (header, pandas DataFrame).
+
+    One pass of pandas' C parser over the whole rows (a torn last row is not one). Declared text columns
+    (schema: no unit) are strings, an empty cell "" ; every other column is what pandas infers (float64 or
+    int64 for figures, an empty cell NaN). The same checks and messages as read_results; a file of an older
+    schema version goes through read_results' row-by-row upgrade (no cell lost) and is then made a frame
+    the same way. `columns`: read only those of them the file has (and schema_version), all by default.
+    """
+    import pandas as pd
+
+    _check_readable_header(path)
+    header = read_header(path)
+    data = path.read_bytes()
+    wanted = set(header) if columns is None else (set(columns) | {"schema_version"}) & set(header)
+    texts = [c for c in text_columns(header) if c in wanted]
+    figures = {c: [""] for c in wanted if c not in texts}  # an empty figure is NaN, an empty text ""
+    try:
+        frame = pd.read_csv(io.BytesIO(data[: whole_length(data)]), dtype=dict.fromkeys(texts, str),
+                            usecols=[c for c in header if c in wanted], keep_default_na=False, na_values=figures,
+                            encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise BenchError(f"{path}: malformed CSV ({str(e).splitlines()[0]}); it was left as it is") from None
+    versions = sorted({str(v).strip() for v in frame["schema_version"].unique()} - {"", str(SCHEMA_VERSION)})
+    _check_readable_versions(path, versions)
+    if versions:
+        header, rows = read_results(path)
+        frame = pd.read_csv(io.StringIO(_csv_text(header, rows)), names=header, header=None,
+                            dtype=dict.fromkeys(text_columns(header), str), keep_default_na=False, na_values=[""])
+        if columns is not None:  # the upgrade may add some of the columns asked for
+            frame = frame[[c for c in header if c in set(columns) | {"schema_version"}]]
+        texts = text_columns(list(frame.columns))
+        frame[texts] = frame[texts].fillna("")
+    return header, frame
 
 
 def read_rows(path: Path) -> list[dict]:
