@@ -252,3 +252,15 @@ def test_an_slo_no_point_meets_names_the_best_point(capsys, tmp_path):
     assert code == 2 and err.count("\n") == 1
     assert ("meets TTFT p99 <= 1000 ms and TPOT p99 <= 5 ms; the best available: H100-SXM batch 1 (measured, b1): "
             "TTFT p99 50.0 ms, TPOT p99 10.0 ms") in err
+
+
+def test_every_like_for_like_api_model_has_a_price():
+    from bench.config import catalog
+    from bench.config.prices import load_prices
+
+    names = {p.model for p in load_prices().prices}
+    wanted = {(m, api) for m, entry in catalog.load().models.items() for api, _ in
+              catalog.from_entry(m, entry, catalog.catalog_path().parent).compare_with}
+    assert wanted and [x for x in wanted if x[1] not in names] == []
+    full = [m for m, e in catalog.load().models.items() if not e.tiny]
+    assert [m for m in full if not catalog.load().models[m].compare_with] == []  # every full-size model has some

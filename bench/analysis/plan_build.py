@@ -75,10 +75,10 @@ class VendorBill:
 
     @property
     def marks(self) -> str:
-        """'free', 'rate-limited', 'free, rate-limited' or ''."""
-        p = self.price
-        limited = bool(p.rpm or p.tpm) or "rate-limit" in p.notes.lower()
-        return ", ".join(m for m, on in (("free", p.free), ("rate-limited", limited)) if on)
+        """'free', 'rate-limited', 'free, rate-limited' or '' (bench.cost.matching.marks)."""
+        from bench.cost.matching import marks
+
+        return marks(self.price)
 
 
 @dataclass(frozen=True)
@@ -190,27 +190,11 @@ def vendor_bills(req: PlanRequest, matches: list[tuple[VendorPrice, str]], as_of
 
 
 def matched_vendors(model, req: PlanRequest, as_of: dt.date) -> tuple[list[tuple[VendorPrice, str]], list[str]]:
-    """(price, why) for the vendors to compare, and notes: the model's like-for-like list by default (those
-    in force on `as_of`), `--vendors all` every price in force, or the named ones."""
-    from bench.config.prices import in_force, load_prices
+    """(price, why) for the vendors to compare (bench.cost.matching: like-for-like by default), and notes."""
+    from bench.config.prices import load_prices
+    from bench.cost.matching import vendors_for
 
-    book = load_prices()
-    if req.vendors and [v.lower() for v in req.vendors] == ["all"]:
-        return [(p, "") for p in in_force(book, as_of).prices], []
-    if req.vendors:
-        return [(p, "") for p in in_force(book, as_of, list(req.vendors)).prices], []
-    if not model.compare_with:
-        return [], [f"{model.name} has no like-for-like API models in models.yaml (compare_with); "
-                    "--vendors all compares every vendor"]
-    now = {p.model.lower(): p for p in in_force(book, as_of).prices}
-    found, notes = [], []
-    for name, why in model.compare_with:
-        p = now.get(name.lower())
-        if p is None:
-            notes.append(f"{name} has no price in force on {as_of}")
-        else:
-            found.append((p, why))
-    return found, notes
+    return vendors_for(model.name, req.vendors, as_of, load_prices())
 
 
 def workload_of(rows: list[dict]) -> str:

@@ -30,8 +30,9 @@ def add_cost_command(sub) -> None:
     add_hardware_price_options(p)
     p.add_argument("--utilization", type=fraction, default=1.0, metavar="U",
                    help="share of paid hours doing useful work, (0, 1]; cost per token is divided by it (default 1)")
-    p.add_argument("--vendors", type=names, default=None, metavar="A,B",
-                   help="vendors or vendor models to compare, comma-separated (default: all in force)")
+    p.add_argument("--vendors", type=names, default=None, metavar="A,B|all",
+                   help="vendors or vendor models to compare, comma-separated; all: every price in force (default: "
+                        "each row's model's like-for-like API models, models.yaml compare_with)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE.csv", help="also write the comparison as CSV")
     add_price_options(p)
     add_vendor_use_options(p)
@@ -85,6 +86,7 @@ def cmd_cost(args) -> int:
     from bench.cost.pricing import OUT_COLUMNS, CostOptions, check_columns, compare, out_record, self_cost
     from bench.config.hardware import canonical_name, load_hardware
     from bench.config.prices import in_force, load_prices
+    from bench.cost.matching import vendors_for, wants_all
 
     # Everything is checked and computed before anything is printed or written.
     hardware_book = load_hardware()
@@ -98,7 +100,8 @@ def cmd_cost(args) -> int:
     if opts.hardware:
         canonical_name(opts.hardware, hardware_book)
     as_of = args.as_of or dt.date.today()
-    vendors = in_force(load_prices(), as_of, args.vendors).prices
+    price_book = load_prices()
+    in_force(price_book, as_of, None if wants_all(args.vendors) else args.vendors)  # bad dates and names: exit 2
     path: Path = args.results
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
@@ -109,7 +112,7 @@ def cmd_cost(args) -> int:
         raise BenchError(f"{path} has no row with status ok; nothing to price")
     use = vendor_use_of(args)
     given_traffic = args.traffic_tpm is not None or args.traffic_rpm is not None
-    blocks, unpriced = [], []
+    blocks, unpriced, matched, notes = [], [], {}, []
     for row in measured:
         try:
             mine = self_cost(row, opts, hardware_book)
@@ -117,7 +120,10 @@ def cmd_cost(args) -> int:
             unpriced.append(f"run {row.get('run_id') or '?'} not priced: {e}")
             continue
         row_use = use if given_traffic else run_traffic(row, use)
-        comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p in vendors),
+        if mine.model not in matched:
+            matched[mine.model], left_out = vendors_for(mine.model, args.vendors, as_of, price_book)
+            notes += left_out
+        comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p, _ in matched[mine.model]),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
     if not blocks:
@@ -126,7 +132,9 @@ def cmd_cost(args) -> int:
 
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
     for mine, comparisons in blocks:
-        print_self_cost(mine, comparisons, as_of, keys_for=keys_for)
+        print_self_cost(mine, comparisons, as_of, keys_for=keys_for, matches=matched[mine.model])
+    for line in notes:
+        console.print(line, highlight=False)
     own = sorted({m.hardware for m, _ in blocks if m.measured_on and m.hardware != opts.hardware and not m.what_if})
     if opts.hardware and own:
         console.print(f"--hardware {opts.hardware} prices only rows naming no hardware; rows that ran on "

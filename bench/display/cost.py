@@ -68,7 +68,13 @@ def breakeven(u: float | None) -> str:
 
 
 def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date,
-                    keys_for: str = "") -> None:
+                    keys_for: str = "", matches: list | None = None) -> None:
+    """One row's cost, and each vendor beside it; `matches`: (VendorPrice, why) of the like-for-like list,
+    whose reasons are printed under the table, and whose free or rate-limited tiers are marked."""
+    from bench.cost.matching import marks
+
+    marked = {(p.vendor, p.label): marks(p) for p, _ in matches or []}
+    why = [(p.label, w) for p, w in matches or [] if w]
     mix = cost.format_mix(mine.mix)
     gpus = f"{mine.gpu_count} x " if mine.gpu_count > 1 else ""
     where = f"{gpus}{mine.where}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
@@ -121,6 +127,12 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     if keys and keys_for:
         console.print(f"  API keys: how many of each vendor's per-key RPM/TPM limits carry {keys_for}",
                       soft_wrap=True, highlight=False, markup=False)
+    shown = {(c.vendor, c.vendor_model) for c in comparisons}
+    flagged = [f"{label} ({m})" for (vendor, label), m in marked.items() if m and (vendor, label) in shown]
+    if flagged:
+        console.print(f"  marked: {'; '.join(flagged)}", soft_wrap=True, highlight=False, markup=False)
+    for label, w in why:
+        console.print(f"  {label}: {w}", soft_wrap=True, highlight=False, markup=False)
     for i, src in enumerate(sources, 1):
         console.print(f"  [{i}] {src}", soft_wrap=True, highlight=False, markup=False)
 
