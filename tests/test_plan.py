@@ -264,3 +264,45 @@ def test_every_like_for_like_api_model_has_a_price():
     assert wanted and [x for x in wanted if x[1] not in names] == []
     full = [m for m, e in catalog.load().models.items() if not e.tiny]
     assert [m for m in full if not catalog.load().models[m].compare_with] == []  # every full-size model has some
+
+
+def priced_csv(tmp_path: Path) -> Path:
+    """measured_csv's rows with what `bench cost` needs: 64 requests of 768 / 256 at the POINTS throughputs, each
+    run's time split 1:3 between prefill and decode (input tokens are 3/4 of all: every token costs the same)."""
+    rows = []
+    for p in POINTS:
+        elapsed = 64 * 1024 / p.total_tok_s
+        rows.append({"schema_version": 3, "run_id": p.ref, "timestamp": "2026-01-01T00:00:00+00:00",
+                     "model": "qwen2.5-7b-instruct", "engine": "vllm", "device": "cuda", "status": "ok",
+                     "hardware": "H100-SXM", "input_len": 768, "output_len": 256, "num_prompts": 64,
+                     "completed": 64, "max_num_seqs": int(p.batch), "total_tok_s": p.total_tok_s, "elapsed_s": elapsed,
+                     "input_tokens": 64 * 768, "output_tokens": 64 * 256, "prefill_s": elapsed * 0.75,
+                     "decode_s": elapsed * 0.25, "ttft_p99_ms": p.ttft_ms, "tpot_p99_ms": p.tpot_ms,
+                     "ttft_p50_ms": p.ttft_ms, "tpot_p50_ms": p.tpot_ms, "tensor_parallel_size": 1,
+                     "pipeline_parallel_size": 1})
+    return write_rows(tmp_path / "priced.csv", rows)
+
+
+def test_cost_at_slo_interpolates_tokens_per_cny_between_batches(tmp_path):
+    from bench.analysis.slo import cost_at_slo
+    from bench.cost.pricing import CostOptions, self_cost
+    from bench.results import store
+
+    rows = store.read_rows(priced_csv(tmp_path))
+    opts = CostOptions(gpu_cny_per_hour=10.0)
+    found = cost_at_slo([(r, self_cost(r, opts)) for r in rows], Slo(tpot_ms=40))
+    assert len(found) == 1 and found[0].op.between == ("b8", "b32")
+    # 10 CNY/h: batch 8 at 600 tok/s buys 600 x 3,600 / 10 = 216,000 tokens per CNY, batch 32 at 1,600: 576,000;
+    # at batch 20 (half way): 216,000 + 0.5 x 360,000 = 396,000 -> 1e6 / 396,000 = 2.525 CNY/M
+    assert found[0].tokens_per_cny_blended == pytest.approx(396_000)
+    assert found[0].cny_per_m_blended == pytest.approx(2.52525, rel=1e-5)
+
+
+def test_bench_cost_with_an_slo(tmp_path, capsys):
+    path = priced_csv(tmp_path)
+    assert main(["cost", str(path), "--gpu-cny-per-hour", "10", "--as-of", "2025-06-01", "--slo-tpot-ms", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "cost at the latency target (TPOT p99 <= 40 ms" in out and "b8 .. b32" in out and "2.53" in out
+    assert main(["cost", str(path), "--gpu-cny-per-hour", "10", "--slo-tpot-ms", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "no row meets TPOT p99 <= 4 ms; the best available: H100-SXM batch 1 (measured, b1)" in err

@@ -71,6 +71,7 @@ class OperatingPoint:
     point: Point  # batch, throughput and latencies at the operating batch
     binding: str  # what stops a larger batch: "TTFT", "TPOT", or "largest batch" (the targets hold at every point)
     between: tuple[str, ...]  # refs of the one or two points it comes from
+    batch_between: tuple[float, ...] = ()  # their batches
 
     @property
     def interpolated(self) -> bool:
@@ -164,15 +165,15 @@ def at_slo(points: list[Point], slo: Slo) -> OperatingPoint | None:
             continue
         nxt = pts[i + 1] if i + 1 < len(pts) else None
         if nxt is None:
-            cand = OperatingPoint(p, "largest batch", (p.ref,))
+            cand = OperatingPoint(p, "largest batch", (p.ref,), (p.batch,))
         elif not misses(nxt, slo):
             continue  # a larger batch meets them too
         else:
             batch, binding = crossing_batch(p, nxt, slo)
             if batch == p.batch:
-                cand = OperatingPoint(p, binding, (p.ref,))
+                cand = OperatingPoint(p, binding, (p.ref,), (p.batch,))
             else:
-                cand = OperatingPoint(at_batch([p, nxt], batch), binding, (p.ref, nxt.ref))
+                cand = OperatingPoint(at_batch([p, nxt], batch), binding, (p.ref, nxt.ref), (p.batch, nxt.batch))
         if best is None or cand.point.batch > best.point.batch:
             best = cand
     return best
