@@ -36,6 +36,8 @@ class CostAtSlo:
     model: str
     hardware: str
     gpus: int
+    source: str  # "measured", or "predicted (sim)" for the roofline's rows
+    workload: str  # "input/output" tokens per request of the rows
     op: OperatingPoint | None  # None: no row meets the target (see best)
     best: Point | None
     tokens_per_cny_blended: float | None  # at the operating point, the rows' mix and utilisation
@@ -62,20 +64,24 @@ def tokens_per_cny_at(op: OperatingPoint, tokens_per_cny: dict[str, float | None
 
 
 def cost_at_slo(priced: list[tuple[dict, object]], slo: Slo) -> list[CostAtSlo]:
-    """`priced`: (results row, its bench.cost.pricing.SelfCost) pairs. One CostAtSlo per model x hardware x GPUs,
-    in the order first seen."""
+    """`priced`: (results row, its bench.cost.pricing.SelfCost) pairs. One CostAtSlo per model x hardware x GPUs x
+    source (measured or sim) x request shape, in the order first seen."""
     from bench.analysis.plan_points import measured_point
 
-    groups: dict[tuple[str, str, int], list[tuple[Point, float | None]]] = {}
+    groups: dict[tuple, list[tuple[Point, float | None]]] = {}
     for row, mine in priced:
         p = measured_point(row, slo.percentile, mine.gpu_count)
-        if p is not None:
-            groups.setdefault((mine.model, mine.hardware, mine.gpu_count), []).append((p, mine.tokens_per_cny_blended))
+        if p is None:
+            continue
+        source = "predicted (sim)" if row.get("engine") == "sim" else "measured"
+        shape = f"{row.get('input_len') or '?'}/{row.get('output_len') or '?'}"
+        key = (mine.model, mine.hardware, mine.gpu_count, source, shape)
+        groups.setdefault(key, []).append((p, mine.tokens_per_cny_blended))
     out = []
-    for (model, hardware, gpus), pairs in groups.items():
+    for (model, hardware, gpus, source, shape), pairs in groups.items():
         points = [p for p, _ in pairs]
         op = at_slo(points, slo)
         best = None if op is not None else best_available(points, slo)
         tpc = tokens_per_cny_at(op, {p.ref: t for p, t in pairs}) if op else None
-        out.append(CostAtSlo(model, hardware, gpus, op, best, tpc, tuple(front(points))))
+        out.append(CostAtSlo(model, hardware, gpus, source, shape, op, best, tpc, tuple(front(points))))
     return out
