@@ -180,6 +180,9 @@ def test_plan_end_to_end_equals_the_hand_computation(capsys, tmp_path):
     assert v["monthly_cny"] == pytest.approx(3345.833, rel=1e-6) and v["keys_needed"] == 1
     assert h["versus"]["doubao-pro-32k"]["breakeven_tokens_per_day"] is None  # never (hand-computed above)
     assert h["versus"]["doubao-pro-32k"]["self_over_vendor"] == pytest.approx(7.2 / 1.1)
+    # 21,900 / 3,345.83 = 6.55: the vendor is cheapest
+    assert d["verdict"] == ("cheapest: ByteDance doubao-pro-32k (rate-limited) at 3,346 CNY/month, 6.55x cheaper than "
+                            "self-host on 3 x H100-SXM (measured) at 21,900")
     with out_path.open() as f:
         lines = list(csv.DictReader(f))
     assert len(lines) == 1 and float(lines[0]["monthly_cny"]) == pytest.approx(21_900)

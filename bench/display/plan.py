@@ -98,7 +98,9 @@ def versus(p: Plan, hp: HardwarePlan, bill: VendorBill) -> str:
         return "vendor free; never"
     now = f"{ratio:.3g}x dearer" if ratio >= 1 else f"{1 / ratio:.3g}x cheaper"
     if be.tokens_per_day is None:
-        return f"{now}; never (a full replica costs more)"
+        k = p.request.traffic.peak_to_mean
+        need = "more than 100%" if math.isinf(be.utilization) else f"{be.utilization:.1%}"
+        return f"{now}; never: needs {need} mean util, a {k:g}x peak allows at most {1 / k:.0%}"
     return (f"{now}; wins above {be.utilization:.1%} mean util (here {hp.fleet.utilization_at_mean:.1%}), "
             f"from {tokens(be.tokens_per_day)}/day")
 
@@ -110,20 +112,22 @@ def breakeven_table(p: Plan) -> tuple[list[str], list[list]]:
 
 
 def verdict(p: Plan) -> str:
-    """One sentence: the cheapest option for the traffic, and by how much."""
-    options = [(hp.monthly_cny(), f"self-host on {hp.fleet.gpus} x {hp.hardware} ({hp.source})")
-               for hp in p.hardware if hp.monthly_cny() is not None]
-    options += [(b.monthly_cny, f"{b.price.vendor} {b.price.model}" + (f" ({b.marks})" if b.marks else ""))
-                for b in p.vendors]
-    if not options:
+    """One sentence: the cheapest self-hosted fleet against the cheapest vendor for the traffic, and by how much."""
+    fleets = [(hp.monthly_cny(), f"self-host on {hp.fleet.gpus:,} x {hp.hardware} ({hp.source})")
+              for hp in p.hardware if hp.monthly_cny() is not None]
+    bills = [(b.monthly_cny, f"{b.price.vendor} {b.price.model}" + (f" ({b.marks})" if b.marks else ""))
+             for b in p.vendors]
+    if not fleets and not bills:
         return "nothing could be priced"
-    options.sort(key=lambda o: o[0])
-    (m0, best), rest = options[0], options[1:]
-    if not rest:
-        return f"only option: {best} at {cny(m0)} CNY/month"
-    m1, second = rest[0]
-    by = "" if m0 == 0 else f", {m1 / m0:.2g}x cheaper than"
-    return f"cheapest: {best} at {cny(m0)} CNY/month{by} {second} at {cny(m1)}"
+    if not fleets or not bills:
+        m, what = min(fleets or bills)
+        return f"cheapest: {what} at {cny(m)} CNY/month (nothing on the other side to compare)"
+    (ms, self_text), (mv, vendor_text) = min(fleets), min(bills)
+    (m0, first), (m1, second) = sorted([(ms, self_text), (mv, vendor_text)])
+    if m0 == 0:
+        return f"cheapest: {first} at 0 CNY/month; {second} at {cny(m1)}"
+    by = "as cheap as" if m1 / m0 < 1.005 else f"{m1 / m0:.3g}x cheaper than"
+    return f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}"
 
 
 def provenance(p: Plan) -> list[str]:
