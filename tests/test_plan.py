@@ -241,6 +241,12 @@ def test_internet_scale_is_sized(capsys):
     (["--model", "qwen2.5-7b-instruct", "--hardware", "H20", "--traffic", "1M", "--mix", "3:0"], "needs output"),
     (["--model", "qwen2.5-7b-instruct", "--hardware", "H20", "--traffic", "1M", "--peak-to-mean", "0.5"],
      "--peak-to-mean: Input should be greater than or equal to 1"),
+    (["--model", "qwen2.5-7b-instruct", "--hardware", "H20", "--traffic", "1M", "--vendors", "bytedanse"],
+     "did you mean ByteDance"),
+    (["--model", "qwen2.5-7b-instruct", "--hardware", "H20", "--traffic", "1M", "--as-of", "2020-01-01"],
+     "before every known price"),
+    (["--model", "qwen2.5-7b-instruct", "--hardware", "H20", "--traffic", "1M", "--slo-percentile", "90"],
+     "invalid choice"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
     out_path = tmp_path / "plan.csv"
@@ -309,3 +315,12 @@ def test_bench_cost_with_an_slo(tmp_path, capsys):
     assert main(["cost", str(path), "--gpu-cny-per-hour", "10", "--slo-tpot-ms", "4"]) == 2
     err = capsys.readouterr().err
     assert "no row meets TPOT p99 <= 4 ms; the best available: H100-SXM batch 1 (measured, b1)" in err
+
+
+def test_measured_rows_of_the_traffics_shape_are_preferred():
+    from bench.analysis.plan_build import closest_shapes
+
+    # a 3:1 traffic: 768/256 (ratio 3) beats 128/64 (2) and 4096/256 (16)
+    assert closest_shapes(["128/64", "768/256", "4096/256"], (3, 1)) == {"768/256"}
+    assert closest_shapes(["?/?", "512/512"], (3, 1)) == {"512/512"}
+    assert closest_shapes(["?/?"], (3, 1)) == {"?/?"}

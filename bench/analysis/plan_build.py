@@ -137,11 +137,20 @@ def rows_for(paths: tuple[Path, ...], model: str, book) -> list[dict]:
     return rows
 
 
-def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> dict[int, list[Point]]:
-    """Points of the rows that ran on `hw_name`, by GPUs per replica."""
+def shape_of(row: dict) -> str:
+    """'input/output' tokens per request of a row ('?' where not recorded)."""
+    def n(key):
+        v = row.get(key)
+        return "?" if v in (None, "") else str(int(float(v)))
+    return f"{n('input_len')}/{n('output_len')}"
+
+
+def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> dict[tuple[int, str], list[Point]]:
+    """Points of the rows that ran on `hw_name`, by (GPUs per replica, request shape): a front is read from rows of
+    one parallelism and one workload only."""
     from bench.cost.hwchoice import measured_hardware
 
-    groups: dict[int, list[Point]] = {}
+    groups: dict[tuple[int, str], list[Point]] = {}
     hw = book.hardware[hw_name]
     for r in rows:
         if measured_hardware(r, book) != hw_name:
@@ -149,7 +158,7 @@ def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> di
         gpus = gpu_count_of(r, hw)
         p = measured_point(r, percentile, gpus)
         if p is not None:
-            groups.setdefault(gpus, []).append(p)
+            groups.setdefault((gpus, shape_of(r)), []).append(p)
     return groups
 
 
@@ -163,6 +172,21 @@ def plan_hardware(hw_name: str, points: list[Point], req: PlanRequest, prices: t
         return HardwarePlan(hw_name, source, tuple(points), None, best, None, prices, req.basis, note, workload)
     fleet = plan.size_fleet(points, op, req.traffic)
     return HardwarePlan(hw_name, source, tuple(points), op, None, fleet, prices, req.basis, note, workload)
+
+
+def closest_shapes(shapes: list[str], mix: tuple[float, float]) -> set[str]:
+    """Of measured request shapes 'in/out', those whose in:out ratio is closest to the traffic's mix (by the
+    ratio of the two ratios); all of them when none says its lengths."""
+    import math
+
+    def distance(shape: str) -> float:
+        i, _, o = shape.partition("/")
+        if not (i.isdigit() and o.isdigit()) or int(o) == 0 or int(i) == 0:
+            return math.inf
+        return abs(math.log((int(i) / int(o)) / (mix[0] / mix[1]))) if mix[0] else math.inf
+
+    best = min(distance(s) for s in shapes)
+    return {s for s in shapes if distance(s) == best}
 
 
 def cheapest(options: list[HardwarePlan]) -> HardwarePlan:
@@ -197,12 +221,6 @@ def matched_vendors(model, req: PlanRequest, as_of: dt.date) -> tuple[list[tuple
     return vendors_for(model.name, req.vendors, as_of, load_prices())
 
 
-def workload_of(rows: list[dict]) -> str:
-    shapes = sorted({f"{int(float(r['input_len']))}/{int(float(r['output_len']))}" for r in rows
-                     if r.get("input_len") not in (None, "") and r.get("output_len") not in (None, "")})
-    return ", ".join(shapes)
-
-
 def build_plan(req: PlanRequest) -> Plan:
     """The whole plan; BenchError for bad input, and when no hardware has a point meeting the SLO (naming the
     best available point)."""
@@ -222,15 +240,17 @@ def build_plan(req: PlanRequest) -> Plan:
     plans = []
     for hw_name in req.hardware:
         prices = gpu_hours(hw_name, book, req.cost_options)
-        mine = [r for r in rows if measured_groups([r], hw_name, req.slo.percentile, book)]
         groups = measured_groups(rows, hw_name, req.slo.percentile, book)
         if groups:
-            options = [plan_hardware(hw_name, pts, req, prices, workload=workload_of(mine)) for pts in groups.values()]
+            nearest = closest_shapes([k[1] for k in groups], req.traffic.mix)
+            options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text)
+                       for (_, shape_text), pts in groups.items() if shape_text in nearest]
             plans.append(cheapest(options))
             continue
         pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size)
-        plans.append(plan_hardware(hw_name, pts, req, prices, note=why or (f"nothing of {model.name} measured on {hw_name}: roofline-bound predictions (the fastest "
-                                   "the card allows, communication not charged)"),
+        note = why or (f"nothing of {model.name} measured on {hw_name}: roofline-bound predictions (the fastest the "
+                       "card allows, communication not charged)")
+        plans.append(plan_hardware(hw_name, pts, req, prices, note=note,
                                    workload=f"{shape.input_len}/{shape.output_len}"))
     if req.slo.given and not any(hp.op for hp in plans):
         bests = [(frontier.shortfall(hp.best, req.slo), hp) for hp in plans if hp.best is not None]
