@@ -1,5 +1,5 @@
 """Thin command line over the library: one module per subcommand (run, sweep, serve, explain, models,
-cost, prices, compare, report); this one builds the parser and runs the chosen command.
+cost, plan, prices, compare, report); this one builds the parser and runs the chosen command.
 
 Bad input prints one line naming the problem and the fix, and exits 2; no traceback.
 """
@@ -20,6 +20,7 @@ def commands() -> tuple:
     from bench.cli.cost import add_cost_command
     from bench.cli.explain import add_explain_command
     from bench.cli.models import add_models_command
+    from bench.cli.plan import add_plan_command
     from bench.cli.prices import add_prices_command
     from bench.cli.report import add_report_command
     from bench.cli.run import add_run_command
@@ -27,7 +28,7 @@ def commands() -> tuple:
     from bench.cli.sweep import add_sweep_command
 
     return (add_run_command, add_sweep_command, add_explain_command, add_models_command, add_cost_command,
-            add_prices_command, add_compare_command, add_report_command, add_serve_command)
+            add_plan_command, add_prices_command, add_compare_command, add_report_command, add_serve_command)
 
 
 class Parser(argparse.ArgumentParser):

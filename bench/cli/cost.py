@@ -30,11 +30,17 @@ def add_cost_command(sub) -> None:
     add_hardware_price_options(p)
     p.add_argument("--utilization", type=fraction, default=1.0, metavar="U",
                    help="share of paid hours doing useful work, (0, 1]; cost per token is divided by it (default 1)")
-    p.add_argument("--vendors", type=names, default=None, metavar="A,B",
-                   help="vendors or vendor models to compare, comma-separated (default: all in force)")
+    p.add_argument("--vendors", type=names, default=None, metavar="A,B|all",
+                   help="vendors or vendor models to compare, comma-separated; all: every price in force (default: "
+                        "each row's model's like-for-like API models, models.yaml compare_with)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE.csv", help="also write the comparison as CSV")
     add_price_options(p)
     add_vendor_use_options(p)
+    slo = p.add_argument_group("latency target: the cost at the batch that meets it (docs/plan.md)")
+    slo.add_argument("--slo-ttft-ms", type=positive, default=None, metavar="T", help="time-to-first-token target, ms")
+    slo.add_argument("--slo-tpot-ms", type=positive, default=None, metavar="P", help="time-per-output-token target, ms")
+    slo.add_argument("--slo-percentile", type=int, choices=[50, 99], default=99,
+                     help="percentile the targets apply to (default 99)")
     owned = p.add_argument_group("owned basis")
     owned.add_argument("--years", type=positive, default=cost.DEFAULT_AMORTIZATION_YEARS, metavar="N",
                        help=f"amortisation period (default {cost.DEFAULT_AMORTIZATION_YEARS:g})")
@@ -79,12 +85,38 @@ def run_traffic(row: dict, use):
     return replace(use, traffic_tokens_per_min=tok_s * 60 if tok_s else None, traffic_requests_per_min=rpm)
 
 
+def args_slo(args):
+    from bench.analysis.frontier import Slo
+
+    return Slo(args.slo_ttft_ms, args.slo_tpot_ms, args.slo_percentile)
+
+
+def slo_costs(args, priced: list) -> list:
+    """With --slo-ttft-ms/--slo-tpot-ms: the cost at the point meeting them, per model x hardware (bench.analysis.slo);
+    BenchError naming the best available point when no row meets them."""
+    from bench.analysis.plan_build import describe_point
+    from bench.analysis.slo import cost_at_slo
+
+    slo = args_slo(args)
+    if not slo.given:
+        return []
+    found = cost_at_slo(priced, slo)
+    if found and not any(c.op for c in found):
+        from bench.analysis.frontier import shortfall
+
+        c = min((c for c in found if c.best), key=lambda c: shortfall(c.best, slo))
+        raise BenchError(f"no row meets {slo.text()}; the best available: "
+                         f"{describe_point(c.hardware, c.best, slo.percentile)}; relax the targets")
+    return found
+
+
 def cmd_cost(args) -> int:
     from bench.results import store as results
-    from bench.display.cost import console, print_self_cost
+    from bench.display.cost import console, print_cost_at_slo, print_self_cost
     from bench.cost.pricing import OUT_COLUMNS, CostOptions, check_columns, compare, out_record, self_cost
     from bench.config.hardware import canonical_name, load_hardware
     from bench.config.prices import in_force, load_prices
+    from bench.cost.matching import vendors_for, wants_all
 
     # Everything is checked and computed before anything is printed or written.
     if args.out:
@@ -104,7 +136,8 @@ def cmd_cost(args) -> int:
     if opts.hardware:
         canonical_name(opts.hardware, hardware_book)
     as_of = args.as_of or dt.date.today()
-    vendors = in_force(load_prices(), as_of, args.vendors).prices
+    price_book = load_prices()
+    in_force(price_book, as_of, None if wants_all(args.vendors) else args.vendors)  # bad dates and names: exit 2
     path: Path = args.results
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
@@ -118,7 +151,7 @@ def cmd_cost(args) -> int:
         raise BenchError(f"{path} has no row with status ok; nothing to price")
     use = vendor_use_of(args)
     given_traffic = args.traffic_tpm is not None or args.traffic_rpm is not None
-    blocks, unpriced = [], []
+    blocks, unpriced, matched, notes, priced = [], [], {}, [], []
     for row in measured:
         try:
             mine = self_cost(row, opts, hardware_book)
@@ -126,16 +159,23 @@ def cmd_cost(args) -> int:
             unpriced.append(f"run {row.get('run_id') or '?'} not priced: {e}")
             continue
         row_use = use if given_traffic else run_traffic(row, use)
-        comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p in vendors),
+        if mine.model not in matched:
+            matched[mine.model], left_out = vendors_for(mine.model, args.vendors, as_of, price_book)
+            notes += left_out
+        comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p, _ in matched[mine.model]),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
+        priced.append((row, mine))
     if not blocks:
         raise BenchError(unpriced[0] if len(unpriced) == 1 else
                          f"no row could be priced ({len(unpriced)}): " + "; ".join(unpriced))
 
+    at_slo = slo_costs(args, priced)
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
     for mine, comparisons in blocks:
-        print_self_cost(mine, comparisons, as_of, keys_for=keys_for)
+        print_self_cost(mine, comparisons, as_of, keys_for=keys_for, matches=matched[mine.model])
+    for line in notes:
+        console.print(line, highlight=False)
     own = sorted({m.hardware for m, _ in blocks if m.measured_on and m.hardware != opts.hardware and not m.what_if})
     if opts.hardware and own:
         console.print(f"--hardware {opts.hardware} prices only rows naming no hardware; rows that ran on "
@@ -143,6 +183,8 @@ def cmd_cost(args) -> int:
                       f"{opts.hardware})")
     for line in unpriced:
         console.print(f"[yellow]{line}[/yellow]")
+    if at_slo:
+        print_cost_at_slo(at_slo, args_slo(args), {m.model: c for m, c in blocks})
     skipped = len(rows) - len(measured)
     if skipped:
         console.print(f"skipped {skipped} row(s) whose status is not ok")

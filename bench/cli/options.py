@@ -75,8 +75,9 @@ def _argument(name: str, field: FieldInfo, facts: Flag, note: str | None) -> dic
     elif typing.get_origin(kind) is Literal:
         choices = typing.get_args(kind)
         kwargs.update(type=type(choices[0]), choices=list(choices))
-    elif typing.get_origin(kind) is list:
-        kwargs["type"] = COMMA_LISTS[typing.get_args(kind)[0]]
+    elif typing.get_origin(kind) is list:  # a comma list, or one word per value with nargs "*" / "+"
+        element = typing.get_args(kind)[0]
+        kwargs["type"] = element if facts.nargs in ("*", "+") else COMMA_LISTS[element]
     else:
         kwargs["type"] = COMMA_LISTS[kind] if facts.comma_list else kind
     for key in ("metavar", "nargs", "const"):

@@ -34,6 +34,8 @@ class ResolvedModel:
     tensor_parallel_size: int
     weights_dir: Path | None  # real weights from models.yaml, if any
     tiny: bool
+    # like-for-like API models (models.yaml compare_with): ((prices.yaml model name, basis), ...)
+    compare_with: tuple[tuple[str, str], ...] = ()
 
     @property
     def architecture(self) -> str:
@@ -141,6 +143,7 @@ def from_entry(name: str, entry: ModelEntry, base: Path) -> ResolvedModel:
         tensor_parallel_size=entry.tensor_parallel_size,
         weights_dir=weights_dir,
         tiny=entry.tiny,
+        compare_with=tuple((m.api_model, m.basis) for m in entry.compare_with),
     )
 
 

@@ -18,6 +18,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class VendorMatch(Strict):
+    """An API model an open model stands against by default (bench plan, bench cost), and on what basis."""
+
+    api_model: str = Field(min_length=1, description="a model name of prices.yaml")
+    basis: str = Field(min_length=1, description="why it is comparable: 'same model' or a stated quality tier")
+
+
 class ModelEntry(Strict):
     """One catalog model: where its architecture lives and how to serve it by default."""
 
@@ -30,6 +37,7 @@ class ModelEntry(Strict):
     weights: str | None = Field(None, description="local directory of real weights (optional)")
     tiny: bool = Field(False, description="a test-sized variant with the family's real attention/MoE layout")
     notes: str = ""
+    compare_with: list[VendorMatch] = Field(default_factory=list, description="like-for-like API models")
 
 
 class Catalog(Strict):

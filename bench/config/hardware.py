@@ -64,6 +64,9 @@ class Hardware(Strict):
     fp8_tflops: float | None = Field(None, gt=0, description="dense FP8 TFLOPS per card; null: no FP8 units")
     tdp_w: float = Field(gt=0, description="board power (GPU) or socket TDP (CPU), W")
     cores: int | None = Field(None, ge=1, description="CPU cores (CPU entries only)")
+    interconnect: Literal["nvlink", "pcie"] | None = Field(
+        None, description="how cards of a tensor-parallel group talk: nvlink, or pcie only (bench explain warns "
+                          "at TP > 1: the roofline charges no communication)")
     spec_source: str = Field(min_length=1)
     spec_date: str = Field(min_length=1)
     purchase: Price | None = Field(None, description="price to buy, per card; null when no public figure was found")

@@ -128,16 +128,38 @@ def print_explain(e: dict) -> None:
                           f"gpu_memory_utilization {e['gpu_memory_utilization']}[/red]")
     t.add_row("KV cache", f"{e['kv_cache_bytes'] / 2**30:,.2f} GiB = {e['kv_capacity_tokens']:,} tokens")
     t.add_row(f"max sequences of {e['context']:,}", f"{e['max_batch']:,}")
-    t.add_row("prefill bound", f"{e['prefill_tok_s_bound']:,.0f} tok/s ({e['prefill_bound']}-bound, one prompt)")
-    cb = e["compute_bound_from_batch"]
-    t.add_row("decode turns compute-bound", f"from batch {cb:,}" if cb else "never (memory-bound at this context)")
+    if e.get("fits_context", True):  # no speed for a setup that does not fit
+        t.add_row("prefill bound", f"{e['prefill_tok_s_bound']:,.0f} tok/s ({e['prefill_bound']}-bound, one prompt)")
+        cb = e["compute_bound_from_batch"]
+        t.add_row("decode turns compute-bound", f"from batch {cb:,}" if cb else "never (memory-bound at this context)")
     t.add_row("peak / bandwidth", f"{_si(e['peak_flops'], 'FLOPS')} | {_si(e['bandwidth_bytes_s'], 'B/s')}")
     console.print(t)
+    if e.get("warning"):
+        console.print(f"[yellow]warning: {e['warning']}[/yellow]")
+    if not e.get("fits_context", True):
+        console.print(f"[red]does not fit: {e['does_not_fit']}; no speed is given for it[/red]", highlight=False)
+        would = e.get("suggestions") or []
+        console.print("would fit: " + ("; ".join(would) if would else "none of more TP (up to 8), fp8 or int4 weights, "
+                                       "an fp8 KV cache alone; a larger card or a shorter --context"), highlight=False)
+        return
+    price = e.get("price") or {}
+    cost_col = price.get("cny_per_hour") is not None
     d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak))", title_justify="left")
-    for col in ("batch", "step ms", "tok/s", "bound", "weights read", "KV read", "fits KV"):
+    for col in ("batch", "step ms", "tok/s", "bound", "weights read", "KV read", "fits KV") + \
+            (("CNY/M out at the bound",) if cost_col else ()):
         d.add_column(col, justify="right")
     for r in e["decode"]:
-        d.add_row(f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", r["bound"],
-                  _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
-                  "yes" if r["fits_kv"] else "[red]no[/red]")
+        cells = [f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", r["bound"],
+                 _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
+                 "yes" if r["fits_kv"] else "[red]no[/red]"]
+        if cost_col:
+            x = r.get("cny_per_m_output")
+            cells.append("-" if x is None else f"{x:.3g}")
+        d.add_row(*cells)
     console.print(d)
+    if cost_col:
+        console.print(f"cost: {price['basis']} {price['cny_per_hour']:.4g} CNY per hour for {e['tensor_parallel_size']} "
+                      f"GPU(s) ({price['source']}) / output tokens an hour at the bound: a floor, the card fully busy",
+                      highlight=False)
+    elif price.get("why"):
+        console.print(f"cost: {price['why']}", highlight=False)

@@ -30,6 +30,7 @@ from bench.analysis.report.cost import (cheapest_per_config, price_runs, referen
                                utilization_section, vendor_section, vendors_of)
 from bench.analysis.report.load import charted_workloads, load_runs
 from bench.analysis.report.model import Report, Run, Section, by_key, rows_of
+from bench.analysis.report.verdict import VerdictInputs, verdict_section
 from bench.analysis.report.sections import (efficiency_section, energy_section, kv_section, latency_sections,
                                    throughput_sections)
 
@@ -44,6 +45,7 @@ class ReportOptions:
     vendors: list[str] | None = None
     # bench.cli.hwprice: --gpu-cny-per-hour, --what-if-hardware and --rental-tier, as CostOptions fields
     hardware_price: tuple[tuple[str, object], ...] = ()
+    verdict: VerdictInputs = VerdictInputs()  # utilisation, latency target and traffic of the verdict block
 
 
 def catalog_configs() -> dict[str, dict]:
@@ -134,7 +136,8 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
     machines = sorted({r.machine for r in runs})
     title = (f"bench report: {', '.join(sorted(by_key(runs, lambda r: r.model)))} on {', '.join(machines)} "
              f"(prices of {as_of})")
-    return Report(title=title, summary=summary_lines(runs, file_lines, opts, as_of), sections=sections)
+    lead = verdict_section(priced, opts.verdict, opts.mix, opts.fx_cny_per_usd, as_of, price_book, opts.vendors)
+    return Report(title=title, summary=summary_lines(runs, file_lines, opts, as_of), sections=sections, lead=lead)
 
 
 def workload_sections(runs: list[Run]) -> list[Section]:

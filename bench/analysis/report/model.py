@@ -108,6 +108,7 @@ class Report:
     title: str
     summary: list[str]
     sections: list[Section]
+    lead: Section | None = None  # the verdict: shown first, before the summary (its note: one paragraph a line)
 
 
 def skipped(slug: str, title: str, why: str) -> Section:
