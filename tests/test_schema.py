@@ -41,11 +41,15 @@ V1 = ("schema_version run_id timestamp model engine device device_name weights d
 
 V3_ADDED = ["tokens_per_cny_blended", "gpu_price_source", "gpu_price_date", "fx_date", "prefill_s", "decode_s",
             "split_method"]
+# issue 14 (appended without a version bump; the integrator bumps once for all branches)
+PREDICTION_ADDED = ["predicted_output_tok_s", "predicted_ttft_p50_ms", "predicted_ttft_p99_ms", "predicted_tpot_p50_ms",
+                    "predicted_tpot_p99_ms", "predicted_band_low_tok_s", "predicted_band_high_tok_s",
+                    "prediction_calibration"]
 
 
 def test_version_3_is_version_1_plus_engine_version_plus_issue_12_at_the_end():
     assert schema.SCHEMA_VERSION == 3 and store.SCHEMA_VERSION == 3
-    assert schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED
+    assert schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED + PREDICTION_ADDED
     assert store.COLUMNS is schema.COLUMNS
 
 

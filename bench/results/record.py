@@ -126,7 +126,8 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
     sources = {
         "metrics": m,
         "energy": energy_columns(out.get("telemetry"), m.get("output_tokens")),
-        "roofline": predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
+        "roofline": {**predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
+                     **predict.prediction_columns(cfg.model_dump(), model.config, device, device_name, out)},
     }
     return _priced(RUN, values, sources, cfg.hardware)
 

@@ -85,7 +85,8 @@ class StepCost:
     sequences: object  # sequences in the step (decoding + prefilling)
     tokens: object  # tokens in the step
     allreduce_bytes: object  # one all-reduce's message: tokens x hidden x activation bytes
-    allreduces: int = 0  # all-reduces per step (2 per layer under TP, else 0)
+    allreduces: object = 0  # all-reduces per step (2 per layer under TP, else 0)
+    steps: object = 1  # engine steps summed into this cost (the fit sums runs of similar steps)
 
 
 @dataclass(frozen=True)
@@ -109,16 +110,14 @@ def compute_s(c: StepCost, m: Machine, e: Efficiency):
 
 def communication_s(c: StepCost, m: Machine, e: Efficiency):
     """Ring all-reduce: each card sends and receives 2 (TP-1)/TP of the message, one way at half the link figure."""
-    if m.tp <= 1 or not c.allreduces:
-        return 0.0 * c.tokens
-    per = e.allreduce_latency_s
-    if m.link_bytes_s:
-        per = per + 2.0 * (m.tp - 1) / m.tp * c.allreduce_bytes / (m.link_bytes_s / 2.0)
-    return c.allreduces * per
+    latency = c.allreduces * c.steps * e.allreduce_latency_s
+    if m.link_bytes_s is None:
+        return latency
+    return latency + c.allreduces * 2.0 * (m.tp - 1) / m.tp * c.allreduce_bytes / (m.link_bytes_s / 2.0)
 
 
 def overhead_s(c: StepCost, e: Efficiency):
-    return e.step_overhead_s + e.sequence_overhead_s * c.sequences
+    return e.step_overhead_s * c.steps + e.sequence_overhead_s * c.sequences
 
 
 def step_time_s(c: StepCost, m: Machine, e: Efficiency):

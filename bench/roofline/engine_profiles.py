@@ -48,8 +48,8 @@ def generation(engine: str, version: str | None) -> str:
             return "vllm-v0"
         if "v1" in text:
             return "vllm-v1"
-        if v is None:
-            return "vllm-v0"
+        if v is None:  # no version said: the current vLLM
+            return "vllm-v1"
         if v < (0, 6):
             return "vllm-0.4"
         if v < (0, 8):
@@ -74,7 +74,7 @@ def mla_expanded(engine: str, version: str | None, notes: str = "") -> bool:
     if "before mla" in notes.lower():
         return True
     if g in ("vllm-0.4", "vllm-v0"):
-        return v is None or v < (0, 7, 1)
+        return v is not None and v < (0, 7, 1)
     if g == "lmdeploy":
         return True
     if g == "sglang":
