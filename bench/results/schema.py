@@ -237,7 +237,8 @@ DECLARED: tuple[Column, ...] = (
        "and decode tokens (split_method says by what); input tokens are priced on it", _R, filled="optional"),
     _c("decode_s", "cost", "s", "elapsed_s spent on decodes: elapsed_s - prefill_s; output tokens are priced on it",
        _R, filled="optional"),
-    _c("split_method", "cost", "", "steps-roofline (sim: each step's roofline time by FLOPs or bytes), steps-tokens "
+    _c("split_method", "cost", "", "steps-expected (sim: each step's expected time, split as the roofline splits it), "
+       "steps-roofline (sim --sim-timing bound: each step's roofline time by FLOPs or bytes), steps-tokens "
        "(vLLM's per-step token counts, each step by token count); empty: bench cost falls back to TPOT",
        _R, filled="optional"),
     # issue 14: the expected value beside the bound (bench.roofline.predict.expected; docs/roofline.md), on GPU

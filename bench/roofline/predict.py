@@ -127,6 +127,9 @@ class Expected:
     ttft_s: tuple = ()
     tpot_s: tuple = ()
     e2e_s: tuple = ()
+    steps: int = 0
+    preemptions: int = 0
+    max_running: int = 0
 
 
 def load_profile(path: str | None) -> Profile:
@@ -171,7 +174,8 @@ def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile
         band_high_tok_s=min(bound.output_tok_s, t.output_tok_s * profile.band_high),
         roofline_output_tok_s=bound.output_tok_s, calibration=profile.name, engine_generation=gen,
         elapsed_s=t.elapsed_s, prefill_s=t.prefill_s, decode_s=t.decode_s, ttft_s=tuple(t.ttft_s.tolist()),
-        tpot_s=tuple(t.tpot_s.tolist()), e2e_s=tuple(t.e2e_s.tolist()))
+        tpot_s=tuple(t.tpot_s.tolist()), e2e_s=tuple(t.e2e_s.tolist()), steps=tr.steps, preemptions=tr.preemptions,
+        max_running=tr.max_running)
 
 
 PREDICTION_COLUMNS = ("predicted_output_tok_s", "predicted_ttft_p50_ms", "predicted_ttft_p99_ms",
