@@ -91,7 +91,7 @@ class Layout:
 
     def from_unit(self, name: str, u: float) -> float:
         lo, hi = BOUNDS[name]
-        return lo * (hi / lo) ** u
+        return float(lo * (hi / lo) ** u)
 
     def start(self, base: Efficiency | None = None) -> np.ndarray:
         base = base or Efficiency(bandwidth_fraction=0.7, compute_fraction=0.5, attention_efficiency=0.7,

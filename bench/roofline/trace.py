@@ -67,8 +67,9 @@ class Timings:
 
 
 def schedule(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int,
-             max_num_batched_tokens: int) -> ScheduleTrace:
-    """Run the scheduler once over (prompt_len, output_len) requests (SimError if one cannot fit the cache)."""
+             max_num_batched_tokens: int, kv_capacity_tokens: int | None = None) -> ScheduleTrace:
+    """Run the scheduler once over (prompt_len, output_len) requests (SimError if one cannot fit the cache).
+    kv_capacity_tokens: the cache an engine reported (default: the deployment's analytic one)."""
     rows = []
 
     def unit_step(n_decode: int, ctx: int, chunks: list) -> float:
@@ -79,7 +80,8 @@ def schedule(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int,
                      c.sequences, c.tokens, c.allreduce_bytes, t, share))
         return 1.0
 
-    out = batchsim.simulate(lengths, unit_step, dep.kv_capacity_tokens, max_num_seqs, max_num_batched_tokens)
+    out = batchsim.simulate(lengths, unit_step, kv_capacity_tokens or dep.kv_capacity_tokens, max_num_seqs,
+                            max_num_batched_tokens)
     a = np.array(rows, dtype=float)
     allreduces = dep.step_cost(1, 1).allreduces
     costs = efficiency.StepCost(*(a[:, i] for i in range(8)), allreduces=allreduces)
