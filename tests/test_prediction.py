@@ -150,3 +150,92 @@ def test_quantization_weight_formats():
     assert predict.weight_format({"quantization": "awq"}, "bfloat16") == "int4"
     assert predict.weight_format({"quantization": "fp8"}, "bfloat16") == "fp8"
     assert predict.weight_format({}, "bfloat16") == "bfloat16"
+
+
+# -- bench probe / bench calibrate end to end ------------------------------------------------------
+
+
+def _hardware_copy(tmp_path, monkeypatch):
+    from bench.config.hardware import DEFAULT_HARDWARE_FILE
+
+    path = tmp_path / "hardware.yaml"
+    path.write_text(DEFAULT_HARDWARE_FILE.read_text())
+    monkeypatch.setenv("BENCH_HARDWARE", str(path))
+    return path
+
+
+def test_probe_writes_an_entry_the_roofline_can_use(tmp_path, monkeypatch, capsys):
+    from bench import cli
+    from bench.config.hardware import get_hardware
+    from bench.roofline import probe
+
+    path = _hardware_copy(tmp_path, monkeypatch)
+    monkeypatch.setattr(probe, "measure", lambda seconds: probe.Figures(20.0, 50.0, 16.0, 4, "test figures"))
+    assert cli.main(["probe", "--name", "my-cpu", "--seconds", "0.1"]) == 0
+    hw = get_hardware("my-cpu")
+    assert (hw.kind, hw.memory_bw_tb_s, hw.fp32_tflops) == ("cpu", 0.02, 0.05)
+    gpu = predict.require_gpu("my-cpu")  # 20 GB/s and 50 GFLOPS float32 measured
+    assert gpu.bandwidth_bytes_s == pytest.approx(20e9) and gpu.fp32_flops == pytest.approx(50e9)
+    before = path.read_text()
+    assert cli.main(["probe", "--name", "H100-SXM"]) == 2  # an existing datasheet entry is never replaced
+    assert path.read_text() == before
+    assert "already exists" in capsys.readouterr().err
+
+
+def _measured_csv(tmp_path, truth, hardware_name):
+    import csv
+
+    from bench.results import schema
+
+    cfg = catalog.resolve_model("tiny-qwen2").config
+    rows = []
+    for i, (seqs, n_in, n_out, n) in enumerate([(1, 64, 32, 4), (4, 128, 32, 8), (16, 256, 16, 32), (32, 64, 64, 32),
+                                                (8, 512, 8, 16)]):
+        m = MeasuredRun(run={"dtype": "float32", "max_num_seqs": seqs}, model_config=cfg, lengths=[(n_in, n_out)] * n,
+                        output_tok_s=1.0)
+        tok_s = trace.timings(calibrate.traced(m, hardware_name), truth).output_tok_s
+        row = dict.fromkeys(schema.COLUMNS, "")
+        row.update(schema_version=str(schema.SCHEMA_VERSION), run_id=f"r{i}", model="tiny-qwen2", engine="vllm",
+                   engine_version="0.32.0", status="ok", dtype="float32", kv_cache_dtype="auto", tensor_parallel_size="1",
+                   input_len=str(n_in), output_len=str(n_out), num_prompts=str(n), max_num_seqs=str(seqs),
+                   output_tok_s=repr(tok_s), hardware=hardware_name)
+        rows.append(row)
+    path = tmp_path / "runs.csv"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=schema.COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def test_calibrate_command_writes_a_profile_sim_then_uses(tmp_path, capsys):
+    from bench import cli
+
+    truth = E.Efficiency(bandwidth_fraction=0.5, compute_fraction=0.4, step_overhead_s=0.003, sequence_overhead_s=1e-4,
+                         attention_efficiency=1.0, moe_efficiency=1.0)
+    runs = _measured_csv(tmp_path, truth, "H100-SXM")
+    out = tmp_path / "mine.yaml"
+    assert cli.main(["calibrate", str(runs), "--out", str(out)]) == 0  # the rows name their hardware
+    prof = profile.load(out)
+    assert prof.name == "mine" and prof.hardware == "H100-SXM" and prof.rows == 5
+    # attention efficiency and all-reduce latency stay at the published fit's values: tiny-qwen2's KV reads are
+    # small, so the four fitted parameters still come out within a few percent
+    assert prof.parameters.step_overhead_s == pytest.approx(0.003, rel=0.05)
+    csv_out = tmp_path / "sim.csv"
+    assert cli.main(["run", "--model", "tiny-qwen2", "--engine", "sim", "--hardware", "H100-SXM", "--profile", str(out),
+                     "--num-prompts", "8", "--out", str(csv_out)]) == 0
+    import csv
+
+    (row,) = list(csv.DictReader(csv_out.open()))
+    assert row["prediction_calibration"] == "mine" and row["engine_version"] == "roofline-2+mine"
+
+
+def test_calibrate_bad_input_is_one_line(tmp_path, capsys):
+    from bench import cli
+
+    runs = _measured_csv(tmp_path, E.Efficiency(step_overhead_s=1e-3), "H100-SXM")
+    assert cli.main(["calibrate", str(runs), "--out", str(tmp_path / "x.txt")]) == 2
+    assert cli.main(["calibrate", str(runs), "--out", str(tmp_path / "x.yaml"), "--hardware", "H100"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "give a .yaml" in err[0] and "did you mean" in err[1]
+    assert not (tmp_path / "x.yaml").exists()

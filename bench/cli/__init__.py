@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bench.cli.calibrate import add_calibrate_commands
 from bench.cli.compare import add_compare_command
 from bench.cli.cost import add_cost_command
 from bench.cli.explain import add_explain_command
@@ -23,7 +24,7 @@ from bench.execution.signals import EXIT_INTERRUPTED, signal_name, sigterm_as_in
 
 # In `bench --help` order.
 COMMANDS = (add_run_command, add_sweep_command, add_explain_command, add_models_command, add_cost_command,
-            add_prices_command, add_compare_command, add_report_command, add_serve_command)
+            add_prices_command, add_compare_command, add_report_command, add_serve_command, add_calibrate_commands)
 
 
 class Parser(argparse.ArgumentParser):

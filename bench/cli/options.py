@@ -75,8 +75,9 @@ def _argument(name: str, field: FieldInfo, facts: Flag, note: str | None) -> dic
     elif typing.get_origin(kind) is Literal:
         choices = typing.get_args(kind)
         kwargs.update(type=type(choices[0]), choices=list(choices))
-    elif typing.get_origin(kind) is list:
-        kwargs["type"] = COMMA_LISTS[typing.get_args(kind)[0]]
+    elif typing.get_origin(kind) is list:  # a comma list, or one value per word with nargs
+        elem = typing.get_args(kind)[0]
+        kwargs["type"] = elem if facts.nargs else COMMA_LISTS[elem]
     else:
         kwargs["type"] = COMMA_LISTS[kind] if facts.comma_list else kind
     for key in ("metavar", "nargs", "const"):
