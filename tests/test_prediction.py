@@ -239,3 +239,16 @@ def test_calibrate_bad_input_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "give a .yaml" in err[0] and "did you mean" in err[1]
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_explain_shows_the_expected_rate_beside_the_bound(capsys):
+    import json
+
+    from bench import cli
+
+    assert cli.main(["explain", "llama-3.1-8b-instruct", "--hardware", "H100-SXM", "--quantization", "fp8",
+                     "--format", "json", "--batch", "1,64"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["weight_dtype"] == "fp8" and out["calibration"] == "published-fit-1"
+    for b in ("1", "64"):
+        assert 0 < out["expected_decode_tok_s"][b] < out["decode_tok_s_bound"][b]

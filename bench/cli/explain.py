@@ -35,6 +35,11 @@ class ExplainOptions(BaseModel):
     attention_data_parallel: bool = option(False, "each GPU keeps its own sequences' KV (SGLang "
                                                   "--enable-dp-attention): MLA's latent stored once")
     batch: list[int] = option(list(EXPLAIN_BATCHES), "decode batch sizes")
+    quantization: Literal["fp8", "awq", "gptq"] | None = reworded(RunConfig, "quantization", "weight format as "
+                                                                  "vLLM's --quantization: fp8 W8A8, awq/gptq int4 "
+                                                                  "weight-only (overrides --weight-dtype)")
+    profile: str | None = reworded(RunConfig, "profile", "calibration of the expected decode tok/s (default the "
+                                                         "published fit)")
     format: Literal["table", "json"] = option("table", "output format")
 
 
@@ -63,10 +68,17 @@ def cmd_explain(args) -> int:
         raise BenchError(f"--context {context} exceeds the model's max_position_embeddings {limit}")
     dep = roofline.Deployment(cfg=model.config, gpu=gpu,
                               tensor_parallel_size=opts.tensor_parallel_size or model.tensor_parallel_size,
-                              weight_dtype=opts.weight_dtype or dtype, kv_cache_dtype=opts.kv_cache_dtype,
+                              weight_dtype=(predict.QUANTIZATION_WEIGHTS[opts.quantization] if opts.quantization
+                                            else opts.weight_dtype or dtype), kv_cache_dtype=opts.kv_cache_dtype,
                               model_dtype=dtype, gpu_memory_utilization=opts.gpu_memory_utilization,
                               attention_data_parallel=opts.attention_data_parallel)
     out = {"model": model.name, **roofline.explain(dep, context, tuple(opts.batch))}
+    prof = predict.load_profile(opts.profile)
+    eff = prof.efficiency_for("vllm")
+    for r in out["decode"]:  # the current vLLM's expected rate beside each bound
+        r["expected_tok_s"] = predict.expected_decode_tok_s(dep, r["batch"], context, eff)
+    out["expected_decode_tok_s"] = {str(r["batch"]): r["expected_tok_s"] for r in out["decode"]}
+    out["calibration"] = prof.name
     if opts.format == "json":
         print(json.dumps(out, indent=2))
     else:

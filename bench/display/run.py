@@ -132,11 +132,13 @@ def print_explain(e: dict) -> None:
     t.add_row("decode turns compute-bound", f"from batch {cb:,}" if cb else "never (memory-bound at this context)")
     t.add_row("peak / bandwidth", f"{_si(e['peak_flops'], 'FLOPS')} | {_si(e['bandwidth_bytes_s'], 'B/s')}")
     console.print(t)
-    d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak))", title_justify="left")
-    for col in ("batch", "step ms", "tok/s", "bound", "weights read", "KV read", "fits KV"):
+    d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak)) and expected "
+                    f"({e.get('calibration', '-')})", title_justify="left")
+    for col in ("batch", "step ms", "tok/s", "expected tok/s", "bound", "weights read", "KV read", "fits KV"):
         d.add_column(col, justify="right")
     for r in e["decode"]:
-        d.add_row(f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", r["bound"],
-                  _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
+        exp = r.get("expected_tok_s")
+        d.add_row(f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", f"{exp:,.0f}" if exp else "-",
+                  r["bound"], _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
                   "yes" if r["fits_kv"] else "[red]no[/red]")
     console.print(d)

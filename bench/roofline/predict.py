@@ -178,6 +178,13 @@ def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile
         max_running=tr.max_running)
 
 
+def expected_decode_tok_s(dep: Deployment, batch: int, context_len: int, eff) -> float:
+    """Steady decode of `batch` sequences at `context_len` under efficiency `eff`: batch / expected step time."""
+    from bench.roofline import efficiency
+
+    return batch / float(efficiency.step_time_s(dep.step_cost(batch, batch * context_len), dep.machine, eff))
+
+
 PREDICTION_COLUMNS = ("predicted_output_tok_s", "predicted_ttft_p50_ms", "predicted_ttft_p99_ms",
                       "predicted_tpot_p50_ms", "predicted_tpot_p99_ms", "predicted_band_low_tok_s",
                       "predicted_band_high_tok_s", "prediction_calibration")
