@@ -7,7 +7,8 @@ table prints measured, the roofline bound, that held-out prediction and its erro
 engine generation and regime. `check` rows are shown against the bound only.
 
     python scripts/validate_prediction.py [--format table|markdown] [--write-profile] [--cache FILE]
-    python scripts/validate_prediction.py --cpu-results results/cpu.csv --hardware this-cpu   # CPU check
+    python scripts/validate_prediction.py --cpu-only --cpu-results cpu.csv --hardware this-cpu \
+        --calibrate-on qwen2.5-0.5b-instruct:1,4      # calibrate on two batch sizes, predict the other rows
 
 --write-profile stores the full fit and the held-out band as reference/published_fit.yaml (the
 `published-fit` calibration every prediction names). --cache keeps the traced schedules in a pickle
@@ -72,7 +73,15 @@ def main(argv=None) -> int:
     ap.add_argument("--format", choices=["table", "markdown"], default="table")
     ap.add_argument("--write-profile", action="store_true", help="write reference/published_fit.yaml")
     ap.add_argument("--cache", type=Path, help="pickle of traced schedules (reused when present)")
+    ap.add_argument("--cpu-results", type=Path, help="results CSV of vLLM runs on this machine (CPU check)")
+    ap.add_argument("--hardware", help="the machine's hardware entry (bench probe) for the CPU check")
+    ap.add_argument("--calibrate-on", help="MODEL:SEQS,SEQS: the rows the CPU check calibrates on")
+    ap.add_argument("--cpu-only", action="store_true", help="only the CPU check")
     args = ap.parse_args(argv)
+    if args.cpu_results:
+        print("\n".join(cpu_check(args.cpu_results, args.hardware, args.calibrate_on, args.format)))
+        if args.cpu_only:
+            return 0
 
     runs = published.load()
     cases = traced_cases(runs, args.cache)
@@ -135,6 +144,41 @@ def main(argv=None) -> int:
         profile.save(prof, profile.PUBLISHED_FILE)
         print(f"wrote {profile.PUBLISHED_FILE.relative_to(REPO_ROOT)}", file=sys.stderr)
     return 0
+
+
+def cpu_check(path: Path, hardware_name: str, calibrate_on: str, fmt: str) -> list[str]:
+    """Calibrate on some measured rows of one machine, predict the others: measured vs predicted."""
+    from bench.results import store
+    from bench.roofline import calibrate
+
+    model, _, seqs = calibrate_on.partition(":")
+    seqs = {int(x) for x in seqs.split(",")}
+    rows = {r["run_id"]: r for r in store.read_results(path)[1]}
+    measured = calibrate.measured_from_rows(list(rows.values()))
+    chosen = [m for m in measured if rows[m.label]["model"] == model and m.run["max_num_seqs"] in seqs]
+    prof = calibrate.calibrate(chosen, hardware_name, "cpu-check")
+    head = ["model", "max_num_seqs", "role", "measured tok/s", "predicted tok/s", "error", "TTFT p50 ms meas / pred",
+            "TPOT p50 ms meas / pred"]
+    body, errs = [], []
+    for m in measured:
+        r = rows[m.label]
+        t = trace.timings(calibrate.traced(m, hardware_name), prof.parameters)
+        role = "calibrated on" if m in chosen else "predicted"
+        err = t.output_tok_s / m.output_tok_s - 1
+        if role == "predicted":
+            errs.append(abs(err))
+        tpot = np.nanpercentile(t.tpot_s, 50) * 1e3
+        body.append([r["model"], r["max_num_seqs"], role, f"{m.output_tok_s:.2f}", f"{t.output_tok_s:.2f}",
+                     f"{err:+.0%}", f"{float(r['ttft_p50_ms']):,.0f} / {np.percentile(t.ttft_s, 50) * 1e3:,.0f}",
+                     f"{float(r['tpot_p50_ms']):,.1f} / {tpot:,.1f}"])
+    p = prof.parameters
+    lines = [f"CPU check on {hardware_name}: calibrated on {model} at max_num_seqs {sorted(seqs)} "
+             f"(bandwidth {p.bandwidth_fraction:.0%}, step overhead {p.step_overhead_s * 1e3:.2f} ms, "
+             f"compute {p.compute_fraction:.0%}, per sequence {p.sequence_overhead_s * 1e3:.3f} ms)", ""]
+    lines += render(head, body, fmt)
+    if errs:
+        lines += ["", f"predicted rows: {len(errs)}; median |error| {statistics.median(errs):.0%}, worst {max(errs):.0%}"]
+    return lines
 
 
 def summary(table, what, key, fmt) -> list[str]:

@@ -101,8 +101,11 @@ def test_calibration_recovers_the_parameters_that_generated_the_rows():
 
 
 def test_calibration_needs_enough_rows():
+    one = [MeasuredRun(run={}, model_config={}, lengths=[], output_tok_s=1.0)]
     with pytest.raises(BenchError, match="cannot determine 4 parameters"):
-        calibrate.calibrate([MeasuredRun(run={}, model_config={}, lengths=[], output_tok_s=1.0)], "H100-SXM", "x")
+        calibrate.calibrate(one, "H100-SXM", "x", free=calibrate.DEFAULT_FREE)
+    with pytest.raises(BenchError, match="no measured ok rows"):
+        calibrate.calibrate([], "H100-SXM", "x")
 
 
 def test_profile_round_trip_and_bad_files(tmp_path):

@@ -24,7 +24,9 @@ from bench.roofline.batchsim import SimError
 from bench.roofline.efficiency import Efficiency
 from bench.roofline.profile import Profile
 
-DEFAULT_FREE = ("bandwidth_fraction", "compute_fraction", "step_overhead_s", "sequence_overhead_s")
+# What a machine's rows determine, most telling first: with n rows the first n are fitted (a sweep of two
+# batch sizes fits bandwidth and step overhead; four or more rows fit all four).
+DEFAULT_FREE = ("bandwidth_fraction", "step_overhead_s", "compute_fraction", "sequence_overhead_s")
 MIN_ROWS_FOR_LOO = 5
 
 
@@ -66,10 +68,12 @@ def observations(runs: list[MeasuredRun], hardware_name: str) -> tuple[list[fit.
 
 
 def calibrate(runs: list[MeasuredRun], hardware_name: str, name: str, base: Efficiency | None = None,
-              free: tuple[str, ...] = DEFAULT_FREE) -> Profile:
-    """Fit `free` parameters to the runs on one machine; the others from `base` (default: the published fit)."""
+              free: tuple[str, ...] | None = None) -> Profile:
+    """Fit `free` parameters (default: the first len(runs) of DEFAULT_FREE) to the runs on one machine; the
+    others from `base` (default: the published fit's for the current vLLM)."""
     if not runs:
         raise BenchError("no measured ok rows to calibrate on (rows of a real engine with output_tok_s)")
+    free = free or DEFAULT_FREE[:len(runs)]
     if len(runs) < len(free):
         raise BenchError(f"{len(runs)} rows cannot determine {len(free)} parameters ({', '.join(free)}): measure at "
                          "least as many runs (different batch sizes and lengths)")

@@ -73,16 +73,22 @@ def predict_lengths(dep: Deployment, lengths: list[tuple[int, int]], max_num_seq
     return roofline.predict_workload(dep, lengths, max_num_seqs or seqs, max_num_batched_tokens or tokens)
 
 
+def _has_roofline(device: str, run: dict) -> bool:
+    """GPU and sim rows; a CPU row only when --hardware names an entry with measured figures (bench probe)."""
+    return device in ("cuda", "sim") or (device == "cpu" and bool(run.get("hardware")))
+
+
 def roofline_columns(run: dict, model_config: dict, device: str, device_name: str | None, out: dict) -> dict:
     """`roofline_output_tok_s` and `efficiency` (measured / roofline) for a finished case.
 
     Filled when the GPU is known: `--hardware`, or the card NVML named; the sim engine's own rows
-    (efficiency 1 by construction). Empty on CPU rows: no CPU roofline is defined here.
+    (efficiency 1 by construction). Empty on CPU rows, except with --hardware naming a `bench probe`
+    entry (its measured bandwidth and matmul rate).
     """
     empty = {"roofline_output_tok_s": None, "efficiency": None}
     measured = (out.get("metrics") or {}).get("output_tok_s")
     requests = out.get("requests") or []
-    if out.get("status") != "ok" or not measured or not requests or device not in ("cuda", "sim"):
+    if out.get("status") != "ok" or not measured or not requests or not _has_roofline(device, run):
         return empty
     name = run.get("hardware") or hardware.from_device_name(device_name)
     if not name:
@@ -145,7 +151,8 @@ def load_profile(path: str | None) -> Profile:
 
 def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile | None = None,
              lengths: list[tuple[int, int]] | None = None, engine: str | None = None,
-             engine_version: str | None = None, max_num_batched_tokens: int | None = None) -> Expected:
+             engine_version: str | None = None, max_num_batched_tokens: int | None = None,
+             kv_capacity_tokens: int | None = None) -> Expected:
     """The expected throughput, TTFT and TPOT of `run` (a RunConfig as a dict) on `hardware_name`.
 
     The requests are (prompt, output) `lengths` (default: num_prompts x the run's input_len / output_len),
@@ -161,7 +168,8 @@ def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile
     if lengths is None:
         lengths = [(int(run.get("input_len") or 128), int(run.get("output_len") or 64))] * int(run.get("num_prompts") or 16)
     seqs, tokens = vllm_default_limits(gpu)
-    tr = trace.schedule(dep, lengths, run.get("max_num_seqs") or seqs, max_num_batched_tokens or tokens)
+    tr = trace.schedule(dep, lengths, run.get("max_num_seqs") or seqs, max_num_batched_tokens or tokens,
+                        kv_capacity_tokens=kv_capacity_tokens)
     eff = profile.efficiency_for(engine, engine_version)
     t = trace.timings(tr, eff)
     bound = trace.timings(tr, None)
@@ -197,7 +205,7 @@ def prediction_columns(run: dict, model_config: dict, device: str, device_name: 
     current vLLM). Empty otherwise, or when no calibration is available."""
     empty = dict.fromkeys(PREDICTION_COLUMNS)
     requests = out.get("requests") or []
-    if out.get("status") != "ok" or not requests or device not in ("cuda", "sim"):
+    if out.get("status") != "ok" or not requests or not _has_roofline(device, run):
         return empty
     name = run.get("hardware") or hardware.from_device_name(device_name)
     if not name or gpu_for(name) is None:
@@ -209,7 +217,8 @@ def prediction_columns(run: dict, model_config: dict, device: str, device_name: 
         prof = profile or load_profile(run.get("profile"))
         e = expected({**run, "max_num_seqs": info.get("max_num_seqs") or run.get("max_num_seqs")}, model_config, name,
                      prof, [(r["prompt_len"], r["output_len"]) for r in requests], engine, version,
-                     info.get("max_num_batched_tokens"))
+                     info.get("max_num_batched_tokens"),
+                     kv_capacity_tokens=(out.get("kv") or {}).get("capacity_tokens") if device == "cpu" else None)
     except (SimError, BenchError):
         return empty
     return {"predicted_output_tok_s": e.output_tok_s, "predicted_ttft_p50_ms": e.ttft_p50_ms,
