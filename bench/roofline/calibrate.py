@@ -8,7 +8,8 @@ compute fractions and the per-step and per-sequence overheads by default. The re
 kernel efficiency, all-reduce latency) stay at the published fit's values. The profile's band is the
 10th-90th percentile of measured / predicted over the rows, each predicted by a fit without it when there
 are at least 5 rows (else by the full fit). A CPU calibrates too, once `bench probe` has measured its
-bandwidth and matmul rate into a hardware entry.
+bandwidth and matmul rate into a hardware entry; on such an entry the compute fraction may exceed 1 (up to
+efficiency.MEASURED_PEAK_COMPUTE_LIMIT): the engine's kernels can beat one process's measured matmul.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import numpy as np
 from bench.errors import BenchError
 from bench.roofline import engine_profiles, fit, predict, trace
 from bench.roofline.batchsim import SimError
-from bench.roofline.efficiency import Efficiency
+from bench.roofline.efficiency import BOUNDS, MEASURED_PEAK_COMPUTE_LIMIT, Efficiency
 from bench.roofline.profile import Profile
 
 # What a machine's rows determine, most telling first: with n rows the first n are fitted (a sweep of two
-# batch sizes fits bandwidth and step overhead; four or more rows fit all four).
-DEFAULT_FREE = ("bandwidth_fraction", "step_overhead_s", "compute_fraction", "sequence_overhead_s")
+# batch sizes fits bandwidth, from decodes, and compute, from prefills; four or more rows fit all four).
+DEFAULT_FREE = ("bandwidth_fraction", "compute_fraction", "step_overhead_s", "sequence_overhead_s")
 MIN_ROWS_FOR_LOO = 5
 
 
@@ -81,7 +82,9 @@ def calibrate(runs: list[MeasuredRun], hardware_name: str, name: str, base: Effi
         pub = predict.profiles.published()
         base = pub.efficiency_for("vllm") if pub else Efficiency()
     obs, traces = observations(runs, hardware_name)
-    layout = fit.Layout(free=tuple(free), fixed=base)
+    measured_peak = predict.require_gpu(hardware_name).fp32_flops is not None  # a bench probe entry
+    bounds = {"compute_fraction": (BOUNDS["compute_fraction"][0], MEASURED_PEAK_COMPUTE_LIMIT)} if measured_peak else {}
+    layout = fit.Layout(free=tuple(free), fixed=base, bounds=bounds)
     start = layout.start(base.with_values(**{k: min(max(getattr(base, k), 1e-6), 1.0) for k in free}))
     full = fit.fit(obs, layout, x0=start)
     if len(runs) >= MIN_ROWS_FOR_LOO:

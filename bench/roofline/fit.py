@@ -79,18 +79,22 @@ class Layout:
     free: tuple[str, ...]
     generations: tuple[str, ...] = ()
     fixed: Efficiency = field(default_factory=Efficiency)
+    bounds: dict = field(default_factory=dict)  # overrides of efficiency.BOUNDS (a measured peak's compute range)
+
+    def range_of(self, name: str) -> tuple[float, float]:
+        return self.bounds.get(name, BOUNDS[name])
 
     @property
     def size(self) -> int:
         return len(self.free) + len(self.generations)
 
     def to_unit(self, name: str, value: float) -> float:
-        lo, hi = BOUNDS[name]
+        lo, hi = self.range_of(name)
         value = min(max(value, lo), hi)
         return math.log(value / lo) / math.log(hi / lo)
 
     def from_unit(self, name: str, u: float) -> float:
-        lo, hi = BOUNDS[name]
+        lo, hi = self.range_of(name)
         return float(lo * (hi / lo) ** u)
 
     def start(self, base: Efficiency | None = None) -> np.ndarray:
@@ -116,8 +120,7 @@ class Layout:
 def for_generation(shared: Efficiency, mult: dict[str, float], generation: str) -> Efficiency:
     """The Efficiency of one engine generation: the shared values, its overheads scaled."""
     f = mult.get(generation, 1.0)
-    lo, hi = BOUNDS["step_overhead_s"]
-    slo, shi = BOUNDS["sequence_overhead_s"]
+    hi, shi = BOUNDS["step_overhead_s"][1], BOUNDS["sequence_overhead_s"][1]
     return shared.with_values(step_overhead_s=min(hi, shared.step_overhead_s * f),
                               sequence_overhead_s=min(shi, shared.sequence_overhead_s * f))
 
