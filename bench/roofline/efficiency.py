@@ -129,10 +129,3 @@ def overhead_s(c: StepCost, e: Efficiency):
 def step_time_s(c: StepCost, m: Machine, e: Efficiency):
     """Expected seconds of a step (or of each step, with array fields): see the module doc."""
     return np.maximum(memory_s(c, m, e), compute_s(c, m, e)) + communication_s(c, m, e) + overhead_s(c, e)
-
-
-def step_split(c: StepCost, m: Machine, e: Efficiency, prefill_share) -> tuple:
-    """(seconds, prefill seconds, decode seconds) of a step: the expected time shared by the part of the binding
-    resource each side used (prefill_share, 0..1, from the roofline's split), overheads included."""
-    t = step_time_s(c, m, e)
-    return t, t * prefill_share, t * (1 - prefill_share)

@@ -39,7 +39,7 @@ class Observation:
     machine: efficiency.Machine
     generation: str
     measured: float
-    metric: str  # output_tok_s ... (bench.roofline.published) or "elapsed_s"
+    metric: str  # output_tok_s, requests_s, mean_e2e_ms ... (bench.roofline.published.FASTER_IS_HIGHER)
     work: float  # tokens or requests the rate metrics divide by (output tokens for decode_tok_s)
     faster_is_higher: bool
 
