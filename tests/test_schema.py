@@ -43,11 +43,15 @@ V3_ADDED = ["tokens_per_cny_blended", "gpu_price_source", "gpu_price_date", "fx_
             "split_method"]
 # Added after version 3 without a bump yet (the integrator bumps once for all branches): issue 18.
 UNVERSIONED_ADDED = ["energy_note"]
+# issue 14 (appended without a version bump; the integrator bumps once for all branches)
+PREDICTION_ADDED = ["predicted_output_tok_s", "predicted_ttft_p50_ms", "predicted_ttft_p99_ms", "predicted_tpot_p50_ms",
+                    "predicted_tpot_p99_ms", "predicted_band_low_tok_s", "predicted_band_high_tok_s",
+                    "prediction_calibration"]
 
 
 def test_version_3_is_version_1_plus_engine_version_plus_issue_12_at_the_end():
     assert schema.SCHEMA_VERSION == 3 and store.SCHEMA_VERSION == 3
-    assert schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED + UNVERSIONED_ADDED
+    assert schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED + UNVERSIONED_ADDED + PREDICTION_ADDED
     assert store.COLUMNS is schema.COLUMNS
 
 
@@ -129,7 +133,7 @@ def test_engine_version_without_a_report_comes_from_the_registry():
     cfg, model = _case(engine="sim")
     row = record.offline_row(run_id="r3", when=WHEN, cfg=cfg, model=model, weights="dummy",
                              out={"status": "failed", "error": "died"}, env=ENV)
-    assert row["engine_version"] == "roofline-1"
+    assert row["engine_version"] == "roofline-2"
 
 
 # --- the serve row -------------------------------------------------------------------------------------

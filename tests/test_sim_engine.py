@@ -87,16 +87,33 @@ def test_bench_run_engine_sim_end_to_end(tmp_path, capsys):
     assert [r["max_num_seqs"] for r in rows] == ["8", "32"]
     for r in rows:
         assert (r["engine"], r["device"], r["device_name"], r["status"]) == ("sim", "sim", "H20", "ok")
-        assert float(r["efficiency"]) == pytest.approx(1.0)
-        assert float(r["roofline_output_tok_s"]) == pytest.approx(float(r["output_tok_s"]))
-        assert r["peak_memory_source"] == "predicted" and r["engine_version"] == "roofline-1"
+        # the expected value (published fit), the bound beside it
+        assert 0 < float(r["efficiency"]) < 1
+        assert float(r["roofline_output_tok_s"]) > float(r["output_tok_s"])
+        assert float(r["predicted_output_tok_s"]) == pytest.approx(float(r["output_tok_s"]))
+        assert float(r["predicted_tpot_p50_ms"]) == pytest.approx(float(r["tpot_p50_ms"]))
+        assert float(r["predicted_band_low_tok_s"]) < float(r["output_tok_s"]) < float(r["predicted_band_high_tok_s"])
+        assert float(r["predicted_band_high_tok_s"]) <= float(r["roofline_output_tok_s"])
+        assert r["prediction_calibration"] == "published-fit-1"
+        assert r["peak_memory_source"] == "predicted" and r["engine_version"] == "roofline-2+published-fit-1"
         assert float(r["ttft_p50_ms"]) <= float(r["ttft_p90_ms"]) <= float(r["ttft_p99_ms"])
         assert float(r["e2e_mean_ms"]) > float(r["ttft_mean_ms"])
         # every simulated step split between prompt chunks and decodes; the two add up to the run
-        assert r["split_method"] == "steps-roofline"
+        assert r["split_method"] == "steps-expected"
         assert float(r["prefill_s"]) + float(r["decode_s"]) == pytest.approx(float(r["elapsed_s"]))
         assert 0 < float(r["prefill_s"]) < float(r["elapsed_s"])
     assert float(rows[1]["output_tok_s"]) > float(rows[0]["output_tok_s"])
+
+
+def test_sim_timing_bound_is_the_roofline(tmp_path):
+    out = tmp_path / "runs.csv"
+    assert cli.main(["run", "--model", "qwen2.5-7b-instruct", "--engine", "sim", "--hardware", "h20", "--num-prompts",
+                     "8", "--max-num-seqs", "8", "--sim-timing", "bound", "--out", str(out)]) == 0
+    (r,) = list(csv.DictReader(out.open()))
+    assert float(r["efficiency"]) == pytest.approx(1.0)
+    assert float(r["roofline_output_tok_s"]) == pytest.approx(float(r["output_tok_s"]))
+    assert r["engine_version"] == "roofline-2" and r["split_method"] == "steps-roofline"
+    assert float(r["predicted_output_tok_s"]) < float(r["output_tok_s"])  # the expected value still beside it
 
 
 def test_sim_row_for_a_model_too_big_is_oom(tmp_path):

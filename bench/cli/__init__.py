@@ -16,6 +16,7 @@ from bench.execution.signals import EXIT_INTERRUPTED, signal_name, sigterm_as_in
 def commands() -> tuple:
     """Each subcommand's add_*_command, in `bench --help` order. Imported here, inside main's error handling,
     so a missing dependency (pydantic, PyYAML...) is one line, not a traceback."""
+    from bench.cli.calibrate import add_calibrate_commands
     from bench.cli.compare import add_compare_command
     from bench.cli.cost import add_cost_command
     from bench.cli.explain import add_explain_command
@@ -28,7 +29,8 @@ def commands() -> tuple:
     from bench.cli.sweep import add_sweep_command
 
     return (add_run_command, add_sweep_command, add_explain_command, add_models_command, add_cost_command,
-            add_plan_command, add_prices_command, add_compare_command, add_report_command, add_serve_command)
+            add_plan_command, add_prices_command, add_compare_command, add_report_command, add_serve_command,
+            add_calibrate_commands)
 
 
 class Parser(argparse.ArgumentParser):

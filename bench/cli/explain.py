@@ -38,6 +38,11 @@ class ExplainOptions(BaseModel):
     basis: Literal["rental", "owned", "tco"] = option("rental", "price basis of the cost line (as bench cost)")
     gpu_cny_per_hour: float | None = option(None, "CNY per GPU-hour for the cost line, replacing the basis",
                                             metavar="X", gt=0)
+    quantization: Literal["fp8", "awq", "gptq"] | None = reworded(RunConfig, "quantization", "weight format as "
+                                                                  "vLLM's --quantization: fp8 W8A8, awq/gptq int4 "
+                                                                  "weight-only (overrides --weight-dtype)")
+    profile: str | None = reworded(RunConfig, "profile", "calibration of the expected decode tok/s (default the "
+                                                         "published fit)")
     format: Literal["table", "json"] = option("table", "output format")
 
 
@@ -47,15 +52,15 @@ def add_explain_command(sub) -> None:
 
 
 def fit_and_cost(dep, context: int, opts: ExplainOptions, decode_rows: list[dict]) -> dict:
-    """Whether one sequence of `context` fits and what would (bench.roofline.fit); the hourly price of the TP group
-    on --basis and each decode bound's CNY per M output tokens (price / bound tokens an hour); a warning for PCIe-only
+    """Whether one sequence of `context` fits and what would (bench.roofline.memory_fit); the hourly price of the TP
+    group on --basis and each decode bound's CNY per M output tokens (price / bound tokens an hour); a warning for PCIe-only
     cards at TP > 1. Fills `cny_per_m_output` in `decode_rows` (None where the batch's KV does not fit)."""
     from dataclasses import replace
 
     from bench.config.hardware import load_hardware
     from bench.cost import formulas as cost
     from bench.cost.pricing import CostOptions, cny_per_hour_for, power_of
-    from bench.roofline import fit
+    from bench.roofline import memory_fit as fit
 
     book = load_hardware()
     hw = book.hardware[dep.gpu.name]
@@ -105,11 +110,18 @@ def cmd_explain(args) -> int:
         raise BenchError(tp_refusal(model, tp, split))
     dep = roofline.Deployment(cfg=model.config, gpu=gpu,
                               tensor_parallel_size=opts.tensor_parallel_size or model.tensor_parallel_size,
-                              weight_dtype=opts.weight_dtype or dtype, kv_cache_dtype=opts.kv_cache_dtype,
+                              weight_dtype=(predict.QUANTIZATION_WEIGHTS[opts.quantization] if opts.quantization
+                                            else opts.weight_dtype or dtype), kv_cache_dtype=opts.kv_cache_dtype,
                               model_dtype=dtype, gpu_memory_utilization=opts.gpu_memory_utilization,
                               attention_data_parallel=opts.attention_data_parallel)
     out = {"model": model.name, **roofline.explain(dep, context, tuple(opts.batch))}
     out.update(fit_and_cost(dep, context, opts, out["decode"]))
+    prof = predict.load_profile(opts.profile)
+    eff = prof.efficiency_for("vllm")
+    for r in out["decode"]:  # the current vLLM's expected rate beside each bound
+        r["expected_tok_s"] = predict.expected_decode_tok_s(dep, r["batch"], context, eff)
+    out["expected_decode_tok_s"] = {str(r["batch"]): r["expected_tok_s"] for r in out["decode"]}
+    out["calibration"] = prof.name
     if opts.format == "json":
         print(json.dumps(out, indent=2))
     else:

@@ -63,6 +63,11 @@ class Hardware(Strict):
     bf16_tflops: float | None = Field(None, gt=0, description="dense BF16 tensor TFLOPS per card (no sparsity)")
     fp8_tflops: float | None = Field(None, gt=0, description="dense FP8 TFLOPS per card; null: no FP8 units")
     tdp_w: float = Field(gt=0, description="board power (GPU) or socket TDP (CPU), W")
+    interconnect_gb_s: float | None = Field(None, gt=0, description="GPU-to-GPU link bandwidth per card, GB/s, both "
+                                                                     "directions (NVLink, else PCIe)")
+    interconnect_link: str = Field("", description="the link's name: NVLink 4, PCIe Gen4 x16, ...")
+    interconnect_source: str = ""
+    fp32_tflops: float | None = Field(None, gt=0, description="measured dense float32 matmul TFLOPS (bench probe)")
     cores: int | None = Field(None, ge=1, description="CPU cores (CPU entries only)")
     interconnect: Literal["nvlink", "pcie"] | None = Field(
         None, description="how cards of a tensor-parallel group talk: nvlink, or pcie only (bench explain warns "

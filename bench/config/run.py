@@ -73,6 +73,16 @@ class RunConfig(BaseModel):
     hardware: str | None = option(None, "a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim "
                                         "predicts, and the roofline beside measured rows; prices the row in CNY per "
                                         "M tokens")
+    quantization: Literal["fp8", "awq", "gptq"] | None = option(
+        None, "weight format: fp8 (vLLM's online FP8, W8A8; works with dummy weights on a GPU), awq or gptq (int4 "
+              "weight-only: a checkpoint quantised so); passed to vLLM, refused by its CPU build; sim and the "
+              "prediction charge its bytes and FP8 GEMMs where the card has them")
+    profile: str | None = option(None, "a calibration profile (`bench calibrate ... --out profile.yaml`) for the "
+                                       "predicted_* columns and --engine sim; default the published fit",
+                                 metavar="PROFILE.yaml")
+    sim_timing: Literal["expected", "bound"] = option(
+        "expected", "--engine sim: time steps as the engine is expected to (the efficiency model of --profile or "
+                    "the published fit) or at the roofline bound")
 
     @model_validator(mode="after")
     def _range_needs_a_distribution(self):
@@ -163,6 +173,14 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
         w = Path(resolved.weights).expanduser()
         if not (w / "config.json").is_file():
             raise FieldError("weights", f"--weights {resolved.weights}: not a directory with a config.json and weights")
+    if resolved.quantization and resolved.engine in ("hf", "hf-cb"):
+        raise FieldError("quantization", f"--quantization {resolved.quantization}: the {resolved.engine} engine "
+                         "runs the model's own dtype; use --engine vllm or sim")
+    if resolved.quantization in ("awq", "gptq") and resolved.engine == "vllm" and \
+            "quantization_config" not in model.config:
+        raise FieldError("quantization", f"--quantization {resolved.quantization} needs a checkpoint quantised with "
+                         f"{resolved.quantization.upper()} (a --model directory whose config.json has "
+                         "quantization_config); dummy weights of the bundled config cannot be; fp8 can")
     if resolved.weights == "hub" and not model.hub_id:
         raise FieldError("weights", f"--weights hub: model {model.name} has no hub_id in models.yaml")
     return resolved, model

@@ -144,13 +144,15 @@ def print_explain(e: dict) -> None:
         return
     price = e.get("price") or {}
     cost_col = price.get("cny_per_hour") is not None
-    d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak))", title_justify="left")
-    for col in ("batch", "step ms", "tok/s", "bound", "weights read", "KV read", "fits KV") + \
+    d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak)) and expected "
+                    f"({e.get('calibration', '-')})", title_justify="left")
+    for col in ("batch", "step ms", "tok/s", "expected tok/s", "bound", "weights read", "KV read", "fits KV") + \
             (("CNY/M out at the bound",) if cost_col else ()):
         d.add_column(col, justify="right")
     for r in e["decode"]:
-        cells = [f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", r["bound"],
-                 _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
+        exp = r.get("expected_tok_s")
+        cells = [f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", f"{exp:,.0f}" if exp else "-",
+                 r["bound"], _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
                  "yes" if r["fits_kv"] else "[red]no[/red]"]
         if cost_col:
             x = r.get("cny_per_m_output")

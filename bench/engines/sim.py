@@ -1,9 +1,10 @@
-"""The simulated engine: the roofline's prediction for any catalog model on any --hardware.
+"""The simulated engine: the prediction for any catalog model on any --hardware.
 
 Same interface as the vLLM engine; no GPU, no vllm, no torch. `generate` schedules the requests
-as vLLM would (bench.roofline.batchsim) and prices every step at its hardware lower bound
-(bench.roofline.bound), so the timings it reports are the fastest the hardware allows: rows carry
-engine=sim, device=sim and the hardware's name as device_name. It is the CPU-only mock mode:
+as vLLM would (bench.roofline.batchsim) and prices every step as the current vLLM is expected to run
+it (bench.roofline.efficiency with the published fit or --profile; `--sim-timing bound`: at the
+hardware's lower bound, bench.roofline.bound): rows carry engine=sim, device=sim, the hardware's name
+as device_name and engine_version roofline-N+CALIBRATION (roofline-N alone for the bound). It is the CPU-only mock mode:
 run, cost, compare and report work on its rows exactly as on measured ones.
 """
 
@@ -27,6 +28,7 @@ class SimEngine:
         self.spec = spec
         self.run = spec.run
         self.dep: Deployment | None = None
+        self.profile = None  # the calibration of expected timings (None: the bound)
         self.last = None  # the last WorkloadPrediction
 
     def check(self) -> None:
@@ -36,6 +38,9 @@ class SimEngine:
         if self.run.get("pipeline_parallel_size", 1) != 1:
             raise BenchError("--engine sim models tensor parallelism only; use --pipeline-parallel-size 1")
         self.dep = predict.deployment(self.run, self.spec.model_config, predict.require_gpu(name))
+        self.profile = None
+        if self.run.get("sim_timing", "expected") == "expected":
+            self.profile = predict.load_profile(self.run.get("profile"))
 
     def start(self) -> None:
         dep = self.dep
@@ -53,8 +58,13 @@ class SimEngine:
 
     def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
         seqs, tokens = self.limits()
+        lengths = [(r.prompt_len, r.output_len) for r in requests]
         try:
-            pred = predict.predict_lengths(self.dep, [(r.prompt_len, r.output_len) for r in requests], seqs, tokens)
+            if self.run.get("sim_timing", "expected") == "expected":
+                pred = predict.expected({**self.run, "max_num_seqs": seqs}, self.spec.model_config, self.dep.gpu.name,
+                                        self.profile, lengths, "vllm", None, tokens)
+            else:
+                pred = predict.predict_lengths(self.dep, lengths, seqs, tokens)
         except SimError as e:  # vLLM's words for it, so the row is classed as oom
             raise RuntimeError(f"{e}: the request is larger than the available KV cache memory") from None
         self.last = pred
@@ -72,7 +82,8 @@ class SimEngine:
         seqs, tokens = self.limits()
         return {
             "device": "sim",
-            "engine_version": SIM_MODEL_VERSION,
+            # the bound, or the expected value and the calibration it comes from
+            "engine_version": SIM_MODEL_VERSION + (f"+{self.profile.name}" if self.profile else ""),
             "device_name": dep.gpu.name,
             "max_num_seqs": seqs,
             "max_num_batched_tokens": tokens,
@@ -84,7 +95,8 @@ class SimEngine:
             # every simulated step split by its parts' FLOPs or bytes (bench.roofline.bound.Deployment.step_split)
             "prefill_s": self.last.prefill_s if self.last else None,
             "decode_s": self.last.decode_s if self.last else None,
-            "split_method": "steps-roofline" if self.last and self.last.prefill_s is not None else None,
+            "split_method": ("steps-expected" if self.profile else "steps-roofline")
+            if self.last and self.last.prefill_s is not None else None,
         }
 
     def stop(self) -> None:

@@ -41,6 +41,8 @@ def engine_options(run: dict, load_path: str, load_format: str, device: str, tok
     )
     if run["max_num_seqs"]:
         options["max_num_seqs"] = run["max_num_seqs"]
+    if run.get("quantization"):
+        options["quantization"] = run["quantization"]
     if run["distributed_executor_backend"]:
         options["distributed_executor_backend"] = run["distributed_executor_backend"]
     if device == "cpu":

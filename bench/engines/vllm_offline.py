@@ -74,6 +74,13 @@ class VllmOfflineEngine:
                 f"--device {wanted}: the installed vLLM is {build}; install the matching build "
                 f"(scripts/setup.sh {'gpu' if wanted == 'cuda' else 'cpu'}) or use --device auto"
             )
+        quant = self.run.get("quantization")
+        if quant and self.device == "cpu":
+            raise BenchError(
+                f"--quantization {quant}: the CPU build of vLLM cannot run it ("
+                + ("FP8 GEMMs need CUDA kernels" if quant == "fp8" else f"{quant.upper()} int4 kernels are CUDA only")
+                + "); drop --quantization here, or predict it with --engine sim --hardware GPU --quantization "
+                + quant)
         world = self.run["tensor_parallel_size"] * self.run["pipeline_parallel_size"]
         if self.device == "cuda":
             import torch

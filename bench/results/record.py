@@ -142,8 +142,10 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         "metrics": m,
         "energy": derived("energy columns", {}, energy_columns, out.get("telemetry"), m.get("output_tokens"),
                           out.get("telemetry_note") or ""),
-        "roofline": derived("roofline columns", {}, predict.roofline_columns, cfg.model_dump(), model.config, device,
-                            device_name, out),
+        "roofline": {**derived("roofline columns", {}, predict.roofline_columns, cfg.model_dump(), model.config,
+                               device, device_name, out),
+                     **derived("predicted columns", {}, predict.prediction_columns, cfg.model_dump(), model.config,
+                               device, device_name, out)},
     }
     return _priced(RUN, values, sources, cfg.hardware)
 

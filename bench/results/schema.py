@@ -238,13 +238,34 @@ DECLARED: tuple[Column, ...] = (
        "and decode tokens (split_method says by what); input tokens are priced on it", _R, filled="optional"),
     _c("decode_s", "cost", "s", "elapsed_s spent on decodes: elapsed_s - prefill_s; output tokens are priced on it",
        _R, filled="optional"),
-    _c("split_method", "cost", "", "steps-roofline (sim: each step's roofline time by FLOPs or bytes), steps-tokens "
+    _c("split_method", "cost", "", "steps-expected (sim: each step's expected time, split as the roofline splits it), "
+       "steps-roofline (sim --sim-timing bound: each step's roofline time by FLOPs or bytes), steps-tokens "
        "(vLLM's per-step token counts, each step by token count); empty: bench cost falls back to TPOT",
        _R, filled="optional"),
     # issue 18: why the energy columns of a GPU row are empty, or how they were made (docs/telemetry.md)
     _c("energy_note", "energy", "", "why a GPU row's energy columns are empty (no nvidia-ml-py, a MIG slice, vLLM's "
        "Ray backend, CUDA_VISIBLE_DEVICES hiding every GPU) or how they were made (a frozen energy counter: "
        "integrated power)", _R, source="energy", filled="optional"),
+    # issue 14: the expected value beside the bound (bench.roofline.predict.expected; docs/roofline.md), on GPU
+    # rows with known hardware and on sim rows; named by its calibration (the published fit or a user profile)
+    _c("predicted_output_tok_s", "roofline", "tok/s", "output tok/s the engine is expected to reach on this workload "
+       "(efficiency model on the roofline, fitted; sim rows: the current vLLM)", _R, HIGHER, "roofline", "optional",
+       "predicted output tokens/s"),
+    _c("predicted_ttft_p50_ms", "roofline", "ms", "predicted time to first token, median", _R, LOWER, "roofline",
+       "optional", "predicted TTFT p50 (ms)"),
+    _c("predicted_ttft_p99_ms", "roofline", "ms", "predicted time to first token, 99th percentile", _R, LOWER,
+       "roofline", "optional", "predicted TTFT p99 (ms)"),
+    _c("predicted_tpot_p50_ms", "roofline", "ms", "predicted time per output token, median over requests", _R, LOWER,
+       "roofline", "optional", "predicted TPOT p50 (ms)"),
+    _c("predicted_tpot_p99_ms", "roofline", "ms", "predicted time per output token, 99th percentile", _R, LOWER,
+       "roofline", "optional", "predicted TPOT p99 (ms)"),
+    _c("predicted_band_low_tok_s", "roofline", "tok/s", "low end of the expected output tok/s (the calibration's "
+       "held-out 10th percentile of measured / predicted)", _R, source="roofline", filled="optional"),
+    _c("predicted_band_high_tok_s", "roofline", "tok/s", "high end of the expected output tok/s (90th percentile, "
+       "never above roofline_output_tok_s)", _R, source="roofline", filled="optional"),
+    _c("prediction_calibration", "roofline", "", "the calibration of the predicted_* columns: published-fit-N "
+       "(reference/published_fit.yaml) or a user profile's name (bench calibrate)", _R, source="roofline",
+       filled="optional"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

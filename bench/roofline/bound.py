@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bench.config import run as runconfig
-from bench.roofline import batchsim, modelmath
+from bench.roofline import batchsim, efficiency, modelmath
 
 GIB = 2**30
 BLOCK_SIZE = 16
@@ -35,18 +35,30 @@ class GpuSpec:
     bandwidth_bytes_s: float
     bf16_flops: float
     fp8_flops: float | None
+    interconnect_bytes_s: float | None = None  # GPU-to-GPU, both directions together (datasheet figure)
+    fp32_flops: float | None = None  # measured float32 matmul peak (bench probe entries)
 
 
 def gpu_spec(name: str, hw) -> GpuSpec | None:
-    """The accessor: the only place that reads hardware.yaml fields. None for a CPU entry (no CPU
-    roofline is defined) or without the figures a roofline needs."""
+    """The accessor: the only place that reads hardware.yaml fields. None for a CPU entry without a
+    measured matmul peak (no datasheet CPU roofline is defined) or without the figures a roofline needs.
+
+    A CPU entry written by `bench probe` (fp32_tflops measured) gets a roofline from its measured
+    bandwidth and matmul rate: the peak of every format is the float32 one (no tensor units assumed)."""
+    fp32 = getattr(hw, "fp32_tflops", None)
+    link = getattr(hw, "interconnect_gb_s", None)
     if getattr(hw, "kind", "gpu") != "gpu":
-        return None
+        if not (fp32 and getattr(hw, "memory_bw_tb_s", None) and getattr(hw, "memory_gb", None)):
+            return None
+        return GpuSpec(name=name, memory_bytes=hw.memory_gb * GIB, bandwidth_bytes_s=hw.memory_bw_tb_s * 1e12,
+                       bf16_flops=fp32 * 1e12, fp8_flops=None, interconnect_bytes_s=link * 1e9 if link else None,
+                       fp32_flops=fp32 * 1e12)
     if not (getattr(hw, "memory_gb", None) and getattr(hw, "memory_bw_tb_s", None) and getattr(hw, "bf16_tflops", None)):
         return None
     fp8 = getattr(hw, "fp8_tflops", None)
     return GpuSpec(name=name, memory_bytes=hw.memory_gb * GIB, bandwidth_bytes_s=hw.memory_bw_tb_s * 1e12,
-                   bf16_flops=hw.bf16_tflops * 1e12, fp8_flops=fp8 * 1e12 if fp8 else None)
+                   bf16_flops=hw.bf16_tflops * 1e12, fp8_flops=fp8 * 1e12 if fp8 else None,
+                   interconnect_bytes_s=link * 1e9 if link else None, fp32_flops=fp32 * 1e12 if fp32 else None)
 
 
 def peak_flops_per_gpu(gpu: GpuSpec, weight_dtype: str) -> float:
@@ -54,7 +66,7 @@ def peak_flops_per_gpu(gpu: GpuSpec, weight_dtype: str) -> float:
     if weight_dtype == "fp8" and gpu.fp8_flops:
         return gpu.fp8_flops
     if weight_dtype == "float32":
-        return gpu.bf16_flops / 2
+        return gpu.fp32_flops or gpu.bf16_flops / 2
     return gpu.bf16_flops
 
 
@@ -89,6 +101,9 @@ class Deployment:
     # Data-parallel attention (SGLang's --enable-dp-attention, DeepSeek's own serving): each GPU keeps
     # whole attention weights and the KV of its own sequences, so MLA's latent is stored once, not per GPU.
     attention_data_parallel: bool = False
+    # MLA cached expanded per head (older engines, bench.roofline.engine_profiles.mla_expanded): about 9x the
+    # latent's bytes, and decode attention in the expanded 192/128 form instead of the absorbed 576/512 one.
+    mla_expanded: bool = False
 
     @property
     def tp(self) -> int:
@@ -106,7 +121,7 @@ class Deployment:
     def kv_bytes_per_token(self) -> int:
         """Summed over the TP group (MLA's latent and too-few KV heads are replicated, unless attention is DP)."""
         tp = 1 if self.attention_data_parallel else self.tp
-        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp)
+        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp, self.mla_expanded)
 
     @cached_property
     def replicated_weight_bytes(self) -> float:
@@ -133,7 +148,17 @@ class Deployment:
 
     @cached_property
     def _attn_flops_per_ctx_decode(self) -> float:
-        return modelmath.attention_flops_per_token(self.cfg, 1, decode=True)
+        return modelmath.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded)
+
+    @cached_property
+    def _prefill_attn_per_pair(self) -> float:
+        d_qk, d_v = modelmath.attention_dims(self.cfg, decode=False)
+        return 2.0 * modelmath.num_layers(self.cfg) * modelmath.num_heads(self.cfg) * (d_qk + d_v)
+
+    def _prefill_flops(self, prompt_len: int, cached_len: int) -> float:
+        """modelmath.prefill_flops with the config's constants cached (the same arithmetic)."""
+        pairs = prompt_len * cached_len + prompt_len * (prompt_len + 1) / 2
+        return self._linear_flops * prompt_len + self._prefill_attn_per_pair * pairs
 
     @cached_property
     def _touched_memo(self) -> dict[int, float]:
@@ -175,7 +200,7 @@ class Deployment:
         new = sum(n for n, _ in prefill_chunks)
         tokens = n_decode + new
         flops = n_decode * self._linear_flops + decode_context_tokens * self._attn_flops_per_ctx_decode
-        flops += sum(modelmath.prefill_flops(self.cfg, n, cached) for n, cached in prefill_chunks)
+        flops += sum(self._prefill_flops(n, cached) for n, cached in prefill_chunks)
         kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
         moved = self.weight_bytes_touched(tokens) + self.replicated_weight_bytes
         moved += (kv_read + tokens) * self.kv_bytes_per_token
@@ -196,6 +221,39 @@ class Deployment:
         weights = self.weight_bytes_touched(s.tokens) + self.replicated_weight_bytes
         prefill = weights * new / s.tokens + (sum(c for _, c in prefill_chunks) + new) * self.kv_bytes_per_token
         return s.time_s, prefill, s.bytes - prefill
+
+    @cached_property
+    def machine(self) -> efficiency.Machine:
+        """The TP group as the efficiency model sees it."""
+        return efficiency.Machine(tp=self.tp, bandwidth_bytes_s=self.bandwidth_bytes_s, peak_flops=self.peak_flops,
+                                  link_bytes_s=self.gpu.interconnect_bytes_s)
+
+    @cached_property
+    def _expert_memo(self) -> dict[int, float]:
+        return {}
+
+    def step_cost(self, n_decode: int, decode_context_tokens: int,
+                  prefill_chunks: list[tuple[int, int]] = ()) -> efficiency.StepCost:
+        """The step of `step` split by kind, for bench.roofline.efficiency (same totals as the bound's)."""
+        new = sum(n for n, _ in prefill_chunks)
+        tokens = n_decode + new
+        memo = self._expert_memo
+        if tokens not in memo:
+            memo[tokens] = (modelmath.routed_expert_bytes_touched(self.cfg, tokens, self.weight_dtype)
+                            if self.params.moe is not None else 0.0)
+        experts = memo[tokens]
+        dense = self.weight_bytes_touched(tokens) - experts + self.replicated_weight_bytes
+        kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
+        attn = decode_context_tokens * self._attn_flops_per_ctx_decode
+        gemm = tokens * self._linear_flops
+        for n, cached in prefill_chunks:
+            attn += self._prefill_flops(n, cached) - n * self._linear_flops
+        act_bytes = 4 if self.model_dtype == "float32" else 2
+        return efficiency.StepCost(
+            dense_weight_bytes=dense, expert_weight_bytes=experts, kv_bytes=(kv_read + tokens) * self.kv_bytes_per_token,
+            gemm_flops=gemm, attention_flops=attn, sequences=n_decode + len(prefill_chunks), tokens=tokens,
+            allreduce_bytes=tokens * int(self.cfg["hidden_size"]) * act_bytes,
+            allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0)
 
     def decode_step(self, batch: int, context_len: int) -> StepBound:
         return self.step(batch, batch * context_len)

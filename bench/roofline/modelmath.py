@@ -94,12 +94,22 @@ def kv_elements_per_token_per_layer(cfg: dict) -> int:
     return 2 * num_kv_heads(cfg) * head_dim(cfg)
 
 
+def mla_expanded_elements_per_token_per_layer(cfg: dict) -> int:
+    """MLA cached the old way (vLLM before 0.7.1, SGLang without --enable-mla, LMDeploy 2024): the latent
+    expanded into per-head K (nope + rope dims) and V, heads x (d_nope + d_rope + d_v), as MHA would."""
+    return num_heads(cfg) * (int(cfg["qk_nope_head_dim"]) + int(cfg["qk_rope_head_dim"]) + int(cfg["v_head_dim"]))
+
+
 def kv_bytes_per_token(cfg: dict, kv_cache_dtype: str = "auto", model_dtype: str = "bfloat16",
-                       tensor_parallel_size: int = 1) -> int:
-    """KV-cache bytes one token occupies, summed over the GPUs of a TP group (see module doc)."""
+                       tensor_parallel_size: int = 1, mla_expanded: bool = False) -> int:
+    """KV-cache bytes one token occupies, summed over the GPUs of a TP group (see module doc).
+
+    mla_expanded: an MLA model whose engine caches per-head K and V (split over TP like MHA heads)."""
     per_elem = kv_dtype_bytes(kv_cache_dtype, model_dtype)
     layers = num_layers(cfg)
     tp = max(1, tensor_parallel_size)
+    if is_mla(cfg) and mla_expanded:
+        return layers * mla_expanded_elements_per_token_per_layer(cfg) * per_elem
     if is_mla(cfg):
         return tp * layers * kv_elements_per_token_per_layer(cfg) * per_elem
     kv_heads_stored = max(num_kv_heads(cfg), tp)  # heads are replicated when TP > kv heads
@@ -346,6 +356,14 @@ def weight_bytes_touched(cfg: dict, tokens: int, weight_dtype: str = "bfloat16")
         hit = expected_experts_hit(m.n_routed, m.top_k, tokens)
         read += m.moe_layers * ((hit * m.expert_params + m.shared_params + m.router_params) * wb)
     return read
+
+
+def routed_expert_bytes_touched(cfg: dict, tokens: int, weight_dtype: str = "bfloat16") -> float:
+    """The routed experts' share of weight_bytes_touched (0 for a dense model)."""
+    m = param_counts(cfg).moe
+    if m is None:
+        return 0.0
+    return m.moe_layers * expected_experts_hit(m.n_routed, m.top_k, tokens) * m.expert_params * weight_dtype_bytes(weight_dtype)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""`bench calibrate RESULTS.csv ... [--hardware NAME] --out profile.yaml`: the efficiency parameters of this
+machine fitted to its own measured rows (bench.roofline.calibrate), for `--profile` in run (sim), explain and
+the predicted_* columns. `bench probe --name NAME`: measure this machine's memory bandwidth and matmul rate and
+add it to hardware.yaml as an entry a CPU (or any device numpy sees) can be calibrated and predicted on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from bench.cli.options import add_command, parsed
+from bench.config.flags import option
+from bench.errors import BenchError
+
+
+class CalibrateOptions(BaseModel):
+    results: list[str] = option(help="results CSVs of measured runs on one machine", positional=True,
+                                metavar="RESULTS.csv", nargs="+")
+    hardware: str | None = option(None, "the machine's hardware.yaml entry (a GPU, or a `bench probe` entry); "
+                                        "default: the rows' own --hardware")
+    out: str = option(help="where to write the profile (YAML)", metavar="PROFILE.yaml")
+    name: str | None = option(None, "the profile's name, as prediction_calibration will say it (default: the "
+                                    "file name without .yaml)")
+
+
+class ProbeOptions(BaseModel):
+    name: str = option(help="the hardware.yaml entry to write, e.g. my-laptop")
+    seconds: float = option(3.0, "time to spend measuring, about half each on bandwidth and matmul", gt=0.0, le=60.0)
+    tdp_w: float = option(100.0, "power figure for the owned cost basis (not measured)", gt=0.0)
+    replace: bool = option(False, "replace an entry of that name written by bench probe before")
+
+
+def add_calibrate_commands(sub) -> None:
+    add_command(sub, "calibrate", "fit the prediction's efficiency parameters to your own measured rows "
+                                  "(writes a --profile)", cmd_calibrate, (CalibrateOptions,))
+    add_command(sub, "probe", "measure this machine's memory bandwidth and matmul rate (numpy, seconds) and add "
+                              "it to hardware.yaml", cmd_probe, (ProbeOptions,))
+
+
+def cmd_calibrate(args) -> int:
+    from bench.config import hardware
+    from bench.results import store
+    from bench.roofline import calibrate, predict, profile
+
+    args.results = [f for given in args.results for f in (given if isinstance(given, list) else [given])]
+    opts: CalibrateOptions = parsed(args, CalibrateOptions, "bench calibrate")
+    out = Path(opts.out)
+    if out.suffix not in (".yaml", ".yml"):
+        raise BenchError(f"--out {opts.out}: give a .yaml file name")
+    if not out.parent.is_dir():
+        raise BenchError(f"--out {opts.out}: folder {out.parent} does not exist")
+    rows = []
+    for f in opts.results:
+        rows += store.read_results(Path(f))[1]
+    names = {r.get("hardware") for r in rows if r.get("status") == "ok" and r.get("engine") != "sim"} - {None, ""}
+    name = opts.hardware
+    if not name:
+        if len(names) != 1:
+            raise BenchError("say which machine the rows ran on: --hardware NAME (a GPU of hardware.yaml or an entry "
+                             "`bench probe --name NAME` wrote)" + (f"; the rows name {', '.join(sorted(names))}"
+                                                                   if names else ""))
+        name = names.pop()
+    name = hardware.canonical_name(name)
+    predict.require_gpu(name)
+    measured = calibrate.measured_from_rows(rows)
+    prof = calibrate.calibrate(measured, name, opts.name or out.stem)
+    profile.save(prof, out)
+    p = prof.parameters
+    print(f"{prof.name}: {prof.rows} rows on {name}; bandwidth {p.bandwidth_fraction:.0%} of "
+          f"{'measured' if not hardware.get_hardware(name).bf16_tflops else 'datasheet'} peak, compute "
+          f"{p.compute_fraction:.0%}, step overhead {p.step_overhead_s * 1e3:.2f} ms, per sequence "
+          f"{p.sequence_overhead_s * 1e3:.3f} ms; band {prof.band_low:.2f}-{prof.band_high:.2f} x predicted")
+    print(f"wrote {out} (use: --profile {out})")
+    return 0
+
+
+def cmd_probe(args) -> int:
+    from bench.roofline import probe
+
+    opts: ProbeOptions = parsed(args, ProbeOptions, "bench probe")
+    figures = probe.measure(opts.seconds)
+    path = probe.write_entry(opts.name, figures, opts.tdp_w, replace=opts.replace)
+    print(f"{opts.name}: memory copy {figures.bandwidth_gb_s:.1f} GB/s, float32 matmul {figures.matmul_gflops:.1f} "
+          f"GFLOPS ({figures.how}); written to {path}")
+    print(f"next: bench run ... --hardware {opts.name}, then bench calibrate RESULTS.csv --hardware {opts.name} "
+          "--out profile.yaml")
+    return 0

