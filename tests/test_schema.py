@@ -41,11 +41,13 @@ V1 = ("schema_version run_id timestamp model engine device device_name weights d
 
 V3_ADDED = ["tokens_per_cny_blended", "gpu_price_source", "gpu_price_date", "fx_date", "prefill_s", "decode_s",
             "split_method"]
+# issue 15 (workloads): appended after V3; the integrator bumps the version once for all branches
+ISSUE_15_ADDED = ["tokens_per_chunk_max", "tokens_per_chunk_mean", "tpot_unmeasured"]
 
 
 def test_version_3_is_version_1_plus_engine_version_plus_issue_12_at_the_end():
     assert schema.SCHEMA_VERSION == 3 and store.SCHEMA_VERSION == 3
-    assert schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED
+    assert schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED + ISSUE_15_ADDED
     assert store.COLUMNS is schema.COLUMNS
 
 

@@ -240,6 +240,14 @@ DECLARED: tuple[Column, ...] = (
     _c("split_method", "cost", "", "steps-roofline (sim: each step's roofline time by FLOPs or bytes), steps-tokens "
        "(vLLM's per-step token counts, each step by token count); empty: bench cost falls back to TPOT",
        _R, filled="optional"),
+    # issue 15: honest streaming metrics (bench.measure.streaming.chunk_figures); docs/serve.md
+    _c("tokens_per_chunk_max", "latency", "tokens", "the most output tokens one read of a stream carried (1: every "
+       "token timed on its own; more: the server or the client coalesced tokens, ITL is then per token)", _S,
+       source=M, filled="optional"),
+    _c("tokens_per_chunk_mean", "latency", "tokens", "output tokens per read of a stream that carried output", _S,
+       source=M, filled="optional"),
+    _c("tpot_unmeasured", "latency", "requests", "completed requests whose output tokens all arrived at once: no TPOT "
+       "or ITL (not 0), left out of the percentiles, not good under a TPOT SLO", _S, LOWER, M, "optional"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

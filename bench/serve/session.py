@@ -30,7 +30,7 @@ from bench.serve import prometheus
 from bench.serve.client import Target
 from bench.config.serve import ServeConfig
 from bench.serve.load import Level, LevelPlan, LevelResult, measure_level
-from bench.measure.streaming import compute_serve_metrics, overhead_warning
+from bench.measure.streaming import coalescing_warning, compute_serve_metrics, overhead_warning
 from bench.workload.prompts import build_prompts, warmup_prompts
 from bench.analysis.slo import cheapest_meeting_slo
 from bench.results.record import case_record, serve_row
@@ -264,7 +264,7 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> Leve
     metrics = compute_serve_metrics(res.records, res.duration_s, session.cfg.slo, res.unsent, res.loop_lag_s)
     server = prometheus.summarise(res.metrics_before, res.metrics_after, res.metrics_samples)
     status, error = _verdict(session, res, metrics)
-    warnings = [w for w in (overhead_warning(metrics), _failure_note(res)) if w]
+    warnings = [w for w in (overhead_warning(metrics), coalescing_warning(metrics), _failure_note(res)) if w]
     row = serve_row(run_id=new_run_id(when), sweep_id=session.sweep_id, when=when, cfg=session.cfg, model=session.model,
                     level=plan.level, weights=session.weights, engine=session.engine,
                     endpoint_url=session.target.endpoint.url if session.server is None else "",
