@@ -1,7 +1,9 @@
 """A small OpenAI-compatible streaming server for tests: aiohttp on 127.0.0.1, a free port, its own
 thread. `mode(i)` picks what request i gets: ok, 429, 500 (its body echoes the Authorization
 header, as a careless server might), drop (the connection is cut mid-stream) or noend (the stream
-stops without a finish_reason or [DONE]). It keeps every request's path and headers."""
+stops without a finish_reason or [DONE]). It keeps every request's path and headers. `tokens_per_chunk`
+puts that many tokens in each chunk (as vLLM's stream interval does), with the running usage in every
+chunk when the request asks for continuous_usage_stats. GET /v1/models lists `models`."""
 
 from __future__ import annotations
 
@@ -23,8 +25,11 @@ vllm:request_success_total{{engine="0",finished_reason="length",model_name="fake
 
 
 class FakeOpenAI:
-    def __init__(self, mode=lambda i: "ok", token_delay_s: float = 0.002, port: int = 0) -> None:
+    def __init__(self, mode=lambda i: "ok", token_delay_s: float = 0.002, port: int = 0, tokens_per_chunk: int = 1,
+                 models: tuple[str, ...] = ("fake-model",)) -> None:
         self.mode = mode
+        self.tokens_per_chunk = tokens_per_chunk
+        self.models = models
         self.token_delay_s = token_delay_s
         self.seen: list[dict] = []  # {"path", "headers", "body"}
         self.running = 0
@@ -57,6 +62,7 @@ class FakeOpenAI:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/version", self._version)
         app.router.add_get("/health", self._health)
+        app.router.add_get("/v1/models", self._models)
         runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", self.port)
@@ -73,6 +79,10 @@ class FakeOpenAI:
         self._note(request)
         return web.Response(text=METRICS_TEXT.format(running=float(self.running), kv=0.01 * self.running,
                                                       gen=float(self.generated), done=float(self.finished)))
+
+    async def _models(self, request: web.Request) -> web.Response:
+        self._note(request)
+        return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]})
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.Response(text="")
@@ -99,17 +109,23 @@ class FakeOpenAI:
         try:
             if chat:
                 await self._event(resp, {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
+            running_usage = bool((body.get("stream_options") or {}).get("continuous_usage_stats"))
             for k in range(n):
                 if mode in ("drop", "noend") and k == n // 2:
                     if mode == "drop":
                         request.transport.close()  # cut: the chunked body never completes
                     return resp
                 await asyncio.sleep(self.token_delay_s)
+                self.generated += 1
+                if (k + 1) % self.tokens_per_chunk and k != n - 1:
+                    continue  # this token goes out with the next ones
                 last = "length" if k == n - 1 else None
                 choice = ({"index": 0, "delta": {"content": f" w{k}"}, "finish_reason": last} if chat
                           else {"index": 0, "text": "", "finish_reason": last})
-                await self._event(resp, {"choices": [choice]})
-                self.generated += 1
+                event = {"choices": [choice]}
+                if running_usage:
+                    event["usage"] = {"prompt_tokens": 7, "completion_tokens": k + 1, "total_tokens": k + 8}
+                await self._event(resp, event)
             prompt = body.get("prompt") or body.get("messages")
             await self._event(resp, {"choices": [], "usage": {"prompt_tokens": len(prompt) if isinstance(prompt, list)
                                                                 and not chat else 7, "completion_tokens": n}})

@@ -42,7 +42,9 @@ V1 = ("schema_version run_id timestamp model engine device device_name weights d
 V3_ADDED = ["tokens_per_cny_blended", "gpu_price_source", "gpu_price_date", "fx_date", "prefill_s", "decode_s",
             "split_method"]
 # issue 15 (workloads): appended after V3; the integrator bumps the version once for all branches
-ISSUE_15_ADDED = ["tokens_per_chunk_max", "tokens_per_chunk_mean", "tpot_unmeasured"]
+ISSUE_15_ADDED = ["tokens_per_chunk_max", "tokens_per_chunk_mean", "tpot_unmeasured", "dataset", "dataset_file",
+                  "dataset_sha256", "dataset_skipped", "input_len_p50", "input_len_p99", "input_len_max",
+                  "output_len_p50", "output_len_p99", "output_len_max"]
 
 
 def test_version_3_is_version_1_plus_engine_version_plus_issue_12_at_the_end():
@@ -182,7 +184,7 @@ def test_an_endpoint_that_says_nothing_of_its_version_is_recorded_as_unknown():
 
 def test_a_row_missing_or_adding_a_column_is_refused():
     values = {c: 1 for c in schema.names_of(schema.RUN, "")}
-    sources = {s: {} for s in ("metrics", "cost", "energy", "roofline")}
+    sources = {s: {} for s in ("metrics", "cost", "energy", "roofline", "workload")}
     assert list(record.complete(schema.RUN, values, sources)) == list(schema.names_of(schema.RUN))
     with pytest.raises(record.IncompleteRow, match=r"unfilled \['warmup_s'\]"):
         record.complete(schema.RUN, {k: v for k, v in values.items() if k != "warmup_s"}, sources)

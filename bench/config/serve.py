@@ -47,6 +47,8 @@ class ServeConfig(RunConfig):
     concurrencies: list[int] | None = option(
         None, "a sweep of concurrencies", metavar="C1,C2", group="load",
         single=("--concurrency", "C", "C concurrent streams, each sending its next request when one ends"))
+    time_scale: float = option(1.0, "--dataset trace:FILE: send each request at its recorded time x S (0.5: twice "
+                                    "as fast); the default load of a trace", metavar="S", gt=0.0)
     burstiness: float = option(1.0, "rate levels: gamma-distributed gaps of shape B (1 Poisson, <1 burstier, >1 more "
                                     "even)", metavar="B", gt=0.0)
     warmup_requests: int = option(2, "requests sent and not measured before each level", metavar="K", ge=0)
@@ -105,7 +107,13 @@ class ServeConfig(RunConfig):
 
         if self.request_rates:
             return [Level("rate", r) for r in self.request_rates]
+        if not self.concurrencies and self.replays_trace:
+            return [Level("trace", self.time_scale)]
         return [Level("concurrency", c) for c in (self.concurrencies or [DEFAULT_CONCURRENCY])]
+
+    @property
+    def replays_trace(self) -> bool:
+        return self.dataset.partition(":")[0].strip().lower() == "trace"
 
     @property
     def slo(self) -> Slo:

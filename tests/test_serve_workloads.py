@@ -1,0 +1,69 @@
+"""bench serve with workloads and coalesced streams, against the fake OpenAI server (tests/fake_openai.py):
+a server that puts several tokens in a chunk, trace replay, a text dataset sent as chat. No vllm needed."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from fake_openai import FakeOpenAI
+
+DATA = Path(__file__).parent / "data" / "workloads"
+
+
+def serve(tmp_path, server, *args):
+    out = tmp_path / "serve.csv"
+    code = main(["serve", "--model", "tiny-qwen2", "--endpoint", server.url, "--out", str(out), *args])
+    rows = pd.read_csv(out) if out.exists() else None
+    return code, out, rows
+
+
+def records(out: Path, run_id: str) -> list[dict]:
+    return json.loads((out.with_suffix("") / f"{run_id}.json").read_text())["requests"]
+
+
+def test_a_server_that_sends_four_tokens_a_chunk_is_timed_per_token(tmp_path):
+    with FakeOpenAI(tokens_per_chunk=4) as server:
+        code, out, rows = serve(tmp_path, server, "--input-len", "16", "--output-len", "8", "--num-prompts", "3",
+                                "--concurrency", "1")
+    assert code == 0
+    row = rows.iloc[0]
+    # 8 tokens in chunks of 4 (the running usage counts them): reads of 4 or, if both chunks came in one read, 8
+    assert row["tokens_per_chunk_max"] in (4, 8) and row["tokens_per_chunk_mean"] >= 4
+    for r in records(out, row["run_id"]):
+        assert sum(r["chunk_tokens"]) == 8 and all(k % 4 == 0 for k in r["chunk_tokens"])
+        assert len(r["itl_s"]) == 8 - r["chunk_tokens"][0]  # the second chunk's 4 tokens: 4 gaps of a quarter
+        if len(r["chunk_tokens"]) == 2:
+            assert r["itl_s"] == pytest.approx([(r["e2e_s"] - r["ttft_s"]) / 4] * 4)
+    sent = [s["body"] for s in server.seen if s["path"] == "/v1/completions"]
+    assert all(b["stream_options"] == {"include_usage": True, "continuous_usage_stats": True} for b in sent)
+
+
+def test_trace_replay_at_the_recorded_times(tmp_path):
+    with FakeOpenAI() as server:
+        code, out, rows = serve(tmp_path, server, "--dataset", f"trace:{DATA / 'trace.csv'}", "--time-scale", "0.2",
+                                "--no-warmup")
+    assert code == 0 and len(rows) == 1
+    row = rows.iloc[0]
+    assert row["load_mode"] == "trace" and pd.isna(row["request_rate"]) and pd.isna(row["concurrency"])
+    assert row["dataset"] == "trace" and row["dataset_file"] == "trace.csv" and row["completed"] == 4
+    # the 4 requests that fit (one asks for 0 output tokens); the fake's usage counts the ids sent
+    assert row["input_tokens"] == 40 + 64 + 32 + 48 and row["output_tokens"] == 8 + 16 + 4 + 12
+    assert (row["input_len"], row["output_len"]) == (46, 10)  # the dataset's means
+    # recorded arrivals 0, 0.5, 0.5, 3.25 s x 0.2: no request is sent before its time
+    starts = [r["start_s"] for r in records(out, row["run_id"])]
+    assert all(s >= t - 1e-6 for s, t in zip(starts, [0.0, 0.1, 0.1, 0.65]))
+
+
+def test_a_text_dataset_goes_out_as_its_own_text(tmp_path):
+    with FakeOpenAI() as server:
+        code, out, rows = serve(tmp_path, server, "--api", "chat", "--no-ignore-eos", "--num-prompts", "5",
+                                "--dataset", f"jsonl:{DATA / 'prompts.jsonl'}", "--tokenizer", str(DATA / "tokenizer"),
+                                "--warmup-requests", "0")
+    assert code == 0
+    sent = {s["body"]["messages"][0]["content"] for s in server.seen if s["path"] == "/v1/chat/completions"}
+    lines = [json.loads(x) for x in (DATA / "prompts.jsonl").read_text().splitlines()]
+    assert {x["prompt"] for x in lines if "prompt" in x} <= sent and len(sent) == 5
+    assert rows.iloc[0]["dataset"] == "jsonl" and rows.iloc[0]["output_tokens"] == 24 + 64 + 16 + 8 + 12
