@@ -192,6 +192,12 @@ def _from_trace(work: Workload, entries: list[files.TraceEntry], run: dict, voca
     work.requests = [Request(r.prompt_token_ids, r.output_len, arrival_s=r.arrival_s - t0) for r in kept]
 
 
+def max_lengths(run: dict, model_config: dict) -> tuple[int, int]:
+    """The longest prompt and output of the case's workload, in tokens (engines that size caches by them)."""
+    reqs = build(run, model_config).requests
+    return max(r.prompt_len for r in reqs), max(r.output_len for r in reqs)
+
+
 def warmup(run: dict, model_config: dict, work: Workload, n: int, max_output: int) -> list[Request]:
     """n random-token prompts at the workload's median prompt length, short outputs, another seed: they warm
     the engine without sharing a prefix with the measured requests."""
