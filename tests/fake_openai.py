@@ -21,6 +21,8 @@ vllm:kv_cache_usage_perc{{engine="0",model_name="fake"}} {kv}
 vllm:num_preemptions_total{{engine="0",model_name="fake"}} 0.0
 vllm:generation_tokens_total{{engine="0",model_name="fake"}} {gen}
 vllm:request_success_total{{engine="0",finished_reason="length",model_name="fake"}} {done}
+vllm:prefix_cache_queries_total{{engine="0",model_name="fake"}} {queries}
+vllm:prefix_cache_hits_total{{engine="0",model_name="fake"}} {hits}
 """
 
 
@@ -35,6 +37,8 @@ class FakeOpenAI:
         self.running = 0
         self.generated = 0
         self.finished = 0
+        self.prompts: list[list[int]] = []  # token-id prompts seen: a prefix cache without blocks
+        self.queried = self.hits = 0
         self._count = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -78,7 +82,22 @@ class FakeOpenAI:
     async def _metrics(self, request: web.Request) -> web.Response:
         self._note(request)
         return web.Response(text=METRICS_TEXT.format(running=float(self.running), kv=0.01 * self.running,
-                                                      gen=float(self.generated), done=float(self.finished)))
+                                                      gen=float(self.generated), done=float(self.finished),
+                                                      queries=float(self.queried), hits=float(self.hits)))
+
+    def _cache(self, prompt) -> None:
+        """A prefix cache that keeps every token-id prompt: hits = the longest prefix shared with an earlier one."""
+        if not isinstance(prompt, list) or not all(isinstance(t, int) for t in prompt):
+            return
+        best = 0
+        for seen in self.prompts:
+            n = 0
+            while n < min(len(seen), len(prompt)) and seen[n] == prompt[n]:
+                n += 1
+            best = max(best, n)
+        self.prompts.append(prompt)
+        self.queried += len(prompt)
+        self.hits += best
 
     async def _models(self, request: web.Request) -> web.Response:
         self._note(request)
@@ -102,6 +121,7 @@ class FakeOpenAI:
         if mode == "500":
             return web.Response(status=500, text=f"internal error; you sent {request.headers.get('Authorization')}")
         chat = request.path.endswith("/chat/completions")
+        self._cache(body.get("prompt"))
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
         n = int(body["max_tokens"])

@@ -102,3 +102,30 @@ def test_vllm_targets_ask_for_a_running_count_and_vendors_do_not():
     ep = parse_endpoint("http://127.0.0.1:8000", "completions")
     assert Target(ep, "m").body([1, 2], 4)["stream_options"] == {"include_usage": True, "continuous_usage_stats": True}
     assert Target(ep, "m", ignore_eos=False).body([1, 2], 4)["stream_options"] == {"include_usage": True}
+
+
+def test_cached_prompt_tokens_from_each_vendors_usage():
+    from bench.serve.client import cached_prompt_tokens
+
+    assert cached_prompt_tokens({"prompt_tokens": 90, "prompt_tokens_details": {"cached_tokens": 64}}) == 64  # OpenAI
+    assert cached_prompt_tokens({"prompt_cache_hit_tokens": 32, "prompt_cache_miss_tokens": 8}) == 32  # DeepSeek
+    assert cached_prompt_tokens({"prompt_tokens": 9}) is None
+
+
+def test_prefix_cache_figures_prefer_the_requests_own_counts():
+    from bench.serve.prometheus import prefix_cache_columns
+
+    a, b = StreamedRequest(prompt_len=100, output_len=2, success=True, cached_tokens=64), \
+        StreamedRequest(prompt_len=60, output_len=2, success=True, cached_tokens=0)
+    for r in (a, b):
+        r.ttft_s, r.e2e_s = 0.1, 0.2
+        r.finish()
+    m = compute_serve_metrics([a, b], duration_s=1.0)
+    # 64 of 160 prompt tokens cached: 0.4
+    assert m["cached_prompt_tokens"] == 64 and m["prefix_cache_hit_rate"] == pytest.approx(0.4)
+    server = {"server_prefix_cache_hits": 512.0, "server_prefix_cache_queries": 2048.0}
+    assert prefix_cache_columns(m, server) == {"cached_prompt_tokens": 64, "prefix_cache_hit_rate": pytest.approx(0.4)}
+    # without per-request counts: the server's counters, 512 / 2048 = 0.25
+    none = {"cached_prompt_tokens": None, "prefix_cache_hit_rate": None}
+    assert prefix_cache_columns(none, server) == {"cached_prompt_tokens": 512, "prefix_cache_hit_rate": 0.25}
+    assert prefix_cache_columns(none, {}) == none

@@ -67,3 +67,17 @@ def test_a_text_dataset_goes_out_as_its_own_text(tmp_path):
     lines = [json.loads(x) for x in (DATA / "prompts.jsonl").read_text().splitlines()]
     assert {x["prompt"] for x in lines if "prompt" in x} <= sent and len(sent) == 5
     assert rows.iloc[0]["dataset"] == "jsonl" and rows.iloc[0]["output_tokens"] == 24 + 64 + 16 + 8 + 12
+
+
+def test_shared_prefix_hits_show_up_from_the_servers_counters(tmp_path):
+    # 4 requests of 16 tokens, 2 system prompts of 8: requests 2 and 3 find their first 8 tokens cached.
+    # The fake's counters over the level: 64 tokens queried, 8 + 8 hit -> 16 cached, hit rate 16 / 64 = 0.25
+    with FakeOpenAI() as server:
+        code, out, rows = serve(tmp_path, server, "--dataset", "shared-prefix", "--input-len", "16", "--prefix-len",
+                                "8", "--num-prefixes", "2", "--output-len", "4", "--num-prompts", "4",
+                                "--concurrency", "1")
+    assert code == 0
+    row = rows.iloc[0]
+    assert row["dataset"] == "shared-prefix" and row["cached_prompt_tokens"] == 16
+    assert row["prefix_cache_hit_rate"] == pytest.approx(0.25)
+    assert pd.isna(row["prefix_caching"])  # an endpoint's own setting: not known

@@ -72,6 +72,9 @@ class RunConfig(BaseModel):
     weights: str = option("auto", "auto (local real weights if present, else dummy), dummy, hub (download), or a "
                                   "directory", local_only=True)
     enforce_eager: bool | None = option(None, "default: eager on CPU, CUDA graphs on GPU", local_only=True)
+    enable_prefix_caching: bool = option(False, "let vLLM reuse the KV cache of prompt prefixes it has seen (default "
+                                                "off: random prompts measure compute, not cache hits); rows carry the "
+                                                "hit rate and cached prompt tokens", local_only=True)
     warmup: bool = option(True, "skip the warm-up batch", flags=("--no-warmup",))
     timeout_s: float = option(3600.0, "seconds per case", flags=("--timeout",), gt=0.0)
     hardware: str | None = option(None, "a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim "

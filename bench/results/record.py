@@ -127,6 +127,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         # the engine's step-by-step input/output split, when it reports one (sim; vLLM 0.32+)
         "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
         "split_method": info.get("split_method"),
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if cfg.engine == "vllm" else None,
     }
     sources = {
         "metrics": m,
@@ -168,6 +169,7 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "concurrency": int(level.value) if level.kind == "concurrency" else None,
         "slo_ttft_ms": cfg.slo_ttft_ms, "slo_tpot_ms": cfg.slo_tpot_ms,
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
     }
     return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg.hardware)
 

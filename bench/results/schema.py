@@ -270,6 +270,14 @@ DECLARED: tuple[Column, ...] = (
        filled="optional"),
     _c("output_len_max", "workload", "tokens", "output tokens asked per request, largest", source=W,
        filled="optional"),
+    # issue 15: prefix caching measured (bench.measure.metrics.prefix_cache_figures; serve: or the server's /metrics)
+    _c("prefix_caching", "engine", "", "on or off: vLLM's prefix cache (--enable-prefix-caching); empty for an "
+       "endpoint or an engine without one", filled="optional"),
+    _c("cached_prompt_tokens", "prefix cache", "tokens", "prompt tokens served from the prefix cache (vLLM's "
+       "num_cached_tokens per request; serve: the usage's cached_tokens, else /metrics prefix_cache_hits)",
+       source=M, filled="optional"),
+    _c("prefix_cache_hit_rate", "prefix cache", "fraction", "cached_prompt_tokens / input_tokens (serve from "
+       "/metrics: hits / queried tokens)", source=M, filled="optional", label="prefix-cache hit rate"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

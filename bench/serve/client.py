@@ -65,6 +65,17 @@ class StreamError(Exception):
     pass
 
 
+def cached_prompt_tokens(usage: dict, default: int | None = None) -> int | None:
+    """Prompt tokens served from the server's cache, as its usage says: OpenAI's and vLLM's
+    prompt_tokens_details.cached_tokens (vLLM: with --enable-prompt-tokens-details), DeepSeek's
+    prompt_cache_hit_tokens; `default` when it says neither."""
+    details = usage.get("prompt_tokens_details")
+    if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+        return details["cached_tokens"]
+    hit = usage.get("prompt_cache_hit_tokens")
+    return hit if isinstance(hit, int) else default
+
+
 class _Stream:
     """Token timing of one response stream; `feed` gets each data payload with its arrival time."""
 
@@ -76,6 +87,7 @@ class _Stream:
         self.usage_in: int | None = None
         self.events: list[tuple[float, int | None]] = []  # output events: (time from sending, tokens or None)
         self.counted = 0  # completion tokens the per-chunk usage had reported at the last output event
+        self.cached: int | None = None  # prompt tokens the server took from its cache, when its usage says
 
     def feed(self, payload: str, now: float) -> None:
         if payload.strip() == "[DONE]":
@@ -105,6 +117,7 @@ class _Stream:
         if usage:
             self.usage_out = usage.get("completion_tokens", self.usage_out)
             self.usage_in = usage.get("prompt_tokens", self.usage_in)
+            self.cached = cached_prompt_tokens(usage, self.cached)
 
     def _tokens_in_chunk(self, usage: dict) -> int | None:
         """The chunk's tokens from the server's running count (vLLM's continuous_usage_stats); None without one."""
@@ -137,6 +150,7 @@ class _Stream:
         rec.itl_s = itl_per_token_s(delivered)
         if self.usage_in:
             rec.prompt_len = int(self.usage_in)
+        rec.cached_tokens = self.cached
         rec.success = True
         rec.finish()
 

@@ -267,6 +267,7 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> Leve
                          f"({res.warmup[0].error}); check --endpoint, --api-model, --api and the key; no row was written")
     metrics = compute_serve_metrics(res.records, res.duration_s, session.cfg.slo, res.unsent, res.loop_lag_s)
     server = prometheus.summarise(res.metrics_before, res.metrics_after, res.metrics_samples)
+    metrics.update(prometheus.prefix_cache_columns(metrics, server))
     status, error = _verdict(session, res, metrics)
     warnings = [w for w in (overhead_warning(metrics), coalescing_warning(metrics), _failure_note(res)) if w]
     row = serve_row(run_id=new_run_id(when), sweep_id=session.sweep_id, when=when, cfg=session.cfg, model=session.model,
