@@ -45,7 +45,7 @@ V3_ADDED = ["tokens_per_cny_blended", "gpu_price_source", "gpu_price_date", "fx_
 ISSUE_15_ADDED = ["tokens_per_chunk_max", "tokens_per_chunk_mean", "tpot_unmeasured", "dataset", "dataset_file",
                   "dataset_sha256", "dataset_skipped", "input_len_p50", "input_len_p99", "input_len_max",
                   "output_len_p50", "output_len_p99", "output_len_max", "prefix_caching", "cached_prompt_tokens",
-                  "prefix_cache_hit_rate"]
+                  "prefix_cache_hit_rate", "cny_per_m_input_uncached"]
 
 
 def test_version_3_is_version_1_plus_engine_version_plus_issue_12_at_the_end():

@@ -82,7 +82,8 @@ def run_traffic(row: dict, use):
 def cmd_cost(args) -> int:
     from bench.results import store as results
     from bench.display.cost import console, print_self_cost
-    from bench.cost.pricing import OUT_COLUMNS, CostOptions, check_columns, compare, out_record, self_cost
+    from bench.cost.pricing import (OUT_COLUMNS, CostOptions, check_columns, compare, out_record, row_vendor_use,
+                                    self_cost)
     from bench.config.hardware import canonical_name, load_hardware
     from bench.config.prices import in_force, load_prices
 
@@ -117,6 +118,7 @@ def cmd_cost(args) -> int:
             unpriced.append(f"run {row.get('run_id') or '?'} not priced: {e}")
             continue
         row_use = use if given_traffic else run_traffic(row, use)
+        row_use = row_vendor_use(row, row_use, hit_rate_given=args.cache_hit_rate is not None)
         comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p in vendors),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))

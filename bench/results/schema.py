@@ -278,6 +278,9 @@ DECLARED: tuple[Column, ...] = (
        source=M, filled="optional"),
     _c("prefix_cache_hit_rate", "prefix cache", "fraction", "cached_prompt_tokens / input_tokens (serve from "
        "/metrics: hits / queried tokens)", source=M, filled="optional", label="prefix-cache hit rate"),
+    _c("cny_per_m_input_uncached", "cost", "CNY/M tokens", "cost of a million input tokens the prefix cache missed: "
+       "prefill time over input_tokens - cached_prompt_tokens (cached tokens run in no step; cny_per_m_input is "
+       "the price at the measured hit rate)", BOTH, LOWER, "cost", "optional", "CNY per M input tokens (cache miss)"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).
