@@ -81,3 +81,39 @@ def test_shared_prefix_hits_show_up_from_the_servers_counters(tmp_path):
     assert row["dataset"] == "shared-prefix" and row["cached_prompt_tokens"] == 16
     assert row["prefix_cache_hit_rate"] == pytest.approx(0.25)
     assert pd.isna(row["prefix_caching"])  # an endpoint's own setting: not known
+
+
+def test_an_endpoint_without_a_catalog_model_names_it_from_v1_models(tmp_path, capsys):
+    out = tmp_path / "serve.csv"
+    with FakeOpenAI(models=("served-llm", "other")) as server:
+        code = main(["serve", "--endpoint", server.url, "--num-prompts", "3", "--input-len", "12", "--output-len",
+                     "4", "--out", str(out)])
+        listed = [s for s in server.seen if s["path"] == "/v1/models"]
+        sent = [s["body"] for s in server.seen if s["path"] == "/v1/completions"]
+    printed = capsys.readouterr().out
+    assert code == 0 and len(listed) == 1
+    assert "served-llm (from the endpoint's /v1/models)" in printed and "unavailable: token-id prompts" in printed
+    assert all(b["model"] == "served-llm" and isinstance(b["prompt"], str) for b in sent)
+    assert len(sent[-1]["prompt"].split()) == 12  # text: one word per token asked
+    row = pd.read_csv(out).iloc[0]
+    assert row["model"] == "served-llm" and row["api_model"] == "served-llm" and row["status"] == "ok"
+    assert row["output_tokens"] == 3 * 4 and row["input_tokens"] == 3 * 7  # counted from the fake's usage
+    assert pd.isna(row["kv_bytes_per_token_analytic"]) and pd.isna(row["config_sha"])
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--api-model", "servd-llm"], "did you mean served-llm?"),
+    (["--prompt-format", "tokens"], "--prompt-format tokens needs the model's vocabulary"),
+])
+def test_endpoint_model_bad_input(tmp_path, capsys, args, needle):
+    out = tmp_path / "serve.csv"
+    with FakeOpenAI(models=("served-llm",)) as server:
+        code = main(["serve", "--endpoint", server.url, *args, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_no_model_and_no_endpoint_is_bad_input(tmp_path, capsys):
+    code = main(["serve", "--out", str(tmp_path / "s.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--model is required to start a server" in err

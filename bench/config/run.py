@@ -124,10 +124,12 @@ def _about(field: str):
         raise FieldError(field, str(e)) from None
 
 
-def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedModel]:
-    """Fill every default from the catalog and check the case is possible. Raises FieldError (a BenchError)."""
-    with _about("model"):
-        model = catalog.resolve_model(cfg.model, models_catalog)
+def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = None) -> tuple[RunConfig, ResolvedModel]:
+    """Fill every default from the catalog (or `model`, already known) and check the case is possible.
+    Raises FieldError (a BenchError)."""
+    if model is None:
+        with _about("model"):
+            model = catalog.resolve_model(cfg.model, models_catalog)
     from bench.engines import check_engine_name
 
     with _about("engine"):
@@ -212,7 +214,7 @@ def tokenizer_dir(cfg: RunConfig, model: ResolvedModel) -> str:
             raise FieldError("tokenizer", f"--tokenizer {cfg.tokenizer}: no tokenizer.json there; give the directory "
                              "of the model's tokenizer (bench never downloads one)")
         return str(d.resolve())
-    candidates = [model.weights_dir, model.config_dir]
+    candidates = [model.weights_dir, model.config_dir if model.config_sha else None]  # a stand-in has no directory
     if cfg.weights == "auto":
         candidates.insert(1, catalog.hf_cache_snapshot(model.hub_id))
     elif cfg.weights not in ("dummy", "hub"):
