@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import subprocess
 import sys
@@ -78,10 +79,11 @@ def main() -> int:
     labels = []
     for label, extra in cases(sharegpt):
         for caching in (False, True):
+            load = os.getloadavg()[0]  # the machine's load when the case starts: shared machines are noisy
             bench("run", "--model", args.model, "--num-prompts", str(args.num_prompts), "--max-num-seqs",
                   str(args.max_num_seqs), "--max-model-len", "2048", "--hardware", args.hardware, "--out", str(runs),
                   *extra, *(["--enable-prefix-caching"] if caching else []))
-            labels.append((label, "on" if caching else "off"))
+            labels.append((label, "on" if caching else "off", load))
     priced = work / "cost.csv"
     bench("cost", str(runs), "--hardware", args.hardware, "--vendors", args.vendor, "--out", str(priced))
     rows = list(csv.DictReader(runs.open()))
@@ -90,16 +92,17 @@ def main() -> int:
         cost.setdefault(line["run_id"], line)  # the cheapest of the vendor's rows in force
     print(f"\n{args.model}, {args.num_prompts} requests, max_num_seqs {args.max_num_seqs}; CNY per M tokens blended "
           f"3:1 on {args.hardware} (rental) vs {args.vendor} (input at its cache-hit price at the measured rate)\n")
+    print(f"machine: {os.cpu_count()} CPUs; load: the 1-minute load average as the case started\n")
     print("| workload | prefix caching | status | in / out tokens (mean) | output tok/s | TTFT p50 / p99 ms | "
-          "hit rate | self-hosted CNY/M | vendor CNY/M (basis) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for (label, caching), r in zip(labels, rows):
+          "hit rate | self-hosted CNY/M | vendor CNY/M (basis) | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (label, caching, load), r in zip(labels, rows):
         c = cost.get(r["run_id"], {})
         hit = f"{float(r['prefix_cache_hit_rate']):.1%}" if r.get("prefix_cache_hit_rate") else "-"
         print(f"| {label} | {caching} | {r['status']} | {r['input_len']} / {r['output_len']} | {_f(r['output_tok_s'])} "
               f"| {_f(r['ttft_p50_ms'], 0)} / {_f(r['ttft_p99_ms'], 0)} | {hit} | {_f(c.get('cny_per_m_blended'), 3)} | "
               f"{_f(c.get('vendor_cny_per_m_blended'), 3)} ({c.get('vendor_model', '-')}, "
-              f"{c.get('vendor_basis', '-')}) |")
+              f"{c.get('vendor_basis', '-')}) | {load:.1f} |")
     print(f"\nrows: {runs}; cost lines: {priced}")
     return 0
 
