@@ -113,7 +113,8 @@ def slo_costs(args, priced: list) -> list:
 def cmd_cost(args) -> int:
     from bench.results import store as results
     from bench.display.cost import console, print_cost_at_slo, print_self_cost
-    from bench.cost.pricing import OUT_COLUMNS, CostOptions, check_columns, compare, out_record, self_cost
+    from bench.cost.pricing import (OUT_COLUMNS, CostOptions, check_columns, compare, out_record, row_vendor_use,
+                                    self_cost)
     from bench.config.hardware import canonical_name, load_hardware
     from bench.config.prices import in_force, load_prices
     from bench.cost.matching import vendors_for, wants_all
@@ -159,6 +160,7 @@ def cmd_cost(args) -> int:
             unpriced.append(f"run {row.get('run_id') or '?'} not priced: {e}")
             continue
         row_use = use if given_traffic else run_traffic(row, use)
+        row_use = row_vendor_use(row, row_use, hit_rate_given=args.cache_hit_rate is not None)
         if mine.model not in matched:
             matched[mine.model], left_out = vendors_for(mine.model, args.vendors, as_of, price_book)
             notes += left_out

@@ -33,6 +33,10 @@ def cmd_serve(args) -> int:
     output = parsed(args, ServeOutput, "bench serve")
     check_results_out(output.out, config_files())
     cfg, model, endpoint = config.resolve(config.parse(given(args, ServeConfig)))
+    from bench.serve.models_list import UNAVAILABLE, is_stand_in
+
+    if is_stand_in(model):
+        print(f"{model.name} (from the endpoint's /v1/models): {UNAVAILABLE}")
     outcome = run_serve(cfg, model, endpoint, output.out, verbose=output.verbose, on_level=print_level)
     print_sweep(outcome, cfg.hardware, cfg.slo_attainment)
     print(f"results: {output.out} (+ {output.out.with_suffix('')}/<run_id>.json, {outcome.sweep_id}.sweep.json)")

@@ -86,6 +86,10 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     t.add_column("what", style="bold")
     t.add_column("value", justify="right")
     t.add_row("CNY per M input / output", f"{cny(mine.cny_per_m_input)} / {cny(mine.cny_per_m_output)}")
+    if mine.cache_hit_rate is not None:  # prefix caching measured: the vendors' inputs are priced at the same rate
+        t.add_row("prefix-cache hit rate (measured)", f"{mine.cache_hit_rate:.1%}")
+        t.add_row("CNY per M input at that rate / on a miss",
+                  f"{cny(mine.cny_per_m_input)} / {cny(mine.cny_per_m_input_uncached)}")
     t.add_row(f"CNY per M blended ({mix})", cny(mine.cny_per_m_blended))
     t.add_row("CNY per M, any token", cny(mine.cny_per_m_total))
     t.add_row(f"tokens per CNY (blended {mix})", count(mine.tokens_per_cny_blended))

@@ -34,6 +34,16 @@ def kv_text(r: dict) -> str:
             f"{_fmt(r['kv_block_size'])} ({_fmt(r['kv_cache_gb'], 3)} GB)")
 
 
+def workload_text(r: dict) -> str:
+    """'32 prompts x 128 in / 64 out (fixed), max_num_seqs 8'; a dataset: its name, mean and p99 lengths."""
+    seqs = f"max_num_seqs {r['max_num_seqs']}"
+    if r.get("dataset") in (None, "", "random"):
+        return f"{r['num_prompts']} prompts x {r['input_len']} in / {r['output_len']} out ({r['length_dist']}), {seqs}"
+    src = f"{r['dataset']}:{r['dataset_file']}" if r.get("dataset_file") else r["dataset"]
+    return (f"{src}: {r['num_prompts']} prompts, mean {r['input_len']} in / {r['output_len']} out, p99 "
+            f"{_fmt(r.get('input_len_p99'), 0)} / {_fmt(r.get('output_len_p99'), 0)}, {seqs}")
+
+
 def print_case(outcome) -> None:
     r = outcome.row
     what = "roofline prediction" if r["engine"] == "sim" else f"{r['weights']} weights"
@@ -49,8 +59,10 @@ def print_case(outcome) -> None:
             t.add_row("engine log", str(outcome.log_path))
         console.print(t)
         return
-    t.add_row("workload", f"{r['num_prompts']} prompts x {r['input_len']} in / {r['output_len']} out "
-                          f"({r['length_dist']}), max_num_seqs {r['max_num_seqs']}")
+    t.add_row("workload", workload_text(r))
+    if r.get("prefix_cache_hit_rate") is not None and r.get("prefix_caching") == "on":
+        t.add_row("prefix cache", f"{_fmt(100 * r['prefix_cache_hit_rate'])}% hit rate, "
+                                  f"{_fmt(r['cached_prompt_tokens'], 0)} prompt tokens cached")
     t.add_row("elapsed", f"{_fmt(r['elapsed_s'], 2)} s")
     t.add_row("throughput", f"{_fmt(r['output_tok_s'])} output tok/s | {_fmt(r['total_tok_s'])} total tok/s | "
                             f"{_fmt(r['requests_per_s'], 2)} req/s")

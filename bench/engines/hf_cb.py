@@ -29,7 +29,8 @@ from bench.engines.static_batch import request_timing
 from bench.engines.vllm_args import DEFAULT_CPU_KV_CACHE_GIB
 from bench.errors import BenchError
 from bench.measure.metrics import RequestResult
-from bench.workload.synthetic import Request, length_bounds
+from bench.workload import source
+from bench.workload.synthetic import Request
 
 PAGE_SIZE = 256  # tokens per block (transformers' default page size)
 RESULT_WAIT_S = 1.0
@@ -113,8 +114,7 @@ class HfContinuousBatchingEngine(HfEngine):
         from transformers.generation.continuous_batching.utils import WorkloadHints
 
         run = self.run
-        _, max_in = length_bounds(run["input_len"], run["length_dist"], run["range_ratio"])
-        _, max_out = length_bounds(run["output_len"], run["length_dist"], run["range_ratio"])
+        max_in, max_out = source.max_lengths(run, self.spec.model_config)
         cb = dict(max_requests_per_batch=self.max_num_seqs, allow_block_sharing=False, seed=run["seed"])
         cb[self.api.page_size_field] = PAGE_SIZE
         if self.device == "cpu":

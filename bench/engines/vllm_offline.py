@@ -140,7 +140,9 @@ class VllmOfflineEngine:
             e2e = ttft + decode
             if n_out > 1:
                 tpot = decode / (n_out - 1)
-        return RequestResult(prompt_len=req.prompt_len, output_len=n_out, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e)
+        cached = getattr(out, "num_cached_tokens", None)  # vLLM's count of prompt tokens from its prefix cache
+        return RequestResult(prompt_len=req.prompt_len, output_len=n_out, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
+                             cached_tokens=cached if isinstance(cached, int) else None)
 
     def kv_cache_info(self) -> KVCacheInfo:
         cc = self.llm.llm_engine.vllm_config.cache_config

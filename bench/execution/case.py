@@ -62,6 +62,7 @@ class PreparedCase:
     run_id: str
     when: dt.datetime
     log_path: Path
+    workload: dict  # bench.workload.source.Workload.columns(): the row's workload columns
 
 
 @dataclass
@@ -85,7 +86,10 @@ def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, check_engi
                       model_config=model.config)
     when = dt.datetime.now(dt.timezone.utc)
     run_id = new_run_id(when)
-    return PreparedCase(cfg, model, choice, spec, run_id, when, results.json_dir(out_csv) / f"{run_id}.log")
+    from bench.workload import source
+
+    workload = source.build(spec.run, model.config).columns()  # what the worker will build from the same spec
+    return PreparedCase(cfg, model, choice, spec, run_id, when, results.json_dir(out_csv) / f"{run_id}.log", workload)
 
 
 def execute(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False,
@@ -139,7 +143,7 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
     until both are written. `log_text`: an engine log that came from another machine, kept beside the JSON."""
     out = ex.out
     row = offline_row(run_id=prep.run_id, when=prep.when, cfg=prep.cfg, model=prep.model,
-                      weights=prep.weights.kind, out=out, env=ex.env)
+                      weights=prep.weights.kind, out=out, env=ex.env, workload=prep.workload)
     model = prep.model
     with signals_deferred():
         if log_text is not None:

@@ -22,7 +22,7 @@ from bench.errors import BenchError
 from bench.execution.forensics import looks_like_oom
 from bench.measure.metrics import compute_metrics
 from bench.measure.telemetry import PeakMemorySampler, join_notes, start_gpu_telemetry
-from bench.workload.synthetic import sample_requests, special_token_ids
+from bench.workload import source
 
 
 def classify(exc: BaseException) -> str:
@@ -40,14 +40,10 @@ def case_requests(spec: EngineSpec) -> tuple[list, list]:
     Warm-up: one batch of the real shape (other seed), short outputs: compiles kernels, fills allocators.
     """
     run, cfg = spec.run, spec.model_config
-    vocab = int(cfg["vocab_size"])
-    avoid = special_token_ids(cfg)
-    requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
-                               dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
-    n = min(run["num_prompts"], run["max_num_seqs"] or run["num_prompts"])
-    warmup = sample_requests(n, run["input_len"], min(run["output_len"], WARMUP_OUTPUT_LEN), vocab,
-                             seed=run["seed"] + 1_000_003, avoid_token_ids=avoid)
-    return requests, warmup
+    work = source.build(run, cfg)  # --dataset: the same requests the parent checked and described in the row
+    n = min(len(work.requests), run["max_num_seqs"] or len(work.requests))
+    warmup = source.warmup(run, cfg, work, n, min(run["output_len"], WARMUP_OUTPUT_LEN))
+    return work.requests, warmup
 
 
 def gpu_count(run: dict) -> int:

@@ -81,14 +81,17 @@ def _identity(run_id: str, when: dt.datetime) -> dict:
     return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp": when.isoformat(timespec="seconds")}
 
 
-def _case(cfg: RunConfig, model: ResolvedModel, weights: str, config_hash: str) -> dict:
-    """What was asked: the model and the resolved options both writers record alike."""
+def _case(cfg: RunConfig, model: ResolvedModel, weights: str, config_hash: str, workload: dict) -> dict:
+    """What was asked: the model and the resolved options both writers record alike (with a dataset, its mean
+    lengths as input_len/output_len)."""
     return {
         "model": model.name, "hub_id": model.hub_id, "architecture": model.architecture,
         "config_sha": model.config_sha, "weights": weights, "config_hash": config_hash,
         "dtype": cfg.dtype, "kv_cache_dtype": cfg.kv_cache_dtype, "tensor_parallel_size": cfg.tensor_parallel_size,
         "pipeline_parallel_size": cfg.pipeline_parallel_size, "max_model_len": cfg.max_model_len,
-        "input_len": cfg.input_len, "output_len": cfg.output_len, "num_prompts": cfg.num_prompts,
+        "input_len": workload.get("input_len") or cfg.input_len,
+        "output_len": workload.get("output_len") or cfg.output_len,
+        "num_prompts": workload.get("num_prompts") or cfg.num_prompts,
         "length_dist": cfg.length_dist, "seed": cfg.seed,
     }
 
@@ -109,8 +112,10 @@ def _priced(writer: str, values: dict, sources: dict[str, dict], hardware: str |
 
 
 def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedModel, weights: str, out: dict,
-                env: dict) -> dict:
-    """The row of one offline case from the worker's JSON `out` (any status) and the host's `env`."""
+                env: dict, workload: dict | None = None) -> dict:
+    """The row of one offline case from the worker's JSON `out` (any status) and the host's `env`; `workload`:
+    bench.workload.source.Workload.columns() of its requests."""
+    workload = workload or {}
     m = out.get("metrics") or {}
     kv = out.get("kv") or {}
     info = out.get("engine_info") or {}
@@ -120,7 +125,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
     peak = out.get("peak_memory_bytes")
     allocated = kv.get("allocated_bytes")
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, case_key(cfg, model)), **_host(env),
+        **_identity(run_id, when), **_case(cfg, model, weights, case_key(cfg, model), workload), **_host(env),
         **_status(out.get("status"), out.get("error")),
         "engine": cfg.engine,
         "engine_version": info.get("engine_version") or out.get("engine_version") or engine_version(cfg.engine),
@@ -137,6 +142,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         # the engine's step-by-step input/output split, when it reports one (sim; vLLM 0.32+)
         "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
         "split_method": info.get("split_method"),
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if cfg.engine == "vllm" else None,
     }
     sources = {
         "metrics": m,
@@ -146,20 +152,25 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
                                device, device_name, out),
                      **derived("predicted columns", {}, predict.prediction_columns, cfg.model_dump(), model.config,
                                device, device_name, out)},
+        "workload": workload,
     }
     return _priced(RUN, values, sources, cfg.hardware)
 
 
 def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: ResolvedModel, level, weights: str,
               engine: str, endpoint_url: str, api_model: str, metrics: dict, server: dict, facts: dict, env: dict,
-              status: str, error: str, engine_start_s: float | None, peak_memory: tuple[int | None, str]) -> dict:
+              status: str, error: str, engine_start_s: float | None, peak_memory: tuple[int | None, str],
+              workload: dict | None = None) -> dict:
     """The row of one serve level (`cfg` a ServeConfig, `level` a serve.load.Level). `facts`: what is known of
-    the server (device, versions, KV capacity from its log); `metrics`: measure.streaming's figures."""
+    the server (device, versions, KV capacity from its log); `metrics`: measure.streaming's figures;
+    `workload`: bench.workload.source.Workload.columns() of its requests."""
+    workload = workload or {}
     device = facts.get("device") or ""
     peak, source = peak_memory
     rate = level.kind == "rate"
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, level_key(cfg, model, level)), **_host(env),
+        **_identity(run_id, when), **_case(cfg, model, weights, level_key(cfg, model, level), workload),
+        **_host(env),
         **_status(status, error),
         "engine": engine,
         "engine_version": facts.get("engine_version") or facts.get("vllm_version") or UNKNOWN_VERSION,
@@ -174,11 +185,12 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "driver_version": facts.get("driver_version"),
         "sweep_id": sweep_id, "endpoint": endpoint_url, "api_model": api_model, "load_mode": level.kind,
         "request_rate": _rate(level.value) if rate else None, "burstiness": cfg.burstiness if rate else None,
-        "concurrency": int(level.value) if not rate else None,
+        "concurrency": int(level.value) if level.kind == "concurrency" else None,
         "slo_ttft_ms": cfg.slo_ttft_ms, "slo_tpot_ms": cfg.slo_tpot_ms,
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
     }
-    return _priced(SERVE, values, {"metrics": metrics, "server": server}, cfg.hardware)
+    return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg.hardware)
 
 
 def level_key(cfg, model: ResolvedModel, level) -> str:
