@@ -53,10 +53,8 @@ def add_explain_command(sub) -> None:
 
 def fit_and_cost(dep, context: int, opts: ExplainOptions, decode_rows: list[dict]) -> dict:
     """Whether one sequence of `context` fits and what would (bench.roofline.memory_fit); the hourly price of the TP
-    group on --basis and each decode bound's CNY per M output tokens (price / bound tokens an hour); a warning for PCIe-only
-    cards at TP > 1. Fills `cny_per_m_output` in `decode_rows` (None where the batch's KV does not fit)."""
-    from dataclasses import replace
-
+    group on --basis and each decode bound's CNY per M output tokens (price / bound tokens an hour); a warning for
+    PCIe-only cards at TP > 1. Fills `cny_per_m_output` in `decode_rows` (None where the batch's KV does not fit)."""
     from bench.config.hardware import load_hardware
     from bench.cost import formulas as cost
     from bench.cost.pricing import CostOptions, cny_per_hour_for, power_of

@@ -24,9 +24,9 @@ from bench.studies.seed_claims import ClaimInputs, claim_rows
 from bench.cost.hwchoice import fx_date_for
 from bench.cost.pricing import CostOptions
 from bench.errors import BenchError
-from bench.config.hardware import HardwareBook, canonical_name, load_hardware
+from bench.config.hardware import canonical_name, load_hardware
 from bench.config.prices import in_force, load_prices
-from bench.analysis.report.cost import (cheapest_per_config, price_runs, reference_vendors, row_hardware,
+from bench.analysis.report.cost import (cheapest_per_config, price_runs, reference_vendors,
                                utilization_section, vendor_section, vendors_of)
 from bench.analysis.report.load import charted_workloads, load_runs
 from bench.analysis.report.model import Report, Run, Section, by_key, rows_of
