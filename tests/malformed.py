@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import REPO_ROOT as REPO  # noqa: E402  (the checkout whose bench is imported)
+from bench.results.schema import SCHEMA_VERSION
 
 # Values a hostile or careless user types: empty, blank, signs, overflows, NaN, lists with holes and repeats,
 # other types, paths, dates that do not exist, very long, non-ASCII. No NUL: a command line cannot hold one.
@@ -105,7 +106,8 @@ def mutate_bytes(rng: random.Random, data: bytes, kind: str) -> bytes:
             lines[i] = lines[i].swapcase() if rng.random() < 0.5 else lines[i].upper()
             data = b"\n".join(lines)
         elif op == 6 and kind == "csv":  # another schema version, or none
-            data = data.replace(b"\n3,", b"\n" + rng.choice([b"99", b"0", b"", b"x", b"2", b"1", b"3.0"]) + b",", 1)
+            this = f"\n{SCHEMA_VERSION},".encode()
+            data = data.replace(this, b"\n" + rng.choice([b"99", b"0", b"", b"x", b"2", b"1", b"3", b"4.0"]) + b",", 1)
         elif op == 7 and kind == "csv":  # a status that is not ok, a number that is not one
             data = data.replace(rng.choice([b",ok,", b",sim,", b",4,"]),
                                 rng.choice([b",failed,", b",,", b",nan,", b",-1,", b",inf,", b",x,"]), 1)

@@ -10,6 +10,7 @@ import pytest
 from bench.cli import main
 from bench.config.files import load_yaml
 from bench.errors import BenchError
+from bench.results.schema import SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -359,7 +360,7 @@ def test_cost_refuses_a_schema_version_it_cannot_read(capsys, tmp_path, results_
     """compare and report refused a version-99 file; cost priced it."""
     a, a_bytes = results_csv
     v99 = tmp_path / "v99.csv"
-    v99.write_bytes(a_bytes.replace(b"\n3,", b"\n99,"))
+    v99.write_bytes(a_bytes.replace(f"\n{SCHEMA_VERSION},".encode(), b"\n99,"))
     code, out, err = run_cli(capsys, "cost", v99)
     assert code == 2 and f"{v99} holds schema version 99; this bench reads versions" in one_line(err) and out == ""
 

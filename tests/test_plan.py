@@ -12,6 +12,7 @@ import pytest
 from bench.analysis import frontier, plan
 from bench.analysis.frontier import Point, Slo
 from bench.analysis.plan_points import Shape, batch_of, predicted_points, roofline_point
+from bench.results.schema import SCHEMA_VERSION
 from bench.cli import main
 from tests.result_rows import write_rows
 
@@ -146,7 +147,7 @@ def measured_csv(tmp_path: Path) -> Path:
     """H100-SXM rows of qwen2.5-7b-instruct at batch 1, 8, 32 with the POINTS figures (as p99)."""
     rows = []
     for p in POINTS:
-        rows.append({"schema_version": 3, "run_id": p.ref, "timestamp": "2026-01-01T00:00:00+00:00",
+        rows.append({"schema_version": SCHEMA_VERSION, "run_id": p.ref, "timestamp": "2026-01-01T00:00:00+00:00",
                      "model": "qwen2.5-7b-instruct", "engine": "vllm", "device": "cuda", "status": "ok",
                      "hardware": "H100-SXM", "input_len": 768, "output_len": 256, "num_prompts": 64,
                      "max_num_seqs": int(p.batch), "total_tok_s": p.total_tok_s, "ttft_p99_ms": p.ttft_ms,
@@ -281,7 +282,7 @@ def priced_csv(tmp_path: Path) -> Path:
     rows = []
     for p in POINTS:
         elapsed = 64 * 1024 / p.total_tok_s
-        rows.append({"schema_version": 3, "run_id": p.ref, "timestamp": "2026-01-01T00:00:00+00:00",
+        rows.append({"schema_version": SCHEMA_VERSION, "run_id": p.ref, "timestamp": "2026-01-01T00:00:00+00:00",
                      "model": "qwen2.5-7b-instruct", "engine": "vllm", "device": "cuda", "status": "ok",
                      "hardware": "H100-SXM", "input_len": 768, "output_len": 256, "num_prompts": 64,
                      "completed": 64, "max_num_seqs": int(p.batch), "total_tok_s": p.total_tok_s, "elapsed_s": elapsed,

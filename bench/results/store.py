@@ -220,10 +220,17 @@ def read_frame(path: Path, columns=None):
     wanted = set(header) if columns is None else (set(columns) | {"schema_version"}) & set(header)
     texts = [c for c in text_columns(header) if c in wanted]
     figures = {c: [""] for c in wanted if c not in texts}  # an empty figure is NaN, an empty text ""
+    body = data[: whole_length(data)]
     try:
-        frame = pd.read_csv(io.BytesIO(data[: whole_length(data)]), dtype=dict.fromkeys(texts, str),
+        body.decode("utf-8-sig")  # ~0.2 s per 100 MB: the same message as read_rows, not pandas'
+    except UnicodeDecodeError as e:
+        raise BenchError(not_utf8(path, e)) from None
+    if ragged_line(body, len(header)):
+        read_rows(path)  # says which line and why; a false alarm (a cell holding a newline) reads on
+    try:
+        frame = pd.read_csv(io.BytesIO(body), dtype=dict.fromkeys(texts, str),
                             usecols=[c for c in header if c in wanted], keep_default_na=False, na_values=figures,
-                            encoding="utf-8")
+                            encoding="utf-8-sig")
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
         raise BenchError(f"{path}: malformed CSV ({str(e).splitlines()[0]}); it was left as it is") from None
     versions = sorted({str(v).strip() for v in frame["schema_version"].unique()} - {"", str(SCHEMA_VERSION)})
@@ -237,6 +244,23 @@ def read_frame(path: Path, columns=None):
         texts = text_columns(list(frame.columns))
         frame[texts] = frame[texts].fillna("")
     return header, frame
+
+
+def ragged_line(body: bytes, columns: int) -> int:
+    """The number (1-based) of the first line that may not hold `columns` cells, 0 when none: pandas' C parser
+    refuses more cells but fills fewer with NaN silently. A line without quotes must hold columns - 1 commas; a
+    line with quotes is parsed alone (a quoted cell spanning lines is reported, and read_rows then decides).
+    One pass over the lines in C-backed bytes methods: a tenth of a second for 100,000 rows."""
+    commas = columns - 1
+    for i, line in enumerate(body.split(b"\n")[1:], start=2):
+        if not line or line == b"\r":
+            continue
+        if b'"' not in line:
+            if line.count(b",") != commas:
+                return i
+        elif line.count(b'"') % 2 or len(next(csv.reader([line.decode("utf-8", "replace")]))) != columns:
+            return i
+    return 0
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -173,6 +173,8 @@ def tensor_parallel_problem(cfg: dict, tensor_parallel_size: int) -> str | None:
     the attention heads divide evenly among the GPUs, and the KV heads do too, or (fewer KV heads than
     GPUs) each is replicated on a whole number of GPUs."""
     tp = tensor_parallel_size
+    if tp <= 1:  # nothing to split (and an endpoint's model may have no shapes at all)
+        return None
     heads = num_heads(cfg)
     if heads % tp:
         return f"{heads} attention heads do not divide among {tp} GPUs"
