@@ -50,8 +50,6 @@ def fit_and_cost(dep, context: int, opts: ExplainOptions, decode_rows: list[dict
     """Whether one sequence of `context` fits and what would (bench.roofline.fit); the hourly price of the TP group
     on --basis and each decode bound's CNY per M output tokens (price / bound tokens an hour); a warning for PCIe-only
     cards at TP > 1. Fills `cny_per_m_output` in `decode_rows` (None where the batch's KV does not fit)."""
-    from dataclasses import replace
-
     from bench.config.hardware import load_hardware
     from bench.cost import formulas as cost
     from bench.cost.pricing import CostOptions, cny_per_hour_for, power_of
