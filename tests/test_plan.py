@@ -324,3 +324,12 @@ def test_measured_rows_of_the_traffics_shape_are_preferred():
     assert closest_shapes(["128/64", "768/256", "4096/256"], (3, 1)) == {"768/256"}
     assert closest_shapes(["?/?", "512/512"], (3, 1)) == {"512/512"}
     assert closest_shapes(["?/?"], (3, 1)) == {"?/?"}
+
+
+def test_a_batch_share_and_off_peak_share_in_the_vendor_bill(capsys):
+    # doubao-pro-32k 0.8 / 2 -> 1.1 CNY/M; 40% of tokens through the batch API at -50%: 1.1 x (1 - 0.4 x 0.5) = 0.88
+    d = json.loads(run_plan(capsys, "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--traffic",
+                            "100M/day", "--vendors", "doubao-pro-32k", "--as-of", "2024-06-01", "--batch-share", "0.4",
+                            "--format", "json")[1])
+    v = d["vendors"][0]
+    assert v["cny_per_m"] == pytest.approx(0.88) and v["terms"] == "40% batch -50%"

@@ -48,7 +48,8 @@ class PlanOptions(BaseModel):
                                  metavar="A,B|all")
     cache_hit_rate: float = option(0.0, "share of input tokens served from a vendor's context cache", metavar="H",
                                    ge=0, le=1)
-    batch_api: bool = option(False, "vendors priced through their batch API where they have a discount")
+    batch_share: float = option(0.0, "share of tokens sent through vendors' batch APIs, where they have a discount",
+                                metavar="S", ge=0, le=1)
     off_peak_share: float = option(0.0, "share of tokens sent in vendors' off-peak windows", metavar="S", ge=0, le=1)
     as_of: str | None = option(None, "the day whose vendor prices apply, YYYY-MM-DD (default today)",
                                metavar="DATE")
@@ -106,7 +107,7 @@ def request_of(o: PlanOptions):
     return PlanRequest(
         model=o.model, hardware=hardware, traffic=Traffic(tokens_per_day, mix, o.peak_to_mean, o.output_len),
         slo=Slo(o.slo_ttft_ms, o.slo_tpot_ms, o.slo_percentile), basis=o.basis, vendors=vendors,
-        cache_hit_rate=o.cache_hit_rate, batch_api=o.batch_api, off_peak_share=o.off_peak_share,
+        cache_hit_rate=o.cache_hit_rate, batch_share=o.batch_share, off_peak_share=o.off_peak_share,
         results=tuple(o.results), as_of=as_of, tensor_parallel_size=o.tensor_parallel_size,
         cost_options=CostOptions(basis=o.basis, fx_cny_per_usd=o.fx_cny_per_usd, amortization_years=o.years,
                                  rental_tier=o.rental_tier, **given))
