@@ -33,6 +33,7 @@ class PlanRequest:
     as_of: dt.date | None = None
     cost_options: CostOptions = CostOptions()  # fx, years, electricity, given prices, rental tier...
     tensor_parallel_size: int | None = None  # predictions only; None: the model's, raised until it fits
+    traffic_source: str = ""  # where the traffic's figures come from when not typed (a trace)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ def batch(x: float) -> str:
 
 def headline(p: Plan) -> str:
     t, r = p.request.traffic, p.request
-    return (f"{p.model}: {tokens(t.tokens_per_day)} tokens/day at {cost.format_mix(t.mix)} "
+    src = f" {r.traffic_source}" if r.traffic_source else ""
+    return (f"{p.model}: {tokens(t.tokens_per_day)} tokens/day at {cost.format_mix(t.mix)}{src} "
             f"({t.input_len:,} in / {t.output_len:,} out per request), mean {t.mean_tok_s:,.0f} tok/s, peak "
             f"{t.peak_tok_s:,.0f} tok/s ({t.peak_to_mean:g}x); {r.slo.text()}; prices in force on {p.as_of}; "
             f"{r.basis} basis; a month = 730 h")
