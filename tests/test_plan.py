@@ -371,3 +371,14 @@ def test_plan_from_a_trace(capsys, tmp_path):
     assert code == 2 and "request 1 lacks input and output token counts" in err and err.count("\n") == 1
     code, _, err = run_plan(capsys, "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM")
     assert code == 2 and "--traffic is required" in err
+
+
+def test_a_card_that_cannot_meet_the_targets_says_so_beside_one_that_can(capsys, tmp_path):
+    # measured H100-SXM meets TPOT <= 12 ms at batch 1 + (12 - 10) / (20 - 10) x 7 = 2.4; the predicted
+    # RTX-4090's batch-1 TPOT bound is above 12 ms (14.14 GB of weights at 1.008 TB/s alone take 14.0 ms)
+    code, out, err = run_plan(capsys, str(measured_csv(tmp_path)), "--model", "qwen2.5-7b-instruct", "--hardware",
+                              "H100-SXM,RTX-4090", "--traffic", "1M/day", "--slo-tpot-ms", "12", "--format",
+                              "markdown")
+    assert code == 0, err
+    assert "| H100-SXM | measured 768/256 | 1 | 2.4 (TPOT, interpolated) |" in out
+    assert "| RTX-4090 | predicted 768/256 | - | does not meet the targets; best: RTX-4090 batch 1" in out

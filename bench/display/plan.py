@@ -62,7 +62,7 @@ def self_table(p: Plan) -> tuple[list[str], list[list]]:
     rows = []
     for hp in p.hardware:
         if hp.op is None:
-            why = (f"meets no target; best: {describe_point(hp.hardware, hp.best, p.request.slo.percentile)}"
+            why = (f"does not meet the targets; best: {describe_point(hp.hardware, hp.best, p.request.slo.percentile)}"
                    if hp.best else hp.note)
             rows.append([hp.hardware, source_text(hp), "-", why] + ["-"] * (len(headers) - 4))
             continue
