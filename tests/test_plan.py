@@ -382,3 +382,11 @@ def test_a_card_that_cannot_meet_the_targets_says_so_beside_one_that_can(capsys,
     assert code == 0, err
     assert "| H100-SXM | measured 768/256 | 1 | 2.4 (TPOT, interpolated) |" in out
     assert "| RTX-4090 | predicted 768/256 | - | does not meet the targets; best: RTX-4090 batch 1" in out
+
+
+def test_json_output_is_strict_json_with_a_free_vendor(capsys):
+    out = run_plan(capsys, "--model", "glm-4-9b-chat", "--hardware", "H100-SXM", "--traffic", "10M/day",
+                   "--as-of", "2025-06-01", "--format", "json")[1]
+    d = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    flash = d["hardware"][0]["versus"]["glm-4-flash"]
+    assert flash["breakeven_utilization"] == "inf" and flash["breakeven_tokens_per_day"] is None

@@ -152,7 +152,23 @@ def markdown(p: Plan) -> str:
     return "\n".join(parts)
 
 
+def strict_json(x):
+    """inf and nan as strings ('inf'), so the output is JSON any parser reads."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "inf" if x > 0 else "-inf" if x < 0 else "nan"
+    if isinstance(x, dict):
+        return {k: strict_json(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [strict_json(v) for v in x]
+    return x
+
+
 def as_json(p: Plan) -> dict:
+    """Every figure of the plan (non-finite numbers as strings: strict_json)."""
+    return strict_json(_as_json(p))
+
+
+def _as_json(p: Plan) -> dict:
     t = p.request.traffic
 
     def hw(hp: HardwarePlan) -> dict:
