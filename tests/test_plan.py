@@ -325,3 +325,69 @@ def test_measured_rows_of_the_traffics_shape_are_preferred():
     assert closest_shapes(["128/64", "768/256", "4096/256"], (3, 1)) == {"768/256"}
     assert closest_shapes(["?/?", "512/512"], (3, 1)) == {"512/512"}
     assert closest_shapes(["?/?"], (3, 1)) == {"?/?"}
+
+
+def test_a_batch_share_and_off_peak_share_in_the_vendor_bill(capsys):
+    # doubao-pro-32k 0.8 / 2 -> 1.1 CNY/M; 40% of tokens through the batch API at -50%: 1.1 x (1 - 0.4 x 0.5) = 0.88
+    d = json.loads(run_plan(capsys, "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--traffic",
+                            "100M/day", "--vendors", "doubao-pro-32k", "--as-of", "2024-06-01", "--batch-share", "0.4",
+                            "--format", "json")[1])
+    v = d["vendors"][0]
+    assert v["cny_per_m"] == pytest.approx(0.88) and v["terms"] == "40% batch -50%"
+
+
+def test_a_trace_gives_the_mix_volume_and_peak_to_mean():
+    # three hours of requests: hour 0 has 2 requests of 300 in / 100 out, hour 1 one, hour 2 three; the last at
+    # 3 h 0 s (span 10,800 s: three whole hours)
+    recs = [(0, 300, 100), (1800, 300, 100), (3600, 300, 100), (7200, 300, 100), (7300, 300, 100),
+            (10_800, 300, 100)]
+    t = plan.trace_summary(recs)
+    # mix 1,800 : 600 = 3:1; mean output 100; 2,400 tokens over 10,800 s -> 2,400 / 10,800 x 86,400 = 19,200 a day
+    assert t.mix == (3.0, 1.0) and t.output_len == 100 and t.tokens_per_day == pytest.approx(19_200)
+    # hours 0, 1, 2 hold 800, 400, 800 tokens (the request at 10,800 s starts hour 3, left out): peak 800 / 666.7
+    assert t.peak_to_mean == pytest.approx(800 / (2000 / 3))
+    untimed = plan.trace_summary([(None, 10, 5), (None, 20, 5)])
+    assert untimed.tokens_per_day is None and untimed.mix == (3.0, 1.0) and untimed.output_len == 5
+    with pytest.raises(ValueError):
+        plan.trace_summary([])
+
+
+def test_plan_from_a_trace(capsys, tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    # 3 hours of 300-in / 100-out requests as above: 19,200 tokens a day, mix 3:1, peak-to-mean 1.2
+    trace.write_text("".join(json.dumps({"timestamp": t, "prompt_tokens": 300, "completion_tokens": 100}) + "\n"
+                             for t in (0, 1800, 3600, 7200, 7300, 10_800)))
+    d = json.loads(run_plan(capsys, "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--trace", str(trace),
+                            "--format", "json")[1])
+    t = d["traffic"]
+    assert t["tokens_per_day"] == pytest.approx(19_200) and t["mix"] == "3:1" and t["output_len"] == 100
+    assert t["peak_to_mean"] == pytest.approx(1.2)
+    # a typed option wins over the trace
+    d = json.loads(run_plan(capsys, "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--trace", str(trace),
+                            "--traffic", "1B/day", "--peak-to-mean", "3", "--format", "json")[1])
+    assert (d["traffic"]["tokens_per_day"], d["traffic"]["peak_to_mean"]) == (1e9, 3)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("prompt,answer\n1,2\n")
+    code, _, err = run_plan(capsys, "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--trace", str(bad))
+    assert code == 2 and "request 1 lacks input and output token counts" in err and err.count("\n") == 1
+    code, _, err = run_plan(capsys, "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM")
+    assert code == 2 and "--traffic is required" in err
+
+
+def test_a_card_that_cannot_meet_the_targets_says_so_beside_one_that_can(capsys, tmp_path):
+    # measured H100-SXM meets TPOT <= 12 ms at batch 1 + (12 - 10) / (20 - 10) x 7 = 2.4; the predicted
+    # RTX-4090's batch-1 TPOT bound is above 12 ms (14.14 GB of weights at 1.008 TB/s alone take 14.0 ms)
+    code, out, err = run_plan(capsys, str(measured_csv(tmp_path)), "--model", "qwen2.5-7b-instruct", "--hardware",
+                              "H100-SXM,RTX-4090", "--traffic", "1M/day", "--slo-tpot-ms", "12", "--format",
+                              "markdown")
+    assert code == 0, err
+    assert "| H100-SXM | measured 768/256 | 1 | 2.4 (TPOT, interpolated) |" in out
+    assert "| RTX-4090 | predicted 768/256 | - | does not meet the targets; best: RTX-4090 batch 1" in out
+
+
+def test_json_output_is_strict_json_with_a_free_vendor(capsys):
+    out = run_plan(capsys, "--model", "glm-4-9b-chat", "--hardware", "H100-SXM", "--traffic", "10M/day",
+                   "--as-of", "2025-06-01", "--format", "json")[1]
+    d = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    flash = d["hardware"][0]["versus"]["glm-4-flash"]
+    assert flash["breakeven_utilization"] == "inf" and flash["breakeven_tokens_per_day"] is None

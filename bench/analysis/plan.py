@@ -170,3 +170,52 @@ def break_even(replica_cny_per_hour: float, replica_tok_s: float, peak_to_mean: 
     carries = replica_tok_s * SECONDS_PER_DAY / peak_to_mean
     return BreakEven(tokens_per_day=volume if volume <= carries else None, utilization=u,
                      replica_tokens_per_day=carries)
+
+
+@dataclass(frozen=True)
+class TraceSummary:
+    """What a request trace says about a traffic (trace_summary)."""
+
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    tokens_per_day: float | None  # None: the trace has no timestamps, or they span no time
+    peak_to_mean: float | None  # None: the trace spans less than two whole hours
+
+    @property
+    def mix(self) -> tuple[float, float]:
+        """All input : all output tokens, as IN:1."""
+        return self.input_tokens / self.output_tokens, 1.0
+
+    @property
+    def output_len(self) -> int:
+        """Mean output tokens per request, at least 1."""
+        return max(1, round(self.output_tokens / self.requests))
+
+
+def trace_summary(records: list[tuple[float | None, int, int]]) -> TraceSummary:
+    """(timestamp s or None, input tokens, output tokens) per request -> the traffic's mix (all input : all output),
+    mean output length, tokens a day (all tokens / (last - first timestamp) x 86,400) and peak-to-mean (the busiest
+    whole hour's tokens / the mean of whole hours, hours counted from the first request; a last, partial hour is
+    left out). ValueError for an empty trace or one with no output tokens."""
+    if not records:
+        raise ValueError("the trace has no requests")
+    tin = sum(r[1] for r in records)
+    tout = sum(r[2] for r in records)
+    if tout <= 0:
+        raise ValueError("the trace has no output tokens")
+    stamps = [r[0] for r in records if r[0] is not None]
+    per_day = peak = None
+    if len(stamps) == len(records) and max(stamps) > min(stamps):
+        t0, span = min(stamps), max(stamps) - min(stamps)
+        per_day = (tin + tout) / span * SECONDS_PER_DAY
+        whole = int(span // 3600)
+        if whole >= 2:
+            hours = [0.0] * whole
+            for t, i, o in records:
+                h = int((t - t0) // 3600)
+                if h < whole:
+                    hours[h] += i + o
+            mean = sum(hours) / whole
+            peak = max(hours) / mean if mean > 0 else None
+    return TraceSummary(len(records), tin, tout, per_day, peak)

@@ -27,12 +27,13 @@ class PlanRequest:
     basis: str = "rental"
     vendors: tuple[str, ...] | None = None  # None: the model's like-for-like list; ("all",): every vendor
     cache_hit_rate: float = 0.0
-    batch_api: bool = False
+    batch_share: float = 0.0  # share of the tokens through vendors' batch APIs
     off_peak_share: float = 0.0
     results: tuple[Path, ...] = ()
     as_of: dt.date | None = None
     cost_options: CostOptions = CostOptions()  # fx, years, electricity, given prices, rental tier...
     tensor_parallel_size: int | None = None  # predictions only; None: the model's, raised until it fits
+    traffic_source: str = ""  # where the traffic's figures come from when not typed (a trace)
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def cheapest(options: list[HardwarePlan]) -> HardwarePlan:
 def vendor_bills(req: PlanRequest, matches: list[tuple[VendorPrice, str]], as_of: dt.date) -> tuple[VendorBill, ...]:
     """Each vendor's month for the traffic: terms applied at the plan's volume, keys for the peak."""
     t = req.traffic
-    use = VendorUse(cache_hit_rate=req.cache_hit_rate, batch_api=req.batch_api, off_peak_share=req.off_peak_share,
+    use = VendorUse(cache_hit_rate=req.cache_hit_rate, batch_share=req.batch_share, off_peak_share=req.off_peak_share,
                     monthly_tokens=t.tokens_per_month, traffic_tokens_per_min=t.peak_tokens_per_min,
                     traffic_requests_per_min=t.peak_requests_per_min)
     bills = []

@@ -32,8 +32,11 @@ class PlanOptions(BaseModel):
     model: str = option(help="catalog name (`bench models`)")
     hardware: str = option(help="candidate hardware.yaml cards, comma-separated (H20,RTX-4090,H100-SXM)",
                            metavar="H[,H2...]")
-    traffic: str = option(help="tokens (or requests) a day: 500M/day, 120B/day, 2M req/day, 30k tok/s",
-                          metavar="N/day")
+    traffic: str | None = option(None, "tokens (or requests) a day: 500M/day, 120B/day, 2M req/day, 30k tok/s "
+                                       "(required unless --trace has timestamps)", metavar="N/day")
+    trace: Path | None = option(None, "a request trace (JSONL or CSV: input/output tokens, optional timestamp): "
+                                      "sets the mix, output length, and with timestamps the traffic and "
+                                      "peak-to-mean, unless those are given", metavar="FILE")
     mix: str = option("3:1", "input:output tokens of the traffic", metavar="IN:OUT")
     output_len: int = option(256, "output tokens per request (input = output x the mix): requests a minute for "
                                   "rate limits, and the request shape of predicted points", ge=1)
@@ -48,7 +51,8 @@ class PlanOptions(BaseModel):
                                  metavar="A,B|all")
     cache_hit_rate: float = option(0.0, "share of input tokens served from a vendor's context cache", metavar="H",
                                    ge=0, le=1)
-    batch_api: bool = option(False, "vendors priced through their batch API where they have a discount")
+    batch_share: float = option(0.0, "share of tokens sent through vendors' batch APIs, where they have a discount",
+                                metavar="S", ge=0, le=1)
     off_peak_share: float = option(0.0, "share of tokens sent in vendors' off-peak windows", metavar="S", ge=0, le=1)
     as_of: str | None = option(None, "the day whose vendor prices apply, YYYY-MM-DD (default today)",
                                metavar="DATE")
@@ -80,17 +84,35 @@ def request_of(o: PlanOptions):
     from bench.cost.pricing import CostOptions
     from bench.cost.hwchoice import parse_gpu_prices
 
+    typed = o.model_fields_set
+    summary = None
+    if o.trace is not None:
+        from bench.analysis.plan import trace_summary
+        from bench.workload.trace import read_trace
+
+        try:
+            summary = trace_summary(read_trace(o.trace))
+        except ValueError as e:
+            raise BenchError(f"--trace {o.trace}: {e}") from None
     try:
-        mix = cost.parse_mix(o.mix)
+        mix = summary.mix if summary and "mix" not in typed else cost.parse_mix(o.mix)
     except ValueError as e:
         raise BenchError(f"--mix: {e}") from None
     if mix[1] == 0:
         raise BenchError(f"--mix {o.mix}: a plan needs output tokens; give IN:OUT with OUT above 0, such as 3:1")
-    shape = Traffic(1.0, mix, o.peak_to_mean, o.output_len)
-    try:
-        tokens_per_day = parse_traffic(o.traffic, shape.tokens_per_request)
-    except ValueError as e:
-        raise BenchError(f"--traffic: {e}") from None
+    output_len = summary.output_len if summary and "output_len" not in typed else o.output_len
+    peak_to_mean = summary.peak_to_mean if summary and summary.peak_to_mean and "peak_to_mean" not in typed \
+        else o.peak_to_mean
+    shape = Traffic(1.0, mix, peak_to_mean, output_len)
+    if o.traffic is None:
+        if summary is None or summary.tokens_per_day is None:
+            raise BenchError("--traffic is required (e.g. 500M/day), unless --trace has a timestamp on every request")
+        tokens_per_day = summary.tokens_per_day
+    else:
+        try:
+            tokens_per_day = parse_traffic(o.traffic, shape.tokens_per_request)
+        except ValueError as e:
+            raise BenchError(f"--traffic: {e}") from None
     book = load_hardware()
     hardware = tuple(dict.fromkeys(canonical_name(h.strip(), book) for h in o.hardware.split(",") if h.strip()))
     if not hardware:
@@ -104,10 +126,11 @@ def request_of(o: PlanOptions):
         given["gpu_cny_per_hour"], given["gpu_cny_per_hour_by_hardware"] = parse_gpu_prices(o.gpu_cny_per_hour, book)
     vendors = tuple(v.strip() for v in o.vendors.split(",") if v.strip()) if o.vendors else None
     return PlanRequest(
-        model=o.model, hardware=hardware, traffic=Traffic(tokens_per_day, mix, o.peak_to_mean, o.output_len),
+        model=o.model, hardware=hardware, traffic=Traffic(tokens_per_day, mix, peak_to_mean, output_len),
         slo=Slo(o.slo_ttft_ms, o.slo_tpot_ms, o.slo_percentile), basis=o.basis, vendors=vendors,
-        cache_hit_rate=o.cache_hit_rate, batch_api=o.batch_api, off_peak_share=o.off_peak_share,
+        cache_hit_rate=o.cache_hit_rate, batch_share=o.batch_share, off_peak_share=o.off_peak_share,
         results=tuple(o.results), as_of=as_of, tensor_parallel_size=o.tensor_parallel_size,
+        traffic_source="" if summary is None else f"from the trace {o.trace.name} ({summary.requests:,} requests)",
         cost_options=CostOptions(basis=o.basis, fx_cny_per_usd=o.fx_cny_per_usd, amortization_years=o.years,
                                  rental_tier=o.rental_tier, **given))
 

@@ -41,7 +41,8 @@ def batch(x: float) -> str:
 
 def headline(p: Plan) -> str:
     t, r = p.request.traffic, p.request
-    return (f"{p.model}: {tokens(t.tokens_per_day)} tokens/day at {cost.format_mix(t.mix)} "
+    src = f" {r.traffic_source}" if r.traffic_source else ""
+    return (f"{p.model}: {tokens(t.tokens_per_day)} tokens/day at {cost.format_mix(t.mix)}{src} "
             f"({t.input_len:,} in / {t.output_len:,} out per request), mean {t.mean_tok_s:,.0f} tok/s, peak "
             f"{t.peak_tok_s:,.0f} tok/s ({t.peak_to_mean:g}x); {r.slo.text()}; prices in force on {p.as_of}; "
             f"{r.basis} basis; a month = 730 h")
@@ -61,7 +62,7 @@ def self_table(p: Plan) -> tuple[list[str], list[list]]:
     rows = []
     for hp in p.hardware:
         if hp.op is None:
-            why = (f"meets no target; best: {describe_point(hp.hardware, hp.best, p.request.slo.percentile)}"
+            why = (f"does not meet the targets; best: {describe_point(hp.hardware, hp.best, p.request.slo.percentile)}"
                    if hp.best else hp.note)
             rows.append([hp.hardware, source_text(hp), "-", why] + ["-"] * (len(headers) - 4))
             continue
@@ -151,7 +152,23 @@ def markdown(p: Plan) -> str:
     return "\n".join(parts)
 
 
+def strict_json(x):
+    """inf and nan as strings ('inf'), so the output is JSON any parser reads."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "inf" if x > 0 else "-inf" if x < 0 else "nan"
+    if isinstance(x, dict):
+        return {k: strict_json(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [strict_json(v) for v in x]
+    return x
+
+
 def as_json(p: Plan) -> dict:
+    """Every figure of the plan (non-finite numbers as strings: strict_json)."""
+    return strict_json(_as_json(p))
+
+
+def _as_json(p: Plan) -> dict:
     t = p.request.traffic
 
     def hw(hp: HardwarePlan) -> dict:
