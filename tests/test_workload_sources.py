@@ -186,3 +186,16 @@ def test_bad_workload_input_is_one_line(capsys, tmp_path, args, needle):
     code = cli.main(["run", "--model", "tiny-qwen2", *args, "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and needle in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_bench_run_sim_with_multi_turn_sessions(tmp_path):
+    out = tmp_path / "runs.csv"
+    rc = cli.main(["run", "--model", "qwen2.5-7b-instruct", "--engine", "sim", "--hardware", "h20", "--dataset",
+                   "multi-turn", "--turns", "3", "--input-len", "100", "--output-len", "20", "--num-prompts", "6",
+                   "--out", str(out)])
+    assert rc == 0
+    row = next(csv.DictReader(out.open()))
+    # 2 sessions x 3 turns: prompts 100, 220, 340 tokens (t x 100 + (t - 1) x 20), twice -> 1,320 input tokens
+    assert row["dataset"] == "multi-turn" and int(row["input_tokens"]) == 2 * (100 + 220 + 340)
+    assert float(row["input_len_max"]) == 340 and float(row["input_len_p50"]) == 220
+    assert int(row["output_tokens"]) == 6 * 20
