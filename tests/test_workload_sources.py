@@ -199,3 +199,18 @@ def test_bench_run_sim_with_multi_turn_sessions(tmp_path):
     assert row["dataset"] == "multi-turn" and int(row["input_tokens"]) == 2 * (100 + 220 + 340)
     assert float(row["input_len_max"]) == 340 and float(row["input_len_p50"]) == 220
     assert int(row["output_tokens"]) == 6 * 20
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--tokenizer", TOK], "tokenizer is an option of --dataset sharegpt:FILE or jsonl:FILE"),
+    (["--dataset", "shared-prefix", "--turns", "2"], "turns is an option of --dataset multi-turn"),
+])
+def test_options_of_another_dataset_are_refused(capsys, tmp_path, args, needle):
+    code = cli.main(["run", "--model", "tiny-qwen2", *args, "--out", str(tmp_path / "runs.csv")])
+    assert code == 2 and needle in capsys.readouterr().err
+
+
+def test_time_scale_needs_a_trace(capsys, tmp_path):
+    code = cli.main(["serve", "--model", "tiny-qwen2", "--endpoint", "http://127.0.0.1:9", "--time-scale", "0.5",
+                     "--out", str(tmp_path / "s.csv")])
+    assert code == 2 and "time_scale is an option of --dataset trace:FILE" in capsys.readouterr().err
