@@ -64,6 +64,7 @@ def test_multi_turn_carries_the_history():
     s0t1, s1t1, s0t2, s1t2, s0t3 = (r.prompt_token_ids for r in reqs)
     assert s0t2[:10] == s0t1 and s1t2[:10] == s1t1 and s0t3[:24] == s0t2 and s0t2[:10] != s1t2[:10]
     assert generators.multi_turn_max_prompt(10, 4, 3) == 38
+    assert [r.after for r in reqs] == [None, None, 0, 1, 2]  # each later turn continues the session's previous one
 
 
 def test_sharegpt_lengths_come_from_the_tokenized_answers():
