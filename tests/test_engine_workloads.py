@@ -1,5 +1,6 @@
 """Tier 2: workloads on the real vLLM engine (CPU build), tiny Qwen2: shared prefixes with prefix caching on,
-and a ShareGPT-format file tokenized by the project's word-level tokenizer. One engine start each."""
+a ShareGPT-format file tokenized by the project's word-level tokenizer, and the server's prefix-cache counters.
+One engine start each."""
 
 from pathlib import Path
 
@@ -48,3 +49,17 @@ def test_a_sharegpt_file_runs_offline(tmp_path):
     assert row["completed"] == 6
     assert row["input_tokens"] == sum(r.prompt_len for r in reqs)
     assert row["output_tokens"] == sum(r.output_len for r in reqs)
+
+
+def test_the_servers_prefix_cache_counters_give_the_hits(tmp_path):
+    # the offline case above through vLLM's OpenAI server, one request at a time: /metrics prefix_cache_hits /
+    # prefix_cache_queries over the level (warm-up excluded) give the same 3,072 cached tokens
+    out = tmp_path / "serve.csv"
+    code = main(["serve", "--model", "tiny-qwen2", "--cpu-kv-cache-gb", "1", "--max-model-len", "1024",
+                 "--dataset", "shared-prefix", "--prefix-len", "512", "--num-prefixes", "2", "--input-len", "640",
+                 "--output-len", "4", "--num-prompts", "8", "--concurrency", "1", "--enable-prefix-caching",
+                 "--out", str(out)])
+    row = pd.read_csv(out).iloc[0]
+    assert code == 0 and row["status"] == "ok" and row["prefix_caching"] == "on"
+    assert row["cached_prompt_tokens"] == 3072 and row["input_tokens"] == 5120
+    assert row["prefix_cache_hit_rate"] == pytest.approx(3072 / 5120, abs=0.01)  # vLLM's queried tokens

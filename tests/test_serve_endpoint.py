@@ -44,7 +44,9 @@ def test_errors_are_counted_and_the_run_completes(tmp_path):
     assert {r["http_status"] for r in rec["requests"]} == {200, 429, 500}
     assert len(rec["warmup"]) == 2 and all(r["success"] for r in rec["warmup"])
     ok = [r for r in rec["requests"] if r["success"]]
-    assert all(r["output_tokens_source"] == "usage" and len(r["itl_s"]) == 7 for r in ok)
+    # per-token ITL: 8 tokens, one gap each after the first delivery (events read together merge into one)
+    assert all(r["output_tokens_source"] == "usage" and sum(r["chunk_tokens"]) == 8
+               and len(r["itl_s"]) == 8 - r["chunk_tokens"][0] for r in ok)
     assert row["engine"] == "openai-endpoint" and row["endpoint"] == server.url + "/v1/completions"
     assert row["vllm_version"] == "fake-1.0"  # a loopback server's /version
 
@@ -94,8 +96,8 @@ def test_chat_api_with_text_prompts_counts_content_chunks_only(tmp_path):
     sent = [s for s in server.seen if s["path"].endswith("/chat/completions")]
     assert all(isinstance(s["body"]["messages"][0]["content"], str) and "ignore_eos" not in s["body"] for s in sent)
     assert len(sent[-1]["body"]["messages"][0]["content"].split()) == 16  # one word per prompt token
-    # the opening role-only chunk is not a token: 8 content chunks, 7 gaps
-    assert all(r["chunks"] == 8 and len(r["itl_s"]) == 7 for r in rec["requests"])
+    # the opening role-only chunk is not a token: 8 content chunks, a gap per token after the first delivery
+    assert all(r["chunks"] == 8 and len(r["itl_s"]) == 8 - r["chunk_tokens"][0] for r in rec["requests"])
     assert rows["input_tokens"].iloc[0] == 3 * 7  # the server's usage.prompt_tokens, not our estimate
 
 

@@ -38,7 +38,7 @@ def check_level(row, concurrency=None):
     else:  # then it has no TPOT, never a TPOT of 0
         assert pd.isna(row["tpot_p50_ms"]) and pd.isna(row["itl_p50_ms"]) and row["tokens_per_chunk_max"] == 16
     assert 1 <= row["tokens_per_chunk_mean"] <= row["tokens_per_chunk_max"] <= 16
-    assert row["e2e_p50_ms"] > row["ttft_p50_ms"]
+    assert row["e2e_p50_ms"] >= row["ttft_p50_ms"]  # equal when most streams came at once
     assert row["output_tok_s"] == pytest.approx(128 / row["elapsed_s"], rel=1e-3)
     assert row["vllm_version"] and row["engine_version"] == row["vllm_version"]
 
@@ -55,7 +55,10 @@ def test_local_server_concurrency_run(tmp_path, capsys):
         check_level(row)
         assert row["device"] == "cpu" and row["engine"] == "vllm-server" and row["weights"] == "dummy"
         assert row["kv_capacity_tokens"] == KV_TOKENS_1GIB and row["kv_bytes_per_token_analytic"] == 2048
-        assert row["meets_slo"] and row["cny_per_m_blended"] > 0
+        # the SLO is generous: every request with a TPOT meets it; one whose tokens all came at once (a busy
+        # machine makes vLLM's server merge its outputs) has none and cannot count as good
+        assert row["slo_attainment"] == pytest.approx((8 - row["tpot_unmeasured"]) / 8)
+        assert row["meets_slo"] == (row["tpot_unmeasured"] == 0) and row["cny_per_m_blended"] > 0
     assert rows["mean_concurrency"].iloc[1] > rows["mean_concurrency"].iloc[0]
     records = [json.loads((tmp_path / "serve" / f"{r}.json").read_text()) for r in rows["run_id"]]
     for rec in records:
@@ -68,7 +71,8 @@ def test_local_server_concurrency_run(tmp_path, capsys):
         # the server's own counters agree with the client (warm-up excluded)
         assert rec["server_metrics"]["server_generation_tokens"] == 8 * 16
         assert rec["server_metrics"]["server_prompt_tokens"] == 8 * 32
-    assert "conc. 1" in printed and "cheapest level meeting the SLO" in printed
+    assert "conc. 1" in printed
+    assert "cheapest level meeting the SLO" in printed or rows["tpot_unmeasured"].sum() > 0
     log = tmp_path / "serve" / f"{rows['sweep_id'].iloc[0]}.log"
     assert log.exists() and "--no-enable-prefix-caching" in " ".join(records[0]["server"]["command"])
     assert port_closed(records[0]["server"]["base_url"])  # stopped

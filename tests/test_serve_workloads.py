@@ -117,3 +117,17 @@ def test_no_model_and_no_endpoint_is_bad_input(tmp_path, capsys):
     code = main(["serve", "--out", str(tmp_path / "s.csv")])
     err = capsys.readouterr().err
     assert code == 2 and "--model is required to start a server" in err
+
+
+@pytest.mark.parametrize("load", [["--concurrency", "4"], ["--request-rate", "inf"]])
+def test_a_sessions_next_turn_waits_for_the_previous_reply(tmp_path, load):
+    # 2 sessions x 3 turns, turn by turn: requests 2, 3 continue 0, 1 and requests 4, 5 continue 2, 3
+    with FakeOpenAI(token_delay_s=0.01) as server:
+        code, out, rows = serve(tmp_path, server, "--dataset", "multi-turn", "--turns", "3", "--input-len", "8",
+                                "--output-len", "4", "--num-prompts", "6", "--no-warmup", *load)
+    assert code == 0 and rows.iloc[0]["completed"] == 6
+    recs = {r["index"]: r for r in records(out, rows.iloc[0]["run_id"])}
+    for i, prev in ((2, 0), (3, 1), (4, 2), (5, 3)):
+        assert recs[i]["start_s"] >= recs[prev]["end_s"]
+    # turn t carries the history: t x 8 + (t - 1) x 4 prompt tokens (the fake's usage counts the ids sent)
+    assert [recs[i]["prompt_len"] for i in range(6)] == [8, 8, 20, 20, 32, 32]

@@ -64,6 +64,7 @@ def test_multi_turn_carries_the_history():
     s0t1, s1t1, s0t2, s1t2, s0t3 = (r.prompt_token_ids for r in reqs)
     assert s0t2[:10] == s0t1 and s1t2[:10] == s1t1 and s0t3[:24] == s0t2 and s0t2[:10] != s1t2[:10]
     assert generators.multi_turn_max_prompt(10, 4, 3) == 38
+    assert [r.after for r in reqs] == [None, None, 0, 1, 2]  # each later turn continues the session's previous one
 
 
 def test_sharegpt_lengths_come_from_the_tokenized_answers():
@@ -186,3 +187,31 @@ def test_bad_workload_input_is_one_line(capsys, tmp_path, args, needle):
     code = cli.main(["run", "--model", "tiny-qwen2", *args, "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and needle in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_bench_run_sim_with_multi_turn_sessions(tmp_path):
+    out = tmp_path / "runs.csv"
+    rc = cli.main(["run", "--model", "qwen2.5-7b-instruct", "--engine", "sim", "--hardware", "h20", "--dataset",
+                   "multi-turn", "--turns", "3", "--input-len", "100", "--output-len", "20", "--num-prompts", "6",
+                   "--out", str(out)])
+    assert rc == 0
+    row = next(csv.DictReader(out.open()))
+    # 2 sessions x 3 turns: prompts 100, 220, 340 tokens (t x 100 + (t - 1) x 20), twice -> 1,320 input tokens
+    assert row["dataset"] == "multi-turn" and int(row["input_tokens"]) == 2 * (100 + 220 + 340)
+    assert float(row["input_len_max"]) == 340 and float(row["input_len_p50"]) == 220
+    assert int(row["output_tokens"]) == 6 * 20
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--tokenizer", TOK], "tokenizer is an option of --dataset sharegpt:FILE or jsonl:FILE"),
+    (["--dataset", "shared-prefix", "--turns", "2"], "turns is an option of --dataset multi-turn"),
+])
+def test_options_of_another_dataset_are_refused(capsys, tmp_path, args, needle):
+    code = cli.main(["run", "--model", "tiny-qwen2", *args, "--out", str(tmp_path / "runs.csv")])
+    assert code == 2 and needle in capsys.readouterr().err
+
+
+def test_time_scale_needs_a_trace(capsys, tmp_path):
+    code = cli.main(["serve", "--model", "tiny-qwen2", "--endpoint", "http://127.0.0.1:9", "--time-scale", "0.5",
+                     "--out", str(tmp_path / "s.csv")])
+    assert code == 2 and "time_scale is an option of --dataset trace:FILE" in capsys.readouterr().err

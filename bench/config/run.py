@@ -101,9 +101,14 @@ class RunConfig(BaseModel):
     def _range_needs_a_distribution(self):
         if self.length_dist == "fixed" and self.range_ratio:
             raise ValueError("range_ratio needs --length-dist uniform or normal")
+        return self
+
+    @model_validator(mode="after")
+    def _dataset_options_fit_the_dataset(self):
         kind = self.dataset.partition(":")[0].strip().lower()
-        for name, wanted in (("prefix_len", "shared-prefix"), ("num_prefixes", "shared-prefix"), ("turns", "multi-turn")):
-            if name in self.model_fields_set and kind != wanted:
+        for name, kinds in DATASET_OPTIONS.items():
+            if kind not in kinds and getattr(self, name) != type(self).model_fields[name].default:
+                wanted = " or ".join(k + (":FILE" if k in ("sharegpt", "jsonl") else "") for k in kinds)
                 raise ValueError(f"{name} is an option of --dataset {wanted}")
         return self
 
@@ -111,6 +116,12 @@ class RunConfig(BaseModel):
 def tp_refusal(model: ResolvedModel, tp: int, problem: str) -> str:
     sizes = ", ".join(map(str, modelmath.tensor_parallel_sizes(model.config)))
     return f"--tensor-parallel-size {tp}: {model.name}'s {problem}, which vLLM refuses; choose one of {sizes}"
+
+
+# Options of one kind of --dataset (bench.workload.source): set to another value than their default with another
+# kind, they are refused (a default value is not checked: a resolved config dumped and read again has them all).
+DATASET_OPTIONS = {"prefix_len": ("shared-prefix",), "num_prefixes": ("shared-prefix",), "turns": ("multi-turn",),
+                   "tokenizer": ("sharegpt", "jsonl"), "dataset_output": ("sharegpt", "jsonl")}
 
 
 # Options that do not change what is measured; left out of the case key.

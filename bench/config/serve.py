@@ -96,6 +96,8 @@ class ServeConfig(RunConfig):
     def _one_load_axis(self):
         if self.request_rates and self.concurrencies:
             raise ValueError("give request rates or concurrencies, not both")
+        if self.time_scale != 1.0 and not self.replays_trace:
+            raise ValueError("time_scale is an option of --dataset trace:FILE (it scales the recorded arrival times)")
         fmt = self.prompt_format or ("text" if self.api == "chat" else "tokens")
         if self.api == "chat" and fmt == "tokens":
             raise ValueError("--api chat sends text messages; use --prompt-format text")

@@ -6,6 +6,8 @@ rate R:          request i is sent at arrivals.arrival_offsets_s(...)[i], whethe
 concurrency C:   C streams; each sends its next request when its previous one ends
                  (vLLM's `--max-concurrency` with an infinite rate).
 trace:           request i is sent at its recorded arrival time x the time scale (--dataset trace:FILE).
+sessions:        a request that continues another (a multi-turn session's next turn, Prompt.after) is sent
+                 only once that one has ended, as a user waits for the reply; the wait is not latency.
 time limit:      no request is sent after it; requests still running are cancelled and count as
                  failed; the level's duration then ends at the limit.
 Besides the requests, two things run in the same event loop: a probe of the loop's own lag
@@ -48,6 +50,7 @@ class Prompt:
     prompt: list[int] | str  # token ids (completions) or text
     prompt_len: int  # tokens sent (text: an estimate until the server's usage says)
     output_len: int
+    after: int | None = None  # the index of the prompt this one continues: sent once that one has ended
 
 
 @dataclass(frozen=True)
@@ -142,15 +145,21 @@ async def _until(load, deadline: float) -> bool:
         raise
 
 
-async def _send(session, target: Target, prompt: Prompt, rec: StreamedRequest, t0: float) -> None:
+async def _send(session, target: Target, prompt: Prompt, rec: StreamedRequest, t0: float,
+                ended: list[asyncio.Event]) -> None:
     try:
+        if prompt.after is not None:
+            await ended[prompt.after].wait()  # the previous turn's reply first
         await stream_request(session, target, prompt.prompt, rec, t0)
     except asyncio.CancelledError:
         rec.error = CANCELLED
         raise
+    finally:
+        ended[rec.index].set()
 
 
 async def _open_loop(session, target, prompts, records, offsets, t0, deadline, sent) -> None:
+    ended = [asyncio.Event() for _ in records]
     tasks = []
     try:
         for p, rec, at in zip(prompts, records, offsets):
@@ -160,7 +169,7 @@ async def _open_loop(session, target, prompts, records, offsets, t0, deadline, s
             if delay > 0:
                 await asyncio.sleep(delay)
             sent.append(rec)
-            tasks.append(asyncio.create_task(_send(session, target, p, rec, t0)))
+            tasks.append(asyncio.create_task(_send(session, target, p, rec, t0, ended)))
         await asyncio.gather(*tasks)
     finally:  # cancelled by the deadline (or Ctrl-C): take the requests in flight down too
         for t in tasks:
@@ -169,6 +178,7 @@ async def _open_loop(session, target, prompts, records, offsets, t0, deadline, s
 
 
 async def _closed_loop(session, target, prompts, records, streams: int, t0, deadline, sent) -> None:
+    ended = [asyncio.Event() for _ in records]
     queue = iter(range(len(records)))
 
     async def stream() -> None:
@@ -176,7 +186,7 @@ async def _closed_loop(session, target, prompts, records, streams: int, t0, dead
             if time.perf_counter() >= deadline:
                 return
             sent.append(records[i])
-            await _send(session, target, prompts[i], records[i], t0)
+            await _send(session, target, prompts[i], records[i], t0, ended)
 
     workers = [asyncio.create_task(stream()) for _ in range(streams)]
     try:

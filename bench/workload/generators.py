@@ -36,16 +36,17 @@ def multi_turn(num_prompts: int, input_len: int, output_len: int, turns: int, vo
     of them the previous turn's prompt and answer.
 
     ceil(num_prompts / turns) sessions, listed turn by turn (every session's turn 1, then every turn 2, ...)
-    and cut at num_prompts, so a session's next turn is sent after its previous one.
+    and cut at num_prompts; each later turn names the request it continues (`after`): bench serve sends it
+    once that one's reply has ended.
     """
     rng = random.Random(seed)
     sessions = math.ceil(num_prompts / turns)
     history: list[list[int]] = [[] for _ in range(sessions)]
     requests: list[Request] = []
-    for _ in range(turns):
+    for t in range(turns):
         for s in range(sessions):
             prompt = history[s] + random_ids(rng, input_len, vocab_size, avoid_token_ids)
-            requests.append(Request(prompt, output_len))
+            requests.append(Request(prompt, output_len, after=(t - 1) * sessions + s if t else None))
             history[s] = prompt + random_ids(rng, output_len, vocab_size, avoid_token_ids)
     return requests[:num_prompts]
 

@@ -33,7 +33,7 @@ def words_for(ids: list[int]) -> str:
 def prompts_of(requests: list[Request], text: bool) -> list[Prompt]:
     """A workload's requests as serving prompts: token ids, or text (the dataset's own, else one word per id)."""
     return [Prompt(prompt=(r.text or words_for(r.prompt_token_ids)) if text else r.prompt_token_ids,
-                   prompt_len=r.prompt_len, output_len=r.output_len) for r in requests]
+                   prompt_len=r.prompt_len, output_len=r.output_len, after=r.after) for r in requests]
 
 
 def workload_warmup(run: dict, model_config: dict, work: Workload, n: int, text: bool) -> list[Prompt]:

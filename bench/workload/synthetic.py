@@ -15,6 +15,7 @@ class Request:
     output_len: int
     arrival_s: float | None = None  # a trace's recorded arrival, from its first request
     text: str | None = None  # the prompt as text, for text APIs (datasets of text; else built from the ids)
+    after: int | None = None  # the index of the request this one continues (a session's previous turn)
 
     @property
     def prompt_len(self) -> int:
