@@ -255,3 +255,17 @@ def test_explain_shows_the_expected_rate_beside_the_bound(capsys):
     assert out["weight_dtype"] == "fp8" and out["calibration"] == "published-fit-1"
     for b in ("1", "64"):
         assert 0 < out["expected_decode_tok_s"][b] < out["decode_tok_s_bound"][b]
+
+
+def test_cost_shows_what_the_cost_stands_on():
+    from bench.display.cost import throughput_line
+
+    sim = {"engine": "sim", "output_tok_s": "1234.4", "predicted_output_tok_s": "1234.4", "roofline_output_tok_s": "2345",
+           "predicted_band_low_tok_s": "672", "predicted_band_high_tok_s": "1888", "prediction_calibration": "published-fit-1"}
+    assert throughput_line(sim) == ("throughput: 1,234 output tok/s predicted (band 672-1,888, published-fit-1); "
+                                    "roofline bound 2,345")
+    measured = {"engine": "vllm", "output_tok_s": "1000", "predicted_output_tok_s": "950", "roofline_output_tok_s": "2345",
+                "predicted_band_low_tok_s": "517", "predicted_band_high_tok_s": "1453", "prediction_calibration": "mine"}
+    assert throughput_line(measured) == ("throughput: 1,000 output tok/s measured; predicted 950 (band 517-1,453, mine); "
+                                         "roofline bound 2,345")
+    assert throughput_line({"engine": "vllm", "output_tok_s": "5"}) is None  # a CPU row: nothing beside it

@@ -81,7 +81,7 @@ def run_traffic(row: dict, use):
 
 def cmd_cost(args) -> int:
     from bench.results import store as results
-    from bench.display.cost import console, print_self_cost
+    from bench.display.cost import console, print_self_cost, throughput_line
     from bench.cost.pricing import OUT_COLUMNS, CostOptions, check_columns, compare, out_record, self_cost
     from bench.config.hardware import canonical_name, load_hardware
     from bench.config.prices import in_force, load_prices
@@ -119,15 +119,17 @@ def cmd_cost(args) -> int:
         row_use = use if given_traffic else run_traffic(row, use)
         comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p in vendors),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
-        blocks.append((mine, comparisons))
+        blocks.append((mine, comparisons, throughput_line(row)))
     if not blocks:
         raise BenchError(unpriced[0] if len(unpriced) == 1 else
                          f"no row could be priced ({len(unpriced)}): " + "; ".join(unpriced))
 
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
-    for mine, comparisons in blocks:
+    for mine, comparisons, basis in blocks:
         print_self_cost(mine, comparisons, as_of, keys_for=keys_for)
-    own = sorted({m.hardware for m, _ in blocks if m.measured_on and m.hardware != opts.hardware and not m.what_if})
+        if basis:
+            console.print(f"  {basis}", soft_wrap=True, highlight=False, markup=False)
+    own = sorted({m.hardware for m, _, _ in blocks if m.measured_on and m.hardware != opts.hardware and not m.what_if})
     if opts.hardware and own:
         console.print(f"--hardware {opts.hardware} prices only rows naming no hardware; rows that ran on "
                       f"{', '.join(own)} are priced on their own (--what-if-hardware {opts.hardware} prices them as "
@@ -138,7 +140,7 @@ def cmd_cost(args) -> int:
     if skipped:
         console.print(f"skipped {skipped} row(s) whose status is not ok")
     if args.out:
-        records = [out_record(mine, c, opts, as_of) for mine, comparisons in blocks for c in (comparisons or [None])]
+        records = [out_record(mine, c, opts, as_of) for mine, comparisons, _ in blocks for c in (comparisons or [None])]
         results.write_atomic(args.out, csv_bytes(OUT_COLUMNS, records))
         console.print(f"wrote {len(records)} line(s) to {args.out}")
     return 0
