@@ -268,3 +268,14 @@ def test_cost_shows_what_the_cost_stands_on():
     assert throughput_line(measured) == ("throughput: 1,000 output tok/s measured; predicted 950 (band 517-1,453, mine); "
                                          "roofline bound 2,345")
     assert throughput_line({"engine": "vllm", "output_tok_s": "5"}) is None  # a CPU row: nothing beside it
+
+
+def test_report_says_sim_rows_are_expected_values(tmp_path):
+    from bench import cli
+
+    out = tmp_path / "runs.csv"
+    assert cli.main(["run", "--model", "tiny-qwen2", "--engine", "sim", "--hardware", "H100-SXM", "--num-prompts", "8",
+                     "--out", str(out)]) == 0
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "what vLLM is expected to reach, calibration published-fit-1" in md
