@@ -279,3 +279,21 @@ def test_report_says_sim_rows_are_expected_values(tmp_path):
     assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "what vLLM is expected to reach, calibration published-fit-1" in md
+
+
+def test_sharegpt_like_lengths_are_seeded_clipped_and_keep_their_means():
+    a = published.sharegpt_like(5000, 236, 216)
+    assert a == published.sharegpt_like(5000, 236, 216)  # seeded
+    assert all(4 <= p <= 1024 and 4 <= o and p + o <= 2048 for p, o in a)  # the samplers' filter
+    # lognormal with coefficient of variation 1: the means survive the clipping within a few percent
+    assert np.mean([p for p, _ in a]) == pytest.approx(236, rel=0.08)
+    assert np.mean([o for _, o in a]) == pytest.approx(216, rel=0.08)
+    assert max(o for _, o in a) > 5 * 216  # the long tail that sets a run's last wave
+
+
+def test_a_bad_published_file_is_one_line(tmp_path):
+    src = published.DEFAULT_FILE.read_text().splitlines()
+    bad = tmp_path / "runs.csv"
+    bad.write_text("\n".join([src[0], src[1].rsplit(",", 1)[0] + ",zipf"]) + "\n")
+    with pytest.raises(BenchError, match="line 2: lengths 'zipf' is not fixed or sharegpt"):
+        published.load(bad)
