@@ -297,3 +297,23 @@ def test_a_bad_published_file_is_one_line(tmp_path):
     bad.write_text("\n".join([src[0], src[1].rsplit(",", 1)[0] + ",zipf"]) + "\n")
     with pytest.raises(BenchError, match="line 2: lengths 'zipf' is not fixed or sharegpt"):
         published.load(bad)
+
+
+def test_case_keys_of_measured_cases_recorded_before_issue_14_still_match():
+    import hashlib
+    import json
+
+    from bench.config import run as runconfig
+
+    cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "max_num_seqs": 4}))
+    old = {k: v for k, v in cfg.model_dump().items()
+           if k not in ("timeout_s", "hardware", "quantization", "profile", "sim_timing")}
+    old["config_sha"] = model.config_sha
+    blob = json.dumps(old, sort_keys=True, separators=(",", ":"))
+    assert runconfig.case_key(cfg, model) == hashlib.sha256(blob.encode()).hexdigest()[:16]  # --resume still skips it
+    prof = cfg.model_copy(update={"profile": "mine.yaml"})
+    fp8 = cfg.model_copy(update={"quantization": "fp8"})
+    assert runconfig.case_key(prof, model) == runconfig.case_key(cfg, model)  # only predicted_* follow --profile
+    assert runconfig.case_key(fp8, model) != runconfig.case_key(cfg, model)  # the weights measured differ
+    sim = cfg.model_copy(update={"engine": "sim", "hardware": "H20"})
+    assert runconfig.case_key(sim, model) != runconfig.case_key(sim.model_copy(update={"sim_timing": "bound"}), model)
