@@ -1,72 +1,98 @@
-"""Harness overhead: bench's output_tok_s versus a bare LLM.generate, side by side in one run.
+"""Harness overhead: bench's output tok/s against a bare LLM.generate that shares no code with bench
+(scripts/bare_llm_generate.py: its own prompts, arguments and timing), and what telemetry sampling costs.
 
-Default case (the core issue's benchmark): CPU build of vLLM, the Qwen2.5-0.5B architecture
-with dummy weights, 16 prompts x 128 in / 64 out, three repetitions, alternating order.
-Prints each pair and the median ratio (target >= 0.98).
+Each round runs three processes in a rotating order: the bare loop, `bench run` with telemetry on (the default:
+the RSS/NVML sampler thread beside the engine) and `bench run` with it off (BENCH_TELEMETRY=off). Same engine
+arguments (the bare loop is given them as flags), same workload shape, same warm-up batch. Printed: each round,
+then the medians of harness(on)/bare and harness(off)/bare (targets >= 0.98) and telemetry's cost,
+1 - on/off (target < 1%). Rotating the order spreads a busy neighbour over all three; the medians over five
+rounds are what to quote.
 
-    .venv/bin/python scripts/bench_overhead.py [--model qwen2.5-0.5b-instruct] [--reps 3]
+    .venv/bin/python scripts/bench_overhead.py                   # Qwen2.5-0.5B architecture, 5 rounds
+    .venv/bin/python scripts/bench_overhead.py --rounds 3 --model tiny-qwen2 --num-prompts 8
 """
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.config import run as runconfig
-from bench.engines.base import EngineSpec
-from bench.execution.case import prepare_case, run_case
-
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+KINDS = ("bare", "harness", "harness, telemetry off")
 
 
-def bare(spec: EngineSpec) -> float:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(spec.__dict__, f)
-    proc = subprocess.run([sys.executable, str(HERE / "bare_generate.py"), f.name], capture_output=True, text=True)
-    Path(f.name).unlink()
-    if proc.returncode != 0:
+def bare(a, model_dir: str, dtype: str) -> float:
+    cmd = [sys.executable, str(HERE / "bare_llm_generate.py"), "--model", model_dir, "--dtype", dtype,
+           "--max-num-seqs", str(a.max_num_seqs), "--num-prompts", str(a.num_prompts), "--input-len",
+           str(a.input_len), "--output-len", str(a.output_len), "--max-model-len", str(a.max_model_len),
+           "--kv-cache-gb", str(a.cpu_kv_cache_gb), "--eager", "--dummy"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tempfile.gettempdir())  # no bench on its path
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("BARE_RESULT ")), None)
+    if proc.returncode != 0 or line is None:
         sys.exit(f"bare LLM.generate failed:\n{proc.stderr[-3000:]}")
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("BARE_RESULT "))
     return json.loads(line.split(" ", 1)[1])["output_tok_s"]
+
+
+def harness(a, dtype: str, out: Path, telemetry: bool) -> float:
+    cmd = [sys.executable, "-m", "bench", "run", "--model", a.model, "--dtype", dtype, "--max-num-seqs",
+           str(a.max_num_seqs), "--num-prompts", str(a.num_prompts), "--input-len", str(a.input_len), "--output-len",
+           str(a.output_len), "--max-model-len", str(a.max_model_len), "--cpu-kv-cache-gb", str(a.cpu_kv_cache_gb),
+           "--weights", "dummy", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_TELEMETRY": "on" if telemetry else "off"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"bench run failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    import csv
+
+    return float(list(csv.DictReader(out.open()))[-1]["output_tok_s"])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="qwen2.5-0.5b-instruct")
+    ap.add_argument("--model", default="qwen2.5-0.5b-instruct", help="a catalog name (its config.json is used)")
     ap.add_argument("--num-prompts", type=int, default=16)
     ap.add_argument("--input-len", type=int, default=128)
     ap.add_argument("--output-len", type=int, default=64)
+    ap.add_argument("--max-num-seqs", type=int, default=16)
     ap.add_argument("--max-model-len", type=int, default=1024)
-    ap.add_argument("--cpu-kv-cache-gb", type=float, default=2)
-    ap.add_argument("--dtype", default=None, help="default: the catalog's (bfloat16); float32 is ~5x faster on "
-                    "CPUs without AVX-512 BF16")
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--cpu-kv-cache-gb", type=float, default=2.0)
+    ap.add_argument("--dtype", default=None, help="default: from the CPU's flags (bench.measure.cpu_features)")
+    ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
-    cfg, model = runconfig.resolve(runconfig.parse({
-        "model": a.model, "num_prompts": a.num_prompts, "input_len": a.input_len, "output_len": a.output_len,
-        "max_model_len": a.max_model_len, "cpu_kv_cache_gb": a.cpu_kv_cache_gb, "dtype": a.dtype}))
-    ratios = []
+    sys.path.insert(0, str(ROOT))
+    from bench.config import catalog
+    from bench.measure.cpu_features import cpu_dtype, cpu_flags
+
+    dtype = a.dtype or cpu_dtype(cpu_flags())
+    model = catalog.resolve_model(a.model)
+    model_dir = str(model.config_dir)
+    print(f"{model.name} ({dtype}), {a.num_prompts} prompts x {a.input_len} in / {a.output_len} out, batch "
+          f"{a.max_num_seqs}; {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}", flush=True)
+    on_ratios, off_ratios, costs = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        spec = prepare_case(cfg, model, Path(tmp) / "overhead.csv").spec  # what bench's worker gets
-        for rep in range(a.reps):
-            order = ("harness", "bare") if rep % 2 == 0 else ("bare", "harness")
+        for rnd in range(a.rounds):
+            order = KINDS[rnd % 3:] + KINDS[:rnd % 3]
             got = {}
-            for who in order:
-                if who == "bare":
-                    got[who] = bare(spec)
+            for kind in order:
+                if kind == "bare":
+                    got[kind] = bare(a, model_dir, dtype)
                 else:
-                    row = run_case(cfg, model, Path(tmp) / "overhead.csv").row
-                    if row["status"] != "ok":
-                        sys.exit(f"harness run failed: {row['error']}")
-                    got[who] = row["output_tok_s"]
-            ratios.append(got["harness"] / got["bare"])
-            print(f"rep {rep + 1}: harness {got['harness']:.1f} output tok/s, bare {got['bare']:.1f} -> "
-                  f"ratio {ratios[-1]:.3f}", flush=True)
-    print(f"{model.name} ({cfg.dtype}), {a.num_prompts} prompts x {a.input_len} in / {a.output_len} out, {a.reps} reps: "
-          f"median ratio harness/bare = {statistics.median(ratios):.3f} (target >= 0.98)")
+                    got[kind] = harness(a, dtype, Path(tmp) / f"r{rnd}.csv", telemetry=kind == "harness")
+            on, off, b = got["harness"], got["harness, telemetry off"], got["bare"]
+            on_ratios.append(on / b)
+            off_ratios.append(off / b)
+            costs.append(1 - on / off)
+            print(f"round {rnd + 1} ({' -> '.join(order)}): bare {b:.1f}, harness {on:.1f}, telemetry off {off:.1f} "
+                  f"output tok/s; harness/bare {on / b:.3f}, off/bare {off / b:.3f}; load average "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
+    print(f"median over {a.rounds} rounds: harness/bare {statistics.median(on_ratios):.3f} (target >= 0.98), "
+          f"telemetry off/bare {statistics.median(off_ratios):.3f}, telemetry cost 1 - on/off "
+          f"{100 * statistics.median(costs):+.1f}% (target < 1%)")
 
 
 if __name__ == "__main__":

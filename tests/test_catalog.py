@@ -48,7 +48,8 @@ def test_unknown_model_lists_close_names():
 def test_directory_model(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({
         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "max_position_embeddings": 131072,
-        "torch_dtype": "float16", "num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4}))
+        "torch_dtype": "float16", "num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+        "vocab_size": 128, "intermediate_size": 128}))
     m = resolve_model(str(tmp_path))
     assert m.name == tmp_path.name and m.dtype == "float16" and m.max_model_len == 32768
     assert m.weights_dir is None
@@ -120,7 +121,9 @@ def test_case_key_is_stable_and_tracks_what_is_measured():
 
 def test_catalog_env_override(tmp_path, monkeypatch):
     (tmp_path / "cfg").mkdir()
-    (tmp_path / "cfg" / "config.json").write_text(json.dumps({"architectures": ["GlmForCausalLM"]}))
+    (tmp_path / "cfg" / "config.json").write_text(json.dumps({  # what bench's arithmetic reads (modelmath)
+        "architectures": ["GlmForCausalLM"], "num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4,
+        "vocab_size": 128, "intermediate_size": 128}))
     (tmp_path / "models.yaml").write_text(
         "models:\n  mine:\n    family: glm\n    config: cfg/config.json\n    max_model_len: 4096\n")
     monkeypatch.setenv("BENCH_CATALOG", str(tmp_path / "models.yaml"))

@@ -196,3 +196,23 @@ def test_bad_input(capsys, tmp_path, base, setup, args, needle):
 def test_missing_file(capsys, tmp_path, base):
     code, _, err = run_cli(capsys, "compare", base, tmp_path / "nope.csv")
     assert code == 2 and "no such results file" in err
+
+
+def test_a_large_comparison_prints_the_lines_that_matter_first(capsys, tmp_path, base, monkeypatch):
+    """6 cases x 2 metrics = 12 lines; the table is bounded to 3: the 2 regressions (the -20% case's throughput
+    down and TTFT p99 up) first, then an improvement; the line under it counts what was left out."""
+    from bench.cli import compare as cli_compare
+
+    monkeypatch.setattr(cli_compare, "MAX_TABLE_LINES", 3)
+    rows = sweep()
+    rows[4] = row("glm-4-9b-chat", "H100-SXM", 32, scale=0.8)  # output_tok_s x 0.8: -20%, worse
+    rows[1] = row("qwen2.5-7b-instruct", "H100-SXM", 32, scale=1.5)  # +50%, better
+    new = write_rows(tmp_path / "new.csv", rows)
+    code, out, _ = run_cli(capsys, "compare", base, new, "--metrics", "output_tok_s,tpot_p50_ms",
+                           "--out", tmp_path / "c.csv")
+    assert code == 1
+    table = out[out.index("metrics"):out.index("showing")]
+    assert table.count("worse") == 2 and table.count("better") == 1 and "within noise" not in table
+    # tpot 1/scale: x 1.25 (+25%, worse) and x 0.667 (better); 12 lines = 2 worse + 2 better + 8 within noise
+    assert "showing 3 of 12 case x metric lines (2 better, 2 worse, 8 within noise)" in " ".join(out.split())
+    assert len(list(csv.DictReader((tmp_path / "c.csv").open()))) == 12  # --out has every line

@@ -352,13 +352,35 @@ def test_bench_cost_writes_the_comparison(tmp_path, capsys):
 def test_bench_cost_every_vendor_in_force(tmp_path):
     runs = write_results(tmp_path / "runs.csv", [measured_row()])
     out = tmp_path / "cost.csv"
-    assert main(["cost", str(runs), "--hardware", "H100-SXM", "--as-of", "2024-05-31", "--out", str(out)]) == 0
+    assert main(["cost", str(runs), "--hardware", "H100-SXM", "--as-of", "2024-05-31", "--vendors", "all",
+                 "--out", str(out)]) == 0
     as_of = dt.date(2024, 5, 31)
     in_force = [p for p in load_prices().prices if p.in_force(as_of)]
     lines = read_csv(out)
     assert len(lines) == len(in_force) == 28
     free = [r for r in lines if r["vendor_model"] == "ernie-speed-8k"][0]
     assert free["self_over_vendor"] == "inf" and free["breakeven_tokens_per_day"] == ""
+
+
+def test_bench_cost_compares_like_for_like_vendors_by_default(tmp_path, capsys):
+    runs = write_results(tmp_path / "runs.csv", [measured_row()])
+    out = tmp_path / "cost.csv"
+    assert main(["cost", str(runs), "--hardware", "H100-SXM", "--as-of", "2025-06-01", "--out", str(out)]) == 0
+    # models.yaml: qwen2.5-7b-instruct stands against the same model on Bailian, qwen-turbo, doubao-lite-32k and
+    # deepseek-chat; all four have a price in force on 2025-06-01
+    models = sorted(r["vendor_model"].split(" ")[0] for r in read_csv(out))
+    assert models == ["deepseek-chat", "doubao-lite-32k", "qwen-turbo", "qwen2.5-7b-instruct"]
+    printed = capsys.readouterr().out
+    assert "qwen2.5-7b-instruct: same model, served by Alibaba (Bailian)" in printed
+
+
+def test_bench_cost_marks_free_and_rate_limited_tiers(tmp_path, capsys):
+    runs = write_results(tmp_path / "runs.csv", [measured_row()])
+    assert main(["cost", str(runs), "--hardware", "H100-SXM", "--as-of", "2025-06-01", "--vendors",
+                 "glm-4-flash,doubao-pro-32k"]) == 0
+    printed = capsys.readouterr().out
+    assert "marked: " in printed and "glm-4-flash (free, rate-limited)" in printed
+    assert "doubao-pro-32k (rate-limited)" in printed
 
 
 def test_bench_cost_uses_the_rows_own_hardware(tmp_path):

@@ -3,12 +3,14 @@
 Each case starts a real engine in its own process (about 30 s on 2 cores)."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from bench.cli import main
+from bench.config.catalog import resolve_model
+from bench.roofline import bound as roofline
+from bench.roofline import modelmath
 from bench.workload.synthetic import sample_requests
 
 pytestmark = pytest.mark.engine
@@ -33,6 +35,11 @@ def check_row(row, record, *, input_tokens, output_tokens, analytic):
     assert row["kv_bytes_per_token_analytic"] == analytic
     assert row["kv_bytes_per_token"] == analytic  # what vLLM allocated, per token of capacity
     assert row["kv_num_blocks"] * row["kv_block_size"] == row["kv_capacity_tokens"]
+    # the analytic capacity (bench.roofline) is what vLLM allocated: whole blocks of the 1 GiB asked for
+    # (this was tests/test_engine_kv_capacity.py, which started three more engines to check it)
+    config = resolve_model(row["model"]).config
+    assert modelmath.kv_bytes_per_token(config, row["kv_cache_dtype"], row["dtype"]) == analytic
+    assert row["kv_capacity_tokens"] == roofline.kv_capacity_tokens(2**30, analytic, row["kv_block_size"])
     assert row["kv_capacity_tokens"] * analytic == pytest.approx(row["kv_cache_gb"] * 1e9, rel=1e-6)
     assert row["kv_cache_gb"] <= 2**30 / 1e9 * (1 + 1e-6)  # within the 1 GiB asked for (CSV keeps 6 decimals)
     assert row["max_num_seqs"] == 4
@@ -68,12 +75,10 @@ def test_glm_with_varying_lengths_generates_exactly_the_sampled_lengths(tmp_path
 
 
 def cpu_has_fp8_kv() -> bool:
-    """vLLM's CPU build stores an fp8 KV cache only on x86 with AVX-512 or AMX."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512f" in flags or "amx_tile" in flags
+    """vLLM's CPU build stores an fp8 KV cache only on x86 with AVX-512 or AMX (bench.measure.cpu_features)."""
+    from bench.measure.cpu_features import cpu_flags, has_fp8_kv
+
+    return has_fp8_kv(cpu_flags())
 
 
 @pytest.mark.skipif(not cpu_has_fp8_kv(), reason="this CPU has no AVX-512/AMX, which vLLM's fp8 KV cache needs")

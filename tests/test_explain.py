@@ -42,7 +42,41 @@ def test_directory_model(capsys):
 @pytest.mark.parametrize("gpu", ["H100-SXM", "H20", "RTX-4090"])
 def test_table_for_every_catalog_model_and_gpu(model, gpu, capsys):
     assert cli.main(["explain", model, "--hardware", gpu]) == 0
-    assert "decode bound" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    if (model, gpu) == ("deepseek-v2-lite-chat", "RTX-4090"):  # 29.3 GiB of weights > 0.9 x 24 GiB
+        assert "decode bound" not in out and "does not fit: the weights (29.3 GiB per GPU)" in out
+        assert "would fit: -tp 2" in out and "prefill bound" not in out
+    else:
+        assert "decode bound" in out
+
+
+def test_cost_line_per_batch_bound(capsys):
+    e = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "RTX-4090", "-tp", "2")
+    # RunPod on-demand USD 0.60 x 7.2 = 4.32 CNY per card-hour x 2 cards = 8.64 CNY an hour
+    assert e["price"]["cny_per_hour"] == pytest.approx(8.64)
+    for r in e["decode"]:
+        if r["fits_kv"]:  # 8.64 CNY / (tok/s x 3,600 / 1e6 M tokens an hour)
+            assert r["cny_per_m_output"] == pytest.approx(8.64 / (r["tok_s"] * 3600 / 1e6))
+        else:
+            assert r["cny_per_m_output"] is None
+    assert "RTX-4090 has no NVLink: at TP 2" in e["warning"]
+    given = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "H20", "--gpu-cny-per-hour", "10")
+    row1 = given["decode"][0]  # batch 1: 10 / (tok/s x 0.0036)
+    assert row1["cny_per_m_output"] == pytest.approx(10 / (row1["tok_s"] * 0.0036)) and given["warning"] == ""
+    no_quote = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "H20")
+    assert no_quote["price"]["cny_per_hour"] is None and "H20 has no rental price" in no_quote["price"]["why"]
+
+
+def test_what_would_fit(capsys):
+    e = explain_json(capsys, "deepseek-v2-lite-chat", "--hardware", "RTX-4090")
+    assert not e["fits_context"] and "leave no KV cache" in e["does_not_fit"]
+    assert [s.split(" (")[0] for s in e["suggestions"]] == ["-tp 2", "--weight-dtype fp8", "--weight-dtype int4"]
+    # one 32K sequence of Qwen2.5-7B needs 32,768 x 57,344 B = 1.75 GiB of KV; at --gpu-memory-utilization 0.66
+    # a 24 GiB card leaves 15.84 - 14.19 GiB of weights = 1.65 GiB: no; an fp8 KV cache needs half, 0.875 GiB
+    long = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "RTX-4090", "--context", "32768",
+                        "--gpu-memory-utilization", "0.66")
+    assert not long["fits_context"] and "one sequence of 32,768 tokens needs 1.75 GiB of KV" in long["does_not_fit"]
+    assert any(s.startswith("--kv-cache-dtype fp8") for s in long["suggestions"])
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,5 +1,6 @@
 """Tier 3: real NVML on a CUDA GPU (nvidia-ml-py), and the hf engine's energy columns there. Skipped without a GPU."""
 
+import os
 import time
 
 import pandas as pd
@@ -11,27 +12,37 @@ from bench.measure.telemetry import NvmlSampler
 pytestmark = pytest.mark.gpu
 
 
-def busy_gpu(seconds: float) -> None:
-    """Matrix products for `seconds`, when torch with CUDA is here; else the GPU idles (still draws power)."""
+def gpu_busy_loop():
+    """A function that keeps the GPU busy for `seconds`, made ready before any timing starts: torch imported, CUDA
+    and cuBLAS started, the matmul warmed up and synchronized. Each iteration synchronizes, so the loop ends when
+    its work does (no queue of kernels runs past the window). Without torch with CUDA the GPU idles (still draws
+    power)."""
     try:
         import torch
     except ImportError:
-        time.sleep(seconds)
-        return
+        return time.sleep
     if not torch.cuda.is_available():
-        time.sleep(seconds)
-        return
+        return time.sleep
     a = torch.randn(4096, 4096, device="cuda")
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        a = (a @ a).clamp_(-1, 1)
+    out = torch.empty_like(a)
+    for _ in range(3):
+        torch.matmul(a, a, out=out)
     torch.cuda.synchronize()
+
+    def busy(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            torch.matmul(a, a, out=out)
+            torch.cuda.synchronize()
+
+    return busy
 
 
 def test_real_nvml_sampler_measures_power_and_energy():
     pytest.importorskip("pynvml", reason="nvidia-ml-py is not installed")
-    sampler = NvmlSampler(interval_s=0.05).start()
-    busy_gpu(2.0)
+    busy = gpu_busy_loop()  # start-up outside the window
+    sampler = NvmlSampler(interval_s=0.05, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES")).start()
+    busy(2.0)
     t = sampler.stop()
     assert not t.error, t.error
     assert t.gpus == 1 and t.samples >= 10 and t.duration_s == pytest.approx(2.0, abs=0.5)
@@ -40,6 +51,18 @@ def test_real_nvml_sampler_measures_power_and_energy():
     assert 0 <= t.gpu_util_pct <= 100 and t.peak_memory_bytes > 0
     assert t.sm_clock_mhz_max is None or t.sm_clock_mhz_max > 100
     assert t.temperature_c_max is None or 0 < t.temperature_c_max < 120
+
+
+def test_real_nvml_reads_the_visible_gpu_and_its_facts():
+    pytest.importorskip("pynvml", reason="nvidia-ml-py is not installed")
+    from bench.measure.gpus import device_facts
+    from bench.measure.telemetry import PeakMemorySampler
+
+    facts = device_facts()
+    assert facts["gpu_count"] >= 1 and facts["device_name"].startswith("NVIDIA") and facts["driver_version"]
+    assert facts["driver_cuda_version"].split(".")[0].isdigit()
+    s = PeakMemorySampler("cuda", interval_s=60, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES")).start()
+    assert s.stop() > 0 and s.source == "nvml" and len(s.per_gpu_peak_bytes) == 1
 
 
 @pytest.mark.engine("torch", "transformers")

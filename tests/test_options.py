@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from bench.cli import Parser, build_parser, main
 from bench.cli.explain import ExplainOptions
+from bench.cli.plan import PlanOptions
 from bench.cli.options import add_options, given, parsed, shown
 from bench.cli.sweep import SweepOptions
 from bench.config import serve as serveconfig
@@ -34,7 +35,7 @@ def actions_by_dest(p: argparse.ArgumentParser) -> dict[str, list[argparse.Actio
 
 
 @pytest.mark.parametrize("command,model", [("run", RunConfig), ("serve", ServeConfig), ("sweep", SweepOptions),
-                                           ("explain", ExplainOptions)])
+                                           ("explain", ExplainOptions), ("plan", PlanOptions)])
 def test_every_field_of_the_model_is_an_option(command, model):
     dests = actions_by_dest(subparser(command))
     assert set(model.model_fields) <= set(dests)
@@ -188,4 +189,13 @@ def test_every_option_is_documented():
     missing = [spellings(n, f)[0] for n, f in RunConfig.model_fields.items() if spellings(n, f)[0] not in readme]
     missing += [spellings(n, f)[0] for n, f in ServeConfig.model_fields.items()
                 if n not in RunConfig.model_fields and spellings(n, f)[0] not in serve_md]
+    assert missing == []
+
+
+def test_every_plan_option_is_documented():
+    """docs/plan.md names every option of bench plan."""
+    repo = Path(__file__).resolve().parent.parent
+    plan_md = (repo / "docs" / "plan.md").read_text()
+    missing = [spellings(n, f)[0] for n, f in PlanOptions.model_fields.items()
+               if not f.json_schema_extra["cli"].get("positional") and spellings(n, f)[0] not in plan_md]
     assert missing == []

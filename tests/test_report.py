@@ -211,3 +211,48 @@ def test_compare_and_report_never_import_vllm_or_torch(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_case_run_three_times_is_one_point_at_its_median(tmp_path):
+    """Three rows of one case (output tok/s x 1.0, x 0.5, x 1.5 of the same row) are one run of their median,
+    standing for 3 rows: the throughput table shows x 1.0 and 3 rows."""
+    from bench.analysis.report.load import load_runs
+    from bench.config.hardware import load_hardware
+
+    one = row("qwen2.5-7b-instruct", "H100-SXM", 32)
+    rows = [row("qwen2.5-7b-instruct", "H100-SXM", 32, scale=s, run=i) for i, s in enumerate((1.0, 0.5, 1.5))]
+    path = write_rows(tmp_path / "r.csv", rows + [row("qwen2.5-7b-instruct", "H100-SXM", 8)])
+    runs, lines = load_runs([path], None, load_hardware())
+    assert [r.rows for r in runs] == [3, 1]
+    assert runs[0].num("output_tok_s") == pytest.approx(one["output_tok_s"])  # median of 0.5x, 1x, 1.5x
+    assert runs[0].row["model"] == "qwen2.5-7b-instruct" and runs[0].num("max_num_seqs") == 32
+    assert lines == ["r.csv: 4 row(s); 2 distinct case(s), each shown as the median of its rows"]
+
+
+def test_many_workloads_stay_one_bounded_page(tmp_path, capsys, monkeypatch):
+    """4 workloads, charts for 1 (the one with the most series: two models), the other 3 in one table; tables
+    longer than 2 lines are cut on the page, whole in <slug>.csv, and the note says so."""
+    import csv
+
+    from bench.analysis.report import build, load
+
+    monkeypatch.setattr(load, "MAX_WORKLOAD_CHARTS", 1)
+    monkeypatch.setattr(build, "MAX_TABLE_ROWS", 2)
+    rows = [row(m, "H100-SXM", b, input_len=512, hardware="H100-SXM")
+            for m in ("qwen2.5-7b-instruct", "glm-4-9b-chat") for b in (8, 32, 128)]
+    rows += [row("qwen2.5-7b-instruct", "H100-SXM", b, input_len=i, hardware="H100-SXM")
+             for i in (1024, 2048, 4096) for b in (8, 32)]
+    path = write_rows(tmp_path / "r.csv", rows)
+    out = tmp_path / "rep"
+    code, _, err = report(tmp_path, capsys, path, "--as-of", "2024-06-01", "--out", out)
+    assert code == 0, err
+    html = (out / "index.html").read_text()
+    assert len(re.findall(r'<section id="throughput-', html)) == 1  # one workload charted
+    assert "Throughput vs batch size: 512 in / 256 out tokens" in html
+    assert "Workloads without their own charts (3)" in html
+    other = list(csv.reader((out / "other-workloads.csv").open()))
+    assert [r[0] for r in other[1:]] == [f"{i} in / 256 out tokens × 128 prompts" for i in (1024, 2048, 4096)]
+    assert [r[1] for r in other[1:]] == ["2", "2", "2"]  # rows of each
+    # the charted throughput table: 2 series x 3 batches = 6 lines, 2 on the page
+    assert "The table shows its first 2 of 6 lines; all of them are in throughput-512-in-256-out-tokens" in html
+    assert len(list(csv.reader(next(out.glob("throughput-*.csv")).open()))) == 1 + 6

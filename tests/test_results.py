@@ -122,3 +122,37 @@ def test_json_written_atomically_beside_the_csv(tmp_path):
     results.write_json(p, {"x": 1})
     assert json.loads(p.read_text()) == {"x": 1}
     assert [q.name for q in p.parent.iterdir()] == ["abc.json"]  # no temporary left behind
+
+
+def test_read_frame_is_read_results_column_by_column(tmp_path):
+    """The columnar reader (compare, report) gives the same cells as the row reader: text columns as their text
+    (a config_hash of digits keeps its leading zeros), figures as numbers, empty cells "" or NaN, and a torn last
+    row is not a row."""
+    path = tmp_path / "runs.csv"
+    results.append_row(path, row(1, config_hash="0012", git_sha="1234567"))
+    results.append_row(path, row(2, config_hash="ab", ttft_p50_ms=7.25))
+    with path.open("ab") as f:
+        f.write(b"3,r3,torn")  # a writer killed mid-row
+    header, frame = results.read_frame(path)
+    _, rows = results.read_results(path)
+    assert header == results.COLUMNS and list(frame.columns) == results.COLUMNS
+    assert list(frame.run_id) == [r["run_id"] for r in rows] == ["r1", "r2"]
+    assert list(frame.config_hash) == ["0012", "ab"] and list(frame.git_sha) == ["1234567", ""]
+    assert list(frame.output_tok_s) == [101.5, 102.5]  # 100.5 + i
+    assert pd.isna(frame.ttft_p50_ms[0]) and frame.ttft_p50_ms[1] == 7.25
+    assert frame.error[0] == 'a "quoted", comma\nand newline' and frame.device[0] == ""
+    _, part = results.read_frame(path, columns=["run_id", "output_tok_s", "not_a_column"])
+    assert list(part.columns) == ["schema_version", "run_id", "output_tok_s"]  # the file's order, what it has
+
+
+def test_read_frame_refuses_what_read_results_refuses(tmp_path):
+    future = tmp_path / "future.csv"
+    future.write_text("schema_version,run_id\n99,x\n")
+    with pytest.raises(BenchError, match="schema version 99"):
+        results.read_frame(future)
+    foreign = tmp_path / "foreign.csv"
+    foreign.write_text("a,b\n1,2\n")
+    with pytest.raises(BenchError, match="not a bench results CSV"):
+        results.read_frame(foreign)
+    with pytest.raises(BenchError, match="no such results file"):
+        results.read_frame(tmp_path / "nope.csv")

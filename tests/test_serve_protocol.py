@@ -112,8 +112,9 @@ def test_api_key_only_from_the_named_variable(monkeypatch):
 
 def test_scrub_reaches_every_string():
     s = Secret("sk-abc")
-    obj = {"error": "Bearer sk-abc rejected", "list": ["x sk-abc", 3, None], "sk-abc": (1, "sk-abc")}
+    obj = {"error": "Bearer sk-abc rejected", "list": ["x sk-abc", 3, None], "nested": (1, "sk-abc")}
     assert "sk-abc" not in repr(scrub_obj(obj, s))
+    assert list(scrub_obj({"sk-abc": "sk-abc"}, s)) == ["sk-abc"]  # keys are bench's names: values only
     assert scrub_obj(obj, None) is obj
     with pytest.raises(TypeError):
         import pickle

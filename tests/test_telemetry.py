@@ -187,8 +187,9 @@ def test_energy_columns():
     cols = energy_columns({"energy_j": 300.0, "avg_power_w": 150.0, "gpu_util_pct": 87.5,
                            "energy_source": "nvml-counter"}, output_tokens=1000)
     assert cols == {"energy_j": 300.0, "avg_power_w": 150.0, "joules_per_output_token": 0.3, "gpu_util_pct": 87.5,
-                    "energy_source": "nvml-counter"}
+                    "energy_source": "nvml-counter", "energy_note": None}
     assert set(energy_columns(None, 10).values()) == {None}
+    assert energy_columns(None, 10, note="MIG slice: ...")["energy_note"] == "MIG slice: ..."
     assert energy_columns({"energy_j": 1.0}, 0)["joules_per_output_token"] is None
 
 
@@ -234,8 +235,10 @@ class FakeCudaEngine:
 
 class NoMemorySampler:
     source = "none"
+    note = ""
+    per_gpu_peak_bytes: list = []
 
-    def __init__(self, device):
+    def __init__(self, device, **kw):
         pass
 
     def start(self):

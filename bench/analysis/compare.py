@@ -23,7 +23,6 @@ import statistics
 from dataclasses import dataclass, field
 
 from bench.config.catalog import close_names
-from bench.cost.pricing import number
 from bench.errors import BenchError
 from bench.results import schema
 
@@ -47,7 +46,8 @@ DEFAULT_METRICS = (
 # What defines a case: the workload and the engine options. Load columns of serving rows join
 # the key where a file has them.
 DEFAULT_KEY = ("model", "input_len", "output_len", "num_prompts", "length_dist", "max_num_seqs",
-               "tensor_parallel_size", "pipeline_parallel_size", "dtype", "kv_cache_dtype")
+               "tensor_parallel_size", "pipeline_parallel_size", "dtype", "kv_cache_dtype",
+               "dataset", "dataset_sha256", "prefix_caching")  # issue 15: the workload's data and the cache
 LOAD_COLUMNS = schema.LOAD_KEYS
 # What ran the case: listed above the table when base and new differ.
 ENV_COLUMNS = ("engine", "device", "device_name", "hardware", "gpu_count", "weights", "vllm_version",
@@ -165,7 +165,7 @@ class Comparison:
 
 def key_value(v) -> str:
     """One cell of a case key, so that '16', '16.0' and 16 match; empty for absent."""
-    if v is None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     text = str(v).strip()
     try:
@@ -175,15 +175,56 @@ def key_value(v) -> str:
     return f"{x:g}" if math.isfinite(x) else text
 
 
+def as_frame(rows):
+    """Rows as a pandas DataFrame: a frame (bench.results.store.read_frame) as it is, dicts (csv.DictReader) made one."""
+    import pandas as pd
+
+    return rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+
+
+def values(frame, column: str):
+    """A column's cells as float64, NaN where empty, not a number or infinite, or where the frame lacks the
+    column: the rule of bench.cost.pricing.number, for a whole column at once."""
+    import numpy as np
+    import pandas as pd
+
+    if column not in frame.columns:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    x = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return x.where(np.isfinite(x))
+
+
+def key_texts(frame, column: str):
+    """key_value of every cell of a column ("" where the frame lacks it), computed once per distinct value."""
+    import numpy as np
+    import pandas as pd
+
+    if column not in frame.columns:
+        return pd.Series("", index=frame.index, dtype=object)
+    codes, uniques = pd.factorize(frame[column])  # NaN -> code -1
+    texts = np.array([key_value(u) for u in uniques] + [""], dtype=object)
+    return pd.Series(texts[codes], index=frame.index, dtype=object)
+
+
+KEY_SEP = "\x1f"  # joins a case key's cells into one text (a unit separator: never in a cell)
+
+
+def case_keys(frame, key_columns: list[str]):
+    """Each row's case key as one text: its key_value cells joined by KEY_SEP (split back with split_key)."""
+    import pandas as pd
+
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype=object)
+    parts = [key_texts(frame, c) for c in key_columns]
+    return parts[0].str.cat(parts[1:], sep=KEY_SEP) if len(parts) > 1 else parts[0]
+
+
+def split_key(text: str) -> tuple[str, ...]:
+    return tuple(text.split(KEY_SEP))
+
+
 def case_key(row: dict, key_columns: list[str]) -> tuple[str, ...]:
     return tuple(key_value(row.get(c)) for c in key_columns)
-
-
-def group(rows: list[dict], key_columns: list[str]) -> dict[tuple[str, ...], list[dict]]:
-    out: dict[tuple[str, ...], list[dict]] = {}
-    for r in rows:
-        out.setdefault(case_key(r, key_columns), []).append(r)
-    return out
 
 
 def resolve_key(requested: list[str] | None, base_header: list[str], new_header: list[str]) -> list[str]:
@@ -209,12 +250,12 @@ def check_columns(names: list[str], base_header: list[str], new_header: list[str
                              f"(the {missing[0]} file was written by an older or other bench); leave it out")
 
 
-def has_values(rows: list[dict], column: str) -> bool:
-    return any(number(r, column) is not None for r in rows)
+def has_values(rows, column: str) -> bool:
+    return bool(values(as_frame(rows), column).notna().any())
 
 
 def resolve_metrics(requested: list[str] | None, base_header: list[str], new_header: list[str],
-                    base_rows: list[dict], new_rows: list[dict]) -> list[str]:
+                    base_rows, new_rows) -> list[str]:
     """--metrics as given (each must exist in both files and have a known direction), else the
     DEFAULT_METRICS that both files hold values for."""
     if requested:
@@ -225,6 +266,7 @@ def resolve_metrics(requested: list[str] | None, base_header: list[str], new_hea
                              f"(known: {', '.join(sorted(DIRECTIONS))}, and names ending in _ms, _s, _tok_s, "
                              "_gb or starting with cny_per_m)")
         return list(requested)
+    base_rows, new_rows = as_frame(base_rows), as_frame(new_rows)
     chosen = [m for m in DEFAULT_METRICS if has_values(base_rows, m) and has_values(new_rows, m)]
     if not chosen:
         raise BenchError("the two files share none of the default metrics "
@@ -232,54 +274,100 @@ def resolve_metrics(requested: list[str] | None, base_header: list[str], new_hea
     return chosen
 
 
-def compare_metric(metric: str, base_rows: list[dict], new_rows: list[dict], threshold: float) -> MetricChange:
-    d = direction(metric)
-    base = spread([x for x in (number(r, metric) for r in base_rows) if x is not None])
-    new = spread([x for x in (number(r, metric) for r in new_rows) if x is not None])
-    change = pct_change = None
-    if base is not None and new is not None:
-        change = new.median - base.median
-        pct_change = relative_change(base.median, new.median)
-    return MetricChange(metric=metric, direction=d, base=base, new=new, change=change, pct_change=pct_change,
-                        verdict=verdict(base, new, d, threshold))
-
-
-def env_differences(base_rows: list[dict], new_rows: list[dict]) -> list[EnvDifference]:
+def env_differences(base_rows, new_rows) -> list[EnvDifference]:
+    base_rows, new_rows = as_frame(base_rows), as_frame(new_rows)
     out = []
     for col in ENV_COLUMNS:
-        b = sorted({str(r.get(col) or "").strip() for r in base_rows})
-        n = sorted({str(r.get(col) or "").strip() for r in new_rows})
+        b, n = (sorted({v.strip() for v in _texts(f, col).unique()}) for f in (base_rows, new_rows))
         if b != n:
             out.append(EnvDifference(col, b, n))
     return out
 
 
-def ok_rows(rows: list[dict]) -> list[dict]:
-    return [r for r in rows if (r.get("status") or "ok") == "ok"]
+def _texts(frame, column: str):
+    """A column's cells as text as the CSV holds them ("" where empty or absent)."""
+    import pandas as pd
+
+    if column not in frame.columns:
+        return pd.Series("", index=frame.index, dtype=object)
+    col = frame[column]
+    return col.astype(object).where(col.notna(), "").astype(str)
 
 
-def compare(base_rows: list[dict], new_rows: list[dict], key_columns: list[str], metrics: list[str],
-            threshold: float) -> Comparison:
-    """Match ok rows by case key and compare each metric. BenchError when no case is in both."""
-    base_ok, new_ok = ok_rows(base_rows), ok_rows(new_rows)
-    base_cases, new_cases = group(base_ok, key_columns), group(new_ok, key_columns)
-    common = [k for k in base_cases if k in new_cases]
+def ok_rows(rows):
+    """The rows whose status is ok (or empty), as a frame."""
+    frame = as_frame(rows)
+    if "status" not in frame.columns:
+        return frame
+    return frame[_texts(frame, "status").isin(["ok", ""])]
+
+
+AGGREGATES = ("count", "median", "min", "max")
+
+
+def _per_case(frame, keys, metrics: list[str]):
+    """(case keys in first-seen order, rows per case, {metric: {aggregate: array}}) of a frame's ok rows, whose
+    case keys (case_keys) are `keys`."""
+    import pandas as pd
+
+    data = pd.DataFrame({m: values(frame, m) for m in metrics}, index=frame.index)
+    data["_key"] = keys
+    grouped = data.groupby("_key", sort=False)
+    agg = grouped[list(metrics)].agg(list(AGGREGATES)) if metrics else None
+    sizes = grouped.size()
+    stats = {m: {a: agg[(m, a)].to_numpy() for a in AGGREGATES} for m in metrics}
+    return list(sizes.index), sizes.to_numpy(), stats
+
+
+def _spread_at(stats: dict, i: int) -> Spread | None:
+    n = int(stats["count"][i])
+    if n == 0:
+        return None
+    return Spread(n=n, median=float(stats["median"][i]), min=float(stats["min"][i]), max=float(stats["max"][i]))
+
+
+def compare(base_rows, new_rows, key_columns: list[str], metrics: list[str], threshold: float) -> Comparison:
+    """Match ok rows by case key and compare each metric. BenchError when no case is in both.
+
+    Rows may be frames (bench.results.store.read_frame) or dicts; each side is grouped by case key in one
+    pandas groupby (count, median, min, max per metric), so the cost grows with the rows, not their square."""
+    base_all, new_all = as_frame(base_rows), as_frame(new_rows)
+    base_ok, new_ok = ok_rows(base_all), ok_rows(new_all)
+    base_row_keys, new_row_keys = case_keys(base_ok, key_columns), case_keys(new_ok, key_columns)
+    base_keys, base_n, base_stats = _per_case(base_ok, base_row_keys, metrics)
+    new_keys, new_n, new_stats = _per_case(new_ok, new_row_keys, metrics)
+    new_at = {k: i for i, k in enumerate(new_keys)}
+    base_at = {k: i for i, k in enumerate(base_keys)}
+    common = sorted((k for k in base_keys if k in new_at), key=split_key)
     if not common:
-        sample = next(iter(base_cases), None)
+        sample = split_key(base_keys[0]) if base_keys else None
         shown = ", ".join(f"{c}={v}" for c, v in zip(key_columns, sample)) if sample else "no ok rows"
         raise BenchError(f"no case is in both files (key: {', '.join(key_columns)}; a BASE case: {shown}); "
                          "choose a shorter --key")
-    cases = [CaseComparison(key=k, base_rows=len(base_cases[k]), new_rows=len(new_cases[k]),
-                            changes=[compare_metric(m, base_cases[k], new_cases[k], threshold) for m in metrics])
-             for k in sorted(common)]
-    matched_base = [r for k in common for r in base_cases[k]]
-    matched_new = [r for k in common for r in new_cases[k]]
+    directions = {m: direction(m) for m in metrics}
+    cases = []
+    for k in common:
+        i, j = base_at[k], new_at[k]
+        changes = []
+        for m in metrics:
+            base, new = _spread_at(base_stats[m], i), _spread_at(new_stats[m], j)
+            change = pct_change = None
+            if base is not None and new is not None:
+                change = new.median - base.median
+                pct_change = relative_change(base.median, new.median)
+            changes.append(MetricChange(metric=m, direction=directions[m], base=base, new=new, change=change,
+                                        pct_change=pct_change, verdict=verdict(base, new, directions[m], threshold)))
+        cases.append(CaseComparison(key=split_key(k), base_rows=int(base_n[i]), new_rows=int(new_n[j]),
+                                    changes=changes))
+    common_set = set(common)
+    base_matched = base_ok[base_row_keys.isin(common_set).to_numpy()]
+    new_matched = new_ok[new_row_keys.isin(common_set).to_numpy()]
     return Comparison(
         key_columns=list(key_columns), metrics=list(metrics), threshold=threshold, cases=cases,
-        only_base=sorted(k for k in base_cases if k not in new_cases),
-        only_new=sorted(k for k in new_cases if k not in base_cases),
-        env_differences=env_differences(matched_base, matched_new),
-        skipped_base=len(base_rows) - len(base_ok), skipped_new=len(new_rows) - len(new_ok),
+        only_base=sorted(split_key(k) for k in base_keys if k not in new_at),
+        only_new=sorted(split_key(k) for k in new_keys if k not in base_at),
+        env_differences=env_differences(base_matched, new_matched),
+        skipped_base=len(base_all) - len(base_ok), skipped_new=len(new_all) - len(new_ok),
     )
 
 

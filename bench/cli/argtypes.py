@@ -8,24 +8,44 @@ import math
 from typing import Callable
 
 
+def _items(text: str) -> list[str]:
+    """The comma-separated items of one word; an empty item (1,,4 or a trailing comma) is refused, not
+    dropped, and so is an item given twice (it would run the same case twice)."""
+    items = [x.strip() for x in text.split(",")]
+    if any(not x for x in items):
+        raise argparse.ArgumentTypeError(f"empty item in {text!r}; write the values separated by single commas, "
+                                         "e.g. 1,4,16")
+    return items
+
+
+def _once_each(values: list, text: str) -> list:
+    twice = sorted({v for v in values if values.count(v) > 1}, key=values.index)
+    if twice:
+        raise argparse.ArgumentTypeError(f"{', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in twice)} "
+                                         f"given twice in {text!r}; list each value once")
+    return values
+
+
 def int_list(text: str) -> list[int]:
+    items = _items(text)
     try:
-        values = [int(x) for x in text.split(",") if x.strip()]
+        values = [int(x) for x in items]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
+    if any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return values
+    return _once_each(values, text)
 
 
 def rate_list(text: str) -> list[float]:
+    items = _items(text)
     try:
-        values = [float(x) for x in text.split(",") if x.strip()]
+        values = [float(x) for x in items]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas (inf allowed), got {text!r}") from None
-    if not values or any(not (v > 0) or math.isnan(v) for v in values):
+    if any(not (v > 0) or math.isnan(v) for v in values):
         raise argparse.ArgumentTypeError(f"expected request rates above 0 (inf: all at once), got {text!r}")
-    return values
+    return _once_each(values, text)
 
 
 # The comma-list reader for a list's element type (the only float lists are request rates).
@@ -78,7 +98,6 @@ def share(text: str) -> float:
 
 
 def names(text: str) -> list[str]:
-    found = [n.strip() for n in text.split(",") if n.strip()]
-    if not found:
+    if not text.strip():
         raise argparse.ArgumentTypeError("expected one or more names separated by commas")
-    return found
+    return _once_each(_items(text), text)

@@ -61,9 +61,11 @@ def shared_key_text(c: cmp.Comparison) -> str:
     return ", ".join(f"{col}={c.cases[0].key[i] or '-'}" for i, col in enumerate(c.key_columns) if i not in shown)
 
 
-def case_label(c: cmp.Comparison, case: cmp.CaseComparison) -> str:
+def case_label(c: cmp.Comparison, case: cmp.CaseComparison, shown: list[int] | None = None) -> str:
+    """The key cells that tell this case from the others (`shown`: varying_key_columns(c), computed once)."""
+    shown = varying_key_columns(c) if shown is None else shown
     return " ".join(f"{c.key_columns[i]}={case.key[i] or '-'}" if c.key_columns[i] != "model" else case.key[i]
-                    for i in varying_key_columns(c))
+                    for i in shown)
 
 
 def spread_text(s: cmp.Spread | None) -> str:
@@ -77,7 +79,8 @@ def spread_text(s: cmp.Spread | None) -> str:
 def summary_line(c: cmp.Comparison) -> str:
     worse = c.regressions
     if worse:
-        names = "; ".join(f"{case_label(c, case)} {m.metric} {pct(m.pct_change)}" for case, m in worse[:5])
+        shown = varying_key_columns(c)
+        names = "; ".join(f"{case_label(c, case, shown)} {m.metric} {pct(m.pct_change)}" for case, m in worse[:5])
         more = f" and {len(worse) - 5} more" if len(worse) > 5 else ""
         return f"REGRESSION: {len(worse)} metric(s) worse beyond {pct(c.threshold, signed=False)}: {names}{more}"
     better = len(c.with_verdict("better"))
@@ -102,9 +105,43 @@ def header_lines(c: cmp.Comparison, base: Path, new: Path) -> list[str]:
     return lines
 
 
-def table_rows(c: cmp.Comparison) -> list[list[str]]:
-    return [[case_label(c, case), m.metric, spread_text(m.base), spread_text(m.new), num(m.change),
-             pct(m.pct_change), m.verdict] for case in c.cases for m in case.changes]
+# The printed table (and the .md report) shows at most this many case x metric lines; --out FILE.csv has all.
+MAX_TABLE_LINES = 60
+# Which lines come first when some are left out: regressions, then improvements, then missing values.
+VERDICT_ORDER = {"worse": 0, "better": 1, "missing": 2, "within noise": 3}
+
+
+def shown_changes(c: cmp.Comparison, limit: int | None = None) -> list[tuple[cmp.CaseComparison, cmp.MetricChange]]:
+    """Every case x metric line in case order when there are at most `limit` (default MAX_TABLE_LINES); else the
+    `limit` that matter most: regressions, improvements, missing values, within noise, each largest |change| first."""
+    limit = MAX_TABLE_LINES if limit is None else limit
+    lines = [(case, m) for case in c.cases for m in case.changes]
+    if len(lines) <= limit:
+        return lines
+
+    def rank(line):
+        m = line[1]
+        return VERDICT_ORDER[m.verdict], -abs(m.pct_change if m.pct_change is not None else 0.0)
+
+    return sorted(lines, key=rank)[:limit]
+
+
+def left_out_line(c: cmp.Comparison, shown: int) -> str:
+    """What the bounded table left out, by verdict; "" when it shows everything."""
+    counts = {v: len(c.with_verdict(v)) for v in cmp.VERDICTS}
+    total = sum(counts.values())
+    if shown >= total:
+        return ""
+    by_verdict = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    return (f"showing {shown} of {total} case x metric lines ({by_verdict}): regressions first, then improvements, "
+            "missing values, within noise, largest change first; --out FILE.csv writes every line")
+
+
+def table_rows(c: cmp.Comparison, lines=None) -> list[list[str]]:
+    shown = varying_key_columns(c)
+    lines = shown_changes(c) if lines is None else lines
+    return [[case_label(c, case, shown), m.metric, spread_text(m.base), spread_text(m.new), num(m.change),
+             pct(m.pct_change), m.verdict] for case, m in lines]
 
 
 TABLE_HEADERS = ["case", "metric", "BASE median (min..max, n)", "NEW median (min..max, n)", "change", "%", "verdict"]
@@ -124,7 +161,11 @@ def to_markdown(c: cmp.Comparison, base: Path, new: Path) -> str:
     parts.append("Verdicts know each metric's direction (throughput up is better; latency, memory, energy and "
                  "cost up are worse). Within noise: the change is within the threshold, or the min..max "
                  "ranges of repeated rows overlap.\n\n")
-    parts.append(markdown_table(TABLE_HEADERS, table_rows(c)))
+    rows = table_rows(c)
+    parts.append(markdown_table(TABLE_HEADERS, rows))
+    left_out = left_out_line(c, len(rows))
+    if left_out:
+        parts.append(f"\n{left_out[0].upper()}{left_out[1:]}.\n")
     parts.append(f"\n**{summary_line(c)}**\n")
     return "".join(parts)
 
@@ -141,6 +182,19 @@ def to_records(c: cmp.Comparison) -> list[dict]:
                             f"{side}_max": s and s.max, f"{side}_n": s.n if s else 0})
             out.append(rec)
     return out
+
+
+def records_csv(columns: list[str], records: list[dict]) -> bytes:
+    """bench.cli.cost.csv_bytes's format (numbers to 6 decimals, None as an empty cell, inf as inf), column by
+    column with pandas: a comparison of 10,000 cases has 150,000 records."""
+    import io
+
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(records, columns=columns).round(6)
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue().encode()
 
 
 def print_comparison(c: cmp.Comparison, base: Path, new: Path) -> None:
@@ -161,22 +215,38 @@ def print_comparison(c: cmp.Comparison, base: Path, new: Path) -> None:
     for i, h in enumerate(TABLE_HEADERS):
         t.add_column(h, justify="right" if 2 <= i <= 5 else "left")
     colour = {"better": "green", "worse": "bold red", "within noise": "", "missing": "dim"}
-    for r in table_rows(c):
+    rows = table_rows(c)
+    for r in rows:
         style = colour[r[-1]]
         t.add_row(*r[:-1], f"[{style}]{r[-1]}[/{style}]" if style else r[-1])
     console.print(t)
+    left_out = left_out_line(c, len(rows))
+    if left_out:
+        console.print(left_out, highlight=False)
     console.print(summary_line(c), highlight=False, style="bold red" if c.regressions else "bold")
+
+
+def _written_by_compare(first_line: bytes) -> bool:
+    """The first line of a file bench compare wrote: the Markdown title, or a CSV header ending in its columns."""
+    return first_line == b"# bench compare" or first_line.endswith(",".join(OUT_COLUMNS_AFTER_KEY).encode())
 
 
 def cmd_compare(args) -> int:
     from bench.results import store as results
-    from bench.cli.cost import csv_bytes
+    from bench.results.outputs import check_table_out
 
     out: Path | None = args.out
-    if out is not None and out.suffix.lower() not in (".csv", ".md"):
-        raise BenchError(f"--out {out}: give a file ending in .csv or .md")
-    base_header, base_rows = results.read_results(args.base)
-    new_header, new_rows = results.read_results(args.new)
+    if out is not None:
+        check_table_out(out, [args.base, args.new], (".csv", ".md"), _written_by_compare,
+                        "a comparison written by bench compare")
+    wanted = {*cmp.DEFAULT_KEY, *cmp.LOAD_COLUMNS, *cmp.DEFAULT_METRICS, *cmp.ENV_COLUMNS, "status",
+              *(args.key or ()), *(args.metrics or ())}
+    base_header, base_rows = results.read_frame(args.base, columns=wanted)
+    new_header, new_rows = results.read_frame(args.new, columns=wanted)
+    for side, path, rows in (("BASE", args.base, base_rows), ("NEW", args.new, new_rows)):
+        if len(cmp.ok_rows(rows)) == 0:  # else "the two files share none of the default metrics" misled
+            raise BenchError(f"{side} {path} has no row with status ok ({len(rows)} row(s) in all); nothing to "
+                             "compare: give a file with finished runs")
     key = cmp.resolve_key(args.key, base_header, new_header)
     metrics = cmp.resolve_metrics(args.metrics, base_header, new_header, cmp.ok_rows(base_rows),
                                   cmp.ok_rows(new_rows))
@@ -186,7 +256,7 @@ def cmd_compare(args) -> int:
         if out.suffix.lower() == ".md":
             data = to_markdown(c, args.base, args.new).encode()
         else:
-            data = csv_bytes([*c.key_columns, *OUT_COLUMNS_AFTER_KEY], to_records(c))
+            data = records_csv([*c.key_columns, *OUT_COLUMNS_AFTER_KEY], to_records(c))
         results.write_atomic(out, data)
         print(f"wrote {out}")
     return EXIT_REGRESSION if c.regressions else 0

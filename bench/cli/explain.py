@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option, reworded
-from bench.config.run import KvCacheDtype, RunConfig
+from bench.config.run import KvCacheDtype, RunConfig, tp_refusal
 from bench.errors import BenchError
 from bench.roofline.bound import EXPLAIN_BATCHES
-from bench.roofline.modelmath import WEIGHT_DTYPES
+from bench.roofline.modelmath import WEIGHT_DTYPES, tensor_parallel_problem
 
 DEFAULT_EXPLAIN_CONTEXT = 4096
 WeightDtype = Literal[tuple(WEIGHT_DTYPES)]
@@ -35,6 +35,9 @@ class ExplainOptions(BaseModel):
     attention_data_parallel: bool = option(False, "each GPU keeps its own sequences' KV (SGLang "
                                                   "--enable-dp-attention): MLA's latent stored once")
     batch: list[int] = option(list(EXPLAIN_BATCHES), "decode batch sizes")
+    basis: Literal["rental", "owned", "tco"] = option("rental", "price basis of the cost line (as bench cost)")
+    gpu_cny_per_hour: float | None = option(None, "CNY per GPU-hour for the cost line, replacing the basis",
+                                            metavar="X", gt=0)
     quantization: Literal["fp8", "awq", "gptq"] | None = reworded(RunConfig, "quantization", "weight format as "
                                                                   "vLLM's --quantization: fp8 W8A8, awq/gptq int4 "
                                                                   "weight-only (overrides --weight-dtype)")
@@ -46,6 +49,39 @@ class ExplainOptions(BaseModel):
 def add_explain_command(sub) -> None:
     add_command(sub, "explain", "what the hardware allows for a model: parameters, memory, KV capacity and decode "
                                 "bounds (roofline; no GPU needed)", cmd_explain, (ExplainOptions,))
+
+
+def fit_and_cost(dep, context: int, opts: ExplainOptions, decode_rows: list[dict]) -> dict:
+    """Whether one sequence of `context` fits and what would (bench.roofline.memory_fit); the hourly price of the TP
+    group on --basis and each decode bound's CNY per M output tokens (price / bound tokens an hour); a warning for
+    PCIe-only cards at TP > 1. Fills `cny_per_m_output` in `decode_rows` (None where the batch's KV does not fit)."""
+    from bench.config.hardware import load_hardware
+    from bench.cost import formulas as cost
+    from bench.cost.pricing import CostOptions, cny_per_hour_for, power_of
+    from bench.roofline import memory_fit as fit
+
+    book = load_hardware()
+    hw = book.hardware[dep.gpu.name]
+    out: dict = {"fits_context": fit.fits_context(dep, context), "does_not_fit": fit.why_not(dep, context),
+                 "suggestions": fit.suggestions(dep, context) if not fit.fits_context(dep, context) else [],
+                 "warning": ""}
+    if hw.interconnect == "pcie" and dep.tp > 1:
+        out["warning"] = (f"{dep.gpu.name} has no NVLink: at TP {dep.tp} every layer's all-reduce crosses PCIe, "
+                          "which this bound does not charge; real decode is slower, more so at small batches")
+    try:
+        power_w, _ = power_of({}, hw, dep.tp)
+        hourly = cny_per_hour_for(dep.gpu.name, hw, dep.tp, power_w,
+                                  CostOptions(basis=opts.basis, gpu_cny_per_hour=opts.gpu_cny_per_hour))
+    except BenchError as e:
+        out["price"] = {"basis": opts.basis, "cny_per_hour": None, "why": str(e)}
+        hourly = None
+    else:
+        source = "given on the command line" if hourly.price is None else f"{hourly.price.source}, {hourly.price.date}"
+        out["price"] = {"basis": hourly.basis, "cny_per_hour": hourly.cny_per_hour, "source": source}
+    for r in decode_rows:
+        ok = hourly is not None and r["fits_kv"]
+        r["cny_per_m_output"] = cost.cny_per_m_total(hourly.cny_per_hour, r["tok_s"]) if ok else None
+    return out
 
 
 def cmd_explain(args) -> int:
@@ -66,6 +102,10 @@ def cmd_explain(args) -> int:
     limit = model.config.get("max_position_embeddings")
     if limit and context > int(limit):
         raise BenchError(f"--context {context} exceeds the model's max_position_embeddings {limit}")
+    tp = opts.tensor_parallel_size or model.tensor_parallel_size
+    split = tensor_parallel_problem(model.config, tp)
+    if split:
+        raise BenchError(tp_refusal(model, tp, split))
     dep = roofline.Deployment(cfg=model.config, gpu=gpu,
                               tensor_parallel_size=opts.tensor_parallel_size or model.tensor_parallel_size,
                               weight_dtype=(predict.QUANTIZATION_WEIGHTS[opts.quantization] if opts.quantization
@@ -73,6 +113,7 @@ def cmd_explain(args) -> int:
                               model_dtype=dtype, gpu_memory_utilization=opts.gpu_memory_utilization,
                               attention_data_parallel=opts.attention_data_parallel)
     out = {"model": model.name, **roofline.explain(dep, context, tuple(opts.batch))}
+    out.update(fit_and_cost(dep, context, opts, out["decode"]))
     prof = predict.load_profile(opts.profile)
     eff = prof.efficiency_for("vllm")
     for r in out["decode"]:  # the current vLLM's expected rate beside each bound

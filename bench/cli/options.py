@@ -75,9 +75,9 @@ def _argument(name: str, field: FieldInfo, facts: Flag, note: str | None) -> dic
     elif typing.get_origin(kind) is Literal:
         choices = typing.get_args(kind)
         kwargs.update(type=type(choices[0]), choices=list(choices))
-    elif typing.get_origin(kind) is list:  # a comma list, or one value per word with nargs
-        elem = typing.get_args(kind)[0]
-        kwargs["type"] = elem if facts.nargs else COMMA_LISTS[elem]
+    elif typing.get_origin(kind) is list:  # a comma list, or one word per value with nargs "*" / "+"
+        element = typing.get_args(kind)[0]
+        kwargs["type"] = element if facts.nargs in ("*", "+") else COMMA_LISTS[element]
     else:
         kwargs["type"] = COMMA_LISTS[kind] if facts.comma_list else kind
     for key in ("metavar", "nargs", "const"):
@@ -137,5 +137,5 @@ def parsed(args: argparse.Namespace, model: type[BaseModel], where: str) -> Any:
         for loc, msg in field_errors(e, with_input=True):
             name = loc.split(".")[0]
             flag = spellings(name, model.model_fields[name])[0] if name in model.model_fields else loc
-            problems.append(f"{flag}: {msg}")
+            problems.append(f"{flag}: {msg}" if flag else msg)
         raise BenchError(f"{where}: " + "; ".join(problems)) from None

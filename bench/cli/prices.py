@@ -36,8 +36,9 @@ def add_price_options(p: argparse.ArgumentParser) -> None:
 def add_vendor_use_options(p: argparse.ArgumentParser) -> None:
     """How the API would be used: each vendor's terms in prices.yaml applied (docs/cost.md, step 4)."""
     g = p.add_argument_group("vendor terms (default: list prices, cache miss)")
-    g.add_argument("--cache-hit-rate", type=share, default=0.0, metavar="H",
-                   help="share of input tokens served from the vendor's context cache, [0, 1]")
+    g.add_argument("--cache-hit-rate", type=share, default=None, metavar="H",
+                   help="share of input tokens served from the vendor's context cache, [0, 1] (bench cost: default "
+                        "each row's measured prefix_cache_hit_rate, else 0)")
     g.add_argument("--batch-api", action="store_true", help="use the batch API where the vendor has a discount")
     g.add_argument("--off-peak-share", type=share, default=0.0, metavar="S",
                    help="share of tokens sent in the vendor's off-peak window, [0, 1]")
@@ -52,7 +53,7 @@ def add_vendor_use_options(p: argparse.ArgumentParser) -> None:
 def vendor_use_of(args):
     from bench.cost.vendor_use import VendorUse
 
-    return VendorUse(cache_hit_rate=args.cache_hit_rate, batch_api=args.batch_api,
+    return VendorUse(cache_hit_rate=args.cache_hit_rate or 0.0, batch_api=args.batch_api,
                      off_peak_share=args.off_peak_share, monthly_tokens=args.monthly_tokens,
                      traffic_tokens_per_min=args.traffic_tpm, traffic_requests_per_min=args.traffic_rpm)
 

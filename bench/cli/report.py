@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cli.argtypes import names
+from bench.cli.argtypes import fraction, names, positive
 from bench.cli.hwprice import add_hardware_price_options, hardware_price_kwargs
 from bench.cli.prices import add_price_options
 
@@ -25,16 +25,43 @@ def add_report_command(sub) -> None:
                    help="vendors or vendor models to show (default: every price in force)")
     add_price_options(p)
     add_hardware_price_options(p)
+    v = p.add_argument_group("the verdict block (first on the page)")
+    v.add_argument("--utilization", type=fraction, default=1.0, metavar="U",
+                   help="share of paid hours doing useful work, (0, 1], for the self-hosted cost (default 1)")
+    v.add_argument("--slo-ttft-ms", type=positive, default=None, metavar="T", help="time-to-first-token target, ms")
+    v.add_argument("--slo-tpot-ms", type=positive, default=None, metavar="P", help="time-per-output-token target, ms")
+    v.add_argument("--slo-percentile", type=int, choices=[50, 99], default=99,
+                   help="percentile the targets apply to (default 99)")
+    v.add_argument("--traffic", default=None, metavar="N/day",
+                   help="tokens a day to size GPUs for: 500M/day, 120B/day (see bench plan)")
+    v.add_argument("--peak-to-mean", type=positive, default=2.0, metavar="K",
+                   help="busiest hour / the day's mean, for the GPU count (default 2)")
     p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args) -> int:
+    from bench.analysis.frontier import Slo
+    from bench.analysis.plan import parse_traffic
     from bench.analysis.report.build import ReportOptions, build_report, write_report
+    from bench.analysis.report.verdict import VerdictInputs
     from bench.config.hardware import load_hardware
+    from bench.errors import BenchError
+    from bench.results.outputs import check_report_dir
 
+    check_report_dir(args.out, list(args.results))
+
+    traffic = None
+    if args.traffic is not None:
+        try:  # requests a day are counted at 1,024 tokens each (768 in / 256 out)
+            traffic = parse_traffic(args.traffic, 1024)
+        except ValueError as e:
+            raise BenchError(f"--traffic: {e}") from None
+    verdict = VerdictInputs(utilization=args.utilization, slo=Slo(args.slo_ttft_ms, args.slo_tpot_ms,
+                                                                  args.slo_percentile),
+                            traffic_tokens_per_day=traffic, peak_to_mean=args.peak_to_mean)
     opts = ReportOptions(hardware=args.hardware, basis=args.basis, as_of=args.as_of, mix=args.mix,
                          fx_cny_per_usd=args.fx_cny_per_usd, vendors=args.vendors,
-                         hardware_price=tuple(hardware_price_kwargs(args, load_hardware()).items()))
+                         hardware_price=tuple(hardware_price_kwargs(args, load_hardware()).items()), verdict=verdict)
     report = build_report(list(args.results), opts)
     index = write_report(report, args.out)
     charts = sum(1 for s in report.sections if s.png is not None)

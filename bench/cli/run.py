@@ -26,20 +26,28 @@ def add_run_command(sub) -> None:
 
 def cmd_run(args) -> int:
     from bench.config import run as runconfig
+    from bench.display.progress import RunProgress
     from bench.display.run import print_case, print_summary
     from bench.execution.case import run_case
+    from bench.results.outputs import check_results_out, config_files
 
     fields = given(args, RunConfig)
     output = parsed(args, RunOutput, "bench run")
+    check_results_out(output.out, config_files())  # before any case: a bad --out is found before a row is lost
     batch_sizes = fields.pop("max_num_seqs", None) or [None]  # a comma list: one case per value
     cases = []
     for b in batch_sizes:  # resolve every case first: bad input stops everything before any run
         cfg = runconfig.parse({**fields, **({"max_num_seqs": b} if b is not None else {})})
         cases.append(runconfig.resolve(cfg))
     outcomes = []
+    progress = RunProgress(len(cases))
     for i, (cfg, model) in enumerate(cases, 1):
-        label = f"[{i}/{len(cases)}] {model.name} max_num_seqs={cfg.max_num_seqs or 'default'}"
-        outcome = run_case(cfg, model, output.out, verbose=output.verbose, label=label)
+        label = f"{model.name} max_num_seqs={cfg.max_num_seqs or 'default'}"
+        if output.verbose:  # the engine's log is on the terminal: no bars over it
+            outcome = run_case(cfg, model, output.out, verbose=True, label=f"[{i}/{len(cases)}] {label}")
+        else:
+            with progress.case(label) as watch:
+                outcome = run_case(cfg, model, output.out, label=label, watch=watch)
         print_case(outcome)
         outcomes.append(outcome)
     if len(outcomes) > 1:

@@ -28,9 +28,15 @@ def cmd_serve(args) -> int:
     from bench.config import serve as config
     from bench.display.serve import print_level, print_sweep
     from bench.serve.session import run_serve
+    from bench.results.outputs import check_results_out, config_files
 
     output = parsed(args, ServeOutput, "bench serve")
+    check_results_out(output.out, config_files())
     cfg, model, endpoint = config.resolve(config.parse(given(args, ServeConfig)))
+    from bench.serve.models_list import UNAVAILABLE, is_stand_in
+
+    if is_stand_in(model):
+        print(f"{model.name} (from the endpoint's /v1/models): {UNAVAILABLE}")
     outcome = run_serve(cfg, model, endpoint, output.out, verbose=output.verbose, on_level=print_level)
     print_sweep(outcome, cfg.hardware, cfg.slo_attainment)
     print(f"results: {output.out} (+ {output.out.with_suffix('')}/<run_id>.json, {outcome.sweep_id}.sweep.json)")

@@ -12,6 +12,7 @@ from pathlib import Path
 from bench import REPO_ROOT
 from bench.config.files import Catalog, ModelEntry, load_catalog
 from bench.errors import BenchError
+from bench.roofline.modelmath import config_problems
 
 DEFAULT_CATALOG = REPO_ROOT / "models.yaml"
 # A directory given as --model has no catalog entry; its default context is capped here
@@ -33,6 +34,8 @@ class ResolvedModel:
     tensor_parallel_size: int
     weights_dir: Path | None  # real weights from models.yaml, if any
     tiny: bool
+    # like-for-like API models (models.yaml compare_with): ((prices.yaml model name, basis), ...)
+    compare_with: tuple[tuple[str, str], ...] = ()
 
     @property
     def architecture(self) -> str:
@@ -62,6 +65,10 @@ def read_config(config_file: Path) -> tuple[dict, str]:
         raise BenchError(f"{config_file}: not valid JSON ({e.msg} at line {e.lineno})") from None
     if not isinstance(cfg, dict) or not cfg.get("architectures"):
         raise BenchError(f"{config_file}: no 'architectures' list; is this a Hugging Face config.json?")
+    problems = config_problems(cfg)
+    if problems:  # every row's derived columns need them: refuse now, not after the case ran
+        raise BenchError(f"{config_file}: bench's model arithmetic cannot read it: {'; '.join(problems)}; add the "
+                         "fields under their Hugging Face (Llama-style) names, or choose another model")
     return cfg, hashlib.sha256(raw).hexdigest()
 
 
@@ -72,6 +79,9 @@ def load(path: Path | None = None) -> Catalog:
 def resolve_model(name_or_dir: str, catalog: Catalog | None = None, catalog_file: Path | None = None) -> ResolvedModel:
     """A catalog name (case-insensitive) or a directory holding a config.json."""
     catalog_file = catalog_file or catalog_path()
+    if not name_or_dir.strip():  # '' is the current directory to Path
+        raise BenchError("--model is empty; give a catalog name (`bench models` lists them) or a directory with a "
+                         "config.json")
     as_path = Path(name_or_dir).expanduser()
     looks_like_path = os.sep in name_or_dir or name_or_dir.startswith(".") or as_path.is_dir()
     if looks_like_path:
@@ -133,6 +143,7 @@ def from_entry(name: str, entry: ModelEntry, base: Path) -> ResolvedModel:
         tensor_parallel_size=entry.tensor_parallel_size,
         weights_dir=weights_dir,
         tiny=entry.tiny,
+        compare_with=tuple((m.api_model, m.basis) for m in entry.compare_with),
     )
 
 

@@ -18,6 +18,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class VendorMatch(Strict):
+    """An API model an open model stands against by default (bench plan, bench cost), and on what basis."""
+
+    api_model: str = Field(min_length=1, description="a model name of prices.yaml")
+    basis: str = Field(min_length=1, description="why it is comparable: 'same model' or a stated quality tier")
+
+
 class ModelEntry(Strict):
     """One catalog model: where its architecture lives and how to serve it by default."""
 
@@ -30,6 +37,7 @@ class ModelEntry(Strict):
     weights: str | None = Field(None, description="local directory of real weights (optional)")
     tiny: bool = Field(False, description="a test-sized variant with the family's real attention/MoE layout")
     notes: str = ""
+    compare_with: list[VendorMatch] = Field(default_factory=list, description="like-for-like API models")
 
 
 class Catalog(Strict):
@@ -47,14 +55,16 @@ def field_errors(err: ValidationError, with_input: bool = False) -> list[tuple[s
             found.append((loc, "unknown field"))
         elif e["type"] == "missing":
             found.append((loc, "missing field"))
-        else:
-            found.append((loc, e["msg"] + (f" (got {e['input']!r})" if with_input else "")))
+        else:  # pydantic's "Value error, " prefix is its own wording, not the problem
+            msg = e["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            shown = with_input and loc and not isinstance(e.get("input"), dict)  # not a whole model's fields
+            found.append((loc, msg + (f" (got {e['input']!r})" if shown else "")))
     return found
 
 
 def one_line(err: ValidationError, where: str) -> str:
     """Turn pydantic's multi-line report into one line naming each bad field."""
-    parts = [f"{msg} '{loc}'" if msg in ("unknown field", "missing field") else f"'{loc}': {msg}"
+    parts = [f"{msg} '{loc}'" if msg in ("unknown field", "missing field") else f"'{loc}': {msg}" if loc else msg
              for loc, msg in field_errors(err)]
     return f"{where}: " + "; ".join(parts)
 
@@ -67,17 +77,84 @@ def validated(schema: type[BaseModel], data: Any, where: str) -> Any:
         raise BenchError(one_line(e, where)) from None
 
 
-def load_yaml(path: Path) -> Any:
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what it would otherwise take silently or crash on: a key written twice
+    in one mapping (PyYAML keeps the last), two keys equal but for case (names are looked up
+    case-insensitively, so one would shadow the other), and an impossible date such as 2024-13-01."""
+
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, tuple[Any, int]] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: a key written beside it overrides, as YAML says
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        line = key_node.start_mark.line + 1
+        folded = key.lower() if isinstance(key, str) else key
+        try:
+            first = seen.get(folded)
+        except TypeError:  # an unhashable key (a list): construct_mapping below refuses it with its own message
+            continue
+        if first is not None:
+            same = "written twice" if first[0] == key else f"equal, but for case, to {first[0]!r}"
+            raise _Refused(f"key {key!r} is {same} (line {first[1]}); keep one", line)
+        seen[folded] = (key, line)
+    return loader.construct_mapping(node, deep=deep)
+
+
+def _checked_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode):
     try:
-        text = path.read_text(encoding="utf-8")
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as e:
+        raise _Refused(f"{node.value!r} is not a real date ({e}); write it as YYYY-MM-DD",
+                            node.start_mark.line + 1) from None
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _checked_timestamp)
+
+
+def read_text_file(path: Path, what: str = "file") -> str:
+    """The UTF-8 text of a file the user named; BenchError (one line) if it is missing, a directory,
+    unreadable or not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BenchError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise BenchError(f"{path}: is a directory; give the {what} itself") from None
+    except UnicodeDecodeError as e:
+        raise BenchError(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+                         "save it as UTF-8") from None
+    except OSError as e:
+        raise BenchError(f"{path}: cannot read it ({e.strerror or e})") from None
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text -> data, refusing duplicate and case-insensitively equal keys and impossible dates
+    (yaml.YAMLError; `line`/`problem_mark` say where)."""
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def load_yaml(path: Path) -> Any:
+    text = read_text_file(path, "YAML file")
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
+    except _Refused as e:
+        raise BenchError(f"{path} line {e.line}: {e.message}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" line {mark.line + 1}" if mark else ""
-        raise BenchError(f"{path}{at}: not valid YAML ({getattr(e, 'problem', e)})") from None
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())
+        raise BenchError(f"{path}{at}: not valid YAML ({problem})") from None
+    except RecursionError:
+        raise BenchError(f"{path}: nested too deeply to read") from None
 
 
 def load_catalog(path: Path) -> Catalog:
@@ -95,6 +172,10 @@ def load_validated(path: Path, schema: type[BaseModel], hint: str) -> Any:
         mtime_ns = path.stat().st_mtime_ns
     except FileNotFoundError:
         raise BenchError(f"{path}: file not found") from None
+    except OSError as e:
+        raise BenchError(f"{path}: cannot read it ({e.strerror or e})") from None
+    if path.is_dir():
+        raise BenchError(f"{path}: is a directory; give the YAML file itself") from None
     return _load_validated(str(path), mtime_ns, schema, hint)
 
 

@@ -65,10 +65,13 @@ class Hardware(Strict):
     tdp_w: float = Field(gt=0, description="board power (GPU) or socket TDP (CPU), W")
     interconnect_gb_s: float | None = Field(None, gt=0, description="GPU-to-GPU link bandwidth per card, GB/s, both "
                                                                      "directions (NVLink, else PCIe)")
-    interconnect: str = Field("", description="the link's name: NVLink 4, PCIe Gen4 x16, ...")
+    interconnect_link: str = Field("", description="the link's name: NVLink 4, PCIe Gen4 x16, ...")
     interconnect_source: str = ""
     fp32_tflops: float | None = Field(None, gt=0, description="measured dense float32 matmul TFLOPS (bench probe)")
     cores: int | None = Field(None, ge=1, description="CPU cores (CPU entries only)")
+    interconnect: Literal["nvlink", "pcie"] | None = Field(
+        None, description="how cards of a tensor-parallel group talk: nvlink, or pcie only (bench explain warns "
+                          "at TP > 1: the roofline charges no communication)")
     spec_source: str = Field(min_length=1)
     spec_date: str = Field(min_length=1)
     purchase: Price | None = Field(None, description="price to buy, per card; null when no public figure was found")
@@ -119,22 +122,38 @@ def get_hardware(name: str, book: HardwareBook | None = None) -> Hardware:
     return book.hardware[canonical_name(name, book)]
 
 
-# What NVML calls a card -> our name. Order matters (h100 pcie before h100; h200 before h20);
-# None where the card exists but hardware.yaml has no entry for that variant.
+# What NVML calls a card (nvmlDeviceGetName) -> our name; the one mapping (scripts/demo.sh asks it too).
+# Matched on whole words of the name lower-cased with "-" and "_" as spaces, first rule first. None: the card
+# exists but hardware.yaml has no entry for that variant (its bandwidth, power or price differ), or it is a MIG
+# slice, not a card. tests/test_hardware_names.py holds the real names each rule was written for.
 DEVICE_NAME_PATTERNS = (
-    (r"h100nvl", None), (r"h100pcie", "H100-PCIe"), (r"h100", "H100-SXM"), (r"h800", "H800-SXM"),
-    (r"h200", "H200-SXM"), (r"h20", "H20"), (r"a100.*pcie", None), (r"a100.*80gb", "A100-80G-SXM"),
-    (r"a800.*pcie", None), (r"a800.*80gb", "A800-80G-SXM"), (r"l40s", "L40S"), (r"l20", "L20"),
-    (r"rtx4090d", None), (r"rtx4090", "RTX-4090"), (r"rtx3090ti", None), (r"rtx3090", "RTX-3090"),
+    (r"\bmig\b", None),  # "NVIDIA A100-SXM4-40GB MIG 1g.5gb": a slice of a card
+    (r"\bgh200\b", None),  # Grace Hopper superchip ("NVIDIA GH200 480GB"): not an H200
+    (r"\bh100\b.*\bnvl\b", None), (r"\bh100\b.*\bpcie\b", "H100-PCIe"), (r"\bh100\b", "H100-SXM"),
+    (r"\bh200\b.*\bnvl\b", None), (r"\bh200\b", "H200-SXM"),
+    (r"\bh800\b.*\bpcie\b", None), (r"\bh800\b", "H800-SXM"),
+    (r"\bh20\b.*\b3e\b", None), (r"\bh20\b", "H20"),  # H20-3e: 141 GB HBM3e, another card
+    (r"\ba100\b.*\bpcie\b", None), (r"\ba100\b.*\b80gb\b", "A100-80G-SXM"),
+    (r"\ba800\b.*\bpcie\b", None), (r"\ba800\b.*\b80gb\b", "A800-80G-SXM"),
+    (r"\bl40s\b", "L40S"), (r"\bl20\b", "L20"),
+    (r"\brtx 4090 d\b", None), (r"\brtx 4090\b", "RTX-4090"),
+    (r"\brtx 3090 ti\b", None), (r"\brtx 3090\b", "RTX-3090"),
 )
 
 
 def from_device_name(device_name: str | None, book: HardwareBook | None = None) -> str | None:
-    """Our hardware name for a GPU as NVML reports it ("NVIDIA H100 80GB HBM3" -> H100-SXM); None if unsure."""
+    """Our hardware name for a GPU as NVML reports it ("NVIDIA H100 80GB HBM3" -> H100-SXM); None if unsure.
+    The rules are DEVICE_NAME_PATTERNS, on whole words: "GH200" is not an H200, "H800 PCIe" not an H800 SXM."""
     if not device_name:
         return None
-    squashed = re.sub(r"[^a-z0-9]", "", device_name.lower())
+    words = " ".join(re.sub(r"[-_]", " ", device_name.lower()).split())
     for pattern, name in DEVICE_NAME_PATTERNS:
-        if re.search(pattern, squashed):
+        if re.search(pattern, words):
             return name if name in (book or load_hardware()).hardware else None
     return None
+
+
+if __name__ == "__main__":  # python -m bench.config.hardware "NVIDIA H100 80GB HBM3" -> H100-SXM (scripts/demo.sh)
+    import sys
+
+    print(from_device_name(" ".join(sys.argv[1:])) or "")

@@ -18,10 +18,16 @@ from bench.config.catalog import ResolvedModel
 from bench.config.files import validated
 from bench.config.flags import option
 from bench.errors import BenchError
+from bench.roofline import modelmath
 from bench.workload.synthetic import length_bounds
 
 
 KvCacheDtype = Literal["auto", "fp8", "fp8_e4m3", "fp8_e5m2"]
+# Bounds on the workload, which is built in memory before it runs (a token id costs about 36 bytes in a Python
+# list): 1e9 prompts ended in an empty MemoryError. Far above what a benchmark needs (vllm bench's examples use
+# 1,000 prompts).
+MAX_NUM_PROMPTS = 100_000
+MAX_PROMPT_TOKENS = 20_000_000
 
 
 class RunConfig(BaseModel):
@@ -35,12 +41,22 @@ class RunConfig(BaseModel):
                                  "transformers has it); see docs/engines.md")
     input_len: int = option(128, "prompt tokens per request (mean, if a distribution)", ge=1)
     output_len: int = option(64, "output tokens per request, exact (ignore_eos)", ge=1)
-    num_prompts: int = option(16, "requests in the timed run", ge=1)
+    num_prompts: int = option(16, "requests in the timed run", ge=1, le=MAX_NUM_PROMPTS)
     length_dist: Literal["fixed", "uniform", "normal"] = option("fixed", "how input/output lengths vary around the "
                                                                          "given means")
     range_ratio: float = option(0.0, "uniform: +-ratio x mean; normal: sigma = ratio x mean (clipped at 3 sigma)",
                                 ge=0.0, le=1.0)
     seed: int = option(0, "workload and engine seed")
+    dataset: str = option("random", "the workload: random, shared-prefix, multi-turn, sharegpt:FILE, jsonl:FILE or "
+                                    "trace:FILE (Mooncake JSONL or CSV); see docs/workloads.md", metavar="NAME[:FILE]")
+    tokenizer: str | None = option(None, "text datasets: a directory with the model's tokenizer.json (default: the "
+                                         "model's directory when it has one; never downloaded)", metavar="DIR")
+    dataset_output: Literal["data", "fixed"] = option("data", "sharegpt/jsonl: output lengths from the data, or "
+                                                              "--output-len for every request")
+    prefix_len: int | None = option(None, "shared-prefix: tokens of each shared system prompt, part of --input-len "
+                                          "(default half of it)", metavar="L", ge=1)
+    num_prefixes: int = option(4, "shared-prefix: how many system prompts the requests share", metavar="N", ge=1)
+    turns: int = option(4, "multi-turn: turns per session", metavar="T", ge=1)
     max_num_seqs: int | None = option(None, "batch size cap (vLLM max_num_seqs; hf: the static batch size); a comma "
                                             "list runs one case per value, e.g. 1,4,16",
                                       comma_list=True, local_only=True, ge=1)
@@ -62,6 +78,9 @@ class RunConfig(BaseModel):
     weights: str = option("auto", "auto (local real weights if present, else dummy), dummy, hub (download), or a "
                                   "directory", local_only=True)
     enforce_eager: bool | None = option(None, "default: eager on CPU, CUDA graphs on GPU", local_only=True)
+    enable_prefix_caching: bool = option(False, "let vLLM reuse the KV cache of prompt prefixes it has seen (default "
+                                                "off: random prompts measure compute, not cache hits); rows carry the "
+                                                "hit rate and cached prompt tokens", local_only=True)
     warmup: bool = option(True, "skip the warm-up batch", flags=("--no-warmup",))
     timeout_s: float = option(3600.0, "seconds per case", flags=("--timeout",), gt=0.0)
     hardware: str | None = option(None, "a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim "
@@ -82,7 +101,16 @@ class RunConfig(BaseModel):
     def _range_needs_a_distribution(self):
         if self.length_dist == "fixed" and self.range_ratio:
             raise ValueError("range_ratio needs --length-dist uniform or normal")
+        kind = self.dataset.partition(":")[0].strip().lower()
+        for name, wanted in (("prefix_len", "shared-prefix"), ("num_prefixes", "shared-prefix"), ("turns", "multi-turn")):
+            if name in self.model_fields_set and kind != wanted:
+                raise ValueError(f"{name} is an option of --dataset {wanted}")
         return self
+
+
+def tp_refusal(model: ResolvedModel, tp: int, problem: str) -> str:
+    sizes = ", ".join(map(str, modelmath.tensor_parallel_sizes(model.config)))
+    return f"--tensor-parallel-size {tp}: {model.name}'s {problem}, which vLLM refuses; choose one of {sizes}"
 
 
 # Options that do not change what is measured; left out of the case key.
@@ -121,10 +149,12 @@ def _about(field: str):
         raise FieldError(field, str(e)) from None
 
 
-def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedModel]:
-    """Fill every default from the catalog and check the case is possible. Raises FieldError (a BenchError)."""
-    with _about("model"):
-        model = catalog.resolve_model(cfg.model, models_catalog)
+def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = None) -> tuple[RunConfig, ResolvedModel]:
+    """Fill every default from the catalog (or `model`, already known) and check the case is possible.
+    Raises FieldError (a BenchError)."""
+    if model is None:
+        with _about("model"):
+            model = catalog.resolve_model(cfg.model, models_catalog)
     from bench.engines import check_engine_name
 
     with _about("engine"):
@@ -145,15 +175,18 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
         "tensor_parallel_size": cfg.tensor_parallel_size or model.tensor_parallel_size,
     })
     _, max_in = length_bounds(resolved.input_len, resolved.length_dist, resolved.range_ratio)
-    _, max_out = length_bounds(resolved.output_len, resolved.length_dist, resolved.range_ratio)
-    if max_in + max_out > resolved.max_model_len:
-        raise FieldError("input_len", f"input {max_in} + output {max_out} tokens = {max_in + max_out} exceeds "
-                         f"max_model_len {resolved.max_model_len} of {model.name}; shorten the lengths or raise "
-                         "--max-model-len")
+    if resolved.num_prompts * max_in > MAX_PROMPT_TOKENS:
+        raise FieldError("num_prompts", f"{resolved.num_prompts} prompts x up to {max_in} tokens is more than "
+                         f"{MAX_PROMPT_TOKENS:,} prompt tokens, which would not fit in memory; use fewer prompts")
+    with _about("dataset"):
+        resolved = _resolve_workload(resolved, model)
     limit = model.config.get("max_position_embeddings")
     if limit and resolved.max_model_len > int(limit):
         raise FieldError("max_model_len", f"--max-model-len {resolved.max_model_len} exceeds the model's "
                          f"max_position_embeddings {limit}")
+    split = modelmath.tensor_parallel_problem(model.config, resolved.tensor_parallel_size)
+    if split:
+        raise FieldError("tensor_parallel_size", tp_refusal(model, resolved.tensor_parallel_size, split))
     if resolved.weights not in ("auto", "dummy", "hub"):
         from pathlib import Path
 
@@ -171,6 +204,66 @@ def resolve(cfg: RunConfig, models_catalog=None) -> tuple[RunConfig, ResolvedMod
     if resolved.weights == "hub" and not model.hub_id:
         raise FieldError("weights", f"--weights hub: model {model.name} has no hub_id in models.yaml")
     return resolved, model
+
+
+def _resolve_workload(cfg: RunConfig, model: ResolvedModel) -> RunConfig:
+    """The workload's own checks (lengths within max_model_len, the file readable, a local tokenizer for text),
+    the tokenizer directory and the shared-prefix length resolved; the workload is built once here to check it."""
+    from bench.workload import generators, source
+
+    spec = source.parse_dataset(cfg.dataset)
+    update: dict = {}
+    if spec.kind in source.GENERATORS:
+        own = cfg.input_len
+        prefix = 0
+        if spec.kind == "shared-prefix":
+            prefix = cfg.prefix_len or cfg.input_len // 2
+            if not 0 < prefix < cfg.input_len:
+                raise FieldError("prefix_len", f"--prefix-len {prefix} must be shorter than --input-len "
+                                 f"{cfg.input_len} (the prompt includes the prefix)")
+            own = cfg.input_len - prefix
+            update["prefix_len"] = prefix
+        _, max_in = length_bounds(own, cfg.length_dist, cfg.range_ratio)
+        max_in += prefix
+        _, max_out = length_bounds(cfg.output_len, cfg.length_dist, cfg.range_ratio)
+        if spec.kind == "multi-turn":
+            max_in = generators.multi_turn_max_prompt(cfg.input_len, cfg.output_len, cfg.turns)
+            if cfg.length_dist != "fixed":
+                raise FieldError("length_dist", "--dataset multi-turn uses fixed lengths per turn")
+        if max_in + max_out > cfg.max_model_len:
+            raise FieldError("input_len", f"input {max_in} + output {max_out} tokens = {max_in + max_out} exceeds "
+                             f"max_model_len {cfg.max_model_len} of {model.name}; shorten the lengths"
+                             f"{' or the turns' if spec.kind == 'multi-turn' else ''} or raise --max-model-len")
+    if spec.text:
+        update["tokenizer"] = tokenizer_dir(cfg, model)
+    resolved = cfg.model_copy(update=update)
+    if spec.kind not in source.GENERATORS:
+        source.build(resolved.model_dump(), model.config)  # a bad file fails here, before anything runs
+    return resolved
+
+
+def tokenizer_dir(cfg: RunConfig, model: ResolvedModel) -> str:
+    """--tokenizer, else the directory of the weights or of the bundled config when it has a tokenizer.json."""
+    from pathlib import Path
+
+    from bench.workload.tokenizer import has_tokenizer
+
+    if cfg.tokenizer:
+        d = Path(cfg.tokenizer).expanduser()
+        if not has_tokenizer(d):
+            raise FieldError("tokenizer", f"--tokenizer {cfg.tokenizer}: no tokenizer.json there; give the directory "
+                             "of the model's tokenizer (bench never downloads one)")
+        return str(d.resolve())
+    candidates = [model.weights_dir, model.config_dir if model.config_sha else None]  # a stand-in has no directory
+    if cfg.weights == "auto":
+        candidates.insert(1, catalog.hf_cache_snapshot(model.hub_id))
+    elif cfg.weights not in ("dummy", "hub"):
+        candidates.insert(0, Path(cfg.weights).expanduser())
+    for d in candidates:
+        if has_tokenizer(d):
+            return str(Path(d).resolve())
+    raise FieldError("tokenizer", f"--dataset {cfg.dataset} is text and {model.name} has no local tokenizer.json; "
+                     "give --tokenizer DIR (a directory with the model's tokenizer.json; never downloaded)")
 
 
 def case_key(cfg: RunConfig, model: ResolvedModel) -> str:

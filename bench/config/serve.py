@@ -34,8 +34,12 @@ class ServeConfig(RunConfig):
         "endpoint": Group("endpoint (instead of starting a server)"),
     }
 
+    model: str | None = reworded(RunConfig, "model", "catalog name (see `bench models`) or a directory with a "
+                                                     "config.json; with --endpoint it may be left out: the "
+                                                     "endpoint's /v1/models names the model and prompts are text",
+                                 default=None)
     engine: Literal["vllm"] = reworded(RunConfig, "engine", hidden=True)  # the server is vLLM's
-    num_prompts: int = option(64, "requests per level", ge=1)
+    num_prompts: int = option(64, "requests per level", ge=1, le=runconfig.MAX_NUM_PROMPTS)
     max_num_seqs: int | None = reworded(RunConfig, "max_num_seqs", "the server's batch cap (vLLM max_num_seqs)",
                                         comma_list=False)
     timeout_s: float = reworded(RunConfig, "timeout_s", "time limit per level: nothing is sent after it, unfinished "
@@ -47,6 +51,8 @@ class ServeConfig(RunConfig):
     concurrencies: list[int] | None = option(
         None, "a sweep of concurrencies", metavar="C1,C2", group="load",
         single=("--concurrency", "C", "C concurrent streams, each sending its next request when one ends"))
+    time_scale: float = option(1.0, "--dataset trace:FILE: send each request at its recorded time x S (0.5: twice "
+                                    "as fast); the default load of a trace", metavar="S", gt=0.0)
     burstiness: float = option(1.0, "rate levels: gamma-distributed gaps of shape B (1 Poisson, <1 burstier, >1 more "
                                     "even)", metavar="B", gt=0.0)
     warmup_requests: int = option(2, "requests sent and not measured before each level", metavar="K", ge=0)
@@ -105,7 +111,13 @@ class ServeConfig(RunConfig):
 
         if self.request_rates:
             return [Level("rate", r) for r in self.request_rates]
+        if not self.concurrencies and self.replays_trace:
+            return [Level("trace", self.time_scale)]
         return [Level("concurrency", c) for c in (self.concurrencies or [DEFAULT_CONCURRENCY])]
+
+    @property
+    def replays_trace(self) -> bool:
+        return self.dataset.partition(":")[0].strip().lower() == "trace"
 
     @property
     def slo(self) -> Slo:
@@ -116,8 +128,32 @@ def parse(fields: dict) -> ServeConfig:
     return validated(ServeConfig, fields, "bench serve")
 
 
+def _endpoint_model(cfg: ServeConfig, endpoint: Endpoint) -> tuple[ResolvedModel, ServeConfig]:
+    """No --model: the endpoint's /v1/models names it (or --api-model); text prompts, counted by the usage."""
+    from bench.serve import models_list
+    from bench.serve.security import read_api_key
+
+    secret = read_api_key(cfg.api_key_env)
+    try:
+        listed = models_list.list_models(endpoint, secret)
+    except BenchError:
+        if not cfg.api_model:
+            raise
+        listed = []
+    model = models_list.stand_in(models_list.choose(listed, cfg.api_model))
+    if cfg.prompt_format == "tokens":
+        raise BenchError("--prompt-format tokens needs the model's vocabulary: give --model, or leave the format to "
+                         "its default (text without --model)")
+    return model, cfg.model_copy(update={"model": model.name, "api_model": model.name, "prompt_format": "text"})
+
+
 def resolve(cfg: ServeConfig) -> tuple[ServeConfig, ResolvedModel, Endpoint | None]:
     """The model and its defaults (as bench run), then the serving checks. Raises BenchError."""
+    if cfg.endpoint is not None and not cfg.endpoint.strip():  # '' started a local server instead
+        raise BenchError("--endpoint is empty; give the server's URL (e.g. http://127.0.0.1:8000), or leave "
+                         "--endpoint out to have bench start vLLM's server")
+    if cfg.api_model is not None and not cfg.api_model.strip():
+        raise BenchError("--api-model is empty; give the model name the endpoint serves, or leave it out")
     if cfg.endpoint:
         given = local_only_given(cfg)  # typed, even at its default value
         if given:
@@ -127,8 +163,14 @@ def resolve(cfg: ServeConfig) -> tuple[ServeConfig, ResolvedModel, Endpoint | No
     elif cfg.api_key_env:
         raise BenchError("--api-key-env is for --endpoint; the local server bench starts needs no key "
                          "(it listens on 127.0.0.1 only)")
-    resolved, model = runconfig.resolve(cfg)
     endpoint = parse_endpoint(cfg.endpoint, cfg.api, cfg.allow_insecure_http) if cfg.endpoint else None
+    known = None
+    if cfg.model is None:
+        if endpoint is None:
+            raise BenchError("--model is required to start a server; without one, measure a running server "
+                             "with --endpoint URL (its /v1/models names the model)")
+        known, cfg = _endpoint_model(cfg, endpoint)
+    resolved, model = runconfig.resolve(cfg, model=known)
     if endpoint is not None and endpoint.api != cfg.api:
         resolved = resolved.model_copy(update={"api": endpoint.api})
         if endpoint.api == "chat" and not resolved.text_prompts:

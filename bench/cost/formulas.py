@@ -185,6 +185,17 @@ def cny_per_m_input(cny_per_hour: float, prefill_s: float, input_tokens: int) ->
     return cny_per_m_part(cny_per_hour, prefill_s, input_tokens)
 
 
+def cny_per_m_input_uncached(cny_per_hour: float, prefill_s: float, input_tokens: int,
+                             cached_tokens: int) -> float | None:
+    """A prompt token the prefix cache missed: the prefill time over the prompt tokens actually computed,
+    input_tokens - cached_tokens. A cached prompt token runs in no engine step (vLLM schedules only the
+    uncached part of a prompt, and the steps are split by the tokens they computed), so its share of step
+    time is 0: `cny_per_m_input` (prefill over all input tokens) is already the price at the measured hit
+    rate, and this is the price of a miss. E.g. 40 CNY/h, 9 s of prefill, 1,000,000 input tokens of which
+    250,000 cached: 40 x 9 / 3600 / 0.75 = 0.1333 CNY per M (all inputs: 0.1)."""
+    return cny_per_m_part(cny_per_hour, prefill_s, input_tokens - cached_tokens)
+
+
 def cny_per_m_output(cny_per_hour: float, decode_s: float, output_tokens: int) -> float | None:
     """Output tokens carry the decode share of the GPU time (see prefill_decode_seconds)."""
     return cny_per_m_part(cny_per_hour, decode_s, output_tokens)

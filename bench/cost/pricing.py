@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from bench.cost import formulas as cost
 from bench.cost.hwchoice import (fx_date_for, given_price, hardware_name_for, measured_hardware, price_basis_of,
@@ -44,6 +44,8 @@ OUT_COLUMNS = (
     "vendor_source", "vendor_basis", "vendor_applies_from", "vendor_keys_needed", "tokens_per_cny_blended",
     # where the GPU price comes from (issue 12, defects 3 and 5)
     "price_basis", "price_tier", "price_source", "price_date", "fx_date", "measured_on", "what_if",
+    # prefix caching (issue 15): the measured hit rate (the vendor's input is priced at it) and a miss's cost
+    "cache_hit_rate", "cny_per_m_input_uncached",
 )
 
 
@@ -109,6 +111,9 @@ class SelfCost:
     fx_date: str = cost.DEFAULT_FX_DATE
     measured_on: str = ""  # the hardware the row ran on ("" when the row names none)
     what_if: bool = False  # priced as another card than the one it ran on
+    # prefix caching (issue 15): the measured hit rate, and what an input token the cache missed costs
+    cache_hit_rate: float | None = None
+    cny_per_m_input_uncached: float | None = None
 
     @property
     def provenance(self) -> str:
@@ -241,9 +246,13 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
     u = opts.utilization
 
     prefill_s, decode_s = split_seconds(row)
-    in_full = out_full = blended_full = None
+    in_full = out_full = blended_full = miss_full = None
+    cached = number(row, "cached_prompt_tokens")
     if prefill_s is not None:
         in_full = cost.cny_per_m_input(per_hour, prefill_s, int(number(row, "input_tokens") or 0))
+        if cached is not None:
+            miss_full = cost.cny_per_m_input_uncached(per_hour, prefill_s, int(number(row, "input_tokens") or 0),
+                                                      int(cached))
         out_full = cost.cny_per_m_output(per_hour, decode_s, int(number(row, "output_tokens") or 0))
         if in_full is not None and out_full is not None:
             blended_full = cost.cny_per_m_blended(in_full, out_full, opts.mix)
@@ -265,8 +274,17 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
         price_date=hourly.price.date if hourly.price else "command line",
         price_tier=(hourly.price.tier or "") if hourly.price and basis == "rental" else "",
         fx_cny_per_usd=opts.fx_cny_per_usd, fx_date=opts.fx_date, measured_on=measured_on,
-        what_if=what_if,
+        what_if=what_if, cache_hit_rate=number(row, "prefix_cache_hit_rate"), cny_per_m_input_uncached=at_u(miss_full),
     )
+
+
+def row_vendor_use(row: dict, use: VendorUse, hit_rate_given: bool) -> VendorUse:
+    """The vendor terms for one row: a measured prefix-cache hit rate prices the vendor's input at its
+    cache-hit price at that rate (unless --cache-hit-rate was given: then that rate, for every row)."""
+    rate = number(row, "prefix_cache_hit_rate")
+    if hit_rate_given or rate is None:
+        return use
+    return replace(use, cache_hit_rate=min(max(rate, 0.0), 1.0))
 
 
 def tokens_per_cny_blended(cny_per_m_blended: float | None) -> float | None:
@@ -328,6 +346,7 @@ def out_record(mine: SelfCost, cmp: VendorComparison | None, opts: CostOptions, 
         "price_basis": mine.price_basis, "price_tier": mine.price_tier, "price_source": mine.price_source,
         "price_date": mine.price_date, "fx_date": mine.fx_date, "measured_on": mine.measured_on,
         "what_if": "yes" if mine.what_if else "",
+        "cache_hit_rate": mine.cache_hit_rate, "cny_per_m_input_uncached": mine.cny_per_m_input_uncached,
     }
     if cmp is not None:
         rec.update(asdict(cmp))
@@ -363,7 +382,7 @@ def run_cost_columns(row: dict, hardware: str | None) -> dict:
         "cost_mix": cost.format_mix(opts.mix), "cny_per_m_input": mine.cny_per_m_input,
         "cny_per_m_output": mine.cny_per_m_output, "cny_per_m_blended": mine.cny_per_m_blended,
         "cny_per_m_total": mine.cny_per_m_total, "tokens_per_cny": mine.tokens_per_cny,
-        "tokens_per_cny_blended": mine.tokens_per_cny_blended,
+        "tokens_per_cny_blended": mine.tokens_per_cny_blended, "cny_per_m_input_uncached": mine.cny_per_m_input_uncached,
         "gpu_price_source": f"{mine.price_source} ({mine.price_tier or mine.basis}, per {mine.price_basis})",
         "gpu_price_date": mine.price_date, "fx_date": mine.fx_date,
     })

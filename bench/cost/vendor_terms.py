@@ -4,7 +4,7 @@ quotas, and rate limits turned into capacity. Pure functions; every price is CNY
 Order (each a factor on what the previous step left, so the order does not change the result):
 1. input at a cache-hit rate h: h x hit price + (1 - h) x miss price (the output price is unchanged);
 2. blended at the mix with the output price, as the list prices are (bench.cost.formulas);
-3. batch API: x (1 - batch discount) when the batch API is used;
+3. batch API: x (1 - batch discount) when the batch API is used (x (1 - share x discount) for a share of the tokens);
 4. off-peak: x (1 - share x off-peak discount), for the share of the tokens sent in the window;
 5. free quota: x billable tokens / all tokens of the month, max(0, V - Q) / V.
 Rate limits do not change the price: they say how many API keys (accounts) a traffic needs.
@@ -36,6 +36,16 @@ def batch_cny_per_m(cny_per_m: float, batch_discount: float | None) -> float:
         return cny_per_m
     _fraction("batch discount", batch_discount)
     return cny_per_m * (1 - batch_discount)
+
+
+def batch_share_cny_per_m(cny_per_m: float, batch_discount: float | None, batch_share: float) -> float:
+    """Average price when a share `batch_share` of the tokens goes through the batch API:
+    cny_per_m x (1 - batch_share x batch_discount); unchanged without a batch discount. A share of 1 is
+    batch_cny_per_m."""
+    _fraction("batch share", batch_share)
+    if not batch_discount:
+        return cny_per_m
+    return cny_per_m * (1 - batch_share * batch_discount)
 
 
 def off_peak_cny_per_m(cny_per_m: float, off_peak_discount: float | None, off_peak_share: float) -> float:

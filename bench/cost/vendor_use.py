@@ -26,11 +26,12 @@ class VendorUse:
     monthly_tokens: float | None = None
     traffic_tokens_per_min: float | None = None
     traffic_requests_per_min: float | None = None
+    batch_share: float | None = None  # share of the tokens sent through the batch API (None: batch_api's 0 or 1)
 
     @property
     def is_list(self) -> bool:
         return (not self.cache_hit_rate and not self.batch_api and not self.off_peak_share
-                and self.monthly_tokens is None)
+                and self.monthly_tokens is None and not self.batch_share)
 
 
 LIST = VendorUse()
@@ -64,9 +65,11 @@ def effective_price(price: VendorPrice, use: VendorUse, as_of: dt.date, mix: tup
         basis.append(f"cache hit {use.cache_hit_rate:.0%}")
     v_out = price.output_cny_per_m(fx_cny_per_usd)
     factor = 1.0
-    if use.batch_api and price.batch_discount:
-        factor = terms.batch_cny_per_m(factor, price.batch_discount)
-        basis.append(f"batch -{price.batch_discount:.0%}")
+    share = use.batch_share if use.batch_share is not None else (1.0 if use.batch_api else 0.0)
+    if share and price.batch_discount:
+        factor = terms.batch_share_cny_per_m(factor, price.batch_discount, share)
+        basis.append(f"batch -{price.batch_discount:.0%}" if share == 1 else
+                     f"{share:.0%} batch -{price.batch_discount:.0%}")
     discount = off_peak_discount_on(price, as_of)
     if use.off_peak_share and discount:
         factor = terms.off_peak_cny_per_m(factor, discount, use.off_peak_share)

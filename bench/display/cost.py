@@ -89,7 +89,13 @@ def throughput_line(row: dict) -> str | None:
 
 
 def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date,
-                    keys_for: str = "") -> None:
+                    keys_for: str = "", matches: list | None = None) -> None:
+    """One row's cost, and each vendor beside it; `matches`: (VendorPrice, why) of the like-for-like list,
+    whose reasons are printed under the table, and whose free or rate-limited tiers are marked."""
+    from bench.cost.matching import marks
+
+    marked = {(p.vendor, p.label): marks(p) for p, _ in matches or []}
+    why = [(p.label, w) for p, w in matches or [] if w]
     mix = cost.format_mix(mine.mix)
     gpus = f"{mine.gpu_count} x " if mine.gpu_count > 1 else ""
     where = f"{gpus}{mine.where}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
@@ -101,6 +107,10 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     t.add_column("what", style="bold")
     t.add_column("value", justify="right")
     t.add_row("CNY per M input / output", f"{cny(mine.cny_per_m_input)} / {cny(mine.cny_per_m_output)}")
+    if mine.cache_hit_rate is not None:  # prefix caching measured: the vendors' inputs are priced at the same rate
+        t.add_row("prefix-cache hit rate (measured)", f"{mine.cache_hit_rate:.1%}")
+        t.add_row("CNY per M input at that rate / on a miss",
+                  f"{cny(mine.cny_per_m_input)} / {cny(mine.cny_per_m_input_uncached)}")
     t.add_row(f"CNY per M blended ({mix})", cny(mine.cny_per_m_blended))
     t.add_row("CNY per M, any token", cny(mine.cny_per_m_total))
     t.add_row(f"tokens per CNY (blended {mix})", count(mine.tokens_per_cny_blended))
@@ -142,8 +152,46 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     if keys and keys_for:
         console.print(f"  API keys: how many of each vendor's per-key RPM/TPM limits carry {keys_for}",
                       soft_wrap=True, highlight=False, markup=False)
+    shown = {(c.vendor, c.vendor_model) for c in comparisons}
+    flagged = [f"{label} ({m})" for (vendor, label), m in marked.items() if m and (vendor, label) in shown]
+    if flagged:
+        console.print(f"  marked: {'; '.join(flagged)}", soft_wrap=True, highlight=False, markup=False)
+    for label, w in why:
+        console.print(f"  {label}: {w}", soft_wrap=True, highlight=False, markup=False)
     for i, src in enumerate(sources, 1):
         console.print(f"  [{i}] {src}", soft_wrap=True, highlight=False, markup=False)
+
+
+def print_cost_at_slo(found: list, slo, comparisons_by_model: dict) -> None:
+    """`bench cost --slo-*`: per model x hardware, the batch that meets the targets, its cost, the cheapest vendor
+    compared, and the throughput-per-GPU vs tokens/s-per-user front it was read from."""
+    t = Table(title=f"cost at the latency target ({slo.text()}; interpolated between measured batches, docs/plan.md)",
+              title_justify="left")
+    for col in ("model", "hardware", "batch at target", "from runs", "TTFT / TPOT ms", "tok/s per GPU",
+                "CNY/M blended", "tokens/CNY", "cheapest vendor compared", "front: tok/s per GPU @ tok/s per user"):
+        t.add_column(col)
+    for c in found:
+        front = "; ".join(f"{p.tok_s_per_gpu:,.0f} @ {p.tok_s_per_user:.3g}" for p in c.front)
+        where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else c.hardware
+        if c.op is None:
+            b = c.best
+            t.add_row(c.model, where, "[red]none meets it[/red]", b.ref, f"best: {_ms(b.ttft_ms)} / {_ms(b.tpot_ms)}",
+                      "-", "-", "-", "-", front)
+            continue
+        op, vendor = c.op, "-"
+        comps = [x for x in comparisons_by_model.get(c.model, []) if x.vendor_cny_per_m_blended is not None]
+        if comps and c.cny_per_m_blended is not None:
+            v = min(comps, key=lambda x: x.vendor_cny_per_m_blended)
+            ratio = cost.self_over_vendor(c.cny_per_m_blended, v.vendor_cny_per_m_blended)
+            vendor = f"{v.vendor_model} {cny(v.vendor_cny_per_m_blended)}: self {verdict(ratio)}"
+        t.add_row(c.model, where, f"{op.point.batch:.3g} ({op.binding})", " .. ".join(op.between),
+                  f"{_ms(op.point.ttft_ms)} / {_ms(op.point.tpot_ms)}", f"{op.point.tok_s_per_gpu:,.0f}",
+                  cny(c.cny_per_m_blended), count(c.tokens_per_cny_blended), vendor, front)
+    console.print(t)
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
 
 
 def price_terms(p: VendorPrice) -> str:

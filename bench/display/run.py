@@ -34,6 +34,16 @@ def kv_text(r: dict) -> str:
             f"{_fmt(r['kv_block_size'])} ({_fmt(r['kv_cache_gb'], 3)} GB)")
 
 
+def workload_text(r: dict) -> str:
+    """'32 prompts x 128 in / 64 out (fixed), max_num_seqs 8'; a dataset: its name, mean and p99 lengths."""
+    seqs = f"max_num_seqs {r['max_num_seqs']}"
+    if r.get("dataset") in (None, "", "random"):
+        return f"{r['num_prompts']} prompts x {r['input_len']} in / {r['output_len']} out ({r['length_dist']}), {seqs}"
+    src = f"{r['dataset']}:{r['dataset_file']}" if r.get("dataset_file") else r["dataset"]
+    return (f"{src}: {r['num_prompts']} prompts, mean {r['input_len']} in / {r['output_len']} out, p99 "
+            f"{_fmt(r.get('input_len_p99'), 0)} / {_fmt(r.get('output_len_p99'), 0)}, {seqs}")
+
+
 def print_case(outcome) -> None:
     r = outcome.row
     if r["engine"] == "sim":
@@ -53,8 +63,10 @@ def print_case(outcome) -> None:
             t.add_row("engine log", str(outcome.log_path))
         console.print(t)
         return
-    t.add_row("workload", f"{r['num_prompts']} prompts x {r['input_len']} in / {r['output_len']} out "
-                          f"({r['length_dist']}), max_num_seqs {r['max_num_seqs']}")
+    t.add_row("workload", workload_text(r))
+    if r.get("prefix_cache_hit_rate") is not None and r.get("prefix_caching") == "on":
+        t.add_row("prefix cache", f"{_fmt(100 * r['prefix_cache_hit_rate'])}% hit rate, "
+                                  f"{_fmt(r['cached_prompt_tokens'], 0)} prompt tokens cached")
     t.add_row("elapsed", f"{_fmt(r['elapsed_s'], 2)} s")
     t.add_row("throughput", f"{_fmt(r['output_tok_s'])} output tok/s | {_fmt(r['total_tok_s'])} total tok/s | "
                             f"{_fmt(r['requests_per_s'], 2)} req/s")
@@ -75,7 +87,8 @@ def print_case(outcome) -> None:
     if r.get("energy_j") is not None:
         t.add_row("energy", f"{_fmt(r['energy_j'])} J | {_fmt(r['avg_power_w'])} W | "
                             f"{_fmt(r['joules_per_output_token'], 3)} J/output token | GPU util "
-                            f"{_fmt(r['gpu_util_pct'])} % ({r['energy_source']})")
+                            f"{_fmt(r['gpu_util_pct'])} % ({r['energy_source']})"
+                            + (f"; {r['energy_note']}" if r.get("energy_note") else ""))
     elif outcome.record.get("telemetry_note"):
         t.add_row("energy", f"not measured: {outcome.record['telemetry_note']}")
     t.add_row("engine start / warm-up", f"{_fmt(r['engine_start_s'])} s / {_fmt(r['warmup_s'])} s")
@@ -135,18 +148,40 @@ def print_explain(e: dict) -> None:
                           f"gpu_memory_utilization {e['gpu_memory_utilization']}[/red]")
     t.add_row("KV cache", f"{e['kv_cache_bytes'] / 2**30:,.2f} GiB = {e['kv_capacity_tokens']:,} tokens")
     t.add_row(f"max sequences of {e['context']:,}", f"{e['max_batch']:,}")
-    t.add_row("prefill bound", f"{e['prefill_tok_s_bound']:,.0f} tok/s ({e['prefill_bound']}-bound, one prompt)")
-    cb = e["compute_bound_from_batch"]
-    t.add_row("decode turns compute-bound", f"from batch {cb:,}" if cb else "never (memory-bound at this context)")
+    if e.get("fits_context", True):  # no speed for a setup that does not fit
+        t.add_row("prefill bound", f"{e['prefill_tok_s_bound']:,.0f} tok/s ({e['prefill_bound']}-bound, one prompt)")
+        cb = e["compute_bound_from_batch"]
+        t.add_row("decode turns compute-bound", f"from batch {cb:,}" if cb else "never (memory-bound at this context)")
     t.add_row("peak / bandwidth", f"{_si(e['peak_flops'], 'FLOPS')} | {_si(e['bandwidth_bytes_s'], 'B/s')}")
     console.print(t)
+    if e.get("warning"):
+        console.print(f"[yellow]warning: {e['warning']}[/yellow]")
+    if not e.get("fits_context", True):
+        console.print(f"[red]does not fit: {e['does_not_fit']}; no speed is given for it[/red]", highlight=False)
+        would = e.get("suggestions") or []
+        console.print("would fit: " + ("; ".join(would) if would else "none of more TP (up to 8), fp8 or int4 weights, "
+                                       "an fp8 KV cache alone; a larger card or a shorter --context"), highlight=False)
+        return
+    price = e.get("price") or {}
+    cost_col = price.get("cny_per_hour") is not None
     d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak)) and expected "
                     f"({e.get('calibration', '-')})", title_justify="left")
-    for col in ("batch", "step ms", "tok/s", "expected tok/s", "bound", "weights read", "KV read", "fits KV"):
+    for col in ("batch", "step ms", "tok/s", "expected tok/s", "bound", "weights read", "KV read", "fits KV") + \
+            (("CNY/M out at the bound",) if cost_col else ()):
         d.add_column(col, justify="right")
     for r in e["decode"]:
         exp = r.get("expected_tok_s")
-        d.add_row(f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", f"{exp:,.0f}" if exp else "-",
-                  r["bound"], _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
-                  "yes" if r["fits_kv"] else "[red]no[/red]")
+        cells = [f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", f"{exp:,.0f}" if exp else "-",
+                 r["bound"], _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
+                 "yes" if r["fits_kv"] else "[red]no[/red]"]
+        if cost_col:
+            x = r.get("cny_per_m_output")
+            cells.append("-" if x is None else f"{x:.3g}")
+        d.add_row(*cells)
     console.print(d)
+    if cost_col:
+        console.print(f"cost: {price['basis']} {price['cny_per_hour']:.4g} CNY per hour for {e['tensor_parallel_size']} "
+                      f"GPU(s) ({price['source']}) / output tokens an hour at the bound: a floor, the card fully busy",
+                      highlight=False)
+    elif price.get("why"):
+        console.print(f"cost: {price['why']}", highlight=False)

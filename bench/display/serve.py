@@ -10,6 +10,8 @@ from bench.analysis.slo import cost_of
 
 
 def level_name(row: dict) -> str:
+    if row.get("load_mode") == "trace":
+        return "trace"
     if row.get("load_mode") == "rate":
         return f"rate {float(row['request_rate']):g}/s" if row["request_rate"] != "inf" else "rate inf"
     return f"conc. {row.get('concurrency')}"

@@ -80,6 +80,15 @@ def check_engine_name(name: str) -> None:
         hint = close_names(name, list(known))
         dym = f"; did you mean {', '.join(hint)}?" if hint else ""
         raise BenchError(f"unknown engine '{name}'{dym} (engines: {', '.join(known)})")
+    if name not in ENGINES:  # a plugin: its module must be importable here, or every case fails the same way
+        module = known[name].split(":")[0]
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise BenchError(f"{PLUGIN_ENV}: engine '{name}' names module {module!r}, which this Python cannot "
+                             "import; fix the entry, or install the module / add it to PYTHONPATH")
 
 
 def load_engine(name: str):

@@ -106,7 +106,12 @@ class HfEngine:
         has_cuda = torch.cuda.is_available()
         wanted = run["device"]
         if wanted == "cuda" and not has_cuda:
-            raise BenchError("--device cuda: torch here has no CUDA device; use --device cpu or auto")
+            import os
+
+            from bench.engines.gpu_check import hidden_gpus_problem
+
+            hidden = hidden_gpus_problem(os.environ.get("CUDA_VISIBLE_DEVICES"))
+            raise BenchError(f"--device cuda: {hidden or 'torch here has no CUDA device; use --device cpu or auto'}")
         self.device = "cuda" if wanted == "auto" and has_cuda else ("cpu" if wanted == "auto" else wanted)
 
     def start(self) -> None:

@@ -6,11 +6,21 @@ once with its exact output length (EOS disabled per request) and per-token times
 for the engine's life (warm-up and timed run share it), with up to `--max-num-seqs` requests per batch,
 prefix sharing off, and a KV cache of `--gpu-memory-utilization` of the GPU memory free after the model
 (CUDA) or, on CPU, what the batch needs within `--cpu-kv-cache-gb` (see cpu_num_blocks).
+
+Two APIs of transformers' continuous batching are known, told apart by ContinuousBatchingConfig's fields and the
+cache's attributes (detect_api, cache_kv_bytes), since a lent GPU machine may have either:
+  5.17 (and 5.16): `block_size` tokens per block; the cache is per-layer key_cache/value_cache tensors of
+       (num_blocks + 2) blocks, the last two blocks trash.
+  5.19: `page_size` (block_size deprecated); the cache is one byte tensor of num_sectors + 2 sectors of
+       bytes_per_sector, the last two trash.
+Any other shape is refused in check() with the versions that work.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 
 from bench.roofline import modelmath
 from bench.engines.base import KVCacheInfo
@@ -19,10 +29,50 @@ from bench.engines.static_batch import request_timing
 from bench.engines.vllm_args import DEFAULT_CPU_KV_CACHE_GIB
 from bench.errors import BenchError
 from bench.measure.metrics import RequestResult
-from bench.workload.synthetic import Request, length_bounds
+from bench.workload import source
+from bench.workload.synthetic import Request
 
 PAGE_SIZE = 256  # tokens per block (transformers' default page size)
 RESULT_WAIT_S = 1.0
+# ContinuousBatchingConfig fields bench sets besides the page size (5.17 and 5.19 have all of them)
+REQUIRED_FIELDS = ("num_blocks", "max_memory_percent", "max_requests_per_batch", "allow_block_sharing", "seed")
+KNOWN_API_VERSIONS = "transformers 5.17 to 5.19"
+
+
+@dataclass(frozen=True)
+class CbApi:
+    """What differs between the continuous-batching APIs bench drives."""
+
+    page_size_field: str  # "page_size" (5.19) or "block_size" (5.17)
+
+
+def detect_api(config_fields: set[str], version: str) -> CbApi:
+    """The installed API from ContinuousBatchingConfig's field names; BenchError naming what is missing. Pure."""
+    page = next((f for f in ("page_size", "block_size") if f in config_fields), None)
+    missing = [f for f in REQUIRED_FIELDS if f not in config_fields] + ([] if page else ["page_size or block_size"])
+    if missing:
+        raise BenchError(f"transformers {version}'s continuous batching has no {', '.join(missing)} (bench's hf-cb "
+                         f"drives the API of {KNOWN_API_VERSIONS}); install one (pip install "
+                         "'transformers>=5.17,<5.20') or use --engine hf")
+    return CbApi(page_size_field=page)
+
+
+def _tensor_bytes(t) -> int:
+    return t.numel() * t.element_size()
+
+
+def cache_kv_bytes(cache) -> int | None:
+    """Bytes of a PagedAttentionCache's K/V storage without its two trash blocks/sectors; None for an unknown layout.
+
+    5.19: num_sectors x bytes_per_sector. 5.17: each key/value tensor holds (num_blocks + 2) x block_size token
+    rows; num_blocks x block_size of them are cache."""
+    if hasattr(cache, "num_sectors") and hasattr(cache, "bytes_per_sector"):
+        return int(cache.num_sectors) * int(cache.bytes_per_sector)
+    tensors = list(getattr(cache, "key_cache", None) or []) + list(getattr(cache, "value_cache", None) or [])
+    if not tensors:
+        return None
+    rows = cache.num_blocks * cache.block_size
+    return sum(_tensor_bytes(t) // t.shape[0] * rows for t in tensors)
 
 
 def cpu_num_blocks(cfg: dict, dtype: str, cache_gib: float, batch: int, max_len: int,
@@ -41,15 +91,19 @@ class HfContinuousBatchingEngine(HfEngine):
     def __init__(self, spec) -> None:
         super().__init__(spec)
         self.manager = None
+        self.api: CbApi | None = None
         self._next_id = 0
 
     def check(self) -> None:
         super().check()
         try:
-            from transformers import ContinuousBatchingConfig  # noqa: F401
+            from transformers import ContinuousBatchingConfig
         except ImportError:
             raise BenchError(f"transformers {self.transformers.__version__} has no continuous batching; "
                              "use --engine hf") from None
+        fields = {f.name for f in dataclasses.fields(ContinuousBatchingConfig)} \
+            if dataclasses.is_dataclass(ContinuousBatchingConfig) else set()
+        self.api = detect_api(fields, self.transformers.__version__)
         if modelmath.is_mla(self.spec.model_config):
             raise BenchError(f"transformers {self.transformers.__version__}'s continuous batching cache holds "
                              "per-head K/V, not MLA latents (DeepSeek-V2 fails in it); use --engine hf or vllm")
@@ -60,10 +114,9 @@ class HfContinuousBatchingEngine(HfEngine):
         from transformers.generation.continuous_batching.utils import WorkloadHints
 
         run = self.run
-        _, max_in = length_bounds(run["input_len"], run["length_dist"], run["range_ratio"])
-        _, max_out = length_bounds(run["output_len"], run["length_dist"], run["range_ratio"])
-        cb = dict(max_requests_per_batch=self.max_num_seqs, allow_block_sharing=False, seed=run["seed"],
-                  page_size=PAGE_SIZE)
+        max_in, max_out = source.max_lengths(run, self.spec.model_config)
+        cb = dict(max_requests_per_batch=self.max_num_seqs, allow_block_sharing=False, seed=run["seed"])
+        cb[self.api.page_size_field] = PAGE_SIZE
         if self.device == "cpu":
             dtype = str(self.model.dtype).removeprefix("torch.")
             cb["num_blocks"] = cpu_num_blocks(self.spec.model_config, dtype,
@@ -115,11 +168,12 @@ class HfContinuousBatchingEngine(HfEngine):
     def kv_cache_info(self) -> KVCacheInfo:
         cache = self.manager.batch_processor.cache
         return KVCacheInfo(block_size=PAGE_SIZE, num_blocks=cache.num_blocks, capacity_tokens=cache.num_blocks * PAGE_SIZE,
-                           allocated_bytes=cache.num_sectors * cache.bytes_per_sector)  # without the 2 trash sectors
+                           allocated_bytes=cache_kv_bytes(cache))
 
     def info(self) -> dict:
         cfg = self.manager.continuous_batching_config
         return {**super().info(), "batching": "continuous", "cache": "PagedAttentionCache",
+                "cb_page_size_field": self.api.page_size_field,
                 "attn_implementation": getattr(self.model.config, "_attn_implementation", None),
                 "max_batch_tokens": getattr(self.manager.batch_processor.cache, "max_batch_tokens", None),
                 "continuous_batching_config": {k: str(v) for k, v in vars(cfg).items()}}

@@ -21,7 +21,7 @@ def cpu_kv_cache_bytes(run: dict) -> int:
 
 def engine_options(run: dict, load_path: str, load_format: str, device: str, token_prompts: bool = True) -> dict:
     """EngineArgs for a resolved case (RunConfig fields in `run`) on `device` (cpu or cuda): prefix caching
-    off (random prompts: measure compute, not cache hits), eager on CPU unless told (torch.compile on a small
+    off unless asked (--enable-prefix-caching; random prompts: measure compute, not cache hits), eager on CPU unless told (torch.compile on a small
     CPU costs minutes; CUDA graphs matter on GPU), the CPU KV cache sized. `token_prompts`: token-id prompts,
     so no tokenizer files are needed (dummy weights)."""
     eager = run["enforce_eager"] if run["enforce_eager"] is not None else device == "cpu"
@@ -37,7 +37,7 @@ def engine_options(run: dict, load_path: str, load_format: str, device: str, tok
         gpu_memory_utilization=run["gpu_memory_utilization"],
         enforce_eager=eager,
         seed=run["seed"],
-        enable_prefix_caching=False,
+        enable_prefix_caching=bool(run.get("enable_prefix_caching")),
     )
     if run["max_num_seqs"]:
         options["max_num_seqs"] = run["max_num_seqs"]

@@ -85,13 +85,14 @@ class VllmOfflineEngine:
         if self.device == "cuda":
             import torch
 
-            n = torch.cuda.device_count()
-            if world > n:
-                raise BenchError(
-                    f"tensor x pipeline parallel size {world} needs {world} GPUs, this machine has {n}; "
-                    "lower --tensor-parallel-size/--pipeline-parallel-size or use --distributed-executor-backend ray "
-                    "on a Ray cluster"
-                )
+            from bench.engines.gpu_check import parallel_gpus_problem, ray_cluster_gpus
+
+            backend = self.run["distributed_executor_backend"]
+            cluster = ray_cluster_gpus() if backend == "ray" else None
+            problem = parallel_gpus_problem(world, backend, torch.cuda.device_count(), cluster,
+                                            os.environ.get("CUDA_VISIBLE_DEVICES"))
+            if problem:
+                raise BenchError(problem)
 
     def engine_args(self) -> dict:
         """`LLM(...)`'s keyword arguments: bench/engines/vllm_args.py's options (as `bench serve` gets them)
@@ -139,7 +140,9 @@ class VllmOfflineEngine:
             e2e = ttft + decode
             if n_out > 1:
                 tpot = decode / (n_out - 1)
-        return RequestResult(prompt_len=req.prompt_len, output_len=n_out, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e)
+        cached = getattr(out, "num_cached_tokens", None)  # vLLM's count of prompt tokens from its prefix cache
+        return RequestResult(prompt_len=req.prompt_len, output_len=n_out, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
+                             cached_tokens=cached if isinstance(cached, int) else None)
 
     def kv_cache_info(self) -> KVCacheInfo:
         cc = self.llm.llm_engine.vllm_config.cache_config

@@ -62,6 +62,7 @@ class PreparedCase:
     run_id: str
     when: dt.datetime
     log_path: Path
+    workload: dict  # bench.workload.source.Workload.columns(): the row's workload columns
 
 
 @dataclass
@@ -85,15 +86,20 @@ def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, check_engi
                       model_config=model.config)
     when = dt.datetime.now(dt.timezone.utc)
     run_id = new_run_id(when)
-    return PreparedCase(cfg, model, choice, spec, run_id, when, results.json_dir(out_csv) / f"{run_id}.log")
+    from bench.workload import source
+
+    workload = source.build(spec.run, model.config).columns()  # what the worker will build from the same spec
+    return PreparedCase(cfg, model, choice, spec, run_id, when, results.json_dir(out_csv) / f"{run_id}.log", workload)
 
 
 def execute(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False,
-            spinner: str | None = None) -> Execution:
+            spinner: str | None = None, watch=None) -> Execution:
     """Run the worker on this machine: its process, its timeout, its log. Ctrl-C/SIGTERM propagate
-    (after the engine's process group is killed)."""
+    (after the engine's process group is killed). `watch`: see process.spawn_worker (it replaces the spinner)."""
     spawned_at, t0 = time.time(), time.perf_counter()
-    if spinner and not verbose:
+    if watch is not None and not verbose:
+        out = spawn_worker(spec, timeout_s, log_path, watch=watch)
+    elif spinner and not verbose:
         from rich.console import Console
 
         with Console(stderr=True).status(spinner):
@@ -137,7 +143,7 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
     until both are written. `log_text`: an engine log that came from another machine, kept beside the JSON."""
     out = ex.out
     row = offline_row(run_id=prep.run_id, when=prep.when, cfg=prep.cfg, model=prep.model,
-                      weights=prep.weights.kind, out=out, env=ex.env)
+                      weights=prep.weights.kind, out=out, env=ex.env, workload=prep.workload)
     model = prep.model
     with signals_deferred():
         if log_text is not None:
@@ -150,7 +156,9 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
             weights={"kind": prep.weights.kind, "source": prep.weights.source,
                      "load_path": prep.weights.load_path, "load_format": prep.weights.load_format},
             engine=out.get("engine_info") or {}, kv_cache=out.get("kv") or {}, telemetry=out.get("telemetry"),
-            telemetry_note=out.get("telemetry_note") or "", case_wall_s=ex.wall_s, timings=timings(ex),
+            telemetry_note=out.get("telemetry_note") or "",
+            peak_memory_per_gpu_bytes=out.get("peak_memory_per_gpu_bytes") or [], case_wall_s=ex.wall_s,
+            timings=timings(ex),
             traceback=out.get("traceback"),
         )
         results.write_json(results.json_path(out_csv, prep.run_id), record)
@@ -159,18 +167,19 @@ def record_case(prep: PreparedCase, ex: Execution, out_csv: Path, log_text: str 
 
 
 def run_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, verbose: bool = False,
-             label: str = "", bad_input_as_row: bool = False, spinner: bool = True) -> CaseOutcome:
+             label: str = "", bad_input_as_row: bool = False, spinner: bool = True, watch=None) -> CaseOutcome:
     """Run one resolved case here and record it.
 
     Bad input raises BenchError before anything is written; input only the engine can judge (an
     architecture vLLM lacks) raises too, or with `bad_input_as_row` (sweeps) becomes a `failed` row.
     Ctrl-C/SIGTERM: the engine is stopped, an `interrupted` row written, then Interrupted is raised.
+    `watch`: a progress display's (bench.display.progress), shown instead of the spinner.
     """
     prep = prepare_case(cfg, model, out_csv)
     text = f"{label or model.name}: starting the engine and running (log: {prep.log_path})" if spinner else None
     spawned_at = time.time()
     try:
-        ex = execute(prep.spec, cfg.timeout_s, prep.log_path, verbose=verbose, spinner=text)
+        ex = execute(prep.spec, cfg.timeout_s, prep.log_path, verbose=verbose, spinner=text, watch=watch)
     except KeyboardInterrupt as e:
         outcome = record_case(prep, interrupted_execution(e, spawned_at), out_csv)
         raise Interrupted(signal_name(e), outcome) from None

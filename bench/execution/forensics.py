@@ -15,6 +15,9 @@ OOM_MARKERS = (
     "larger than the available kv cache memory",
     "less than requested memory for kv",
     "cannot allocate memory",
+    # vLLM at start-up, when other processes hold the GPU: "Free memory on device cuda:0 (10.5/79.2 GiB) on startup
+    # is less than desired GPU memory utilization (0.9, 71.3 GiB). ..." (vllm/v1/worker/utils.py, 0.24-0.33)
+    "is less than desired gpu memory utilization",
 )
 GENERIC_FAILURES = ("Engine core initialization failed", "See root cause above", "please check the stack trace")
 ERROR_LINE = re.compile(r"\b([A-Za-z_]*(?:Error|Exception)): (.+)$")

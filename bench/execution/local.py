@@ -20,10 +20,13 @@ def split_done(cases: list[PlannedCase], ok_keys: set[str]) -> tuple[list[Planne
     return [c for c in cases if c.key not in ok_keys], [c for c in cases if c.key in ok_keys]
 
 
-def out_problems(out_csv: Path) -> list[Problem]:
-    """A results file we may not append to (a foreign CSV, a directory): the same in every Python."""
+def out_problems(out_csv: Path, inputs: list[Path] = ()) -> list[Problem]:
+    """A results file we may not append to (a foreign CSV, a directory, a read-only file, one of the inputs):
+    the same in every Python."""
+    from bench.results.outputs import check_results_out, config_files
+
     try:
-        results.check_appendable(out_csv)
+        check_results_out(out_csv, [*inputs, *config_files()])
     except BenchError as e:
         return [Problem("--out", str(e))]
     return []
@@ -50,7 +53,7 @@ def checked_plan(path: Path, overrides: dict, out_csv: Path, local: bool, dry_ru
     at once (SweepInputError). Then, when the cases run here, their engines' packages: SweepInputError too,
     in the same form; a dry run still lists its plan, and gets the problem back as a note.
     (The packages come second because only a valid file says which engines its cases need.)"""
-    plan = load_plan(path, overrides, more_checks=lambda cases: out_problems(out_csv))
+    plan = load_plan(path, overrides, more_checks=lambda cases: out_problems(out_csv, [path]))
     problems = engine_problems(plan.cases) if local else []
     if not problems:
         return plan, ""

@@ -71,14 +71,36 @@ def signame(num: int) -> str:
         return str(num)
 
 
-def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False) -> dict:
-    """Run bench.execution.worker on the spec; always returns a dict with at least status and error."""
+WATCH_INTERVAL_S = 0.5  # how often `watch` reads the worker's progress file: two reads of a tiny file a second
+
+
+def wait_watching(proc: subprocess.Popen, timeout_s: float, watch, progress_file: Path) -> int:
+    """proc.wait(timeout_s), calling watch(progress_file) every WATCH_INTERVAL_S meanwhile (no watch: one wait)."""
+    if watch is None:
+        return proc.wait(timeout=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout_s)
+        try:
+            return proc.wait(timeout=min(WATCH_INTERVAL_S, left))
+        except subprocess.TimeoutExpired:
+            watch(progress_file)
+
+
+def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False,
+                 watch=None) -> dict:
+    """Run bench.execution.worker on the spec; always returns a dict with at least status and error.
+    `watch(path)`: called twice a second while it runs with the file where the worker notes its phases
+    (bench.execution.worker.note_phase; bench.display.progress reads it)."""
     env = dict(os.environ)
     if spec.run["weights"] != "hub":
         env.setdefault("HF_HUB_OFFLINE", "1")  # never download unless asked (--weights hub)
         env.setdefault("TRANSFORMERS_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="bench-case-") as tmp:
         spec_file, out_file = Path(tmp, "spec.json"), Path(tmp, "out.json")
+        env["BENCH_PROGRESS_FILE"] = str(Path(tmp, "progress.jsonl"))
         spec_file.write_text(json.dumps(spec.__dict__))
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +113,7 @@ def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verb
                 preexec_fn=die_with_parent,
             )
             try:
-                rc = proc.wait(timeout=timeout_s)
+                rc = wait_watching(proc, timeout_s, watch, Path(env["BENCH_PROGRESS_FILE"]))
             except subprocess.TimeoutExpired:
                 kill_group(proc)
                 return {"status": "timeout", "error": f"case exceeded its timeout of {timeout_s:g} s"}

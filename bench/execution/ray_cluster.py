@@ -4,7 +4,8 @@ On its node a task does what a local sweep does (case.execute: the worker in its
 the case's timeout, its engine log) and returns the outcome and the log; the driver writes the
 JSON and the row with the same atomic writes as a local sweep. A case asks Ray for one GPU, or
 tensor x pipeline parallel GPUs (none for CPU cases, the sim engine, or vLLM's own Ray backend,
-whose workers take their GPUs themselves). Tasks are never retried: a crash is a `failed` row.
+whose workers take their GPUs themselves: such a case may span nodes and must fit the whole cluster; its
+task runs with CUDA_VISIBLE_DEVICES="" as Ray sets it, which vLLM and bench read as "every GPU"). Tasks are never retried: a crash is a `failed` row.
 
 Every node needs this bench (same version) and its engines installed, like the driver; the driver's
 BENCH_* environment variables are passed to every task.
@@ -75,13 +76,41 @@ def connect(address: str) -> None:
             signal.signal(sig, handler)
 
 
+def world_size(cfg) -> int:
+    """GPUs one case's engine uses: tensor x pipeline parallel."""
+    return (cfg.tensor_parallel_size or 1) * cfg.pipeline_parallel_size
+
+
+def on_vllm_ray_backend(cfg) -> bool:
+    """A GPU case whose vLLM workers are Ray actors placed across the cluster (its task asks Ray for no GPU)."""
+    return cfg.engine == "vllm" and cfg.device != "cpu" and cfg.distributed_executor_backend == "ray"
+
+
 def task_gpus(cfg, cluster_has_gpus: bool) -> int:
     """GPUs a case's task asks Ray for."""
     if cfg.engine not in GPU_ENGINES or cfg.device == "cpu" or cfg.distributed_executor_backend == "ray":
         return 0
     if cfg.device == "auto" and not cluster_has_gpus:
         return 0
-    return (cfg.tensor_parallel_size or 1) * cfg.pipeline_parallel_size
+    return world_size(cfg)
+
+
+def cluster_shortfall(cases, largest_node_gpus: float, cluster_gpus: float) -> str | None:
+    """Why the cluster cannot run these cases, or None. A case's own task must fit one node; a case on vLLM's Ray
+    backend must fit the whole cluster (its workers spread over the nodes). Pure: `cases` have .cfg and .spec."""
+    per_node = [f"#{c.spec.index} needs {g}" for c in cases if (g := task_gpus(c.cfg, largest_node_gpus > 0))
+                > largest_node_gpus]
+    spread = [f"#{c.spec.index} needs {world_size(c.cfg)}" for c in cases
+              if on_vllm_ray_backend(c.cfg) and world_size(c.cfg) > cluster_gpus]
+    problems = []
+    if per_node:
+        problems.append(f"no node of the Ray cluster has enough GPUs (largest: {largest_node_gpus:g}): "
+                        + ", ".join(per_node) + "; lower tensor_parallel_size or use distributed_executor_backend: ray")
+    if spread:
+        problems.append(f"the Ray cluster has {cluster_gpus:g} GPUs in all: " + ", ".join(spread)
+                        + " (distributed_executor_backend: ray); add GPU nodes (`ray start --address HEAD:6379`) "
+                          "or lower tensor_parallel_size x pipeline_parallel_size")
+    return "; ".join(problems) or None
 
 
 def forwarded_env() -> dict[str, str]:
@@ -115,8 +144,12 @@ def run_on_node(spec: EngineSpec, timeout_s: float, driver_root: str, index: int
     return RemoteResult(ex, text)
 
 
+def _node_gpus(ray) -> list[float]:
+    return [n.get("Resources", {}).get("GPU", 0) for n in ray.nodes() if n.get("Alive")]
+
+
 def _largest_node_gpus(ray) -> float:
-    return max((n.get("Resources", {}).get("GPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
+    return max(_node_gpus(ray), default=0)
 
 
 def open_cluster(address: str, cases) -> None:
@@ -125,13 +158,11 @@ def open_cluster(address: str, cases) -> None:
     import ray
 
     connect(address)
-    largest = _largest_node_gpus(ray)
-    too_big = [f"#{c.spec.index} needs {g}" for c in cases if (g := task_gpus(c.cfg, largest > 0)) > largest]
-    if too_big:
+    nodes = _node_gpus(ray)
+    why = cluster_shortfall(cases, max(nodes, default=0), sum(nodes))
+    if why:
         ray.shutdown()
-        raise BenchError(f"no node of the Ray cluster has enough GPUs (largest: {largest:g}): "
-                         + ", ".join(too_big) + "; lower tensor_parallel_size or use "
-                         "distributed_executor_backend: ray")
+        raise BenchError(why)
 
 
 def run_cases(cases, out_csv: Path, progress) -> None:

@@ -21,8 +21,8 @@ from bench.engines.base import EngineSpec
 from bench.errors import BenchError
 from bench.execution.forensics import looks_like_oom
 from bench.measure.metrics import compute_metrics
-from bench.measure.telemetry import PeakMemorySampler, start_gpu_telemetry
-from bench.workload.synthetic import sample_requests, special_token_ids
+from bench.measure.telemetry import PeakMemorySampler, join_notes, start_gpu_telemetry
+from bench.workload import source
 
 
 def classify(exc: BaseException) -> str:
@@ -31,20 +31,19 @@ def classify(exc: BaseException) -> str:
     return "oom" if looks_like_oom(f"{type(exc).__name__}: {exc}") else "failed"
 
 
+WARMUP_OUTPUT_LEN = 8  # output tokens per warm-up request (at most: output_len when shorter)
+
+
 def case_requests(spec: EngineSpec) -> tuple[list, list]:
     """The timed requests and the warm-up batch of a case (the bare-generate baseline uses the same).
 
     Warm-up: one batch of the real shape (other seed), short outputs: compiles kernels, fills allocators.
     """
     run, cfg = spec.run, spec.model_config
-    vocab = int(cfg["vocab_size"])
-    avoid = special_token_ids(cfg)
-    requests = sample_requests(run["num_prompts"], run["input_len"], run["output_len"], vocab, seed=run["seed"],
-                               dist=run["length_dist"], range_ratio=run["range_ratio"], avoid_token_ids=avoid)
-    n = min(run["num_prompts"], run["max_num_seqs"] or run["num_prompts"])
-    warmup = sample_requests(n, run["input_len"], min(run["output_len"], 8), vocab, seed=run["seed"] + 1_000_003,
-                             avoid_token_ids=avoid)
-    return requests, warmup
+    work = source.build(run, cfg)  # --dataset: the same requests the parent checked and described in the row
+    n = min(len(work.requests), run["max_num_seqs"] or len(work.requests))
+    warmup = source.warmup(run, cfg, work, n, min(run["output_len"], WARMUP_OUTPUT_LEN))
+    return work.requests, warmup
 
 
 def gpu_count(run: dict) -> int:
@@ -52,25 +51,85 @@ def gpu_count(run: dict) -> int:
     return (run.get("tensor_parallel_size") or 1) * (run.get("pipeline_parallel_size") or 1)
 
 
+# Why a GPU case on vLLM's Ray backend has no GPU memory or energy figures.
+RAY_BACKEND_NOTE = ("vLLM's Ray backend runs the model in Ray actors on the cluster's GPUs, which this process "
+                    "does not see: GPU memory and energy not measured")
+
+
+def sampled_device(device: str, run: dict) -> tuple[str, str]:
+    """The device whose memory and energy this process samples, and why it samples none. A case on vLLM's Ray
+    backend samples nothing: its workers are Ray actors, on this node's GPUs or another's."""
+    if device == "cuda" and run.get("distributed_executor_backend") == "ray":
+        return "none", RAY_BACKEND_NOTE
+    return device, ""
+
+
+def note_phase(phase: str, **info) -> None:
+    """Append {"phase", "t" (time.time()), **info} to the file the parent watches (BENCH_PROGRESS_FILE; none: no-op).
+    Written between the timed parts, never during them."""
+    path = os.environ.get("BENCH_PROGRESS_FILE")
+    if not path:
+        return
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps({"phase": phase, "t": time.time(), **info}) + "\n")
+    except OSError:
+        pass
+
+
+def expected_generate_s(warmup_s: float, warmup_out_tokens: int, output_len: int, num_prompts: int,
+                        batch: int | None, warmup_prefill_s: float | None = None,
+                        warmup_decode_s: float | None = None) -> float | None:
+    """The timed generate's duration foreseen from the warm-up (one wave of the real shape: min(num_prompts,
+    batch) prompts, `warmup_out_tokens` outputs each), over waves = ceil(num_prompts / batch) waves.
+
+    Where the engine split the warm-up into its prefill and decode steps (vLLM: per-step token counts), a wave is
+    its prefill plus output_len - 1 decode steps at the warm-up's seconds per decode step:
+        waves x (prefill_s + decode_s x (output_len - 1) / (warmup_out_tokens - 1))
+    else the whole warm-up scaled by the outputs, an upper bound (the prefill counted again for every
+    warm-up-length block of outputs): waves x warmup_s x output_len / warmup_out_tokens.
+    None without a warm-up."""
+    if warmup_s <= 0 or warmup_out_tokens <= 0:
+        return None
+    per_wave = min(num_prompts, batch or num_prompts)
+    waves = -(-num_prompts // per_wave)
+    if warmup_prefill_s is not None and warmup_decode_s is not None and warmup_out_tokens > 1:
+        return waves * (warmup_prefill_s + warmup_decode_s * (output_len - 1) / (warmup_out_tokens - 1))
+    return waves * warmup_s * output_len / warmup_out_tokens
+
+
 def run_case(spec: EngineSpec) -> dict:
     run = spec.run
     requests, warmup = case_requests(spec)
+    note_phase("engine import")
     t0 = time.perf_counter()
     engine = load_engine(run["engine"])(spec)
     engine.check()
     engine_check_s = time.perf_counter() - t0  # importing the engine's packages (vllm, torch) and its checks
     device = getattr(engine, "device", None) or "cpu"
-    sampler = PeakMemorySampler(device).start()
+    sampled, skip_note = sampled_device(device, run)
+    telemetry_on = os.environ.get("BENCH_TELEMETRY", "on") != "off"  # off: scripts/bench_overhead.py's control
+    sampler = PeakMemorySampler(sampled, gpu_count=gpu_count(run),
+                                cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
+    if telemetry_on:
+        sampler.start()  # else peak memory is the one sample taken at stop()
     try:
+        note_phase("engine start")
         t0 = time.perf_counter()
         engine.start()
         engine_start_s = time.perf_counter() - t0
         warmup_s = 0.0
         if run["warmup"]:
+            note_phase("warm-up")
             t0 = time.perf_counter()
             engine.generate(warmup)
             warmup_s = time.perf_counter() - t0
-        gpu_telemetry, telemetry_note = start_gpu_telemetry(device, gpu_count(run))
+        split = getattr(engine, "split", None) or {}  # the warm-up's prefill/decode seconds, where measured
+        note_phase("timed run", expected_s=expected_generate_s(
+            warmup_s, min(run["output_len"], WARMUP_OUTPUT_LEN), run["output_len"], run["num_prompts"],
+            run["max_num_seqs"], split.get("prefill_s"), split.get("decode_s")))
+        gpu_telemetry, telemetry_note = (start_gpu_telemetry(sampled, gpu_count(run)) if telemetry_on
+                                         else (None, "telemetry off (BENCH_TELEMETRY=off)"))
         try:
             t0 = time.perf_counter()
             results, elapsed_s = engine.generate(requests)
@@ -82,7 +141,7 @@ def run_case(spec: EngineSpec) -> dict:
     finally:
         peak = sampler.stop()
     engine.stop()
-    peak_source = sampler.source
+    peak_source = sampler.source if peak is not None else ""
     if info.get("predicted_peak_memory_bytes") is not None:  # the sim engine: what the GPUs would hold
         peak, peak_source = info.pop("predicted_peak_memory_bytes"), "predicted"
     metrics = compute_metrics(results, elapsed_s)
@@ -94,10 +153,13 @@ def run_case(spec: EngineSpec) -> dict:
         "engine_info": info,
         "peak_memory_bytes": peak,
         "peak_memory_source": peak_source,
+        "peak_memory_per_gpu_bytes": sampler.per_gpu_peak_bytes if sampled == "cuda" else [],
         "engine_start_s": engine_start_s,
         "warmup_s": warmup_s,
         "telemetry": telemetry,
-        "telemetry_note": telemetry_note or (telemetry or {}).get("error", ""),
+        "telemetry_note": join_notes(*dict.fromkeys([skip_note, sampler.note, telemetry_note,
+                                                      (telemetry or {}).get("note", ""),
+                                                      (telemetry or {}).get("error", "")])),
         "generate_wall_s": generate_wall_s,
         "engine_check_s": engine_check_s,
         "requests": [r.to_dict() for r in results],
@@ -131,13 +193,11 @@ def main(argv: list[str]) -> int:
     out.setdefault("engine_version", (out.get("engine_info") or {}).get("engine_version")
                    or engine_version(spec.run["engine"]))
     out["gpu_env"] = {}
-    if "torch" in sys.modules:  # a GPU engine has loaded torch; other engines never pay for importing it
-        try:
-            from bench.measure.environment import gpu_env
+    device = (out.get("engine_info") or {}).get("device") or spec.run.get("device")
+    if device == "cuda" or (device == "auto" and "torch" in sys.modules):  # a GPU case, or one that failed early
+        from bench.measure.environment import gpu_env
 
-            out["gpu_env"] = gpu_env()
-        except Exception:
-            pass
+        out["gpu_env"] = gpu_env()  # NVML, each fact on its own; never raises, never opens a CUDA context
     out["worker_started_at"], out["worker_finished_at"] = started_at, time.time()
     tmp = out_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(out, default=str))

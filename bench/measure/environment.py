@@ -62,27 +62,17 @@ def host_env() -> dict:
 
 
 def gpu_env() -> dict:
-    """GPU facts from torch and NVML (inside the engine process only)."""
-    out: dict = {}
-    try:
-        import torch
+    """GPU facts of the case's process, read through NVML (bench.measure.gpus.device_facts: device name, GPUs seen
+    through CUDA_VISIBLE_DEVICES, driver, the driver's CUDA version), each on its own, plus the CUDA version torch
+    was built for when torch is already imported. Opens no CUDA context (the engine has stopped; a context now
+    would cost seconds and memory for facts NVML has). Never raises."""
+    import sys
 
-        if torch.cuda.is_available():
-            out["device_name"] = torch.cuda.get_device_name(0)
-            out["gpu_count"] = torch.cuda.device_count()
-            out["cuda_version"] = torch.version.cuda
-    except ImportError:
-        return out
-    try:
-        import pynvml  # provided by nvidia-ml-py
+    from bench.measure.gpus import device_facts
 
-        pynvml.nvmlInit()
-        out["driver_version"] = _str(pynvml.nvmlSystemGetDriverVersion())
-        pynvml.nvmlShutdown()
-    except Exception:  # no NVML on this machine: the driver stays unrecorded
-        pass
+    out = device_facts()
+    torch = sys.modules.get("torch")
+    cuda = getattr(getattr(torch, "version", None), "cuda", None)
+    if cuda:
+        out["cuda_version"] = str(cuda)
     return out
-
-
-def _str(x) -> str:
-    return x.decode() if isinstance(x, bytes) else str(x)

@@ -7,6 +7,9 @@ TPOT: (time of last token - time of first token) / (output tokens - 1), per requ
 E2E:  submission to the last token, per request.
 Each is summarised as mean, p50 and p99 (TTFT also p90); percentiles interpolate linearly (numpy's default).
 Throughput: tokens / wall time of the timed generate call (warm-up excluded).
+Prefix cache: cached_prompt_tokens = the prompt tokens the engine took from its prefix cache (vLLM's
+RequestOutput.num_cached_tokens; a server's usage.prompt_tokens_details.cached_tokens), summed over
+completed requests; prefix_cache_hit_rate = cached_prompt_tokens / input_tokens. None when no request says.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class RequestResult:
     e2e_s: float | None = None
     success: bool = True
     error: str = ""
+    cached_tokens: int | None = None  # prompt tokens served from the prefix cache, when the engine says
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,6 +55,8 @@ class RunMetrics:
     e2e_mean_ms: float | None = None
     e2e_p50_ms: float | None = None
     e2e_p99_ms: float | None = None
+    cached_prompt_tokens: int | None = None
+    prefix_cache_hit_rate: float | None = None
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -93,6 +99,7 @@ def compute_metrics(results: list[RequestResult], elapsed_s: float) -> RunMetric
     ttft = ms_summary([r.ttft_s for r in ok], (50, 90, 99))
     tpot = ms_summary([r.tpot_s for r in ok])
     e2e = ms_summary([r.e2e_s for r in ok])
+    cached, hit_rate = prefix_cache_figures(ok, input_tokens)
     return RunMetrics(
         num_requests=len(results),
         completed=len(ok),
@@ -105,4 +112,15 @@ def compute_metrics(results: list[RequestResult], elapsed_s: float) -> RunMetric
         output_tok_s=output_tokens / elapsed_s,
         total_tok_s=(input_tokens + output_tokens) / elapsed_s,
         **named_ms("ttft", ttft), **named_ms("tpot", tpot), **named_ms("e2e", e2e),
+        cached_prompt_tokens=cached, prefix_cache_hit_rate=hit_rate,
     )
+
+
+def prefix_cache_figures(ok: list[RequestResult], input_tokens: int) -> tuple[int | None, float | None]:
+    """(cached prompt tokens, hit rate = cached / input tokens) over completed requests; (None, None) when
+    none of them says how many of its prompt tokens were cached."""
+    counts = [r.cached_tokens for r in ok if r.cached_tokens is not None]
+    if not counts:
+        return None, None
+    cached = sum(counts)
+    return cached, (cached / input_tokens if input_tokens else None)

@@ -1,16 +1,28 @@
 """Streamed request records -> serving metrics. Pure functions; vLLM's definitions
 (vllm/benchmarks/serve.py `calculate_metrics`, lib/endpoint_request_func.py), see docs/serve.md.
 
-Per request, on the client's clock (`time.perf_counter`), from the moment the request is sent:
-  TTFT  arrival of the first chunk that carries output (completions: any chunk with `choices`;
+Per request, on the client's clock (`time.perf_counter`), from the moment the request is sent.
+Tokens are counted per token, not per chunk (vLLM PR #42661, inference-perf PR #410): a *delivery* is
+what one read of the stream brought (every SSE event carrying output in one read shares its arrival
+time), and it may carry several tokens: the server coalesced them (vLLM's stream interval,
+speculative decoding: the per-chunk `usage` that vLLM sends with `continuous_usage_stats` counts them)
+or the client read several events at once (a busy client).
+  TTFT  arrival of the first delivery that carries output (completions: any chunk with `choices`;
         chat: a chunk whose delta has content);
-  ITL   every gap between two successive such chunks (a chunk may carry more than one token);
-  E2E   arrival of the last such chunk (vLLM's "latency");
-  TPOT  (E2E - TTFT) / (output tokens - 1), for requests with more than one output token;
-  output tokens: the stream's `usage.completion_tokens`, else the number of chunks that carried output.
+  ITL   per token: a delivery of k tokens arriving g after the previous one contributes k gaps of g / k
+        (the extra tokens of the first delivery have no gap of their own); sum(ITL) = E2E - TTFT;
+  E2E   arrival of the last delivery (vLLM's "latency");
+  TPOT  (E2E - TTFT) / (output tokens - 1), for requests with more than one output token, and only when
+        they came in more than one delivery: a request whose tokens all arrived at once has no TPOT
+        (not 0): it is counted in `tpot_unmeasured`, left out of the TPOT/ITL percentiles, and not good
+        under a TPOT SLO;
+  output tokens: the stream's `usage.completion_tokens`, else the number of chunks that carried output;
+  tokens per chunk: output tokens of each delivery (the per-chunk usage where the server sends it; else
+        the usage total spread evenly over the chunks); the row keeps their maximum and mean.
 Over a level of duration D (first request sent -> last request ended), successful requests only:
   requests_per_s = completed / D, output_tok_s = output tokens / D, total_tok_s = (input + output) / D;
-  goodput_req_s = completed requests with TTFT <= SLO and TPOT <= SLO (TPOT 0 for one-token outputs) / D;
+  goodput_req_s = completed requests with TTFT <= SLO and TPOT <= SLO (TPOT 0 for one-token outputs;
+      a multi-token request without a TPOT is not good under a TPOT SLO) / D;
   percentiles: linear interpolation (numpy's default); ITL percentiles pool the gaps of all requests.
 """
 
@@ -30,18 +42,26 @@ class StreamedRequest(RequestResult):
     output_len_asked: int = 0
     start_s: float = 0.0  # sent
     end_s: float | None = None  # last byte, error or cancellation: how long it was in the system
-    itl_s: list[float] = field(default_factory=list)
-    chunks: int = 0  # chunks that carried output
+    itl_s: list[float] = field(default_factory=list)  # per token (see the module's docstring)
+    chunks: int = 0  # SSE events that carried output
+    chunk_tokens: list[int] = field(default_factory=list)  # output tokens of each delivery (one read), in order
     output_tokens_source: str = ""  # usage | chunks
     http_status: int | None = None
     client_overhead_s: float = 0.0  # the client's own work on this request: building, reading, parsing
 
     def finish(self) -> None:
-        """Derive TPOT once TTFT, E2E and the token count are known (vLLM: latency - ttft over tokens - 1)."""
-        if self.success and self.ttft_s is not None and self.e2e_s is not None and self.output_len > 1:
+        """Derive TPOT once TTFT, E2E and the token count are known (vLLM: latency - ttft over tokens - 1);
+        none when every token arrived at the same instant (E2E = TTFT): that is not a TPOT of 0."""
+        if (self.success and self.ttft_s is not None and self.e2e_s is not None and self.output_len > 1
+                and self.e2e_s > self.ttft_s):
             self.tpot_s = (self.e2e_s - self.ttft_s) / (self.output_len - 1)
         else:
             self.tpot_s = None
+
+    @property
+    def tpot_unmeasured(self) -> bool:
+        """A completed request with several output tokens that all arrived at once: its TPOT is unknown."""
+        return self.success and self.output_len > 1 and self.tpot_s is None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,8 +84,46 @@ class Slo:
             return False
         if self.ttft_ms is not None and (r.ttft_s is None or r.ttft_s * 1000.0 > self.ttft_ms):
             return False
+        if self.tpot_ms is None:
+            return True
+        if r.tpot_unmeasured:  # all tokens at once: the TPOT cannot be shown to be within the limit
+            return False
         tpot_ms = (r.tpot_s or 0.0) * 1000.0  # vLLM: a one-token output has TPOT 0 for goodput
-        return self.tpot_ms is None or tpot_ms <= self.tpot_ms
+        return tpot_ms <= self.tpot_ms
+
+
+def deliveries(events: list[tuple[float, int | None]], total_tokens: int | None) -> list[tuple[float, int]]:
+    """A stream's output events (arrival time, tokens the server said the event carried, or None) ->
+    deliveries (arrival time, tokens): events with the same arrival time (one read) are merged.
+
+    Events without a count share what the usage total leaves after the counted ones, evenly (the
+    earliest get the remainder), at least one token each; without a total each counts one token.
+    """
+    known = sum(k for _, k in events if k is not None)
+    unknown = [i for i, (_, k) in enumerate(events) if k is None]
+    counts = [k for _, k in events]
+    if unknown:
+        left = (total_tokens - known) if total_tokens is not None else len(unknown)
+        base, extra = divmod(max(left, len(unknown)), len(unknown))
+        for j, i in enumerate(unknown):
+            counts[i] = base + (1 if j < extra else 0)
+    out: list[tuple[float, int]] = []
+    for (t, _), k in zip(events, counts):
+        if out and out[-1][0] == t:
+            out[-1] = (t, out[-1][1] + k)
+        else:
+            out.append((t, k))
+    return out
+
+
+def itl_per_token_s(delivered: list[tuple[float, int]]) -> list[float]:
+    """Per-token inter-token latencies: a delivery of k tokens, g seconds after the previous one, gives k
+    gaps of g / k. E.g. deliveries at 0.10 s (1 token), 0.14 s (2), 0.20 s (3) -> [0.02, 0.02, 0.02, 0.02, 0.02]."""
+    gaps: list[float] = []
+    for (t0, _), (t1, k) in zip(delivered, delivered[1:]):
+        if k > 0:
+            gaps.extend([(t1 - t0) / k] * k)
+    return gaps
 
 
 def compute_serve_metrics(records: list[StreamedRequest], duration_s: float, slo: Slo | None = None,
@@ -87,12 +145,33 @@ def compute_serve_metrics(records: list[StreamedRequest], duration_s: float, slo
         "e2e_p90_ms": e2e["p90"],
         "unsent": unsent,
         "mean_concurrency": mean_concurrency(records, duration_s),
+        **chunk_figures(ok),
     }
     out.update(slo_figures(records, duration_s, slo, planned=len(records) + unsent))
     # Tokens that arrive in bursts (several chunks in one read) make the median ITL 0: then the mean stands in.
     itl_ref = itl["p50"] or itl["mean"]
     out.update(client_overhead(records, itl_ref, loop_lag_s or []))
     return out
+
+
+def chunk_figures(ok: list[StreamedRequest]) -> dict:
+    """How coalesced the streams were: the most tokens one delivery carried, output tokens per delivery
+    (1.0: every token timed on its own), and the requests whose tokens all arrived at once."""
+    sizes = [k for r in ok for k in r.chunk_tokens]
+    return {
+        "tokens_per_chunk_max": max(sizes) if sizes else None,
+        "tokens_per_chunk_mean": sum(sizes) / len(sizes) if sizes else None,
+        "tpot_unmeasured": sum(1 for r in ok if r.tpot_unmeasured),
+    }
+
+
+def coalescing_warning(m: dict) -> str | None:
+    n = m.get("tpot_unmeasured")
+    if not n:
+        return None
+    return (f"{n} of {m['completed']} requests got all their output tokens at once (up to "
+            f"{m['tokens_per_chunk_max']} tokens in one read): they have no TPOT or ITL and fail a TPOT SLO; the server "
+            "or the client coalesced the stream (a busy client machine, or the server's stream interval)")
 
 
 def mean_concurrency(records: list[StreamedRequest], duration_s: float) -> float | None:

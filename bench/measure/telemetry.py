@@ -3,8 +3,9 @@
 PeakMemorySampler: peak memory over the whole case (engine start included).
 NvmlSampler: GPU power, energy, utilisation, clocks, temperature over the timed work only.
 
-Peak memory. GPU: device memory in use (NVML), the peak over the case; vLLM reserves
-`gpu_memory_utilization` of the card, so this is what the engine takes.
+Peak memory. GPU: device memory in use (NVML) summed over the run's GPUs (tensor x pipeline parallel,
+the ones CUDA_VISIBLE_DEVICES shows: bench.measure.gpus), the peak over the case; vLLM reserves
+`gpu_memory_utilization` of each card, so this is what the engine takes. A MIG slice reports its own memory.
 CPU: the peak of the summed resident set size (RSS) of this process and all its
 children (vLLM runs its engine core and workers as child processes). Shared pages
 are counted once per process, so it overstates a little; it is what `top` would show.
@@ -17,56 +18,88 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+from bench.measure import gpus
+
 
 class PeakMemorySampler:
-    def __init__(self, device: str, interval_s: float = 0.5) -> None:
+    """The peak of device memory in use (GPU: summed over the run's GPUs, NVML) or of the process tree's RSS (CPU).
+
+    GPU: the GPUs are the first `gpu_count` that CUDA_VISIBLE_DEVICES shows (bench.measure.gpus), read through
+    NVML, which opens no CUDA context. Without nvidia-ml-py nothing is read (`note` says why): reading through
+    torch would start CUDA in this process, the engine's parent, and take ~0.5 GB of GPU 0 before the engine
+    sizes its cache. `per_gpu_peak_bytes`: each GPU's own peak, in the same order.
+    """
+
+    def __init__(self, device: str, interval_s: float = 0.5, gpu_count: int = 1, nvml=None,
+                 cuda_visible_devices: str | None = None) -> None:
         self.device = device
         self.interval_s = interval_s
         self.peak_bytes: int | None = None
+        self.per_gpu_peak_bytes: list[int] = []
         self.source = ""
+        self.note = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._read = self._reader()
+        self._nvml = None
+        if device == "cuda":
+            self._read = self._gpu_reader(gpu_count, nvml, cuda_visible_devices)
+        elif device == "none":  # memory held elsewhere (vLLM's Ray backend): nothing here to read
+            self._read = None
+        else:
+            self._read = self._rss_reader()
 
-    def _reader(self):
-        if self.device == "cuda":
+    def _gpu_reader(self, gpu_count: int, nvml, cuda_visible_devices: str | None):
+        if nvml is None:
             try:
-                import pynvml
+                import pynvml as nvml  # nvidia-ml-py
+            except ImportError:
+                self.note = "nvidia-ml-py is not installed (pip install nvidia-ml-py): GPU memory not measured"
+                return None
+        try:
+            nvml.nvmlInit()
+        except Exception as e:
+            self.note = f"NVML unavailable ({type(e).__name__}: {e}): GPU memory not measured"
+            return None
+        try:
+            handles = gpus.run_handles(nvml, gpu_count, cuda_visible_devices)
+        except Exception as e:
+            nvml.nvmlShutdown()
+            self.note = (str(e) if isinstance(e, gpus.NoVisibleGpu) else f"{type(e).__name__}: {e}") + \
+                "; GPU memory not measured"
+            return None
+        self._nvml, self.source = nvml, "nvml"
 
-                pynvml.nvmlInit()
-                handle = pynvml.nvmlDeviceGetHandleByIndex(0)
-                self.source = "nvml"
-                return lambda: int(pynvml.nvmlDeviceGetMemoryInfo(handle).used)
-            except Exception:  # no NVML binding or driver: fall back to torch's view of this process
-                try:
-                    import torch
+        def used_per_gpu() -> list[int]:
+            return [int(nvml.nvmlDeviceGetMemoryInfo(h).used) for h in handles]
 
-                    self.source = "torch"
-                    return lambda: (lambda free, total: int(total - free))(*torch.cuda.mem_get_info())
-                except Exception:
-                    return None
+        return used_per_gpu
+
+    def _rss_reader(self):
         import psutil
 
         me = psutil.Process()
         self.source = "rss"
 
-        def tree_rss() -> int:
+        def tree_rss() -> list[int]:
             total = 0
             for p in [me, *me.children(recursive=True)]:
                 try:
                     total += p.memory_info().rss
                 except psutil.Error:  # a child that just exited
                     pass
-            return total
+            return [total]
 
         return tree_rss
 
     def sample(self) -> None:
         if self._read is None:
             return
-        v = self._read()
-        if self.peak_bytes is None or v > self.peak_bytes:
-            self.peak_bytes = v
+        values = self._read()
+        if self.peak_bytes is None or sum(values) > self.peak_bytes:
+            self.peak_bytes = sum(values)
+        if len(self.per_gpu_peak_bytes) != len(values):
+            self.per_gpu_peak_bytes = list(values)
+        self.per_gpu_peak_bytes = [max(a, b) for a, b in zip(self.per_gpu_peak_bytes, values)]
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -89,6 +122,12 @@ class PeakMemorySampler:
             self.sample()
         except Exception:
             pass
+        if self._nvml is not None:
+            try:
+                self._nvml.nvmlShutdown()
+            except Exception:
+                pass
+            self._nvml = None
         return self.peak_bytes
 
 
@@ -96,11 +135,17 @@ class PeakMemorySampler:
 # GPU power and energy (NVML), sampled around the timed work only.
 #
 # Energy comes from the GPU's own energy counter (nvmlDeviceGetTotalEnergyConsumption, mJ since the driver
-# loaded; Volta and later) where every sampled GPU has one; otherwise from integrating the sampled power
-# (nvmlDeviceGetPowerUsage, mW) over the window with the trapezoid rule. Power, memory and energy are summed
-# over the run's GPUs; utilisation and clocks are averaged over them; temperature is the hottest.
+# loaded; Volta and later) where every sampled GPU has one and it advanced; otherwise from integrating the
+# sampled power (nvmlDeviceGetPowerUsage, mW) over the window with the trapezoid rule. That power is, on Ampere
+# (except GA100) and newer, NVML's average over the last ~1 s (NVML API reference, nvmlDeviceGetPowerUsage), so
+# the integral lags the window by about half a second: its error is 0.5 s x (power before the window - power at
+# its end), at most 0.5 s / the window's length of the energy (docs/telemetry.md). The counter has no lag.
+# Power, memory and energy are summed over the run's GPUs; utilisation and clocks are averaged over them;
+# temperature is the hottest. A MIG slice has memory but no power or energy (MIG_NOTE).
 # On CPU nothing is sampled: the energy columns stay empty (no RAPL reader yet).
 
+MIG_NOTE = ("MIG slice: NVML gives no power or energy for a MIG device (the card's belong to every slice); "
+            "energy columns left empty, memory is the slice's")
 NVML_TEMPERATURE_GPU = 0
 NVML_CLOCK_SM = 1
 NVML_CLOCK_MEM = 2
@@ -164,25 +209,41 @@ class GpuTelemetry:
     samples: int
     unsupported: list[str] = field(default_factory=list)  # readings this GPU/driver does not offer
     error: str = ""  # why sampling stopped early, if it did
+    note: str = ""  # what the energy figures are not, or how they were made (MIG, a frozen energy counter)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def join_notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
 def summarize(samples: list[dict], duration_s: float, gpus: int, counter_j: float | None, complete: bool,
-              unsupported: list[str] | None = None, error: str = "") -> GpuTelemetry:
+              unsupported: list[str] | None = None, error: str = "", note: str = "") -> GpuTelemetry:
     """Samples ({"t_s": ..., channel: combined value}) -> the run's figures. Pure.
 
     `counter_j`: the energy counter's difference over the window, when every GPU has one.
     `complete`: the samples cover the whole window (no error cut them short); only then is the
     integrated power an energy figure.
+    Energy: the counter's difference; but a counter that did not advance (<= 0 J) while the GPUs drew power
+    is not believed (some drivers and virtual GPUs report a frozen counter): the power samples are integrated
+    instead and `note` says so.
     """
     powered = [(s["t_s"], s["power_w"]) for s in samples if s.get("power_w") is not None]
+    integrated = integrate_j([t for t, _ in powered], [p for _, p in powered]) if complete and len(powered) >= 2 \
+        else None
+    mean_power_w = mean([p for _, p in powered])
+    stuck = counter_j is not None and counter_j <= 0 and (mean_power_w or 0) > 0
     energy, source = None, ""
-    if counter_j is not None:
+    if counter_j is not None and not stuck:
         energy, source = counter_j, "nvml-counter"
-    elif complete and len(powered) >= 2:
-        energy, source = integrate_j([t for t, _ in powered], [p for _, p in powered]), "nvml-power"
+    elif integrated is not None:
+        energy, source = integrated, "nvml-power"
+    if stuck:
+        note = join_notes(note, f"the GPU energy counter did not advance ({counter_j:g} J) while power read "
+                                f"{mean_power_w:.0f} W on average: "
+                          + ("energy integrated from the power samples" if energy is not None else "energy not measured"))
 
     def values(name):
         return [s[name] for s in samples if s.get(name) is not None]
@@ -196,29 +257,8 @@ def summarize(samples: list[dict], duration_s: float, gpus: int, counter_j: floa
         peak_memory_bytes=int(max(memory)) if memory else None, sm_clock_mhz_mean=mean(sm),
         sm_clock_mhz_max=max(sm) if sm else None, mem_clock_mhz_mean=mean(values("mem_clock_mhz")),
         temperature_c_max=max(temps) if temps else None, samples=len(samples), unsupported=list(unsupported or []),
-        error=error,
+        error=error, note=note,
     )
-
-
-def visible_device_ids(cuda_visible_devices: str | None) -> list[str] | None:
-    """CUDA_VISIBLE_DEVICES as a list of ids (indices or GPU-UUIDs); None when unset (all GPUs)."""
-    if cuda_visible_devices is None:
-        return None
-    return [x.strip() for x in cuda_visible_devices.split(",") if x.strip()]
-
-
-def gpu_handles(nvml, count: int, cuda_visible_devices: str | None) -> list:
-    """NVML handles of the first `count` GPUs this process sees (NVML itself ignores CUDA_VISIBLE_DEVICES)."""
-    ids = visible_device_ids(cuda_visible_devices)
-    if ids is None:
-        ids = [str(i) for i in range(nvml.nvmlDeviceGetCount())]
-    handles = []
-    for i in ids[:max(count, 1)]:
-        if i.isdigit():
-            handles.append(nvml.nvmlDeviceGetHandleByIndex(int(i)))
-        else:
-            handles.append(nvml.nvmlDeviceGetHandleByUUID(i.encode()))  # bytes: old and new bindings take them
-    return handles
 
 
 class NvmlSampler:
@@ -241,6 +281,7 @@ class NvmlSampler:
         self.cuda_visible_devices = cuda_visible_devices
         self.samples: list[dict] = []
         self.error = ""
+        self.note = ""
         self.unsupported: list[str] = []
         self._channels: dict = {}
         self._handles: list = []
@@ -280,7 +321,9 @@ class NvmlSampler:
     def start(self) -> "NvmlSampler":
         self.nvml.nvmlInit()
         try:
-            self._handles = gpu_handles(self.nvml, self.gpu_count, self.cuda_visible_devices)
+            self._handles = gpus.run_handles(self.nvml, self.gpu_count, self.cuda_visible_devices)
+            if any(gpus.is_mig(self.nvml, h) for h in self._handles):
+                self.note = MIG_NOTE
             self._probe()
             self._t0 = self.clock()
             self.sample()
@@ -312,7 +355,7 @@ class NvmlSampler:
             except Exception:
                 pass
         return summarize(self.samples, t1 - self._t0, len(self._handles), counter_j, complete=not self.error,
-                         unsupported=self.unsupported, error=self.error)
+                         unsupported=self.unsupported, error=self.error, note=self.note)
 
 
 def start_gpu_telemetry(device: str, gpu_count: int, nvml=None) -> tuple[NvmlSampler | None, str]:
@@ -323,12 +366,15 @@ def start_gpu_telemetry(device: str, gpu_count: int, nvml=None) -> tuple[NvmlSam
         return NvmlSampler(gpu_count, nvml=nvml, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES")).start(), ""
     except ImportError:
         return None, "nvidia-ml-py is not installed (pip install nvidia-ml-py); energy columns left empty"
+    except gpus.NoVisibleGpu as e:
+        return None, f"{e}; energy columns left empty"
     except Exception as e:
         return None, f"NVML unavailable ({type(e).__name__}: {e}); energy columns left empty"
 
 
-def energy_columns(telemetry: dict | None, output_tokens: int | None) -> dict:
-    """The row's energy columns from a GpuTelemetry dict (empty on CPU or without NVML)."""
+def energy_columns(telemetry: dict | None, output_tokens: int | None, note: str = "") -> dict:
+    """The row's energy columns from a GpuTelemetry dict (empty on CPU or without NVML) and the case's telemetry
+    note (why they are empty, or how they were made)."""
     t = telemetry or {}
     energy = t.get("energy_j")
     return {
@@ -337,4 +383,5 @@ def energy_columns(telemetry: dict | None, output_tokens: int | None) -> dict:
         "joules_per_output_token": energy / output_tokens if energy is not None and output_tokens else None,
         "gpu_util_pct": t.get("gpu_util_pct"),
         "energy_source": t.get("energy_source") or None,
+        "energy_note": note or None,
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 
 from bench.config.catalog import ResolvedModel
 from bench.config.run import RunConfig, case_key
@@ -28,10 +29,23 @@ class IncompleteRow(ValueError):
     """A row builder and the schema disagree: a bug in bench, never the user's input."""
 
 
-def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int:
+def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int | None:
     """KV bytes per token from the config (bench.roofline.modelmath), at the case's dtypes and TP."""
     dtype = cfg.dtype if cfg.dtype != "auto" else model.dtype
-    return modelmath.kv_bytes_per_token(model.config, cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
+    return derived("kv_bytes_per_token_analytic", None, modelmath.kv_bytes_per_token, model.config,
+                   cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
+
+
+def derived(what: str, fallback, compute, *args):
+    """`compute(*args)`, or `fallback` with a note on stderr when it fails: a column derived from a measured row
+    (its analytic KV, roofline, energy, cost) must never cost the row itself. The checks before a case runs
+    (catalog.read_config: modelmath.config_problems) keep this for inputs nobody foresaw."""
+    try:
+        return compute(*args)
+    except Exception as e:  # noqa: BLE001 - any failure here would lose a row that was measured
+        text = " ".join(f"{type(e).__name__}: {e}".split())[:200]
+        print(f"note: {what} left empty ({text}); the measured row is kept", file=sys.stderr)
+        return fallback
 
 
 def complete(writer: str, values: dict, sources: dict[str, dict]) -> dict:
@@ -67,14 +81,17 @@ def _identity(run_id: str, when: dt.datetime) -> dict:
     return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp": when.isoformat(timespec="seconds")}
 
 
-def _case(cfg: RunConfig, model: ResolvedModel, weights: str, config_hash: str) -> dict:
-    """What was asked: the model and the resolved options both writers record alike."""
+def _case(cfg: RunConfig, model: ResolvedModel, weights: str, config_hash: str, workload: dict) -> dict:
+    """What was asked: the model and the resolved options both writers record alike (with a dataset, its mean
+    lengths as input_len/output_len)."""
     return {
         "model": model.name, "hub_id": model.hub_id, "architecture": model.architecture,
         "config_sha": model.config_sha, "weights": weights, "config_hash": config_hash,
         "dtype": cfg.dtype, "kv_cache_dtype": cfg.kv_cache_dtype, "tensor_parallel_size": cfg.tensor_parallel_size,
         "pipeline_parallel_size": cfg.pipeline_parallel_size, "max_model_len": cfg.max_model_len,
-        "input_len": cfg.input_len, "output_len": cfg.output_len, "num_prompts": cfg.num_prompts,
+        "input_len": workload.get("input_len") or cfg.input_len,
+        "output_len": workload.get("output_len") or cfg.output_len,
+        "num_prompts": workload.get("num_prompts") or cfg.num_prompts,
         "length_dist": cfg.length_dist, "seed": cfg.seed,
     }
 
@@ -90,12 +107,15 @@ def _status(status: str | None, error) -> dict:
 def _priced(writer: str, values: dict, sources: dict[str, dict], hardware: str | None) -> dict:
     """The row with its cost columns: priced from its own measured cells (bench.cost.pricing)."""
     unpriced = {**values, **_copied(writer, sources)}
-    return complete(writer, values, {**sources, "cost": run_cost_columns(unpriced, hardware)})
+    return complete(writer, values, {**sources, "cost": derived("cost columns", {}, run_cost_columns, unpriced,
+                                                                hardware)})
 
 
 def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedModel, weights: str, out: dict,
-                env: dict) -> dict:
-    """The row of one offline case from the worker's JSON `out` (any status) and the host's `env`."""
+                env: dict, workload: dict | None = None) -> dict:
+    """The row of one offline case from the worker's JSON `out` (any status) and the host's `env`; `workload`:
+    bench.workload.source.Workload.columns() of its requests."""
+    workload = workload or {}
     m = out.get("metrics") or {}
     kv = out.get("kv") or {}
     info = out.get("engine_info") or {}
@@ -105,7 +125,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
     peak = out.get("peak_memory_bytes")
     allocated = kv.get("allocated_bytes")
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, case_key(cfg, model)), **_host(env),
+        **_identity(run_id, when), **_case(cfg, model, weights, case_key(cfg, model), workload), **_host(env),
         **_status(out.get("status"), out.get("error")),
         "engine": cfg.engine,
         "engine_version": info.get("engine_version") or out.get("engine_version") or engine_version(cfg.engine),
@@ -122,26 +142,35 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         # the engine's step-by-step input/output split, when it reports one (sim; vLLM 0.32+)
         "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
         "split_method": info.get("split_method"),
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if cfg.engine == "vllm" else None,
     }
     sources = {
         "metrics": m,
-        "energy": energy_columns(out.get("telemetry"), m.get("output_tokens")),
-        "roofline": {**predict.roofline_columns(cfg.model_dump(), model.config, device, device_name, out),
-                     **predict.prediction_columns(cfg.model_dump(), model.config, device, device_name, out)},
+        "energy": derived("energy columns", {}, energy_columns, out.get("telemetry"), m.get("output_tokens"),
+                          out.get("telemetry_note") or ""),
+        "roofline": {**derived("roofline columns", {}, predict.roofline_columns, cfg.model_dump(), model.config,
+                               device, device_name, out),
+                     **derived("predicted columns", {}, predict.prediction_columns, cfg.model_dump(), model.config,
+                               device, device_name, out)},
+        "workload": workload,
     }
     return _priced(RUN, values, sources, cfg.hardware)
 
 
 def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: ResolvedModel, level, weights: str,
               engine: str, endpoint_url: str, api_model: str, metrics: dict, server: dict, facts: dict, env: dict,
-              status: str, error: str, engine_start_s: float | None, peak_memory: tuple[int | None, str]) -> dict:
+              status: str, error: str, engine_start_s: float | None, peak_memory: tuple[int | None, str],
+              workload: dict | None = None) -> dict:
     """The row of one serve level (`cfg` a ServeConfig, `level` a serve.load.Level). `facts`: what is known of
-    the server (device, versions, KV capacity from its log); `metrics`: measure.streaming's figures."""
+    the server (device, versions, KV capacity from its log); `metrics`: measure.streaming's figures;
+    `workload`: bench.workload.source.Workload.columns() of its requests."""
+    workload = workload or {}
     device = facts.get("device") or ""
     peak, source = peak_memory
     rate = level.kind == "rate"
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, level_key(cfg, model, level)), **_host(env),
+        **_identity(run_id, when), **_case(cfg, model, weights, level_key(cfg, model, level), workload),
+        **_host(env),
         **_status(status, error),
         "engine": engine,
         "engine_version": facts.get("engine_version") or facts.get("vllm_version") or UNKNOWN_VERSION,
@@ -156,11 +185,12 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "driver_version": facts.get("driver_version"),
         "sweep_id": sweep_id, "endpoint": endpoint_url, "api_model": api_model, "load_mode": level.kind,
         "request_rate": _rate(level.value) if rate else None, "burstiness": cfg.burstiness if rate else None,
-        "concurrency": int(level.value) if not rate else None,
+        "concurrency": int(level.value) if level.kind == "concurrency" else None,
         "slo_ttft_ms": cfg.slo_ttft_ms, "slo_tpot_ms": cfg.slo_tpot_ms,
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
     }
-    return _priced(SERVE, values, {"metrics": metrics, "server": server}, cfg.hardware)
+    return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg.hardware)
 
 
 def level_key(cfg, model: ResolvedModel, level) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 RUN, SERVE = "run", "serve"  # bench run / bench sweep: one offline case; bench serve: one load level
 BOTH = (RUN, SERVE)
@@ -23,7 +23,7 @@ HIGHER, LOWER = 1, -1  # which way is better
 
 # Where a writer takes the value from. "" : the record builder sets it by name; the others are copied
 # by name from one dict the writer computed (so a declared column needs no edit of the builder).
-SOURCES = ("", "metrics", "server", "cost", "energy", "roofline")
+SOURCES = ("", "metrics", "server", "cost", "energy", "roofline", "workload")
 # When a writer leaves the cell empty. always: never (failed rows included); ok: never on an ok row;
 # optional: when the fact does not apply (no --hardware, a CPU, another engine...), said in `meaning`.
 FILLED = ("always", "ok", "optional")
@@ -57,6 +57,7 @@ def _c(name, group, unit, meaning, writers=BOTH, better=None, source="", filled=
 
 _R, _S = (RUN,), (SERVE,)
 M = "metrics"
+W = "workload"
 
 # The CSV's column order: schema 1's columns in their order, new ones at the end (schema 2: engine_version).
 DECLARED: tuple[Column, ...] = (
@@ -75,9 +76,10 @@ DECLARED: tuple[Column, ...] = (
     _c("dtype", "engine", "", "weight and activation dtype, resolved", filled="always"),
     _c("kv_cache_dtype", "engine", "", "KV-cache dtype (auto: the model's)", filled="always"),
     _c("tensor_parallel_size", "engine", "", "GPUs per pipeline stage", filled="always"),
-    _c("input_len", "workload", "tokens", "prompt tokens per request asked (mean, with a distribution)",
+    _c("input_len", "workload", "tokens", "prompt tokens per request asked (mean, with a distribution or a dataset)",
        filled="always"),
-    _c("output_len", "workload", "tokens", "output tokens per request asked (exact with ignore_eos)",
+    _c("output_len", "workload", "tokens", "output tokens per request asked (exact with ignore_eos; mean with a "
+       "dataset)",
        filled="always"),
     _c("num_prompts", "workload", "", "requests in the timed run or the level", filled="always"),
     _c("max_num_seqs", "engine", "", "batch-size cap as the engine resolved it (serve: as asked)", filled="optional",
@@ -142,7 +144,8 @@ DECLARED: tuple[Column, ...] = (
     _c("engine_start_s", "engine", "s", "engine construction (serve: until the server is healthy), not timed",
        BOTH, LOWER, filled="optional", label="engine start (s)"),
     _c("warmup_s", "engine", "s", "the warm-up batch, not timed", _R, LOWER),
-    _c("gpu_count", "environment", "", "GPUs on the machine (NVML)", filled="optional"),
+    _c("gpu_count", "environment", "", "GPUs the case's process sees (NVML, through CUDA_VISIBLE_DEVICES)",
+       filled="optional"),
     _c("driver_version", "environment", "", "NVIDIA driver", filled="optional"),
     _c("cpu_model", "environment", "", "the host's CPU model", filled="always"),
     _c("hostname", "environment", "", "the host that ran it", filled="always"),
@@ -174,7 +177,8 @@ DECLARED: tuple[Column, ...] = (
     _c("sweep_id", "serve", "", "the bench serve invocation the level belongs to", _S, filled="always"),
     _c("endpoint", "serve", "", "where requests went; empty: the server bench started", _S, filled="optional"),
     _c("api_model", "serve", "", "model name sent in each request", _S, filled="always"),
-    _c("load_mode", "load", "", "rate (open loop) or concurrency (closed loop)", _S, filled="always"),
+    _c("load_mode", "load", "", "rate (open loop), concurrency (closed loop) or trace (a trace's recorded arrival "
+       "times x --time-scale)", _S, filled="always"),
     _c("request_rate", "load", "req/s", "requests per second asked (inf: all at once)", _S, filled="optional",
        label="request rate (requests/s)"),
     _c("burstiness", "load", "", "gamma shape of arrival gaps (1: Poisson)", _S, filled="optional"),
@@ -241,6 +245,10 @@ DECLARED: tuple[Column, ...] = (
        "steps-roofline (sim --sim-timing bound: each step's roofline time by FLOPs or bytes), steps-tokens "
        "(vLLM's per-step token counts, each step by token count); empty: bench cost falls back to TPOT",
        _R, filled="optional"),
+    # issue 18: why the energy columns of a GPU row are empty, or how they were made (docs/telemetry.md)
+    _c("energy_note", "energy", "", "why a GPU row's energy columns are empty (no nvidia-ml-py, a MIG slice, vLLM's "
+       "Ray backend, CUDA_VISIBLE_DEVICES hiding every GPU) or how they were made (a frozen energy counter: "
+       "integrated power)", _R, source="energy", filled="optional"),
     # issue 14: the expected value beside the bound (bench.roofline.predict.expected; docs/roofline.md), on GPU
     # rows with known hardware and on sim rows; named by its calibration (the published fit or a user profile)
     _c("predicted_output_tok_s", "roofline", "tok/s", "output tok/s the engine is expected to reach on this workload "
@@ -261,6 +269,44 @@ DECLARED: tuple[Column, ...] = (
     _c("prediction_calibration", "roofline", "", "the calibration of the predicted_* columns: published-fit-N "
        "(reference/published_fit.yaml) or a user profile's name (bench calibrate)", _R, source="roofline",
        filled="optional"),
+    # issue 15: honest streaming metrics (bench.measure.streaming.chunk_figures); docs/serve.md
+    _c("tokens_per_chunk_max", "latency", "tokens", "the most output tokens one read of a stream carried (1: every "
+       "token timed on its own; more: the server or the client coalesced tokens, ITL is then per token)", _S,
+       source=M, filled="optional"),
+    _c("tokens_per_chunk_mean", "latency", "tokens", "output tokens per read of a stream that carried output", _S,
+       source=M, filled="optional"),
+    _c("tpot_unmeasured", "latency", "requests", "completed requests whose output tokens all arrived at once: no TPOT "
+       "or ITL (not 0), left out of the percentiles, not good under a TPOT SLO", _S, LOWER, M, "optional"),
+    # issue 15: the workload (bench.workload.source.Workload.columns); docs/workloads.md. With a dataset,
+    # input_len and output_len are its mean lengths.
+    _c("dataset", "workload", "", "random, shared-prefix, multi-turn, sharegpt, jsonl or trace (--dataset)",
+       source=W, filled="optional"),
+    _c("dataset_file", "workload", "", "the dataset's file name (no directory)", source=W, filled="optional"),
+    _c("dataset_sha256", "workload", "", "first 16 hex digits of the dataset file's sha256", source=W,
+       filled="optional"),
+    _c("dataset_skipped", "workload", "requests", "entries of the file left out (longer than max_model_len, or "
+       "empty)", source=W, filled="optional"),
+    _c("input_len_p50", "workload", "tokens", "prompt tokens per request, median", source=W, filled="optional"),
+    _c("input_len_p99", "workload", "tokens", "prompt tokens per request, 99th percentile", source=W,
+       filled="optional"),
+    _c("input_len_max", "workload", "tokens", "prompt tokens per request, largest", source=W, filled="optional"),
+    _c("output_len_p50", "workload", "tokens", "output tokens asked per request, median", source=W,
+       filled="optional"),
+    _c("output_len_p99", "workload", "tokens", "output tokens asked per request, 99th percentile", source=W,
+       filled="optional"),
+    _c("output_len_max", "workload", "tokens", "output tokens asked per request, largest", source=W,
+       filled="optional"),
+    # issue 15: prefix caching measured (bench.measure.metrics.prefix_cache_figures; serve: or the server's /metrics)
+    _c("prefix_caching", "engine", "", "on or off: vLLM's prefix cache (--enable-prefix-caching); empty for an "
+       "endpoint or an engine without one", filled="optional"),
+    _c("cached_prompt_tokens", "prefix cache", "tokens", "prompt tokens served from the prefix cache (vLLM's "
+       "num_cached_tokens per request; serve: the usage's cached_tokens, else /metrics prefix_cache_hits)",
+       source=M, filled="optional"),
+    _c("prefix_cache_hit_rate", "prefix cache", "fraction", "cached_prompt_tokens / input_tokens (serve from "
+       "/metrics: hits / queried tokens)", source=M, filled="optional", label="prefix-cache hit rate"),
+    _c("cny_per_m_input_uncached", "cost", "CNY/M tokens", "cost of a million input tokens the prefix cache missed: "
+       "prefill time over input_tokens - cached_prompt_tokens (cached tokens run in no step; cny_per_m_input is "
+       "the price at the measured hit rate)", BOTH, LOWER, "cost", "optional", "CNY per M input tokens (cache miss)"),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

@@ -50,10 +50,30 @@ def _number(text) -> float | None:
     return x if x > 0 and x != float("inf") else None
 
 
+V4_COLUMNS = ("energy_note", "predicted_output_tok_s", "predicted_ttft_p50_ms", "predicted_ttft_p99_ms",
+              "predicted_tpot_p50_ms", "predicted_tpot_p99_ms", "predicted_band_low_tok_s",
+              "predicted_band_high_tok_s", "prediction_calibration", "tokens_per_chunk_max", "tokens_per_chunk_mean",
+              "tpot_unmeasured", "dataset", "dataset_file", "dataset_sha256", "dataset_skipped", "input_len_p50",
+              "input_len_p99", "input_len_max", "output_len_p50", "output_len_p99", "output_len_max",
+              "prefix_caching", "cached_prompt_tokens", "prefix_cache_hit_rate", "cny_per_m_input_uncached")
+
+
+def _v3_to_v4(row: dict) -> dict:
+    """Version 3 -> 4: the columns of issues 13-18 added at the end (energy note, the prediction beside the bound,
+    honest streaming, the workload's source and lengths, prefix caching). None follows from a version-3 row's
+    cells (a v3 row ran the random workload with prefix caching off, but nothing recorded that), so all stay
+    empty; every other cell is kept as it is."""
+    out = dict(row)
+    out["schema_version"] = "4"
+    for c in V4_COLUMNS:
+        out.setdefault(c, "")
+    return out
+
+
 # version -> the function that lifts one row to the next version
-STEPS = {"1": _v1_to_v2, "2": _v2_to_v3}
+STEPS = {"1": _v1_to_v2, "2": _v2_to_v3, "3": _v3_to_v4}
 # version -> the columns its step adds (a file of that version gains exactly these, nothing else)
-ADDED = {"1": ("engine_version",), "2": V3_COLUMNS}
+ADDED = {"1": ("engine_version",), "2": V3_COLUMNS, "3": V4_COLUMNS}
 
 
 def can_upgrade(version: str) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bench.measure.streaming import StreamedRequest
+from bench.measure.streaming import StreamedRequest, deliveries, itl_per_token_s
 from bench.serve.security import Endpoint, Secret, scrub
 from bench.serve.sse import SSEParser
 
@@ -44,8 +44,9 @@ class Target:
             b["messages"] = [{"role": "user", "content": prompt}]
         else:
             b["prompt"] = prompt
-        if self.ignore_eos:
-            b["ignore_eos"] = True  # vLLM's extension: exactly max_tokens tokens
+        if self.ignore_eos:  # vLLM's extensions (--no-ignore-eos leaves both out, for vendors)
+            b["ignore_eos"] = True  # exactly max_tokens tokens
+            b["stream_options"]["continuous_usage_stats"] = True  # usage in every chunk: its token count
         return b
 
 
@@ -64,6 +65,17 @@ class StreamError(Exception):
     pass
 
 
+def cached_prompt_tokens(usage: dict, default: int | None = None) -> int | None:
+    """Prompt tokens served from the server's cache, as its usage says: OpenAI's and vLLM's
+    prompt_tokens_details.cached_tokens (vLLM: with --enable-prompt-tokens-details), DeepSeek's
+    prompt_cache_hit_tokens; `default` when it says neither."""
+    details = usage.get("prompt_tokens_details")
+    if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+        return details["cached_tokens"]
+    hit = usage.get("prompt_cache_hit_tokens")
+    return hit if isinstance(hit, int) else default
+
+
 class _Stream:
     """Token timing of one response stream; `feed` gets each data payload with its arrival time."""
 
@@ -73,6 +85,9 @@ class _Stream:
         self.ended = False  # [DONE] or a finish_reason seen
         self.usage_out: int | None = None
         self.usage_in: int | None = None
+        self.events: list[tuple[float, int | None]] = []  # output events: (time from sending, tokens or None)
+        self.counted = 0  # completion tokens the per-chunk usage had reported at the last output event
+        self.cached: int | None = None  # prompt tokens the server took from its cache, when its usage says
 
     def feed(self, payload: str, now: float) -> None:
         if payload.strip() == "[DONE]":
@@ -88,20 +103,29 @@ class _Stream:
         if data.get("error") and not choices:
             err = data["error"]
             raise StreamError(f"error in the stream: {err.get('message', err) if isinstance(err, dict) else err}")
+        usage = data.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
         if choices and isinstance(choices[0], dict):
             if self._carries_output(choices[0]):
                 if self.rec.ttft_s is None:
                     self.rec.ttft_s = now - self.sent_at
-                else:
-                    self.rec.itl_s.append(now - self.last)
                 self.last = now
                 self.rec.chunks += 1
+                self.events.append((now - self.sent_at, self._tokens_in_chunk(usage)))
             if choices[0].get("finish_reason"):
                 self.ended = True
-        usage = data.get("usage")
-        if isinstance(usage, dict):
+        if usage:
             self.usage_out = usage.get("completion_tokens", self.usage_out)
             self.usage_in = usage.get("prompt_tokens", self.usage_in)
+            self.cached = cached_prompt_tokens(usage, self.cached)
+
+    def _tokens_in_chunk(self, usage: dict) -> int | None:
+        """The chunk's tokens from the server's running count (vLLM's continuous_usage_stats); None without one."""
+        total = usage.get("completion_tokens")
+        if not isinstance(total, int) or total <= self.counted:
+            return None
+        n, self.counted = total - self.counted, total
+        return n
 
     def _carries_output(self, choice: dict) -> bool:
         if self.api == "completions":
@@ -121,8 +145,12 @@ class _Stream:
             rec.output_len, rec.output_tokens_source = int(self.usage_out), "usage"
         else:
             rec.output_len, rec.output_tokens_source = rec.chunks, "chunks"
+        delivered = deliveries(self.events, rec.output_len)
+        rec.chunk_tokens = [k for _, k in delivered]
+        rec.itl_s = itl_per_token_s(delivered)
         if self.usage_in:
             rec.prompt_len = int(self.usage_in)
+        rec.cached_tokens = self.cached
         rec.success = True
         rec.finish()
 

@@ -5,6 +5,7 @@ rate R:          request i is sent at arrivals.arrival_offsets_s(...)[i], whethe
                  ones have finished (vLLM's `--request-rate`, `--burstiness`).
 concurrency C:   C streams; each sends its next request when its previous one ends
                  (vLLM's `--max-concurrency` with an infinite rate).
+trace:           request i is sent at its recorded arrival time x the time scale (--dataset trace:FILE).
 time limit:      no request is sent after it; requests still running are cancelled and count as
                  failed; the level's duration then ends at the limit.
 Besides the requests, two things run in the same event loop: a probe of the loop's own lag
@@ -30,11 +31,13 @@ CANCELLED = "cancelled: the level's time limit (--timeout) came first"
 
 @dataclass(frozen=True)
 class Level:
-    kind: str  # rate | concurrency
-    value: float  # requests per second (inf: all at once) or concurrent streams
+    kind: str  # rate | concurrency | trace
+    value: float  # requests per second (inf: all at once), concurrent streams, or the trace's time scale
 
     @property
     def label(self) -> str:
+        if self.kind == "trace":
+            return f"trace x{self.value:g}"
         if self.kind == "rate":
             return "rate inf" if math.isinf(self.value) else f"rate {self.value:g}/s"
         return f"concurrency {int(self.value)}"
@@ -56,6 +59,7 @@ class LevelPlan:
     seed: int = 0
     max_duration_s: float = 3600.0
     metrics_url: str | None = None
+    arrivals_s: list[float] | None = None  # trace levels: each prompt's recorded arrival, from the first
 
 
 @dataclass
@@ -69,6 +73,13 @@ class LevelResult:
     metrics_before: dict | None = None
     metrics_after: dict | None = None
     metrics_samples: list[dict] = field(default_factory=list)
+
+
+def trace_offsets_s(arrivals_s: list[float] | None, time_scale: float) -> list[float]:
+    """A trace's send times: each recorded arrival x the time scale (0.5: twice as fast)."""
+    if not arrivals_s:
+        raise ValueError("a trace level needs the requests' arrival times")
+    return [a * time_scale for a in arrivals_s]
 
 
 def measure_level(target: Target, plan: LevelPlan) -> LevelResult:
@@ -96,8 +107,9 @@ async def _measure(target: Target, plan: LevelPlan) -> LevelResult:
             side.append(asyncio.create_task(_sample_metrics(session, plan.metrics_url, samples, stop)))
         t0 = time.perf_counter()
         deadline = t0 + plan.max_duration_s
-        if plan.level.kind == "rate":
-            offsets = arrival_offsets_s(len(records), plan.level.value, plan.burstiness, plan.seed)
+        if plan.level.kind in ("rate", "trace"):
+            offsets = (trace_offsets_s(plan.arrivals_s, plan.level.value) if plan.level.kind == "trace"
+                       else arrival_offsets_s(len(records), plan.level.value, plan.burstiness, plan.seed))
             load = _open_loop(session, target, plan.prompts, records, offsets, t0, deadline, sent)
         else:
             load = _closed_loop(session, target, plan.prompts, records, int(plan.level.value), t0, deadline, sent)

@@ -22,6 +22,8 @@ COUNTERS = {
     "prompt_tokens": "vllm:prompt_tokens_total",
     "generation_tokens": "vllm:generation_tokens_total",
     "requests_finished": "vllm:request_success_total",
+    "prefix_cache_queries": "vllm:prefix_cache_queries_total",  # prompt tokens looked up in the prefix cache
+    "prefix_cache_hits": "vllm:prefix_cache_hits_total",  # of those, found there
 }
 SCRAPE_TIMEOUT_S = 5.0
 
@@ -78,6 +80,18 @@ def summarise(before: dict[str, float] | None, after: dict[str, float] | None,
         else:
             out[f"server_{key}"] = None
     return out
+
+
+def prefix_cache_columns(metrics: dict, server: dict) -> dict:
+    """A level's cached prompt tokens and hit rate: the requests' own usage counts when the server sent them
+    (measure.metrics), else the server's counters over the level: hits, and hits / queries (in tokens, vLLM's
+    own hit rate). Empty when neither says."""
+    if metrics.get("cached_prompt_tokens") is not None:
+        return {k: metrics.get(k) for k in ("cached_prompt_tokens", "prefix_cache_hit_rate")}
+    hits, queries = server.get("server_prefix_cache_hits"), server.get("server_prefix_cache_queries")
+    if hits is None:
+        return {"cached_prompt_tokens": None, "prefix_cache_hit_rate": None}
+    return {"cached_prompt_tokens": int(hits), "prefix_cache_hit_rate": hits / queries if queries else None}
 
 
 async def scrape(session: aiohttp.ClientSession, url: str) -> dict[str, float] | None:

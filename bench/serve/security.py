@@ -17,6 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 from bench.errors import BenchError
 
 REDACTED = "***"
+# A key is scrubbed from everything written by replacing each occurrence; a shorter one would match ordinary
+# text (a one-character key rewrote every run id, timestamp and URL holding that character), so it is refused.
+MIN_KEY_CHARS = 8
 
 
 class Secret:
@@ -50,6 +53,10 @@ def read_api_key(env_var: str | None) -> Secret | None:
     if not value.strip():
         raise BenchError(f"--api-key-env {env_var}: that environment variable is not set or empty; "
                          f"export {env_var}=<your key> first (the key is never taken from the command line)")
+    if len(value.strip()) < MIN_KEY_CHARS:
+        raise BenchError(f"--api-key-env {env_var}: the key is {len(value.strip())} character(s); bench scrubs the "
+                         f"key from everything it writes, and one under {MIN_KEY_CHARS} would match ordinary text: "
+                         "give the server a longer key, or leave out --api-key-env if it checks none")
     return Secret(value.strip())
 
 
@@ -58,13 +65,14 @@ def scrub(text: str, secret: Secret | None) -> str:
 
 
 def scrub_obj(obj, secret: Secret | None):
-    """Every string inside dicts/lists/tuples with the key replaced by ***."""
+    """Every string value inside dicts/lists/tuples with the key replaced by ***. Dict keys are bench's own
+    names (columns, fields) and stay as they are."""
     if secret is None:
         return obj
     if isinstance(obj, str):
         return secret.scrub(obj)
     if isinstance(obj, dict):
-        return {scrub_obj(k, secret): scrub_obj(v, secret) for k, v in obj.items()}
+        return {k: scrub_obj(v, secret) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return type(obj)(scrub_obj(v, secret) for v in obj)
     return obj
@@ -93,10 +101,20 @@ class Endpoint:
 def parse_endpoint(url: str, api: str, allow_insecure_http: bool = False) -> Endpoint:
     """`--endpoint` as given: a full .../completions or .../chat/completions URL, or a base
     (http://host:port -> /v1/<api>; a base ending in a path such as /v1 or /api/v3 -> that + /<api>)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as e:  # an unclosed [IPv6 bracket
+        raise BenchError(f"--endpoint {url}: not a URL ({e}); expected e.g. http://127.0.0.1:8000") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BenchError(f"--endpoint {url}: expected an http(s) URL such as http://127.0.0.1:8000 "
                          "or https://api.example.com/v1")
+    try:
+        port = parts.port  # urllib checks it only when asked: :abc or :99999 failed deep in the client
+    except ValueError:
+        port = -1
+    if port == -1 or port == 0:
+        raise BenchError(f"--endpoint {url}: the port must be a number from 1 to 65535, e.g. "
+                         f"{parts.scheme}://{parts.hostname}:8000")
     if parts.username or parts.password:
         raise BenchError("--endpoint: credentials in the URL are refused; put the key in an environment "
                          "variable and name it with --api-key-env")

@@ -30,8 +30,9 @@ from bench.serve import prometheus
 from bench.serve.client import Target
 from bench.config.serve import ServeConfig
 from bench.serve.load import Level, LevelPlan, LevelResult, measure_level
-from bench.measure.streaming import compute_serve_metrics, overhead_warning
-from bench.workload.prompts import build_prompts, warmup_prompts
+from bench.measure.streaming import coalescing_warning, compute_serve_metrics, overhead_warning
+from bench.workload import source
+from bench.workload.prompts import prompts_of, workload_warmup
 from bench.analysis.slo import cheapest_meeting_slo
 from bench.results.record import case_record, serve_row
 from bench.serve.security import Endpoint, Secret, parse_endpoint, read_api_key, scrub, scrub_obj
@@ -79,6 +80,7 @@ class _Session:
     metrics_url: str | None
     device: str
     facts: dict = field(default_factory=dict)
+    workload: dict = field(default_factory=dict)  # the rows' workload columns
     server: VllmServer | None = None
     log_path: Path | None = None
     engine_start_s: float | None = None
@@ -218,16 +220,18 @@ def _version_of(origin: str) -> dict:
 def _run_levels(session: _Session, on_level) -> SessionOutcome:
     cfg = session.cfg
     text = cfg.text_prompts
-    prompts = build_prompts(cfg.num_prompts, cfg.input_len, cfg.output_len, session.model.config, cfg.seed, text,
-                            cfg.length_dist, cfg.range_ratio)
-    warm = warmup_prompts(cfg.warmup_requests if cfg.warmup else 0, cfg.input_len, cfg.output_len,
-                          session.model.config, cfg.seed, text)
+    run = cfg.model_dump()
+    work = source.build(run, session.model.config)
+    session.workload = work.columns()
+    prompts = prompts_of(work.requests, text)
+    warm = workload_warmup(run, session.model.config, work, cfg.warmup_requests if cfg.warmup else 0, text)
+    arrivals = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
     outcomes: list[LevelOutcome] = []
     levels = cfg.levels
     for i, level in enumerate(levels):
         plan = LevelPlan(level=level, prompts=prompts, warmup=warm, burstiness=cfg.burstiness, seed=cfg.seed,
-                         max_duration_s=cfg.timeout_s, metrics_url=session.metrics_url)
-        label = f"[{i + 1}/{len(levels)}] {session.model.name} {level.label}: {cfg.num_prompts} requests"
+                         max_duration_s=cfg.timeout_s, metrics_url=session.metrics_url, arrivals_s=arrivals)
+        label = f"[{i + 1}/{len(levels)}] {session.model.name} {level.label}: {len(prompts)} requests"
         try:
             with _status(label):
                 outcome = _measure_and_record(session, plan, first=not outcomes)
@@ -251,7 +255,10 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
 
 def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> LevelOutcome:
     when = dt.datetime.now(dt.timezone.utc)
-    sampler = PeakMemorySampler(session.device).start() if session.server is not None else None
+    cfg = session.cfg  # the server's GPUs: the first tensor x pipeline parallel ones this process sees
+    sampler = PeakMemorySampler(session.device, gpu_count=(cfg.tensor_parallel_size or 1) * cfg.pipeline_parallel_size,
+                                cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES")).start() \
+        if session.server is not None else None
     t0 = time.perf_counter()
     try:
         res = measure_level(session.target, plan)
@@ -263,19 +270,21 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> Leve
                          f"({res.warmup[0].error}); check --endpoint, --api-model, --api and the key; no row was written")
     metrics = compute_serve_metrics(res.records, res.duration_s, session.cfg.slo, res.unsent, res.loop_lag_s)
     server = prometheus.summarise(res.metrics_before, res.metrics_after, res.metrics_samples)
+    metrics.update(prometheus.prefix_cache_columns(metrics, server))
     status, error = _verdict(session, res, metrics)
-    warnings = [w for w in (overhead_warning(metrics), _failure_note(res)) if w]
+    warnings = [w for w in (overhead_warning(metrics), coalescing_warning(metrics), _failure_note(res)) if w]
     row = serve_row(run_id=new_run_id(when), sweep_id=session.sweep_id, when=when, cfg=session.cfg, model=session.model,
                     level=plan.level, weights=session.weights, engine=session.engine,
                     endpoint_url=session.target.endpoint.url if session.server is None else "",
                     api_model=session.api_model, metrics=metrics, server=server, facts=session.facts, env=session.env,
                     status=status, error=error, engine_start_s=session.engine_start_s,
-                    peak_memory=(peak, sampler.source if sampler else ""))
+                    peak_memory=(peak, sampler.source if sampler else ""), workload=session.workload)
     record = case_record(
         row, config=session.cfg.model_dump(), model=session.model, environment={**session.env, **session.facts},
         log=session.log_path.name if _existing(session.log_path) else None, requests=[r.to_dict() for r in res.records],
-        level={"kind": plan.level.kind, "value": row["request_rate"] if plan.level.kind == "rate"
-               else row["concurrency"], "burstiness": session.cfg.burstiness, "duration_s": res.duration_s,
+        level={"kind": plan.level.kind, "value": plan.level.value if plan.level.kind == "trace"
+               else row["request_rate"] if plan.level.kind == "rate" else row["concurrency"],
+               "burstiness": session.cfg.burstiness, "duration_s": res.duration_s,
                "cut_by_time_limit": res.cut, "wall_s": wall_s},
         weights=session.weights_info, server=_server_record(session),
         endpoint={"url": session.target.endpoint.url, "api": session.target.endpoint.api, "model": session.target.model,
@@ -360,7 +369,7 @@ def _record_empty_level(session: _Session, level: Level, status: str, error: str
                     level=level, weights=session.weights, engine=session.engine, endpoint_url=endpoint_url,
                     api_model=session.api_model, metrics={}, server={}, facts={"device": session.device, **session.facts},
                     env=session.env, status=status, error=error, engine_start_s=session.engine_start_s,
-                    peak_memory=(None, ""))
+                    peak_memory=(None, ""), workload=session.workload)
     row = scrub_obj(row, session.secret)
     record = case_record(row, config=plain_json(session.cfg.model_dump()), model=session.model, environment=session.env,
                          log=session.log_path.name if _existing(session.log_path) else None, requests=[],

@@ -1,16 +1,17 @@
-"""The prompts of a serving level: bench's seeded synthetic workload, as token ids or as text.
+"""The prompts of a serving level: the workload's requests (bench.workload.source), as token ids or as text.
 
-Token ids (the default, `/v1/completions`): exactly `input_len` tokens, no tokenizer needed, the
-same prompts `bench run` uses for the same seed. Text (`--prompt-format text`, needed for chat
-APIs and vendors): each token id picks one common English word, so a prompt has `input_len` words,
-about as many tokens for BPE vocabularies; the server's `usage.prompt_tokens` gives the true count,
-which the request records keep.
+Token ids (the default, `/v1/completions`): exactly the request's tokens, the same prompts `bench run`
+uses for the same --dataset and seed. Text (`--prompt-format text`, needed for chat APIs and vendors): a
+text dataset's own prompt; for token workloads each token id picks one common English word, so a prompt
+has as many words as tokens, about as many tokens for BPE vocabularies. The server's
+`usage.prompt_tokens` gives the true count, which the request records keep.
 """
 
 from __future__ import annotations
 
 from bench.serve.load import Prompt
-from bench.workload.synthetic import sample_requests, special_token_ids
+from bench.workload.source import Workload
+from bench.workload.synthetic import Request
 
 WORDS = (
     "the of and to in is that for it as was with be by on not he this are or his from at which but have an they "
@@ -29,15 +30,14 @@ def words_for(ids: list[int]) -> str:
     return " ".join(WORDS[i % len(WORDS)] for i in ids)
 
 
-def build_prompts(n: int, input_len: int, output_len: int, model_config: dict, seed: int, text: bool,
-                  length_dist: str = "fixed", range_ratio: float = 0.0) -> list[Prompt]:
-    reqs = sample_requests(n, input_len, output_len, int(model_config["vocab_size"]), seed=seed, dist=length_dist,
-                           range_ratio=range_ratio, avoid_token_ids=special_token_ids(model_config))
-    return [Prompt(prompt=words_for(r.prompt_token_ids) if text else r.prompt_token_ids, prompt_len=r.prompt_len,
-                   output_len=r.output_len) for r in reqs]
+def prompts_of(requests: list[Request], text: bool) -> list[Prompt]:
+    """A workload's requests as serving prompts: token ids, or text (the dataset's own, else one word per id)."""
+    return [Prompt(prompt=(r.text or words_for(r.prompt_token_ids)) if text else r.prompt_token_ids,
+                   prompt_len=r.prompt_len, output_len=r.output_len) for r in requests]
 
 
-def warmup_prompts(n: int, input_len: int, output_len: int, model_config: dict, seed: int, text: bool) -> list[Prompt]:
-    """Full-length prompts, short outputs: opens the connections and warms the server's kernels."""
-    return build_prompts(n, input_len, min(output_len, WARMUP_MAX_OUTPUT), model_config, seed + WARMUP_SEED_OFFSET,
-                         text)
+def workload_warmup(run: dict, model_config: dict, work: Workload, n: int, text: bool) -> list[Prompt]:
+    """Full-length prompts (the workload's median), short outputs: opens the connections and warms the server."""
+    from bench.workload import source
+
+    return prompts_of(source.warmup(run, model_config, work, n, min(run["output_len"], WARMUP_MAX_OUTPUT)), text)

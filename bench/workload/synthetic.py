@@ -13,6 +13,8 @@ LENGTH_DISTS = ("fixed", "uniform", "normal")
 class Request:
     prompt_token_ids: list[int]
     output_len: int
+    arrival_s: float | None = None  # a trace's recorded arrival, from its first request
+    text: str | None = None  # the prompt as text, for text APIs (datasets of text; else built from the ids)
 
     @property
     def prompt_len(self) -> int:
@@ -54,15 +56,17 @@ def sample_requests(num_prompts: int, input_len: int, output_len: int, vocab_siz
     rng = random.Random(seed)
     in_lens = sample_lengths(rng, num_prompts, input_len, dist, range_ratio)
     out_lens = sample_lengths(rng, num_prompts, output_len, dist, range_ratio)
-    requests = []
-    for n_in, n_out in zip(in_lens, out_lens):
-        ids = []
-        while len(ids) < n_in:
-            t = rng.randrange(vocab_size)
-            if t not in avoid_token_ids:
-                ids.append(t)
-        requests.append(Request(ids, n_out))
-    return requests
+    return [Request(random_ids(rng, n_in, vocab_size, avoid_token_ids), n_out) for n_in, n_out in zip(in_lens, out_lens)]
+
+
+def random_ids(rng: random.Random, n: int, vocab_size: int, avoid_token_ids: frozenset[int] = frozenset()) -> list[int]:
+    """n token ids drawn uniformly from the vocabulary, skipping `avoid_token_ids`."""
+    ids: list[int] = []
+    while len(ids) < n:
+        t = rng.randrange(vocab_size)
+        if t not in avoid_token_ids:
+            ids.append(t)
+    return ids
 
 
 def special_token_ids(cfg: dict) -> frozenset[int]:

@@ -4,6 +4,11 @@ URIs), DIR/report.md and one PNG per chart beside them.
 Works on any CSV of this schema written by `bench run`, `bench sweep` or `bench serve`, measured
 or `--engine sim`: every part whose columns a file lacks (serving latency, roofline efficiency,
 energy, prices for unknown hardware) is replaced by a note saying why, never an error.
+
+Bounded at any size (bench.analysis.report.load): a case run many times is one point (the medians of its
+rows); throughput and latency are charted for at most load.MAX_WORKLOAD_CHARTS workloads and the others are
+one table; every table on the page shows at most MAX_TABLE_ROWS lines, the whole of it written beside the
+page as <slug>.csv, and the note says what was left out.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from bench.studies.seed_claims import ClaimInputs, claim_rows
 from bench.cost.hwchoice import fx_date_for
 from bench.cost.pricing import CostOptions
 from bench.errors import BenchError
-from bench.config.hardware import HardwareBook, canonical_name, load_hardware
+from bench.config.hardware import canonical_name, load_hardware
 from bench.config.prices import in_force, load_prices
-from bench.analysis.report.cost import (cheapest_per_config, price_runs, reference_vendors, row_hardware,
+from bench.analysis.report.cost import (cheapest_per_config, price_runs, reference_vendors,
                                utilization_section, vendor_section, vendors_of)
-from bench.analysis.report.model import Report, Run, Section, by_key
+from bench.analysis.report.load import charted_workloads, load_runs
+from bench.analysis.report.model import Report, Run, Section, by_key, rows_of
+from bench.analysis.report.verdict import VerdictInputs, verdict_section
 from bench.analysis.report.sections import (efficiency_section, energy_section, kv_section, latency_sections,
                                    throughput_sections)
 
@@ -38,21 +45,7 @@ class ReportOptions:
     vendors: list[str] | None = None
     # bench.cli.hwprice: --gpu-cny-per-hour, --what-if-hardware and --rental-tier, as CostOptions fields
     hardware_price: tuple[tuple[str, object], ...] = ()
-
-
-def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBook) -> tuple[list[Run], list[str]]:
-    """Ok rows of every file as Runs, and a line per file (rows read, rows left out)."""
-    from bench.results import store as results
-    runs, lines = [], []
-    for path in paths:
-        _, rows = results.read_results(path)
-        ok = [r for r in rows if (r.get("status") or "ok") == "ok"]
-        runs += [Run(r, path.name, row_hardware(r, default_hardware, book)) for r in ok]
-        left = len(rows) - len(ok)
-        lines.append(f"{path.name}: {len(rows)} row(s)" + (f", {left} not ok (left out)" if left else ""))
-    if not runs:
-        raise BenchError(f"no row with status ok in {', '.join(str(p) for p in paths)}; nothing to report")
-    return runs, lines
+    verdict: VerdictInputs = VerdictInputs()  # utilisation, latency target and traffic of the verdict block
 
 
 def catalog_configs() -> dict[str, dict]:
@@ -127,8 +120,10 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
     full_size = {k: v for k, v in configs.items() if not v.get("_tiny")}
 
     sections: list[Section] = []
-    sections += throughput_sections(runs)
-    sections += latency_sections(runs)
+    charted = set(charted_workloads(runs))
+    workload_parts = draw_beside(workload_sections, [r for r in runs if r.workload in charted])
+    if len(charted) < len({r.workload for r in runs}):
+        sections.append(workloads_section(runs, charted))
     sections.append(kv_section(runs, {**full_size, **{r.model: configs[r.model] for r in runs if r.model in configs}}))
     sections.append(vendor_section(best, vendors, cost_opts, as_of, price_notes))
     sections.append(utilization_section(best, reference_vendors(vendors, bool(opts.vendors)), cost_opts, as_of))
@@ -141,12 +136,96 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
         note="What each source article claimed (../shared/reference/seed-claims.md) and what the harness computed "
              "from prices.yaml, hardware.yaml and model configs, or measured in these results.",
         headers=["#", "the article claimed", "the harness computed or measured", "basis"], rows=claim_rows(inputs)))
+    sections = workload_parts() + sections
 
     unique_slugs(sections)
+    bound_tables(sections)
     machines = sorted({r.machine for r in runs})
     title = (f"bench report: {', '.join(sorted(by_key(runs, lambda r: r.model)))} on {', '.join(machines)} "
              f"(prices of {as_of})")
-    return Report(title=title, summary=summary_lines(runs, file_lines, opts, as_of), sections=sections)
+    lead = verdict_section(priced, opts.verdict, opts.mix, opts.fx_cny_per_usd, as_of, price_book, opts.vendors)
+    return Report(title=title, summary=summary_lines(runs, file_lines, opts, as_of), sections=sections, lead=lead)
+
+
+def workload_sections(runs: list[Run]) -> list[Section]:
+    """Throughput and latency charts of each workload in `runs`."""
+    return throughput_sections(runs) + latency_sections(runs)
+
+
+def draw_beside(build, runs: list[Run]):
+    """build(runs) in a forked process when this machine has a second core and forks (Linux), else here, while
+    the caller goes on; returns the function that waits for its sections. Drawing charts is most of a report's
+    time, and the workload charts need only the charted workloads' runs (a few hundred at most) sent over."""
+    import os
+    import sys
+
+    if sys.platform != "linux" or (os.cpu_count() or 1) < 2 or not runs:
+        done = build(runs)
+        return lambda: done
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(build, runs)
+
+    def result() -> list[Section]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:  # the process died (killed, out of memory): draw them here instead
+            return build(runs)
+        finally:
+            pool.shutdown()
+    return result
+
+
+def workloads_section(runs: list[Run], charted: set[str]) -> Section:
+    """The workloads without charts of their own, one line each (most rows first): what they hold and their best
+    measured throughput, so nothing is left out silently."""
+    rows = []
+    for workload, group in by_key([r for r in runs if r.workload not in charted], lambda r: r.workload).items():
+        best = max((r for r in group if r.num("output_tok_s") is not None), key=lambda r: r.num("output_tok_s"),
+                   default=None)
+        rows.append([workload, rows_of(group), len(group), len({r.series for r in group}),
+                     best.num("output_tok_s") if best else None,
+                     f"{best.series}, batch {best.batch:g}" if best and best.batch is not None else
+                     (best.series if best else "-")])
+    rows.sort(key=lambda r: -r[1])
+    return Section(
+        slug="other-workloads", title=f"Workloads without their own charts ({len(rows)})",
+        note=f"The throughput and latency charts above are drawn for the {len(charted)} workload(s) compared "
+             "across the most series (model x machine x engine), then with the most rows; these are the others. "
+             "The cost, efficiency and energy parts cover every workload. Report one workload's file alone "
+             "to chart it.",
+        headers=["workload", "rows", "cases", "series", "best output tok/s", "best: series, batch"], rows=rows)
+
+
+# Table lines shown on the page per section; the whole table goes beside it as <slug>.csv.
+MAX_TABLE_ROWS = 40
+
+
+def bound_tables(sections: list[Section], limit: int | None = None) -> None:
+    """Cut each table longer than `limit` (default MAX_TABLE_ROWS) to its first lines, keep the whole one in
+    `all_rows` (written as <slug>.csv) and say so in the note: the page stays one readable size."""
+    limit = MAX_TABLE_ROWS if limit is None else limit
+    for s in sections:
+        if len(s.rows) > limit:
+            s.all_rows, s.rows = s.rows, s.rows[:limit]
+            s.note += (f" The table shows its first {limit} of {len(s.all_rows)} lines; all of them are in "
+                       f"{s.slug}.csv beside this page.")
+
+
+def table_csv(section: Section) -> bytes:
+    """A section's whole table as CSV (numbers as they are, empty cells for None)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(section.headers)
+    w.writerows([["" if v is None else v for v in r] for r in section.all_rows or section.rows])
+    return buf.getvalue().encode()
 
 
 def unique_slugs(sections: list[Section]) -> None:
@@ -160,7 +239,7 @@ def unique_slugs(sections: list[Section]) -> None:
 
 
 def write_report(report: Report, out_dir: Path) -> Path:
-    """DIR/<slug>.png per chart, DIR/report.md, DIR/index.html (written last); returns index.html's path."""
+    """DIR/<slug>.png per chart, DIR/<slug>.csv per table cut short on the page, DIR/report.md, DIR/index.html (written last); returns index.html's path."""
     from bench.analysis.report.render import to_html, to_markdown
     from bench.results.store import write_atomic
 
@@ -170,6 +249,8 @@ def write_report(report: Report, out_dir: Path) -> Path:
     for s in report.sections:
         if s.png is not None:
             write_atomic(out_dir / f"{s.slug}.png", s.png)
+        if s.all_rows is not None:
+            write_atomic(out_dir / f"{s.slug}.csv", table_csv(s))
     write_atomic(out_dir / "report.md", to_markdown(report).encode())
     index = out_dir / "index.html"
     write_atomic(index, to_html(report).encode())

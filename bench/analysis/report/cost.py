@@ -18,6 +18,7 @@ from bench.analysis.report.model import Priced, Run, Section, by_key, skipped
 # Vendor models drawn as break-even lines when --vendors is not given (those in force on the day).
 REFERENCE_VENDOR_MODELS = ("doubao-pro-32k", "deepseek-chat", "qwen-turbo", "gpt-4o-mini", "gpt-4o")
 MAX_COST_CURVES = 6
+MAX_COST_BARS = 20  # self-hosted bars on the cost chart (the cheapest); the table has every one
 UTILIZATION_STEPS = 60  # points of each curve, log-spaced from 1% to 100%
 UTILIZATION_TICKS_PCT = [1, 2, 5, 10, 20, 50, 100]
 
@@ -93,7 +94,8 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     if not best:
         return skipped("cost-vs-vendors", title, "no row could be priced: " + ("; ".join(notes) or
                        "pass --hardware NAME (hardware.yaml)."))
-    bars = [plots.Bar(p.label, p.cny_per_m, f"self-hosted ({p.cost.basis}), 100% utilisation") for p in best]
+    bars = [plots.Bar(p.label, p.cny_per_m, f"self-hosted ({p.cost.basis}), 100% utilisation")
+            for p in best[:MAX_COST_BARS]]
     free = [v for v in vendors if v.cny_per_m == 0]
     bars += [plots.Bar(v.label, v.cny_per_m, f"vendor list price on {as_of}") for v in vendors if v.cny_per_m > 0]
     bars.sort(key=lambda b: b.value)
@@ -113,6 +115,8 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
             f"USD at {opts.fx_cny_per_usd:g} CNY. Self-hosted: the cheapest batch of each model on each "
             "hardware, at 100% utilisation, its wall time split into prefill (input) and decode (output) "
             "(docs/cost.md). Vendors: list prices, cache miss.")
+    if len(best) > MAX_COST_BARS:
+        note += f" The chart draws the {MAX_COST_BARS} cheapest self-hosted configurations of {len(best)}."
     if free:
         note += f" Free, so off the log scale: {', '.join(v.label for v in free)}."
     if notes:

@@ -23,6 +23,7 @@ class Run:
     row: dict
     source: str  # the file it came from
     hardware: str | None  # the hardware.yaml entry that prices it, if any
+    rows: int = 1  # results rows it stands for: a case run n times is one Run of their medians (build.one_per_case)
 
     @property
     def model(self) -> str:
@@ -99,6 +100,7 @@ class Section:
     note: str = ""
     headers: list[str] = field(default_factory=list)
     rows: list[list] = field(default_factory=list)
+    all_rows: list[list] | None = None  # the whole table when `rows` shows only its first part (build.bound_tables)
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Report:
     title: str
     summary: list[str]
     sections: list[Section]
+    lead: Section | None = None  # the verdict: shown first, before the summary (its note: one paragraph a line)
 
 
 def skipped(slug: str, title: str, why: str) -> Section:
@@ -129,6 +132,11 @@ def median_points(runs: list[Run], x_of, y_of) -> list[tuple[float, float, int]]
             continue
         by_x.setdefault(x, []).append(y)
     return [(x, statistics.median(ys), len(ys)) for x, ys in sorted(by_x.items())]
+
+
+def rows_of(runs: list[Run]) -> int:
+    """Results rows behind these runs (a run of a repeated case stands for each of its rows)."""
+    return sum(r.rows for r in runs)
 
 
 def by_key(items, key) -> dict:

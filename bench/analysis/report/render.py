@@ -26,6 +26,9 @@ table { border-collapse: collapse; font-size: 0.86em; margin: 0.5em 0; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; vertical-align: top; text-align: left; }
 th { background: #f0f0f3; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+section.verdict { background: #f3f8ff; border: 1px solid #b9d3f5; border-radius: 6px; padding: 4px 14px; }
+section.verdict h2 { border-top: none; margin-top: 0.3em; }
+section.verdict p.lead { font-size: 1.05em; margin: 0.4em 0; }
 """
 
 
@@ -46,6 +49,19 @@ def _section_html(s: Section) -> str:
     return "\n".join(parts)
 
 
+def _lead_html(s: Section | None) -> str:
+    """The verdict block: its sentences first, one paragraph each, the last (how it was computed) smaller."""
+    if s is None:
+        return ""
+    paras = s.note.split("\n")
+    parts = [f'<section id="{html.escape(s.slug)}" class="verdict"><h2>{html.escape(s.title)}</h2>']
+    parts += [f'<p class="lead"><b>{html.escape(p)}</b></p>' for p in paras[:-1]]
+    if s.headers:
+        parts.append(f'<div class="table">{html_table(s.headers, s.rows)}</div>')
+    parts.append(f'<p class="note">{html.escape(paras[-1])}</p></section>')
+    return "\n".join(parts) + "\n"
+
+
 def to_html(report: Report) -> str:
     toc = "".join(f'<li><a href="#{html.escape(s.slug)}">{html.escape(s.title)}</a></li>' for s in report.sections)
     summary = "".join(f"<li>{html.escape(line)}</li>" for line in report.summary)
@@ -53,12 +69,20 @@ def to_html(report: Report) -> str:
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(report.title)}</title><style>{CSS}</style></head>\n"
-            f"<body><main>\n<h1>{html.escape(report.title)}</h1>\n<ul class=\"summary\">{summary}</ul>\n"
+            f"<body><main>\n<h1>{html.escape(report.title)}</h1>\n{_lead_html(report.lead)}"
+            f"<ul class=\"summary\">{summary}</ul>\n"
             f"<nav><ol>{toc}</ol></nav>\n{body}\n</main></body></html>\n")
 
 
 def to_markdown(report: Report) -> str:
-    parts = [f"# {report.title}\n\n", "".join(f"- {line}\n" for line in report.summary)]
+    parts = [f"# {report.title}\n\n"]
+    if report.lead is not None:
+        paras = report.lead.note.split("\n")
+        parts.append(f"## {report.lead.title}\n\n" + "".join(f"**{p}**\n\n" for p in paras[:-1]))
+        if report.lead.headers:
+            parts.append(markdown_table(report.lead.headers, report.lead.rows) + "\n")
+        parts.append(f"{paras[-1]}\n\n")
+    parts.append("".join(f"- {line}\n" for line in report.summary))
     for s in report.sections:
         parts.append(f"\n## {s.title}\n\n")
         if s.png is not None:

@@ -9,7 +9,7 @@ from bench.roofline import modelmath
 from bench.analysis.report import plots
 from bench.results import schema
 from bench.analysis.report.model import (BATCH_LABEL, LOAD_COLUMNS, Run, Section, by_key, machines_text, median_points,
-                                skipped, slugify)
+                                rows_of, skipped, slugify)
 
 LOAD_LABELS = dict(LOAD_COLUMNS)
 
@@ -49,7 +49,7 @@ def throughput_sections(runs: list[Run]) -> list[Section]:
             for b, runs_b in sorted(by_key(g, batch).items()):
                 pts = {col: median_points(runs_b, batch, lambda r, c=col: r.num(c))
                        for col in ("output_tok_s", "total_tok_s", "requests_per_s")}
-                rows.append([label, b, *(p[0][1] if p else None for p in pts.values()), len(runs_b)])
+                rows.append([label, b, *(p[0][1] if p else None for p in pts.values()), rows_of(runs_b)])
         out.append(Section(
             slug=slugify(f"throughput {workload}"), title=f"Throughput vs batch size: {workload}", png=png,
             chart_title=chart_title,
@@ -99,7 +99,7 @@ def latency_sections(runs: list[Run]) -> list[Section]:
         for label, g in by_key(group, lambda r: r.series).items():
             for x, runs_x in sorted(by_key(g, x_of).items()):
                 meds = [median_points(runs_x, x_of, lambda r, c=c: r.num(c)) for c in cols]
-                rows.append([label, x, *(m[0][1] if m else None for m in meds), len(runs_x)])
+                rows.append([label, x, *(m[0][1] if m else None for m in meds), rows_of(runs_x)])
         note = ("Solid lines: median (p50); dashed: p99, in milliseconds. TTFT counts from submission, so offline "
                 "it includes the wait for a batch slot; TPOT is (last token - first token) / (tokens - 1) per "
                 "request.")
@@ -239,7 +239,7 @@ def energy_section(runs: list[Run]) -> Section:
         for b, rb in sorted(by_key(g, batch).items()):
             med = [median_points(rb, batch, lambda r, c=c: r.num(c)) for c in
                    ("joules_per_output_token", "avg_power_w", "energy_j")]
-            rows.append([label, b, *(m[0][1] if m else None for m in med), len(rb)])
+            rows.append([label, b, *(m[0][1] if m else None for m in med), rows_of(rb)])
     return Section(slug="energy", title=title, png=png, chart_title=chart_title,
                    note="Energy of the timed run (accelerator power integrated over it) / output tokens.",
                    headers=["series", "batch", "J/output token", "avg power W", "energy J", "rows"], rows=rows)

@@ -1,0 +1,276 @@
+"""`bench plan`'s inputs joined: results rows (or predictions), hardware.yaml's GPU-hour prices on each basis,
+prices.yaml's vendors matched to the model (models.yaml compare_with) -> one Plan. The arithmetic is
+bench.analysis.plan and bench.analysis.frontier; prices come from bench.cost (nothing is re-derived here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bench.analysis import frontier, plan
+from bench.analysis.frontier import OperatingPoint, Point, Slo
+from bench.analysis.plan_points import PERCENTILES, Shape, measured_point, predicted_points
+from bench.config.prices import VendorPrice
+from bench.cost.pricing import BASES, CostOptions, cny_per_hour_for, gpu_count_of, power_of
+from bench.cost.vendor_use import VendorUse, effective_price
+from bench.errors import BenchError
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    model: str
+    hardware: tuple[str, ...]
+    traffic: plan.Traffic
+    slo: Slo = Slo()
+    basis: str = "rental"
+    vendors: tuple[str, ...] | None = None  # None: the model's like-for-like list; ("all",): every vendor
+    cache_hit_rate: float = 0.0
+    batch_share: float = 0.0  # share of the tokens through vendors' batch APIs
+    off_peak_share: float = 0.0
+    results: tuple[Path, ...] = ()
+    as_of: dt.date | None = None
+    cost_options: CostOptions = CostOptions()  # fx, years, electricity, given prices, rental tier...
+    tensor_parallel_size: int | None = None  # predictions only; None: the model's, raised until it fits
+    traffic_source: str = ""  # where the traffic's figures come from when not typed (a trace)
+
+
+@dataclass(frozen=True)
+class GpuHour:
+    basis: str
+    cny: float | None  # per GPU-hour; None: no quote on this basis
+    provenance: str  # the quote's source and date, or why there is none
+
+
+@dataclass(frozen=True)
+class HardwarePlan:
+    hardware: str
+    source: str  # "measured" or the prediction's label
+    points: tuple[Point, ...]
+    op: OperatingPoint | None  # None: no point meets the SLO (see best)
+    best: Point | None  # the point closest to the targets (when op is None)
+    fleet: plan.Fleet | None
+    prices: tuple[GpuHour, ...]  # one per basis
+    basis: str  # the headline basis
+    note: str = ""
+    workload: str = ""  # the measured rows' request shapes, e.g. "512/256"
+
+    def gpu_hour(self, basis: str | None = None) -> GpuHour:
+        want = basis or self.basis
+        return next(p for p in self.prices if p.basis == want)
+
+    def monthly_cny(self, basis: str | None = None) -> float | None:
+        price = self.gpu_hour(basis).cny
+        return None if price is None or self.fleet is None else plan.monthly_cny(self.fleet.gpus, price)
+
+
+@dataclass(frozen=True)
+class VendorBill:
+    price: VendorPrice
+    match: str  # why it stands against the model (models.yaml), "" when chosen by --vendors
+    cny_per_m: float  # blended at the mix, terms applied
+    terms: str  # "list" or the rules applied
+    monthly_cny: float
+    keys_needed: int | None
+
+    @property
+    def marks(self) -> str:
+        """'free', 'rate-limited', 'free, rate-limited' or '' (bench.cost.matching.marks)."""
+        from bench.cost.matching import marks
+
+        return marks(self.price)
+
+
+@dataclass(frozen=True)
+class Plan:
+    request: PlanRequest
+    model: str
+    as_of: dt.date
+    hardware: tuple[HardwarePlan, ...]
+    vendors: tuple[VendorBill, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def break_even(self, hp: HardwarePlan, bill: VendorBill) -> plan.BreakEven | None:
+        price = hp.gpu_hour().cny
+        if hp.op is None or price is None:
+            return None
+        return plan.break_even(price * hp.op.point.gpus, hp.op.point.total_tok_s,
+                               self.request.traffic.peak_to_mean, bill.cny_per_m)
+
+    def self_cny_per_m(self, hp: HardwarePlan, basis: str | None = None) -> float | None:
+        monthly = hp.monthly_cny(basis)
+        return None if monthly is None else plan.cny_per_m_at(monthly, self.request.traffic.tokens_per_month)
+
+
+def gpu_hours(hw_name: str, book, opts: CostOptions) -> tuple[GpuHour, ...]:
+    """One GPU-hour of `hw_name` on each basis (bench.cost.pricing): a given price (--gpu-cny-per-hour) on
+    every basis, else each basis's quote; power for owned/tco is the card's TDP (busy or idle)."""
+    hw = book.hardware[hw_name]
+    power_w, _ = power_of({}, hw, 1)
+    out = []
+    for basis in BASES:
+        try:
+            hourly = cny_per_hour_for(hw_name, hw, 1, power_w, replace(opts, basis=basis))
+        except BenchError as e:
+            out.append(GpuHour(basis, None, str(e)))
+            continue
+        if hourly.price is None:
+            prov = "given on the command line (--gpu-cny-per-hour)"
+        else:
+            tier = f" {hourly.price.tier}" if hourly.price.tier and basis == "rental" else ""
+            prov = f"{basis}{tier}: {hourly.price.source}, {hourly.price.date}"
+        out.append(GpuHour(basis, hourly.cny_per_hour, prov))
+    return tuple(out)
+
+
+def rows_for(paths: tuple[Path, ...], model: str, book) -> list[dict]:
+    """Ok rows of `model` (case-insensitive) in the results files; BenchError for a missing or foreign file."""
+    from bench.results import store as results
+
+    rows = []
+    for path in paths:
+        if not path.is_file():
+            raise BenchError(f"{path}: no such results file")
+        _, found = results.read_results(path)
+        rows += [r for r in found if (r.get("status") or "ok") == "ok"
+                 and str(r.get("model") or "").lower() == model.lower()]
+    return rows
+
+
+def shape_of(row: dict) -> str:
+    """'input/output' tokens per request of a row ('?' where not recorded)."""
+    def n(key):
+        v = row.get(key)
+        return "?" if v in (None, "") else str(int(float(v)))
+    return f"{n('input_len')}/{n('output_len')}"
+
+
+def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> dict[tuple[int, str], list[Point]]:
+    """Points of the rows that ran on `hw_name`, by (GPUs per replica, request shape): a front is read from rows of
+    one parallelism and one workload only."""
+    from bench.cost.hwchoice import measured_hardware
+
+    groups: dict[tuple[int, str], list[Point]] = {}
+    hw = book.hardware[hw_name]
+    for r in rows:
+        if measured_hardware(r, book) != hw_name:
+            continue
+        gpus = gpu_count_of(r, hw)
+        p = measured_point(r, percentile, gpus)
+        if p is not None:
+            groups.setdefault((gpus, shape_of(r)), []).append(p)
+    return groups
+
+
+def plan_hardware(hw_name: str, points: list[Point], req: PlanRequest, prices: tuple[GpuHour, ...],
+                  note: str = "", workload: str = "") -> HardwarePlan:
+    """The operating point at the SLO and the fleet for the traffic, or the best point when none meets it."""
+    source = points[0].source if points else ""
+    op = frontier.at_slo(points, req.slo) if points else None
+    if op is None:
+        best = frontier.best_available(points, req.slo) if points else None
+        return HardwarePlan(hw_name, source, tuple(points), None, best, None, prices, req.basis, note, workload)
+    fleet = plan.size_fleet(points, op, req.traffic)
+    return HardwarePlan(hw_name, source, tuple(points), op, None, fleet, prices, req.basis, note, workload)
+
+
+def closest_shapes(shapes: list[str], mix: tuple[float, float]) -> set[str]:
+    """Of measured request shapes 'in/out', those whose in:out ratio is closest to the traffic's mix (by the
+    ratio of the two ratios); all of them when none says its lengths."""
+    import math
+
+    def distance(shape: str) -> float:
+        i, _, o = shape.partition("/")
+        if not (i.isdigit() and o.isdigit()) or int(o) == 0 or int(i) == 0:
+            return math.inf
+        return abs(math.log((int(i) / int(o)) / (mix[0] / mix[1]))) if mix[0] else math.inf
+
+    best = min(distance(s) for s in shapes)
+    return {s for s in shapes if distance(s) == best}
+
+
+def cheapest(options: list[HardwarePlan]) -> HardwarePlan:
+    """Of one card's options (measured TP groups): the one meeting the SLO at the lowest monthly cost
+    (on the headline basis), else the most tokens/s per GPU."""
+    def key(hp: HardwarePlan):
+        monthly = hp.monthly_cny()
+        per_gpu = hp.op.point.tok_s_per_gpu if hp.op else 0.0
+        return (hp.op is None, monthly if monthly is not None else float("inf"), -per_gpu)
+    return min(options, key=key)
+
+
+def vendor_bills(req: PlanRequest, matches: list[tuple[VendorPrice, str]], as_of: dt.date) -> tuple[VendorBill, ...]:
+    """Each vendor's month for the traffic: terms applied at the plan's volume, keys for the peak."""
+    t = req.traffic
+    use = VendorUse(cache_hit_rate=req.cache_hit_rate, batch_share=req.batch_share, off_peak_share=req.off_peak_share,
+                    monthly_tokens=t.tokens_per_month, traffic_tokens_per_min=t.peak_tokens_per_min,
+                    traffic_requests_per_min=t.peak_requests_per_min)
+    bills = []
+    for price, why in matches:
+        eff = effective_price(price, use, as_of, t.mix, req.cost_options.fx_cny_per_usd)
+        bills.append(VendorBill(price, why, eff.blended_cny_per_m, eff.basis,
+                                plan.vendor_monthly_cny(eff.blended_cny_per_m, t.tokens_per_month), eff.keys_needed))
+    return tuple(sorted(bills, key=lambda b: (b.monthly_cny, b.price.vendor, b.price.model)))
+
+
+def matched_vendors(model, req: PlanRequest, as_of: dt.date) -> tuple[list[tuple[VendorPrice, str]], list[str]]:
+    """(price, why) for the vendors to compare (bench.cost.matching: like-for-like by default), and notes."""
+    from bench.config.prices import load_prices
+    from bench.cost.matching import vendors_for
+
+    return vendors_for(model.name, req.vendors, as_of, load_prices())
+
+
+def build_plan(req: PlanRequest) -> Plan:
+    """The whole plan; BenchError for bad input, and when no hardware has a point meeting the SLO (naming the
+    best available point)."""
+    from bench.config import catalog
+    from bench.config.hardware import load_hardware
+
+    if req.slo.percentile not in PERCENTILES:
+        raise BenchError(f"--slo-percentile {req.slo.percentile}: results rows hold p50 and p99; give 50 or 99")
+    if req.basis not in BASES:
+        raise BenchError(f"--basis {req.basis}: give one of {', '.join(BASES)}")
+    model = catalog.resolve_model(req.model)
+    book = load_hardware()
+    as_of = req.as_of or dt.date.today()
+    matches, notes = matched_vendors(model, req, as_of)
+    rows = rows_for(req.results, model.name, book)
+    shape = Shape(req.traffic.input_len, req.traffic.output_len)
+    plans = []
+    for hw_name in req.hardware:
+        prices = gpu_hours(hw_name, book, req.cost_options)
+        groups = measured_groups(rows, hw_name, req.slo.percentile, book)
+        if groups:
+            nearest = closest_shapes([k[1] for k in groups], req.traffic.mix)
+            options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text)
+                       for (_, shape_text), pts in groups.items() if shape_text in nearest]
+            plans.append(cheapest(options))
+            continue
+        pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size)
+        note = why or (f"nothing of {model.name} measured on {hw_name}: roofline-bound predictions (the fastest the "
+                       "card allows, communication not charged)")
+        plans.append(plan_hardware(hw_name, pts, req, prices, note=note,
+                                   workload=f"{shape.input_len}/{shape.output_len}"))
+    if req.slo.given and not any(hp.op for hp in plans):
+        bests = [(frontier.shortfall(hp.best, req.slo), hp) for hp in plans if hp.best is not None]
+        if not bests:
+            raise BenchError(f"no point for {model.name} on {', '.join(req.hardware)}: "
+                             + "; ".join(hp.note for hp in plans if hp.note))
+        _, hp = min(bests, key=lambda x: x[0])
+        raise BenchError(f"no point of {model.name} on {', '.join(req.hardware)} meets {req.slo.text()}; the best "
+                         f"available: {describe_point(hp.hardware, hp.best, req.slo.percentile)}; relax the targets or "
+                         "add hardware")
+    if not any(hp.points for hp in plans):
+        raise BenchError(f"no point for {model.name}: " + "; ".join(hp.note for hp in plans if hp.note))
+    return Plan(req, model.name, as_of, tuple(plans), vendor_bills(req, matches, as_of), tuple(notes))
+
+
+def describe_point(hardware: str, p: Point, percentile: int) -> str:
+    """'H100-SXM batch 8 (measured, run X): TTFT p99 350 ms, TPOT p99 12.0 ms'."""
+    def ms(x):
+        return "not measured" if x is None else f"{x:,.0f} ms" if x >= 100 else f"{x:.1f} ms"
+    ref = f", {p.ref}" if p.ref else ""
+    return (f"{hardware} batch {p.batch:g} ({p.source}{ref}): TTFT p{percentile} {ms(p.ttft_ms)}, "
+            f"TPOT p{percentile} {ms(p.tpot_ms)}")

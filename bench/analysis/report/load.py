@@ -1,0 +1,82 @@
+"""Results files -> the report's runs, at any size: each file read in one columnar pass
+(bench.results.store.read_frame), repeated rows of a case collapsed to one run of their medians in one
+pandas groupby, and the workloads that get their own charts chosen, so that the page stays one readable
+size whether the files hold ten rows or a hundred thousand.
+
+A case, for the report, is one row's workload and engine options (bench.analysis.compare.DEFAULT_KEY and
+the serving load columns) on one machine and engine (ENV_CASE_COLUMNS) in one file: its figures are the
+medians of its rows, its text cells the first row's, and `Run.rows` counts the rows it stands for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.analysis.compare import DEFAULT_KEY, LOAD_COLUMNS
+from bench.analysis.report.cost import row_hardware
+from bench.analysis.report.model import Run, by_key, rows_of
+from bench.config.hardware import HardwareBook
+from bench.errors import BenchError
+
+# With the workload key: what ran the case (rows that differ in these are different lines on a chart).
+ENV_CASE_COLUMNS = ("engine", "device", "device_name", "hardware", "weights", "architecture", "range_ratio")
+# Workloads drawn as their own throughput and latency charts; the others are one table (workloads_section).
+MAX_WORKLOAD_CHARTS = 4
+
+
+def case_columns(columns) -> list[str]:
+    """The columns of a file that define a case for the report, in a fixed order."""
+    have = set(columns)
+    return [c for c in (*DEFAULT_KEY, *LOAD_COLUMNS, *ENV_CASE_COLUMNS) if c in have]
+
+
+def one_per_case(frame):
+    """One row per case: medians of the numeric columns, the first row's text cells, `_rows` the rows it
+    stands for; cases in the order of their first row. Empty cells become None (as a dict row has them)."""
+    keys = case_columns(frame.columns)
+    grouped = frame.groupby(keys, dropna=False, sort=False)
+    numeric = [c for c in frame.columns if c not in keys and frame[c].dtype.kind in "fiu"]
+    text = [c for c in frame.columns if c not in keys and c not in numeric]
+    parts = [grouped[text].first()] if text else []
+    if numeric:
+        parts.append(grouped[numeric].median())
+    import pandas as pd
+
+    out = pd.concat(parts, axis=1).reset_index() if parts else grouped.size().reset_index()[keys]
+    out["_rows"] = grouped.size().to_numpy()
+    out = out[[*frame.columns, "_rows"]].astype(object)
+    return out.where(out.notna(), None)
+
+
+def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBook) -> tuple[list[Run], list[str]]:
+    """Ok rows of every file as Runs (one per case, see the module doc), and a line per file (rows read, rows
+    left out, cases)."""
+    from bench.analysis.compare import ok_rows
+    from bench.results import store as results
+
+    runs, lines = [], []
+    for path in paths:
+        _, frame = results.read_frame(path)
+        ok = ok_rows(frame)
+        cases = one_per_case(ok).to_dict("records") if len(ok) else []
+        for r in cases:
+            n = r.pop("_rows")
+            runs.append(Run(r, path.name, row_hardware(r, default_hardware, book), rows=int(n)))
+        left = len(frame) - len(ok)
+        line = f"{path.name}: {len(frame)} row(s)" + (f", {left} not ok (left out)" if left else "")
+        if len(cases) < len(ok):
+            line += f"; {len(cases)} distinct case(s), each shown as the median of its rows"
+        lines.append(line)
+    if not runs:
+        raise BenchError(f"no row with status ok in {', '.join(str(p) for p in paths)}; nothing to report")
+    return runs, lines
+
+
+def charted_workloads(runs: list[Run], limit: int | None = None) -> list[str]:
+    """The workloads that get their own charts: at most `limit` (default MAX_WORKLOAD_CHARTS), those compared
+    across the most series (model x machine x engine), then with the most rows, then first seen."""
+    limit = MAX_WORKLOAD_CHARTS if limit is None else limit
+    groups = list(by_key(runs, lambda r: r.workload).items())
+    order = sorted(range(len(groups)), key=lambda i: (-len({r.series for r in groups[i][1]}),
+                                                      -rows_of(groups[i][1]), i))
+    return [groups[i][0] for i in order[:limit]]

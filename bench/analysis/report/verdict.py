@@ -1,0 +1,173 @@
+"""The report's first block: per model x hardware, what self-hosting costs at the stated utilisation and latency
+target, the cheapest like-for-like vendor and the ratio, the break-even utilisation and daily volume, the GPUs a
+stated traffic needs, and what each figure rests on (measured or predicted; price dates). Then one sentence per
+model saying which option is cheapest and by how much.
+
+The cost is read at the point that meets the latency target (bench.analysis.slo.cost_at_slo, interpolated
+between measured batches); without a target, at the largest batch measured. Vendors: the model's like-for-like
+list (bench.cost.matching), list prices at the report's mix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from bench.analysis.frontier import Slo
+from bench.analysis.report.model import Priced, Section
+from bench.analysis.slo import CostAtSlo, cost_at_slo
+from bench.cost import formulas as cost
+from bench.cost.matching import marks, vendors_for
+
+SLUG = "verdict"
+HEADERS = ["model", "hardware", "rests on", "batch at target", "TTFT / TPOT ms", "self CNY/M", "cheapest vendor (CNY/M)",
+           "self vs vendor", "break-even use", "break-even tokens/day", "GPUs for the traffic", "GPU price"]
+
+
+@dataclass(frozen=True)
+class VerdictInputs:
+    utilization: float = 1.0
+    slo: Slo = Slo()
+    traffic_tokens_per_day: float | None = None
+    peak_to_mean: float = 2.0
+
+
+@dataclass(frozen=True)
+class Line:
+    at: CostAtSlo
+    self_cny_per_m: float | None  # blended at the mix and the stated utilisation
+    vendor: object | None  # the cheapest paid like-for-like VendorPrice
+    vendor_cny_per_m: float | None
+    breakeven_utilization: float | None
+    breakeven_tokens_per_day: float | None
+    gpus_for_traffic: int | None
+    price: str  # the GPU price's basis, source and date
+
+    @property
+    def ratio(self) -> float | None:
+        if self.self_cny_per_m is None or not self.vendor_cny_per_m:
+            return None
+        return cost.self_over_vendor(self.self_cny_per_m, self.vendor_cny_per_m)
+
+
+def _cny(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def _tokens(x: float | None) -> str:
+    if x is None:
+        return "-"
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if x >= div:
+            return f"{x / div:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def lines_of(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of: dt.date, price_book,
+             vendor_names) -> tuple[list[Line], list[str]]:
+    """One Line per model x hardware x GPUs x source x request shape, and notes (vendors left out, free tiers)."""
+    from bench.analysis.plan import SECONDS_PER_DAY, replicas_for
+
+    found = cost_at_slo([(p.run.row, p.cost) for p in priced], inputs.slo)
+    hourly = {(p.cost.model, p.cost.hardware, p.cost.gpu_count): p.cost for p in priced}
+    vendors, notes = {}, []
+    for model in dict.fromkeys(c.model for c in found):
+        matched, left_out = vendors_for(model, vendor_names, as_of, price_book)
+        notes += left_out
+        paid = [(p.blended_cny_per_m(mix, fx), p) for p, _ in matched if not p.free]
+        vendors[model] = min(paid, key=lambda x: x[0]) if paid else (None, None)
+        free = [f"{p.label} ({marks(p)})" for p, _ in matched if p.free]
+        if free:
+            notes.append(f"{model}: {', '.join(free)} cost nothing, within their rate limits")
+    out = []
+    for c in found:
+        mine = hourly[(c.model, c.hardware, c.gpus)]
+        v_cny, v = vendors[c.model]
+        full_use = c.cny_per_m_blended  # the priced rows are at 100% utilisation
+        self_cny = None if full_use is None else cost.at_utilization(full_use, inputs.utilization)
+        bu = volume = gpus = None
+        if full_use is not None and v_cny:
+            bu = cost.breakeven_utilization(full_use, v_cny)
+            volume = cost.breakeven_tokens_per_day(mine.cny_per_hour, v_cny) if bu <= 1 else None
+        if c.op is not None and inputs.traffic_tokens_per_day:
+            peak = inputs.traffic_tokens_per_day / SECONDS_PER_DAY * inputs.peak_to_mean
+            gpus = replicas_for(peak, c.op.point.total_tok_s) * c.gpus
+        tier = f" {mine.price_tier}" if mine.price_tier else ""
+        price = "given on the command line" if mine.basis == "given" else \
+            f"{mine.basis}{tier}: {mine.price_source} ({mine.price_date})"
+        out.append(Line(c, self_cny, v, v_cny, bu, volume, gpus, price))
+    out.sort(key=lambda x: (x.at.model, x.self_cny_per_m is None, x.self_cny_per_m or 0.0))
+    return out, notes
+
+
+def row_of(line: Line, percentile: int) -> list:
+    c = line.at
+    where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else c.hardware
+    rests = f"{c.source}, {c.workload} in/out"
+    if c.op is None:
+        b = c.best
+        return [c.model, where, rests, "none meets the target", f"best {_ms(b.ttft_ms)} / {_ms(b.tpot_ms)}"] + \
+            ["-"] * (len(HEADERS) - 5)
+    op = c.op
+    batch = f"{op.point.batch:.3g} ({op.binding}" + (", interpolated)" if op.interpolated else ")")
+    vendor = "-" if line.vendor is None else f"{line.vendor.vendor} {line.vendor.label} ({_cny(line.vendor_cny_per_m)}, " \
+                                             f"since {line.vendor.since})"
+    ratio = line.ratio
+    versus = "-" if ratio is None else (f"{1 / ratio:.3g}x cheaper" if ratio < 1 else f"{ratio:.3g}x dearer")
+    bu = line.breakeven_utilization
+    use = "-" if bu is None else "never" if bu > 1 or math.isinf(bu) else f"{bu:.1%}"
+    return [c.model, where, rests, batch, f"{_ms(op.point.ttft_ms)} / {_ms(op.point.tpot_ms)}",
+            _cny(line.self_cny_per_m), vendor, versus, use, _tokens(line.breakeven_tokens_per_day),
+            "-" if line.gpus_for_traffic is None else f"{line.gpus_for_traffic:,}", line.price]
+
+
+def sentence(model: str, lines: list[Line], inputs: VerdictInputs) -> str:
+    """Which option is cheapest for `model`, by how much, and what it rests on."""
+    ok = [x for x in lines if x.at.op is not None and x.self_cny_per_m is not None]
+    target = inputs.slo.text() if inputs.slo.given else "no latency target (the largest batch)"
+    at = f"at {inputs.utilization:.0%} utilisation and {target}"
+    if not ok:
+        return f"{model}: no run meets {target}; see the table for the closest point."
+    best = min(ok, key=lambda x: x.self_cny_per_m)
+    c = best.at
+    where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else c.hardware
+    rests = "measured" if c.source == "measured" else "a roofline prediction: a bound, measured runs reach less"
+    head = f"{model} {at}: self-hosting on {where} costs {_cny(best.self_cny_per_m)} CNY/M ({rests})"
+    if best.vendor is None:
+        return head + "; no paid like-for-like vendor to compare."
+    v = f"{best.vendor.vendor} {best.vendor.label} at {_cny(best.vendor_cny_per_m)} CNY/M (price since {best.vendor.since})"
+    ratio = best.ratio
+    if ratio < 1:
+        verdict = f"cheapest: self-hosting, {1 / ratio:.3g}x cheaper than {v}"
+    else:
+        verdict = f"cheapest: {v}, {ratio:.3g}x cheaper than self-hosting"
+    bu = best.breakeven_utilization
+    even = (f"; self-hosting wins above {bu:.0%} utilisation, i.e. from {_tokens(best.breakeven_tokens_per_day)} "
+            "tokens a day on one replica") if bu is not None and bu <= 1 else "; self-hosting never wins, even fully used"
+    n = best.gpus_for_traffic
+    gpus = f"; {n:,} GPU{'s carry' if n > 1 else ' carries'} {_tokens(inputs.traffic_tokens_per_day)} tokens a day at a " \
+           f"{inputs.peak_to_mean:g}x peak" if n else ""
+    return f"{head}. {verdict[0].upper()}{verdict[1:]}{even}{gpus}."
+
+
+def verdict_section(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of: dt.date, price_book,
+                    vendor_names=None) -> Section:
+    """The report's first section (module doc)."""
+    if not priced:
+        return Section(slug=SLUG, title="Verdict", note="Skipped: no row could be priced (pass --hardware NAME or "
+                                                        "--gpu-cny-per-hour), so there is no cost to compare.")
+    lines, notes = lines_of(priced, inputs, mix, fx, as_of, price_book, vendor_names)
+    by_model: dict[str, list[Line]] = {}
+    for x in lines:
+        by_model.setdefault(x.at.model, []).append(x)
+    sentences = [sentence(m, xs, inputs) for m, xs in by_model.items()]
+    how = (f"Self CNY/M: blended {cost.format_mix(mix)} at {inputs.utilization:.0%} utilisation, read at the batch "
+           f"that meets the target (interpolated between measured batches); vendors: list prices in force on {as_of}; "
+           "measured rows are runs of these results, predicted ones roofline bounds (engine=sim)")
+    return Section(slug=SLUG, title="Verdict", note="\n".join(sentences + ["; ".join([how] + notes) + "."]), headers=HEADERS,
+                   rows=[row_of(x, inputs.slo.percentile) for x in lines])

@@ -1,0 +1,274 @@
+"""`bench plan` as tables (terminal, Markdown), JSON and CSV lines. Formatting only: every figure comes from
+bench.analysis.plan_build.Plan. Every self-hosted line says whether it rests on measured or predicted points."""
+
+from __future__ import annotations
+
+import math
+
+from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point
+from bench.cost import formulas as cost
+from bench.cost.pricing import BASES
+from bench.display.tables import markdown_table
+
+
+def cny(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if math.isinf(x):
+        return "inf"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}" if abs(x) >= 1 else f"{x:.3g}"
+
+
+def tokens(x: float | None) -> str:
+    """500M, 1.2B, 30.5k."""
+    if x is None:
+        return "-"
+    if math.isinf(x):
+        return "inf"
+    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def batch(x: float) -> str:
+    return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
+
+
+def headline(p: Plan) -> str:
+    t, r = p.request.traffic, p.request
+    src = f" {r.traffic_source}" if r.traffic_source else ""
+    return (f"{p.model}: {tokens(t.tokens_per_day)} tokens/day at {cost.format_mix(t.mix)}{src} "
+            f"({t.input_len:,} in / {t.output_len:,} out per request), mean {t.mean_tok_s:,.0f} tok/s, peak "
+            f"{t.peak_tok_s:,.0f} tok/s ({t.peak_to_mean:g}x); {r.slo.text()}; prices in force on {p.as_of}; "
+            f"{r.basis} basis; a month = 730 h")
+
+
+def source_text(hp: HardwarePlan) -> str:
+    kind = "measured" if hp.source == "measured" else "predicted" if hp.source else "-"
+    return f"{kind} {hp.workload}".strip()
+
+
+def self_table(p: Plan) -> tuple[list[str], list[list]]:
+    b0 = p.request.basis
+    others = [b for b in BASES if b != b0]
+    headers = ["hardware", "points (in/out)", "TP", "batch at SLO", "tok/s per replica", "GPUs (replicas, servers)",
+               "batch peak / mean", "util at mean", f"TTFT / TPOT p{p.request.slo.percentile} at peak, ms",
+               f"CNY/GPU-h ({b0})", f"CNY/month ({b0})", f"CNY/M ({b0})", "CNY/month " + " / ".join(others)]
+    rows = []
+    for hp in p.hardware:
+        if hp.op is None:
+            why = (f"does not meet the targets; best: {describe_point(hp.hardware, hp.best, p.request.slo.percentile)}"
+                   if hp.best else hp.note)
+            rows.append([hp.hardware, source_text(hp), "-", why] + ["-"] * (len(headers) - 4))
+            continue
+        f, op = hp.fleet, hp.op
+        rows.append([
+            hp.hardware, source_text(hp), f.gpus_per_replica,
+            f"{batch(op.point.batch)} ({op.binding}{', interpolated' if op.interpolated else ''})",
+            round(f.replica_tok_s), f"{f.gpus:,} ({f.replicas:,}, {f.servers:,})",
+            f"{batch(f.batch_at_peak)} / {batch(f.batch_at_mean)}", f"{f.utilization_at_mean:.1%}",
+            f"{ms(f.at_peak.ttft_ms)} / {ms(f.at_peak.tpot_ms)}",
+            cny(hp.gpu_hour().cny), cny(hp.monthly_cny()), cny(p.self_cny_per_m(hp)),
+            " / ".join(cny(hp.monthly_cny(b)) for b in others),
+        ])
+    return headers, rows
+
+
+def vendor_table(p: Plan) -> tuple[list[str], list[list]]:
+    headers = ["vendor", "model", "stands against it as", "marks", "CNY/M (terms)", "CNY/month", "API keys at peak",
+               "price since", "source"]
+    rows = [[b.price.vendor, b.price.label, b.match or "(--vendors)", b.marks or "-",
+             f"{cny(b.cny_per_m)} ({b.terms})", cny(b.monthly_cny), "-" if b.keys_needed is None else b.keys_needed,
+             b.price.since, b.price.source] for b in p.vendors]
+    return headers, rows
+
+
+def versus(p: Plan, hp: HardwarePlan, bill: VendorBill) -> str:
+    """'1.03x dearer; wins above 28.8% mean util (here 27.9%), from 258M/day' or '...; never (...)'."""
+    mine = p.self_cny_per_m(hp)
+    be = p.break_even(hp, bill)
+    if mine is None or be is None:
+        return "-"
+    ratio = cost.self_over_vendor(mine, bill.cny_per_m)
+    if math.isinf(ratio):
+        return "vendor free; never"
+    now = f"{ratio:.3g}x dearer" if ratio >= 1 else f"{1 / ratio:.3g}x cheaper"
+    if be.tokens_per_day is None:
+        k = p.request.traffic.peak_to_mean
+        need = "more than 100%" if math.isinf(be.utilization) else f"{be.utilization:.1%}"
+        return f"{now}; never: needs {need} mean util, a {k:g}x peak allows at most {1 / k:.0%}"
+    return (f"{now}; wins above {be.utilization:.1%} mean util (here {hp.fleet.utilization_at_mean:.1%}), "
+            f"from {tokens(be.tokens_per_day)}/day")
+
+
+def breakeven_table(p: Plan) -> tuple[list[str], list[list]]:
+    headers = ["hardware"] + [b.price.model for b in p.vendors]
+    rows = [[hp.hardware] + [versus(p, hp, b) for b in p.vendors] for hp in p.hardware if hp.op is not None]
+    return headers, rows
+
+
+def verdict(p: Plan) -> str:
+    """One sentence: the cheapest self-hosted fleet against the cheapest vendor for the traffic, and by how much."""
+    fleets = [(hp.monthly_cny(), f"self-host on {hp.fleet.gpus:,} x {hp.hardware} ({hp.source})")
+              for hp in p.hardware if hp.monthly_cny() is not None]
+    bills = [(b.monthly_cny, f"{b.price.vendor} {b.price.model}" + (f" ({b.marks})" if b.marks else ""))
+             for b in p.vendors]
+    if not fleets and not bills:
+        return "nothing could be priced"
+    if not fleets or not bills:
+        m, what = min(fleets or bills)
+        return f"cheapest: {what} at {cny(m)} CNY/month (nothing on the other side to compare)"
+    (ms, self_text), (mv, vendor_text) = min(fleets), min(bills)
+    (m0, first), (m1, second) = sorted([(ms, self_text), (mv, vendor_text)])
+    if m0 == 0:
+        return f"cheapest: {first} at 0 CNY/month; {second} at {cny(m1)}"
+    by = "as cheap as" if m1 / m0 < 1.005 else f"{m1 / m0:.3g}x cheaper than"
+    return f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}"
+
+
+def provenance(p: Plan) -> list[str]:
+    lines = []
+    for hp in p.hardware:
+        lines.append(f"{hp.hardware}: " + "; ".join(f"{g.basis} {cny(g.cny)}/GPU-h ({g.provenance})" if g.cny is not None
+                                                   else f"{g.basis}: none" for g in hp.prices))
+        if hp.note and hp.op is not None:
+            lines.append(f"{hp.hardware}: {hp.note}")
+    fx = p.request.cost_options
+    lines.append(f"FX {fx.fx_cny_per_usd:g} CNY/USD ({fx.fx_date}); servers of 8 GPUs")
+    return lines + list(p.notes)
+
+
+def markdown(p: Plan) -> str:
+    parts = [f"**{verdict(p)}**\n", headline(p) + "\n", markdown_table(*self_table(p))]
+    if p.vendors:
+        parts += [markdown_table(*vendor_table(p)), "Self-hosted against each vendor (cost ratio at this traffic; "
+                  "break-even volume and utilisation):\n", markdown_table(*breakeven_table(p))]
+    parts.append("\n".join(f"- {line}" for line in provenance(p)) + "\n")
+    return "\n".join(parts)
+
+
+def strict_json(x):
+    """inf and nan as strings ('inf'), so the output is JSON any parser reads."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "inf" if x > 0 else "-inf" if x < 0 else "nan"
+    if isinstance(x, dict):
+        return {k: strict_json(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [strict_json(v) for v in x]
+    return x
+
+
+def as_json(p: Plan) -> dict:
+    """Every figure of the plan (non-finite numbers as strings: strict_json)."""
+    return strict_json(_as_json(p))
+
+
+def _as_json(p: Plan) -> dict:
+    t = p.request.traffic
+
+    def hw(hp: HardwarePlan) -> dict:
+        d = {"hardware": hp.hardware, "source": hp.source, "note": hp.note, "workload": hp.workload,
+             "prices": {g.basis: {"cny_per_gpu_hour": g.cny, "provenance": g.provenance} for g in hp.prices}}
+        if hp.op is None:
+            d["meets_slo"] = False
+            d["best_available"] = describe_point(hp.hardware, hp.best, p.request.slo.percentile) if hp.best else None
+            return d
+        f = hp.fleet
+        d.update(meets_slo=True, batch_at_slo=hp.op.point.batch, binding=hp.op.binding,
+                 operating_point_from=list(hp.op.between), replica_tok_s=f.replica_tok_s,
+                 gpus_per_replica=f.gpus_per_replica, replicas=f.replicas, gpus=f.gpus, servers=f.servers,
+                 batch_at_peak=f.batch_at_peak, batch_at_mean=f.batch_at_mean,
+                 utilization_at_mean=f.utilization_at_mean, ttft_ms_at_peak=f.at_peak.ttft_ms,
+                 tpot_ms_at_peak=f.at_peak.tpot_ms,
+                 monthly_cny={b: hp.monthly_cny(b) for b in BASES},
+                 cny_per_m={b: p.self_cny_per_m(hp, b) for b in BASES})
+        d["versus"] = {}
+        for b in p.vendors:
+            be = p.break_even(hp, b)
+            mine = p.self_cny_per_m(hp)
+            d["versus"][b.price.model] = {
+                "self_over_vendor": None if mine is None else cost.self_over_vendor(mine, b.cny_per_m),
+                "breakeven_tokens_per_day": be.tokens_per_day if be else None,
+                "breakeven_utilization": be.utilization if be else None}
+        return d
+
+    return {"model": p.model, "as_of": str(p.as_of), "basis": p.request.basis, "verdict": verdict(p),
+            "traffic": {"tokens_per_day": t.tokens_per_day, "mix": cost.format_mix(t.mix),
+                        "peak_to_mean": t.peak_to_mean, "input_len": t.input_len, "output_len": t.output_len,
+                        "mean_tok_s": t.mean_tok_s, "peak_tok_s": t.peak_tok_s,
+                        "peak_requests_per_min": t.peak_requests_per_min},
+            "slo": p.request.slo.text(), "hardware": [hw(hp) for hp in p.hardware],
+            "vendors": [{"vendor": b.price.vendor, "model": b.price.label, "match": b.match, "marks": b.marks,
+                         "cny_per_m": b.cny_per_m, "terms": b.terms, "monthly_cny": b.monthly_cny,
+                         "keys_needed": b.keys_needed, "since": b.price.since, "source": b.price.source}
+                        for b in p.vendors],
+            "notes": provenance(p)}
+
+
+OUT_COLUMNS = ("model", "hardware", "source", "meets_slo", "tensor_parallel_size", "batch_at_slo", "binding",
+               "replica_tok_s", "replicas", "gpus", "servers", "batch_at_peak", "batch_at_mean",
+               "utilization_at_mean", "ttft_ms_at_peak", "tpot_ms_at_peak", "basis", "cny_per_gpu_hour",
+               "monthly_cny", "cny_per_m", "monthly_cny_rental", "monthly_cny_owned", "monthly_cny_tco",
+               "price_provenance", "vendor", "vendor_model", "vendor_match", "vendor_marks", "vendor_cny_per_m",
+               "vendor_terms", "vendor_monthly_cny", "vendor_keys_needed", "self_over_vendor",
+               "breakeven_tokens_per_day", "breakeven_utilization", "tokens_per_day", "mix", "peak_to_mean", "slo",
+               "as_of")
+
+
+def out_records(p: Plan) -> list[dict]:
+    """`--out`: one line per hardware x vendor (a hardware line with empty vendor cells when there is none)."""
+    t, out = p.request.traffic, []
+    for hp in p.hardware:
+        base = {"model": p.model, "hardware": hp.hardware, "source": hp.source, "meets_slo": hp.op is not None,
+                "basis": p.request.basis, "cny_per_gpu_hour": hp.gpu_hour().cny,
+                "price_provenance": hp.gpu_hour().provenance, "tokens_per_day": t.tokens_per_day,
+                "mix": cost.format_mix(t.mix), "peak_to_mean": t.peak_to_mean, "slo": p.request.slo.text(),
+                "as_of": str(p.as_of)}
+        if hp.op is not None:
+            f = hp.fleet
+            base.update(tensor_parallel_size=f.gpus_per_replica, batch_at_slo=hp.op.point.batch,
+                        binding=hp.op.binding, replica_tok_s=f.replica_tok_s, replicas=f.replicas, gpus=f.gpus,
+                        servers=f.servers, batch_at_peak=f.batch_at_peak, batch_at_mean=f.batch_at_mean,
+                        utilization_at_mean=f.utilization_at_mean, ttft_ms_at_peak=f.at_peak.ttft_ms,
+                        tpot_ms_at_peak=f.at_peak.tpot_ms, monthly_cny=hp.monthly_cny(),
+                        cny_per_m=p.self_cny_per_m(hp), **{f"monthly_cny_{b}": hp.monthly_cny(b) for b in BASES})
+        for b in p.vendors or [None]:
+            rec = dict(base)
+            if b is not None:
+                be = p.break_even(hp, b)
+                mine = p.self_cny_per_m(hp)
+                rec.update(vendor=b.price.vendor, vendor_model=b.price.label, vendor_match=b.match,
+                           vendor_marks=b.marks, vendor_cny_per_m=b.cny_per_m, vendor_terms=b.terms,
+                           vendor_monthly_cny=b.monthly_cny, vendor_keys_needed=b.keys_needed,
+                           self_over_vendor=None if mine is None else cost.self_over_vendor(mine, b.cny_per_m),
+                           breakeven_tokens_per_day=be.tokens_per_day if be else None,
+                           breakeven_utilization=be.utilization if be else None)
+            out.append({k: rec.get(k) for k in OUT_COLUMNS})
+    return out
+
+
+def print_plan(p: Plan) -> None:
+    from rich.table import Table
+
+    from bench.display.cost import console
+
+    console.print(f"[bold]{verdict(p)}[/bold]")
+    console.print(headline(p))
+    tables = [("self-hosted: the fleet for the peak, the month on each basis", self_table(p))]
+    if p.vendors:
+        tables += [("vendors: the same traffic's month, terms applied", vendor_table(p)),
+                   ("self-hosted / vendor at this traffic; break-even volume (mean utilisation)", breakeven_table(p))]
+    for title, (headers, rows) in tables:
+        t = Table(title=title, title_justify="left")
+        for h in headers:
+            t.add_column(h, overflow="fold")
+        for r in rows:
+            t.add_row(*[str(c) for c in r])
+        console.print(t)
+    for line in provenance(p):
+        console.print(line, highlight=False)

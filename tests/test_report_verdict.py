@@ -1,0 +1,73 @@
+"""The verdict block first in `bench report` (issue 13): per model x hardware the cost at the latency target and
+utilisation, the cheapest like-for-like vendor and the ratio, break-even, GPUs for a traffic; figures checked by
+hand; in headless Chromium it is above the fold at 1400 x 900."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from bench.cli import main
+from tests.test_plan import priced_csv
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def verdict_report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("verdict")
+    path = priced_csv(tmp)
+    out = tmp / "report"
+    assert main(["report", str(path), "--gpu-cny-per-hour", "10", "--as-of", "2025-06-01", "--slo-tpot-ms", "40",
+                 "--utilization", "0.5", "--traffic", "100M/day", "--out", str(out)]) == 0
+    return out
+
+
+def test_the_verdict_comes_first_with_hand_computed_figures(verdict_report):
+    md = (verdict_report / "report.md").read_text()
+    assert md.index("## Verdict") < md.index("- Results:") < md.index("## Throughput")
+    verdict = md[md.index("## Verdict"):md.index("- Results:")]
+    # at TPOT <= 40 ms the batch is 20 (between runs b8 and b32): 396,000 tokens per CNY at 10 CNY/h when always
+    # busy -> 2.525 CNY/M; at 50% utilisation 2.525 / 0.5 = 5.05 CNY/M
+    assert "self-hosting on H100-SXM costs 5.05 CNY/M (measured)" in verdict
+    # the cheapest like-for-like paid vendor on 2025-06-01: 0.3 / 0.6 CNY/M blended 3:1 = 0.375;
+    # 5.0505 / 0.375 = 13.5x; break-even 2.525 / 0.375 = 6.7 > 1: never
+    assert "at 0.375 CNY/M" in verdict and "13.5x cheaper than self-hosting" in verdict
+    assert "self-hosting never wins, even fully used" in verdict
+    # 100M tokens/day at a 2x peak: 2,314.8 tok/s / 1,100 per replica -> 3 replicas of 1 GPU
+    assert "3 GPUs carry 100M tokens a day at a 2x peak" in verdict
+    row = next(line for line in verdict.splitlines() if line.startswith("| qwen2.5-7b-instruct"))
+    assert "| measured, 768/256 in/out | 20 (TPOT, interpolated) | 140 / 40.0 | 5.05 |" in row
+    assert "| 13.5x dearer | never | - | 3 |" in row
+
+
+def test_the_html_page_opens_with_the_verdict(verdict_report):
+    page = (verdict_report / "index.html").read_text()
+    assert page.index('class="verdict"') < page.index('class="summary"') < page.index("<nav>")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)")
+def test_the_verdict_is_above_the_fold_at_1400x900(verdict_report, tmp_path):
+    probe = verdict_report / "probe.html"
+    script = """<script>window.addEventListener('load', () => {
+      const p = document.querySelector('#verdict p.lead');
+      document.body.setAttribute('data-fold', Math.ceil(p.getBoundingClientRect().bottom) + ' ' + window.innerHeight);
+    });</script>"""
+    probe.write_text((verdict_report / "index.html").read_text().replace("</body>", script + "</body>"))
+    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+            "--disable-background-networking", "--hide-scrollbars", "--window-size=1400,900",
+            f"--user-data-dir={tmp_path / 'profile'}"]
+    done = subprocess.run(args + ["--virtual-time-budget=10000", "--dump-dom", probe.as_uri()], capture_output=True,
+                          text=True, timeout=180)
+    found = re.search(r'data-fold="(\d+) (\d+)"', done.stdout)
+    assert found, done.stderr[-2000:]
+    bottom, height = int(found.group(1)), int(found.group(2))
+    # the viewport of a 1400 x 900 window (headless Chromium keeps some of the 900 px for its frame)
+    assert 600 < height <= 900 and bottom <= height, (bottom, height)
+    shot = tmp_path / "verdict-1400x900.png"  # the screenshot a person would see (kept with the test's files)
+    done = subprocess.run(args + [f"--screenshot={shot}", (verdict_report / "index.html").as_uri()],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0 and shot.is_file()
