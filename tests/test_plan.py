@@ -391,3 +391,20 @@ def test_json_output_is_strict_json_with_a_free_vendor(capsys):
     d = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
     flash = d["hardware"][0]["versus"]["glm-4-flash"]
     assert flash["breakeven_utilization"] == "inf" and flash["breakeven_tokens_per_day"] is None
+
+
+def test_predicted_points_are_the_expected_value_with_the_bound_beside():
+    from bench.config import catalog
+    from bench.roofline import efficiency, predict
+
+    model = catalog.resolve_model("qwen2.5-7b-instruct")
+    pts, note = predicted_points(model, "H100-SXM", Shape(768, 256), batches=(8,))
+    (p,) = pts
+    prof = predict.load_profile(None)
+    dep = predict.deployment({"tensor_parallel_size": 1, "dtype": model.dtype}, model.config,
+                             predict.require_gpu("H100-SXM"))
+    # the same step as roofline_point's: 8 decodes at context 896 and 24 prompt tokens, at its expected time
+    step = efficiency.step_time_s(dep.step_cost(8, 8 * 896, [(24, 0)]), dep.machine, prof.efficiency_for("vllm"))
+    assert p.tpot_ms == pytest.approx(float(step) * 1e3)
+    assert p.source == "predicted: published-fit-1" and "roofline bound" in p.ref
+    assert p.tpot_ms > roofline_point(dep, 8, Shape(768, 256)).tpot_ms  # slower than the bound

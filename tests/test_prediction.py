@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -255,3 +254,66 @@ def test_explain_shows_the_expected_rate_beside_the_bound(capsys):
     assert out["weight_dtype"] == "fp8" and out["calibration"] == "published-fit-1"
     for b in ("1", "64"):
         assert 0 < out["expected_decode_tok_s"][b] < out["decode_tok_s_bound"][b]
+
+
+def test_cost_shows_what_the_cost_stands_on():
+    from bench.display.cost import throughput_line
+
+    sim = {"engine": "sim", "output_tok_s": "1234.4", "predicted_output_tok_s": "1234.4", "roofline_output_tok_s": "2345",
+           "predicted_band_low_tok_s": "672", "predicted_band_high_tok_s": "1888", "prediction_calibration": "published-fit-1"}
+    assert throughput_line(sim) == ("throughput: 1,234 output tok/s predicted (band 672-1,888, published-fit-1); "
+                                    "roofline bound 2,345")
+    measured = {"engine": "vllm", "output_tok_s": "1000", "predicted_output_tok_s": "950", "roofline_output_tok_s": "2345",
+                "predicted_band_low_tok_s": "517", "predicted_band_high_tok_s": "1453", "prediction_calibration": "mine"}
+    assert throughput_line(measured) == ("throughput: 1,000 output tok/s measured; predicted 950 (band 517-1,453, mine); "
+                                         "roofline bound 2,345")
+    assert throughput_line({"engine": "vllm", "output_tok_s": "5"}) is None  # a CPU row: nothing beside it
+
+
+def test_report_says_sim_rows_are_expected_values(tmp_path):
+    from bench import cli
+
+    out = tmp_path / "runs.csv"
+    assert cli.main(["run", "--model", "tiny-qwen2", "--engine", "sim", "--hardware", "H100-SXM", "--num-prompts", "8",
+                     "--out", str(out)]) == 0
+    assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "what vLLM is expected to reach, calibration published-fit-1" in md
+
+
+def test_sharegpt_like_lengths_are_seeded_clipped_and_keep_their_means():
+    a = published.sharegpt_like(5000, 236, 216)
+    assert a == published.sharegpt_like(5000, 236, 216)  # seeded
+    assert all(4 <= p <= 1024 and 4 <= o and p + o <= 2048 for p, o in a)  # the samplers' filter
+    # lognormal with coefficient of variation 1: the means survive the clipping within a few percent
+    assert np.mean([p for p, _ in a]) == pytest.approx(236, rel=0.08)
+    assert np.mean([o for _, o in a]) == pytest.approx(216, rel=0.08)
+    assert max(o for _, o in a) > 5 * 216  # the long tail that sets a run's last wave
+
+
+def test_a_bad_published_file_is_one_line(tmp_path):
+    src = published.DEFAULT_FILE.read_text().splitlines()
+    bad = tmp_path / "runs.csv"
+    bad.write_text("\n".join([src[0], src[1].rsplit(",", 1)[0] + ",zipf"]) + "\n")
+    with pytest.raises(BenchError, match="line 2: lengths 'zipf' is not fixed or sharegpt"):
+        published.load(bad)
+
+
+def test_case_keys_of_measured_cases_recorded_before_issue_14_still_match():
+    import hashlib
+    import json
+
+    from bench.config import run as runconfig
+
+    cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "max_num_seqs": 4}))
+    old = {k: v for k, v in cfg.model_dump().items()
+           if k not in ("timeout_s", "hardware", "quantization", "profile", "sim_timing")}
+    old["config_sha"] = model.config_sha
+    blob = json.dumps(old, sort_keys=True, separators=(",", ":"))
+    assert runconfig.case_key(cfg, model) == hashlib.sha256(blob.encode()).hexdigest()[:16]  # --resume still skips it
+    prof = cfg.model_copy(update={"profile": "mine.yaml"})
+    fp8 = cfg.model_copy(update={"quantization": "fp8"})
+    assert runconfig.case_key(prof, model) == runconfig.case_key(cfg, model)  # only predicted_* follow --profile
+    assert runconfig.case_key(fp8, model) != runconfig.case_key(cfg, model)  # the weights measured differ
+    sim = cfg.model_copy(update={"engine": "sim", "hardware": "H20"})
+    assert runconfig.case_key(sim, model) != runconfig.case_key(sim.model_copy(update={"sim_timing": "bound"}), model)

@@ -249,8 +249,9 @@ def build_plan(req: PlanRequest) -> Plan:
             plans.append(cheapest(options))
             continue
         pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size)
-        note = why or (f"nothing of {model.name} measured on {hw_name}: roofline-bound predictions (the fastest the "
-                       "card allows, communication not charged)")
+        calibration = pts[0].source.removeprefix("predicted: ") if pts else ""
+        note = why or (f"nothing of {model.name} measured on {hw_name}: predictions of what vLLM is expected to reach "
+                       f"({calibration}; the roofline bound in each point's ref)")
         plans.append(plan_hardware(hw_name, pts, req, prices, note=note,
                                    workload=f"{shape.input_len}/{shape.output_len}"))
     if req.slo.given and not any(hp.op for hp in plans):

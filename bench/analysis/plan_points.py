@@ -1,9 +1,10 @@
 """Where the operating points of a plan come from: measured results rows first, a prediction where nothing
 was measured. Every point says which (`Point.source`: "measured" or "predicted: ...").
 
-`predicted_points` is the one place that predicts; today it asks the roofline (bench.roofline.predict), a
-bound: the fastest the hardware allows, communication not charged. Switching to another prediction (an
-efficiency model) is a change of this function only.
+`predicted_points` is the one place that predicts: the expected value of the efficiency model
+(bench.roofline.efficiency) with the published fit or a profile (bench.roofline.profile), the same steps
+`roofline_point` prices at the bound (the fastest the hardware allows, communication not charged). Each
+predicted point names its calibration and carries the bound in its ref.
 """
 
 from __future__ import annotations
@@ -67,13 +68,33 @@ def roofline_point(dep, batch: int, shape: Shape) -> Point:
                  tpot_ms=step.time_s * 1e3, source=ROOFLINE, ref=f"roofline {dep.gpu.name} x{dep.tp}")
 
 
+def expected_point(dep, batch: int, shape: Shape, eff, calibration: str) -> Point:
+    """roofline_point's steps, each timed as the engine is expected to run it (efficiency `eff`), the bound's
+    output tok/s in the ref."""
+    from bench.roofline import efficiency
+
+    i, o = shape.input_len, shape.output_len
+    ctx = i + o / 2
+    new = round(batch * i / o)
+    chunks = [(new, 0)] if new else []
+    step_s = float(efficiency.step_time_s(dep.step_cost(batch, round(batch * ctx), chunks), dep.machine, eff))
+    first_s = float(efficiency.step_time_s(dep.step_cost(batch - 1, round((batch - 1) * ctx), [(i, 0)]), dep.machine,
+                                           eff))
+    bound_tok_s = batch / dep.step(batch, round(batch * ctx), chunks).time_s
+    return Point(batch=batch, total_tok_s=batch / step_s * (i + o) / o, gpus=dep.tp, ttft_ms=first_s * 1e3,
+                 tpot_ms=step_s * 1e3, source=f"predicted: {calibration}",
+                 ref=f"{calibration} {dep.gpu.name} x{dep.tp}; roofline bound {bound_tok_s:,.0f} output tok/s")
+
+
 def predicted_points(model, hardware: str, shape: Shape, tensor_parallel_size: int | None = None,
-                     batches: tuple[int, ...] = PREDICTED_BATCHES) -> tuple[list[Point], str]:
+                     batches: tuple[int, ...] = PREDICTED_BATCHES, profile=None) -> tuple[list[Point], str]:
     """Predicted points of catalog model `model` (a ResolvedModel) on `hardware`, at each batch whose KV fits,
     and a note ("" or why none: a CPU entry, weights that do not fit even at TP 8, ...). The TP is the one
     given, else the model's default, raised by powers of two until the weights and one sequence's KV fit."""
     from bench.roofline import predict
 
+    profile = profile or predict.load_profile(None)
+    eff = profile.efficiency_for("vllm")
     gpu = predict.gpu_for(hardware)
     if gpu is None:
         return [], f"no roofline for {hardware} (not a GPU with memory, bandwidth and bf16 figures)"
@@ -84,6 +105,6 @@ def predicted_points(model, hardware: str, shape: Shape, tensor_parallel_size: i
         dep = predict.deployment({"tensor_parallel_size": tp, "dtype": model.dtype}, model.config, gpu)
         fit = dep.max_batch(context) if dep.fits else 0
         if fit >= 1:
-            return [roofline_point(dep, b, shape) for b in batches if b <= fit], ""
+            return [expected_point(dep, b, shape, eff, profile.name) for b in batches if b <= fit], ""
     return [], (f"{model.name} does not fit on {hardware} up to TP {tps[-1]} with {context:,}-token sequences "
                 f"(`bench explain {model.name} --hardware {hardware}` says what would)")

@@ -112,7 +112,7 @@ def slo_costs(args, priced: list) -> list:
 
 def cmd_cost(args) -> int:
     from bench.results import store as results
-    from bench.display.cost import console, print_cost_at_slo, print_self_cost
+    from bench.display.cost import console, print_cost_at_slo, print_self_cost, throughput_line
     from bench.cost.pricing import (OUT_COLUMNS, CostOptions, check_columns, compare, out_record, row_vendor_use,
                                     self_cost)
     from bench.config.hardware import canonical_name, load_hardware
@@ -153,6 +153,7 @@ def cmd_cost(args) -> int:
     use = vendor_use_of(args)
     given_traffic = args.traffic_tpm is not None or args.traffic_rpm is not None
     blocks, unpriced, matched, notes, priced = [], [], {}, [], []
+    stands_on: dict[int, str | None] = {}
     for row in measured:
         try:
             mine = self_cost(row, opts, hardware_book)
@@ -168,6 +169,7 @@ def cmd_cost(args) -> int:
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
         priced.append((row, mine))
+        stands_on[id(mine)] = throughput_line(row)
     if not blocks:
         raise BenchError(unpriced[0] if len(unpriced) == 1 else
                          f"no row could be priced ({len(unpriced)}): " + "; ".join(unpriced))
@@ -176,6 +178,8 @@ def cmd_cost(args) -> int:
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
     for mine, comparisons in blocks:
         print_self_cost(mine, comparisons, as_of, keys_for=keys_for, matches=matched[mine.model])
+        if stands_on[id(mine)]:  # what the cost stands on: measured or predicted tok/s, the bound beside it
+            console.print(f"  {stands_on[id(mine)]}", soft_wrap=True, highlight=False, markup=False)
     for line in notes:
         console.print(line, highlight=False)
     own = sorted({m.hardware for m, _ in blocks if m.measured_on and m.hardware != opts.hardware and not m.what_if})

@@ -126,6 +126,10 @@ DATASET_OPTIONS = {"prefix_len": ("shared-prefix",), "num_prefixes": ("shared-pr
 
 # Options that do not change what is measured; left out of the case key.
 NOT_IN_KEY = ("timeout_s",)
+# Options only the sim's figures depend on (a measured case's predicted_* columns follow --profile, its measurement
+# does not); and options left out of the key at their default, so keys of cases recorded before them still match.
+SIM_ONLY_IN_KEY = ("profile", "sim_timing")
+OMITTED_AT_DEFAULT = {"quantization": None}
 
 
 def parse(fields: dict, where: str = "bench run") -> RunConfig:
@@ -278,6 +282,12 @@ def case_key(cfg: RunConfig, model: ResolvedModel) -> str:
     fields = {k: v for k, v in cfg.model_dump().items() if k not in NOT_IN_KEY}
     if cfg.engine != "sim" or not cfg.hardware:  # a measured case is the same case whatever GPU it is priced as
         fields.pop("hardware", None)
+    if cfg.engine != "sim":
+        for k in SIM_ONLY_IN_KEY:
+            fields.pop(k, None)
+    for k, default in OMITTED_AT_DEFAULT.items():
+        if fields.get(k, default) == default:
+            fields.pop(k, None)
     fields["config_sha"] = model.config_sha
     blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -67,6 +67,27 @@ def breakeven(u: float | None) -> str:
     return f"{u:.1%}"
 
 
+def throughput_line(row: dict) -> str | None:
+    """What the cost stands on: the row's output tok/s, measured or predicted (sim), with the prediction's band
+    and calibration and the roofline bound beside it; None when the row has neither prediction nor bound."""
+    def f(name):
+        try:
+            return float(row.get(name) or "nan")
+        except ValueError:
+            return float("nan")
+
+    tok, pred, bound = f("output_tok_s"), f("predicted_output_tok_s"), f("roofline_output_tok_s")
+    low, high, cal = f("predicted_band_low_tok_s"), f("predicted_band_high_tok_s"), row.get("prediction_calibration")
+    if pred != pred and bound != bound:
+        return None
+    band = f"band {low:,.0f}-{high:,.0f}, {cal}" if low == low and high == high and cal else (cal or "")
+    if row.get("engine") == "sim":
+        what = f"{tok:,.0f} output tok/s predicted" + (f" ({band})" if pred == pred else " (the bound itself)")
+    else:
+        what = f"{tok:,.0f} output tok/s measured" + (f"; predicted {pred:,.0f} ({band})" if pred == pred else "")
+    return f"throughput: {what}" + (f"; roofline bound {bound:,.0f}" if bound == bound else "")
+
+
 def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date,
                     keys_for: str = "", matches: list | None = None) -> None:
     """One row's cost, and each vendor beside it; `matches`: (VendorPrice, why) of the like-for-like list,

@@ -22,7 +22,7 @@ def _fmt(v, digits: int = 1) -> str:
 
 
 def engine_label(row: dict) -> str:
-    """`vllm 0.32.0`, `hf 5.19.0` (transformers), `sim roofline-1`, ... for titles."""
+    """`vllm 0.32.0`, `hf 5.19.0` (transformers), `sim roofline-2+published-fit-1`, ... for titles."""
     version = row.get("engine_version") or ""
     return f"{row['engine']} {'' if version == 'unknown' else version}".strip()
 
@@ -46,7 +46,11 @@ def workload_text(r: dict) -> str:
 
 def print_case(outcome) -> None:
     r = outcome.row
-    what = "roofline prediction" if r["engine"] == "sim" else f"{r['weights']} weights"
+    if r["engine"] == "sim":
+        cal = r.get("prediction_calibration") if "+" in str(r.get("engine_version") or "") else None
+        what = f"expected, {cal}" if cal else "roofline prediction"
+    else:
+        what = f"{r['weights']} weights"
     t = Table(title=f"{r['model']} on {r['device_name'] or r['device']} "
                     f"({engine_label(r)}, {what})",
               show_header=False, title_justify="left")
@@ -73,6 +77,10 @@ def print_case(outcome) -> None:
     t.add_row("KV bytes/token", f"{_fmt(r['kv_bytes_per_token'], 0)} allocated | "
                                 f"{_fmt(r['kv_bytes_per_token_analytic'], 0)} analytic ({r['kv_cache_dtype']})")
     t.add_row("peak memory", f"{_fmt(r['peak_memory_gb'], 2)} GB ({r['peak_memory_source']})")
+    if r.get("predicted_output_tok_s") is not None and r["engine"] != "sim":
+        t.add_row("predicted", f"{_fmt(r['predicted_output_tok_s'])} output tok/s (band "
+                  f"{_fmt(r['predicted_band_low_tok_s'])}-{_fmt(r['predicted_band_high_tok_s'])}, "
+                  f"{r['prediction_calibration']})")
     if r.get("roofline_output_tok_s") is not None:
         t.add_row("roofline", f"{_fmt(r['roofline_output_tok_s'])} output tok/s on {r.get('hardware') or r['device_name']}"
                               f" | efficiency {_fmt(100 * r['efficiency'])}%")

@@ -26,7 +26,7 @@ def has_hf_continuous_batching() -> bool:
 
 ENGINES: dict[str, str] = {
     "vllm": "bench.engines.vllm_offline:VllmOfflineEngine",
-    "sim": "bench.engines.sim:SimEngine",  # roofline prediction, no GPU (needs --hardware)
+    "sim": "bench.engines.sim:SimEngine",  # expected value (or roofline bound) for --hardware, no GPU
     "hf": "bench.engines.hf:HfEngine",
 }
 if has_hf_continuous_batching():

@@ -11,6 +11,12 @@ Metrics (what `value` is and how the prediction gives it):
   output_tok_s, input_tok_s, total_tok_s, requests_s   totals over the run's elapsed time
   mean_e2e_ms       mean request latency;  batch_latency_ms   time of one whole batch
   decode_tok_s      1 / TPOT of a single request
+
+Lengths: `fixed` (every request at input_len / output_len, as the source ran them) or `sharegpt` (the
+source sampled ShareGPT conversations: input_len / output_len are its means). ShareGPT's lengths are
+long-tailed, and the longest requests set the last wave of a run; the dataset itself is not here, so they
+are drawn (seeded) from a lognormal with the source's means and a coefficient of variation of 1, clipped as
+vLLM's and SGLang's samplers filter it (prompt 4-1024 tokens, prompt + output <= 2048). An assumption, said.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ FASTER_IS_HIGHER = {"output_tok_s": True, "input_tok_s": True, "total_tok_s": Tr
                     "decode_tok_s": True, "mean_e2e_ms": False, "batch_latency_ms": False}
 COLUMNS = ("id", "model", "hardware", "tp", "engine", "engine_version", "weight_dtype", "kv_cache_dtype",
            "attention_data_parallel", "input_len", "output_len", "num_prompts", "max_num_seqs",
-           "max_num_batched_tokens", "metric", "value", "regime", "use", "source", "date", "assumed")
+           "max_num_batched_tokens", "metric", "value", "regime", "use", "source", "date", "assumed", "lengths")
+SHAREGPT_CV = 1.0  # assumed spread of ShareGPT lengths (coefficient of variation)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,13 @@ class PublishedRun:
     source: str
     date: str
     assumed: str
+    lengths: str = "fixed"  # fixed | sharegpt
+
+    def requests(self) -> list[tuple[int, int]]:
+        """(prompt, output) of each request: the fixed lengths, or ShareGPT-like draws with the same means."""
+        if self.lengths == "fixed":
+            return [(self.input_len, self.output_len)] * self.num_prompts
+        return sharegpt_like(self.num_prompts, self.input_len, self.output_len)
 
     @property
     def generation(self) -> str:
@@ -93,10 +107,26 @@ def load(path: Path | None = None) -> list[PublishedRun]:
                 attention_data_parallel=r["attention_data_parallel"] == "1", input_len=int(r["input_len"]),
                 output_len=int(r["output_len"]), num_prompts=int(r["num_prompts"]), max_num_seqs=int(r["max_num_seqs"]),
                 max_num_batched_tokens=int(r["max_num_batched_tokens"]), metric=r["metric"], value=float(r["value"]),
-                regime=r["regime"], use=r["use"], source=r["source"], date=r["date"], assumed=r["assumed"]))
+                regime=r["regime"], use=r["use"], source=r["source"], date=r["date"], assumed=r["assumed"],
+                lengths=r["lengths"]))
+            if r["lengths"] not in ("fixed", "sharegpt"):
+                raise ValueError(f"lengths {r['lengths']!r} is not fixed or sharegpt")
         except ValueError as e:
             raise BenchError(f"{path} line {i}: {e}") from None
     return out
+
+
+def sharegpt_like(n: int, input_mean: float, output_mean: float, seed: int = 0) -> list[tuple[int, int]]:
+    """n (prompt, output) pairs: lognormal with the given means and SHAREGPT_CV, clipped as the samplers filter."""
+    rng = np.random.default_rng(seed)
+    sigma = float(np.sqrt(np.log(1 + SHAREGPT_CV**2)))
+
+    def draw(mean: float) -> np.ndarray:
+        return rng.lognormal(np.log(mean) - sigma**2 / 2, sigma, n)
+
+    prompts = np.clip(np.rint(draw(input_mean)), 4, 1024).astype(int)
+    outputs = np.clip(np.rint(draw(output_mean)), 4, 2048 - prompts).astype(int)
+    return list(zip(prompts.tolist(), outputs.tolist()))
 
 
 def deployment(run: PublishedRun) -> Deployment:
@@ -143,8 +173,7 @@ class Case:
     @cached_property
     def trace(self) -> trace.ScheduleTrace:
         r = self.run
-        return trace.schedule(deployment(r), [(r.input_len, r.output_len)] * r.num_prompts, r.max_num_seqs,
-                              r.max_num_batched_tokens)
+        return trace.schedule(deployment(r), r.requests(), r.max_num_seqs, r.max_num_batched_tokens)
 
     @cached_property
     def bound(self) -> float:

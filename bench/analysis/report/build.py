@@ -85,9 +85,16 @@ def summary_lines(runs: list[Run], file_lines: list[str], opts: ReportOptions, a
              f"USD at {opts.fx_cny_per_usd:g} CNY ({fx_date_for(opts.fx_cny_per_usd)}). Each row is priced on the "
              f"hardware it ran on{_what_if_text(opts)}; the self-hosted table names every GPU price's basis, source "
              "and date."]
-    if any(r.engine == "sim" for r in runs):
+    sims = [r for r in runs if r.engine == "sim"]
+    expected = [r for r in sims if "+" in str(r.row.get("engine_version") or "")]  # roofline-N+CALIBRATION
+    calibrations = ", ".join(sorted({str(r.row.get("prediction_calibration") or "?") for r in expected}))
+    if sims and not expected:
         lines.append("Rows of engine=sim are roofline predictions (the fastest the hardware allows), not "
                      "measurements.")
+    elif sims:
+        some = "" if len(expected) == len(sims) else " (the others are the roofline: the fastest the hardware allows)"
+        lines.append(f"Rows of engine=sim are predictions, not measurements: what vLLM is expected to reach, "
+                     f"calibration {calibrations}, the roofline bound beside it in roofline_output_tok_s{some}.")
     if any(r.row.get("weights") == "dummy" for r in runs):
         lines.append("Dummy weights: throughput and KV-cache size depend on the architecture, not the weight values "
                      "(output lengths are fixed with ignore_eos), so they stand for the real model's.")

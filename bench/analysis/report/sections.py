@@ -188,8 +188,8 @@ def efficiency_points(runs: list[Run]) -> list[tuple[Run, float, float, str]]:
             roof = measured / r.num("efficiency")
         source = "roofline columns"
         if roof is None:
-            twin = _sim_twin(r, sims)
-            roof = twin.num("output_tok_s") if twin else None
+            twin = _sim_twin(r, sims)  # its bound column; rows of --sim-timing bound (and older sims) are the bound
+            roof = (twin.num("roofline_output_tok_s") or twin.num("output_tok_s")) if twin else None
             source = "sim row of the same case"
         if roof:
             out.append((r, measured, roof, source))
