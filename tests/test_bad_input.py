@@ -211,6 +211,9 @@ def _model_dir(tmp_path: Path, **over) -> Path:
     ({"hidden_size": "wide"}, "hidden_size is 'wide', not a positive whole number"),
     ({"num_key_value_heads": 0}, "num_key_value_heads is 0, not a positive whole number"),
     ({"max_position_embeddings": "long"}, "max_position_embeddings is 'long'"),
+    ({"num_hidden_layers": float("inf")}, "num_hidden_layers is inf, not a positive whole number"),
+    ({"hidden_size": 10**40}, "hidden_size is 10000000000000000000000000000000000000000, beyond any model"),
+    ({"num_attention_heads": 14, "num_key_value_heads": 3}, "14 attention heads are not a whole number per KV head"),
 ])
 def test_unreadable_config_is_refused_up_front(capsys, tmp_path, over, needle):
     """GPT-2 style fields, a missing or non-numeric one: the case ran, then build_row raised KeyError (no row)."""
