@@ -494,3 +494,15 @@ def test_a_damaged_file_is_rebuilt_into_a_new_one(capsys, tmp_path):
     fresh = tmp_path / "rebuilt.csv"
     assert restore([str(out), "--into", str(fresh)]) == 0
     assert sorted(r["run_id"] for r in read_rows(fresh)) == ids
+
+
+def test_a_sweep_grid_too_large_is_refused_before_it_is_expanded(capsys, tmp_path):
+    """5 lists of 10 values: 10^5 cases, each resolved before the dry run listed them (10^9 filled memory)."""
+    sweep = tmp_path / "big.yaml"
+    tens = "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"
+    sweep.write_text(f"base: {{model: tiny-glm, engine: sim, hardware: H20}}\ngrid: {{max_num_seqs: {tens}, "
+                     f"seed: {tens}, input_len: {tens}, output_len: {tens}, num_prompts: {tens}}}\n"
+                     "cases: [{seed: 0}]\n")
+    code, _, err = run_cli(capsys, "sweep", sweep, "--dry-run", "--out", tmp_path / "r.csv")
+    assert code == 2 and (f"{sweep}: 100,001 cases (the grid's product of list lengths, plus cases); at most 10,000 "
+                          "in one sweep: split it into several files") in one_line(err)
