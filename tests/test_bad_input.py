@@ -506,3 +506,11 @@ def test_a_sweep_grid_too_large_is_refused_before_it_is_expanded(capsys, tmp_pat
     code, _, err = run_cli(capsys, "sweep", sweep, "--dry-run", "--out", tmp_path / "r.csv")
     assert code == 2 and (f"{sweep}: 100,001 cases (the grid's product of list lengths, plus cases); at most 10,000 "
                           "in one sweep: split it into several files") in one_line(err)
+
+
+@pytest.mark.parametrize("name", ["", "A B", "1KEY", "$KEY"])
+def test_api_key_env_must_name_a_variable(capsys, tmp_path, name):
+    """'' was taken as no key at all, silently."""
+    code, _, err = run_cli(capsys, "serve", "--model", "tiny-glm", "--endpoint", "http://127.0.0.1:9",
+                           "--api-key-env", name, "--out", tmp_path / "s.csv")
+    assert code == 2 and f"--api-key-env {name!r}: not an environment variable name" in one_line(err)

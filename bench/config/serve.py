@@ -6,6 +6,7 @@ one BenchError line and nothing is run or written.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import field_validator, model_validator
@@ -121,6 +122,9 @@ def resolve(cfg: ServeConfig) -> tuple[ServeConfig, ResolvedModel, Endpoint | No
     if cfg.endpoint is not None and not cfg.endpoint.strip():  # '' started a local server instead
         raise BenchError("--endpoint is empty; give the server's URL (e.g. http://127.0.0.1:8000), or leave "
                          "--endpoint out to have bench start vLLM's server")
+    if cfg.api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.api_key_env):
+        raise BenchError(f"--api-key-env {cfg.api_key_env!r}: not an environment variable name; give the name of "
+                         "the variable holding the key, e.g. --api-key-env DEEPSEEK_API_KEY")
     if cfg.api_model is not None and not cfg.api_model.strip():
         raise BenchError("--api-model is empty; give the model name the endpoint serves, or leave it out")
     if cfg.endpoint:
