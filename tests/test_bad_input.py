@@ -389,7 +389,7 @@ def test_a_torn_header_is_not_extended(capsys, tmp_path, text):
     (["serve", "--model", "tiny-glm", "--concurrencies", "1,,2", "--endpoint", "http://127.0.0.1:9"],
      "argument --concurrencies: empty item in '1,,2'"),
     (["cost", "{A}", "--vendors", "DeepSeek,,Qwen"], "argument --vendors: empty item in 'DeepSeek,,Qwen'"),
-    (["run", *SIM, "--num-prompts", "1000000000"], "'num_prompts': Input should be less than or equal to 100000"),
+    (["run", *SIM, "--num-prompts", "1000000000"], "--num-prompts: Input should be less than or equal to 100000 (got 1000000000)"),
     (["run", *SIM, "--num-prompts", "100000", "--input-len", "1000"],
      "100000 prompts x up to 1000 tokens is more than 20,000,000 prompt tokens"),
 ])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, given, parsed
+from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, parsed
 from bench.cli.run import RunOutput
 from bench.config.flags import reworded
 from bench.config.serve import ServeConfig
@@ -32,7 +32,7 @@ def cmd_serve(args) -> int:
 
     output = parsed(args, ServeOutput, "bench serve")
     check_results_out(output.out, config_files())
-    cfg, model, endpoint = config.resolve(config.parse(given(args, ServeConfig)))
+    cfg, model, endpoint = config.resolve(parsed(args, ServeConfig, "bench serve"))
     outcome = run_serve(cfg, model, endpoint, output.out, verbose=output.verbose, on_level=print_level)
     print_sweep(outcome, cfg.hardware, cfg.slo_attainment)
     print(f"results: {output.out} (+ {output.out.with_suffix('')}/<run_id>.json, {outcome.sweep_id}.sweep.json)")
