@@ -514,3 +514,12 @@ def test_api_key_env_must_name_a_variable(capsys, tmp_path, name):
     code, _, err = run_cli(capsys, "serve", "--model", "tiny-glm", "--endpoint", "http://127.0.0.1:9",
                            "--api-key-env", name, "--out", tmp_path / "s.csv")
     assert code == 2 and f"--api-key-env {name!r}: not an environment variable name" in one_line(err)
+
+
+def test_report_refuses_a_file_given_twice(capsys, tmp_path, results_csv):
+    """report A.csv A.csv ./A.csv counted each row three times ("rows: 3")."""
+    a, _ = results_csv
+    dotted = Path(str(a.parent) + "/./" + a.name)
+    code, _, err = run_cli(capsys, "report", a, dotted, "--out", tmp_path / "rep")
+    assert code == 2 and f"{dotted} is given twice ({a} and {dotted}); its rows would be counted twice" in one_line(err)
+    assert not (tmp_path / "rep").exists()

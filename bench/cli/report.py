@@ -31,9 +31,15 @@ def add_report_command(sub) -> None:
 def cmd_report(args) -> int:
     from bench.analysis.report.build import ReportOptions, build_report, write_report
     from bench.config.hardware import load_hardware
-    from bench.results.outputs import check_report_dir
+    from bench.errors import BenchError
+    from bench.results.outputs import check_report_dir, same_file
 
     check_report_dir(args.out, list(args.results))
+    for i, path in enumerate(args.results):  # its rows would count as repeats of themselves
+        earlier = next((p for p in args.results[:i] if same_file(p, path) or p == path), None)
+        if earlier is not None:
+            raise BenchError(f"{path} is given twice ({earlier} and {path}); its rows would be counted twice: "
+                             "list each file once")
 
     opts = ReportOptions(hardware=args.hardware, basis=args.basis, as_of=args.as_of, mix=args.mix,
                          fx_cny_per_usd=args.fx_cny_per_usd, vendors=args.vendors,
