@@ -523,3 +523,22 @@ def test_report_refuses_a_file_given_twice(capsys, tmp_path, results_csv):
     code, _, err = run_cli(capsys, "report", a, dotted, "--out", tmp_path / "rep")
     assert code == 2 and f"{dotted} is given twice ({a} and {dotted}); its rows would be counted twice" in one_line(err)
     assert not (tmp_path / "rep").exists()
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda d: None, "File name too long; choose another path"),
+    (lambda d: ((d / "loop.csv").symlink_to("loop2.csv"), (d / "loop2.csv").symlink_to("loop.csv")), None),
+])
+def test_unusual_output_names_are_one_line(capsys, tmp_path, results_csv, make, needle):
+    make(tmp_path)
+    name = tmp_path / ("x" * 300 + ".csv" if needle else "loop.csv")
+    code, _, err = run_cli(capsys, "run", *SIM, "--out", name)
+    assert code == 2 and one_line(err) and (needle is None or f"--out {name}: {needle}" in err)
+
+
+def test_an_output_linked_to_an_input_is_refused(capsys, tmp_path, results_csv):
+    a, a_bytes = results_csv
+    link = tmp_path / "link.csv"
+    link.symlink_to(a)
+    code, _, err = run_cli(capsys, "cost", a, "--out", link)
+    assert code == 2 and f"--out {link} is also an input of this command" in one_line(err) and a.read_bytes() == a_bytes

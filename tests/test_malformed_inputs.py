@@ -72,6 +72,10 @@ def template(tmp_path_factory) -> Path:
     (root / "folder").mkdir()
     (root / "folder.csv").mkdir()
     (root / "blocked").write_text("a file where blocked.csv's JSON folder would go\n")
+    (root / "link.csv").symlink_to("A.csv")  # another name for an input
+    (root / "loop.csv").symlink_to("loop2.csv")
+    (root / "loop2.csv").symlink_to("loop.csv")
+    (root / "dangling.csv").symlink_to("nowhere/none.csv")
     return root
 
 
