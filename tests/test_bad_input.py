@@ -525,15 +525,18 @@ def test_report_refuses_a_file_given_twice(capsys, tmp_path, results_csv):
     assert not (tmp_path / "rep").exists()
 
 
-@pytest.mark.parametrize("make,needle", [
-    (lambda d: None, "File name too long; choose another path"),
-    (lambda d: ((d / "loop.csv").symlink_to("loop2.csv"), (d / "loop2.csv").symlink_to("loop.csv")), None),
-])
-def test_unusual_output_names_are_one_line(capsys, tmp_path, results_csv, make, needle):
-    make(tmp_path)
-    name = tmp_path / ("x" * 300 + ".csv" if needle else "loop.csv")
+def test_a_name_too_long_is_one_line(capsys, tmp_path):
+    name = tmp_path / ("x" * 300 + ".csv")
     code, _, err = run_cli(capsys, "run", *SIM, "--out", name)
-    assert code == 2 and one_line(err) and (needle is None or f"--out {name}: {needle}" in err)
+    assert code == 2 and f"--out {name}: File name too long; choose another path" in one_line(err)
+
+
+def test_a_loop_of_links_as_output_is_no_traceback(capsys, tmp_path):
+    """Path.resolve() raised RuntimeError on it; a loop holds no data, so bench writes a real file in its place."""
+    (tmp_path / "loop.csv").symlink_to("loop2.csv")
+    (tmp_path / "loop2.csv").symlink_to("loop.csv")
+    code, _, err = run_cli(capsys, "run", *SIM, "--out", tmp_path / "loop.csv")
+    assert code == 0 and "Traceback" not in err and (tmp_path / "loop.csv").is_file()
 
 
 def test_an_output_linked_to_an_input_is_refused(capsys, tmp_path, results_csv):
