@@ -545,3 +545,16 @@ def test_an_output_linked_to_an_input_is_refused(capsys, tmp_path, results_csv):
     link.symlink_to(a)
     code, _, err = run_cli(capsys, "cost", a, "--out", link)
     assert code == 2 and f"--out {link} is also an input of this command" in one_line(err) and a.read_bytes() == a_bytes
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["run", *SIM, "--timeout", "inf"], "--timeout: Input should be a finite number (got inf)"),
+    (["run", *SIM, "--seed", "-1"], "--seed: Input should be greater than or equal to 0 (got -1)"),
+    (["run", *SIM, "--seed", str(2**32)], "--seed: Input should be less than or equal to 4294967295"),
+    (["serve", "--model", "tiny-glm", "--endpoint", "http://127.0.0.1:9", "--burstiness", "inf"],
+     "--burstiness: Input should be a finite number (got inf)"),
+])
+def test_numbers_no_run_can_use(capsys, tmp_path, argv, needle):
+    """An infinite timeout never stops a hung engine; vLLM seeds numpy, which takes 0 .. 2^32-1 (a failed row)."""
+    code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "r.csv")
+    assert code == 2 and needle in one_line(err)

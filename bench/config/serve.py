@@ -49,10 +49,10 @@ class ServeConfig(RunConfig):
         None, "a sweep of concurrencies", metavar="C1,C2", group="load",
         single=("--concurrency", "C", "C concurrent streams, each sending its next request when one ends"))
     burstiness: float = option(1.0, "rate levels: gamma-distributed gaps of shape B (1 Poisson, <1 burstier, >1 more "
-                                    "even)", metavar="B", gt=0.0)
+                                    "even)", metavar="B", gt=0.0, allow_inf_nan=False)
     warmup_requests: int = option(2, "requests sent and not measured before each level", metavar="K", ge=0)
-    slo_ttft_ms: float | None = option(None, "time to first token limit", metavar="X", group="slo", gt=0.0)
-    slo_tpot_ms: float | None = option(None, "time per output token limit", metavar="Y", group="slo", gt=0.0)
+    slo_ttft_ms: float | None = option(None, "time to first token limit", metavar="X", group="slo", gt=0.0, allow_inf_nan=False)
+    slo_tpot_ms: float | None = option(None, "time per output token limit", metavar="Y", group="slo", gt=0.0, allow_inf_nan=False)
     slo_attainment: float = option(Slo.attainment, "share of a level's requests that must meet both for the level "
                                                    "to meet the SLO", metavar="F", group="slo", gt=0.0, le=1.0)
     endpoint: str | None = option(None, "an OpenAI-compatible server: a base (http://127.0.0.1:8000, https://host/v1) "
@@ -71,7 +71,7 @@ class ServeConfig(RunConfig):
     ignore_eos: bool = option(True, "ask for exactly --output-len tokens (vLLM's ignore_eos; --no-ignore-eos for "
                                     "vendors)", group="endpoint")
     server_timeout_s: float = option(900.0, "deadline for the local server's /health", flags=("--server-timeout",),
-                                     metavar="S", gt=0.0)
+                                     metavar="S", gt=0.0, allow_inf_nan=False)
 
     @field_validator("request_rates")
     @classmethod
