@@ -558,3 +558,23 @@ def test_numbers_no_run_can_use(capsys, tmp_path, argv, needle):
     """An infinite timeout never stops a hung engine; vLLM seeds numpy, which takes 0 .. 2^32-1 (a failed row)."""
     code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "r.csv")
     assert code == 2 and needle in one_line(err)
+
+
+def test_unrecognized_words_are_named_with_their_subcommand(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", *SIM, "extra", "--out", tmp_path / "r.csv")
+    assert one_line(err) == "error: bench run: unrecognized argument(s): extra (see `bench run --help`)\n"
+    assert code == 2 and not (tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("- 1\n", "the file is a list, not a mapping of fields"),
+    ("", "the file is empty, not a mapping of fields"),
+    ("just words\n", "the file is a str, not a mapping of fields"),
+    ("a: 1\nb: x\x00\n", "line 2: not valid YAML (unacceptable character #x0000"),
+])
+def test_yaml_that_is_not_a_mapping(capsys, monkeypatch, tmp_path, text, needle):
+    path = tmp_path / "prices.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("BENCH_PRICES", str(path))
+    code, _, err = run_cli(capsys, "prices")
+    assert code == 2 and f"{path}" in err and needle in one_line(err)
