@@ -26,7 +26,7 @@ HOSTILE = ["", " ", "-1", "0", "1e999", "-1e999", "nan", "inf", "abc", "1,,2", "
 # folders, missing and unwritable places, files of other kinds.
 PATHS = ["A.csv", "B.csv", "bad.csv", "torn.csv", "folder", "folder.csv", "missing.csv", "new.csv", "new.md",
          "sweep.yaml", "bad.yaml", "notes.csv", "blocked.csv", "reports", "A", "A.csv/x.csv", "/proc/bench-x.csv",
-         "new", "models.yaml", "sub/dir/new.csv", "", "."]
+         "new", "models.yaml", "sub/dir/new.csv", "", ".", "link.csv", "loop.csv", "dangling.csv", "x" * 300 + ".csv"]
 ENDPOINTS = ["http://127.0.0.1:{port}", "http://127.0.0.1:{port}/v1", "http://localhost:{port}/v1/chat/completions",
              "http://127.0.0.1:abc", "http://127.0.0.1:99999", "http://127.0.0.1:0", "", "ftp://127.0.0.1",
              "http://[::1", "http://user:pw@127.0.0.1:{port}", "127.0.0.1:{port}", "http://10.0.0.1:{port}",

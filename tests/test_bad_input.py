@@ -212,6 +212,9 @@ def _model_dir(tmp_path: Path, **over) -> Path:
     ({"hidden_size": "wide"}, "hidden_size is 'wide', not a positive whole number"),
     ({"num_key_value_heads": 0}, "num_key_value_heads is 0, not a positive whole number"),
     ({"max_position_embeddings": "long"}, "max_position_embeddings is 'long'"),
+    ({"num_hidden_layers": float("inf")}, "num_hidden_layers is inf, not a positive whole number"),
+    ({"hidden_size": 10**40}, "hidden_size is 10000000000000000000000000000000000000000, beyond any model"),
+    ({"num_attention_heads": 14, "num_key_value_heads": 3}, "14 attention heads are not a whole number per KV head"),
 ])
 def test_unreadable_config_is_refused_up_front(capsys, tmp_path, over, needle):
     """GPT-2 style fields, a missing or non-numeric one: the case ran, then build_row raised KeyError (no row)."""
@@ -387,7 +390,7 @@ def test_a_torn_header_is_not_extended(capsys, tmp_path, text):
     (["serve", "--model", "tiny-glm", "--concurrencies", "1,,2", "--endpoint", "http://127.0.0.1:9"],
      "argument --concurrencies: empty item in '1,,2'"),
     (["cost", "{A}", "--vendors", "DeepSeek,,Qwen"], "argument --vendors: empty item in 'DeepSeek,,Qwen'"),
-    (["run", *SIM, "--num-prompts", "1000000000"], "'num_prompts': Input should be less than or equal to 100000"),
+    (["run", *SIM, "--num-prompts", "1000000000"], "--num-prompts: Input should be less than or equal to 100000 (got 1000000000)"),
     (["run", *SIM, "--num-prompts", "100000", "--input-len", "1000"],
      "100000 prompts x up to 1000 tokens is more than 20,000,000 prompt tokens"),
 ])
@@ -492,3 +495,87 @@ def test_a_damaged_file_is_rebuilt_into_a_new_one(capsys, tmp_path):
     fresh = tmp_path / "rebuilt.csv"
     assert restore([str(out), "--into", str(fresh)]) == 0
     assert sorted(r["run_id"] for r in read_rows(fresh)) == ids
+
+
+def test_a_sweep_grid_too_large_is_refused_before_it_is_expanded(capsys, tmp_path):
+    """5 lists of 10 values: 10^5 cases, each resolved before the dry run listed them (10^9 filled memory)."""
+    sweep = tmp_path / "big.yaml"
+    tens = "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"
+    sweep.write_text(f"base: {{model: tiny-glm, engine: sim, hardware: H20}}\ngrid: {{max_num_seqs: {tens}, "
+                     f"seed: {tens}, input_len: {tens}, output_len: {tens}, num_prompts: {tens}}}\n"
+                     "cases: [{seed: 0}]\n")
+    code, _, err = run_cli(capsys, "sweep", sweep, "--dry-run", "--out", tmp_path / "r.csv")
+    assert code == 2 and (f"{sweep}: 100,001 cases (the grid's product of list lengths, plus cases); at most 10,000 "
+                          "in one sweep: split it into several files") in one_line(err)
+
+
+@pytest.mark.parametrize("name", ["", "A B", "1KEY", "$KEY"])
+def test_api_key_env_must_name_a_variable(capsys, tmp_path, name):
+    """'' was taken as no key at all, silently."""
+    code, _, err = run_cli(capsys, "serve", "--model", "tiny-glm", "--endpoint", "http://127.0.0.1:9",
+                           "--api-key-env", name, "--out", tmp_path / "s.csv")
+    assert code == 2 and f"--api-key-env {name!r}: not an environment variable name" in one_line(err)
+
+
+def test_report_refuses_a_file_given_twice(capsys, tmp_path, results_csv):
+    """report A.csv A.csv ./A.csv counted each row three times ("rows: 3")."""
+    a, _ = results_csv
+    dotted = Path(str(a.parent) + "/./" + a.name)
+    code, _, err = run_cli(capsys, "report", a, dotted, "--out", tmp_path / "rep")
+    assert code == 2 and f"{dotted} is given twice ({a} and {dotted}); its rows would be counted twice" in one_line(err)
+    assert not (tmp_path / "rep").exists()
+
+
+def test_a_name_too_long_is_one_line(capsys, tmp_path):
+    name = tmp_path / ("x" * 300 + ".csv")
+    code, _, err = run_cli(capsys, "run", *SIM, "--out", name)
+    assert code == 2 and f"--out {name}: File name too long; choose another path" in one_line(err)
+
+
+def test_a_loop_of_links_as_output_is_no_traceback(capsys, tmp_path):
+    """Path.resolve() raised RuntimeError on it; a loop holds no data, so bench writes a real file in its place."""
+    (tmp_path / "loop.csv").symlink_to("loop2.csv")
+    (tmp_path / "loop2.csv").symlink_to("loop.csv")
+    code, _, err = run_cli(capsys, "run", *SIM, "--out", tmp_path / "loop.csv")
+    assert code == 0 and "Traceback" not in err and (tmp_path / "loop.csv").is_file()
+
+
+def test_an_output_linked_to_an_input_is_refused(capsys, tmp_path, results_csv):
+    a, a_bytes = results_csv
+    link = tmp_path / "link.csv"
+    link.symlink_to(a)
+    code, _, err = run_cli(capsys, "cost", a, "--out", link)
+    assert code == 2 and f"--out {link} is also an input of this command" in one_line(err) and a.read_bytes() == a_bytes
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["run", *SIM, "--timeout", "inf"], "--timeout: Input should be a finite number (got inf)"),
+    (["run", *SIM, "--seed", "-1"], "--seed: Input should be greater than or equal to 0 (got -1)"),
+    (["run", *SIM, "--seed", str(2**32)], "--seed: Input should be less than or equal to 4294967295"),
+    (["serve", "--model", "tiny-glm", "--endpoint", "http://127.0.0.1:9", "--burstiness", "inf"],
+     "--burstiness: Input should be a finite number (got inf)"),
+])
+def test_numbers_no_run_can_use(capsys, tmp_path, argv, needle):
+    """An infinite timeout never stops a hung engine; vLLM seeds numpy, which takes 0 .. 2^32-1 (a failed row)."""
+    code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "r.csv")
+    assert code == 2 and needle in one_line(err)
+
+
+def test_unrecognized_words_are_named_with_their_subcommand(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", *SIM, "extra", "--out", tmp_path / "r.csv")
+    assert one_line(err) == "error: bench run: unrecognized argument(s): extra (see `bench run --help`)\n"
+    assert code == 2 and not (tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("- 1\n", "the file is a list, not a mapping of fields"),
+    ("", "the file is empty, not a mapping of fields"),
+    ("just words\n", "the file is a str, not a mapping of fields"),
+    ("a: 1\nb: x\x00\n", "line 2: not valid YAML (unacceptable character #x0000"),
+])
+def test_yaml_that_is_not_a_mapping(capsys, monkeypatch, tmp_path, text, needle):
+    path = tmp_path / "prices.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("BENCH_PRICES", str(path))
+    code, _, err = run_cli(capsys, "prices")
+    assert code == 2 and f"{path}" in err and needle in one_line(err)

@@ -32,7 +32,7 @@ def run_cli(capsys, *args):
     (["--model", "qwen-7b"], "qwen2.5-7b-instruct?"),
     (["--model", "tiny-qwen2", "--input-len", "2000", "--output-len", "100"], "exceeds max_model_len 2048"),
     (["--model", "tiny-qwen2", "--max-model-len", "99999"], "exceeds the model's max_position_embeddings"),
-    (["--model", "tiny-qwen2", "--input-len", "0"], "input_len"),
+    (["--model", "tiny-qwen2", "--input-len", "0"], "--input-len: Input should be greater than or equal to 1 (got 0)"),
     (["--model", "tiny-qwen2", "--max-num-seqs", "4,x"], "expected integers"),
     (["--model", "tiny-qwen2", "--kv-cache-dtype", "int4"], "invalid choice"),
     (["--model", "tiny-qwen2", "--engine", "vlm"], "did you mean vllm"),

@@ -11,7 +11,8 @@ every subcommand. Whatever the input, bench
 
 Bounded: BENCH_FUZZ_CASES cases (default 200) in process, within BENCH_FUZZ_SECONDS (default 60) of wall time
 (cases past it are not run; the count run is printed), plus a few through `python -m bench`. BENCH_FUZZ_SEED
-(default 16) picks the cases: a failure names its seed and index, and the same seed replays it. No engine
+(default 16) picks the cases: a failure names its seed and index, and the same seed replays it; BENCH_FUZZ_LOG=FILE
+appends every case and bench's answer to FILE, to read the messages. No engine
 package is used: vllm/transformers/torch/ray are reported missing, so no case can start a real engine.
 """
 
@@ -38,6 +39,7 @@ SEED = int(os.environ.get("BENCH_FUZZ_SEED", "16"))
 CASES = int(os.environ.get("BENCH_FUZZ_CASES", "200"))
 SECONDS = float(os.environ.get("BENCH_FUZZ_SECONDS", "60"))
 SUBPROCESS_CASES = 6
+LOG = os.environ.get("BENCH_FUZZ_LOG")  # a file to append each case and what bench answered
 ENGINE_PACKAGES = ("vllm", "transformers", "torch", "ray")
 REPO_FILES = [REPO / "models.yaml", REPO / "hardware.yaml", REPO / "prices.yaml", *sorted((REPO / "sweeps").glob("*"))]
 
@@ -72,6 +74,10 @@ def template(tmp_path_factory) -> Path:
     (root / "folder").mkdir()
     (root / "folder.csv").mkdir()
     (root / "blocked").write_text("a file where blocked.csv's JSON folder would go\n")
+    (root / "link.csv").symlink_to("A.csv")  # another name for an input
+    (root / "loop.csv").symlink_to("loop2.csv")
+    (root / "loop2.csv").symlink_to("loop.csv")
+    (root / "dangling.csv").symlink_to("nowhere/none.csv")
     return root
 
 
@@ -170,6 +176,9 @@ def test_generated_malformed_inputs_in_process(template, tmp_path, monkeypatch, 
             except BaseException:  # noqa: BLE001 - the finding itself
                 code = f"escaped: {traceback.format_exc(limit=-3)}"
         err = capsys.readouterr().err
+        if LOG:  # every message, to read them for clarity
+            with open(LOG, "a") as log:
+                log.write(f"{case}\n  -> {code}: {err.strip()[:500]}\n")
         found = problems(case, code, err, before, snapshot(world), repo_before)
         if found:
             failures.append(f"{case} (seed {SEED}) -> exit {code}: {'; '.join(found)}\n    stderr: {err[-400:]!r}")

@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+        if extra:  # argparse names the top-level parser; the words belong to the subcommand
+            raise BenchError(f"bench {args.command}: unrecognized argument(s): {' '.join(extra)} "
+                             f"(see `bench {args.command} --help`)")
         with sigterm_as_interrupt():  # SIGTERM stops a case as Ctrl-C does: engine killed, row interrupted
             return args.func(args)
     except BenchError as e:

@@ -46,9 +46,14 @@ def cmd_report(args) -> int:
     from bench.analysis.report.verdict import VerdictInputs
     from bench.config.hardware import load_hardware
     from bench.errors import BenchError
-    from bench.results.outputs import check_report_dir
+    from bench.results.outputs import check_report_dir, same_file
 
     check_report_dir(args.out, list(args.results))
+    for i, path in enumerate(args.results):  # its rows would count as repeats of themselves
+        earlier = next((p for p in args.results[:i] if same_file(p, path) or p == path), None)
+        if earlier is not None:
+            raise BenchError(f"{path} is given twice ({earlier} and {path}); its rows would be counted twice: "
+                             "list each file once")
 
     traffic = None
     if args.traffic is not None:

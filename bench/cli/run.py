@@ -3,6 +3,7 @@ RunConfig's fields (bench.config.run) plus where the rows go."""
 
 from __future__ import annotations
 
+from argparse import Namespace
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -37,7 +38,8 @@ def cmd_run(args) -> int:
     batch_sizes = fields.pop("max_num_seqs", None) or [None]  # a comma list: one case per value
     cases = []
     for b in batch_sizes:  # resolve every case first: bad input stops everything before any run
-        cfg = runconfig.parse({**fields, **({"max_num_seqs": b} if b is not None else {})})
+        one = {**fields, **({"max_num_seqs": b} if b is not None else {})}
+        cfg = parsed(Namespace(**one), RunConfig, "bench run")  # problems named by their flags
         cases.append(runconfig.resolve(cfg))
     outcomes = []
     progress = RunProgress(len(cases))

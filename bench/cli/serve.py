@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, given, parsed
+from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, parsed
 from bench.cli.run import RunOutput
 from bench.config.flags import reworded
 from bench.config.serve import ServeConfig
@@ -32,7 +32,7 @@ def cmd_serve(args) -> int:
 
     output = parsed(args, ServeOutput, "bench serve")
     check_results_out(output.out, config_files())
-    cfg, model, endpoint = config.resolve(config.parse(given(args, ServeConfig)))
+    cfg, model, endpoint = config.resolve(parsed(args, ServeConfig, "bench serve"))
     from bench.serve.models_list import UNAVAILABLE, is_stand_in
 
     if is_stand_in(model):

@@ -23,7 +23,7 @@ class SweepOptions(BaseModel):
     resume: bool = option(False, "skip the cases that already have an ok row in --out")
     timeout_per_case: float | None = option(
         None, "seconds per case, for every case (default: each case's timeout_s, else "
-              f"{runconfig.default('timeout_s'):g})", metavar="S", gt=0.0)
+              f"{runconfig.default('timeout_s'):g})", metavar="S", gt=0.0, allow_inf_nan=False)
     dry_run: bool = option(False, "validate and list the cases; run nothing")
     ray: str | None = option(None, "run the cases as Ray tasks on an existing cluster (default address: auto); "
                                    "needs the `ray` extra", nargs="?", const="auto", metavar="ADDRESS")

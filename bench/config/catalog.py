@@ -63,12 +63,13 @@ def read_config(config_file: Path) -> tuple[dict, str]:
         cfg = json.loads(raw)
     except json.JSONDecodeError as e:
         raise BenchError(f"{config_file}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    if not isinstance(cfg, dict) or not cfg.get("architectures"):
+    archs = cfg.get("architectures") if isinstance(cfg, dict) else None
+    if not isinstance(archs, list) or not archs or not all(isinstance(a, str) and a for a in archs):
         raise BenchError(f"{config_file}: no 'architectures' list; is this a Hugging Face config.json?")
     problems = config_problems(cfg)
     if problems:  # every row's derived columns need them: refuse now, not after the case ran
-        raise BenchError(f"{config_file}: bench's model arithmetic cannot read it: {'; '.join(problems)}; add the "
-                         "fields under their Hugging Face (Llama-style) names, or choose another model")
+        raise BenchError(f"{config_file}: bench's model arithmetic cannot read it: {'; '.join(problems)}; fix the "
+                         "config (Hugging Face, Llama-style field names) or choose another model")
     return cfg, hashlib.sha256(raw).hexdigest()
 
 

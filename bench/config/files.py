@@ -150,15 +150,25 @@ def load_yaml(path: Path) -> Any:
         raise BenchError(f"{path} line {e.line}: {e.message}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        at = f" line {mark.line + 1}" if mark else ""
+        position = getattr(e, "position", None)  # a reader error (a control character) has a position only
+        at = (f" line {mark.line + 1}" if mark else
+              f" line {text.count(chr(10), 0, position) + 1}" if isinstance(position, int) else "")
         problem = " ".join(str(getattr(e, "problem", None) or e).split())
         raise BenchError(f"{path}{at}: not valid YAML ({problem})") from None
     except RecursionError:
         raise BenchError(f"{path}: nested too deeply to read") from None
 
 
+def top_mapping(data: Any, path: Path | str, hint: str) -> Any:
+    """`data` if it is a mapping (what every bench YAML file is at its top); BenchError naming what it is else."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}" if not isinstance(data, list) else "a list"
+        raise BenchError(f"{path}: the file is {kind}, not a mapping of fields ({hint})")
+    return data
+
+
 def load_catalog(path: Path) -> Catalog:
-    data = load_yaml(path)
+    data = top_mapping(load_yaml(path), path, "see the field list at the top of models.yaml")
     try:
         return Catalog.model_validate(data)
     except ValidationError as e:
@@ -181,7 +191,7 @@ def load_validated(path: Path, schema: type[BaseModel], hint: str) -> Any:
 
 @lru_cache(maxsize=16)
 def _load_validated(path: str, mtime_ns: int, schema: type[BaseModel], hint: str) -> Any:
-    data = load_yaml(Path(path))
+    data = top_mapping(load_yaml(Path(path)), path, hint)
     try:
         return schema.model_validate(data)
     except ValidationError as e:

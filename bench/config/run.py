@@ -46,7 +46,7 @@ class RunConfig(BaseModel):
                                                                          "given means")
     range_ratio: float = option(0.0, "uniform: +-ratio x mean; normal: sigma = ratio x mean (clipped at 3 sigma)",
                                 ge=0.0, le=1.0)
-    seed: int = option(0, "workload and engine seed")
+    seed: int = option(0, "workload and engine seed", ge=0, le=2**32 - 1)  # vLLM seeds numpy: 0 .. 2^32-1
     dataset: str = option("random", "the workload: random, shared-prefix, multi-turn, sharegpt:FILE, jsonl:FILE or "
                                     "trace:FILE (Mooncake JSONL or CSV); see docs/workloads.md", metavar="NAME[:FILE]")
     tokenizer: str | None = option(None, "text datasets: a directory with the model's tokenizer.json (default: the "
@@ -72,7 +72,7 @@ class RunConfig(BaseModel):
     gpu_memory_utilization: float = option(0.9, "share of each GPU's memory vLLM may use", local_only=True,
                                            gt=0.0, le=1.0)
     cpu_kv_cache_gb: float | None = option(None, "CPU build only: KV-cache size in GiB (default 2)", local_only=True,
-                                           gt=0.0)
+                                           gt=0.0, allow_inf_nan=False)
     device: Literal["auto", "cuda", "cpu"] = option("auto", "auto: whatever the installed vLLM build targets",
                                                     local_only=True)
     weights: str = option("auto", "auto (local real weights if present, else dummy), dummy, hub (download), or a "
@@ -82,7 +82,7 @@ class RunConfig(BaseModel):
                                                 "off: random prompts measure compute, not cache hits); rows carry the "
                                                 "hit rate and cached prompt tokens", local_only=True)
     warmup: bool = option(True, "skip the warm-up batch", flags=("--no-warmup",))
-    timeout_s: float = option(3600.0, "seconds per case", flags=("--timeout",), gt=0.0)
+    timeout_s: float = option(3600.0, "seconds per case", flags=("--timeout",), gt=0.0, allow_inf_nan=False)
     hardware: str | None = option(None, "a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim "
                                         "predicts, and the roofline beside measured rows; prices the row in CNY per "
                                         "M tokens")

@@ -6,6 +6,7 @@ one BenchError line and nothing is run or written.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import field_validator, model_validator
@@ -54,10 +55,10 @@ class ServeConfig(RunConfig):
     time_scale: float = option(1.0, "--dataset trace:FILE: send each request at its recorded time x S (0.5: twice "
                                     "as fast); the default load of a trace", metavar="S", gt=0.0)
     burstiness: float = option(1.0, "rate levels: gamma-distributed gaps of shape B (1 Poisson, <1 burstier, >1 more "
-                                    "even)", metavar="B", gt=0.0)
+                                    "even)", metavar="B", gt=0.0, allow_inf_nan=False)
     warmup_requests: int = option(2, "requests sent and not measured before each level", metavar="K", ge=0)
-    slo_ttft_ms: float | None = option(None, "time to first token limit", metavar="X", group="slo", gt=0.0)
-    slo_tpot_ms: float | None = option(None, "time per output token limit", metavar="Y", group="slo", gt=0.0)
+    slo_ttft_ms: float | None = option(None, "time to first token limit", metavar="X", group="slo", gt=0.0, allow_inf_nan=False)
+    slo_tpot_ms: float | None = option(None, "time per output token limit", metavar="Y", group="slo", gt=0.0, allow_inf_nan=False)
     slo_attainment: float = option(Slo.attainment, "share of a level's requests that must meet both for the level "
                                                    "to meet the SLO", metavar="F", group="slo", gt=0.0, le=1.0)
     endpoint: str | None = option(None, "an OpenAI-compatible server: a base (http://127.0.0.1:8000, https://host/v1) "
@@ -76,7 +77,7 @@ class ServeConfig(RunConfig):
     ignore_eos: bool = option(True, "ask for exactly --output-len tokens (vLLM's ignore_eos; --no-ignore-eos for "
                                     "vendors)", group="endpoint")
     server_timeout_s: float = option(900.0, "deadline for the local server's /health", flags=("--server-timeout",),
-                                     metavar="S", gt=0.0)
+                                     metavar="S", gt=0.0, allow_inf_nan=False)
 
     @field_validator("request_rates")
     @classmethod
@@ -154,6 +155,9 @@ def resolve(cfg: ServeConfig) -> tuple[ServeConfig, ResolvedModel, Endpoint | No
     if cfg.endpoint is not None and not cfg.endpoint.strip():  # '' started a local server instead
         raise BenchError("--endpoint is empty; give the server's URL (e.g. http://127.0.0.1:8000), or leave "
                          "--endpoint out to have bench start vLLM's server")
+    if cfg.api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.api_key_env):
+        raise BenchError(f"--api-key-env {cfg.api_key_env!r}: not an environment variable name; give the name of "
+                         "the variable holding the key, e.g. --api-key-env DEEPSEEK_API_KEY")
     if cfg.api_model is not None and not cfg.api_model.strip():
         raise BenchError("--api-model is empty; give the model name the endpoint serves, or leave it out")
     if cfg.endpoint:

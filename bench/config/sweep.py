@@ -11,6 +11,7 @@ gets a stable key (runconfig.case_key of its resolved config): how --resume know
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ class SweepInputError(BenchError):
 
 
 OPTIONS = tuple(RunConfig.model_fields)
+MAX_CASES = 10_000  # a campaign of minutes-long cases; far beyond it is a typo in a grid
 
 
 def read_sweep(path: Path) -> SweepFile:
@@ -89,10 +91,15 @@ def read_sweep(path: Path) -> SweepFile:
     if not isinstance(data, dict):
         raise BenchError(f"{path}: a sweep file is a mapping with keys base, grid, cases")
     try:
-        return SweepFile.model_validate(data)
+        sweep = SweepFile.model_validate(data)
     except ValidationError as e:
         problems = [Problem(loc.split(".")[0], _structure_hint(loc, msg)) for loc, msg in field_errors(e)]
         raise SweepInputError(format_problems(path, problems, [])) from None
+    count = math.prod(len(v) for v in sweep.grid.values()) * bool(sweep.grid) + len(sweep.cases)
+    if count > MAX_CASES:  # counted before the grid is expanded: a product of long lists fills memory
+        raise BenchError(f"{path}: {count:,} cases (the grid's product of list lengths, plus cases); at most "
+                         f"{MAX_CASES:,} in one sweep: split it into several files")
+    return sweep
 
 
 def _structure_hint(loc: str, msg: str) -> str:

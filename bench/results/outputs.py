@@ -45,7 +45,7 @@ def same_file(a: Path, b: Path) -> bool:
 
 def _not_an_input(path: Path, flag: str, inputs: Iterable[Path]) -> None:
     for given in inputs:
-        if given is not None and (same_file(path, given) or path.resolve() == Path(given).resolve()):
+        if given is not None and (same_file(path, given) or os.path.realpath(path) == os.path.realpath(given)):
             raise BenchError(f"{flag} {path} is also an input of this command; writing it would destroy what is "
                              "read: choose another file")
 
@@ -100,7 +100,7 @@ def _is_results_csv(first_line: bytes) -> bool:
     return {"schema_version", "run_id"} <= names
 
 
-def check_results_out(path: Path, inputs: Iterable[Path] = (), flag: str = "--out") -> None:
+def _check_results_out(path: Path, inputs: Iterable[Path] = (), flag: str = "--out") -> None:
     """A results CSV that rows will be appended to (bench run, sweep, serve), and its JSON folder beside it."""
     from bench.results.store import check_appendable, json_dir
 
@@ -117,7 +117,7 @@ def check_results_out(path: Path, inputs: Iterable[Path] = (), flag: str = "--ou
     check_appendable(path)
 
 
-def check_table_out(path: Path, inputs: Iterable[Path], suffixes: tuple[str, ...],
+def _check_table_out(path: Path, inputs: Iterable[Path], suffixes: tuple[str, ...],
                     ours: Callable[[bytes], bool], what: str, flag: str = "--out") -> None:
     """A table a command replaces whole (bench cost, compare): not an input, not a results CSV, and if the
     file exists, one this command wrote (`ours(first line)`): anything else there is the user's."""
@@ -134,7 +134,7 @@ def check_table_out(path: Path, inputs: Iterable[Path], suffixes: tuple[str, ...
             raise BenchError(f"{flag} {path} exists and is not {what}; choose another file (or delete it first)")
 
 
-def check_report_dir(path: Path, inputs: Iterable[Path], flag: str = "--out") -> None:
+def _check_report_dir(path: Path, inputs: Iterable[Path], flag: str = "--out") -> None:
     """A folder for a report's files: not an existing file, creatable or writable."""
     _named(path, flag)
     _not_an_input(path, flag, inputs)
@@ -154,3 +154,19 @@ def config_files() -> list[Path]:
     from bench.config.prices import prices_path
 
     return [catalog_path(), hardware_path(), prices_path()]
+
+
+def _as_input_error(check):
+    """`check` with an OSError from the file system (a name too long, a loop of links) as one BenchError line."""
+    def checked(path: Path, *args, flag: str = "--out", **kwargs) -> None:
+        try:
+            check(path, *args, flag=flag, **kwargs)
+        except OSError as e:
+            raise BenchError(f"{flag} {path}: {e.strerror or e}; choose another path") from None
+    checked.__doc__ = check.__doc__
+    return checked
+
+
+check_results_out = _as_input_error(_check_results_out)
+check_table_out = _as_input_error(_check_table_out)
+check_report_dir = _as_input_error(_check_report_dir)

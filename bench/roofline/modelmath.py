@@ -29,6 +29,7 @@ FLOPs (multiply-add = 2 FLOPs; elementwise work, norms and softmax left out):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "half": 2, "float": 4}
@@ -120,6 +121,7 @@ def kv_bytes_per_token(cfg: dict, kv_cache_dtype: str = "auto", model_dtype: str
 # What a config.json must hold for the arithmetic here
 
 # Spellings other families use for the fields read here, for the message (transformers' attribute_map).
+MAX_CONFIG_INT = 2**31 - 1  # every size field of a real config fits a 32-bit integer
 ALIASES = {"num_hidden_layers": "n_layer", "num_attention_heads": "n_head", "hidden_size": "n_embd",
            "intermediate_size": "n_inner"}
 
@@ -138,8 +140,11 @@ def config_problems(cfg: dict) -> list[str]:
                 problems.append(f"no {name}" + (f" (it has {alias}, a spelling bench does not read)"
                                                 if alias and alias in cfg else ""))
             return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or value != int(value) or value < 1):
             problems.append(f"{name} is {value!r}, not a positive whole number")
+        elif value > MAX_CONFIG_INT:
+            problems.append(f"{name} is {value!r}, beyond any model (at most {MAX_CONFIG_INT:,})")
 
     if cfg.get("num_hidden_layers") is None and cfg.get("num_layers") is not None:
         whole("num_layers")
@@ -156,6 +161,9 @@ def config_problems(cfg: dict) -> list[str]:
     if cfg.get("n_routed_experts") or cfg.get("num_experts") or cfg.get("num_local_experts"):
         whole("num_experts_per_tok")
         whole("moe_intermediate_size", required=False)
+    if not problems and not is_mla(cfg) and num_heads(cfg) % num_kv_heads(cfg):
+        problems.append(f"{num_heads(cfg)} attention heads are not a whole number per KV head "
+                        f"({num_kv_heads(cfg)} KV heads)")
     if problems:
         return problems
     try:
