@@ -41,3 +41,23 @@ def test_duration_text_and_a_half_written_line(tmp_path):
     f.write_text(json.dumps({"phase": "warm-up", "t": 1.0}) + '\n{"phase": "tim')  # the worker mid-write
     assert read_events(f) == [{"phase": "warm-up", "t": 1.0}]
     assert read_events(tmp_path / "none.jsonl") == []
+
+
+def test_a_log_gets_a_line_per_phase_from_the_engine_start_on(tmp_path, capsys, monkeypatch):
+    """Not for the engine import: the engine's checks run in it, and a case they refuse must print one line."""
+    import time as _time
+
+    from bench.display.progress import RunProgress
+
+    progress = RunProgress(2, live=False)
+    f = tmp_path / "progress.jsonl"
+    with progress.case("tiny-qwen2 max_num_seqs=4") as watch:
+        f.write_text(json.dumps({"phase": "engine import", "t": _time.time()}) + "\n")
+        watch(f)
+        assert capsys.readouterr().err == ""
+        f.write_text(f.read_text() + json.dumps({"phase": "engine start", "t": _time.time()}) + "\n")
+        watch(f)
+        watch(f)  # the same phase again: no second line
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("[1/2] tiny-qwen2 max_num_seqs=4: engine start (this case: ?")
+    assert len(progress.finished_walls) == 1

@@ -12,7 +12,7 @@ warm-up, timed run with its expected seconds); the parent reads that file twice 
                                       while none has finished)
 
 On a terminal: two bars redrawn twice a second (rich), removed when the case ends; elsewhere (a log, CI): one
-line per phase change. Pure estimate functions; the class only draws.
+line per phase change from the engine start on. Pure estimate functions; the class only draws.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+# Phases a log does not get a line for: the engine's checks run in them, and input they refuse must stay the
+# one line bench prints for bad input (the bars on a terminal vanish when the case ends, so they show them).
+QUIET_PHASES = ("process start", "engine import")
 
 
 def read_events(path: Path) -> list[dict]:
@@ -126,7 +131,8 @@ class _Case:
         if self._bars is None:
             if phase != self.phase:
                 self.phase = phase
-                self._line(case_left, run_left)
+                if phase not in QUIET_PHASES:
+                    self._line(case_left, run_left)
             return
         self.phase = phase
         done_before = len(self.run.finished_walls)
