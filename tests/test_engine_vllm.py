@@ -100,7 +100,7 @@ def test_unsupported_architecture_is_bad_input(tmp_path, capsys):
     model.mkdir()
     (model / "config.json").write_text(json.dumps({
         "architectures": ["NopeForCausalLM"], "model_type": "nope", "vocab_size": 100, "num_hidden_layers": 1,
-        "hidden_size": 8, "num_attention_heads": 1, "max_position_embeddings": 64}))
+        "hidden_size": 8, "intermediate_size": 16, "num_attention_heads": 1, "max_position_embeddings": 64}))
     out = tmp_path / "runs.csv"
     code = main(["run", "--model", str(model), "--input-len", "4", "--output-len", "4", "--out", str(out)])
     err = capsys.readouterr().err

@@ -269,7 +269,8 @@ def test_an_architecture_vllm_rejects_is_a_failed_row_and_resume_reruns_only_it(
     weird.mkdir()
     (weird / "config.json").write_text(json.dumps({
         "architectures": ["NopeForCausalLM"], "model_type": "nope", "vocab_size": 100, "num_hidden_layers": 1,
-        "hidden_size": 8, "num_attention_heads": 1, "max_position_embeddings": 64}))
+        "hidden_size": 8, "intermediate_size": 16, "num_attention_heads": 1,
+        "max_position_embeddings": 64}))
     s = write_sweep(tmp_path, base={"engine": "vllm", "cpu_kv_cache_gb": 1, "max_num_seqs": 4, "num_prompts": 4,
                                     "input_len": 16, "output_len": 4},
                     cases=[{"model": str(weird), "input_len": 8}, {"model": "tiny-qwen2"}])
