@@ -26,7 +26,11 @@ HOSTILE = ["", " ", "-1", "0", "1e999", "-1e999", "nan", "inf", "abc", "1,,2", "
 # folders, missing and unwritable places, files of other kinds.
 PATHS = ["A.csv", "B.csv", "bad.csv", "torn.csv", "folder", "folder.csv", "missing.csv", "new.csv", "new.md",
          "sweep.yaml", "bad.yaml", "notes.csv", "blocked.csv", "reports", "A", "A.csv/x.csv", "/proc/bench-x.csv",
-         "new", "models.yaml", "sub/dir/new.csv", "", ".", "link.csv", "loop.csv", "dangling.csv", "x" * 300 + ".csv"]
+         "new", "models.yaml", "sub/dir/new.csv", "", ".", "link.csv", "loop.csv", "dangling.csv", "x" * 300 + ".csv",
+         "./modeldir", "./folder"]
+# BENCH_ENGINES as a user might get it wrong: not name=module:Class, a module that is not there, a class that is
+# not there, a built-in engine shadowed.
+PLUGINS = ["x", "=a:b", "fake=", "fake=nomod:Engine", "fake=json:Nope", "sim=json:Nope", ",,", "fake=a.b.c:D"]
 ENDPOINTS = ["http://127.0.0.1:{port}", "http://127.0.0.1:{port}/v1", "http://localhost:{port}/v1/chat/completions",
              "http://127.0.0.1:abc", "http://127.0.0.1:99999", "http://127.0.0.1:0", "", "ftp://127.0.0.1",
              "http://[::1", "http://user:pw@127.0.0.1:{port}", "127.0.0.1:{port}", "http://10.0.0.1:{port}",
@@ -141,6 +145,15 @@ def _is_path_slot(argv: list[str], i: int) -> bool:
     return argv[i - 1] == "--out" or argv[i].endswith((".csv", ".yaml", ".md")) or argv[i] == "reports"
 
 
+def _model_dir_slot(rng: random.Random, argv: list[str]) -> list[str]:
+    """--model (run, serve) or explain's MODEL pointed at the world's model folder, whose config.json is damaged."""
+    if "--model" in argv[:-1]:
+        argv[argv.index("--model") + 1] = "./modeldir"
+    elif argv[:1] == ["explain"] and len(argv) > 1:
+        argv[1] = "./modeldir"
+    return argv
+
+
 def mutate_argv(rng: random.Random, argv: list[str], flags: list[str], port: int) -> list[str]:
     argv = list(argv)
     for _ in range(rng.randint(1, 3)):
@@ -175,11 +188,16 @@ def generate(seed: int, count: int, flags_by_command: dict[str, list[str]], port
     for index in range(count):
         command = rng.choices(names, weights)[0]
         argv = [a.format(port=port) for a in TEMPLATES[command]]
+        if rng.random() < 0.2:
+            argv = _model_dir_slot(rng, argv)
         if rng.random() < 0.9:  # a few valid lines keep the happy path under the same checks
             argv = mutate_argv(rng, argv, _flags(flags_by_command, command), port)
         case = Case(index, argv)
         case.files["bad.csv"] = mutate_bytes(rng, sources["A.csv"], "csv")
         case.files["bad.yaml"] = mutate_bytes(rng, sources["sweep.yaml"], "yaml")
+        case.files["modeldir/config.json"] = mutate_bytes(rng, sources["config.json"], "json")
+        if rng.random() < 0.05:
+            case.env["BENCH_ENGINES"] = rng.choice(PLUGINS)
         if command == "sweep" and rng.random() < 0.5:  # the sweep file itself damaged (still --dry-run only if so)
             case.files["sweep.yaml"] = case.files["bad.yaml"]
             if "--dry-run" not in case.argv:

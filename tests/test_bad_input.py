@@ -579,3 +579,20 @@ def test_yaml_that_is_not_a_mapping(capsys, monkeypatch, tmp_path, text, needle)
     monkeypatch.setenv("BENCH_PRICES", str(path))
     code, _, err = run_cli(capsys, "prices")
     assert code == 2 and f"{path}" in err and needle in one_line(err)
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b'{"architectures": ["Qwen2ForCausalLM"], "model_type": "q\xc3("}', "not UTF-8 text (byte 0xc3 at offset 56)"),  # 56 bytes before it
+    (b"[" * 100000, "nested too deeply to read"),
+    (None, "the directory has no config.json"),
+])
+def test_a_config_json_that_cannot_be_read(capsys, tmp_path, content, needle):
+    """Found by the generated tier: a config.json with a bad byte was a UnicodeDecodeError traceback."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    if content is None:
+        (folder / "config.json").mkdir()
+    else:
+        (folder / "config.json").write_bytes(content)
+    code, _, err = run_cli(capsys, "explain", folder, "--hardware", "H20")
+    assert code == 2 and needle in one_line(err)

@@ -78,13 +78,16 @@ def template(tmp_path_factory) -> Path:
     (root / "loop.csv").symlink_to("loop2.csv")
     (root / "loop2.csv").symlink_to("loop.csv")
     (root / "dangling.csv").symlink_to("nowhere/none.csv")
+    (root / "modeldir").mkdir()
+    shutil.copy(REPO / "model_configs" / "tiny-qwen2" / "config.json", root / "modeldir" / "config.json")
     return root
 
 
 def sources(template: Path) -> dict[str, bytes]:
     return {"A.csv": (template / "A.csv").read_bytes(), "sweep.yaml": (template / "sweep.yaml").read_bytes(),
             "models.yaml": (template / "models.yaml").read_bytes(),
-            "hardware.yaml": (REPO / "hardware.yaml").read_bytes(), "prices.yaml": (REPO / "prices.yaml").read_bytes()}
+            "hardware.yaml": (REPO / "hardware.yaml").read_bytes(), "prices.yaml": (REPO / "prices.yaml").read_bytes(),
+            "config.json": (REPO / "model_configs" / "tiny-qwen2" / "config.json").read_bytes()}
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -153,7 +156,7 @@ def no_engine_packages(monkeypatch) -> None:
 
 def test_generated_malformed_inputs_in_process(template, tmp_path, monkeypatch, capsys):
     no_engine_packages(monkeypatch)
-    for variable in ENV_FILES:
+    for variable in [*ENV_FILES, "BENCH_ENGINES"]:
         monkeypatch.delenv(variable, raising=False)
     cases = generate(SEED, CASES, flags_by_command(), dead_port(), sources(template))
     repo_before = {p: p.read_bytes() for p in REPO_FILES if p.is_file()}
@@ -206,7 +209,7 @@ def test_generated_malformed_inputs_through_the_entry_point(template, tmp_path):
     for case in cases:
         world = world_for(case, template, tmp_path)
         before = snapshot(world)
-        env = {k: v for k, v in os.environ.items() if k not in ENV_FILES}
+        env = {k: v for k, v in os.environ.items() if k not in ENV_FILES and k != "BENCH_ENGINES"}
         env.update(case.env, PYTHONPATH=os.pathsep.join([str(hook), str(REPO), env.get("PYTHONPATH", "")]))
         proc = subprocess.run([sys.executable, "-m", "bench", *case.argv], cwd=world, env=env, capture_output=True,
                               text=True, timeout=120)

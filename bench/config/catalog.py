@@ -59,10 +59,17 @@ def read_config(config_file: Path) -> tuple[dict, str]:
         raw = config_file.read_bytes()
     except FileNotFoundError:
         raise BenchError(f"{config_file}: config.json not found") from None
+    except OSError as e:  # a directory, no permission
+        raise BenchError(f"{config_file}: cannot read it ({e.strerror or e})") from None
     try:
         cfg = json.loads(raw)
     except json.JSONDecodeError as e:
         raise BenchError(f"{config_file}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except UnicodeDecodeError as e:
+        raise BenchError(f"{config_file}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+                         "save it as UTF-8") from None
+    except RecursionError:
+        raise BenchError(f"{config_file}: nested too deeply to read") from None
     archs = cfg.get("architectures") if isinstance(cfg, dict) else None
     if not isinstance(archs, list) or not archs or not all(isinstance(a, str) and a for a in archs):
         raise BenchError(f"{config_file}: no 'architectures' list; is this a Hugging Face config.json?")
