@@ -82,6 +82,18 @@ class Priced:
         return c.cny_per_m_blended_full_use if c.cny_per_m_blended_full_use is not None else c.cny_per_m_total
 
     @property
+    def cny_per_m_input(self) -> float | None:
+        return self.cost.cny_per_m_input
+
+    @property
+    def cny_per_m_output(self) -> float | None:
+        return self.cost.cny_per_m_output
+
+    @property
+    def tokens_per_cny(self) -> float | None:
+        return self.cost.tokens_per_cny_blended
+
+    @property
     def label(self) -> str:
         b = self.run.batch
         batch = f", batch {b:g}" if b is not None else ""
