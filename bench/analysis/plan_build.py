@@ -174,10 +174,10 @@ def shape_of(row: dict) -> str:
 
 def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> dict[tuple[int, str], list[Point]]:
     """Points of the rows that ran on `hw_name`, by (GPUs per replica, request shape): a front is read from rows of
-    one parallelism and one workload only."""
+    one parallelism and one workload only. Sim rows (predicted, labelled) count only where no row was measured."""
     from bench.cost.hwchoice import measured_hardware
 
-    groups: dict[tuple[int, str], list[Point]] = {}
+    points: list[tuple[tuple[int, str], Point]] = []
     hw = book.hardware[hw_name]
     for r in rows:
         if measured_hardware(r, book) != hw_name:
@@ -185,7 +185,12 @@ def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> di
         gpus = gpu_count_of(r, hw)
         p = measured_point(r, percentile, gpus)
         if p is not None:
-            groups.setdefault((gpus, shape_of(r)), []).append(p)
+            points.append(((gpus, shape_of(r)), p))
+    if any(not p.predicted for _, p in points):  # measured rows first: sim rows only where nothing was measured
+        points = [(k, p) for k, p in points if not p.predicted]
+    groups: dict[tuple[int, str], list[Point]] = {}
+    for key, p in points:
+        groups.setdefault(key, []).append(p)
     return groups
 
 

@@ -48,12 +48,17 @@ def batch_of(row: dict) -> float | None:
 
 
 def measured_point(row: dict, percentile: int, gpus: int) -> Point | None:
-    """A results row as a point at `percentile` (50 or 99); None without a batch or throughput."""
+    """A results row as a point at `percentile` (50 or 99); None without a batch or throughput. A sim row's point
+    says it is predicted, and by what (bench.cost.predicted: 'predicted (calibration NAME)')."""
+    from bench.cost.predicted import prediction_of
+
     batch, tok_s = batch_of(row), number(row, "total_tok_s")
     if not batch or not tok_s or tok_s <= 0:
         return None
+    pred = prediction_of(row)
     return Point(batch=batch, total_tok_s=tok_s, gpus=gpus, ttft_ms=number(row, f"ttft_p{percentile}_ms"),
-                 tpot_ms=number(row, f"tpot_p{percentile}_ms"), source=MEASURED, ref=str(row.get("run_id") or "?"))
+                 tpot_ms=number(row, f"tpot_p{percentile}_ms"), source=pred.label if pred else MEASURED,
+                 ref=str(row.get("run_id") or "?"))
 
 
 def roofline_point(dep, batch: int, shape: Shape) -> Point:

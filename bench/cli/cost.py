@@ -174,8 +174,11 @@ def cmd_cost(args) -> int:
 
     at_slo = slo_costs(args, priced)
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
-    for mine, comparisons in blocks:
-        print_self_cost(mine, comparisons, as_of, keys_for=keys_for, matches=matched[mine.model])
+    from bench.cost.predicted import prediction_of
+
+    for (mine, comparisons), (row, _) in zip(blocks, priced):
+        print_self_cost(mine, comparisons, as_of, keys_for=keys_for, matches=matched[mine.model],
+                        prediction=prediction_of(row))
     for line in notes:
         console.print(line, highlight=False)
     own = sorted({m.hardware for m, _ in blocks if m.measured_on and m.hardware != opts.hardware and not m.what_if})

@@ -210,7 +210,7 @@ def _as_json(p: Plan) -> dict:
                  tpot_ms_at_peak=f.at_peak.tpot_ms,
                  monthly_cny={b: hp.monthly_cny(b) for b in BASES},
                  cny_per_m={b: p.self_cny_per_m(hp, b) for b in BASES})
-        if hp.predicted:
+        if hp.gpus_in_band(t.peak_tok_s) is not None:  # an expected-value prediction (not a sim row's point)
             pt, gpus, per_m = hp.op.point, hp.gpus_in_band(t.peak_tok_s), p.cny_per_m_band(hp)
             d["band"] = {"replica_tok_s": [pt.band_low_tok_s, pt.band_high_tok_s], "gpus": list(gpus),
                          "cny_per_m": list(per_m) if per_m else None}
@@ -269,7 +269,7 @@ def out_records(p: Plan) -> list[dict]:
                         utilization_at_mean=f.utilization_at_mean, ttft_ms_at_peak=f.at_peak.ttft_ms,
                         tpot_ms_at_peak=f.at_peak.tpot_ms, monthly_cny=hp.monthly_cny(),
                         cny_per_m=p.self_cny_per_m(hp), **{f"monthly_cny_{b}": hp.monthly_cny(b) for b in BASES})
-            if hp.predicted:
+            if hp.gpus_in_band(t.peak_tok_s) is not None:
                 lo_hi = p.cny_per_m_band(hp) or (None, None)
                 base.update(replica_tok_s_band_low=hp.op.point.band_low_tok_s,
                             replica_tok_s_band_high=hp.op.point.band_high_tok_s, cny_per_m_band_low=lo_hi[0],

@@ -79,6 +79,7 @@ class AtTarget:
     batch: float
     binding: str  # "TTFT", "TPOT" or "largest batch"
     interpolated: bool
+    cny_per_m_bound: float | None = None  # predicted rows: the same at the roofline bound
 
     @property
     def run(self):
@@ -93,11 +94,17 @@ class AtTarget:
         return tokens_per_cny_blended(self.cny_per_m)
 
     @property
+    def prediction(self):
+        return self.base.prediction
+
+    @property
     def label(self) -> str:
         engine = "" if self.run.engine == "vllm" else f" {self.run.engine}"
         how = ", interpolated" if self.interpolated else ""
+        pred = self.prediction
+        what = f"; {pred.label}" if pred else ""
         return (f"{self.run.model} · {self.cost.where}{engine} ({self.cost.basis}, batch {self.batch:.3g} at the "
-                f"target: {self.binding}{how})")
+                f"target: {self.binding}{how}{what})")
 
 
 def _shape(p: Priced) -> str:
@@ -146,7 +153,7 @@ def at_target(priced: list[Priced], slo) -> tuple[list[AtTarget], list[str]]:
             continue
         out.append(AtTarget(base, blended, _at_op(op, by_ref, lambda p: p.cost.cny_per_m_input),
                             _at_op(op, by_ref, lambda p: p.cost.cny_per_m_output), op.point.batch, op.binding,
-                            op.interpolated))
+                            op.interpolated, _at_op(op, by_ref, lambda p: p.cny_per_m_bound)))
     return sorted(out, key=lambda a: a.cny_per_m), notes
 
 
@@ -184,6 +191,15 @@ def _runs_text(priced: list[Priced]) -> str:
     return f"{workloads} on {', '.join(sorted({p.cost.where for p in priced}))}"
 
 
+def _bound_text(p) -> str:
+    """'; predicted (calibration X): 1.23 CNY/M blended at the roofline bound' for a predicted row, '' if measured."""
+    pred = p.prediction
+    if pred is None:
+        return ""
+    bound = p.cny_per_m_bound
+    return f"; {pred.label}" + ("" if bound is None else f": {bound:.3g} CNY/M blended at the roofline bound")
+
+
 def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions, as_of, notes: list[str],
                    chosen: str = "the cheapest batch of each model on each hardware") -> Section:
     title = "Self-hosted cost vs vendor API prices"
@@ -201,7 +217,7 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
     rows = [[p.label, "self-hosted", p.cny_per_m, p.cny_per_m_input, p.cny_per_m_output,
              p.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"
-             f"; {p.cost.provenance}"]
+             f"; {p.cost.provenance}" + _bound_text(p)]
             for p in best]
     rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
               v.price.output_cny_per_m(opts.fx_cny_per_usd), tokens_per_cny_blended(v.cny_per_m) if v.cny_per_m else "free",
