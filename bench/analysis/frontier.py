@@ -120,7 +120,8 @@ def at_batch(points: list[Point], batch: float) -> Point:
     for lo, hi in zip(pts, pts[1:]):
         if batch <= hi.batch:
             speeds = {k: _lerp_opt(batch, lo.batch, getattr(lo, k), hi.batch, getattr(hi, k)) for k in _SPEEDS}
-            return Point(batch=batch, gpus=lo.gpus, ttft_ms=_lerp_opt(batch, lo.batch, lo.ttft_ms, hi.batch, hi.ttft_ms),
+            return Point(batch=batch, gpus=lo.gpus,
+                         ttft_ms=_lerp_opt(batch, lo.batch, lo.ttft_ms, hi.batch, hi.ttft_ms),
                          tpot_ms=_lerp_opt(batch, lo.batch, lo.tpot_ms, hi.batch, hi.tpot_ms),
                          source=lo.source if lo.source == hi.source else f"{lo.source} + {hi.source}",
                          ref=f"{lo.ref} .. {hi.ref}", **speeds)

@@ -120,7 +120,8 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
     sections.append(kv_section(runs, {**full_size, **{r.model: configs[r.model] for r in runs if r.model in configs}}))
     shown, chosen, slo_notes = cost_lines(priced, opts.verdict.slo)
     sections.append(vendor_section(shown, vendors, cost_opts, as_of, price_notes + slo_notes, chosen))
-    sections.append(utilization_section(shown, reference_vendors(vendors, bool(opts.vendors)), cost_opts, as_of, chosen))
+    sections.append(utilization_section(shown, reference_vendors(vendors, bool(opts.vendors)), cost_opts, as_of,
+                                        chosen))
     sections.append(efficiency_section(runs))
     sections.append(energy_section(runs))
     inputs = ClaimInputs(runs=runs, best=best, vendors=vendors, book=price_book, hardware=hardware_book,

@@ -164,7 +164,8 @@ def cost_lines(priced: list[Priced], slo) -> tuple[list, str, list[str]]:
         lines, notes = at_target(priced, slo)
         return lines, (f"each model on each hardware at the batch that meets {slo.text()} (interpolated between "
                        "measured batches, as the verdict and `bench cost --slo-*`; docs/plan.md)"), notes
-    return cheapest_per_config(priced), "the cheapest batch of each model on each hardware (no latency target given)", []
+    cheapest = "the cheapest batch of each model on each hardware (no latency target given)"
+    return cheapest_per_config(priced), cheapest, []
 
 
 def vendors_of(prices: list[VendorPrice], mix: tuple[float, float], fx: float) -> list[Vendor]:

@@ -95,7 +95,7 @@ class Priced:
 
     @property
     def prediction(self):
-        """A sim row's bench.cost.predicted.Prediction (its calibration, its speed over the bound's); None if measured."""
+        """A sim row's bench.cost.predicted.Prediction (calibration, speed over the bound's); None if measured."""
         from bench.cost.predicted import prediction_of
 
         return prediction_of(self.run.row)
