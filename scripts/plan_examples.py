@@ -7,7 +7,8 @@
    H800-SXM fleets; timed, since `bench plan` must size it in seconds.
 
 Each plan is exactly what `bench plan ... --format markdown` prints (the same arguments through bench.cli.main),
-so every figure traces to a point (measured rows where given, else the roofline's, labelled) and a price
+so every figure traces to a point (measured rows where given, else the expected value of the published fit,
+labelled with its calibration and band, the roofline bound beside it) and a price
 (hardware.yaml, prices.yaml; sources and dates in each plan's notes).
 
     python scripts/plan_examples.py [RESULTS.csv ...]      # measured rows, if any, come first

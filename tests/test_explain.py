@@ -67,6 +67,26 @@ def test_cost_line_per_batch_bound(capsys):
     assert no_quote["price"]["cny_per_hour"] is None and "H20 has no rental price" in no_quote["price"]["why"]
 
 
+def test_cost_line_at_the_expected_rate_beside_the_bound(capsys):
+    e = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "H20", "--gpu-cny-per-hour", "10")
+    for r in e["decode"]:
+        if r["fits_kv"]:  # 10 CNY / (expected tok/s x 3,600 / 1e6 M tokens an hour); dearer than at the bound
+            assert r["cny_per_m_output_expected"] == pytest.approx(10 / (r["expected_tok_s"] * 0.0036))
+            assert r["cny_per_m_output_expected"] > r["cny_per_m_output"]
+        else:
+            assert r["cny_per_m_output_expected"] is None
+    from bench.cli.explain import expected_costs
+
+    rows = [{"fits_kv": True, "expected_tok_s": 500.0}, {"fits_kv": False, "expected_tok_s": 900.0}]
+    expected_costs(rows, 18.0)  # 18 CNY an hour / (500 x 3,600 = 1.8M tokens an hour) = 10 CNY/M
+    assert rows[0]["cny_per_m_output_expected"] == pytest.approx(10.0) and rows[1]["cny_per_m_output_expected"] is None
+    expected_costs(rows, None)
+    assert rows[0]["cny_per_m_output_expected"] is None
+    assert cli.main(["explain", "qwen2.5-7b-instruct", "--hardware", "H20", "--gpu-cny-per-hour", "10"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps lines at the terminal's width
+    assert "expected" in out.split("CNY/M out at the bound")[1] and "at the expected tok/s (calibration " in out
+
+
 def test_what_would_fit(capsys):
     e = explain_json(capsys, "deepseek-v2-lite-chat", "--hardware", "RTX-4090")
     assert not e["fits_context"] and "leave no KV cache" in e["does_not_fit"]

@@ -11,7 +11,8 @@ import pytest
 
 from bench.analysis import frontier, plan
 from bench.analysis.frontier import Point, Slo
-from bench.analysis.plan_points import Shape, batch_of, predicted_points, roofline_point
+from bench.analysis.plan_points import (Shape, batch_of, expected_label, expected_point, predicted_points,
+                                        roofline_point, roofline_points)
 from bench.results.schema import SCHEMA_VERSION
 from bench.cli import main
 from tests.result_rows import write_rows
@@ -116,6 +117,14 @@ def test_a_serve_row_batch_is_its_measured_concurrency():
     assert batch_of({"max_num_seqs": "64", "num_prompts": "16"}) == 16  # no more than the requests
 
 
+def published_label() -> str:
+    """How a point predicted with the published fit names itself (its name and band are the fit's)."""
+    from bench.roofline import predict
+
+    prof = predict.load_profile(None)
+    return expected_label(prof.name, prof.band_low, prof.band_high)
+
+
 def test_roofline_point_is_the_steady_state_step():
     from bench.config import catalog
     from bench.roofline import predict
@@ -128,6 +137,69 @@ def test_roofline_point_is_the_steady_state_step():
     assert p.tpot_ms == pytest.approx(step.time_s * 1e3)
     assert p.total_tok_s == pytest.approx(8 / step.time_s * 1024 / 256)  # output tok/s x (768 + 256) / 256
     assert p.ttft_ms == pytest.approx(dep.step(7, 7 * 896, [(768, 0)]).time_s * 1e3) and p.predicted
+
+
+def half_speed_profile(band=(0.8, 2.5), hardware=None):
+    """A profile whose every fraction is 0.5 and overheads 0: each expected step is exactly twice the bound's,
+    max(memory / 0.5, compute / 0.5) = 2 max(memory, compute) (TP 1: no communication)."""
+    from bench.roofline.efficiency import Efficiency
+    from bench.roofline.profile import Profile
+
+    half = Efficiency(bandwidth_fraction=0.5, compute_fraction=0.5, attention_efficiency=1.0, moe_efficiency=1.0)
+    return Profile(name="half-speed", kind="user", parameters=half, band_low=band[0], band_high=band[1],
+                   hardware=hardware)
+
+
+def test_expected_point_is_the_bound_steps_timed_by_the_efficiency_model():
+    from bench.config import catalog
+    from bench.roofline import predict
+    from bench.roofline.efficiency import Efficiency
+
+    model = catalog.resolve_model("qwen2.5-7b-instruct")
+    dep = predict.deployment({"dtype": "bfloat16"}, model.config, predict.require_gpu("H100-SXM"))
+    bound = roofline_point(dep, 8, Shape(768, 256))
+    # every fraction 0.5: twice the bound's step; tok/s half of it; TTFT and TPOT twice
+    p = expected_point(dep, 8, Shape(768, 256), half_speed_profile().parameters, (0.8, 2.5), "half-speed")
+    assert p.tpot_ms == pytest.approx(2 * bound.tpot_ms) and p.ttft_ms == pytest.approx(2 * bound.ttft_ms)
+    assert p.total_tok_s == pytest.approx(bound.total_tok_s / 2) and p.bound_tok_s == pytest.approx(bound.total_tok_s)
+    # band: 0.8 x expected = 0.4 x bound; 2.5 x expected = 1.25 x bound, capped at the bound
+    assert p.band_low_tok_s == pytest.approx(0.4 * bound.total_tok_s)
+    assert p.band_high_tok_s == pytest.approx(bound.total_tok_s)
+    assert p.source == "predicted (calibration half-speed, band 0.80-2.50x)" and p.predicted
+    # a fixed 5 ms a step on top of the roofline (fractions 1): TPOT = bound + 5 ms; tok/s = 8 x 4 / step
+    step = Efficiency(step_overhead_s=0.005)
+    q = expected_point(dep, 8, Shape(768, 256), step, (0.5, 1.5), "x")
+    assert q.tpot_ms == pytest.approx(bound.tpot_ms + 5.0)
+    assert q.total_tok_s == pytest.approx(8 / (q.tpot_ms / 1e3) * 1024 / 256)
+    assert q.band_high_tok_s == pytest.approx(1.5 * q.total_tok_s)  # below the bound: not capped
+
+
+def test_predicted_points_follow_the_profile_and_keep_the_bound_beside_them():
+    from bench.config import catalog
+
+    model = catalog.resolve_model("qwen2.5-7b-instruct")
+    shape = Shape(768, 256)
+    pts, note = predicted_points(model, "H100-SXM", shape, profile=half_speed_profile())
+    bounds = roofline_points(model, "H100-SXM", shape)
+    assert note == "" and [p.batch for p in pts] == [b.batch for b in bounds] and len(pts) >= 8
+    for p, b in zip(pts, bounds):
+        assert p.total_tok_s == pytest.approx(b.total_tok_s / 2) and p.bound_tok_s == pytest.approx(b.total_tok_s)
+    # the published fit by default: its name in the label
+    default, _ = predicted_points(model, "H100-SXM", shape, batches=(1, 8))
+    assert default[0].source == published_label() and default[0].total_tok_s < default[0].bound_tok_s
+
+
+def test_at_batch_interpolates_a_predictions_band_and_bound():
+    lo = Point(8, 600.0, 1, 80.0, 20.0, source="p", band_low_tok_s=300.0, band_high_tok_s=900.0, bound_tok_s=1000.0)
+    hi = Point(32, 1600.0, 1, 200.0, 60.0, source="p", band_low_tok_s=800.0, band_high_tok_s=2400.0,
+               bound_tok_s=3000.0)
+    # batch 20 is half-way: band 300 + 0.5 x 500 = 550 .. 900 + 0.5 x 1500 = 1650; bound 1000 + 0.5 x 2000 = 2000
+    p = frontier.at_batch([lo, hi], 20)
+    assert (p.band_low_tok_s, p.band_high_tok_s, p.bound_tok_s) == pytest.approx((550.0, 1650.0, 2000.0))
+    # below batch 8, all scale with the batch: batch 4 = half of batch 8's
+    q = frontier.at_batch([lo, hi], 4)
+    assert (q.total_tok_s, q.band_low_tok_s, q.band_high_tok_s, q.bound_tok_s) == pytest.approx((300, 150, 450, 500))
+    assert frontier.at_batch(POINTS, 20).bound_tok_s is None  # measured points have none
 
 
 def test_predictions_raise_tp_until_the_model_fits():
@@ -194,7 +266,7 @@ def test_plan_table_labels_measured_and_predicted(capsys, tmp_path):
                               "--hardware", "H100-SXM,H20", "--traffic", "100M/day", "--basis", "owned",
                               "--format", "markdown")
     assert code == 0, err
-    assert "| H100-SXM | measured 768/256 |" in out and "| H20 | predicted 768/256 |" in out
+    assert "| H100-SXM | measured 768/256 |" in out and f"| H20 | {published_label()} 768/256 |" in out
     assert out.startswith("**cheapest: ")
 
 
@@ -382,7 +454,7 @@ def test_a_card_that_cannot_meet_the_targets_says_so_beside_one_that_can(capsys,
                               "markdown")
     assert code == 0, err
     assert "| H100-SXM | measured 768/256 | 1 | 2.4 (TPOT, interpolated) |" in out
-    assert "| RTX-4090 | predicted 768/256 | - | does not meet the targets; best: RTX-4090 batch 1" in out
+    assert f"| RTX-4090 | {published_label()} 768/256 | - | does not meet the targets; best: RTX-4090 batch 1" in out
 
 
 def test_json_output_is_strict_json_with_a_free_vendor(capsys):
@@ -393,18 +465,76 @@ def test_json_output_is_strict_json_with_a_free_vendor(capsys):
     assert flash["breakeven_utilization"] == "inf" and flash["breakeven_tokens_per_day"] is None
 
 
-def test_predicted_points_are_the_expected_value_with_the_bound_beside():
-    from bench.config import catalog
-    from bench.roofline import efficiency, predict
+def test_plan_with_a_profile_sizes_on_the_expected_value_and_shows_the_bound(capsys, tmp_path):
+    from bench.roofline import profile
 
-    model = catalog.resolve_model("qwen2.5-7b-instruct")
-    pts, note = predicted_points(model, "H100-SXM", Shape(768, 256), batches=(8,))
-    (p,) = pts
-    prof = predict.load_profile(None)
-    dep = predict.deployment({"tensor_parallel_size": 1, "dtype": model.dtype}, model.config,
-                             predict.require_gpu("H100-SXM"))
-    # the same step as roofline_point's: 8 decodes at context 896 and 24 prompt tokens, at its expected time
-    step = efficiency.step_time_s(dep.step_cost(8, 8 * 896, [(24, 0)]), dep.machine, prof.efficiency_for("vllm"))
-    assert p.tpot_ms == pytest.approx(float(step) * 1e3)
-    assert p.source == "predicted: published-fit-1" and "roofline bound" in p.ref
-    assert p.tpot_ms > roofline_point(dep, 8, Shape(768, 256)).tpot_ms  # slower than the bound
+    prof_path = tmp_path / "half.yaml"
+    profile.save(half_speed_profile(hardware="CPU"), prof_path)
+    out_csv = tmp_path / "plan.csv"
+    argv = ["--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--traffic", "2B/day", "--gpu-cny-per-hour",
+            "10", "--profile", str(prof_path), "--vendors", "qwen2.5-7b-instruct", "--as-of", "2025-06-01"]
+    code, out, err = run_plan(capsys, *argv, "--format", "json", "--out", str(out_csv))
+    assert code == 0, err
+    hw = json.loads(out)["hardware"][0]
+    assert hw["source"] == "predicted (calibration half-speed, band 0.80-2.50x)"
+    assert "calibration half-speed was fitted on CPU, not H100-SXM" in hw["note"]
+    # no SLO: both run their largest batch; the expected replica carries half the bound's tokens/s
+    bound = hw["bound"]
+    assert hw["batch_at_slo"] == bound["batch_at_slo"]
+    assert hw["replica_tok_s"] == pytest.approx(bound["replica_tok_s"] / 2)
+    # peak 2e9 / 86,400 x 2 = 46,296 tok/s; the bound carries more than that on one H100 (1 GPU), the expected
+    # value (half of it) on 2: 2 x 10 CNY x 730 h = 14,600 CNY a month; 2e9 x 30.4167 = 60,833M tokens a month
+    # -> 14,600 / 60,833 = 0.24 CNY/M; at the bound 7,300 -> 0.12
+    assert 46_296.3 / 2 < hw["replica_tok_s"] < 46_296.3 < bound["replica_tok_s"]
+    assert (hw["gpus"], hw["monthly_cny"]["rental"], hw["cny_per_m"]["rental"]) == (2, 14_600, pytest.approx(0.24))
+    assert (bound["gpus"], bound["cny_per_m"]) == (1, pytest.approx(0.12))
+    # the band: high end 2.5 x expected = 1.25 x bound, capped at the bound -> 1 GPU; low end 0.8 x expected
+    # = 0.4 x bound < 46,296 / 2 (the bound is below 115,741) -> 2 GPUs
+    assert hw["band"]["replica_tok_s"] == pytest.approx([0.4 * bound["replica_tok_s"], bound["replica_tok_s"]])
+    assert hw["band"]["gpus"] == [1, 2] and hw["band"]["cny_per_m"] == pytest.approx([0.12, 0.24])
+    with out_csv.open() as f:
+        line = next(csv.DictReader(f))
+    assert (line["bound_gpus"], line["cny_per_m_band_low"], line["source"]) == ("1", "0.12", hw["source"])
+    # the table: the label, the band beside each predicted figure, the bound's plan in its own column
+    code, out, err = run_plan(capsys, *argv, "--format", "markdown")
+    assert (f"| H100-SXM | {hw['source']} 768/256 | 1 | 1,024 (largest batch) | "
+            f"{hw['replica_tok_s']:,.0f} (band {0.4 * bound['replica_tok_s']:,.0f}-{bound['replica_tok_s']:,.0f}) | "
+            "2 (2, 1) (band 1-2) |") in out
+    assert "| 0.24 (band 0.12-0.24) |" in out
+    assert f"| batch 1,024, {bound['replica_tok_s']:,.0f} tok/s, 1 GPU, 0.12 CNY/M |" in out
+
+
+def test_plan_with_a_bad_profile_says_so(capsys, tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("name: x\nparameters: {bandwidth_fraction: 7}\n")
+    code, out, err = run_plan(capsys, "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--traffic",
+                              "1M/day", "--profile", str(bad))
+    assert code == 2 and out == "" and f"--profile {bad}: efficiency parameter bandwidth_fraction" in err
+    code, out, err = run_plan(capsys, "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--traffic",
+                              "1M/day", "--profile", str(tmp_path / "none.yaml"))
+    assert code == 2 and "no such file" in err and len(err.strip().splitlines()) == 1
+
+
+def sim_csv(tmp_path):
+    """priced_csv's rows as `bench run --engine sim` rows timed by the published fit, each at half the bound's speed."""
+    from bench.results import store
+
+    rows = store.read_rows(priced_csv(tmp_path))
+    for r in rows:
+        out = float(r["total_tok_s"]) * 256 / 1024
+        r.update(engine="sim", device="sim", device_name="H100-SXM", engine_version="roofline-2+published-fit-1",
+                 prediction_calibration="published-fit-1", output_tok_s=out, roofline_output_tok_s=2 * out)
+    return write_rows(tmp_path / "sim.csv", rows)
+
+
+def test_plan_labels_sim_rows_predicted_and_puts_measured_rows_first(capsys, tmp_path):
+    argv = ["--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--traffic", "100M/day", "--slo-tpot-ms", "40",
+            "--gpu-cny-per-hour", "10", "--format", "json"]
+    sims = sim_csv(tmp_path)
+    code, out, err = run_plan(capsys, str(sims), *argv)
+    hw = json.loads(out)["hardware"][0]
+    # the sim rows' points (batch 20 at TPOT 40 ms, 1,100 tok/s as measured_csv's): labelled, no band of their own
+    assert code == 0 and hw["source"] == "predicted (calibration published-fit-1)" and "band" not in hw
+    assert hw["batch_at_slo"] == pytest.approx(20) and hw["replica_tok_s"] == pytest.approx(1100)
+    code, out, err = run_plan(capsys, str(sims), str(measured_csv(tmp_path)), *argv)
+    assert json.loads(out)["hardware"][0]["source"] == "measured"

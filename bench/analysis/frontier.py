@@ -6,8 +6,9 @@ tokens/s, and its time to first token (TTFT) and time per output token (TPOT) at
 
 Method (docs/plan.md, "Cost at a latency target"):
 - Points are ordered by batch. Between two measured batches every figure is linear in the batch
-  (`at_batch`): throughput, TTFT and TPOT alike. Below the smallest batch the throughput falls linearly
-  to 0 at batch 0 (a replica busy part of the time); the latencies stay at the smallest batch's.
+  (`at_batch`): throughput (a prediction's band and bound too), TTFT and TPOT alike. Below the smallest
+  batch the throughput falls linearly to 0 at batch 0 (a replica busy part of the time); the latencies stay
+  at the smallest batch's.
 - The operating point at an SLO (`at_slo`) is the largest batch at which every target holds: a point
   that meets the targets, or, between a point that meets them and the next one that does not, the batch
   where the first target is reached on the line between the two.
@@ -33,6 +34,11 @@ class Point:
     tpot_ms: float | None
     source: str = MEASURED  # "measured", or where a predicted point comes from ("predicted: roofline bound")
     ref: str = ""  # the run_id of a measured point; what predicted it otherwise
+    # predicted points only (bench.analysis.plan_points.expected_point): the calibration's band around
+    # total_tok_s (measured speed is expected between them) and the roofline bound at the same batch
+    band_low_tok_s: float | None = None
+    band_high_tok_s: float | None = None
+    bound_tok_s: float | None = None
 
     @property
     def tok_s_per_gpu(self) -> float:
@@ -97,6 +103,9 @@ def _lerp_opt(x, x0, y0, x1, y1):
     return None if y0 is None or y1 is None else lerp(x, x0, y0, x1, y1)
 
 
+_SPEEDS = ("total_tok_s", "band_low_tok_s", "band_high_tok_s", "bound_tok_s")  # throughputs: linear in the batch
+
+
 def at_batch(points: list[Point], batch: float) -> Point:
     """The figures at `batch`, linear between the two measured batches around it (see the module doc).
     Above the largest batch: the largest batch's point (nothing is extrapolated)."""
@@ -105,15 +114,17 @@ def at_batch(points: list[Point], batch: float) -> Point:
         raise ValueError("no points")
     first = pts[0]
     if batch <= first.batch:
-        tok_s = first.total_tok_s * batch / first.batch
-        return replace(first, batch=batch, total_tok_s=tok_s)
+        share = batch / first.batch
+        scaled = {k: getattr(first, k) * share for k in _SPEEDS if getattr(first, k) is not None}
+        return replace(first, batch=batch, **scaled)
     for lo, hi in zip(pts, pts[1:]):
         if batch <= hi.batch:
-            return Point(batch=batch, total_tok_s=lerp(batch, lo.batch, lo.total_tok_s, hi.batch, hi.total_tok_s),
-                         gpus=lo.gpus, ttft_ms=_lerp_opt(batch, lo.batch, lo.ttft_ms, hi.batch, hi.ttft_ms),
+            speeds = {k: _lerp_opt(batch, lo.batch, getattr(lo, k), hi.batch, getattr(hi, k)) for k in _SPEEDS}
+            return Point(batch=batch, gpus=lo.gpus,
+                         ttft_ms=_lerp_opt(batch, lo.batch, lo.ttft_ms, hi.batch, hi.ttft_ms),
                          tpot_ms=_lerp_opt(batch, lo.batch, lo.tpot_ms, hi.batch, hi.tpot_ms),
                          source=lo.source if lo.source == hi.source else f"{lo.source} + {hi.source}",
-                         ref=f"{lo.ref} .. {hi.ref}")
+                         ref=f"{lo.ref} .. {hi.ref}", **speeds)
     return pts[-1]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.analysis import frontier, plan
 from bench.analysis.frontier import OperatingPoint, Point, Slo
-from bench.analysis.plan_points import PERCENTILES, Shape, measured_point, predicted_points
+from bench.analysis.plan_points import PERCENTILES, Shape, measured_point, predicted_points, roofline_points
 from bench.config.prices import VendorPrice
 from bench.cost.pricing import BASES, CostOptions, cny_per_hour_for, gpu_count_of, power_of
 from bench.cost.vendor_use import VendorUse, effective_price
@@ -34,6 +34,7 @@ class PlanRequest:
     cost_options: CostOptions = CostOptions()  # fx, years, electricity, given prices, rental tier...
     tensor_parallel_size: int | None = None  # predictions only; None: the model's, raised until it fits
     traffic_source: str = ""  # where the traffic's figures come from when not typed (a trace)
+    profile: Path | None = None  # a calibration profile for predictions (bench calibrate); None: the published fit
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,20 @@ class HardwarePlan:
     basis: str  # the headline basis
     note: str = ""
     workload: str = ""  # the measured rows' request shapes, e.g. "512/256"
+    bound: "HardwarePlan | None" = None  # predicted plans: the same plan on the roofline bound's points
+
+    @property
+    def predicted(self) -> bool:
+        return bool(self.points) and self.points[0].predicted
+
+    def gpus_in_band(self, peak_tok_s: float) -> tuple[int, int] | None:
+        """A prediction's GPUs for the peak at the ends of its band: (at the band's high speed, at its low
+        speed) = replicas_for(peak, band tok/s at the operating point) x GPUs per replica; None if measured."""
+        if self.op is None or self.op.point.band_low_tok_s is None:
+            return None
+        p = self.op.point
+        return (plan.replicas_for(peak_tok_s, p.band_high_tok_s) * p.gpus,
+                plan.replicas_for(peak_tok_s, p.band_low_tok_s) * p.gpus)
 
     def gpu_hour(self, basis: str | None = None) -> GpuHour:
         want = basis or self.basis
@@ -102,6 +117,17 @@ class Plan:
         monthly = hp.monthly_cny(basis)
         return None if monthly is None else plan.cny_per_m_at(monthly, self.request.traffic.tokens_per_month)
 
+    def cny_per_m_band(self, hp: HardwarePlan, basis: str | None = None) -> tuple[float, float] | None:
+        """A prediction's CNY/M at the ends of its band (the fleets of HardwarePlan.gpus_in_band); None when
+        measured or unpriced."""
+        t = self.request.traffic
+        gpus, price = hp.gpus_in_band(t.peak_tok_s), hp.gpu_hour(basis).cny
+        if gpus is None or price is None:
+            return None
+        lo, hi = gpus
+        return (plan.cny_per_m_at(plan.monthly_cny(lo, price), t.tokens_per_month),
+                plan.cny_per_m_at(plan.monthly_cny(hi, price), t.tokens_per_month))
+
 
 def gpu_hours(hw_name: str, book, opts: CostOptions) -> tuple[GpuHour, ...]:
     """One GPU-hour of `hw_name` on each basis (bench.cost.pricing): a given price (--gpu-cny-per-hour) on
@@ -148,10 +174,10 @@ def shape_of(row: dict) -> str:
 
 def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> dict[tuple[int, str], list[Point]]:
     """Points of the rows that ran on `hw_name`, by (GPUs per replica, request shape): a front is read from rows of
-    one parallelism and one workload only."""
+    one parallelism and one workload only. Sim rows (predicted, labelled) count only where no row was measured."""
     from bench.cost.hwchoice import measured_hardware
 
-    groups: dict[tuple[int, str], list[Point]] = {}
+    points: list[tuple[tuple[int, str], Point]] = []
     hw = book.hardware[hw_name]
     for r in rows:
         if measured_hardware(r, book) != hw_name:
@@ -159,7 +185,12 @@ def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> di
         gpus = gpu_count_of(r, hw)
         p = measured_point(r, percentile, gpus)
         if p is not None:
-            groups.setdefault((gpus, shape_of(r)), []).append(p)
+            points.append(((gpus, shape_of(r)), p))
+    if any(not p.predicted for _, p in points):  # measured rows first: sim rows only where nothing was measured
+        points = [(k, p) for k, p in points if not p.predicted]
+    groups: dict[tuple[int, str], list[Point]] = {}
+    for key, p in points:
+        groups.setdefault(key, []).append(p)
     return groups
 
 
@@ -238,6 +269,9 @@ def build_plan(req: PlanRequest) -> Plan:
     matches, notes = matched_vendors(model, req, as_of)
     rows = rows_for(req.results, model.name, book)
     shape = Shape(req.traffic.input_len, req.traffic.output_len)
+    from bench.roofline.predict import load_profile
+
+    profile = load_profile(str(req.profile)) if req.profile else None  # a bad file fails before anything else
     plans = []
     for hw_name in req.hardware:
         prices = gpu_hours(hw_name, book, req.cost_options)
@@ -248,12 +282,13 @@ def build_plan(req: PlanRequest) -> Plan:
                        for (_, shape_text), pts in groups.items() if shape_text in nearest]
             plans.append(cheapest(options))
             continue
-        pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size)
-        calibration = pts[0].source.removeprefix("predicted: ") if pts else ""
-        note = why or (f"nothing of {model.name} measured on {hw_name}: predictions of what vLLM is expected to reach "
-                       f"({calibration}; the roofline bound in each point's ref)")
-        plans.append(plan_hardware(hw_name, pts, req, prices, note=note,
-                                   workload=f"{shape.input_len}/{shape.output_len}"))
+        profile = profile or load_profile(None)
+        pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size, profile=profile)
+        workload = f"{shape.input_len}/{shape.output_len}"
+        note = why or prediction_note(model.name, hw_name, profile)
+        bound = plan_hardware(hw_name, roofline_points(model, hw_name, shape, req.tensor_parallel_size), req, prices,
+                              workload=workload) if pts else None
+        plans.append(replace(plan_hardware(hw_name, pts, req, prices, note=note, workload=workload), bound=bound))
     if req.slo.given and not any(hp.op for hp in plans):
         bests = [(frontier.shortfall(hp.best, req.slo), hp) for hp in plans if hp.best is not None]
         if not bests:
@@ -266,6 +301,16 @@ def build_plan(req: PlanRequest) -> Plan:
     if not any(hp.points for hp in plans):
         raise BenchError(f"no point for {model.name}: " + "; ".join(hp.note for hp in plans if hp.note))
     return Plan(req, model.name, as_of, tuple(plans), vendor_bills(req, matches, as_of), tuple(notes))
+
+
+def prediction_note(model: str, hw_name: str, profile) -> str:
+    """What a predicted card's figures rest on: the calibration, its band, and a user profile fitted elsewhere."""
+    text = (f"nothing of {model} measured on {hw_name}: expected values from calibration {profile.name} (measured "
+            f"speed expected within {profile.band_low:.2f}-{profile.band_high:.2f}x of them, no faster than the "
+            "roofline bound, which is shown beside them)")
+    if profile.hardware and profile.hardware.lower() != hw_name.lower():
+        text += f"; calibration {profile.name} was fitted on {profile.hardware}, not {hw_name}"
+    return text
 
 
 def describe_point(hardware: str, p: Point, percentile: int) -> str:

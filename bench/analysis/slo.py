@@ -36,16 +36,22 @@ class CostAtSlo:
     model: str
     hardware: str
     gpus: int
-    source: str  # "measured", or "predicted (sim)" for the roofline's rows
+    source: str  # "measured", or a sim row's label: "predicted (calibration NAME)" / "predicted (roofline bound)"
     workload: str  # "input/output" tokens per request of the rows
     op: OperatingPoint | None  # None: no row meets the target (see best)
     best: Point | None
     tokens_per_cny_blended: float | None  # at the operating point, the rows' mix and utilisation
     front: tuple[Point, ...]  # throughput per GPU vs tokens/s per user
+    tokens_per_cny_bound: float | None = None  # predicted rows: the same at the roofline bound (bench.cost.predicted)
 
     @property
     def cny_per_m_blended(self) -> float | None:
         t = self.tokens_per_cny_blended
+        return None if not t else 1e6 / t
+
+    @property
+    def cny_per_m_blended_bound(self) -> float | None:
+        t = self.tokens_per_cny_bound
         return None if not t else 1e6 / t
 
 
@@ -67,21 +73,26 @@ def cost_at_slo(priced: list[tuple[dict, object]], slo: Slo) -> list[CostAtSlo]:
     """`priced`: (results row, its bench.cost.pricing.SelfCost) pairs. One CostAtSlo per model x hardware x GPUs x
     source (measured or sim) x request shape, in the order first seen."""
     from bench.analysis.plan_points import measured_point
+    from bench.cost.predicted import prediction_of
 
-    groups: dict[tuple, list[tuple[Point, float | None]]] = {}
+    groups: dict[tuple, list[tuple[Point, float | None, float | None]]] = {}
     for row, mine in priced:
         p = measured_point(row, slo.percentile, mine.gpu_count)
         if p is None:
             continue
-        source = "predicted (sim)" if row.get("engine") == "sim" else "measured"
+        pred = prediction_of(row)
+        source = pred.label if pred else "measured"
+        share = pred.bound_share if pred else None
+        tpc = mine.tokens_per_cny_blended
         shape = f"{row.get('input_len') or '?'}/{row.get('output_len') or '?'}"
         key = (mine.model, mine.hardware, mine.gpu_count, source, shape)
-        groups.setdefault(key, []).append((p, mine.tokens_per_cny_blended))
+        groups.setdefault(key, []).append((p, tpc, tpc / share if tpc and share else None))
     out = []
-    for (model, hardware, gpus, source, shape), pairs in groups.items():
-        points = [p for p, _ in pairs]
+    for (model, hardware, gpus, source, shape), triples in groups.items():
+        points = [p for p, _, _ in triples]
         op = at_slo(points, slo)
         best = None if op is not None else best_available(points, slo)
-        tpc = tokens_per_cny_at(op, {p.ref: t for p, t in pairs}) if op else None
-        out.append(CostAtSlo(model, hardware, gpus, source, shape, op, best, tpc, tuple(front(points))))
+        tpc = tokens_per_cny_at(op, {p.ref: t for p, t, _ in triples}) if op else None
+        bound = tokens_per_cny_at(op, {p.ref: b for p, _, b in triples}) if op else None
+        out.append(CostAtSlo(model, hardware, gpus, source, shape, op, best, tpc, tuple(front(points)), bound))
     return out

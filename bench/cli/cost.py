@@ -176,8 +176,11 @@ def cmd_cost(args) -> int:
 
     at_slo = slo_costs(args, priced)
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
-    for mine, comparisons in blocks:
-        print_self_cost(mine, comparisons, as_of, keys_for=keys_for, matches=matched[mine.model])
+    from bench.cost.predicted import prediction_of
+
+    for (mine, comparisons), (row, _) in zip(blocks, priced):
+        print_self_cost(mine, comparisons, as_of, keys_for=keys_for, matches=matched[mine.model],
+                        prediction=prediction_of(row))
         if stands_on[id(mine)]:  # what the cost stands on: measured or predicted tok/s, the bound beside it
             console.print(f"  {stands_on[id(mine)]}", soft_wrap=True, highlight=False, markup=False)
     for line in notes:

@@ -67,7 +67,8 @@ def fit_and_cost(dep, context: int, opts: ExplainOptions, decode_rows: list[dict
                  "warning": ""}
     if hw.interconnect == "pcie" and dep.tp > 1:
         out["warning"] = (f"{dep.gpu.name} has no NVLink: at TP {dep.tp} every layer's all-reduce crosses PCIe, "
-                          "which this bound does not charge; real decode is slower, more so at small batches")
+                          "which this bound does not charge (the expected value does); real decode is slower, more "
+                          "so at small batches")
     try:
         power_w, _ = power_of({}, hw, dep.tp)
         hourly = cny_per_hour_for(dep.gpu.name, hw, dep.tp, power_w,
@@ -82,6 +83,17 @@ def fit_and_cost(dep, context: int, opts: ExplainOptions, decode_rows: list[dict
         ok = hourly is not None and r["fits_kv"]
         r["cny_per_m_output"] = cost.cny_per_m_total(hourly.cny_per_hour, r["tok_s"]) if ok else None
     return out
+
+
+def expected_costs(decode_rows: list[dict], cny_per_hour: float | None) -> None:
+    """Fills `cny_per_m_output_expected` in `decode_rows`: the TP group's hourly price / output tokens an hour at
+    the expected decode rate (price / (expected tok/s x 3,600 / 1e6)), beside the bound's floor; None where there
+    is no price or the batch's KV does not fit."""
+    from bench.cost import formulas as cost
+
+    for r in decode_rows:
+        ok = cny_per_hour is not None and r["fits_kv"] and r.get("expected_tok_s")
+        r["cny_per_m_output_expected"] = cost.cny_per_m_total(cny_per_hour, r["expected_tok_s"]) if ok else None
 
 
 def cmd_explain(args) -> int:
@@ -118,6 +130,7 @@ def cmd_explain(args) -> int:
     eff = prof.efficiency_for("vllm")
     for r in out["decode"]:  # the current vLLM's expected rate beside each bound
         r["expected_tok_s"] = predict.expected_decode_tok_s(dep, r["batch"], context, eff)
+    expected_costs(out["decode"], out["price"].get("cny_per_hour"))
     out["expected_decode_tok_s"] = {str(r["batch"]): r["expected_tok_s"] for r in out["decode"]}
     out["calibration"] = prof.name
     if opts.format == "json":

@@ -27,8 +27,8 @@ class PlanOptions(BaseModel):
     model_config = {"protected_namespaces": ()}
 
     results: list[Path] = option([], "results CSVs (bench run / sweep / serve); measured rows of the model come "
-                                     "first, a roofline prediction where a card has none", positional=True,
-                                 nargs="*", metavar="RESULTS.csv")
+                                     "first, an expected-value prediction (the roofline bound beside it) where a "
+                                     "card has none", positional=True, nargs="*", metavar="RESULTS.csv")
     model: str = option(help="catalog name (`bench models`)")
     hardware: str = option(help="candidate hardware.yaml cards, comma-separated (H20,RTX-4090,H100-SXM)",
                            metavar="H[,H2...]")
@@ -66,6 +66,9 @@ class PlanOptions(BaseModel):
     tensor_parallel_size: int | None = option(None, "GPUs per replica of predicted points (default: the model's, "
                                                     "raised until it fits)", flags=("--tensor-parallel-size", "-tp"),
                                               ge=1)
+    profile: Path | None = option(None, "a calibration profile (`bench calibrate ... --out profile.yaml`) for the "
+                                        "predicted points of cards with no measured row (default: the published "
+                                        "fit shipped with bench)", metavar="PROFILE.yaml")
     out: Path | None = option(None, "also write one line per hardware x vendor as CSV", metavar="FILE.csv")
     format: Literal["table", "json", "markdown"] = option("table", "output format")
 
@@ -129,7 +132,7 @@ def request_of(o: PlanOptions):
         model=o.model, hardware=hardware, traffic=Traffic(tokens_per_day, mix, peak_to_mean, output_len),
         slo=Slo(o.slo_ttft_ms, o.slo_tpot_ms, o.slo_percentile), basis=o.basis, vendors=vendors,
         cache_hit_rate=o.cache_hit_rate, batch_share=o.batch_share, off_peak_share=o.off_peak_share,
-        results=tuple(o.results), as_of=as_of, tensor_parallel_size=o.tensor_parallel_size,
+        results=tuple(o.results), as_of=as_of, tensor_parallel_size=o.tensor_parallel_size, profile=o.profile,
         traffic_source="" if summary is None else f"from the trace {o.trace.name} ({summary.requests:,} requests)",
         cost_options=CostOptions(basis=o.basis, fx_cny_per_usd=o.fx_cny_per_usd, amortization_years=o.years,
                                  rental_tier=o.rental_tier, **given))

@@ -89,9 +89,10 @@ def throughput_line(row: dict) -> str | None:
 
 
 def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date,
-                    keys_for: str = "", matches: list | None = None) -> None:
+                    keys_for: str = "", matches: list | None = None, prediction=None) -> None:
     """One row's cost, and each vendor beside it; `matches`: (VendorPrice, why) of the like-for-like list,
-    whose reasons are printed under the table, and whose free or rate-limited tiers are marked."""
+    whose reasons are printed under the table, and whose free or rate-limited tiers are marked. `prediction`: a sim
+    row's bench.cost.predicted.Prediction (labelled, with the same cost at the roofline bound beside it)."""
     from bench.cost.matching import marks
 
     marked = {(p.vendor, p.label): marks(p) for p, _ in matches or []}
@@ -100,8 +101,10 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     gpus = f"{mine.gpu_count} x " if mine.gpu_count > 1 else ""
     where = f"{gpus}{mine.where}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
     unit = "server-hour" if mine.kind == "cpu" else "GPU-hour"
-    console.print(f"[bold]{mine.run_id}[/bold]  {mine.model} on {where}: {mine.basis} {cny(mine.gpu_cny_per_hour)} "
-                  f"CNY per {unit}, utilisation {mine.utilization:.0%}, mix {mix}")
+    predicted = f" ({prediction.label})" if prediction else ""
+    console.print(f"[bold]{mine.run_id}[/bold]  {mine.model} on {where}{predicted}: {mine.basis} "
+                  f"{cny(mine.gpu_cny_per_hour)} CNY per {unit}, utilisation {mine.utilization:.0%}, mix {mix}",
+                  highlight=False)
     console.print(f"  price: {mine.provenance}", soft_wrap=True)
     t = Table(show_header=False)
     t.add_column("what", style="bold")
@@ -112,6 +115,9 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
         t.add_row("CNY per M input at that rate / on a miss",
                   f"{cny(mine.cny_per_m_input)} / {cny(mine.cny_per_m_input_uncached)}")
     t.add_row(f"CNY per M blended ({mix})", cny(mine.cny_per_m_blended))
+    bound = prediction.at_bound(mine.cny_per_m_blended) if prediction else None
+    if bound is not None:
+        t.add_row(f"CNY per M blended at the roofline bound ({prediction.bound_share:.0%} of the time)", cny(bound))
     t.add_row("CNY per M, any token", cny(mine.cny_per_m_total))
     t.add_row(f"tokens per CNY (blended {mix})", count(mine.tokens_per_cny_blended))
     if mine.prefill_s is not None:
@@ -173,6 +179,8 @@ def print_cost_at_slo(found: list, slo, comparisons_by_model: dict) -> None:
     for c in found:
         front = "; ".join(f"{p.tok_s_per_gpu:,.0f} @ {p.tok_s_per_user:.3g}" for p in c.front)
         where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else c.hardware
+        if c.source != "measured":
+            where += f" ({c.source})"
         if c.op is None:
             b = c.best
             t.add_row(c.model, where, "[red]none meets it[/red]", b.ref, f"best: {_ms(b.ttft_ms)} / {_ms(b.tpot_ms)}",
@@ -184,9 +192,11 @@ def print_cost_at_slo(found: list, slo, comparisons_by_model: dict) -> None:
             v = min(comps, key=lambda x: x.vendor_cny_per_m_blended)
             ratio = cost.self_over_vendor(c.cny_per_m_blended, v.vendor_cny_per_m_blended)
             vendor = f"{v.vendor_model} {cny(v.vendor_cny_per_m_blended)}: self {verdict(ratio)}"
+        bound = c.cny_per_m_blended_bound
         t.add_row(c.model, where, f"{op.point.batch:.3g} ({op.binding})", " .. ".join(op.between),
                   f"{_ms(op.point.ttft_ms)} / {_ms(op.point.tpot_ms)}", f"{op.point.tok_s_per_gpu:,.0f}",
-                  cny(c.cny_per_m_blended), count(c.tokens_per_cny_blended), vendor, front)
+                  cny(c.cny_per_m_blended) + ("" if bound is None else f" (at the bound {cny(bound)})"),
+                  count(c.tokens_per_cny_blended), vendor, front)
     console.print(t)
 
 

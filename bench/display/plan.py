@@ -49,8 +49,27 @@ def headline(p: Plan) -> str:
 
 
 def source_text(hp: HardwarePlan) -> str:
-    kind = "measured" if hp.source == "measured" else "predicted" if hp.source else "-"
-    return f"{kind} {hp.workload}".strip()
+    """'measured 768/256', or a prediction's label with its calibration and band: 'predicted (calibration
+    published-fit-1, band 0.54-1.53x) 768/256'."""
+    return f"{hp.source or '-'} {hp.workload}".strip()
+
+
+def band_text(lo: float | None, hi: float | None, fmt) -> str:
+    """' (band LO-HI)' for a predicted figure, '' for a measured one."""
+    return "" if lo is None or hi is None else f" (band {fmt(lo)}-{fmt(hi)})"
+
+
+def bound_text(p: Plan, hp: HardwarePlan) -> str:
+    """A predicted card's plan at the roofline bound: 'batch 64, 10,379 tok/s, 2 GPUs, 0.91 CNY/M' ('-' if
+    measured)."""
+    b = hp.bound
+    if b is None:
+        return "-"
+    if b.op is None:
+        return "does not meet the targets"
+    gpus = b.fleet.gpus
+    return (f"batch {batch(b.op.point.batch)}, {b.fleet.replica_tok_s:,.0f} tok/s, {gpus:,} GPU{'s' * (gpus > 1)}, "
+            f"{cny(p.self_cny_per_m(b))} CNY/M")
 
 
 def self_table(p: Plan) -> tuple[list[str], list[list]]:
@@ -58,7 +77,8 @@ def self_table(p: Plan) -> tuple[list[str], list[list]]:
     others = [b for b in BASES if b != b0]
     headers = ["hardware", "points (in/out)", "TP", "batch at SLO", "tok/s per replica", "GPUs (replicas, servers)",
                "batch peak / mean", "util at mean", f"TTFT / TPOT p{p.request.slo.percentile} at peak, ms",
-               f"CNY/GPU-h ({b0})", f"CNY/month ({b0})", f"CNY/M ({b0})", "CNY/month " + " / ".join(others)]
+               f"CNY/GPU-h ({b0})", f"CNY/month ({b0})", f"CNY/M ({b0})", "CNY/month " + " / ".join(others),
+               "predicted: at the roofline bound"]
     rows = []
     for hp in p.hardware:
         if hp.op is None:
@@ -67,14 +87,17 @@ def self_table(p: Plan) -> tuple[list[str], list[list]]:
             rows.append([hp.hardware, source_text(hp), "-", why] + ["-"] * (len(headers) - 4))
             continue
         f, op = hp.fleet, hp.op
+        gpus_band = hp.gpus_in_band(p.request.traffic.peak_tok_s) or (None, None)
+        cny_band = p.cny_per_m_band(hp) or (None, None)
         rows.append([
             hp.hardware, source_text(hp), f.gpus_per_replica,
             f"{batch(op.point.batch)} ({op.binding}{', interpolated' if op.interpolated else ''})",
-            round(f.replica_tok_s), f"{f.gpus:,} ({f.replicas:,}, {f.servers:,})",
+            f"{f.replica_tok_s:,.0f}" + band_text(op.point.band_low_tok_s, op.point.band_high_tok_s, "{:,.0f}".format),
+            f"{f.gpus:,} ({f.replicas:,}, {f.servers:,})" + band_text(*gpus_band, "{:,}".format),
             f"{batch(f.batch_at_peak)} / {batch(f.batch_at_mean)}", f"{f.utilization_at_mean:.1%}",
             f"{ms(f.at_peak.ttft_ms)} / {ms(f.at_peak.tpot_ms)}",
-            cny(hp.gpu_hour().cny), cny(hp.monthly_cny()), cny(p.self_cny_per_m(hp)),
-            " / ".join(cny(hp.monthly_cny(b)) for b in others),
+            cny(hp.gpu_hour().cny), cny(hp.monthly_cny()), cny(p.self_cny_per_m(hp)) + band_text(*cny_band, cny),
+            " / ".join(cny(hp.monthly_cny(b)) for b in others), bound_text(p, hp),
         ])
     return headers, rows
 
@@ -187,6 +210,14 @@ def _as_json(p: Plan) -> dict:
                  tpot_ms_at_peak=f.at_peak.tpot_ms,
                  monthly_cny={b: hp.monthly_cny(b) for b in BASES},
                  cny_per_m={b: p.self_cny_per_m(hp, b) for b in BASES})
+        if hp.gpus_in_band(t.peak_tok_s) is not None:  # an expected-value prediction (not a sim row's point)
+            pt, gpus, per_m = hp.op.point, hp.gpus_in_band(t.peak_tok_s), p.cny_per_m_band(hp)
+            d["band"] = {"replica_tok_s": [pt.band_low_tok_s, pt.band_high_tok_s], "gpus": list(gpus),
+                         "cny_per_m": list(per_m) if per_m else None}
+            b = hp.bound
+            d["bound"] = None if b is None or b.op is None else {
+                "batch_at_slo": b.op.point.batch, "binding": b.op.binding, "replica_tok_s": b.fleet.replica_tok_s,
+                "gpus": b.fleet.gpus, "monthly_cny": b.monthly_cny(), "cny_per_m": p.self_cny_per_m(b)}
         d["versus"] = {}
         for b in p.vendors:
             be = p.break_even(hp, b)
@@ -217,7 +248,8 @@ OUT_COLUMNS = ("model", "hardware", "source", "meets_slo", "tensor_parallel_size
                "price_provenance", "vendor", "vendor_model", "vendor_match", "vendor_marks", "vendor_cny_per_m",
                "vendor_terms", "vendor_monthly_cny", "vendor_keys_needed", "self_over_vendor",
                "breakeven_tokens_per_day", "breakeven_utilization", "tokens_per_day", "mix", "peak_to_mean", "slo",
-               "as_of")
+               "as_of", "replica_tok_s_band_low", "replica_tok_s_band_high", "cny_per_m_band_low", "cny_per_m_band_high",
+               "bound_replica_tok_s", "bound_gpus", "bound_cny_per_m")
 
 
 def out_records(p: Plan) -> list[dict]:
@@ -237,6 +269,14 @@ def out_records(p: Plan) -> list[dict]:
                         utilization_at_mean=f.utilization_at_mean, ttft_ms_at_peak=f.at_peak.ttft_ms,
                         tpot_ms_at_peak=f.at_peak.tpot_ms, monthly_cny=hp.monthly_cny(),
                         cny_per_m=p.self_cny_per_m(hp), **{f"monthly_cny_{b}": hp.monthly_cny(b) for b in BASES})
+            if hp.gpus_in_band(t.peak_tok_s) is not None:
+                lo_hi = p.cny_per_m_band(hp) or (None, None)
+                base.update(replica_tok_s_band_low=hp.op.point.band_low_tok_s,
+                            replica_tok_s_band_high=hp.op.point.band_high_tok_s, cny_per_m_band_low=lo_hi[0],
+                            cny_per_m_band_high=lo_hi[1])
+                if hp.bound is not None and hp.bound.op is not None:
+                    base.update(bound_replica_tok_s=hp.bound.fleet.replica_tok_s, bound_gpus=hp.bound.fleet.gpus,
+                                bound_cny_per_m=p.self_cny_per_m(hp.bound))
         for b in p.vendors or [None]:
             rec = dict(base)
             if b is not None:

@@ -167,7 +167,7 @@ def print_explain(e: dict) -> None:
     d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak)) and expected "
                     f"({e.get('calibration', '-')})", title_justify="left")
     for col in ("batch", "step ms", "tok/s", "expected tok/s", "bound", "weights read", "KV read", "fits KV") + \
-            (("CNY/M out at the bound",) if cost_col else ()):
+            (("CNY/M out at the bound", "CNY/M out expected") if cost_col else ()):
         d.add_column(col, justify="right")
     for r in e["decode"]:
         exp = r.get("expected_tok_s")
@@ -175,13 +175,13 @@ def print_explain(e: dict) -> None:
                  r["bound"], _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
                  "yes" if r["fits_kv"] else "[red]no[/red]"]
         if cost_col:
-            x = r.get("cny_per_m_output")
-            cells.append("-" if x is None else f"{x:.3g}")
+            cells += ["-" if x is None else f"{x:.3g}" for x in (r.get("cny_per_m_output"),
+                                                                 r.get("cny_per_m_output_expected"))]
         d.add_row(*cells)
     console.print(d)
     if cost_col:
         console.print(f"cost: {price['basis']} {price['cny_per_hour']:.4g} CNY per hour for {e['tensor_parallel_size']} "
-                      f"GPU(s) ({price['source']}) / output tokens an hour at the bound: a floor, the card fully busy",
-                      highlight=False)
+                      f"GPU(s) ({price['source']}) / output tokens an hour, the card fully busy: at the bound (a "
+                      f"floor) and at the expected tok/s (calibration {e.get('calibration', '-')})", highlight=False)
     elif price.get("why"):
         console.print(f"cost: {price['why']}", highlight=False)

@@ -26,7 +26,7 @@ from bench.cost.pricing import CostOptions
 from bench.errors import BenchError
 from bench.config.hardware import canonical_name, load_hardware
 from bench.config.prices import in_force, load_prices
-from bench.analysis.report.cost import (cheapest_per_config, price_runs, reference_vendors,
+from bench.analysis.report.cost import (cheapest_per_config, cost_lines, price_runs, reference_vendors,
                                utilization_section, vendor_section, vendors_of)
 from bench.analysis.report.load import charted_workloads, load_runs
 from bench.analysis.report.model import Report, Run, Section, by_key, rows_of
@@ -125,8 +125,10 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
     if len(charted) < len({r.workload for r in runs}):
         sections.append(workloads_section(runs, charted))
     sections.append(kv_section(runs, {**full_size, **{r.model: configs[r.model] for r in runs if r.model in configs}}))
-    sections.append(vendor_section(best, vendors, cost_opts, as_of, price_notes))
-    sections.append(utilization_section(best, reference_vendors(vendors, bool(opts.vendors)), cost_opts, as_of))
+    shown, chosen, slo_notes = cost_lines(priced, opts.verdict.slo)
+    sections.append(vendor_section(shown, vendors, cost_opts, as_of, price_notes + slo_notes, chosen))
+    sections.append(utilization_section(shown, reference_vendors(vendors, bool(opts.vendors)), cost_opts, as_of,
+                                        chosen))
     sections.append(efficiency_section(runs))
     sections.append(energy_section(runs))
     inputs = ClaimInputs(runs=runs, best=best, vendors=vendors, book=price_book, hardware=hardware_book,

@@ -65,6 +65,109 @@ def cheapest_per_config(priced: list[Priced]) -> list[Priced]:
     return sorted(best, key=lambda p: p.cny_per_m)
 
 
+@dataclass(frozen=True)
+class AtTarget:
+    """One model x hardware x GPUs x engine x request shape priced at the batch that meets the latency target: the
+    rows' operating point (bench.analysis.frontier.at_slo) and the cost there, tokens per CNY linear in the batch
+    between the two rows around it (bench.analysis.slo.tokens_per_cny_at: the verdict's and `bench cost --slo-*`'s
+    method). `base`: the row at or below the operating batch (price, hardware and provenance are the group's)."""
+
+    base: Priced
+    cny_per_m: float  # blended at the report's mix, 100% utilisation, at the operating batch
+    cny_per_m_input: float | None
+    cny_per_m_output: float | None
+    batch: float
+    binding: str  # "TTFT", "TPOT" or "largest batch"
+    interpolated: bool
+    cny_per_m_bound: float | None = None  # predicted rows: the same at the roofline bound
+
+    @property
+    def run(self):
+        return self.base.run
+
+    @property
+    def cost(self):
+        return self.base.cost
+
+    @property
+    def tokens_per_cny(self) -> float:
+        return tokens_per_cny_blended(self.cny_per_m)
+
+    @property
+    def prediction(self):
+        return self.base.prediction
+
+    @property
+    def label(self) -> str:
+        engine = "" if self.run.engine == "vllm" else f" {self.run.engine}"
+        how = ", interpolated" if self.interpolated else ""
+        pred = self.prediction
+        what = f"; {pred.label}" if pred else ""
+        return (f"{self.run.model} · {self.cost.where}{engine} ({self.cost.basis}, batch {self.batch:.3g} at the "
+                f"target: {self.binding}{how}{what})")
+
+
+def _shape(p: Priced) -> str:
+    r = p.run.row
+    return f"{r.get('input_len') or '?'}/{r.get('output_len') or '?'}"
+
+
+def _at_op(op, priced: dict[str, Priced], figure) -> float | None:
+    """A CNY/M figure of the rows at the operating point: 1e6 / tokens per CNY interpolated in the batch."""
+    from bench.analysis.slo import tokens_per_cny_at
+
+    per_cny = {ref: (1e6 / figure(p) if figure(p) else None) for ref, p in priced.items()}
+    t = tokens_per_cny_at(op, per_cny)
+    return 1e6 / t if t else None
+
+
+def at_target(priced: list[Priced], slo) -> tuple[list[AtTarget], list[str]]:
+    """Each configuration's cost at the point that meets `slo` (a bench.analysis.frontier.Slo), cheapest first, and a
+    note per configuration where no row meets it (with its closest point)."""
+    from bench.analysis.frontier import at_slo, best_available, misses
+    from bench.analysis.plan_points import measured_point
+
+    groups: dict[tuple, list[Priced]] = {}
+    for p in priced:
+        key = (p.run.model, p.cost.hardware, p.cost.measured_on, p.run.engine, _shape(p), p.cost.gpu_count)
+        groups.setdefault(key, []).append(p)
+    out, notes = [], []
+    for members in groups.values():
+        points, by_ref = [], {}
+        for i, p in enumerate(members):
+            pt = measured_point(p.run.row, slo.percentile, p.cost.gpu_count)
+            if pt is not None:
+                points.append(replace(pt, ref=str(i)))
+                by_ref[str(i)] = p
+        if not points:
+            continue
+        op = at_slo(points, slo)
+        if op is None:
+            b = best_available(points, slo)
+            notes.append(f"{members[0].run.model} on {members[0].cost.where}: no batch meets {slo.text()} (closest: "
+                         f"batch {b.batch:g}, misses {' and '.join(misses(b, slo))})")
+            continue
+        base = by_ref[op.between[0]]
+        blended = _at_op(op, by_ref, lambda p: p.cny_per_m)
+        if blended is None:
+            continue
+        out.append(AtTarget(base, blended, _at_op(op, by_ref, lambda p: p.cost.cny_per_m_input),
+                            _at_op(op, by_ref, lambda p: p.cost.cny_per_m_output), op.point.batch, op.binding,
+                            op.interpolated, _at_op(op, by_ref, lambda p: p.cny_per_m_bound)))
+    return sorted(out, key=lambda a: a.cny_per_m), notes
+
+
+def cost_lines(priced: list[Priced], slo) -> tuple[list, str, list[str]]:
+    """What the cost sections show: each configuration at the latency target when one is given (at_target), else its
+    cheapest batch (cheapest_per_config); the sentence saying which, and notes."""
+    if slo is not None and slo.given:
+        lines, notes = at_target(priced, slo)
+        return lines, (f"each model on each hardware at the batch that meets {slo.text()} (interpolated between "
+                       "measured batches, as the verdict and `bench cost --slo-*`; docs/plan.md)"), notes
+    cheapest = "the cheapest batch of each model on each hardware (no latency target given)"
+    return cheapest_per_config(priced), cheapest, []
+
+
 def vendors_of(prices: list[VendorPrice], mix: tuple[float, float], fx: float) -> list[Vendor]:
     return sorted((Vendor(p, p.blended_cny_per_m(mix, fx)) for p in prices), key=lambda v: v.cny_per_m)
 
@@ -89,10 +192,21 @@ def _runs_text(priced: list[Priced]) -> str:
     return f"{workloads} on {', '.join(sorted({p.cost.where for p in priced}))}"
 
 
-def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions, as_of, notes: list[str]) -> Section:
+def _bound_text(p) -> str:
+    """'; predicted (calibration X): 1.23 CNY/M blended at the roofline bound' for a predicted row, '' if measured."""
+    pred = p.prediction
+    if pred is None:
+        return ""
+    bound = p.cny_per_m_bound
+    return f"; {pred.label}" + ("" if bound is None else f": {bound:.3g} CNY/M blended at the roofline bound")
+
+
+def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions, as_of, notes: list[str],
+                   chosen: str = "the cheapest batch of each model on each hardware") -> Section:
     title = "Self-hosted cost vs vendor API prices"
     if not best:
-        return skipped("cost-vs-vendors", title, "no row could be priced: " + ("; ".join(notes) or
+        what = "no row meets the latency target" if chosen.startswith("each model") else "no row could be priced"
+        return skipped("cost-vs-vendors", title, f"{what}: " + ("; ".join(notes) or
                        "pass --hardware NAME (hardware.yaml)."))
     bars = [plots.Bar(p.label, p.cny_per_m, f"self-hosted ({p.cost.basis}), 100% utilisation")
             for p in best[:MAX_COST_BARS]]
@@ -102,9 +216,9 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     chart_title = (f"CNY per million tokens ({_mix_text(opts.mix)}) · self-hosted {_runs_text(best)} vs vendor "
                    f"prices on {as_of}")
     png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
-    rows = [[p.label, "self-hosted", p.cny_per_m, p.cost.cny_per_m_input, p.cost.cny_per_m_output,
-             p.cost.tokens_per_cny_blended, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"
-             f"; {p.cost.provenance}"]
+    rows = [[p.label, "self-hosted", p.cny_per_m, p.cny_per_m_input, p.cny_per_m_output,
+             p.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"
+             f"; {p.cost.provenance}" + _bound_text(p)]
             for p in best]
     rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
               v.price.output_cny_per_m(opts.fx_cny_per_usd), tokens_per_cny_blended(v.cny_per_m) if v.cny_per_m else "free",
@@ -112,9 +226,8 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     rows.sort(key=lambda r: r[2])
     a, b = (f"{x:g}" for x in opts.mix)
     note = (f"Blended price of a million tokens at {_mix_text(opts.mix)}: ({a} × input + {b} × output) / ({a} + {b}); "
-            f"USD at {opts.fx_cny_per_usd:g} CNY. Self-hosted: the cheapest batch of each model on each "
-            "hardware, at 100% utilisation, its wall time split into prefill (input) and decode (output) "
-            "(docs/cost.md). Vendors: list prices, cache miss.")
+            f"USD at {opts.fx_cny_per_usd:g} CNY. Self-hosted: {chosen}, at 100% utilisation, its wall time split "
+            "into prefill (input) and decode (output) (docs/cost.md). Vendors: list prices, cache miss.")
     if len(best) > MAX_COST_BARS:
         note += f" The chart draws the {MAX_COST_BARS} cheapest self-hosted configurations of {len(best)}."
     if free:
@@ -127,10 +240,12 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
                             "basis / source"], rows=rows)
 
 
-def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOptions, as_of) -> Section:
+def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOptions, as_of,
+                        chosen: str = "the cheapest batch of each model on each hardware") -> Section:
     title = "Cost vs utilisation, with break-even lines"
     if not best:
-        return skipped("cost-vs-utilization", title, "no row could be priced (pass --hardware NAME).")
+        return skipped("cost-vs-utilization", title, "no row meets the latency target (see the section above)."
+                       if chosen.startswith("each model") else "no row could be priced (pass --hardware NAME).")
     if not refs:
         return skipped("cost-vs-utilization", title, f"no paid vendor price is in force on {as_of}.")
     curves = best[:MAX_COST_CURVES]
@@ -155,7 +270,8 @@ def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOption
         chart_title, "utilisation (% of paid hours doing useful work)",
         [plots.Panel("CNY per million tokens (log scale)", series, logy=True)], hlines=hlines, markers=markers,
         logx=True, logx_base=10, xticks=UTILIZATION_TICKS_PCT)
-    note = ("A machine busy a share u of the hours it is paid for costs 1/u per token. Dashed lines: vendor list "
+    note = (f"Self-hosted: {chosen}. A machine busy a share u of the hours it is paid for costs 1/u per token. "
+            "Dashed lines: vendor list "
             "prices; dots: break-even utilisation, above which self-hosting is cheaper. Break-even volume: the "
             "tokens a day whose vendor bill equals a day of the hardware.")
     if len(best) > len(curves):

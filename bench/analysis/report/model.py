@@ -82,11 +82,38 @@ class Priced:
         return c.cny_per_m_blended_full_use if c.cny_per_m_blended_full_use is not None else c.cny_per_m_total
 
     @property
+    def cny_per_m_input(self) -> float | None:
+        return self.cost.cny_per_m_input
+
+    @property
+    def cny_per_m_output(self) -> float | None:
+        return self.cost.cny_per_m_output
+
+    @property
+    def tokens_per_cny(self) -> float | None:
+        return self.cost.tokens_per_cny_blended
+
+    @property
+    def prediction(self):
+        """A sim row's bench.cost.predicted.Prediction (calibration, speed over the bound's); None if measured."""
+        from bench.cost.predicted import prediction_of
+
+        return prediction_of(self.run.row)
+
+    @property
+    def cny_per_m_bound(self) -> float | None:
+        """A predicted row's CNY/M at the roofline bound (bench.cost.predicted); None otherwise."""
+        pred = self.prediction
+        return pred.at_bound(self.cny_per_m) if pred else None
+
+    @property
     def label(self) -> str:
         b = self.run.batch
         batch = f", batch {b:g}" if b is not None else ""
         engine = "" if self.run.engine == "vllm" else f" {self.run.engine}"
-        return f"{self.run.model} · {self.cost.where}{engine} ({self.cost.basis}{batch})"
+        pred = self.prediction
+        what = f"; {pred.label}" if pred else ""
+        return f"{self.run.model} · {self.cost.where}{engine} ({self.cost.basis}{batch}{what})"
 
 
 @dataclass

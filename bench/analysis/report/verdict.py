@@ -126,6 +126,20 @@ def row_of(line: Line, percentile: int) -> list:
             "-" if line.gpus_for_traffic is None else f"{line.gpus_for_traffic:,}", line.price]
 
 
+def rests_on(line: Line, inputs: VerdictInputs) -> str:
+    """'measured'; a prediction's label with the same figure at the roofline bound beside it; or, for rows timed at
+    the bound, that it is one."""
+    c = line.at
+    if c.source == "measured":
+        return "measured"
+    bound = c.cny_per_m_blended_bound
+    if bound is not None:
+        return f"{c.source}; {_cny(cost.at_utilization(bound, inputs.utilization))} CNY/M at the roofline bound"
+    from bench.cost.predicted import BOUND
+
+    return f"{c.source}: a bound, measured runs reach less" if BOUND in c.source else c.source
+
+
 def sentence(model: str, lines: list[Line], inputs: VerdictInputs) -> str:
     """Which option is cheapest for `model`, by how much, and what it rests on."""
     ok = [x for x in lines if x.at.op is not None and x.self_cny_per_m is not None]
@@ -136,8 +150,7 @@ def sentence(model: str, lines: list[Line], inputs: VerdictInputs) -> str:
     best = min(ok, key=lambda x: x.self_cny_per_m)
     c = best.at
     where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else c.hardware
-    rests = "measured" if c.source == "measured" else "a roofline prediction: a bound, measured runs reach less"
-    head = f"{model} {at}: self-hosting on {where} costs {_cny(best.self_cny_per_m)} CNY/M ({rests})"
+    head = f"{model} {at}: self-hosting on {where} costs {_cny(best.self_cny_per_m)} CNY/M ({rests_on(best, inputs)})"
     if best.vendor is None:
         return head + "; no paid like-for-like vendor to compare."
     v = f"{best.vendor.vendor} {best.vendor.label} at {_cny(best.vendor_cny_per_m)} CNY/M (price since {best.vendor.since})"
@@ -168,6 +181,7 @@ def verdict_section(priced: list[Priced], inputs: VerdictInputs, mix, fx: float,
     sentences = [sentence(m, xs, inputs) for m, xs in by_model.items()]
     how = (f"Self CNY/M: blended {cost.format_mix(mix)} at {inputs.utilization:.0%} utilisation, read at the batch "
            f"that meets the target (interpolated between measured batches); vendors: list prices in force on {as_of}; "
-           "measured rows are runs of these results, predicted ones roofline bounds (engine=sim)")
+           "measured rows are runs of these results, predicted ones engine=sim rows, each named with its calibration "
+           "(the same cost at the roofline bound in the sentence)")
     return Section(slug=SLUG, title="Verdict", note="\n".join(sentences + ["; ".join([how] + notes) + "."]), headers=HEADERS,
                    rows=[row_of(x, inputs.slo.percentile) for x in lines])
