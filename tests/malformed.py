@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from bench import REPO_ROOT as REPO  # noqa: E402  (the checkout whose bench is imported)
+from bench import REPO_ROOT as REPO  # noqa: F401  (the checkout whose bench is imported; test_malformed_inputs uses it)
 from bench.results.schema import SCHEMA_VERSION
 
 # Values a hostile or careless user types: empty, blank, signs, overflows, NaN, lists with holes and repeats,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.results import store as results
 from bench.errors import BenchError
 from bench.execution.signals import Interrupted
 from bench.config.sweep import Plan, PlannedCase, Problem, SweepInputError, format_problems, load_plan

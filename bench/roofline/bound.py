@@ -294,19 +294,13 @@ def kv_capacity_tokens(kv_cache_bytes: float, kv_bytes_per_token: float, block_s
 # -- workloads ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class WorkloadPrediction:
+class TokenRates:
+    """Tokens per second of a predicted run, from its token counts over its elapsed_s (fields of the dataclass
+    that mixes it in)."""
+
     elapsed_s: float
     input_tokens: int
     output_tokens: int
-    ttft_s: list[float]
-    tpot_s: list[float | None]
-    e2e_s: list[float]
-    steps: int
-    preemptions: int
-    max_running: int
-    prefill_s: float | None = None  # elapsed_s split step by step (Deployment.step_split)
-    decode_s: float | None = None
 
     @property
     def output_tok_s(self) -> float:
@@ -319,6 +313,21 @@ class WorkloadPrediction:
     @property
     def total_tok_s(self) -> float:
         return (self.input_tokens + self.output_tokens) / self.elapsed_s
+
+
+@dataclass(frozen=True)
+class WorkloadPrediction(TokenRates):
+    elapsed_s: float
+    input_tokens: int
+    output_tokens: int
+    ttft_s: list[float]
+    tpot_s: list[float | None]
+    e2e_s: list[float]
+    steps: int
+    preemptions: int
+    max_running: int
+    prefill_s: float | None = None  # elapsed_s split step by step (Deployment.step_split)
+    decode_s: float | None = None
 
 
 def predict_workload(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int = 256,

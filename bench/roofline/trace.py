@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.roofline import batchsim, efficiency
-from bench.roofline.bound import Deployment
+from bench.roofline.bound import Deployment, TokenRates
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ScheduleTrace:
 
 
 @dataclass(frozen=True)
-class Timings:
+class Timings(TokenRates):
     elapsed_s: float
     ttft_s: np.ndarray
     tpot_s: np.ndarray  # nan where a request has a single output token
@@ -48,18 +48,6 @@ class Timings:
     output_tokens: int
     prefill_s: float
     decode_s: float
-
-    @property
-    def output_tok_s(self) -> float:
-        return self.output_tokens / self.elapsed_s
-
-    @property
-    def input_tok_s(self) -> float:
-        return self.input_tokens / self.elapsed_s
-
-    @property
-    def total_tok_s(self) -> float:
-        return (self.input_tokens + self.output_tokens) / self.elapsed_s
 
     @property
     def requests_s(self) -> float:
