@@ -94,16 +94,22 @@ def _first_exchange(turns: list) -> tuple[str, str] | None:
     return None
 
 
-def read_jsonl(path: Path) -> list[TextEntry]:
-    out = []
+def _json_lines(path: Path, kind: str, hint: str):
+    """(where, object) of each non-blank line of a JSON-lines file; BenchError naming the line when one is not JSON
+    (`hint`: what the file should hold)."""
     for n, line in enumerate(_text(path).splitlines(), 1):
         if not line.strip():
             continue
-        where = f"--dataset jsonl:{path} line {n}"
+        where = f"--dataset {kind}:{path} line {n}"
         try:
-            obj = json.loads(line)
+            yield where, json.loads(line)
         except ValueError as e:
-            raise BenchError(f"{where}: not JSON ({e}); each line is one object") from None
+            raise BenchError(f"{where}: not JSON ({e}); {hint}") from None
+
+
+def read_jsonl(path: Path) -> list[TextEntry]:
+    out = []
+    for where, obj in _json_lines(path, "jsonl", "each line is one object"):
         if not isinstance(obj, dict):
             raise BenchError(f"{where}: expected an object with \"prompt\" or \"messages\"")
         prompt = obj.get("prompt")
@@ -149,15 +155,7 @@ def _length(v, where: str, name: str) -> int:
 
 def _read_mooncake(path: Path) -> list[TraceEntry]:
     out = []
-    for n, line in enumerate(_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"--dataset trace:{path} line {n}"
-        try:
-            obj = json.loads(line)
-        except ValueError as e:
-            raise BenchError(f"{where}: not JSON ({e}); a Mooncake trace has one object a line (or use a .csv)") \
-                from None
+    for where, obj in _json_lines(path, "trace", "a Mooncake trace has one object a line (or use a .csv)"):
         missing = [k for k in ("timestamp", "input_length", "output_length") if not isinstance(obj, dict) or k not in obj]
         if missing:
             raise BenchError(f"{where}: missing {', '.join(missing)} (Mooncake format: timestamp in ms, "
