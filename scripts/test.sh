@@ -2,7 +2,8 @@
 # The test suite in two stages; the first failure stops it (its pytest exit code is this script's).
 #   bash scripts/test.sh        # 1. unit tier in .venv-unit: bench's base dependencies + pytest only
 #                               #    (no vLLM, torch, transformers or ray: proof the unit tier needs none)
-#                               # 2. scripts/setup.sh, then the engine, gpu and ray tiers in .venv
+#                               # 2. the engine, gpu and ray tiers in .venv (scripts/setup.sh, which runs
+#                               #    in the background during stage 1)
 #   bash scripts/test.sh unit   # stage 1 only
 # Extra arguments after the stage go to pytest, e.g. `bash scripts/test.sh unit -x`.
 set -uo pipefail
@@ -13,10 +14,17 @@ PY="${PYTHON:-python3}"
 UNIT="not engine and not gpu and not ray"
 REST="engine or gpu or ray"
 
+# Tests run on WORKERS processes (pytest-xdist, in the `test` extra): on 2 cores two workers overlap one test's
+# waiting (an engine's single-threaded start-up, a server's health poll, a signal test's sleep) with another's
+# work. Each file runs whole on one worker (--dist loadfile), so a module fixture that starts engines for several
+# of its tests (the dry GPU reference run) starts them once. BENCH_TEST_WORKERS=0 runs serially.
+WORKERS="${BENCH_TEST_WORKERS:-2}"
+
 tier() {  # PYTHON MARKERS [pytest args]: pytest's exit code, with "no tests collected" (5) a failure
-  local py="$1" markers="$2"
+  local py="$1" markers="$2" par=()
   shift 2
-  "$py" -m pytest -q -m "$markers" "$@"
+  if [ "$WORKERS" != 0 ] && "$py" -c "import xdist" 2>/dev/null; then par=(-n "$WORKERS" --dist loadfile); fi
+  "$py" -m pytest -q -m "$markers" "${par[@]}" "$@"
   local rc=$?
   if [ "$rc" -eq 5 ]; then
     echo "pytest collected no tests for -m \"$markers\": the suite is missing or mis-configured" >&2
@@ -34,9 +42,25 @@ if [ -n "$heavy" ]; then
   echo ".venv-unit has $heavy installed: the unit tier must run without them; rm -rf .venv-unit and run again" >&2
   exit 1
 fi
-tier .venv-unit/bin/python "$UNIT" "$@" || exit $?
+setup_pid=""
+if [ "$stage" = all ]; then
+  # .venv's set-up (minutes of downloads and unpacking) runs while the unit tier does; its output after it.
+  setup_log="$(mktemp)"
+  bash scripts/setup.sh > "$setup_log" 2>&1 &
+  setup_pid=$!
+fi
+tier .venv-unit/bin/python "$UNIT" "$@"
+rc=$?
+if [ "$rc" -ne 0 ]; then
+  [ -n "$setup_pid" ] && wait "$setup_pid"  # never leave a half-installed .venv behind
+  exit "$rc"
+fi
 [ "$stage" = unit ] && exit 0
 
-echo "== engine, gpu and ray tiers in .venv (scripts/setup.sh) =="
-bash scripts/setup.sh || exit $?
+echo "== engine, gpu and ray tiers in .venv (scripts/setup.sh, run beside the unit tier) =="
+wait "$setup_pid"
+rc=$?
+cat "$setup_log"
+rm -f "$setup_log"
+[ "$rc" -eq 0 ] || exit "$rc"
 tier .venv/bin/python "$REST" "$@"

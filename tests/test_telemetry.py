@@ -199,6 +199,29 @@ def test_peak_memory_sampler_still_works_on_cpu():
     assert s.stop() > 0 and s.source == "rss"
 
 
+def test_the_samplers_own_cpu_time_is_counted_in_their_thread():
+    """cpu_s is time.thread_time() of the sampling thread: each sample here spins until its thread has used 2 ms
+    of CPU, so after k samples the count is at least 2k ms whatever else the machine runs (CPU, not wall, time);
+    the thread that started it spent nothing in the loop."""
+    s = telemetry.PeakMemorySampler("cpu", interval_s=0.001)
+    samples = []
+
+    def busy_read():
+        t0 = time.thread_time()
+        while time.thread_time() - t0 < 0.002:
+            pass
+        samples.append(1)
+        return [1]
+
+    s._read = busy_read
+    s.start()  # one sample here, in the caller's thread
+    while len(samples) < 6:
+        time.sleep(0.005)
+    s.stop()  # and one more here
+    in_thread = len(samples) - 2
+    assert in_thread >= 4 and s.cpu_s >= 0.002 * in_thread
+
+
 class FakeCudaEngine:
     """Stands in for an engine on a GPU: each request's output in 10 ms steps, no torch."""
 
@@ -236,6 +259,7 @@ class FakeCudaEngine:
 class NoMemorySampler:
     source = "none"
     note = ""
+    cpu_s = 0.0
     per_gpu_peak_bytes: list = []
 
     def __init__(self, device, **kw):

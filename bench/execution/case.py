@@ -134,6 +134,7 @@ def timings(ex: Execution) -> dict:
         "engine_start_s": out.get("engine_start_s"),
         "warmup_s": out.get("warmup_s"),
         "generate_wall_s": out.get("generate_wall_s"),
+        "telemetry_cpu_s": out.get("telemetry_cpu_s"),
         "process_exit_s": ex.wall_s - (finished - ex.spawned_at),
     }
 

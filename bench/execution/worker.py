@@ -136,6 +136,7 @@ def run_case(spec: EngineSpec) -> dict:
             generate_wall_s = time.perf_counter() - t0  # = elapsed_s for a real engine; the sim's own compute
         finally:
             telemetry = gpu_telemetry.stop().to_dict() if gpu_telemetry else None
+            telemetry_cpu_s = gpu_telemetry.cpu_s if gpu_telemetry else 0.0
         kv = engine.kv_cache_info()
         info = engine.info()
     finally:
@@ -161,6 +162,8 @@ def run_case(spec: EngineSpec) -> dict:
                                                       (telemetry or {}).get("note", ""),
                                                       (telemetry or {}).get("error", "")])),
         "generate_wall_s": generate_wall_s,
+        # the samplers' threads' CPU seconds, start to stop (scripts/bench_overhead.py: telemetry's share)
+        "telemetry_cpu_s": sampler.cpu_s + telemetry_cpu_s,
         "engine_check_s": engine_check_s,
         "requests": [r.to_dict() for r in results],
     }

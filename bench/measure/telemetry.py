@@ -38,6 +38,7 @@ class PeakMemorySampler:
         self.per_gpu_peak_bytes: list[int] = []
         self.source = ""
         self.note = ""
+        self.cpu_s = 0.0  # CPU seconds the sampling thread used (set when it ends)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._nvml = None
@@ -102,11 +103,14 @@ class PeakMemorySampler:
         self.per_gpu_peak_bytes = [max(a, b) for a, b in zip(self.per_gpu_peak_bytes, values)]
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.sample()
-            except Exception:  # a failed sample must never take the benchmark down
-                pass
+        try:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    self.sample()
+                except Exception:  # a failed sample must never take the benchmark down
+                    pass
+        finally:
+            self.cpu_s = time.thread_time()  # this thread's CPU seconds: what sampling took from the engine's cores
 
     def start(self) -> "PeakMemorySampler":
         self.sample()
@@ -287,6 +291,7 @@ class NvmlSampler:
         self._handles: list = []
         self._counter0: list[float] | None = None
         self._t0 = 0.0
+        self.cpu_s = 0.0  # CPU seconds the sampling thread used (set when it ends)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -311,12 +316,15 @@ class NvmlSampler:
         self.samples.append(s)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.sample()
-            except Exception as e:  # the GPU went away, the driver failed: stop sampling, keep what we have
-                self.error = f"{type(e).__name__}: {e}"
-                return
+        try:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    self.sample()
+                except Exception as e:  # the GPU went away, the driver failed: stop sampling, keep what we have
+                    self.error = f"{type(e).__name__}: {e}"
+                    return
+        finally:
+            self.cpu_s = time.thread_time()  # this thread's CPU seconds (scripts/bench_overhead.py reports them)
 
     def start(self) -> "NvmlSampler":
         self.nvml.nvmlInit()
