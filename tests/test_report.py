@@ -256,3 +256,18 @@ def test_many_workloads_stay_one_bounded_page(tmp_path, capsys, monkeypatch):
     # the charted throughput table: 2 series x 3 batches = 6 lines, 2 on the page
     assert "The table shows its first 2 of 6 lines; all of them are in throughput-512-in-256-out-tokens" in html
     assert len(list(csv.reader(next(out.glob("throughput-*.csv")).open()))) == 1 + 6
+    # the cost charts span the 4 workloads: their titles count them (a title once listed every one of 280), and
+    # bars of the same model and card say which request shape they are
+    titles = re.findall(r'alt="([^"]*CNY per million tokens[^"]*)"', html)
+    assert titles and all("4 workloads (each in the table) on H100-SXM" in t for t in titles), titles
+    bars = list(csv.reader((out / "cost-vs-vendors.csv").open()))
+    assert "qwen2.5-7b-instruct · H100-SXM (rental, batch 128) · 512/256 × 128" in {r[0] for r in bars}
+    assert "qwen2.5-7b-instruct · H100-SXM (rental, batch 32) · 4096/256 × 128" in {r[0] for r in bars}
+
+
+def test_a_cost_chart_title_lists_a_few_workloads_and_counts_many():
+    from bench.analysis.report.cost import _listed
+
+    assert _listed({"b", "a"}, "workloads") == "a; b"
+    assert _listed({"a", "b", "c"}, "workloads") == "a; b; c"
+    assert _listed({"a", "b", "c", "d"}, "workloads") == "4 workloads (each in the table)"

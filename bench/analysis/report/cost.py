@@ -186,10 +186,30 @@ def _mix_text(mix) -> str:
     return f"{cost.format_mix(mix)} input:output"
 
 
+TITLE_LIST_MAX = 3  # more distinct workloads (or machines) than this: a chart's title counts them instead
+
+
+def _listed(names: set[str], what: str) -> str:
+    """The names joined, or 'N <what> (each in the table)' when there are more than TITLE_LIST_MAX: a title that
+    named 280 workloads was unreadable and took seconds to lay out."""
+    if len(names) > TITLE_LIST_MAX:
+        return f"{len(names)} {what} (each in the table)"
+    return "; ".join(sorted(names))
+
+
 def _runs_text(priced: list[Priced]) -> str:
     """'<workloads> on <hardware>' of the priced runs, for a chart's title."""
-    workloads = "; ".join(sorted({p.run.workload for p in priced}))
-    return f"{workloads} on {', '.join(sorted({p.cost.where for p in priced}))}"
+    return (f"{_listed({p.run.workload for p in priced}, 'workloads')} on "
+            f"{_listed({p.cost.where for p in priced}, 'machines')}")
+
+
+def _bar_label(p: Priced, several_workloads: bool) -> str:
+    """A self-hosted bar's label: with the request shape when the bars span several workloads (else bars of the
+    same model and card at different shapes read the same)."""
+    if not several_workloads:
+        return p.label
+    r = p.run.row
+    return f"{p.label} · {r.get('input_len') or '?'}/{r.get('output_len') or '?'} × {r.get('num_prompts') or '?'}"
 
 
 def _bound_text(p) -> str:
@@ -208,7 +228,8 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
         what = "no row meets the latency target" if chosen.startswith("each model") else "no row could be priced"
         return skipped("cost-vs-vendors", title, f"{what}: " + ("; ".join(notes) or
                        "pass --hardware NAME (hardware.yaml)."))
-    bars = [plots.Bar(p.label, p.cny_per_m, f"self-hosted ({p.cost.basis}), 100% utilisation")
+    several = len({p.run.workload for p in best}) > 1
+    bars = [plots.Bar(_bar_label(p, several), p.cny_per_m, f"self-hosted ({p.cost.basis}), 100% utilisation")
             for p in best[:MAX_COST_BARS]]
     free = [v for v in vendors if v.cny_per_m == 0]
     bars += [plots.Bar(v.label, v.cny_per_m, f"vendor list price on {as_of}") for v in vendors if v.cny_per_m > 0]
@@ -216,7 +237,7 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     chart_title = (f"CNY per million tokens ({_mix_text(opts.mix)}) · self-hosted {_runs_text(best)} vs vendor "
                    f"prices on {as_of}")
     png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
-    rows = [[p.label, "self-hosted", p.cny_per_m, p.cny_per_m_input, p.cny_per_m_output,
+    rows = [[_bar_label(p, several), "self-hosted", p.cny_per_m, p.cny_per_m_input, p.cny_per_m_output,
              p.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"
              f"; {p.cost.provenance}" + _bound_text(p)]
             for p in best]
@@ -249,9 +270,10 @@ def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOption
     if not refs:
         return skipped("cost-vs-utilization", title, f"no paid vendor price is in force on {as_of}.")
     curves = best[:MAX_COST_CURVES]
+    several = len({p.run.workload for p in curves}) > 1
     us = [10 ** (-2 + 2 * i / (UTILIZATION_STEPS - 1)) for i in range(UTILIZATION_STEPS)]
-    series = [plots.Series(p.label, [100 * u for u in us], [cost.at_utilization(p.cny_per_m, u) for u in us],
-                           marker="")
+    series = [plots.Series(_bar_label(p, several), [100 * u for u in us],
+                           [cost.at_utilization(p.cny_per_m, u) for u in us], marker="")
               for p in curves]
     hlines = [plots.HLine(f"{v.label} {v.cny_per_m:.3g}", v.cny_per_m) for v in refs]
     rows, markers = [], []

@@ -202,5 +202,5 @@ def hbar_chart(title: str, xlabel: str, bars: list[Bar], logx: bool = False, val
     ax.margins(x=0.12)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(wrap(title), fontsize=10)
-    fig.tight_layout()
+    # no fig.tight_layout(): savefig(bbox_inches="tight") fits the long labels, one layout pass instead of two
     return _png(fig, plt)
