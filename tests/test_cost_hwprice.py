@@ -71,7 +71,8 @@ def test_per_hardware_given_prices():
 
 
 @pytest.mark.parametrize("text, message", [("H2O=9.5", "did you mean H20"), ("H20=x", "not a number"),
-                                           ("H20=-1", "positive"), (",", "empty")])
+                                           ("H20=-1", "positive"), (",", "empty"),
+                                           ("=5", "names no card before")])
 def test_bad_given_prices_name_the_fix(text, message):
     with pytest.raises(BenchError, match=message):
         parse_gpu_prices(text, load_hardware())

@@ -81,8 +81,11 @@ def parse_gpu_prices(text: str, book: HardwareBook) -> tuple[float | None, tuple
                              "(CNY per GPU-hour), e.g. H20=9.5,H100-SXM=14") from None
         if not (price > 0 and math.isfinite(price)):
             raise BenchError(f"--gpu-cny-per-hour: {item!r} must be a positive CNY per GPU-hour")
+        if sep and not name.strip():
+            raise BenchError(f"--gpu-cny-per-hour: {item!r} names no card before '='; give NAME=X (e.g. H20=9.5) "
+                             "or a bare X for every card")
         if sep:
-            pairs.append((canonical_name(name, book), price))
+            pairs.append((canonical_name(name.strip(), book), price))
         else:
             default = price
     if default is None and not pairs:
