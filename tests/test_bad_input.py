@@ -407,6 +407,9 @@ def test_lists_and_bounds(capsys, tmp_path, results_csv, argv, needle):
                                          "cannot import"),
     ("fake=bench.no_such_module:Engine", "engine 'fake' names module 'bench.no_such_module'"),
     ("fake=no_such_package.sub:Engine", "engine 'fake' names module 'no_such_package.sub'"),
+    # the module is there, the class is not (read from its source, never imported in the parent)
+    ("fake=bench.engines.sim:NoSuchEngine", "engine 'fake' names 'NoSuchEngine', which module 'bench.engines.sim' "
+                                            "does not define"),
 ])
 def test_a_plugin_engine_that_cannot_be_imported_is_bad_input(capsys, monkeypatch, tmp_path, entry, needle):
     """It was a failed row (exit 3) for every case, or a traceback."""
@@ -596,3 +599,20 @@ def test_a_config_json_that_cannot_be_read(capsys, tmp_path, content, needle):
         (folder / "config.json").write_bytes(content)
     code, _, err = run_cli(capsys, "explain", folder, "--hardware", "H20")
     assert code == 2 and needle in one_line(err)
+
+
+def test_a_plugin_class_is_looked_for_in_the_source_not_imported(tmp_path, monkeypatch):
+    """Bound by class, def, assignment or import: found; a module __getattr__ or a star import: it cannot tell, so
+    the worker's import decides; anything else: not defined."""
+    from bench.engines import _may_define
+
+    (tmp_path / "plug_a.py").write_text("import torch\nfrom x.y import Eng as E2\nclass Eng:\n    pass\nOther = Eng\n")
+    (tmp_path / "plug_b.py").write_text("def __getattr__(name):\n    return 1\n")
+    (tmp_path / "plug_c.py").write_text("from os.path import *\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _may_define("plug_a", "Eng") and _may_define("plug_a", "Other") and _may_define("plug_a", "E2")
+    assert not _may_define("plug_a", "Missing")
+    assert _may_define("plug_b", "Anything") and _may_define("plug_c", "Anything")
+    import sys
+
+    assert "plug_a" not in sys.modules  # never imported (it would import torch)

@@ -89,6 +89,39 @@ def check_engine_name(name: str) -> None:
         if not found:
             raise BenchError(f"{PLUGIN_ENV}: engine '{name}' names module {module!r}, which this Python cannot "
                              "import; fix the entry, or install the module / add it to PYTHONPATH")
+        cls = known[name].split(":")[1]
+        if not _may_define(module, cls):
+            raise BenchError(f"{PLUGIN_ENV}: engine '{name}' names {cls!r}, which module {module!r} does not define; "
+                             "fix the class name in the entry")
+
+
+def _may_define(module: str, name: str) -> bool:
+    """Whether `module`'s source binds `name` at top level (class, def, assignment, import), read with ast and
+    never imported: a plugin may import torch, which the parent must not. True when it cannot tell (no source,
+    a star import, a module __getattr__)."""
+    import ast
+
+    try:
+        spec = importlib.util.find_spec(module)
+        source = open(spec.origin, encoding="utf-8").read() if spec and spec.origin else None
+        tree = ast.parse(source) if source is not None else None
+    except (ImportError, ValueError, OSError, SyntaxError, UnicodeDecodeError):
+        return True  # the worker's import will say what is wrong
+    if tree is None:
+        return True
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in (name, "__getattr__"):
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*" or (alias.asname or alias.name.split(".")[0]) == name:
+                    return True
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, (ast.AnnAssign, ast.AugAssign)) else []
+        for t in targets:
+            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(t)):
+                return True
+    return False
 
 
 def load_engine(name: str):
