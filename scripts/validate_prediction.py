@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench.roofline import fit, profile, published, trace  # noqa: E402
 from bench.roofline.batchsim import SimError  # noqa: E402
 
-PROFILE_NAME = "published-fit-1"
+PROFILE_NAME = "published-fit-2"
 
 
 def traced_cases(runs, cache: Path | None) -> dict:

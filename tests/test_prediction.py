@@ -29,6 +29,31 @@ def test_step_time_by_hand():
     assert E.step_time_s(c, m, e) == pytest.approx(1.2e12 / 9.89e14 + 64 * (1e-5 + 32768 / 450e9) + 2.04e-3)
 
 
+def test_expert_slices_stream_at_size_over_size_plus_overhead():
+    """40 expert slices of 5 MB (2e8 bytes): each costs 5 MB + a 5 MB overhead, so experts stream at half rate."""
+    c = E.StepCost(dense_weight_bytes=1e9, expert_weight_bytes=2e8, kv_bytes=0.0, gemm_flops=0.0, attention_flops=0.0,
+                   sequences=1, tokens=1, allreduce_bytes=0.0, expert_matrices=40)
+    m = E.Machine(tp=1, bandwidth_bytes_s=1e12, peak_flops=1e15, link_bytes_s=None)
+    e = E.Efficiency(moe_expert_overhead_bytes=5e6)
+    # (1e9 + (2e8 + 40 x 5e6) / 1) / 1e12 = 1.4e9 / 1e12 s
+    assert E.memory_s(c, m, e) == pytest.approx(1.4e-3)
+    # with a 0.5 MoE efficiency on top: (1e9 + 4e8 / 0.5) / 1e12
+    assert E.memory_s(c, m, e.with_values(moe_efficiency=0.5)) == pytest.approx(1.8e-3)
+    assert E.memory_s(c, m, E.ROOFLINE) == pytest.approx(1.2e-3)  # no overhead: the bound's bytes
+
+
+def test_expert_slices_per_step_by_hand():
+    """Mixtral-8x7B on 2 GPUs, one decoding token: top-2 of 8 experts in each of 32 layers, each expert split
+    in two, so 2 x 32 x 2 = 128 slices of 3 x 4096 x 14336 x 2 B / 2 = 176,160,768 bytes."""
+    cfg = catalog.resolve_model("mixtral-8x7b-instruct").config
+    dep = bound.Deployment(cfg=cfg, gpu=predict.gpu_for("H100-SXM"), tensor_parallel_size=2)
+    c = dep.step_cost(1, 100)
+    assert c.expert_matrices == pytest.approx(128)
+    assert c.expert_weight_bytes / c.expert_matrices == pytest.approx(3 * 4096 * 14336 * 2 / 2)
+    dense = bound.Deployment(cfg=catalog.resolve_model("qwen2.5-7b-instruct").config, gpu=predict.gpu_for("H100-SXM"))
+    assert dense.step_cost(4, 400).expert_matrices == 0
+
+
 def test_the_roofline_efficiency_is_the_bound():
     cfg = catalog.resolve_model("deepseek-v2-lite-chat").config
     dep = bound.Deployment(cfg=cfg, gpu=predict.gpu_for("H100-SXM"))
@@ -80,6 +105,16 @@ def test_mla_cached_expanded_by_older_engines():
     assert modelmath.kv_bytes_per_token(cfg) == 31_104
     assert engine_profiles.mla_expanded("vLLM", "0.5.3") and not engine_profiles.mla_expanded("vLLM", "0.8.4")
     assert engine_profiles.mla_expanded("SGLang", "0.2 (before MLA)") and not engine_profiles.mla_expanded("SGLang", "0.3.0")
+    # vLLM's first DeepSeek-V2 code and SGLang's copy pad K (192) and V (128) to 256 each: 27 x 16 x 512 x 2 bytes
+    assert modelmath.kv_bytes_per_token(cfg, mla_expanded=True, mla_padded_head_dim=256) == 27 * 16 * 512 * 2 == 442_368
+    assert engine_profiles.mla_padded_head_dim("vLLM", "0.5.3") == 256
+    assert engine_profiles.mla_padded_head_dim("SGLang", "0.2 (main 2024-08-04; before MLA)") == 256
+    assert engine_profiles.mla_padded_head_dim("LMDeploy", "0.4") == 0  # its own backend: no source says it pads
+    assert engine_profiles.mla_padded_head_dim("vLLM", "0.8.4") == 0 and engine_profiles.mla_padded_head_dim("SGLang", "0.3.0") == 0
+    padded = bound.Deployment(cfg=cfg, gpu=predict.gpu_for("A100-80G-SXM"), mla_expanded=True, mla_padded_head_dim=256)
+    assert padded.kv_bytes_per_token == 442_368
+    # decode attention over 1,000 cached tokens in the padded form: 2 x 27 layers x 16 heads x (256 + 256) x 1,000
+    assert padded.step_cost(1, 1000).attention_flops == pytest.approx(2 * 27 * 16 * 512 * 1000)
 
 
 @pytest.mark.parametrize("engine,version,gen", [
@@ -139,7 +174,7 @@ def test_profile_round_trip_and_bad_files(tmp_path):
 
 def test_the_published_fit_is_shipped_and_named():
     prof = profile.published()
-    assert prof is not None and prof.name == "published-fit-1" and prof.kind == "published"
+    assert prof is not None and prof.name == "published-fit-2" and prof.kind == "published"
     assert 0.3 <= prof.parameters.bandwidth_fraction <= 1 and prof.band_low < 1 < prof.band_high
     assert set(prof.generations) <= set(engine_profiles.GENERATIONS)
 
@@ -156,7 +191,7 @@ def test_published_rows_carry_their_sources():
 def test_expected_sits_below_the_bound_with_its_band():
     cfg = catalog.resolve_model("qwen2.5-7b-instruct").config
     e = predict.expected({"input_len": 512, "output_len": 128, "num_prompts": 64, "max_num_seqs": 32}, cfg, "H100-SXM")
-    assert e.calibration == "published-fit-1" and e.engine_generation == "vllm-v1"
+    assert e.calibration == "published-fit-2" and e.engine_generation == "vllm-v1"
     assert 0 < e.band_low_tok_s < e.output_tok_s < e.band_high_tok_s <= e.roofline_output_tok_s
     assert e.ttft_p50_ms <= e.ttft_p99_ms and e.tpot_p50_ms <= e.tpot_p99_ms
     # fp8 weights move half the bytes: faster at this memory-bound batch, still under its own bound
@@ -246,7 +281,7 @@ def test_calibrate_command_writes_a_profile_sim_then_uses(tmp_path, capsys):
     import csv
 
     (row,) = list(csv.DictReader(csv_out.open()))
-    assert row["prediction_calibration"] == "mine" and row["engine_version"] == "roofline-2+mine"
+    assert row["prediction_calibration"] == "mine" and row["engine_version"] == "roofline-3+mine"
 
 
 def test_calibrate_bad_input_is_one_line(tmp_path, capsys):
@@ -268,7 +303,7 @@ def test_explain_shows_the_expected_rate_beside_the_bound(capsys):
     assert cli.main(["explain", "llama-3.1-8b-instruct", "--hardware", "H100-SXM", "--quantization", "fp8",
                      "--format", "json", "--batch", "1,64"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["weight_dtype"] == "fp8" and out["calibration"] == "published-fit-1"
+    assert out["weight_dtype"] == "fp8" and out["calibration"] == "published-fit-2"
     for b in ("1", "64"):
         assert 0 < out["expected_decode_tok_s"][b] < out["decode_tok_s_bound"][b]
 
@@ -277,8 +312,8 @@ def test_cost_shows_what_the_cost_stands_on():
     from bench.display.cost import throughput_line
 
     sim = {"engine": "sim", "output_tok_s": "1234.4", "predicted_output_tok_s": "1234.4", "roofline_output_tok_s": "2345",
-           "predicted_band_low_tok_s": "672", "predicted_band_high_tok_s": "1888", "prediction_calibration": "published-fit-1"}
-    assert throughput_line(sim) == ("throughput: 1,234 output tok/s predicted (band 672-1,888, published-fit-1); "
+           "predicted_band_low_tok_s": "672", "predicted_band_high_tok_s": "1888", "prediction_calibration": "published-fit-2"}
+    assert throughput_line(sim) == ("throughput: 1,234 output tok/s predicted (band 672-1,888, published-fit-2); "
                                     "roofline bound 2,345")
     measured = {"engine": "vllm", "output_tok_s": "1000", "predicted_output_tok_s": "950", "roofline_output_tok_s": "2345",
                 "predicted_band_low_tok_s": "517", "predicted_band_high_tok_s": "1453", "prediction_calibration": "mine"}
@@ -295,7 +330,7 @@ def test_report_says_sim_rows_are_expected_values(tmp_path):
                      "--out", str(out)]) == 0
     assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
     md = (tmp_path / "rep" / "report.md").read_text()
-    assert "what vLLM is expected to reach, calibration published-fit-1" in md
+    assert "what vLLM is expected to reach, calibration published-fit-2" in md
 
 
 def test_sharegpt_like_lengths_are_seeded_clipped_and_keep_their_means():

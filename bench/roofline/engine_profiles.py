@@ -80,3 +80,20 @@ def mla_expanded(engine: str, version: str | None, notes: str = "") -> bool:
     if g == "sglang":
         return v is not None and v < (0, 3)
     return False
+
+
+# vLLM's DeepSeek-V2 code before its MLA support, and SGLang's copy of it ("Adapted from vllm ...
+# deepseek_v2.py @ fb6af8bc"), build the expanded attention with head size 256 ("TODO, support head_size
+# 192") and pad q, k (192 wide) and v (128 wide) to 256, so the cache holds 512 elements a head, not 320
+# (sgl-project/sglang python/sglang/srt/models/deepseek_v2.py, DeepseekV2Attention; read 2026-12-02).
+MLA_PADDED_HEAD_DIM = 256
+
+
+def mla_padded_head_dim(engine: str, version: str | None, notes: str = "") -> int:
+    """The head size an engine pads MLA's expanded K and V to (0: not padded, or not expanded).
+
+    vLLM and SGLang while they cached MLA expanded (mla_expanded): 256. LMDeploy's own PyTorch backend: 0 (no
+    source says it pads). vLLM 0.6-0.7.0 is assumed to have kept the 0.5 code (no published row tests it)."""
+    if not mla_expanded(engine, version, notes):
+        return 0
+    return MLA_PADDED_HEAD_DIM if generation(engine, version) in ("vllm-0.4", "vllm-v0", "sglang") else 0

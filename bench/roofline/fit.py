@@ -26,8 +26,10 @@ from bench.roofline.efficiency import BOUNDS, Efficiency
 BLOCKS = 300
 RIDGE = 0.02
 MULT_LIMIT = 3.0
-SHARED = ("bandwidth_fraction", "compute_fraction", "attention_efficiency", "moe_efficiency", "allreduce_latency_s",
-          "step_overhead_s", "sequence_overhead_s")
+# moe_efficiency is not among them: with moe_expert_overhead_bytes free, the published rows cannot separate a
+# large expert's rate from bandwidth_fraction (it stays 1, its default).
+SHARED = ("bandwidth_fraction", "compute_fraction", "attention_efficiency", "moe_expert_overhead_bytes",
+          "allreduce_latency_s", "step_overhead_s", "sequence_overhead_s")
 PER_GENERATION = ("step_overhead_s", "sequence_overhead_s")
 
 
@@ -52,7 +54,7 @@ def compress(costs: efficiency.StepCost, blocks: int = BLOCKS) -> efficiency.Ste
     else:
         edges = np.unique(np.concatenate([[0, 1], np.linspace(1, n, blocks).astype(int)[:-1]]))
     names = ("dense_weight_bytes", "expert_weight_bytes", "kv_bytes", "gemm_flops", "attention_flops", "sequences",
-             "tokens", "allreduce_bytes")
+             "tokens", "allreduce_bytes", "expert_matrices")
     summed = {k: np.add.reduceat(np.asarray(getattr(costs, k), dtype=float), edges) for k in names}
     steps = np.diff(np.append(edges, n)).astype(float)
     return efficiency.StepCost(**summed, allreduces=costs.allreduces, steps=steps)
@@ -99,7 +101,7 @@ class Layout:
 
     def start(self, base: Efficiency | None = None) -> np.ndarray:
         base = base or Efficiency(bandwidth_fraction=0.7, compute_fraction=0.5, attention_efficiency=0.7,
-                                  moe_efficiency=0.6, allreduce_latency_s=1e-5, step_overhead_s=3e-3,
+                                  moe_efficiency=0.6, moe_expert_overhead_bytes=1e6, allreduce_latency_s=1e-5, step_overhead_s=3e-3,
                                   sequence_overhead_s=1e-5)
         shared = [self.to_unit(n, getattr(base, n)) for n in self.free]
         return np.array(shared + [0.5] * len(self.generations))  # multiplier coordinate 0.5 -> m = 0
@@ -141,7 +143,8 @@ class Problem:
             dense_weight_bytes=cat("dense_weight_bytes"), expert_weight_bytes=cat("expert_weight_bytes"),
             kv_bytes=cat("kv_bytes"), gemm_flops=cat("gemm_flops"), attention_flops=cat("attention_flops"),
             sequences=cat("sequences"), tokens=cat("tokens"), allreduce_bytes=cat("allreduce_bytes"),
-            allreduces=rep([o.costs.allreduces for o in obs]), steps=cat("steps"))
+            allreduces=rep([o.costs.allreduces for o in obs]), steps=cat("steps"),
+            expert_matrices=cat("expert_matrices"))
         links = [o.machine.link_bytes_s if o.machine.link_bytes_s else np.inf for o in obs]
         self.machine = efficiency.Machine(tp=rep([o.machine.tp for o in obs]),
                                           bandwidth_bytes_s=rep([o.machine.bandwidth_bytes_s for o in obs]),

@@ -6,7 +6,7 @@ leave-one-out errors. A user profile (`bench calibrate ... --out profile.yaml`) 
 to one machine's own rows (its hardware named) and the band from the spread of that fit. Every
 prediction names the profile it used (`prediction_calibration`).
 
-    name: published-fit-1          # what prediction_calibration says
+    name: published-fit-2          # what prediction_calibration says
     kind: published | user
     hardware: null | NAME          # user profiles: the machine the rows ran on
     fitted_on: YYYY-MM-DD
