@@ -12,13 +12,15 @@ engine generation and regime. `check` rows are shown against the bound only.
 
 --write-profile stores the full fit and the held-out band as reference/published_fit.yaml (the
 `published-fit` calibration every prediction names). --cache keeps the traced schedules in a pickle
-(tracing all rows takes minutes on 2 cores).
+(tracing all rows takes minutes on 2 cores), keyed by a sha256 of the bench/roofline sources, hardware.yaml
+and the models' config.json: a change to any of them traces every row again.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import pickle
 import statistics
 import sys
@@ -35,10 +37,29 @@ from bench.roofline.batchsim import SimError  # noqa: E402
 PROFILE_NAME = "published-fit-2"
 
 
+def trace_inputs_sha(runs) -> str:
+    """sha256 of what a traced schedule depends on besides a row's own fields: the bench/roofline sources,
+    hardware.yaml and the config.json of every model the rows use. A cache made under another value is stale."""
+    from bench.config import catalog, hardware
+
+    h = hashlib.sha256()
+    for path in sorted((REPO_ROOT / "bench" / "roofline").glob("*.py")) + [hardware.hardware_path()]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for model in sorted({r.model for r in runs}):
+        h.update(model.encode() + b"\0" + catalog.resolve_model(model).config_sha.encode())
+    return h.hexdigest()
+
+
 def traced_cases(runs, cache: Path | None) -> dict:
+    """Each row's traced schedule; from `cache` where the row and trace_inputs_sha are unchanged."""
+    key = trace_inputs_sha(runs)
     cached = {}
     if cache and cache.is_file():
-        cached = pickle.loads(cache.read_bytes())
+        stored = pickle.loads(cache.read_bytes())
+        if isinstance(stored, dict) and stored.get("inputs_sha256") == key:
+            cached = stored["cases"]
+        else:
+            print(f"{cache}: made from other model code, hardware or configs; tracing again", file=sys.stderr)
     out = {}
     for r in runs:
         if r.id in cached and cached[r.id][0] == r:
@@ -51,7 +72,7 @@ def traced_cases(runs, cache: Path | None) -> dict:
             out[r.id] = (r, None)
             print(f"  no schedule: {e}", file=sys.stderr)
     if cache:
-        cache.write_bytes(pickle.dumps(out))
+        cache.write_bytes(pickle.dumps({"inputs_sha256": key, "cases": out}))
     return out
 
 
@@ -72,7 +93,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--format", choices=["table", "markdown"], default="table")
     ap.add_argument("--write-profile", action="store_true", help="write reference/published_fit.yaml")
-    ap.add_argument("--cache", type=Path, help="pickle of traced schedules (reused when present)")
+    ap.add_argument("--cache", type=Path, help="pickle of traced schedules, reused for unchanged rows while the "
+                    "bench/roofline sources, hardware.yaml and model configs are unchanged (else traced again)")
     ap.add_argument("--cpu-results", type=Path, help="results CSV of vLLM runs on this machine (CPU check)")
     ap.add_argument("--hardware", help="the machine's hardware entry (bench probe) for the CPU check")
     ap.add_argument("--calibrate-on", help="MODEL:SEQS,SEQS: the rows the CPU check calibrates on")
