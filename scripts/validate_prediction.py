@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench.roofline import fit, profile, published, trace  # noqa: E402
 from bench.roofline.batchsim import SimError  # noqa: E402
 
-PROFILE_NAME = "published-fit-2"
+PROFILE_NAME = "published-fit-3"
 
 
 def trace_inputs_sha(runs) -> str:
@@ -77,12 +77,13 @@ def traced_cases(runs, cache: Path | None) -> dict:
 
 
 def observation(r, tr) -> fit.Observation:
-    return fit.observation(tr, r.generation, r.value, r.metric, r.faster_is_higher)
+    return fit.observation(tr, r.generation, r.value, r.metric, r.faster_is_higher, r.moe_era)
 
 
 def layout_for(runs) -> fit.Layout:
     gens = tuple(sorted({r.generation for r in runs}))
-    return fit.Layout(free=fit.SHARED, generations=gens)
+    eras = tuple(sorted({r.moe_era for r in runs}))
+    return fit.Layout(free=fit.SHARED, generations=gens, moe_eras=eras)
 
 
 def exact(r, tr, eff) -> float:
@@ -119,14 +120,14 @@ def main(argv=None) -> int:
     table = []
     ratios = []  # predicted / measured as speeds, held out
     for (r, tr), held in zip(fit_rows, loo):
-        eff = held.efficiency_for(r.generation)
+        eff = held.efficiency_for(r.generation, r.moe_era)
         pred = exact(r, tr, eff)
         bound = exact(r, tr, None)
         ratio = published.speed_ratio(r, pred)
         ratios.append(ratio)
         table.append((r, bound, pred, ratio, published.speed_ratio(r, bound)))
     checks = [(r, exact(r, tr, None) if tr is not None else None,
-               exact(r, tr, full.efficiency_for(r.generation)) if tr is not None else None)
+               exact(r, tr, full.efficiency_for(r.generation, r.moe_era)) if tr is not None else None)
               for r, tr in cases.values() if r.use == "check"]  # the full fit's prediction, not counted
 
     head = ["row", "model", "GPU", "engine", "metric", "measured", "bound", "predicted", "error", "bound/meas"]
@@ -157,13 +158,17 @@ def main(argv=None) -> int:
     low, high = float(np.quantile(meas_over_pred, 0.1)), float(np.quantile(meas_over_pred, 0.9))
     lines.append(f"band (measured / predicted, 10th-90th percentile of held-out rows): {low:.2f} - {high:.2f}")
     lines.append("full fit: " + ", ".join(f"{k} {v:.4g}" for k, v in full.shared.as_dict().items()))
-    lines.append("overhead multipliers by generation: " + ", ".join(f"{g} {m:.3g}" for g, m in full.multipliers.items()))
+    lines.append("multipliers by generation (overheads) and MoE-kernel era (slice loss): "
+                 + ", ".join(f"{g} {m:.3g}" for g, m in full.multipliers.items()))
     print("\n".join(lines))
 
     if args.write_profile:
         gens = {g: {"step_overhead_s": full.efficiency_for(g).step_overhead_s,
                     "sequence_overhead_s": full.efficiency_for(g).sequence_overhead_s} for g in layout.generations}
+        eras = {g: {"moe_expert_overhead_bytes": full.efficiency_for("", g).moe_expert_overhead_bytes}
+                for g in layout.moe_eras}
         prof = profile.Profile(name=PROFILE_NAME, kind="published", parameters=full.shared, generations=gens,
+                               moe_eras=eras,
                                band_low=low, band_high=high, fitted_on=datetime.date.today().isoformat(),
                                rows=len(obs))
         profile.save(prof, profile.PUBLISHED_FILE)

@@ -126,6 +126,32 @@ def test_engine_generations(engine, version, gen):
     assert engine_profiles.generation(engine, version) == gen
 
 
+@pytest.mark.parametrize("engine,version,era", [
+    ("vLLM", "0.5.3", "moe-2024"), ("vLLM", "0.6 (by date)", "moe-2024"), ("vLLM", "0.6.6", "moe-2025"),
+    ("vLLM", "0.7.2", "moe-2025"), ("vllm", None, "moe-2025"), ("SGLang", "0.3.0 (main 2024-09-01)", "moe-2024"),
+    ("SGLang", "0.4.0", "moe-2024"), ("SGLang", "0.4.1 (Dec 2024)", "moe-2025"), ("TensorRT-LLM", "0.16", "moe-2024"),
+    ("TensorRT-LLM", "0.17", "moe-2025"), ("LMDeploy", "0.4 (PR branch 2024-06; pytorch backend)", "moe-2024"),
+    ("LMDeploy", "0.7.1", "moe-2025"), ("DeepSeek", "production", "moe-2025")])
+def test_moe_kernel_eras_start_at_each_engines_deepseek_v3_release(engine, version, era):
+    assert engine_profiles.moe_kernel_era(engine, version) == era
+
+
+def test_a_fitted_moe_era_scales_the_slice_loss_and_nothing_else():
+    layout = fit.Layout(free=("moe_expert_overhead_bytes",), generations=("sglang",), moe_eras=("moe-2024", "moe-2025"))
+    # unit coordinate of 1e6 B on the log range 1e4..1e8: log(100) / log(1e4) = 0.5; era coordinates
+    # 0.5 + m / (2 x 3): m = +0.6 -> 0.6, m = -0.3 -> 0.45; the generation at 0.5 (m = 0)
+    shared, mult = layout.decode(np.array([0.5, 0.5, 0.6, 0.45]))
+    assert shared.moe_expert_overhead_bytes == pytest.approx(1e6)
+    assert mult["moe-2024"] == pytest.approx(np.exp(0.6)) and mult["moe-2025"] == pytest.approx(np.exp(-0.3))
+    e = fit.for_generation(shared, mult, "sglang", "moe-2024")
+    assert e.moe_expert_overhead_bytes == pytest.approx(1e6 * 1.8221188)  # e^0.6 = 1.8221188
+    assert e.step_overhead_s == shared.step_overhead_s  # the generation's m = 0
+    assert fit.for_generation(shared, mult, "sglang").moe_expert_overhead_bytes == pytest.approx(1e6)
+    # ridge on the eras: 0.005 x (0.6^2 + 0.3^2) = 0.005 x 0.45 = 0.00225; on the generation (m = 0.3): 0.02 x 0.09
+    assert layout.penalty(np.array([0.5, 0.5, 0.6, 0.45])) == pytest.approx(0.00225)
+    assert layout.penalty(np.array([0.5, 0.55, 0.6, 0.45])) == pytest.approx(0.00225 + 0.0018)
+
+
 def test_coordinate_search_finds_a_bounded_minimum():
     x, fx = fit.coordinate_search(lambda x: (x[0] - 0.3) ** 2 + 2 * (x[1] - 0.75) ** 2, np.array([0.5, 0.5]))
     assert x == pytest.approx([0.3, 0.75], abs=1e-4) and fx < 1e-8
@@ -170,13 +196,26 @@ def test_profile_round_trip_and_bad_files(tmp_path):
         profile.load(tmp_path / "bad.yaml")
     with pytest.raises(BenchError, match="no such file"):
         profile.load(tmp_path / "none.yaml")
+    eras = profile.Profile(name="eras", kind="published", parameters=E.Efficiency(moe_expert_overhead_bytes=1e7),
+                           moe_eras={"moe-2024": {"moe_expert_overhead_bytes": 3e7}})
+    profile.save(eras, tmp_path / "e.yaml")
+    back = profile.load(tmp_path / "e.yaml")
+    assert back.efficiency_for("vLLM", "0.5.3").moe_expert_overhead_bytes == 3e7  # a 2024 release: its era's loss
+    assert back.efficiency_for("vLLM", "0.8.4").moe_expert_overhead_bytes == 1e7  # no moe-2025 entry: the shared one
+    assert back.efficiency_for().moe_expert_overhead_bytes == 1e7
+    (tmp_path / "bad-era.yaml").write_text("name: x\nmoe_kernel_eras: {moe-1999: {moe_expert_overhead_bytes: 1}}\n")
+    with pytest.raises(BenchError, match="unknown MoE-kernel era moe-1999"):
+        profile.load(tmp_path / "bad-era.yaml")
 
 
 def test_the_published_fit_is_shipped_and_named():
     prof = profile.published()
-    assert prof is not None and prof.name == "published-fit-2" and prof.kind == "published"
+    assert prof is not None and prof.name == "published-fit-3" and prof.kind == "published"
     assert 0.3 <= prof.parameters.bandwidth_fraction <= 1 and prof.band_low < 1 < prof.band_high
     assert set(prof.generations) <= set(engine_profiles.GENERATIONS)
+    # the 2024 fused-MoE kernels lost more on each small expert slice than the DeepSeek-V3-era ones
+    eras = {g: d["moe_expert_overhead_bytes"] for g, d in prof.moe_eras.items()}
+    assert set(eras) == set(engine_profiles.MOE_ERAS) and eras["moe-2024"] > 2 * eras["moe-2025"]
 
 
 def test_published_rows_carry_their_sources():
@@ -191,7 +230,7 @@ def test_published_rows_carry_their_sources():
 def test_expected_sits_below_the_bound_with_its_band():
     cfg = catalog.resolve_model("qwen2.5-7b-instruct").config
     e = predict.expected({"input_len": 512, "output_len": 128, "num_prompts": 64, "max_num_seqs": 32}, cfg, "H100-SXM")
-    assert e.calibration == "published-fit-2" and e.engine_generation == "vllm-v1"
+    assert e.calibration == "published-fit-3" and e.engine_generation == "vllm-v1"
     assert 0 < e.band_low_tok_s < e.output_tok_s < e.band_high_tok_s <= e.roofline_output_tok_s
     assert e.ttft_p50_ms <= e.ttft_p99_ms and e.tpot_p50_ms <= e.tpot_p99_ms
     # fp8 weights move half the bytes: faster at this memory-bound batch, still under its own bound
@@ -303,7 +342,7 @@ def test_explain_shows_the_expected_rate_beside_the_bound(capsys):
     assert cli.main(["explain", "llama-3.1-8b-instruct", "--hardware", "H100-SXM", "--quantization", "fp8",
                      "--format", "json", "--batch", "1,64"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["weight_dtype"] == "fp8" and out["calibration"] == "published-fit-2"
+    assert out["weight_dtype"] == "fp8" and out["calibration"] == "published-fit-3"
     for b in ("1", "64"):
         assert 0 < out["expected_decode_tok_s"][b] < out["decode_tok_s_bound"][b]
 
@@ -312,8 +351,8 @@ def test_cost_shows_what_the_cost_stands_on():
     from bench.display.cost import throughput_line
 
     sim = {"engine": "sim", "output_tok_s": "1234.4", "predicted_output_tok_s": "1234.4", "roofline_output_tok_s": "2345",
-           "predicted_band_low_tok_s": "672", "predicted_band_high_tok_s": "1888", "prediction_calibration": "published-fit-2"}
-    assert throughput_line(sim) == ("throughput: 1,234 output tok/s predicted (band 672-1,888, published-fit-2); "
+           "predicted_band_low_tok_s": "672", "predicted_band_high_tok_s": "1888", "prediction_calibration": "published-fit-3"}
+    assert throughput_line(sim) == ("throughput: 1,234 output tok/s predicted (band 672-1,888, published-fit-3); "
                                     "roofline bound 2,345")
     measured = {"engine": "vllm", "output_tok_s": "1000", "predicted_output_tok_s": "950", "roofline_output_tok_s": "2345",
                 "predicted_band_low_tok_s": "517", "predicted_band_high_tok_s": "1453", "prediction_calibration": "mine"}
@@ -330,7 +369,7 @@ def test_report_says_sim_rows_are_expected_values(tmp_path):
                      "--out", str(out)]) == 0
     assert cli.main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
     md = (tmp_path / "rep" / "report.md").read_text()
-    assert "what vLLM is expected to reach, calibration published-fit-2" in md
+    assert "what vLLM is expected to reach, calibration published-fit-3" in md
 
 
 def test_sharegpt_like_lengths_are_seeded_clipped_and_keep_their_means():

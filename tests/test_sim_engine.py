@@ -94,8 +94,8 @@ def test_bench_run_engine_sim_end_to_end(tmp_path, capsys):
         assert float(r["predicted_tpot_p50_ms"]) == pytest.approx(float(r["tpot_p50_ms"]))
         assert float(r["predicted_band_low_tok_s"]) < float(r["output_tok_s"]) < float(r["predicted_band_high_tok_s"])
         assert float(r["predicted_band_high_tok_s"]) <= float(r["roofline_output_tok_s"])
-        assert r["prediction_calibration"] == "published-fit-2"
-        assert r["peak_memory_source"] == "predicted" and r["engine_version"] == "roofline-3+published-fit-2"
+        assert r["prediction_calibration"] == "published-fit-3"
+        assert r["peak_memory_source"] == "predicted" and r["engine_version"] == "roofline-3+published-fit-3"
         assert float(r["ttft_p50_ms"]) <= float(r["ttft_p90_ms"]) <= float(r["ttft_p99_ms"])
         assert float(r["e2e_mean_ms"]) > float(r["ttft_mean_ms"])
         # every simulated step split between prompt chunks and decodes; the two add up to the run

@@ -78,6 +78,10 @@ class PublishedRun:
         return engine_profiles.generation(self.engine, self.engine_version)
 
     @property
+    def moe_era(self) -> str:
+        return engine_profiles.moe_kernel_era(self.engine, self.engine_version)
+
+    @property
     def mla_expanded(self) -> bool:
         return engine_profiles.mla_expanded(self.engine, self.engine_version)
 
