@@ -408,3 +408,35 @@ def test_case_keys_of_measured_cases_recorded_before_issue_14_still_match():
     assert runconfig.case_key(fp8, model) != runconfig.case_key(cfg, model)  # the weights measured differ
     sim = cfg.model_copy(update={"engine": "sim", "hardware": "H20"})
     assert runconfig.case_key(sim, model) != runconfig.case_key(sim.model_copy(update={"sim_timing": "bound"}), model)
+
+
+def _validate_prediction_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("validate_prediction", catalog.REPO_ROOT / "scripts" / "validate_prediction.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_trace_cache_is_rebuilt_when_the_model_code_changes(tmp_path, monkeypatch):
+    import pickle
+    from types import SimpleNamespace
+
+    vp = _validate_prediction_script()
+    (tmp_path / "bench" / "roofline").mkdir(parents=True)
+    source = tmp_path / "bench" / "roofline" / "bound.py"
+    source.write_text("STEP = 1\n")
+    (tmp_path / "hw.yaml").write_text("gpus: {}\n")
+    monkeypatch.setattr(vp, "REPO_ROOT", tmp_path)
+    monkeypatch.setenv("BENCH_HARDWARE", str(tmp_path / "hw.yaml"))
+    monkeypatch.setattr(vp.published, "Case", lambda r: SimpleNamespace(trace="traced now"))
+    run = SimpleNamespace(id="a", model="qwen2.5-0.5b-instruct")
+    cache = tmp_path / "traces.pkl"
+    key = vp.trace_inputs_sha([run])
+    cache.write_bytes(pickle.dumps({"inputs_sha256": key, "cases": {"a": (run, "traced before")}}))
+    assert vp.traced_cases([run], cache)["a"][1] == "traced before"  # nothing changed: reused
+    source.write_text("STEP = 2\n")  # the model code changed
+    assert vp.trace_inputs_sha([run]) != key
+    assert vp.traced_cases([run], cache)["a"][1] == "traced now"
+    assert pickle.loads(cache.read_bytes())["inputs_sha256"] == vp.trace_inputs_sha([run])
