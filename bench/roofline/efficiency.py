@@ -23,6 +23,7 @@ moe_expert_overhead_bytes  what a fused-MoE kernel loses on each expert's weight
                      So a slice of s bytes streams at s / (s + overhead) of the rate: Mixtral-8x7B's 176 MB slices
                      (TP2) near full rate, DeepSeek-V2/R1's 5-6 MB slices (TP8) at a fraction, V2-Lite's 17 MB
                      (TP1) between. Its count per step is StepCost.expert_matrices (experts hit x layers x TP).
+                     The published fit has one value per MoE-kernel era (engine_profiles.moe_kernel_era).
 allreduce_latency_s  fixed cost of one all-reduce (launch, synchronisation), seconds (0-100 us)
 step_overhead_s      fixed cost of one engine step: scheduling, sampling, launches, output handling (0-50 ms)
 sequence_overhead_s  per sequence in the step: sampling, detokenising, bookkeeping (0-1 ms)
