@@ -5,7 +5,8 @@ cannot take less than
     max(bytes moved / memory bandwidth, FLOPs / peak tensor FLOPS)
 where bytes moved = weights the step touches (for MoE: the dense part, the shared experts and
 the expected number of distinct routed experts its tokens reach) + KV cache read + KV written,
-and FLOPs = linear layers + attention (bench.roofline.modelmath). With tensor parallelism over N GPUs
+and FLOPs = the blocks' linear layers for every token + one lm_head row per sequence (decoding, or a
+prompt chunk: logits only where the engine samples) + attention (bench.roofline.modelmath). With tensor parallelism over N GPUs
 the bandwidth and the peak are N times one GPU's; communication is not charged, so this is
 an upper bound on speed, never an estimate of overhead.
 
@@ -104,6 +105,8 @@ class Deployment:
     # MLA cached expanded per head (older engines, bench.roofline.engine_profiles.mla_expanded): about 9x the
     # latent's bytes, and decode attention in the expanded 192/128 form instead of the absorbed 576/512 one.
     mla_expanded: bool = False
+    # K and V of the expanded form padded to one head size (engine_profiles.mla_padded_head_dim); 0: not padded
+    mla_padded_head_dim: int = 0
 
     @property
     def tp(self) -> int:
@@ -121,7 +124,8 @@ class Deployment:
     def kv_bytes_per_token(self) -> int:
         """Summed over the TP group (MLA's latent and too-few KV heads are replicated, unless attention is DP)."""
         tp = 1 if self.attention_data_parallel else self.tp
-        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp, self.mla_expanded)
+        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp, self.mla_expanded,
+                                            self._mla_pad)
 
     @cached_property
     def replicated_weight_bytes(self) -> float:
@@ -143,22 +147,36 @@ class Deployment:
         return self.tp * peak_flops_per_gpu(self.gpu, self.weight_dtype)
 
     @cached_property
+    def _block_flops(self) -> float:
+        return modelmath.block_linear_flops_per_token(self.cfg)
+
+    @cached_property
+    def _head_flops(self) -> float:
+        return modelmath.lm_head_flops_per_row(self.cfg)
+
+    @cached_property
     def _linear_flops(self) -> float:
-        return modelmath.linear_flops_per_token(self.cfg)
+        """A decoding sequence's linear FLOPs: its token through the blocks and its row of logits."""
+        return self._block_flops + self._head_flops
+
+    @cached_property
+    def _mla_pad(self) -> int:
+        return self.mla_padded_head_dim if self.mla_expanded else 0
 
     @cached_property
     def _attn_flops_per_ctx_decode(self) -> float:
-        return modelmath.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded)
+        return modelmath.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded,
+                                                   mla_padded_head_dim=self._mla_pad)
 
     @cached_property
     def _prefill_attn_per_pair(self) -> float:
-        d_qk, d_v = modelmath.attention_dims(self.cfg, decode=False)
+        d_qk, d_v = modelmath.attention_dims(self.cfg, decode=False, mla_padded_head_dim=self._mla_pad)
         return 2.0 * modelmath.num_layers(self.cfg) * modelmath.num_heads(self.cfg) * (d_qk + d_v)
 
     def _prefill_flops(self, prompt_len: int, cached_len: int) -> float:
-        """modelmath.prefill_flops with the config's constants cached (the same arithmetic)."""
+        """modelmath.prefill_flops of one chunk (one logits row) with the config's constants cached."""
         pairs = prompt_len * cached_len + prompt_len * (prompt_len + 1) / 2
-        return self._linear_flops * prompt_len + self._prefill_attn_per_pair * pairs
+        return self._block_flops * prompt_len + self._head_flops + self._prefill_attn_per_pair * pairs
 
     @cached_property
     def _touched_memo(self) -> dict[int, float]:
@@ -242,18 +260,23 @@ class Deployment:
             memo[tokens] = (modelmath.routed_expert_bytes_touched(self.cfg, tokens, self.weight_dtype)
                             if self.params.moe is not None else 0.0)
         experts = memo[tokens]
+        m = self.params.moe
+        # each GPU holds 1/TP of every expert: group bytes / one expert's bytes = hit x layers x TP slices
+        matrices = (experts / (m.expert_params * modelmath.weight_dtype_bytes(self.weight_dtype)) * self.tp
+                    if m is not None else 0.0)
         dense = self.weight_bytes_touched(tokens) - experts + self.replicated_weight_bytes
         kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
         attn = decode_context_tokens * self._attn_flops_per_ctx_decode
-        gemm = tokens * self._linear_flops
+        sequences = n_decode + len(prefill_chunks)
+        gemm = tokens * self._block_flops + sequences * self._head_flops  # one logits row per sequence
         for n, cached in prefill_chunks:
-            attn += self._prefill_flops(n, cached) - n * self._linear_flops
+            attn += self._prefill_flops(n, cached) - n * self._block_flops - self._head_flops
         act_bytes = 4 if self.model_dtype == "float32" else 2
         return efficiency.StepCost(
             dense_weight_bytes=dense, expert_weight_bytes=experts, kv_bytes=(kv_read + tokens) * self.kv_bytes_per_token,
-            gemm_flops=gemm, attention_flops=attn, sequences=n_decode + len(prefill_chunks), tokens=tokens,
+            gemm_flops=gemm, attention_flops=attn, sequences=sequences, tokens=tokens,
             allreduce_bytes=tokens * int(self.cfg["hidden_size"]) * act_bytes,
-            allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0)
+            allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0, expert_matrices=matrices)
 
     def decode_step(self, batch: int, context_len: int) -> StepBound:
         return self.step(batch, batch * context_len)

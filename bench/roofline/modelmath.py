@@ -20,7 +20,11 @@ Summed over all GPUs of a tensor-parallel group: KV heads are split across GPUs 
 replicated when TP exceeds their number, and MLA's latent is replicated on every GPU.
 
 FLOPs (multiply-add = 2 FLOPs; elementwise work, norms and softmax left out):
-  linear      2 x active matmul parameters per token
+  blocks      2 x the transformer blocks' active matmul parameters, per token of the pass
+  lm_head     2 x vocab x hidden per row of logits; an engine computes logits only for the positions
+              it samples: one row per sequence in the step (vLLM V1 also computes the row of a partial
+              prefill chunk and discards it), never one per prompt token
+  linear      a decoded token: blocks + one logits row (2 x active matmul parameters)
   attention   a token attending to C cached tokens: 2 x heads x (d_qk + d_v) x C per layer;
               a prompt of L tokens, causal: heads x (d_qk + d_v) x L(L+1) per layer (the quadratic
               term). MLA decodes in the absorbed form (scores against the 576-wide latent, values
@@ -95,22 +99,27 @@ def kv_elements_per_token_per_layer(cfg: dict) -> int:
     return 2 * num_kv_heads(cfg) * head_dim(cfg)
 
 
-def mla_expanded_elements_per_token_per_layer(cfg: dict) -> int:
+def mla_expanded_elements_per_token_per_layer(cfg: dict, padded_head_dim: int = 0) -> int:
     """MLA cached the old way (vLLM before 0.7.1, SGLang without --enable-mla, LMDeploy 2024): the latent
-    expanded into per-head K (nope + rope dims) and V, heads x (d_nope + d_rope + d_v), as MHA would."""
+    expanded into per-head K (nope + rope dims) and V, heads x (d_nope + d_rope + d_v), as MHA would.
+    padded_head_dim: an engine that pads K and V to one kernel-supported head size (vLLM's first DeepSeek-V2
+    code and SGLang's copy of it pad q, k and v to 256) caches heads x 2 x that."""
+    if padded_head_dim:
+        return num_heads(cfg) * 2 * padded_head_dim
     return num_heads(cfg) * (int(cfg["qk_nope_head_dim"]) + int(cfg["qk_rope_head_dim"]) + int(cfg["v_head_dim"]))
 
 
 def kv_bytes_per_token(cfg: dict, kv_cache_dtype: str = "auto", model_dtype: str = "bfloat16",
-                       tensor_parallel_size: int = 1, mla_expanded: bool = False) -> int:
+                       tensor_parallel_size: int = 1, mla_expanded: bool = False, mla_padded_head_dim: int = 0) -> int:
     """KV-cache bytes one token occupies, summed over the GPUs of a TP group (see module doc).
 
-    mla_expanded: an MLA model whose engine caches per-head K and V (split over TP like MHA heads)."""
+    mla_expanded: an MLA model whose engine caches per-head K and V (split over TP like MHA heads),
+    each padded to mla_padded_head_dim when that is given (see mla_expanded_elements_per_token_per_layer)."""
     per_elem = kv_dtype_bytes(kv_cache_dtype, model_dtype)
     layers = num_layers(cfg)
     tp = max(1, tensor_parallel_size)
     if is_mla(cfg) and mla_expanded:
-        return layers * mla_expanded_elements_per_token_per_layer(cfg) * per_elem
+        return layers * mla_expanded_elements_per_token_per_layer(cfg, mla_padded_head_dim) * per_elem
     if is_mla(cfg):
         return tp * layers * kv_elements_per_token_per_layer(cfg) * per_elem
     kv_heads_stored = max(num_kv_heads(cfg), tp)  # heads are replicated when TP > kv heads
@@ -170,7 +179,7 @@ def config_problems(cfg: dict) -> list[str]:
         kv_bytes_per_token(cfg)
         param_counts(cfg)
         decode_flops_per_token(cfg, 1)
-        prefill_flops(cfg, 1)
+        prefill_flops(cfg, 1, logits_rows=1)
     except (KeyError, ValueError, TypeError, ZeroDivisionError) as e:
         return [f"{type(e).__name__} {e}"]
     return []
@@ -380,14 +389,33 @@ def routed_expert_bytes_touched(cfg: dict, tokens: int, weight_dtype: str = "bfl
 # FLOPs
 
 
-def linear_flops_per_token(cfg: dict) -> float:
-    """2 x the matmul parameters one token multiplies (active params; norms are not matmuls)."""
+def lm_head_flops_per_row(cfg: dict) -> float:
+    """One row of logits: 2 x vocab x hidden (a tied head multiplies the embedding table).
+
+    Engines compute logits only for the positions they sample, one row per sequence in a step,
+    so this is charged per sequence, not per token (see block_linear_flops_per_token)."""
     p = param_counts(cfg)
-    return 2.0 * (p.active - p.norms)
+    return 2.0 * (p.lm_head or p.embedding)
 
 
-def attention_dims(cfg: dict, decode: bool) -> tuple[int, int]:
-    """(d_qk, d_v) per head of the score and value products. MLA: absorbed for decode, expanded for prefill."""
+def block_linear_flops_per_token(cfg: dict) -> float:
+    """2 x the transformer blocks' matmul parameters one token multiplies (active experts only; no
+    lm_head, whose rows are per sampled sequence; norms are not matmuls)."""
+    p = param_counts(cfg)
+    return 2.0 * (p.active - p.norms - (p.lm_head or p.embedding))
+
+
+def linear_flops_per_token(cfg: dict) -> float:
+    """A decoded token: its blocks' matmuls plus its own row of logits (= 2 x active matmul params).
+    Not for prompt tokens: a prefill chunk of L tokens costs L x blocks + 1 row (prefill_flops)."""
+    return block_linear_flops_per_token(cfg) + lm_head_flops_per_row(cfg)
+
+
+def attention_dims(cfg: dict, decode: bool, mla_padded_head_dim: int = 0) -> tuple[int, int]:
+    """(d_qk, d_v) per head of the score and value products. MLA: absorbed for decode, expanded for prefill
+    (both padded to mla_padded_head_dim by an engine that pads the expanded form, when given)."""
+    if is_mla(cfg) and mla_padded_head_dim and not decode:
+        return mla_padded_head_dim, mla_padded_head_dim
     if is_mla(cfg):
         rope, kv_rank = int(cfg["qk_rope_head_dim"]), int(cfg["kv_lora_rank"])
         if decode:
@@ -397,9 +425,9 @@ def attention_dims(cfg: dict, decode: bool) -> tuple[int, int]:
     return d, d
 
 
-def attention_flops_per_token(cfg: dict, context_len: int, decode: bool = True) -> float:
+def attention_flops_per_token(cfg: dict, context_len: int, decode: bool = True, mla_padded_head_dim: int = 0) -> float:
     """FLOPs of one token's attention over `context_len` tokens, all layers."""
-    d_qk, d_v = attention_dims(cfg, decode)
+    d_qk, d_v = attention_dims(cfg, decode, mla_padded_head_dim)
     return 2.0 * num_layers(cfg) * num_heads(cfg) * (d_qk + d_v) * context_len
 
 
@@ -408,17 +436,20 @@ def decode_flops_per_token(cfg: dict, context_len: int) -> float:
     return linear_flops_per_token(cfg) + attention_flops_per_token(cfg, context_len, decode=True)
 
 
-def prefill_flops(cfg: dict, prompt_len: int, cached_len: int = 0) -> float:
-    """FLOPs to prefill `prompt_len` new tokens after `cached_len` already cached (causal attention).
+def prefill_flops(cfg: dict, prompt_len: int, cached_len: int = 0, *, logits_rows: int) -> float:
+    """FLOPs to prefill `prompt_len` new tokens after `cached_len` already cached (causal attention),
+    computing `logits_rows` rows of logits (1 for a chunk the engine samples from or, as vLLM V1 does,
+    computes and discards; prompt_len when every prompt position's logprobs are asked for).
 
-    Token i (1-based among the new ones) attends to cached_len + i tokens: the sum is
-    L x cached + L(L+1)/2, the quadratic term.
+    blocks x L + head x logits_rows + attention, where token i (1-based among the new ones) attends to
+    cached_len + i tokens: the sum is L x cached + L(L+1)/2, the quadratic term.
     """
     d_qk, d_v = attention_dims(cfg, decode=False)
     pairs = prompt_len * cached_len + prompt_len * (prompt_len + 1) / 2
     attn = 2.0 * num_layers(cfg) * num_heads(cfg) * (d_qk + d_v) * pairs
-    return linear_flops_per_token(cfg) * prompt_len + attn
+    return block_linear_flops_per_token(cfg) * prompt_len + lm_head_flops_per_row(cfg) * logits_rows + attn
 
 
 def prefill_flops_per_token(cfg: dict, prompt_len: int) -> float:
-    return prefill_flops(cfg, prompt_len) / prompt_len
+    """A whole prompt of `prompt_len` tokens prefilled in one chunk (one logits row), per token."""
+    return prefill_flops(cfg, prompt_len, logits_rows=1) / prompt_len
