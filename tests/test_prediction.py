@@ -172,7 +172,7 @@ def test_probe_writes_an_entry_the_roofline_can_use(tmp_path, monkeypatch, capsy
     from bench.roofline import probe
 
     path = _hardware_copy(tmp_path, monkeypatch)
-    monkeypatch.setattr(probe, "measure", lambda seconds: probe.Figures(20.0, 50.0, 16.0, 4, "test figures"))
+    monkeypatch.setattr(probe, "measure", lambda seconds, backend, dtype: probe.Figures(20.0, 50.0, 16.0, 4, "test figures"))
     assert cli.main(["probe", "--name", "my-cpu", "--seconds", "0.1"]) == 0
     hw = get_hardware("my-cpu")
     assert (hw.kind, hw.memory_bw_tb_s, hw.fp32_tflops) == ("cpu", 0.02, 0.05)

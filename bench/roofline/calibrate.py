@@ -82,7 +82,7 @@ def calibrate(runs: list[MeasuredRun], hardware_name: str, name: str, base: Effi
         pub = predict.profiles.published()
         base = pub.efficiency_for("vllm") if pub else Efficiency()
     obs, traces = observations(runs, hardware_name)
-    measured_peak = predict.require_gpu(hardware_name).fp32_flops is not None  # a bench probe entry
+    measured_peak = predict.require_gpu(hardware_name).peak_measured  # a bench probe entry
     bounds = {"compute_fraction": (BOUNDS["compute_fraction"][0], MEASURED_PEAK_COMPUTE_LIMIT)} if measured_peak else {}
     layout = fit.Layout(free=tuple(free), fixed=base, bounds=bounds)
     start = layout.start(base.with_values(**{k: min(max(getattr(base, k), 1e-6), 1.0) for k in free}))
