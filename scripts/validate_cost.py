@@ -79,7 +79,9 @@ def sim_split(model: str, hardware: str, seqs: int, inp: int, out: int, n: int) 
            "tpot_mean_ms": 1000 * sum(tpots) / len(tpots), "input_len": inp, "output_len": out,
            "kv_capacity_tokens": dep.kv_capacity_tokens}
     old_p, _ = split_seconds(row)
-    floor_s = 2 * modelmath.params_active(m.config) * n * inp / dep.peak_flops
+    # the prompts' linear FLOPs: every token through the blocks, one logits row per prompt (modelmath.prefill_flops)
+    floor_s = (modelmath.block_linear_flops_per_token(m.config) * n * inp
+               + modelmath.lm_head_flops_per_row(m.config) * n) / dep.peak_flops
     return {"workload": f"{inp}/{out} x {n}, seqs {seqs}", "elapsed_s": run.elapsed_s, "truth_prefill_s": truth_p,
             "truth_decode_s": truth_d, "row_prefill_s": pred.prefill_s, "token_prefill_s": tok_p,
             "tpot_prefill_s": old_p, "floor_s": floor_s, "input_tokens": n * inp, "output_tokens": n * out}

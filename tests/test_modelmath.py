@@ -113,15 +113,34 @@ def test_weights_touched_moe_grows_with_tokens_dense_does_not():
 
 
 def test_flops_by_hand_tiny_qwen2():
-    """tiny-qwen2: 4 layers, 4 heads x 64, tied 4096 x 256 embedding."""
+    """tiny-qwen2: 4 layers, hidden 256, 4 heads x 64, 2 KV heads, MLP 512, tied 4096 x 256 embedding."""
     c = cfg("tiny-qwen2")
-    p = mm.param_counts(c)
-    linear = 2 * (p.active - p.norms)
-    assert mm.decode_flops_per_token(c, 100) == linear + 2 * 4 * 4 * (64 + 64) * 100
-    # prefill of 10 tokens: causal pairs 10 x 11 / 2 = 55
-    assert mm.prefill_flops(c, 10) == 10 * linear + 2 * 4 * 4 * 128 * 55
+    # one layer's attention: q 256 x 256, k and v 2 x 256 x 128, o 256 x 256, q/k/v bias 256 + 2 x 128,
+    # input norm 256 = 197,376; MLP 3 x 256 x 512 = 393,216
+    blocks = 2 * 4 * (3 * 256 * 256 + 512 + 256 + 3 * 256 * 512)  # 4,724,736
+    head = 2 * 4096 * 256  # 2,097,152: one row of logits (the tied embedding table)
+    assert mm.block_linear_flops_per_token(c) == blocks
+    assert mm.lm_head_flops_per_row(c) == head
+    assert mm.linear_flops_per_token(c) == blocks + head
+    # a decoded token samples its own row
+    assert mm.decode_flops_per_token(c, 100) == blocks + head + 2 * 4 * 4 * (64 + 64) * 100
+    # prefill of 10 tokens: every token through the blocks, one row of logits; causal pairs 10 x 11 / 2 = 55
+    assert mm.prefill_flops(c, 10, logits_rows=1) == 10 * blocks + head + 2 * 4 * 4 * 128 * 55
+    # asking for every position's logits (prompt logprobs) charges 10 rows
+    assert mm.prefill_flops(c, 10, logits_rows=10) == 10 * (blocks + head) + 2 * 4 * 4 * 128 * 55
     # 5 more tokens after 10 cached: pairs 5 x 10 + 5 x 6 / 2 = 65
-    assert mm.prefill_flops(c, 5, cached_len=10) == 5 * linear + 2 * 4 * 4 * 128 * 65
+    assert mm.prefill_flops(c, 5, cached_len=10, logits_rows=1) == 5 * blocks + head + 2 * 4 * 4 * 128 * 65
+    assert mm.prefill_flops_per_token(c, 10) == (10 * blocks + head + 2 * 4 * 4 * 128 * 55) / 10
+
+
+def test_lm_head_share_of_the_linear_flops():
+    """What charging the head per prompt token overstated: 2 x vocab x hidden over all matmul params."""
+    qwen05 = cfg("qwen2.5-0.5b-instruct")  # tied 151,936 x 896 table
+    head = mm.lm_head_flops_per_row(qwen05)
+    assert head == 2 * 151936 * 896  # 272,269,312
+    assert head / mm.linear_flops_per_token(qwen05) == pytest.approx(0.276, abs=0.001)
+    # a 1,000-token prompt: one row of logits, not 1,000
+    assert mm.prefill_flops(qwen05, 1000, logits_rows=1) - mm.prefill_flops(qwen05, 1000, logits_rows=1000) == -999 * head
 
 
 def test_mla_attention_dims():

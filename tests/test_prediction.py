@@ -36,6 +36,23 @@ def test_the_roofline_efficiency_is_the_bound():
         assert float(E.step_time_s(dep.step_cost(*args), dep.machine, E.ROOFLINE)) == pytest.approx(dep.step(*args).time_s)
 
 
+def test_a_step_computes_one_row_of_logits_per_sequence():
+    """3 decodes + a 500-token chunk (100 cached) + a 200-token prompt: 703 tokens through the blocks,
+    3 + 2 = 5 rows of logits (one per sequence, the partial chunk's included), not 703."""
+    cfg = catalog.resolve_model("qwen2.5-0.5b-instruct").config
+    dep = bound.Deployment(cfg=cfg, gpu=predict.gpu_for("H100-SXM"))
+    blocks, head = modelmath.block_linear_flops_per_token(cfg), modelmath.lm_head_flops_per_row(cfg)
+    assert head == 2 * 151936 * 896  # tied embedding table
+    c = dep.step_cost(3, 3000, [(500, 100), (200, 0)])
+    assert c.gemm_flops == pytest.approx(703 * blocks + 5 * head)
+    # the bound's FLOPs: the same linear part plus attention (decode over 3,000 cached; prefill causal pairs)
+    attn = (3000 * modelmath.attention_flops_per_token(cfg, 1)
+            + modelmath.prefill_flops(cfg, 500, 100, logits_rows=1) - 500 * blocks - head
+            + modelmath.prefill_flops(cfg, 200, logits_rows=1) - 200 * blocks - head)
+    assert c.attention_flops == pytest.approx(attn)
+    assert dep.step(3, 3000, [(500, 100), (200, 0)]).flops == pytest.approx(703 * blocks + 5 * head + attn)
+
+
 def test_parameters_are_bounded():
     with pytest.raises(ValueError, match="bandwidth_fraction = 1.5 is outside"):
         E.Efficiency(bandwidth_fraction=1.5)

@@ -5,7 +5,8 @@ cannot take less than
     max(bytes moved / memory bandwidth, FLOPs / peak tensor FLOPS)
 where bytes moved = weights the step touches (for MoE: the dense part, the shared experts and
 the expected number of distinct routed experts its tokens reach) + KV cache read + KV written,
-and FLOPs = linear layers + attention (bench.roofline.modelmath). With tensor parallelism over N GPUs
+and FLOPs = the blocks' linear layers for every token + one lm_head row per sequence (decoding, or a
+prompt chunk: logits only where the engine samples) + attention (bench.roofline.modelmath). With tensor parallelism over N GPUs
 the bandwidth and the peak are N times one GPU's; communication is not charged, so this is
 an upper bound on speed, never an estimate of overhead.
 
@@ -151,8 +152,17 @@ class Deployment:
         return self.tp * peak_flops_per_gpu(self.gpu, self.weight_dtype)
 
     @cached_property
+    def _block_flops(self) -> float:
+        return modelmath.block_linear_flops_per_token(self.cfg)
+
+    @cached_property
+    def _head_flops(self) -> float:
+        return modelmath.lm_head_flops_per_row(self.cfg)
+
+    @cached_property
     def _linear_flops(self) -> float:
-        return modelmath.linear_flops_per_token(self.cfg)
+        """A decoding sequence's linear FLOPs: its token through the blocks and its row of logits."""
+        return self._block_flops + self._head_flops
 
     @cached_property
     def _attn_flops_per_ctx_decode(self) -> float:
@@ -164,9 +174,9 @@ class Deployment:
         return 2.0 * modelmath.num_layers(self.cfg) * modelmath.num_heads(self.cfg) * (d_qk + d_v)
 
     def _prefill_flops(self, prompt_len: int, cached_len: int) -> float:
-        """modelmath.prefill_flops with the config's constants cached (the same arithmetic)."""
+        """modelmath.prefill_flops of one chunk (one logits row) with the config's constants cached."""
         pairs = prompt_len * cached_len + prompt_len * (prompt_len + 1) / 2
-        return self._linear_flops * prompt_len + self._prefill_attn_per_pair * pairs
+        return self._block_flops * prompt_len + self._head_flops + self._prefill_attn_per_pair * pairs
 
     @cached_property
     def _touched_memo(self) -> dict[int, float]:
@@ -253,13 +263,14 @@ class Deployment:
         dense = self.weight_bytes_touched(tokens) - experts + self.replicated_weight_bytes
         kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
         attn = decode_context_tokens * self._attn_flops_per_ctx_decode
-        gemm = tokens * self._linear_flops
+        sequences = n_decode + len(prefill_chunks)
+        gemm = tokens * self._block_flops + sequences * self._head_flops  # one logits row per sequence
         for n, cached in prefill_chunks:
-            attn += self._prefill_flops(n, cached) - n * self._linear_flops
+            attn += self._prefill_flops(n, cached) - n * self._block_flops - self._head_flops
         act_bytes = 4 if self.model_dtype == "float32" else 2
         return efficiency.StepCost(
             dense_weight_bytes=dense, expert_weight_bytes=experts, kv_bytes=(kv_read + tokens) * self.kv_bytes_per_token,
-            gemm_flops=gemm, attention_flops=attn, sequences=n_decode + len(prefill_chunks), tokens=tokens,
+            gemm_flops=gemm, attention_flops=attn, sequences=sequences, tokens=tokens,
             allreduce_bytes=tokens * int(self.cfg["hidden_size"]) * act_bytes,
             allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0)
 

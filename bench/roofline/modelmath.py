@@ -20,7 +20,11 @@ Summed over all GPUs of a tensor-parallel group: KV heads are split across GPUs 
 replicated when TP exceeds their number, and MLA's latent is replicated on every GPU.
 
 FLOPs (multiply-add = 2 FLOPs; elementwise work, norms and softmax left out):
-  linear      2 x active matmul parameters per token
+  blocks      2 x the transformer blocks' active matmul parameters, per token of the pass
+  lm_head     2 x vocab x hidden per row of logits; an engine computes logits only for the positions
+              it samples: one row per sequence in the step (vLLM V1 also computes the row of a partial
+              prefill chunk and discards it), never one per prompt token
+  linear      a decoded token: blocks + one logits row (2 x active matmul parameters)
   attention   a token attending to C cached tokens: 2 x heads x (d_qk + d_v) x C per layer;
               a prompt of L tokens, causal: heads x (d_qk + d_v) x L(L+1) per layer (the quadratic
               term). MLA decodes in the absorbed form (scores against the 576-wide latent, values
@@ -170,7 +174,7 @@ def config_problems(cfg: dict) -> list[str]:
         kv_bytes_per_token(cfg)
         param_counts(cfg)
         decode_flops_per_token(cfg, 1)
-        prefill_flops(cfg, 1)
+        prefill_flops(cfg, 1, logits_rows=1)
     except (KeyError, ValueError, TypeError, ZeroDivisionError) as e:
         return [f"{type(e).__name__} {e}"]
     return []
@@ -380,10 +384,26 @@ def routed_expert_bytes_touched(cfg: dict, tokens: int, weight_dtype: str = "bfl
 # FLOPs
 
 
-def linear_flops_per_token(cfg: dict) -> float:
-    """2 x the matmul parameters one token multiplies (active params; norms are not matmuls)."""
+def lm_head_flops_per_row(cfg: dict) -> float:
+    """One row of logits: 2 x vocab x hidden (a tied head multiplies the embedding table).
+
+    Engines compute logits only for the positions they sample, one row per sequence in a step,
+    so this is charged per sequence, not per token (see block_linear_flops_per_token)."""
     p = param_counts(cfg)
-    return 2.0 * (p.active - p.norms)
+    return 2.0 * (p.lm_head or p.embedding)
+
+
+def block_linear_flops_per_token(cfg: dict) -> float:
+    """2 x the transformer blocks' matmul parameters one token multiplies (active experts only; no
+    lm_head, whose rows are per sampled sequence; norms are not matmuls)."""
+    p = param_counts(cfg)
+    return 2.0 * (p.active - p.norms - (p.lm_head or p.embedding))
+
+
+def linear_flops_per_token(cfg: dict) -> float:
+    """A decoded token: its blocks' matmuls plus its own row of logits (= 2 x active matmul params).
+    Not for prompt tokens: a prefill chunk of L tokens costs L x blocks + 1 row (prefill_flops)."""
+    return block_linear_flops_per_token(cfg) + lm_head_flops_per_row(cfg)
 
 
 def attention_dims(cfg: dict, decode: bool) -> tuple[int, int]:
@@ -408,17 +428,20 @@ def decode_flops_per_token(cfg: dict, context_len: int) -> float:
     return linear_flops_per_token(cfg) + attention_flops_per_token(cfg, context_len, decode=True)
 
 
-def prefill_flops(cfg: dict, prompt_len: int, cached_len: int = 0) -> float:
-    """FLOPs to prefill `prompt_len` new tokens after `cached_len` already cached (causal attention).
+def prefill_flops(cfg: dict, prompt_len: int, cached_len: int = 0, *, logits_rows: int) -> float:
+    """FLOPs to prefill `prompt_len` new tokens after `cached_len` already cached (causal attention),
+    computing `logits_rows` rows of logits (1 for a chunk the engine samples from or, as vLLM V1 does,
+    computes and discards; prompt_len when every prompt position's logprobs are asked for).
 
-    Token i (1-based among the new ones) attends to cached_len + i tokens: the sum is
-    L x cached + L(L+1)/2, the quadratic term.
+    blocks x L + head x logits_rows + attention, where token i (1-based among the new ones) attends to
+    cached_len + i tokens: the sum is L x cached + L(L+1)/2, the quadratic term.
     """
     d_qk, d_v = attention_dims(cfg, decode=False)
     pairs = prompt_len * cached_len + prompt_len * (prompt_len + 1) / 2
     attn = 2.0 * num_layers(cfg) * num_heads(cfg) * (d_qk + d_v) * pairs
-    return linear_flops_per_token(cfg) * prompt_len + attn
+    return block_linear_flops_per_token(cfg) * prompt_len + lm_head_flops_per_row(cfg) * logits_rows + attn
 
 
 def prefill_flops_per_token(cfg: dict, prompt_len: int) -> float:
-    return prefill_flops(cfg, prompt_len) / prompt_len
+    """A whole prompt of `prompt_len` tokens prefilled in one chunk (one logits row), per token."""
+    return prefill_flops(cfg, prompt_len, logits_rows=1) / prompt_len
