@@ -1,102 +1,218 @@
-"""bench.roofline.compare: predicted distributions computed as the measured ones are, medians of repeats."""
+"""bench compare: planted regressions are flagged (exit 1), small changes pass (exit 0), bad input
+is one line with exit 2; verdicts know each metric's direction and the noise of repeated rows."""
 
-from __future__ import annotations
-
+import csv
 import math
-import re
 
 import pytest
+from bench.results import store as results
+from result_rows import row, write_rows
 
-from bench.roofline import compare
-
-
-def test_predicted_distribution_interpolates_like_the_measured_rows():
-    # TTFT 0.1, 0.2, 0.3, 0.4, 0.5 s -> 100..500 ms. p50: rank (5-1) x 0.5 = 2 -> 300 ms. p90: rank 3.6 ->
-    # 400 + 0.6 x 100 = 460 ms. p99: rank 3.96 -> 400 + 0.96 x 100 = 496 ms.
-    # TPOT 0.01, 0.03, nan, 0.02, 0.04 s: the nan (one output token) left out -> 10, 20, 30, 40 ms. p50: rank 1.5
-    # -> 20 + 0.5 x 10 = 25 ms. p99: rank 2.97 -> 30 + 0.97 x 10 = 39.7 ms.
-    d = compare.predicted_distribution_ms([0.1, 0.2, 0.3, 0.4, 0.5], [0.01, 0.03, math.nan, 0.02, 0.04])
-    assert list(d) == list(compare.DISTRIBUTION)
-    assert d["ttft_p50_ms"] == pytest.approx(300.0)
-    assert d["ttft_p90_ms"] == pytest.approx(460.0)
-    assert d["ttft_p99_ms"] == pytest.approx(496.0)
-    assert d["tpot_p50_ms"] == pytest.approx(25.0)
-    assert d["tpot_p99_ms"] == pytest.approx(39.7)
+from bench.analysis import compare as cmp
+from bench.cli import main
 
 
-def test_no_tpot_when_every_request_has_one_token():
-    d = compare.predicted_distribution_ms([0.1, 0.2], [math.nan, math.nan])
-    assert d["tpot_p50_ms"] is None and d["ttft_p50_ms"] == pytest.approx(150.0)  # (100 + 200) / 2
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def _row(run_id, model, seqs, tok_s, ttft50, tpot99=""):
-    return {"run_id": run_id, "model": model, "max_num_seqs": str(seqs), "dtype": "bfloat16", "input_len": "128",
-            "output_len": "32", "num_prompts": "8", "output_tok_s": str(tok_s), "ttft_p50_ms": str(ttft50),
-            "tpot_p99_ms": tpot99}
+def sweep(**over) -> list[dict]:
+    return [row(m, "H100-SXM", b, **over) for m in ("qwen2.5-7b-instruct", "glm-4-9b-chat") for b in (8, 32, 128)]
 
 
-def test_medians_of_repeats_by_case():
-    rows = [_row("a1", "m", 1, 10.0, 900), _row("b1", "m", 4, 30.0, 400, "50"), _row("a2", "m", 1, 14.0, 1100),
-            _row("a3", "m", 1, 11.0, 1000), _row("b2", "m", 4, 36.0, 500, "")]
-    one, four = compare.medians(rows)
-    # batch 1: tok/s 10, 14, 11 -> median 11; spread 14 / 10 = 1.4; TTFT 900, 1100, 1000 -> 1000
-    assert (one["max_num_seqs"], one["repeats"], one["run_ids"]) == ("1", 3, ["a1", "a2", "a3"])
-    assert one["output_tok_s"] == pytest.approx(11.0) and one["spread"] == pytest.approx(1.4)
-    assert one["ttft_p50_ms"] == pytest.approx(1000.0) and one["tpot_p99_ms"] is None
-    # batch 4: two repeats -> the mean, (30 + 36) / 2 = 33, spread 36 / 30 = 1.2; TPOT p99 only in one row: 50
-    assert four["output_tok_s"] == pytest.approx(33.0) and four["spread"] == pytest.approx(1.2)
-    assert four["ttft_p50_ms"] == pytest.approx(450.0) and four["tpot_p99_ms"] == pytest.approx(50.0)
+@pytest.fixture
+def base(tmp_path):
+    return write_rows(tmp_path / "base.csv", sweep())
 
 
-def test_ratio():
-    assert compare.ratio(200.0, 150.0) == pytest.approx(0.75)
-    assert compare.ratio(None, 1.0) is None and compare.ratio(0.0, 1.0) is None and compare.ratio(1.0, None) is None
+def test_directions():
+    assert cmp.direction("output_tok_s") == cmp.HIGHER_IS_BETTER
+    assert cmp.direction("goodput_req_s") == cmp.HIGHER_IS_BETTER
+    assert cmp.direction("tokens_per_cny") == cmp.HIGHER_IS_BETTER
+    assert cmp.direction("efficiency") == cmp.HIGHER_IS_BETTER
+    for m in ("ttft_p99_ms", "itl_p50_ms", "ttft_p90_ms", "elapsed_s", "cny_per_m_blended", "cny_per_m_output",
+              "joules_per_output_token", "energy_j", "avg_power_w", "peak_memory_gb"):
+        assert cmp.direction(m) == cmp.LOWER_IS_BETTER, m
+    assert cmp.direction("model") is None and cmp.direction("seed") is None
 
 
-def test_cpu_check_recovers_a_machine_the_model_generated(tmp_path):
-    """scripts/validate_prediction.py's CPU check on rows the model itself made (two repeats of each case, the
-    same figures): calibrated on two cases it fits the two parameters that differ from the published fit, so
-    every other case's throughput and every percentile come back at ratio 1.00."""
-    import csv
-    import importlib.util
+@pytest.mark.parametrize("base,new,d,verdict", [
+    ([100.0], [80.0], 1, "worse"),  # throughput -20%
+    ([100.0], [99.0], 1, "within noise"),  # -1%
+    ([100.0], [120.0], 1, "better"),
+    ([10.0], [12.0], -1, "worse"),  # latency +20%
+    ([10.0], [8.0], -1, "better"),
+    ([100.0, 70.0, 130.0], [80.0, 75.0, 85.0], 1, "within noise"),  # ranges overlap: noise
+    ([100.0, 99.0, 101.0], [80.0, 79.0, 81.0], 1, "worse"),  # tight repeats, clear drop
+])
+def test_verdict(base, new, d, verdict):
+    assert cmp.verdict(cmp.spread(base), cmp.spread(new), d, 0.05) == verdict
 
-    from bench.config import catalog
-    from bench.results import schema
-    from bench.roofline import calibrate, predict, trace
-    from bench.roofline.calibrate import MeasuredRun
 
-    spec = importlib.util.spec_from_file_location("validate_prediction", "scripts/validate_prediction.py")
-    vp = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(vp)
-    base = predict.profiles.published().efficiency_for("vllm")
-    truth = base.with_values(bandwidth_fraction=0.5, compute_fraction=0.4)
-    cfg = catalog.resolve_model("tiny-qwen2").config
-    rows = []
-    for rep in (1, 2):
-        for seqs in (1, 4, 2, 8):
-            m = MeasuredRun(run={"dtype": "float32", "max_num_seqs": seqs}, model_config=cfg, lengths=[(128, 32)] * 8,
-                            output_tok_s=1.0)
-            t = trace.timings(calibrate.traced(m, "H100-SXM"), truth)
-            row = dict.fromkeys(schema.COLUMNS, "")
-            row.update(schema_version=str(schema.SCHEMA_VERSION), run_id=f"r{rep}-{seqs}", model="tiny-qwen2",
-                       engine="vllm", engine_version="0.32.0", status="ok", dtype="float32", kv_cache_dtype="auto",
-                       tensor_parallel_size="1", input_len="128", output_len="32", num_prompts="8",
-                       max_num_seqs=str(seqs), output_tok_s=repr(t.output_tok_s), hardware="H100-SXM",
-                       **{k: repr(v) for k, v in compare.predicted_distribution_ms(t.ttft_s, t.tpot_s).items()})
-            rows.append(row)
-    path = tmp_path / "runs.csv"
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=schema.COLUMNS, lineterminator="\n")
+def test_spread_and_change():
+    s = cmp.spread([3.0, 1.0, 2.0])
+    assert (s.n, s.median, s.min, s.max) == (3, 2.0, 1.0, 3.0)
+    assert s.relative_range == pytest.approx(1.0)
+    assert cmp.relative_change(100, 80) == pytest.approx(-0.2)
+    assert cmp.relative_change(0, 0) == 0 and math.isinf(cmp.relative_change(0, 1))
+    assert cmp.verdict(None, s, 1, 0.05) == "missing"
+
+
+def test_parse_threshold():
+    assert cmp.parse_threshold("5%") == pytest.approx(0.05)
+    assert cmp.parse_threshold("2.5") == pytest.approx(0.025)
+    for bad in ("x", "-1%", "inf"):
+        with pytest.raises(ValueError):
+            cmp.parse_threshold(bad)
+
+
+def test_planted_20_percent_drop_is_a_regression(capsys, tmp_path, base):
+    rows = sweep()
+    rows[4] = row("glm-4-9b-chat", "H100-SXM", 32, scale=0.8)
+    new = write_rows(tmp_path / "new.csv", rows)
+    code, out, _ = run_cli(capsys, "compare", base, new)
+    assert code == 1
+    assert "REGRESSION" in out and "glm-4-9b-chat max_num_seqs=32 output_tok_s -20.0%" in out
+
+
+def test_one_percent_drop_passes(capsys, tmp_path, base):
+    new = write_rows(tmp_path / "new.csv", sweep(scale=0.99))
+    code, out, _ = run_cli(capsys, "compare", base, new, "--threshold", "5%")
+    assert code == 0
+    assert "no regression beyond 5.0%" in out and "worse" not in out
+
+
+def test_threshold_decides(capsys, tmp_path, base):
+    new = write_rows(tmp_path / "new.csv", sweep(scale=0.97))
+    assert run_cli(capsys, "compare", base, new, "--threshold", "5")[0] == 0
+    assert run_cli(capsys, "compare", base, new, "--threshold", "1%")[0] == 1
+
+
+def test_latency_up_is_worse_and_throughput_up_is_better(capsys, tmp_path, base):
+    rows = [dict(r, ttft_p99_ms=r["ttft_p99_ms"] * 1.5) for r in sweep(scale=1.3)]
+    new = write_rows(tmp_path / "new.csv", rows)
+    code, out, _ = run_cli(capsys, "compare", base, new, "--metrics", "output_tok_s,ttft_p99_ms")
+    assert code == 1
+    c = cmp.compare(list(csv.DictReader(base.open())), list(csv.DictReader(new.open())),
+                    cmp.resolve_key(None, [*rows[0]], [*rows[0]]), ["output_tok_s", "ttft_p99_ms"], 0.05)
+    verdicts = {(case.key[0], m.metric): m.verdict for case in c.cases for m in case.changes}
+    assert verdicts[("glm-4-9b-chat", "output_tok_s")] == "better"
+    assert verdicts[("glm-4-9b-chat", "ttft_p99_ms")] == "worse"
+
+
+def test_repeated_rows_give_a_spread(capsys, tmp_path):
+    base = write_rows(tmp_path / "base.csv", [row(scale=s, run=i) for i, s in enumerate((1.0, 0.8, 1.2))])
+    new = write_rows(tmp_path / "new.csv", [row(scale=s, run=i) for i, s in enumerate((0.9, 0.85, 0.95))])
+    code, out, _ = run_cli(capsys, "compare", base, new, "--metrics", "output_tok_s", "--out", tmp_path / "c.csv")
+    assert code == 0  # -10% but inside the base's min..max: noise
+    assert "n=3" in out and "within noise" in out
+    rec = next(csv.DictReader((tmp_path / "c.csv").open()))
+    assert rec["base_n"] == "3" and rec["verdict"] == "within noise"
+    assert float(rec["pct_change"]) == pytest.approx(-0.1, abs=1e-3)
+    assert float(rec["noise"]) == pytest.approx(0.4, abs=1e-3)
+
+
+def test_environment_differences_are_listed(capsys, tmp_path, base):
+    rows = [dict(r, device_name="NVIDIA H20", vllm_version="0.33.0", weights="real") for r in sweep()]
+    new = write_rows(tmp_path / "new.csv", rows)
+    out_md = tmp_path / "c.md"
+    run_cli(capsys, "compare", base, new, "--out", out_md)
+    md = out_md.read_text()
+    env = md[md.index("## Environment differences"):md.index("## Metrics")]
+    for needle in ("| device_name | NVIDIA H100 80GB HBM3 | NVIDIA H20 |", "| vllm_version | 0.32.0 | 0.33.0 |",
+                   "| weights | dummy | real |"):
+        assert needle in env
+    assert "hostname" not in env
+
+
+def test_sim_rows_against_measured_rows(capsys, tmp_path, base):
+    from result_rows import sim_row
+
+    sims = [sim_row(m, "H100-SXM", b) for m in ("qwen2.5-7b-instruct", "glm-4-9b-chat") for b in (8, 32, 128)]
+    new = write_rows(tmp_path / "sim.csv", sims)
+    code, out, _ = run_cli(capsys, "compare", new, base, "--metrics", "output_tok_s")
+    assert code == 1  # measured is 60% of the roofline: worse than the prediction
+    assert "engine" in out and "sim" in out and "efficiency" not in out.split("metrics")[0]
+
+
+def test_older_file_without_later_columns(capsys, tmp_path):
+    old = tmp_path / "old.csv"
+    r = row()
+    cols = [c for c in r if c not in ("e2e_p50_ms", "e2e_p99_ms", "length_dist", "pipeline_parallel_size")]
+    with old.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
-        w.writerows(rows)
-    lines = vp.cpu_check([path], "H100-SXM", "tiny-qwen2:1,4", "table")
-    text = "\n".join(lines)
-    assert "bandwidth 50%" in lines[0] and "compute 40%" in lines[0]
-    table = [ln for ln in lines if ln.startswith("tiny-qwen2")]
-    throughput, dist = table[:4], table[4:]
-    assert [ln.split()[1] for ln in throughput] == ["1", "4", "2", "8"]
-    cells = [re.split(r"\s{2,}", ln.strip()) for ln in throughput]
-    assert [c[2] for c in cells] == ["calibrated on", "calibrated on", "predicted", "predicted"]
-    assert all(c[3] == "2" and c[5] == "1.00x" and c[-1] in ("+0%", "-0%") for c in cells)  # 2 equal repeats
-    assert len(dist) == 4 and all(ln.count("(1.00)") == 5 for ln in dist)
-    assert "median |error| 0%" in text
+        w.writerow(r)
+    new = write_rows(tmp_path / "new.csv", [row(scale=1.01)])
+    code, out, _ = run_cli(capsys, "compare", old, new)
+    assert code == 0 and "e2e_p99_ms" not in out and "output_tok_s" in out and "1 case(s) in both" in out
+    code, _, err = run_cli(capsys, "compare", old, new, "--metrics", "e2e_p99_ms")
+    assert code == 2 and "only in NEW" in err
+
+
+def test_serving_rows_match_by_load(capsys, tmp_path):
+    def serve(rate, scale=1.0):
+        return row(batch=256, scale=scale, run=rate, request_rate=rate, itl_p99_ms=30.0 / scale, goodput_req_s=rate)
+    base = write_rows(tmp_path / "base.csv", [serve(r) for r in (1, 2, 4)])
+    new = write_rows(tmp_path / "new.csv", [serve(1), serve(2), serve(4, scale=0.7)])
+    code, out, _ = run_cli(capsys, "compare", base, new, "--out", tmp_path / "c.csv")
+    assert code == 1
+    recs = list(csv.DictReader((tmp_path / "c.csv").open()))
+    worse = {(r["request_rate"], r["metric"]) for r in recs if r["verdict"] == "worse"}
+    assert ("4", "itl_p99_ms") in worse and ("4", "goodput_req_s") not in worse
+    assert {rate for rate, _ in worse} == {"4"}
+
+
+@pytest.mark.parametrize("setup,args,needle", [
+    ("future", [], "schema version 99"),
+    ("other", ["--key", "model,max_num_seq"], "no column 'max_num_seq' in either file; did you mean max_num_seqs"),
+    ("same", ["--metrics", "output_tok"], "no column 'output_tok' in either file; did you mean output_tok_s"),
+    ("same", ["--metrics", "seed"], "not a metric with a known direction"),
+    ("disjoint", [], "no case is in both files"),
+    ("notbench", [], "not a bench results CSV"),
+    ("same", ["--threshold", "abc"], "expected a percentage"),
+    ("same", ["--out", "x.txt"], "ending in .csv or .md"),
+])
+def test_bad_input(capsys, tmp_path, base, setup, args, needle):
+    new = tmp_path / "new.csv"
+    if setup == "future":
+        write_rows(new, sweep())
+        new.write_text(new.read_text().replace(f"\n{results.SCHEMA_VERSION},", "\n99,"))
+    elif setup == "disjoint":
+        write_rows(new, [row(input_len=1024)])
+    elif setup == "notbench":
+        new.write_text("a,b\n1,2\n")
+    else:
+        write_rows(new, sweep())
+    code, out, err = run_cli(capsys, "compare", base, new, *args)
+    assert code == 2, err
+    assert needle in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_missing_file(capsys, tmp_path, base):
+    code, _, err = run_cli(capsys, "compare", base, tmp_path / "nope.csv")
+    assert code == 2 and "no such results file" in err
+
+
+def test_a_large_comparison_prints_the_lines_that_matter_first(capsys, tmp_path, base, monkeypatch):
+    """6 cases x 2 metrics = 12 lines; the table is bounded to 3: the 2 regressions (the -20% case's throughput
+    down and TTFT p99 up) first, then an improvement; the line under it counts what was left out."""
+    from bench.cli import compare as cli_compare
+
+    monkeypatch.setattr(cli_compare, "MAX_TABLE_LINES", 3)
+    rows = sweep()
+    rows[4] = row("glm-4-9b-chat", "H100-SXM", 32, scale=0.8)  # output_tok_s x 0.8: -20%, worse
+    rows[1] = row("qwen2.5-7b-instruct", "H100-SXM", 32, scale=1.5)  # +50%, better
+    new = write_rows(tmp_path / "new.csv", rows)
+    code, out, _ = run_cli(capsys, "compare", base, new, "--metrics", "output_tok_s,tpot_p50_ms",
+                           "--out", tmp_path / "c.csv")
+    assert code == 1
+    table = out[out.index("metrics"):out.index("showing")]
+    assert table.count("worse") == 2 and table.count("better") == 1 and "within noise" not in table
+    # tpot 1/scale: x 1.25 (+25%, worse) and x 0.667 (better); 12 lines = 2 worse + 2 better + 8 within noise
+    assert "showing 3 of 12 case x metric lines (2 better, 2 worse, 8 within noise)" in " ".join(out.split())
+    assert len(list(csv.DictReader((tmp_path / "c.csv").open()))) == 12  # --out has every line
