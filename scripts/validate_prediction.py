@@ -159,7 +159,7 @@ def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: str, fmt: str
     import dataclasses
 
     from bench.results import store
-    from bench.roofline import calibrate, compare
+    from bench.roofline import calibrate, distributions as compare
 
     model, _, seqs = calibrate_on.partition(":")
     seqs = {int(x) for x in seqs.split(",")}

@@ -1,4 +1,5 @@
-"""bench.roofline.compare (the CPU check of scripts/validate_prediction.py): predicted distributions computed as the measured ones are, medians of repeats."""
+"""bench.roofline.distributions (the CPU check of scripts/validate_prediction.py): predicted distributions
+computed as the measured ones are, medians of repeats."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 
 import pytest
 
-from bench.roofline import compare
+from bench.roofline import distributions as compare
 
 
 def test_predicted_distribution_interpolates_like_the_measured_rows():
