@@ -155,24 +155,24 @@ def main(argv=None) -> int:
 
 def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: str, fmt: str) -> list[str]:
     """Calibrate on some measured cases of one machine, predict the others: throughput and the TTFT/TPOT
-    distributions, measured (median of the repeats) vs predicted (bench.roofline.compare)."""
+    distributions, measured (median of the repeats) vs predicted (bench.roofline.distributions)."""
     import dataclasses
 
     from bench.results import store
-    from bench.roofline import calibrate, distributions as compare
+    from bench.roofline import calibrate, distributions
 
     model, _, seqs = calibrate_on.partition(":")
     seqs = {int(x) for x in seqs.split(",")}
     rows = [r for p in paths for r in store.read_results(p)[1]]
     by_id = {m.label: m for m in calibrate.measured_from_rows(rows)}
-    cases = compare.medians([r for r in rows if r.get("run_id") in by_id])
+    cases = distributions.medians([r for r in rows if r.get("run_id") in by_id])
     runs = [dataclasses.replace(by_id[c["run_ids"][0]], output_tok_s=c["output_tok_s"]) for c in cases]
     chosen = [m for m, c in zip(runs, cases) if c["model"] == model and int(c["max_num_seqs"]) in seqs]
     prof = calibrate.calibrate(chosen, hardware_name, "cpu-check")
     head = ["model", "max_num_seqs", "role", "repeats", "measured tok/s", "spread", "predicted tok/s", "error"]
     dist_head = ["model", "max_num_seqs"] + [f"{c.replace('_ms', '').replace('_', ' ').upper()} ms meas / pred"
-                                             for c in compare.DISTRIBUTION]
-    body, dist, errs, lat = [], [], [], {c: [] for c in compare.DISTRIBUTION}
+                                             for c in distributions.DISTRIBUTION]
+    body, dist, errs, lat = [], [], [], {c: [] for c in distributions.DISTRIBUTION}
     for m, c in zip(runs, cases):
         t = trace.timings(calibrate.traced(m, hardware_name), prof.parameters)
         role = "calibrated on" if m in chosen else "predicted"
@@ -181,10 +181,10 @@ def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: str, fmt: str
             errs.append(abs(err))
         body.append([c["model"], c["max_num_seqs"], role, str(c["repeats"]), f"{c['output_tok_s']:.2f}",
                      f"{c['spread']:.2f}x", f"{t.output_tok_s:.2f}", f"{err:+.0%}"])
-        pred = compare.predicted_distribution_ms(t.ttft_s, t.tpot_s)
+        pred = distributions.predicted_distribution_ms(t.ttft_s, t.tpot_s)
         cells = []
-        for col in compare.DISTRIBUTION:
-            x = compare.ratio(c[col], pred[col])
+        for col in distributions.DISTRIBUTION:
+            x = distributions.ratio(c[col], pred[col])
             if x is not None:
                 lat[col].append(x)
             digits = 1 if col.startswith("tpot") else 0

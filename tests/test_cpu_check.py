@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bench.roofline import distributions as compare
+from bench.roofline import distributions
 
 
 def test_predicted_distribution_interpolates_like_the_measured_rows():
@@ -16,8 +16,8 @@ def test_predicted_distribution_interpolates_like_the_measured_rows():
     # 400 + 0.6 x 100 = 460 ms. p99: rank 3.96 -> 400 + 0.96 x 100 = 496 ms.
     # TPOT 0.01, 0.03, nan, 0.02, 0.04 s: the nan (one output token) left out -> 10, 20, 30, 40 ms. p50: rank 1.5
     # -> 20 + 0.5 x 10 = 25 ms. p99: rank 2.97 -> 30 + 0.97 x 10 = 39.7 ms.
-    d = compare.predicted_distribution_ms([0.1, 0.2, 0.3, 0.4, 0.5], [0.01, 0.03, math.nan, 0.02, 0.04])
-    assert list(d) == list(compare.DISTRIBUTION)
+    d = distributions.predicted_distribution_ms([0.1, 0.2, 0.3, 0.4, 0.5], [0.01, 0.03, math.nan, 0.02, 0.04])
+    assert list(d) == list(distributions.DISTRIBUTION)
     assert d["ttft_p50_ms"] == pytest.approx(300.0)
     assert d["ttft_p90_ms"] == pytest.approx(460.0)
     assert d["ttft_p99_ms"] == pytest.approx(496.0)
@@ -26,7 +26,7 @@ def test_predicted_distribution_interpolates_like_the_measured_rows():
 
 
 def test_no_tpot_when_every_request_has_one_token():
-    d = compare.predicted_distribution_ms([0.1, 0.2], [math.nan, math.nan])
+    d = distributions.predicted_distribution_ms([0.1, 0.2], [math.nan, math.nan])
     assert d["tpot_p50_ms"] is None and d["ttft_p50_ms"] == pytest.approx(150.0)  # (100 + 200) / 2
 
 
@@ -39,7 +39,7 @@ def _row(run_id, model, seqs, tok_s, ttft50, tpot99=""):
 def test_medians_of_repeats_by_case():
     rows = [_row("a1", "m", 1, 10.0, 900), _row("b1", "m", 4, 30.0, 400, "50"), _row("a2", "m", 1, 14.0, 1100),
             _row("a3", "m", 1, 11.0, 1000), _row("b2", "m", 4, 36.0, 500, "")]
-    one, four = compare.medians(rows)
+    one, four = distributions.medians(rows)
     # batch 1: tok/s 10, 14, 11 -> median 11; spread 14 / 10 = 1.4; TTFT 900, 1100, 1000 -> 1000
     assert (one["max_num_seqs"], one["repeats"], one["run_ids"]) == ("1", 3, ["a1", "a2", "a3"])
     assert one["output_tok_s"] == pytest.approx(11.0) and one["spread"] == pytest.approx(1.4)
@@ -50,8 +50,8 @@ def test_medians_of_repeats_by_case():
 
 
 def test_ratio():
-    assert compare.ratio(200.0, 150.0) == pytest.approx(0.75)
-    assert compare.ratio(None, 1.0) is None and compare.ratio(0.0, 1.0) is None and compare.ratio(1.0, None) is None
+    assert distributions.ratio(200.0, 150.0) == pytest.approx(0.75)
+    assert distributions.ratio(None, 1.0) is None and distributions.ratio(0.0, 1.0) is None and distributions.ratio(1.0, None) is None
 
 
 def test_cpu_check_recovers_a_machine_the_model_generated(tmp_path):
@@ -83,7 +83,7 @@ def test_cpu_check_recovers_a_machine_the_model_generated(tmp_path):
                        engine="vllm", engine_version="0.32.0", status="ok", dtype="float32", kv_cache_dtype="auto",
                        tensor_parallel_size="1", input_len="128", output_len="32", num_prompts="8",
                        max_num_seqs=str(seqs), output_tok_s=repr(t.output_tok_s), hardware="H100-SXM",
-                       **{k: repr(v) for k, v in compare.predicted_distribution_ms(t.ttft_s, t.tpot_s).items()})
+                       **{k: repr(v) for k, v in distributions.predicted_distribution_ms(t.ttft_s, t.tpot_s).items()})
             rows.append(row)
     path = tmp_path / "runs.csv"
     with path.open("w", newline="") as f:
