@@ -191,9 +191,14 @@ def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: str, fmt: str
             cells.append("-" if x is None else f"{c[col]:,.{digits}f} / {pred[col]:,.{digits}f} ({x:.2f})")
         dist.append([c["model"], c["max_num_seqs"]] + cells)
     p = prof.parameters
+    free = calibrate.DEFAULT_FREE[:len(chosen)]
+    said = {"bandwidth_fraction": f"bandwidth {p.bandwidth_fraction:.0%}",
+            "step_overhead_s": f"step overhead {p.step_overhead_s * 1e3:.2f} ms",
+            "compute_fraction": f"compute {p.compute_fraction:.0%}",
+            "sequence_overhead_s": f"per sequence {p.sequence_overhead_s * 1e3:.3f} ms"}
     lines = [f"CPU check on {hardware_name}: calibrated on {model} at max_num_seqs {sorted(seqs)} "
-             f"(bandwidth {p.bandwidth_fraction:.0%}, step overhead {p.step_overhead_s * 1e3:.2f} ms, "
-             f"compute {p.compute_fraction:.0%}, per sequence {p.sequence_overhead_s * 1e3:.3f} ms)", ""]
+             f"(fitted: {', '.join(v for k, v in said.items() if k in free)}; from the published fit: "
+             f"{', '.join(v for k, v in said.items() if k not in free)})", ""]
     lines += render(head, body, fmt)
     if errs:
         lines += ["", f"predicted rows: {len(errs)}; median |error| {statistics.median(errs):.0%}, worst {max(errs):.0%}"]
