@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cpu-results", type=Path, nargs="+",
                     help="results CSVs of vLLM runs on this machine (CPU check; repeats of a case: their median)")
     ap.add_argument("--hardware", help="the machine's hardware entry (bench probe) for the CPU check")
-    ap.add_argument("--calibrate-on", help="MODEL:SEQS,SEQS: the rows the CPU check calibrates on")
+    ap.add_argument("--calibrate-on", nargs="+", help="MODEL:SEQS,SEQS ...: the cases the CPU check calibrates on")
     ap.add_argument("--cpu-only", action="store_true", help="only the CPU check")
     args = ap.parse_args(argv)
     if args.cpu_results:
@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: str, fmt: str) -> list[str]:
+def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: list[str], fmt: str) -> list[str]:
     """Calibrate on some measured cases of one machine, predict the others: throughput and the TTFT/TPOT
     distributions, measured (median of the repeats) vs predicted (bench.roofline.distributions)."""
     import dataclasses
@@ -161,13 +161,13 @@ def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: str, fmt: str
     from bench.results import store
     from bench.roofline import calibrate, distributions
 
-    model, _, seqs = calibrate_on.partition(":")
-    seqs = {int(x) for x in seqs.split(",")}
+    wanted = {(model, int(x)) for spec in calibrate_on for model, _, seqs in [spec.partition(":")]
+              for x in seqs.split(",")}
     rows = [r for p in paths for r in store.read_results(p)[1]]
     by_id = {m.label: m for m in calibrate.measured_from_rows(rows)}
     cases = distributions.medians([r for r in rows if r.get("run_id") in by_id])
     runs = [dataclasses.replace(by_id[c["run_ids"][0]], output_tok_s=c["output_tok_s"]) for c in cases]
-    chosen = [m for m, c in zip(runs, cases) if c["model"] == model and int(c["max_num_seqs"]) in seqs]
+    chosen = [m for m, c in zip(runs, cases) if (c["model"], int(c["max_num_seqs"])) in wanted]
     prof = calibrate.calibrate(chosen, hardware_name, "cpu-check")
     head = ["model", "max_num_seqs", "role", "repeats", "measured tok/s", "spread", "predicted tok/s", "error"]
     dist_head = ["model", "max_num_seqs"] + [f"{c.replace('_ms', '').replace('_', ' ').upper()} ms meas / pred"
@@ -196,7 +196,7 @@ def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: str, fmt: str
             "step_overhead_s": f"step overhead {p.step_overhead_s * 1e3:.2f} ms",
             "compute_fraction": f"compute {p.compute_fraction:.0%}",
             "sequence_overhead_s": f"per sequence {p.sequence_overhead_s * 1e3:.3f} ms"}
-    lines = [f"CPU check on {hardware_name}: calibrated on {model} at max_num_seqs {sorted(seqs)} "
+    lines = [f"CPU check on {hardware_name}: calibrated on {' '.join(calibrate_on)} "
              f"(fitted: {', '.join(v for k, v in said.items() if k in free)}; from the published fit: "
              f"{', '.join(v for k, v in said.items() if k not in free)})", ""]
     lines += render(head, body, fmt)

@@ -90,7 +90,7 @@ def test_cpu_check_recovers_a_machine_the_model_generated(tmp_path):
         w = csv.DictWriter(f, fieldnames=schema.COLUMNS, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-    lines = vp.cpu_check([path], "H100-SXM", "tiny-qwen2:1,4", "table")
+    lines = vp.cpu_check([path], "H100-SXM", ["tiny-qwen2:1,4"], "table")
     text = "\n".join(lines)
     assert "bandwidth 50%" in lines[0] and "compute 40%" in lines[0]
     table = [ln for ln in lines if ln.startswith("tiny-qwen2")]
