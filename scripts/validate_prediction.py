@@ -198,7 +198,7 @@ def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: list[str], fm
             "sequence_overhead_s": f"per sequence {p.sequence_overhead_s * 1e3:.3f} ms"}
     lines = [f"CPU check on {hardware_name}: calibrated on {' '.join(calibrate_on)} "
              f"(fitted: {', '.join(v for k, v in said.items() if k in free)}; from the published fit: "
-             f"{', '.join(v for k, v in said.items() if k not in free)})", ""]
+             f"{', '.join(v for k, v in said.items() if k not in free) or 'none of these'})", ""]
     lines += render(head, body, fmt)
     if errs:
         lines += ["", f"predicted rows: {len(errs)}; median |error| {statistics.median(errs):.0%}, worst {max(errs):.0%}"]
