@@ -159,8 +159,9 @@ class Problem:
         for g, i in self.gen_index.items():
             f[self.gen_of_block == i] = mult[g]
         e = SimpleNamespace(**shared.as_dict())
-        e.step_overhead_s = np.minimum(BOUNDS["step_overhead_s"][1], shared.step_overhead_s * f)
-        e.sequence_overhead_s = np.minimum(BOUNDS["sequence_overhead_s"][1], shared.sequence_overhead_s * f)
+        e.step_overhead_s = np.minimum(self.layout.range_of("step_overhead_s")[1], shared.step_overhead_s * f)
+        e.sequence_overhead_s = np.minimum(self.layout.range_of("sequence_overhead_s")[1],
+                                           shared.sequence_overhead_s * f)  # a probed machine's range may be wider
         return e
 
     def predicted(self, x: np.ndarray) -> np.ndarray:
