@@ -82,6 +82,8 @@ def main(argv=None) -> int:
     ap.add_argument("--calibrate-on", nargs="+", help="MODEL:SEQS,SEQS ...: the cases the CPU check calibrates on")
     ap.add_argument("--cpu-only", action="store_true", help="only the CPU check")
     args = ap.parse_args(argv)
+    if args.cpu_results and not (args.hardware and args.calibrate_on):
+        ap.error("--cpu-results needs --hardware (the bench probe entry) and --calibrate-on MODEL:SEQS,SEQS")
     if args.cpu_results:
         print("\n".join(cpu_check(args.cpu_results, args.hardware, args.calibrate_on, args.format)))
         if args.cpu_only:
