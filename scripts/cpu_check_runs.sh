@@ -3,7 +3,7 @@
 # bench probe once, then PASSES interleaved passes of the vLLM CPU runs (each case measured once per pass, so
 # repeats are minutes apart, not back to back), the 1-minute load average logged before and after each run.
 #
-#   bash scripts/cpu_check_runs.sh OUT_DIR [PASSES]      # OUT_DIR/cpu-pass1.csv ..., OUT_DIR/load.log
+#   bash scripts/cpu_check_runs.sh OUT_DIR [PASSES]      # default 2 passes; OUT_DIR/cpu-pass1.csv ..., OUT_DIR/load.log
 #   python scripts/validate_prediction.py --cpu-only --cpu-results OUT_DIR/cpu-pass*.csv --hardware this-cpu \
 #       --calibrate-on qwen2.5-0.5b-instruct:1,4 --format markdown
 #

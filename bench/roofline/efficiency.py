@@ -46,8 +46,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
 # compute_fraction up to this; datasheet peaks keep BOUNDS.
 MEASURED_PEAK_COMPUTE_LIMIT = 8.0
 # A machine `bench probe` measured (a CPU) runs vLLM's per-request Python work (scheduling, input preparation,
-# sampling, output handling) on the same few cores as the model: on 2 shared cores it cost 1.5 ms per
-# sequence (docs/roofline.md, the CPU check), above the 1 ms a GPU engine's range allows. A profile fitted on
+# sampling, output handling) on the same few cores as the model: on 2 shared cores fits put it at 1.5-2.8 ms
+# per sequence (docs/roofline.md, the CPU check), above the 1 ms a GPU engine's range allows. A profile fitted on
 # such an entry may take sequence_overhead_s up to this; datasheet entries keep BOUNDS.
 MEASURED_PEAK_SEQUENCE_LIMIT_S = 0.01
 
