@@ -15,13 +15,15 @@ and compares throughput and the TTFT (p50, p90, p99) and TPOT (p50, p99) distrib
 
 --write-profile stores the full fit and the held-out band as reference/published_fit.yaml (the
 `published-fit` calibration every prediction names). --cache keeps the traced schedules in a pickle
-(tracing all rows takes minutes on 2 cores).
+(tracing all rows takes minutes on 2 cores), keyed by a sha256 of the bench/roofline sources, hardware.yaml
+and the models' config.json: a change to any of them traces every row again.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import pickle
 import statistics
 import sys
@@ -35,13 +37,32 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench.roofline import fit, profile, published, trace  # noqa: E402
 from bench.roofline.batchsim import SimError  # noqa: E402
 
-PROFILE_NAME = "published-fit-1"
+PROFILE_NAME = "published-fit-3"
+
+
+def trace_inputs_sha(runs) -> str:
+    """sha256 of what a traced schedule depends on besides a row's own fields: the bench/roofline sources,
+    hardware.yaml and the config.json of every model the rows use. A cache made under another value is stale."""
+    from bench.config import catalog, hardware
+
+    h = hashlib.sha256()
+    for path in sorted((REPO_ROOT / "bench" / "roofline").glob("*.py")) + [hardware.hardware_path()]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for model in sorted({r.model for r in runs}):
+        h.update(model.encode() + b"\0" + catalog.resolve_model(model).config_sha.encode())
+    return h.hexdigest()
 
 
 def traced_cases(runs, cache: Path | None) -> dict:
+    """Each row's traced schedule; from `cache` where the row and trace_inputs_sha are unchanged."""
+    key = trace_inputs_sha(runs)
     cached = {}
     if cache and cache.is_file():
-        cached = pickle.loads(cache.read_bytes())
+        stored = pickle.loads(cache.read_bytes())
+        if isinstance(stored, dict) and stored.get("inputs_sha256") == key:
+            cached = stored["cases"]
+        else:
+            print(f"{cache}: made from other model code, hardware or configs; tracing again", file=sys.stderr)
     out = {}
     for r in runs:
         if r.id in cached and cached[r.id][0] == r:
@@ -54,17 +75,18 @@ def traced_cases(runs, cache: Path | None) -> dict:
             out[r.id] = (r, None)
             print(f"  no schedule: {e}", file=sys.stderr)
     if cache:
-        cache.write_bytes(pickle.dumps(out))
+        cache.write_bytes(pickle.dumps({"inputs_sha256": key, "cases": out}))
     return out
 
 
 def observation(r, tr) -> fit.Observation:
-    return fit.observation(tr, r.generation, r.value, r.metric, r.faster_is_higher)
+    return fit.observation(tr, r.generation, r.value, r.metric, r.faster_is_higher, r.moe_era)
 
 
 def layout_for(runs) -> fit.Layout:
     gens = tuple(sorted({r.generation for r in runs}))
-    return fit.Layout(free=fit.SHARED, generations=gens)
+    eras = tuple(sorted({r.moe_era for r in runs}))
+    return fit.Layout(free=fit.SHARED, generations=gens, moe_eras=eras)
 
 
 def exact(r, tr, eff) -> float:
@@ -75,7 +97,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--format", choices=["table", "markdown"], default="table")
     ap.add_argument("--write-profile", action="store_true", help="write reference/published_fit.yaml")
-    ap.add_argument("--cache", type=Path, help="pickle of traced schedules (reused when present)")
+    ap.add_argument("--cache", type=Path, help="pickle of traced schedules, reused for unchanged rows while the "
+                    "bench/roofline sources, hardware.yaml and model configs are unchanged (else traced again)")
     ap.add_argument("--cpu-results", type=Path, nargs="+",
                     help="results CSVs of vLLM runs on this machine (CPU check; repeats of a case: their median)")
     ap.add_argument("--hardware", help="the machine's hardware entry (bench probe) for the CPU check")
@@ -103,14 +126,14 @@ def main(argv=None) -> int:
     table = []
     ratios = []  # predicted / measured as speeds, held out
     for (r, tr), held in zip(fit_rows, loo):
-        eff = held.efficiency_for(r.generation)
+        eff = held.efficiency_for(r.generation, r.moe_era)
         pred = exact(r, tr, eff)
         bound = exact(r, tr, None)
         ratio = published.speed_ratio(r, pred)
         ratios.append(ratio)
         table.append((r, bound, pred, ratio, published.speed_ratio(r, bound)))
     checks = [(r, exact(r, tr, None) if tr is not None else None,
-               exact(r, tr, full.efficiency_for(r.generation)) if tr is not None else None)
+               exact(r, tr, full.efficiency_for(r.generation, r.moe_era)) if tr is not None else None)
               for r, tr in cases.values() if r.use == "check"]  # the full fit's prediction, not counted
 
     head = ["row", "model", "GPU", "engine", "metric", "measured", "bound", "predicted", "error", "bound/meas"]
@@ -141,13 +164,17 @@ def main(argv=None) -> int:
     low, high = float(np.quantile(meas_over_pred, 0.1)), float(np.quantile(meas_over_pred, 0.9))
     lines.append(f"band (measured / predicted, 10th-90th percentile of held-out rows): {low:.2f} - {high:.2f}")
     lines.append("full fit: " + ", ".join(f"{k} {v:.4g}" for k, v in full.shared.as_dict().items()))
-    lines.append("overhead multipliers by generation: " + ", ".join(f"{g} {m:.3g}" for g, m in full.multipliers.items()))
+    lines.append("multipliers by generation (overheads) and MoE-kernel era (slice loss): "
+                 + ", ".join(f"{g} {m:.3g}" for g, m in full.multipliers.items()))
     print("\n".join(lines))
 
     if args.write_profile:
         gens = {g: {"step_overhead_s": full.efficiency_for(g).step_overhead_s,
                     "sequence_overhead_s": full.efficiency_for(g).sequence_overhead_s} for g in layout.generations}
+        eras = {g: {"moe_expert_overhead_bytes": full.efficiency_for("", g).moe_expert_overhead_bytes}
+                for g in layout.moe_eras}
         prof = profile.Profile(name=PROFILE_NAME, kind="published", parameters=full.shared, generations=gens,
+                               moe_eras=eras,
                                band_low=low, band_high=high, fitted_on=datetime.date.today().isoformat(),
                                rows=len(obs))
         profile.save(prof, profile.PUBLISHED_FILE)

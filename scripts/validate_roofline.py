@@ -21,7 +21,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench import catalog, predict, roofline  # noqa: E402
+from bench.config import catalog  # noqa: E402
+from bench.roofline import bound as roofline, predict  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
 
 DEFAULT_CSV = REPO_ROOT.parent / "shared" / "reference" / "published_throughput.csv"

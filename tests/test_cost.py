@@ -444,14 +444,14 @@ def test_a_sim_rows_cost_names_its_calibration_and_the_bound_beside_it():
     assert prediction_of({"engine": "vllm", "output_tok_s": 100}) is None  # measured
     # timed by the expected value: 400 tok/s where the bound is 1,000 -> at the bound the run takes 0.4 of the
     # time, so 2.50 CNY/M becomes 2.50 x 0.4 = 1.00
-    p = prediction_of({"engine": "sim", "engine_version": "roofline-2+published-fit-1", "output_tok_s": "400",
-                       "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-1"})
-    assert p.label == "predicted (calibration published-fit-1)" and p.at_bound(2.5) == pytest.approx(1.0)
+    p = prediction_of({"engine": "sim", "engine_version": "roofline-3+published-fit-3", "output_tok_s": "400",
+                       "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-3"})
+    assert p.label == "predicted (calibration published-fit-3)" and p.at_bound(2.5) == pytest.approx(1.0)
     # timed at the bound (--sim-timing bound): its own speed is the bound's; nothing to show beside it
-    b = prediction_of({"engine": "sim", "engine_version": "roofline-2", "output_tok_s": "1000",
-                       "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-1"})
+    b = prediction_of({"engine": "sim", "engine_version": "roofline-3", "output_tok_s": "1000",
+                       "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-3"})
     assert b.label == "predicted (roofline bound)" and b.at_bound(2.5) is None
     # a user profile named only in the version (older rows without the column)
-    u = prediction_of({"engine": "sim", "engine_version": "roofline-2+my-h20", "output_tok_s": "500",
+    u = prediction_of({"engine": "sim", "engine_version": "roofline-3+my-h20", "output_tok_s": "500",
                        "roofline_output_tok_s": "800"})
     assert u.label == "predicted (calibration my-h20)" and u.bound_share == pytest.approx(0.625)

@@ -522,8 +522,8 @@ def sim_csv(tmp_path):
     rows = store.read_rows(priced_csv(tmp_path))
     for r in rows:
         out = float(r["total_tok_s"]) * 256 / 1024
-        r.update(engine="sim", device="sim", device_name="H100-SXM", engine_version="roofline-2+published-fit-1",
-                 prediction_calibration="published-fit-1", output_tok_s=out, roofline_output_tok_s=2 * out)
+        r.update(engine="sim", device="sim", device_name="H100-SXM", engine_version="roofline-3+published-fit-3",
+                 prediction_calibration="published-fit-3", output_tok_s=out, roofline_output_tok_s=2 * out)
     return write_rows(tmp_path / "sim.csv", rows)
 
 
@@ -534,7 +534,7 @@ def test_plan_labels_sim_rows_predicted_and_puts_measured_rows_first(capsys, tmp
     code, out, err = run_plan(capsys, str(sims), *argv)
     hw = json.loads(out)["hardware"][0]
     # the sim rows' points (batch 20 at TPOT 40 ms, 1,100 tok/s as measured_csv's): labelled, no band of their own
-    assert code == 0 and hw["source"] == "predicted (calibration published-fit-1)" and "band" not in hw
+    assert code == 0 and hw["source"] == "predicted (calibration published-fit-3)" and "band" not in hw
     assert hw["batch_at_slo"] == pytest.approx(20) and hw["replica_tok_s"] == pytest.approx(1100)
     code, out, err = run_plan(capsys, str(sims), str(measured_csv(tmp_path)), *argv)
     assert json.loads(out)["hardware"][0]["source"] == "measured"

@@ -118,7 +118,7 @@ def test_costs_from_sim_rows_are_labelled_predicted_with_the_bound_beside(tmp_pa
     assert main(["cost", str(path), "--gpu-cny-per-hour", "10", "--slo-tpot-ms", "40", "--as-of", "2025-06-01"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     # b8: 600 tok/s = 2.16M tokens an hour at 10 CNY -> 4.63 CNY/M; at the bound (twice the speed) 2.31
-    assert "qwen2.5-7b-instruct on H100-SXM (predicted (calibration published-fit-1)): given 10.0 CNY" in out
+    assert "qwen2.5-7b-instruct on H100-SXM (predicted (calibration published-fit-3)): given 10.0 CNY" in out
     assert "CNY per M blended at the roofline bound (50% of the time) │ 2.31 │" in out
     assert "1.26)" in out.split("cost at the latency target")[1]  # "2.53 (at the bound 1.26)", wrapped in its cell
     # at TPOT <= 40 ms: batch 20, 2.525 CNY/M; at the bound (twice the speed) 1.2626
@@ -129,7 +129,7 @@ def test_costs_from_sim_rows_are_labelled_predicted_with_the_bound_beside(tmp_pa
 
     (c,) = cost_at_slo([(r, self_cost(r, CostOptions(gpu_cny_per_hour=10.0))) for r in store.read_rows(path)],
                        Slo(tpot_ms=40))
-    assert c.source == "predicted (calibration published-fit-1)" and c.op.point.batch == pytest.approx(20)
+    assert c.source == "predicted (calibration published-fit-3)" and c.op.point.batch == pytest.approx(20)
     assert (c.cny_per_m_blended, c.cny_per_m_blended_bound) == (pytest.approx(2.5253, rel=1e-4),
                                                                  pytest.approx(1.2626, rel=1e-4))
     report = tmp_path / "report"
@@ -137,9 +137,9 @@ def test_costs_from_sim_rows_are_labelled_predicted_with_the_bound_beside(tmp_pa
                  "--utilization", "0.5", "--out", str(report)]) == 0
     md = (report / "report.md").read_text()
     # the verdict: 2.525 / 0.5 = 5.05 CNY/M; at the bound 1.2626 / 0.5 = 2.53
-    assert ("self-hosting on H100-SXM costs 5.05 CNY/M (predicted (calibration published-fit-1); 2.53 CNY/M at the "
+    assert ("self-hosting on H100-SXM costs 5.05 CNY/M (predicted (calibration published-fit-3); 2.53 CNY/M at the "
             "roofline bound)") in md
-    assert "| predicted (calibration published-fit-1), 768/256 in/out |" in md
+    assert "| predicted (calibration published-fit-3), 768/256 in/out |" in md
     row = next(line for line in md.splitlines() if line.startswith("| qwen2.5-7b-instruct · H100-SXM sim (given"))
-    assert "batch 20 at the target: TPOT, interpolated; predicted (calibration published-fit-1)) | self-hosted | 2.53 |" \
-        in row and row.endswith("; predicted (calibration published-fit-1): 1.26 CNY/M blended at the roofline bound |")
+    assert "batch 20 at the target: TPOT, interpolated; predicted (calibration published-fit-3)) | self-hosted | 2.53 |" \
+        in row and row.endswith("; predicted (calibration published-fit-3): 1.26 CNY/M blended at the roofline bound |")

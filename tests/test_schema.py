@@ -134,7 +134,7 @@ def test_engine_version_without_a_report_comes_from_the_registry():
     cfg, model = _case(engine="sim")
     row = record.offline_row(run_id="r3", when=WHEN, cfg=cfg, model=model, weights="dummy",
                              out={"status": "failed", "error": "died"}, env=ENV)
-    assert row["engine_version"] == "roofline-2"
+    assert row["engine_version"] == "roofline-3"
 
 
 # --- the serve row -------------------------------------------------------------------------------------

@@ -94,8 +94,8 @@ def test_bench_run_engine_sim_end_to_end(tmp_path, capsys):
         assert float(r["predicted_tpot_p50_ms"]) == pytest.approx(float(r["tpot_p50_ms"]))
         assert float(r["predicted_band_low_tok_s"]) < float(r["output_tok_s"]) < float(r["predicted_band_high_tok_s"])
         assert float(r["predicted_band_high_tok_s"]) <= float(r["roofline_output_tok_s"])
-        assert r["prediction_calibration"] == "published-fit-1"
-        assert r["peak_memory_source"] == "predicted" and r["engine_version"] == "roofline-2+published-fit-1"
+        assert r["prediction_calibration"] == "published-fit-3"
+        assert r["peak_memory_source"] == "predicted" and r["engine_version"] == "roofline-3+published-fit-3"
         assert float(r["ttft_p50_ms"]) <= float(r["ttft_p90_ms"]) <= float(r["ttft_p99_ms"])
         assert float(r["e2e_mean_ms"]) > float(r["ttft_mean_ms"])
         # every simulated step split between prompt chunks and decodes; the two add up to the run
@@ -112,7 +112,7 @@ def test_sim_timing_bound_is_the_roofline(tmp_path):
     (r,) = list(csv.DictReader(out.open()))
     assert float(r["efficiency"]) == pytest.approx(1.0)
     assert float(r["roofline_output_tok_s"]) == pytest.approx(float(r["output_tok_s"]))
-    assert r["engine_version"] == "roofline-2" and r["split_method"] == "steps-roofline"
+    assert r["engine_version"] == "roofline-3" and r["split_method"] == "steps-roofline"
     assert float(r["predicted_output_tok_s"]) < float(r["output_tok_s"])  # the expected value still beside it
 
 

@@ -19,7 +19,7 @@ ROOFLINE = "predicted: roofline bound"
 
 
 def expected_label(calibration: str, band_low: float, band_high: float) -> str:
-    """How an expected point names itself: 'predicted (calibration published-fit-1, band 0.54-1.53x)'."""
+    """How an expected point names itself: 'predicted (calibration published-fit-3, band 0.54-1.53x)'."""
     return f"predicted (calibration {calibration}, band {band_low:.2f}-{band_high:.2f}x)"
 PREDICTED_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 PERCENTILES = (50, 99)  # the latency percentiles results rows carry (ttft_p50_ms, ttft_p99_ms, ...)

@@ -19,12 +19,12 @@ BOUND = "roofline bound"
 
 @dataclass(frozen=True)
 class Prediction:
-    calibration: str  # "published-fit-1", a user profile's name, or "roofline bound" (timed at the bound)
+    calibration: str  # "published-fit-3", a user profile's name, or "roofline bound" (timed at the bound)
     bound_share: float | None  # the row's tok/s / the bound's (None: timed at the bound, or no bound recorded)
 
     @property
     def label(self) -> str:
-        """'predicted (calibration published-fit-1)' or 'predicted (roofline bound)'."""
+        """'predicted (calibration published-fit-3)' or 'predicted (roofline bound)'."""
         return f"predicted ({BOUND})" if self.calibration == BOUND else f"predicted (calibration {self.calibration})"
 
     def at_bound(self, cny_per_m: float | None) -> float | None:

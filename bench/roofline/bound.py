@@ -113,6 +113,8 @@ class Deployment:
     # MLA cached expanded per head (older engines, bench.roofline.engine_profiles.mla_expanded): about 9x the
     # latent's bytes, and decode attention in the expanded 192/128 form instead of the absorbed 576/512 one.
     mla_expanded: bool = False
+    # K and V of the expanded form padded to one head size (engine_profiles.mla_padded_head_dim); 0: not padded
+    mla_padded_head_dim: int = 0
 
     @property
     def tp(self) -> int:
@@ -130,7 +132,8 @@ class Deployment:
     def kv_bytes_per_token(self) -> int:
         """Summed over the TP group (MLA's latent and too-few KV heads are replicated, unless attention is DP)."""
         tp = 1 if self.attention_data_parallel else self.tp
-        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp, self.mla_expanded)
+        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp, self.mla_expanded,
+                                            self._mla_pad)
 
     @cached_property
     def replicated_weight_bytes(self) -> float:
@@ -165,12 +168,17 @@ class Deployment:
         return self._block_flops + self._head_flops
 
     @cached_property
+    def _mla_pad(self) -> int:
+        return self.mla_padded_head_dim if self.mla_expanded else 0
+
+    @cached_property
     def _attn_flops_per_ctx_decode(self) -> float:
-        return modelmath.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded)
+        return modelmath.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded,
+                                                   mla_padded_head_dim=self._mla_pad)
 
     @cached_property
     def _prefill_attn_per_pair(self) -> float:
-        d_qk, d_v = modelmath.attention_dims(self.cfg, decode=False)
+        d_qk, d_v = modelmath.attention_dims(self.cfg, decode=False, mla_padded_head_dim=self._mla_pad)
         return 2.0 * modelmath.num_layers(self.cfg) * modelmath.num_heads(self.cfg) * (d_qk + d_v)
 
     def _prefill_flops(self, prompt_len: int, cached_len: int) -> float:
@@ -260,6 +268,10 @@ class Deployment:
             memo[tokens] = (modelmath.routed_expert_bytes_touched(self.cfg, tokens, self.weight_dtype)
                             if self.params.moe is not None else 0.0)
         experts = memo[tokens]
+        m = self.params.moe
+        # each GPU holds 1/TP of every expert: group bytes / one expert's bytes = hit x layers x TP slices
+        matrices = (experts / (m.expert_params * modelmath.weight_dtype_bytes(self.weight_dtype)) * self.tp
+                    if m is not None else 0.0)
         dense = self.weight_bytes_touched(tokens) - experts + self.replicated_weight_bytes
         kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
         attn = decode_context_tokens * self._attn_flops_per_ctx_decode
@@ -272,7 +284,7 @@ class Deployment:
             dense_weight_bytes=dense, expert_weight_bytes=experts, kv_bytes=(kv_read + tokens) * self.kv_bytes_per_token,
             gemm_flops=gemm, attention_flops=attn, sequences=sequences, tokens=tokens,
             allreduce_bytes=tokens * int(self.cfg["hidden_size"]) * act_bytes,
-            allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0)
+            allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0, expert_matrices=matrices)
 
     def decode_step(self, batch: int, context_len: int) -> StepBound:
         return self.step(batch, batch * context_len)

@@ -51,7 +51,8 @@ class MeasuredRun:
 def traced(m: MeasuredRun, hardware_name: str) -> trace.ScheduleTrace:
     gpu = predict.require_gpu(hardware_name)
     dep = predict.deployment(m.run, m.model_config, gpu,
-                             mla_expanded=engine_profiles.mla_expanded(m.engine, m.engine_version))
+                             mla_expanded=engine_profiles.mla_expanded(m.engine, m.engine_version),
+                             mla_padded_head_dim=engine_profiles.mla_padded_head_dim(m.engine, m.engine_version))
     seqs, tokens = predict.vllm_default_limits(gpu)
     return trace.schedule(dep, m.lengths, m.run.get("max_num_seqs") or seqs, m.max_num_batched_tokens or tokens,
                           kv_capacity_tokens=m.kv_capacity_tokens)

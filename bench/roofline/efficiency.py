@@ -4,7 +4,7 @@ The roofline (bench.roofline.bound) times a step at max(bytes / bandwidth, FLOPs
 kernels and free communication. A real engine loses time in a few places, each one parameter here,
 each physical, bounded and fitted (bench.roofline.fit) rather than looked up:
 
-    memory_s  = (dense weight bytes + routed-expert bytes / moe_efficiency
+    memory_s  = (dense weight bytes + (routed-expert bytes + expert slices x moe_expert_overhead_bytes) / moe_efficiency
                  + KV bytes / attention_efficiency) / (TP x bandwidth x bandwidth_fraction)
     compute_s = (GEMM FLOPs + attention FLOPs / attention_efficiency) / (TP x peak x compute_fraction)
     comm_s    = all-reduces x (allreduce_latency_s + 2 (TP-1)/TP x message bytes / one-way link bandwidth)
@@ -15,13 +15,20 @@ each physical, bounded and fitted (bench.roofline.fit) rather than looked up:
 bandwidth_fraction   achieved share of the datasheet memory bandwidth when streaming weights (0.3-1)
 compute_fraction     achieved share of the dense tensor peak on prefill and large-batch GEMMs (0.1-1)
 attention_efficiency attention kernels' share of the streaming rate on KV reads (paged, small heads) (0.1-1)
-moe_efficiency       fused-MoE kernels' share of the streaming rate on routed-expert weights (0.1-1)
+moe_efficiency       fused-MoE kernels' share of the streaming rate on large routed experts (0.1-1; the published
+                     fit keeps it at 1: its rows cannot tell it from the next parameter)
+moe_expert_overhead_bytes  what a fused-MoE kernel loses on each expert's weight slice (one expert, one layer,
+                     one GPU: its 1/TP of the expert's matrices), counted as bytes streamed: ramping the
+                     pipeline up and down over a slice's tiles costs the same whatever its size (10 kB-100 MB).
+                     So a slice of s bytes streams at s / (s + overhead) of the rate: Mixtral-8x7B's 176 MB slices
+                     (TP2) near full rate, DeepSeek-V2/R1's 5-6 MB slices (TP8) at a fraction, V2-Lite's 17 MB
+                     (TP1) between. Its count per step is StepCost.expert_matrices (experts hit x layers x TP).
 allreduce_latency_s  fixed cost of one all-reduce (launch, synchronisation), seconds (0-100 us)
 step_overhead_s      fixed cost of one engine step: scheduling, sampling, launches, output handling (0-50 ms)
 sequence_overhead_s  per sequence in the step: sampling, detokenising, bookkeeping (0-1 ms; up to 10 ms on a
                      `bench probe` machine, MEASURED_PEAK_SEQUENCE_LIMIT_S)
 
-With every fraction 1, both overheads 0 and no link figure the step time is the roofline's (bound.Deployment.step).
+With every fraction 1, every overhead 0 and no link figure the step time is the roofline's (bound.Deployment.step).
 The fields of StepCost may be numpy arrays (one element per step): step_time_s is then vectorised.
 """
 
@@ -37,6 +44,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "compute_fraction": (0.1, 1.0),
     "attention_efficiency": (0.1, 1.0),
     "moe_efficiency": (0.1, 1.0),
+    "moe_expert_overhead_bytes": (1e4, 1e8),
     "allreduce_latency_s": (1e-7, 1e-4),
     "step_overhead_s": (1e-6, 0.05),
     "sequence_overhead_s": (1e-8, 1e-3),
@@ -60,6 +68,7 @@ class Efficiency:
     compute_fraction: float = 1.0
     attention_efficiency: float = 1.0
     moe_efficiency: float = 1.0
+    moe_expert_overhead_bytes: float = 0.0
     allreduce_latency_s: float = 0.0
     step_overhead_s: float = 0.0
     sequence_overhead_s: float = 0.0
@@ -72,7 +81,7 @@ class Efficiency:
             if f.name == "sequence_overhead_s":
                 hi = MEASURED_PEAK_SEQUENCE_LIMIT_S
             v = getattr(self, f.name)
-            floor = 0.0 if f.name.endswith("_s") else lo
+            floor = 0.0 if f.name.endswith(("_s", "_bytes")) else lo  # 0: the roofline (no overhead)
             if not (floor <= v <= hi):
                 raise ValueError(f"efficiency parameter {f.name} = {v} is outside its range [{floor}, {hi}]")
 
@@ -101,6 +110,7 @@ class StepCost:
     allreduce_bytes: object  # one all-reduce's message: tokens x hidden x activation bytes
     allreduces: object = 0  # all-reduces per step (2 per layer under TP, else 0)
     steps: object = 1  # engine steps summed into this cost (the fit sums runs of similar steps)
+    expert_matrices: object = 0  # routed experts' weight slices read, one per expert hit, layer and GPU
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,8 @@ class Machine:
 
 
 def memory_s(c: StepCost, m: Machine, e: Efficiency):
-    moved = c.dense_weight_bytes + c.expert_weight_bytes / e.moe_efficiency + c.kv_bytes / e.attention_efficiency
+    experts = (c.expert_weight_bytes + c.expert_matrices * e.moe_expert_overhead_bytes) / e.moe_efficiency
+    moved = c.dense_weight_bytes + experts + c.kv_bytes / e.attention_efficiency
     return moved / (m.bandwidth_bytes_s * e.bandwidth_fraction)
 
 

@@ -99,22 +99,27 @@ def kv_elements_per_token_per_layer(cfg: dict) -> int:
     return 2 * num_kv_heads(cfg) * head_dim(cfg)
 
 
-def mla_expanded_elements_per_token_per_layer(cfg: dict) -> int:
+def mla_expanded_elements_per_token_per_layer(cfg: dict, padded_head_dim: int = 0) -> int:
     """MLA cached the old way (vLLM before 0.7.1, SGLang without --enable-mla, LMDeploy 2024): the latent
-    expanded into per-head K (nope + rope dims) and V, heads x (d_nope + d_rope + d_v), as MHA would."""
+    expanded into per-head K (nope + rope dims) and V, heads x (d_nope + d_rope + d_v), as MHA would.
+    padded_head_dim: an engine that pads K and V to one kernel-supported head size (vLLM's first DeepSeek-V2
+    code and SGLang's copy of it pad q, k and v to 256) caches heads x 2 x that."""
+    if padded_head_dim:
+        return num_heads(cfg) * 2 * padded_head_dim
     return num_heads(cfg) * (int(cfg["qk_nope_head_dim"]) + int(cfg["qk_rope_head_dim"]) + int(cfg["v_head_dim"]))
 
 
 def kv_bytes_per_token(cfg: dict, kv_cache_dtype: str = "auto", model_dtype: str = "bfloat16",
-                       tensor_parallel_size: int = 1, mla_expanded: bool = False) -> int:
+                       tensor_parallel_size: int = 1, mla_expanded: bool = False, mla_padded_head_dim: int = 0) -> int:
     """KV-cache bytes one token occupies, summed over the GPUs of a TP group (see module doc).
 
-    mla_expanded: an MLA model whose engine caches per-head K and V (split over TP like MHA heads)."""
+    mla_expanded: an MLA model whose engine caches per-head K and V (split over TP like MHA heads),
+    each padded to mla_padded_head_dim when that is given (see mla_expanded_elements_per_token_per_layer)."""
     per_elem = kv_dtype_bytes(kv_cache_dtype, model_dtype)
     layers = num_layers(cfg)
     tp = max(1, tensor_parallel_size)
     if is_mla(cfg) and mla_expanded:
-        return layers * mla_expanded_elements_per_token_per_layer(cfg) * per_elem
+        return layers * mla_expanded_elements_per_token_per_layer(cfg, mla_padded_head_dim) * per_elem
     if is_mla(cfg):
         return tp * layers * kv_elements_per_token_per_layer(cfg) * per_elem
     kv_heads_stored = max(num_kv_heads(cfg), tp)  # heads are replicated when TP > kv heads
@@ -406,8 +411,11 @@ def linear_flops_per_token(cfg: dict) -> float:
     return block_linear_flops_per_token(cfg) + lm_head_flops_per_row(cfg)
 
 
-def attention_dims(cfg: dict, decode: bool) -> tuple[int, int]:
-    """(d_qk, d_v) per head of the score and value products. MLA: absorbed for decode, expanded for prefill."""
+def attention_dims(cfg: dict, decode: bool, mla_padded_head_dim: int = 0) -> tuple[int, int]:
+    """(d_qk, d_v) per head of the score and value products. MLA: absorbed for decode, expanded for prefill
+    (both padded to mla_padded_head_dim by an engine that pads the expanded form, when given)."""
+    if is_mla(cfg) and mla_padded_head_dim and not decode:
+        return mla_padded_head_dim, mla_padded_head_dim
     if is_mla(cfg):
         rope, kv_rank = int(cfg["qk_rope_head_dim"]), int(cfg["kv_lora_rank"])
         if decode:
@@ -417,9 +425,9 @@ def attention_dims(cfg: dict, decode: bool) -> tuple[int, int]:
     return d, d
 
 
-def attention_flops_per_token(cfg: dict, context_len: int, decode: bool = True) -> float:
+def attention_flops_per_token(cfg: dict, context_len: int, decode: bool = True, mla_padded_head_dim: int = 0) -> float:
     """FLOPs of one token's attention over `context_len` tokens, all layers."""
-    d_qk, d_v = attention_dims(cfg, decode)
+    d_qk, d_v = attention_dims(cfg, decode, mla_padded_head_dim)
     return 2.0 * num_layers(cfg) * num_heads(cfg) * (d_qk + d_v) * context_len
 
 

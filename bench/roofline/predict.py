@@ -42,11 +42,13 @@ def model_dtype(run: dict, model_config: dict) -> str:
     return _dtype_of(model_config) if dtype == "auto" else dtype
 
 
-def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool = False) -> Deployment:
+def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool = False,
+               mla_padded_head_dim: int = 0) -> Deployment:
     dtype = model_dtype(run, model_config)
     given = {k: run[k] for k in ("kv_cache_dtype", "gpu_memory_utilization") if run.get(k)}  # else RunConfig's
     return Deployment(cfg=model_config, gpu=gpu, tensor_parallel_size=run.get("tensor_parallel_size") or 1,
-                      weight_dtype=weight_format(run, dtype), model_dtype=dtype, mla_expanded=mla_expanded, **given)
+                      weight_dtype=weight_format(run, dtype), model_dtype=dtype, mla_expanded=mla_expanded,
+                      mla_padded_head_dim=mla_padded_head_dim, **given)
 
 
 # --quantization NAME -> the weight format the roofline charges: fp8 W8A8 (FP8 GEMMs where the card has them),
@@ -164,7 +166,8 @@ def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile
     engine = engine or ("vllm" if run.get("engine") in (None, "sim") else run["engine"])
     gen = engine_profiles.generation(engine, engine_version)
     gpu = require_gpu(hardware_name)
-    dep = deployment(run, model_config, gpu, mla_expanded=engine_profiles.mla_expanded(engine, engine_version))
+    dep = deployment(run, model_config, gpu, mla_expanded=engine_profiles.mla_expanded(engine, engine_version),
+                     mla_padded_head_dim=engine_profiles.mla_padded_head_dim(engine, engine_version))
     if lengths is None:
         lengths = [(int(run.get("input_len") or 128), int(run.get("output_len") or 64))] * int(run.get("num_prompts") or 16)
     seqs, tokens = vllm_default_limits(gpu)

@@ -6,13 +6,14 @@ leave-one-out errors. A user profile (`bench calibrate ... --out profile.yaml`) 
 to one machine's own rows (its hardware named) and the band from the spread of that fit. Every
 prediction names the profile it used (`prediction_calibration`).
 
-    name: published-fit-1          # what prediction_calibration says
+    name: published-fit-3          # what prediction_calibration says
     kind: published | user
     hardware: null | NAME          # user profiles: the machine the rows ran on
     fitted_on: YYYY-MM-DD
     rows: N
     parameters: {bandwidth_fraction: ..., ...}            # bench.roofline.efficiency.Efficiency
     generations: {vllm-v1: {step_overhead_s: ..., sequence_overhead_s: ...}, ...}
+    moe_kernel_eras: {moe-2024: {moe_expert_overhead_bytes: ...}, moe-2025: {...}}   # optional
     band: {low: 0.8, high: 1.2}    # measured / predicted speed, 10th and 90th percentile of held-out rows
     default_generation: vllm-v1    # what a prediction for `vllm` without a version assumes
 """
@@ -38,6 +39,7 @@ class Profile:
     kind: str
     parameters: Efficiency
     generations: dict[str, dict[str, float]] = field(default_factory=dict)
+    moe_eras: dict[str, dict[str, float]] = field(default_factory=dict)  # engine_profiles.moe_kernel_era -> values
     band_low: float = 1.0
     band_high: float = 1.0
     hardware: str | None = None
@@ -46,17 +48,21 @@ class Profile:
     default_generation: str = "vllm-v1"
 
     def efficiency_for(self, engine: str | None = None, version: str | None = None) -> Efficiency:
-        """The parameters for an engine (its generation's overheads when the profile has them)."""
+        """The parameters for an engine: its generation's overheads and its MoE-kernel era's slice loss, where the
+        profile has them (no engine: the default generation, the current MoE era)."""
         gen = engine_profiles.generation(engine or "vllm", version) if engine else self.default_generation
         if engine and engine.lower() in ("vllm", "sim") and not engine_profiles.parse_version(version):
             gen = self.default_generation
-        return self.parameters.with_values(**self.generations.get(gen, {}))
+        era = engine_profiles.moe_kernel_era(engine or "", version)
+        return self.parameters.with_values(**self.generations.get(gen, {}), **self.moe_eras.get(era, {}))
 
     def as_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "hardware": self.hardware, "fitted_on": self.fitted_on,
                 "rows": self.rows, "default_generation": self.default_generation,
                 "parameters": {k: float(f"{v:.6g}") for k, v in self.parameters.as_dict().items()},
                 "generations": {g: {k: float(f"{v:.6g}") for k, v in d.items()} for g, d in self.generations.items()},
+                **({"moe_kernel_eras": {g: {k: float(f"{v:.6g}") for k, v in d.items()}
+                                        for g, d in self.moe_eras.items()}} if self.moe_eras else {}),
                 "band": {"low": float(f"{self.band_low:.4g}"), "high": float(f"{self.band_high:.4g}")}}
 
 
@@ -88,9 +94,17 @@ def load(path: Path | str) -> Profile:
             if g not in engine_profiles.GENERATIONS:
                 raise ValueError(f"unknown engine generation {g} (known: {', '.join(engine_profiles.GENERATIONS)})")
             Efficiency(**{**params, **d})  # range check
+        eras = raw.get("moe_kernel_eras") or {}
+        for g, d in eras.items():
+            if g not in engine_profiles.MOE_ERAS:
+                raise ValueError(f"unknown MoE-kernel era {g} (known: {', '.join(engine_profiles.MOE_ERAS)})")
+            if set(d) - {"moe_expert_overhead_bytes"}:
+                raise ValueError(f"MoE-kernel era {g}: only moe_expert_overhead_bytes is per era")
+            Efficiency(**{**params, **d})  # range check
         band = raw.get("band") or {}
         return Profile(name=str(raw["name"]), kind=str(raw.get("kind", "user")), parameters=Efficiency(**params),
-                       generations={g: dict(d) for g, d in gens.items()}, band_low=float(band.get("low", 1.0)),
+                       generations={g: dict(d) for g, d in gens.items()},
+                       moe_eras={g: dict(d) for g, d in eras.items()}, band_low=float(band.get("low", 1.0)),
                        band_high=float(band.get("high", 1.0)), hardware=raw.get("hardware"),
                        fitted_on=str(raw.get("fitted_on", "")), rows=int(raw.get("rows", 0)),
                        default_generation=str(raw.get("default_generation", "vllm-v1")))

@@ -78,8 +78,16 @@ class PublishedRun:
         return engine_profiles.generation(self.engine, self.engine_version)
 
     @property
+    def moe_era(self) -> str:
+        return engine_profiles.moe_kernel_era(self.engine, self.engine_version)
+
+    @property
     def mla_expanded(self) -> bool:
         return engine_profiles.mla_expanded(self.engine, self.engine_version)
+
+    @property
+    def mla_padded_head_dim(self) -> int:
+        return engine_profiles.mla_padded_head_dim(self.engine, self.engine_version)
 
     @property
     def faster_is_higher(self) -> bool:
@@ -136,7 +144,8 @@ def deployment(run: PublishedRun) -> Deployment:
     cfg = catalog.resolve_model(run.model).config
     return Deployment(cfg=cfg, gpu=predict.require_gpu(run.hardware), tensor_parallel_size=run.tp,
                       weight_dtype=run.weight_dtype, kv_cache_dtype=run.kv_cache_dtype,
-                      attention_data_parallel=run.attention_data_parallel, mla_expanded=run.mla_expanded)
+                      attention_data_parallel=run.attention_data_parallel, mla_expanded=run.mla_expanded,
+                      mla_padded_head_dim=run.mla_padded_head_dim)
 
 
 def metric_value(run: PublishedRun, t: trace.Timings) -> float:

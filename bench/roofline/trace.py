@@ -65,14 +65,14 @@ def schedule(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int,
         t, prefill, decode = dep.step_split(n_decode, ctx, chunks)
         share = prefill / (prefill + decode) if prefill + decode > 0 else 0.0
         rows.append((c.dense_weight_bytes, c.expert_weight_bytes, c.kv_bytes, c.gemm_flops, c.attention_flops,
-                     c.sequences, c.tokens, c.allreduce_bytes, t, share))
+                     c.sequences, c.tokens, c.allreduce_bytes, t, share, c.expert_matrices))
         return 1.0
 
     out = batchsim.simulate(lengths, unit_step, kv_capacity_tokens or dep.kv_capacity_tokens, max_num_seqs,
                             max_num_batched_tokens)
     a = np.array(rows, dtype=float)
     allreduces = dep.step_cost(1, 1).allreduces
-    costs = efficiency.StepCost(*(a[:, i] for i in range(8)), allreduces=allreduces)
+    costs = efficiency.StepCost(*(a[:, i] for i in range(8)), allreduces=allreduces, expert_matrices=a[:, 10])
     # with unit steps, a request's first/finish time is the 1-based number of the step that emitted it
     first = np.array([r.first_token_s for r in out.requests], dtype=float).astype(int) - 1
     finish = np.array([r.finish_s for r in out.requests], dtype=float).astype(int) - 1
