@@ -7,8 +7,11 @@ table prints measured, the roofline bound, that held-out prediction and its erro
 engine generation and regime. `check` rows are shown against the bound only.
 
     python scripts/validate_prediction.py [--format table|markdown] [--write-profile] [--cache FILE]
-    python scripts/validate_prediction.py --cpu-only --cpu-results cpu.csv --hardware this-cpu \
+    python scripts/validate_prediction.py --cpu-only --cpu-results cpu-1.csv cpu-2.csv --hardware this-cpu \
         --calibrate-on qwen2.5-0.5b-instruct:1,4      # calibrate on two batch sizes, predict the other rows
+
+The CPU check takes the median of a case's repeats (rows of the same model, batch limit, dtype and lengths)
+and compares throughput and the TTFT (p50, p90, p99) and TPOT (p50, p99) distributions with the prediction.
 
 --write-profile stores the full fit and the held-out band as reference/published_fit.yaml (the
 `published-fit` calibration every prediction names). --cache keeps the traced schedules in a pickle
@@ -96,11 +99,14 @@ def main(argv=None) -> int:
     ap.add_argument("--write-profile", action="store_true", help="write reference/published_fit.yaml")
     ap.add_argument("--cache", type=Path, help="pickle of traced schedules, reused for unchanged rows while the "
                     "bench/roofline sources, hardware.yaml and model configs are unchanged (else traced again)")
-    ap.add_argument("--cpu-results", type=Path, help="results CSV of vLLM runs on this machine (CPU check)")
+    ap.add_argument("--cpu-results", type=Path, nargs="+",
+                    help="results CSVs of vLLM runs on this machine (CPU check; repeats of a case: their median)")
     ap.add_argument("--hardware", help="the machine's hardware entry (bench probe) for the CPU check")
-    ap.add_argument("--calibrate-on", help="MODEL:SEQS,SEQS: the rows the CPU check calibrates on")
+    ap.add_argument("--calibrate-on", nargs="+", help="MODEL:SEQS,SEQS ...: the cases the CPU check calibrates on")
     ap.add_argument("--cpu-only", action="store_true", help="only the CPU check")
     args = ap.parse_args(argv)
+    if args.cpu_results and not (args.hardware and args.calibrate_on):
+        ap.error("--cpu-results needs --hardware (the bench probe entry) and --calibrate-on MODEL:SEQS,SEQS")
     if args.cpu_results:
         print("\n".join(cpu_check(args.cpu_results, args.hardware, args.calibrate_on, args.format)))
         if args.cpu_only:
@@ -176,38 +182,60 @@ def main(argv=None) -> int:
     return 0
 
 
-def cpu_check(path: Path, hardware_name: str, calibrate_on: str, fmt: str) -> list[str]:
-    """Calibrate on some measured rows of one machine, predict the others: measured vs predicted."""
-    from bench.results import store
-    from bench.roofline import calibrate
+def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: list[str], fmt: str) -> list[str]:
+    """Calibrate on some measured cases of one machine, predict the others: throughput and the TTFT/TPOT
+    distributions, measured (median of the repeats) vs predicted (bench.roofline.distributions)."""
+    import dataclasses
 
-    model, _, seqs = calibrate_on.partition(":")
-    seqs = {int(x) for x in seqs.split(",")}
-    rows = {r["run_id"]: r for r in store.read_results(path)[1]}
-    measured = calibrate.measured_from_rows(list(rows.values()))
-    chosen = [m for m in measured if rows[m.label]["model"] == model and m.run["max_num_seqs"] in seqs]
+    from bench.results import store
+    from bench.roofline import calibrate, distributions
+
+    wanted = {(model, int(x)) for spec in calibrate_on for model, _, seqs in [spec.partition(":")]
+              for x in seqs.split(",")}
+    rows = [r for p in paths for r in store.read_results(p)[1]]
+    by_id = {m.label: m for m in calibrate.measured_from_rows(rows)}
+    cases = distributions.medians([r for r in rows if r.get("run_id") in by_id])
+    runs = [dataclasses.replace(by_id[c["run_ids"][0]], output_tok_s=c["output_tok_s"]) for c in cases]
+    chosen = [m for m, c in zip(runs, cases) if (c["model"], int(c["max_num_seqs"])) in wanted]
     prof = calibrate.calibrate(chosen, hardware_name, "cpu-check")
-    head = ["model", "max_num_seqs", "role", "measured tok/s", "predicted tok/s", "error", "TTFT p50 ms meas / pred",
-            "TPOT p50 ms meas / pred"]
-    body, errs = [], []
-    for m in measured:
-        r = rows[m.label]
+    head = ["model", "max_num_seqs", "role", "repeats", "measured tok/s", "spread", "predicted tok/s", "error"]
+    dist_head = ["model", "max_num_seqs"] + [f"{c.replace('_ms', '').replace('_', ' ').upper()} ms meas / pred"
+                                             for c in distributions.DISTRIBUTION]
+    body, dist, errs, lat = [], [], [], {c: [] for c in distributions.DISTRIBUTION}
+    for m, c in zip(runs, cases):
         t = trace.timings(calibrate.traced(m, hardware_name), prof.parameters)
         role = "calibrated on" if m in chosen else "predicted"
-        err = t.output_tok_s / m.output_tok_s - 1
+        err = t.output_tok_s / c["output_tok_s"] - 1
         if role == "predicted":
             errs.append(abs(err))
-        tpot = np.nanpercentile(t.tpot_s, 50) * 1e3
-        body.append([r["model"], r["max_num_seqs"], role, f"{m.output_tok_s:.2f}", f"{t.output_tok_s:.2f}",
-                     f"{err:+.0%}", f"{float(r['ttft_p50_ms']):,.0f} / {np.percentile(t.ttft_s, 50) * 1e3:,.0f}",
-                     f"{float(r['tpot_p50_ms']):,.1f} / {tpot:,.1f}"])
+        body.append([c["model"], c["max_num_seqs"], role, str(c["repeats"]), f"{c['output_tok_s']:.2f}",
+                     f"{c['spread']:.2f}x", f"{t.output_tok_s:.2f}", f"{err:+.0%}"])
+        pred = distributions.predicted_distribution_ms(t.ttft_s, t.tpot_s)
+        cells = []
+        for col in distributions.DISTRIBUTION:
+            x = distributions.ratio(c[col], pred[col])
+            if x is not None:
+                lat[col].append(x)
+            digits = 1 if col.startswith("tpot") else 0
+            cells.append("-" if x is None else f"{c[col]:,.{digits}f} / {pred[col]:,.{digits}f} ({x:.2f})")
+        dist.append([c["model"], c["max_num_seqs"]] + cells)
     p = prof.parameters
-    lines = [f"CPU check on {hardware_name}: calibrated on {model} at max_num_seqs {sorted(seqs)} "
-             f"(bandwidth {p.bandwidth_fraction:.0%}, step overhead {p.step_overhead_s * 1e3:.2f} ms, "
-             f"compute {p.compute_fraction:.0%}, per sequence {p.sequence_overhead_s * 1e3:.3f} ms)", ""]
+    free = calibrate.DEFAULT_FREE[:len(chosen)]
+    said = {"bandwidth_fraction": f"bandwidth {p.bandwidth_fraction:.0%}",
+            "step_overhead_s": f"step overhead {p.step_overhead_s * 1e3:.2f} ms",
+            "compute_fraction": f"compute {p.compute_fraction:.0%}",
+            "sequence_overhead_s": f"per sequence {p.sequence_overhead_s * 1e3:.3f} ms"}
+    lines = [f"CPU check on {hardware_name}: calibrated on {' '.join(calibrate_on)} "
+             f"(fitted: {', '.join(v for k, v in said.items() if k in free)}; from the published fit: "
+             f"{', '.join(v for k, v in said.items() if k not in free) or 'none of these'})", ""]
     lines += render(head, body, fmt)
     if errs:
         lines += ["", f"predicted rows: {len(errs)}; median |error| {statistics.median(errs):.0%}, worst {max(errs):.0%}"]
+    lines += ["", "Latency distributions, measured (median of repeats) / predicted (predicted / measured):", ""]
+    lines += render(dist_head, dist, fmt)
+    lines += ["", "predicted / measured over all cases, median (range): " + "; ".join(
+        f"{col.replace('_ms', '')} {statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})"
+        for col, v in lat.items() if v)]
     return lines
 
 

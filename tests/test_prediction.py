@@ -263,7 +263,7 @@ def test_probe_writes_an_entry_the_roofline_can_use(tmp_path, monkeypatch, capsy
     from bench.roofline import probe
 
     path = _hardware_copy(tmp_path, monkeypatch)
-    monkeypatch.setattr(probe, "measure", lambda seconds: probe.Figures(20.0, 50.0, 16.0, 4, "test figures"))
+    monkeypatch.setattr(probe, "measure", lambda seconds, backend, dtype: probe.Figures(20.0, 50.0, 16.0, 4, "test figures"))
     assert cli.main(["probe", "--name", "my-cpu", "--seconds", "0.1"]) == 0
     hw = get_hardware("my-cpu")
     assert (hw.kind, hw.memory_bw_tb_s, hw.fp32_tflops) == ("cpu", 0.02, 0.05)
@@ -408,6 +408,35 @@ def test_case_keys_of_measured_cases_recorded_before_issue_14_still_match():
     assert runconfig.case_key(fp8, model) != runconfig.case_key(cfg, model)  # the weights measured differ
     sim = cfg.model_copy(update={"engine": "sim", "hardware": "H20"})
     assert runconfig.case_key(sim, model) != runconfig.case_key(sim.model_copy(update={"sim_timing": "bound"}), model)
+
+
+def test_calibration_on_a_probed_cpu_recovers_a_per_sequence_cost_above_the_gpu_range(tmp_path, monkeypatch):
+    """A `bench probe` machine may fit sequence_overhead_s above the GPU range's 1 ms (up to
+    MEASURED_PEAK_SEQUENCE_LIMIT_S) and compute_fraction above 1; rows the model made with 1.5 ms per sequence
+    and a compute fraction of 1.8 come back within 1%."""
+    from bench.roofline import probe
+
+    _hardware_copy(tmp_path, monkeypatch)
+    probe.write_entry("probed-cpu", probe.Figures(40.0, 900.0, 32.0, 2, "test figures", backend="torch",
+                                                  dtype="bfloat16"), 100.0)
+    truth = E.Efficiency(bandwidth_fraction=0.45, compute_fraction=1.8, step_overhead_s=0.002,
+                         sequence_overhead_s=0.0015)
+    assert truth.sequence_overhead_s > E.BOUNDS["sequence_overhead_s"][1]  # outside a datasheet entry's range
+    runs = []
+    for model, shapes in [("tiny-qwen2", [(1, 128, 32, 8), (8, 128, 32, 16), (32, 512, 16, 64)]),
+                          ("qwen2.5-0.5b-instruct", [(1, 64, 32, 4), (16, 256, 32, 32)])]:
+        cfg = catalog.resolve_model(model).config
+        for seqs, i, o, n in shapes:
+            m = MeasuredRun(run={"dtype": "bfloat16", "max_num_seqs": seqs}, model_config=cfg, lengths=[(i, o)] * n,
+                            output_tok_s=1.0)
+            made = trace.timings(calibrate.traced(m, "probed-cpu"), truth).output_tok_s
+            runs.append(MeasuredRun(run=m.run, model_config=cfg, lengths=m.lengths, output_tok_s=made))
+    prof = calibrate.calibrate(runs, "probed-cpu", "mine", base=E.Efficiency())
+    for name in calibrate.DEFAULT_FREE:
+        assert getattr(prof.parameters, name) == pytest.approx(getattr(truth, name), rel=0.01), name
+    assert prof.band_low == pytest.approx(1.0, abs=0.01) and prof.band_high == pytest.approx(1.0, abs=0.01)
+    with pytest.raises(ValueError, match="sequence_overhead_s"):
+        E.Efficiency(sequence_overhead_s=0.011)  # 11 ms: above even a probed machine's 10 ms
 
 
 def _validate_prediction_script():

@@ -1,11 +1,12 @@
 """`bench calibrate RESULTS.csv ... [--hardware NAME] --out profile.yaml`: the efficiency parameters of this
 machine fitted to its own measured rows (bench.roofline.calibrate), for `--profile` in run (sim), explain and
 the predicted_* columns. `bench probe --name NAME`: measure this machine's memory bandwidth and matmul rate and
-add it to hardware.yaml as an entry a CPU (or any device numpy sees) can be calibrated and predicted on."""
+add it to hardware.yaml as an entry a CPU (or a GPU torch sees) can be calibrated and predicted on."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -27,6 +28,12 @@ class CalibrateOptions(BaseModel):
 class ProbeOptions(BaseModel):
     name: str = option(help="the hardware.yaml entry to write, e.g. my-laptop")
     seconds: float = option(3.0, "time to spend measuring, about half each on bandwidth and matmul", gt=0.0, le=60.0)
+    backend: Literal["auto", "torch", "numpy"] = option(
+        "auto", "what measures: torch (on CUDA when a GPU is visible, else the CPU's threads), numpy (float32 BLAS "
+                "on the CPU); auto: torch when importable, else numpy")
+    dtype: Literal["bfloat16", "float16", "float32"] | None = option(
+        None, "the matmul's dtype, the one the engine will run (default: bfloat16 on a GPU; on a CPU bfloat16 "
+              "where it multiplies bf16 natively, else float32; numpy: float32 only)")
     tdp_w: float = option(100.0, "power figure for the owned cost basis (not measured)", gt=0.0)
     replace: bool = option(False, "replace an entry of that name written by bench probe before")
 
@@ -34,7 +41,7 @@ class ProbeOptions(BaseModel):
 def add_calibrate_commands(sub) -> None:
     add_command(sub, "calibrate", "fit the prediction's efficiency parameters to your own measured rows "
                                   "(writes a --profile)", cmd_calibrate, (CalibrateOptions,))
-    add_command(sub, "probe", "measure this machine's memory bandwidth and matmul rate (numpy, seconds) and add "
+    add_command(sub, "probe", "measure this machine's memory bandwidth and matmul rate (torch or numpy, seconds) and add "
                               "it to hardware.yaml", cmd_probe, (ProbeOptions,))
 
 
@@ -79,10 +86,10 @@ def cmd_probe(args) -> int:
     from bench.roofline import probe
 
     opts: ProbeOptions = parsed(args, ProbeOptions, "bench probe")
-    figures = probe.measure(opts.seconds)
+    figures = probe.measure(opts.seconds, opts.backend, opts.dtype)
     path = probe.write_entry(opts.name, figures, opts.tdp_w, replace=opts.replace)
-    print(f"{opts.name}: memory copy {figures.bandwidth_gb_s:.1f} GB/s, float32 matmul {figures.matmul_gflops:.1f} "
-          f"GFLOPS ({figures.how}); written to {path}")
+    print(f"{opts.name}: memory copy {figures.bandwidth_gb_s:.1f} GB/s, {figures.dtype} matmul "
+          f"{figures.matmul_gflops:.1f} GFLOPS ({figures.how}); written to {path}")
     print(f"next: bench run ... --hardware {opts.name}, then bench calibrate RESULTS.csv --hardware {opts.name} "
           "--out profile.yaml")
     return 0

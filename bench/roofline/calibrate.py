@@ -9,7 +9,9 @@ kernel efficiency, all-reduce latency) stay at the published fit's values. The p
 10th-90th percentile of measured / predicted over the rows, each predicted by a fit without it when there
 are at least 5 rows (else by the full fit). A CPU calibrates too, once `bench probe` has measured its
 bandwidth and matmul rate into a hardware entry; on such an entry the compute fraction may exceed 1 (up to
-efficiency.MEASURED_PEAK_COMPUTE_LIMIT): the engine's kernels can beat one process's measured matmul.
+efficiency.MEASURED_PEAK_COMPUTE_LIMIT): the engine's kernels can beat one process's measured matmul; and
+the per-sequence overhead up to efficiency.MEASURED_PEAK_SEQUENCE_LIMIT_S: the engine's per-request Python
+work shares the CPU's few cores with the model.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 from bench.errors import BenchError
 from bench.roofline import engine_profiles, fit, predict, trace
 from bench.roofline.batchsim import SimError
-from bench.roofline.efficiency import BOUNDS, MEASURED_PEAK_COMPUTE_LIMIT, Efficiency
+from bench.roofline.efficiency import BOUNDS, MEASURED_PEAK_COMPUTE_LIMIT, MEASURED_PEAK_SEQUENCE_LIMIT_S, Efficiency
 from bench.roofline.profile import Profile
 
 # What a machine's rows determine, most telling first: with n rows the first n are fitted (a sweep of two
@@ -83,8 +85,10 @@ def calibrate(runs: list[MeasuredRun], hardware_name: str, name: str, base: Effi
         pub = predict.profiles.published()
         base = pub.efficiency_for("vllm") if pub else Efficiency()
     obs, traces = observations(runs, hardware_name)
-    measured_peak = predict.require_gpu(hardware_name).fp32_flops is not None  # a bench probe entry
-    bounds = {"compute_fraction": (BOUNDS["compute_fraction"][0], MEASURED_PEAK_COMPUTE_LIMIT)} if measured_peak else {}
+    measured_peak = predict.require_gpu(hardware_name).peak_measured  # a bench probe entry
+    bounds = {"compute_fraction": (BOUNDS["compute_fraction"][0], MEASURED_PEAK_COMPUTE_LIMIT),
+              "sequence_overhead_s": (BOUNDS["sequence_overhead_s"][0], MEASURED_PEAK_SEQUENCE_LIMIT_S)} \
+        if measured_peak else {}
     layout = fit.Layout(free=tuple(free), fixed=base, bounds=bounds)
     start = layout.start(base.with_values(**{k: min(max(getattr(base, k), 1e-6), 1.0) for k in free}))
     full = fit.fit(obs, layout, x0=start)

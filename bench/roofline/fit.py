@@ -179,8 +179,9 @@ class Problem:
         for g, i in self.gen_index.items():
             f[self.gen_of_block == i] = mult[g]
         e = SimpleNamespace(**shared.as_dict())
-        e.step_overhead_s = np.minimum(BOUNDS["step_overhead_s"][1], shared.step_overhead_s * f)
-        e.sequence_overhead_s = np.minimum(BOUNDS["sequence_overhead_s"][1], shared.sequence_overhead_s * f)
+        e.step_overhead_s = np.minimum(self.layout.range_of("step_overhead_s")[1], shared.step_overhead_s * f)
+        e.sequence_overhead_s = np.minimum(self.layout.range_of("sequence_overhead_s")[1],
+                                           shared.sequence_overhead_s * f)  # a probed machine's range may be wider
         fm = np.ones(len(self.era_of_block))
         for g, i in self.era_index.items():
             fm[self.era_of_block == i] = mult[g]
