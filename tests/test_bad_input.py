@@ -266,7 +266,7 @@ def test_tensor_parallel_size_must_split_the_heads(capsys, tmp_path, argv):
 
 
 def test_tensor_parallel_sizes_follow_vllms_rule():
-    from bench.roofline.modelmath import tensor_parallel_sizes
+    from bench.roofline.config_checks import tensor_parallel_sizes
     # 32 heads, 8 KV heads: TP must divide 32, and divide 8 or be a multiple of it: 1, 2, 4, 8, 16.
     assert tensor_parallel_sizes({"num_attention_heads": 32, "num_key_value_heads": 8}) == [1, 2, 4, 8, 16]
     # MLA: only the 16 attention heads must divide.

@@ -12,7 +12,7 @@ from pathlib import Path
 from bench import REPO_ROOT
 from bench.config.files import Catalog, ModelEntry, load_catalog
 from bench.errors import BenchError
-from bench.roofline.modelmath import config_problems
+from bench.roofline.config_checks import config_problems
 
 DEFAULT_CATALOG = REPO_ROOT / "models.yaml"
 # A directory given as --model has no catalog entry; its default context is capped here

@@ -18,7 +18,7 @@ from bench.config.catalog import ResolvedModel
 from bench.config.files import validated
 from bench.config.flags import option
 from bench.errors import BenchError
-from bench.roofline import modelmath
+from bench.roofline import config_checks
 from bench.workload.synthetic import length_bounds
 
 
@@ -114,7 +114,7 @@ class RunConfig(BaseModel):
 
 
 def tp_refusal(model: ResolvedModel, tp: int, problem: str) -> str:
-    sizes = ", ".join(map(str, modelmath.tensor_parallel_sizes(model.config)))
+    sizes = ", ".join(map(str, config_checks.tensor_parallel_sizes(model.config)))
     return f"--tensor-parallel-size {tp}: {model.name}'s {problem}, which vLLM refuses; choose one of {sizes}"
 
 
@@ -195,7 +195,7 @@ def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = N
     if limit and resolved.max_model_len > int(limit):
         raise FieldError("max_model_len", f"--max-model-len {resolved.max_model_len} exceeds the model's "
                          f"max_position_embeddings {limit}")
-    split = modelmath.tensor_parallel_problem(model.config, resolved.tensor_parallel_size)
+    split = config_checks.tensor_parallel_problem(model.config, resolved.tensor_parallel_size)
     if split:
         raise FieldError("tensor_parallel_size", tp_refusal(model, resolved.tensor_parallel_size, split))
     if resolved.weights not in ("auto", "dummy", "hub"):

@@ -39,7 +39,7 @@ def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int | None:
 def derived(what: str, fallback, compute, *args):
     """`compute(*args)`, or `fallback` with a note on stderr when it fails: a column derived from a measured row
     (its analytic KV, roofline, energy, cost) must never cost the row itself. The checks before a case runs
-    (catalog.read_config: modelmath.config_problems) keep this for inputs nobody foresaw."""
+    (catalog.read_config: config_checks.config_problems) keep this for inputs nobody foresaw."""
     try:
         return compute(*args)
     except Exception as e:  # noqa: BLE001 - any failure here would lose a row that was measured
