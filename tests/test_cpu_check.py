@@ -9,6 +9,7 @@ import re
 import pytest
 
 from bench.roofline import distributions
+from result_rows import write_rows
 
 
 def test_predicted_distribution_interpolates_like_the_measured_rows():
@@ -58,7 +59,6 @@ def test_cpu_check_recovers_a_machine_the_model_generated(tmp_path):
     """scripts/validate_prediction.py's CPU check on rows the model itself made (two repeats of each case, the
     same figures): calibrated on two cases it fits the two parameters that differ from the published fit, so
     every other case's throughput and every percentile come back at ratio 1.00."""
-    import csv
     import importlib.util
 
     from bench.config import catalog
@@ -85,11 +85,7 @@ def test_cpu_check_recovers_a_machine_the_model_generated(tmp_path):
                        max_num_seqs=str(seqs), output_tok_s=repr(t.output_tok_s), hardware="H100-SXM",
                        **{k: repr(v) for k, v in distributions.predicted_distribution_ms(t.ttft_s, t.tpot_s).items()})
             rows.append(row)
-    path = tmp_path / "runs.csv"
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=schema.COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    path = write_rows(tmp_path / "runs.csv", rows)
     lines = vp.cpu_check([path], "H100-SXM", ["tiny-qwen2:1,4"], "table")
     text = "\n".join(lines)
     assert "bandwidth 50%" in lines[0] and "compute 40%" in lines[0]

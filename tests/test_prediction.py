@@ -11,6 +11,7 @@ from bench.errors import BenchError
 from bench.roofline import bound, calibrate, engine_profiles, fit, modelmath, predict, profile, published, trace
 from bench.roofline import efficiency as E
 from bench.roofline.calibrate import MeasuredRun
+from result_rows import write_rows
 
 
 def test_step_time_by_hand():
@@ -159,17 +160,24 @@ def test_coordinate_search_finds_a_bounded_minimum():
     assert x[0] == 1.0  # held at the bound
 
 
-def test_calibration_recovers_the_parameters_that_generated_the_rows():
-    truth = E.Efficiency(bandwidth_fraction=0.62, compute_fraction=0.31, step_overhead_s=0.004, sequence_overhead_s=2e-4)
+def generated_runs(truth, hardware_name: str, dtype: str) -> list:
+    """Five runs of two models (batch 1 to 32, short and long prompts) whose throughput the model itself made
+    under `truth` on `hardware_name`: what calibration must recover."""
     runs = []
     for model, shapes in [("tiny-qwen2", [(1, 128, 32, 8), (8, 128, 32, 16), (32, 512, 16, 64)]),
                           ("qwen2.5-0.5b-instruct", [(1, 64, 32, 4), (16, 256, 32, 32)])]:
         cfg = catalog.resolve_model(model).config
         for seqs, i, o, n in shapes:
-            m = MeasuredRun(run={"dtype": "float32", "max_num_seqs": seqs}, model_config=cfg, lengths=[(i, o)] * n,
+            m = MeasuredRun(run={"dtype": dtype, "max_num_seqs": seqs}, model_config=cfg, lengths=[(i, o)] * n,
                             output_tok_s=1.0)
-            made = trace.timings(calibrate.traced(m, "H100-SXM"), truth).output_tok_s
+            made = trace.timings(calibrate.traced(m, hardware_name), truth).output_tok_s
             runs.append(MeasuredRun(run=m.run, model_config=cfg, lengths=m.lengths, output_tok_s=made))
+    return runs
+
+
+def test_calibration_recovers_the_parameters_that_generated_the_rows():
+    truth = E.Efficiency(bandwidth_fraction=0.62, compute_fraction=0.31, step_overhead_s=0.004, sequence_overhead_s=2e-4)
+    runs = generated_runs(truth, "H100-SXM", "float32")
     prof = calibrate.calibrate(runs, "H100-SXM", "mine", base=E.Efficiency())
     for name in calibrate.DEFAULT_FREE:
         assert getattr(prof.parameters, name) == pytest.approx(getattr(truth, name), rel=0.01), name
@@ -276,8 +284,6 @@ def test_probe_writes_an_entry_the_roofline_can_use(tmp_path, monkeypatch, capsy
 
 
 def _measured_csv(tmp_path, truth, hardware_name):
-    import csv
-
     from bench.results import schema
 
     cfg = catalog.resolve_model("tiny-qwen2").config
@@ -293,12 +299,7 @@ def _measured_csv(tmp_path, truth, hardware_name):
                    input_len=str(n_in), output_len=str(n_out), num_prompts=str(n), max_num_seqs=str(seqs),
                    output_tok_s=repr(tok_s), hardware=hardware_name)
         rows.append(row)
-    path = tmp_path / "runs.csv"
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=schema.COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    return write_rows(tmp_path / "runs.csv", rows)
 
 
 def test_calibrate_command_writes_a_profile_sim_then_uses(tmp_path, capsys):
@@ -422,15 +423,7 @@ def test_calibration_on_a_probed_cpu_recovers_a_per_sequence_cost_above_the_gpu_
     truth = E.Efficiency(bandwidth_fraction=0.45, compute_fraction=1.8, step_overhead_s=0.002,
                          sequence_overhead_s=0.0015)
     assert truth.sequence_overhead_s > E.BOUNDS["sequence_overhead_s"][1]  # outside a datasheet entry's range
-    runs = []
-    for model, shapes in [("tiny-qwen2", [(1, 128, 32, 8), (8, 128, 32, 16), (32, 512, 16, 64)]),
-                          ("qwen2.5-0.5b-instruct", [(1, 64, 32, 4), (16, 256, 32, 32)])]:
-        cfg = catalog.resolve_model(model).config
-        for seqs, i, o, n in shapes:
-            m = MeasuredRun(run={"dtype": "bfloat16", "max_num_seqs": seqs}, model_config=cfg, lengths=[(i, o)] * n,
-                            output_tok_s=1.0)
-            made = trace.timings(calibrate.traced(m, "probed-cpu"), truth).output_tok_s
-            runs.append(MeasuredRun(run=m.run, model_config=cfg, lengths=m.lengths, output_tok_s=made))
+    runs = generated_runs(truth, "probed-cpu", "bfloat16")
     prof = calibrate.calibrate(runs, "probed-cpu", "mine", base=E.Efficiency())
     for name in calibrate.DEFAULT_FREE:
         assert getattr(prof.parameters, name) == pytest.approx(getattr(truth, name), rel=0.01), name
