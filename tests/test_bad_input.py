@@ -601,7 +601,7 @@ def test_a_config_json_that_cannot_be_read(capsys, tmp_path, content, needle):
     assert code == 2 and needle in one_line(err)
 
 
-def test_a_plugin_class_is_looked_for_in_the_source_not_imported(tmp_path, monkeypatch):
+def test_a_plugin_class_is_looked_for_in_the_source_not_imported(tmp_path):
     """Bound by class, def, assignment or import: found; a module __getattr__ or a star import: it cannot tell, so
     the worker's import decides; anything else: not defined."""
     from bench.engines import _may_define
@@ -609,10 +609,10 @@ def test_a_plugin_class_is_looked_for_in_the_source_not_imported(tmp_path, monke
     (tmp_path / "plug_a.py").write_text("import torch\nfrom x.y import Eng as E2\nclass Eng:\n    pass\nOther = Eng\n")
     (tmp_path / "plug_b.py").write_text("def __getattr__(name):\n    return 1\n")
     (tmp_path / "plug_c.py").write_text("from os.path import *\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    assert _may_define("plug_a", "Eng") and _may_define("plug_a", "Other") and _may_define("plug_a", "E2")
-    assert not _may_define("plug_a", "Missing")
-    assert _may_define("plug_b", "Anything") and _may_define("plug_c", "Anything")
     import sys
 
+    a, b, c = (str(tmp_path / f"plug_{x}.py") for x in "abc")
+    assert _may_define(a, "Eng") and _may_define(a, "Other") and _may_define(a, "E2")
+    assert not _may_define(a, "Missing")
+    assert _may_define(b, "Anything") and _may_define(c, "Anything") and _may_define(None, "Anything")
     assert "plug_a" not in sys.modules  # never imported (it would import torch)

@@ -83,32 +83,30 @@ def check_engine_name(name: str) -> None:
     if name not in ENGINES:  # a plugin: its module must be importable here, or every case fails the same way
         module = known[name].split(":")[0]
         try:
-            found = importlib.util.find_spec(module) is not None
+            spec = importlib.util.find_spec(module)
         except (ImportError, ValueError):
-            found = False
-        if not found:
+            spec = None
+        if spec is None:
             raise BenchError(f"{PLUGIN_ENV}: engine '{name}' names module {module!r}, which this Python cannot "
                              "import; fix the entry, or install the module / add it to PYTHONPATH")
         cls = known[name].split(":")[1]
-        if not _may_define(module, cls):
+        if not _may_define(spec.origin, cls):
             raise BenchError(f"{PLUGIN_ENV}: engine '{name}' names {cls!r}, which module {module!r} does not define; "
                              "fix the class name in the entry")
 
 
-def _may_define(module: str, name: str) -> bool:
-    """Whether `module`'s source binds `name` at top level (class, def, assignment, import), read with ast and
-    never imported: a plugin may import torch, which the parent must not. True when it cannot tell (no source,
-    a star import, a module __getattr__)."""
+def _may_define(origin: str | None, name: str) -> bool:
+    """Whether the module source at `origin` (its find_spec origin) binds `name` at top level (class, def,
+    assignment, import), read with ast and never imported: a plugin may import torch, which the parent must not.
+    True when it cannot tell (no source file, a star import, a module __getattr__)."""
     import ast
 
-    try:
-        spec = importlib.util.find_spec(module)
-        source = open(spec.origin, encoding="utf-8").read() if spec and spec.origin else None
-        tree = ast.parse(source) if source is not None else None
-    except (ImportError, ValueError, OSError, SyntaxError, UnicodeDecodeError):
-        return True  # the worker's import will say what is wrong
-    if tree is None:
+    if not origin:
         return True
+    try:
+        tree = ast.parse(open(origin, encoding="utf-8").read())
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return True  # the worker's import will say what is wrong
     for node in tree.body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in (name, "__getattr__"):
             return True

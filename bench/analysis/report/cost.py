@@ -208,8 +208,7 @@ def _bar_label(p: Priced, several_workloads: bool) -> str:
     same model and card at different shapes read the same)."""
     if not several_workloads:
         return p.label
-    r = p.run.row
-    return f"{p.label} · {r.get('input_len') or '?'}/{r.get('output_len') or '?'} × {r.get('num_prompts') or '?'}"
+    return f"{p.label} · {_shape(p)} × {p.run.row.get('num_prompts') or '?'}"
 
 
 def _bound_text(p) -> str:
