@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import results  # noqa: E402
-from bench.engines import engines  # noqa: E402
+from bench.config.engines import engines  # noqa: E402
 
 SWEEPS = {
     "sim": {

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.config import run as runconfig
 from bench.cli.argtypes import int_list
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.execution.case import run_case
 
 

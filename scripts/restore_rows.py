@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.results import store, upgrade
 
 

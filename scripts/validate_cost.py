@@ -32,7 +32,8 @@ from bench.cost import formulas as cost  # noqa: E402
 from bench.cost import tco, tco_sources as src  # noqa: E402
 from bench.cost.pricing import CostOptions, self_cost  # noqa: E402
 from bench.cost.pricing import split_seconds  # noqa: E402
-from bench.roofline import batchsim, modelmath, predict  # noqa: E402
+from bench.roofline import batchsim, predict  # noqa: E402
+from bench.model import modelmath
 
 # (model, hardware, max_num_seqs, input_len, output_len, num_prompts): the four workloads.
 SIM_WORKLOADS = [

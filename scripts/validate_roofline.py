@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench.config import catalog  # noqa: E402
 from bench.roofline import bound as roofline, predict  # noqa: E402
-from bench.errors import BenchError  # noqa: E402
+from bench.core.errors import BenchError  # noqa: E402
 
 DEFAULT_CSV = REPO_ROOT.parent / "shared" / "reference" / "published_throughput.csv"
 

@@ -19,7 +19,7 @@ import sys
 import time
 
 from bench.engines.base import EngineSpec, KVCacheInfo
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.metrics import RequestResult
 
 NAMES = ("fault-ok", "fault-hang", "fault-die", "fault-oom", "fault-reject")

@@ -9,7 +9,7 @@ import pytest
 
 from bench.cli import main
 from bench.config.files import load_yaml
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.results.schema import SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parent.parent
@@ -232,7 +232,7 @@ def test_unreadable_config_is_refused_up_front(capsys, tmp_path, over, needle):
 def test_a_failing_derived_column_keeps_the_measured_row(capsys, monkeypatch, tmp_path):
     from types import SimpleNamespace
 
-    from bench.results import record
+    from bench.execution import record
     from bench.roofline import predict
 
     def broken(*args, **kwargs):
@@ -266,7 +266,7 @@ def test_tensor_parallel_size_must_split_the_heads(capsys, tmp_path, argv):
 
 
 def test_tensor_parallel_sizes_follow_vllms_rule():
-    from bench.roofline.config_checks import tensor_parallel_sizes
+    from bench.model.config_checks import tensor_parallel_sizes
     # 32 heads, 8 KV heads: TP must divide 32, and divide 8 or be a multiple of it: 1, 2, 4, 8, 16.
     assert tensor_parallel_sizes({"num_attention_heads": 32, "num_key_value_heads": 8}) == [1, 2, 4, 8, 16]
     # MLA: only the 16 attention heads must divide.
@@ -604,7 +604,7 @@ def test_a_config_json_that_cannot_be_read(capsys, tmp_path, content, needle):
 def test_a_plugin_class_is_looked_for_in_the_source_not_imported(tmp_path):
     """Bound by class, def, assignment or import: found; a module __getattr__ or a star import: it cannot tell, so
     the worker's import decides; anything else: not defined."""
-    from bench.engines import _may_define
+    from bench.config.engines import _may_define
 
     (tmp_path / "plug_a.py").write_text("import torch\nfrom x.y import Eng as E2\nclass Eng:\n    pass\nOther = Eng\n")
     (tmp_path / "plug_b.py").write_text("def __getattr__(name):\n    return 1\n")

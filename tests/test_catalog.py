@@ -8,7 +8,7 @@ from bench.config import catalog
 from bench.config import run as runconfig
 from bench.config.catalog import choose_weights, resolve_model
 from bench.config.files import load_catalog
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIRED = ("qwen2.5-7b-instruct", "qwen2.5-0.5b-instruct", "deepseek-v2-lite-chat", "glm-4-9b-chat")

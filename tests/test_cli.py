@@ -84,7 +84,7 @@ def test_models_lists_the_catalog(capsys):
 
 
 def test_importing_the_cli_and_library_never_imports_vllm_or_torch():
-    code = ("import sys, bench.cli, bench.execution.case, bench.execution.worker, bench.engines, bench.results.store, bench.roofline.modelmath, "
+    code = ("import sys, bench.cli, bench.execution.case, bench.execution.worker, bench.engines, bench.results.store, bench.model.modelmath, "
             "bench.measure.telemetry, bench.engines.hf, bench.engines.hf_cb, bench.engines.static_batch; "
             "print(json.dumps([m for m in ('vllm', 'torch', 'transformers') if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, cwd=REPO)

@@ -18,7 +18,7 @@ from bench.results import store as results
 from bench.cli import main
 from bench.cost.pricing import (OUT_COLUMNS, RUN_COST_COLUMNS, CostOptions, compare, run_cost_columns, self_cost,
                            split_seconds)
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.config.prices import load_prices
 
 # ---------------------------------------------------------------- pure formulas
@@ -300,7 +300,7 @@ def test_run_cost_columns():
 
 def test_build_row_carries_cost_columns():
     from bench.config import run as runconfig
-    from bench.results.record import offline_row
+    from bench.execution.record import offline_row
 
     cfg, model = runconfig.resolve(runconfig.parse({"model": "qwen2.5-0.5b-instruct", "hardware": "rtx-4090",
                                                     "input_len": 1000, "output_len": 401, "num_prompts": 100}))

@@ -17,7 +17,7 @@ from bench.config.hardware import HardwareBook, load_hardware
 from bench.cost import formulas as cost
 from bench.cost.hwchoice import parse_gpu_prices
 from bench.cost.pricing import CostOptions, self_cost
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.results import store as results
 
 # The fixture row: 14,010 tok/s = 14,010 x 3600 / 1e6 = 50.436 M tokens an hour.

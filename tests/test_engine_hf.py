@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.engines import ENGINES
+from bench.config.engines import ENGINES
 from bench.workload.synthetic import sample_requests
 
 pytestmark = pytest.mark.engine("torch", "transformers")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bench.cli import main
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.config.hardware import Hardware, Price, get_hardware, load_hardware
 
 DATA = Path(__file__).parent / "data"

@@ -4,7 +4,7 @@ NVML names, no roofline for a CPU entry."""
 import pytest
 
 from bench.config import hardware
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def test_every_reference_gpu_is_there():

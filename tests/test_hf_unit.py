@@ -35,8 +35,8 @@ def test_transformers_not_installed_is_one_line(capsys, tmp_path, monkeypatch):
 def test_unknown_engine_suggests_hf():
     import pytest
 
-    from bench.engines import check_engine_name
-    from bench.errors import BenchError
+    from bench.config.engines import check_engine_name
+    from bench.core.errors import BenchError
 
     with pytest.raises(BenchError, match="did you mean hf"):
         check_engine_name("hff")
@@ -47,7 +47,7 @@ def test_unknown_engine_suggests_hf():
 import pytest  # noqa: E402
 
 from bench.engines.hf_cb import CbApi, cache_kv_bytes, detect_api  # noqa: E402
-from bench.errors import BenchError  # noqa: E402
+from bench.core.errors import BenchError  # noqa: E402
 
 # ContinuousBatchingConfig's fields bench cares about, as each release declares them
 # (transformers/generation/configuration_utils.py of the PyPI wheels 5.17.0 and 5.19.0, read 2026-12)

@@ -84,7 +84,7 @@ def test_the_graph_reader_sees_imports_inside_functions_and_resolves_modules():
     graph = import_graph()
     assert "bench.cli" in graph and "bench.config.run" in graph
     assert "bench.config.run" in graph["bench.config.sweep"]  # `from bench.config import run as runconfig`
-    assert "bench.engines" in graph["bench.config.run"]  # imported inside resolve()
+    assert "bench.config.engines" in graph["bench.config.run"]  # imported inside resolve()
 
 
 def test_find_cycle_reports_the_loop():
@@ -103,3 +103,48 @@ def test_importing_the_cli_imports_no_engine_package():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
+
+
+# The folders of bench/ from the ground up: a module may import from its own folder and the folders below it,
+# never from one above. `bench` is the package's __init__ (the version, the checkout's root).
+FLOORS = ["bench", "core", "model", "measure", "workload", "config", "results", "cost", "roofline", "engines",
+          "execution", "analysis", "display", "serve", "studies", "cli", "__main__"]
+
+
+def folder_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "bench"
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(importer, imported) pairs whose imported module sits on a higher floor than its importer."""
+    return sorted((a, b) for a, bs in graph.items() for b in bs
+                  if FLOORS.index(folder_of(b)) > FLOORS.index(folder_of(a)))
+
+
+def folder_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for a, bs in graph.items():
+        out.setdefault(folder_of(a), set()).update(folder_of(b) for b in bs if folder_of(b) != folder_of(a))
+    return out
+
+
+def test_every_folder_has_a_floor():
+    assert sorted({folder_of(m) for m in module_names()}) == sorted(FLOORS)
+
+
+def test_upward_imports_are_found():
+    graph = {"bench.config.run": {"bench.engines.sim"}, "bench.engines.sim": {"bench.config.run"}}
+    assert upward_imports(graph) == [("bench.config.run", "bench.engines.sim")]
+    assert find_cycle(folder_graph(graph)) == ["config", "engines", "config"]
+
+
+def test_imports_only_go_down_the_stack():
+    up = upward_imports(import_graph())
+    assert not up, "imports up the stack (move the code down, or the importer up): " + "; ".join(
+        f"{a} -> {b}" for a, b in up)
+
+
+def test_no_loop_among_folders():
+    cycle = find_cycle(folder_graph(import_graph()))
+    assert cycle is None, "folders import each other: " + " -> ".join(cycle)

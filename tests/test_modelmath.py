@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.roofline import modelmath as mm
+from bench.model import modelmath as mm
 ROOT = Path(__file__).resolve().parent.parent
 
 

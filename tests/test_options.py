@@ -15,10 +15,11 @@ from bench.cli.plan import PlanOptions
 from bench.cli.options import add_options, given, parsed, shown
 from bench.cli.sweep import SweepOptions
 from bench.config import serve as serveconfig
+from bench.serve import resolve as serveresolve
 from bench.config.flags import option, spellings
 from bench.config.run import KvCacheDtype, RunConfig
 from bench.config.serve import ServeConfig
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.serve import session
 
 
@@ -149,7 +150,7 @@ def test_endpoint_refuses_a_local_server_option_even_at_its_default(capsys, tmp_
 
 
 def test_endpoint_without_local_options_passes_the_check():
-    cfg, _, endpoint = serveconfig.resolve(serveconfig.parse({"model": "tiny-qwen2",
+    cfg, _, endpoint = serveresolve.resolve(serveconfig.parse({"model": "tiny-qwen2",
                                                               "endpoint": "http://127.0.0.1:8000"}))
     assert endpoint is not None and cfg.gpu_memory_utilization == RunConfig.model_fields[
         "gpu_memory_utilization"].default

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from bench.config import catalog
-from bench.errors import BenchError
-from bench.roofline import bound, calibrate, engine_profiles, fit, modelmath, predict, profile, published, trace
+from bench.core.errors import BenchError
+from bench.roofline import bound, calibrate, engine_profiles, fit, predict, profile, published, trace
+from bench.model import modelmath
 from bench.roofline import efficiency as E
 from bench.roofline.calibrate import MeasuredRun
 from result_rows import write_rows

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bench.cli import main
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.config.prices import PriceBook, in_force, load_prices, select
 
 DATA = Path(__file__).parent / "data"

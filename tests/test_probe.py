@@ -7,7 +7,7 @@ import pytest
 
 from bench import cli
 from bench.config import hardware
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.roofline import bound, predict, probe
 
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from bench.engines.gpu_check import hidden_gpus_problem, parallel_gpus_problem, ray_cluster_gpus
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.execution.ray_cluster import cluster_shortfall, task_gpus
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from bench.results import store as results
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 CORE = ("schema_version, run_id, timestamp, model, engine, device, device_name, weights, dtype, kv_cache_dtype, "
         "tensor_parallel_size, input_len, output_len, num_prompts, max_num_seqs, input_tokens, output_tokens, "

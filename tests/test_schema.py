@@ -14,10 +14,12 @@ from bench.analysis import compare
 from bench.analysis.report import model as report_model
 from bench.config import run as runconfig
 from bench.config import serve as serveconfig
+from bench.serve import resolve as serveresolve
 from bench.measure.metrics import RequestResult, compute_metrics
 from bench.measure.streaming import Slo, StreamedRequest, compute_serve_metrics
-from bench.results import record, schema, store, upgrade
-from bench.serve.load import Level
+from bench.results import schema, store, upgrade
+from bench.execution import record
+from bench.config.serve import Level
 
 REPO = Path(__file__).resolve().parent.parent
 WHEN = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
@@ -150,7 +152,7 @@ def _streamed(i, ttft, e2e, tokens=8):
 def _serve(**over):
     fields = {"model": "tiny-qwen2", "num_prompts": 2, "input_len": 32, "output_len": 8, "hardware": "H100-SXM",
               "concurrencies": [2], "slo_ttft_ms": 150, "slo_tpot_ms": 100, **over}
-    cfg, model, _ = serveconfig.resolve(serveconfig.parse(fields))
+    cfg, model, _ = serveresolve.resolve(serveconfig.parse(fields))
     return cfg, model
 
 
@@ -283,7 +285,7 @@ def test_appending_to_a_v1_file_upgrades_it_keeping_the_original(tmp_path, capsy
 
 
 def test_a_newer_schema_is_refused_by_readers_and_writers(tmp_path):
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
 
     path = tmp_path / "future.csv"
     path.write_text("schema_version,run_id\n5,x\n")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.serve import prometheus
 from bench.serve.security import Secret, parse_endpoint, read_api_key, scrub_obj
 from bench.serve.sse import SSEParser

@@ -11,9 +11,10 @@ from bench import cli
 from bench.cli.options import EXIT_SOME_FAILED
 
 from bench.roofline import predict
-from bench.engines import ENGINES, load_engine
+from bench.config.engines import ENGINES
+from bench.engines import load_engine
 from bench.engines.base import EngineSpec
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.config.run import RunConfig, case_key, parse, resolve
 from bench.workload.synthetic import sample_requests
 

@@ -11,7 +11,7 @@ from bench.results import store as results
 
 from bench.config import sweep
 from bench.cli import main
-from bench.engines import ENGINES
+from bench.config.engines import ENGINES
 from bench.execution.local import split_done
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ import yaml
 import fault_engine
 from bench.results import store as results
 from bench.config import sweep
-from bench.engines import ENGINES
+from bench.config.engines import ENGINES
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent

@@ -280,7 +280,7 @@ def test_a_gpu_case_fills_the_energy_columns_of_its_row(monkeypatch):
 
     from bench.execution import worker
     from bench.engines.base import EngineSpec
-    from bench.results.record import offline_row
+    from bench.execution.record import offline_row
 
     nvml = FakeNvml(power_w=(400.0,))
     monkeypatch.setattr(worker, "load_engine", lambda name: FakeCudaEngine)

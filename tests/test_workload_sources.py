@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import cli
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.workload import files, generators, source
 from bench.workload.tokenizer import load
 

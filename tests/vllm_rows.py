@@ -5,7 +5,7 @@ import pytest
 
 from bench.config.catalog import resolve_model
 from bench.roofline import bound as roofline
-from bench.roofline import modelmath
+from bench.model import modelmath
 
 
 def check_row(row, record, *, input_tokens, output_tokens, analytic):

@@ -22,8 +22,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from bench.config.catalog import close_names
-from bench.errors import BenchError
+from bench.core.errors import close_names
+from bench.core.errors import BenchError
 from bench.results import schema
 
 HIGHER_IS_BETTER = schema.HIGHER

@@ -15,7 +15,7 @@ from bench.analysis.plan_points import PERCENTILES, Shape, measured_point, predi
 from bench.config.prices import VendorPrice
 from bench.cost.pricing import BASES, CostOptions, cny_per_hour_for, gpu_count_of, power_of
 from bench.cost.vendor_use import VendorUse, effective_price
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.execution.signals import EXIT_INTERRUPTED, signal_name, sigterm_as_interrupt
 
 

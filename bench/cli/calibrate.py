@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 class CalibrateOptions(BaseModel):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from bench.analysis import compare as cmp
 from bench.cli.argtypes import names
-from bench.errors import BenchError
-from bench.display.tables import markdown_table, num, pct
+from bench.core.errors import BenchError
+from bench.core.formats import num, pct
+from bench.core.tables import markdown_table
 
 EXIT_REGRESSION = 1
 

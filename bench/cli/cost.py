@@ -15,7 +15,7 @@ from bench.cli.argtypes import fraction, names, non_negative, positive
 from bench.cli.hwprice import add_hardware_price_options, hardware_price_kwargs
 from bench.cli.prices import add_price_options, add_vendor_use_options, vendor_use_of
 from bench.cost import formulas as cost
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def add_cost_command(sub) -> None:

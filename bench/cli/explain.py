@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option, reworded
 from bench.config.run import KvCacheDtype, RunConfig, tp_refusal
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.roofline.bound import EXPLAIN_BATCHES
-from bench.roofline.config_checks import tensor_parallel_problem
-from bench.roofline.modelmath import WEIGHT_DTYPES
+from bench.model.config_checks import tensor_parallel_problem
+from bench.model.modelmath import WEIGHT_DTYPES
 
 DEFAULT_EXPLAIN_CONTEXT = 4096
 WeightDtype = Literal[tuple(WEIGHT_DTYPES)]

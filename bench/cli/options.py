@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 from bench.cli.argtypes import COMMA_LISTS, one_of
 from bench.config.files import field_errors
 from bench.config.flags import Flag, Group, flag_of, spellings
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 RESULTS_DIR = Path("results")
 EXIT_SOME_FAILED = 3  # a command ran, and some case or level failed

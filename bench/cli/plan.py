@@ -18,7 +18,7 @@ from bench.cli.options import add_command, parsed
 from bench.config.flags import option
 from bench.config.hardware import RENTAL_TIERS
 from bench.cost import formulas as cost
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 RentalTier = Literal[tuple(RENTAL_TIERS)]
 

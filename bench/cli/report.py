@@ -45,8 +45,9 @@ def cmd_report(args) -> int:
     from bench.analysis.report.build import ReportOptions, build_report, write_report
     from bench.analysis.report.verdict import VerdictInputs
     from bench.config.hardware import load_hardware
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
     from bench.results.outputs import check_report_dir, same_file
+    from bench.studies.seed_claims import claims_section
 
     check_report_dir(args.out, list(args.results))
     for i, path in enumerate(args.results):  # its rows would count as repeats of themselves
@@ -66,7 +67,8 @@ def cmd_report(args) -> int:
                             traffic_tokens_per_day=traffic, peak_to_mean=args.peak_to_mean)
     opts = ReportOptions(hardware=args.hardware, basis=args.basis, as_of=args.as_of, mix=args.mix,
                          fx_cny_per_usd=args.fx_cny_per_usd, vendors=args.vendors,
-                         hardware_price=tuple(hardware_price_kwargs(args, load_hardware()).items()), verdict=verdict)
+                         hardware_price=tuple(hardware_price_kwargs(args, load_hardware()).items()), verdict=verdict,
+                         extra_sections=(claims_section,))
     report = build_report(list(args.results), opts)
     index = write_report(report, args.out)
     charts = sum(1 for s in report.sections if s.png is not None)

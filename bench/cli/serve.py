@@ -25,7 +25,7 @@ def add_serve_command(sub) -> None:
 
 
 def cmd_serve(args) -> int:
-    from bench.config import serve as config
+    from bench.serve import resolve as config
     from bench.display.serve import print_level, print_sweep
     from bench.serve.session import run_serve
     from bench.results.outputs import check_results_out, config_files

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -11,8 +10,8 @@ from pathlib import Path
 
 from bench import REPO_ROOT
 from bench.config.files import Catalog, ModelEntry, load_catalog
-from bench.errors import BenchError
-from bench.roofline.config_checks import config_problems
+from bench.core.errors import BenchError, close_names
+from bench.model.config_checks import config_problems
 
 DEFAULT_CATALOG = REPO_ROOT / "models.yaml"
 # A directory given as --model has no catalog entry; its default context is capped here
@@ -45,13 +44,6 @@ class ResolvedModel:
 
 def catalog_path() -> Path:
     return Path(os.environ.get("BENCH_CATALOG", DEFAULT_CATALOG))
-
-
-def close_names(name: str, names: list[str]) -> list[str]:
-    lowered = {n.lower(): n for n in names}
-    hits = difflib.get_close_matches(name.lower(), list(lowered), n=4, cutoff=0.5)
-    hits += [k for k in lowered if name.lower() in k and k not in hits]
-    return [lowered[h] for h in hits[:4]]
 
 
 def read_config(config_file: Path) -> tuple[dict, str]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 

@@ -16,10 +16,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bench.config.catalog import REPO_ROOT, close_names
+from bench import REPO_ROOT
+from bench.core.errors import close_names
 from bench.config.files import Strict, load_validated
-from bench.cost.formulas import DEFAULT_FX_CNY_PER_USD, to_cny
-from bench.errors import BenchError
+from bench.core.money import DEFAULT_FX_CNY_PER_USD, to_cny
+from bench.core.errors import BenchError
 
 DEFAULT_HARDWARE_FILE = REPO_ROOT / "hardware.yaml"
 

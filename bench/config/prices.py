@@ -17,10 +17,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bench.config.catalog import REPO_ROOT, close_names
+from bench import REPO_ROOT
+from bench.core.errors import close_names
 from bench.config.files import Strict, load_validated
-from bench.cost.formulas import DEFAULT_FX_CNY_PER_USD, DEFAULT_MIX, cny_per_m_blended, to_cny
-from bench.errors import BenchError
+from bench.core.money import DEFAULT_FX_CNY_PER_USD, DEFAULT_MIX, cny_per_m_blended, to_cny
+from bench.core.errors import BenchError
 
 DEFAULT_PRICES_FILE = REPO_ROOT / "prices.yaml"
 

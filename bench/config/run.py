@@ -17,8 +17,8 @@ from bench.config import catalog
 from bench.config.catalog import ResolvedModel
 from bench.config.files import validated
 from bench.config.flags import option
-from bench.errors import BenchError
-from bench.roofline import config_checks
+from bench.core.errors import BenchError
+from bench.model import config_checks
 from bench.workload.synthetic import length_bounds
 
 
@@ -166,7 +166,7 @@ def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = N
     if model is None:
         with _about("model"):
             model = catalog.resolve_model(cfg.model, models_catalog)
-    from bench.engines import check_engine_name
+    from bench.config.engines import check_engine_name
 
     with _about("engine"):
         check_engine_name(cfg.engine)

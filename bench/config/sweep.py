@@ -21,9 +21,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bench.config import catalog
 
 from bench.config import run as runconfig
-from bench.config.catalog import ResolvedModel, close_names
+from bench.config.catalog import ResolvedModel
+from bench.core.errors import close_names
 from bench.config.files import field_errors, load_yaml
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.config.run import FieldError, RunConfig
 
 

@@ -29,33 +29,21 @@ from __future__ import annotations
 
 import math
 
+# Money (FX, conversion, blends) lives in bench.core.money; the formulas read it from there.
+from bench.core.money import (DEFAULT_FX_CNY_PER_USD, DEFAULT_FX_DATE, DEFAULT_MIX, cny_per_m_blended,  # noqa: F401
+                              format_mix, parse_mix, to_cny)
+
 HOURS_PER_YEAR = 8760.0
 HOURS_PER_MONTH = HOURS_PER_YEAR / 12  # 730
 TOKENS_PER_M = 1e6
 SECONDS_PER_HOUR = 3600.0
 
-# CNY per USD. Federal Reserve H.10 (FRED series EXCHUS) monthly averages: 7.2063 in Nov 2024,
-# 7.2807 in Dec 2024, 7.2957 in Jan 2025; the same 7.2 converts the USD rows of
-# ../shared/reference/api_prices_cny.csv. Override with --fx-cny-per-usd.
-DEFAULT_FX_CNY_PER_USD = 7.2
-DEFAULT_FX_DATE = "FRED EXCHUS monthly averages, 2024-11 to 2025-02"  # when 7.2 was observed; printed beside costs
-# Input:output token mix of public price comparisons (3 input tokens per output token).
-DEFAULT_MIX = (3.0, 1.0)
 # Owned-basis defaults (docs/cost.md gives the sources).
 DEFAULT_AMORTIZATION_YEARS = 3.0  # the 2-3 year economic life of frontier GPUs (aidatacenterguide.com ch. 1.8);
 # SemiAnalysis' owning tiers use 4 years (only their rental tier is 3): --years 4 matches them
 DEFAULT_ELECTRICITY_CNY_PER_KWH = 0.63  # China's average industrial rate, USD 0.088/kWh in 2024, at 7.2
 DEFAULT_PUE = 1.3  # MIIT target for new large data centres (2021-2023 action plan, 14th five-year plan)
 DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD = 0.0
-
-
-def to_cny(amount: float, currency: str, fx_cny_per_usd: float = DEFAULT_FX_CNY_PER_USD) -> float:
-    """An amount in CNY or USD, in CNY."""
-    if currency == "CNY":
-        return amount
-    if currency == "USD":
-        return amount * fx_cny_per_usd
-    raise ValueError(f"unknown currency {currency!r} (CNY or USD)")
 
 
 def rental_cny_per_hour(cny_per_card_hour: float, gpu_count: int) -> float:
@@ -201,12 +189,6 @@ def cny_per_m_output(cny_per_hour: float, decode_s: float, output_tokens: int) -
     return cny_per_m_part(cny_per_hour, decode_s, output_tokens)
 
 
-def cny_per_m_blended(input_cny_per_m: float, output_cny_per_m: float, mix: tuple[float, float] = DEFAULT_MIX) -> float:
-    """Price of a million tokens at an input:output mix a:b: (a x input + b x output) / (a + b)."""
-    a, b = mix
-    return (a * input_cny_per_m + b * output_cny_per_m) / (a + b)
-
-
 def input_share_for_blend(input_cny_per_m: float, output_cny_per_m: float, blended_cny_per_m: float) -> float:
     """The input:output ratio (input tokens per output token) at which the two prices blend to
     `blended_cny_per_m`: solves (r x input + output) / (r + 1) = blended for r."""
@@ -243,19 +225,3 @@ def breakeven_tokens_per_day(cny_per_hour: float, vendor_cny_per_m: float) -> fl
     if vendor_cny_per_m == 0:
         return math.inf
     return cny_per_hour * 24.0 * TOKENS_PER_M / vendor_cny_per_m
-
-
-def parse_mix(text: str) -> tuple[float, float]:
-    """'3:1' -> (3.0, 1.0): input tokens to output tokens, both >= 0 and not both zero."""
-    parts = text.split(":")
-    try:
-        a, b = (float(p) for p in parts)
-    except ValueError:
-        raise ValueError(f"expected INPUT:OUTPUT such as 3:1, got {text!r}") from None
-    if a < 0 or b < 0 or a + b == 0 or not (math.isfinite(a) and math.isfinite(b)):
-        raise ValueError(f"expected two non-negative numbers, not both zero, such as 3:1, got {text!r}")
-    return a, b
-
-
-def format_mix(mix: tuple[float, float]) -> str:
-    return ":".join(f"{x:g}" for x in mix)

@@ -12,7 +12,7 @@ from typing import Protocol
 from bench.config.hardware import Hardware, HardwareBook, Price, canonical_name
 from bench.cost import formulas as cost
 from bench.cost import tco, tco_sources
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 class CostOptions(Protocol):

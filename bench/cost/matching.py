@@ -17,7 +17,7 @@ def wants_all(names: list[str] | tuple[str, ...] | None) -> bool:
 def like_for_like(model_name: str) -> tuple[tuple[str, str], ...]:
     """(prices.yaml model name, basis) pairs of a catalog model; () for a model outside the catalog."""
     from bench.config import catalog
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
 
     try:
         return catalog.resolve_model(model_name).compare_with

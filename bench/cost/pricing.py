@@ -14,7 +14,7 @@ from bench.cost import formulas as cost
 from bench.cost.hwchoice import (fx_date_for, given_price, hardware_name_for, measured_hardware, price_basis_of,
                                  rental_quote, tco_cny_per_hour)
 from bench.cost import tco_sources
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.results import schema
 from bench.config.hardware import Hardware, HardwareBook, Price, load_hardware
 from bench.config.prices import VendorPrice

@@ -8,7 +8,7 @@ import math
 from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point
 from bench.cost import formulas as cost
 from bench.cost.pricing import BASES
-from bench.display.tables import markdown_table
+from bench.core.tables import markdown_table
 
 
 def cny(x: float | None) -> str:

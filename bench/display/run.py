@@ -109,7 +109,7 @@ def print_summary(rows: list[dict]) -> None:
 
 
 def print_models(models, show_tiny: bool = False) -> None:
-    from bench.roofline.modelmath import kv_bytes_per_token
+    from bench.model.modelmath import kv_bytes_per_token
 
     t = Table(title="model catalog (models.yaml)", title_justify="left")
     for col in ("name", "hub id", "architecture", "dtype", "max_model_len", "TP", "KV B/token", "weights"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import signal
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def hidden_gpus_problem(cuda_visible_devices: str | None) -> str | None:

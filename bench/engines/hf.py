@@ -14,7 +14,7 @@ import time
 
 from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.engines.static_batch import batches, left_pad, request_timing
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.metrics import RequestResult
 from bench.workload.synthetic import Request
 

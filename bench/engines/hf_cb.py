@@ -22,12 +22,12 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-from bench.roofline import modelmath
+from bench.model import modelmath
 from bench.engines.base import KVCacheInfo
 from bench.engines.hf import HfEngine
 from bench.engines.static_batch import request_timing
 from bench.engines.vllm_args import DEFAULT_CPU_KV_CACHE_GIB
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.metrics import RequestResult
 from bench.workload import source
 from bench.workload.synthetic import Request

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from bench.roofline import predict
 from bench.roofline.batchsim import SimError
-from bench.engines import SIM_MODEL_VERSION
+from bench.config.engines import SIM_MODEL_VERSION
 from bench.engines.base import EngineSpec, KVCacheInfo
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.metrics import RequestResult
 from bench.roofline.bound import BLOCK_SIZE, Deployment
 from bench.workload.synthetic import Request

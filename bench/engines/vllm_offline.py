@@ -10,7 +10,7 @@ import os
 import time
 
 from bench.engines.base import EngineSpec, KVCacheInfo
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.metrics import RequestResult
 from bench.workload.synthetic import Request
 from bench.engines import vllm_steps
@@ -58,7 +58,7 @@ class VllmOfflineEngine:
         arch = (self.spec.model_config.get("architectures") or ["?"])[0]
         supported = ModelRegistry.get_supported_archs()
         if arch not in supported:
-            from bench.config.catalog import close_names
+            from bench.core.errors import close_names
 
             hint = close_names(arch, sorted(supported))
             dym = f" (close: {', '.join(hint)})" if hint else ""

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.results import store as results
-from bench.results.record import case_record, offline_row
+from bench.execution.record import case_record, offline_row
 from bench.config.catalog import ResolvedModel, WeightsChoice, choose_weights
-from bench.engines import ENGINE_PACKAGES
+from bench.config.engines import ENGINE_PACKAGES
 from bench.engines.base import EngineSpec
 from bench.measure.environment import host_env
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.execution.signals import Interrupted, signal_name, signals_deferred
 from bench.config.run import RunConfig
 from bench.execution.forensics import settle_failure

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.execution.signals import Interrupted
 from bench.config.sweep import Plan, PlannedCase, Problem, SweepInputError, format_problems, load_plan
 

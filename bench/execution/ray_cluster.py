@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench.config.catalog import REPO_ROOT
 from bench.engines.base import EngineSpec
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.execution.signals import STOP_SIGNALS, Interrupted, signal_name
 from bench.execution.process import KILL_GRACE_S
 from bench.execution.case import Execution, execute, interrupted_execution, prepare_case, record_case

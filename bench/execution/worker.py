@@ -16,9 +16,11 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.engines import engine_version, load_engine
+from bench.config.engines import engine_version
+
+from bench.engines import load_engine
 from bench.engines.base import EngineSpec
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.execution.forensics import looks_like_oom
 from bench.measure.metrics import compute_metrics
 from bench.measure.telemetry import PeakMemorySampler, join_notes, start_gpu_telemetry

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 FIRST_BYTES = 64 * 1024  # enough to read any header line bench writes
 

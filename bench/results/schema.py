@@ -2,7 +2,7 @@
 which writers fill it, where its value comes from, and one line of meaning.
 
 Everything else derives from these declarations: the CSV's column order (results.store.COLUMNS),
-the row builders' completeness check (results.record), compare's metric directions, the report's
+the row builders' completeness check (execution.record), compare's metric directions, the report's
 labels and the schema table of docs/schema.md (`python -m bench.results.schema` prints it; a test
 keeps the file equal to it).
 

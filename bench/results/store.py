@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.results import schema, upgrade
 
 # The declared schema (bench/results/schema.py) is the interface; this module only stores rows.

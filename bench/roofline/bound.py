@@ -6,7 +6,7 @@ cannot take less than
 where bytes moved = weights the step touches (for MoE: the dense part, the shared experts and
 the expected number of distinct routed experts its tokens reach) + KV cache read + KV written,
 and FLOPs = the blocks' linear layers for every token + one lm_head row per sequence (decoding, or a
-prompt chunk: logits only where the engine samples) + attention (bench.roofline.modelmath). With tensor parallelism over N GPUs
+prompt chunk: logits only where the engine samples) + attention (bench.model.modelmath). With tensor parallelism over N GPUs
 the bandwidth and the peak are N times one GPU's; communication is not charged, so this is
 an upper bound on speed, never an estimate of overhead.
 
@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bench.config import run as runconfig
-from bench.roofline import batchsim, efficiency, modelmath
+from bench.roofline import batchsim, efficiency
+from bench.model import modelmath
 
 GIB = 2**30
 BLOCK_SIZE = 16

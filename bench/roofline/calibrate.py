@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.roofline import engine_profiles, fit, predict, trace
 from bench.roofline.batchsim import SimError
 from bench.roofline.efficiency import BOUNDS, MEASURED_PEAK_COMPUTE_LIMIT, MEASURED_PEAK_SEQUENCE_LIMIT_S, Efficiency

@@ -18,7 +18,7 @@ from bench.roofline.profile import Profile
 from bench.roofline import bound as roofline
 from bench.roofline.batchsim import SimError
 from bench.config.catalog import _dtype_of
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.roofline.bound import Deployment, GpuSpec, WorkloadPrediction
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from bench import REPO_ROOT
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.roofline import engine_profiles
 from bench.roofline.efficiency import PARAMETERS, Efficiency
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import REPO_ROOT
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.roofline import engine_profiles, trace
 from bench.roofline.bound import Deployment
 

@@ -10,6 +10,6 @@ prometheus.py  the server's /metrics: parse, summarise before/after and samples
 security.py  the API key (read from one environment variable, never shown), endpoint URL checks
 
 Elsewhere, by concept: the options (bench/config/serve.py), the prompts (bench/workload/prompts.py), the
-streaming metrics (bench/measure/streaming.py), the rows (bench/results/record.py serve_row), the cheapest
+streaming metrics (bench/measure/streaming.py), the rows (bench/execution/record.py serve_row), the cheapest
 level meeting the SLO (bench/analysis/slo.py), the terminal output (bench/display/serve.py).
 """

@@ -17,40 +17,19 @@ Besides the requests, two things run in the same event loop: a probe of the loop
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass, field
 
 from bench.serve import prometheus
 from bench.serve.arrivals import arrival_offsets_s
 from bench.serve.client import Target, new_session, stream_request
+from bench.config.serve import Level
 from bench.measure.streaming import StreamedRequest
+from bench.workload.prompts import Prompt
 
 LAG_PROBE_INTERVAL_S = 0.01
 METRICS_INTERVAL_S = 0.5
 CANCELLED = "cancelled: the level's time limit (--timeout) came first"
-
-
-@dataclass(frozen=True)
-class Level:
-    kind: str  # rate | concurrency | trace
-    value: float  # requests per second (inf: all at once), concurrent streams, or the trace's time scale
-
-    @property
-    def label(self) -> str:
-        if self.kind == "trace":
-            return f"trace x{self.value:g}"
-        if self.kind == "rate":
-            return "rate inf" if math.isinf(self.value) else f"rate {self.value:g}/s"
-        return f"concurrency {int(self.value)}"
-
-
-@dataclass(frozen=True)
-class Prompt:
-    prompt: list[int] | str  # token ids (completions) or text
-    prompt_len: int  # tokens sent (text: an estimate until the server's usage says)
-    output_len: int
-    after: int | None = None  # the index of the prompt this one continues: sent once that one has ended
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.config.catalog import ResolvedModel
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.serve.security import API_PATHS, Endpoint, Secret, scrub
 
 LIST_TIMEOUT_S = 15.0
@@ -67,7 +67,7 @@ def choose(models: list[dict], api_model: str | None) -> dict:
             if m["id"] == api_model:
                 return m
         if models:
-            from bench.config.catalog import close_names
+            from bench.core.errors import close_names
 
             hint = close_names(api_model, [m["id"] for m in models])
             dym = f"; did you mean {hint[0]}?" if hint else ""

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 REDACTED = "***"
 # A key is scrubbed from everything written by replacing each occurrence; a shorter one would match ordinary

@@ -23,18 +23,19 @@ from bench.results import store as results
 from bench.config.catalog import ResolvedModel, choose_weights
 from bench.serve.server import ServerFailed, VllmServer, installed_vllm_build, server_args
 from bench.measure.environment import host_env
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.execution.signals import Interrupted, signal_name, signals_deferred, sigterm_as_interrupt
 from bench.execution.case import new_run_id
 from bench.serve import prometheus
 from bench.serve.client import Target
 from bench.config.serve import ServeConfig
-from bench.serve.load import Level, LevelPlan, LevelResult, measure_level
+from bench.config.serve import Level
+from bench.serve.load import LevelPlan, LevelResult, measure_level
 from bench.measure.streaming import coalescing_warning, compute_serve_metrics, overhead_warning
 from bench.workload import source
 from bench.workload.prompts import prompts_of, workload_warmup
 from bench.analysis.slo import cheapest_meeting_slo
-from bench.results.record import case_record, serve_row
+from bench.execution.record import case_record, serve_row
 from bench.serve.security import Endpoint, Secret, parse_endpoint, read_api_key, scrub, scrub_obj
 from bench.measure.telemetry import PeakMemorySampler
 from bench.execution.forensics import looks_like_oom, root_cause

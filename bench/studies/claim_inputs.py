@@ -4,13 +4,10 @@ vendor model on a day, whether the runs behind a figure were measured or simulat
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-from bench.analysis.report.cost import Vendor
-from bench.analysis.report.model import Priced, Run
-from bench.config.hardware import HardwareBook
+from bench.analysis.report.inputs import ReportInputs as ClaimInputs  # noqa: F401  (what every claim reads)
+from bench.analysis.report.model import Run
 from bench.config.prices import PriceBook, VendorPrice
-from bench.cost.pricing import CostOptions
 
 NOT_MEASURED = "not measured in these results"
 SIMULATED = "simulated (roofline)"
@@ -19,18 +16,6 @@ SIMULATED = "simulated (roofline)"
 def basis(*parts: str) -> str:
     """A claim's basis: its parts joined, e.g. 'computed from prices.yaml + measured'."""
     return " + ".join(p for p in parts if p)
-
-
-@dataclass(frozen=True)
-class ClaimInputs:
-    runs: list[Run]  # ok rows of the report
-    best: list[Priced]  # cheapest run per model x hardware x engine x workload
-    vendors: list[Vendor]  # prices in force on as_of, blended at the mix
-    book: PriceBook  # the whole price history
-    hardware: HardwareBook
-    opts: CostOptions
-    as_of: dt.date
-    configs: dict[str, dict]  # catalog model name -> config.json
 
 
 def _rows_of(book: PriceBook, model: str) -> list[VendorPrice]:

@@ -13,15 +13,15 @@ import datetime as dt
 
 from bench.cost import formulas as cost
 
-from bench.roofline import modelmath
+from bench.model import modelmath
 from bench.cost.pricing import tokens_per_cny_blended
 from bench.config.prices import PriceBook, VendorPrice
-from bench.analysis.report.model import Run, by_key
+from bench.analysis.report.model import Run, Section, by_key
 from bench.studies.claim_inputs import (NOT_MEASURED, ClaimInputs, _price_on, _rows_of, _source, _tokens,  # noqa: F401
                                         basis)
 from bench.analysis.report.sections import attention_kind
 from bench.studies.seed_claims_added import ADDED_CLAIMS, DEEPSEEK_V2_ATTENTION, DENSE_67B_GQA, LATENT_BITS
-from bench.display.tables import num
+from bench.core.formats import num
 
 
 # DeepSeek-V2 and DeepSeek 67B attention fields (config.json on Hugging Face) and the paper's ~6-bit latent.
@@ -291,3 +291,12 @@ def claim_rows(inp: ClaimInputs) -> list[list]:
         text, basis = check(inp)
         rows.append([num(i), claim, text, basis])
     return rows
+
+
+def claims_section(inp: ClaimInputs) -> Section:
+    """The report's section of the seed articles' claims (a ReportOptions.extra_sections entry)."""
+    return Section(
+        slug="seed-claims", title="The articles' claims beside the harness",
+        note="What each source article claimed (../shared/reference/seed-claims.md) and what the harness computed "
+             "from prices.yaml, hardware.yaml and model configs, or measured in these results.",
+        headers=["#", "the article claimed", "the harness computed or measured", "basis"], rows=claim_rows(inp))

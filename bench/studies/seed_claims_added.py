@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bench.cost import formulas as cost
-from bench.roofline import modelmath
+from bench.model import modelmath
 from bench.studies.claim_inputs import NOT_MEASURED, ClaimInputs, _price_on, _source, _tokens, basis
 
 # The attention fields of the configs the DeepSeek-V2 paper compares (Hugging Face config.json of

@@ -9,9 +9,19 @@ has as many words as tokens, about as many tokens for BPE vocabularies. The serv
 
 from __future__ import annotations
 
-from bench.serve.load import Prompt
+from dataclasses import dataclass
+
 from bench.workload.source import Workload
 from bench.workload.synthetic import Request
+
+
+@dataclass(frozen=True)
+class Prompt:
+    prompt: list[int] | str  # token ids (completions) or text
+    prompt_len: int  # tokens sent (text: an estimate until the server's usage says)
+    output_len: int
+    after: int | None = None  # the index of the prompt this one continues: sent once that one has ended
+
 
 WORDS = (
     "the of and to in is that for it as was with be by on not he this are or his from at which but have an they "

@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.measure.metrics import percentile
 from bench.workload import files, generators
 from bench.workload.synthetic import Request, random_ids, sample_requests, special_token_ids
@@ -56,7 +56,7 @@ def parse_dataset(value: str) -> DatasetSpec:
         return DatasetSpec(kind, path)
     if kind in GENERATORS:
         raise BenchError(f"--dataset {value}: {kind} is a generator and takes no file")
-    from bench.config.catalog import close_names
+    from bench.core.errors import close_names
 
     names = [*GENERATORS, *(f"{k}:FILE" for k in FILE_KINDS)]
     hint = close_names(kind, list(GENERATORS + FILE_KINDS))

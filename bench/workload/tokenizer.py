@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 TOKENIZER_FILE = "tokenizer.json"
 # Hugging Face tokenizers' pre-tokenizers, as regular expressions over the text

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 INPUT_KEYS = ("input_tokens", "prompt_tokens", "input_len")
 OUTPUT_KEYS = ("output_tokens", "completion_tokens", "output_len")

@@ -16,14 +16,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from bench.config import catalog
 
 from bench.cost import formulas as cost
-from bench.studies.seed_claims import ClaimInputs, claim_rows
+from bench.analysis.report.inputs import ReportInputs
 from bench.cost.hwchoice import fx_date_for
 from bench.cost.pricing import CostOptions
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.config.hardware import canonical_name, load_hardware
 from bench.config.prices import in_force, load_prices
 from bench.analysis.report.cost import (cheapest_per_config, cost_lines, price_runs, reference_vendors,
@@ -46,6 +47,8 @@ class ReportOptions:
     # bench.cli.hwprice: --gpu-cny-per-hour, --what-if-hardware and --rental-tier, as CostOptions fields
     hardware_price: tuple[tuple[str, object], ...] = ()
     verdict: VerdictInputs = VerdictInputs()  # utilisation, latency target and traffic of the verdict block
+    # Sections built by the layers above analysis (the seed claims of bench.studies), after the computed ones
+    extra_sections: tuple[Callable[[ReportInputs], Section], ...] = ()
 
 
 def catalog_configs() -> dict[str, dict]:
@@ -131,13 +134,9 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
                                         chosen))
     sections.append(efficiency_section(runs))
     sections.append(energy_section(runs))
-    inputs = ClaimInputs(runs=runs, best=best, vendors=vendors, book=price_book, hardware=hardware_book,
-                         opts=cost_opts, as_of=as_of, configs=configs)
-    sections.append(Section(
-        slug="seed-claims", title="The articles' claims beside the harness",
-        note="What each source article claimed (../shared/reference/seed-claims.md) and what the harness computed "
-             "from prices.yaml, hardware.yaml and model configs, or measured in these results.",
-        headers=["#", "the article claimed", "the harness computed or measured", "basis"], rows=claim_rows(inputs)))
+    inputs = ReportInputs(runs=runs, best=best, vendors=vendors, book=price_book, hardware=hardware_book,
+                          opts=cost_opts, as_of=as_of, configs=configs)
+    sections += [extra(inputs) for extra in opts.extra_sections]
     sections = workload_parts() + sections
 
     unique_slugs(sections)

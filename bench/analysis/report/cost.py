@@ -10,7 +10,7 @@ from bench.cost import formulas as cost
 from bench.analysis.report import plots
 from bench.cost.hwchoice import measured_hardware
 from bench.cost.pricing import CostOptions, self_cost, tokens_per_cny_blended
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.config.hardware import HardwareBook, canonical_name
 from bench.config.prices import VendorPrice
 from bench.analysis.report.model import Priced, Run, Section, by_key, skipped

@@ -16,7 +16,7 @@ from bench.analysis.compare import DEFAULT_KEY, LOAD_COLUMNS
 from bench.analysis.report.cost import row_hardware
 from bench.analysis.report.model import Run, by_key, rows_of
 from bench.config.hardware import HardwareBook
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 # With the workload key: what ran the case (rows that differ in these are different lines on a chart).
 ENV_CASE_COLUMNS = ("engine", "device", "device_name", "hardware", "weights", "architecture", "range_ratio")

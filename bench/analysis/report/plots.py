@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from bench.display.tables import num
+from bench.core.formats import num
 
 WIDTH_IN = 9.0
 DPI = 100

@@ -7,7 +7,7 @@ import base64
 import html
 
 from bench.analysis.report.model import Report, Section
-from bench.display.tables import html_table, markdown_table
+from bench.core.tables import html_table, markdown_table
 
 CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f; margin: 0;

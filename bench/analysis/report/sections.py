@@ -4,7 +4,7 @@ whose data the rows lack returns one section saying so, never an error."""
 
 from __future__ import annotations
 
-from bench.roofline import modelmath
+from bench.model import modelmath
 
 from bench.analysis.report import plots
 from bench.results import schema

@@ -1,11 +1,11 @@
-"""What a config.json must hold for bench.roofline.modelmath's arithmetic, and the tensor-parallel splits vLLM
+"""What a config.json must hold for bench.model.modelmath's arithmetic, and the tensor-parallel splits vLLM
 accepts for it: checks that name the field and the fix before anything runs. Pure functions, no torch."""
 
 from __future__ import annotations
 
 import math
 
-from bench.roofline.modelmath import (decode_flops_per_token, is_mla, kv_bytes_per_token, num_heads, num_kv_heads,
+from bench.model.modelmath import (decode_flops_per_token, is_mla, kv_bytes_per_token, num_heads, num_kv_heads,
                                       param_counts, prefill_flops)
 
 
@@ -16,7 +16,7 @@ ALIASES = {"num_hidden_layers": "n_layer", "num_attention_heads": "n_head", "hid
 
 
 def config_problems(cfg: dict) -> list[str]:
-    """Each field of `cfg` the functions of bench.roofline.modelmath need and cannot read (missing, not a positive whole
+    """Each field of `cfg` the functions of bench.model.modelmath need and cannot read (missing, not a positive whole
     number), named; empty when every one of them runs. Method: the fields each function reads are checked by
     name, then the functions are run once on the config (a context of 1 token) as a backstop."""
     problems = []

@@ -16,10 +16,11 @@ import sys
 from bench.config.catalog import ResolvedModel
 from bench.config.run import RunConfig, case_key
 from bench.cost.pricing import run_cost_columns
-from bench.engines import engine_version
+from bench.config.engines import engine_version
 from bench.measure.telemetry import energy_columns
 from bench.results.schema import BY_NAME, RUN, SCHEMA_VERSION, SERVE, columns_of, names_of
-from bench.roofline import modelmath, predict
+from bench.roofline import predict
+from bench.model import modelmath
 
 ERROR_CHARS = 1000  # an error cell stays one readable line; the full text is in the JSON and the log
 UNKNOWN_VERSION = "unknown"
@@ -30,7 +31,7 @@ class IncompleteRow(ValueError):
 
 
 def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int | None:
-    """KV bytes per token from the config (bench.roofline.modelmath), at the case's dtypes and TP."""
+    """KV bytes per token from the config (bench.model.modelmath), at the case's dtypes and TP."""
     dtype = cfg.dtype if cfg.dtype != "auto" else model.dtype
     return derived("kv_bytes_per_token_analytic", None, modelmath.kv_bytes_per_token, model.config,
                    cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
@@ -161,7 +162,7 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
               engine: str, endpoint_url: str, api_model: str, metrics: dict, server: dict, facts: dict, env: dict,
               status: str, error: str, engine_start_s: float | None, peak_memory: tuple[int | None, str],
               workload: dict | None = None) -> dict:
-    """The row of one serve level (`cfg` a ServeConfig, `level` a serve.load.Level). `facts`: what is known of
+    """The row of one serve level (`cfg` a ServeConfig, `level` a config.serve.Level). `facts`: what is known of
     the server (device, versions, KV capacity from its log); `metrics`: measure.streaming's figures;
     `workload`: bench.workload.source.Workload.columns() of its requests."""
     workload = workload or {}

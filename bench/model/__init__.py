@@ -1,0 +1,1 @@
+"""What a model's config.json says: parameter counts, bytes, FLOPs and KV per token, and its checks. Pure."""
