@@ -23,7 +23,7 @@ from functools import cached_property
 
 from bench.config import run as runconfig
 from bench.roofline import batchsim, efficiency
-from bench.model import modelmath
+from bench.model import flops, modelmath
 
 GIB = 2**30
 BLOCK_SIZE = 16
@@ -157,11 +157,11 @@ class Deployment:
 
     @cached_property
     def _block_flops(self) -> float:
-        return modelmath.block_linear_flops_per_token(self.cfg)
+        return flops.block_linear_flops_per_token(self.cfg)
 
     @cached_property
     def _head_flops(self) -> float:
-        return modelmath.lm_head_flops_per_row(self.cfg)
+        return flops.lm_head_flops_per_row(self.cfg)
 
     @cached_property
     def _linear_flops(self) -> float:
@@ -174,16 +174,16 @@ class Deployment:
 
     @cached_property
     def _attn_flops_per_ctx_decode(self) -> float:
-        return modelmath.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded,
+        return flops.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded,
                                                    mla_padded_head_dim=self._mla_pad)
 
     @cached_property
     def _prefill_attn_per_pair(self) -> float:
-        d_qk, d_v = modelmath.attention_dims(self.cfg, decode=False, mla_padded_head_dim=self._mla_pad)
+        d_qk, d_v = flops.attention_dims(self.cfg, decode=False, mla_padded_head_dim=self._mla_pad)
         return 2.0 * modelmath.num_layers(self.cfg) * modelmath.num_heads(self.cfg) * (d_qk + d_v)
 
     def _prefill_flops(self, prompt_len: int, cached_len: int) -> float:
-        """modelmath.prefill_flops of one chunk (one logits row) with the config's constants cached."""
+        """flops.prefill_flops of one chunk (one logits row) with the config's constants cached."""
         pairs = prompt_len * cached_len + prompt_len * (prompt_len + 1) / 2
         return self._block_flops * prompt_len + self._head_flops + self._prefill_attn_per_pair * pairs
 
@@ -414,8 +414,8 @@ def explain(dep: Deployment, context_len: int, batches: tuple[int, ...] = EXPLAI
         "compute_bound_from_batch": dep.compute_bound_batch(context_len),
         "prefill_tok_s_bound": context_len / prefill.time_s,
         "prefill_bound": prefill.bound,
-        "decode_flops_per_token": modelmath.decode_flops_per_token(dep.cfg, context_len),
-        "prefill_flops_per_token": modelmath.prefill_flops_per_token(dep.cfg, context_len),
+        "decode_flops_per_token": flops.decode_flops_per_token(dep.cfg, context_len),
+        "prefill_flops_per_token": flops.prefill_flops_per_token(dep.cfg, context_len),
         "peak_flops": dep.peak_flops,
         "bandwidth_bytes_s": dep.bandwidth_bytes_s,
     }
