@@ -142,7 +142,11 @@ def print_explain(e: dict) -> None:
     t.add_column("value", justify="right")
     t.add_row("parameters", f"{e['params_total'] / 1e9:,.2f} B total | {e['params_active'] / 1e9:,.2f} B active per token")
     t.add_row("weights", f"{e['weight_bytes'] / 1e9:,.2f} GB in all | {e['weight_bytes_per_gpu'] / 2**30:,.2f} GiB per GPU")
+    t.add_row("attention layers", e.get("attention_layers") or "-")
     t.add_row("KV cache per token", f"{e['kv_bytes_per_token']:,} bytes (all GPUs)")
+    per_seq = e.get("kv_bytes_per_sequence")
+    if per_seq is not None and per_seq != e["kv_bytes_per_token"] * e["context"]:  # a window, a state or top-k
+        t.add_row(f"KV cache per sequence of {e['context']:,}", f"{per_seq / 2**20:,.2f} MiB (all GPUs)")
     if not e["fits"]:
         t.add_row("fits", "[red]no: the weights leave no room for a KV cache at "
                           f"gpu_memory_utilization {e['gpu_memory_utilization']}[/red]")
@@ -154,6 +158,8 @@ def print_explain(e: dict) -> None:
         t.add_row("decode turns compute-bound", f"from batch {cb:,}" if cb else "never (memory-bound at this context)")
     t.add_row("peak / bandwidth", f"{_si(e['peak_flops'], 'FLOPS')} | {_si(e['bandwidth_bytes_s'], 'B/s')}")
     console.print(t)
+    if e.get("weight_format_note"):
+        console.print(f"weights: {e['weight_format_note']}", highlight=False)
     if e.get("warning"):
         console.print(f"[yellow]warning: {e['warning']}[/yellow]")
     if not e.get("fits_context", True):

@@ -205,6 +205,23 @@ def linear_params_per_layer(cfg: dict) -> int:
     return qkvz + ba + conv + 2 * lin.value_heads + lin.value_dim + lin.value_heads * lin.value_dim * h + h
 
 
+def describe(cfg: dict) -> str:
+    """The layer kinds in words, e.g. '18 full + 18 sliding-window (128 tokens)'."""
+    lay = layout(cfg)
+    parts = []
+    if lay.full:
+        full = f"{lay.full} full"
+        if lay.topk is not None:
+            full += (f" sparse (top {lay.topk:,} of the tokens, picked by a {lay.index_heads}-head indexer whose keys "
+                     f"take {lay.index_bytes_per_token_per_layer} bytes a token)")
+        parts.append(full)
+    if lay.sliding:
+        parts.append(f"{lay.sliding} sliding-window ({lay.window:,} tokens)")
+    if lay.linear_layers:
+        parts.append(f"{lay.linear_layers} linear (gated delta-net: a constant state per sequence)")
+    return " + ".join(parts)
+
+
 def sum_min(before: int, new: int, cap: int | None) -> float:
     """sum over i = 1..new of min(before + i, cap): the tokens a causal chunk of `new` tokens after `before`
     cached ones attends to when each query sees at most `cap` (None: no cap, before x new + new(new+1)/2)."""

@@ -326,6 +326,19 @@ def params_active(cfg: dict) -> int:
     return param_counts(cfg).active
 
 
+# What a model card's "active parameters" counts (models.yaml card.active_counts).
+ACTIVE_COUNTS = ("bench", "with embeddings", "without embeddings")
+
+
+def active_as_counted(cfg: dict, counts: str) -> int:
+    """Active parameters counted a card's way: 'bench' = params_active (all a token multiplies but the input
+    embedding); 'with embeddings' = total minus the routed experts a token skips; 'without embeddings' = bench's
+    minus the lm_head."""
+    p = param_counts(cfg)
+    return {"bench": p.active, "with embeddings": p.active + p.embedding,
+            "without embeddings": p.active - (p.lm_head or p.embedding)}[counts]
+
+
 def mtp_params(cfg: dict) -> int:
     """Multi-token prediction modules (num_nextn_predict_layers: DeepSeek-V3/R1, GLM-4.5), which published totals
     leave out (DeepSeek-V3: 671B + 14B) and vLLM loads only as a speculative draft (--speculative-config method

@@ -9,7 +9,9 @@ throughput), in the order vLLM's V1 scheduler decides it:
   A decode that finds the KV cache full preempts the most recently admitted request: its
   cache is freed and it waits at the front of the queue to recompute prompt + output so far.
   The step that completes a request's prefill yields its first output token; each later step
-  yields one more. KV is counted in tokens (vLLM rounds each sequence up to 16-token blocks).
+  yields one more. KV is counted in tokens (vLLM rounds each sequence up to 16-token blocks); a model
+  whose cache is not one unit per token (sliding windows, a linear layer's constant state) gives
+  `kv_units`: the cache a sequence of n tokens holds, in the capacity's unit.
 
 `step_time_s(n_decode, decode_context_tokens, prefill_chunks)` prices one step: how many
 sequences decode, the sum of their context lengths, and (new tokens, cached tokens) of each
@@ -74,13 +76,19 @@ class SimError(ValueError):
 
 
 def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_tokens: int, max_num_seqs: int,
-             max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False) -> SimOutcome:
+             max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False,
+             kv_units: Callable[[int], float] | None = None) -> SimOutcome:
     """Run every (prompt_len, output_len) request to completion; return per-request times."""
     if max_num_seqs < 1 or max_num_batched_tokens < 1:
         raise ValueError("max_num_seqs and max_num_batched_tokens must be positive")
+    held = kv_units or (lambda n: n)  # the cache a sequence of n computed tokens holds
+
+    def grow(r: SimRequest, n: int):  # what computing n more tokens of r adds to the cache
+        return held(r.computed + n) - held(r.computed) if kv_units else n
+
     reqs = [SimRequest(p, o) for p, o in lengths]
     for r in reqs:
-        if r.prompt_len + r.output_len > kv_capacity_tokens:
+        if held(r.prompt_len + r.output_len) > kv_capacity_tokens:
             raise SimError(f"a request of {r.prompt_len} + {r.output_len} tokens does not fit a KV cache of "
                            f"{kv_capacity_tokens} tokens")
         if r.output_len < 1 or r.prompt_len < 1:
@@ -105,20 +113,20 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         while i < len(running) and budget > 0:
             r = running[i]
             need = min(r.target_prefill - r.computed, budget) if r.prefilling else 1
-            while used + need > kv_capacity_tokens and running[-1] is not r:  # preempt the newest
+            while used + grow(r, need) > kv_capacity_tokens and running[-1] is not r:  # preempt the newest
                 victim = running.pop()
-                used -= victim.computed
+                used -= held(victim.computed)
                 victim.computed = 0
                 waiting.appendleft(victim)
                 preemptions += 1
-            if used + need > kv_capacity_tokens:  # r itself is the newest and still does not fit
+            if used + grow(r, need) > kv_capacity_tokens:  # r itself is the newest and still does not fit
                 running.pop(i)
-                used -= r.computed
+                used -= held(r.computed)
                 r.computed = 0
                 waiting.appendleft(r)
                 preemptions += 1
                 continue
-            used += need
+            used += grow(r, need)
             budget -= need
             (chunks.append((r, need)) if r.prefilling else decoders.append(r))
             i += 1
@@ -126,11 +134,11 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         while waiting and budget > 0 and len(running) < max_num_seqs:
             r = waiting[0]
             need = min(r.target_prefill - r.computed, budget)
-            if used + need > kv_capacity_tokens:
+            if used + grow(r, need) > kv_capacity_tokens:
                 break
             waiting.popleft()
             running.append(r)
-            used += need
+            used += grow(r, need)
             budget -= need
             chunks.append((r, need))
         max_running = max(max_running, len(running))
@@ -159,7 +167,7 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         still = []
         for r in running:
             if r.finish_s is not None:
-                used -= r.computed
+                used -= held(r.computed)
             else:
                 still.append(r)
         running = still

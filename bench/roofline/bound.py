@@ -23,7 +23,7 @@ from functools import cached_property
 
 from bench.config import run as runconfig
 from bench.roofline import batchsim, efficiency
-from bench.model import flops, modelmath
+from bench.model import attention, flops, modelmath
 
 GIB = 2**30
 BLOCK_SIZE = 16
@@ -71,8 +71,20 @@ def gpu_spec(name: str, hw) -> GpuSpec | None:
                    peak_measured=probed)
 
 
+# How bench charges a weight format the roofline's cards run in an unusual way (shown by bench explain).
+WEIGHT_FORMAT_NOTES = {
+    "mxfp4": "MXFP4 on the MLP and expert matrices (4.25 bits a weight: 4-bit values and an 8-bit scale per 32; "
+             "attention, router, embeddings and lm_head in bf16); no card of hardware.yaml has FP4 tensor units, so "
+             "its GEMMs are charged at the bf16 peak (vLLM dequantizes MXFP4 in its MoE kernels on compute "
+             "capability 8.0-9.0)",
+}
+
+
 def peak_flops_per_gpu(gpu: GpuSpec, weight_dtype: str) -> float:
-    """fp8 weights run FP8 GEMMs where the card has them; weight-only int8/int4 compute in bf16; fp32 as TF32."""
+    """fp8 weights run FP8 GEMMs where the card has them; weight-only int8/int4 compute in bf16; fp32 as TF32.
+    mxfp4: no card of hardware.yaml has FP4 tensor units (Blackwell's are the first), so vLLM dequantizes MXFP4 weights
+    to bf16 inside its MoE kernels (Marlin/Triton, compute capability 8.0 and newer): bf16's peak, the bytes of
+    4.25-bit weights (modelmath.WEIGHT_DTYPE_BYTES)."""
     if weight_dtype == "fp8" and gpu.fp8_flops:
         return gpu.fp8_flops
     if weight_dtype == "float32":
@@ -132,16 +144,14 @@ class Deployment:
     @cached_property
     def kv_bytes_per_token(self) -> int:
         """Summed over the TP group (MLA's latent and too-few KV heads are replicated, unless attention is DP)."""
-        tp = 1 if self.attention_data_parallel else self.tp
-        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp, self.mla_expanded,
-                                            self._mla_pad)
+        return sum(self._kv_parts[:3])
 
     @cached_property
     def replicated_weight_bytes(self) -> float:
         """Bytes stored on every GPU beyond an even 1/TP split: whole attention weights under DP attention."""
         if not self.attention_data_parallel:
             return 0.0
-        return self.params.attention * modelmath.weight_dtype_bytes(self.weight_dtype) * (self.tp - 1)
+        return self.params.attention * modelmath.format_bytes(self.weight_dtype).attention * (self.tp - 1)
 
     @property
     def weight_bytes_per_gpu(self) -> float:
@@ -173,19 +183,95 @@ class Deployment:
         return self.mla_padded_head_dim if self.mla_expanded else 0
 
     @cached_property
-    def _attn_flops_per_ctx_decode(self) -> float:
-        return flops.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded,
-                                                   mla_padded_head_dim=self._mla_pad)
+    def _layout(self) -> attention.Layout:
+        return attention.layout(self.cfg)
 
     @cached_property
-    def _prefill_attn_per_pair(self) -> float:
-        d_qk, d_v = flops.attention_dims(self.cfg, decode=False, mla_padded_head_dim=self._mla_pad)
-        return 2.0 * modelmath.num_layers(self.cfg) * modelmath.num_heads(self.cfg) * (d_qk + d_v)
+    def _attn_flops_per_ctx_decode(self) -> float:
+        return flops.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded,
+                                               mla_padded_head_dim=self._mla_pad)
+
+    def _decode_attn_flops(self, n_decode: int, decode_context_tokens: int) -> float:
+        """Attention FLOPs of `n_decode` decoding sequences whose contexts sum to decode_context_tokens. Every layer
+        full (the common case): linear in the sum. Windows, sparse top-k or linear layers: each sequence taken at
+        the mean context (exact when they are of one length, as in a batch of equal requests)."""
+        if self._layout.plain:
+            return decode_context_tokens * self._attn_flops_per_ctx_decode
+        if n_decode == 0:
+            return 0.0
+        mean = decode_context_tokens / n_decode
+        return n_decode * flops.attention_flops(self.cfg, 1, mean - 1, decode=not self.mla_expanded,
+                                                mla_padded_head_dim=self._mla_pad, lay=self._layout)
+
+    def _prefill_attn_flops(self, prompt_len: int, cached_len: int) -> float:
+        return flops.attention_flops(self.cfg, prompt_len, cached_len, decode=False, mla_padded_head_dim=self._mla_pad,
+                                     lay=self._layout)
 
     def _prefill_flops(self, prompt_len: int, cached_len: int) -> float:
         """flops.prefill_flops of one chunk (one logits row) with the config's constants cached."""
-        pairs = prompt_len * cached_len + prompt_len * (prompt_len + 1) / 2
-        return self._block_flops * prompt_len + self._head_flops + self._prefill_attn_per_pair * pairs
+        return self._block_flops * prompt_len + self._head_flops + self._prefill_attn_flops(prompt_len, cached_len)
+
+    # -- the cache: what a token and a sequence hold, what a step reads --------------------------------------
+
+    @cached_property
+    def _kv_parts(self) -> tuple[int, int, int, int]:
+        """(full layers, sliding layers, indexer keys) bytes per token and the linear layers' state per sequence,
+        summed over the TP group."""
+        tp = 1 if self.attention_data_parallel else self.tp
+        full, sliding, index = modelmath.kv_token_bytes(self.cfg, self.kv_cache_dtype, self.model_dtype, tp,
+                                                        self.mla_expanded, self._mla_pad)
+        return full, sliding, index, modelmath.linear_state_bytes(self.cfg, self.model_dtype)
+
+    @cached_property
+    def _cache_linear(self) -> bool:
+        """A sequence's cache grows by kv_bytes_per_token a token from the first (no window, no constant state)."""
+        return not self._layout.sliding and not self._layout.linear_layers
+
+    def kv_bytes_per_sequence(self, context_len: int) -> float:
+        """Bytes one sequence of `context_len` tokens holds on the TP group (modelmath.kv_bytes_per_sequence)."""
+        full, sliding, index, state = self._kv_parts
+        return (full + index) * context_len + sliding * self._layout.windowed(context_len) + state
+
+    def kv_units(self, tokens: int) -> float:
+        """A sequence of `tokens` tokens in the cache's unit, tokens of kv_bytes_per_token (what
+        kv_capacity_tokens counts): the tokens themselves, fewer under sliding windows, more with a linear state."""
+        if self._cache_linear:
+            return tokens
+        return self.kv_bytes_per_sequence(tokens) / self.kv_bytes_per_token
+
+    @property
+    def kv_units_or_none(self):
+        """kv_units for the scheduler (bench.roofline.batchsim), None where a sequence holds one unit a token."""
+        return None if self._cache_linear else self.kv_units
+
+    def kv_read_bytes(self, context_len: float) -> float:
+        """Cache bytes one decode step of one sequence with `context_len` tokens cached reads (see _kv_read_bytes)."""
+        return self._kv_read_bytes(context_len)
+
+    def _kv_read_bytes(self, context_len: float) -> float:
+        """Cache bytes attention reads for one query step of a sequence with `context_len` tokens cached: the full
+        layers' tokens it attends to (all, or the sparse top-k), the indexer's keys of all, the window, the state."""
+        full, sliding, index, state = self._kv_parts
+        lay = self._layout
+        return full * lay.attended(context_len) + index * context_len + sliding * lay.windowed(context_len) + state
+
+    def _kv_step_bytes(self, n_decode: int, decode_context_tokens: int,
+                       prefill_chunks: list[tuple[int, int]]) -> tuple[float, float]:
+        """(prefill, decode) cache bytes a step reads and writes: each sequence's cache as attention reads it, and
+        every new token written (a linear layer's state read and written once per sequence)."""
+        new = sum(n for n, _ in prefill_chunks)
+        per_token = self.kv_bytes_per_token
+        if self._layout.plain:
+            return ((sum(c for _, c in prefill_chunks) + new) * per_token,
+                    (decode_context_tokens + n_decode) * per_token)
+        state = self._kv_parts[3]
+        full, sliding, index, _ = self._kv_parts
+        prefill = sum((full + index) * c + sliding * self._layout.windowed(c) + 2 * state for _, c in prefill_chunks)
+        prefill += new * per_token
+        decode = 0.0
+        if n_decode:
+            decode = n_decode * (self._kv_read_bytes(decode_context_tokens / n_decode) + state + per_token)
+        return prefill, decode
 
     @cached_property
     def _touched_memo(self) -> dict[int, float]:
@@ -216,8 +302,11 @@ class Deployment:
         return kv_capacity_tokens(max(0.0, self.kv_cache_bytes_per_gpu), self.kv_bytes_per_token / self.tp)
 
     def max_batch(self, context_len: int) -> int:
-        """Sequences of `context_len` tokens whose KV fits at once."""
-        return self.kv_capacity_tokens // context_len
+        """Sequences of `context_len` tokens whose KV fits at once (a window or a linear state: their bytes
+        per sequence, kv_units)."""
+        if self._cache_linear:
+            return self.kv_capacity_tokens // context_len
+        return int(self.kv_capacity_tokens // self.kv_units(context_len))
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -226,12 +315,11 @@ class Deployment:
         and prefill chunks of (new tokens, tokens already cached)."""
         new = sum(n for n, _ in prefill_chunks)
         tokens = n_decode + new
-        flops = n_decode * self._linear_flops + decode_context_tokens * self._attn_flops_per_ctx_decode
-        flops += sum(self._prefill_flops(n, cached) for n, cached in prefill_chunks)
-        kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
+        work = n_decode * self._linear_flops + self._decode_attn_flops(n_decode, decode_context_tokens)
+        work += sum(self._prefill_flops(n, cached) for n, cached in prefill_chunks)
         moved = self.weight_bytes_touched(tokens) + self.replicated_weight_bytes
-        moved += (kv_read + tokens) * self.kv_bytes_per_token
-        return StepBound(tokens=tokens, flops=flops, bytes=moved, compute_s=flops / self.peak_flops,
+        moved += sum(self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks))
+        return StepBound(tokens=tokens, flops=work, bytes=moved, compute_s=work / self.peak_flops,
                          memory_s=moved / self.bandwidth_bytes_s)
 
     def step_split(self, n_decode: int, decode_context_tokens: int,
@@ -243,10 +331,10 @@ class Deployment:
         s = self.step(n_decode, decode_context_tokens, prefill_chunks)
         new = sum(n for n, _ in prefill_chunks)
         if s.bound == "compute":
-            decode = n_decode * self._linear_flops + decode_context_tokens * self._attn_flops_per_ctx_decode
+            decode = n_decode * self._linear_flops + self._decode_attn_flops(n_decode, decode_context_tokens)
             return s.time_s, s.flops - decode, decode
         weights = self.weight_bytes_touched(s.tokens) + self.replicated_weight_bytes
-        prefill = weights * new / s.tokens + (sum(c for _, c in prefill_chunks) + new) * self.kv_bytes_per_token
+        prefill = weights * new / s.tokens + self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks)[0]
         return s.time_s, prefill, s.bytes - prefill
 
     @cached_property
@@ -271,18 +359,18 @@ class Deployment:
         experts = memo[tokens]
         m = self.params.moe
         # each GPU holds 1/TP of every expert: group bytes / one expert's bytes = hit x layers x TP slices
-        matrices = (experts / (m.expert_params * modelmath.weight_dtype_bytes(self.weight_dtype)) * self.tp
+        matrices = (experts / (m.expert_params * modelmath.format_bytes(self.weight_dtype).mlp) * self.tp
                     if m is not None else 0.0)
         dense = self.weight_bytes_touched(tokens) - experts + self.replicated_weight_bytes
-        kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
-        attn = decode_context_tokens * self._attn_flops_per_ctx_decode
+        attn = self._decode_attn_flops(n_decode, decode_context_tokens)
         sequences = n_decode + len(prefill_chunks)
         gemm = tokens * self._block_flops + sequences * self._head_flops  # one logits row per sequence
         for n, cached in prefill_chunks:
-            attn += self._prefill_flops(n, cached) - n * self._block_flops - self._head_flops
+            attn += self._prefill_attn_flops(n, cached)
         act_bytes = 4 if self.model_dtype == "float32" else 2
         return efficiency.StepCost(
-            dense_weight_bytes=dense, expert_weight_bytes=experts, kv_bytes=(kv_read + tokens) * self.kv_bytes_per_token,
+            dense_weight_bytes=dense, expert_weight_bytes=experts,
+            kv_bytes=sum(self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks)),
             gemm_flops=gemm, attention_flops=attn, sequences=sequences, tokens=tokens,
             allreduce_bytes=tokens * int(self.cfg["hidden_size"]) * act_bytes,
             allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0, expert_matrices=matrices)
@@ -368,7 +456,8 @@ def predict_workload(dep: Deployment, lengths: list[tuple[int, int]], max_num_se
     def step_time_s(n_decode: int, ctx: int, chunks: list) -> tuple[float, float, float]:
         return dep.step_split(n_decode, ctx, chunks)
 
-    out = batchsim.simulate(lengths, step_time_s, dep.kv_capacity_tokens, max_num_seqs, max_num_batched_tokens)
+    out = batchsim.simulate(lengths, step_time_s, dep.kv_capacity_tokens, max_num_seqs, max_num_batched_tokens,
+                            kv_units=dep.kv_units_or_none)
     tpot = [(r.finish_s - r.first_token_s) / (r.output_len - 1) if r.output_len > 1 else None for r in out.requests]
     return WorkloadPrediction(elapsed_s=out.elapsed_s, input_tokens=out.input_tokens, output_tokens=out.output_tokens,
                               ttft_s=[r.first_token_s for r in out.requests], tpot_s=tpot,
@@ -389,7 +478,7 @@ def explain(dep: Deployment, context_len: int, batches: tuple[int, ...] = EXPLAI
         rows.append({"batch": b, "step_ms": s.time_s * 1e3, "tok_s": b / s.time_s, "bound": s.bound,
                      "fits_kv": dep.fits and b <= dep.max_batch(context_len),
                      "weight_bytes_read": dep.weight_bytes_touched(b) + dep.replicated_weight_bytes,
-                     "kv_bytes_read": b * context_len * dep.kv_bytes_per_token})
+                     "kv_bytes_read": b * dep.kv_read_bytes(context_len)})
     prefill = dep.prefill_step(context_len)
     return {
         "model_type": dep.cfg.get("model_type"),
@@ -405,6 +494,9 @@ def explain(dep: Deployment, context_len: int, batches: tuple[int, ...] = EXPLAI
         "weight_bytes_per_gpu": dep.weight_bytes_per_gpu,
         "attention_data_parallel": dep.attention_data_parallel,
         "kv_bytes_per_token": dep.kv_bytes_per_token,
+        "kv_bytes_per_sequence": dep.kv_bytes_per_sequence(context_len),
+        "attention_layers": attention.describe(dep.cfg),
+        "weight_format_note": WEIGHT_FORMAT_NOTES.get(dep.weight_dtype, ""),
         "fits": dep.fits,
         "kv_cache_bytes": max(0.0, dep.kv_cache_bytes_per_gpu) * dep.tp,
         "kv_capacity_tokens": dep.kv_capacity_tokens,

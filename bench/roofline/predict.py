@@ -20,6 +20,7 @@ from bench.roofline.batchsim import SimError
 from bench.config.catalog import _dtype_of
 from bench.core.errors import BenchError
 from bench.roofline.bound import Deployment, GpuSpec, WorkloadPrediction
+from bench.model import modelmath
 
 
 def gpu_for(name: str) -> GpuSpec | None:
@@ -47,7 +48,7 @@ def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool =
     dtype = model_dtype(run, model_config)
     given = {k: run[k] for k in ("kv_cache_dtype", "gpu_memory_utilization") if run.get(k)}  # else RunConfig's
     return Deployment(cfg=model_config, gpu=gpu, tensor_parallel_size=run.get("tensor_parallel_size") or 1,
-                      weight_dtype=weight_format(run, dtype), model_dtype=dtype, mla_expanded=mla_expanded,
+                      weight_dtype=weight_format(run, dtype, model_config), model_dtype=dtype, mla_expanded=mla_expanded,
                       mla_padded_head_dim=mla_padded_head_dim, **given)
 
 
@@ -56,10 +57,13 @@ def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool =
 QUANTIZATION_WEIGHTS = {"fp8": "fp8", "awq": "int4", "gptq": "int4"}
 
 
-def weight_format(run: dict, dtype: str) -> str:
-    """The weights' format: the --quantization's, else the model dtype."""
+def weight_format(run: dict, dtype: str, model_config: dict | None = None) -> str:
+    """The weights' format: the --quantization's, else the checkpoint's own (fp8: DeepSeek-V3/R1, Kimi K2; mxfp4:
+    gpt-oss; vLLM loads those without being asked, dummy weights included), else the model dtype."""
     q = run.get("quantization")
-    return QUANTIZATION_WEIGHTS[q] if q else dtype
+    if q:
+        return QUANTIZATION_WEIGHTS[q]
+    return (modelmath.checkpoint_weight_format(model_config) if model_config else None) or dtype
 
 
 def vllm_default_limits(gpu: GpuSpec) -> tuple[int, int]:
