@@ -18,8 +18,9 @@ from vllm_rows import check_row
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "gpu_reference.sh"
-DRY_STEPS = ["environment", "run-tiny-qwen2", "run-tiny-deepseek-v2", "run-tiny-glm", "hf-tiny-qwen2", "calibrate",
-             "report"]
+DRY_FAMILIES = ["tiny-qwen2", "tiny-deepseek-v2", "tiny-glm", "tiny-qwen3", "tiny-qwen3-moe", "tiny-deepseek-v3",
+                "tiny-glm4-moe", "tiny-gpt-oss"]
+DRY_STEPS = ["environment", *[f"run-{m}" for m in DRY_FAMILIES], "hf-tiny-qwen2", "calibrate", "report"]
 # What the dry mode's WORKLOAD in scripts/gpu_reference.sh asks (the family checks recompute its lengths)
 DRY_WORKLOAD = {"num_prompts": 8, "input_len": 32, "output_len": 16, "dist": "uniform", "range_ratio": 0.5, "seed": 3}
 
@@ -59,7 +60,7 @@ def test_a_failing_step_is_a_row_and_the_next_step_still_runs(tmp_path):
     assert [s["step"] for s in steps] == DRY_STEPS
     status = {s["step"]: (s["status"], s["exit_code"]) for s in steps}
     assert status["environment"] == ("ok", "0")
-    for name in ("run-tiny-qwen2", "run-tiny-deepseek-v2", "run-tiny-glm", "hf-tiny-qwen2", "report"):
+    for name in (*[f"run-{m}" for m in DRY_FAMILIES], "hf-tiny-qwen2", "report"):
         assert status[name] == ("failed", "2"), name
     assert status["calibrate"][0] in ("failed", "skipped")  # no rows to fit, or no such subcommand
     log = (tmp_path / "ref" / "logs" / "run-tiny-qwen2.log").read_text()
@@ -76,19 +77,27 @@ def test_dry_mode_runs_every_step_on_the_cpu_build(dry_reference):
     assert status["calibrate"] in ("skipped", "failed")
     assert proc.returncode == (3 if status["calibrate"] == "failed" else 0)
     rows = list(csv.DictReader((out / "rows.csv").open()))
-    assert sorted((r["model"], r["engine"], r["max_num_seqs"], r["status"]) for r in rows) == [
-        ("tiny-deepseek-v2", "vllm", "4", "ok"), ("tiny-glm", "vllm", "4", "ok"), ("tiny-qwen2", "hf", "4", "ok"),
-        ("tiny-qwen2", "vllm", "4", "ok")]
+    assert sorted((r["model"], r["engine"], r["max_num_seqs"], r["status"]) for r in rows) == sorted(
+        [(m, "vllm", "4", "ok") for m in DRY_FAMILIES] + [("tiny-qwen2", "hf", "4", "ok")])
     assert (out / "report" / "index.html").is_file() and (out / "environment.txt").is_file()
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("model,analytic", [("tiny-qwen2", 2048), ("tiny-deepseek-v2", 3456), ("tiny-glm", 2048)])
+@pytest.mark.parametrize("model,analytic", [
+    ("tiny-qwen2", 2048), ("tiny-deepseek-v2", 3456), ("tiny-glm", 2048),
+    ("tiny-qwen3", 2 * 2 * 2 * 64 * 2),  # 2 layers x K and V x 2 KV heads x 64 x 2 bytes
+    ("tiny-qwen3-moe", 2 * 2 * 2 * 64 * 2),
+    ("tiny-deepseek-v3", 3 * 576 * 2),  # 3 layers x (512 + 64) x 2 bytes; the MTP layer is not loaded without a draft
+    ("tiny-glm4-moe", 3 * 2 * 2 * 64 * 2),
+    ("tiny-gpt-oss", 2 * 2 * 2 * 64 * 2),  # the sliding and the full layer: the pool's unit is a token of both
+])
 def test_each_family_generates_exactly_the_sampled_lengths_with_the_kv_vllm_allocated(dry_reference, model, analytic):
     """The rows the dry run's vLLM steps measured (their engines start once for this and the test above): 8
     prompts of uniform lengths (32 in / 16 out, range 0.5, seed 3) at batch 4 in a 1 GiB KV cache, one per
-    family (Qwen2; DeepSeek-V2: MLA + MoE; GLM). Every request got exactly its sampled lengths, recomputed here
-    with bench's sampler, and vLLM allocated the KV the analytic formula gives (tests/vllm_rows.py)."""
+    family (Qwen2; DeepSeek-V2: MLA + MoE; GLM; Qwen3; Qwen3-MoE; DeepSeek-V3: MLA + sigmoid-routed MoE; GLM-4.5's
+    Glm4Moe; gpt-oss: a sliding-window and a full layer, two KV-cache groups sharing vLLM's block pool). Every
+    request got exactly its sampled lengths, recomputed here with bench's sampler, and vLLM allocated the KV the
+    analytic formula gives (tests/vllm_rows.py)."""
     w = DRY_WORKLOAD
     _, _, out = dry_reference
     rows = pd.read_csv(out / "rows.csv")

@@ -5,7 +5,7 @@ import pytest
 
 from bench.config.catalog import resolve_model
 from bench.roofline import bound as roofline
-from bench.model import modelmath
+from bench.model import attention, modelmath
 
 
 def check_row(row, record, *, input_tokens, output_tokens, analytic):
@@ -14,7 +14,11 @@ def check_row(row, record, *, input_tokens, output_tokens, analytic):
     assert row["input_tokens"] == input_tokens and row["output_tokens"] == output_tokens
     assert row["kv_bytes_per_token_analytic"] == analytic
     assert row["kv_bytes_per_token"] == analytic  # what vLLM allocated, per token of capacity
-    assert row["kv_num_blocks"] * row["kv_block_size"] == row["kv_capacity_tokens"]
+    # one block pool; a model with sliding-window and full layers has two KV-cache groups drawing on it, so the
+    # pool holds blocks x block size / groups tokens of every layer
+    groups = 2 if attention.layout(resolve_model(row["model"]).config).sliding else 1
+    assert record["kv_cache"]["groups"] == groups
+    assert row["kv_num_blocks"] * row["kv_block_size"] == row["kv_capacity_tokens"] * groups
     # the analytic capacity (bench.roofline) is what vLLM allocated: whole blocks of the 1 GiB asked for
     # (this was tests/test_engine_kv_capacity.py, which started three more engines to check it)
     config = resolve_model(row["model"]).config

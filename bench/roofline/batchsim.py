@@ -38,6 +38,8 @@ class SimRequest:
     # state
     computed: int = 0  # tokens whose KV is cached (prompt, then outputs), reset by preemption
     generated: int = 0  # output tokens produced so far
+    credit: float = 0.0  # speculative decoding: the fraction of a token carried to the next step
+    pending: int = 0  # tokens this step's decode will emit
     first_token_s: float | None = None
     finish_s: float | None = None
 
@@ -77,8 +79,10 @@ class SimError(ValueError):
 
 def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_tokens: int, max_num_seqs: int,
              max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False,
-             kv_units: Callable[[int], float] | None = None) -> SimOutcome:
-    """Run every (prompt_len, output_len) request to completion; return per-request times."""
+             kv_units: Callable[[int], float] | None = None, tokens_per_step: float = 1.0) -> SimOutcome:
+    """Run every (prompt_len, output_len) request to completion; return per-request times. tokens_per_step:
+    what a decoding sequence emits a step on average (speculative decoding: 1 + draft tokens x acceptance), each
+    step emitting the whole tokens of what it has accumulated (at least one), the rest carried."""
     if max_num_seqs < 1 or max_num_batched_tokens < 1:
         raise ValueError("max_num_seqs and max_num_batched_tokens must be positive")
     held = kv_units or (lambda n: n)  # the cache a sequence of n computed tokens holds
@@ -112,7 +116,10 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         i = 0
         while i < len(running) and budget > 0:
             r = running[i]
-            need = min(r.target_prefill - r.computed, budget) if r.prefilling else 1
+            if r.prefilling:
+                need = min(r.target_prefill - r.computed, budget)
+            else:
+                need = r.pending = min(max(1, int(r.credit + tokens_per_step)), r.output_len - r.generated)
             while used + grow(r, need) > kv_capacity_tokens and running[-1] is not r:  # preempt the newest
                 victim = running.pop()
                 used -= held(victim.computed)
@@ -162,8 +169,10 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
             if not r.prefilling:
                 _emit(r, now)
         for r in decoders:
-            r.computed += 1
-            _emit(r, now)
+            r.credit += tokens_per_step - r.pending
+            r.computed += r.pending
+            for _ in range(r.pending):
+                _emit(r, now)
         still = []
         for r in running:
             if r.finish_s is not None:

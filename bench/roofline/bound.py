@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bench.config import run as runconfig
-from bench.roofline import batchsim, efficiency
+from bench.roofline import batchsim, efficiency, speculation
 from bench.model import attention, flops, modelmath
 
 GIB = 2**30
@@ -128,6 +128,9 @@ class Deployment:
     mla_expanded: bool = False
     # K and V of the expanded form padded to one head size (engine_profiles.mla_padded_head_dim); 0: not padded
     mla_padded_head_dim: int = 0
+    # speculative decoding (bench.roofline.speculation): each decoding sequence verifies k + 1 tokens a step and
+    # a network draft adds k passes; None: one token a step
+    draft: speculation.Draft | None = None
 
     @property
     def tp(self) -> int:
@@ -263,14 +266,15 @@ class Deployment:
         per_token = self.kv_bytes_per_token
         if self._layout.plain:
             return ((sum(c for _, c in prefill_chunks) + new) * per_token,
-                    (decode_context_tokens + n_decode) * per_token)
+                    (decode_context_tokens + n_decode * self._verified) * per_token)
         state = self._kv_parts[3]
         full, sliding, index, _ = self._kv_parts
         prefill = sum((full + index) * c + sliding * self._layout.windowed(c) + 2 * state for _, c in prefill_chunks)
         prefill += new * per_token
         decode = 0.0
         if n_decode:
-            decode = n_decode * (self._kv_read_bytes(decode_context_tokens / n_decode) + state + per_token)
+            decode = n_decode * (self._kv_read_bytes(decode_context_tokens / n_decode) + state
+                                 + self._verified * per_token)
         return prefill, decode
 
     @cached_property
@@ -310,14 +314,38 @@ class Deployment:
 
     # -- time ---------------------------------------------------------------------------------
 
+    @property
+    def _verified(self) -> int:
+        """Tokens a decoding sequence runs through the model a step (speculative decoding: k + 1)."""
+        return self.draft.verified if self.draft else 1
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Tokens a decoding sequence emits a step (speculative decoding: 1 + k x acceptance)."""
+        return self.draft.tokens_per_step if self.draft else 1.0
+
+    def _draft_cost(self, n_decode: int) -> tuple[float, float]:
+        """(weight bytes, FLOPs) of a step's draft passes (k of them, a network draft only)."""
+        d = self.draft
+        if d is None or not d.computed or n_decode == 0:
+            return 0.0, 0.0
+        moved, work = speculation.draft_pass(self.cfg, self.weight_dtype, n_decode, self.weight_bytes_touched(n_decode))
+        return d.draft_tokens * moved, d.draft_tokens * work
+
+    def _decode_work(self, n_decode: int, decode_context_tokens: int) -> float:
+        """FLOPs of a step's decoding sequences: k + 1 verified tokens each (1 without a draft), and the draft's."""
+        q = self._verified
+        return (n_decode * q * self._linear_flops + q * self._decode_attn_flops(n_decode, decode_context_tokens)
+                + self._draft_cost(n_decode)[1])
+
     def step(self, n_decode: int, decode_context_tokens: int, prefill_chunks: list[tuple[int, int]] = ()) -> StepBound:
         """One forward pass: n_decode sequences decoding (their contexts summing to decode_context_tokens)
         and prefill chunks of (new tokens, tokens already cached)."""
         new = sum(n for n, _ in prefill_chunks)
-        tokens = n_decode + new
-        work = n_decode * self._linear_flops + self._decode_attn_flops(n_decode, decode_context_tokens)
+        tokens = n_decode * self._verified + new
+        work = self._decode_work(n_decode, decode_context_tokens)
         work += sum(self._prefill_flops(n, cached) for n, cached in prefill_chunks)
-        moved = self.weight_bytes_touched(tokens) + self.replicated_weight_bytes
+        moved = self.weight_bytes_touched(tokens) + self.replicated_weight_bytes + self._draft_cost(n_decode)[0]
         moved += sum(self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks))
         return StepBound(tokens=tokens, flops=work, bytes=moved, compute_s=work / self.peak_flops,
                          memory_s=moved / self.bandwidth_bytes_s)
@@ -331,7 +359,7 @@ class Deployment:
         s = self.step(n_decode, decode_context_tokens, prefill_chunks)
         new = sum(n for n, _ in prefill_chunks)
         if s.bound == "compute":
-            decode = n_decode * self._linear_flops + self._decode_attn_flops(n_decode, decode_context_tokens)
+            decode = self._decode_work(n_decode, decode_context_tokens)
             return s.time_s, s.flops - decode, decode
         weights = self.weight_bytes_touched(s.tokens) + self.replicated_weight_bytes
         prefill = weights * new / s.tokens + self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks)[0]
@@ -351,7 +379,7 @@ class Deployment:
                   prefill_chunks: list[tuple[int, int]] = ()) -> efficiency.StepCost:
         """The step of `step` split by kind, for bench.roofline.efficiency (same totals as the bound's)."""
         new = sum(n for n, _ in prefill_chunks)
-        tokens = n_decode + new
+        tokens = n_decode * self._verified + new
         memo = self._expert_memo
         if tokens not in memo:
             memo[tokens] = (modelmath.routed_expert_bytes_touched(self.cfg, tokens, self.weight_dtype)
@@ -361,10 +389,13 @@ class Deployment:
         # each GPU holds 1/TP of every expert: group bytes / one expert's bytes = hit x layers x TP slices
         matrices = (experts / (m.expert_params * modelmath.format_bytes(self.weight_dtype).mlp) * self.tp
                     if m is not None else 0.0)
-        dense = self.weight_bytes_touched(tokens) - experts + self.replicated_weight_bytes
-        attn = self._decode_attn_flops(n_decode, decode_context_tokens)
+        draft_bytes, draft_flops = self._draft_cost(n_decode)
+        dense = self.weight_bytes_touched(tokens) - experts + self.replicated_weight_bytes + draft_bytes
+        attn = self._verified * self._decode_attn_flops(n_decode, decode_context_tokens)
         sequences = n_decode + len(prefill_chunks)
-        gemm = tokens * self._block_flops + sequences * self._head_flops  # one logits row per sequence
+        # one logits row per sequence, per verified token of a speculative decode
+        gemm = tokens * self._block_flops + (sequences + n_decode * (self._verified - 1)) * self._head_flops
+        gemm += draft_flops
         for n, cached in prefill_chunks:
             attn += self._prefill_attn_flops(n, cached)
         act_bytes = 4 if self.model_dtype == "float32" else 2
@@ -457,7 +488,7 @@ def predict_workload(dep: Deployment, lengths: list[tuple[int, int]], max_num_se
         return dep.step_split(n_decode, ctx, chunks)
 
     out = batchsim.simulate(lengths, step_time_s, dep.kv_capacity_tokens, max_num_seqs, max_num_batched_tokens,
-                            kv_units=dep.kv_units_or_none)
+                            kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step)
     tpot = [(r.finish_s - r.first_token_s) / (r.output_len - 1) if r.output_len > 1 else None for r in out.requests]
     return WorkloadPrediction(elapsed_s=out.elapsed_s, input_tokens=out.input_tokens, output_tokens=out.output_tokens,
                               ttft_s=[r.first_token_s for r in out.requests], tpot_s=tpot,

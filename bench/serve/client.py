@@ -30,6 +30,7 @@ class Target:
     model: str  # the name sent in each request
     ignore_eos: bool = True
     secret: Secret | None = None
+    temperature: float = 1.0  # sent only when not 1 (the servers' default)
 
     def headers(self) -> dict[str, str]:
         h = {"Content-Type": "application/json"}
@@ -44,6 +45,8 @@ class Target:
             b["messages"] = [{"role": "user", "content": prompt}]
         else:
             b["prompt"] = prompt
+        if self.temperature != 1.0:
+            b["temperature"] = self.temperature
         if self.ignore_eos:  # vLLM's extensions (--no-ignore-eos leaves both out, for vendors)
             b["ignore_eos"] = True  # exactly max_tokens tokens
             b["stream_options"]["continuous_usage_stats"] = True  # usage in every chunk: its token count

@@ -106,7 +106,7 @@ def run_serve(cfg: ServeConfig, model: ResolvedModel, endpoint: Endpoint | None,
         return _run_local(cfg, model, out_csv, sweep_id, env, verbose, on_level)
     api_model = cfg.api_model or model.hub_id or model.name
     session = _Session(cfg=cfg, model=model, out_csv=out_csv, sweep_id=sweep_id, env=env, api_model=api_model,
-                   target=Target(endpoint, api_model, cfg.ignore_eos, secret), secret=secret, weights="",
+                   target=Target(endpoint, api_model, cfg.ignore_eos, secret, cfg.temperature), secret=secret, weights="",
                    engine=ENDPOINT_ENGINE, metrics_url=endpoint.origin + "/metrics" if endpoint.loopback else None,
                    device="")
     if endpoint.loopback:
@@ -150,7 +150,7 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
         try:
             session.engine_start_s = server.start_s
             url = parse_endpoint(server.base_url, cfg.api)
-            session.target = Target(url, session.api_model, cfg.ignore_eos, None)
+            session.target = Target(url, session.api_model, cfg.ignore_eos, None, cfg.temperature)
             session.metrics_url = url.origin + "/metrics"
             session.facts = {**server.facts(), **_local_versions(device)}
             session.device = session.facts.get("device") or device
