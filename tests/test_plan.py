@@ -333,7 +333,7 @@ def test_an_slo_no_point_meets_names_the_best_point(capsys, tmp_path):
                               "H100-SXM", "--traffic", "1M/day", "--slo-tpot-ms", "5", "--slo-ttft-ms", "1000")
     assert code == 2 and err.count("\n") == 1
     assert ("meets TTFT p99 <= 1000 ms and TPOT p99 <= 5 ms; the best available: H100-SXM batch 1 (measured, b1): "
-            "TTFT p99 50.0 ms, TPOT p99 10.0 ms") in err
+            "TTFT p99 50 ms, TPOT p99 10 ms") in err
 
 
 def test_every_like_for_like_api_model_has_a_price():
