@@ -9,7 +9,7 @@ import pytest
 
 from bench.core import formats
 from bench.core.console import PIPED_WIDTH, make_console
-from bench.core.formats import cell, cny, dearer_or_cheaper, ms, num, pct, ratio, si, tokens
+from bench.core.formats import cell, cny, dearer_or_cheaper, given, ms, num, pct, ratio, si, tokens
 from bench.core.tables import csv_cell, csv_records, csv_table, html_table, markdown_table
 
 
@@ -94,6 +94,11 @@ def test_ratio_and_dearer_or_cheaper():
     assert dearer_or_cheaper(0.3) == "3.33x cheaper"   # 1 / 0.3 = 3.333...
     assert dearer_or_cheaper(0.0) == "free to run"
     assert dearer_or_cheaper(math.inf) == "the other is free"
+
+
+def test_given_figures_are_echoed_as_written():
+    # a listed price or a target keeps its digits: rounding 0.0015 CNY/M or a 7.25 FX rate would misquote it
+    assert [given(x) for x in (0.8, 7.25, 0.0015, 30.0, 1234.5)] == ["0.8", "7.25", "0.0015", "30", "1234.5"]
 
 
 def test_cells_of_markdown_and_html_tables_use_num():

@@ -11,6 +11,7 @@ would claim a precision it does not have, fewer would hide a 1% change). Each ki
     si      3.35e12, 'B/s' -> '3.35 TB/s'
     pct     0.1234 -> '12.3%'    signed: '+12.3%'
     ratio   1.114 -> '1.11x'     dearer_or_cheaper: '1.11x dearer', '2x cheaper'
+    given   0.0015 -> '0.0015'   (a figure the user gave or a source quoted, echoed as written, not rounded)
 
 Token counts take the SI prefixes (k, M, G, T), not the English short scale (k, M, B, T): k and M are SI
 already, so G and T continue the same series, and in bench "B" means bytes (KV B/token, GB, TB/s), so "2.4B"
@@ -154,6 +155,16 @@ def dearer_or_cheaper(self_over_other: float) -> str:
     if self_over_other >= 1:
         return f"{ratio(self_over_other)} dearer"
     return f"{ratio(1 / self_over_other)} cheaper"
+
+
+def given(x: float) -> str:
+    """A figure the user gave or a source quoted (a listed price, an FX rate, a target, a mix part), echoed as
+    written rather than rounded: up to 6 significant digits, no trailing zeros.
+
+    >>> [given(x) for x in (0.8, 7.2, 0.0015, 30.0, 1234567.0)]
+    ['0.8', '7.2', '0.0015', '30', '1.23457e+06']
+    """
+    return f"{x:g}"
 
 
 def cell(v) -> str:

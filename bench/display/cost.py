@@ -8,7 +8,7 @@ import math
 from rich.table import Table
 
 from bench.core.console import make_console
-from bench.core.formats import cny, dearer_or_cheaper, ms, num, pct, tokens
+from bench.core.formats import cny, dearer_or_cheaper, given, ms, num, pct, tokens
 from bench.cost import formulas as cost
 from bench.cost.pricing import SelfCost, VendorComparison
 from bench.config.prices import VendorPrice
@@ -211,8 +211,8 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
         if p.free:
             listed = "free"
         else:
-            hit = "-" if p.input_cache_hit_per_m is None else f"{p.input_cache_hit_per_m:g}"
-            listed = f"{p.currency} {p.input_per_m:g} / {hit} / {p.output_per_m:g}"
+            hit = "-" if p.input_cache_hit_per_m is None else given(p.input_cache_hit_per_m)
+            listed = f"{p.currency} {given(p.input_per_m)} / {hit} / {given(p.output_per_m)}"
         e = effective[id(p)]
         cells = [p.vendor, p.label, p.since, str(p.applies_to or ""), listed,
                  cny(p.blended_cny_per_m(mix, fx_cny_per_usd))]

@@ -7,7 +7,7 @@ import math
 
 from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point
 from bench.cost import formulas as cost
-from bench.core.formats import cell, cny, dearer_or_cheaper, ms, num, pct, ratio, tokens
+from bench.core.formats import cell, cny, dearer_or_cheaper, given, ms, num, pct, ratio, tokens
 from bench.core.tables import markdown_table
 from bench.cost.pricing import BASES
 
@@ -134,7 +134,7 @@ def provenance(p: Plan) -> list[str]:
         if hp.note and hp.op is not None:
             lines.append(f"{hp.hardware}: {hp.note}")
     fx = p.request.cost_options
-    lines.append(f"FX {fx.fx_cny_per_usd:g} CNY/USD ({fx.fx_date}); servers of 8 GPUs")
+    lines.append(f"FX {given(fx.fx_cny_per_usd)} CNY/USD ({fx.fx_date}); servers of 8 GPUs")
     return lines + list(p.notes)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from bench.analysis.slo import cost_of
-from bench.core.formats import cny, ms, num, pct
+from bench.core.formats import cny, given, ms, num, pct
 from bench.display.run import console
 
 
@@ -14,7 +14,7 @@ def level_name(row: dict) -> str:
     if row.get("load_mode") == "trace":
         return "trace"
     if row.get("load_mode") == "rate":
-        return f"rate {float(row['request_rate']):g}/s" if row["request_rate"] != "inf" else "rate inf"
+        return f"rate {given(float(row['request_rate']))}/s" if row["request_rate"] != "inf" else "rate inf"
     return f"conc. {row.get('concurrency')}"
 
 

@@ -103,7 +103,7 @@ def doubao_claim(inp: ClaimInputs) -> tuple[str, str]:
     i, o = p.input_cny_per_m(inp.opts.fx_cny_per_usd), p.output_cny_per_m(inp.opts.fx_cny_per_usd)
     ratio = cost.input_share_for_blend(i, o, 1.0)
     blended = cost.cny_per_m_blended(i, o, inp.opts.mix)
-    parts = [f"prices.yaml {i:g} / {o:g} CNY/M: the blend is 1 CNY/M at {ratio:g}:1 input:output "
+    parts = [f"prices.yaml {fmt.given(i)} / {fmt.given(o)} CNY/M: the blend is 1 CNY/M at {fmt.num(ratio)}:1 input:output "
              f"({fmt.cny(blended)} at {cost.format_mix(inp.opts.mix)}); 1 CNY buys {fmt.tokens(cost.tokens_per_cny(i))} "
              "input tokens"]
     priced = f"computed from prices.yaml (in force {p.since})"
@@ -142,13 +142,13 @@ def _history_text(rows: list[VendorPrice]) -> str:
         if p.free:
             return "free"
         cur = "" if p.currency == "CNY" else f"{p.currency} "
-        return f"{cur}{p.input_per_m:g}/{p.output_per_m:g}"
+        return f"{cur}{fmt.given(p.input_per_m)}/{fmt.given(p.output_per_m)}"
     steps = [one(rows[0])]
     for prev, p in zip(rows, rows[1:]):
         change = ""
         if (not prev.free and not p.free and prev.input_per_m and prev.currency == p.currency
                 and p.input_per_m != prev.input_per_m):
-            change = f" ({100 * (p.input_per_m / prev.input_per_m - 1):+.1f}% input)"
+            change = f" ({fmt.pct(p.input_per_m / prev.input_per_m - 1, signed=True)} input)"
         steps.append(f"{one(p)} from {p.since}{change}")
     return " -> ".join(steps)
 
@@ -172,7 +172,7 @@ def dedicated_claim(inp: ClaimInputs) -> tuple[str, str]:
     fx, mix = inp.opts.fx_cny_per_usd, inp.opts.mix
     blended = p.blended_cny_per_m(mix, fx)
     per_day = cost.breakeven_tokens_per_day(fee_per_hour, blended)
-    parts = [f"qwen-turbo from {p.since}: {p.input_cny_per_m(fx):g} in / {p.output_cny_per_m(fx):g} out "
+    parts = [f"qwen-turbo from {p.since}: {fmt.given(p.input_cny_per_m(fx))} in / {fmt.given(p.output_cny_per_m(fx))} out "
              f"CNY/M, {fmt.cny(blended)} blended {cost.format_mix(mix)}; the 20,000 CNY/month deployment is cheaper "
              f"above {fmt.tokens(per_day)} tokens/day ({fmt.tokens(per_day * cost.HOURS_PER_MONTH / 24)}/month)"]
     how = f"computed from prices.yaml (in force {p.since}) + assumed (the article's 20,000 CNY/month)"
@@ -233,7 +233,7 @@ def trend_claim(inp: ClaimInputs) -> tuple[str, str]:
         capital = cost.owned_capital_cny_per_hour(hw.purchase.per_card_cny(o.fx_cny_per_usd), 1, o.amortization_years)
         energy = cost.energy_cny_per_hour(hw.tdp_w, o.electricity_cny_per_kwh, o.pue)
         parts.append(f"{name} owned: energy is {fmt.pct(energy / (capital + energy))} of capital + energy "
-                     f"({fmt.cny(energy)} of {fmt.cny(capital + energy)} CNY/h at TDP, {o.amortization_years:g}-year write-off)")
+                     f"({fmt.cny(energy)} of {fmt.cny(capital + energy)} CNY/h at TDP, {fmt.given(o.amortization_years)}-year write-off)")
     return "; ".join(parts), "computed from prices.yaml (dated rows) and hardware.yaml"
 
 

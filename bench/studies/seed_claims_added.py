@@ -39,7 +39,7 @@ def kv_fraction_claim(inp: ClaimInputs) -> tuple[str, str]:
                                                                           DENSE_67B_MHA)):
         dense = modelmath.kv_bytes_per_token(cfg)
         at16, at6 = dense / v2, dense / quant
-        inside = [f"1/{fmt.num(x)}" + ("" if lo * 0.95 <= x <= hi * 1.05 else f" (outside 1/{lo:g}-1/{hi:g})") for x in (at16, at6)]
+        inside = [f"1/{fmt.num(x)}" + ("" if lo * 0.95 <= x <= hi * 1.05 else f" (outside 1/{fmt.given(lo)}-1/{fmt.given(hi)})") for x in (at16, at6)]
         parts.append(f"vs {name} {fmt.num(dense)} B/token: {inside[0]} at bf16, {inside[1]} with a ~{LATENT_BITS}-bit latent")
     return (f"DeepSeek-V2 {fmt.num(v2)} KV bytes/token at bf16 ({fmt.num(quant)} at ~{LATENT_BITS} bits); " + "; ".join(parts),
             "computed from configs")
@@ -56,7 +56,7 @@ def doubao_cut_claim(inp: ClaimInputs) -> tuple[str, str]:
             continue
         price = p.input_cny_per_m(fx)
         cut = 1 - price / INDUSTRY_CNY_PER_M
-        parts.append(f"{model} {price:g} CNY/M input: 1 - {price:g} / {INDUSTRY_CNY_PER_M:g} = {fmt.pct(cut)} below "
+        parts.append(f"{model} {fmt.given(price)} CNY/M input: 1 - {fmt.given(price)} / {fmt.given(INDUSTRY_CNY_PER_M)} = {fmt.pct(cut)} below "
                      f"(article {claimed}%)")
         days.append(str(p.since))
     at_120 = sorted({f"{p.vendor} {p.label} from {p.since}" for p in inp.book.prices
@@ -78,18 +78,18 @@ def deepseek_gpt4_claim(inp: ClaimInputs) -> tuple[str, str]:
              ("output", ds.output_cny_per_m(fx), gpt.output_cny_per_m(fx)),
              (f"blended {cost.format_mix(mix)}", ds.blended_cny_per_m(mix, fx), gpt.blended_cny_per_m(mix, fx)))
     text = "; ".join(f"{what} {fmt.cny(a)} vs {fmt.cny(b)} CNY/M = 1/{fmt.num(b / a)}" for what, a, b in pairs)
-    return (f"{ds.label} from {ds.since} vs {gpt.label} from {gpt.since} (USD at {fx:g}): {text}",
+    return (f"{ds.label} from {ds.since} vs {gpt.label} from {gpt.since} (USD at {fmt.given(fx)}): {text}",
             f"computed from prices.yaml (in force {DEEPSEEK_DAY})")
 
 
 def chars_per_token_claim(inp: ClaimInputs) -> tuple[str, str]:
     """What 1.5 characters per token means for a price; the ratio itself needs a tokenizer over Chinese text."""
     p = _price_on(inp.book, "doubao-pro-32k", DOUBAO_DAY)
-    parts = [f"{ARTICLE_CHARS_PER_TOKEN:g} characters per token: a price per M tokens is {fmt.ratio(1 / ARTICLE_CHARS_PER_TOKEN)} "
+    parts = [f"{fmt.given(ARTICLE_CHARS_PER_TOKEN)} characters per token: a price per M tokens is {fmt.ratio(1 / ARTICLE_CHARS_PER_TOKEN)} "
              "that per M characters"]
     if p is not None:
         price = p.input_cny_per_m(inp.opts.fx_cny_per_usd)
-        parts.append(f"{p.label} {price:g} CNY/M input tokens = {fmt.cny(price / ARTICLE_CHARS_PER_TOKEN)} CNY/M characters;"
+        parts.append(f"{p.label} {fmt.given(price)} CNY/M input tokens = {fmt.cny(price / ARTICLE_CHARS_PER_TOKEN)} CNY/M characters;"
                      f" 1 CNY buys {fmt.tokens(cost.tokens_per_cny(price) * ARTICLE_CHARS_PER_TOKEN)} characters")
     parts.append(f"characters per token of a model's tokenizer: {NOT_MEASURED} (rows count tokens, not characters)")
     return "; ".join(parts), basis("assumed (the article's 1.5 characters per token)",

@@ -25,7 +25,7 @@ from bench.analysis.report.inputs import ReportInputs
 from bench.cost.hwchoice import fx_date_for
 from bench.cost.pricing import CostOptions
 from bench.core.errors import BenchError
-from bench.core.formats import num
+from bench.core.formats import given, num
 from bench.config.hardware import canonical_name, load_hardware
 from bench.config.prices import in_force, load_prices
 from bench.analysis.report.cost import (cheapest_per_config, cost_lines, price_runs, reference_vendors,
@@ -86,7 +86,7 @@ def summary_lines(runs: list[Run], file_lines: list[str], opts: ReportOptions, a
              f"{_values(runs, 'weights')}.",
              f"Prices in force on {as_of} (prices.yaml); self-hosted costs on the {opts.basis} basis of hardware.yaml "
              f"(as `bench cost` prices them), {cost.format_mix(opts.mix)} input:output, "
-             f"USD at {opts.fx_cny_per_usd:g} CNY ({fx_date_for(opts.fx_cny_per_usd)}). Each row is priced on the "
+             f"USD at {given(opts.fx_cny_per_usd)} CNY ({fx_date_for(opts.fx_cny_per_usd)}). Each row is priced on the "
              f"hardware it ran on{_what_if_text(opts)}; the self-hosted table names every GPU price's basis, source "
              "and date."]
     sims = [r for r in runs if r.engine == "sim"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bench.core.formats import cny, num, pct
+from bench.core.formats import cny, given, num, pct
 from bench.cost import formulas as cost
 
 from bench.analysis.report import plots
@@ -245,9 +245,9 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
               v.price.output_cny_per_m(opts.fx_cny_per_usd), tokens_per_cny_blended(v.cny_per_m) if v.cny_per_m else "free",
               f"list price from {v.price.since}; {v.price.source}"] for v in vendors]
     rows.sort(key=lambda r: r[2])
-    a, b = (f"{x:g}" for x in opts.mix)
+    a, b = (given(x) for x in opts.mix)
     note = (f"Blended price of a million tokens at {_mix_text(opts.mix)}: ({a} × input + {b} × output) / ({a} + {b}); "
-            f"USD at {opts.fx_cny_per_usd:g} CNY. Self-hosted: {chosen}, at 100% utilisation, its wall time split "
+            f"USD at {given(opts.fx_cny_per_usd)} CNY. Self-hosted: {chosen}, at 100% utilisation, its wall time split "
             "into prefill (input) and decode (output) (docs/cost.md). Vendors: list prices, cache miss.")
     if len(best) > MAX_COST_BARS:
         note += f" The chart draws the {MAX_COST_BARS} cheapest self-hosted configurations of {len(best)}."
