@@ -139,3 +139,19 @@ def test_the_console_factory_is_wide_and_plain_when_piped():
     c.print("[red]" + "x" * 150 + "[/red]")
     assert c.file.getvalue() == "x" * 150 + "\n"  # one line, no colour codes
     assert make_console(stderr=True).stderr and make_console() is not make_console()
+
+
+def _sources_with(pattern: str) -> list[str]:
+    """bench/ modules whose source matches `pattern` (a regex), as paths relative to bench/."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "bench"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*.py") if re.search(pattern, p.read_text()))
+
+
+def test_one_console_factory_and_one_csv_table_writer():
+    # every rich Console comes from bench.core.console; every CSV table from bench.core.tables (results CSVs,
+    # appended row by row under their schema, are bench.results.store's)
+    assert _sources_with(r"\bConsole\(") == ["core/console.py"]
+    assert _sources_with(r"csv\.(writer|DictWriter)\(|\.to_csv\(") == ["core/tables.py", "results/store.py"]
