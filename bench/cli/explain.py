@@ -12,7 +12,7 @@ from bench.cli.options import add_command, parsed
 from bench.config.flags import option, reworded
 from bench.config.run import KvCacheDtype, RunConfig, tp_refusal
 from bench.core.errors import BenchError
-from bench.roofline.bound import EXPLAIN_BATCHES
+from bench.roofline.explain import EXPLAIN_BATCHES
 from bench.model.config_checks import tensor_parallel_problem
 from bench.model.modelmath import WEIGHT_DTYPES
 
@@ -105,6 +105,7 @@ def cmd_explain(args) -> int:
     from bench.display.run import print_explain
     from bench.roofline import bound as roofline
     from bench.roofline import predict
+    from bench.roofline.explain import explain as explain_numbers
 
     opts: ExplainOptions = parsed(args, ExplainOptions, "bench explain")
     if opts.context is not None and opts.context < 1:
@@ -127,7 +128,7 @@ def cmd_explain(args) -> int:
                               kv_cache_dtype=opts.kv_cache_dtype,
                               model_dtype=dtype, gpu_memory_utilization=opts.gpu_memory_utilization,
                               attention_data_parallel=opts.attention_data_parallel)
-    out = {"model": model.name, **roofline.explain(dep, context, tuple(opts.batch))}
+    out = {"model": model.name, **explain_numbers(dep, context, tuple(opts.batch))}
     out.update(fit_and_cost(dep, context, opts, out["decode"]))
     prof = predict.load_profile(opts.profile)
     eff = prof.efficiency_for("vllm")

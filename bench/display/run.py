@@ -115,7 +115,7 @@ def print_models(models, show_tiny: bool = False) -> None:
 
 
 def print_explain(e: dict) -> None:
-    """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.bound.explain."""
+    """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.explain.explain."""
     dp = ", data-parallel attention" if e["attention_data_parallel"] else ""
     t = Table(title=f"{e['model']} on {e['hardware']} x{e['tensor_parallel_size']} "
                     f"(weights {e['weight_dtype']}, KV {e['kv_cache_dtype']}{dp}, context {num(e['context'])})",

@@ -23,11 +23,11 @@ from functools import cached_property
 
 from bench.config import run as runconfig
 from bench.roofline import batchsim, efficiency, speculation
-from bench.model import attention, flops, modelmath
+from bench.roofline.kvcache import KvCache
+from bench.model import flops, modelmath
 
 GIB = 2**30
 BLOCK_SIZE = 16
-EXPLAIN_BATCHES = (1, 8, 64, 256)
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,6 @@ def gpu_spec(name: str, hw) -> GpuSpec | None:
                    peak_measured=probed)
 
 
-# How bench charges a weight format the roofline's cards run in an unusual way (shown by bench explain).
-WEIGHT_FORMAT_NOTES = {
-    "mxfp4": "MXFP4 on the MLP and expert matrices (4.25 bits a weight: 4-bit values and an 8-bit scale per 32; "
-             "attention, router, embeddings and lm_head in bf16); no card of hardware.yaml has FP4 tensor units, so "
-             "its GEMMs are charged at the bf16 peak (vLLM dequantizes MXFP4 in its MoE kernels on compute "
-             "capability 8.0-9.0)",
-}
-
-
 def peak_flops_per_gpu(gpu: GpuSpec, weight_dtype: str) -> float:
     """fp8 weights run FP8 GEMMs where the card has them; weight-only int8/int4 compute in bf16; fp32 as TF32.
     mxfp4: no card of hardware.yaml has FP4 tensor units (Blackwell's are the first), so vLLM dequantizes MXFP4 weights
@@ -110,7 +101,7 @@ class StepBound:
 
 
 @dataclass(frozen=True, eq=False)
-class Deployment:
+class Deployment(KvCache):
     """A model served on `tensor_parallel_size` GPUs of one kind, in given weight and KV formats."""
 
     cfg: dict
@@ -186,10 +177,6 @@ class Deployment:
         return self.mla_padded_head_dim if self.mla_expanded else 0
 
     @cached_property
-    def _layout(self) -> attention.Layout:
-        return attention.layout(self.cfg)
-
-    @cached_property
     def _attn_flops_per_ctx_decode(self) -> float:
         return flops.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded,
                                                mla_padded_head_dim=self._mla_pad)
@@ -213,82 +200,6 @@ class Deployment:
     def _prefill_flops(self, prompt_len: int, cached_len: int) -> float:
         """flops.prefill_flops of one chunk (one logits row) with the config's constants cached."""
         return self._block_flops * prompt_len + self._head_flops + self._prefill_attn_flops(prompt_len, cached_len)
-
-    # -- the cache: what a token and a sequence hold, what a step reads --------------------------------------
-
-    @cached_property
-    def _kv_parts(self) -> tuple[int, int, int, int]:
-        """(full layers, sliding layers, indexer keys) bytes per token and the linear layers' state per sequence,
-        summed over the TP group."""
-        tp = 1 if self.attention_data_parallel else self.tp
-        full, sliding, index = modelmath.kv_token_bytes(self.cfg, self.kv_cache_dtype, self.model_dtype, tp,
-                                                        self.mla_expanded, self._mla_pad)
-        return full, sliding, index, modelmath.linear_state_bytes(self.cfg, self.model_dtype)
-
-    @cached_property
-    def _cache_linear(self) -> bool:
-        """A sequence's cache grows by kv_bytes_per_token a token from the first (no window, no constant state)."""
-        return not self._layout.sliding and not self._layout.linear_layers
-
-    def kv_bytes_per_sequence(self, context_len: int) -> float:
-        """Bytes one sequence of `context_len` tokens holds on the TP group (modelmath.kv_bytes_per_sequence)."""
-        full, sliding, index, state = self._kv_parts
-        return (full + index) * context_len + sliding * self._layout.windowed(context_len) + state
-
-    def kv_units(self, tokens: int) -> float:
-        """A sequence of `tokens` tokens in the cache's unit, tokens of kv_bytes_per_token (what
-        kv_capacity_tokens counts): the tokens themselves, fewer under sliding windows, more with a linear state."""
-        if self._cache_linear:
-            return tokens
-        return self.kv_bytes_per_sequence(tokens) / self.kv_bytes_per_token
-
-    @property
-    def kv_units_or_none(self):
-        """kv_units for the scheduler (bench.roofline.batchsim), None where a sequence holds one unit a token."""
-        return None if self._cache_linear else self.kv_units
-
-    def kv_read_bytes(self, context_len: float) -> float:
-        """Cache bytes one decode step of one sequence with `context_len` tokens cached reads (see _kv_read_bytes)."""
-        return self._kv_read_bytes(context_len)
-
-    def _kv_read_bytes(self, context_len: float) -> float:
-        """Cache bytes attention reads for one query step of a sequence with `context_len` tokens cached: the full
-        layers' tokens it attends to (all, or the sparse top-k), the indexer's keys of all, the window, the state."""
-        full, sliding, index, state = self._kv_parts
-        lay = self._layout
-        return full * lay.attended(context_len) + index * context_len + sliding * lay.windowed(context_len) + state
-
-    def _kv_step_bytes(self, n_decode: int, decode_context_tokens: int,
-                       prefill_chunks: list[tuple[int, int]]) -> tuple[float, float]:
-        """(prefill, decode) cache bytes a step reads and writes: each sequence's cache as attention reads it, and
-        every new token written (a linear layer's state read and written once per sequence)."""
-        new = sum(n for n, _ in prefill_chunks)
-        per_token = self.kv_bytes_per_token
-        if self._layout.plain:
-            return ((sum(c for _, c in prefill_chunks) + new) * per_token,
-                    (decode_context_tokens + n_decode * self._verified) * per_token)
-        state = self._kv_parts[3]
-        full, sliding, index, _ = self._kv_parts
-        prefill = sum((full + index) * c + sliding * self._layout.windowed(c) + 2 * state for _, c in prefill_chunks)
-        prefill += new * per_token
-        decode = 0.0
-        if n_decode:
-            decode = n_decode * (self._kv_read_bytes(decode_context_tokens / n_decode) + state
-                                 + self._verified * per_token)
-        return prefill, decode
-
-    @cached_property
-    def _touched_memo(self) -> dict[int, float]:
-        return {}
-
-    def weight_bytes_touched(self, tokens: int) -> float:
-        """Weight bytes a pass over `tokens` tokens reads (dense models: all, whatever the count)."""
-        if self.params.moe is None:
-            tokens = 1
-        memo = self._touched_memo
-        if tokens not in memo:
-            memo[tokens] = modelmath.weight_bytes_touched(self.cfg, tokens, self.weight_dtype)
-        return memo[tokens]
 
     # -- memory -------------------------------------------------------------------------------
 
@@ -495,50 +406,3 @@ def predict_workload(dep: Deployment, lengths: list[tuple[int, int]], max_num_se
                               e2e_s=[r.finish_s for r in out.requests], steps=out.steps,
                               preemptions=out.preemptions, max_running=out.max_running,
                               prefill_s=out.prefill_s, decode_s=out.decode_s)
-
-
-# -- explain ------------------------------------------------------------------------------------
-
-
-def explain(dep: Deployment, context_len: int, batches: tuple[int, ...] = EXPLAIN_BATCHES) -> dict:
-    """The numbers `bench explain` shows, as plain data (JSON-ready)."""
-    p = dep.params
-    rows = []
-    for b in batches:
-        s = dep.decode_step(b, context_len)
-        rows.append({"batch": b, "step_ms": s.time_s * 1e3, "tok_s": b / s.time_s, "bound": s.bound,
-                     "fits_kv": dep.fits and b <= dep.max_batch(context_len),
-                     "weight_bytes_read": dep.weight_bytes_touched(b) + dep.replicated_weight_bytes,
-                     "kv_bytes_read": b * dep.kv_read_bytes(context_len)})
-    prefill = dep.prefill_step(context_len)
-    return {
-        "model_type": dep.cfg.get("model_type"),
-        "hardware": dep.gpu.name,
-        "tensor_parallel_size": dep.tp,
-        "weight_dtype": dep.weight_dtype,
-        "kv_cache_dtype": dep.kv_cache_dtype,
-        "context": context_len,
-        "gpu_memory_utilization": dep.gpu_memory_utilization,
-        "params_total": p.total,
-        "params_active": p.active,
-        "weight_bytes": dep.weight_bytes,
-        "weight_bytes_per_gpu": dep.weight_bytes_per_gpu,
-        "attention_data_parallel": dep.attention_data_parallel,
-        "kv_bytes_per_token": dep.kv_bytes_per_token,
-        "kv_bytes_per_sequence": dep.kv_bytes_per_sequence(context_len),
-        "attention_layers": attention.describe(dep.cfg),
-        "weight_format_note": WEIGHT_FORMAT_NOTES.get(dep.weight_dtype, ""),
-        "fits": dep.fits,
-        "kv_cache_bytes": max(0.0, dep.kv_cache_bytes_per_gpu) * dep.tp,
-        "kv_capacity_tokens": dep.kv_capacity_tokens,
-        "max_batch": dep.max_batch(context_len),
-        "decode_tok_s_bound": {str(r["batch"]): r["tok_s"] for r in rows},
-        "decode": rows,
-        "compute_bound_from_batch": dep.compute_bound_batch(context_len),
-        "prefill_tok_s_bound": context_len / prefill.time_s,
-        "prefill_bound": prefill.bound,
-        "decode_flops_per_token": flops.decode_flops_per_token(dep.cfg, context_len),
-        "prefill_flops_per_token": flops.prefill_flops_per_token(dep.cfg, context_len),
-        "peak_flops": dep.peak_flops,
-        "bandwidth_bytes_s": dep.bandwidth_bytes_s,
-    }
