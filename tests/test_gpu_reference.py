@@ -88,15 +88,16 @@ def test_dry_mode_runs_every_step_on_the_cpu_build(dry_reference):
     ("tiny-qwen2", 2048), ("tiny-deepseek-v2", 3456), ("tiny-glm", 2048),
     ("tiny-qwen3", 2 * 2 * 2 * 64 * 2),  # 2 layers x K and V x 2 KV heads x 64 x 2 bytes
     ("tiny-qwen3-moe", 2 * 2 * 2 * 64 * 2),
-    ("tiny-deepseek-v3", 3 * 576 * 2),  # 3 layers x (512 + 64) x 2 bytes; the MTP layer is not loaded without a draft
+    ("tiny-deepseek-v3", 4 * 576 * 2),  # 3 layers + its MTP layer, run as a draft, x (512 + 64) x 2 bytes
     ("tiny-glm4-moe", 3 * 2 * 2 * 64 * 2),
     ("tiny-gpt-oss", 2 * 2 * 2 * 64 * 2),  # the sliding and the full layer: the pool's unit is a token of both
 ])
 def test_each_family_generates_exactly_the_sampled_lengths_with_the_kv_vllm_allocated(dry_reference, model, analytic):
     """The rows the dry run's vLLM steps measured (their engines start once for this and the test above): 8
     prompts of uniform lengths (32 in / 16 out, range 0.5, seed 3) at batch 4 in a 1 GiB KV cache, one per
-    family (Qwen2; DeepSeek-V2: MLA + MoE; GLM; Qwen3; Qwen3-MoE; DeepSeek-V3: MLA + sigmoid-routed MoE; GLM-4.5's
-    Glm4Moe; gpt-oss: a sliding-window and a full layer, two KV-cache groups sharing vLLM's block pool). Every
+    family (Qwen2; DeepSeek-V2: MLA + MoE; GLM; Qwen3; Qwen3-MoE; DeepSeek-V3: MLA + sigmoid-routed MoE, its MTP
+    layer drafting one token, which vLLM builds and caches too; GLM-4.5's Glm4Moe; gpt-oss: a sliding-window and a
+    full layer, two KV-cache groups sharing vLLM's block pool). Every
     request got exactly its sampled lengths, recomputed here with bench's sampler, and vLLM allocated the KV the
     analytic formula gives (tests/vllm_rows.py)."""
     w = DRY_WORKLOAD
@@ -114,6 +115,12 @@ def test_each_family_generates_exactly_the_sampled_lengths_with_the_kv_vllm_allo
     check_row(row, record, input_tokens=sum(r.prompt_len for r in want),
               output_tokens=sum(r.output_len for r in want), analytic=analytic)
     assert [r["output_len"] for r in record["requests"]] == [r.output_len for r in want]
+    spec = record["engine"].get("spec_decode")
+    if model == "tiny-deepseek-v3":  # the MTP draft's counters: one token a draft (random weights accept few)
+        assert spec["method"] == "mtp" and spec["draft_tokens_per_step"] == 1 and spec["drafts"] > 0
+        assert spec["draft_tokens"] == spec["drafts"] and 1 <= spec["tokens_per_step"] <= 2
+    else:
+        assert spec is None
 
 
 @pytest.mark.engine

@@ -9,7 +9,9 @@ from bench.cli import main
 from bench.config import run as runconfig
 from bench.engines.vllm_args import cli_args, engine_options
 from bench.engines.vllm_offline import cpu_build_problem
+from bench.execution.record import analytic_kv
 from bench.measure import speculative
+from bench.model import modelmath as mm
 from bench.measure.streaming import deliveries, itl_per_token_s
 from bench.config.catalog import resolve_model
 from bench.roofline import batchsim, predict
@@ -140,3 +142,18 @@ def test_what_the_cpu_build_cannot_run_is_one_line(model, says):
     problem = cpu_build_problem(resolve_model(model).config)
     assert problem.startswith(says) and "\n" not in problem and "--engine sim" in problem
     assert cpu_build_problem(resolve_model("tiny-gpt-oss").config) is None  # its experts are bf16
+
+
+def test_an_mtp_draft_caches_its_layers_too():
+    """vLLM builds the MTP layer as the draft and gives it a KV cache like the model's layers: tiny-deepseek-v3's
+    3 layers + 1, x (512 + 64) x 2 bytes; DeepSeek-V3.1 on 8 GPUs, 62 layers x 576 x 2 on each. ngram caches none."""
+    tiny = resolve_model("tiny-deepseek-v3").config
+    assert mm.mtp_draft_layers(tiny, "mtp") == 1 and mm.mtp_draft_layers(tiny, "ngram") == 0
+    assert mm.kv_bytes_per_token(tiny, draft_layers=1) == 4 * 576 * 2 == 4608
+    cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-deepseek-v3",
+                                                    "speculative_config": '{"method": "mtp"}'}))
+    assert analytic_kv(cfg, model) == 4608
+    v31 = resolve_model("deepseek-v3.1").config
+    dep = predict.deployment({"tensor_parallel_size": 8, "speculative_config": '{"method": "mtp"}',
+                              "spec_acceptance": 0.8}, v31, predict.require_gpu("H200-SXM"))
+    assert dep.kv_bytes_per_token == 8 * 62 * 576 * 2

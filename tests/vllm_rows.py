@@ -1,6 +1,8 @@
 """What every vLLM CPU-build row of the engine tests must hold (tests/test_engine_vllm.py, and the dry GPU
 reference run's rows in tests/test_gpu_reference.py): 8 requests at max_num_seqs 4 in a 1 GiB KV cache."""
 
+import json
+
 import pytest
 
 from bench.config.catalog import resolve_model
@@ -22,7 +24,9 @@ def check_row(row, record, *, input_tokens, output_tokens, analytic):
     # the analytic capacity (bench.roofline) is what vLLM allocated: whole blocks of the 1 GiB asked for
     # (this was tests/test_engine_kv_capacity.py, which started three more engines to check it)
     config = resolve_model(row["model"]).config
-    assert modelmath.kv_bytes_per_token(config, row["kv_cache_dtype"], row["dtype"]) == analytic
+    spec = record["config"].get("speculative_config")
+    draft = modelmath.mtp_draft_layers(config, json.loads(spec)["method"] if spec else None)
+    assert modelmath.kv_bytes_per_token(config, row["kv_cache_dtype"], row["dtype"], draft_layers=draft) == analytic
     assert row["kv_capacity_tokens"] == roofline.kv_capacity_tokens(2**30, analytic, row["kv_block_size"])
     assert row["kv_capacity_tokens"] * analytic == pytest.approx(row["kv_cache_gb"] * 1e9, rel=1e-6)
     assert row["kv_cache_gb"] <= 2**30 / 1e9 * (1 + 1e-6)  # within the 1 GiB asked for (CSV keeps 6 decimals)

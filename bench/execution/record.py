@@ -10,6 +10,7 @@ are copied from it by name; the rest are set here, the parts both writers share 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import sys
 
@@ -31,10 +32,13 @@ class IncompleteRow(ValueError):
 
 
 def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int | None:
-    """KV bytes per token from the config (bench.model.modelmath), at the case's dtypes and TP."""
+    """KV bytes per token from the config (bench.model.modelmath), at the case's dtypes and TP; an MTP draft's
+    layers included (--speculative-config method mtp)."""
     dtype = cfg.dtype if cfg.dtype != "auto" else model.dtype
+    method = json.loads(cfg.speculative_config)["method"] if cfg.speculative_config else None
     return derived("kv_bytes_per_token_analytic", None, modelmath.kv_bytes_per_token, model.config,
-                   cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
+                   cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1, False, 0,
+                   modelmath.mtp_draft_layers(model.config, method))
 
 
 def derived(what: str, fallback, compute, *args):

@@ -24,8 +24,10 @@ class KvCache:
         """(full layers, sliding layers, indexer keys) bytes per token and the linear layers' state per sequence,
         summed over the TP group."""
         tp = 1 if self.attention_data_parallel else self.tp
+        draft = self.draft
         full, sliding, index = modelmath.kv_token_bytes(self.cfg, self.kv_cache_dtype, self.model_dtype, tp,
-                                                        self.mla_expanded, self._mla_pad)
+                                                        self.mla_expanded, self._mla_pad,
+                                                        modelmath.mtp_draft_layers(self.cfg, draft and draft.method))
         return full, sliding, index, modelmath.linear_state_bytes(self.cfg, self.model_dtype)
 
     @cached_property
