@@ -51,3 +51,22 @@ def measured(method: str, k: int, before: dict[str, int], after: dict[str, int])
 def assumed(method: str, k: int, acceptance_rate: float) -> SpecDecode:
     """An assumed acceptance: 1 + k x rate tokens a step (module doc)."""
     return SpecDecode(method, k, acceptance_rate, 1 + k * acceptance_rate, "assumed")
+
+
+# The row's columns (bench.results.schema, group "speculative"), from a SpecDecode's to_dict().
+COLUMN_FIELDS = {"spec_method": "method", "spec_draft_tokens": "draft_tokens_per_step",
+                 "spec_acceptance_rate": "acceptance_rate", "spec_tokens_per_step": "tokens_per_step",
+                 "spec_source": "source"}
+
+
+def columns(spec: dict | None) -> dict:
+    """A row's speculative columns from its engine's spec_decode record (all empty without one)."""
+    return {col: (spec or {}).get(field) for col, field in COLUMN_FIELDS.items()}
+
+
+def from_server(server: dict, method: str, k: int) -> SpecDecode:
+    """A serve level's figures from the server's /metrics counters over the level (bench.serve.prometheus:
+    server_spec_drafts, _draft_tokens, _accepted)."""
+    before = dict.fromkeys(COUNTERS, 0)
+    after = {key: int(server.get(f"server_spec_{key}") or 0) for key in COUNTERS}
+    return measured(method, k, before, after)
