@@ -408,7 +408,8 @@ def run_cost_columns(row: dict, hardware: str | None, pricing=None) -> dict:
         "cny_per_m_output": mine.cny_per_m_output, "cny_per_m_blended": mine.cny_per_m_blended,
         "cny_per_m_total": mine.cny_per_m_total, "tokens_per_cny": mine.tokens_per_cny,
         "tokens_per_cny_blended": mine.tokens_per_cny_blended, "cny_per_m_input_uncached": mine.cny_per_m_input_uncached,
-        "gpu_price_source": f"{mine.price_source} ({mine.price_tier or mine.basis}, per {mine.price_basis})",
+        "gpu_price_source": ("given with --gpu-cny-per-hour" if mine.basis == "given" else
+                             f"{mine.price_source} ({mine.price_tier or mine.basis}, per {mine.price_basis})"),
         "gpu_price_date": mine.price_date, "fx_date": mine.fx_date,
     })
     return cols
