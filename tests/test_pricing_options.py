@@ -231,7 +231,8 @@ def test_cost_options_of_the_models():
                                cost_of_capital_per_year=0.1, gpu_cny_per_hour=None,
                                gpu_cny_per_hour_by_hardware=(("H20", 9.5),), mix=(1.0, 1.0), fx_cny_per_usd=7.1,
                                utilization=0.5)
-    assert cost_options() == CostOptions()  # the option defaults are CostOptions' own
+    # the options' defaults are CostOptions' own (the defaults bench cost always had)
+    assert cost_options(GpuHourOptions(), MoneyOptions(), PricedAsOptions()) == CostOptions()
 
 
 def test_batch_api_is_a_batch_share_of_1_and_not_both():

@@ -17,7 +17,7 @@ from bench.cost import tco_sources
 from bench.core.errors import BenchError
 from bench.results import schema
 from bench.config.hardware import Hardware, HardwareBook, Price, load_hardware
-from bench.config.pricing import BASES  # noqa: F401  (the price bases, declared with --basis)
+from bench.config.pricing import BASES, SHARED_MODELS  # noqa: F401  (BASES: the bases --basis declares)
 from bench.config.prices import VendorPrice
 from bench.cost.vendor_use import LIST, VendorUse, effective_price
 
@@ -83,8 +83,6 @@ _OPTION_NAMES = {"years": "amortization_years", "hosting_cny_per_month": "hostin
 def cost_options(*options, **fields) -> CostOptions:
     """CostOptions from the pricing options users give (models of bench.config.pricing, or a RunConfig, which
     holds RowPricing's), then `fields` (e.g. hardware)."""
-    from bench.config.pricing import SHARED_MODELS
-
     shared = {name for model in SHARED_MODELS for name in model.model_fields}
     kw: dict = {}
     for given in options:
