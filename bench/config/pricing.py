@@ -119,8 +119,9 @@ def _card(value: Any) -> str:
     """A hardware.yaml card, spelt as hardware.yaml spells it (did-you-mean on a typo)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError("expected a hardware.yaml card name, e.g. H20")
+    book = load_hardware()  # a broken file is its own error, not this option's
     try:
-        return canonical_name(value)
+        return canonical_name(value, book)
     except BenchError as e:
         raise ValueError(str(e)) from None
 
