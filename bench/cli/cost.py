@@ -6,9 +6,7 @@ before every price) prints one line and exits 2, and nothing is written.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -38,17 +36,6 @@ class CostCommand(BaseModel):
 def add_cost_command(sub) -> None:
     add_command(sub, "cost", "CNY per million tokens of measured runs, beside every vendor's API price", cmd_cost,
                 (CostCommand, *PRICING))
-
-
-def csv_bytes(columns, records: list[dict]) -> bytes:
-    """A header and one line per record; numbers to 6 decimals, None as an empty cell, inf as inf."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    for r in records:
-        w.writerow(["" if r.get(c) is None else repr(round(r[c], 6)) if isinstance(r[c], float) else r[c]
-                    for c in columns])
-    return buf.getvalue().encode()
 
 
 def run_traffic(row: dict, use):
@@ -84,6 +71,7 @@ def slo_costs(slo, priced: list) -> list:
 
 
 def cmd_cost(args) -> int:
+    from bench.core.tables import csv_records
     from bench.results import store as results
     from bench.display.cost import console, print_cost_at_slo, print_self_cost, throughput_line
     from bench.cost.pricing import (OUT_COLUMNS, check_columns, compare, cost_options, out_record, row_vendor_use,
@@ -172,6 +160,6 @@ def cmd_cost(args) -> int:
         console.print(f"skipped {skipped} row(s) whose status is not ok")
     if command.out:
         records = [out_record(mine, c, opts, as_of) for mine, comparisons in blocks for c in (comparisons or [None])]
-        results.write_atomic(command.out, csv_bytes(OUT_COLUMNS, records))
+        results.write_atomic(command.out, csv_records(OUT_COLUMNS, records))
         console.print(f"wrote {len(records)} line(s) to {command.out}")
     return 0

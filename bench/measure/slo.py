@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bench.core import formats
+
 
 class Timed(Protocol):
     """What `is_good` reads of a request (bench.measure.streaming.StreamedRequest)."""
@@ -50,6 +52,6 @@ class Slo:
         return tpot_ms <= self.tpot_ms
 
     def text(self) -> str:
-        parts = [f"TTFT p{self.percentile} <= {self.ttft_ms:g} ms" if self.ttft_ms is not None else "",
-                 f"TPOT p{self.percentile} <= {self.tpot_ms:g} ms" if self.tpot_ms is not None else ""]
+        parts = [f"TTFT p{self.percentile} <= {formats.given(self.ttft_ms)} ms" if self.ttft_ms is not None else "",
+                 f"TPOT p{self.percentile} <= {formats.given(self.tpot_ms)} ms" if self.tpot_ms is not None else ""]
         return " and ".join(p for p in parts if p) or "no latency target"
