@@ -148,7 +148,7 @@ def test_an_mtp_draft_caches_its_layers_too():
     """vLLM builds the MTP layer as the draft and gives it a KV cache like the model's layers: tiny-deepseek-v3's
     3 layers + 1, x (512 + 64) x 2 bytes; DeepSeek-V3.1 on 8 GPUs, 62 layers x 576 x 2 on each. ngram caches none."""
     tiny = resolve_model("tiny-deepseek-v3").config
-    assert mm.mtp_draft_layers(tiny, "mtp") == 1 and mm.mtp_draft_layers(tiny, "ngram") == 0
+    assert runconfig.mtp_draft_layers(tiny, "mtp") == 1 and runconfig.mtp_draft_layers(tiny, "ngram") == 0
     assert mm.kv_bytes_per_token(tiny, draft_layers=1) == 4 * 576 * 2 == 4608
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-deepseek-v3",
                                                     "speculative_config": '{"method": "mtp"}'}))

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from bench.config.catalog import resolve_model
+from bench.config.run import mtp_draft_layers
 from bench.roofline import bound as roofline
 from bench.model import attention, modelmath
 
@@ -25,7 +26,7 @@ def check_row(row, record, *, input_tokens, output_tokens, analytic):
     # (this was tests/test_engine_kv_capacity.py, which started three more engines to check it)
     config = resolve_model(row["model"]).config
     spec = record["config"].get("speculative_config")
-    draft = modelmath.mtp_draft_layers(config, json.loads(spec)["method"] if spec else None)
+    draft = mtp_draft_layers(config, json.loads(spec)["method"] if spec else None)
     assert modelmath.kv_bytes_per_token(config, row["kv_cache_dtype"], row["dtype"], draft_layers=draft) == analytic
     assert row["kv_capacity_tokens"] == roofline.kv_capacity_tokens(2**30, analytic, row["kv_block_size"])
     assert row["kv_capacity_tokens"] * analytic == pytest.approx(row["kv_cache_gb"] * 1e9, rel=1e-6)

@@ -164,6 +164,16 @@ def draft_tokens(spec: dict, model_config: dict) -> int:
     return int(spec.get("num_speculative_tokens") or model_config.get("num_nextn_predict_layers") or 1)
 
 
+# Speculative methods that draft with the model's own MTP layers (vLLM's names; "mtp" maps to the model's kind).
+MTP_METHODS = ("mtp", "deepseek_mtp", "glm4_moe_mtp", "qwen3_next_mtp", "ernie_mtp", "mimo_mtp")
+
+
+def mtp_draft_layers(cfg: dict, method: str | None) -> int:
+    """Layers of KV cache a speculative draft adds: the model's MTP layers (num_nextn_predict_layers) when it
+    drafts with them, else 0 (ngram keeps none; an EAGLE draft model's own cache is not sized here)."""
+    return int(cfg.get("num_nextn_predict_layers") or 0) if method in MTP_METHODS else 0
+
+
 def tp_refusal(model: ResolvedModel, tp: int, problem: str) -> str:
     sizes = ", ".join(map(str, config_checks.tensor_parallel_sizes(model.config)))
     return f"--tensor-parallel-size {tp}: {model.name}'s {problem}, which vLLM refuses; choose one of {sizes}"
@@ -285,7 +295,7 @@ def _check_speculation(cfg: RunConfig, model: ResolvedModel) -> None:
     if cfg.engine in ("hf", "hf-cb"):
         raise BenchError(f"--speculative-config: the {cfg.engine} engine has no speculative decoding; use --engine "
                          "vllm, or sim with --spec-acceptance")
-    if spec["method"] in ("mtp", "deepseek_mtp") and not model.config.get("num_nextn_predict_layers"):
+    if spec["method"] in MTP_METHODS and not model.config.get("num_nextn_predict_layers"):
         raise BenchError(f"--speculative-config: method {spec['method']} drafts with the model's own MTP layers and "
                          f"{model.name}'s config.json has none (num_nextn_predict_layers); use ngram, or EAGLE with a "
                          "draft model")

@@ -15,7 +15,7 @@ import math
 import sys
 
 from bench.config.catalog import ResolvedModel
-from bench.config.run import RunConfig, case_key
+from bench.config.run import RunConfig, case_key, mtp_draft_layers
 from bench.cost.pricing import run_cost_columns
 from bench.config.engines import engine_version
 from bench.measure.telemetry import energy_columns
@@ -38,7 +38,7 @@ def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int | None:
     method = json.loads(cfg.speculative_config)["method"] if cfg.speculative_config else None
     return derived("kv_bytes_per_token_analytic", None, modelmath.kv_bytes_per_token, model.config,
                    cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1, False, 0,
-                   modelmath.mtp_draft_layers(model.config, method))
+                   mtp_draft_layers(model.config, method))
 
 
 def derived(what: str, fallback, compute, *args):

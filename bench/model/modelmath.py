@@ -145,7 +145,7 @@ def kv_token_bytes(cfg: dict, kv_cache_dtype: str = "auto", model_dtype: str = "
                    draft_layers: int = 0) -> tuple[int, int, int]:
     """(full layers, sliding layers, indexer keys): bytes one token occupies in each, summed over the GPUs of a TP
     group (see the module doc and kv_bytes_per_token). draft_layers: MTP layers run as a speculative draft
-    (mtp_draft_layers), each caching like one more full layer of the model."""
+    (bench.config.run.mtp_draft_layers), each caching like one more full layer of the model."""
     lay = attention.layout(cfg)
     if draft_layers:
         lay = attention.Layout(lay.kinds + ("full",) * draft_layers, lay.window, lay.linear, lay.index_heads,
@@ -173,16 +173,6 @@ def kv_bytes_per_token(cfg: dict, kv_cache_dtype: str = "auto", model_dtype: str
     each padded to mla_padded_head_dim when that is given (see mla_expanded_elements_per_token_per_layer)."""
     return sum(kv_token_bytes(cfg, kv_cache_dtype, model_dtype, tensor_parallel_size, mla_expanded,
                               mla_padded_head_dim, draft_layers))
-
-
-# Speculative methods that draft with the model's own MTP layers (vLLM's names; "mtp" maps to the model's kind).
-MTP_METHODS = ("mtp", "deepseek_mtp", "glm4_moe_mtp", "qwen3_next_mtp", "ernie_mtp", "mimo_mtp")
-
-
-def mtp_draft_layers(cfg: dict, method: str | None) -> int:
-    """Layers of KV cache a speculative draft adds: the model's MTP layers (num_nextn_predict_layers) when it
-    drafts with them, else 0 (ngram keeps none; an EAGLE draft model's own cache is not sized here)."""
-    return int(cfg.get("num_nextn_predict_layers") or 0) if method in MTP_METHODS else 0
 
 
 def linear_state_bytes(cfg: dict, model_dtype: str = "bfloat16") -> int:

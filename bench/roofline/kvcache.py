@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from bench.config.run import mtp_draft_layers
 from bench.model import attention, modelmath
 
 
@@ -27,7 +28,7 @@ class KvCache:
         draft = self.draft
         full, sliding, index = modelmath.kv_token_bytes(self.cfg, self.kv_cache_dtype, self.model_dtype, tp,
                                                         self.mla_expanded, self._mla_pad,
-                                                        modelmath.mtp_draft_layers(self.cfg, draft and draft.method))
+                                                        mtp_draft_layers(self.cfg, draft and draft.method))
         return full, sliding, index, modelmath.linear_state_bytes(self.cfg, self.model_dtype)
 
     @cached_property
