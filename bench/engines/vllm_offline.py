@@ -145,7 +145,8 @@ class VllmOfflineEngine:
         except Exception as e:  # vLLM raises ValueError, pydantic's ValidationError, TypeError, OSError, ...
             errors = getattr(e, "errors", None)
             if callable(errors):  # pydantic: each problem's location and message
-                text = "; ".join(f"{'.'.join(str(x) for x in err.get('loc', ()))}: {err.get('msg')}".lstrip(": ")
+                text = "; ".join(f"{'.'.join(str(x) for x in err.get('loc', ()))}: "
+                                 f"{str(err.get('msg')).removeprefix('Value error, ')}".lstrip(": ")
                                  for err in errors())
             else:
                 text = " ".join(str(e).split())
