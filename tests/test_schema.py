@@ -17,7 +17,7 @@ from bench.config import serve as serveconfig
 from bench.serve import resolve as serveresolve
 from bench.measure.metrics import RequestResult, compute_metrics
 from bench.measure.streaming import Slo, StreamedRequest, compute_serve_metrics
-from bench.results import schema, store, upgrade
+from bench.results import schema, schema_doc, store, upgrade
 from bench.execution import record
 from bench.config.serve import Level
 
@@ -234,12 +234,14 @@ def test_compare_and_report_name_only_declared_columns_and_take_directions_from_
 
 def test_docs_schema_md_holds_the_generated_table():
     text = (REPO / "docs" / "schema.md").read_text()
-    assert schema.markdown_table() in text, "regenerate: python -m bench.results.schema (see docs/schema.md)"
+    for block in schema_doc.blocks():  # the title, the versions table, the columns table
+        assert block in text, "regenerate: python -m bench.results.schema_doc --write (see docs/schema.md)"
+    assert schema_doc.rewritten(text) == text
 
 
 def test_readme_lists_every_column_group():
     text = (REPO / "README.md").read_text()
-    assert schema.group_table() in text, "README's schema table is schema.group_table(); paste it again"
+    assert schema_doc.group_table() in text, "README's schema table is schema_doc.group_table(); paste it again"
 
 
 # --- files of schema 1 ---------------------------------------------------------------------------------
