@@ -23,7 +23,10 @@ TRUE, FALSE = ("true", "1"), ("false", "0")
 
 def parse(name: str, text):
     """The value of one cell of column `name`; ValueError when the cell is not a value of the column's kind."""
-    col = schema.BY_NAME.get(name)
+    return _parse(schema.BY_NAME.get(name), text)
+
+
+def _parse(col: schema.Column | None, text):
     if text is None:
         return None
     text = text if isinstance(text, str) else str(text)
@@ -105,6 +108,12 @@ def frame(df, misread: Misread | None = None):
     return out
 
 
+def numbers(s):
+    """A column of texts read by the number rule (a column the schema does not declare, used as a figure): float64,
+    NaN where empty or not a number."""
+    return _column(s, schema.Column(str(s.name), "", "", "", kind="number"), None)
+
+
 def _column(s, col: schema.Column, misread: Misread | None):
     import numpy as np
     import pandas as pd
@@ -118,7 +127,7 @@ def _column(s, col: schema.Column, misread: Misread | None):
         parsed = []
         for i, u in enumerate(uniques):
             try:
-                parsed.append(parse(col.name, u))
+                parsed.append(_parse(col, u))
             except ValueError:
                 parsed.append(None)
                 if misread is not None:
