@@ -43,11 +43,11 @@ def _one_line(doc: str | None) -> str:
     return " ".join((doc or "").split())
 
 
-def versions_table() -> str:
+def versions_table(declared: tuple[schema.Column, ...] = schema.DECLARED) -> str:
     """One line per version: the columns it added (schema: `since`), what else it changed (NOTES), and what a row
     of the version before gains on the upgrade (upgrade.RULES, else empty cells)."""
     lines = ["| version | columns added (at the end) | also | an older row upgraded to it |", "|---|---|---|---|"]
-    for v, names in schema.added_by_version().items():
+    for v, names in schema.added_by_version(declared).items():
         if v == 1:
             added = f"the first {len(names)}, `{names[0]}` to `{names[-1]}`, in the order below"
             lifted = ""
