@@ -31,7 +31,7 @@ BENCH=(env "PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m bench)  # an e
 if [ "$DRY" = 1 ]; then
   # The CPU build, the tiny architectures of the same three families, one batch size: minutes, not hours.
   # Varying lengths and a 1 GiB KV cache: the engine tests check these rows' exact tokens and KV allocation
-  # (tests/test_engine_vllm.py), so the suite starts these engines once for both.
+  # (tests/engines/test_vllm_offline.py), so the suite starts these engines once for both.
   # The 2026 families' tiny architectures ride on the same run (Qwen3, Qwen3-MoE, DeepSeek-V3 with its MTP layer,
   # GLM-4.5's Glm4Moe, gpt-oss's sliding window and sinks): their rows are the engine tier's checks too.
   MODELS="tiny-qwen2 tiny-deepseek-v2 tiny-glm tiny-qwen3 tiny-qwen3-moe tiny-deepseek-v3 tiny-glm4-moe tiny-gpt-oss"

@@ -48,7 +48,7 @@ def add_calibrate_commands(sub) -> None:
 
 def cmd_calibrate(args) -> int:
     from bench.config import hardware
-    from bench.results import store
+    from bench.results import typed
     from bench.roofline import calibrate, predict, profile
 
     args.results = [f for given in args.results for f in (given if isinstance(given, list) else [given])]
@@ -60,7 +60,7 @@ def cmd_calibrate(args) -> int:
         raise BenchError(f"--out {opts.out}: folder {out.parent} does not exist")
     rows = []
     for f in opts.results:
-        rows += store.read_results(Path(f))[1]
+        rows += typed.read_rows(Path(f))[1]
     names = {r.get("hardware") for r in rows if r.get("status") == "ok" and r.get("engine") != "sim"} - {None, ""}
     name = opts.hardware
     if not name:

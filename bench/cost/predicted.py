@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.cost.pricing import number
-
 BOUND = "roofline bound"
 
 
@@ -38,7 +36,7 @@ def prediction_of(row: dict) -> Prediction | None:
         return None
     version = str(row.get("engine_version") or "")
     named = str(row.get("prediction_calibration") or "") or version.partition("+")[2]
-    speed, bound = number(row, "output_tok_s"), number(row, "roofline_output_tok_s")
+    speed, bound = row.get("output_tok_s"), row.get("roofline_output_tok_s")
     share = speed / bound if speed and bound else None
     expected = "+" in version or (bool(named) and share is not None and abs(share - 1.0) > 1e-6)
     if not expected or not named:

@@ -105,7 +105,7 @@ def calibrate(runs: list[MeasuredRun], hardware_name: str, name: str, base: Effi
 
 
 def measured_from_rows(rows: list[dict]) -> list[MeasuredRun]:
-    """Results-CSV rows (bench.results.store.read_results) -> MeasuredRun: ok rows of measured engines only."""
+    """Results-CSV rows (bench.results.typed.read_rows) -> MeasuredRun: ok rows of measured engines only."""
     from bench.config import catalog
 
     out = []
@@ -125,5 +125,5 @@ def measured_from_rows(rows: list[dict]) -> list[MeasuredRun]:
         out.append(MeasuredRun(run=run, model_config=model.config, lengths=[(i, o)] * n,
                                output_tok_s=float(r["output_tok_s"]), engine=r["engine"],
                                engine_version=r.get("engine_version") or None,
-                               kv_capacity_tokens=int(float(cap)) if cap else None, label=r.get("run_id", "")))
+                               kv_capacity_tokens=int(cap) if cap else None, label=r.get("run_id", "")))
     return out

@@ -8,7 +8,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from bench.core.formats import num
-from bench.cost.pricing import SelfCost, number
+from bench.cost.pricing import SelfCost
 from bench.results import schema
 
 # Columns of serving rows (bench serve) that say what load a row ran at; offline rows leave them
@@ -53,14 +53,17 @@ class Run:
         return text if dist == "fixed" else f"{text} ({dist} lengths)"
 
     def num(self, column: str) -> float | None:
-        return number(self.row, column)
+        """A figure of the row (read typed: bench.results.typed); None where empty or a text column."""
+        v = self.row.get(column)
+        return None if v is None or isinstance(v, str) else v
 
     @property
     def load(self) -> tuple[str, float] | None:
-        """(load column, value) of a serving row; None for an offline row."""
+        """(load column, value) of a serving row; None for an offline row (and for all requests at once, an
+        infinite request_rate: no point on a load axis)."""
         for col, _ in LOAD_COLUMNS:
             x = self.num(col)
-            if x is not None:
+            if x is not None and math.isfinite(x):
                 return col, x
         return None
 
