@@ -15,7 +15,8 @@ import math
 import sys
 
 from bench.config.catalog import ResolvedModel
-from bench.config.run import RunConfig, case_key, mtp_draft_layers
+from bench.config.run import RunConfig, case_key, draft_tokens, mtp_draft_layers
+from bench.measure import speculative
 from bench.cost.pricing import run_cost_columns
 from bench.config.engines import engine_version
 from bench.measure.telemetry import energy_columns
@@ -149,6 +150,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
         "split_method": info.get("split_method"),
         "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if cfg.engine == "vllm" else None,
+        **speculative.columns(info.get("spec_decode")),
     }
     sources = {
         "metrics": m,
@@ -195,6 +197,7 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "slo_ttft_ms": cfg.slo_ttft_ms, "slo_tpot_ms": cfg.slo_tpot_ms,
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
         "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
+        **speculative.columns(_served_spec(cfg, model, server)),
     }
     return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg)
 
@@ -220,6 +223,15 @@ def case_record(row: dict, *, config: dict, model: ResolvedModel | None, environ
     head = {"schema_version": SCHEMA_VERSION, "row": row, "config": config, "model": facts,
             "environment": environment}
     return {**head, **parts, "log": log, "requests": requests}
+
+
+def _served_spec(cfg, model: ResolvedModel, server: dict) -> dict | None:
+    """A level's speculative figures from the server's counters (bench.serve.prometheus), for a local server run
+    with --speculative-config; None otherwise (an endpoint's speculation is not bench's to know)."""
+    if not getattr(cfg, "speculative_config", None) or server.get("server_spec_drafts") is None:
+        return None
+    spec = json.loads(cfg.speculative_config)
+    return speculative.from_server(server, spec["method"], draft_tokens(spec, model.config)).to_dict()
 
 
 def _rate(v: float) -> float | str:

@@ -327,6 +327,19 @@ DECLARED: tuple[Column, ...] = (
        "prefill time over input_tokens - cached_prompt_tokens (cached tokens run in no step; cny_per_m_input is "
        "the price at the measured hit rate)", BOTH, LOWER, "cost", "optional", "CNY per M input tokens (cache miss)",
        since=4),
+    # speculative decoding (bench.measure.speculative): vLLM's own counters over the timed run (serve: over the level,
+    # from /metrics), or the sim's assumption; empty without --speculative-config
+    _c("spec_method", "speculative", "", "the draft of --speculative-config: ngram, mtp, eagle, ...",
+       filled="optional", since=5),
+    _c("spec_draft_tokens", "speculative", "tokens", "tokens the draft proposes a step (num_speculative_tokens)",
+       filled="optional", kind="int", since=5),
+    _c("spec_acceptance_rate", "speculative", "fraction", "accepted / drafted tokens (vLLM's spec_decode counters; "
+       "sim: --spec-acceptance, assumed)", better=HIGHER, filled="optional", label="draft acceptance rate", since=5),
+    _c("spec_tokens_per_step", "speculative", "tokens", "tokens a decoding sequence emits a step: 1 + accepted / "
+       "drafts (vLLM's mean acceptance length; sim: 1 + draft tokens x acceptance)", better=HIGHER,
+       filled="optional", label="tokens per step (speculative)", since=5),
+    _c("spec_source", "speculative", "", "measured (vLLM's counters) or assumed (the sim's --spec-acceptance)",
+       filled="optional", since=5),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

@@ -40,7 +40,7 @@ def test_speculation_the_case_cannot_have_is_one_line(capsys, argv, says):
 def test_the_sim_prices_an_assumed_acceptance(tmp_path, capsys):
     """qwen3-8b on H100, batch 1 (memory-bound: a step costs about the same for 1 or 4 verified tokens). An ngram
     draft of 3 accepted every time yields 4 tokens a step: between 2 and 4 times the rate without a draft; accepted
-    never, it costs more than no draft. The row's engine info says the acceptance is assumed."""
+    never, it costs more than no draft. The rows' spec_* columns and engine info say the acceptance is assumed."""
     rows = tmp_path / "rows.csv"
     base = ["run", "--model", "qwen3-8b", "--engine", "sim", "--hardware", "H100-SXM", "--max-num-seqs", "1",
             "--num-prompts", "2", "--input-len", "256", "--output-len", "128", "--out", str(rows)]
@@ -50,8 +50,12 @@ def test_the_sim_prices_an_assumed_acceptance(tmp_path, capsys):
     capsys.readouterr()
     import pandas as pd
 
-    tok_s = list(pd.read_csv(rows).output_tok_s)
+    df = pd.read_csv(rows)
+    tok_s = list(df.output_tok_s)
     assert 2 < tok_s[1] / tok_s[0] <= 4 and tok_s[2] < tok_s[0]
+    cols = ["spec_method", "spec_draft_tokens", "spec_acceptance_rate", "spec_tokens_per_step", "spec_source"]
+    assert df[cols].iloc[0].isna().all()  # no draft: the columns stay empty
+    assert df[cols].iloc[1:].values.tolist() == [["ngram", 3, 1.0, 4.0, "assumed"], ["ngram", 3, 0.0, 1.0, "assumed"]]
     records = [json.loads(p.read_text()) for p in (tmp_path / "rows").glob("*.json")]
     spec = sorted((r["engine"]["spec_decode"] for r in records if "spec_decode" in r["engine"]),
                   key=lambda s: s["acceptance_rate"])

@@ -34,3 +34,15 @@ def test_a_chunk_of_a_speculative_step_is_timed_per_token():
     delivered = deliveries([(0.10, 1), (0.18, 4), (0.26, 4), (0.32, 3)], 12)
     gaps = itl_per_token_s(delivered)
     assert gaps == pytest.approx([0.02] * 11) and sum(gaps) == pytest.approx(0.32 - 0.10)
+
+
+def test_a_serve_level_from_the_servers_counters():
+    """/metrics over a level (bench.serve.prometheus, differenced): 20 drafts of 2 tokens, 30 accepted: acceptance
+    30 / 40 = 0.75, tokens per step 1 + 30 / 20 = 2.5; the row's columns carry them."""
+    s = speculative.from_server({"server_spec_drafts": 20.0, "server_spec_draft_tokens": 40.0,
+                                 "server_spec_accepted": 30.0}, "eagle", 2)
+    assert (s.acceptance_rate, s.tokens_per_step, s.source) == (0.75, 2.5, "measured")
+    assert speculative.columns(s.to_dict()) == {"spec_method": "eagle", "spec_draft_tokens": 2,
+                                                "spec_acceptance_rate": 0.75, "spec_tokens_per_step": 2.5,
+                                                "spec_source": "measured"}
+    assert set(speculative.columns(None).values()) == {None}

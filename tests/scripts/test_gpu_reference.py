@@ -148,6 +148,9 @@ def test_an_ngram_draft_is_counted_per_token_as_vllm_counted_it(dry_reference):
     assert drafts > 0 and accepted > 0 and drafted == 3 * drafts
     assert spec["acceptance_rate"] == accepted / drafted
     assert spec["tokens_per_step"] == 1 + accepted / drafts
+    assert (row["spec_method"], row["spec_draft_tokens"], row["spec_source"]) == ("ngram", 3, "measured")
+    assert row["spec_acceptance_rate"] == pytest.approx(accepted / drafted)  # the CSV keeps 6 decimals
+    assert row["spec_tokens_per_step"] == pytest.approx(1 + accepted / drafts)
     assert drafts + accepted <= row["output_tokens"] - w["num_prompts"]
     assert [r["output_len"] for r in record["requests"]] == [r.output_len for r in sample_requests(
         w["num_prompts"], w["input_len"], w["output_len"], vocab_size=4096, seed=w["seed"], dist=w["dist"],
