@@ -32,7 +32,7 @@ class FaultEngine:
     def __init__(self, spec: EngineSpec) -> None:
         self.spec = spec
         self.run = spec.run
-        self.name = self.run["engine"]
+        self.name = self.run.engine
 
     def check(self) -> None:
         if self.name == "fault-reject":
@@ -64,7 +64,7 @@ class FaultEngine:
         return KVCacheInfo(block_size=16, num_blocks=64, capacity_tokens=1024, allocated_bytes=1024 * 2048)
 
     def info(self) -> dict:
-        return {"device": "cpu", "max_num_seqs": self.run["max_num_seqs"] or 4}
+        return {"device": "cpu", "max_num_seqs": self.run.max_num_seqs or 4}
 
     def stop(self) -> None:
         pass

@@ -206,12 +206,16 @@ def test_gpu_env_reads_nvml_and_never_starts_cuda(monkeypatch):
 # --- the worker: what it samples -------------------------------------------------------------------------------
 
 def test_vllms_ray_backend_samples_nothing_here_and_says_why():
+    from bench.config.run import RunConfig
     from bench.execution.worker import RAY_BACKEND_NOTE, sampled_device
 
-    assert sampled_device("cuda", {"distributed_executor_backend": "ray"}) == ("none", RAY_BACKEND_NOTE)
-    assert sampled_device("cuda", {"distributed_executor_backend": "mp"}) == ("cuda", "")
-    assert sampled_device("cuda", {"distributed_executor_backend": None}) == ("cuda", "")
-    assert sampled_device("cpu", {"distributed_executor_backend": "ray"}) == ("cpu", "")
+    def run(backend):
+        return RunConfig(model="tiny-qwen2", distributed_executor_backend=backend)
+
+    assert sampled_device("cuda", run("ray")) == ("none", RAY_BACKEND_NOTE)
+    assert sampled_device("cuda", run("mp")) == ("cuda", "")
+    assert sampled_device("cuda", run(None)) == ("cuda", "")
+    assert sampled_device("cpu", run("ray")) == ("cpu", "")
 
 
 def _run_fake_gpu_case(monkeypatch, nvml, **run):
@@ -219,8 +223,9 @@ def _run_fake_gpu_case(monkeypatch, nvml, **run):
     from functools import partial
 
     from bench.config import run as runconfig
-    from bench.engines.base import EngineSpec
+    from bench.config.catalog import choose_weights
     from bench.execution import worker
+    from bench.execution.case import engine_spec
     from tests.test_telemetry import FakeCudaEngine
 
     monkeypatch.setattr(worker, "load_engine", lambda name: FakeCudaEngine)
@@ -228,8 +233,7 @@ def _run_fake_gpu_case(monkeypatch, nvml, **run):
     monkeypatch.setattr(worker, "start_gpu_telemetry", lambda device, n: start_gpu_telemetry(device, n, nvml=nvml))
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "engine": "hf", "num_prompts": 2,
                                                     "input_len": 8, "output_len": 4, **run}))
-    spec = EngineSpec(run=cfg.model_dump(), load_path="", load_format="dummy", model_config=model.config)
-    return worker.run_case(spec)
+    return worker.run_case(engine_spec(cfg, model, choose_weights(model, "dummy")))
 
 
 def test_a_tp2_case_given_gpus_3_and_1_reports_their_memory(monkeypatch):

@@ -8,6 +8,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
+from bench.config.engines import is_predicted
 from bench.cost import formulas as cost
 from bench.cost.pricing import SelfCost, VendorComparison
 from bench.config.prices import VendorPrice
@@ -81,7 +82,7 @@ def throughput_line(row: dict) -> str | None:
     if pred != pred and bound != bound:
         return None
     band = f"band {low:,.0f}-{high:,.0f}, {cal}" if low == low and high == high and cal else (cal or "")
-    if row.get("engine") == "sim":
+    if is_predicted(row.get("engine")):
         what = f"{tok:,.0f} output tok/s predicted" + (f" ({band})" if pred == pred else " (the bound itself)")
     else:
         what = f"{tok:,.0f} output tok/s measured" + (f"; predicted {pred:,.0f} ({band})" if pred == pred else "")

@@ -7,6 +7,8 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from bench.config.engines import is_predicted
+
 # Piped output (logs, CI) gets a wide fixed width so names and numbers are never cut.
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -46,7 +48,7 @@ def workload_text(r: dict) -> str:
 
 def print_case(outcome) -> None:
     r = outcome.row
-    if r["engine"] == "sim":
+    if is_predicted(r["engine"]):
         cal = r.get("prediction_calibration") if "+" in str(r.get("engine_version") or "") else None
         what = f"expected, {cal}" if cal else "roofline prediction"
     else:
@@ -77,7 +79,7 @@ def print_case(outcome) -> None:
     t.add_row("KV bytes/token", f"{_fmt(r['kv_bytes_per_token'], 0)} allocated | "
                                 f"{_fmt(r['kv_bytes_per_token_analytic'], 0)} analytic ({r['kv_cache_dtype']})")
     t.add_row("peak memory", f"{_fmt(r['peak_memory_gb'], 2)} GB ({r['peak_memory_source']})")
-    if r.get("predicted_output_tok_s") is not None and r["engine"] != "sim":
+    if r.get("predicted_output_tok_s") is not None and not is_predicted(r["engine"]):
         t.add_row("predicted", f"{_fmt(r['predicted_output_tok_s'])} output tok/s (band "
                   f"{_fmt(r['predicted_band_low_tok_s'])}-{_fmt(r['predicted_band_high_tok_s'])}, "
                   f"{r['prediction_calibration']})")
