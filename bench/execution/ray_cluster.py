@@ -209,6 +209,9 @@ class _Fanout:
         ref = self.task.options(num_cpus=1, num_gpus=gpus, max_retries=0,
                                 runtime_env={"env_vars": forwarded_env()}).remote(
             prep.spec, case.cfg.timeout_s, str(REPO_ROOT), case.spec.index, self.starts)
+        # the task holds its own copy of the requests (Ray serialised its arguments): the driver keeps only their
+        # columns, so a campaign's requests are not all held here at once
+        prep.spec = dataclasses.replace(prep.spec, workload=None)
         self.case_of[ref] = case
         self.unrecorded.append(ref)
 
