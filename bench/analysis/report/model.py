@@ -8,6 +8,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from bench.config.engines import is_predicted
+from bench.core.formats import num
 from bench.cost.pricing import SelfCost, number
 from bench.results import schema
 
@@ -115,7 +116,7 @@ class Priced:
     @property
     def label(self) -> str:
         b = self.run.batch
-        batch = f", batch {b:g}" if b is not None else ""
+        batch = f", batch {num(b)}" if b is not None else ""
         engine = "" if self.run.engine == "vllm" else f" {self.run.engine}"
         pred = self.prediction
         what = f"; {pred.label}" if pred else ""
