@@ -1,5 +1,5 @@
 """A test engine that fails on purpose, plugged in through BENCH_ENGINES (see `fault_env` in
-tests/test_sweep_faults.py). Its behaviour is its registered name:
+tests/e2e/test_sweep_faults.py). Its behaviour is its registered name:
 
     fault-ok      deterministic results after BENCH_FAULT_SLEEP_S seconds (default 0)
     fault-hang    starts a grandchild process (pid written to BENCH_FAULT_PIDFILE), then never returns
@@ -68,3 +68,16 @@ class FaultEngine:
 
     def stop(self) -> None:
         pass
+
+
+def plug_in(monkeypatch, tmp_path, name: str, module: str, text: str, cls: str) -> None:
+    """Another plugin engine, the module `text` written to tmp_path: importable here (the parent's checks) and in
+    the worker's process, registered as `name` through BENCH_ENGINES."""
+    from pathlib import Path
+
+    (tmp_path / f"{module}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    repo = str(Path(__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), repo,
+                                                                   os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("BENCH_ENGINES", f"{name}={module}:{cls}")
