@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
+from bench.config.engines import is_predicted
 from bench.config.flags import option
 from bench.core.errors import BenchError
 from bench.core.formats import ms, num, pct, ratio, si
@@ -61,7 +62,8 @@ def cmd_calibrate(args) -> int:
     rows = []
     for f in opts.results:
         rows += typed.read_rows(Path(f))[1]
-    names = {r.get("hardware") for r in rows if r.get("status") == "ok" and r.get("engine") != "sim"} - {None, ""}
+    names = {r.get("hardware") for r in rows
+             if r.get("status") == "ok" and not is_predicted(r.get("engine"))} - {None, ""}
     name = opts.hardware
     if not name:
         if len(names) != 1:

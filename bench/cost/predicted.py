@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.config.engines import is_predicted
+
 BOUND = "roofline bound"
 
 
@@ -32,7 +34,7 @@ class Prediction:
 
 def prediction_of(row: dict) -> Prediction | None:
     """A sim row's Prediction; None for a measured row (any other engine)."""
-    if str(row.get("engine") or "") != "sim":
+    if not is_predicted(str(row.get("engine") or "")):
         return None
     version = str(row.get("engine_version") or "")
     named = str(row.get("prediction_calibration") or "") or version.partition("+")[2]

