@@ -101,3 +101,13 @@ def names(text: str) -> list[str]:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected one or more names separated by commas")
     return _once_each(_items(text), text)
+
+
+def market(text: str) -> str:
+    """--market: cn or global (bench.cost.market.market_of), did-you-mean on a typo."""
+    from bench.cost.market import market_of
+
+    try:
+        return market_of(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

@@ -92,7 +92,21 @@ def print_case(outcome) -> None:
     elif outcome.record.get("telemetry_note"):
         t.add_row("energy", f"not measured: {outcome.record['telemetry_note']}")
     t.add_row("engine start / warm-up", f"{_fmt(r['engine_start_s'])} s / {_fmt(r['warmup_s'])} s")
+    t.add_row("cost", cost_text(r))
     console.print(t)
+
+
+def cost_text(r: dict) -> str:
+    """'0.42 CNY/M blended (3:1), 1.98 CNY/GPU-h: SOURCE (rental on-demand ...)' or why the row carries no cost."""
+    from bench.cost.pricing import run_cost_why
+
+    if r.get("cny_per_m_total") in (None, ""):
+        return run_cost_why(r, r.get("hardware"))
+    blended = r.get("cny_per_m_blended")
+    head = (f"{_fmt(blended, 3)} CNY/M blended ({r.get('cost_mix')})" if blended not in (None, "") else
+            f"{_fmt(r['cny_per_m_total'], 3)} CNY/M any token")
+    return (f"{head}, {_fmt(r.get('gpu_cny_per_hour'), 2)} CNY/GPU-h: {r.get('gpu_price_source')}, "
+            f"{r.get('gpu_price_date')}")
 
 
 def print_summary(rows: list[dict]) -> None:
