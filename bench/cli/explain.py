@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option, reworded
@@ -37,6 +37,8 @@ class ExplainOptions(BaseModel):
                                                   "--enable-dp-attention): MLA's latent stored once")
     batch: list[int] = option(list(EXPLAIN_BATCHES), "decode batch sizes")
     basis: Literal["rental", "owned", "tco"] = option("rental", "price basis of the cost line (as bench cost)")
+    market: str = option("cn", "whose GPU quotes price the cost line: cn (mainland China) or global (as bench "
+                                      "cost)", metavar="cn|global")
     gpu_cny_per_hour: float | None = option(None, "CNY per GPU-hour for the cost line, replacing the basis",
                                             metavar="X", gt=0)
     quantization: Literal["fp8", "awq", "gptq"] | None = reworded(RunConfig, "quantization", "weight format as "
@@ -45,6 +47,13 @@ class ExplainOptions(BaseModel):
     profile: str | None = reworded(RunConfig, "profile", "calibration of the expected decode tok/s (default the "
                                                          "published fit)")
     format: Literal["table", "json"] = option("table", "output format")
+
+    @field_validator("market")
+    @classmethod
+    def _market(cls, v: str) -> str:
+        from bench.cost.market import market_of
+
+        return market_of(v)
 
 
 def add_explain_command(sub) -> None:
@@ -73,13 +82,14 @@ def fit_and_cost(dep, context: int, opts: ExplainOptions, decode_rows: list[dict
     try:
         power_w, _ = power_of({}, hw, dep.tp)
         hourly = cny_per_hour_for(dep.gpu.name, hw, dep.tp, power_w,
-                                  CostOptions(basis=opts.basis, gpu_cny_per_hour=opts.gpu_cny_per_hour))
+                                  CostOptions(basis=opts.basis, gpu_cny_per_hour=opts.gpu_cny_per_hour,
+                                              market=opts.market))
     except BenchError as e:
         out["price"] = {"basis": opts.basis, "cny_per_hour": None, "why": str(e)}
         hourly = None
     else:
-        source = "given on the command line" if hourly.price is None else f"{hourly.price.source}, {hourly.price.date}"
-        out["price"] = {"basis": hourly.basis, "cny_per_hour": hourly.cny_per_hour, "source": source}
+        out["price"] = {"basis": hourly.basis, "cny_per_hour": hourly.cny_per_hour, "source": hourly.label,
+                        "market": opts.market}
     for r in decode_rows:
         ok = hourly is not None and r["fits_kv"]
         r["cny_per_m_output"] = cost.cny_per_m_total(hourly.cny_per_hour, r["tok_s"]) if ok else None

@@ -259,14 +259,17 @@ def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, p
     try:
         return basis_price(hw_name, hw, opts.basis, gpu_count, power_w, opts)
     except BenchError as first:
-        if not opts.basis_fallback:
+        if not opts.basis_fallback or (opts.basis == "rental" and opts.rental_tier):  # a tier asked for by name
             raise
         for basis in NEXT_BASES.get(opts.basis, ()):
             try:
                 return replace(basis_price(hw_name, hw, basis, gpu_count, power_w, opts), asked=opts.basis)
             except BenchError:
                 continue
-        raise first from None
+        if opts.basis == "rental" or not NEXT_BASES.get(opts.basis):
+            raise first from None
+        raise BenchError(f"{hw_name} has no price on any basis in hardware.yaml (no rental or purchase quote); pass "
+                         f"--gpu-cny-per-hour {hw_name}=X (CNY per GPU-hour) or add a price") from None
 
 
 def split_seconds(row: dict) -> tuple[float | None, float | None]:

@@ -181,7 +181,7 @@ def print_explain(e: dict) -> None:
     d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak)) and expected "
                     f"({e.get('calibration', '-')})", title_justify="left")
     for col in ("batch", "step ms", "tok/s", "expected tok/s", "bound", "weights read", "KV read", "fits KV") + \
-            (("CNY/M out at the bound", "CNY/M out expected") if cost_col else ()):
+            (("CNY/M decode-only, bound", "CNY/M decode-only, expected") if cost_col else ()):
         d.add_column(col, justify="right")
     for r in e["decode"]:
         exp = r.get("expected_tok_s")
@@ -195,7 +195,9 @@ def print_explain(e: dict) -> None:
     console.print(d)
     if cost_col:
         console.print(f"cost: {price['basis']} {price['cny_per_hour']:.4g} CNY per hour for {e['tensor_parallel_size']} "
-                      f"GPU(s) ({price['source']}) / output tokens an hour, the card fully busy: at the bound (a "
-                      f"floor) and at the expected tok/s (calibration {e.get('calibration', '-')})", highlight=False)
+                      f"GPU(s) ({price['source']}) / output tokens an hour, the card fully busy and only decoding (no "
+                      f"prefill charged): at the bound (a floor) and at the expected tok/s (calibration "
+                      f"{e.get('calibration', '-')}). Not bench cost's 'CNY per M output', which is the decode share "
+                      "of a run's time over its output tokens", highlight=False)
     elif price.get("why"):
         console.print(f"cost: {price['why']}", highlight=False)
