@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option
@@ -58,8 +58,11 @@ class PlanOptions(BaseModel):
                                metavar="DATE")
     gpu_cny_per_hour: str | None = option(None, "CNY per GPU-hour replacing every basis: X, or per card "
                                                 "H20=9.5,H100-SXM=14", metavar="X|NAME=X,...")
-    rental_tier: RentalTier | None = option(None, "rental quote to use (hardware.yaml rental_tiers); default each "
-                                                  "card's `rental` quote")
+    rental_tier: RentalTier | None = option(None, "rental quote to use (hardware.yaml rental_tiers; china-cloud: "
+                                                  "the cn market's on-demand quote); default on-demand")
+    market: str = option("cn", "whose GPU quotes price the fleet: cn (mainland China: AutoDL and other Chinese "
+                               "clouds, China server prices) or global (RunPod's list prices, US card prices); a card "
+                               "with no quote there uses the other market's, labelled", metavar="cn|global")
     years: float = option(cost.DEFAULT_AMORTIZATION_YEARS, "owned and tco bases: amortisation years", metavar="N",
                           gt=0)
     fx_cny_per_usd: float = option(cost.DEFAULT_FX_CNY_PER_USD, "CNY per USD for USD prices", metavar="RATE", gt=0)
@@ -71,6 +74,13 @@ class PlanOptions(BaseModel):
                                         "fit shipped with bench)", metavar="PROFILE.yaml")
     out: Path | None = option(None, "also write one line per hardware x vendor as CSV", metavar="FILE.csv")
     format: Literal["table", "json", "markdown"] = option("table", "output format")
+
+    @field_validator("market")
+    @classmethod
+    def _market(cls, v: str) -> str:
+        from bench.cost.market import market_of
+
+        return market_of(v)
 
 
 def add_plan_command(sub) -> None:
@@ -135,7 +145,7 @@ def request_of(o: PlanOptions):
         results=tuple(o.results), as_of=as_of, tensor_parallel_size=o.tensor_parallel_size, profile=o.profile,
         traffic_source="" if summary is None else f"from the trace {o.trace.name} ({summary.requests:,} requests)",
         cost_options=CostOptions(basis=o.basis, fx_cny_per_usd=o.fx_cny_per_usd, amortization_years=o.years,
-                                 rental_tier=o.rental_tier, **given))
+                                 rental_tier=o.rental_tier, market=o.market, as_of=as_of, **given))
 
 
 def cmd_plan(args) -> int:
