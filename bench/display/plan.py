@@ -43,10 +43,15 @@ def batch(x: float) -> str:
 def market_text(p: Plan) -> str:
     """'China market, rental on-demand' (or 'global market, tco'): whose quotes and which tier price the fleet."""
     o = p.request.cost_options
+    given = dict(o.gpu_cny_per_hour_by_hardware)
+    if o.gpu_cny_per_hour is not None or all(hp.hardware in given for hp in p.hardware):
+        return "GPU-hours given on the command line"
     if p.request.basis != "rental":
-        return f"{MARKET_WORDS[o.market]}, {p.request.basis}"
-    tier, market = tier_and_market(o.rental_tier, o.market)
-    return f"{MARKET_WORDS[market]}, rental {tier}"
+        text = f"{MARKET_WORDS[o.market]}, {p.request.basis}"
+    else:
+        tier, market = tier_and_market(o.rental_tier, o.market)
+        text = f"{MARKET_WORDS[market]}, rental {tier}"
+    return text + (f"; given for {', '.join(given)}" if given else "")
 
 
 def headline(p: Plan) -> str:
