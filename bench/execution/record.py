@@ -143,7 +143,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         # the engine's step-by-step input/output split, when it reports one (sim; vLLM 0.32+)
         "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
         "split_method": info.get("split_method"),
-        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if cfg.engine == "vllm" else None,
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if cfg.engine in ("vllm", "sim") else None,
     }
     sources = {
         "metrics": m,
