@@ -93,6 +93,17 @@ def choose(quotes: list[Price], market: str, as_of: dt.date, tier: str | None = 
     return Chosen(price, market, "; ".join(notes + ([late] if late else [])))
 
 
+def headline_label(market: str, basis: str, rental_tier: str | None = None, given: bool = False) -> str:
+    """'China market, rental on-demand', 'global market, tco' or 'GPU-hours given on the command line': what the
+    first line of a plan or report says prices its GPUs."""
+    if given:
+        return "GPU-hours given on the command line"
+    if basis != "rental":
+        return f"{MARKET_WORDS[market]}, {basis}"
+    tier, market = tier_and_market(rental_tier, market)
+    return f"{MARKET_WORDS[market]}, rental {tier}"
+
+
 def label(chosen: Chosen) -> str:
     """'cn list price, AutoDL ..., 2026-09-24' with the choice's note: what a printed cost rests on."""
     p = chosen.price

@@ -7,7 +7,7 @@ import math
 
 from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point, latency_name
 from bench.cost import formulas as cost
-from bench.cost.market import MARKET_WORDS, tier_and_market
+from bench.cost.market import headline_label, tier_and_market
 from bench.cost.pricing import BASES
 from bench.core.tables import markdown_table
 
@@ -44,14 +44,9 @@ def market_text(p: Plan) -> str:
     """'China market, rental on-demand' (or 'global market, tco'): whose quotes and which tier price the fleet."""
     o = p.request.cost_options
     given = dict(o.gpu_cny_per_hour_by_hardware)
-    if o.gpu_cny_per_hour is not None or all(hp.hardware in given for hp in p.hardware):
-        return "GPU-hours given on the command line"
-    if p.request.basis != "rental":
-        text = f"{MARKET_WORDS[o.market]}, {p.request.basis}"
-    else:
-        tier, market = tier_and_market(o.rental_tier, o.market)
-        text = f"{MARKET_WORDS[market]}, rental {tier}"
-    return text + (f"; given for {', '.join(given)}" if given else "")
+    every = o.gpu_cny_per_hour is not None or all(hp.hardware in given for hp in p.hardware)
+    text = headline_label(o.market, p.request.basis, o.rental_tier, every)
+    return text + (f"; given for {', '.join(given)}" if given and not every else "")
 
 
 def headline(p: Plan) -> str:

@@ -18,6 +18,7 @@ from bench.analysis.frontier import Slo
 from bench.analysis.report.model import Priced, Section
 from bench.analysis.slo import CostAtSlo, cost_at_slo
 from bench.cost import formulas as cost
+from bench.cost.market import headline_label
 from bench.cost.matching import marks, vendors_for
 
 SLUG = "verdict"
@@ -97,9 +98,8 @@ def lines_of(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of:
         if c.op is not None and inputs.traffic_tokens_per_day:
             peak = inputs.traffic_tokens_per_day / SECONDS_PER_DAY * inputs.peak_to_mean
             gpus = replicas_for(peak, c.op.point.total_tok_s) * c.gpus
-        tier = f" {mine.price_tier}" if mine.price_tier else ""
         price = "given on the command line" if mine.basis == "given" else \
-            f"{mine.basis}{tier}: {mine.price_source} ({mine.price_date})"
+            f"{mine.basis_text}: {mine.price_what}, {mine.price_source} ({mine.price_date})"
         out.append(Line(c, self_cny, v, v_cny, bu, volume, gpus, price))
     out.sort(key=lambda x: (x.at.model, x.self_cny_per_m is None, x.self_cny_per_m or 0.0))
     return out, notes
@@ -178,7 +178,10 @@ def verdict_section(priced: list[Priced], inputs: VerdictInputs, mix, fx: float,
     by_model: dict[str, list[Line]] = {}
     for x in lines:
         by_model.setdefault(x.at.model, []).append(x)
-    sentences = [sentence(m, xs, inputs) for m, xs in by_model.items()]
+    first = priced[0].cost
+    market = headline_label(first.market, first.asked_basis or first.basis,
+                            first.price_tier or None, all(p.cost.basis == "given" for p in priced))
+    sentences = [f"[{market}] " + sentence(m, xs, inputs) for m, xs in by_model.items()]
     how = (f"Self CNY/M: blended {cost.format_mix(mix)} at {inputs.utilization:.0%} utilisation, read at the batch "
            f"that meets the target (interpolated between measured batches); vendors: list prices in force on {as_of}; "
            "measured rows are runs of these results, predicted ones engine=sim rows, each named with its calibration "
