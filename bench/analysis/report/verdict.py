@@ -44,6 +44,7 @@ class Line:
     breakeven_tokens_per_day: float | None
     gpus_for_traffic: int | None
     price: str  # the GPU price's basis, source and date
+    where: str = ""  # what is priced: the card, or a CPU server priced whole ('cpu-server (priced as a whole ...)')
 
     @property
     def ratio(self) -> float | None:
@@ -100,7 +101,7 @@ def lines_of(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of:
             gpus = replicas_for(peak, c.op.point.total_tok_s) * c.gpus
         price = "given on the command line" if mine.basis == "given" else \
             f"{mine.basis_text}: {mine.price_what}, {mine.price_source} ({mine.price_date})"
-        out.append(Line(c, self_cny, v, v_cny, bu, volume, gpus, price))
+        out.append(Line(c, self_cny, v, v_cny, bu, volume, gpus, price, mine.where))
     out.sort(key=lambda x: (x.at.model, x.self_cny_per_m is None, x.self_cny_per_m or 0.0))
     return out, notes
 
@@ -149,7 +150,7 @@ def sentence(model: str, lines: list[Line], inputs: VerdictInputs) -> str:
         return f"{model}: no run meets {target}; see the table for the closest point."
     best = min(ok, key=lambda x: x.self_cny_per_m)
     c = best.at
-    where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else c.hardware
+    where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else (best.where or c.hardware)
     head = f"{model} {at}: self-hosting on {where} costs {_cny(best.self_cny_per_m)} CNY/M ({rests_on(best, inputs)})"
     if best.vendor is None:
         return head + "; no paid like-for-like vendor to compare."
