@@ -152,7 +152,7 @@ def test_a_mixed_csv_prices_the_rest_and_says_which_rows_it_could_not(tmp_path, 
     assert "run r-a100 not priced: A100-40G-SXM has no rental price" in printed
     assert "quoted 2026-09-24, after --as-of 2025-06-01" in printed
     # each cost's first line names its basis, tier and market
-    assert "on H100-SXM: rental on-demand (China market) 12.0 CNY per GPU-hour" in printed
+    assert "on H100-SXM: rental on-demand (China market) 12 CNY per GPU-hour" in printed
     assert "--what-if-hardware RTX-4090" in printed
     with out.open(newline="") as f:
         lines = list(csv.DictReader(f))

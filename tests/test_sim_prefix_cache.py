@@ -105,7 +105,7 @@ def test_a_sim_row_prints_its_cost_or_why_not(tmp_path, capsys):
             str(tmp_path / "runs.csv")]
     assert cli.main([*args, "--hardware", "H20"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "CNY/M blended (3:1), 10.50 CNY/GPU-h: autodl.com" in out
+    assert "CNY/M blended (3:1), 10.5 CNY/GPU-h: autodl.com" in out
     assert cli.main([*args, "--hardware", "A100-40G-SXM"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "not priced: A100-40G-SXM has no rental price in hardware.yaml; pass --gpu-cny-per-hour A100-40G-SXM=X" in out

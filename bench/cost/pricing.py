@@ -134,7 +134,7 @@ class SelfCost:
     def basis_text(self) -> str:
         """'rental on-demand (China market)', 'tco, 3-year life' or 'owned asked: none; rental on-demand used'."""
         if self.basis == "given":
-            return "given on the command line"
+            return "given"
         tier = f" {self.price_tier}" if self.price_tier else ""
         life = f", {self.terms.split(' at ')[0]}" if self.basis == "tco" and self.terms else ""
         text = f"{self.basis}{tier}{life} ({markets.MARKET_WORDS.get(self.market, self.market)})"
