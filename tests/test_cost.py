@@ -267,6 +267,14 @@ def test_self_cost_owned_charges_the_measured_energy_of_the_run():
     assert mine.cny_per_hour * elapsed / 3600 == pytest.approx(198_000 / (3 * 8760) * elapsed / 3600 + energy_cny)
 
 
+def test_a_cpu_row_says_what_is_priced():
+    """The cpu-server entry is a 96-core server at 0.04 CNY per core-hour = 3.84 CNY an hour: a row is priced as the
+    whole server, and says so, whatever cores the run used."""
+    mine = self_cost(measured_row(), CostOptions(hardware="cpu-server"))
+    assert mine.kind == "cpu" and mine.gpu_cny_per_hour == pytest.approx(0.04 * 96)
+    assert mine.where == "cpu-server (priced as a whole 96-core server)"
+
+
 def test_self_cost_refuses_what_it_cannot_price():
     with pytest.raises(BenchError, match="no hardware to price"):
         self_cost(measured_row(), CostOptions())
