@@ -48,8 +48,6 @@ def rate_list(text: str) -> list[float]:
     return _once_each(values, text)
 
 
-# The comma-list reader for a list's element type (the only float lists are request rates).
-COMMA_LISTS: dict[type, Callable[[str], list]] = {int: int_list, float: rate_list}
 
 
 def one_of(parse_list: Callable[[str], list], plural_flag: str) -> Callable[[str], list]:
@@ -103,11 +101,5 @@ def names(text: str) -> list[str]:
     return _once_each(_items(text), text)
 
 
-def market(text: str) -> str:
-    """--market: cn or global (bench.cost.market.market_of), did-you-mean on a typo."""
-    from bench.cost.market import market_of
-
-    try:
-        return market_of(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+# The comma-list reader for a list's element type (the only float lists are request rates; str lists are names).
+COMMA_LISTS: dict[type, Callable[[str], list]] = {int: int_list, float: rate_list, str: names}

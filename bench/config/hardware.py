@@ -35,6 +35,8 @@ RENTAL_TIERS = ("on-demand", "reserved", "spot", "china-cloud", "tco")
 # parts H20, H800, A800 and L20 are sold only there), or global (US and neocloud list prices, in USD). `china-cloud`
 # is the name older commands use for the cn market's on-demand quote.
 MARKETS = ("cn", "global")
+# Other spellings a user may type for a market.
+MARKET_ALIASES = {"china": "cn", "cn": "cn", "global": "global", "world": "global", "intl": "global"}
 # What kind of figure a quote is: a published list price; a reseller's or distributor's quote; a figure reported
 # by the news; an analyst's estimate; a survey article's range.
 QUOTE_KINDS = ("list", "reseller", "news", "analyst", "survey")
@@ -42,6 +44,16 @@ QUOTE_KINDS = ("list", "reseller", "news", "analyst", "survey")
 # H20, a PCIe server for PCIe and L-series cards, a workstation for RTX cards.
 HOST_CLASSES = ("hgx", "pcie-server", "workstation")
 HOURS_PER_MONTH = 730.0  # 8,760 / 12: a monthly rent per hour
+
+
+def market_of(text: str) -> str:
+    """'cn' / 'China' -> 'cn', 'global' -> 'global'; ValueError with the close names for anything else."""
+    key = str(text).strip().lower()
+    if key in MARKET_ALIASES:
+        return MARKET_ALIASES[key]
+    hint = close_names(key, list(MARKET_ALIASES))
+    did_you_mean = f"; did you mean {', '.join(hint)}?" if hint else ""
+    raise ValueError(f"unknown market {text!r}{did_you_mean} (give cn: mainland-China quotes, or global)")
 
 
 class Price(Strict):

@@ -13,25 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bench.config.hardware import MARKETS, Price
-from bench.core.errors import did_you_mean
+from bench.config.hardware import MARKETS, Price, market_of  # noqa: F401  (market_of: callers read it here)
 
 DEFAULT_MARKET = "cn"  # bench prices for teams that buy in China; a card without a cn quote uses its global one
 DEFAULT_TIER = "on-demand"
 MARKET_WORDS = {"cn": "China market", "global": "global market"}
-
-
-# Other spellings a user may type for a market.
-MARKET_ALIASES = {"china": "cn", "cn": "cn", "global": "global", "world": "global", "intl": "global"}
-
-
-def market_of(text: str) -> str:
-    """'cn' / 'China' -> 'cn', 'global' -> 'global'; ValueError with the close names for anything else."""
-    key = str(text).strip().lower()
-    if key in MARKET_ALIASES:
-        return MARKET_ALIASES[key]
-    raise ValueError(f"unknown market {text!r}{did_you_mean(key, list(MARKET_ALIASES))} (give cn: mainland-China "
-                     "quotes, or global)")
 
 
 @dataclass(frozen=True)
