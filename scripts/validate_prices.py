@@ -27,7 +27,8 @@ from bench.config.hardware import load_hardware  # noqa: E402
 from bench.core.errors import BenchError  # noqa: E402
 from bench.cost import tco, tco_sources as src  # noqa: E402
 from bench.cost.market import MARKETS  # noqa: E402
-from bench.cost.pricing import BASES, CostOptions, cny_per_hour_for, power_of  # noqa: E402
+from bench.cost.gpu_hour import cny_per_hour_for  # noqa: E402
+from bench.cost.pricing import BASES, CostOptions, power_of  # noqa: E402
 
 PLAN_ARGS = dict(model="qwen2.5-7b-instruct", hardware=("H100-SXM", "H20", "RTX-4090"), traffic="500M/day",
                  slo_ttft_ms=2000.0, slo_tpot_ms=50.0)
@@ -80,7 +81,7 @@ def pairs_section(as_of: dt.date) -> tuple[tuple[list[str], list[list[str]]], bo
         for market in MARKETS:
             for basis in BASES:
                 opts = CostOptions(basis=basis, market=market, as_of=as_of)
-                (x, lx), (y, ly) = hour(a, opts), hour(b, opts)
+                (x, _), (y, _) = hour(a, opts), hour(b, opts)
                 ratio = y / x if x and y else None
                 verdict = ""
                 if tolerance is not None and basis == "tco" and market == "cn":

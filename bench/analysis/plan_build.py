@@ -13,7 +13,8 @@ from bench.analysis import frontier, plan
 from bench.analysis.frontier import OperatingPoint, Point, Slo
 from bench.analysis.plan_points import PERCENTILES, Shape, measured_point, predicted_points, roofline_points
 from bench.config.prices import VendorPrice
-from bench.cost.pricing import BASES, CostOptions, cny_per_hour_for, gpu_count_of, power_of
+from bench.cost.gpu_hour import cny_per_hour_for
+from bench.cost.pricing import BASES, CostOptions, gpu_count_of, power_of
 from bench.cost.vendor_use import VendorUse, effective_price
 from bench.core.errors import BenchError
 from bench.core.formats import ms, num, ratio

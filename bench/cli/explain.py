@@ -58,7 +58,8 @@ def fit_and_cost(dep, context: int, price: GpuHourOptions, decode_rows: list[dic
     PCIe-only cards at TP > 1. Fills `cny_per_m_output` in `decode_rows` (None where the batch's KV does not fit)."""
     from bench.config.hardware import load_hardware
     from bench.cost import formulas as cost
-    from bench.cost.pricing import cny_per_hour_for, cost_options, power_of
+    from bench.cost.gpu_hour import cny_per_hour_for
+    from bench.cost.pricing import cost_options, power_of
     from bench.roofline import memory_fit as fit
 
     book = load_hardware()

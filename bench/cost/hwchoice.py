@@ -32,6 +32,10 @@ class CostOptions(Protocol):
     colocation_cny_per_kw_month: float | None
     market: str
     as_of: dt.date | None
+    basis: str
+    rental_tier: str | None
+    basis_fallback: bool
+    hosting_cny_per_month_per_card: float
 
 
 def measured_hardware(row: dict, book: HardwareBook) -> str | None:

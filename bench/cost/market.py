@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bench.config.hardware import MARKETS, Price, market_of  # noqa: F401  (market_of: callers read it here)
+from bench.config.hardware import MARKETS, Price
 
 DEFAULT_MARKET = "cn"  # bench prices for teams that buy in China; a card without a cn quote uses its global one
 DEFAULT_TIER = "on-demand"
