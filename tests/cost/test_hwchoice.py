@@ -106,6 +106,10 @@ def test_gpu_prices_follow_as_of():
     h20 = self_cost(row(hardware="H20"), CostOptions(as_of=dt.date(2024, 5, 31)))
     assert h20.gpu_cny_per_hour == pytest.approx(10.50)
     assert h20.price_note == "quoted 2026-09-24, after --as-of 2024-05-31: no earlier quote"
+    # the H100 in China: an 8-card node at 150,000 CNY a month at the start of 2024 (120-180 thousand), 70,000 by
+    # 2024-10: 150,000 / 8 / 730 = 25.684932 CNY per GPU-hour in May 2024
+    h100_cn = self_cost(row(), CostOptions(as_of=dt.date(2024, 5, 31)))
+    assert h100_cn.gpu_cny_per_hour == pytest.approx(150_000 / 8 / 730) and h100_cn.price_date == "2024-01"
     # H100 owned: the 2023-05 DGX quote (270,000 USD / 8) in force then, not the 2026 card
     h100 = self_cost(row(), CostOptions(basis="owned", market="global", as_of=dt.date(2024, 5, 31)))
     assert h100.price_date == "2023-05" and h100.price_basis == "8-card server"
@@ -118,7 +122,7 @@ def test_every_cost_carries_its_price_basis_source_and_dates():
     mine = self_cost(row(), CostOptions(as_of=dt.date(2025, 1, 15)))
     assert mine.provenance == ("rental on-demand, cn news figure, quoted per 8-card node a month: "
                                "m.cnbeta.com.tw/view/1449972.htm ('NVIDIA GPU rental prices halved: H100 and RTX 4090 "
-                               "both down 50%', citing industry sources), 2024; FX 7.2 CNY/USD "
+                               "both down 50%', citing industry sources), 2024-10; FX 7.2 CNY/USD "
                                f"({cost.DEFAULT_FX_DATE})")
     assert mine.basis_text == "rental on-demand (China market)"
     h800 = self_cost(row(hardware="H800-SXM"), CostOptions(basis="owned"))
@@ -131,7 +135,7 @@ def test_a_tier_is_needed_on_every_quote_and_one_per_tier(tmp_path):
     raw = yaml.safe_load(Path("hardware.yaml").read_text())
     h100 = raw["hardware"]["H100-SXM"]
     h100["rental_tiers"].append(dict(h100["rental_tiers"][0]))
-    with pytest.raises(ValueError, match="two rental quotes of cn on-demand of 2024"):
+    with pytest.raises(ValueError, match="two rental quotes of cn on-demand of 2024-10"):
         HardwareBook.model_validate(raw)
 
 
@@ -158,7 +162,7 @@ def test_a_mixed_csv_prices_the_rest_and_says_which_rows_it_could_not(tmp_path, 
         lines = list(csv.DictReader(f))
     assert [r["run_id"] for r in lines] == ["r-h100", "r-h20"]
     assert float(lines[0]["gpu_cny_per_hour"]) == pytest.approx(H100_RENTAL)  # H100's price, not the 4090's 1.98
-    assert lines[0]["price_source"].startswith("m.cnbeta.com.tw") and lines[0]["price_date"] == "2024"
+    assert lines[0]["price_source"].startswith("m.cnbeta.com.tw") and lines[0]["price_date"] == "2024-10"
     assert lines[0]["fx_date"] == f"{cost.DEFAULT_FX_DATE}; no rate of --as-of 2025-06-01 is held: give --fx-cny-per-usd"
     assert float(lines[1]["gpu_cny_per_hour"]) == pytest.approx(10.50)
     # given per-card prices price them
