@@ -53,6 +53,7 @@ class PlanOptions(BaseModel):
     format: Literal["table", "json", "markdown"] = option("table", "output format")
 
 
+
 def add_plan_command(sub) -> None:
     add_command(sub, "plan", "the fleet, monthly cost and vendor bills for a traffic under latency targets",
                 cmd_plan, (PlanOptions, *PRICING))
@@ -104,7 +105,7 @@ def request_of(o: PlanOptions, money: MoneyOptions = MoneyOptions(), slo: SloOpt
         else float(terms.batch_api), off_peak_share=terms.off_peak_share,
         results=tuple(o.results), as_of=day.as_of, tensor_parallel_size=o.tensor_parallel_size, profile=o.profile,
         traffic_source="" if summary is None else f"from the trace {o.trace.name} ({summary.requests:,} requests)",
-        cost_options=cost_options(hour, money))
+        cost_options=cost_options(hour, money, day))
 
 
 def cmd_plan(args) -> int:

@@ -68,7 +68,7 @@ def cmd_report(args) -> int:
     priced_as, money = given[PricedAsOptions], given[MoneyOptions]
     verdict = VerdictInputs(utilization=priced_as.utilization, slo=given[SloOptions].slo,
                             traffic_tokens_per_day=traffic, peak_to_mean=command.peak_to_mean)
-    hour = cost_options(given[GpuHourOptions], priced_as)  # the card and its price; utilisation is the verdict's
+    hour = cost_options(given[GpuHourOptions], priced_as, given[PriceDayOptions])  # utilisation is the verdict's
     vendors = given[VendorChoiceOptions].vendors
     opts = ReportOptions(hardware=command.hardware, basis=hour.basis, as_of=given[PriceDayOptions].as_of,
                          mix=money.mix, fx_cny_per_usd=money.fx_cny_per_usd,

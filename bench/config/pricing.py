@@ -25,7 +25,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, PlainSerializer, PlainValidator, model_validator
 
 from bench.config.flags import Group, option
-from bench.config.hardware import RENTAL_TIERS, canonical_name, load_hardware
+from bench.config.hardware import RENTAL_TIERS, canonical_name, load_hardware, market_of
 from bench.core import money
 from bench.core.errors import BenchError
 from bench.measure.slo import Slo
@@ -151,6 +151,7 @@ Share = Annotated[float, _bounded(0.0, 1.0, False, "a share in [0, 1] such as 0.
 MixText = Annotated[Mix, PlainValidator(_mix), PlainSerializer(str)]
 GpuPricesText = Annotated[GpuPrices, PlainValidator(parse_gpu_prices), PlainSerializer(str)]
 Card = Annotated[str, PlainValidator(_card)]
+MarketName = Annotated[str, PlainValidator(market_of)]
 Day = Annotated[dt.date, PlainValidator(_day), PlainSerializer(str)]
 
 
@@ -174,8 +175,12 @@ class GpuHourOptions(SharedOptions):
     gpu_cny_per_hour: GpuPricesText | None = option(
         None, "all-in CNY for one GPU-hour, replacing the basis: X for every card, or per card (H20=9.5,H100-SXM=14); "
               "a card not named keeps the basis", metavar="X|NAME=X,...", group="pricing")
-    rental_tier: RentalTier | None = option(None, "rental quote to use (hardware.yaml rental_tiers); default: each "
-                                                  "card's `rental` quote (RunPod on-demand for most)", group="pricing")
+    rental_tier: RentalTier | None = option(None, "rental quote to use (hardware.yaml rental_tiers; china-cloud: the "
+                                                  "cn market's on-demand quote); default on-demand", group="pricing")
+    market: MarketName = option("cn", "whose GPU quotes price a card: cn (mainland China: AutoDL and other Chinese "
+                                      "clouds, China server prices) or global (RunPod's list prices, US card prices); "
+                                      "a card with no quote there uses the other market's, labelled", metavar="cn|global",
+                                group="pricing")
     years: Positive = option(money.DEFAULT_AMORTIZATION_YEARS, "amortisation period", metavar="N", group="owned")
     electricity_cny_per_kwh: NonNegative = option(money.DEFAULT_ELECTRICITY_CNY_PER_KWH, "electricity price",
                                                   metavar="X", group="owned")

@@ -72,7 +72,7 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     where = f"{gpus}{mine.where}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
     unit = "server-hour" if mine.kind == "cpu" else "GPU-hour"
     predicted = f" ({prediction.label})" if prediction else ""
-    console.print(f"[bold]{mine.run_id}[/bold]  {mine.model} on {where}{predicted}: {mine.basis} "
+    console.print(f"[bold]{mine.run_id}[/bold]  {mine.model} on {where}{predicted}: {mine.basis_text} "
                   f"{cny(mine.gpu_cny_per_hour)} CNY per {unit}, utilisation {pct(mine.utilization)}, mix {mix}",
                   highlight=False)
     console.print(f"  price: {mine.provenance}", soft_wrap=True)

@@ -16,7 +16,7 @@ import sys
 from bench.config.catalog import ResolvedModel
 from bench.config.run import RunConfig, case_key
 from bench.cost.pricing import run_cost_columns
-from bench.config.engines import engine_version
+from bench.config.engines import engine_version, modelled_engine
 from bench.measure.telemetry import energy_columns
 from bench.results.schema import BY_NAME, RUN, SCHEMA_VERSION, SERVE, columns_of, names_of
 from bench.roofline import predict
@@ -144,7 +144,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         # the engine's step-by-step input/output split, when it reports one (sim; vLLM 0.32+)
         "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
         "split_method": info.get("split_method"),
-        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if cfg.engine == "vllm" else None,
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if modelled_engine(cfg.engine) == "vllm" else None,
     }
     sources = {
         "metrics": m,

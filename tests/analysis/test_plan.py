@@ -255,8 +255,9 @@ def test_plan_end_to_end_equals_the_hand_computation(capsys, tmp_path):
     assert h["versus"]["doubao-pro-32k"]["breakeven_tokens_per_day"] is None  # never (hand-computed above)
     assert h["versus"]["doubao-pro-32k"]["self_over_vendor"] == pytest.approx(7.2 / 1.1)
     # 21,900 / 3,345.83 = 6.55: the vendor is cheapest
-    assert d["verdict"] == ("cheapest: ByteDance doubao-pro-32k (rate-limited) at 3,346 CNY/month, 6.55x cheaper than "
-                            "self-host on 3 x H100-SXM (measured) at 21,900")
+    assert d["verdict"] == ("[GPU-hours given on the command line] cheapest: ByteDance doubao-pro-32k (rate-limited) at "
+                            "3,346 CNY/month, 6.55x cheaper than self-host on 3 x H100-SXM (measured) at 21,900")
+    assert (d["market"], d["rental_tier"]) == ("cn", "on-demand")
     with out_path.open() as f:
         lines = list(csv.DictReader(f))
     assert len(lines) == 1 and float(lines[0]["monthly_cny"]) == pytest.approx(21_900)
@@ -268,7 +269,7 @@ def test_plan_table_labels_measured_and_predicted(capsys, tmp_path):
                               "--format", "markdown")
     assert code == 0, err
     assert "| H100-SXM | measured 768/256 |" in out and f"| H20 | {published_label()} 768/256 |" in out
-    assert out.startswith("**cheapest: ")
+    assert out.startswith("**[China market, owned] cheapest: ")  # the market and the basis in the first line
 
 
 def test_like_for_like_vendors_by_default_all_on_request(capsys):
