@@ -269,7 +269,7 @@ def select(book: PriceBook, names: list[str] | None) -> list[VendorPrice]:
         return list(book.prices)
     vendors = sorted({p.vendor for p in book.prices})
     models = sorted({p.model for p in book.prices})
-    families = sorted(k for k, v in VENDOR_ALIASES.items() if v in vendors)
+    families = sorted(k for k, v in VENDOR_ALIASES.items() if v in vendors and k != v.lower())
     chosen: list[VendorPrice] = []
     for name in names:
         key = name.strip().lower()
