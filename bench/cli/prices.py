@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 
 from bench.cli.argtypes import names, non_negative, positive, share
 from bench.cost import formulas as cost
@@ -61,16 +62,30 @@ def vendor_use_of(args):
 def add_prices_command(sub) -> None:
     q = sub.add_parser("prices", help="vendor API prices in force on a day (prices.yaml)")
     q.add_argument("--vendor", type=names, default=None, metavar="V",
-                   help="a vendor or model (comma-separated for several)")
+                   help="a vendor, a family name (hunyuan, qwen, doubao, glm, kimi, ...) or a model "
+                        "(comma-separated for several)")
     q.add_argument("--all", action="store_true", help="every row of the history, whatever the date")
     q.add_argument("--sources", action="store_true", help="show where each price comes from, and its notes")
+    q.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                   help="table (default); json or csv: every field of each row (source, checked_on, tiers), "
+                        "raw numbers in the row's currency")
     add_price_options(q)
     add_vendor_use_options(q)
     q.set_defaults(func=cmd_prices)
 
 
+def warn_if_stale(prices, as_of: dt.date) -> None:
+    """Print bench.config.prices.staleness_note's line, if any, on stderr (one line; the command goes on)."""
+    from bench.config.prices import staleness_note
+
+    note = staleness_note(list(prices), as_of)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
+
+
 def cmd_prices(args) -> int:
     from bench.display.cost import print_prices
+    from bench.display.price_export import prices_csv, prices_json
     from bench.config.prices import in_force, load_prices, select
 
     book = load_prices()
@@ -81,6 +96,12 @@ def cmd_prices(args) -> int:
     else:
         rows = in_force(book, as_of, args.vendor).prices
         title = f"prices in force on {as_of} ({len(rows)} vendor models)"
-    print_prices(rows, f"{title}; per million tokens; USD at {args.fx_cny_per_usd:g} CNY", args.fx_cny_per_usd,
-                 args.mix, sources=args.sources, use=vendor_use_of(args), as_of=as_of)
+        warn_if_stale(rows, as_of)
+    if args.format == "json":
+        sys.stdout.write(prices_json(rows, None if args.all else str(as_of)))
+    elif args.format == "csv":
+        sys.stdout.write(prices_csv(rows))
+    else:
+        print_prices(rows, f"{title}; per million tokens; USD at {args.fx_cny_per_usd:g} CNY", args.fx_cny_per_usd,
+                     args.mix, sources=args.sources, use=vendor_use_of(args), as_of=as_of)
     return 0

@@ -219,7 +219,30 @@ def price_terms(p: VendorPrice) -> str:
         terms.append(f"{count(p.rpm)} RPM / {count(p.tpm)} TPM")
     if p.context_tier:
         terms.append(f"{p.context_tier} context")
+    if p.thinking_output_per_m is not None:
+        terms.append(f"thinking out {p.thinking_output_per_m:g}")
+    if p.tiers:
+        terms.append(tiers_text(p))
     return "; ".join(terms)
+
+
+def tiers_text(p: VendorPrice) -> str:
+    """'tiers by input [0-32000 / 32000-128000 / ...]' with the prices of each (in / out; output ranges named)."""
+    parts = []
+    for t in p.tiers:
+        where = f"in {t.input_above // 1000}-{t.input_up_to // 1000 if t.input_up_to else 'open'}K"
+        if t.output_above or t.output_up_to is not None:
+            where += f" out {t.output_above}-{t.output_up_to or 'open'}"
+        think = f" (thinking {t.thinking_output_per_m:g})" if t.thinking_output_per_m is not None else ""
+        parts.append(f"{where}: {t.input_per_m:g}/{t.output_per_m:g}{think}")
+    return "tiers " + ", ".join(parts)
+
+
+def short_source(p: VendorPrice) -> str:
+    """The first source the row names (before ';' or ','), for a table cell; --sources prints it whole."""
+    first = p.source.split(";")[0].split(", naming")[0].split(" (")[0].strip()
+    first = first.replace("packages/model-bank/src/aiModels/", "model-bank/")
+    return first if len(first) <= 60 else first[:57] + "..."
 
 
 def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, mix: tuple[float, float],
@@ -242,6 +265,8 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
     if keys:
         t.add_column("API keys", justify="right")
     t.add_column("terms")
+    t.add_column("checked", no_wrap=True)
+    t.add_column("source")
     for p in prices:
         if p.free:
             listed = "free"
@@ -255,7 +280,7 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
             cells += [cny(e.blended_cny_per_m), e.basis]
         if keys:
             cells.append("-" if e.keys_needed is None else f"{e.keys_needed:,}")
-        cells.append(price_terms(p))
+        cells += [price_terms(p), str(p.checked_on), short_source(p)]
         t.add_row(*cells)
     console.print(t)
     with_notes = sum(1 for p in prices if notes_of(p))
@@ -265,7 +290,7 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
     if sources:  # one line each, unwrapped, so a source or a condition of the price reads whole
         for p in prices:
             notes = notes_of(p)
-            console.print(f"{p.vendor} {p.label} ({p.since}): source {p.source}"
+            console.print(f"{p.vendor} {p.label} ({p.since}): source {p.source} (checked {p.checked_on})"
                           + (f"; notes: {notes}" if notes else ""), soft_wrap=True, highlight=False, markup=False)
 
 
