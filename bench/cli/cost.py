@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.cli.argtypes import fraction, names, non_negative, positive
 from bench.cli.hwprice import add_hardware_price_options, hardware_price_kwargs
-from bench.cli.prices import add_price_options, add_vendor_use_options, vendor_use_of
+from bench.cli.prices import add_price_options, add_vendor_use_options, vendor_use_of, warn_if_stale
 from bench.cost import formulas as cost
 from bench.core.errors import BenchError
 
@@ -110,6 +110,16 @@ def slo_costs(args, priced: list) -> list:
     return found
 
 
+def _request_tokens(row: dict) -> tuple[float | None, float | None]:
+    """(prompt tokens, output tokens) per request of a results row (input_len, output_len); None where absent."""
+    def num(col: str) -> float | None:
+        try:
+            return float(row.get(col) or "")
+        except ValueError:
+            return None
+    return num("input_len"), num("output_len")
+
+
 def cmd_cost(args) -> int:
     from bench.results import store as results
     from bench.display.cost import console, print_cost_at_slo, print_self_cost, throughput_line
@@ -165,7 +175,9 @@ def cmd_cost(args) -> int:
         if mine.model not in matched:
             matched[mine.model], left_out = vendors_for(mine.model, args.vendors, as_of, price_book)
             notes += left_out
-        comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p, _ in matched[mine.model]),
+        lengths = _request_tokens(row)  # a tiered vendor price is priced at the tier of the run's lengths
+        comparisons = sorted((compare(mine, p.for_request(*lengths), opts, row_use, as_of)
+                              for p, _ in matched[mine.model]),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
         priced.append((row, mine))
@@ -174,6 +186,7 @@ def cmd_cost(args) -> int:
         raise BenchError(unpriced[0] if len(unpriced) == 1 else
                          f"no row could be priced ({len(unpriced)}): " + "; ".join(unpriced))
 
+    warn_if_stale([p for found in matched.values() for p, _ in found], as_of)
     at_slo = slo_costs(args, priced)
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
     from bench.cost.predicted import prediction_of

@@ -141,13 +141,15 @@ def request_of(o: PlanOptions):
 def cmd_plan(args) -> int:
     from bench.analysis.plan_build import build_plan
     from bench.cli.cost import csv_bytes
+    from bench.cli.prices import warn_if_stale
     from bench.display import plan as show
     from bench.results import store as results
 
     opts: PlanOptions = parsed(args, PlanOptions, "bench plan")
     p = build_plan(request_of(opts))  # everything checked and computed before anything is printed or written
+    stale = warn_if_stale([v.price for v in p.vendors], p.as_of)
     if opts.format == "json":
-        print(json.dumps(show.as_json(p), indent=2, default=str))
+        print(json.dumps({**show.as_json(p), "price_book_note": stale}, indent=2, default=str))
     elif opts.format == "markdown":
         print(show.markdown(p))
     else:

@@ -74,13 +74,15 @@ def add_prices_command(sub) -> None:
     q.set_defaults(func=cmd_prices)
 
 
-def warn_if_stale(prices, as_of: dt.date) -> None:
-    """Print bench.config.prices.staleness_note's line, if any, on stderr (one line; the command goes on)."""
+def warn_if_stale(prices, as_of: dt.date) -> str | None:
+    """Print bench.config.prices.staleness_note's line, if any, on stderr (one line; the command goes on), and
+    return it (bench plan --format json carries it too)."""
     from bench.config.prices import staleness_note
 
     note = staleness_note(list(prices), as_of)
     if note:
         print(f"warning: {note}", file=sys.stderr)
+    return note
 
 
 def cmd_prices(args) -> int:

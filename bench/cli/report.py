@@ -4,11 +4,13 @@ exits 2 and writes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pathlib import Path
 
 from bench.cli.argtypes import fraction, names, positive
 from bench.cli.hwprice import add_hardware_price_options, hardware_price_kwargs
-from bench.cli.prices import add_price_options
+from bench.cli.prices import add_price_options, warn_if_stale
 
 
 def add_report_command(sub) -> None:
@@ -44,6 +46,7 @@ def cmd_report(args) -> int:
     from bench.analysis.plan import parse_traffic
     from bench.analysis.report.build import ReportOptions, build_report, write_report
     from bench.analysis.report.verdict import VerdictInputs
+    from bench.config.prices import in_force, load_prices
     from bench.config.hardware import load_hardware
     from bench.core.errors import BenchError
     from bench.results.outputs import check_report_dir, same_file
@@ -71,6 +74,8 @@ def cmd_report(args) -> int:
                          extra_sections=(claims_section,))
     report = build_report(list(args.results), opts)
     index = write_report(report, args.out)
+    as_of = args.as_of or dt.date.today()
+    warn_if_stale(in_force(load_prices(), as_of, args.vendors).prices, as_of)
     charts = sum(1 for s in report.sections if s.png is not None)
     skipped = [s.title for s in report.sections if s.png is None and s.note.startswith("Skipped")]
     print(f"{charts} chart(s)" + (f"; skipped for lack of data: {', '.join(skipped)}" if skipped else ""))
