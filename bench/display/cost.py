@@ -264,9 +264,9 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
         t.add_column("basis")
     if keys:
         t.add_column("API keys", justify="right")
-    t.add_column("terms")
+    t.add_column("terms", overflow="fold")
     t.add_column("checked", no_wrap=True)
-    t.add_column("source")
+    t.add_column("source", overflow="fold", min_width=22)
     for p in prices:
         if p.free:
             listed = "free"
