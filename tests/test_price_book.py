@@ -328,3 +328,33 @@ def test_bench_cost_prices_a_tiered_vendor_at_the_runs_lengths(tmp_path):
     # 512 in / 256 out: input <= 32K, output > 200 -> 0.8 / 8, blended 3:1 (2.4 + 8) / 4 = 2.60;
     # 40,000 in: the 32K-128K tier 1.2 / 16 -> (3.6 + 16) / 4 = 4.90 (the default, 0.8 / 2, would say 1.10)
     assert blended == pytest.approx([2.60, 4.90])
+
+
+STALE_ZHIPU = ("warning: the price book was last checked on 2026-01-19: prices may have changed (316 days before "
+               "--as-of 2026-12-01; update prices.yaml from the vendors' pages)")
+
+
+def test_bench_cost_warns_when_the_book_is_old_for_the_day(tmp_path, capsys):
+    from result_rows import row, write_rows
+
+    runs = write_rows(tmp_path / "runs.csv", [row()])
+    # GLM-4.5's row was last checked 2026-01-19 (the 2026 model-bank file): 316 days before 2026-12-01
+    assert main(["cost", str(runs), "--hardware", "H100-SXM", "--as-of", "2026-12-01", "--vendors", "glm-4.5"]) == 0
+    assert capsys.readouterr().err.strip().splitlines() == [STALE_ZHIPU]
+    assert main(["cost", str(runs), "--hardware", "H100-SXM", "--as-of", "2026-04-19", "--vendors", "glm-4.5"]) == 0
+    assert capsys.readouterr().err == ""  # 90 days after 2026-01-19: fresh
+
+
+def test_bench_plan_and_report_warn_and_plan_json_carries_it(tmp_path, capsys):
+    from test_plan import measured_csv
+
+    csv_path = measured_csv(tmp_path)
+    assert main(["plan", str(csv_path), "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--traffic",
+                 "100M/day", "--slo-tpot-ms", "40", "--gpu-cny-per-hour", "10", "--vendors", "glm-4.5",
+                 "--as-of", "2026-12-01", "--format", "json"]) == 0
+    out = capsys.readouterr()
+    assert out.err.strip().splitlines() == [STALE_ZHIPU]
+    assert json.loads(out.out)["price_book_note"] == STALE_ZHIPU.removeprefix("warning: ")
+    assert main(["report", str(csv_path), "--gpu-cny-per-hour", "10", "--vendors", "glm-4.5", "--as-of",
+                 "2026-12-01", "--out", str(tmp_path / "report")]) == 0
+    assert capsys.readouterr().err.strip().splitlines() == [STALE_ZHIPU]
