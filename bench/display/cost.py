@@ -211,7 +211,8 @@ def price_terms(p: VendorPrice) -> str:
         terms.append(f"batch -{p.batch_discount:.0%}")
     if p.off_peak:
         since = f" from {p.off_peak.starts}" if p.off_peak.starts else ""
-        terms.append(f"off-peak {p.off_peak.window} -{p.off_peak.discount:.0%}{since}")
+        weekends = " and weekends" if p.off_peak.weekends else ""
+        terms.append(f"off-peak {p.off_peak.window}{weekends} -{p.off_peak.discount:.0%}{since}")
     if p.free_quota:
         per = "a month" if p.free_quota.per == "month" else "once"
         terms.append(f"{count(p.free_quota.tokens)} free tokens {per}")
