@@ -3,11 +3,10 @@ included), raw numbers in the row's currency: for a program to read, never round
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from bench.config.prices import VendorPrice
+from bench.core.tables import csv_records
 
 # One column per field of a price row, in the schema's order; nested fields (tiers, off_peak, free_quota)
 # are JSON text in a CSV cell.
@@ -25,19 +24,17 @@ def prices_json(prices: list[VendorPrice], as_of: str | None) -> str:
     return json.dumps({"as_of": as_of, "prices": price_records(prices)}, ensure_ascii=False, indent=2) + "\n"
 
 
-def _cell(field: str, value) -> str:
+def _cell(field: str, value):
+    """A nested field as JSON text, a flag as true/false (as in the JSON); the rest as it is (csv_cell writes
+    numbers raw, absent values as empty cells)."""
     if value is None:
-        return ""
+        return None
     if field in NESTED:
         return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value) if isinstance(value, bool) else str(value)  # true/false, as in the JSON
+    return json.dumps(value) if isinstance(value, bool) else value
 
 
 def prices_csv(prices: list[VendorPrice]) -> str:
     """A header of FIELDS and one line per row; an absent value is an empty cell."""
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
-    w.writeheader()
-    for rec in price_records(prices):
-        w.writerow({k: _cell(k, rec[k]) for k in FIELDS})
-    return out.getvalue()
+    records = [{k: _cell(k, rec[k]) for k in FIELDS} for rec in price_records(prices)]
+    return csv_records(FIELDS, records).decode()
