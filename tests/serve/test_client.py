@@ -1,4 +1,4 @@
-"""Tokens counted per token, not per chunk (issue 15 item 4): deliveries of several tokens, per-token
+"""Tokens counted per token, not per chunk: deliveries of several tokens, per-token
 ITL, and a request whose tokens all arrived at once never passing as TPOT 0. Pure: no network."""
 
 import json
