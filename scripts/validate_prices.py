@@ -3,7 +3,7 @@
 Three parts, each a function printing one block:
   cards   for each card: rental (per tier), owned and TCO in CNY/GPU-h with source and date; the A100/A800 and
           H100/H800 ratios; the H100 TCO check against SemiAnalysis   (the GPU-market part: not in this file yet)
-  plan    the plan of issue 24 on each tier and basis                 (the GPU-market part: not in this file yet)
+  plan    the plan of docs/plan.md on each tier and basis           (the GPU-market part: not in this file yet)
   book    the vendor book: its newest checked_on, and the rows in force per vendor on a day (vendor_book_summary)
 
     python scripts/validate_prices.py [--part book] [--as-of 2026-12-01]
@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench.config.prices import (STALE_AFTER_DAYS, in_force, load_prices, newest_check,  # noqa: E402
                                  staleness_note)
 
-BOOK_DAY = dt.date(2026, 12, 1)  # the day issue 24 asks about
+BOOK_DAY = dt.date(2026, 12, 1)  # the day the book is checked for: the first of the month it was brought up to
 
 
 def vendor_book_summary(day: dt.date = BOOK_DAY) -> None:
