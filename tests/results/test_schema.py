@@ -17,7 +17,7 @@ from bench.config import serve as serveconfig
 from bench.serve import resolve as serveresolve
 from bench.measure.metrics import RequestResult, compute_metrics
 from bench.measure.streaming import Slo, StreamedRequest, compute_serve_metrics
-from bench.results import schema, store, upgrade
+from bench.results import schema, schema_doc, store, upgrade
 from bench.execution import record
 from bench.config.serve import Level
 
@@ -234,12 +234,14 @@ def test_compare_and_report_name_only_declared_columns_and_take_directions_from_
 
 def test_docs_schema_md_holds_the_generated_table():
     text = (REPO / "docs" / "schema.md").read_text()
-    assert schema.markdown_table() in text, "regenerate: python -m bench.results.schema (see docs/schema.md)"
+    for block in schema_doc.blocks():  # the title, the versions table, the columns table
+        assert block in text, "regenerate: python -m bench.results.schema_doc --write (see docs/schema.md)"
+    assert schema_doc.rewritten(text) == text
 
 
 def test_readme_lists_every_column_group():
     text = (REPO / "README.md").read_text()
-    assert schema.group_table() in text, "README's schema table is schema.group_table(); paste it again"
+    assert schema_doc.group_table() in text, "README's schema table is schema_doc.group_table(); paste it again"
 
 
 # --- files of schema 1 ---------------------------------------------------------------------------------
@@ -325,3 +327,69 @@ def test_a_v3_row_gains_the_version_4_columns_empty_and_keeps_every_cell():
     assert row["schema_version"] == "4"
     assert {k: row[k] for k in v3 if k != "schema_version"} == {k: v for k, v in v3.items() if k != "schema_version"}
     assert all(row[c] == "" for c in V4_ADDED)  # nothing measured then is invented now
+
+
+# --- the version and the upgrade, derived from each column's `since` -----------------------------------------
+
+def test_the_version_is_the_newest_columns_since():
+    assert schema.SCHEMA_VERSION == max(c.since for c in schema.DECLARED) == 4
+    added = schema.added_by_version()
+    assert list(added) == [1, 2, 3, 4]
+    assert list(added[1]) == V1 and added[2] == ("engine_version",)
+    assert list(added[3]) == V3_ADDED and list(added[4]) == V4_ADDED
+    assert upgrade.CURRENT.added == {2: ("engine_version",), 3: tuple(V3_ADDED), 4: tuple(V4_ADDED)}
+    assert "version 4" not in schema.BY_NAME["schema_version"].meaning  # no number to drift: it is derived
+
+
+def _with_a_version_5_column():
+    new = schema.Column("widgets_per_s", "throughput", "widgets/s", "widgets a second (a test's column)",
+                        better=schema.HIGHER, since=schema.SCHEMA_VERSION + 1)
+    return (*schema.DECLARED, new)
+
+
+def test_a_column_declared_with_the_next_since_makes_the_next_version():
+    declared = _with_a_version_5_column()
+    assert schema.version_of(declared) == 5 and schema.added_by_version(declared)[5] == ("widgets_per_s",)
+    five = upgrade.Upgrade(declared)
+    assert five.version == 5 and five.added[5] == ("widgets_per_s",) and five.readable_versions() == "1, 2, 3, 4, 5"
+    assert five.can_upgrade("4") and not five.can_upgrade("5") and not upgrade.can_upgrade("4")
+    # a file this bench writes (version 4) is an older file there: it gains the column, empty, and loses no cell
+    v4 = {c: f"{c}-x" for c in schema.COLUMNS}
+    v4.update(schema_version="4")
+    header, (row,) = five.upgrade(schema.COLUMNS, [v4])
+    assert header == schema.COLUMNS + ["widgets_per_s"]
+    assert row["schema_version"] == "5" and row["widgets_per_s"] == ""
+    assert {k: row[k] for k in v4 if k != "schema_version"} == {k: v for k, v in v4.items() if k != "schema_version"}
+    # a version-1 row takes every step: version 2's rule still fills engine_version from vllm_version
+    v1 = {c: "" for c in V1}
+    v1.update(schema_version="1", engine="vllm", vllm_version="0.6.3")
+    (lifted,) = five.upgrade(V1, [v1])[1]
+    assert lifted["schema_version"] == "5" and lifted["engine_version"] == "0.6.3" and lifted["widgets_per_s"] == ""
+    # and the versions table of docs/schema.md gains its line
+    assert "| 5 | `widgets_per_s` |  | every added column empty" in schema_doc.versions_table(declared)
+
+
+@pytest.mark.parametrize("since, message", [
+    (1, "since=1 after a column of version 4; a new column goes at the end with since=5"),  # since forgotten
+    (6, "no column arrived in version 5"),  # a version skipped
+])
+def test_a_column_at_the_end_must_arrive_in_the_next_version(since, message):
+    late = schema.Column("widgets_per_s", "throughput", "widgets/s", "a test's column", since=since)
+    with pytest.raises(ValueError, match=message):
+        schema.check((*schema.DECLARED, late))
+    with pytest.raises(ValueError, match=message):
+        upgrade.Upgrade((*schema.DECLARED, late))
+
+
+def test_a_column_between_older_ones_is_refused():
+    early = schema.Column("widgets_per_s", "throughput", "widgets/s", "a test's column", since=5)
+    with pytest.raises(ValueError, match="column engine_version: since=2 after a column of version 5"):
+        schema.check((*schema.DECLARED[:103], early, *schema.DECLARED[103:]))
+
+
+def test_kinds_default_by_unit_and_are_checked():
+    assert schema.BY_NAME["output_tok_s"].kind == "number" and schema.BY_NAME["model"].kind == "text"
+    assert schema.BY_NAME["max_num_seqs"].kind == "int" and schema.BY_NAME["meets_slo"].kind == "bool"
+    assert [c.name for c in schema.DECLARED if c.inf] == ["request_rate"]
+    with pytest.raises(ValueError, match="kind must be one of text, number, int, bool"):
+        schema.check((*schema.DECLARED, schema.Column("x", "g", "", "m", kind="float", since=4)))
