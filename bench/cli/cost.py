@@ -73,8 +73,8 @@ def cmd_cost(args) -> int:
     from bench.results import store as results
     from bench.results import typed
     from bench.display.cost import console, print_cost_at_slo, print_self_cost, throughput_line
-    from bench.cost.pricing import (OUT_COLUMNS, check_columns, compare, cost_options, number, out_record,
-                                    row_vendor_use, self_cost)
+    from bench.cost.pricing import (OUT_COLUMNS, check_columns, compare, cost_options, out_record, row_vendor_use,
+                                    self_cost)
     from bench.config.hardware import canonical_name, load_hardware
     from bench.config.prices import in_force, load_prices
     from bench.cost.matching import vendors_for, wants_all
@@ -124,7 +124,7 @@ def cmd_cost(args) -> int:
         if mine.model not in matched:
             matched[mine.model], left_out = vendors_for(mine.model, vendors, as_of, price_book)
             notes += left_out
-        lengths = number(row, "input_len"), number(row, "output_len")  # a tiered price: the run's tier
+        lengths = row.get("input_len"), row.get("output_len")  # a tiered price: the run's tier (None: default)
         comparisons = sorted((compare(mine, p.for_request(*lengths), opts, row_use, as_of)
                               for p, _ in matched[mine.model]),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
