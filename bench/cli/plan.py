@@ -110,6 +110,7 @@ def request_of(o: PlanOptions, money: MoneyOptions = MoneyOptions(), slo: SloOpt
 
 def cmd_plan(args) -> int:
     from bench.analysis.plan_build import build_plan
+    from bench.cli.prices import warn_if_stale
     from bench.core.tables import csv_records
     from bench.display import plan as show
     from bench.results import store as results
@@ -119,8 +120,9 @@ def cmd_plan(args) -> int:
     p = build_plan(request_of(opts, money=given["MoneyOptions"], slo=given["SloOptions"], hour=given["GpuHourOptions"],
                               choice=given["VendorChoiceOptions"], terms=given["VendorTermsOptions"],
                               day=given["PriceDayOptions"]))  # everything checked and computed before anything is printed or written
+    stale = warn_if_stale([v.price for v in p.vendors], p.as_of)
     if opts.format == "json":
-        print(json.dumps(show.as_json(p), indent=2, default=str))
+        print(json.dumps({**show.as_json(p), "price_book_note": stale}, indent=2, default=str))
     elif opts.format == "markdown":
         print(show.markdown(p))
     else:

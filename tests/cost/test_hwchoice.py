@@ -191,7 +191,8 @@ def test_report_labels_a_what_if_and_names_every_price(tmp_path):
     from bench.analysis.report.build import ReportOptions, build_report
 
     runs = write(tmp_path / "runs.csv", [row(), row(run_id="r-a100", hardware="A100-40G-SXM")])
-    opts = ReportOptions(hardware="RTX-4090", vendors=["deepseek-chat"],
+    # a vendor in force today (no --as-of): deepseek-chat's name stopped answering after 2026-07-24
+    opts = ReportOptions(hardware="RTX-4090", vendors=["deepseek-flash"],
                          hardware_price=(("what_if_hardware", "RTX-4090"),))
     report = build_report([runs], opts)
     table = next(s for s in report.sections if s.slug == "cost-vs-vendors")
@@ -202,7 +203,7 @@ def test_report_labels_a_what_if_and_names_every_price(tmp_path):
     assert all("1.98 CNY per GPU-hour" in r[6] and "autodl.com" in r[6] and "2026-09-24" in r[6]
                and cost.DEFAULT_FX_DATE in r[6] for r in mine)
     # without the what-if, --hardware RTX-4090 does not re-price rows that name their own card
-    report = build_report([runs], ReportOptions(hardware="RTX-4090", vendors=["deepseek-chat"]))
+    report = build_report([runs], ReportOptions(hardware="RTX-4090", vendors=["deepseek-flash"]))
     table = next(s for s in report.sections if s.slug == "cost-vs-vendors")
     assert [r[6].split(";")[0] for r in table.rows if r[1] == "self-hosted"] == ["12 CNY per GPU-hour × 1"]
     # the 40 GB A100 has no price at all: like bench cost, the report names it as not priced, with the fix
