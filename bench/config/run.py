@@ -125,7 +125,7 @@ DATASET_OPTIONS = {"prefix_len": ("shared-prefix",), "num_prefixes": ("shared-pr
 
 
 # Options that do not change what is measured; left out of the case key.
-NOT_IN_KEY = ("timeout_s",)
+NOT_IN_KEY = ("timeout_s", "stall_timeout_s", "max_failure_rate")  # limits and verdicts, not what is measured
 # Options only the sim's figures depend on (a measured case's predicted_* columns follow --profile, its measurement
 # does not); and options left out of the key at their default, so keys of cases recorded before them still match.
 SIM_ONLY_IN_KEY = ("profile", "sim_timing")
