@@ -48,15 +48,16 @@ def failure_figures(records: Iterable) -> dict:
     }
 
 
-def usage_problem(seen: list, total, streamed: int, max_tokens: int | None, per_chunk: bool) -> str:
+def usage_problem(seen: list, total, streamed: int, max_tokens: int | None) -> str:
     """Why a stream's usage.completion_tokens cannot be right, or "" when it can.
 
     `seen`: every completion_tokens value the stream carried, in order (per chunk with vLLM's
-    continuous_usage_stats, else the final one); `total`: the last; `streamed`: the output tokens streamed
-    (deltas, or the local tokenizer's count of their text); `per_chunk`: the server counted every chunk that
-    carried output, which then stands for the deltas' sizes (coalesced chunks carry several tokens), so only
-    the first three rules apply. E.g. seen [1, 2, 3], max_tokens 8, 3 streamed -> "";
-    seen [80], max_tokens 8 -> "80 tokens reported, more than max_tokens 8"."""
+    continuous_usage_stats, else the final one); `total`: the last; `streamed`: the output tokens the stream
+    showed: the local tokenizer's count of the deltas' text where one is given, else the server's own per-chunk
+    counts where it counted every delta (a coalesced chunk carries several tokens), else one per delta.
+    E.g. seen [1, 2, 3], max_tokens 8, 3 streamed -> ""; seen [80], max_tokens 8 -> "80 tokens reported, more than
+    max_tokens 8"; seen [1, 2, 8] (a final count the chunks never showed), 2 streamed -> "8 tokens reported, more
+    than 2x the 2 streamed"."""
     for v in seen:
         if isinstance(v, bool) or not isinstance(v, int):
             return f"{v!r} is not a token count"
@@ -71,7 +72,7 @@ def usage_problem(seen: list, total, streamed: int, max_tokens: int | None, per_
         return f"0 tokens reported, {streamed} streamed"
     if max_tokens is not None and total > max_tokens:
         return f"{total} tokens reported, more than max_tokens {max_tokens}"
-    if not per_chunk and total > USAGE_STREAMED_FACTOR * streamed:
+    if total > USAGE_STREAMED_FACTOR * streamed:
         return f"{total} tokens reported, more than {USAGE_STREAMED_FACTOR}x the {streamed} streamed"
     return ""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 RUN, SERVE = "run", "serve"  # bench run / bench sweep: one offline case; bench serve: one load level
 BOTH = (RUN, SERVE)
@@ -307,6 +307,26 @@ DECLARED: tuple[Column, ...] = (
     _c("cny_per_m_input_uncached", "cost", "CNY/M tokens", "cost of a million input tokens the prefix cache missed: "
        "prefill time over input_tokens - cached_prompt_tokens (cached tokens run in no step; cny_per_m_input is "
        "the price at the measured hit rate)", BOTH, LOWER, "cost", "optional", "CNY per M input tokens (cache miss)"),
+    # schema 5: a serving level's failures by class and the rule that judged it (bench.measure.failures,
+    # bench.serve.verdict; docs/serve.md "When a level fails")
+    _c("max_failure_rate", "failures", "fraction", "the level's rule: failed when failure_rate is above it "
+       "(--max-failure-rate)", _S, filled="always"),
+    _c("failure_rate", "failures", "fraction", "failed requests other than cancelled ones / requests sent other "
+       "than cancelled ones; empty when none was sent", _S, LOWER, M, "optional"),
+    _c("errors_http", "failures", "requests", "failed: the server answered a status other than 200 (429 included)",
+       _S, LOWER, M),
+    _c("rate_limited", "failures", "requests", "of errors_http, answered 429 (each one's Retry-After is in the JSON; "
+       "never waited for)", _S, LOWER, M),
+    _c("errors_connection", "failures", "requests", "failed: no connection, or it broke (refused, reset, cut in the "
+       "middle of a stream)", _S, LOWER, M),
+    _c("errors_timeout", "failures", "requests", "failed: no byte for --stall-timeout seconds", _S, LOWER, M),
+    _c("errors_stream", "failures", "requests", "failed: a 200 whose stream was malformed, carried an error, ended "
+       "without [DONE] or a finish_reason, or carried no output", _S, LOWER, M),
+    _c("cancelled", "failures", "requests", "failed: cut short by the level's time limit or a signal (left out of "
+       "failure_rate); failed = the five classes' sum", _S, LOWER, M),
+    _c("usage_mismatch", "failures", "requests", "completed requests whose usage.completion_tokens could not be right "
+       "(negative, decreasing, above max_tokens or above 2x the tokens streamed): their streamed count was used",
+       _S, LOWER, M),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

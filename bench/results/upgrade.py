@@ -60,20 +60,46 @@ V4_COLUMNS = ("energy_note", "predicted_output_tok_s", "predicted_ttft_p50_ms", 
 
 def _v3_to_v4(row: dict) -> dict:
     """Version 3 -> 4: the columns of issues 13-18 added at the end (energy note, the prediction beside the bound,
-    honest streaming, the workload's source and lengths, prefix caching). None follows from a version-3 row's
-    cells (a v3 row ran the random workload with prefix caching off, but nothing recorded that), so all stay
-    empty; every other cell is kept as it is."""
+    honest streaming, the workload's source and lengths, prefix caching). What a version-3 row's meaning fixes is
+    filled as version 4 writes it: bench had no other workload then, so `dataset` is random (no file: its
+    file, hash and skipped count stay empty); vLLM ran with prefix caching off (vllm, vllm-server rows: `off`;
+    other engines and endpoints: empty, as version 4 writes them); with fixed lengths every request's lengths
+    are input_len and output_len, so their percentiles and maxima are those. The rest stays empty; every other
+    cell is kept as it is."""
     out = dict(row)
     out["schema_version"] = "4"
     for c in V4_COLUMNS:
+        out.setdefault(c, "")
+    filled = {"dataset": "random",
+              "prefix_caching": "off" if (row.get("engine") or "").strip() in VLLM_ENGINES else ""}
+    if (row.get("length_dist") or "").strip() == "fixed":
+        for side in ("input_len", "output_len"):
+            n = (row.get(side) or "").strip()
+            filled.update({f"{side}_{stat}": n for stat in ("p50", "p99", "max")})
+    for c, v in filled.items():
+        if not (out.get(c) or "").strip():
+            out[c] = v
+    return out
+
+
+V5_COLUMNS = ("max_failure_rate", "failure_rate", "errors_http", "rate_limited", "errors_connection", "errors_timeout",
+              "errors_stream", "cancelled", "usage_mismatch")
+
+
+def _v4_to_v5(row: dict) -> dict:
+    """Version 4 -> 5: a serving level's failures by class and its rule added at the end. A version-4 row counted
+    failures without classes and judged a level ok when any request completed, so all stay empty."""
+    out = dict(row)
+    out["schema_version"] = "5"
+    for c in V5_COLUMNS:
         out.setdefault(c, "")
     return out
 
 
 # version -> the function that lifts one row to the next version
-STEPS = {"1": _v1_to_v2, "2": _v2_to_v3, "3": _v3_to_v4}
+STEPS = {"1": _v1_to_v2, "2": _v2_to_v3, "3": _v3_to_v4, "4": _v4_to_v5}
 # version -> the columns its step adds (a file of that version gains exactly these, nothing else)
-ADDED = {"1": ("engine_version",), "2": V3_COLUMNS, "3": V4_COLUMNS}
+ADDED = {"1": ("engine_version",), "2": V3_COLUMNS, "3": V4_COLUMNS, "4": V5_COLUMNS}
 
 
 def can_upgrade(version: str) -> bool:

@@ -165,8 +165,10 @@ class _Stream:
         rec.e2e_s = self.last - self.sent_at
         streamed = sum(self.streamed)
         total = self.usage_seen[-1] if self.usage_seen else None
-        per_chunk = self.counted_events == len(self.events)
-        problem = usage_problem(self.usage_seen, total, streamed, rec.output_len_asked or None, per_chunk)
+        # the server's per-chunk counts witness coalesced deltas, unless the local tokenizer counts them
+        per_chunk = self.counted_events == len(self.events) and not self.count_tokens
+        problem = usage_problem(self.usage_seen, total, self.counted if per_chunk else streamed,
+                                rec.output_len_asked or None)
         events = self.events
         if total is not None and not problem:
             rec.output_len, rec.output_tokens_source = total, "usage"
@@ -244,7 +246,8 @@ async def stream_request(session: aiohttp.ClientSession, target: Target, prompt:
     except _CONNECT_TIMEOUT:
         rec.error, rec.error_class = f"no connection within {CONNECT_TIMEOUT_S:g} s", "connection"
     except asyncio.TimeoutError:
-        after = f" after {rec.chunks} chunks" if rec.chunks else " (no response yet)" if rec.http_status is None else ""
+        after = (f" after {rec.chunks} chunk{'s' if rec.chunks > 1 else ''}" if rec.chunks
+                 else " (no response yet)" if rec.http_status is None else "")
         rec.error, rec.error_class = f"no byte for {target.stall_timeout_s:g} s{after} (--stall-timeout)", "timeout"
     except (aiohttp.ClientError, OSError) as e:  # connection refused or reset, a stream cut mid-way, ...
         rec.error, rec.error_class = f"{type(e).__name__}: {e}", "connection"
