@@ -248,3 +248,14 @@ def test_an_interrupted_level_keeps_what_was_measured(tmp_path, sig):
     assert sum(r["success"] for r in requests) == row["completed"] and len(requests) == row["completed"] + row["failed"]
     assert all(r["error"] == f"cancelled: stopped by {signal.Signals(sig).name}" for r in requests if not r["success"])
     assert row["unsent"] == 100 - len(requests)
+
+
+def test_burstiness_inf_sends_at_constant_gaps(tmp_path):
+    with FaultServer() as server:
+        code, rows, elapsed, out = serve(tmp_path, server, "--request-rate", "20", "--burstiness", "inf",
+                                         "--num-prompts", "5")
+    row = rows.iloc[0]
+    assert code == 0 and row["status"] == "ok" and row["burstiness"] == float("inf")
+    starts = sorted(r["start_s"] for r in record_of(out, row["run_id"])["requests"])
+    # arrivals at 1/20 s, 2/20 s, ... 5/20 s: gaps of 50 ms, each sent no earlier than its time
+    assert all(s >= (i + 1) / 20 - 0.001 for i, s in enumerate(starts))
