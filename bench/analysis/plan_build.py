@@ -156,8 +156,7 @@ def rows_for(paths: tuple[Path, ...], model: str, book) -> list[dict]:
 
     rows = []
     for path in paths:
-        if not path.is_file():
-            raise BenchError(f"{path}: no such results file")
+        results.check_results_file(path)
         _, found = results.read_results(path)
         rows += [r for r in found if (r.get("status") or "ok") == "ok"
                  and str(r.get("model") or "").lower() == model.lower()]

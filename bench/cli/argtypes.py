@@ -4,7 +4,9 @@ or raises ArgumentTypeError with the expected form (argparse prints it as one li
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
+import re
 from typing import Callable
 
 
@@ -101,3 +103,14 @@ def names(text: str) -> list[str]:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected one or more names separated by commas")
     return _once_each(_items(text), text)
+
+
+def day(text: str) -> dt.date:
+    """A day written YYYY-MM-DD; a date in that form that does not exist (2026-02-30) says so, not "expected a
+    date": its form was right."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text} is not a real date ({e})") from None

@@ -7,13 +7,14 @@ exits 2; nothing is written.
 
 from __future__ import annotations
 
-import datetime as dt
+import argparse
 import json
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
+from bench.cli.argtypes import day
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option
 from bench.config.hardware import RENTAL_TIERS
@@ -121,9 +122,9 @@ def request_of(o: PlanOptions):
     if not hardware:
         raise BenchError("--hardware is empty; give one or more hardware.yaml cards, e.g. H20,H100-SXM")
     try:
-        as_of = dt.date.fromisoformat(o.as_of) if o.as_of else None
-    except ValueError:
-        raise BenchError(f"--as-of: expected a date as YYYY-MM-DD, got {o.as_of!r}") from None
+        as_of = day(o.as_of) if o.as_of else None
+    except argparse.ArgumentTypeError as e:
+        raise BenchError(f"--as-of: {e}") from None
     given = {}
     if o.gpu_cny_per_hour is not None:
         given["gpu_cny_per_hour"], given["gpu_cny_per_hour_by_hardware"] = parse_gpu_prices(o.gpu_cny_per_hour, book)

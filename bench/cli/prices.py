@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from bench.cli.argtypes import names, non_negative, positive, share
+from bench.cli.argtypes import day, names, non_negative, positive, share
 from bench.cost import formulas as cost
 
 
@@ -17,15 +17,8 @@ def _mix(text: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
-
-
 def add_price_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--as-of", type=_day, default=None, metavar="DATE",
+    p.add_argument("--as-of", type=day, default=None, metavar="DATE",
                    help="the day whose prices apply, YYYY-MM-DD (default today)")
     p.add_argument("--mix", type=_mix, default=cost.DEFAULT_MIX, metavar="IN:OUT",
                    help="input:output tokens for blended prices (default 3:1, public comparisons' convention)")

@@ -189,9 +189,17 @@ def read_results(path: Path) -> tuple[list[str], list[dict]]:
     return header, rows
 
 
-def _check_readable_header(path: Path) -> None:
+def check_results_file(path: Path) -> None:
+    """A results file to read exists and is a file: a directory or a missing path is one line saying which."""
+    if path.is_dir():
+        raise BenchError(f"{path} is a directory, not a results file; give a results CSV (in it, e.g. "
+                         f"{path / 'runs.csv'})")
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
+
+
+def _check_readable_header(path: Path) -> None:
+    check_results_file(path)
     header = read_header(path)
     if header is None:
         raise BenchError(f"{path} is empty; give a results CSV written by `bench run`")
