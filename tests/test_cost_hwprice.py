@@ -167,7 +167,7 @@ def test_report_labels_a_what_if_and_names_every_price(tmp_path):
     # without the what-if, --hardware RTX-4090 does not re-price rows that name their own card
     report = build_report([runs], ReportOptions(hardware="RTX-4090", vendors=["deepseek-chat"]))
     table = next(s for s in report.sections if s.slug == "cost-vs-vendors")
-    assert [r[6].split(";")[0] for r in table.rows if r[1] == "self-hosted"] == ["34.27 CNY per GPU-hour × 1"]
+    assert [r[6].split(";")[0] for r in table.rows if r[1] == "self-hosted"] == ["34.3 CNY per GPU-hour × 1"]
     # H20 has no rental price: like bench cost, the report names it as not priced (no fallback to another basis)
     assert "on H20 not priced: H20 has no rental price" in table.note
 

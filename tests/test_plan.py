@@ -165,7 +165,7 @@ def test_expected_point_is_the_bound_steps_timed_by_the_efficiency_model():
     # band: 0.8 x expected = 0.4 x bound; 2.5 x expected = 1.25 x bound, capped at the bound
     assert p.band_low_tok_s == pytest.approx(0.4 * bound.total_tok_s)
     assert p.band_high_tok_s == pytest.approx(bound.total_tok_s)
-    assert p.source == "predicted (calibration half-speed, band 0.80-2.50x)" and p.predicted
+    assert p.source == "predicted (calibration half-speed, band 0.8-2.5x)" and p.predicted
     # a fixed 5 ms a step on top of the roofline (fractions 1): TPOT = bound + 5 ms; tok/s = 8 x 4 / step
     step = Efficiency(step_overhead_s=0.005)
     q = expected_point(dep, 8, Shape(768, 256), step, (0.5, 1.5), "x")
@@ -333,7 +333,7 @@ def test_an_slo_no_point_meets_names_the_best_point(capsys, tmp_path):
                               "H100-SXM", "--traffic", "1M/day", "--slo-tpot-ms", "5", "--slo-ttft-ms", "1000")
     assert code == 2 and err.count("\n") == 1
     assert ("meets TTFT p99 <= 1000 ms and TPOT p99 <= 5 ms; the best available: H100-SXM batch 1 (measured, b1): "
-            "TTFT p99 50.0 ms, TPOT p99 10.0 ms") in err
+            "TTFT p99 50 ms, TPOT p99 10 ms") in err
 
 
 def test_every_like_for_like_api_model_has_a_price():
@@ -476,7 +476,7 @@ def test_plan_with_a_profile_sizes_on_the_expected_value_and_shows_the_bound(cap
     code, out, err = run_plan(capsys, *argv, "--format", "json", "--out", str(out_csv))
     assert code == 0, err
     hw = json.loads(out)["hardware"][0]
-    assert hw["source"] == "predicted (calibration half-speed, band 0.80-2.50x)"
+    assert hw["source"] == "predicted (calibration half-speed, band 0.8-2.5x)"
     assert "calibration half-speed was fitted on CPU, not H100-SXM" in hw["note"]
     # no SLO: both run their largest batch; the expected replica carries half the bound's tokens/s
     bound = hw["bound"]

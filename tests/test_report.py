@@ -158,7 +158,7 @@ def test_second_engine_gives_the_engine_claim(tmp_path, capsys):
     code, out, _ = report(tmp_path, capsys, path, "--as-of", "2024-06-01", "--out", tmp_path / "r")
     assert code == 0 and "report:" in out
     md = (tmp_path / "r" / "report.md").read_text()
-    assert "hf/vllm 0.40x" in md
+    assert "hf/vllm 0.4x" in md  # scale 0.4: 3 significant digits, no trailing zero
 
 
 def test_rows_without_latency_or_prices(tmp_path, capsys):

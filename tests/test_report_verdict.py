@@ -40,7 +40,7 @@ def test_the_verdict_comes_first_with_hand_computed_figures(verdict_report):
     # 100M tokens/day at a 2x peak: 2,314.8 tok/s / 1,100 per replica -> 3 replicas of 1 GPU
     assert "3 GPUs carry 100M tokens a day at a 2x peak" in verdict
     row = next(line for line in verdict.splitlines() if line.startswith("| qwen2.5-7b-instruct"))
-    assert "| measured, 768/256 in/out | 20 (TPOT, interpolated) | 140 / 40.0 | 5.05 |" in row
+    assert "| measured, 768/256 in/out | 20 (TPOT, interpolated) | 140 / 40 | 5.05 |" in row
     assert "| 13.5x dearer | never | - | 3 |" in row
 
 
@@ -118,7 +118,7 @@ def test_costs_from_sim_rows_are_labelled_predicted_with_the_bound_beside(tmp_pa
     assert main(["cost", str(path), "--gpu-cny-per-hour", "10", "--slo-tpot-ms", "40", "--as-of", "2025-06-01"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     # b8: 600 tok/s = 2.16M tokens an hour at 10 CNY -> 4.63 CNY/M; at the bound (twice the speed) 2.31
-    assert "qwen2.5-7b-instruct on H100-SXM (predicted (calibration published-fit-3)): given 10.0 CNY" in out
+    assert "qwen2.5-7b-instruct on H100-SXM (predicted (calibration published-fit-3)): given 10 CNY" in out
     assert "CNY per M blended at the roofline bound (50% of the time) │ 2.31 │" in out
     assert "1.26)" in out.split("cost at the latency target")[1]  # "2.53 (at the bound 1.26)", wrapped in its cell
     # at TPOT <= 40 ms: batch 20, 2.525 CNY/M; at the bound (twice the speed) 1.2626

@@ -95,8 +95,8 @@ def test_kv_claim_on_sim_rows_says_simulated_and_the_tp_caveat():
             sim_row("qwen2.5-7b-instruct", "H100-SXM", 8)]
     text, basis = sc.kv_claim(inputs(rows))
     assert basis == "computed from configs + simulated (roofline)"
-    # result_rows: 31,104 vs 57,344 B/token -> 0.54x
-    assert "simulated (roofline): deepseek-v2-lite-chat 31,104 B/token = 0.54x of qwen2.5-7b-instruct's 57,344" in text
+    # result_rows: 31,104 vs 57,344 B/token -> 0.542x
+    assert "simulated (roofline): deepseek-v2-lite-chat 31,104 B/token = 0.542x of qwen2.5-7b-instruct's 57,344" in text
     assert "the MLA run is TP8: its latent is replicated on each of the 8 GPUs" in text
     measured = [row("deepseek-v2-lite-chat", "H100-SXM", 8), row("qwen2.5-7b-instruct", "H100-SXM", 8)]
     text, basis = sc.kv_claim(inputs(measured))
@@ -107,7 +107,7 @@ def test_dedicated_claim_blends_qwen_turbo_at_the_mix():
     text, basis = sc.dedicated_claim(inputs([]))
     # qwen-turbo 2 / 6 blended 3:1 = (3 x 2 + 6) / 4 = 3 CNY/M; 20,000 / 730 h x 24 h = 657.53 CNY a day
     # 657.53 / 3 CNY/M = 219.2M tokens a day; x 30.42 days = 6.67B a month
-    assert "2 in / 6 out CNY/M, 3 blended 3:1" in text and "above 219M tokens/day (6.67B/month)" in text
+    assert "2 in / 6 out CNY/M, 3 blended 3:1" in text and "above 219M tokens/day (6.67G/month)" in text
     assert basis.startswith("computed from prices.yaml (in force 2024-05-21) + assumed")
 
 

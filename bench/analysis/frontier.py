@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from bench.core import formats
+
 MEASURED = "measured"
 
 
@@ -65,8 +67,8 @@ class Slo:
         return self.ttft_ms is not None or self.tpot_ms is not None
 
     def text(self) -> str:
-        parts = [f"TTFT p{self.percentile} <= {self.ttft_ms:g} ms" if self.ttft_ms is not None else "",
-                 f"TPOT p{self.percentile} <= {self.tpot_ms:g} ms" if self.tpot_ms is not None else ""]
+        parts = [f"TTFT p{self.percentile} <= {formats.given(self.ttft_ms)} ms" if self.ttft_ms is not None else "",
+                 f"TPOT p{self.percentile} <= {formats.given(self.tpot_ms)} ms" if self.tpot_ms is not None else ""]
         return " and ".join(p for p in parts if p) or "no latency target"
 
 

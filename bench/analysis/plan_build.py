@@ -16,6 +16,7 @@ from bench.config.prices import VendorPrice
 from bench.cost.pricing import BASES, CostOptions, cny_per_hour_for, gpu_count_of, power_of
 from bench.cost.vendor_use import VendorUse, effective_price
 from bench.core.errors import BenchError
+from bench.core.formats import ms, num, ratio
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ def build_plan(req: PlanRequest) -> Plan:
 def prediction_note(model: str, hw_name: str, profile) -> str:
     """What a predicted card's figures rest on: the calibration, its band, and a user profile fitted elsewhere."""
     text = (f"nothing of {model} measured on {hw_name}: expected values from calibration {profile.name} (measured "
-            f"speed expected within {profile.band_low:.2f}-{profile.band_high:.2f}x of them, no faster than the "
+            f"speed expected within {num(profile.band_low)}-{ratio(profile.band_high)} of them, no faster than the "
             "roofline bound, which is shown beside them)")
     if profile.hardware and profile.hardware.lower() != hw_name.lower():
         text += f"; calibration {profile.name} was fitted on {profile.hardware}, not {hw_name}"
@@ -313,9 +314,9 @@ def prediction_note(model: str, hw_name: str, profile) -> str:
 
 
 def describe_point(hardware: str, p: Point, percentile: int) -> str:
-    """'H100-SXM batch 8 (measured, run X): TTFT p99 350 ms, TPOT p99 12.0 ms'."""
-    def ms(x):
-        return "not measured" if x is None else f"{x:,.0f} ms" if x >= 100 else f"{x:.1f} ms"
+    """'H100-SXM batch 8 (measured, run X): TTFT p99 350 ms, TPOT p99 12 ms'."""
+    def latency(x):
+        return "not measured" if x is None else f"{ms(x)} ms"
     ref = f", {p.ref}" if p.ref else ""
-    return (f"{hardware} batch {p.batch:g} ({p.source}{ref}): TTFT p{percentile} {ms(p.ttft_ms)}, "
-            f"TPOT p{percentile} {ms(p.tpot_ms)}")
+    return (f"{hardware} batch {num(p.batch)} ({p.source}{ref}): TTFT p{percentile} {latency(p.ttft_ms)}, "
+            f"TPOT p{percentile} {latency(p.tpot_ms)}")

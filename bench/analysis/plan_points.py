@@ -13,14 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.analysis.frontier import MEASURED, Point
+from bench.core.formats import num, ratio
 from bench.cost.pricing import number
 
 ROOFLINE = "predicted: roofline bound"
 
 
 def expected_label(calibration: str, band_low: float, band_high: float) -> str:
-    """How an expected point names itself: 'predicted (calibration published-fit-3, band 0.54-1.53x)'."""
-    return f"predicted (calibration {calibration}, band {band_low:.2f}-{band_high:.2f}x)"
+    """How an expected point names itself: 'predicted (calibration published-fit-3, band 0.754-1.26x)'."""
+    return f"predicted (calibration {calibration}, band {num(band_low)}-{ratio(band_high)})"
 PREDICTED_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 PERCENTILES = (50, 99)  # the latency percentiles results rows carry (ttft_p50_ms, ttft_p99_ms, ...)
 MAX_TP = 8  # one server's GPUs: the largest tensor-parallel group a prediction tries

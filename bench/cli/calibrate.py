@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option
 from bench.core.errors import BenchError
+from bench.core.formats import ms, num, pct, ratio, si
 
 
 class CalibrateOptions(BaseModel):
@@ -74,10 +75,10 @@ def cmd_calibrate(args) -> int:
     prof = calibrate.calibrate(measured, name, opts.name or out.stem)
     profile.save(prof, out)
     p = prof.parameters
-    print(f"{prof.name}: {prof.rows} rows on {name}; bandwidth {p.bandwidth_fraction:.0%} of "
+    print(f"{prof.name}: {prof.rows} rows on {name}; bandwidth {pct(p.bandwidth_fraction)} of "
           f"{'measured' if not hardware.get_hardware(name).bf16_tflops else 'datasheet'} peak, compute "
-          f"{p.compute_fraction:.0%}, step overhead {p.step_overhead_s * 1e3:.2f} ms, per sequence "
-          f"{p.sequence_overhead_s * 1e3:.3f} ms; band {prof.band_low:.2f}-{prof.band_high:.2f} x predicted")
+          f"{pct(p.compute_fraction)}, step overhead {ms(p.step_overhead_s * 1e3)} ms, per sequence "
+          f"{ms(p.sequence_overhead_s * 1e3)} ms; band {num(prof.band_low)}-{ratio(prof.band_high)} predicted")
     print(f"wrote {out} (use: --profile {out})")
     return 0
 
@@ -88,8 +89,8 @@ def cmd_probe(args) -> int:
     opts: ProbeOptions = parsed(args, ProbeOptions, "bench probe")
     figures = probe.measure(opts.seconds, opts.backend, opts.dtype)
     path = probe.write_entry(opts.name, figures, opts.tdp_w, replace=opts.replace)
-    print(f"{opts.name}: memory copy {figures.bandwidth_gb_s:.1f} GB/s, {figures.dtype} matmul "
-          f"{figures.matmul_gflops:.1f} GFLOPS ({figures.how}); written to {path}")
+    print(f"{opts.name}: memory copy {si(figures.bandwidth_gb_s * 1e9, 'B/s')}, {figures.dtype} matmul "
+          f"{si(figures.matmul_gflops * 1e9, 'FLOPS')} ({figures.how}); written to {path}")
     print(f"next: bench run ... --hardware {opts.name}, then bench calibrate RESULTS.csv --hardware {opts.name} "
           "--out profile.yaml")
     return 0

@@ -6,9 +6,7 @@ before every price) prints one line and exits 2, and nothing is written.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 
 from bench.cli.argtypes import fraction, names, non_negative, positive
@@ -60,17 +58,6 @@ def add_cost_command(sub) -> None:
     p.set_defaults(func=cmd_cost)
 
 
-def csv_bytes(columns, records: list[dict]) -> bytes:
-    """A header and one line per record; numbers to 6 decimals, None as an empty cell, inf as inf."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    for r in records:
-        w.writerow(["" if r.get(c) is None else repr(round(r[c], 6)) if isinstance(r[c], float) else r[c]
-                    for c in columns])
-    return buf.getvalue().encode()
-
-
 def run_traffic(row: dict, use):
     """`use` with the traffic of a measured row: its tokens a minute (total_tok_s x 60) and requests a
     minute (completed requests / elapsed_s x 60), so the API keys column says how many keys of each
@@ -111,6 +98,7 @@ def slo_costs(args, priced: list) -> list:
 
 
 def cmd_cost(args) -> int:
+    from bench.core.tables import csv_records
     from bench.results import store as results
     from bench.display.cost import console, print_cost_at_slo, print_self_cost, throughput_line
     from bench.cost.pricing import (OUT_COLUMNS, CostOptions, check_columns, compare, out_record, row_vendor_use,
@@ -198,6 +186,6 @@ def cmd_cost(args) -> int:
         console.print(f"skipped {skipped} row(s) whose status is not ok")
     if args.out:
         records = [out_record(mine, c, opts, as_of) for mine, comparisons in blocks for c in (comparisons or [None])]
-        results.write_atomic(args.out, csv_bytes(OUT_COLUMNS, records))
+        results.write_atomic(args.out, csv_records(OUT_COLUMNS, records))
         console.print(f"wrote {len(records)} line(s) to {args.out}")
     return 0

@@ -141,7 +141,7 @@ def request_of(o: PlanOptions):
 
 def cmd_plan(args) -> int:
     from bench.analysis.plan_build import build_plan
-    from bench.cli.cost import csv_bytes
+    from bench.core.tables import csv_records
     from bench.display import plan as show
     from bench.results import store as results
 
@@ -155,7 +155,7 @@ def cmd_plan(args) -> int:
         show.print_plan(p)
     if opts.out:
         records = show.out_records(p)
-        results.write_atomic(opts.out, csv_bytes(show.OUT_COLUMNS, records))
+        results.write_atomic(opts.out, csv_records(show.OUT_COLUMNS, records))
         if opts.format == "table":
             print(f"wrote {len(records)} line(s) to {opts.out}")
     return 0

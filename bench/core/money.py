@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from bench.core.formats import given
+
 # CNY per USD. Federal Reserve H.10 (FRED series EXCHUS) monthly averages: 7.2063 in Nov 2024,
 # 7.2807 in Dec 2024, 7.2957 in Jan 2025; the same 7.2 converts the USD rows of
 # ../shared/reference/api_prices_cny.csv. Override with --fx-cny-per-usd.
@@ -44,4 +46,4 @@ def parse_mix(text: str) -> tuple[float, float]:
 
 
 def format_mix(mix: tuple[float, float]) -> str:
-    return ":".join(f"{x:g}" for x in mix)
+    return ":".join(given(x) for x in mix)

@@ -5,56 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from rich.console import Console
 from rich.table import Table
 
+from bench.core.console import make_console
+from bench.core.formats import cny, dearer_or_cheaper, given, ms, num, pct, tokens
 from bench.cost import formulas as cost
 from bench.cost.pricing import SelfCost, VendorComparison
 from bench.config.prices import VendorPrice
 from bench.cost.vendor_use import LIST, VendorUse, effective_price
 
-console = Console()
-if not console.is_terminal:  # piped or captured: wide rows instead of wrapped cells
-    console = Console(width=160)
-
-
-def cny(x: float | None) -> str:
-    """CNY amounts from 0.001 to 100,000 at a readable precision."""
-    if x is None:
-        return "-"
-    if math.isinf(x):
-        return "inf"
-    if x == 0:
-        return "0"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    if abs(x) >= 10:
-        return f"{x:.1f}"
-    if abs(x) >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3g}"
-
-
-def count(x: float | None) -> str:
-    """Token counts: 1.25M, 30.1k, 2.4G."""
-    if x is None:
-        return "-"
-    if math.isinf(x):
-        return "unlimited"
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.3g}{unit}"
-    return f"{x:.3g}"
+console = make_console()
 
 
 def verdict(ratio: float | None) -> str:
+    """Self-hosting against a vendor, coloured: red when dearer, green when cheaper."""
     if ratio is None:
         return "-"
     if math.isinf(ratio):
         return "[red]vendor is free[/red]"
-    if ratio > 1:
-        return f"[red]{ratio:.3g}x dearer[/red]"
-    return f"[green]{1 / ratio:.3g}x cheaper[/green]" if ratio > 0 else "[green]free to run[/green]"
+    return f"[{'red' if ratio >= 1 else 'green'}]{dearer_or_cheaper(ratio)}[/]"
 
 
 def breakeven(u: float | None) -> str:
@@ -63,8 +32,8 @@ def breakeven(u: float | None) -> str:
     if math.isinf(u):
         return "never"
     if u > 1:
-        return f"never ({u:.0%} needed)"
-    return f"{u:.1%}"
+        return f"never ({pct(u)} needed)"
+    return pct(u)
 
 
 def throughput_line(row: dict) -> str | None:
@@ -80,12 +49,12 @@ def throughput_line(row: dict) -> str | None:
     low, high, cal = f("predicted_band_low_tok_s"), f("predicted_band_high_tok_s"), row.get("prediction_calibration")
     if pred != pred and bound != bound:
         return None
-    band = f"band {low:,.0f}-{high:,.0f}, {cal}" if low == low and high == high and cal else (cal or "")
+    band = f"band {num(low)}-{num(high)}, {cal}" if low == low and high == high and cal else (cal or "")
     if row.get("engine") == "sim":
-        what = f"{tok:,.0f} output tok/s predicted" + (f" ({band})" if pred == pred else " (the bound itself)")
+        what = f"{num(tok)} output tok/s predicted" + (f" ({band})" if pred == pred else " (the bound itself)")
     else:
-        what = f"{tok:,.0f} output tok/s measured" + (f"; predicted {pred:,.0f} ({band})" if pred == pred else "")
-    return f"throughput: {what}" + (f"; roofline bound {bound:,.0f}" if bound == bound else "")
+        what = f"{num(tok)} output tok/s measured" + (f"; predicted {num(pred)} ({band})" if pred == pred else "")
+    return f"throughput: {what}" + (f"; roofline bound {num(bound)}" if bound == bound else "")
 
 
 def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: dt.date,
@@ -103,7 +72,7 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     unit = "server-hour" if mine.kind == "cpu" else "GPU-hour"
     predicted = f" ({prediction.label})" if prediction else ""
     console.print(f"[bold]{mine.run_id}[/bold]  {mine.model} on {where}{predicted}: {mine.basis} "
-                  f"{cny(mine.gpu_cny_per_hour)} CNY per {unit}, utilisation {mine.utilization:.0%}, mix {mix}",
+                  f"{cny(mine.gpu_cny_per_hour)} CNY per {unit}, utilisation {pct(mine.utilization)}, mix {mix}",
                   highlight=False)
     console.print(f"  price: {mine.provenance}", soft_wrap=True)
     t = Table(show_header=False)
@@ -111,19 +80,19 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     t.add_column("value", justify="right")
     t.add_row("CNY per M input / output", f"{cny(mine.cny_per_m_input)} / {cny(mine.cny_per_m_output)}")
     if mine.cache_hit_rate is not None:  # prefix caching measured: the vendors' inputs are priced at the same rate
-        t.add_row("prefix-cache hit rate (measured)", f"{mine.cache_hit_rate:.1%}")
+        t.add_row("prefix-cache hit rate (measured)", pct(mine.cache_hit_rate))
         t.add_row("CNY per M input at that rate / on a miss",
                   f"{cny(mine.cny_per_m_input)} / {cny(mine.cny_per_m_input_uncached)}")
     t.add_row(f"CNY per M blended ({mix})", cny(mine.cny_per_m_blended))
     bound = prediction.at_bound(mine.cny_per_m_blended) if prediction else None
     if bound is not None:
-        t.add_row(f"CNY per M blended at the roofline bound ({prediction.bound_share:.0%} of the time)", cny(bound))
+        t.add_row(f"CNY per M blended at the roofline bound ({pct(prediction.bound_share)} of the time)", cny(bound))
     t.add_row("CNY per M, any token", cny(mine.cny_per_m_total))
-    t.add_row(f"tokens per CNY (blended {mix})", count(mine.tokens_per_cny_blended))
+    t.add_row(f"tokens per CNY (blended {mix})", tokens(mine.tokens_per_cny_blended))
     if mine.prefill_s is not None:
-        t.add_row("run time prefill / decode", f"{mine.prefill_s:.2f} s / {mine.decode_s:.2f} s")
+        t.add_row("run time prefill / decode", f"{num(mine.prefill_s)} s / {num(mine.decode_s)} s")
     if mine.power_w is not None:
-        t.add_row(f"power ({mine.basis} basis)", f"{mine.power_w:,.0f} W ({mine.power_source})")
+        t.add_row(f"power ({mine.basis} basis)", f"{num(mine.power_w)} W ({mine.power_source})")
     console.print(t)
     if not comparisons:
         console.print("  no vendor price in force on that date among those chosen")
@@ -146,13 +115,13 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
         if c.vendor_source not in sources:
             sources.append(c.vendor_source)
         cells = [c.vendor, c.vendor_model, c.vendor_applies_from or "?",
-                 f"{c.vendor_cny_per_m_input:.4g} / {c.vendor_cny_per_m_output:.4g}",
-                 cny(c.vendor_cny_per_m_blended), count(c.vendor_tokens_per_cny), verdict(c.self_over_vendor), breakeven(c.breakeven_utilization),
-                 count(c.breakeven_tokens_per_day)]
+                 f"{cny(c.vendor_cny_per_m_input)} / {cny(c.vendor_cny_per_m_output)}",
+                 cny(c.vendor_cny_per_m_blended), tokens(c.vendor_tokens_per_cny), verdict(c.self_over_vendor),
+                 breakeven(c.breakeven_utilization), tokens(c.breakeven_tokens_per_day)]
         if bases != ["list"]:
             cells.append(c.vendor_basis)
         if keys:
-            cells.append("-" if c.vendor_keys_needed is None else f"{c.vendor_keys_needed:,}")
+            cells.append(num(c.vendor_keys_needed))
         v.add_row(*cells, f"[{sources.index(c.vendor_source) + 1}]")
     console.print(v)
     if keys and keys_for:
@@ -177,13 +146,13 @@ def print_cost_at_slo(found: list, slo, comparisons_by_model: dict) -> None:
                 "CNY/M blended", "tokens/CNY", "cheapest vendor compared", "front: tok/s per GPU @ tok/s per user"):
         t.add_column(col)
     for c in found:
-        front = "; ".join(f"{p.tok_s_per_gpu:,.0f} @ {p.tok_s_per_user:.3g}" for p in c.front)
+        front = "; ".join(f"{num(p.tok_s_per_gpu)} @ {num(p.tok_s_per_user)}" for p in c.front)
         where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else c.hardware
         if c.source != "measured":
             where += f" ({c.source})"
         if c.op is None:
             b = c.best
-            t.add_row(c.model, where, "[red]none meets it[/red]", b.ref, f"best: {_ms(b.ttft_ms)} / {_ms(b.tpot_ms)}",
+            t.add_row(c.model, where, "[red]none meets it[/red]", b.ref, f"best: {ms(b.ttft_ms)} / {ms(b.tpot_ms)}",
                       "-", "-", "-", "-", front)
             continue
         op, vendor = c.op, "-"
@@ -193,30 +162,26 @@ def print_cost_at_slo(found: list, slo, comparisons_by_model: dict) -> None:
             ratio = cost.self_over_vendor(c.cny_per_m_blended, v.vendor_cny_per_m_blended)
             vendor = f"{v.vendor_model} {cny(v.vendor_cny_per_m_blended)}: self {verdict(ratio)}"
         bound = c.cny_per_m_blended_bound
-        t.add_row(c.model, where, f"{op.point.batch:.3g} ({op.binding})", " .. ".join(op.between),
-                  f"{_ms(op.point.ttft_ms)} / {_ms(op.point.tpot_ms)}", f"{op.point.tok_s_per_gpu:,.0f}",
+        t.add_row(c.model, where, f"{num(op.point.batch)} ({op.binding})", " .. ".join(op.between),
+                  f"{ms(op.point.ttft_ms)} / {ms(op.point.tpot_ms)}", num(op.point.tok_s_per_gpu),
                   cny(c.cny_per_m_blended) + ("" if bound is None else f" (at the bound {cny(bound)})"),
-                  count(c.tokens_per_cny_blended), vendor, front)
+                  tokens(c.tokens_per_cny_blended), vendor, front)
     console.print(t)
-
-
-def _ms(x: float | None) -> str:
-    return "-" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
 
 
 def price_terms(p: VendorPrice) -> str:
     """Batch and off-peak discounts, rate limits and context tier, in one cell."""
     terms = []
     if p.batch_discount:
-        terms.append(f"batch -{p.batch_discount:.0%}")
+        terms.append(f"batch -{pct(p.batch_discount)}")
     if p.off_peak:
         since = f" from {p.off_peak.starts}" if p.off_peak.starts else ""
-        terms.append(f"off-peak {p.off_peak.window} -{p.off_peak.discount:.0%}{since}")
+        terms.append(f"off-peak {p.off_peak.window} -{pct(p.off_peak.discount)}{since}")
     if p.free_quota:
         per = "a month" if p.free_quota.per == "month" else "once"
-        terms.append(f"{count(p.free_quota.tokens)} free tokens {per}")
+        terms.append(f"{tokens(p.free_quota.tokens)} free tokens {per}")
     if p.rpm or p.tpm:
-        terms.append(f"{count(p.rpm)} RPM / {count(p.tpm)} TPM")
+        terms.append(f"{tokens(p.rpm)} RPM / {tokens(p.tpm)} TPM")
     if p.context_tier:
         terms.append(f"{p.context_tier} context")
     return "; ".join(terms)
@@ -246,15 +211,15 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
         if p.free:
             listed = "free"
         else:
-            hit = "-" if p.input_cache_hit_per_m is None else f"{p.input_cache_hit_per_m:g}"
-            listed = f"{p.currency} {p.input_per_m:g} / {hit} / {p.output_per_m:g}"
+            hit = "-" if p.input_cache_hit_per_m is None else given(p.input_cache_hit_per_m)
+            listed = f"{p.currency} {given(p.input_per_m)} / {hit} / {given(p.output_per_m)}"
         e = effective[id(p)]
         cells = [p.vendor, p.label, p.since, str(p.applies_to or ""), listed,
                  cny(p.blended_cny_per_m(mix, fx_cny_per_usd))]
         if not use.is_list:
             cells += [cny(e.blended_cny_per_m), e.basis]
         if keys:
-            cells.append("-" if e.keys_needed is None else f"{e.keys_needed:,}")
+            cells.append(num(e.keys_needed))
         cells.append(price_terms(p))
         t.add_row(*cells)
     console.print(t)

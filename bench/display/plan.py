@@ -7,44 +7,17 @@ import math
 
 from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point
 from bench.cost import formulas as cost
-from bench.cost.pricing import BASES
+from bench.core.formats import cell, cny, dearer_or_cheaper, given, ms, num, pct, ratio, tokens
 from bench.core.tables import markdown_table
-
-
-def cny(x: float | None) -> str:
-    if x is None:
-        return "-"
-    if math.isinf(x):
-        return "inf"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}" if abs(x) >= 1 else f"{x:.3g}"
-
-
-def tokens(x: float | None) -> str:
-    """500M, 1.2B, 30.5k."""
-    if x is None:
-        return "-"
-    if math.isinf(x):
-        return "inf"
-    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.3g}{unit}"
-    return f"{x:.3g}"
-
-
-def ms(x: float | None) -> str:
-    return "-" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
-
-
-def batch(x: float) -> str:
-    return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
+from bench.cost.pricing import BASES
 
 
 def headline(p: Plan) -> str:
     t, r = p.request.traffic, p.request
     src = f" {r.traffic_source}" if r.traffic_source else ""
     return (f"{p.model}: {tokens(t.tokens_per_day)} tokens/day at {cost.format_mix(t.mix)}{src} "
-            f"({t.input_len:,} in / {t.output_len:,} out per request), mean {t.mean_tok_s:,.0f} tok/s, peak "
-            f"{t.peak_tok_s:,.0f} tok/s ({t.peak_to_mean:g}x); {r.slo.text()}; prices in force on {p.as_of}; "
+            f"({num(t.input_len)} in / {num(t.output_len)} out per request), mean {num(t.mean_tok_s)} tok/s, peak "
+            f"{num(t.peak_tok_s)} tok/s ({ratio(t.peak_to_mean)}); {r.slo.text()}; prices in force on {p.as_of}; "
             f"{r.basis} basis; a month = 730 h")
 
 
@@ -54,9 +27,9 @@ def source_text(hp: HardwarePlan) -> str:
     return f"{hp.source or '-'} {hp.workload}".strip()
 
 
-def band_text(lo: float | None, hi: float | None, fmt) -> str:
+def band_text(lo: float | None, hi: float | None) -> str:
     """' (band LO-HI)' for a predicted figure, '' for a measured one."""
-    return "" if lo is None or hi is None else f" (band {fmt(lo)}-{fmt(hi)})"
+    return "" if lo is None or hi is None else f" (band {num(lo)}-{num(hi)})"
 
 
 def bound_text(p: Plan, hp: HardwarePlan) -> str:
@@ -68,7 +41,7 @@ def bound_text(p: Plan, hp: HardwarePlan) -> str:
     if b.op is None:
         return "does not meet the targets"
     gpus = b.fleet.gpus
-    return (f"batch {batch(b.op.point.batch)}, {b.fleet.replica_tok_s:,.0f} tok/s, {gpus:,} GPU{'s' * (gpus > 1)}, "
+    return (f"batch {num(b.op.point.batch)}, {num(b.fleet.replica_tok_s)} tok/s, {num(gpus)} GPU{'s' * (gpus > 1)}, "
             f"{cny(p.self_cny_per_m(b))} CNY/M")
 
 
@@ -91,12 +64,12 @@ def self_table(p: Plan) -> tuple[list[str], list[list]]:
         cny_band = p.cny_per_m_band(hp) or (None, None)
         rows.append([
             hp.hardware, source_text(hp), f.gpus_per_replica,
-            f"{batch(op.point.batch)} ({op.binding}{', interpolated' if op.interpolated else ''})",
-            f"{f.replica_tok_s:,.0f}" + band_text(op.point.band_low_tok_s, op.point.band_high_tok_s, "{:,.0f}".format),
-            f"{f.gpus:,} ({f.replicas:,}, {f.servers:,})" + band_text(*gpus_band, "{:,}".format),
-            f"{batch(f.batch_at_peak)} / {batch(f.batch_at_mean)}", f"{f.utilization_at_mean:.1%}",
+            f"{num(op.point.batch)} ({op.binding}{', interpolated' if op.interpolated else ''})",
+            num(f.replica_tok_s) + band_text(op.point.band_low_tok_s, op.point.band_high_tok_s),
+            f"{num(f.gpus)} ({num(f.replicas)}, {num(f.servers)})" + band_text(*gpus_band),
+            f"{num(f.batch_at_peak)} / {num(f.batch_at_mean)}", pct(f.utilization_at_mean),
             f"{ms(f.at_peak.ttft_ms)} / {ms(f.at_peak.tpot_ms)}",
-            cny(hp.gpu_hour().cny), cny(hp.monthly_cny()), cny(p.self_cny_per_m(hp)) + band_text(*cny_band, cny),
+            cny(hp.gpu_hour().cny), cny(hp.monthly_cny()), cny(p.self_cny_per_m(hp)) + band_text(*cny_band),
             " / ".join(cny(hp.monthly_cny(b)) for b in others), bound_text(p, hp),
         ])
     return headers, rows
@@ -106,7 +79,7 @@ def vendor_table(p: Plan) -> tuple[list[str], list[list]]:
     headers = ["vendor", "model", "stands against it as", "marks", "CNY/M (terms)", "CNY/month", "API keys at peak",
                "price since", "source"]
     rows = [[b.price.vendor, b.price.label, b.match or "(--vendors)", b.marks or "-",
-             f"{cny(b.cny_per_m)} ({b.terms})", cny(b.monthly_cny), "-" if b.keys_needed is None else b.keys_needed,
+             f"{cny(b.cny_per_m)} ({b.terms})", cny(b.monthly_cny), num(b.keys_needed),
              b.price.since, b.price.source] for b in p.vendors]
     return headers, rows
 
@@ -117,15 +90,15 @@ def versus(p: Plan, hp: HardwarePlan, bill: VendorBill) -> str:
     be = p.break_even(hp, bill)
     if mine is None or be is None:
         return "-"
-    ratio = cost.self_over_vendor(mine, bill.cny_per_m)
-    if math.isinf(ratio):
+    self_over_vendor = cost.self_over_vendor(mine, bill.cny_per_m)
+    if math.isinf(self_over_vendor):
         return "vendor free; never"
-    now = f"{ratio:.3g}x dearer" if ratio >= 1 else f"{1 / ratio:.3g}x cheaper"
+    now = dearer_or_cheaper(self_over_vendor)
     if be.tokens_per_day is None:
         k = p.request.traffic.peak_to_mean
-        need = "more than 100%" if math.isinf(be.utilization) else f"{be.utilization:.1%}"
-        return f"{now}; never: needs {need} mean util, a {k:g}x peak allows at most {1 / k:.0%}"
-    return (f"{now}; wins above {be.utilization:.1%} mean util (here {hp.fleet.utilization_at_mean:.1%}), "
+        need = "more than 100%" if math.isinf(be.utilization) else pct(be.utilization)
+        return f"{now}; never: needs {need} mean util, a {ratio(k)} peak allows at most {pct(1 / k)}"
+    return (f"{now}; wins above {pct(be.utilization)} mean util (here {pct(hp.fleet.utilization_at_mean)}), "
             f"from {tokens(be.tokens_per_day)}/day")
 
 
@@ -137,7 +110,7 @@ def breakeven_table(p: Plan) -> tuple[list[str], list[list]]:
 
 def verdict(p: Plan) -> str:
     """One sentence: the cheapest self-hosted fleet against the cheapest vendor for the traffic, and by how much."""
-    fleets = [(hp.monthly_cny(), f"self-host on {hp.fleet.gpus:,} x {hp.hardware} ({hp.source})")
+    fleets = [(hp.monthly_cny(), f"self-host on {num(hp.fleet.gpus)} x {hp.hardware} ({hp.source})")
               for hp in p.hardware if hp.monthly_cny() is not None]
     bills = [(b.monthly_cny, f"{b.price.vendor} {b.price.model}" + (f" ({b.marks})" if b.marks else ""))
              for b in p.vendors]
@@ -146,11 +119,10 @@ def verdict(p: Plan) -> str:
     if not fleets or not bills:
         m, what = min(fleets or bills)
         return f"cheapest: {what} at {cny(m)} CNY/month (nothing on the other side to compare)"
-    (ms, self_text), (mv, vendor_text) = min(fleets), min(bills)
-    (m0, first), (m1, second) = sorted([(ms, self_text), (mv, vendor_text)])
+    (m0, first), (m1, second) = sorted([min(fleets), min(bills)])
     if m0 == 0:
         return f"cheapest: {first} at 0 CNY/month; {second} at {cny(m1)}"
-    by = "as cheap as" if m1 / m0 < 1.005 else f"{m1 / m0:.3g}x cheaper than"
+    by = "as cheap as" if m1 / m0 < 1.005 else f"{ratio(m1 / m0)} cheaper than"
     return f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}"
 
 
@@ -162,7 +134,7 @@ def provenance(p: Plan) -> list[str]:
         if hp.note and hp.op is not None:
             lines.append(f"{hp.hardware}: {hp.note}")
     fx = p.request.cost_options
-    lines.append(f"FX {fx.fx_cny_per_usd:g} CNY/USD ({fx.fx_date}); servers of 8 GPUs")
+    lines.append(f"FX {given(fx.fx_cny_per_usd)} CNY/USD ({fx.fx_date}); servers of 8 GPUs")
     return lines + list(p.notes)
 
 
@@ -308,7 +280,7 @@ def print_plan(p: Plan) -> None:
         for h in headers:
             t.add_column(h, overflow="fold")
         for r in rows:
-            t.add_row(*[str(c) for c in r])
+            t.add_row(*[cell(c) for c in r])
         console.print(t)
     for line in provenance(p):
         console.print(line, highlight=False)

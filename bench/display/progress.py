@@ -96,12 +96,13 @@ class _Case:
     def __enter__(self):
         self.started_at = time.time()
         if self.run.live:
-            from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            from bench.core.console import make_console
 
             self._bars = Progress(TextColumn("{task.description}"), BarColumn(bar_width=30),
                                   TimeElapsedColumn(), TextColumn("{task.fields[left]}"),
-                                  console=Console(stderr=True), refresh_per_second=2, transient=True)
+                                  console=make_console(stderr=True), refresh_per_second=2, transient=True)
             self._tasks = (self._bars.add_task(self._case_text(), total=100, left=""),
                            self._bars.add_task(f"all {self.run.total} case(s)", total=100, left=""))
             self._bars.start()

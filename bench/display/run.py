@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
-from rich.console import Console
 from rich.table import Table
 
-# Piped output (logs, CI) gets a wide fixed width so names and numbers are never cut.
-console = Console(width=None if sys.stdout.isatty() else 160)
+from bench.core.console import make_console
+from bench.core.formats import cny, ms, num, pct, si
 
-
-def _fmt(v, digits: int = 1) -> str:
-    if v is None or v == "":
-        return "-"
-    if isinstance(v, float):
-        return f"{v:,.{digits}f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
+console = make_console()
 
 
 def engine_label(row: dict) -> str:
@@ -29,9 +18,9 @@ def engine_label(row: dict) -> str:
 
 def kv_text(r: dict) -> str:
     if r["kv_num_blocks"] in (None, ""):  # a cache without blocks (transformers' DynamicCache): what it held
-        return f"{_fmt(r['kv_capacity_tokens'])} tokens held by the largest batch ({_fmt(r['kv_cache_gb'], 3)} GB)"
-    return (f"{_fmt(r['kv_capacity_tokens'])} tokens in {_fmt(r['kv_num_blocks'])} blocks of "
-            f"{_fmt(r['kv_block_size'])} ({_fmt(r['kv_cache_gb'], 3)} GB)")
+        return f"{num(r['kv_capacity_tokens'])} tokens held by the largest batch ({num(r['kv_cache_gb'])} GB)"
+    return (f"{num(r['kv_capacity_tokens'])} tokens in {num(r['kv_num_blocks'])} blocks of "
+            f"{num(r['kv_block_size'])} ({num(r['kv_cache_gb'])} GB)")
 
 
 def workload_text(r: dict) -> str:
@@ -41,7 +30,7 @@ def workload_text(r: dict) -> str:
         return f"{r['num_prompts']} prompts x {r['input_len']} in / {r['output_len']} out ({r['length_dist']}), {seqs}"
     src = f"{r['dataset']}:{r['dataset_file']}" if r.get("dataset_file") else r["dataset"]
     return (f"{src}: {r['num_prompts']} prompts, mean {r['input_len']} in / {r['output_len']} out, p99 "
-            f"{_fmt(r.get('input_len_p99'), 0)} / {_fmt(r.get('output_len_p99'), 0)}, {seqs}")
+            f"{num(r.get('input_len_p99'))} / {num(r.get('output_len_p99'))}, {seqs}")
 
 
 def print_case(outcome) -> None:
@@ -65,33 +54,33 @@ def print_case(outcome) -> None:
         return
     t.add_row("workload", workload_text(r))
     if r.get("prefix_cache_hit_rate") is not None and r.get("prefix_caching") == "on":
-        t.add_row("prefix cache", f"{_fmt(100 * r['prefix_cache_hit_rate'])}% hit rate, "
-                                  f"{_fmt(r['cached_prompt_tokens'], 0)} prompt tokens cached")
-    t.add_row("elapsed", f"{_fmt(r['elapsed_s'], 2)} s")
-    t.add_row("throughput", f"{_fmt(r['output_tok_s'])} output tok/s | {_fmt(r['total_tok_s'])} total tok/s | "
-                            f"{_fmt(r['requests_per_s'], 2)} req/s")
-    t.add_row("TTFT p50 / p90 / p99", f"{_fmt(r['ttft_p50_ms'])} / {_fmt(r['ttft_p90_ms'])} / {_fmt(r['ttft_p99_ms'])} ms")
-    t.add_row("TPOT p50 / p99", f"{_fmt(r['tpot_p50_ms'], 2)} / {_fmt(r['tpot_p99_ms'], 2)} ms")
-    t.add_row("E2E mean / p99", f"{_fmt(r['e2e_mean_ms'])} / {_fmt(r['e2e_p99_ms'])} ms")
+        t.add_row("prefix cache", f"{pct(r['prefix_cache_hit_rate'])} hit rate, "
+                                  f"{num(r['cached_prompt_tokens'])} prompt tokens cached")
+    t.add_row("elapsed", f"{num(r['elapsed_s'])} s")
+    t.add_row("throughput", f"{num(r['output_tok_s'])} output tok/s | {num(r['total_tok_s'])} total tok/s | "
+                            f"{num(r['requests_per_s'])} req/s")
+    t.add_row("TTFT p50 / p90 / p99", f"{ms(r['ttft_p50_ms'])} / {ms(r['ttft_p90_ms'])} / {ms(r['ttft_p99_ms'])} ms")
+    t.add_row("TPOT p50 / p99", f"{ms(r['tpot_p50_ms'])} / {ms(r['tpot_p99_ms'])} ms")
+    t.add_row("E2E mean / p99", f"{ms(r['e2e_mean_ms'])} / {ms(r['e2e_p99_ms'])} ms")
     t.add_row("KV cache", kv_text(r))
-    t.add_row("KV bytes/token", f"{_fmt(r['kv_bytes_per_token'], 0)} allocated | "
-                                f"{_fmt(r['kv_bytes_per_token_analytic'], 0)} analytic ({r['kv_cache_dtype']})")
-    t.add_row("peak memory", f"{_fmt(r['peak_memory_gb'], 2)} GB ({r['peak_memory_source']})")
+    t.add_row("KV bytes/token", f"{num(r['kv_bytes_per_token'])} allocated | "
+                                f"{num(r['kv_bytes_per_token_analytic'])} analytic ({r['kv_cache_dtype']})")
+    t.add_row("peak memory", f"{num(r['peak_memory_gb'])} GB ({r['peak_memory_source']})")
     if r.get("predicted_output_tok_s") is not None and r["engine"] != "sim":
-        t.add_row("predicted", f"{_fmt(r['predicted_output_tok_s'])} output tok/s (band "
-                  f"{_fmt(r['predicted_band_low_tok_s'])}-{_fmt(r['predicted_band_high_tok_s'])}, "
+        t.add_row("predicted", f"{num(r['predicted_output_tok_s'])} output tok/s (band "
+                  f"{num(r['predicted_band_low_tok_s'])}-{num(r['predicted_band_high_tok_s'])}, "
                   f"{r['prediction_calibration']})")
     if r.get("roofline_output_tok_s") is not None:
-        t.add_row("roofline", f"{_fmt(r['roofline_output_tok_s'])} output tok/s on {r.get('hardware') or r['device_name']}"
-                              f" | efficiency {_fmt(100 * r['efficiency'])}%")
+        t.add_row("roofline", f"{num(r['roofline_output_tok_s'])} output tok/s on {r.get('hardware') or r['device_name']}"
+                              f" | efficiency {pct(r['efficiency'])}")
     if r.get("energy_j") is not None:
-        t.add_row("energy", f"{_fmt(r['energy_j'])} J | {_fmt(r['avg_power_w'])} W | "
-                            f"{_fmt(r['joules_per_output_token'], 3)} J/output token | GPU util "
-                            f"{_fmt(r['gpu_util_pct'])} % ({r['energy_source']})"
+        t.add_row("energy", f"{num(r['energy_j'])} J | {num(r['avg_power_w'])} W | "
+                            f"{num(r['joules_per_output_token'])} J/output token | GPU util "
+                            f"{num(r['gpu_util_pct'])}% ({r['energy_source']})"
                             + (f"; {r['energy_note']}" if r.get("energy_note") else ""))
     elif outcome.record.get("telemetry_note"):
         t.add_row("energy", f"not measured: {outcome.record['telemetry_note']}")
-    t.add_row("engine start / warm-up", f"{_fmt(r['engine_start_s'])} s / {_fmt(r['warmup_s'])} s")
+    t.add_row("engine start / warm-up", f"{num(r['engine_start_s'])} s / {num(r['warmup_s'])} s")
     console.print(t)
 
 
@@ -101,10 +90,10 @@ def print_summary(rows: list[dict]) -> None:
                 "tpot_p50_ms", "kv_bytes_per_token", "peak_memory_gb", "joules_per_output_token"):
         t.add_column(col, justify="left" if col in ("model", "engine", "status") else "right")
     for r in rows:
-        t.add_row(r["model"], r["engine"], _fmt(r["max_num_seqs"]), r["status"], _fmt(r["output_tok_s"]),
-                  _fmt(r["total_tok_s"]), _fmt(r["ttft_p50_ms"]), _fmt(r["tpot_p50_ms"], 2),
-                  _fmt(r["kv_bytes_per_token"], 0), _fmt(r["peak_memory_gb"], 2),
-                  _fmt(r.get("joules_per_output_token"), 3))
+        t.add_row(r["model"], r["engine"], num(r["max_num_seqs"]), r["status"], num(r["output_tok_s"]),
+                  num(r["total_tok_s"]), ms(r["ttft_p50_ms"]), ms(r["tpot_p50_ms"]),
+                  num(r["kv_bytes_per_token"]), num(r["peak_memory_gb"]),
+                  num(r.get("joules_per_output_token")))
     console.print(t)
 
 
@@ -118,41 +107,35 @@ def print_models(models, show_tiny: bool = False) -> None:
         if m.tiny and not show_tiny:
             continue
         kv = kv_bytes_per_token(m.config, "auto", m.dtype, 1)
-        t.add_row(m.name, m.hub_id or "-", m.architecture, m.dtype, _fmt(m.max_model_len), str(m.tensor_parallel_size),
-                  _fmt(kv), "local" if m.weights_dir else "cache|dummy")
+        t.add_row(m.name, m.hub_id or "-", m.architecture, m.dtype, num(m.max_model_len), str(m.tensor_parallel_size),
+                  num(kv), "local" if m.weights_dir else "cache|dummy")
     console.print(t)
     if not show_tiny:
         console.print("tiny test variants hidden; `bench models --all` shows them")
-
-
-def _si(v: float, unit: str = "") -> str:
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= scale:
-            return f"{v / scale:,.2f} {prefix}{unit}"
-    return f"{v:,.0f} {unit}".rstrip()
 
 
 def print_explain(e: dict) -> None:
     """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.bound.explain."""
     dp = ", data-parallel attention" if e["attention_data_parallel"] else ""
     t = Table(title=f"{e['model']} on {e['hardware']} x{e['tensor_parallel_size']} "
-                    f"(weights {e['weight_dtype']}, KV {e['kv_cache_dtype']}{dp}, context {e['context']:,})",
+                    f"(weights {e['weight_dtype']}, KV {e['kv_cache_dtype']}{dp}, context {num(e['context'])})",
               show_header=False, title_justify="left")
     t.add_column("what", style="bold")
     t.add_column("value", justify="right")
-    t.add_row("parameters", f"{e['params_total'] / 1e9:,.2f} B total | {e['params_active'] / 1e9:,.2f} B active per token")
-    t.add_row("weights", f"{e['weight_bytes'] / 1e9:,.2f} GB in all | {e['weight_bytes_per_gpu'] / 2**30:,.2f} GiB per GPU")
-    t.add_row("KV cache per token", f"{e['kv_bytes_per_token']:,} bytes (all GPUs)")
+    t.add_row("parameters", f"{num(e['params_total'] / 1e9)} billion total | "
+                          f"{num(e['params_active'] / 1e9)} billion active per token")
+    t.add_row("weights", f"{num(e['weight_bytes'] / 1e9)} GB in all | {num(e['weight_bytes_per_gpu'] / 2**30)} GiB per GPU")
+    t.add_row("KV cache per token", f"{num(e['kv_bytes_per_token'])} bytes (all GPUs)")
     if not e["fits"]:
         t.add_row("fits", "[red]no: the weights leave no room for a KV cache at "
                           f"gpu_memory_utilization {e['gpu_memory_utilization']}[/red]")
-    t.add_row("KV cache", f"{e['kv_cache_bytes'] / 2**30:,.2f} GiB = {e['kv_capacity_tokens']:,} tokens")
-    t.add_row(f"max sequences of {e['context']:,}", f"{e['max_batch']:,}")
+    t.add_row("KV cache", f"{num(e['kv_cache_bytes'] / 2**30)} GiB = {num(e['kv_capacity_tokens'])} tokens")
+    t.add_row(f"max sequences of {num(e['context'])}", num(e['max_batch']))
     if e.get("fits_context", True):  # no speed for a setup that does not fit
-        t.add_row("prefill bound", f"{e['prefill_tok_s_bound']:,.0f} tok/s ({e['prefill_bound']}-bound, one prompt)")
+        t.add_row("prefill bound", f"{num(e['prefill_tok_s_bound'])} tok/s ({e['prefill_bound']}-bound, one prompt)")
         cb = e["compute_bound_from_batch"]
-        t.add_row("decode turns compute-bound", f"from batch {cb:,}" if cb else "never (memory-bound at this context)")
-    t.add_row("peak / bandwidth", f"{_si(e['peak_flops'], 'FLOPS')} | {_si(e['bandwidth_bytes_s'], 'B/s')}")
+        t.add_row("decode turns compute-bound", f"from batch {num(cb)}" if cb else "never (memory-bound at this context)")
+    t.add_row("peak / bandwidth", f"{si(e['peak_flops'], 'FLOPS')} | {si(e['bandwidth_bytes_s'], 'B/s')}")
     console.print(t)
     if e.get("warning"):
         console.print(f"[yellow]warning: {e['warning']}[/yellow]")
@@ -171,16 +154,15 @@ def print_explain(e: dict) -> None:
         d.add_column(col, justify="right")
     for r in e["decode"]:
         exp = r.get("expected_tok_s")
-        cells = [f"{r['batch']:,}", f"{r['step_ms']:,.2f}", f"{r['tok_s']:,.0f}", f"{exp:,.0f}" if exp else "-",
-                 r["bound"], _si(r["weight_bytes_read"], "B"), _si(r["kv_bytes_read"], "B"),
+        cells = [num(r["batch"]), ms(r["step_ms"]), num(r["tok_s"]), num(exp) if exp else "-",
+                 r["bound"], si(r["weight_bytes_read"], "B"), si(r["kv_bytes_read"], "B"),
                  "yes" if r["fits_kv"] else "[red]no[/red]"]
         if cost_col:
-            cells += ["-" if x is None else f"{x:.3g}" for x in (r.get("cny_per_m_output"),
-                                                                 r.get("cny_per_m_output_expected"))]
+            cells += [cny(r.get("cny_per_m_output")), cny(r.get("cny_per_m_output_expected"))]
         d.add_row(*cells)
     console.print(d)
     if cost_col:
-        console.print(f"cost: {price['basis']} {price['cny_per_hour']:.4g} CNY per hour for {e['tensor_parallel_size']} "
+        console.print(f"cost: {price['basis']} {cny(price['cny_per_hour'])} CNY per hour for {e['tensor_parallel_size']} "
                       f"GPU(s) ({price['source']}) / output tokens an hour, the card fully busy: at the bound (a "
                       f"floor) and at the expected tok/s (calibration {e.get('calibration', '-')})", highlight=False)
     elif price.get("why"):

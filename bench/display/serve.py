@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from bench.display.run import _fmt, console
 from bench.analysis.slo import cost_of
+from bench.core.formats import cny, given, ms, num, pct
+from bench.display.run import console
 
 
 def level_name(row: dict) -> str:
     if row.get("load_mode") == "trace":
         return "trace"
     if row.get("load_mode") == "rate":
-        return f"rate {float(row['request_rate']):g}/s" if row["request_rate"] != "inf" else "rate inf"
+        return f"rate {given(float(row['request_rate']))}/s" if row["request_rate"] != "inf" else "rate inf"
     return f"conc. {row.get('concurrency')}"
 
 
@@ -24,14 +25,14 @@ def print_level(outcome) -> None:
     else:
         colour = "green" if r["status"] == "ok" else "yellow"
         console.print(f"{level_name(r)}: [{colour}]{r['status']}[/{colour}] {r['completed']} ok / {r['failed']} failed, "
-                      f"{_fmt(r['output_tok_s'])} output tok/s, TTFT p50 {_fmt(r['ttft_p50_ms'])} ms, "
-                      f"TPOT p50 {_fmt(r['tpot_p50_ms'], 2)} ms")
+                      f"{num(r['output_tok_s'])} output tok/s, TTFT p50 {ms(r['ttft_p50_ms'])} ms, "
+                      f"TPOT p50 {ms(r['tpot_p50_ms'])} ms")
     for w in outcome.warnings:
         console.print(f"[yellow]warning[/yellow]: {w}")
 
 
-def _pair(a, b, digits: int = 1) -> str:
-    return f"{_fmt(a, digits)} / {_fmt(b, digits)}"
+def _pair(a, b) -> str:
+    return f"{ms(a)} / {ms(b)}"
 
 
 def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
@@ -50,13 +51,13 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
         t.add_column(c, justify="left" if c in ("level", "status") else "right", no_wrap=c == "level")
     for r in rows:
         kv = r.get("server_kv_cache_usage_max")
-        cells = [level_name(r), r["status"], f"{_fmt(r['completed'])}/{_fmt(r['failed'])}", _fmt(r["requests_per_s"], 2),
-                 _fmt(r["output_tok_s"]), _pair(r["ttft_p50_ms"], r["ttft_p99_ms"]),
-                 _pair(r["tpot_p50_ms"], r["tpot_p99_ms"], 2), _pair(r["itl_p50_ms"], r["itl_p99_ms"], 2),
-                 _pair(r["e2e_p50_ms"], r["e2e_p99_ms"], 0), _fmt(r["goodput_req_s"], 2),
-                 _met(r), "-" if kv is None else f"{kv * 100:.1f}%", _fmt(r.get("server_preemptions"), 0)]
+        cells = [level_name(r), r["status"], f"{num(r['completed'])}/{num(r['failed'])}", num(r["requests_per_s"]),
+                 num(r["output_tok_s"]), _pair(r["ttft_p50_ms"], r["ttft_p99_ms"]),
+                 _pair(r["tpot_p50_ms"], r["tpot_p99_ms"]), _pair(r["itl_p50_ms"], r["itl_p99_ms"]),
+                 _pair(r["e2e_p50_ms"], r["e2e_p99_ms"]), num(r["goodput_req_s"]),
+                 _met(r), pct(kv), num(r.get("server_preemptions"))]
         if hardware:
-            cells.append(_fmt(cost_of(r), 3))
+            cells.append(cny(cost_of(r)))
         t.add_row(*cells)
     console.print(t)
     notes = ["goodput: requests/s meeting the SLO"] if first.get("slo_ttft_ms") or first.get("slo_tpot_ms") else []
@@ -65,8 +66,8 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
     if notes:
         console.print("; ".join(notes))
     if first.get("slo_ttft_ms") or first.get("slo_tpot_ms"):
-        console.print(f"SLO: TTFT <= {_fmt(first['slo_ttft_ms'])} ms and TPOT <= {_fmt(first['slo_tpot_ms'])} ms "
-                      f"for at least {_pct(slo_attainment)} of a level's requests")
+        console.print(f"SLO: TTFT <= {ms(first['slo_ttft_ms'])} ms and TPOT <= {ms(first['slo_tpot_ms'])} ms "
+                      f"for at least {pct(slo_attainment)} of a level's requests")
     if hardware:
         _print_cheapest(outcome, hardware)
 
@@ -74,11 +75,7 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
 def _met(r: dict) -> str:
     if r.get("meets_slo") is None:
         return "-"
-    return f"{'yes' if r['meets_slo'] else 'no'} ({_pct(r['slo_attainment'])})"
-
-
-def _pct(x) -> str:
-    return "-" if x is None else f"{x * 100:.0f}%"
+    return f"{'yes' if r['meets_slo'] else 'no'} ({pct(r['slo_attainment'])})"
 
 
 def _print_cheapest(outcome, hardware: str) -> None:
@@ -92,9 +89,9 @@ def _print_cheapest(outcome, hardware: str) -> None:
 
     unit = "GPU-hour" if load_hardware().hardware[best["hardware"]].kind == "gpu" else "server-hour"
     what = "cheapest level meeting the SLO" if slo_given else "cheapest level (no SLO given)"
-    console.print(f"{what}: [bold]{level_name(best)}[/bold] at [bold]{cost_of(best):,.3f} CNY per M tokens[/bold] "
+    console.print(f"{what}: [bold]{level_name(best)}[/bold] at [bold]{cny(cost_of(best))} CNY per M tokens[/bold] "
                   f"(blended {best['cost_mix']} input:output, {best['hardware']} {best['cost_basis']}, "
-                  f"{_fmt(best['gpu_cny_per_hour'], 2)} CNY per {unit}): the self-hosted price to set beside vendors "
+                  f"{cny(best['gpu_cny_per_hour'])} CNY per {unit}): the self-hosted price to set beside vendors "
                   "(`bench prices`)")
     if best.get("gpu_price_source"):
         console.print(f"  price: {best['gpu_price_source']}, {best.get('gpu_price_date')}; FX {best['fx_cny_per_usd']} "

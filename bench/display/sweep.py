@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import time
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, \
     TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from bench.core.console import make_console
+from bench.core.formats import ms, num
 from bench.display import run as display
-from bench.display.run import _fmt
 
-console = Console(stderr=True)
-if not console.is_terminal:  # logs and CI: wide lines, never wrapped mid-message
-    console = Console(stderr=True, width=160)
+console = make_console(stderr=True)
 
 STATUS_STYLE = {"ok": "green", "failed": "red", "oom": "red", "timeout": "yellow", "interrupted": "yellow"}
 
@@ -86,9 +84,9 @@ class SweepProgress:
         self.rows.append(row)
         status = row.get("status")
         style = STATUS_STYLE.get(status, "red")
-        took = f" ({wall_s:.1f} s)" if wall_s is not None else ""
+        took = f" ({num(wall_s)} s)" if wall_s is not None else ""
         if status == "ok":
-            what = f"{_fmt(row.get('output_tok_s'))} output tok/s"
+            what = f"{num(row.get('output_tok_s'))} output tok/s"
         else:
             what = str(row.get("error") or "")[:200]
         self.progress.console.print(f"[{style}]{status:>11}[/{style}] {case.label}: {what}{took}")
@@ -104,8 +102,8 @@ def print_sweep_summary(rows: list[dict], labels: dict[str, str], skipped: int, 
             t.add_column(col, justify="left" if col in ("case", "status") else "right")
         for r in rows:
             t.add_row(labels.get(r.get("config_hash"), r.get("model", "?")), str(r.get("status")),
-                      _fmt(r.get("output_tok_s")), _fmt(r.get("total_tok_s")), _fmt(r.get("ttft_p50_ms")),
-                      _fmt(r.get("tpot_p50_ms"), 2), _fmt(r.get("peak_memory_gb"), 2))
+                      num(r.get("output_tok_s")), num(r.get("total_tok_s")), ms(r.get("ttft_p50_ms")),
+                      ms(r.get("tpot_p50_ms")), num(r.get("peak_memory_gb")))
         display.console.print(t)
     counts: dict[str, int] = {}
     for r in rows:

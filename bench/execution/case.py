@@ -100,9 +100,9 @@ def execute(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: 
     if watch is not None and not verbose:
         out = spawn_worker(spec, timeout_s, log_path, watch=watch)
     elif spinner and not verbose:
-        from rich.console import Console
+        from bench.core.console import make_console
 
-        with Console(stderr=True).status(spinner):
+        with make_console(stderr=True).status(spinner):
             out = spawn_worker(spec, timeout_s, log_path)
     else:
         out = spawn_worker(spec, timeout_s, log_path, verbose=verbose)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from bench.core import formats
 from bench.measure.failures import failure_figures
 from bench.measure.metrics import RequestResult, compute_metrics, ms_summary, percentile
 
@@ -234,10 +235,11 @@ def overhead_warning(m: dict) -> str | None:
     pct = m.get("client_overhead_pct_itl")
     if pct is None or pct <= OVERHEAD_WARN_FRACTION * 100:
         return None
-    return (f"the client's own overhead is {pct:.1f}% of the median ITL ({m['itl_p50_ms'] or m['itl_mean_ms']:.2f} ms): "
-            f"per token {_ms(m['client_overhead_per_token_ms'])}, event-loop lag {_ms(m['client_loop_lag_p50_ms'])}; "
+    return (f"the client's own overhead is {formats.num(pct)}% of the median ITL "
+            f"({_ms(m['itl_p50_ms'] or m['itl_mean_ms'])}): per token {_ms(m['client_overhead_per_token_ms'])}, "
+            f"event-loop lag {_ms(m['client_loop_lag_p50_ms'])}; "
             "the client may be the bottleneck (fewer concurrent streams per client, or a faster CPU for it)")
 
 
 def _ms(x: float | None) -> str:
-    return "-" if x is None else f"{x:.3f} ms"
+    return "-" if x is None else f"{formats.ms(x)} ms"

@@ -89,9 +89,9 @@ class _Session:
 
 
 def _status(label: str):
-    from rich.console import Console
+    from bench.core.console import make_console
 
-    return Console(stderr=True).status(label)
+    return make_console(stderr=True).status(label)
 
 
 def run_serve(cfg: ServeConfig, model: ResolvedModel, endpoint: Endpoint | None, out_csv: Path,

@@ -1,5 +1,5 @@
 """What every seed claim is checked against (ClaimInputs) and the helpers the claims share: the price of a
-vendor model on a day, whether the runs behind a figure were measured or simulated, token counts as text."""
+vendor model on a day, whether the runs behind a figure were measured or simulated."""
 
 from __future__ import annotations
 
@@ -31,10 +31,3 @@ def _price_on(book: PriceBook, model: str, day: dt.date) -> VendorPrice | None:
 def _source(runs: list[Run]) -> str:
     """'measured' when a run behind a figure was measured, 'simulated (roofline)' when all are sim rows."""
     return "measured" if any(r.engine != "sim" for r in runs) else SIMULATED
-
-
-def _tokens(x: float) -> str:
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= size:
-            return f"{x / size:,.3g}{unit}"
-    return f"{x:,.0f}"

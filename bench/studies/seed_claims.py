@@ -17,11 +17,11 @@ from bench.model import modelmath
 from bench.cost.pricing import tokens_per_cny_blended
 from bench.config.prices import PriceBook, VendorPrice
 from bench.analysis.report.model import Run, Section, by_key
-from bench.studies.claim_inputs import (NOT_MEASURED, ClaimInputs, _price_on, _rows_of, _source, _tokens,  # noqa: F401
+from bench.studies.claim_inputs import (NOT_MEASURED, ClaimInputs, _price_on, _rows_of, _source,  # noqa: F401
                                         basis)
 from bench.analysis.report.sections import attention_kind
 from bench.studies.seed_claims_added import ADDED_CLAIMS, DEEPSEEK_V2_ATTENTION, DENSE_67B_GQA, LATENT_BITS
-from bench.core.formats import num
+from bench.core import formats as fmt
 
 
 # DeepSeek-V2 and DeepSeek 67B attention fields (config.json on Hugging Face) and the paper's ~6-bit latent.
@@ -53,9 +53,9 @@ def kv_claim(inp: ClaimInputs) -> tuple[str, str]:
     d67 = modelmath.kv_bytes_per_token(DEEPSEEK_67B_ATTENTION)
     bf16_cut = 1 - v2 / d67
     quant_cut = 1 - v2 * PAPER_KV_BITS / 16 / d67
-    parts = [f"config arithmetic: DeepSeek-V2 {v2:,} vs DeepSeek 67B {d67:,} KV bytes/token at bf16, "
-             f"{100 * bf16_cut:.1f}% less ({d67 / v2:.1f}x); with the latent at ~{PAPER_KV_BITS} bits "
-             f"{100 * quant_cut:.1f}% less"]
+    parts = [f"config arithmetic: DeepSeek-V2 {fmt.num(v2)} vs DeepSeek 67B {fmt.num(d67)} KV bytes/token at bf16, "
+             f"{fmt.pct(bf16_cut)} less ({fmt.ratio(d67 / v2)}); with the latent at ~{PAPER_KV_BITS} bits "
+             f"{fmt.pct(quant_cut)} less"]
     how = basis("computed from configs")
     kinds: dict[str, dict[str, tuple[float, list[Run]]]] = {}
     for r in inp.runs:
@@ -69,8 +69,8 @@ def kv_claim(inp: ClaimInputs) -> tuple[str, str]:
         others = [(m, kv, runs) for k, d in kinds.items() if k != "MLA" for m, (kv, runs) in d.items()]
         behind = mla_runs + [r for _, _, runs in others for r in runs]
         label = _source(behind)
-        parts.append(f"{label}: " + ", ".join(f"{mla_model} {mla_kv:,.0f} B/token = {mla_kv / kv:.2f}x of {m}'s "
-                                              f"{kv:,.0f}" for m, kv, _ in others))
+        parts.append(f"{label}: " + ", ".join(f"{mla_model} {fmt.num(mla_kv)} B/token = {fmt.ratio(mla_kv / kv)} of "
+                                              f"{m}'s {fmt.num(kv)}" for m, kv, _ in others))
         caveat = _replicated_latent_caveat(mla_runs)
         if caveat:
             parts.append(caveat)
@@ -82,7 +82,7 @@ def kv_claim(inp: ClaimInputs) -> tuple[str, str]:
     if tput.get("deepseek-v2-chat") and tput.get("deepseek-llm-67b-chat"):
         label = _source(groups["deepseek-v2-chat"] + groups["deepseek-llm-67b-chat"])
         parts.append(f"max throughput ratio ({label}) "
-                     f"{tput['deepseek-v2-chat'] / tput['deepseek-llm-67b-chat']:.2f}x")
+                     f"{fmt.ratio(tput['deepseek-v2-chat'] / tput['deepseek-llm-67b-chat'])}")
     else:
         parts.append(f"the 5.76x throughput: {NOT_MEASURED} (needs DeepSeek-V2 and DeepSeek 67B at their largest "
                      "batch on one GPU type)")
@@ -103,8 +103,8 @@ def doubao_claim(inp: ClaimInputs) -> tuple[str, str]:
     i, o = p.input_cny_per_m(inp.opts.fx_cny_per_usd), p.output_cny_per_m(inp.opts.fx_cny_per_usd)
     ratio = cost.input_share_for_blend(i, o, 1.0)
     blended = cost.cny_per_m_blended(i, o, inp.opts.mix)
-    parts = [f"prices.yaml {i:g} / {o:g} CNY/M: the blend is 1 CNY/M at {ratio:g}:1 input:output "
-             f"({blended:.3g} at {cost.format_mix(inp.opts.mix)}); 1 CNY buys {_tokens(cost.tokens_per_cny(i))} "
+    parts = [f"prices.yaml {fmt.given(i)} / {fmt.given(o)} CNY/M: the blend is 1 CNY/M at {fmt.num(ratio)}:1 input:output "
+             f"({fmt.cny(blended)} at {cost.format_mix(inp.opts.mix)}); 1 CNY buys {fmt.tokens(cost.tokens_per_cny(i))} "
              "input tokens"]
     priced = f"computed from prices.yaml (in force {p.since})"
     busy = _busiest(inp.runs)
@@ -112,8 +112,8 @@ def doubao_claim(inp: ClaimInputs) -> tuple[str, str]:
         parts.append(f"accounts to match a GPU: {NOT_MEASURED}")
         return "; ".join(parts), priced
     per_min = busy.num("requests_per_s") * 60
-    parts.append(f"{busy.series} served {per_min:,.0f} requests/min ({busy.workload}) = "
-                 f"{per_min / DOUBAO_RPM:,.1f} accounts at {DOUBAO_RPM} RPM")
+    parts.append(f"{busy.series} served {fmt.num(per_min)} requests/min ({busy.workload}) = "
+                 f"{fmt.num(per_min / DOUBAO_RPM)} accounts at {DOUBAO_RPM} RPM")
     return "; ".join(parts), basis(priced, _source([busy]))
 
 
@@ -121,7 +121,7 @@ def tokens_per_cny_claim(inp: ClaimInputs) -> tuple[str, str]:
     """Tokens per CNY blended at the report's mix (bench.cost.pricing.tokens_per_cny_blended), self-hosted and
     vendor alike: the figure of the report's cost table and of `bench cost` for the same row."""
     mix = cost.format_mix(inp.opts.mix)
-    vendor = [f"{v.label} {_tokens(tokens_per_cny_blended(v.cny_per_m))}" for v in inp.vendors
+    vendor = [f"{v.label} {fmt.tokens(tokens_per_cny_blended(v.cny_per_m))}" for v in inp.vendors
               if v.price.model in ("gpt-4-turbo", "gpt-4o", "doubao-pro-32k") and v.cny_per_m > 0]
     vendor_text = f"vendor list prices on {inp.as_of}: {', '.join(vendor)}" if vendor else ""
     head = f"tokens per CNY blended at {mix} input:output"
@@ -129,7 +129,7 @@ def tokens_per_cny_claim(inp: ClaimInputs) -> tuple[str, str]:
         return "; ".join(x for x in (head, f"self-hosted: {NOT_MEASURED} (no priced row; pass --hardware)",
                                      vendor_text) if x), "computed from prices.yaml"
     shown = [p for p in inp.best if p.cost.tokens_per_cny_blended is not None][:4]
-    mine = [f"{p.label} {_tokens(p.cost.tokens_per_cny_blended)}" for p in shown]
+    mine = [f"{p.label} {fmt.tokens(p.cost.tokens_per_cny_blended)}" for p in shown]
     runs_text = f"self-hosted at 100% utilisation: {', '.join(mine)}" if mine else \
         f"self-hosted: {NOT_MEASURED} (no row splits into prefill and decode)"
     return ("; ".join(x for x in (head, runs_text, vendor_text) if x),
@@ -142,13 +142,13 @@ def _history_text(rows: list[VendorPrice]) -> str:
         if p.free:
             return "free"
         cur = "" if p.currency == "CNY" else f"{p.currency} "
-        return f"{cur}{p.input_per_m:g}/{p.output_per_m:g}"
+        return f"{cur}{fmt.given(p.input_per_m)}/{fmt.given(p.output_per_m)}"
     steps = [one(rows[0])]
     for prev, p in zip(rows, rows[1:]):
         change = ""
         if (not prev.free and not p.free and prev.input_per_m and prev.currency == p.currency
                 and p.input_per_m != prev.input_per_m):
-            change = f" ({100 * (p.input_per_m / prev.input_per_m - 1):+.1f}% input)"
+            change = f" ({fmt.pct(p.input_per_m / prev.input_per_m - 1, signed=True)} input)"
         steps.append(f"{one(p)} from {p.since}{change}")
     return " -> ".join(steps)
 
@@ -172,9 +172,9 @@ def dedicated_claim(inp: ClaimInputs) -> tuple[str, str]:
     fx, mix = inp.opts.fx_cny_per_usd, inp.opts.mix
     blended = p.blended_cny_per_m(mix, fx)
     per_day = cost.breakeven_tokens_per_day(fee_per_hour, blended)
-    parts = [f"qwen-turbo from {p.since}: {p.input_cny_per_m(fx):g} in / {p.output_cny_per_m(fx):g} out "
-             f"CNY/M, {blended:.3g} blended {cost.format_mix(mix)}; the 20,000 CNY/month deployment is cheaper "
-             f"above {_tokens(per_day)} tokens/day ({_tokens(per_day * cost.HOURS_PER_MONTH / 24)}/month)"]
+    parts = [f"qwen-turbo from {p.since}: {fmt.given(p.input_cny_per_m(fx))} in / {fmt.given(p.output_cny_per_m(fx))} out "
+             f"CNY/M, {fmt.cny(blended)} blended {cost.format_mix(mix)}; the 20,000 CNY/month deployment is cheaper "
+             f"above {fmt.tokens(per_day)} tokens/day ({fmt.tokens(per_day * cost.HOURS_PER_MONTH / 24)}/month)"]
     how = f"computed from prices.yaml (in force {p.since}) + assumed (the article's 20,000 CNY/month)"
     if not inp.best:
         parts.append(f"self-hosted monthly cost and capacity: {NOT_MEASURED}")
@@ -182,7 +182,7 @@ def dedicated_claim(inp: ClaimInputs) -> tuple[str, str]:
     for q in inp.best[:3]:
         month_cny = q.cost.cny_per_hour * cost.HOURS_PER_MONTH
         capacity = (q.run.num("total_tok_s") or 0) * 3600 * cost.HOURS_PER_MONTH
-        parts.append(f"{q.label}: {month_cny:,.0f} CNY/month for up to {_tokens(capacity)} tokens/month")
+        parts.append(f"{q.label}: {fmt.cny(month_cny)} CNY/month for up to {fmt.tokens(capacity)} tokens/month")
     return "; ".join(parts), basis(how, _source([q.run for q in inp.best[:3]]))
 
 
@@ -202,8 +202,8 @@ def _price_changes(book: PriceBook, mix, fx: float) -> list[tuple[float, str]]:
         if days <= 0 or fall == 1:
             continue
         per_year = fall ** (365.25 / days)
-        how = f"{fall:.2g}x cheaper" if fall > 1 else f"{1 / fall:.2g}x dearer"
-        rate = f"{per_year:.3g}x cheaper a year" if fall > 1 else f"{1 / per_year:.3g}x dearer a year"
+        how = fmt.dearer_or_cheaper(1 / fall)  # fall: first / last price, above 1 when it got cheaper
+        rate = f"{fmt.dearer_or_cheaper(1 / per_year)} a year"
         name = f"{model} {version}".strip()
         out.append((fall, f"{name} {how} from {first.since} to {last.since} ({days} days; annualised {rate})"))
     return sorted(out, reverse=True)
@@ -232,19 +232,19 @@ def trend_claim(inp: ClaimInputs) -> tuple[str, str]:
             continue
         capital = cost.owned_capital_cny_per_hour(hw.purchase.per_card_cny(o.fx_cny_per_usd), 1, o.amortization_years)
         energy = cost.energy_cny_per_hour(hw.tdp_w, o.electricity_cny_per_kwh, o.pue)
-        parts.append(f"{name} owned: energy is {100 * energy / (capital + energy):.0f}% of capital + energy "
-                     f"({energy:.2f} of {capital + energy:.2f} CNY/h at TDP, {o.amortization_years:g}-year write-off)")
+        parts.append(f"{name} owned: energy is {fmt.pct(energy / (capital + energy))} of capital + energy "
+                     f"({fmt.cny(energy)} of {fmt.cny(capital + energy)} CNY/h at TDP, {fmt.given(o.amortization_years)}-year write-off)")
     return "; ".join(parts), "computed from prices.yaml (dated rows) and hardware.yaml"
 
 
 def xiaoice_claim(inp: ClaimInputs) -> tuple[str, str]:
     def buys(cny_per_m: float) -> str:
-        return _tokens(XIAOICE_CNY_PER_DAY / cny_per_m * 1e6)
+        return fmt.tokens(XIAOICE_CNY_PER_DAY / cny_per_m * 1e6)
 
     parts = []
     for p in inp.best[:3]:
         machines = XIAOICE_CNY_PER_DAY / (p.cost.cny_per_hour * 24)
-        parts.append(f"{p.label}: {buys(p.cny_per_m)} tokens/day ({machines:,.0f} such machines)")
+        parts.append(f"{p.label}: {buys(p.cny_per_m)} tokens/day ({fmt.num(machines)} such machines)")
     paid = [v for v in inp.vendors if v.cny_per_m > 0]
     for v in (paid[:1] + [v for v in paid if v.price.model == "gpt-4-turbo"]):
         parts.append(f"{v.label}: {buys(v.cny_per_m)} tokens/day")
@@ -261,7 +261,7 @@ def engine_claim(inp: ClaimInputs) -> tuple[str, str]:
     for key, group in by_key(measured, lambda r: (r.model, r.workload, r.batch, r.machine)).items():
         engines = {e: max(r.num("output_tok_s") or 0 for r in g) for e, g in by_key(group, lambda r: r.engine).items()}
         if len(engines) > 1 and engines.get("vllm"):
-            ratios += [f"{e}/vllm {tok_s / engines['vllm']:.2f}x ({key[0]}, {key[3]})"
+            ratios += [f"{e}/vllm {fmt.ratio(tok_s / engines['vllm'])} ({key[0]}, {key[3]})"
                        for e, tok_s in engines.items() if e != "vllm"]
     if ratios:
         return "; ".join(ratios), "measured"
@@ -289,7 +289,7 @@ def claim_rows(inp: ClaimInputs) -> list[list]:
     rows = []
     for i, (claim, check) in enumerate(CLAIMS, 1):
         text, basis = check(inp)
-        rows.append([num(i), claim, text, basis])
+        rows.append([fmt.num(i), claim, text, basis])
     return rows
 
 

@@ -7,7 +7,8 @@ import datetime as dt
 
 from bench.cost import formulas as cost
 from bench.model import modelmath
-from bench.studies.claim_inputs import NOT_MEASURED, ClaimInputs, _price_on, _source, _tokens, basis
+from bench.core import formats as fmt
+from bench.studies.claim_inputs import NOT_MEASURED, ClaimInputs, _price_on, _source, basis
 
 # The attention fields of the configs the DeepSeek-V2 paper compares (Hugging Face config.json of
 # deepseek-ai/DeepSeek-V2 and deepseek-ai/deepseek-llm-67b-base): enough for KV bytes per token.
@@ -38,9 +39,9 @@ def kv_fraction_claim(inp: ClaimInputs) -> tuple[str, str]:
                                                                           DENSE_67B_MHA)):
         dense = modelmath.kv_bytes_per_token(cfg)
         at16, at6 = dense / v2, dense / quant
-        inside = [f"1/{x:.3g}" + ("" if lo * 0.95 <= x <= hi * 1.05 else f" (outside 1/{lo:g}-1/{hi:g})") for x in (at16, at6)]
-        parts.append(f"vs {name} {dense:,} B/token: {inside[0]} at bf16, {inside[1]} with a ~{LATENT_BITS}-bit latent")
-    return (f"DeepSeek-V2 {v2:,} KV bytes/token at bf16 ({quant:,.0f} at ~{LATENT_BITS} bits); " + "; ".join(parts),
+        inside = [f"1/{fmt.num(x)}" + ("" if lo * 0.95 <= x <= hi * 1.05 else f" (outside 1/{fmt.given(lo)}-1/{fmt.given(hi)})") for x in (at16, at6)]
+        parts.append(f"vs {name} {fmt.num(dense)} B/token: {inside[0]} at bf16, {inside[1]} with a ~{LATENT_BITS}-bit latent")
+    return (f"DeepSeek-V2 {fmt.num(v2)} KV bytes/token at bf16 ({fmt.num(quant)} at ~{LATENT_BITS} bits); " + "; ".join(parts),
             "computed from configs")
 
 
@@ -54,8 +55,8 @@ def doubao_cut_claim(inp: ClaimInputs) -> tuple[str, str]:
             parts.append(f"{model}: not in prices.yaml")
             continue
         price = p.input_cny_per_m(fx)
-        cut = 100 * (1 - price / INDUSTRY_CNY_PER_M)
-        parts.append(f"{model} {price:g} CNY/M input: 1 - {price:g} / {INDUSTRY_CNY_PER_M:g} = {cut:.1f}% below "
+        cut = 1 - price / INDUSTRY_CNY_PER_M
+        parts.append(f"{model} {fmt.given(price)} CNY/M input: 1 - {fmt.given(price)} / {fmt.given(INDUSTRY_CNY_PER_M)} = {fmt.pct(cut)} below "
                      f"(article {claimed}%)")
         days.append(str(p.since))
     at_120 = sorted({f"{p.vendor} {p.label} from {p.since}" for p in inp.book.prices
@@ -76,20 +77,20 @@ def deepseek_gpt4_claim(inp: ClaimInputs) -> tuple[str, str]:
     pairs = (("input", ds.input_cny_per_m(fx), gpt.input_cny_per_m(fx)),
              ("output", ds.output_cny_per_m(fx), gpt.output_cny_per_m(fx)),
              (f"blended {cost.format_mix(mix)}", ds.blended_cny_per_m(mix, fx), gpt.blended_cny_per_m(mix, fx)))
-    text = "; ".join(f"{what} {a:.3g} vs {b:.3g} CNY/M = 1/{b / a:.3g}" for what, a, b in pairs)
-    return (f"{ds.label} from {ds.since} vs {gpt.label} from {gpt.since} (USD at {fx:g}): {text}",
+    text = "; ".join(f"{what} {fmt.cny(a)} vs {fmt.cny(b)} CNY/M = 1/{fmt.num(b / a)}" for what, a, b in pairs)
+    return (f"{ds.label} from {ds.since} vs {gpt.label} from {gpt.since} (USD at {fmt.given(fx)}): {text}",
             f"computed from prices.yaml (in force {DEEPSEEK_DAY})")
 
 
 def chars_per_token_claim(inp: ClaimInputs) -> tuple[str, str]:
     """What 1.5 characters per token means for a price; the ratio itself needs a tokenizer over Chinese text."""
     p = _price_on(inp.book, "doubao-pro-32k", DOUBAO_DAY)
-    parts = [f"{ARTICLE_CHARS_PER_TOKEN:g} characters per token: a price per M tokens is {1 / ARTICLE_CHARS_PER_TOKEN:.3g}x "
+    parts = [f"{fmt.given(ARTICLE_CHARS_PER_TOKEN)} characters per token: a price per M tokens is {fmt.ratio(1 / ARTICLE_CHARS_PER_TOKEN)} "
              "that per M characters"]
     if p is not None:
         price = p.input_cny_per_m(inp.opts.fx_cny_per_usd)
-        parts.append(f"{p.label} {price:g} CNY/M input tokens = {price / ARTICLE_CHARS_PER_TOKEN:.3g} CNY/M characters;"
-                     f" 1 CNY buys {_tokens(cost.tokens_per_cny(price) * ARTICLE_CHARS_PER_TOKEN)} characters")
+        parts.append(f"{p.label} {fmt.given(price)} CNY/M input tokens = {fmt.cny(price / ARTICLE_CHARS_PER_TOKEN)} CNY/M characters;"
+                     f" 1 CNY buys {fmt.tokens(cost.tokens_per_cny(price) * ARTICLE_CHARS_PER_TOKEN)} characters")
     parts.append(f"characters per token of a model's tokenizer: {NOT_MEASURED} (rows count tokens, not characters)")
     return "; ".join(parts), basis("assumed (the article's 1.5 characters per token)",
                                    f"computed from prices.yaml (in force {p.since})" if p else "")
@@ -111,8 +112,8 @@ def self_hosted_30k_claim(inp: ClaimInputs) -> tuple[str, str]:
     for p in shown:
         full = p.cost.tokens_per_cny_blended
         u = utilization_for_tokens_per_cny(full, target)
-        at = f"{100 * u:.3g}% utilisation" if u <= 1 else "below it even at 100%"
-        parts.append(f"{p.label}: {_tokens(full)} at 100% -> {_tokens(target)} at {at}")
+        at = f"{fmt.pct(u)} utilisation" if u <= 1 else "below it even at 100%"
+        parts.append(f"{p.label}: {fmt.tokens(full)} at 100% -> {fmt.tokens(target)} at {at}")
     return (f"tokens per CNY blended {cost.format_mix(inp.opts.mix)} x utilisation = 30,000: " + "; ".join(parts),
             basis(f"computed from hardware.yaml ({shown[0].cost.basis})", _source([p.run for p in shown])))
 

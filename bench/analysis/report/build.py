@@ -25,6 +25,7 @@ from bench.analysis.report.inputs import ReportInputs
 from bench.cost.hwchoice import fx_date_for
 from bench.cost.pricing import CostOptions
 from bench.core.errors import BenchError
+from bench.core.formats import given, num
 from bench.config.hardware import canonical_name, load_hardware
 from bench.config.prices import in_force, load_prices
 from bench.analysis.report.cost import (cheapest_per_config, cost_lines, price_runs, reference_vendors,
@@ -85,7 +86,7 @@ def summary_lines(runs: list[Run], file_lines: list[str], opts: ReportOptions, a
              f"{_values(runs, 'weights')}.",
              f"Prices in force on {as_of} (prices.yaml); self-hosted costs on the {opts.basis} basis of hardware.yaml "
              f"(as `bench cost` prices them), {cost.format_mix(opts.mix)} input:output, "
-             f"USD at {opts.fx_cny_per_usd:g} CNY ({fx_date_for(opts.fx_cny_per_usd)}). Each row is priced on the "
+             f"USD at {given(opts.fx_cny_per_usd)} CNY ({fx_date_for(opts.fx_cny_per_usd)}). Each row is priced on the "
              f"hardware it ran on{_what_if_text(opts)}; the self-hosted table names every GPU price's basis, source "
              "and date."]
     sims = [r for r in runs if r.engine == "sim"]
@@ -190,7 +191,7 @@ def workloads_section(runs: list[Run], charted: set[str]) -> Section:
                    default=None)
         rows.append([workload, rows_of(group), len(group), len({r.series for r in group}),
                      best.num("output_tok_s") if best else None,
-                     f"{best.series}, batch {best.batch:g}" if best and best.batch is not None else
+                     f"{best.series}, batch {num(best.batch)}" if best and best.batch is not None else
                      (best.series if best else "-")])
     rows.sort(key=lambda r: -r[1])
     return Section(
@@ -218,15 +219,10 @@ def bound_tables(sections: list[Section], limit: int | None = None) -> None:
 
 
 def table_csv(section: Section) -> bytes:
-    """A section's whole table as CSV (numbers as they are, empty cells for None)."""
-    import csv
-    import io
+    """A section's whole table as CSV (raw numbers, bench.core.tables.csv_table's cells)."""
+    from bench.core.tables import csv_table
 
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(section.headers)
-    w.writerows([["" if v is None else v for v in r] for r in section.all_rows or section.rows])
-    return buf.getvalue().encode()
+    return csv_table(section.headers, section.all_rows or section.rows)
 
 
 def unique_slugs(sections: list[Section]) -> None:

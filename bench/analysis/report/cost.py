@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from bench.core.formats import cny, given, num, pct
 from bench.cost import formulas as cost
 
 from bench.analysis.report import plots
@@ -103,7 +104,7 @@ class AtTarget:
         how = ", interpolated" if self.interpolated else ""
         pred = self.prediction
         what = f"; {pred.label}" if pred else ""
-        return (f"{self.run.model} · {self.cost.where}{engine} ({self.cost.basis}, batch {self.batch:.3g} at the "
+        return (f"{self.run.model} · {self.cost.where}{engine} ({self.cost.basis}, batch {num(self.batch)} at the "
                 f"target: {self.binding}{how}{what})")
 
 
@@ -145,7 +146,7 @@ def at_target(priced: list[Priced], slo) -> tuple[list[AtTarget], list[str]]:
         if op is None:
             b = best_available(points, slo)
             notes.append(f"{members[0].run.model} on {members[0].cost.where}: no batch meets {slo.text()} (closest: "
-                         f"batch {b.batch:g}, misses {' and '.join(misses(b, slo))})")
+                         f"batch {num(b.batch)}, misses {' and '.join(misses(b, slo))})")
             continue
         base = by_ref[op.between[0]]
         blended = _at_op(op, by_ref, lambda p: p.cny_per_m)
@@ -217,7 +218,7 @@ def _bound_text(p) -> str:
     if pred is None:
         return ""
     bound = p.cny_per_m_bound
-    return f"; {pred.label}" + ("" if bound is None else f": {bound:.3g} CNY/M blended at the roofline bound")
+    return f"; {pred.label}" + ("" if bound is None else f": {cny(bound)} CNY/M blended at the roofline bound")
 
 
 def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions, as_of, notes: list[str],
@@ -237,16 +238,16 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
                    f"prices on {as_of}")
     png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
     rows = [[_bar_label(p, several), "self-hosted", p.cny_per_m, p.cny_per_m_input, p.cny_per_m_output,
-             p.tokens_per_cny, f"{p.cost.gpu_cny_per_hour:,.2f} CNY per GPU-hour × {p.cost.gpu_count}"
+             p.tokens_per_cny, f"{cny(p.cost.gpu_cny_per_hour)} CNY per GPU-hour × {p.cost.gpu_count}"
              f"; {p.cost.provenance}" + _bound_text(p)]
             for p in best]
     rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
               v.price.output_cny_per_m(opts.fx_cny_per_usd), tokens_per_cny_blended(v.cny_per_m) if v.cny_per_m else "free",
               f"list price from {v.price.since}; {v.price.source}"] for v in vendors]
     rows.sort(key=lambda r: r[2])
-    a, b = (f"{x:g}" for x in opts.mix)
+    a, b = (given(x) for x in opts.mix)
     note = (f"Blended price of a million tokens at {_mix_text(opts.mix)}: ({a} × input + {b} × output) / ({a} + {b}); "
-            f"USD at {opts.fx_cny_per_usd:g} CNY. Self-hosted: {chosen}, at 100% utilisation, its wall time split "
+            f"USD at {given(opts.fx_cny_per_usd)} CNY. Self-hosted: {chosen}, at 100% utilisation, its wall time split "
             "into prefill (input) and decode (output) (docs/cost.md). Vendors: list prices, cache miss.")
     if len(best) > MAX_COST_BARS:
         note += f" The chart draws the {MAX_COST_BARS} cheapest self-hosted configurations of {len(best)}."
@@ -274,7 +275,7 @@ def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOption
     series = [plots.Series(_bar_label(p, several), [100 * u for u in us],
                            [cost.at_utilization(p.cny_per_m, u) for u in us], marker="")
               for p in curves]
-    hlines = [plots.HLine(f"{v.label} {v.cny_per_m:.3g}", v.cny_per_m) for v in refs]
+    hlines = [plots.HLine(f"{v.label} {cny(v.cny_per_m)}", v.cny_per_m) for v in refs]
     rows, markers = [], []
     for p in best:
         for v in refs:
@@ -283,7 +284,7 @@ def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOption
             if us[0] <= u <= 1 and p in curves:  # below 1% it is off the chart (the table has it)
                 markers.append((100 * u, v.cny_per_m))
             rows.append([p.label, v.label, v.cny_per_m, p.cny_per_m,
-                         f"{100 * u:.1f}%" if u <= 1 else "never (dearer at 100%)",
+                         pct(u) if u <= 1 else "never (dearer at 100%)",
                          per_day / 1e6 if per_day is not None else None])
     chart_title = (f"Self-hosted CNY per million tokens vs utilisation ({_mix_text(opts.mix)}) · {_runs_text(curves)} · "
                    f"break-even against vendor prices on {as_of}")

@@ -7,6 +7,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from bench.core.formats import num
 from bench.cost.pricing import SelfCost, number
 from bench.results import schema
 
@@ -109,7 +110,7 @@ class Priced:
     @property
     def label(self) -> str:
         b = self.run.batch
-        batch = f", batch {b:g}" if b is not None else ""
+        batch = f", batch {num(b)}" if b is not None else ""
         engine = "" if self.run.engine == "vllm" else f" {self.run.engine}"
         pred = self.prediction
         what = f"; {pred.label}" if pred else ""

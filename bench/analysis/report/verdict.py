@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bench.analysis.frontier import Slo
 from bench.analysis.report.model import Priced, Section
 from bench.analysis.slo import CostAtSlo, cost_at_slo
+from bench.core.formats import cny, dearer_or_cheaper, ms, num, pct, ratio, tokens
 from bench.cost import formulas as cost
 from bench.cost.matching import marks, vendors_for
 
@@ -49,23 +50,6 @@ class Line:
         if self.self_cny_per_m is None or not self.vendor_cny_per_m:
             return None
         return cost.self_over_vendor(self.self_cny_per_m, self.vendor_cny_per_m)
-
-
-def _cny(x: float | None) -> str:
-    return "-" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
-
-
-def _tokens(x: float | None) -> str:
-    if x is None:
-        return "-"
-    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if x >= div:
-            return f"{x / div:.3g}{unit}"
-    return f"{x:.3g}"
-
-
-def _ms(x: float | None) -> str:
-    return "-" if x is None else f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
 
 
 def lines_of(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of: dt.date, price_book,
@@ -111,19 +95,18 @@ def row_of(line: Line, percentile: int) -> list:
     rests = f"{c.source}, {c.workload} in/out"
     if c.op is None:
         b = c.best
-        return [c.model, where, rests, "none meets the target", f"best {_ms(b.ttft_ms)} / {_ms(b.tpot_ms)}"] + \
+        return [c.model, where, rests, "none meets the target", f"best {ms(b.ttft_ms)} / {ms(b.tpot_ms)}"] + \
             ["-"] * (len(HEADERS) - 5)
     op = c.op
-    batch = f"{op.point.batch:.3g} ({op.binding}" + (", interpolated)" if op.interpolated else ")")
-    vendor = "-" if line.vendor is None else f"{line.vendor.vendor} {line.vendor.label} ({_cny(line.vendor_cny_per_m)}, " \
+    batch = f"{num(op.point.batch)} ({op.binding}" + (", interpolated)" if op.interpolated else ")")
+    vendor = "-" if line.vendor is None else f"{line.vendor.vendor} {line.vendor.label} ({cny(line.vendor_cny_per_m)}, " \
                                              f"since {line.vendor.since})"
-    ratio = line.ratio
-    versus = "-" if ratio is None else (f"{1 / ratio:.3g}x cheaper" if ratio < 1 else f"{ratio:.3g}x dearer")
+    versus = "-" if line.ratio is None else dearer_or_cheaper(line.ratio)
     bu = line.breakeven_utilization
-    use = "-" if bu is None else "never" if bu > 1 or math.isinf(bu) else f"{bu:.1%}"
-    return [c.model, where, rests, batch, f"{_ms(op.point.ttft_ms)} / {_ms(op.point.tpot_ms)}",
-            _cny(line.self_cny_per_m), vendor, versus, use, _tokens(line.breakeven_tokens_per_day),
-            "-" if line.gpus_for_traffic is None else f"{line.gpus_for_traffic:,}", line.price]
+    use = "-" if bu is None else "never" if bu > 1 or math.isinf(bu) else pct(bu)
+    return [c.model, where, rests, batch, f"{ms(op.point.ttft_ms)} / {ms(op.point.tpot_ms)}",
+            cny(line.self_cny_per_m), vendor, versus, use, tokens(line.breakeven_tokens_per_day),
+            num(line.gpus_for_traffic), line.price]
 
 
 def rests_on(line: Line, inputs: VerdictInputs) -> str:
@@ -134,7 +117,7 @@ def rests_on(line: Line, inputs: VerdictInputs) -> str:
         return "measured"
     bound = c.cny_per_m_blended_bound
     if bound is not None:
-        return f"{c.source}; {_cny(cost.at_utilization(bound, inputs.utilization))} CNY/M at the roofline bound"
+        return f"{c.source}; {cny(cost.at_utilization(bound, inputs.utilization))} CNY/M at the roofline bound"
     from bench.cost.predicted import BOUND
 
     return f"{c.source}: a bound, measured runs reach less" if BOUND in c.source else c.source
@@ -144,27 +127,26 @@ def sentence(model: str, lines: list[Line], inputs: VerdictInputs) -> str:
     """Which option is cheapest for `model`, by how much, and what it rests on."""
     ok = [x for x in lines if x.at.op is not None and x.self_cny_per_m is not None]
     target = inputs.slo.text() if inputs.slo.given else "no latency target (the largest batch)"
-    at = f"at {inputs.utilization:.0%} utilisation and {target}"
+    at = f"at {pct(inputs.utilization)} utilisation and {target}"
     if not ok:
         return f"{model}: no run meets {target}; see the table for the closest point."
     best = min(ok, key=lambda x: x.self_cny_per_m)
     c = best.at
     where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else c.hardware
-    head = f"{model} {at}: self-hosting on {where} costs {_cny(best.self_cny_per_m)} CNY/M ({rests_on(best, inputs)})"
+    head = f"{model} {at}: self-hosting on {where} costs {cny(best.self_cny_per_m)} CNY/M ({rests_on(best, inputs)})"
     if best.vendor is None:
         return head + "; no paid like-for-like vendor to compare."
-    v = f"{best.vendor.vendor} {best.vendor.label} at {_cny(best.vendor_cny_per_m)} CNY/M (price since {best.vendor.since})"
-    ratio = best.ratio
-    if ratio < 1:
-        verdict = f"cheapest: self-hosting, {1 / ratio:.3g}x cheaper than {v}"
+    v = f"{best.vendor.vendor} {best.vendor.label} at {cny(best.vendor_cny_per_m)} CNY/M (price since {best.vendor.since})"
+    if best.ratio < 1:
+        verdict = f"cheapest: self-hosting, {ratio(1 / best.ratio)} cheaper than {v}"
     else:
-        verdict = f"cheapest: {v}, {ratio:.3g}x cheaper than self-hosting"
+        verdict = f"cheapest: {v}, {ratio(best.ratio)} cheaper than self-hosting"
     bu = best.breakeven_utilization
-    even = (f"; self-hosting wins above {bu:.0%} utilisation, i.e. from {_tokens(best.breakeven_tokens_per_day)} "
+    even = (f"; self-hosting wins above {pct(bu)} utilisation, i.e. from {tokens(best.breakeven_tokens_per_day)} "
             "tokens a day on one replica") if bu is not None and bu <= 1 else "; self-hosting never wins, even fully used"
     n = best.gpus_for_traffic
-    gpus = f"; {n:,} GPU{'s carry' if n > 1 else ' carries'} {_tokens(inputs.traffic_tokens_per_day)} tokens a day at a " \
-           f"{inputs.peak_to_mean:g}x peak" if n else ""
+    gpus = f"; {num(n)} GPU{'s carry' if n > 1 else ' carries'} {tokens(inputs.traffic_tokens_per_day)} tokens a day " \
+           f"at a {ratio(inputs.peak_to_mean)} peak" if n else ""
     return f"{head}. {verdict[0].upper()}{verdict[1:]}{even}{gpus}."
 
 
@@ -179,7 +161,7 @@ def verdict_section(priced: list[Priced], inputs: VerdictInputs, mix, fx: float,
     for x in lines:
         by_model.setdefault(x.at.model, []).append(x)
     sentences = [sentence(m, xs, inputs) for m, xs in by_model.items()]
-    how = (f"Self CNY/M: blended {cost.format_mix(mix)} at {inputs.utilization:.0%} utilisation, read at the batch "
+    how = (f"Self CNY/M: blended {cost.format_mix(mix)} at {pct(inputs.utilization)} utilisation, read at the batch "
            f"that meets the target (interpolated between measured batches); vendors: list prices in force on {as_of}; "
            "measured rows are runs of these results, predicted ones engine=sim rows, each named with its calibration "
            "(the same cost at the roofline bound in the sentence)")
