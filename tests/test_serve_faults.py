@@ -48,9 +48,10 @@ def no_errors(**some) -> dict:
     return {**dict.fromkeys(CLASSES, 0), **some}
 
 
-def test_500s_at_a_rate_fail_the_level(tmp_path):
+def test_500s_at_a_rate_fail_the_level(tmp_path, capsys):
     with FaultServer(every(3, "500")) as server:
         code, rows, elapsed, out = serve(tmp_path, server, "--concurrency", "2", "--num-prompts", "12")
+    assert "conc. 2: failed 8 ok / 4 failed (4 http), 0 not sent: failure rate 33.3%" in capsys.readouterr().out
     row = rows.iloc[0]
     # 12 measured requests, every third a 500: 4 failed, 4 / 12 = 0.333 > 0.01
     assert code == 3 and row["status"] == "failed" and elapsed < BOUND_S
@@ -79,7 +80,7 @@ def test_429s_say_the_level_was_rate_limited_and_record_retry_after(tmp_path):
     assert code == 3 and row["status"] == "failed" and elapsed < BOUND_S
     assert row["rate_limited"] == 6 and classes(row) == no_errors(errors_http=6) and row["completed"] == 6
     assert row["error"].startswith("rate-limited: 6 of 12 requests answered HTTP 429, Retry-After up to 7 s "
-                                   "(recorded, not waited for); failure rate 50.0%")
+                                   "(recorded, not waited for); failure rate 50%")
     limited = [r for r in record_of(out, row["run_id"])["requests"] if r["http_status"] == 429]
     assert [r["retry_after_s"] for r in limited] == [7.0] * 6
     assert elapsed < 7 * 6  # recorded, never waited for

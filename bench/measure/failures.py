@@ -24,6 +24,8 @@ from __future__ import annotations
 import collections
 from typing import Iterable
 
+from bench.core.formats import given, pct
+
 CLASSES = ("http", "connection", "timeout", "stream", "cancelled")
 COLUMN_OF = {"http": "errors_http", "connection": "errors_connection", "timeout": "errors_timeout",
              "stream": "errors_stream", "cancelled": "cancelled"}
@@ -109,7 +111,7 @@ def rate_limit_text(records: list) -> str | None:
     if not limited:
         return None
     waits = [r.retry_after_s for r in limited if r.retry_after_s is not None]
-    asked = f", Retry-After up to {max(waits):g} s (recorded, not waited for)" if waits else ", no Retry-After"
+    asked = f", Retry-After up to {given(max(waits))} s (recorded, not waited for)" if waits else ", no Retry-After"
     return f"rate-limited: {len(limited)} of {len(records)} requests answered HTTP 429{asked}"
 
 
@@ -129,5 +131,5 @@ def failure_verdict(records: list, unsent: int, max_failure_rate: float) -> str 
     if rate is None or rate <= max_failure_rate:
         return None
     limited = rate_limit_text(records)
-    why = f"failure rate {rate:.1%} > --max-failure-rate {max_failure_rate:g}: {failures_text(records, unsent)}"
+    why = f"failure rate {pct(rate)} > --max-failure-rate {given(max_failure_rate)}: {failures_text(records, unsent)}"
     return f"{limited}; {why}" if limited else why

@@ -20,6 +20,7 @@ from typing import Callable
 import aiohttp
 
 from bench.config.serve import STALL_TIMEOUT_S
+from bench.core.formats import given
 from bench.measure.failures import usage_problem
 from bench.measure.streaming import StreamedRequest, deliveries, itl_per_token_s
 from bench.serve.security import Endpoint, Secret, scrub
@@ -244,11 +245,11 @@ async def stream_request(session: aiohttp.ClientSession, target: Target, prompt:
     except StreamError as e:
         rec.error, rec.error_class = str(e), "stream"
     except _CONNECT_TIMEOUT:
-        rec.error, rec.error_class = f"no connection within {CONNECT_TIMEOUT_S:g} s", "connection"
+        rec.error, rec.error_class = f"no connection within {given(CONNECT_TIMEOUT_S)} s", "connection"
     except asyncio.TimeoutError:
         after = (f" after {rec.chunks} chunk{'s' if rec.chunks > 1 else ''}" if rec.chunks
                  else " (no response yet)" if rec.http_status is None else "")
-        rec.error, rec.error_class = f"no byte for {target.stall_timeout_s:g} s{after} (--stall-timeout)", "timeout"
+        rec.error, rec.error_class = f"no byte for {given(target.stall_timeout_s)} s{after} (--stall-timeout)", "timeout"
     except (aiohttp.ClientError, OSError) as e:  # connection refused or reset, a stream cut mid-way, ...
         rec.error, rec.error_class = f"{type(e).__name__}: {e}", "connection"
     except Exception as e:  # anything else the response did to the client

@@ -392,7 +392,8 @@ def _write_sweep_record(session: _Session, outcomes: list[LevelOutcome], cheapes
     """<sweep_id>.sweep.json: the levels in order (run ids, key figures) and the cheapest level that met the SLO."""
     keys = ("run_id", "load_mode", "request_rate", "concurrency", "status", "completed", "failed", "requests_per_s",
             "output_tok_s", "ttft_p99_ms", "tpot_p99_ms", "goodput_req_s", "slo_attainment", "meets_slo",
-            "cny_per_m_blended", "cny_per_m_total")
+            "cny_per_m_blended", "cny_per_m_total", "unsent", "failure_rate", "rate_limited", "usage_mismatch",
+            "error")
     record = {
         "schema_version": results.SCHEMA_VERSION, "sweep_id": session.sweep_id, "model": session.model.name,
         "engine": session.engine, "hardware": session.cfg.hardware,

@@ -14,6 +14,7 @@ user gave (the URL, the API, the model name, the key) is bad input instead: exit
 from __future__ import annotations
 
 from bench.core.errors import BenchError
+from bench.core.formats import given
 from bench.measure.failures import failure_verdict, failures_text, rate_limit_text, usage_warning
 from bench.serve.load import LevelResult
 
@@ -61,7 +62,7 @@ def level_status(res: LevelResult, metrics: dict, max_failure_rate: float, timeo
     if failed:
         return "failed", failed
     if res.cut:
-        return "timeout", (f"the level's time limit of {timeout_s:g} s came first: "
+        return "timeout", (f"the level's time limit of {given(timeout_s)} s came first: "
                            f"{failures_text(res.records, res.unsent)}")
     return "ok", ""
 
@@ -69,11 +70,11 @@ def level_status(res: LevelResult, metrics: dict, max_failure_rate: float, timeo
 def warmup_status(res: LevelResult, max_failure_rate: float, timeout_s: float) -> tuple[str, str]:
     what = failures_text(res.warmup, 0, "warm-up requests")
     if res.cut:
-        return "timeout", (f"the level's time limit of {timeout_s:g} s came during the warm-up ({what}); no measured "
+        return "timeout", (f"the level's time limit of {given(timeout_s)} s came during the warm-up ({what}); no measured "
                            "request was sent, and the levels after it were not run")
     limited = rate_limit_text(res.warmup)
     return "failed", (f"{limited + '; ' if limited else ''}the warm-up failed ({what}, more than --max-failure-rate "
-                      f"{max_failure_rate:g}); no measured request was sent, and the levels after it were not run")
+                      f"{given(max_failure_rate)}); no measured request was sent, and the levels after it were not run")
 
 
 def level_warnings(res: LevelResult, status: str) -> list[str]:
