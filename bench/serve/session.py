@@ -280,20 +280,16 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> tupl
     t0 = time.perf_counter()
     try:
         res = measure_level(session.target, plan)
-    except KeyboardInterrupt as e:
+    except BaseException as e:
+        peak = sampler.stop() if sampler is not None else None
         res = getattr(e, "level_result", None)
-        if res is None:
+        if not isinstance(e, KeyboardInterrupt) or res is None:
             raise
         name = signal_name(e)
         with signals_deferred():
-            peak = sampler.stop() if sampler is not None else None
             outcome = _record_level(session, plan, res, when, time.perf_counter() - t0, peak, sampler,
                                     ("interrupted", f"stopped by {name}"))
         raise Interrupted(name, outcome) from None
-    except BaseException:
-        if sampler is not None:
-            sampler.stop()
-        raise
     peak = sampler.stop() if sampler is not None else None
     wall_s = time.perf_counter() - t0
     if first and res.warmup_failed and session.server is None:
