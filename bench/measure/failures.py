@@ -13,10 +13,11 @@ A level fails when failure_rate = failed requests other than cancelled ones / re
 cancelled ones is above --max-failure-rate (default 0.01, the 99% of the SLO attainment convention).
 
 The server's token count (usage.completion_tokens, per chunk and at the end) is checked against the stream
-(usage_problem): a count that is negative, goes down, exceeds the request's max_tokens, or exceeds twice the
-tokens streamed (counted per delta, or with the local tokenizer where one is given) cannot be right. Such a
-request keeps its timings; its output tokens are the streamed count, and it is counted in `usage_mismatch`
-(not a failure: the figures stand on what was streamed).
+(usage_problem): a count that is negative, goes down, exceeds the request's max_tokens, is 0 for a stream that
+carried output, or exceeds twice the tokens streamed (the local tokenizer's count of the deltas where one is
+given, else the server's own per-chunk counts where it counted every delta, else one per delta) cannot be
+right. Such a request keeps its timings; its output tokens are the streamed count, and it is counted in
+`usage_mismatch` (not a failure: the figures stand on what was streamed).
 """
 
 from __future__ import annotations
