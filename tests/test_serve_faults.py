@@ -112,7 +112,7 @@ def test_malformed_sse_is_a_stream_failure(tmp_path):
     with FaultServer(lambda i: "malformed" if i in (4, 5) else "ok") as server:
         code, rows, elapsed, out = serve(tmp_path, server, "--concurrency", "2", "--num-prompts", "8")
     row = rows.iloc[0]
-    assert code == 3 and row["status"] == "failed" and row["completed"] == 6
+    assert code == 3 and row["status"] == "failed" and row["completed"] == 6 and elapsed < BOUND_S
     assert classes(row) == no_errors(errors_stream=2) and "malformed stream chunk" in row["error"]
 
 
@@ -144,6 +144,7 @@ def test_no_usage_counts_the_deltas_and_says_so(tmp_path, capsys):
         code, rows, elapsed, out = serve(tmp_path, server, "--concurrency", "2", "--num-prompts", "4")
     row = rows.iloc[0]
     assert code == 0 and row["status"] == "ok" and row["output_tokens"] == 4 * 8 and row["usage_mismatch"] == 0
+    assert classes(row) == no_errors() and elapsed < BOUND_S
     assert "4 completed requests had no usage.completion_tokens" in capsys.readouterr().out
 
 
@@ -189,7 +190,8 @@ def test_a_rate_limited_warmup_says_so(tmp_path):
     with FaultServer(lambda i: "429", retry_after_s=30) as server:
         code, rows, elapsed, out = serve(tmp_path, server, "--num-prompts", "4")
     row = rows.iloc[0]
-    assert code == 3 and row["status"] == "failed" and server.arrived == 2
+    assert code == 3 and row["status"] == "failed" and server.arrived == 2 and elapsed < BOUND_S
+    assert row["rate_limited"] == 0 and row["unsent"] == 4  # the warm-up's 429s: no measured request was sent
     assert row["error"].startswith("rate-limited: 2 of 2 requests answered HTTP 429, Retry-After up to 30 s")
 
 
@@ -197,7 +199,7 @@ def test_a_key_the_endpoint_refuses_is_bad_input(tmp_path, capsys):
     with FaultServer(lambda i: "401") as server:
         code, rows, elapsed, out = serve(tmp_path, server, "--num-prompts", "4")
     err = capsys.readouterr().err
-    assert code == 2 and rows is None and not out.exists() and server.arrived == 2
+    assert code == 2 and rows is None and not out.exists() and server.arrived == 2 and elapsed < BOUND_S
     assert "answered 2 of 2 warm-up requests with HTTP 401 Unauthorized" in err
     assert "the endpoint refused the key: check --api-key-env" in err and err.count("\n") == 1
 
@@ -218,7 +220,7 @@ def test_a_time_limit_counts_the_requests_never_sent(tmp_path):
                                          "1", "--no-warmup")
     row = rows.iloc[0]
     sent = row["completed"] + row["failed"]
-    assert code == 3 and row["status"] == "timeout" and sent + row["unsent"] == 20
+    assert code == 3 and row["status"] == "timeout" and sent + row["unsent"] == 20 and elapsed < BOUND_S
     assert row["cancelled"] == row["failed"] and row["failure_rate"] == 0  # the time limit's doing, not the server's
     assert f"{row['failed']} of {sent} requests sent failed" in row["error"]
     assert row["error"].endswith(f"; {row['unsent']} never sent")
@@ -226,7 +228,9 @@ def test_a_time_limit_counts_the_requests_never_sent(tmp_path):
 
 def bench_in_a_process(server, out: Path, extra: list[str]) -> subprocess.Popen:
     args = ["serve", *WORKLOAD, "--endpoint", server.url, "--out", str(out), *extra]
-    code = f"import sys; from bench.cli import main; sys.exit(main({args!r}))"
+    # Ctrl-C as a terminal sends it, whatever a test runner's worker did with SIGINT (a child inherits SIG_IGN)
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); from bench.cli import main; "
+            f"sys.exit(main({args!r}))")
     return subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
 

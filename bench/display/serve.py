@@ -64,7 +64,8 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
         t.add_column(c, justify="left" if c in ("level", "status") else "right", no_wrap=c == "level")
     for r in rows:
         kv = r.get("server_kv_cache_usage_max")
-        status = r["status"] + (" (rate-limited)" if r.get("rate_limited") else "")
+        limited = r.get("rate_limited") or str(r.get("error") or "").startswith("rate-limited")  # a warm-up's 429s
+        status = r["status"] + (" (rate-limited)" if limited else "")
         cells = [level_name(r), status, f"{num(r['completed'])}/{num(r['failed'])}", num(r["requests_per_s"]),
                  num(r["output_tok_s"]), _pair(r["ttft_p50_ms"], r["ttft_p99_ms"]),
                  _pair(r["tpot_p50_ms"], r["tpot_p99_ms"]), _pair(r["itl_p50_ms"], r["itl_p99_ms"]),
