@@ -655,6 +655,6 @@ def test_a_directory_given_as_a_results_file_is_called_a_directory(capsys, tmp_p
                                               "--traffic", "500M/day"]])
 def test_an_impossible_date_is_not_a_format_error(capsys, argv):
     code, _, err = run_cli(capsys, *argv, "--as-of", "2026-02-30")
-    assert code == 2 and "2026-02-30 is not a real date (day is out of range for month)" in one_line(err)
+    assert code == 2 and "--as-of: not a real date (day is out of range for month) (got '2026-02-30')" in one_line(err)
     code, _, err = run_cli(capsys, *argv, "--as-of", "30/02/2026")
-    assert code == 2 and "expected a date as YYYY-MM-DD, got '30/02/2026'" in one_line(err)
+    assert code == 2 and "--as-of: expected a date as YYYY-MM-DD (got '30/02/2026')" in one_line(err)

@@ -4,9 +4,7 @@ or raises ArgumentTypeError with the expected form (argparse prints it as one li
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import math
-import re
 from typing import Callable
 
 
@@ -50,8 +48,6 @@ def rate_list(text: str) -> list[float]:
     return _once_each(values, text)
 
 
-# The comma-list reader for a list's element type (the only float lists are request rates).
-COMMA_LISTS: dict[type, Callable[[str], list]] = {int: int_list, float: rate_list}
 
 
 def one_of(parse_list: Callable[[str], list], plural_flag: str) -> Callable[[str], list]:
@@ -105,12 +101,5 @@ def names(text: str) -> list[str]:
     return _once_each(_items(text), text)
 
 
-def day(text: str) -> dt.date:
-    """A day written YYYY-MM-DD; a date in that form that does not exist (2026-02-30) says so, not "expected a
-    date": its form was right."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}")
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"{text} is not a real date ({e})") from None
+# The comma-list reader for a list's element type (the only float lists are request rates; str lists are names).
+COMMA_LISTS: dict[type, Callable[[str], list]] = {int: int_list, float: rate_list, str: names}
