@@ -39,7 +39,7 @@ COLOCATION_USD_PER_KW_MONTH = Sourced(150.0, "USD per kW-month",
 # Cost of capital: no public figure for a China buyer was found; 0 is straight-line depreciation.
 COST_OF_CAPITAL_PER_YEAR = Sourced(0.0, "per year", "none found; pass --cost-of-capital", "")
 
-# SemiAnalysis' own H100 inputs and result (the check in scripts/validate_cost.py and tests/test_cost_tco.py).
+# SemiAnalysis' own H100 inputs and result (the check in scripts/validate_cost.py and tests/cost/test_tco.py).
 SEMIANALYSIS_DGX_H100_USD = Sourced(270_000.0, "USD per 8-GPU server, networking hardware included",
                                     "SemiAnalysis, 'AI Server Cost Analysis - Memory Is The Biggest Loser', via "
                                     "github.com/epoch-research/training-cost-trends", "2023-05")
