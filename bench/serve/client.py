@@ -100,6 +100,7 @@ class _Stream:
         self.events: list[tuple[float, int | None]] = []  # output events: (time from sending, tokens or None)
         self.streamed: list[int] = []  # each output event's tokens as streamed: 1, or the local tokenizer's count
         self.counted_events = 0  # output events that carried the server's running count
+        self.tokenized = False  # some delta's text was counted with the local tokenizer
         self.counted = 0  # completion tokens the per-chunk usage had reported at the last output event
         self.cached: int | None = None  # prompt tokens the server took from its cache, when its usage says
 
@@ -128,7 +129,9 @@ class _Stream:
                 self.rec.chunks += 1
                 self.events.append((now - self.sent_at, self._tokens_in_chunk(usage)))
                 self.counted_events += "completion_tokens" in usage
-                self.streamed.append(max(1, self.count_tokens(text)) if self.count_tokens and text else 1)
+                tokenized = bool(self.count_tokens and text)  # a delta without text (no detokenizer): one token
+                self.tokenized |= tokenized
+                self.streamed.append(max(1, self.count_tokens(text)) if tokenized else 1)
             if choices[0].get("finish_reason"):
                 self.ended = True
         if "completion_tokens" in usage:
@@ -167,7 +170,7 @@ class _Stream:
         streamed = sum(self.streamed)
         total = self.usage_seen[-1] if self.usage_seen else None
         # the server's per-chunk counts witness coalesced deltas, unless the local tokenizer counts them
-        per_chunk = self.counted_events == len(self.events) and not self.count_tokens
+        per_chunk = self.counted_events == len(self.events) and not self.tokenized
         problem = usage_problem(self.usage_seen, total, self.counted if per_chunk else streamed,
                                 rec.output_len_asked or None)
         events = self.events
@@ -175,7 +178,7 @@ class _Stream:
             rec.output_len, rec.output_tokens_source = total, "usage"
         else:  # no usage, or one that cannot be right: the tokens streamed
             rec.output_len = streamed
-            rec.output_tokens_source = "tokenizer" if self.count_tokens else "chunks"
+            rec.output_tokens_source = "tokenizer" if self.tokenized else "chunks"
             events = [(t, k) for (t, _), k in zip(self.events, self.streamed)]
             if problem:
                 rec.usage_mismatch = problem

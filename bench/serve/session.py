@@ -160,10 +160,10 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
 
 
 def _target(cfg: ServeConfig, endpoint: Endpoint, api_model: str, secret: Secret | None) -> Target:
-    """Where the requests go, with the stall timeout and, for text prompts with a local tokenizer, its count of
-    each delta's tokens (the check of the server's usage)."""
+    """Where the requests go, with the stall timeout and, where a local tokenizer is given (a text dataset's), its
+    count of each delta's tokens (the check of the server's usage)."""
     count = None
-    if cfg.tokenizer and cfg.text_prompts:
+    if cfg.tokenizer:
         from bench.workload.tokenizer import load
 
         encode = load(cfg.tokenizer).encode

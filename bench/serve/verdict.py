@@ -96,4 +96,4 @@ def _no_usage(res: LevelResult) -> str | None:
     if not counted:
         return None
     return (f"{len(counted)} completed requests had no usage.completion_tokens in their stream: their output tokens "
-            "were counted one per delta (a delta may carry several: give --tokenizer DIR to count them)")
+            "were counted one per delta (a delta may carry several; with a text dataset, its --tokenizer counts them)")

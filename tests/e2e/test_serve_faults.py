@@ -264,3 +264,17 @@ def test_burstiness_inf_sends_at_constant_gaps(tmp_path):
     starts = sorted(r["start_s"] for r in record_of(out, row["run_id"])["requests"])
     # arrivals at 1/20 s, 2/20 s, ... 5/20 s: gaps of 50 ms, each sent no earlier than its time
     assert all(s >= (i + 1) / 20 - 0.001 for i, s in enumerate(starts))
+
+
+def test_with_a_local_tokenizer_the_streamed_tokens_are_counted_with_it(tmp_path):
+    data = REPO / "tests" / "data" / "workloads"  # a text dataset and its word-level tokenizer: " w<k>" is one token
+    with FaultServer(lambda i: "10xusage" if i >= 2 else "ok") as server:
+        code, rows, elapsed, out = serve(tmp_path, server, "--concurrency", "2", "--num-prompts", "4",
+                                         "--dataset", f"jsonl:{data / 'prompts.jsonl'}", "--dataset-output", "fixed",
+                                         "--tokenizer", str(data / "tokenizer"), "--prompt-format", "text")
+    row = rows.iloc[0]
+    assert code == 0 and row["status"] == "ok" and row["usage_mismatch"] == 4 and elapsed < BOUND_S
+    requests = record_of(out, row["run_id"])["requests"]
+    assert all(r["output_tokens_source"] == "tokenizer" and r["output_len"] == 8 and r["usage_reported"] == 80
+               for r in requests)
+    assert row["output_tokens"] == 4 * 8
