@@ -44,7 +44,7 @@ SEMIANALYSIS_DGX_H100_USD = Sourced(270_000.0, "USD per 8-GPU server, networking
                                     "SemiAnalysis, 'AI Server Cost Analysis - Memory Is The Biggest Loser', via "
                                     "github.com/epoch-research/training-cost-trends", "2023-05")
 SEMIANALYSIS_LIFE_YEARS = Sourced(4.0, "years", "SemiAnalysis owning tiers (4-year life; only their rental tier "
-                                  "is 3 years), as issue 12 states", "2025")
+                                  "is 3 years)", "2025")
 SEMIANALYSIS_ALL_IN_KW_PER_GPU = Sourced(1.73, "kW per H100, all-in", "SemiAnalysisAI/InferenceX-app "
                                          "packages/app/src/lib/constants.ts (power)", "2025")
 SEMIANALYSIS_H100_TCO_USD_PER_GPU_HOUR = Sourced(1.30, "USD per GPU-hour", "SemiAnalysisAI/InferenceX-app "

@@ -1,4 +1,4 @@
-"""`bench plan` (issue 13): operating point at an SLO, fleet for a traffic, monthly cost, vendor bills and
+"""`bench plan`: operating point at an SLO, fleet for a traffic, monthly cost, vendor bills and
 break-even, each against a hand computation written out. Pure unit tests (no vllm or torch)."""
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ def test_sim_sweep_and_measured_rows_show_every_chart(full_report):
         assert any(n.startswith(prefix) for n in names), prefix
     assert "on H100-SXM (sim), H20 (sim), NVIDIA H100 80GB HBM3, RTX-4090 (sim)]" in md
     assert "request rate (requests/s)" in md
-    # H20 has no rental price in hardware.yaml: as in bench cost, it is named as not priced (issue 12)
+    # H20 has no rental price in hardware.yaml: as in bench cost, it is named as not priced
     assert "on H20 not priced: H20 has no rental price" in md
     assert "Rows of engine=sim are roofline predictions" in md
 

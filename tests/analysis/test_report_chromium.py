@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from test_report import full_report  # noqa: F401  (a fixture, shared)
+from tests.analysis.test_report import full_report  # noqa: F401  (a fixture, shared)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install chromium)")

@@ -1,4 +1,4 @@
-"""The verdict block first in `bench report` (issue 13): per model x hardware the cost at the latency target and
+"""The verdict block first in `bench report`: per model x hardware the cost at the latency target and
 utilisation, the cheapest like-for-like vendor and the ratio, break-even, GPUs for a traffic; figures checked by
 hand; in headless Chromium it is above the fold at 1400 x 900."""
 

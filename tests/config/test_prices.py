@@ -27,7 +27,7 @@ def day(text: str) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
-# Reference rows whose dates the book corrects (issue 12, defect 7): (vendor, model, reference applies_from)
+# Reference rows whose dates the book corrects: (vendor, model, reference applies_from)
 # -> (applies_from, applies_to, seen_on) in the book. A date the reference gives as a start was the day a
 # source showed the price, or the book ends an open row where a later price was seen.
 CORRECTED = {
@@ -188,7 +188,7 @@ def test_bench_prices_bad_input(capsys, args, message):
     assert message in err and len(err.splitlines()) == 1
 
 
-# ---------------------------------------------------------------- history against the articles (defect 7)
+# ---------------------------------------------------------------- history against the articles
 
 
 def test_prices_before_the_may_2024_cuts():

@@ -284,7 +284,7 @@ def test_compare_with_doubao():
 
 
 def test_run_cost_columns():
-    at = results.COLUMNS.index(RUN_COST_COLUMNS[0])  # after the core's columns (issue 12's price columns at the end)
+    at = results.COLUMNS.index(RUN_COST_COLUMNS[0])  # after the core's columns (the price columns at the end)
     assert [c for c in results.COLUMNS if c in RUN_COST_COLUMNS] == list(RUN_COST_COLUMNS)
     assert at > results.COLUMNS.index("error")
     cols = run_cost_columns(measured_row(), "H100-SXM")

@@ -1,4 +1,4 @@
-"""Issue 12, defects 3 and 5: a row is priced on the hardware it ran on (other cards only as a labelled
+"""A row is priced on the hardware it ran on (other cards only as a labelled
 what-if), per-card given prices, mixed CSVs, rental tiers, and the source and date of every price.
 Hand-computed figures; pure unit tests (no vllm or torch)."""
 

@@ -1,4 +1,4 @@
-"""Tokens per CNY has one definition (issue 12, defect 2): 1e6 / the price blended at the stated input:output
+"""Tokens per CNY has one definition: 1e6 / the price blended at the stated input:output
 mix, at the stated utilisation, for a self-hosted row and a vendor alike. `bench cost`, `bench report`'s cost
 table and the report's claim 3 print the same figure for the same row."""
 

@@ -1,4 +1,4 @@
-"""Cache-aware cost (issue 15 item 3): a cached prompt token's share of step time is 0 on the self-hosted
+"""Cache-aware cost: a cached prompt token's share of step time is 0 on the self-hosted
 side, and a vendor's input is priced at its cache-hit price at the measured hit rate. Hand-computed."""
 
 import csv

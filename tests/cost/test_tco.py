@@ -1,4 +1,4 @@
-"""Issue 12, defect 4: the all-in TCO per GPU-hour (bench.cost.tco), its like-for-like price basis, and the
+"""The all-in TCO per GPU-hour (bench.cost.tco), its like-for-like price basis, and the
 check against SemiAnalysis' H100 figure. Every expected value is worked by hand in the comments."""
 
 from __future__ import annotations

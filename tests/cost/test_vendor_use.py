@@ -119,7 +119,7 @@ def test_the_book_fills_the_rules():
 
 
 def test_bench_cost_applies_the_vendor_terms(tmp_path, capsys):
-    from tests.test_cost import measured_row, read_csv, write_results
+    from tests.cost.test_formulas import measured_row, read_csv, write_results
 
     runs = write_results(tmp_path / "runs.csv", [measured_row()])
     out = tmp_path / "cost.csv"
@@ -146,7 +146,7 @@ def test_bench_prices_points_to_the_notes(capsys):
 
 
 def test_bench_cost_sizes_the_keys_for_the_runs_own_throughput(tmp_path, capsys):
-    from tests.test_cost import measured_row, read_csv, write_results
+    from tests.cost.test_formulas import measured_row, read_csv, write_results
 
     runs = write_results(tmp_path / "runs.csv", [measured_row()])
     out = tmp_path / "cost.csv"

@@ -1,4 +1,4 @@
-"""Issue 16's defects, one test each: bad input is refused with one line naming the problem and the fix
+"""Bad input found by a hand audit, one test each: it is refused with one line naming the problem and the fix
 (exit 2, no traceback), and no file is lost or altered. The generated inputs are in test_malformed_inputs.py."""
 
 from __future__ import annotations

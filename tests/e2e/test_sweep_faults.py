@@ -249,7 +249,7 @@ def test_a_torn_last_row_is_moved_aside_and_its_case_rerun_on_resume(tmp_path):
     assert results.torn_path(path).exists() and "torn last row" in out
 
 
-@pytest.mark.skipif("sim" not in ENGINES, reason="the sim engine (issue 4) is not in this build")
+@pytest.mark.skipif("sim" not in ENGINES, reason="the sim engine is not in this build")
 def test_a_sweep_of_sim_cases(tmp_path):
     s = write_sweep(tmp_path, base={"engine": "sim", "hardware": "H100-SXM", "model": "qwen2.5-7b-instruct",
                                     "input_len": 512, "output_len": 128, "num_prompts": 64},

@@ -42,7 +42,7 @@ def test_unknown_engine_suggests_hf():
         check_engine_name("hff")
 
 
-# --- hf-cb on transformers 5.17 and 5.19 (issue 18 defect 3) ---------------------------------------------------
+# --- hf-cb on transformers 5.17 and 5.19 ---------------------------------------------------
 
 import pytest  # noqa: E402
 

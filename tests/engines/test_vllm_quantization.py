@@ -1,4 +1,4 @@
-"""--quantization on vLLM's CPU build: refused with the reason, nothing written (issue 14)."""
+"""--quantization on vLLM's CPU build: refused with the reason, nothing written."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading an engine's failure: out-of-memory recognised, vLLM's start-up memory check included (issue 18)."""
+"""Reading an engine's failure: out-of-memory recognised, vLLM's start-up memory check included."""
 
 from bench.execution.forensics import looks_like_oom, settle_failure
 from bench.execution.worker import classify

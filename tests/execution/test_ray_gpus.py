@@ -1,4 +1,4 @@
-"""Issue 18 defect 2 on CPU: vLLM's Ray backend may span nodes. The engine's check counts the Ray cluster's GPUs
+"""vLLM's Ray backend may span nodes. The engine's check counts the Ray cluster's GPUs
 (not this process's), `bench sweep --ray` checks such a case against the whole cluster, and an empty
 CUDA_VISIBLE_DEVICES (Ray's for a task with no GPU) is read as vLLM reads it. A stand-in ray module, no Ray."""
 

@@ -1,4 +1,4 @@
-"""Issue 18 on CPU: which GPUs a case reads (CUDA_VISIBLE_DEVICES mapped onto NVML's devices), peak memory summed
+"""Which GPUs a case reads (CUDA_VISIBLE_DEVICES mapped onto NVML's devices), peak memory summed
 over them, telemetry notes (MIG, a frozen energy counter, a variable that hides every GPU, vLLM's Ray backend) and
 gpu_env read through NVML only. A stand-in NVML (tests/fake_nvml.py), no GPU, no pynvml, no torch."""
 
@@ -54,7 +54,7 @@ def test_run_handles_are_the_first_tensor_x_pipeline_gpus_seen():
     assert gpus.run_handles(four_gpus(), 8, "2,3") == [2, 3]  # fewer seen than asked: the engine fails, not bench
 
 
-# --- defect 1: peak memory of the GPUs the run uses -----------------------------------------------------------
+# --- peak memory of the GPUs the run uses -----------------------------------------------------------
 
 def test_peak_memory_is_read_from_the_visible_gpus_and_summed():
     """Ray gave this task GPUs 2 and 1 (CUDA_VISIBLE_DEVICES=2,1), TP=2: GPU 2 holds 3 GiB, GPU 1 2 GiB;
@@ -109,7 +109,7 @@ def test_device_none_reads_nothing():
     assert s.stop() is None and s.source == ""
 
 
-# --- defect 6: telemetry that tells the truth -------------------------------------------------------------------
+# --- telemetry that tells the truth -------------------------------------------------------------------
 
 def test_a_frozen_energy_counter_is_not_zero_joules():
     """Counter difference 0 J while the GPU drew 300 W for 2 s: the samples are integrated instead.
@@ -221,7 +221,7 @@ def _run_fake_gpu_case(monkeypatch, nvml, **run):
     from bench.config import run as runconfig
     from bench.engines.base import EngineSpec
     from bench.execution import worker
-    from tests.test_telemetry import FakeCudaEngine
+    from tests.measure.test_telemetry import FakeCudaEngine
 
     monkeypatch.setattr(worker, "load_engine", lambda name: FakeCudaEngine)
     monkeypatch.setattr(worker, "PeakMemorySampler", partial(PeakMemorySampler, nvml=nvml, interval_s=60))

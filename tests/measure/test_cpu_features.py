@@ -11,7 +11,7 @@ ARM = "processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n"
 
 
 @pytest.mark.parametrize("cpuinfo,dtype,fp8", [
-    (XEON_SPR, "bfloat16", True),   # AMX: bf16 native (80-87 tok/s vs 24.5 in float32, issue 17)
+    (XEON_SPR, "bfloat16", True),   # AMX: bf16 native (80-87 tok/s vs 24.5 in float32, measured)
     (EPYC_ZEN4, "bfloat16", True),  # avx512_bf16: native bf16 dot products
     (EPYC_ZEN3, "float32", False),  # no bf16 instructions: bfloat16 ran 5x slower than float32
     (ARM, "float32", False),        # `bf16` is not one of the x86 flags vLLM's CPU kernels use

@@ -273,7 +273,7 @@ class NoMemorySampler:
 
 
 def test_a_gpu_case_fills_the_energy_columns_of_its_row(monkeypatch):
-    """worker.run_case -> results.record.offline_row with the fake engine and fake NVML: the Done-when of issue 8 on CPU."""
+    """worker.run_case -> results.record.offline_row with the fake engine and fake NVML: peak memory and energy end to end on CPU."""
     import datetime as dt
 
     from bench.config import run as runconfig

@@ -1,4 +1,4 @@
-"""The expected value beside the bound: efficiency model, schedule trace, fit, calibration, profiles (issue 14)."""
+"""The expected value beside the bound: efficiency model, schedule trace, fit, calibration, profiles."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""scripts/cuda_stack.py (what `bash scripts/setup.sh gpu` installs) fed fake `nvidia-smi` outputs (issue 18 defect 5):
+"""scripts/cuda_stack.py (what `bash scripts/setup.sh gpu` installs) fed fake `nvidia-smi` outputs:
 the driver's CUDA version -> the vLLM/torch pair, the CPU build replaced, one line when nothing fits."""
 
 import importlib.util

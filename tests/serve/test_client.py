@@ -1,6 +1,6 @@
-"""Tokens counted per token, not per chunk (issue 15 item 4): deliveries of several tokens, per-token
-ITL, and a request whose tokens all arrived at once never passing as TPOT 0; the server's usage checked against
-the stream; Retry-After. Pure: no network."""
+"""Tokens counted per token, not per chunk: deliveries of several tokens, per-token ITL, and a request whose tokens
+all arrived at once never passing as TPOT 0; the server's usage checked against the stream; Retry-After. Pure: no
+network."""
 
 import datetime as dt
 import json

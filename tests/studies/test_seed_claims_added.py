@@ -1,4 +1,4 @@
-"""The seed claims of issue 12, defect 8: each basis precise, the caveats printed, and the added claims' arithmetic
+"""The seed claims: each basis precise, the caveats printed, and the added claims' arithmetic
 written out by hand."""
 
 from __future__ import annotations
