@@ -123,7 +123,7 @@ def probe(model: str, dtype: str, inp: int, out: int, n: int, seqs: int, repeats
     cfg, m = resolve(parse({"model": model, "dtype": dtype, "input_len": inp, "output_len": out, "num_prompts": n,
                             "max_num_seqs": seqs}))
     choice = choose_weights(m, "auto")
-    engine = VllmOfflineEngine(EngineSpec(run=cfg.model_dump(), load_path=choice.load_path,
+    engine = VllmOfflineEngine(EngineSpec(run=cfg, load_path=choice.load_path,
                                           load_format=choice.load_format, model_config=m.config))
     engine.check()
     engine.start()

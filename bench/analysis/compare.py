@@ -13,18 +13,21 @@ same case run again): their median is the figure, their min..max the spread. Per
 
 A regression is a "worse" verdict. Differences in environment (GPU, engine, vLLM version,
 weights...) between the matched rows are listed, never hidden: they are usually the point.
-Pure functions; bench/cli/compare.py reads the files and prints.
+Rows hold values (bench.results.typed reads the files: a number is a number, an empty cell None or NaN);
+rows of texts (csv.DictReader's) are read as values by the same rule first. Pure functions;
+bench/cli/compare.py reads the files and prints.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import statistics
 from dataclasses import dataclass, field
 
 from bench.core.errors import close_names
 from bench.core.errors import BenchError
-from bench.results import schema
+from bench.results import cells, schema
 
 HIGHER_IS_BETTER = schema.HIGHER
 LOWER_IS_BETTER = schema.LOWER
@@ -164,33 +167,32 @@ class Comparison:
 
 
 def key_value(v) -> str:
-    """One cell of a case key, so that '16', '16.0' and 16 match; empty for absent."""
+    """One cell of a case key as text, so that 16 and 16.0 match; empty for absent."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
-    text = str(v).strip()
-    try:
-        x = float(text)
-    except ValueError:
-        return text
-    return f"{x:g}" if math.isfinite(x) else text
+    if isinstance(v, numbers.Real) and not isinstance(v, bool):
+        return f"{float(v):g}" if math.isfinite(v) else str(float(v))
+    return str(v).strip()
 
 
 def as_frame(rows):
-    """Rows as a pandas DataFrame: a frame (bench.results.store.read_frame) as it is, dicts (csv.DictReader) made one."""
+    """Rows as a pandas DataFrame of values: a frame (bench.results.typed.read_frame) as it is; dicts (typed rows,
+    or csv.DictReader's texts) read by the schema's kinds (bench.results.cells)."""
     import pandas as pd
 
-    return rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    return rows if isinstance(rows, pd.DataFrame) else cells.frame(pd.DataFrame(list(rows)))
 
 
 def values(frame, column: str):
-    """A column's cells as float64, NaN where empty, not a number or infinite, or where the frame lacks the
-    column: the rule of bench.cost.pricing.number, for a whole column at once."""
+    """A column's figures as float64, NaN where empty, infinite, not a number (a column the schema does not declare
+    holds texts: bench.results.cells reads them as numbers), or where the frame lacks the column."""
     import numpy as np
     import pandas as pd
 
     if column not in frame.columns:
         return pd.Series(np.nan, index=frame.index, dtype=float)
-    x = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    x = frame[column] if frame[column].dtype.kind in "fiu" else cells.numbers(frame[column])
+    x = x.astype(float)
     return x.where(np.isfinite(x))
 
 
@@ -285,12 +287,15 @@ def env_differences(base_rows, new_rows) -> list[EnvDifference]:
 
 
 def _texts(frame, column: str):
-    """A column's cells as text as the CSV holds them ("" where empty or absent)."""
+    """A column's cells as text as the CSV holds them ("" where empty or absent; an int column holding an empty
+    cell is float64 in a frame: its 1.0 is 1 again)."""
     import pandas as pd
 
     if column not in frame.columns:
         return pd.Series("", index=frame.index, dtype=object)
     col = frame[column]
+    if col.dtype.kind == "f" and column in schema.BY_NAME and schema.BY_NAME[column].kind == "int":
+        col = col.map(lambda x: str(int(x)) if x.is_integer() else repr(x), na_action="ignore")
     return col.astype(object).where(col.notna(), "").astype(str)
 
 
@@ -329,7 +334,7 @@ def _spread_at(stats: dict, i: int) -> Spread | None:
 def compare(base_rows, new_rows, key_columns: list[str], metrics: list[str], threshold: float) -> Comparison:
     """Match ok rows by case key and compare each metric. BenchError when no case is in both.
 
-    Rows may be frames (bench.results.store.read_frame) or dicts; each side is grouped by case key in one
+    Rows may be frames (bench.results.typed.read_frame) or dicts; each side is grouped by case key in one
     pandas groupby (count, median, min, max per metric), so the cost grows with the rows, not their square."""
     base_all, new_all = as_frame(base_rows), as_frame(new_rows)
     base_ok, new_ok = ok_rows(base_all), ok_rows(new_all)

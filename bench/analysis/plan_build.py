@@ -153,12 +153,13 @@ def gpu_hours(hw_name: str, book, opts: CostOptions) -> tuple[GpuHour, ...]:
 
 def rows_for(paths: tuple[Path, ...], model: str, book) -> list[dict]:
     """Ok rows of `model` (case-insensitive) in the results files; BenchError for a missing or foreign file."""
-    from bench.results import store as results
+    from bench.results import typed
+    from bench.results.store import check_results_file
 
     rows = []
     for path in paths:
-        results.check_results_file(path)
-        _, found = results.read_results(path)
+        check_results_file(path)
+        _, found = typed.read_rows(path)
         rows += [r for r in found if (r.get("status") or "ok") == "ok"
                  and str(r.get("model") or "").lower() == model.lower()]
     return rows
@@ -168,7 +169,7 @@ def shape_of(row: dict) -> str:
     """'input/output' tokens per request of a row ('?' where not recorded)."""
     def n(key):
         v = row.get(key)
-        return "?" if v in (None, "") else str(int(float(v)))
+        return "?" if v is None else str(int(v))
     return f"{n('input_len')}/{n('output_len')}"
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from bench.analysis.frontier import MEASURED, Point
 from bench.core.formats import num, ratio
-from bench.cost.pricing import number
 
 ROOFLINE = "predicted: roofline bound"
 
@@ -39,10 +38,10 @@ def batch_of(row: dict) -> float | None:
     """Sequences decoding together in a row: a serve level's measured mean concurrency, else its concurrency,
     else bench run's batch cap (max_num_seqs, no more than the requests)."""
     for key in ("mean_concurrency", "concurrency"):
-        v = number(row, key)
+        v = row.get(key)
         if v and v > 0:
             return v
-    seqs, prompts = number(row, "max_num_seqs"), number(row, "num_prompts")
+    seqs, prompts = row.get("max_num_seqs"), row.get("num_prompts")
     if seqs and seqs > 0:
         return min(seqs, prompts) if prompts else seqs
     return None
@@ -53,12 +52,12 @@ def measured_point(row: dict, percentile: int, gpus: int) -> Point | None:
     says it is predicted, and by what (bench.cost.predicted: 'predicted (calibration NAME)')."""
     from bench.cost.predicted import prediction_of
 
-    batch, tok_s = batch_of(row), number(row, "total_tok_s")
+    batch, tok_s = batch_of(row), row.get("total_tok_s")
     if not batch or not tok_s or tok_s <= 0:
         return None
     pred = prediction_of(row)
-    return Point(batch=batch, total_tok_s=tok_s, gpus=gpus, ttft_ms=number(row, f"ttft_p{percentile}_ms"),
-                 tpot_ms=number(row, f"tpot_p{percentile}_ms"), source=pred.label if pred else MEASURED,
+    return Point(batch=batch, total_tok_s=tok_s, gpus=gpus, ttft_ms=row.get(f"ttft_p{percentile}_ms"),
+                 tpot_ms=row.get(f"tpot_p{percentile}_ms"), source=pred.label if pred else MEASURED,
                  ref=str(row.get("run_id") or "?"))
 
 

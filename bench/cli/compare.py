@@ -50,6 +50,7 @@ def _written_by_compare(first_line: bytes) -> bool:
 def cmd_compare(args) -> int:
     from bench.display.compare import print_comparison, to_csv, to_markdown
     from bench.results import store as results
+    from bench.results import typed
     from bench.results.outputs import check_table_out
 
     out: Path | None = args.out
@@ -58,8 +59,8 @@ def cmd_compare(args) -> int:
                         "a comparison written by bench compare")
     wanted = {*cmp.DEFAULT_KEY, *cmp.LOAD_COLUMNS, *cmp.DEFAULT_METRICS, *cmp.ENV_COLUMNS, "status",
               *(args.key or ()), *(args.metrics or ())}
-    base_header, base_rows = results.read_frame(args.base, columns=wanted)
-    new_header, new_rows = results.read_frame(args.new, columns=wanted)
+    base_header, base_rows = typed.read_frame(args.base, columns=wanted)
+    new_header, new_rows = typed.read_frame(args.new, columns=wanted)
     for side, path, rows in (("BASE", args.base, base_rows), ("NEW", args.new, new_rows)):
         if len(cmp.ok_rows(rows)) == 0:  # else "the two files share none of the default metrics" misled
             raise BenchError(f"{side} {path} has no row with status ok ({len(rows)} row(s) in all); nothing to "

@@ -44,10 +44,8 @@ def run_traffic(row: dict, use):
     vendor match the throughput of the hardware the run used."""
     from dataclasses import replace
 
-    from bench.cost.pricing import number
-
-    tok_s, elapsed = number(row, "total_tok_s"), number(row, "elapsed_s")
-    requests = number(row, "completed") or number(row, "num_prompts")
+    tok_s, elapsed = row.get("total_tok_s"), row.get("elapsed_s")
+    requests = row.get("completed") or row.get("num_prompts")
     rpm = requests / elapsed * 60 if requests and elapsed else None
     return replace(use, traffic_tokens_per_min=tok_s * 60 if tok_s else None, traffic_requests_per_min=rpm)
 
@@ -73,6 +71,7 @@ def slo_costs(slo, priced: list) -> list:
 def cmd_cost(args) -> int:
     from bench.core.tables import csv_records
     from bench.results import store as results
+    from bench.results import typed
     from bench.display.cost import console, print_cost_at_slo, print_self_cost, throughput_line
     from bench.cost.pricing import (OUT_COLUMNS, check_columns, compare, cost_options, out_record, row_vendor_use,
                                     self_cost)
@@ -104,7 +103,7 @@ def cmd_cost(args) -> int:
     header = results.read_header(path)
     if header and not results.is_bench_header(header):  # another tool's CSV: name the columns cost lacks
         check_columns(header, str(path))
-    header, rows = results.read_results(path)  # as compare and report read it: another schema version is refused
+    header, rows = typed.read_rows(path)  # as compare and report read it: another schema version is refused
     check_columns(header, str(path))
     measured = [r for r in rows if r.get("status") == "ok"]
     if not measured:

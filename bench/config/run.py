@@ -15,6 +15,7 @@ from pydantic import ConfigDict, model_validator
 
 from bench.config import catalog
 from bench.config.catalog import ResolvedModel
+from bench.config.engines import check_engine_name, engines_help, is_predicted
 from bench.config.files import validated
 from bench.config.flags import option, spellings
 from bench.config.pricing import RowPricing, changed
@@ -38,9 +39,7 @@ class RunConfig(RowPricing):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     model: str = option(help="catalog name (see `bench models`) or a directory with a config.json")
-    engine: str = option("vllm", "vllm; sim: the roofline's prediction for --hardware, no GPU needed; hf: transformers "
-                                 "generate, static batches; hf-cb: transformers continuous batching (when the installed "
-                                 "transformers has it); see docs/engines.md")
+    engine: str = option("vllm", engines_help())
     input_len: int = option(128, "prompt tokens per request (mean, if a distribution)", ge=1)
     output_len: int = option(64, "output tokens per request, exact (ignore_eos)", ge=1)
     num_prompts: int = option(16, "requests in the timed run", ge=1, le=MAX_NUM_PROMPTS)
@@ -137,8 +136,9 @@ DATASET_OPTIONS = {"prefix_len": ("shared-prefix",), "num_prefixes": ("shared-pr
 # Options that do not change what is measured (the time limits, the verdict's rule, how the row is priced); left out
 # of the case key.
 NOT_IN_KEY = ("timeout_s", "stall_timeout_s", "max_failure_rate", *RowPricing.model_fields)
-# Options only the sim's figures depend on (a measured case's predicted_* columns follow --profile, its measurement
-# does not); and options left out of the key at their default, so keys of cases recorded before them still match.
+# Options only a predicted engine's (sim's) figures depend on (a measured case's predicted_* columns follow
+# --profile, its measurement does not); and options left out of the key at their default, so keys of cases recorded
+# before them still match.
 SIM_ONLY_IN_KEY = ("profile", "sim_timing")
 OMITTED_AT_DEFAULT = {"quantization": None}
 
@@ -177,8 +177,6 @@ def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = N
     if model is None:
         with _about("model"):
             model = catalog.resolve_model(cfg.model, models_catalog)
-    from bench.config.engines import check_engine_name
-
     with _about("engine"):
         check_engine_name(cfg.engine)
     hardware_name = cfg.hardware
@@ -187,8 +185,9 @@ def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = N
 
         with _about("hardware"):
             hardware_name = canonical_name(hardware_name)
-    elif cfg.engine == "sim":
-        raise FieldError("hardware", "--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
+    elif is_predicted(cfg.engine):
+        raise FieldError("hardware", f"--engine {cfg.engine} needs --hardware NAME (a GPU of hardware.yaml, e.g. "
+                         "H100-SXM)")
     resolved = cfg.model_copy(update={
         "hardware": hardware_name,
         "model": model.name,
@@ -291,9 +290,10 @@ def tokenizer_dir(cfg: RunConfig, model: ResolvedModel) -> str:
 def case_key(cfg: RunConfig, model: ResolvedModel) -> str:
     """A stable hash of what is measured: resolved options plus the exact architecture."""
     fields = {k: v for k, v in cfg.model_dump().items() if k not in NOT_IN_KEY}
-    if cfg.engine != "sim" or not cfg.hardware:  # a measured case is the same case whatever GPU it is priced as
+    predicted = is_predicted(cfg.engine)
+    if not predicted or not cfg.hardware:  # a measured case is the same case whatever GPU it is priced as
         fields.pop("hardware", None)
-    if cfg.engine != "sim":
+    if not predicted:
         for k in SIM_ONLY_IN_KEY:
             fields.pop(k, None)
     for k, default in OMITTED_AT_DEFAULT.items():

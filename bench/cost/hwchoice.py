@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bench.config.engines import is_predicted
 from bench.config.hardware import Hardware, HardwareBook, Price, canonical_name
 from bench.cost import formulas as cost
 from bench.cost import tco, tco_sources
@@ -32,7 +33,7 @@ class CostOptions(Protocol):
 def measured_hardware(row: dict, book: HardwareBook) -> str | None:
     """The hardware a row ran on: its own `hardware` column (bench run --hardware), else a sim row's device
     (the card it predicts); canonical spelling, None when it names no hardware.yaml entry."""
-    for name in (row.get("hardware"), row.get("device_name") if row.get("engine") == "sim" else None):
+    for name in (row.get("hardware"), row.get("device_name") if is_predicted(row.get("engine")) else None):
         if name and str(name).strip():
             try:
                 return canonical_name(str(name), book)

@@ -1,13 +1,13 @@
 """A measured results row + hardware.yaml + prices.yaml -> what its tokens cost, beside each vendor.
 
 Joins the pure formulas of bench.cost.formulas to the data: picks the hardware and its price, the GPUs
-the run used, its power, and the prefill/decode split from the row's own measurements.
+the run used, its power, and the prefill/decode split from the row's own measurements. A row holds values,
+None where empty: one a writer is building, or one read back (bench.results.typed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import asdict, dataclass, replace
 
 from bench.cost import formulas as cost
@@ -153,32 +153,20 @@ class SelfCost:
         return self.hardware
 
 
-def number(row: dict, key: str) -> float | None:
-    """A numeric cell of a results row (CSV text or a number); None when empty or absent."""
-    v = row.get(key)
-    if v is None or v == "":
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def gpu_count_of(row: dict, hw: Hardware | None) -> int:
     """GPUs the run used: tensor x pipeline parallel size. A CPU server counts as one unit."""
     if hw is not None and hw.kind == "cpu":
         return 1
-    tp = number(row, "tensor_parallel_size") or 1
-    pp = number(row, "pipeline_parallel_size") or 1
+    tp = row.get("tensor_parallel_size") or 1
+    pp = row.get("pipeline_parallel_size") or 1
     return max(int(tp) * int(pp), 1)
 
 
 def power_of(row: dict, hw: Hardware | None, gpu_count: int) -> tuple[float | None, str]:
-    energy, elapsed = number(row, ENERGY_COLUMN), number(row, "elapsed_s")
+    energy, elapsed = row.get(ENERGY_COLUMN), row.get("elapsed_s")
     if energy and energy > 0 and elapsed and elapsed > 0:
         return energy / elapsed, "measured"
-    measured = number(row, POWER_COLUMN)
+    measured = row.get(POWER_COLUMN)
     if measured and measured > 0:
         return measured, "measured"
     if hw is not None:
@@ -226,23 +214,23 @@ def split_seconds(row: dict) -> tuple[float | None, float | None]:
     engine split every step (split_method; bench.cost.formulas.prefill_decode_seconds_by_steps), else
     bench.cost.formulas.prefill_decode_seconds (decode = steps x TPOT), which under-charges long prompts.
     Sequences decoding together: the batch cap (bench run), or the measured requests in flight (bench serve)."""
-    stepped = number(row, "prefill_s"), number(row, "decode_s")
+    stepped = row.get("prefill_s"), row.get("decode_s")
     if None not in stepped:
         return stepped
-    elapsed = number(row, "elapsed_s")
-    out_tokens = number(row, "output_tokens")
-    requests = number(row, "completed") or number(row, "num_prompts")
+    elapsed = row.get("elapsed_s")
+    out_tokens = row.get("output_tokens")
+    requests = row.get("completed") or row.get("num_prompts")
     if not elapsed or out_tokens is None or not requests:
         return None, None
-    tpot_ms = number(row, "tpot_mean_ms") or number(row, "tpot_p50_ms")
+    tpot_ms = row.get("tpot_mean_ms") or row.get("tpot_p50_ms")
     if tpot_ms is None:
         if out_tokens > requests:  # tokens were decoded but their timing is unknown
             return None, None
         return elapsed, 0.0
-    lengths = (number(row, "input_len") or 0) + (number(row, "output_len") or 0)
-    concurrency = cost.decode_concurrency(int(number(row, "max_num_seqs") or requests), int(requests),
-                                          int(number(row, "kv_capacity_tokens") or 0) or None, int(lengths) or None)
-    in_flight = number(row, "mean_concurrency")  # bench serve: requests in the server on average, measured
+    lengths = (row.get("input_len") or 0) + (row.get("output_len") or 0)
+    concurrency = cost.decode_concurrency(int(row.get("max_num_seqs") or requests), int(requests),
+                                          int(row.get("kv_capacity_tokens") or 0) or None, int(lengths) or None)
+    in_flight = row.get("mean_concurrency")  # bench serve: requests in the server on average, measured
     if in_flight:
         concurrency = max(1, min(concurrency, round(in_flight)))
     return cost.prefill_decode_seconds(elapsed, int(out_tokens), int(requests), concurrency, tpot_ms / 1000.0)
@@ -251,7 +239,7 @@ def split_seconds(row: dict) -> tuple[float | None, float | None]:
 def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) -> SelfCost:
     """The cost of one ok results row under `opts`. BenchError on what cannot be priced."""
     run_id = str(row.get("run_id") or "?")
-    total_tok_s = number(row, "total_tok_s")
+    total_tok_s = row.get("total_tok_s")
     if not total_tok_s or total_tok_s <= 0:
         raise BenchError(f"run {run_id}: total_tok_s is empty or 0; nothing to price")
     book = book or load_hardware()
@@ -268,13 +256,13 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
 
     prefill_s, decode_s = split_seconds(row)
     in_full = out_full = blended_full = miss_full = None
-    cached = number(row, "cached_prompt_tokens")
+    cached = row.get("cached_prompt_tokens")
     if prefill_s is not None:
-        in_full = cost.cny_per_m_input(per_hour, prefill_s, int(number(row, "input_tokens") or 0))
+        in_full = cost.cny_per_m_input(per_hour, prefill_s, int(row.get("input_tokens") or 0))
         if cached is not None:
-            miss_full = cost.cny_per_m_input_uncached(per_hour, prefill_s, int(number(row, "input_tokens") or 0),
+            miss_full = cost.cny_per_m_input_uncached(per_hour, prefill_s, int(row.get("input_tokens") or 0),
                                                       int(cached))
-        out_full = cost.cny_per_m_output(per_hour, decode_s, int(number(row, "output_tokens") or 0))
+        out_full = cost.cny_per_m_output(per_hour, decode_s, int(row.get("output_tokens") or 0))
         if in_full is not None and out_full is not None:
             blended_full = cost.cny_per_m_blended(in_full, out_full, opts.mix)
     total = cost.at_utilization(cost.cny_per_m_total(per_hour, total_tok_s), u)
@@ -295,14 +283,14 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
         price_date=hourly.price.date if hourly.price else "command line",
         price_tier=(hourly.price.tier or "") if hourly.price and basis == "rental" else "",
         fx_cny_per_usd=opts.fx_cny_per_usd, fx_date=opts.fx_date, measured_on=measured_on,
-        what_if=what_if, cache_hit_rate=number(row, "prefix_cache_hit_rate"), cny_per_m_input_uncached=at_u(miss_full),
+        what_if=what_if, cache_hit_rate=row.get("prefix_cache_hit_rate"), cny_per_m_input_uncached=at_u(miss_full),
     )
 
 
 def row_vendor_use(row: dict, use: VendorUse, hit_rate_given: bool) -> VendorUse:
     """The vendor terms for one row: a measured prefix-cache hit rate prices the vendor's input at its
     cache-hit price at that rate (unless --cache-hit-rate was given: then that rate, for every row)."""
-    rate = number(row, "prefix_cache_hit_rate")
+    rate = row.get("prefix_cache_hit_rate")
     if hit_rate_given or rate is None:
         return use
     return replace(use, cache_hit_rate=min(max(rate, 0.0), 1.0))

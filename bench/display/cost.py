@@ -7,6 +7,7 @@ import math
 
 from rich.table import Table
 
+from bench.config.engines import is_predicted
 from bench.core.console import make_console
 from bench.core.formats import cny, dearer_or_cheaper, given, ms, num, pct, tokens
 from bench.cost import formulas as cost
@@ -50,7 +51,7 @@ def throughput_line(row: dict) -> str | None:
     if pred != pred and bound != bound:
         return None
     band = f"band {num(low)}-{num(high)}, {cal}" if low == low and high == high and cal else (cal or "")
-    if row.get("engine") == "sim":
+    if is_predicted(row.get("engine")):
         what = f"{num(tok)} output tok/s predicted" + (f" ({band})" if pred == pred else " (the bound itself)")
     else:
         what = f"{num(tok)} output tok/s measured" + (f"; predicted {num(pred)} ({band})" if pred == pred else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from bench.config.engines import is_predicted
 from bench.core.console import make_console
 from bench.core.formats import cny, ms, num, pct, si
 
@@ -35,7 +36,7 @@ def workload_text(r: dict) -> str:
 
 def print_case(outcome) -> None:
     r = outcome.row
-    if r["engine"] == "sim":
+    if is_predicted(r["engine"]):
         cal = r.get("prediction_calibration") if "+" in str(r.get("engine_version") or "") else None
         what = f"expected, {cal}" if cal else "roofline prediction"
     else:
@@ -66,7 +67,7 @@ def print_case(outcome) -> None:
     t.add_row("KV bytes/token", f"{num(r['kv_bytes_per_token'])} allocated | "
                                 f"{num(r['kv_bytes_per_token_analytic'])} analytic ({r['kv_cache_dtype']})")
     t.add_row("peak memory", f"{num(r['peak_memory_gb'])} GB ({r['peak_memory_source']})")
-    if r.get("predicted_output_tok_s") is not None and r["engine"] != "sim":
+    if r.get("predicted_output_tok_s") is not None and not is_predicted(r["engine"]):
         t.add_row("predicted", f"{num(r['predicted_output_tok_s'])} output tok/s (band "
                   f"{num(r['predicted_band_low_tok_s'])}-{num(r['predicted_band_high_tok_s'])}, "
                   f"{r['prediction_calibration']})")

@@ -32,15 +32,15 @@ class SimEngine:
         self.last = None  # the last WorkloadPrediction
 
     def check(self) -> None:
-        name = self.run.get("hardware")
+        name = self.run.hardware
         if not name:
             raise BenchError("--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
-        if self.run.get("pipeline_parallel_size", 1) != 1:
+        if self.run.pipeline_parallel_size != 1:
             raise BenchError("--engine sim models tensor parallelism only; use --pipeline-parallel-size 1")
-        self.dep = predict.deployment(self.run, self.spec.model_config, predict.require_gpu(name))
+        self.dep = predict.deployment(self.run.model_dump(), self.spec.model_config, predict.require_gpu(name))
         self.profile = None
-        if self.run.get("sim_timing", "expected") == "expected":
-            self.profile = predict.load_profile(self.run.get("profile"))
+        if self.run.sim_timing == "expected":
+            self.profile = predict.load_profile(self.run.profile)
 
     def start(self) -> None:
         dep = self.dep
@@ -54,15 +54,15 @@ class SimEngine:
 
     def limits(self) -> tuple[int, int]:
         seqs, tokens = predict.vllm_default_limits(self.dep.gpu)
-        return self.run.get("max_num_seqs") or seqs, tokens
+        return self.run.max_num_seqs or seqs, tokens
 
     def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
         seqs, tokens = self.limits()
         lengths = [(r.prompt_len, r.output_len) for r in requests]
         try:
-            if self.run.get("sim_timing", "expected") == "expected":
-                pred = predict.expected({**self.run, "max_num_seqs": seqs}, self.spec.model_config, self.dep.gpu.name,
-                                        self.profile, lengths, "vllm", None, tokens)
+            if self.run.sim_timing == "expected":
+                pred = predict.expected({**self.run.model_dump(), "max_num_seqs": seqs}, self.spec.model_config,
+                                        self.dep.gpu.name, self.profile, lengths, "vllm", None, tokens)
             else:
                 pred = predict.predict_lengths(self.dep, lengths, seqs, tokens)
         except SimError as e:  # vLLM's words for it, so the row is classed as oom

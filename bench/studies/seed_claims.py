@@ -92,7 +92,7 @@ def kv_claim(inp: ClaimInputs) -> tuple[str, str]:
 def _busiest(runs: list[Run]) -> Run | None:
     """The run with the most requests per second, a measured one where there is one."""
     with_rate = [r for r in runs if r.num("requests_per_s")]
-    measured = [r for r in with_rate if r.engine != "sim"]
+    measured = [r for r in with_rate if not r.predicted]
     return max(measured or with_rate, key=lambda r: r.num("requests_per_s"), default=None)
 
 
@@ -256,7 +256,7 @@ def xiaoice_claim(inp: ClaimInputs) -> tuple[str, str]:
 
 
 def engine_claim(inp: ClaimInputs) -> tuple[str, str]:
-    measured = [r for r in inp.runs if r.engine != "sim"]
+    measured = [r for r in inp.runs if not r.predicted]
     ratios = []
     for key, group in by_key(measured, lambda r: (r.model, r.workload, r.batch, r.machine)).items():
         engines = {e: max(r.num("output_tok_s") or 0 for r in g) for e, g in by_key(group, lambda r: r.engine).items()}

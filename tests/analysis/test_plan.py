@@ -13,6 +13,7 @@ from bench.analysis import frontier, plan
 from bench.analysis.frontier import Point, Slo
 from bench.analysis.plan_points import (Shape, batch_of, expected_label, expected_point, predicted_points,
                                         roofline_point, roofline_points)
+from bench.results import cells
 from bench.results.schema import SCHEMA_VERSION
 from bench.cli import main
 from tests.result_rows import write_rows
@@ -113,8 +114,8 @@ def test_monthly_cost_vendor_bill_and_break_even():
 
 
 def test_a_serve_row_batch_is_its_measured_concurrency():
-    assert batch_of({"mean_concurrency": "12.5", "concurrency": 16, "max_num_seqs": 256}) == 12.5
-    assert batch_of({"max_num_seqs": "64", "num_prompts": "16"}) == 16  # no more than the requests
+    assert batch_of(cells.row({"mean_concurrency": "12.5", "concurrency": 16, "max_num_seqs": 256})) == 12.5
+    assert batch_of(cells.row({"max_num_seqs": "64", "num_prompts": "16"})) == 16  # no more than the requests
 
 
 def published_label() -> str:
@@ -368,9 +369,9 @@ def priced_csv(tmp_path: Path) -> Path:
 def test_cost_at_slo_interpolates_tokens_per_cny_between_batches(tmp_path):
     from bench.analysis.slo import cost_at_slo
     from bench.cost.pricing import CostOptions, self_cost
-    from bench.results import store
+    from bench.results import typed
 
-    rows = store.read_rows(priced_csv(tmp_path))
+    _, rows = typed.read_rows(priced_csv(tmp_path))
     opts = CostOptions(gpu_cny_per_hour=10.0)
     found = cost_at_slo([(r, self_cost(r, opts)) for r in rows], Slo(tpot_ms=40))
     assert len(found) == 1 and found[0].op.between == ("b8", "b32")

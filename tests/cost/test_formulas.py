@@ -14,6 +14,7 @@ import pytest
 
 from bench.cost import formulas as cost
 
+from bench.results import cells
 from bench.results import store as results
 from bench.cli import main
 from bench.cost.pricing import (OUT_COLUMNS, RUN_COST_COLUMNS, CostOptions, compare, run_cost_columns, self_cost,
@@ -202,14 +203,14 @@ def write_results(path: Path, rows: list[dict]) -> Path:
 
 def test_split_of_a_row():
     assert split_seconds(measured_row()) == pytest.approx((2.0, 8.0))
-    # rows read back from CSV are text
-    text_row = {k: str(v) for k, v in measured_row().items()}
+    # rows read back from CSV are text, read as values (bench.results.cells)
+    text_row = cells.row({k: str(v) for k, v in measured_row().items()})
     assert split_seconds(text_row) == pytest.approx((2.0, 8.0))
     # no TPOT but decoded tokens: the split is unknown
-    assert split_seconds(measured_row(tpot_mean_ms="", tpot_p50_ms="")) == (None, None)
+    assert split_seconds(cells.row(measured_row(tpot_mean_ms="", tpot_p50_ms=""))) == (None, None)
     # a row whose engine split every step carries prefill_s / decode_s: they win over the TPOT split
     assert split_seconds(measured_row(prefill_s=3.5, decode_s=6.5, split_method="steps-tokens")) == (3.5, 6.5)
-    assert split_seconds(measured_row(prefill_s="", decode_s="")) == pytest.approx((2.0, 8.0))
+    assert split_seconds(cells.row(measured_row(prefill_s="", decode_s=""))) == pytest.approx((2.0, 8.0))
 
 
 def test_self_cost_at_a_given_gpu_price():
@@ -444,14 +445,15 @@ def test_a_sim_rows_cost_names_its_calibration_and_the_bound_beside_it():
     assert prediction_of({"engine": "vllm", "output_tok_s": 100}) is None  # measured
     # timed by the expected value: 400 tok/s where the bound is 1,000 -> at the bound the run takes 0.4 of the
     # time, so 2.50 CNY/M becomes 2.50 x 0.4 = 1.00
-    p = prediction_of({"engine": "sim", "engine_version": "roofline-3+published-fit-3", "output_tok_s": "400",
-                       "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-3"})
+    p = prediction_of(cells.row({"engine": "sim", "engine_version": "roofline-3+published-fit-3",
+                                 "output_tok_s": "400", "roofline_output_tok_s": "1000",
+                                 "prediction_calibration": "published-fit-3"}))
     assert p.label == "predicted (calibration published-fit-3)" and p.at_bound(2.5) == pytest.approx(1.0)
     # timed at the bound (--sim-timing bound): its own speed is the bound's; nothing to show beside it
-    b = prediction_of({"engine": "sim", "engine_version": "roofline-3", "output_tok_s": "1000",
-                       "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-3"})
+    b = prediction_of(cells.row({"engine": "sim", "engine_version": "roofline-3", "output_tok_s": "1000",
+                                 "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-3"}))
     assert b.label == "predicted (roofline bound)" and b.at_bound(2.5) is None
     # a user profile named only in the version (older rows without the column)
-    u = prediction_of({"engine": "sim", "engine_version": "roofline-3+my-h20", "output_tok_s": "500",
-                       "roofline_output_tok_s": "800"})
+    u = prediction_of(cells.row({"engine": "sim", "engine_version": "roofline-3+my-h20", "output_tok_s": "500",
+                                 "roofline_output_tok_s": "800"}))
     assert u.label == "predicted (calibration my-h20)" and u.bound_share == pytest.approx(0.625)

@@ -419,6 +419,18 @@ def test_a_plugin_engine_that_cannot_be_imported_is_bad_input(capsys, monkeypatc
     assert code == 2 and f"BENCH_ENGINES: {needle}" in one_line(err) and not out.exists()
 
 
+def test_a_plugin_engine_that_needs_a_missing_package_is_bad_input(capsys, monkeypatch, tmp_path):
+    """Its import failed in the worker: a failed row with a traceback."""
+    from tests.fault_engine import plug_in
+
+    plug_in(monkeypatch, tmp_path, "needy", "needy_engine", "import bench_missing_dependency_xyz  # noqa\n\n\n"
+                                                            "class NeedyEngine:\n    pass\n", "NeedyEngine")
+    out = tmp_path / "r.csv"
+    code, _, err = run_cli(capsys, "run", "--engine", "needy", "--model", "tiny-qwen2", "--out", out)
+    assert code == 2 and "bench_missing_dependency_xyz is not installed in this Python" in one_line(err)
+    assert "pip install bench_missing_dependency_xyz" in err and not out.exists()
+
+
 def test_a_missing_dependency_is_one_line(capsys, monkeypatch):
     from bench.cli import models
 

@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 def case(**fields):
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", **fields}))
     choice = choose_weights(model, "dummy")
-    return cfg.model_dump(), choice
+    return cfg, choice
 
 
-def offline_kwargs(run: dict, choice, device: str) -> dict:
+def offline_kwargs(run: runconfig.RunConfig, choice, device: str) -> dict:
     engine = VllmOfflineEngine(EngineSpec(run=run, load_path=choice.load_path, load_format=choice.load_format,
                                           model_config={}))
     engine.device = device  # what check() reads from the installed vLLM

@@ -17,7 +17,7 @@ from bench.config import serve as serveconfig
 from bench.serve import resolve as serveresolve
 from bench.measure.metrics import RequestResult, compute_metrics
 from bench.measure.streaming import Slo, StreamedRequest, compute_serve_metrics
-from bench.results import schema, store, upgrade
+from bench.results import schema, schema_doc, store, upgrade
 from bench.execution import record
 from bench.config.serve import Level
 
@@ -239,12 +239,14 @@ def test_compare_and_report_name_only_declared_columns_and_take_directions_from_
 
 def test_docs_schema_md_holds_the_generated_table():
     text = (REPO / "docs" / "schema.md").read_text()
-    assert schema.markdown_table() in text, "regenerate: python -m bench.results.schema (see docs/schema.md)"
+    for block in schema_doc.blocks():  # the title, the versions table, the columns table
+        assert block in text, "regenerate: python -m bench.results.schema_doc --write (see docs/schema.md)"
+    assert schema_doc.rewritten(text) == text
 
 
 def test_readme_lists_every_column_group():
     text = (REPO / "README.md").read_text()
-    assert schema.group_table() in text, "README's schema table is schema.group_table(); paste it again"
+    assert schema_doc.group_table() in text, "README's schema table is schema_doc.group_table(); paste it again"
 
 
 # --- files of schema 1 ---------------------------------------------------------------------------------
@@ -344,3 +346,70 @@ def test_a_v3_vllm_row_of_fixed_lengths_gains_what_its_meaning_fixes():
     assert [row[f"input_len_{s}"] for s in ("p50", "p99", "max")] == ["128"] * 3
     assert [row[f"output_len_{s}"] for s in ("p50", "p99", "max")] == ["64"] * 3
     assert row["dataset_file"] == row["dataset_sha256"] == row["dataset_skipped"] == row["tokens_per_chunk_max"] == ""
+
+
+# --- the version and the upgrade, derived from each column's `since` -----------------------------------------
+
+def test_the_version_is_the_newest_columns_since():
+    assert schema.SCHEMA_VERSION == max(c.since for c in schema.DECLARED) == 5
+    added = schema.added_by_version()
+    assert list(added) == [1, 2, 3, 4, 5]
+    assert list(added[1]) == V1 and added[2] == ("engine_version",)
+    assert list(added[3]) == V3_ADDED and list(added[4]) == V4_ADDED and list(added[5]) == V5_ADDED
+    assert upgrade.CURRENT.added == {2: ("engine_version",), 3: tuple(V3_ADDED), 4: tuple(V4_ADDED),
+                                     5: tuple(V5_ADDED)}
+    assert "version 5" not in schema.BY_NAME["schema_version"].meaning  # no number to drift: it is derived
+
+
+def _with_a_version_6_column():
+    new = schema.Column("widgets_per_s", "throughput", "widgets/s", "widgets a second (a test's column)",
+                        better=schema.HIGHER, since=schema.SCHEMA_VERSION + 1)
+    return (*schema.DECLARED, new)
+
+
+def test_a_column_declared_with_the_next_since_makes_the_next_version():
+    declared = _with_a_version_6_column()
+    assert schema.version_of(declared) == 6 and schema.added_by_version(declared)[6] == ("widgets_per_s",)
+    six = upgrade.Upgrade(declared)
+    assert six.version == 6 and six.added[6] == ("widgets_per_s",) and six.readable_versions() == "1, 2, 3, 4, 5, 6"
+    assert six.can_upgrade("5") and not six.can_upgrade("6") and not upgrade.can_upgrade("5")
+    # a file this bench writes (version 5) is an older file there: it gains the column, empty, and loses no cell
+    v5 = {c: f"{c}-x" for c in schema.COLUMNS}
+    v5.update(schema_version="5")
+    header, (row,) = six.upgrade(schema.COLUMNS, [v5])
+    assert header == schema.COLUMNS + ["widgets_per_s"]
+    assert row["schema_version"] == "6" and row["widgets_per_s"] == ""
+    assert {k: row[k] for k in v5 if k != "schema_version"} == {k: v for k, v in v5.items() if k != "schema_version"}
+    # a version-1 row takes every step: version 2's rule still fills engine_version from vllm_version
+    v1 = {c: "" for c in V1}
+    v1.update(schema_version="1", engine="vllm", vllm_version="0.6.3")
+    (lifted,) = six.upgrade(V1, [v1])[1]
+    assert lifted["schema_version"] == "6" and lifted["engine_version"] == "0.6.3" and lifted["widgets_per_s"] == ""
+    # and the versions table of docs/schema.md gains its line
+    assert "| 6 | `widgets_per_s` |  | every added column empty" in schema_doc.versions_table(declared)
+
+
+@pytest.mark.parametrize("since, message", [
+    (1, "since=1 after a column of version 5; a new column goes at the end with since=6"),  # since forgotten
+    (7, "no column arrived in version 6"),  # a version skipped
+])
+def test_a_column_at_the_end_must_arrive_in_the_next_version(since, message):
+    late = schema.Column("widgets_per_s", "throughput", "widgets/s", "a test's column", since=since)
+    with pytest.raises(ValueError, match=message):
+        schema.check((*schema.DECLARED, late))
+    with pytest.raises(ValueError, match=message):
+        upgrade.Upgrade((*schema.DECLARED, late))
+
+
+def test_a_column_between_older_ones_is_refused():
+    early = schema.Column("widgets_per_s", "throughput", "widgets/s", "a test's column", since=6)
+    with pytest.raises(ValueError, match="column engine_version: since=2 after a column of version 6"):
+        schema.check((*schema.DECLARED[:103], early, *schema.DECLARED[103:]))
+
+
+def test_kinds_default_by_unit_and_are_checked():
+    assert schema.BY_NAME["output_tok_s"].kind == "number" and schema.BY_NAME["model"].kind == "text"
+    assert schema.BY_NAME["max_num_seqs"].kind == "int" and schema.BY_NAME["meets_slo"].kind == "bool"
+    assert [c.name for c in schema.DECLARED if c.inf] == ["request_rate"]
+    with pytest.raises(ValueError, match="kind must be one of text, number, int, bool"):
+        schema.check((*schema.DECLARED, schema.Column("x", "g", "", "m", kind="float", since=schema.SCHEMA_VERSION)))

@@ -158,6 +158,23 @@ def test_read_frame_refuses_what_read_results_refuses(tmp_path):
         results.read_frame(tmp_path / "nope.csv")
 
 
+def test_a_file_of_this_version_appends_byte_for_byte_under_the_same_header(tmp_path):
+    """A file as this bench (and the one before the typed reader) writes it: appending adds one line and leaves
+    every byte before it, the header included, as it was; the typed reader reads it without a note."""
+    from bench.results import typed
+
+    path = tmp_path / "runs.csv"
+    results.append_row(path, row(1, config_hash="0012", max_num_seqs=8))
+    before = path.read_bytes()
+    results.append_row(path, row(2, config_hash="0034", max_num_seqs=16))
+    after = path.read_bytes()
+    assert after.startswith(before) and after.count(b"\n") == before.count(b"\n") + 2  # one row: a newline inside
+    assert after.split(b"\n")[0] == before.split(b"\n")[0] == ",".join(results.COLUMNS).encode()
+    _, rows = typed.read_rows(path)
+    assert [(r["config_hash"], r["max_num_seqs"], r["output_tok_s"]) for r in rows] == [("0012", 8, 101.5),
+                                                                                      ("0034", 16, 102.5)]
+
+
 # --- a symbolic link as the file: followed, never replaced ---------------------------------------------------
 
 def test_a_link_to_a_new_file_creates_its_target_and_stays_a_link(tmp_path):

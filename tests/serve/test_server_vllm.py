@@ -89,7 +89,7 @@ def test_endpoint_mode_rate_sweep_against_a_running_server(tmp_path):
     device = installed_vllm_build()[0] or "cpu"
 
     def args(port):
-        return server_args(cfg.model_dump(), choice.load_path, choice.load_format, "tiny-qwen2", device, port,
+        return server_args(cfg, choice.load_path, choice.load_format, "tiny-qwen2", device, port,
                            token_prompts=True)
 
     out = tmp_path / "serve.csv"

@@ -1,5 +1,5 @@
 """Results files -> the report's runs, at any size: each file read in one columnar pass
-(bench.results.store.read_frame), repeated rows of a case collapsed to one run of their medians in one
+(bench.results.typed.read_frame), repeated rows of a case collapsed to one run of their medians in one
 pandas groupby, and the workloads that get their own charts chosen, so that the page stays one readable
 size whether the files hold ten rows or a hundred thousand.
 
@@ -52,11 +52,11 @@ def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBoo
     """Ok rows of every file as Runs (one per case, see the module doc), and a line per file (rows read, rows
     left out, cases)."""
     from bench.analysis.compare import ok_rows
-    from bench.results import store as results
+    from bench.results import typed
 
     runs, lines = [], []
     for path in paths:
-        _, frame = results.read_frame(path)
+        _, frame = typed.read_frame(path)
         ok = ok_rows(frame)
         cases = one_per_case(ok).to_dict("records") if len(ok) else []
         for r in cases:

@@ -177,11 +177,11 @@ def _sim_twin(run: Run, sims: dict) -> Run | None:
 def efficiency_points(runs: list[Run]) -> list[tuple[Run, float, float, str]]:
     """(measured run, measured output tok/s, roofline output tok/s, source) for every measured run
     with a roofline figure: its own roofline columns, else a sim row of the same case and hardware."""
-    sims = {(r.model, r.workload, r.batch, r.machine): r for r in runs if r.engine == "sim"}
+    sims = {(r.model, r.workload, r.batch, r.machine): r for r in runs if r.predicted}
     out = []
     for r in runs:
         measured = r.num("output_tok_s")
-        if r.engine == "sim" or not measured:
+        if r.predicted or not measured:
             continue
         roof = r.num("roofline_output_tok_s")
         if roof is None and r.num("efficiency"):
@@ -200,7 +200,7 @@ def efficiency_section(runs: list[Run]) -> Section:
     title = "Measured vs roofline throughput (efficiency)"
     points = efficiency_points(runs)
     if not points:
-        only_sim = any(r.engine == "sim" for r in runs)
+        only_sim = any(r.predicted for r in runs)
         why = ("no measured row has a roofline figure (the efficiency columns of GPU runs with --hardware, or a sim "
                "row of the same case); CPU rows have no roofline.")
         if only_sim:
