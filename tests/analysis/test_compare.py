@@ -227,10 +227,10 @@ def _file_of_version(path, rows: list[dict], version: int, columns: list[str]) -
 
 
 def test_a_v3_file_and_a_v4_file_of_the_same_cases_find_them_all(tmp_path, capsys):
-    from bench.results import upgrade
+    from bench.results import schema
 
-    v4_columns = [c for c in results.COLUMNS if c not in upgrade.V5_COLUMNS]
-    v3_columns = [c for c in v4_columns if c not in upgrade.V4_COLUMNS]
+    v4_columns = [c.name for c in schema.DECLARED if c.since <= 4]
+    v3_columns = [c.name for c in schema.DECLARED if c.since <= 3]
     cases = sweep() + [row("qwen2.5-0.5b-instruct", "H20", b, engine="sim") for b in (8, 32)]
     # version 4 wrote what version 3 left unsaid: the workload (random, fixed lengths) and vLLM's prefix caching
     as_v4 = [{**r, "dataset": "random", "prefix_caching": "off" if r["engine"] == "vllm" else "",
