@@ -172,11 +172,11 @@ def headline_hour(hw_name: str, book, opts: CostOptions, prices: tuple[GpuHour, 
 def rows_for(paths: tuple[Path, ...], model: str, book) -> list[dict]:
     """Ok rows of `model` (case-insensitive) in the results files; BenchError for a missing or foreign file."""
     from bench.results import typed
+    from bench.results.store import check_results_file
 
     rows = []
     for path in paths:
-        if not path.is_file():
-            raise BenchError(f"{path}: no such results file")
+        check_results_file(path)
         _, found = typed.read_rows(path)
         rows += [r for r in found if (r.get("status") or "ok") == "ok"
                  and str(r.get("model") or "").lower() == model.lower()]

@@ -99,8 +99,7 @@ def cmd_cost(args) -> int:
     price_book = load_prices()
     in_force(price_book, as_of, None if wants_all(vendors) else vendors)  # bad dates and names: exit 2
     path: Path = command.results
-    if not path.is_file():
-        raise BenchError(f"{path}: no such results file")
+    results.check_results_file(path)
     header = results.read_header(path)
     if header and not results.is_bench_header(header):  # another tool's CSV: name the columns cost lacks
         check_columns(header, str(path))

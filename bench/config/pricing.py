@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
@@ -127,12 +128,15 @@ def _card(value: Any) -> str:
 
 
 def _day(value: Any) -> dt.date:
+    """A day written YYYY-MM-DD; one in that form that does not exist (2026-02-30) says so: its form was right."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise ValueError("expected a date as YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValueError("expected a date as YYYY-MM-DD") from None
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as e:
+        raise ValueError(f"not a real date ({e})") from None
 
 
 def _bounded(low: float, high: float, low_open: bool, expected: str):

@@ -133,8 +133,9 @@ DATASET_OPTIONS = {"prefix_len": ("shared-prefix",), "num_prefixes": ("shared-pr
                    "tokenizer": ("sharegpt", "jsonl"), "dataset_output": ("sharegpt", "jsonl")}
 
 
-# Options that do not change what is measured (the time limit, how the row is priced); left out of the case key.
-NOT_IN_KEY = ("timeout_s", *RowPricing.model_fields)
+# Options that do not change what is measured (the time limits, the verdict's rule, how the row is priced); left out
+# of the case key.
+NOT_IN_KEY = ("timeout_s", "stall_timeout_s", "max_failure_rate", *RowPricing.model_fields)
 # Options only a predicted engine's (sim's) figures depend on (a measured case's predicted_* columns follow
 # --profile, its measurement does not); and options left out of the key at their default, so keys of cases recorded
 # before them still match.

@@ -190,6 +190,7 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "concurrency": int(level.value) if level.kind == "concurrency" else None,
         "slo_ttft_ms": cfg.slo_ttft_ms, "slo_tpot_ms": cfg.slo_tpot_ms,
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
+        "max_failure_rate": cfg.max_failure_rate,
         "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
     }
     return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg)

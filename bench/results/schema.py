@@ -327,6 +327,27 @@ DECLARED: tuple[Column, ...] = (
        "prefill time over input_tokens - cached_prompt_tokens (cached tokens run in no step; cny_per_m_input is "
        "the price at the measured hit rate)", BOTH, LOWER, "cost", "optional", "CNY per M input tokens (cache miss)",
        since=4),
+    # a serving level's failures by class and the rule that judged it (bench.measure.failures, bench.serve.verdict;
+    # docs/serve.md "When a level fails")
+    _c("max_failure_rate", "failures", "fraction", "the level's rule: failed when failure_rate is above it "
+       "(--max-failure-rate)", _S, filled="always", since=5),
+    _c("failure_rate", "failures", "fraction", "failed requests other than cancelled ones / requests sent other "
+       "than cancelled ones; empty when none was sent", _S, LOWER, M, "optional", since=5),
+    _c("errors_http", "failures", "requests", "failed: the server answered a status other than 200 (429 included)",
+       _S, LOWER, M, kind="int", since=5),
+    _c("rate_limited", "failures", "requests", "of errors_http, answered 429 (each one's Retry-After is in the JSON; "
+       "never waited for)", _S, LOWER, M, kind="int", since=5),
+    _c("errors_connection", "failures", "requests", "failed: no connection, or it broke (refused, reset, cut in the "
+       "middle of a stream)", _S, LOWER, M, kind="int", since=5),
+    _c("errors_timeout", "failures", "requests", "failed: no byte for --stall-timeout seconds", _S, LOWER, M,
+       kind="int", since=5),
+    _c("errors_stream", "failures", "requests", "failed: a 200 whose stream was malformed, carried an error, ended "
+       "without [DONE] or a finish_reason, or carried no output", _S, LOWER, M, kind="int", since=5),
+    _c("cancelled", "failures", "requests", "failed: cut short by the level's time limit or a signal (left out of "
+       "failure_rate); failed = the five classes' sum", _S, LOWER, M, kind="int", since=5),
+    _c("usage_mismatch", "failures", "requests", "completed requests whose usage.completion_tokens could not be right "
+       "(negative, decreasing, 0 for a stream with output, above max_tokens or above 2x the tokens streamed): their "
+       "streamed count was used", _S, LOWER, M, kind="int", since=5),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

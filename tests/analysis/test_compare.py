@@ -216,3 +216,33 @@ def test_a_large_comparison_prints_the_lines_that_matter_first(capsys, tmp_path,
     # tpot 1/scale: x 1.25 (+25%, worse) and x 0.667 (better); 12 lines = 2 worse + 2 better + 8 within noise
     assert "showing 3 of 12 case x metric lines (2 better, 2 worse, 8 within noise)" in " ".join(out.split())
     assert len(list(csv.DictReader((tmp_path / "c.csv").open()))) == 12  # --out has every line
+
+
+def _file_of_version(path, rows: list[dict], version: int, columns: list[str]) -> None:
+    """`rows` as a bench of schema `version` wrote them: its columns only, its version in every row."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+        w.writeheader()
+        w.writerows({**{k: "" if v is None else v for k, v in r.items()}, "schema_version": version} for r in rows)
+
+
+def test_a_v3_file_and_a_v4_file_of_the_same_cases_find_them_all(tmp_path, capsys):
+    from bench.results import schema
+
+    v4_columns = [c.name for c in schema.DECLARED if c.since <= 4]
+    v3_columns = [c.name for c in schema.DECLARED if c.since <= 3]
+    cases = sweep() + [row("qwen2.5-0.5b-instruct", "H20", b, engine="sim") for b in (8, 32)]
+    # version 4 wrote what version 3 left unsaid: the workload (random, fixed lengths) and vLLM's prefix caching
+    as_v4 = [{**r, "dataset": "random", "prefix_caching": "off" if r["engine"] == "vllm" else "",
+              **{f"{side}_{s}": r[side] for side in ("input_len", "output_len") for s in ("p50", "p99", "max")}}
+             for r in cases]
+    _file_of_version(tmp_path / "v3.csv", cases, 3, v3_columns)
+    _file_of_version(tmp_path / "v4.csv", as_v4, 4, v4_columns)
+    code, out, err = run_cli(capsys, "compare", tmp_path / "v3.csv", tmp_path / "v4.csv")
+    assert code == 0, err
+    assert f"{len(cases)} case(s)" in out and "no case is in both" not in err
+    base, new = results.read_frame(tmp_path / "v3.csv")[1], results.read_frame(tmp_path / "v4.csv")[1]
+    keys = cmp.resolve_key(None, list(base.columns), list(new.columns))
+    assert {"dataset", "prefix_caching"} <= set(keys)
+    c = cmp.compare(base, new, keys, ["output_tok_s"], 0.05)
+    assert len(c.cases) == len(cases) and c.only_base == [] and c.only_new == []
