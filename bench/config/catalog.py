@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import REPO_ROOT
-from bench.config.files import Catalog, ModelEntry, load_catalog
+from bench.config.files import CARD_UNITS, Catalog, ModelEntry, load_catalog
 from bench.core.errors import BenchError, close_names
 from bench.model.config_checks import config_problems
 
@@ -200,3 +200,21 @@ def choose_weights(model: ResolvedModel, weights_opt: str = "auto") -> WeightsCh
     if snap is not None:
         return WeightsChoice("real", str(snap), "auto", "hf-cache")
     return WeightsChoice("dummy", str(model.config_dir), "dummy", "")
+
+
+def card_figure(text: str) -> tuple[float, float]:
+    """A card's figure ('37B') -> (37e9, 0.5e9): the number and half a unit of its last digit, the rounding the
+    digits it prints allow ('3.3B': 3.25-3.35)."""
+    number, unit = text[:-1], CARD_UNITS[text[-1]]
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    return float(number) * unit, 0.5 * 10 ** -decimals * unit
+
+
+def card_agrees(count: float, text: str) -> tuple[bool, float]:
+    """Whether bench's `count` agrees with a card's printed figure, and its deviation (count / figure - 1): within
+    1%, or within the digits the card prints, rounded, or truncated by at most 2% (DeepSeek-V2-Lite's 2.45B
+    printed as 2.4B, Qwen3-30B-A3B's 3.35B as 3.3B)."""
+    figure, half = card_figure(text)
+    truncated = figure <= count < min(figure + 2 * half, 1.02 * figure)
+    ok = abs(count - figure) <= max(0.01 * figure, half) or truncated
+    return ok, count / figure - 1

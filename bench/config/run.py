@@ -11,7 +11,7 @@ import json
 from contextlib import contextmanager
 from typing import Literal
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, field_validator, model_validator
 
 from bench.config import catalog
 from bench.config.catalog import ResolvedModel
@@ -94,9 +94,27 @@ class RunConfig(RowPricing):
     profile: str | None = option(None, "a calibration profile (`bench calibrate ... --out profile.yaml`) for the "
                                        "predicted_* columns and --engine sim; default the published fit",
                                  metavar="PROFILE.yaml")
+    temperature: float = option(1.0, "sampling temperature of every request (1: vllm bench's default; 0: greedy, "
+                                     "where a speculative draft is accepted most)", ge=0.0, le=2.0,
+                                allow_inf_nan=False)
+    speculative_config: str | None = option(
+        None, "speculative decoding, passed to vLLM as its speculative_config (a JSON object): e.g. "
+              "'{\"method\": \"ngram\", \"num_speculative_tokens\": 3, \"prompt_lookup_max\": 4}', "
+              "'{\"method\": \"mtp\", \"num_speculative_tokens\": 1}' (DeepSeek-V3, GLM-4.5) or EAGLE with its draft "
+              "\"model\"; rows record the method, draft length, acceptance rate and tokens per step from vLLM's "
+              "counters (docs/engines.md)", metavar="JSON", local_only=True)
+    spec_acceptance: float | None = option(
+        None, "--engine sim with --speculative-config: the share of draft tokens the model accepts, an assumption the "
+              "sim prices (1 + draft length x rate tokens a step, the draft's own cost added); rows label it assumed",
+        metavar="RATE", ge=0.0, le=1.0)
     sim_timing: Literal["expected", "bound"] = option(
         "expected", "--engine sim: time steps as the engine is expected to (the efficiency model of --profile or "
                     "the published fit) or at the roofline bound")
+
+    @field_validator("speculative_config")
+    @classmethod
+    def _speculative_config_is_an_object(cls, text: str | None) -> str | None:
+        return None if text is None else json.dumps(speculative_config(text), sort_keys=True)
 
     @model_validator(mode="after")
     def _range_needs_a_distribution(self):
@@ -122,6 +140,39 @@ class RunConfig(RowPricing):
         return self
 
 
+def speculative_config(text: str) -> dict:
+    """--speculative-config's JSON as a dict; ValueError (one line) unless it is an object naming a `method` and,
+    when given, a positive whole `num_speculative_tokens`. vLLM checks the rest (bench.engines.vllm_offline)."""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"not JSON ({getattr(e, 'msg', e)}); give an object such as "
+                         '\'{"method": "ngram", "num_speculative_tokens": 3}\'') from None
+    if not isinstance(value, dict):
+        raise ValueError(f"a JSON object is needed, not {type(value).__name__}")
+    if not isinstance(value.get("method"), str) or not value["method"]:
+        raise ValueError('it names no "method" (ngram, mtp, eagle, eagle3, ...)')
+    k = value.get("num_speculative_tokens")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise ValueError(f'"num_speculative_tokens" is {k!r}, not a positive whole number')
+    return value
+
+
+def draft_tokens(spec: dict, model_config: dict) -> int:
+    """Tokens the draft proposes a step: num_speculative_tokens, else (MTP) the model's MTP layers, else 1."""
+    return int(spec.get("num_speculative_tokens") or model_config.get("num_nextn_predict_layers") or 1)
+
+
+# Speculative methods that draft with the model's own MTP layers (vLLM's names; "mtp" maps to the model's kind).
+MTP_METHODS = ("mtp", "deepseek_mtp", "glm4_moe_mtp", "qwen3_next_mtp", "ernie_mtp", "mimo_mtp")
+
+
+def mtp_draft_layers(cfg: dict, method: str | None) -> int:
+    """Layers of KV cache a speculative draft adds: the model's MTP layers (num_nextn_predict_layers) when it
+    drafts with them, else 0 (ngram keeps none; an EAGLE draft model's own cache is not sized here)."""
+    return int(cfg.get("num_nextn_predict_layers") or 0) if method in MTP_METHODS else 0
+
+
 def tp_refusal(model: ResolvedModel, tp: int, problem: str) -> str:
     sizes = ", ".join(map(str, config_checks.tensor_parallel_sizes(model.config)))
     return f"--tensor-parallel-size {tp}: {model.name}'s {problem}, which vLLM refuses; choose one of {sizes}"
@@ -140,7 +191,7 @@ NOT_IN_KEY = ("timeout_s", "stall_timeout_s", "max_failure_rate", *RowPricing.mo
 # --profile, its measurement does not); and options left out of the key at their default, so keys of cases recorded
 # before them still match.
 SIM_ONLY_IN_KEY = ("profile", "sim_timing")
-OMITTED_AT_DEFAULT = {"quantization": None}
+OMITTED_AT_DEFAULT = {"quantization": None, "speculative_config": None, "spec_acceptance": None, "temperature": 1.0}
 
 
 def parse(fields: dict, where: str = "bench run") -> RunConfig:
@@ -222,9 +273,35 @@ def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = N
         raise FieldError("quantization", f"--quantization {resolved.quantization} needs a checkpoint quantised with "
                          f"{resolved.quantization.upper()} (a --model directory whose config.json has "
                          "quantization_config); dummy weights of the bundled config cannot be; fp8 can")
+    with _about("speculative_config"):
+        _check_speculation(resolved, model)
+    if resolved.temperature != 1.0 and resolved.engine in ("hf", "hf-cb"):
+        raise FieldError("temperature", f"--temperature {resolved.temperature}: the {resolved.engine} engine samples at "
+                         "temperature 1 (as vLLM's default); use --engine vllm")
     if resolved.weights == "hub" and not model.hub_id:
         raise FieldError("weights", f"--weights hub: model {model.name} has no hub_id in models.yaml")
     return resolved, model
+
+
+def _check_speculation(cfg: RunConfig, model: ResolvedModel) -> None:
+    """--speculative-config runs on vLLM (and is priced by the sim with an assumed --spec-acceptance); MTP needs the
+    model's MTP layers."""
+    if cfg.spec_acceptance is not None and not (cfg.engine == "sim" and cfg.speculative_config):
+        raise FieldError("spec_acceptance", "--spec-acceptance is the sim's assumption for --engine sim with "
+                         "--speculative-config; a vLLM run measures the acceptance itself")
+    if not cfg.speculative_config:
+        return
+    spec = json.loads(cfg.speculative_config)
+    if cfg.engine in ("hf", "hf-cb"):
+        raise BenchError(f"--speculative-config: the {cfg.engine} engine has no speculative decoding; use --engine "
+                         "vllm, or sim with --spec-acceptance")
+    if spec["method"] in MTP_METHODS and not model.config.get("num_nextn_predict_layers"):
+        raise BenchError(f"--speculative-config: method {spec['method']} drafts with the model's own MTP layers and "
+                         f"{model.name}'s config.json has none (num_nextn_predict_layers); use ngram, or EAGLE with a "
+                         "draft model")
+    if cfg.engine == "sim" and cfg.spec_acceptance is None:
+        raise BenchError("--speculative-config with --engine sim: give --spec-acceptance RATE, the share of draft "
+                         "tokens accepted (an assumption; measure it with a vLLM run)")
 
 
 def _resolve_workload(cfg: RunConfig, model: ResolvedModel) -> RunConfig:

@@ -130,7 +130,7 @@ def print_models(models, show_tiny: bool = False) -> None:
 
 
 def print_explain(e: dict) -> None:
-    """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.bound.explain."""
+    """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.explain.explain."""
     dp = ", data-parallel attention" if e["attention_data_parallel"] else ""
     t = Table(title=f"{e['model']} on {e['hardware']} x{e['tensor_parallel_size']} "
                     f"(weights {e['weight_dtype']}, KV {e['kv_cache_dtype']}{dp}, context {num(e['context'])})",
@@ -140,7 +140,11 @@ def print_explain(e: dict) -> None:
     t.add_row("parameters", f"{num(e['params_total'] / 1e9)} billion total | "
                           f"{num(e['params_active'] / 1e9)} billion active per token")
     t.add_row("weights", f"{num(e['weight_bytes'] / 1e9)} GB in all | {num(e['weight_bytes_per_gpu'] / 2**30)} GiB per GPU")
+    t.add_row("attention layers", e.get("attention_layers") or "-")
     t.add_row("KV cache per token", f"{num(e['kv_bytes_per_token'])} bytes (all GPUs)")
+    per_seq = e.get("kv_bytes_per_sequence")
+    if per_seq is not None and per_seq != e["kv_bytes_per_token"] * e["context"]:  # a window, a state or top-k
+        t.add_row(f"KV cache per sequence of {num(e['context'])}", f"{num(per_seq / 2**20)} MiB (all GPUs)")
     if not e["fits"]:
         t.add_row("fits", "[red]no: the weights leave no room for a KV cache at "
                           f"gpu_memory_utilization {e['gpu_memory_utilization']}[/red]")
@@ -152,6 +156,8 @@ def print_explain(e: dict) -> None:
         t.add_row("decode turns compute-bound", f"from batch {num(cb)}" if cb else "never (memory-bound at this context)")
     t.add_row("peak / bandwidth", f"{si(e['peak_flops'], 'FLOPS')} | {si(e['bandwidth_bytes_s'], 'B/s')}")
     console.print(t)
+    if e.get("weight_format_note"):
+        console.print(f"weights: {e['weight_format_note']}", highlight=False)
     if e.get("warning"):
         console.print(f"[yellow]warning: {e['warning']}[/yellow]")
     if not e.get("fits_context", True):

@@ -18,6 +18,9 @@ class KVCacheInfo:
     num_blocks: int | None = None
     capacity_tokens: int | None = None  # tokens the cache can hold at once, all sequences together
     allocated_bytes: int | None = None  # bytes of the KV tensors, summed over all workers
+    # vLLM's KV-cache groups drawing on one block pool (sliding-window and full layers: 2); a block holds one group's
+    # layers, so the pool holds blocks x block size / groups tokens of every layer
+    groups: int | None = None
 
     @property
     def bytes_per_token(self) -> float | None:

@@ -15,6 +15,7 @@ from bench.roofline.batchsim import SimError, prefix_hashes
 from bench.config.engines import SIM_MODEL_VERSION
 from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.core.errors import BenchError
+from bench.measure import speculative
 from bench.measure.metrics import RequestResult
 from bench.roofline.bound import BLOCK_SIZE, Deployment
 from bench.workload.synthetic import Request
@@ -104,6 +105,9 @@ class SimEngine:
             "decode_s": self.last.decode_s if self.last else None,
             "split_method": ("steps-expected" if self.profile else "steps-roofline")
             if self.last and self.last.prefill_s is not None else None,
+            # speculative decoding as priced: the acceptance is --spec-acceptance, an assumption
+            **({"spec_decode": speculative.assumed(dep.draft.method, dep.draft.draft_tokens,
+                                                   dep.draft.acceptance_rate).to_dict()} if dep.draft else {}),
         }
 
     def stop(self) -> None:

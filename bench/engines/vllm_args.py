@@ -7,6 +7,8 @@ GPU package and the CPU build across versions; the server's CLI flags are those 
 
 from __future__ import annotations
 
+import json
+
 from bench.config.run import RunConfig
 
 # vLLM's CPU default sizes the KV cache from gpu_memory_utilization x all RAM (90%), which fails on a
@@ -47,6 +49,8 @@ def engine_options(run: RunConfig, load_path: str, load_format: str, device: str
         options["quantization"] = run.quantization
     if run.distributed_executor_backend:
         options["distributed_executor_backend"] = run.distributed_executor_backend
+    if run.speculative_config:  # JSON text, checked to be an object (bench.config.run.speculative_config)
+        options["speculative_config"] = json.loads(run.speculative_config)
     if device == "cpu":
         options["kv_cache_memory_bytes"] = cpu_kv_cache_bytes(run)
     return options
@@ -65,6 +69,8 @@ def cli_args(options: dict) -> list[str]:
                 args.append(flag)
             elif key in ON_BY_DEFAULT:
                 args.append("--no-" + flag[2:])
+        elif isinstance(value, dict):  # a config object (speculative_config): the server takes it as JSON
+            args += [flag, json.dumps(value, sort_keys=True)]
         else:
             args += [flag, str(value)]
     return args

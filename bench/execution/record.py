@@ -10,11 +10,13 @@ are copied from it by name; the rest are set here, the parts both writers share 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import sys
 
 from bench.config.catalog import ResolvedModel
-from bench.config.run import RunConfig, case_key
+from bench.config.run import RunConfig, case_key, draft_tokens, mtp_draft_layers
+from bench.measure import speculative
 from bench.cost.pricing import run_cost_columns
 from bench.config.engines import engine_version, modelled_engine
 from bench.measure.telemetry import energy_columns
@@ -31,10 +33,13 @@ class IncompleteRow(ValueError):
 
 
 def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int | None:
-    """KV bytes per token from the config (bench.model.modelmath), at the case's dtypes and TP."""
+    """KV bytes per token from the config (bench.model.modelmath), at the case's dtypes and TP; an MTP draft's
+    layers included (--speculative-config method mtp)."""
     dtype = cfg.dtype if cfg.dtype != "auto" else model.dtype
+    method = json.loads(cfg.speculative_config)["method"] if cfg.speculative_config else None
     return derived("kv_bytes_per_token_analytic", None, modelmath.kv_bytes_per_token, model.config,
-                   cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
+                   cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1, False, 0,
+                   mtp_draft_layers(model.config, method))
 
 
 def derived(what: str, fallback, compute, *args):
@@ -145,6 +150,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
         "split_method": info.get("split_method"),
         "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if modelled_engine(cfg.engine) == "vllm" else None,
+        **speculative.columns(info.get("spec_decode")),
     }
     sources = {
         "metrics": m,
@@ -192,6 +198,7 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
         "max_failure_rate": cfg.max_failure_rate,
         "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
+        **speculative.columns(_served_spec(cfg, model, server)),
     }
     return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg)
 
@@ -217,6 +224,15 @@ def case_record(row: dict, *, config: dict, model: ResolvedModel | None, environ
     head = {"schema_version": SCHEMA_VERSION, "row": row, "config": config, "model": facts,
             "environment": environment}
     return {**head, **parts, "log": log, "requests": requests}
+
+
+def _served_spec(cfg, model: ResolvedModel, server: dict) -> dict | None:
+    """A level's speculative figures from the server's counters (bench.serve.prometheus), for a local server run
+    with --speculative-config; None otherwise (an endpoint's speculation is not bench's to know)."""
+    if not getattr(cfg, "speculative_config", None) or server.get("server_spec_drafts") is None:
+        return None
+    spec = json.loads(cfg.speculative_config)
+    return speculative.from_server(server, spec["method"], draft_tokens(spec, model.config)).to_dict()
 
 
 def _rate(v: float) -> float | str:

@@ -348,6 +348,19 @@ DECLARED: tuple[Column, ...] = (
     _c("usage_mismatch", "failures", "requests", "completed requests whose usage.completion_tokens could not be right "
        "(negative, decreasing, 0 for a stream with output, above max_tokens or above 2x the tokens streamed): their "
        "streamed count was used", _S, LOWER, M, kind="int", since=5),
+    # speculative decoding (bench.measure.speculative): vLLM's own counters over the timed run (serve: over the level,
+    # from /metrics), or the sim's assumption; empty without --speculative-config
+    _c("spec_method", "speculative", "", "the draft of --speculative-config: ngram, mtp, eagle, ...",
+       filled="optional", since=5),
+    _c("spec_draft_tokens", "speculative", "tokens", "tokens the draft proposes a step (num_speculative_tokens)",
+       filled="optional", kind="int", since=5),
+    _c("spec_acceptance_rate", "speculative", "fraction", "accepted / drafted tokens (vLLM's spec_decode counters; "
+       "sim: --spec-acceptance, assumed)", better=HIGHER, filled="optional", label="draft acceptance rate", since=5),
+    _c("spec_tokens_per_step", "speculative", "tokens", "tokens a decoding sequence emits a step: 1 + accepted / "
+       "drafts (vLLM's mean acceptance length; sim: 1 + draft tokens x acceptance)", better=HIGHER,
+       filled="optional", label="tokens per step (speculative)", since=5),
+    _c("spec_source", "speculative", "", "measured (vLLM's counters) or assumed (the sim's --spec-acceptance)",
+       filled="optional", since=5),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

@@ -9,7 +9,9 @@ throughput), in the order vLLM's V1 scheduler decides it:
   A decode that finds the KV cache full preempts the most recently admitted request: its
   cache is freed and it waits at the front of the queue to recompute prompt + output so far.
   The step that completes a request's prefill yields its first output token; each later step
-  yields one more. KV is counted in tokens (vLLM rounds each sequence up to 16-token blocks).
+  yields one more. KV is counted in tokens (vLLM rounds each sequence up to 16-token blocks); a model
+  whose cache is not one unit per token (sliding windows, a linear layer's constant state) gives
+  `kv_units`: the cache a sequence of n tokens holds, in the capacity's unit.
 
 Prefix caching (vLLM's automatic prefix caching, when `prefix_blocks` is given): every full 16-token block of a
 prompt is cached under a hash of its tokens and all before it (prefix_hashes) as soon as it is scheduled. A request
@@ -58,6 +60,8 @@ class SimRequest:
     # state
     computed: int = 0  # tokens whose KV is cached (prompt, then outputs), reset by preemption
     generated: int = 0  # output tokens produced so far
+    credit: float = 0.0  # speculative decoding: the fraction of a token carried to the next step
+    pending: int = 0  # tokens this step's decode will emit
     first_token_s: float | None = None
     finish_s: float | None = None
     blocks: list = field(default_factory=list)  # prefix caching: the prompt's block hashes (prefix_hashes)
@@ -173,11 +177,19 @@ class SimError(ValueError):
 
 def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_tokens: int, max_num_seqs: int,
              max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False,
-             prefix_blocks: list[list] | None = None, block_tokens: int = BLOCK_TOKENS) -> SimOutcome:
+             prefix_blocks: list[list] | None = None, block_tokens: int = BLOCK_TOKENS,
+             kv_units: Callable[[int], float] | None = None, tokens_per_step: float = 1.0) -> SimOutcome:
     """Run every (prompt_len, output_len) request to completion; return per-request times. `prefix_blocks`
-    (prefix_hashes of the prompts, one list per request): prefix caching on (module doc)."""
+    (prefix_hashes of the prompts, one list per request): prefix caching on (module doc). tokens_per_step:
+    what a decoding sequence emits a step on average (speculative decoding: 1 + draft tokens x acceptance), each
+    step emitting the whole tokens of what it has accumulated (at least one), the rest carried."""
     if max_num_seqs < 1 or max_num_batched_tokens < 1:
         raise ValueError("max_num_seqs and max_num_batched_tokens must be positive")
+    held = kv_units or (lambda n: n)  # the cache a sequence of n computed tokens holds
+
+    def grow(r: SimRequest, n: int):  # what computing n more tokens of r adds to the cache
+        return held(r.computed + n) - held(r.computed) if kv_units else n
+
     reqs = [SimRequest(p, o) for p, o in lengths]
     cache = None
     if prefix_blocks is not None:
@@ -187,7 +199,7 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         for r, blocks in zip(reqs, prefix_blocks):
             r.blocks = list(blocks)
     for r in reqs:
-        if r.prompt_len + r.output_len > kv_capacity_tokens:
+        if held(r.prompt_len + r.output_len) > kv_capacity_tokens:
             raise SimError(f"a request of {r.prompt_len} + {r.output_len} tokens does not fit a KV cache of "
                            f"{kv_capacity_tokens} tokens")
         if r.output_len < 1 or r.prompt_len < 1:
@@ -211,21 +223,24 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         i = 0
         while i < len(running) and budget > 0:
             r = running[i]
-            need = min(r.target_prefill - r.computed, budget) if r.prefilling else 1
-            while used + need > kv_capacity_tokens and running[-1] is not r:  # preempt the newest
+            if r.prefilling:
+                need = min(r.target_prefill - r.computed, budget)
+            else:
+                need = r.pending = min(max(1, int(r.credit + tokens_per_step)), r.output_len - r.generated)
+            while used + grow(r, need) > kv_capacity_tokens and running[-1] is not r:  # preempt the newest
                 victim = running.pop()
-                used -= cache.release(victim) if cache else victim.computed
+                used -= cache.release(victim) if cache else held(victim.computed)
                 victim.computed = 0
                 waiting.appendleft(victim)
                 preemptions += 1
-            if used + need > kv_capacity_tokens:  # r itself is the newest and still does not fit
+            if used + grow(r, need) > kv_capacity_tokens:  # r itself is the newest and still does not fit
                 running.pop(i)
-                used -= cache.release(r) if cache else r.computed
+                used -= cache.release(r) if cache else held(r.computed)
                 r.computed = 0
                 waiting.appendleft(r)
                 preemptions += 1
                 continue
-            used += need
+            used += grow(r, need)
             budget -= need
             if cache:
                 cache.register(r, r.computed + need)
@@ -238,7 +253,7 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
             hit = cache.hits(r) if cache and r.computed == 0 else []
             start = len(hit) * block_tokens
             need = min(r.target_prefill - start, budget)
-            if used + (cache.revived_tokens(hit) if hit else 0) + need > kv_capacity_tokens:
+            if used + (cache.revived_tokens(hit) if hit else 0) + grow(r, need) > kv_capacity_tokens:
                 break
             waiting.popleft()
             running.append(r)
@@ -247,7 +262,7 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
                 r.computed = start
             if cache and r.cached_tokens is None:  # counted at the first admission, as vLLM does
                 r.cached_tokens = start
-            used += need
+            used += grow(r, need)
             budget -= need
             if cache:
                 cache.register(r, r.computed + need)
@@ -274,12 +289,14 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
             if not r.prefilling:
                 _emit(r, now)
         for r in decoders:
-            r.computed += 1
-            _emit(r, now)
+            r.credit += tokens_per_step - r.pending
+            r.computed += r.pending
+            for _ in range(r.pending):
+                _emit(r, now)
         still = []
         for r in running:
             if r.finish_s is not None:
-                used -= cache.release(r) if cache else r.computed
+                used -= cache.release(r) if cache else held(r.computed)
             else:
                 still.append(r)
         running = still

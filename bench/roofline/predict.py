@@ -11,8 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.config import hardware
+import json
+
 from bench.config.engines import is_predicted, modelled_engine
-from bench.roofline import engine_profiles, trace
+from bench.config.run import draft_tokens
+from bench.roofline import engine_profiles, speculation, trace
 from bench.roofline import profile as profiles
 from bench.roofline.profile import Profile
 
@@ -21,6 +24,7 @@ from bench.roofline.batchsim import SimError
 from bench.config.catalog import _dtype_of
 from bench.core.errors import BenchError
 from bench.roofline.bound import Deployment, GpuSpec, WorkloadPrediction
+from bench.model import modelmath
 
 
 def gpu_for(name: str) -> GpuSpec | None:
@@ -48,8 +52,23 @@ def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool =
     dtype = model_dtype(run, model_config)
     given = {k: run[k] for k in ("kv_cache_dtype", "gpu_memory_utilization") if run.get(k)}  # else RunConfig's
     return Deployment(cfg=model_config, gpu=gpu, tensor_parallel_size=run.get("tensor_parallel_size") or 1,
-                      weight_dtype=weight_format(run, dtype), model_dtype=dtype, mla_expanded=mla_expanded,
+                      draft=draft_of(run, model_config),
+                      weight_dtype=weight_format(run, dtype, model_config), model_dtype=dtype, mla_expanded=mla_expanded,
                       mla_padded_head_dim=mla_padded_head_dim, **given)
+
+
+def draft_of(run: dict, model_config: dict) -> speculation.Draft | None:
+    """The speculative draft of a run: --speculative-config's method and draft length at --spec-acceptance (the sim's
+    assumption) or the acceptance a vLLM run measured (`measured_acceptance`, set by prediction_columns); None
+    without speculative decoding or an acceptance."""
+    text = run.get("speculative_config")
+    rate = run.get("spec_acceptance")
+    if rate is None:
+        rate = run.get("measured_acceptance")
+    if not text or rate is None:
+        return None
+    spec = json.loads(text)
+    return speculation.Draft(spec["method"], draft_tokens(spec, model_config), float(rate))
 
 
 # --quantization NAME -> the weight format the roofline charges: fp8 W8A8 (FP8 GEMMs where the card has them),
@@ -57,10 +76,13 @@ def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool =
 QUANTIZATION_WEIGHTS = {"fp8": "fp8", "awq": "int4", "gptq": "int4"}
 
 
-def weight_format(run: dict, dtype: str) -> str:
-    """The weights' format: the --quantization's, else the model dtype."""
+def weight_format(run: dict, dtype: str, model_config: dict | None = None) -> str:
+    """The weights' format: the --quantization's, else the checkpoint's own (fp8: DeepSeek-V3/R1, Kimi K2; mxfp4:
+    gpt-oss; vLLM loads those without being asked, dummy weights included), else the model dtype."""
     q = run.get("quantization")
-    return QUANTIZATION_WEIGHTS[q] if q else dtype
+    if q:
+        return QUANTIZATION_WEIGHTS[q]
+    return (modelmath.checkpoint_weight_format(model_config) if model_config else None) or dtype
 
 
 def vllm_default_limits(gpu: GpuSpec) -> tuple[int, int]:
@@ -222,7 +244,9 @@ def prediction_columns(run: dict, model_config: dict, device: str, device_name: 
     version = None if is_predicted(run.get("engine")) else info.get("engine_version") or out.get("engine_version")
     try:
         prof = profile or load_profile(run.get("profile"))
-        e = expected({**run, "max_num_seqs": info.get("max_num_seqs") or run.get("max_num_seqs")}, model_config, name,
+        measured = (info.get("spec_decode") or {}).get("acceptance_rate")  # a speculative vLLM run's own
+        e = expected({**run, "max_num_seqs": info.get("max_num_seqs") or run.get("max_num_seqs"),
+                      "measured_acceptance": measured}, model_config, name,
                      prof, [(r["prompt_len"], r["output_len"]) for r in requests], engine, version,
                      info.get("max_num_batched_tokens"),
                      kv_capacity_tokens=(out.get("kv") or {}).get("capacity_tokens") if device == "cpu" else None)

@@ -72,7 +72,8 @@ def schedule(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int,
         return 1.0
 
     out = batchsim.simulate(lengths, unit_step, kv_capacity_tokens or dep.kv_capacity_tokens, max_num_seqs,
-                            max_num_batched_tokens, prefix_blocks=prefix_blocks)
+                            max_num_batched_tokens, prefix_blocks=prefix_blocks,
+                            kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step)
     a = np.array(rows, dtype=float)
     allreduces = dep.step_cost(1, 1).allreduces
     costs = efficiency.StepCost(*(a[:, i] for i in range(8)), allreduces=allreduces, expert_matrices=a[:, 10])

@@ -40,6 +40,7 @@ class Target:
     secret: Secret | None = None
     stall_timeout_s: float = STALL_TIMEOUT_S
     count_tokens: Callable[[str], int] | None = None  # the local tokenizer's count of a text, where one is given
+    temperature: float = 1.0  # sent only when not 1 (the servers' default)
 
     def headers(self) -> dict[str, str]:
         h = {"Content-Type": "application/json"}
@@ -54,6 +55,8 @@ class Target:
             b["messages"] = [{"role": "user", "content": prompt}]
         else:
             b["prompt"] = prompt
+        if self.temperature != 1.0:
+            b["temperature"] = self.temperature
         if self.ignore_eos:  # vLLM's extensions (--no-ignore-eos leaves both out, for vendors)
             b["ignore_eos"] = True  # exactly max_tokens tokens
             b["stream_options"]["continuous_usage_stats"] = True  # usage in every chunk: its token count

@@ -24,6 +24,10 @@ COUNTERS = {
     "requests_finished": "vllm:request_success_total",
     "prefix_cache_queries": "vllm:prefix_cache_queries_total",  # prompt tokens looked up in the prefix cache
     "prefix_cache_hits": "vllm:prefix_cache_hits_total",  # of those, found there
+    # speculative decoding (bench.measure.speculative): verification steps with a draft, tokens drafted, accepted
+    "spec_drafts": "vllm:spec_decode_num_drafts_total",
+    "spec_draft_tokens": "vllm:spec_decode_num_draft_tokens_total",
+    "spec_accepted": "vllm:spec_decode_num_accepted_tokens_total",
 }
 SCRAPE_TIMEOUT_S = 5.0
 

@@ -169,7 +169,7 @@ def _target(cfg: ServeConfig, endpoint: Endpoint, api_model: str, secret: Secret
         encode = load(cfg.tokenizer).encode
         count = lambda text: len(encode(text))  # noqa: E731
     return Target(endpoint, api_model, cfg.ignore_eos, secret, stall_timeout_s=cfg.stall_timeout_s,
-                  count_tokens=count)
+                  count_tokens=count, temperature=cfg.temperature)
 
 
 def installed_vllm_device() -> str:

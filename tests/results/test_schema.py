@@ -50,14 +50,16 @@ V4_ADDED = ["energy_note", "predicted_output_tok_s", "predicted_ttft_p50_ms", "p
             "dataset_file", "dataset_sha256", "dataset_skipped", "input_len_p50", "input_len_p99", "input_len_max",
             "output_len_p50", "output_len_p99", "output_len_max", "prefix_caching", "cached_prompt_tokens",
             "prefix_cache_hit_rate", "cny_per_m_input_uncached"]
-
-# Version 5: a serving level's failures by class and its rule.
-V5_ADDED = ["max_failure_rate", "failure_rate", "errors_http", "rate_limited", "errors_connection", "errors_timeout",
-            "errors_stream", "cancelled", "usage_mismatch"]
+# Version 5 (speculative decoding): appended after version 4's columns, in this order.
+# Version 5: a serving level's failures by class and its rule, then speculative decoding.
+V5_FAILURES = ["max_failure_rate", "failure_rate", "errors_http", "rate_limited", "errors_connection",
+               "errors_timeout", "errors_stream", "cancelled", "usage_mismatch"]
+V5_SPEC = ["spec_method", "spec_draft_tokens", "spec_acceptance_rate", "spec_tokens_per_step", "spec_source"]
+V5_ADDED = V5_FAILURES + V5_SPEC
 ALL = V1 + ["engine_version"] + V3_ADDED + V4_ADDED + V5_ADDED
 
 
-def test_version_5_is_version_4_plus_the_failure_columns_at_the_end():
+def test_version_5_is_version_4_plus_the_failure_and_speculative_columns_at_the_end():
     assert schema.SCHEMA_VERSION == 5 and store.SCHEMA_VERSION == 5
     assert schema.COLUMNS == ALL
     assert store.COLUMNS is schema.COLUMNS
@@ -346,6 +348,18 @@ def test_a_v3_vllm_row_of_fixed_lengths_gains_what_its_meaning_fixes():
     assert [row[f"input_len_{s}"] for s in ("p50", "p99", "max")] == ["128"] * 3
     assert [row[f"output_len_{s}"] for s in ("p50", "p99", "max")] == ["64"] * 3
     assert row["dataset_file"] == row["dataset_sha256"] == row["dataset_skipped"] == row["tokens_per_chunk_max"] == ""
+
+
+def test_a_v4_row_gains_the_speculative_columns_empty_and_keeps_every_cell():
+    """A version-4 row ran without speculative decoding (bench had no such option): its spec_* cells stay empty, as
+    a row of this version without --speculative-config has them."""
+    v4 = {c: f"{c}-x" for c in V1 + ["engine_version"] + V3_ADDED + V4_ADDED}
+    v4.update(schema_version="4")
+    header, (row,) = upgrade.upgrade(V1 + ["engine_version"] + V3_ADDED + V4_ADDED, [v4])
+    assert header == schema.COLUMNS and header[-5:] == V5_SPEC
+    assert row["schema_version"] == "5"
+    assert {k: row[k] for k in v4 if k != "schema_version"} == {k: v for k, v in v4.items() if k != "schema_version"}
+    assert all(row[c] == "" for c in V5_ADDED)
 
 
 # --- the version and the upgrade, derived from each column's `since` -----------------------------------------
