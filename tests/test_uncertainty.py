@@ -95,3 +95,40 @@ def test_ratio_interval_quadrature():
     assert u.ratio_interval(2.0, None, 1.0, None) is None
     assert u.combined_rel(0.06, None, 0.08) == pytest.approx(0.10)
     assert u.combined_rel(None) is None
+
+
+def test_run_metrics_carry_sample_counts_reliability_and_the_p99_bound():
+    from bench.measure.metrics import RequestResult, compute_metrics
+
+    # 300 requests, TTFT 1..300 ms: 300 >= 100 samples, so the p99 is reliable; its 95% bound is the k-th
+    # smallest with k = 300 (P(Binom(300, .99) < 300) = 1 - .99^300 = 0.951 >= .95, while P(Binom(300, .99) < 299)
+    # = 1 - .99^300 - 300 x .01 x .99^299 = 0.802 < .95), so 300 ms
+    reqs = [RequestResult(prompt_len=4, output_len=1, ttft_s=i / 1000, e2e_s=i / 1000) for i in range(1, 301)]
+    m = compute_metrics(reqs, 1.0)
+    assert (m.ttft_samples, m.tpot_samples, m.e2e_samples) == (300, 0, 300)
+    assert m.ttft_p99_reliable is True and m.e2e_p99_reliable is True and m.tpot_p99_reliable is None
+    assert m.ttft_p99_bound_ms == pytest.approx(300.0) and m.tpot_p99_bound_ms is None
+    few = compute_metrics(reqs[:71], 1.0)  # GuideLLM's n = 71: flagged, and no bound
+    assert few.ttft_samples == 71 and few.ttft_p99_reliable is False and few.ttft_p99_bound_ms is None
+
+
+def test_bench_run_repeats_interleave_cases_one_row_each(tmp_path):
+    from bench.cli import main
+    from bench.results import store
+
+    out = tmp_path / "r.csv"
+    sim = ["--engine", "sim", "--hardware", "H100-SXM", "--model", "tiny-glm", "--num-prompts", "4"]
+    assert main(["run", *sim, "--max-num-seqs", "1,4", "--repeats", "2", "--out", str(out)]) == 0
+    _, rows = store.read_results(out)
+    # case A (batch 1) r0, B (batch 4) r0, A r1, B r1; the repeats of a case share its config_hash
+    assert [(r["max_num_seqs"], r["repeat_index"]) for r in rows] == [("1", "0"), ("4", "0"), ("1", "1"), ("4", "1")]
+    assert rows[0]["config_hash"] == rows[2]["config_hash"] != rows[1]["config_hash"] == rows[3]["config_hash"]
+
+
+def test_repeats_zero_is_one_line_and_exit_2(tmp_path, capsys):
+    from bench.cli import main
+
+    out = tmp_path / "r.csv"
+    sim = ["--engine", "sim", "--hardware", "H100-SXM", "--model", "tiny-glm", "--num-prompts", "4"]
+    assert main(["run", *sim, "--repeats", "0", "--out", str(out)]) == 2
+    assert "--repeats" in capsys.readouterr().err and not out.exists()

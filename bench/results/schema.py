@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 RUN, SERVE = "run", "serve"  # bench run / bench sweep: one offline case; bench serve: one load level
 BOTH = (RUN, SERVE)
@@ -307,6 +307,23 @@ DECLARED: tuple[Column, ...] = (
     _c("cny_per_m_input_uncached", "cost", "CNY/M tokens", "cost of a million input tokens the prefix cache missed: "
        "prefill time over input_tokens - cached_prompt_tokens (cached tokens run in no step; cny_per_m_input is "
        "the price at the measured hit rate)", BOTH, LOWER, "cost", "optional", "CNY per M input tokens (cache miss)"),
+    _c("repeat_index", "identity", "", "which repeat of its case or level this row is (--repeats: 0, 1, ...; rows "
+       "of one case share every other setting)", filled="always"),
+    _c("ttft_samples", "latency", "requests", "requests the TTFT percentiles are taken over", source=M),
+    _c("tpot_samples", "latency", "requests", "requests the TPOT percentiles are taken over (output of 2 or more "
+       "tokens)", source=M),
+    _c("e2e_samples", "latency", "requests", "requests the E2E percentiles are taken over", source=M),
+    _c("ttft_p99_reliable", "latency", "", "ttft_samples >= 100: below that the p99 is the slowest request or an "
+       "interpolation towards it (p95 needs 20, p90 10: n x (1 - q) >= 1)", source=M, filled="optional"),
+    _c("tpot_p99_reliable", "latency", "", "tpot_samples >= 100 (as ttft_p99_reliable)", source=M,
+       filled="optional"),
+    _c("e2e_p99_reliable", "latency", "", "e2e_samples >= 100 (as ttft_p99_reliable)", source=M, filled="optional"),
+    _c("ttft_p99_bound_ms", "latency", "ms", "the value TTFT's p99 lies under at 95% confidence: the k-th smallest "
+       "sample, k the least with P(Binomial(n, 0.99) < k) >= 0.95 (MLPerf's early stopping); empty under 299 "
+       "samples; SLO checks at p99 use it", BOTH, LOWER, M, "optional", "TTFT p99 95% bound (ms)"),
+    _c("tpot_p99_bound_ms", "latency", "ms", "the value TPOT's p99 lies under at 95% confidence (as "
+       "ttft_p99_bound_ms)", BOTH, LOWER, M, "optional", "TPOT p99 95% bound (ms)"),
+    _c("itl_samples", "latency", "tokens", "inter-token gaps the ITL percentiles are taken over", _S, source=M),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

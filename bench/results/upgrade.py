@@ -70,10 +70,27 @@ def _v3_to_v4(row: dict) -> dict:
     return out
 
 
+V5_COLUMNS = ("repeat_index", "ttft_samples", "tpot_samples", "e2e_samples", "ttft_p99_reliable",
+              "tpot_p99_reliable", "e2e_p99_reliable", "ttft_p99_bound_ms", "tpot_p99_bound_ms", "itl_samples")
+
+
+def _v4_to_v5(row: dict) -> dict:
+    """Version 4 -> 5: repeats and honest percentiles. A version-4 row is its case's only run (repeat_index 0);
+    its sample counts, p99 reliability and bounds were not recorded (the requests are not in the row), so they
+    stay empty."""
+    out = dict(row)
+    out["schema_version"] = "5"
+    for c in V5_COLUMNS:
+        out.setdefault(c, "")
+    if not (out.get("repeat_index") or "").strip():
+        out["repeat_index"] = "0"
+    return out
+
+
 # version -> the function that lifts one row to the next version
-STEPS = {"1": _v1_to_v2, "2": _v2_to_v3, "3": _v3_to_v4}
+STEPS = {"1": _v1_to_v2, "2": _v2_to_v3, "3": _v3_to_v4, "4": _v4_to_v5}
 # version -> the columns its step adds (a file of that version gains exactly these, nothing else)
-ADDED = {"1": ("engine_version",), "2": V3_COLUMNS, "3": V4_COLUMNS}
+ADDED = {"1": ("engine_version",), "2": V3_COLUMNS, "3": V4_COLUMNS, "4": V5_COLUMNS}
 
 
 def can_upgrade(version: str) -> bool:
