@@ -132,3 +132,13 @@ def test_repeats_zero_is_one_line_and_exit_2(tmp_path, capsys):
     sim = ["--engine", "sim", "--hardware", "H100-SXM", "--model", "tiny-glm", "--num-prompts", "4"]
     assert main(["run", *sim, "--repeats", "0", "--out", str(out)]) == 2
     assert "--repeats" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_latency_target_at_p99_reads_the_95pct_bound_where_the_row_has_one():
+    from bench.analysis.plan_points import latency_at
+
+    row = {"ttft_p99_ms": "80.0", "ttft_p99_bound_ms": "95.0", "ttft_p50_ms": "40.0", "tpot_p99_ms": "9.0",
+           "tpot_p99_bound_ms": ""}
+    assert latency_at(row, "ttft", 99) == 95.0  # the bound, not the point estimate
+    assert latency_at(row, "tpot", 99) == 9.0  # under 299 requests: no bound, the p99 stands
+    assert latency_at(row, "ttft", 50) == 40.0

@@ -57,9 +57,20 @@ def measured_point(row: dict, percentile: int, gpus: int) -> Point | None:
     if not batch or not tok_s or tok_s <= 0:
         return None
     pred = prediction_of(row)
-    return Point(batch=batch, total_tok_s=tok_s, gpus=gpus, ttft_ms=number(row, f"ttft_p{percentile}_ms"),
-                 tpot_ms=number(row, f"tpot_p{percentile}_ms"), source=pred.label if pred else MEASURED,
+    return Point(batch=batch, total_tok_s=tok_s, gpus=gpus, ttft_ms=latency_at(row, "ttft", percentile),
+                 tpot_ms=latency_at(row, "tpot", percentile), source=pred.label if pred else MEASURED,
                  ref=str(row.get("run_id") or "?"))
+
+
+def latency_at(row: dict, metric: str, percentile: int) -> float | None:
+    """A row's latency at `percentile` as a latency target reads it: at p99, the value the p99 lies under at 95%
+    confidence where the row has enough requests for one (<metric>_p99_bound_ms, MLPerf's early stopping), else
+    the p99 itself (a row with fewer requests says so in <metric>_p99_reliable)."""
+    if percentile == 99:
+        bound = number(row, f"{metric}_p99_bound_ms")
+        if bound is not None:
+            return bound
+    return number(row, f"{metric}_p{percentile}_ms")
 
 
 def roofline_point(dep, batch: int, shape: Shape) -> Point:
