@@ -216,3 +216,18 @@ def test_a_large_comparison_prints_the_lines_that_matter_first(capsys, tmp_path,
     # tpot 1/scale: x 1.25 (+25%, worse) and x 0.667 (better); 12 lines = 2 worse + 2 better + 8 within noise
     assert "showing 3 of 12 case x metric lines (2 better, 2 worse, 8 within noise)" in " ".join(out.split())
     assert len(list(csv.DictReader((tmp_path / "c.csv").open()))) == 12  # --out has every line
+
+
+def test_repeated_sides_carry_their_t_intervals_and_welchs_confidence(capsys, tmp_path):
+    # base 100 x (1.0, 0.8, 1.2), new x (0.9, 0.85, 0.95) of the same row: scale means 1.0 and 0.9, sample sds
+    # 0.2 and 0.05; t(.975, 2) = 4.302653: half-widths 4.302653 x 0.2 / sqrt(3) = 0.49683 and 0.12421 (x the
+    # row's output_tok_s); Welch: t = 0.1 / sqrt(0.04/3 + 0.0025/3) = 0.84017, df = 2.2490, p = 0.4807
+    base = write_rows(tmp_path / "base.csv", [row(scale=s, run=i) for i, s in enumerate((1.0, 0.8, 1.2))])
+    new = write_rows(tmp_path / "new.csv", [row(scale=s, run=i) for i, s in enumerate((0.9, 0.85, 0.95))])
+    code, out, _ = run_cli(capsys, "compare", base, new, "--metrics", "output_tok_s", "--out", tmp_path / "c.csv")
+    assert code == 0 and "within noise (52% sure of a change, Welch)" in " ".join(out.split())
+    rec = next(csv.DictReader((tmp_path / "c.csv").open()))
+    one = float(rec["base_median"])  # the row's output_tok_s at scale 1
+    assert float(rec["base_ci_low"]) == pytest.approx(one * (1 - 0.49683), rel=1e-4)
+    assert float(rec["new_ci_high"]) == pytest.approx(one * (0.9 + 0.12421), rel=1e-4)
+    assert float(rec["p_change"]) == pytest.approx(1 - 0.4807, abs=1e-4)

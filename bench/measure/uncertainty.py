@@ -24,6 +24,7 @@ Repeats (one case measured N times):
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 
 CONFIDENCE = 0.95
@@ -115,6 +116,29 @@ def t_interval(values: list[float], confidence: float = CONFIDENCE) -> Interval:
     return Interval(n, mean, mean - half, mean + half, median, q3 - q1, skewed)
 
 
+def interval_from_stats(n: int, mean: float, sd: float, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """The t-interval of n values from their mean and sample standard deviation (n - 1); None for one value."""
+    from scipy import stats
+
+    if n < 2:
+        return None
+    half = float(stats.t.ppf((1.0 + confidence) / 2.0, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def change_confidence(n_a: int, mean_a: float, sd_a: float, n_b: int, mean_b: float, sd_b: float) -> float | None:
+    """1 - p of Welch's two-sided t-test from summary statistics: how confidently the means differ; None when a
+    side has one value."""
+    from scipy import stats
+
+    if n_a < 2 or n_b < 2:
+        return None
+    if sd_a == 0 and sd_b == 0:  # no spread on either side: equal means are no change, others are
+        return 0.0 if mean_a == mean_b else 1.0
+    p = float(stats.ttest_ind_from_stats(mean_a, sd_a, n_a, mean_b, sd_b, n_b, equal_var=False).pvalue)
+    return 1.0 - p
+
+
 @dataclass(frozen=True)
 class Difference:
     """Two sets of repeats compared: `real` when their intervals do not overlap."""
@@ -132,17 +156,12 @@ class Difference:
 
 def difference(a: list[float], b: list[float]) -> Difference:
     """Whether the 95% t-intervals of `a` and `b` are apart, and Welch's two-sided p for equal means."""
-    from scipy import stats
-
     ia, ib = t_interval(a), t_interval(b)
     if ia.lo is None or ib.lo is None:
         return Difference(False, None, None)
     apart = ia.hi < ib.lo or ib.hi < ia.lo
-    if ia.hi == ia.lo and ib.hi == ib.lo:  # no spread on either side: equal means are no change, others are
-        p = 1.0 if ia.mean == ib.mean else 0.0
-    else:
-        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    return Difference(apart, p, 1.0 - p)
+    sure = change_confidence(ia.n, ia.mean, statistics.stdev(a), ib.n, ib.mean, statistics.stdev(b))
+    return Difference(apart, 1.0 - sure, sure)
 
 
 def ratio_interval(a: float, a_rel: float | None, b: float, b_rel: float | None) -> tuple[float, float, float] | None:
