@@ -160,3 +160,15 @@ def test_compare_calls_a_regression_only_when_the_t_intervals_are_apart():
     got = cmp.p_change(cmp.spread([10.0, 12.0, 14.0]), cmp.spread([11.0, 13.0, 15.0]))
     assert got == pytest.approx(1 - 0.5734, abs=1e-4)
     assert cmp.p_change(cmp.spread([10.0]), cmp.spread([11.0, 13.0])) is None
+
+
+def test_the_report_says_when_a_p99_rests_on_too_few_requests():
+    from bench.analysis.report.model import Run
+    from bench.analysis.report.sections import p99_caveat
+
+    runs = [Run({"ttft_samples": "71", "tpot_samples": "71"}, "a.csv", "H100-SXM"),  # under 100: flagged
+            Run({"ttft_samples": "300", "tpot_samples": "300"}, "a.csv", "H100-SXM"),
+            Run({}, "old.csv", "H100-SXM")]  # an older row: no count recorded, nothing claimed
+    note = p99_caveat(runs)
+    assert note.startswith(" 1 of 3 rows took their p99 over fewer than 100 requests")
+    assert p99_caveat(runs[1:]) == ""
