@@ -172,3 +172,23 @@ def test_the_report_says_when_a_p99_rests_on_too_few_requests():
     note = p99_caveat(runs)
     assert note.startswith(" 1 of 3 rows took their p99 over fewer than 100 requests")
     assert p99_caveat(runs[1:]) == ""
+
+
+def test_a_sweep_repeats_its_cases_interleaved_and_refuses_resume_with_repeats(tmp_path, capsys):
+    import yaml
+
+    from bench.cli import main
+    from bench.results import store
+
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(yaml.safe_dump({"base": {"engine": "sim", "hardware": "H100-SXM", "model": "tiny-glm",
+                                              "num_prompts": 4}, "grid": {"max_num_seqs": [1, 4]}}))
+    out = tmp_path / "r.csv"
+    assert main(["sweep", str(sweep), "--repeats", "2", "--out", str(out)]) == 0
+    _, rows = store.read_results(out)
+    assert [(r["max_num_seqs"], r["repeat_index"]) for r in rows] == [("1", "0"), ("4", "0"), ("1", "1"), ("4", "1")]
+    capsys.readouterr()
+    assert main(["sweep", str(sweep), "--repeats", "2", "--resume", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--resume cannot tell which repeats" in err and len(err.strip().splitlines()) == 1
+    assert len(store.read_results(out)[1]) == 4  # nothing written
