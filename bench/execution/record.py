@@ -173,7 +173,8 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
     peak, source = peak_memory
     rate = level.kind == "rate"
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, level_key(cfg, model, level), workload),
+        **_identity(run_id, when, level.repeat),
+        **_case(cfg, model, weights, level_key(cfg, model, level), workload),
         **_host(env),
         **_status(status, error),
         "engine": engine,
