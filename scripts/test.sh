@@ -33,7 +33,7 @@ tier() {  # PYTHON MARKERS [pytest args]: pytest's exit code, with "no tests col
   return "$rc"
 }
 
-# The report's browser check (tests/test_report_chromium.py, test_report_verdict.py) needs Debian's chromium; as
+# The report's browser check (tests/analysis/test_report_chromium.py, test_verdict.py) needs Debian's chromium; as
 # root (CI) it is installed when missing, so the check runs rather than skips. Best effort: a failure is one line.
 chromium_install() {
   command -v apt-get >/dev/null || return 1

@@ -231,3 +231,21 @@ def test_repeated_sides_carry_their_t_intervals_and_welchs_confidence(capsys, tm
     assert float(rec["base_ci_low"]) == pytest.approx(one * (1 - 0.49683), rel=1e-4)
     assert float(rec["new_ci_high"]) == pytest.approx(one * (0.9 + 0.12421), rel=1e-4)
     assert float(rec["p_change"]) == pytest.approx(1 - 0.4807, abs=1e-4)
+
+
+def test_compare_calls_a_regression_only_when_the_t_intervals_are_apart():
+    from bench.analysis import compare as cmp
+
+    # min..max ranges apart (99..101 vs 95..96) but the 95% t-intervals are not: base [99, 101] mean 100, s 1.414,
+    # t(.975, 1) = 12.706: half-width 12.706 x 1.414 / sqrt(2) = 12.706 -> 87.29-112.71; new [95, 96]:
+    # 95.5 +- 12.706 x 0.7071 / 1.4142 = 95.5 +- 6.353: they overlap, so -4.5% of throughput is within noise
+    base, new = cmp.spread([99.0, 101.0]), cmp.spread([95.0, 96.0])
+    assert base.interval == pytest.approx((100 - 12.7062, 100 + 12.7062), abs=1e-3)
+    assert new.interval == pytest.approx((95.5 - 6.3531, 95.5 + 6.3531), abs=1e-3)
+    assert cmp.verdict(base, new, 1, 0.01) == "within noise"
+    # tight repeats, clear drop: [100, 99, 101] (97.52-102.48) vs [80, 79, 81] (77.52-82.48): worse
+    assert cmp.verdict(cmp.spread([100.0, 99.0, 101.0]), cmp.spread([80.0, 79.0, 81.0]), 1, 0.05) == "worse"
+    # Welch by hand as in test_welch_within_noise_and_real_change: [10, 12, 14] vs [11, 13, 15]: p = 0.5734
+    got = cmp.p_change(cmp.spread([10.0, 12.0, 14.0]), cmp.spread([11.0, 13.0, 15.0]))
+    assert got == pytest.approx(1 - 0.5734, abs=1e-4)
+    assert cmp.p_change(cmp.spread([10.0]), cmp.spread([11.0, 13.0])) is None
