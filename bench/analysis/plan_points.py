@@ -75,10 +75,21 @@ def measured_point(row: dict, percentile: int, gpus: int, cache_hit_rate: float 
         return None
     pred = prediction_of(row)
     return Point(batch=batch, total_tok_s=tok_s * cache_speedup(row, cache_hit_rate), gpus=gpus,
-                 ttft_ms=row.get(f"ttft_p{percentile}_ms"), tpot_ms=row.get(f"tpot_p{percentile}_ms"),
+                 ttft_ms=latency_at(row, "ttft", percentile), tpot_ms=latency_at(row, "tpot", percentile),
                  source=pred.label if pred else MEASURED, ref=str(row.get("run_id") or "?"),
                  served=bool(row.get("load_mode")))
 
+
+
+def latency_at(row: dict, metric: str, percentile: int) -> float | None:
+    """A row's latency at `percentile` as a latency target reads it: at p99, the value the p99 lies under at 95%
+    confidence where the row has enough requests for one (<metric>_p99_bound_ms, MLPerf's early stopping), else
+    the p99 itself (a row with fewer requests says so in <metric>_p99_reliable)."""
+    if percentile == 99:
+        bound = row.get(f"{metric}_p99_bound_ms")
+        if bound is not None:
+            return bound
+    return row.get(f"{metric}_p{percentile}_ms")
 
 def prompt_chunks(batch: int, shape: Shape, cache_hit_rate: float = 0.0) -> tuple[list, list]:
     """The prompt work of one steady step and of a request's first step, as (new tokens, cached tokens) chunks:

@@ -28,6 +28,7 @@ DEFAULT_CONCURRENCY = 1
 class Level:
     kind: str  # rate | concurrency | trace
     value: float  # requests per second (inf: all at once), concurrent streams, or the trace's time scale
+    repeat: int = 0  # which of --repeats this measurement of the level is (the row's repeat_index)
 
     @property
     def label(self) -> str:

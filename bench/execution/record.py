@@ -83,8 +83,9 @@ def _number_or_none(v) -> bool:
     return v is None or v == "inf" or (isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
-def _identity(run_id: str, when: dt.datetime) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp": when.isoformat(timespec="seconds")}
+def _identity(run_id: str, when: dt.datetime, repeat_index: int = 0) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp": when.isoformat(timespec="seconds"),
+            "repeat_index": repeat_index}
 
 
 def _case(cfg: RunConfig, model: ResolvedModel, weights: str, config_hash: str, workload: dict) -> dict:
@@ -132,7 +133,8 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
     peak = out.get("peak_memory_bytes")
     allocated = kv.get("allocated_bytes")
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, case_key(cfg, model), workload), **_host(env),
+        **_identity(run_id, when, cfg.repeat_index), **_case(cfg, model, weights, case_key(cfg, model), workload),
+        **_host(env),
         **_status(out.get("status"), out.get("error")),
         "engine": cfg.engine,
         "engine_version": info.get("engine_version") or out.get("engine_version") or engine_version(cfg.engine),
@@ -177,7 +179,8 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
     peak, source = peak_memory
     rate = level.kind == "rate"
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, level_key(cfg, model, level), workload),
+        **_identity(run_id, when, level.repeat),
+        **_case(cfg, model, weights, level_key(cfg, model, level), workload),
         **_host(env),
         **_status(status, error),
         "engine": engine,

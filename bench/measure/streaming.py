@@ -128,6 +128,7 @@ def compute_serve_metrics(records: list[StreamedRequest], duration_s: float, slo
     out = {
         **base,
         "tpot_p90_ms": tpot["p90"],
+        "itl_samples": sum(len(r.itl_s) for r in ok),
         "itl_mean_ms": itl["mean"], "itl_p50_ms": itl["p50"], "itl_p90_ms": itl["p90"], "itl_p99_ms": itl["p99"],
         "e2e_p90_ms": e2e["p90"],
         "unsent": unsent,

@@ -361,6 +361,29 @@ DECLARED: tuple[Column, ...] = (
        filled="optional", label="tokens per step (speculative)", since=5),
     _c("spec_source", "speculative", "", "measured (vLLM's counters) or assumed (the sim's --spec-acceptance)",
        filled="optional", since=5),
+    # repeats and honest percentiles (bench.measure.uncertainty): sample counts, the p99's reliability and its 95% bound
+    _c("repeat_index", "identity", "", "which repeat of its case or level this row is (--repeats: 0, 1, ...; rows "
+       "of one case share every other setting)", filled="always", kind="int", since=6),
+    _c("ttft_samples", "latency", "requests", "requests the TTFT percentiles are taken over", source=M,
+       kind="int", since=6),
+    _c("tpot_samples", "latency", "requests", "requests the TPOT percentiles are taken over (output of 2 or more "
+       "tokens)", source=M, kind="int", since=6),
+    _c("e2e_samples", "latency", "requests", "requests the E2E percentiles are taken over", source=M,
+       kind="int", since=6),
+    _c("ttft_p99_reliable", "latency", "", "ttft_samples >= 100: below that the p99 is the slowest request or an "
+       "interpolation towards it (p95 needs 20, p90 10: n x (1 - q) >= 1)", source=M, filled="optional",
+          kind="bool", since=6),
+    _c("tpot_p99_reliable", "latency", "", "tpot_samples >= 100 (as ttft_p99_reliable)", source=M,
+       filled="optional", kind="bool", since=6),
+    _c("e2e_p99_reliable", "latency", "", "e2e_samples >= 100 (as ttft_p99_reliable)", source=M,
+       filled="optional", kind="bool", since=6),
+    _c("ttft_p99_bound_ms", "latency", "ms", "the value TTFT's p99 lies under at 95% confidence: the k-th smallest "
+       "sample, k the least with P(Binomial(n, 0.99) < k) >= 0.95 (MLPerf's early stopping); empty under 299 "
+       "samples; SLO checks at p99 use it", BOTH, LOWER, M, "optional", "TTFT p99 95% bound (ms)", since=6),
+    _c("tpot_p99_bound_ms", "latency", "ms", "the value TPOT's p99 lies under at 95% confidence (as "
+       "ttft_p99_bound_ms)", BOTH, LOWER, M, "optional", "TPOT p99 95% bound (ms)", since=6),
+    _c("itl_samples", "latency", "tokens", "inter-token gaps the ITL percentiles are taken over", _S,
+       source=M, kind="int", since=6),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

@@ -55,10 +55,17 @@ def workload_of_v3(row: dict) -> None:
             row[c] = v
 
 
+def first_repeat(row: dict) -> None:
+    """A version-5 row is its case's only run: `repeat_index` 0. Its sample counts, p99 reliability and bounds were
+    not recorded (the requests are not in the row), so they stay empty."""
+    if _empty(row, "repeat_index"):
+        row["repeat_index"] = "0"
+
+
 # version -> what its step fills from an older row's own cells (beyond the empty new columns). Version 5's
 # failure columns have no rule: a version-4 level counted failures without classes, and was ok when any request
 # completed.
-RULES = {2: engine_version_from_vllm, 3: tokens_per_cny_from_blended, 4: workload_of_v3}
+RULES = {2: engine_version_from_vllm, 3: tokens_per_cny_from_blended, 4: workload_of_v3, 6: first_repeat}
 
 
 @dataclass(frozen=True)

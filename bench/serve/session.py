@@ -15,7 +15,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.results import store as results
@@ -241,7 +241,8 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
     warm = workload_warmup(run, session.model.config, work, cfg.warmup_requests if cfg.warmup else 0, text)
     arrivals = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
     outcomes: list[LevelOutcome] = []
-    levels = cfg.levels
+    # repeats interleave across levels (L1 r0, L2 r0, L1 r1, ...): drift over the session hits every level alike
+    levels = [replace(level, repeat=r) for r in range(cfg.repeats) for level in cfg.levels]
     for i, level in enumerate(levels):
         plan = LevelPlan(level=level, prompts=prompts, warmup=warm, burstiness=cfg.burstiness, seed=cfg.seed,
                          max_duration_s=cfg.timeout_s, metrics_url=session.metrics_url, arrivals_s=arrivals,

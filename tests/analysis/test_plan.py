@@ -548,3 +548,13 @@ def test_plan_labels_sim_rows_predicted_and_puts_measured_rows_first(capsys, tmp
     assert hw["batch_at_slo"] == pytest.approx(20) and hw["replica_tok_s"] == pytest.approx(1100)
     code, out, err = run_plan(capsys, str(sims), str(measured_csv(tmp_path)), *argv)
     assert json.loads(out)["hardware"][0]["source"] == "measured"
+
+
+def test_a_latency_target_at_p99_reads_the_95pct_bound_where_the_row_has_one():
+    from bench.analysis.plan_points import latency_at
+
+    row = {"ttft_p99_ms": "80.0", "ttft_p99_bound_ms": "95.0", "ttft_p50_ms": "40.0", "tpot_p99_ms": "9.0",
+           "tpot_p99_bound_ms": ""}
+    assert latency_at(row, "ttft", 99) == 95.0  # the bound, not the point estimate
+    assert latency_at(row, "tpot", 99) == 9.0  # under 299 requests: no bound, the p99 stands
+    assert latency_at(row, "ttft", 50) == 40.0

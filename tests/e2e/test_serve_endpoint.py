@@ -140,3 +140,13 @@ def test_api_key_goes_to_the_endpoint_only_and_is_written_nowhere(tmp_path, monk
     assert len(files) >= 4  # the CSV, two level JSONs, the sweep JSON (and the lock)
     for p in files:
         assert key.encode() not in p.read_bytes(), p
+
+
+def test_repeats_interleave_the_levels_one_row_each(tmp_path):
+    with FakeOpenAI() as server:
+        code, _, rows = serve(tmp_path, server, "--concurrencies", "1,2", "--num-prompts", "4", "--repeats", "2")
+    assert code == 0
+    # level c1 r0, c2 r0, c1 r1, c2 r1; the repeats of a level share its config_hash
+    assert list(zip(rows["concurrency"], rows["repeat_index"])) == [(1, 0), (2, 0), (1, 1), (2, 1)]
+    assert rows["config_hash"].iloc[0] == rows["config_hash"].iloc[2] != rows["config_hash"].iloc[1]
+    assert rows["ttft_samples"].tolist() == [4, 4, 4, 4] and not rows["ttft_p99_reliable"].any()

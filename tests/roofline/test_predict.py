@@ -400,7 +400,8 @@ def test_case_keys_of_measured_cases_recorded_before_issue_14_still_match():
     from bench.config.pricing import RowPricing
 
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "max_num_seqs": 4}))
-    later = tuple(RowPricing.model_fields)  # how the row is priced: options added since, never part of a key
+    # how the row is priced, and which repeat it is: options added since, never part of a key
+    later = (*RowPricing.model_fields, "repeats", "repeat_index")
     old = {k: v for k, v in cfg.model_dump().items()
            if k not in ("timeout_s", "hardware", "quantization", "profile", "sim_timing", *later)}
     old["config_sha"] = model.config_sha
