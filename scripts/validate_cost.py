@@ -175,7 +175,7 @@ def show(title: str, head: list[str], rows: list[list[str]], fmt: str) -> None:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))
         for r in rows:
-            print("| " + " | ".join(r) + " |")
+            print("| " + " | ".join(c.replace("|", "/") for c in r) + " |")
         return
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))

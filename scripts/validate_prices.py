@@ -29,24 +29,11 @@ from bench.cost import tco, tco_sources as src  # noqa: E402
 from bench.cost.market import MARKETS  # noqa: E402
 from bench.cost.gpu_hour import cny_per_hour_for  # noqa: E402
 from bench.cost.pricing import BASES, CostOptions, power_of  # noqa: E402
+from validate_cost import show  # noqa: E402  (one table printer for the validation scripts)
 
 PLAN_ARGS = dict(model="qwen2.5-7b-instruct", hardware=("H100-SXM", "H20", "RTX-4090"), traffic="500M/day",
                  slo_ttft_ms=2000.0, slo_tpot_ms=50.0)
 PAIRS = (("A100-80G-SXM", "A800-80G-SXM", 0.20), ("H100-SXM", "H800-SXM", None))  # (a, b, tco tolerance)
-
-
-def show(title: str, head: list[str], rows: list[list[str]], fmt: str) -> None:
-    print(f"\n## {title}\n")
-    if fmt == "markdown":
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for r in rows:
-            print("| " + " | ".join(c.replace("|", "/") for c in r) + " |")
-        return
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
 
 
 def hour(name: str, opts: CostOptions):
