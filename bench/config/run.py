@@ -294,7 +294,8 @@ def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = N
 def _check_speculation(cfg: RunConfig, model: ResolvedModel) -> None:
     """--speculative-config runs on vLLM (and is priced by the sim with an assumed --spec-acceptance); MTP needs the
     model's MTP layers."""
-    if cfg.spec_acceptance is not None and not (cfg.engine == "sim" and cfg.speculative_config):
+    predicted = is_predicted(cfg.engine)
+    if cfg.spec_acceptance is not None and not (predicted and cfg.speculative_config):
         raise FieldError("spec_acceptance", "--spec-acceptance is the sim's assumption for --engine sim with "
                          "--speculative-config; a vLLM run measures the acceptance itself")
     if not cfg.speculative_config:
@@ -307,7 +308,7 @@ def _check_speculation(cfg: RunConfig, model: ResolvedModel) -> None:
         raise BenchError(f"--speculative-config: method {spec['method']} drafts with the model's own MTP layers and "
                          f"{model.name}'s config.json has none (num_nextn_predict_layers); use ngram, or EAGLE with a "
                          "draft model")
-    if cfg.engine == "sim" and cfg.spec_acceptance is None:
+    if predicted and cfg.spec_acceptance is None:
         raise BenchError("--speculative-config with --engine sim: give --spec-acceptance RATE, the share of draft "
                          "tokens accepted (an assumption; measure it with a vLLM run)")
 

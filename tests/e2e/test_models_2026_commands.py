@@ -51,7 +51,7 @@ def test_the_sim_engine_runs_each_model(name):
     H200 x the catalog's TP, 8 requests of 256 in / 64 out at batch 8; the KV it reports is the analytic one."""
     model = catalog.resolve_model(name)
     cfg, m = resolve(parse({"model": name, "engine": "sim", "hardware": "H200-SXM", "max_num_seqs": 8}))
-    eng = load_engine("sim")(EngineSpec(run=cfg.model_dump(), load_path=str(m.config_dir), load_format="dummy",
+    eng = load_engine("sim")(EngineSpec(run=cfg, load_path=str(m.config_dir), load_format="dummy",
                                         model_config=m.config))
     eng.check()
     eng.start()

@@ -98,7 +98,7 @@ def test_building_the_options_imports_no_vllm():
 def test_the_config_reaches_vllm_offline_and_the_server_as_one_object():
     ngram = '{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 4}'
     cfg, _ = runconfig.resolve(runconfig.parse({"model": "tiny-qwen3", "speculative_config": ngram}))
-    options = engine_options(cfg.model_dump(), "/m", "dummy", "cpu")
+    options = engine_options(cfg, "/m", "dummy", "cpu")
     assert options["speculative_config"] == {"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 4}
     flags = cli_args(options)
     given = flags[flags.index("--speculative-config") + 1]
