@@ -280,8 +280,8 @@ def test_the_report_says_when_a_p99_rests_on_too_few_requests():
     from bench.analysis.report.model import Run
     from bench.analysis.report.sections import p99_caveat
 
-    runs = [Run({"ttft_samples": "71", "tpot_samples": "71"}, "a.csv", "H100-SXM"),  # under 100: flagged
-            Run({"ttft_samples": "300", "tpot_samples": "300"}, "a.csv", "H100-SXM"),
+    runs = [Run({"ttft_samples": 71, "tpot_samples": 71}, "a.csv", "H100-SXM"),  # under 100: flagged (typed rows)
+            Run({"ttft_samples": 300, "tpot_samples": 300}, "a.csv", "H100-SXM"),
             Run({}, "old.csv", "H100-SXM")]  # an older row: no count recorded, nothing claimed
     note = p99_caveat(runs)
     assert note.startswith(" 1 of 3 rows took their p99 over fewer than 100 requests")
