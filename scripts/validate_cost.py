@@ -175,7 +175,7 @@ def show(title: str, head: list[str], rows: list[list[str]], fmt: str) -> None:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))
         for r in rows:
-            print("| " + " | ".join(r) + " |")
+            print("| " + " | ".join(c.replace("|", "/") for c in r) + " |")
         return
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
@@ -192,7 +192,7 @@ def semianalysis_check() -> bool:
     for s in (src.SEMIANALYSIS_DGX_H100_USD, src.SEMIANALYSIS_LIFE_YEARS, src.SEMIANALYSIS_ALL_IN_KW_PER_GPU,
               src.CHECK_ELECTRICITY_USD_PER_KWH):
         print(f"  input  {s.value:>10,.3f} {s.unit}  [{s.source}, {s.date}]")
-    capital = tco.capital_per_gpu(src.SEMIANALYSIS_DGX_H100_USD.value, 8, src.HOST_SHARE_USD_PER_GPU.value)
+    capital = tco.capital_per_gpu(src.SEMIANALYSIS_DGX_H100_USD.value, 8, src.HOST_USD_PER_GPU["hgx"].value)
     life, kw = src.SEMIANALYSIS_LIFE_YEARS.value, src.SEMIANALYSIS_ALL_IN_KW_PER_GPU.value
     base = tco.tco_per_gpu_hour(capital, life, kw, 1.0, src.CHECK_ELECTRICITY_USD_PER_KWH.value)
     target = src.SEMIANALYSIS_H100_TCO_USD_PER_GPU_HOUR.value

@@ -2,16 +2,19 @@
 
 Rows of both files are matched by a case key (the workload and engine options that define a
 case, not the machine or software that ran it). Each side of a case may hold several rows (the
-same case run again): their median is the figure, their min..max the spread. Per metric:
+same case run again, --repeats): their median is the figure, their min..max the spread, and with two or
+more rows their mean's 95% t-interval (bench.measure.uncertainty). Per metric:
 
     change   = new median - base median          pct = change / |base median|
     verdict  = "within noise"  when |pct| <= threshold, or the two sides' min..max ranges
-                               overlap while at least one side was repeated;
+                               overlap while at least one side was repeated, or both sides were
+                               repeated and their 95% t-intervals overlap;
                "better"/"worse" otherwise, by the metric's direction (throughput up is better,
                                latency, memory, energy and cost up are worse);
                "missing"       when one side has no value.
 
-A regression is a "worse" verdict. Differences in environment (GPU, engine, vLLM version,
+A regression is a "worse" verdict. With both sides repeated, p_change is 1 - p of Welch's t-test (unequal
+variances) on the means: how confident a real change is, whatever the verdict. Differences in environment (GPU, engine, vLLM version,
 weights...) between the matched rows are listed, never hidden: they are usually the point.
 Rows hold values (bench.results.typed reads the files: a number is a number, an empty cell None or NaN);
 rows of texts (csv.DictReader's) are read as values by the same rule first. Pure functions;
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 
 from bench.core.errors import close_names
 from bench.core.errors import BenchError
+from bench.measure import uncertainty
 from bench.results import cells, schema
 
 HIGHER_IS_BETTER = schema.HIGHER
@@ -80,6 +84,15 @@ class Spread:
     median: float
     min: float
     max: float
+    mean: float | None = None
+    sd: float | None = None  # sample standard deviation (n - 1); None for one row
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The mean's 95% t-interval; None for one row."""
+        if self.mean is None or self.sd is None:
+            return None
+        return uncertainty.interval_from_stats(self.n, self.mean, self.sd)
 
     @property
     def relative_range(self) -> float:
@@ -92,7 +105,9 @@ class Spread:
 def spread(values: list[float]) -> Spread | None:
     if not values:
         return None
-    return Spread(n=len(values), median=statistics.median(values), min=min(values), max=max(values))
+    sd = statistics.stdev(values) if len(values) > 1 else None
+    return Spread(n=len(values), median=statistics.median(values), min=min(values), max=max(values),
+                  mean=statistics.fmean(values), sd=sd)
 
 
 def relative_change(base: float, new: float) -> float:
@@ -112,6 +127,9 @@ def verdict(base: Spread | None, new: Spread | None, metric_direction: int, thre
     repeated = base.n > 1 or new.n > 1
     if repeated and base.min <= new.max and new.min <= base.max:
         return "within noise"
+    a, b = base.interval, new.interval
+    if a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]:  # the 95% t-intervals overlap
+        return "within noise"
     return "better" if change * metric_direction > 0 else "worse"
 
 
@@ -124,6 +142,7 @@ class MetricChange:
     change: float | None  # new median - base median, in the metric's unit
     pct_change: float | None  # a fraction: -0.2 for -20%
     verdict: str
+    p_change: float | None = None  # 1 - Welch's p with both sides repeated (see the module doc)
 
     @property
     def noise(self) -> float:
@@ -307,7 +326,7 @@ def ok_rows(rows):
     return frame[_texts(frame, "status").isin(["ok", ""])]
 
 
-AGGREGATES = ("count", "median", "min", "max")
+AGGREGATES = ("count", "median", "min", "max", "mean", "std")
 
 
 def _per_case(frame, keys, metrics: list[str]):
@@ -328,7 +347,15 @@ def _spread_at(stats: dict, i: int) -> Spread | None:
     n = int(stats["count"][i])
     if n == 0:
         return None
-    return Spread(n=n, median=float(stats["median"][i]), min=float(stats["min"][i]), max=float(stats["max"][i]))
+    sd = float(stats["std"][i]) if n > 1 else None  # pandas' std is the sample one (n - 1)
+    return Spread(n=n, median=float(stats["median"][i]), min=float(stats["min"][i]), max=float(stats["max"][i]),
+                  mean=float(stats["mean"][i]), sd=sd)
+
+
+def p_change(base: Spread | None, new: Spread | None) -> float | None:
+    if base is None or new is None or base.sd is None or new.sd is None:
+        return None
+    return uncertainty.change_confidence(base.n, base.mean, base.sd, new.n, new.mean, new.sd)
 
 
 def compare(base_rows, new_rows, key_columns: list[str], metrics: list[str], threshold: float) -> Comparison:
@@ -361,7 +388,8 @@ def compare(base_rows, new_rows, key_columns: list[str], metrics: list[str], thr
                 change = new.median - base.median
                 pct_change = relative_change(base.median, new.median)
             changes.append(MetricChange(metric=m, direction=directions[m], base=base, new=new, change=change,
-                                        pct_change=pct_change, verdict=verdict(base, new, directions[m], threshold)))
+                                        pct_change=pct_change, verdict=verdict(base, new, directions[m], threshold),
+                                        p_change=p_change(base, new)))
         cases.append(CaseComparison(key=split_key(k), base_rows=int(base_n[i]), new_rows=int(new_n[j]),
                                     changes=changes))
     common_set = set(common)

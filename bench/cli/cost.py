@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
-from bench.cli.prices import vendor_use_of
+from bench.cli.prices import vendor_use_of, warn_if_stale
 from bench.config.flags import option
 from bench.config.pricing import (GpuHourOptions, MoneyOptions, PriceDayOptions, PricedAsOptions, SloOptions,
                                   VendorChoiceOptions, VendorTermsOptions, VendorVolumeOptions)
@@ -99,8 +99,7 @@ def cmd_cost(args) -> int:
     price_book = load_prices()
     in_force(price_book, as_of, None if wants_all(vendors) else vendors)  # bad dates and names: exit 2
     path: Path = command.results
-    if not path.is_file():
-        raise BenchError(f"{path}: no such results file")
+    results.check_results_file(path)
     header = results.read_header(path)
     if header and not results.is_bench_header(header):  # another tool's CSV: name the columns cost lacks
         check_columns(header, str(path))
@@ -124,7 +123,9 @@ def cmd_cost(args) -> int:
         if mine.model not in matched:
             matched[mine.model], left_out = vendors_for(mine.model, vendors, as_of, price_book)
             notes += left_out
-        comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p, _ in matched[mine.model]),
+        lengths = row.get("input_len"), row.get("output_len")  # a tiered price: the run's tier (None: default)
+        comparisons = sorted((compare(mine, p.for_request(*lengths), opts, row_use, as_of)
+                              for p, _ in matched[mine.model]),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
         priced.append((row, mine))
@@ -133,6 +134,7 @@ def cmd_cost(args) -> int:
         raise BenchError(unpriced[0] if len(unpriced) == 1 else
                          f"no row could be priced ({len(unpriced)}): " + "; ".join(unpriced))
 
+    warn_if_stale([p for found in matched.values() for p, _ in found], as_of)
     slo = given[SloOptions].slo
     at_slo = slo_costs(slo, priced)
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"

@@ -47,6 +47,7 @@ class ExplainOptions(BaseModel):
     format: Literal["table", "json"] = option("table", "output format")
 
 
+
 def add_explain_command(sub) -> None:
     add_command(sub, "explain", "what the hardware allows for a model: parameters, memory, KV capacity and decode "
                                 "bounds (roofline; no GPU needed)", cmd_explain, (ExplainOptions, GpuHourOptions))
@@ -58,7 +59,8 @@ def fit_and_cost(dep, context: int, price: GpuHourOptions, decode_rows: list[dic
     PCIe-only cards at TP > 1. Fills `cny_per_m_output` in `decode_rows` (None where the batch's KV does not fit)."""
     from bench.config.hardware import load_hardware
     from bench.cost import formulas as cost
-    from bench.cost.pricing import cny_per_hour_for, cost_options, power_of
+    from bench.cost.gpu_hour import cny_per_hour_for
+    from bench.cost.pricing import cost_options, power_of
     from bench.roofline import memory_fit as fit
 
     book = load_hardware()
@@ -77,8 +79,8 @@ def fit_and_cost(dep, context: int, price: GpuHourOptions, decode_rows: list[dic
         out["price"] = {"basis": price.basis, "cny_per_hour": None, "why": str(e)}
         hourly = None
     else:
-        source = "given on the command line" if hourly.price is None else f"{hourly.price.source}, {hourly.price.date}"
-        out["price"] = {"basis": hourly.basis, "cny_per_hour": hourly.cny_per_hour, "source": source}
+        out["price"] = {"basis": hourly.basis, "cny_per_hour": hourly.cny_per_hour, "source": hourly.label,
+                        "market": price.market}
     for r in decode_rows:
         ok = hourly is not None and r["fits_kv"]
         r["cny_per_m_output"] = cost.cny_per_m_total(hourly.cny_per_hour, r["tok_s"]) if ok else None

@@ -85,6 +85,9 @@ def resolve_model(name_or_dir: str, catalog: Catalog | None = None, catalog_file
     as_path = Path(name_or_dir).expanduser()
     looks_like_path = os.sep in name_or_dir or name_or_dir.startswith(".") or as_path.is_dir()
     if looks_like_path:
+        if as_path.exists() and not as_path.is_dir():
+            raise BenchError(f"--model {name_or_dir} is a file; give the directory holding its config.json, or a "
+                             "catalog name (see `bench models`)")
         if not as_path.is_dir():
             raise BenchError(f"--model {name_or_dir}: no such directory")
         if not (as_path / "config.json").is_file():
@@ -118,19 +121,22 @@ def resolve_model(name_or_dir: str, catalog: Catalog | None = None, catalog_file
             f"unknown model '{name_or_dir}'{did_you_mean} (`bench models` lists the catalog; "
             "a directory with a config.json also works)"
         )
-    return from_entry(key, catalog.models[key], catalog_file.resolve().parent)
+    return from_entry(key, catalog.models[key], catalog_file.resolve().parent, catalog_file)
 
 
-def from_entry(name: str, entry: ModelEntry, base: Path) -> ResolvedModel:
+def from_entry(name: str, entry: ModelEntry, base: Path, catalog_file: Path | None = None) -> ResolvedModel:
+    """The model of catalog entry `name`, its paths relative to `base`; messages name `catalog_file` (default: the
+    catalog in use, $BENCH_CATALOG or models.yaml)."""
+    where = catalog_file or catalog_path()
     config_file = (base / entry.config).resolve()
     if not config_file.is_file():
-        raise BenchError(f"models.yaml: model '{name}': config file {entry.config} not found")
+        raise BenchError(f"{where}: model '{name}': config file {entry.config} not found")
     cfg, sha = read_config(config_file)
     weights_dir = None
     if entry.weights:
         weights_dir = (base / Path(entry.weights).expanduser()).resolve()
         if not weights_dir.is_dir():
-            raise BenchError(f"models.yaml: model '{name}': weights directory {entry.weights} does not exist")
+            raise BenchError(f"{where}: model '{name}': weights directory {entry.weights} does not exist")
     return ResolvedModel(
         name=name,
         hub_id=entry.hub_id,

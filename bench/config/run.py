@@ -32,6 +32,9 @@ MAX_NUM_PROMPTS = 100_000
 MAX_PROMPT_TOKENS = 20_000_000
 
 
+MAX_REPEATS = 100
+
+
 class RunConfig(RowPricing):
     """Each field is a `bench run` option (and a sweep file key): its help, default and choices live here only,
     or, for how the row is priced with --hardware, on RowPricing (bench.config.pricing)."""
@@ -84,6 +87,11 @@ class RunConfig(RowPricing):
                                                 "hit rate and cached prompt tokens", local_only=True)
     warmup: bool = option(True, "skip the warm-up batch", flags=("--no-warmup",))
     timeout_s: float = option(3600.0, "seconds per case", flags=("--timeout",), gt=0.0, allow_inf_nan=False)
+    repeats: int = option(1, "measure each case N times, interleaved across cases (A, B, A, B, ...) so drift hits "
+                             "every case alike; one row per measurement, tied by repeat_index", metavar="N", ge=1,
+                          le=MAX_REPEATS)
+    # which of the repeats this case is (set by the command that repeats it; the row's repeat_index)
+    repeat_index: int = option(0, "which repeat of the case this is", hidden=True, ge=0)
     hardware: str | None = option(None, "a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim "
                                         "predicts, and the roofline beside measured rows; prices the row in CNY per "
                                         "M tokens")
@@ -184,8 +192,9 @@ DATASET_OPTIONS = {"prefix_len": ("shared-prefix",), "num_prefixes": ("shared-pr
                    "tokenizer": ("sharegpt", "jsonl"), "dataset_output": ("sharegpt", "jsonl")}
 
 
-# Options that do not change what is measured (the time limit, how the row is priced); left out of the case key.
-NOT_IN_KEY = ("timeout_s", *RowPricing.model_fields)
+# Options that do not change what is measured (the time limits, the verdict's rule, which repeat, how the row is
+# priced); left out of the case key.
+NOT_IN_KEY = ("timeout_s", "stall_timeout_s", "max_failure_rate", "repeats", "repeat_index", *RowPricing.model_fields)
 # Options only a predicted engine's (sim's) figures depend on (a measured case's predicted_* columns follow
 # --profile, its measurement does not); and options left out of the key at their default, so keys of cases recorded
 # before them still match.

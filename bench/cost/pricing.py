@@ -11,12 +11,13 @@ import datetime as dt
 from dataclasses import asdict, dataclass, replace
 
 from bench.cost import formulas as cost
-from bench.cost.hwchoice import (fx_date_for, given_price, hardware_name_for, measured_hardware, price_basis_of,
-                                 rental_quote, tco_cny_per_hour)
+from bench.cost.gpu_hour import cny_per_hour_for
+from bench.cost.hwchoice import fx_date_for, hardware_name_for, measured_hardware, price_basis_of
+from bench.cost import market as markets
 from bench.cost import tco_sources
 from bench.core.errors import BenchError
 from bench.results import schema
-from bench.config.hardware import Hardware, HardwareBook, Price, load_hardware
+from bench.config.hardware import Hardware, HardwareBook, load_hardware
 from bench.config.pricing import BASES, SHARED_MODELS  # noqa: F401  (BASES: the bases --basis declares)
 from bench.config.prices import VendorPrice
 from bench.cost.vendor_use import LIST, VendorUse, effective_price
@@ -68,11 +69,16 @@ class CostOptions:
     # basis "tco": all-in cost of owning, bench.cost.tco; None: the sourced default of tco_sources
     cost_of_capital_per_year: float = tco_sources.COST_OF_CAPITAL_PER_YEAR.value
     colocation_cny_per_kw_month: float | None = None
+    # The market whose quotes price a card (cn | global; bench.cost.market) and the day they apply (None: today)
+    market: str = markets.DEFAULT_MARKET
+    as_of: dt.date | None = None
+    # A card with no price on the basis asked for is priced on the next basis that has one, labelled
+    basis_fallback: bool = True
 
     @property
     def fx_date(self) -> str:
         """When the FX rate was observed: the default's dates, else "given on the command line"."""
-        return fx_date_for(self.fx_cny_per_usd)
+        return fx_date_for(self.fx_cny_per_usd, self.as_of)
 
 
 # CostOptions' fields named otherwise by the options of bench.config.pricing (the rest keep their names).
@@ -135,22 +141,52 @@ class SelfCost:
     # prefix caching: the measured hit rate, and what an input token the cache missed costs
     cache_hit_rate: float | None = None
     cny_per_m_input_uncached: float | None = None
+    # the market asked for, what the quote is ('cn list price'), what its choice gave up, the basis asked for
+    # when another had to price the card, and what a tco figure assumes (life, host, networking, colocation, PUE)
+    market: str = markets.DEFAULT_MARKET
+    price_what: str = ""
+    price_note: str = ""
+    asked_basis: str = ""
+    terms: str = ""
+
+    @property
+    def basis_text(self) -> str:
+        """'rental on-demand (China market)', 'tco, 3-year life' or 'owned asked: none; rental on-demand used'."""
+        if self.basis == "given":
+            return "given"
+        tier = f" {self.price_tier}" if self.price_tier else ""
+        life = f", {self.terms.split(' at ')[0]}" if self.basis == "tco" and self.terms else ""
+        text = f"{self.basis}{tier}{life} ({markets.MARKET_WORDS.get(self.market, self.market)})"
+        return f"{self.asked_basis} has no price: {text}" if self.asked_basis else text
 
     @property
     def provenance(self) -> str:
-        """'price basis, source, date; FX rate and date': printed beside every cost."""
+        """'price basis, market and kind, source, date; FX rate and date': printed beside every cost."""
         fx = f"FX {self.fx_cny_per_usd:g} CNY/USD ({self.fx_date})"
         if self.basis == "given":
             return f"given per GPU-hour on the command line (--gpu-cny-per-hour); {fx}"
         tier = f" {self.price_tier}" if self.price_tier else ""
-        return f"{self.basis}{tier}, quoted per {self.price_basis}: {self.price_source}, {self.price_date}; {fx}"
+        note = f" ({self.price_note})" if self.price_note else ""
+        asked = f"{self.asked_basis} asked, no price: " if self.asked_basis else ""
+        terms = f"; {self.terms}" if self.terms else ""
+        return (f"{asked}{self.basis}{tier}, {self.price_what}{note}, quoted per {self.price_basis}: "
+                f"{self.price_source}, {self.price_date}{terms}; {fx}")
 
     @property
     def where(self) -> str:
-        """'H100-SXM', or 'what-if RTX-4090 (measured on H100-SXM)'."""
+        """'H100-SXM', 'what-if RTX-4090 (measured on H100-SXM)', or for a CPU server what is priced:
+        'cpu-server (priced as a whole 96-core server)'."""
         if self.what_if:
             return f"what-if {self.hardware} (measured on {self.measured_on or 'unnamed hardware'})"
+        if self.kind == "cpu" and self.cores:
+            return f"{self.hardware} (priced as a whole {self.cores}-core server)"
         return self.hardware
+
+    @property
+    def cores(self) -> int | None:
+        from bench.config.hardware import get_hardware
+
+        return get_hardware(self.hardware).cores if self.kind == "cpu" and self.hardware else None
 
 
 def gpu_count_of(row: dict, hw: Hardware | None) -> int:
@@ -172,41 +208,6 @@ def power_of(row: dict, hw: Hardware | None, gpu_count: int) -> tuple[float | No
     if hw is not None:
         return hw.tdp_w * gpu_count, "tdp"
     return None, ""
-
-
-@dataclass(frozen=True)
-class HourlyPrice:
-    cny_per_hour: float  # all the run's GPUs
-    basis: str  # rental | owned | given
-    price: Price | None  # the hardware.yaml quote used (None: given)
-
-
-def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, power_w: float | None,
-                     opts: CostOptions) -> HourlyPrice:
-    """The hourly cost of the run's GPUs, its basis and the quote it comes from. BenchError when the basis has
-    no price."""
-    given = given_price(hw_name, opts)
-    if given is not None:
-        return HourlyPrice(cost.rental_cny_per_hour(given, gpu_count), "given", None)
-    if hw is None:
-        raise BenchError("no hardware to price: pass --hardware NAME (see hardware.yaml) "
-                         "or --gpu-cny-per-hour X")
-    if opts.basis == "rental":
-        quote = rental_quote(hw_name, hw, opts.rental_tier)
-        return HourlyPrice(cost.rental_cny_per_hour(quote.per_card_cny(opts.fx_cny_per_usd), gpu_count), "rental",
-                           quote)
-    if hw.purchase is None:
-        raise BenchError(f"{hw_name} has no purchase price in hardware.yaml; pass --gpu-cny-per-hour "
-                         f"{hw_name}=X (CNY per GPU-hour), use --basis rental, or add a price")
-    if opts.basis == "tco":
-        return HourlyPrice(tco_cny_per_hour(hw, gpu_count, power_w, opts).total_per_gpu_hour * gpu_count, "tco",
-                           hw.purchase)
-    return HourlyPrice(cost.owned_cny_per_hour(
-        hw.purchase.per_card_cny(opts.fx_cny_per_usd), gpu_count, power_w,
-        electricity_cny_per_kwh=opts.electricity_cny_per_kwh, pue=opts.pue,
-        amortization_years=opts.amortization_years,
-        hosting_cny_per_month_per_card=opts.hosting_cny_per_month_per_card,
-    ), "owned", hw.purchase)
 
 
 def split_seconds(row: dict) -> tuple[float | None, float | None]:
@@ -284,6 +285,8 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
         price_tier=(hourly.price.tier or "") if hourly.price and basis == "rental" else "",
         fx_cny_per_usd=opts.fx_cny_per_usd, fx_date=opts.fx_date, measured_on=measured_on,
         what_if=what_if, cache_hit_rate=row.get("prefix_cache_hit_rate"), cny_per_m_input_uncached=at_u(miss_full),
+        market=opts.market, price_what=hourly.price.what if hourly.price else "",
+        price_note=hourly.chosen.note if hourly.chosen else "", asked_basis=hourly.asked, terms=hourly.terms,
     )
 
 
@@ -386,7 +389,7 @@ def run_cost_columns(row: dict, hardware: str | None, pricing=None) -> dict:
     opts = cost_options(*([pricing] if pricing is not None else []), hardware=hardware)
     try:
         mine = self_cost(row, opts)
-    except BenchError:
+    except BenchError:  # run_cost_why says why; the row is written unpriced
         return cols
     cols.update({
         "cost_basis": mine.basis, "gpu_cny_per_hour": mine.gpu_cny_per_hour, "fx_cny_per_usd": opts.fx_cny_per_usd,
@@ -395,7 +398,23 @@ def run_cost_columns(row: dict, hardware: str | None, pricing=None) -> dict:
         "cny_per_m_total": mine.cny_per_m_total, "tokens_per_cny": mine.tokens_per_cny,
         "tokens_per_cny_blended": mine.tokens_per_cny_blended, "cny_per_m_input_uncached": mine.cny_per_m_input_uncached,
         "gpu_price_source": ("given with --gpu-cny-per-hour" if mine.basis == "given" else
-                             f"{mine.price_source} ({mine.price_tier or mine.basis}, per {mine.price_basis})"),
+                             f"{mine.price_source} ({mine.basis_text}; {mine.price_what}, per {mine.price_basis})"),
         "gpu_price_date": mine.price_date, "fx_date": mine.fx_date,
     })
     return cols
+
+
+def run_cost_why(row: dict, hardware: str | None) -> str:
+    """Why a `bench run --hardware NAME` row carries no cost ("" when it does): no hardware named, the case did not
+    finish, or the reason the default options could not price it (with the fix)."""
+    if row.get("cny_per_m_total") not in (None, ""):
+        return ""
+    if not hardware:
+        return "not priced: no --hardware named (give one, or price the CSV later with bench cost --hardware NAME)"
+    if row.get("status") != "ok":
+        return f"not priced: the case ended {row.get('status')}"
+    try:
+        self_cost(row, CostOptions(hardware=hardware))
+    except BenchError as e:
+        return f"not priced: {e}"
+    return ""

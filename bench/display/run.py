@@ -82,7 +82,21 @@ def print_case(outcome) -> None:
     elif outcome.record.get("telemetry_note"):
         t.add_row("energy", f"not measured: {outcome.record['telemetry_note']}")
     t.add_row("engine start / warm-up", f"{num(r['engine_start_s'])} s / {num(r['warmup_s'])} s")
+    t.add_row("cost", cost_text(r))
     console.print(t)
+
+
+def cost_text(r: dict) -> str:
+    """'0.42 CNY/M blended (3:1), 1.98 CNY/GPU-h: SOURCE (rental on-demand ...)' or why the row carries no cost."""
+    from bench.cost.pricing import run_cost_why
+
+    if r.get("cny_per_m_total") in (None, ""):
+        return run_cost_why(r, r.get("hardware"))
+    blended = r.get("cny_per_m_blended")
+    head = (f"{cny(blended)} CNY/M blended ({r.get('cost_mix')})" if blended not in (None, "") else
+            f"{cny(r['cny_per_m_total'])} CNY/M any token")
+    return (f"{head}, {cny(r.get('gpu_cny_per_hour'))} CNY/GPU-h: {r.get('gpu_price_source')}, "
+            f"{r.get('gpu_price_date')}")
 
 
 def print_summary(rows: list[dict]) -> None:
@@ -157,7 +171,7 @@ def print_explain(e: dict) -> None:
     d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak)) and expected "
                     f"({e.get('calibration', '-')})", title_justify="left")
     for col in ("batch", "step ms", "tok/s", "expected tok/s", "bound", "weights read", "KV read", "fits KV") + \
-            (("CNY/M out at the bound", "CNY/M out expected") if cost_col else ()):
+            (("CNY/M decode-only, bound", "CNY/M decode-only, expected") if cost_col else ()):
         d.add_column(col, justify="right")
     for r in e["decode"]:
         exp = r.get("expected_tok_s")
@@ -170,7 +184,9 @@ def print_explain(e: dict) -> None:
     console.print(d)
     if cost_col:
         console.print(f"cost: {price['basis']} {cny(price['cny_per_hour'])} CNY per hour for {e['tensor_parallel_size']} "
-                      f"GPU(s) ({price['source']}) / output tokens an hour, the card fully busy: at the bound (a "
-                      f"floor) and at the expected tok/s (calibration {e.get('calibration', '-')})", highlight=False)
+                      f"GPU(s) ({price['source']}) / output tokens an hour, the card fully busy and only decoding (no "
+                      f"prefill charged): at the bound (a floor) and at the expected tok/s (calibration "
+                      f"{e.get('calibration', '-')}). Not bench cost's 'CNY per M output', which is the decode share "
+                      "of a run's time over its output tokens", highlight=False)
     elif price.get("why"):
         console.print(f"cost: {price['why']}", highlight=False)

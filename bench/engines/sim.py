@@ -11,7 +11,7 @@ run, cost, compare and report work on its rows exactly as on measured ones.
 from __future__ import annotations
 
 from bench.roofline import predict
-from bench.roofline.batchsim import SimError
+from bench.roofline.batchsim import SimError, prefix_hashes
 from bench.config.engines import SIM_MODEL_VERSION
 from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.core.errors import BenchError
@@ -60,17 +60,24 @@ class SimEngine:
     def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
         seqs, tokens = self.limits()
         lengths = [(r.prompt_len, r.output_len) for r in requests]
+        # --enable-prefix-caching: vLLM's automatic prefix caching on the prompts' own tokens (shared system
+        # prompts, a session's history); off, every prompt is computed whole
+        blocks = prefix_hashes([r.prompt_token_ids for r in requests]) if self.run.enable_prefix_caching \
+            else None
         try:
             if self.run.sim_timing == "expected":
                 pred = predict.expected({**self.run.model_dump(), "max_num_seqs": seqs}, self.spec.model_config,
-                                        self.dep.gpu.name, self.profile, lengths, "vllm", None, tokens)
+                                        self.dep.gpu.name, self.profile, lengths, "vllm", None, tokens,
+                                        prefix_blocks=blocks)
             else:
-                pred = predict.predict_lengths(self.dep, lengths, seqs, tokens)
+                pred = predict.predict_lengths(self.dep, lengths, seqs, tokens, prefix_blocks=blocks)
         except SimError as e:  # vLLM's words for it, so the row is classed as oom
             raise RuntimeError(f"{e}: the request is larger than the available KV cache memory") from None
         self.last = pred
-        results = [RequestResult(prompt_len=r.prompt_len, output_len=r.output_len, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e)
-                   for r, ttft, tpot, e2e in zip(requests, pred.ttft_s, pred.tpot_s, pred.e2e_s)]
+        cached = pred.cached_tokens or (None,) * len(requests)
+        results = [RequestResult(prompt_len=r.prompt_len, output_len=r.output_len, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
+                                 cached_tokens=0 if hit is None else hit)
+                   for r, ttft, tpot, e2e, hit in zip(requests, pred.ttft_s, pred.tpot_s, pred.e2e_s, cached)]
         return results, pred.elapsed_s
 
     def kv_cache_info(self) -> KVCacheInfo:

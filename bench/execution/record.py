@@ -18,7 +18,7 @@ from bench.config.catalog import ResolvedModel
 from bench.config.run import RunConfig, case_key, draft_tokens, mtp_draft_layers
 from bench.measure import speculative
 from bench.cost.pricing import run_cost_columns
-from bench.config.engines import engine_version
+from bench.config.engines import engine_version, modelled_engine
 from bench.measure.telemetry import energy_columns
 from bench.results.schema import BY_NAME, RUN, SCHEMA_VERSION, SERVE, columns_of, names_of
 from bench.roofline import predict
@@ -83,8 +83,9 @@ def _number_or_none(v) -> bool:
     return v is None or v == "inf" or (isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
-def _identity(run_id: str, when: dt.datetime) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp": when.isoformat(timespec="seconds")}
+def _identity(run_id: str, when: dt.datetime, repeat_index: int = 0) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp": when.isoformat(timespec="seconds"),
+            "repeat_index": repeat_index}
 
 
 def _case(cfg: RunConfig, model: ResolvedModel, weights: str, config_hash: str, workload: dict) -> dict:
@@ -132,7 +133,8 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
     peak = out.get("peak_memory_bytes")
     allocated = kv.get("allocated_bytes")
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, case_key(cfg, model), workload), **_host(env),
+        **_identity(run_id, when, cfg.repeat_index), **_case(cfg, model, weights, case_key(cfg, model), workload),
+        **_host(env),
         **_status(out.get("status"), out.get("error")),
         "engine": cfg.engine,
         "engine_version": info.get("engine_version") or out.get("engine_version") or engine_version(cfg.engine),
@@ -149,7 +151,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         # the engine's step-by-step input/output split, when it reports one (sim; vLLM 0.32+)
         "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
         "split_method": info.get("split_method"),
-        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if cfg.engine == "vllm" else None,
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if modelled_engine(cfg.engine) == "vllm" else None,
         **speculative.columns(info.get("spec_decode")),
     }
     sources = {
@@ -177,7 +179,8 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
     peak, source = peak_memory
     rate = level.kind == "rate"
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, level_key(cfg, model, level), workload),
+        **_identity(run_id, when, level.repeat),
+        **_case(cfg, model, weights, level_key(cfg, model, level), workload),
         **_host(env),
         **_status(status, error),
         "engine": engine,
@@ -196,6 +199,7 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "concurrency": int(level.value) if level.kind == "concurrency" else None,
         "slo_ttft_ms": cfg.slo_ttft_ms, "slo_tpot_ms": cfg.slo_tpot_ms,
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
+        "max_failure_rate": cfg.max_failure_rate,
         "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
         **speculative.columns(_served_spec(cfg, model, server)),
     }

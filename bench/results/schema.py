@@ -327,6 +327,27 @@ DECLARED: tuple[Column, ...] = (
        "prefill time over input_tokens - cached_prompt_tokens (cached tokens run in no step; cny_per_m_input is "
        "the price at the measured hit rate)", BOTH, LOWER, "cost", "optional", "CNY per M input tokens (cache miss)",
        since=4),
+    # a serving level's failures by class and the rule that judged it (bench.measure.failures, bench.serve.verdict;
+    # docs/serve.md "When a level fails")
+    _c("max_failure_rate", "failures", "fraction", "the level's rule: failed when failure_rate is above it "
+       "(--max-failure-rate)", _S, filled="always", since=5),
+    _c("failure_rate", "failures", "fraction", "failed requests other than cancelled ones / requests sent other "
+       "than cancelled ones; empty when none was sent", _S, LOWER, M, "optional", since=5),
+    _c("errors_http", "failures", "requests", "failed: the server answered a status other than 200 (429 included)",
+       _S, LOWER, M, kind="int", since=5),
+    _c("rate_limited", "failures", "requests", "of errors_http, answered 429 (each one's Retry-After is in the JSON; "
+       "never waited for)", _S, LOWER, M, kind="int", since=5),
+    _c("errors_connection", "failures", "requests", "failed: no connection, or it broke (refused, reset, cut in the "
+       "middle of a stream)", _S, LOWER, M, kind="int", since=5),
+    _c("errors_timeout", "failures", "requests", "failed: no byte for --stall-timeout seconds", _S, LOWER, M,
+       kind="int", since=5),
+    _c("errors_stream", "failures", "requests", "failed: a 200 whose stream was malformed, carried an error, ended "
+       "without [DONE] or a finish_reason, or carried no output", _S, LOWER, M, kind="int", since=5),
+    _c("cancelled", "failures", "requests", "failed: cut short by the level's time limit or a signal (left out of "
+       "failure_rate); failed = the five classes' sum", _S, LOWER, M, kind="int", since=5),
+    _c("usage_mismatch", "failures", "requests", "completed requests whose usage.completion_tokens could not be right "
+       "(negative, decreasing, 0 for a stream with output, above max_tokens or above 2x the tokens streamed): their "
+       "streamed count was used", _S, LOWER, M, kind="int", since=5),
     # speculative decoding (bench.measure.speculative): vLLM's own counters over the timed run (serve: over the level,
     # from /metrics), or the sim's assumption; empty without --speculative-config
     _c("spec_method", "speculative", "", "the draft of --speculative-config: ngram, mtp, eagle, ...",
@@ -340,6 +361,29 @@ DECLARED: tuple[Column, ...] = (
        filled="optional", label="tokens per step (speculative)", since=5),
     _c("spec_source", "speculative", "", "measured (vLLM's counters) or assumed (the sim's --spec-acceptance)",
        filled="optional", since=5),
+    # repeats and honest percentiles (bench.measure.uncertainty): sample counts, the p99's reliability and its 95% bound
+    _c("repeat_index", "identity", "", "which repeat of its case or level this row is (--repeats: 0, 1, ...; rows "
+       "of one case share every other setting)", filled="always", kind="int", since=6),
+    _c("ttft_samples", "latency", "requests", "requests the TTFT percentiles are taken over", source=M,
+       kind="int", since=6),
+    _c("tpot_samples", "latency", "requests", "requests the TPOT percentiles are taken over (output of 2 or more "
+       "tokens)", source=M, kind="int", since=6),
+    _c("e2e_samples", "latency", "requests", "requests the E2E percentiles are taken over", source=M,
+       kind="int", since=6),
+    _c("ttft_p99_reliable", "latency", "", "ttft_samples >= 100: below that the p99 is the slowest request or an "
+       "interpolation towards it (p95 needs 20, p90 10: n x (1 - q) >= 1)", source=M, filled="optional",
+          kind="bool", since=6),
+    _c("tpot_p99_reliable", "latency", "", "tpot_samples >= 100 (as ttft_p99_reliable)", source=M,
+       filled="optional", kind="bool", since=6),
+    _c("e2e_p99_reliable", "latency", "", "e2e_samples >= 100 (as ttft_p99_reliable)", source=M,
+       filled="optional", kind="bool", since=6),
+    _c("ttft_p99_bound_ms", "latency", "ms", "the value TTFT's p99 lies under at 95% confidence: the k-th smallest "
+       "sample, k the least with P(Binomial(n, 0.99) < k) >= 0.95 (MLPerf's early stopping); empty under 299 "
+       "samples; SLO checks at p99 use it", BOTH, LOWER, M, "optional", "TTFT p99 95% bound (ms)", since=6),
+    _c("tpot_p99_bound_ms", "latency", "ms", "the value TPOT's p99 lies under at 95% confidence (as "
+       "ttft_p99_bound_ms)", BOTH, LOWER, M, "optional", "TPOT p99 95% bound (ms)", since=6),
+    _c("itl_samples", "latency", "tokens", "inter-token gaps the ITL percentiles are taken over", _S,
+       source=M, kind="int", since=6),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

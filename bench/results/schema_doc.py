@@ -18,6 +18,10 @@ NOTES = {
     2: "Offline rows now also fill `ttft_p90_ms` and `e2e_mean_ms` (declared in version 1, written only by "
        "`bench serve` then).",
     4: "With a dataset, `input_len` and `output_len` hold its mean lengths.",
+    5: "A serving level is `failed` when its `failure_rate` exceeds `max_failure_rate`; `failed` is the sum of the "
+       "five failure classes ([serve.md](serve.md#when-a-level-fails)).",
+    6: "`--repeats N` writes one row per repeat (`repeat_index`); percentiles carry their sample counts, a p99 over "
+       "fewer than 100 samples is flagged unreliable, and SLO checks at p99 use its 95% bound where there is one.",
 }
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 

@@ -37,8 +37,35 @@ def tokens_per_cny_from_blended(row: dict) -> None:
         row["tokens_per_cny_blended"] = repr(1e6 / blended) if blended and blended > 0 else ""
 
 
-# version -> what its step fills from an older row's own cells (beyond the empty new columns)
-RULES = {2: engine_version_from_vllm, 3: tokens_per_cny_from_blended}
+def workload_of_v3(row: dict) -> None:
+    """What a version-3 row's meaning fixes, filled as version 4 writes it (so `bench compare`, which keys on
+    `dataset` and `prefix_caching`, finds its cases in a newer file): bench had no other workload then, so `dataset`
+    is random (no file: its file, hash and skipped count stay empty); vLLM ran with prefix caching off (vllm,
+    vllm-server rows: `off`; other engines and endpoints: empty, as version 4 writes them); with fixed lengths every
+    request's lengths are input_len and output_len, so their percentiles and maxima are those. The rest (energy
+    note, predictions, chunk figures, cache counts) was not measured then and stays empty."""
+    filled = {"dataset": "random",
+              "prefix_caching": "off" if (row.get("engine") or "").strip() in VLLM_ENGINES else ""}
+    if (row.get("length_dist") or "").strip() == "fixed":
+        for side in ("input_len", "output_len"):
+            n = (row.get(side) or "").strip()
+            filled.update({f"{side}_{stat}": n for stat in ("p50", "p99", "max")})
+    for c, v in filled.items():
+        if _empty(row, c):
+            row[c] = v
+
+
+def first_repeat(row: dict) -> None:
+    """A version-5 row is its case's only run: `repeat_index` 0. Its sample counts, p99 reliability and bounds were
+    not recorded (the requests are not in the row), so they stay empty."""
+    if _empty(row, "repeat_index"):
+        row["repeat_index"] = "0"
+
+
+# version -> what its step fills from an older row's own cells (beyond the empty new columns). Version 5's
+# failure columns have no rule: a version-4 level counted failures without classes, and was ok when any request
+# completed.
+RULES = {2: engine_version_from_vllm, 3: tokens_per_cny_from_blended, 4: workload_of_v3, 6: first_repeat}
 
 
 @dataclass(frozen=True)

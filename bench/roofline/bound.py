@@ -390,19 +390,23 @@ class WorkloadPrediction(TokenRates):
     max_running: int
     prefill_s: float | None = None  # elapsed_s split step by step (Deployment.step_split)
     decode_s: float | None = None
+    cached_tokens: tuple = ()  # per request: prompt tokens from the prefix cache (None each when caching is off)
 
 
 def predict_workload(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int = 256,
-                     max_num_batched_tokens: int = 8192) -> WorkloadPrediction:
-    """All (prompt_len, output_len) requests at t=0, continuously batched, each step at its roofline time."""
+                     max_num_batched_tokens: int = 8192, prefix_blocks: list | None = None) -> WorkloadPrediction:
+    """All (prompt_len, output_len) requests at t=0, continuously batched, each step at its roofline time;
+    `prefix_blocks` (batchsim.prefix_hashes): with prefix caching."""
     def step_time_s(n_decode: int, ctx: int, chunks: list) -> tuple[float, float, float]:
         return dep.step_split(n_decode, ctx, chunks)
 
     out = batchsim.simulate(lengths, step_time_s, dep.kv_capacity_tokens, max_num_seqs, max_num_batched_tokens,
-                            kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step)
+                            prefix_blocks=prefix_blocks, kv_units=dep.kv_units_or_none,
+                            tokens_per_step=dep.tokens_per_step)
     tpot = [(r.finish_s - r.first_token_s) / (r.output_len - 1) if r.output_len > 1 else None for r in out.requests]
     return WorkloadPrediction(elapsed_s=out.elapsed_s, input_tokens=out.input_tokens, output_tokens=out.output_tokens,
                               ttft_s=[r.first_token_s for r in out.requests], tpot_s=tpot,
                               e2e_s=[r.finish_s for r in out.requests], steps=out.steps,
                               preemptions=out.preemptions, max_running=out.max_running,
-                              prefill_s=out.prefill_s, decode_s=out.decode_s)
+                              prefill_s=out.prefill_s, decode_s=out.decode_s,
+                              cached_tokens=tuple(r.cached_tokens for r in out.requests))

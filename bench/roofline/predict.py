@@ -93,9 +93,10 @@ def vllm_default_limits(gpu: GpuSpec) -> tuple[int, int]:
 
 
 def predict_lengths(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int | None = None,
-                    max_num_batched_tokens: int | None = None) -> WorkloadPrediction:
+                    max_num_batched_tokens: int | None = None, prefix_blocks: list | None = None) -> WorkloadPrediction:
     seqs, tokens = vllm_default_limits(dep.gpu)
-    return roofline.predict_workload(dep, lengths, max_num_seqs or seqs, max_num_batched_tokens or tokens)
+    return roofline.predict_workload(dep, lengths, max_num_seqs or seqs, max_num_batched_tokens or tokens,
+                                     prefix_blocks)
 
 
 def _has_roofline(device: str, run: dict) -> bool:
@@ -161,6 +162,7 @@ class Expected:
     steps: int = 0
     preemptions: int = 0
     max_running: int = 0
+    cached_tokens: tuple = ()  # per request: prompt tokens from the prefix cache (None each when caching is off)
 
 
 def load_profile(path: str | None) -> Profile:
@@ -177,14 +179,15 @@ def load_profile(path: str | None) -> Profile:
 def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile | None = None,
              lengths: list[tuple[int, int]] | None = None, engine: str | None = None,
              engine_version: str | None = None, max_num_batched_tokens: int | None = None,
-             kv_capacity_tokens: int | None = None) -> Expected:
+             kv_capacity_tokens: int | None = None, prefix_blocks: list | None = None) -> Expected:
     """The expected throughput, TTFT and TPOT of `run` (a RunConfig as a dict) on `hardware_name`.
 
     The requests are (prompt, output) `lengths` (default: num_prompts x the run's input_len / output_len),
     scheduled once as vLLM would (bench.roofline.trace) and timed by the efficiency model
     (bench.roofline.efficiency) with the profile's parameters for the engine's generation (default: the
     current vLLM). profile None: the published fit. BenchError when the hardware has no roofline;
-    SimError when a request cannot fit the KV cache."""
+    SimError when a request cannot fit the KV cache. prefix_blocks (batchsim.prefix_hashes of the prompts): the
+    schedule with prefix caching."""
     profile = profile or load_profile(None)
     engine = engine or modelled_engine(run.get("engine") or "vllm")
     gen = engine_profiles.generation(engine, engine_version)
@@ -195,7 +198,7 @@ def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile
         lengths = [(int(run.get("input_len") or 128), int(run.get("output_len") or 64))] * int(run.get("num_prompts") or 16)
     seqs, tokens = vllm_default_limits(gpu)
     tr = trace.schedule(dep, lengths, run.get("max_num_seqs") or seqs, max_num_batched_tokens or tokens,
-                        kv_capacity_tokens=kv_capacity_tokens)
+                        kv_capacity_tokens=kv_capacity_tokens, prefix_blocks=prefix_blocks)
     eff = profile.efficiency_for(engine, engine_version)
     t = trace.timings(tr, eff)
     bound = trace.timings(tr, None)
@@ -209,7 +212,7 @@ def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile
         roofline_output_tok_s=bound.output_tok_s, calibration=profile.name, engine_generation=gen,
         elapsed_s=t.elapsed_s, prefill_s=t.prefill_s, decode_s=t.decode_s, ttft_s=tuple(t.ttft_s.tolist()),
         tpot_s=tuple(t.tpot_s.tolist()), e2e_s=tuple(t.e2e_s.tolist()), steps=tr.steps, preemptions=tr.preemptions,
-        max_running=tr.max_running)
+        max_running=tr.max_running, cached_tokens=tr.cached_tokens)
 
 
 def expected_decode_tok_s(dep: Deployment, batch: int, context_len: int, eff) -> float:

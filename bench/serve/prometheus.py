@@ -98,12 +98,13 @@ def prefix_cache_columns(metrics: dict, server: dict) -> dict:
     return {"cached_prompt_tokens": int(hits), "prefix_cache_hit_rate": hits / queries if queries else None}
 
 
-async def scrape(session: aiohttp.ClientSession, url: str) -> dict[str, float] | None:
+async def scrape(session: aiohttp.ClientSession, url: str,
+                 timeout_s: float = SCRAPE_TIMEOUT_S) -> dict[str, float] | None:
     """GET url (no Authorization header: /metrics never gets the key); None when it does not answer
-    with Prometheus text."""
+    with Prometheus text within `timeout_s`."""
     try:
         async with session.get(url, allow_redirects=False,
-                               timeout=aiohttp.ClientTimeout(total=SCRAPE_TIMEOUT_S)) as resp:
+                               timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
             if resp.status != 200:
                 return None
             text = await resp.text(errors="replace")

@@ -33,6 +33,7 @@ def test_the_verdict_comes_first_with_hand_computed_figures(verdict_report):
     # at TPOT <= 40 ms the batch is 20 (between runs b8 and b32): 396,000 tokens per CNY at 10 CNY/h when always
     # busy -> 2.525 CNY/M; at 50% utilisation 2.525 / 0.5 = 5.05 CNY/M
     assert "self-hosting on H100-SXM costs 5.05 CNY/M (measured)" in verdict
+    assert verdict.splitlines()[2].startswith("**[GPU-hours given on the command line] qwen2.5-7b-instruct at 50%")
     # the cheapest like-for-like paid vendor on 2025-06-01: 0.3 / 0.6 CNY/M blended 3:1 = 0.375;
     # 5.0505 / 0.375 = 13.5x; break-even 2.525 / 0.375 = 6.7 > 1: never
     assert "at 0.375 CNY/M" in verdict and "13.5x cheaper than self-hosting" in verdict

@@ -13,21 +13,22 @@ from result_rows import row, write_rows
 from bench.cli import main
 from bench.results import cells, schema, typed
 
+NOW = str(schema.SCHEMA_VERSION)  # a file of this version: read as written, no upgrade
 # Hand-written cells of three rows (every other declared cell empty), and a column the schema does not declare.
 CELLS = [
-    {"schema_version": "5", "run_id": "r1", "status": "ok", "model": "m", "config_hash": "0012",
+    {"schema_version": NOW, "run_id": "r1", "status": "ok", "model": "m", "config_hash": "0012",
      "output_tok_s": "12.5", "ttft_p50_ms": "", "efficiency": "inf", "request_rate": "inf", "tpot_p50_ms": "nan",
      "max_num_seqs": "16", "num_prompts": "16.0", "input_len": "312.5", "seed": "0", "meets_slo": "True",
      "burstiness": "0.5", "prefix_caching": "off", "my_note": "1.50"},
-    {"schema_version": "5", "run_id": "r2", "status": "ok", "model": "m", "config_hash": "ab",
+    {"schema_version": NOW, "run_id": "r2", "status": "ok", "model": "m", "config_hash": "ab",
      "output_tok_s": " 7 ", "request_rate": "2", "max_num_seqs": "", "num_prompts": "8", "input_len": "512",
      "seed": "1", "meets_slo": "false", "prefix_caching": "", "my_note": ""},
-    {"schema_version": "5", "run_id": "r3", "status": "ok", "model": "m", "config_hash": "cd",
+    {"schema_version": NOW, "run_id": "r3", "status": "ok", "model": "m", "config_hash": "cd",
      "output_tok_s": "fast", "max_num_seqs": "x", "num_prompts": "8", "input_len": "512", "meets_slo": "maybe"},
 ]
 # What each reads back as, by hand.
 EXPECTED = [
-    {"schema_version": "5", "config_hash": "0012", "output_tok_s": 12.5, "ttft_p50_ms": None, "efficiency": None,
+    {"schema_version": NOW, "config_hash": "0012", "output_tok_s": 12.5, "ttft_p50_ms": None, "efficiency": None,
      "request_rate": math.inf, "tpot_p50_ms": None, "max_num_seqs": 16, "num_prompts": 16, "input_len": 312.5,
      "seed": 0, "meets_slo": True, "burstiness": 0.5, "prefix_caching": "off", "device": None, "my_note": "1.50"},
     {"config_hash": "ab", "output_tok_s": 7.0, "request_rate": 2.0, "max_num_seqs": None, "num_prompts": 8,

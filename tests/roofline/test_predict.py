@@ -400,8 +400,10 @@ def test_case_keys_of_measured_cases_recorded_before_issue_14_still_match():
     from bench.config.pricing import RowPricing
 
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "max_num_seqs": 4}))
-    later = tuple(RowPricing.model_fields)  # how the row is priced: options added since, never part of a key
+    # how the row is priced, and which repeat it is: options added since, never part of a key
+    later = (*RowPricing.model_fields, "repeats", "repeat_index")
     later += ("temperature", "speculative_config", "spec_acceptance")  # added since, out of the key at their default
+    later += ("stall_timeout_s", "max_failure_rate")  # the time limits and the verdict's rule: never part of a key
     old = {k: v for k, v in cfg.model_dump().items()
            if k not in ("timeout_s", "hardware", "quantization", "profile", "sim_timing", *later)}
     old["config_sha"] = model.config_sha
