@@ -338,13 +338,6 @@ def test_an_slo_no_point_meets_names_the_best_point(capsys, tmp_path):
             "TTFT p99 50 ms, TPOT p99 10 ms") in err
 
 
-# Like-for-like API models of the 2026 catalog entries whose prices the 2026 price book adds to prices.yaml (the
-# vendors' own names). Until it does, `bench plan` and `bench cost` say "no price in force" for them.
-# Catalog compare_with names the price book does not hold under that name (it holds Moonshot's dated names:
-# kimi-k2-0711-preview, kimi-k2-0905-preview, kimi-k2.5, kimi-k2.6)
-AWAITING_PRICES = {"kimi-k2"}
-
-
 def test_every_like_for_like_api_model_has_a_price():
     from bench.config import catalog
     from bench.config.prices import load_prices
@@ -352,9 +345,7 @@ def test_every_like_for_like_api_model_has_a_price():
     names = {p.model for p in load_prices().prices}
     wanted = {(m, api) for m, entry in catalog.load().models.items() for api, _ in
               catalog.from_entry(m, entry, catalog.catalog_path().parent).compare_with}
-    assert wanted and [x for x in wanted if x[1] not in names | AWAITING_PRICES] == []
-    # a name the price book has added leaves the waiting list, so the check above holds for it again
-    assert sorted(AWAITING_PRICES & names) == [], "now priced in prices.yaml: remove from AWAITING_PRICES"
+    assert wanted and [x for x in wanted if x[1] not in names] == []
     full = [m for m, e in catalog.load().models.items() if not e.tiny]
     assert [m for m in full if not catalog.load().models[m].compare_with] == []  # every full-size model has some
 

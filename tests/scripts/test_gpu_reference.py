@@ -130,7 +130,7 @@ def test_each_family_generates_exactly_the_sampled_lengths_with_the_kv_vllm_allo
 def test_an_ngram_draft_is_counted_per_token_as_vllm_counted_it(dry_reference):
     """The dry run's speculative step: tiny-qwen3, greedy, an ngram draft of 3 tokens (prompt lookup 2-4), the same
     8 prompts at batch 4. The figures are vLLM's counters over the timed run: acceptance = accepted / drafted,
-    tokens per step = 1 + accepted / drafts (vLLM's mean acceptance length), every draft 3 tokens. They are the
+    tokens per step = 1 + accepted / drafts (vLLM's mean acceptance length), a draft at most 3 tokens. They are the
     timed run's only (the warm-up's drafts left out): each request's first token comes from its prefill and every
     later step emits 1 + what it accepted, so drafts + accepted cannot exceed the output tokens less one a request;
     greedy decoding of the dummy weights repeats itself, so the lookup drafts and the model accepts."""
@@ -145,7 +145,8 @@ def test_an_ngram_draft_is_counted_per_token_as_vllm_counted_it(dry_reference):
     spec = record["engine"]["spec_decode"]
     assert spec["method"] == "ngram" and spec["draft_tokens_per_step"] == 3 and spec["source"] == "measured"
     drafts, drafted, accepted = spec["drafts"], spec["draft_tokens"], spec["accepted"]
-    assert drafts > 0 and accepted > 0 and drafted == 3 * drafts
+    # a draft proposes at most 3 tokens (fewer near a request's last tokens, or on a shorter match)
+    assert drafts > 0 and accepted > 0 and drafts <= drafted <= 3 * drafts
     assert spec["acceptance_rate"] == accepted / drafted
     assert spec["tokens_per_step"] == 1 + accepted / drafts
     assert (row["spec_method"], row["spec_draft_tokens"], row["spec_source"]) == ("ngram", 3, "measured")
