@@ -13,9 +13,10 @@ import yaml
 from bench.analysis.report.cost import price_runs
 from bench.analysis.report.model import Run
 from bench.cli import main
+from bench.config.files import validated
 from bench.config.hardware import HardwareBook, load_hardware
+from bench.config.pricing import GpuHourOptions, GpuPrices, parse_gpu_prices
 from bench.cost import formulas as cost
-from bench.cost.hwchoice import parse_gpu_prices
 from bench.cost.pricing import CostOptions, self_cost
 from bench.core.errors import BenchError
 from bench.results import store as results
@@ -57,10 +58,9 @@ def test_what_if_hardware_is_explicit_and_labelled():
 
 
 def test_per_hardware_given_prices():
-    book = load_hardware()
-    assert parse_gpu_prices("12", book) == (12.0, ())
-    assert parse_gpu_prices("h20=9.5,H100-SXM=14", book) == (None, (("H20", 9.5), ("H100-SXM", 14.0)))
-    assert parse_gpu_prices("H20=9.5,12", book) == (12.0, (("H20", 9.5),))
+    assert parse_gpu_prices("12") == GpuPrices(12.0, ())
+    assert parse_gpu_prices("h20=9.5,H100-SXM=14") == GpuPrices(None, (("H20", 9.5), ("H100-SXM", 14.0)))
+    assert parse_gpu_prices("H20=9.5,12") == GpuPrices(12.0, (("H20", 9.5),))
     opts = CostOptions(gpu_cny_per_hour_by_hardware=(("H20", 9.5), ("H100-SXM", 14.0)))
     h100, h20 = self_cost(row(), opts), self_cost(row(hardware="H20"), opts)
     assert h100.basis == h20.basis == "given"
@@ -74,8 +74,8 @@ def test_per_hardware_given_prices():
                                            ("H20=-1", "positive"), (",", "empty"),
                                            ("=5", "names no card before")])
 def test_bad_given_prices_name_the_fix(text, message):
-    with pytest.raises(BenchError, match=message):
-        parse_gpu_prices(text, load_hardware())
+    with pytest.raises(BenchError, match=message):  # the field type of --gpu-cny-per-hour, wherever it is given
+        validated(GpuHourOptions, {"gpu_cny_per_hour": text}, "bench cost")
 
 
 def test_rental_tiers():

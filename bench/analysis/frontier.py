@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from bench.core import formats
+from bench.measure.slo import Slo
 
 MEASURED = "measured"
 
@@ -54,22 +54,6 @@ class Point:
     @property
     def predicted(self) -> bool:
         return self.source != MEASURED
-
-
-@dataclass(frozen=True)
-class Slo:
-    ttft_ms: float | None = None
-    tpot_ms: float | None = None
-    percentile: int = 99
-
-    @property
-    def given(self) -> bool:
-        return self.ttft_ms is not None or self.tpot_ms is not None
-
-    def text(self) -> str:
-        parts = [f"TTFT p{self.percentile} <= {formats.given(self.ttft_ms)} ms" if self.ttft_ms is not None else "",
-                 f"TPOT p{self.percentile} <= {formats.given(self.tpot_ms)} ms" if self.tpot_ms is not None else ""]
-        return " and ".join(p for p in parts if p) or "no latency target"
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,6 @@ def rate_list(text: str) -> list[float]:
     return _once_each(values, text)
 
 
-# The comma-list reader for a list's element type (the only float lists are request rates).
-COMMA_LISTS: dict[type, Callable[[str], list]] = {int: int_list, float: rate_list}
 
 
 def one_of(parse_list: Callable[[str], list], plural_flag: str) -> Callable[[str], list]:
@@ -101,3 +99,7 @@ def names(text: str) -> list[str]:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected one or more names separated by commas")
     return _once_each(_items(text), text)
+
+
+# The comma-list reader for a list's element type (the only float lists are request rates; str lists are names).
+COMMA_LISTS: dict[type, Callable[[str], list]] = {int: int_list, float: rate_list, str: names}

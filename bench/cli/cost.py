@@ -9,53 +9,33 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from bench.cli.argtypes import fraction, names, non_negative, positive
-from bench.cli.hwprice import add_hardware_price_options, hardware_price_kwargs
-from bench.cli.prices import add_price_options, add_vendor_use_options, vendor_use_of
-from bench.cost import formulas as cost
+from pydantic import BaseModel
+
+from bench.cli.options import add_command, parsed
+from bench.cli.prices import vendor_use_of
+from bench.config.flags import option
+from bench.config.pricing import (GpuHourOptions, MoneyOptions, PriceDayOptions, PricedAsOptions, SloOptions,
+                                  VendorChoiceOptions, VendorTermsOptions, VendorVolumeOptions)
 from bench.core.errors import BenchError
+
+# The shared options bench cost takes (bench.config.pricing), after its own (CostCommand).
+PRICING = (GpuHourOptions, MoneyOptions, PriceDayOptions, PricedAsOptions, VendorChoiceOptions, VendorTermsOptions,
+           VendorVolumeOptions, SloOptions)
+
+
+class CostCommand(BaseModel):
+    """bench cost's own options: the results to price, the card for rows naming none, and where the table goes."""
+
+    results: Path = option(help="a results CSV written by `bench run`", positional=True, metavar="RESULTS.csv")
+    hardware: str | None = option(None, "hardware.yaml name (case-insensitive) for rows naming none of their own; a "
+                                        "row that names its hardware (bench run --hardware, sim rows) is priced on "
+                                        "it (see --what-if-hardware)", metavar="NAME")
+    out: Path | None = option(None, "also write the comparison as CSV", metavar="FILE.csv")
 
 
 def add_cost_command(sub) -> None:
-    p = sub.add_parser("cost", help="CNY per million tokens of measured runs, beside every vendor's API price")
-    p.add_argument("results", type=Path, metavar="RESULTS.csv", help="a results CSV written by `bench run`")
-    p.add_argument("--hardware", default=None, metavar="NAME",
-                   help="hardware.yaml name (case-insensitive) for rows naming none of their own; a row that names "
-                        "its hardware (bench run --hardware, sim rows) is priced on it (see --what-if-hardware)")
-    p.add_argument("--basis", choices=["rental", "owned", "tco"], default="rental",
-                   help="rental: price per card-hour; owned: purchase amortised + GPU energy + hosting; tco: all-in "
-                        "owning (card + host share + networking, host power, colocation, cost of capital; docs/cost.md)")
-    add_hardware_price_options(p)
-    p.add_argument("--utilization", type=fraction, default=1.0, metavar="U",
-                   help="share of paid hours doing useful work, (0, 1]; cost per token is divided by it (default 1)")
-    p.add_argument("--vendors", type=names, default=None, metavar="A,B|all",
-                   help="vendors or vendor models to compare, comma-separated; all: every price in force (default: "
-                        "each row's model's like-for-like API models, models.yaml compare_with)")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE.csv", help="also write the comparison as CSV")
-    add_price_options(p)
-    add_vendor_use_options(p)
-    slo = p.add_argument_group("latency target: the cost at the batch that meets it (docs/plan.md)")
-    slo.add_argument("--slo-ttft-ms", type=positive, default=None, metavar="T", help="time-to-first-token target, ms")
-    slo.add_argument("--slo-tpot-ms", type=positive, default=None, metavar="P", help="time-per-output-token target, ms")
-    slo.add_argument("--slo-percentile", type=int, choices=[50, 99], default=99,
-                     help="percentile the targets apply to (default 99)")
-    owned = p.add_argument_group("owned basis")
-    owned.add_argument("--years", type=positive, default=cost.DEFAULT_AMORTIZATION_YEARS, metavar="N",
-                       help=f"amortisation period (default {cost.DEFAULT_AMORTIZATION_YEARS:g})")
-    owned.add_argument("--electricity-cny-per-kwh", type=non_negative, default=cost.DEFAULT_ELECTRICITY_CNY_PER_KWH,
-                       metavar="X",
-                       help=f"electricity price (default {cost.DEFAULT_ELECTRICITY_CNY_PER_KWH})")
-    owned.add_argument("--pue", type=positive, default=cost.DEFAULT_PUE, metavar="X",
-                       help=f"data-centre power usage effectiveness (default {cost.DEFAULT_PUE})")
-    owned.add_argument("--hosting-cny-per-month", type=non_negative,
-                       default=cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD, metavar="X",
-                       help="rack, network and operations per card per month "
-                            f"(default {cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD:g})")
-    owned.add_argument("--cost-of-capital", type=non_negative, default=0.0, metavar="R",
-                       help="tco basis: cost of capital per year, e.g. 0.1 (default 0: straight line; no sourced figure)")
-    owned.add_argument("--colocation-cny-per-kw-month", type=non_negative, default=None, metavar="X",
-                       help="tco basis: data-centre space per kW of IT load per month (default USD 150 at the FX rate)")
-    p.set_defaults(func=cmd_cost)
+    add_command(sub, "cost", "CNY per million tokens of measured runs, beside every vendor's API price", cmd_cost,
+                (CostCommand, *PRICING))
 
 
 def run_traffic(row: dict, use):
@@ -72,19 +52,12 @@ def run_traffic(row: dict, use):
     return replace(use, traffic_tokens_per_min=tok_s * 60 if tok_s else None, traffic_requests_per_min=rpm)
 
 
-def args_slo(args):
-    from bench.analysis.frontier import Slo
-
-    return Slo(args.slo_ttft_ms, args.slo_tpot_ms, args.slo_percentile)
-
-
-def slo_costs(args, priced: list) -> list:
-    """With --slo-ttft-ms/--slo-tpot-ms: the cost at the point meeting them, per model x hardware (bench.analysis.slo);
-    BenchError naming the best available point when no row meets them."""
+def slo_costs(slo, priced: list) -> list:
+    """With --slo-ttft-ms/--slo-tpot-ms (`slo`, a bench.measure.slo.Slo): the cost at the point meeting them, per
+    model x hardware (bench.analysis.slo); BenchError naming the best available point when no row meets them."""
     from bench.analysis.plan_build import describe_point
     from bench.analysis.slo import cost_at_slo
 
-    slo = args_slo(args)
     if not slo.given:
         return []
     found = cost_at_slo(priced, slo)
@@ -101,33 +74,32 @@ def cmd_cost(args) -> int:
     from bench.core.tables import csv_records
     from bench.results import store as results
     from bench.display.cost import console, print_cost_at_slo, print_self_cost, throughput_line
-    from bench.cost.pricing import (OUT_COLUMNS, CostOptions, check_columns, compare, out_record, row_vendor_use,
+    from bench.cost.pricing import (OUT_COLUMNS, check_columns, compare, cost_options, out_record, row_vendor_use,
                                     self_cost)
     from bench.config.hardware import canonical_name, load_hardware
     from bench.config.prices import in_force, load_prices
     from bench.cost.matching import vendors_for, wants_all
 
     # Everything is checked and computed before anything is printed or written.
-    if args.out:
+    command = parsed(args, CostCommand, "bench cost")
+    given = {model: parsed(args, model, "bench cost") for model in PRICING}
+    vendors = given[VendorChoiceOptions].vendors
+    terms = given[VendorTermsOptions]
+    volume = given[VendorVolumeOptions]
+    if command.out:
         from bench.results.outputs import check_table_out, config_files
 
         lead = ",".join(OUT_COLUMNS[:4]).encode() + b","  # a cost table of any bench version starts so
-        check_table_out(args.out, [args.results, *config_files()], (".csv",), lambda first: first.startswith(lead),
-                        "a cost table written by bench cost")
+        check_table_out(command.out, [command.results, *config_files()], (".csv",),
+                        lambda first: first.startswith(lead), "a cost table written by bench cost")
     hardware_book = load_hardware()
-    opts = CostOptions(
-        hardware=args.hardware, basis=args.basis, mix=args.mix,
-        utilization=args.utilization, fx_cny_per_usd=args.fx_cny_per_usd, amortization_years=args.years,
-        electricity_cny_per_kwh=args.electricity_cny_per_kwh, pue=args.pue,
-        hosting_cny_per_month_per_card=args.hosting_cny_per_month, cost_of_capital_per_year=args.cost_of_capital,
-        colocation_cny_per_kw_month=args.colocation_cny_per_kw_month, **hardware_price_kwargs(args, hardware_book),
-    )
+    opts = cost_options(*given.values(), hardware=command.hardware)
     if opts.hardware:
         canonical_name(opts.hardware, hardware_book)
-    as_of = args.as_of or dt.date.today()
+    as_of = given[PriceDayOptions].as_of or dt.date.today()
     price_book = load_prices()
-    in_force(price_book, as_of, None if wants_all(args.vendors) else args.vendors)  # bad dates and names: exit 2
-    path: Path = args.results
+    in_force(price_book, as_of, None if wants_all(vendors) else vendors)  # bad dates and names: exit 2
+    path: Path = command.results
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
     header = results.read_header(path)
@@ -138,8 +110,8 @@ def cmd_cost(args) -> int:
     measured = [r for r in rows if r.get("status") == "ok"]
     if not measured:
         raise BenchError(f"{path} has no row with status ok; nothing to price")
-    use = vendor_use_of(args)
-    given_traffic = args.traffic_tpm is not None or args.traffic_rpm is not None
+    use = vendor_use_of(terms, volume)
+    given_traffic = volume.traffic_tpm is not None or volume.traffic_rpm is not None
     blocks, unpriced, matched, notes, priced = [], [], {}, [], []
     stands_on: dict[int, str | None] = {}
     for row in measured:
@@ -149,9 +121,9 @@ def cmd_cost(args) -> int:
             unpriced.append(f"run {row.get('run_id') or '?'} not priced: {e}")
             continue
         row_use = use if given_traffic else run_traffic(row, use)
-        row_use = row_vendor_use(row, row_use, hit_rate_given=args.cache_hit_rate is not None)
+        row_use = row_vendor_use(row, row_use, hit_rate_given=terms.cache_hit_rate is not None)
         if mine.model not in matched:
-            matched[mine.model], left_out = vendors_for(mine.model, args.vendors, as_of, price_book)
+            matched[mine.model], left_out = vendors_for(mine.model, vendors, as_of, price_book)
             notes += left_out
         comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p, _ in matched[mine.model]),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
@@ -162,7 +134,8 @@ def cmd_cost(args) -> int:
         raise BenchError(unpriced[0] if len(unpriced) == 1 else
                          f"no row could be priced ({len(unpriced)}): " + "; ".join(unpriced))
 
-    at_slo = slo_costs(args, priced)
+    slo = given[SloOptions].slo
+    at_slo = slo_costs(slo, priced)
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"
     from bench.cost.predicted import prediction_of
 
@@ -181,12 +154,12 @@ def cmd_cost(args) -> int:
     for line in unpriced:
         console.print(f"[yellow]{line}[/yellow]")
     if at_slo:
-        print_cost_at_slo(at_slo, args_slo(args), {m.model: c for m, c in blocks})
+        print_cost_at_slo(at_slo, slo, {m.model: c for m, c in blocks})
     skipped = len(rows) - len(measured)
     if skipped:
         console.print(f"skipped {skipped} row(s) whose status is not ok")
-    if args.out:
+    if command.out:
         records = [out_record(mine, c, opts, as_of) for mine, comparisons in blocks for c in (comparisons or [None])]
-        results.write_atomic(args.out, csv_records(OUT_COLUMNS, records))
-        console.print(f"wrote {len(records)} line(s) to {args.out}")
+        results.write_atomic(command.out, csv_records(OUT_COLUMNS, records))
+        console.print(f"wrote {len(records)} line(s) to {command.out}")
     return 0

@@ -1,6 +1,7 @@
 """`bench explain MODEL --hardware GPU`: what the hardware allows for a model (parameters, memory, KV
 capacity, decode bounds) from the roofline; no GPU needed. The options it shares with bench run
-(-tp, --kv-cache-dtype, --gpu-memory-utilization) are RunConfig's, default and choices included."""
+(-tp, --kv-cache-dtype, --gpu-memory-utilization) are RunConfig's, default and choices included; the price of
+its cost line is bench.config.pricing's GpuHourOptions, as bench cost reads them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option, reworded
+from bench.config.pricing import GpuHourOptions
 from bench.config.run import KvCacheDtype, RunConfig, tp_refusal
 from bench.core.errors import BenchError
 from bench.roofline.bound import EXPLAIN_BATCHES
@@ -36,9 +38,6 @@ class ExplainOptions(BaseModel):
     attention_data_parallel: bool = option(False, "each GPU keeps its own sequences' KV (SGLang "
                                                   "--enable-dp-attention): MLA's latent stored once")
     batch: list[int] = option(list(EXPLAIN_BATCHES), "decode batch sizes")
-    basis: Literal["rental", "owned", "tco"] = option("rental", "price basis of the cost line (as bench cost)")
-    gpu_cny_per_hour: float | None = option(None, "CNY per GPU-hour for the cost line, replacing the basis",
-                                            metavar="X", gt=0)
     quantization: Literal["fp8", "awq", "gptq"] | None = reworded(RunConfig, "quantization", "weight format as "
                                                                   "vLLM's --quantization: fp8 W8A8, awq/gptq int4 "
                                                                   "weight-only (overrides --weight-dtype)")
@@ -49,16 +48,16 @@ class ExplainOptions(BaseModel):
 
 def add_explain_command(sub) -> None:
     add_command(sub, "explain", "what the hardware allows for a model: parameters, memory, KV capacity and decode "
-                                "bounds (roofline; no GPU needed)", cmd_explain, (ExplainOptions,))
+                                "bounds (roofline; no GPU needed)", cmd_explain, (ExplainOptions, GpuHourOptions))
 
 
-def fit_and_cost(dep, context: int, opts: ExplainOptions, decode_rows: list[dict]) -> dict:
+def fit_and_cost(dep, context: int, price: GpuHourOptions, decode_rows: list[dict]) -> dict:
     """Whether one sequence of `context` fits and what would (bench.roofline.memory_fit); the hourly price of the TP
     group on --basis and each decode bound's CNY per M output tokens (price / bound tokens an hour); a warning for
     PCIe-only cards at TP > 1. Fills `cny_per_m_output` in `decode_rows` (None where the batch's KV does not fit)."""
     from bench.config.hardware import load_hardware
     from bench.cost import formulas as cost
-    from bench.cost.pricing import CostOptions, cny_per_hour_for, power_of
+    from bench.cost.pricing import cny_per_hour_for, cost_options, power_of
     from bench.roofline import memory_fit as fit
 
     book = load_hardware()
@@ -72,10 +71,9 @@ def fit_and_cost(dep, context: int, opts: ExplainOptions, decode_rows: list[dict
                           "so at small batches")
     try:
         power_w, _ = power_of({}, hw, dep.tp)
-        hourly = cny_per_hour_for(dep.gpu.name, hw, dep.tp, power_w,
-                                  CostOptions(basis=opts.basis, gpu_cny_per_hour=opts.gpu_cny_per_hour))
+        hourly = cny_per_hour_for(dep.gpu.name, hw, dep.tp, power_w, cost_options(price))
     except BenchError as e:
-        out["price"] = {"basis": opts.basis, "cny_per_hour": None, "why": str(e)}
+        out["price"] = {"basis": price.basis, "cny_per_hour": None, "why": str(e)}
         hourly = None
     else:
         source = "given on the command line" if hourly.price is None else f"{hourly.price.source}, {hourly.price.date}"
@@ -106,6 +104,7 @@ def cmd_explain(args) -> int:
     from bench.roofline import predict
 
     opts: ExplainOptions = parsed(args, ExplainOptions, "bench explain")
+    price = parsed(args, GpuHourOptions, "bench explain")
     if opts.context is not None and opts.context < 1:
         raise BenchError(f"--context must be a positive number of tokens, got {opts.context}")
     model = catalog.resolve_model(opts.model)
@@ -126,7 +125,7 @@ def cmd_explain(args) -> int:
                               model_dtype=dtype, gpu_memory_utilization=opts.gpu_memory_utilization,
                               attention_data_parallel=opts.attention_data_parallel)
     out = {"model": model.name, **roofline.explain(dep, context, tuple(opts.batch))}
-    out.update(fit_and_cost(dep, context, opts, out["decode"]))
+    out.update(fit_and_cost(dep, context, price, out["decode"]))
     prof = predict.load_profile(opts.profile)
     eff = prof.efficiency_for("vllm")
     for r in out["decode"]:  # the current vLLM's expected rate beside each bound

@@ -1,7 +1,11 @@
-"""argparse options generated from a pydantic model: each field is one option, declared once on the model
+"""argparse options generated from pydantic models: each field is one option, declared once on its model
 (bench.config.flags.option). Type from the annotation, choices from a Literal, help from the description,
 the default shown from the field; argparse itself keeps no default (SUPPRESS), so the namespace holds only
 what the user typed and the model fills the rest (its model_fields_set tells what was given).
+
+A command composes models: its own, and the shared ones of bench.config.pricing (listed after its own), each
+parsed from the same namespace with `parsed`. A value argparse cannot read itself (a day, an IN:OUT mix, a
+hardware.yaml card) is passed on as text and read by its field type.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pydantic.fields import FieldInfo
 from bench.cli.argtypes import COMMA_LISTS, one_of
 from bench.config.files import field_errors
 from bench.config.flags import Flag, Group, flag_of, spellings
+from bench.config.pricing import SHARED_MODELS
 from bench.core.errors import BenchError
 
 RESULTS_DIR = Path("results")
@@ -28,19 +33,22 @@ def add_command(sub, name: str, help: str, func, models: tuple[type[BaseModel], 
                 local_only_note: str | None = None) -> argparse.ArgumentParser:
     """Subcommand `name` whose options are the fields of `models`, run by `func(args)`."""
     p = sub.add_parser(name, help=help)
-    for model in models:
-        add_options(p, model, local_only_note=local_only_note)
+    add_options(p, *models, local_only_note=local_only_note)
     p.set_defaults(func=func)
     return p
 
 
-def add_options(parser: argparse.ArgumentParser, model: type[BaseModel], *,
-                local_only_note: str | None = None) -> None:
-    """One argument per field of `model`, in field order; `local_only_note` is added to the help of the
-    local-only options."""
+def add_options(parser: argparse.ArgumentParser, *models: type[BaseModel], local_only_note: str | None = None) -> None:
+    """One argument per field of `models`, in field order, the shared options (bench.config.pricing) after the
+    others; `local_only_note` is added to the help of the local-only options."""
     groups: dict[str, Any] = {}
-    titles: dict[str, Group] = getattr(model, "cli_groups", {})
-    for name, field in model.model_fields.items():
+    titles: dict[str, Group] = {}
+    for model in models:
+        for cls in reversed(model.__mro__):  # a subclass may retitle a group of its bases
+            titles.update(vars(cls).get("cli_groups", {}))
+    fields = [(name, field, name in shared_fields(model)) for model in models
+              for name, field in model.model_fields.items()]
+    for name, field, _ in sorted(fields, key=lambda f: f[2]):
         facts = flag_of(field)
         where = parser
         if facts.group is not None:
@@ -58,6 +66,15 @@ def add_options(parser: argparse.ArgumentParser, model: type[BaseModel], *,
             where.add_argument(name, **kwargs)
         else:
             where.add_argument(*spellings(name, field), dest=name, **kwargs)
+
+
+def shared_fields(model: type[BaseModel]) -> set[str]:
+    """The fields `model` has from the shared option models (bench.config.pricing.SHARED_MODELS)."""
+    return {name for cls in model.__mro__ if cls in SHARED_MODELS for name in cls.model_fields}
+
+
+# Types argparse reads itself; a field of another type (a day, an IN:OUT mix) is given to its model as text.
+ARGPARSE_TYPES = (int, float, str, Path)
 
 
 def _argument(name: str, field: FieldInfo, facts: Flag, note: str | None) -> dict:
@@ -78,8 +95,10 @@ def _argument(name: str, field: FieldInfo, facts: Flag, note: str | None) -> dic
     elif typing.get_origin(kind) is list:  # a comma list, or one word per value with nargs "*" / "+"
         element = typing.get_args(kind)[0]
         kwargs["type"] = element if facts.nargs in ("*", "+") else COMMA_LISTS[element]
+    elif facts.comma_list:
+        kwargs["type"] = COMMA_LISTS[kind]
     else:
-        kwargs["type"] = COMMA_LISTS[kind] if facts.comma_list else kind
+        kwargs["type"] = kind if kind in ARGPARSE_TYPES else str
     for key in ("metavar", "nargs", "const"):
         if getattr(facts, key) is not None:
             kwargs[key] = getattr(facts, key)
@@ -88,11 +107,14 @@ def _argument(name: str, field: FieldInfo, facts: Flag, note: str | None) -> dic
 
 
 def _unwrap(annotation) -> tuple[Any, bool]:
-    """(the type without None, whether None was allowed): int | None -> (int, True)."""
+    """(the type without None and its validators, whether None was allowed): int | None -> (int, True)."""
+    optional = False
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return args[0], len(args) < len(typing.get_args(annotation))
-    return annotation, False
+        annotation, optional = args[0], len(args) < len(typing.get_args(annotation))
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation, optional
 
 
 def _help(name: str, field: FieldInfo, note: str | None) -> str:
@@ -110,10 +132,11 @@ def _help(name: str, field: FieldInfo, note: str | None) -> str:
 
 
 def shown(value: Any) -> str:
-    """A default as the user would type it: 3600.0 -> 3600, [1, 8] -> 1,8."""
+    """A default as the user would type it: 3600.0 -> 3600, [1, 8] -> 1,8; a value of its own type (a mix) as
+    it writes itself: 3:1."""
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, (list, tuple)):
+    if type(value) in (list, tuple):
         return ",".join(shown(v) for v in value)
     return str(value)
 

@@ -7,7 +7,6 @@ exits 2; nothing is written.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Literal
@@ -16,14 +15,17 @@ from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option
-from bench.config.hardware import RENTAL_TIERS
-from bench.cost import formulas as cost
+from bench.config.pricing import (GpuHourOptions, MoneyOptions, PriceDayOptions, SloOptions, VendorChoiceOptions,
+                                  VendorTermsOptions)
 from bench.core.errors import BenchError
 
-RentalTier = Literal[tuple(RENTAL_TIERS)]
+# The shared options bench plan takes (bench.config.pricing), after its own (PlanOptions).
+PRICING = (GpuHourOptions, MoneyOptions, PriceDayOptions, VendorChoiceOptions, VendorTermsOptions, SloOptions)
 
 
 class PlanOptions(BaseModel):
+    """bench plan's own options: the model, the candidate cards, the traffic and its shape, the output."""
+
     model_config = {"protected_namespaces": ()}
 
     results: list[Path] = option([], "results CSVs (bench run / sweep / serve); measured rows of the model come "
@@ -37,32 +39,10 @@ class PlanOptions(BaseModel):
     trace: Path | None = option(None, "a request trace (JSONL or CSV: input/output tokens, optional timestamp): "
                                       "sets the mix, output length, and with timestamps the traffic and "
                                       "peak-to-mean, unless those are given", metavar="FILE")
-    mix: str = option("3:1", "input:output tokens of the traffic", metavar="IN:OUT")
     output_len: int = option(256, "output tokens per request (input = output x the mix): requests a minute for "
                                   "rate limits, and the request shape of predicted points", ge=1)
     peak_to_mean: float = option(2.0, "busiest hour's load / the day's mean: the fleet is sized for the peak",
                                  metavar="K", ge=1.0)
-    slo_ttft_ms: float | None = option(None, "time-to-first-token target, ms", metavar="T", gt=0)
-    slo_tpot_ms: float | None = option(None, "time-per-output-token target, ms", metavar="P", gt=0)
-    slo_percentile: Literal[50, 99] = option(99, "percentile the targets apply to")
-    basis: Literal["rental", "owned", "tco"] = option("rental", "headline cost basis (all three are shown)")
-    vendors: str | None = option(None, "API models or vendors to compare, comma-separated; all: every price in "
-                                       "force (default: the model's like-for-like list in models.yaml)",
-                                 metavar="A,B|all")
-    cache_hit_rate: float = option(0.0, "share of input tokens served from a vendor's context cache", metavar="H",
-                                   ge=0, le=1)
-    batch_share: float = option(0.0, "share of tokens sent through vendors' batch APIs, where they have a discount",
-                                metavar="S", ge=0, le=1)
-    off_peak_share: float = option(0.0, "share of tokens sent in vendors' off-peak windows", metavar="S", ge=0, le=1)
-    as_of: str | None = option(None, "the day whose vendor prices apply, YYYY-MM-DD (default today)",
-                               metavar="DATE")
-    gpu_cny_per_hour: str | None = option(None, "CNY per GPU-hour replacing every basis: X, or per card "
-                                                "H20=9.5,H100-SXM=14", metavar="X|NAME=X,...")
-    rental_tier: RentalTier | None = option(None, "rental quote to use (hardware.yaml rental_tiers); default each "
-                                                  "card's `rental` quote")
-    years: float = option(cost.DEFAULT_AMORTIZATION_YEARS, "owned and tco bases: amortisation years", metavar="N",
-                          gt=0)
-    fx_cny_per_usd: float = option(cost.DEFAULT_FX_CNY_PER_USD, "CNY per USD for USD prices", metavar="RATE", gt=0)
     tensor_parallel_size: int | None = option(None, "GPUs per replica of predicted points (default: the model's, "
                                                     "raised until it fits)", flags=("--tensor-parallel-size", "-tp"),
                                               ge=1)
@@ -75,19 +55,18 @@ class PlanOptions(BaseModel):
 
 def add_plan_command(sub) -> None:
     add_command(sub, "plan", "the fleet, monthly cost and vendor bills for a traffic under latency targets",
-                cmd_plan, (PlanOptions,))
+                cmd_plan, (PlanOptions, *PRICING))
 
 
-def request_of(o: PlanOptions):
-    """PlanOptions -> bench.analysis.plan_build.PlanRequest; BenchError naming the option for bad input."""
-    from bench.analysis.frontier import Slo
+def request_of(o: PlanOptions, money: MoneyOptions = MoneyOptions(), slo: SloOptions = SloOptions(),
+               hour: GpuHourOptions = GpuHourOptions(), choice: VendorChoiceOptions = VendorChoiceOptions(),
+               terms: VendorTermsOptions = VendorTermsOptions(), day: PriceDayOptions = PriceDayOptions()):
+    """The options -> bench.analysis.plan_build.PlanRequest; BenchError naming the option for bad input."""
     from bench.analysis.plan import Traffic, parse_traffic
     from bench.analysis.plan_build import PlanRequest
     from bench.config.hardware import canonical_name, load_hardware
-    from bench.cost.pricing import CostOptions
-    from bench.cost.hwchoice import parse_gpu_prices
+    from bench.cost.pricing import cost_options
 
-    typed = o.model_fields_set
     summary = None
     if o.trace is not None:
         from bench.analysis.plan import trace_summary
@@ -97,12 +76,10 @@ def request_of(o: PlanOptions):
             summary = trace_summary(read_trace(o.trace))
         except ValueError as e:
             raise BenchError(f"--trace {o.trace}: {e}") from None
-    try:
-        mix = summary.mix if summary and "mix" not in typed else cost.parse_mix(o.mix)
-    except ValueError as e:
-        raise BenchError(f"--mix: {e}") from None
+    mix = summary.mix if summary and "mix" not in money.model_fields_set else money.mix
     if mix[1] == 0:
-        raise BenchError(f"--mix {o.mix}: a plan needs output tokens; give IN:OUT with OUT above 0, such as 3:1")
+        raise BenchError(f"--mix {money.mix}: a plan needs output tokens; give IN:OUT with OUT above 0, such as 3:1")
+    typed = o.model_fields_set
     output_len = summary.output_len if summary and "output_len" not in typed else o.output_len
     peak_to_mean = summary.peak_to_mean if summary and summary.peak_to_mean and "peak_to_mean" not in typed \
         else o.peak_to_mean
@@ -120,22 +97,14 @@ def request_of(o: PlanOptions):
     hardware = tuple(dict.fromkeys(canonical_name(h.strip(), book) for h in o.hardware.split(",") if h.strip()))
     if not hardware:
         raise BenchError("--hardware is empty; give one or more hardware.yaml cards, e.g. H20,H100-SXM")
-    try:
-        as_of = dt.date.fromisoformat(o.as_of) if o.as_of else None
-    except ValueError:
-        raise BenchError(f"--as-of: expected a date as YYYY-MM-DD, got {o.as_of!r}") from None
-    given = {}
-    if o.gpu_cny_per_hour is not None:
-        given["gpu_cny_per_hour"], given["gpu_cny_per_hour_by_hardware"] = parse_gpu_prices(o.gpu_cny_per_hour, book)
-    vendors = tuple(v.strip() for v in o.vendors.split(",") if v.strip()) if o.vendors else None
     return PlanRequest(
         model=o.model, hardware=hardware, traffic=Traffic(tokens_per_day, mix, peak_to_mean, output_len),
-        slo=Slo(o.slo_ttft_ms, o.slo_tpot_ms, o.slo_percentile), basis=o.basis, vendors=vendors,
-        cache_hit_rate=o.cache_hit_rate, batch_share=o.batch_share, off_peak_share=o.off_peak_share,
-        results=tuple(o.results), as_of=as_of, tensor_parallel_size=o.tensor_parallel_size, profile=o.profile,
+        slo=slo.slo, basis=hour.basis, vendors=tuple(choice.vendors) if choice.vendors else None,
+        cache_hit_rate=terms.cache_hit_rate or 0.0, batch_share=terms.batch_share if terms.batch_share is not None
+        else float(terms.batch_api), off_peak_share=terms.off_peak_share,
+        results=tuple(o.results), as_of=day.as_of, tensor_parallel_size=o.tensor_parallel_size, profile=o.profile,
         traffic_source="" if summary is None else f"from the trace {o.trace.name} ({summary.requests:,} requests)",
-        cost_options=CostOptions(basis=o.basis, fx_cny_per_usd=o.fx_cny_per_usd, amortization_years=o.years,
-                                 rental_tier=o.rental_tier, **given))
+        cost_options=cost_options(hour, money))
 
 
 def cmd_plan(args) -> int:
@@ -145,7 +114,10 @@ def cmd_plan(args) -> int:
     from bench.results import store as results
 
     opts: PlanOptions = parsed(args, PlanOptions, "bench plan")
-    p = build_plan(request_of(opts))  # everything checked and computed before anything is printed or written
+    given = {model.__name__: parsed(args, model, "bench plan") for model in PRICING}
+    p = build_plan(request_of(opts, money=given["MoneyOptions"], slo=given["SloOptions"], hour=given["GpuHourOptions"],
+                              choice=given["VendorChoiceOptions"], terms=given["VendorTermsOptions"],
+                              day=given["PriceDayOptions"]))  # everything checked and computed before anything is printed or written
     if opts.format == "json":
         print(json.dumps(show.as_json(p), indent=2, default=str))
     elif opts.format == "markdown":

@@ -1,5 +1,6 @@
 """`bench sweep SWEEP.yaml`: many cases from a YAML file (keys = bench run's options), one process per
-case, atomic rows, --resume, optional Ray fan-out."""
+case, atomic rows, --resume, optional Ray fan-out. The pricing options (bench.config.pricing.RowPricing), given
+on the command line, price every case's row, over what the file says."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, parsed
 from bench.config import run as runconfig
 from bench.config.flags import option
+from bench.config.pricing import RowPricing
 from bench.execution.signals import EXIT_INTERRUPTED, signal_name
 
 
@@ -31,7 +33,7 @@ class SweepOptions(BaseModel):
 
 def add_sweep_command(sub) -> None:
     add_command(sub, "sweep", "run many cases from a YAML file: one process per case, atomic rows, --resume, "
-                              "optional Ray fan-out", cmd_sweep, (SweepOptions,))
+                              "optional Ray fan-out", cmd_sweep, (SweepOptions, RowPricing))
 
 
 def cmd_sweep(args) -> int:
@@ -44,7 +46,9 @@ def cmd_sweep(args) -> int:
         from bench.execution import ray_cluster as ray_fanout
         ray_fanout.require()
     out = opts.out or RESULTS_DIR / f"{opts.sweep.stem}.csv"
+    pricing = parsed(args, RowPricing, "bench sweep")
     overrides = {"timeout_s": opts.timeout_per_case} if opts.timeout_per_case is not None else {}
+    overrides.update({name: getattr(pricing, name) for name in pricing.model_fields_set})
     plan, note = sweep_run.checked_plan(opts.sweep, overrides, out, local=opts.ray is None, dry_run=opts.dry_run)
     ok = results.ok_keys(out)  # whole rows only: a torn last row is not read
     done = ok & {c.key for c in plan.cases}

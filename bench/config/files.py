@@ -57,7 +57,8 @@ def field_errors(err: ValidationError, with_input: bool = False) -> list[tuple[s
             found.append((loc, "missing field"))
         else:  # pydantic's "Value error, " prefix is its own wording, not the problem
             msg = e["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-            shown = with_input and loc and not isinstance(e.get("input"), dict)  # not a whole model's fields
+            shown = (with_input and loc and not isinstance(e.get("input"), dict)  # not a whole model's fields
+                     and f"got {e.get('input')!r}" not in msg)  # a message that already says it
             found.append((loc, msg + (f" (got {e['input']!r})" if shown else "")))
     return found
 

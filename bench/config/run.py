@@ -11,12 +11,13 @@ import json
 from contextlib import contextmanager
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
 
 from bench.config import catalog
 from bench.config.catalog import ResolvedModel
 from bench.config.files import validated
-from bench.config.flags import option
+from bench.config.flags import option, spellings
+from bench.config.pricing import RowPricing, changed
 from bench.core.errors import BenchError
 from bench.model import config_checks
 from bench.workload.synthetic import length_bounds
@@ -30,8 +31,9 @@ MAX_NUM_PROMPTS = 100_000
 MAX_PROMPT_TOKENS = 20_000_000
 
 
-class RunConfig(BaseModel):
-    """Each field is a `bench run` option (and a sweep file key): its help, default and choices live here only."""
+class RunConfig(RowPricing):
+    """Each field is a `bench run` option (and a sweep file key): its help, default and choices live here only,
+    or, for how the row is priced with --hardware, on RowPricing (bench.config.pricing)."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
@@ -104,6 +106,14 @@ class RunConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _pricing_needs_hardware(self):
+        priced = changed(self, RowPricing)
+        if priced and not self.hardware:  # nothing else prices the row: the option would do nothing
+            flag = spellings(priced[0], RowPricing.model_fields[priced[0]])[0]
+            raise ValueError(f"{flag} prices the row on --hardware; give --hardware NAME (a GPU of hardware.yaml)")
+        return self
+
+    @model_validator(mode="after")
     def _dataset_options_fit_the_dataset(self):
         kind = self.dataset.partition(":")[0].strip().lower()
         for name, kinds in DATASET_OPTIONS.items():
@@ -124,8 +134,8 @@ DATASET_OPTIONS = {"prefix_len": ("shared-prefix",), "num_prefixes": ("shared-pr
                    "tokenizer": ("sharegpt", "jsonl"), "dataset_output": ("sharegpt", "jsonl")}
 
 
-# Options that do not change what is measured; left out of the case key.
-NOT_IN_KEY = ("timeout_s",)
+# Options that do not change what is measured (the time limit, how the row is priced); left out of the case key.
+NOT_IN_KEY = ("timeout_s", *RowPricing.model_fields)
 # Options only the sim's figures depend on (a measured case's predicted_* columns follow --profile, its measurement
 # does not); and options left out of the key at their default, so keys of cases recorded before them still match.
 SIM_ONLY_IN_KEY = ("profile", "sim_timing")

@@ -14,8 +14,9 @@ from pydantic import field_validator, model_validator
 from bench.config import run as runconfig
 from bench.config.files import validated
 from bench.config.flags import Group, option, reworded
+from bench.config.pricing import SloOptions
 from bench.config.run import RunConfig
-from bench.measure.streaming import Slo
+from bench.measure.slo import Slo
 
 DEFAULT_CONCURRENCY = 1
 
@@ -65,8 +66,8 @@ class ServeConfig(RunConfig):
     burstiness: float = option(1.0, "rate levels: gamma-distributed gaps of shape B (1 Poisson, <1 burstier, >1 more "
                                     "even)", metavar="B", gt=0.0, allow_inf_nan=False)
     warmup_requests: int = option(2, "requests sent and not measured before each level", metavar="K", ge=0)
-    slo_ttft_ms: float | None = option(None, "time to first token limit", metavar="X", group="slo", gt=0.0, allow_inf_nan=False)
-    slo_tpot_ms: float | None = option(None, "time per output token limit", metavar="Y", group="slo", gt=0.0, allow_inf_nan=False)
+    slo_ttft_ms: float | None = reworded(SloOptions, "slo_ttft_ms")  # the latency target of bench cost and plan
+    slo_tpot_ms: float | None = reworded(SloOptions, "slo_tpot_ms")
     slo_attainment: float = option(Slo.attainment, "share of a level's requests that must meet both for the level "
                                                    "to meet the SLO", metavar="F", group="slo", gt=0.0, le=1.0)
     endpoint: str | None = option(None, "an OpenAI-compatible server: a base (http://127.0.0.1:8000, https://host/v1) "

@@ -1,4 +1,5 @@
-"""Money: CNY per USD, converting an amount to CNY, and the blended price of an input and an output price.
+"""Money: CNY per USD, converting an amount to CNY, the blended price of an input and an output price, and the
+owned-basis defaults of a GPU-hour.
 
 The one place these live: configuration files, cost formulas and every display read them from here.
 """
@@ -16,6 +17,14 @@ DEFAULT_FX_CNY_PER_USD = 7.2
 DEFAULT_FX_DATE = "FRED EXCHUS monthly averages, 2024-11 to 2025-02"  # when 7.2 was observed; printed beside costs
 # Input:output token mix of public price comparisons (3 input tokens per output token).
 DEFAULT_MIX = (3.0, 1.0)
+
+# Owned-basis defaults (docs/cost.md gives the sources): here, below the options that show them
+# (bench.config.pricing) and the formulas that use them (bench.cost.formulas).
+DEFAULT_AMORTIZATION_YEARS = 3.0  # the 2-3 year economic life of frontier GPUs (aidatacenterguide.com ch. 1.8);
+# SemiAnalysis' owning tiers use 4 years (only their rental tier is 3): --years 4 matches them
+DEFAULT_ELECTRICITY_CNY_PER_KWH = 0.63  # China's average industrial rate, USD 0.088/kWh in 2024, at 7.2
+DEFAULT_PUE = 1.3  # MIIT target for new large data centres (2021-2023 action plan, 14th five-year plan)
+DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD = 0.0
 
 
 def to_cny(amount: float, currency: str, fx_cny_per_usd: float = DEFAULT_FX_CNY_PER_USD) -> float:

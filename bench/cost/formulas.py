@@ -29,21 +29,15 @@ from __future__ import annotations
 
 import math
 
-# Money (FX, conversion, blends) lives in bench.core.money; the formulas read it from there.
-from bench.core.money import (DEFAULT_FX_CNY_PER_USD, DEFAULT_FX_DATE, DEFAULT_MIX, cny_per_m_blended,  # noqa: F401
-                              format_mix, parse_mix, to_cny)
+# Money (FX, conversion, blends, the owned-basis defaults) lives in bench.core.money; the formulas read it from there.
+from bench.core.money import (DEFAULT_AMORTIZATION_YEARS, DEFAULT_ELECTRICITY_CNY_PER_KWH,  # noqa: F401
+                              DEFAULT_FX_CNY_PER_USD, DEFAULT_FX_DATE, DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD,
+                              DEFAULT_MIX, DEFAULT_PUE, cny_per_m_blended, format_mix, parse_mix, to_cny)
 
 HOURS_PER_YEAR = 8760.0
 HOURS_PER_MONTH = HOURS_PER_YEAR / 12  # 730
 TOKENS_PER_M = 1e6
 SECONDS_PER_HOUR = 3600.0
-
-# Owned-basis defaults (docs/cost.md gives the sources).
-DEFAULT_AMORTIZATION_YEARS = 3.0  # the 2-3 year economic life of frontier GPUs (aidatacenterguide.com ch. 1.8);
-# SemiAnalysis' owning tiers use 4 years (only their rental tier is 3): --years 4 matches them
-DEFAULT_ELECTRICITY_CNY_PER_KWH = 0.63  # China's average industrial rate, USD 0.088/kWh in 2024, at 7.2
-DEFAULT_PUE = 1.3  # MIIT target for new large data centres (2021-2023 action plan, 14th five-year plan)
-DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD = 0.0
 
 
 def rental_cny_per_hour(cny_per_card_hour: float, gpu_count: int) -> float:

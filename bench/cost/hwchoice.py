@@ -6,7 +6,6 @@ rental tiers, and the all-in TCO of owning (bench.cost.tco) on a like-for-like p
 
 from __future__ import annotations
 
-import math
 from typing import Protocol
 
 from bench.config.hardware import Hardware, HardwareBook, Price, canonical_name
@@ -66,31 +65,6 @@ def given_price(hw_name: str | None, opts: CostOptions) -> float | None:
     if hw_name and hw_name in by_name:
         return by_name[hw_name]
     return opts.gpu_cny_per_hour
-
-
-def parse_gpu_prices(text: str, book: HardwareBook) -> tuple[float | None, tuple[tuple[str, float], ...]]:
-    """'12' -> (12, ()); 'H20=9.5,H100-SXM=14' -> (None, (('H20', 9.5), ('H100-SXM', 14.0))); a bare number
-    among pairs prices every other card. Names are matched case-insensitively (did-you-mean on a typo)."""
-    default, pairs = None, []
-    for item in (x.strip() for x in text.split(",") if x.strip()):
-        name, sep, value = item.rpartition("=")
-        try:
-            price = float(value)
-        except ValueError:
-            raise BenchError(f"--gpu-cny-per-hour: {item!r} is not a number; give X or NAME=X,NAME=X "
-                             "(CNY per GPU-hour), e.g. H20=9.5,H100-SXM=14") from None
-        if not (price > 0 and math.isfinite(price)):
-            raise BenchError(f"--gpu-cny-per-hour: {item!r} must be a positive CNY per GPU-hour")
-        if sep and not name.strip():
-            raise BenchError(f"--gpu-cny-per-hour: {item!r} names no card before '='; give NAME=X (e.g. H20=9.5) "
-                             "or a bare X for every card")
-        if sep:
-            pairs.append((canonical_name(name.strip(), book), price))
-        else:
-            default = price
-    if default is None and not pairs:
-        raise BenchError("--gpu-cny-per-hour is empty; give X or NAME=X,NAME=X (CNY per GPU-hour)")
-    return default, tuple(pairs)
 
 
 def tco_cny_per_hour(hw: Hardware, gpu_count: int, power_w: float | None, opts: CostOptions) -> tco.Tco:

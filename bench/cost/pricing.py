@@ -17,10 +17,10 @@ from bench.cost import tco_sources
 from bench.core.errors import BenchError
 from bench.results import schema
 from bench.config.hardware import Hardware, HardwareBook, Price, load_hardware
+from bench.config.pricing import BASES, SHARED_MODELS  # noqa: F401  (BASES: the bases --basis declares)
 from bench.config.prices import VendorPrice
 from bench.cost.vendor_use import LIST, VendorUse, effective_price
 
-BASES = ("rental", "owned", "tco")
 
 # Columns a results CSV must have for `bench cost` (all of them core columns of bench run).
 REQUIRED_COLUMNS = ("run_id", "model", "status", "elapsed_s", "input_tokens", "output_tokens", "total_tok_s",
@@ -73,6 +73,27 @@ class CostOptions:
     def fx_date(self) -> str:
         """When the FX rate was observed: the default's dates, else "given on the command line"."""
         return fx_date_for(self.fx_cny_per_usd)
+
+
+# CostOptions' fields named otherwise by the options of bench.config.pricing (the rest keep their names).
+_OPTION_NAMES = {"years": "amortization_years", "hosting_cny_per_month": "hosting_cny_per_month_per_card",
+                 "cost_of_capital": "cost_of_capital_per_year"}
+
+
+def cost_options(*options, **fields) -> CostOptions:
+    """CostOptions from the pricing options users give (models of bench.config.pricing, or a RunConfig, which
+    holds RowPricing's), then `fields` (e.g. hardware)."""
+    shared = {name for model in SHARED_MODELS for name in model.model_fields}
+    kw: dict = {}
+    for given in options:
+        for name in type(given).model_fields.keys() & shared:
+            value = getattr(given, name)
+            if name == "gpu_cny_per_hour":
+                if value is not None:
+                    kw["gpu_cny_per_hour"], kw["gpu_cny_per_hour_by_hardware"] = value.every_card, value.by_card
+            elif _OPTION_NAMES.get(name, name) in CostOptions.__dataclass_fields__:
+                kw[_OPTION_NAMES.get(name, name)] = value
+    return CostOptions(**{**kw, **fields})
 
 
 @dataclass(frozen=True)
@@ -362,17 +383,19 @@ def check_columns(header: list[str] | None, where: str) -> None:
                          "give a results CSV written by `bench run`")
 
 
-def run_cost_columns(row: dict, hardware: str | None) -> dict:
-    """The cost columns of a `bench run --hardware NAME` row at the default options (rental basis,
-    3:1 mix, 100% utilisation, 7.2 CNY/USD). Empty when there is no hardware, the run failed, or
-    hardware.yaml has no rental price for it (the row is never lost over its price)."""
+def run_cost_columns(row: dict, hardware: str | None, pricing=None) -> dict:
+    """The cost columns of a `bench run --hardware NAME` row, priced as `pricing` says (the run's
+    bench.config.pricing.RowPricing options: basis, given price, rental tier, FX, mix, owned and tco inputs;
+    None: their defaults, the rental basis at 3:1 and 7.2 CNY/USD), at 100% utilisation. Empty when there is
+    no hardware, the run failed, or hardware.yaml has no price on the basis (the row is never lost over its
+    price)."""
     cols = dict.fromkeys(RUN_COST_COLUMNS)
     if not hardware:
         return cols
     cols["hardware"] = hardware
     if row.get("status") != "ok":
         return cols
-    opts = CostOptions(hardware=hardware)
+    opts = cost_options(*([pricing] if pricing is not None else []), hardware=hardware)
     try:
         mine = self_cost(row, opts)
     except BenchError:
@@ -383,7 +406,8 @@ def run_cost_columns(row: dict, hardware: str | None) -> dict:
         "cny_per_m_output": mine.cny_per_m_output, "cny_per_m_blended": mine.cny_per_m_blended,
         "cny_per_m_total": mine.cny_per_m_total, "tokens_per_cny": mine.tokens_per_cny,
         "tokens_per_cny_blended": mine.tokens_per_cny_blended, "cny_per_m_input_uncached": mine.cny_per_m_input_uncached,
-        "gpu_price_source": f"{mine.price_source} ({mine.price_tier or mine.basis}, per {mine.price_basis})",
+        "gpu_price_source": ("given with --gpu-cny-per-hour" if mine.basis == "given" else
+                             f"{mine.price_source} ({mine.price_tier or mine.basis}, per {mine.price_basis})"),
         "gpu_price_date": mine.price_date, "fx_date": mine.fx_date,
     })
     return cols

@@ -105,11 +105,12 @@ def _status(status: str | None, error) -> dict:
     return {"status": status, "error": " ".join(str(error or "").split())[:ERROR_CHARS]}
 
 
-def _priced(writer: str, values: dict, sources: dict[str, dict], hardware: str | None) -> dict:
-    """The row with its cost columns: priced from its own measured cells (bench.cost.pricing)."""
+def _priced(writer: str, values: dict, sources: dict[str, dict], cfg: RunConfig) -> dict:
+    """The row with its cost columns: priced from its own measured cells on --hardware, as the case's pricing
+    options say (bench.cost.pricing)."""
     unpriced = {**values, **_copied(writer, sources)}
     return complete(writer, values, {**sources, "cost": derived("cost columns", {}, run_cost_columns, unpriced,
-                                                                hardware)})
+                                                                cfg.hardware, cfg)})
 
 
 def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: ResolvedModel, weights: str, out: dict,
@@ -155,7 +156,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
                                device, device_name, out)},
         "workload": workload,
     }
-    return _priced(RUN, values, sources, cfg.hardware)
+    return _priced(RUN, values, sources, cfg)
 
 
 def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: ResolvedModel, level, weights: str,
@@ -191,7 +192,7 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
         "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
     }
-    return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg.hardware)
+    return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg)
 
 
 def level_key(cfg, model: ResolvedModel, level) -> str:

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 
 from bench.core import formats
 from bench.measure.metrics import RequestResult, compute_metrics, ms_summary, percentile
+from bench.measure.slo import Slo
 
 
 @dataclass
@@ -66,31 +67,6 @@ class StreamedRequest(RequestResult):
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class Slo:
-    """Service-level objective: a request is good when it completed within both limits."""
-
-    ttft_ms: float | None = None
-    tpot_ms: float | None = None
-    attainment: float = 0.9  # share of a level's requests that must be good for the level to meet the SLO
-
-    @property
-    def given(self) -> bool:
-        return self.ttft_ms is not None or self.tpot_ms is not None
-
-    def is_good(self, r: StreamedRequest) -> bool:
-        if not r.success:
-            return False
-        if self.ttft_ms is not None and (r.ttft_s is None or r.ttft_s * 1000.0 > self.ttft_ms):
-            return False
-        if self.tpot_ms is None:
-            return True
-        if r.tpot_unmeasured:  # all tokens at once: the TPOT cannot be shown to be within the limit
-            return False
-        tpot_ms = (r.tpot_s or 0.0) * 1000.0  # vLLM: a one-token output has TPOT 0 for goodput
-        return tpot_ms <= self.tpot_ms
 
 
 def deliveries(events: list[tuple[float, int | None]], total_tokens: int | None) -> list[tuple[float, int]]:

@@ -45,7 +45,8 @@ class ReportOptions:
     mix: tuple[float, float] = cost.DEFAULT_MIX
     fx_cny_per_usd: float = cost.DEFAULT_FX_CNY_PER_USD
     vendors: list[str] | None = None
-    # bench.cli.hwprice: --gpu-cny-per-hour, --what-if-hardware and --rental-tier, as CostOptions fields
+    # the rest of the GPU-hour options (bench.config.pricing: given prices, what-if card, tier, owned and tco
+    # inputs), as CostOptions fields
     hardware_price: tuple[tuple[str, object], ...] = ()
     verdict: VerdictInputs = VerdictInputs()  # utilisation, latency target and traffic of the verdict block
     # Sections built by the layers above analysis (the seed claims of bench.studies), after the computed ones
