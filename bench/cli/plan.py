@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option
+from bench.config.given import GivenGpus
 from bench.config.pricing import (GpuHourOptions, MoneyOptions, PriceDayOptions, SloOptions, VendorChoiceOptions,
                                   VendorTermsOptions)
 from bench.core.errors import BenchError
@@ -55,12 +56,13 @@ class PlanOptions(BaseModel):
 
 def add_plan_command(sub) -> None:
     add_command(sub, "plan", "the fleet, monthly cost and vendor bills for a traffic under latency targets",
-                cmd_plan, (PlanOptions, *PRICING))
+                cmd_plan, (PlanOptions, GivenGpus, *PRICING))
 
 
 def request_of(o: PlanOptions, money: MoneyOptions = MoneyOptions(), slo: SloOptions = SloOptions(),
                hour: GpuHourOptions = GpuHourOptions(), choice: VendorChoiceOptions = VendorChoiceOptions(),
-               terms: VendorTermsOptions = VendorTermsOptions(), day: PriceDayOptions = PriceDayOptions()):
+               terms: VendorTermsOptions = VendorTermsOptions(), day: PriceDayOptions = PriceDayOptions(),
+               gpus: GivenGpus = GivenGpus()):
     """The options -> bench.analysis.plan_build.PlanRequest; BenchError naming the option for bad input."""
     from bench.analysis.plan import Traffic, parse_traffic
     from bench.analysis.plan_build import PlanRequest
@@ -104,7 +106,7 @@ def request_of(o: PlanOptions, money: MoneyOptions = MoneyOptions(), slo: SloOpt
         else float(terms.batch_api), off_peak_share=terms.off_peak_share,
         results=tuple(o.results), as_of=day.as_of, tensor_parallel_size=o.tensor_parallel_size, profile=o.profile,
         traffic_source="" if summary is None else f"from the trace {o.trace.name} ({summary.requests:,} requests)",
-        cost_options=cost_options(hour, money))
+        cost_options=cost_options(hour, money), given_gpus=gpus.gpus)
 
 
 def cmd_plan(args) -> int:
@@ -117,7 +119,7 @@ def cmd_plan(args) -> int:
     given = {model.__name__: parsed(args, model, "bench plan") for model in PRICING}
     p = build_plan(request_of(opts, money=given["MoneyOptions"], slo=given["SloOptions"], hour=given["GpuHourOptions"],
                               choice=given["VendorChoiceOptions"], terms=given["VendorTermsOptions"],
-                              day=given["PriceDayOptions"]))  # everything checked and computed before anything is printed or written
+                              day=given["PriceDayOptions"], gpus=parsed(args, GivenGpus, "bench plan")))  # everything checked and computed before anything is printed or written
     if opts.format == "json":
         print(json.dumps(show.as_json(p), indent=2, default=str))
     elif opts.format == "markdown":

@@ -11,6 +11,7 @@ bench's TPOT. Its per-chunk gaps are `inter_chunk_latency`; bench's per-token IT
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -31,8 +32,11 @@ CSV_TAGS = {"completed requests (success + error)": "completed_request_count",
 
 
 def is_json(doc) -> bool:
-    return isinstance(doc, dict) and ("aiperf_version" in doc or (
-        "schema_version" in doc and "input_config" in doc and isinstance(doc.get("request_latency"), dict)))
+    """The profile export: AIPerf's version or schema version, and its metrics at the top level (the server
+    metrics export beside it holds them under `metrics`)."""
+    return isinstance(doc, dict) and ("aiperf_version" in doc or "schema_version" in doc) and any(
+        isinstance(doc.get(k), dict) and "unit" in doc[k] for k in ("request_count", "request_latency",
+                                                                     "benchmark_duration"))
 
 
 def is_csv(rows: list[list[str]]) -> bool:
@@ -192,9 +196,7 @@ def records_beside(path: Path) -> list[dict] | None:
         try:
             with p.open("rb") as f:
                 first = f.readline().decode("utf-8")
-            from json import loads
-
-            if is_records(loads(first)):
+            if is_records(json.loads(first)):
                 found.append(p)
         except (OSError, ValueError):
             continue
@@ -271,5 +273,3 @@ def _title(text: str) -> tuple[str, str]:
     return (m.group(1), m.group(2)) if m and not text.startswith("Completed Requests") else (text.strip(), "")
 
 
-def csv_rows_of(text: str) -> list[list[str]]:
-    return csv_rows(text)

@@ -50,12 +50,27 @@ def load(path: Path) -> SourceFile:
     """Another tool's file, read and told apart by its content; BenchError naming the file and the problem."""
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
+    src = _load(path)
+    if src is None:
+        raise BenchError(f"{path} is not a bench results CSV (no schema_version/run_id columns) nor another tool's "
+                         f"results file bench reads; give {KINDS}")
+    return src
+
+
+def kind_of(path: Path) -> str | None:
+    """The format of another tool's file, None for a file of no kind bench reads (BenchError: a known kind
+    that cannot be read, such as a truncated JSON)."""
+    src = _load(path) if path.is_file() else None
+    return src.format if src else None
+
+
+def _load(path: Path) -> SourceFile | None:
     data = path.read_bytes()
     sha = sha256_of(data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BenchError(f"{path}: not a results file bench reads (not UTF-8 text); give {KINDS}") from None
+        return None
     head = text.lstrip()[:1]
     if head in ("{", "["):
         return _json(path, text, sha)
@@ -68,10 +83,10 @@ def load(path: Path) -> SourceFile:
         return br.read_all(path, docs, sha)
     if len(docs) == 1 and guidellm.is_report(docs[0]):
         return guidellm.read(path, docs[0], sha)
-    raise BenchError(f"{path}: not a results file bench reads; give {KINDS}")
+    return None
 
 
-def _json(path: Path, text: str, sha: str) -> SourceFile:
+def _json(path: Path, text: str, sha: str) -> SourceFile | None:
     try:
         docs = [parse_json(path, text)]
     except BenchError as whole:
@@ -93,7 +108,7 @@ def _json(path: Path, text: str, sha: str) -> SourceFile:
             return guidellm.read(path, doc, sha)
         if br.is_report(doc):
             return br.read(path, doc, sha)
-    raise BenchError(f"{path}: a JSON file of no kind bench reads; give {KINDS}")
+    return None
 
 
 def _yaml(text: str) -> list:
@@ -110,14 +125,13 @@ def files_in(path: Path) -> list[Path]:
     JSON is the same profile, rounded: the JSON is read."""
     found, kinds = [], {}
     for p in sorted(q for q in path.iterdir() if q.is_file() and not q.name.startswith(".")):
-        if is_bench_csv(p):
-            found.append(p)
-            continue
         try:
-            kinds[p] = load(p).format
-        except BenchError:
-            continue
-        found.append(p)
+            kind = None if is_bench_csv(p) else kind_of(p)
+        except BenchError:  # a truncated file among others: its own import says so
+            kind = None
+        if kind:
+            kinds[p] = kind
+            found.append(p)
     if "aiperf-json" in kinds.values():
         found = [p for p in found if kinds.get(p) != "aiperf-csv"]
     if not found:
@@ -171,7 +185,8 @@ def unpriceable(row: dict, book: HardwareBook) -> str:
     if not row.get("model"):
         return "the file does not say which model ran: give --model NAME (`bench models`)"
     if not row.get("hardware"):
-        return "the file does not say which GPU it ran on: give --hardware NAME (hardware.yaml)"
+        return ("the file does not say which GPU it ran on: give its hardware.yaml card with --hardware NAME (bench "
+                "plan: name one candidate card, or `bench import --hardware` the file first)")
     hw = book.hardware.get(row["hardware"])
     if hw is not None and hw.kind != "cpu" and not row.get("gpu_count"):
         return "the file does not say how many GPUs served it: give --gpus N"
@@ -207,7 +222,7 @@ def import_paths(paths: list[Path], given: Given, need: Need = Need()) -> Import
     for path in paths:
         for p in (files_in(path) if path.is_dir() else [path]):
             if is_bench_csv(p):
-                raise BenchError(f"{p} is already a bench results CSV; read it as it is")
+                raise BenchError(f"{p} is already a bench results CSV: give it to the command as it is")
             got = import_file(p, given, need, book)
             out.rows += got.rows
             out.records += got.records

@@ -64,7 +64,7 @@ def build(src: SourceFile, b: Benchmark, given: Given, book: HardwareBook) -> tu
         "schema_version": SCHEMA_VERSION, "run_id": f"{_stamp(b.when)}-{key[:6]}",
         "timestamp": b.when.isoformat(timespec="seconds") if b.when else None, "config_hash": key[:16],
         "model": model, "hub_id": hub_id, "hardware": hardware, "gpu_count": gpus,
-        "device_name": b.hardware or (hardware if hardware_given else None),
+        "device_name": b.hardware,
         "engine": cells.get("engine") or ENGINE.get(src.format, ENDPOINT),
         "engine_version": cells.get("engine_version") or "unknown",
         "status": "ok", "error": "",

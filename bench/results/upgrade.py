@@ -70,10 +70,24 @@ def _v3_to_v4(row: dict) -> dict:
     return out
 
 
+V5_COLUMNS = ("source_format", "source_tool", "source_tool_version", "source_file", "source_sha256", "source_benchmark",
+              "given_columns", "recomputed_from", "tool_disagreement")
+
+
+def _v4_to_v5(row: dict) -> dict:
+    """Version 4 -> 5: the source columns of rows read from other tools' files (issue 26). A version-4 row was
+    written by bench itself, so all stay empty; every other cell is kept as it is."""
+    out = dict(row)
+    out["schema_version"] = "5"
+    for c in V5_COLUMNS:
+        out.setdefault(c, "")
+    return out
+
+
 # version -> the function that lifts one row to the next version
-STEPS = {"1": _v1_to_v2, "2": _v2_to_v3, "3": _v3_to_v4}
+STEPS = {"1": _v1_to_v2, "2": _v2_to_v3, "3": _v3_to_v4, "4": _v4_to_v5}
 # version -> the columns its step adds (a file of that version gains exactly these, nothing else)
-ADDED = {"1": ("engine_version",), "2": V3_COLUMNS, "3": V4_COLUMNS}
+ADDED = {"1": ("engine_version",), "2": V3_COLUMNS, "3": V4_COLUMNS, "4": V5_COLUMNS}
 
 
 def can_upgrade(version: str) -> bool:
