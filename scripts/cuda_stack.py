@@ -4,7 +4,7 @@
                                                 # one line on stderr and exit 2 when no wheel fits the driver
 
 Standard library only (it runs before bench is installed). The pure parts (driver_cuda, choose, plan) are tested
-with fake `nvidia-smi` outputs in tests/test_cuda_stack.py.
+with fake `nvidia-smi` outputs in tests/scripts/test_cuda_stack.py.
 
 The mapping. A driver runs CUDA up to the version nvidia-smi prints as "CUDA Version"; a wheel needs its CUDA:
   driver CUDA >= 13.0 -> vllm==0.32.0 + torch==2.13.0 (CUDA 13.0). vLLM's default PyPI wheels are CUDA 13 from

@@ -31,7 +31,7 @@ BENCH=(env "PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m bench)  # an e
 if [ "$DRY" = 1 ]; then
   # The CPU build, the tiny architectures of the same three families, one batch size: minutes, not hours.
   # Varying lengths and a 1 GiB KV cache: the engine tests check these rows' exact tokens and KV allocation
-  # (tests/test_engine_vllm.py), so the suite starts these engines once for both.
+  # (tests/engines/test_vllm_offline.py), so the suite starts these engines once for both.
   MODELS="tiny-qwen2 tiny-deepseek-v2 tiny-glm"; BATCHES="4"; HF_MODEL=tiny-qwen2; HF_BATCH=4
   WORKLOAD=(--input-len 32 --output-len 16 --num-prompts 8 --max-model-len 256 --length-dist uniform
             --range-ratio 0.5 --seed 3 --cpu-kv-cache-gb 1)

@@ -1,4 +1,4 @@
-"""Worked `bench plan`s (issue 13): a script, not a test; docs/plan.md holds its output.
+"""Worked `bench plan`s: a script, not a test; docs/plan.md holds its output.
 
 1. Qwen2.5-7B at 500M tokens a day on H20 vs RTX-4090 vs H100-SXM vs the Doubao / DeepSeek / Qwen APIs.
 2. DeepSeek-V2-Lite at 50M tokens a day.

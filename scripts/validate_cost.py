@@ -1,6 +1,6 @@
 """Cost method checks: each section prints one table (a script, not a test; docs/cost.md has the figures).
 
-Section `split` (issue 12, defect 1): the input/output split of a run's time.
+Section `split`: the input/output split of a run's time.
   sim   the issue's workloads on the roofline simulation of qwen2.5-7b on H100-SXM (vLLM's scheduler, step by
         step). truth: every step's roofline time split by its parts' FLOPs (compute-bound step) or bytes
         (memory-bound), summed. Beside it: what a `--engine sim` row reports (prefill_s), the method measured
@@ -9,7 +9,7 @@ Section `split` (issue 12, defect 1): the input/output split of a run's time.
         row and the token method within 2% of the truth.
   vllm  real vLLM CPU runs (--vllm): the row's attributed prefill_s against the elapsed time of a separate
         prefill-only run of the same prompts (output length 1). Target: within 15%.
-Section `tco` (issue 12, defect 4): bench.cost.tco fed SemiAnalysis' own H100 inputs against their all-in
+Section `tco`: bench.cost.tco fed SemiAnalysis' own H100 inputs against their all-in
   figure (about 1.30 USD per GPU-hour). Target: within 15%.
 
     python scripts/validate_cost.py [--section split|tco] [--vllm] [--format table|markdown]
@@ -187,7 +187,7 @@ TOLERANCE = 0.15  # the all-in TCO must land within 15% of SemiAnalysis' H100 fi
 
 
 def semianalysis_check() -> bool:
-    """Issue 12, defect 4: bench.cost.tco fed SemiAnalysis' own H100 inputs vs their 1.30 USD per GPU-hour."""
+    """bench.cost.tco fed SemiAnalysis' own H100 inputs vs their 1.30 USD per GPU-hour."""
     print("== SemiAnalysis H100 TCO check (bench.cost.tco) ==")
     for s in (src.SEMIANALYSIS_DGX_H100_USD, src.SEMIANALYSIS_LIFE_YEARS, src.SEMIANALYSIS_ALL_IN_KW_PER_GPU,
               src.CHECK_ELECTRICITY_USD_PER_KWH):

@@ -1,5 +1,5 @@
 """A test engine that fails on purpose, plugged in through BENCH_ENGINES (see `fault_env` in
-tests/test_sweep_faults.py). Its behaviour is its registered name:
+tests/e2e/test_sweep_faults.py). Its behaviour is its registered name:
 
     fault-ok      deterministic results after BENCH_FAULT_SLEEP_S seconds (default 0)
     fault-hang    starts a grandchild process (pid written to BENCH_FAULT_PIDFILE), then never returns

@@ -1,4 +1,4 @@
-"""A seeded generator of malformed input for every subcommand (tests/test_malformed_inputs.py runs it).
+"""A seeded generator of malformed input for every subcommand (tests/e2e/test_malformed_inputs.py runs it).
 
 One `Case` is a command line (a valid one for the subcommand, then mutated: a value replaced by a hostile one,
 a token dropped, an option added or given twice, a path swapped for another file of the world), the files of

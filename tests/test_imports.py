@@ -148,3 +148,17 @@ def test_imports_only_go_down_the_stack():
 def test_no_loop_among_folders():
     cycle = find_cycle(folder_graph(import_graph()))
     assert cycle is None, "folders import each other: " + " -> ".join(cycle)
+
+
+def test_the_tests_mirror_the_package():
+    """Unit and engine tests live in tests/<folder>/ named for the bench/ folder they test (test_<module>.py where
+    one module is tested); end-to-end command-line tests in tests/e2e/, the scripts' tests in tests/scripts/; only
+    support modules (fakes, row builders) and this file sit in tests/ itself."""
+    tests = REPO / "tests"
+    allowed = set(FLOORS) - {"bench", "__main__"} | {"e2e", "scripts"}
+    folders = {p.parent.name for p in tests.glob("*/test_*.py")}
+    assert folders <= allowed, f"test folders with no bench/ folder: {sorted(folders - allowed)}"
+    assert [p.name for p in tests.glob("test_*.py")] == ["test_imports.py"], \
+        "a test file in tests/ itself: move it to tests/<folder>/ (or tests/e2e/ for a command-line test)"
+    names = [p.name for p in tests.glob("*/test_*.py")]
+    assert len(names) == len(set(names)), "two test files of one name (pytest imports them by name)"

@@ -1,5 +1,5 @@
-"""What every vLLM CPU-build row of the engine tests must hold (tests/test_engine_vllm.py, and the dry GPU
-reference run's rows in tests/test_gpu_reference.py): 8 requests at max_num_seqs 4 in a 1 GiB KV cache."""
+"""What every vLLM CPU-build row of the engine tests must hold (tests/engines/test_vllm_offline.py, and the dry GPU
+reference run's rows in tests/scripts/test_gpu_reference.py): 8 requests at max_num_seqs 4 in a 1 GiB KV cache."""
 
 import pytest
 

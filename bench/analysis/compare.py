@@ -47,7 +47,7 @@ DEFAULT_METRICS = (
 # the key where a file has them.
 DEFAULT_KEY = ("model", "input_len", "output_len", "num_prompts", "length_dist", "max_num_seqs",
                "tensor_parallel_size", "pipeline_parallel_size", "dtype", "kv_cache_dtype",
-               "dataset", "dataset_sha256", "prefix_caching")  # issue 15: the workload's data and the cache
+               "dataset", "dataset_sha256", "prefix_caching")  # the workload's data and the cache
 LOAD_COLUMNS = schema.LOAD_KEYS
 # What ran the case: listed above the table when base and new differ.
 ENV_COLUMNS = ("engine", "device", "device_name", "hardware", "gpu_count", "weights", "vllm_version",

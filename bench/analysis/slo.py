@@ -26,7 +26,7 @@ def cheapest_meeting_slo(rows: list[dict]) -> dict | None:
     return min(fit, key=cost_of) if fit else None
 
 
-# -- cost at a latency target (issue 13): the operating point of bench.analysis.frontier, priced ------------------
+# -- cost at a latency target: the operating point of bench.analysis.frontier, priced ------------------
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def get_hardware(name: str, book: HardwareBook | None = None) -> Hardware:
 # What NVML calls a card (nvmlDeviceGetName) -> our name; the one mapping (scripts/demo.sh asks it too).
 # Matched on whole words of the name lower-cased with "-" and "_" as spaces, first rule first. None: the card
 # exists but hardware.yaml has no entry for that variant (its bandwidth, power or price differ), or it is a MIG
-# slice, not a card. tests/test_hardware_names.py holds the real names each rule was written for.
+# slice, not a card. tests/config/test_hardware_names.py holds the real names each rule was written for.
 DEVICE_NAME_PATTERNS = (
     (r"\bmig\b", None),  # "NVIDIA A100-SXM4-40GB MIG 1g.5gb": a slice of a card
     (r"\bgh200\b", None),  # Grace Hopper superchip ("NVIDIA GH200 480GB"): not an H200

@@ -270,7 +270,7 @@ class VendorVolumeOptions(SharedOptions):
                                                    "vendor's RPM limit", metavar="N", group="vendors")
 
 
-# Every model above: the options bench.cli declares nowhere else (tests/test_options.py checks each parser).
+# Every model above: the options bench.cli declares nowhere else (tests/cli/test_options.py checks each parser).
 SHARED_MODELS: tuple[type[SharedOptions], ...] = (GpuHourOptions, MoneyOptions, PriceDayOptions, PricedAsOptions,
                                                    SloOptions, VendorChoiceOptions, VendorTermsOptions,
                                                    VendorVolumeOptions)

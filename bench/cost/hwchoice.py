@@ -1,4 +1,4 @@
-"""Which card prices a results row and which of its quotes (issue 12, defects 3-5), for bench.cost.pricing.
+"""Which card prices a results row and which of its quotes, for bench.cost.pricing.
 
 A row is priced on the hardware it ran on; another card only as an explicit what-if. Given prices per card,
 rental tiers, and the all-in TCO of owning (bench.cost.tco) on a like-for-like price basis.

@@ -42,9 +42,9 @@ OUT_COLUMNS = (
     "gpu_count", "cny_per_hour", "power_w", "power_source", "prefill_s", "decode_s", "fx_cny_per_usd", "as_of",
     "vendor_cny_per_m_input", "vendor_cny_per_m_output", "vendor_tokens_per_cny", "breakeven_tokens_per_day",
     "vendor_source", "vendor_basis", "vendor_applies_from", "vendor_keys_needed", "tokens_per_cny_blended",
-    # where the GPU price comes from (issue 12, defects 3 and 5)
+    # where the GPU price comes from
     "price_basis", "price_tier", "price_source", "price_date", "fx_date", "measured_on", "what_if",
-    # prefix caching (issue 15): the measured hit rate (the vendor's input is priced at it) and a miss's cost
+    # prefix caching: the measured hit rate (the vendor's input is priced at it) and a miss's cost
     "cache_hit_rate", "cny_per_m_input_uncached",
 )
 
@@ -61,11 +61,11 @@ class CostOptions:
     electricity_cny_per_kwh: float = cost.DEFAULT_ELECTRICITY_CNY_PER_KWH
     pue: float = cost.DEFAULT_PUE
     hosting_cny_per_month_per_card: float = cost.DEFAULT_HOSTING_CNY_PER_MONTH_PER_CARD
-    # Issue 12, defects 3 and 5 (all default to the old behaviour):
+    # Which card and which of its quotes price the row (all default to the row's own card and quote):
     what_if_hardware: str | None = None  # price every row as this card: an explicit, labelled what-if
     gpu_cny_per_hour_by_hardware: tuple[tuple[str, float], ...] = ()  # per-card given prices (canonical names)
     rental_tier: str | None = None  # a tier of hardware.yaml's rental quotes (on-demand, spot, ...); None: `rental`
-    # basis "tco" (defect 4): all-in cost of owning, bench.cost.tco; None: the sourced default of tco_sources
+    # basis "tco": all-in cost of owning, bench.cost.tco; None: the sourced default of tco_sources
     cost_of_capital_per_year: float = tco_sources.COST_OF_CAPITAL_PER_YEAR.value
     colocation_cny_per_kw_month: float | None = None
 
@@ -123,7 +123,7 @@ class SelfCost:
     # THE tokens per CNY of every table, claim and comparison: 1e6 / cny_per_m_blended, at `mix` and `utilization`,
     # the same definition as a vendor's (1e6 / its list prices blended at `mix`). None when the time does not split.
     tokens_per_cny_blended: float | None = None
-    # Where the GPU price comes from (defect 5) and whether the row is priced as another card (defect 3).
+    # Where the GPU price comes from and whether the row is priced as another card.
     price_basis: str = ""  # card | server (the quote covers an 8-card server) | given
     price_source: str = ""
     price_date: str = ""
@@ -132,7 +132,7 @@ class SelfCost:
     fx_date: str = cost.DEFAULT_FX_DATE
     measured_on: str = ""  # the hardware the row ran on ("" when the row names none)
     what_if: bool = False  # priced as another card than the one it ran on
-    # prefix caching (issue 15): the measured hit rate, and what an input token the cache missed costs
+    # prefix caching: the measured hit rate, and what an input token the cache missed costs
     cache_hit_rate: float | None = None
     cny_per_m_input_uncached: float | None = None
 

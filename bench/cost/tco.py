@@ -3,7 +3,7 @@
 Money is in the currency of the inputs (the harness passes CNY, the SemiAnalysis check USD); power in W or
 kW as named; "per_gpu_hour" is per GPU per hour of its life, busy or idle.
 
-The method, component by component (issue 12, defect 4):
+The method, component by component:
 
 1. Capital per GPU on one price basis. A quote for an N-card server already holds the host (chassis, CPUs,
    memory, NICs, storage): capital per GPU = server price / N. A bare-card quote does not: capital per

@@ -39,12 +39,12 @@ COLOCATION_USD_PER_KW_MONTH = Sourced(150.0, "USD per kW-month",
 # Cost of capital: no public figure for a China buyer was found; 0 is straight-line depreciation.
 COST_OF_CAPITAL_PER_YEAR = Sourced(0.0, "per year", "none found; pass --cost-of-capital", "")
 
-# SemiAnalysis' own H100 inputs and result (the check in scripts/validate_cost.py and tests/test_cost_tco.py).
+# SemiAnalysis' own H100 inputs and result (the check in scripts/validate_cost.py and tests/cost/test_tco.py).
 SEMIANALYSIS_DGX_H100_USD = Sourced(270_000.0, "USD per 8-GPU server, networking hardware included",
                                     "SemiAnalysis, 'AI Server Cost Analysis - Memory Is The Biggest Loser', via "
                                     "github.com/epoch-research/training-cost-trends", "2023-05")
 SEMIANALYSIS_LIFE_YEARS = Sourced(4.0, "years", "SemiAnalysis owning tiers (4-year life; only their rental tier "
-                                  "is 3 years), as issue 12 states", "2025")
+                                  "is 3 years)", "2025")
 SEMIANALYSIS_ALL_IN_KW_PER_GPU = Sourced(1.73, "kW per H100, all-in", "SemiAnalysisAI/InferenceX-app "
                                          "packages/app/src/lib/constants.ts (power)", "2025")
 SEMIANALYSIS_H100_TCO_USD_PER_GPU_HOUR = Sourced(1.30, "USD per GPU-hour", "SemiAnalysisAI/InferenceX-app "

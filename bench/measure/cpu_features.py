@@ -4,7 +4,7 @@ vLLM's CPU build can keep an fp8 KV cache.
     python -m bench.measure.cpu_features dtype     # prints bfloat16 or float32 (scripts/demo.sh uses it)
     python -m bench.measure.cpu_features           # the choices and the flags that decided, one line
 
-Why the dtype depends on the flags (measured, issue 17): on an Intel Xeon with AVX-512 BF16 and AMX, bfloat16
+Why the dtype depends on the flags (measured on this project's machines): on an Intel Xeon with AVX-512 BF16 and AMX, bfloat16
 ran Qwen2.5-0.5B at 80-87 output tok/s (bare LLM.generate, 16 x 128/64) where float32 gave 24.5; on an AMD
 EPYC without bf16 instructions bfloat16 ran 5x slower than float32 (1.9 vs 9.9 tok/s): its matmuls are
 emulated. So bfloat16 only where the CPU has bf16 dot-product instructions (avx512_bf16, or AMX's amx_bf16),

@@ -4,7 +4,7 @@ harness computes from prices.yaml, hardware.yaml and model configs, or measured 
 Each claim becomes one table row: the article's figure, the harness's figure, and the basis: "computed from
 configs / prices.yaml (in force DAY) / hardware.yaml", "measured", "simulated (roofline)" (engine=sim rows only),
 "assumed" (the article's own figure), joined with " + ", or "not measured in these results" with what would
-measure it. The claims issue 12 added are in seed_claims_added.py.
+measure it. The claims added later, with their arithmetic, are in seed_claims_added.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The seed articles' claims issue 12 added to the report (defect 8): each computed from model configs,
+"""The seed articles' further claims in the report: each computed from model configs,
 prices.yaml or the report's rows, with its basis (computed / measured / simulated (roofline) / assumed)."""
 
 from __future__ import annotations

@@ -1,0 +1,112 @@
+"""`bench explain`: JSON keys, table output, bad input as one line with exit 2."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import cli
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG_MODELS = ["qwen2.5-7b-instruct", "qwen2.5-0.5b-instruct", "deepseek-v2-lite-chat", "glm-4-9b-chat"]
+
+
+def explain_json(capsys, *args) -> dict:
+    assert cli.main(["explain", *args, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_keys(capsys):
+    e = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "H20", "--context", "2048")
+    for key in ("params_total", "params_active", "weight_bytes", "kv_bytes_per_token", "max_batch",
+                "decode_tok_s_bound", "compute_bound_from_batch", "kv_capacity_tokens"):
+        assert key in e
+    assert set(e["decode_tok_s_bound"]) == {"1", "8", "64", "256"}
+    assert e["kv_bytes_per_token"] == 57_344 and e["context"] == 2048
+
+
+def test_options_change_the_answer(capsys):
+    base = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "RTX-4090")
+    fp8 = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "RTX-4090", "--kv-cache-dtype", "fp8")
+    int4 = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "RTX-4090", "--weight-dtype", "int4")
+    assert fp8["kv_bytes_per_token"] * 2 == base["kv_bytes_per_token"]
+    assert int4["weight_bytes"] < base["weight_bytes"] / 2.5
+    assert int4["decode_tok_s_bound"]["1"] > 2 * base["decode_tok_s_bound"]["1"]
+
+
+def test_directory_model(capsys):
+    e = explain_json(capsys, str(ROOT / "model_configs" / "tiny-glm"), "--hardware", "L20")
+    assert e["kv_bytes_per_token"] == 2048
+
+
+@pytest.mark.parametrize("model", CATALOG_MODELS)
+@pytest.mark.parametrize("gpu", ["H100-SXM", "H20", "RTX-4090"])
+def test_table_for_every_catalog_model_and_gpu(model, gpu, capsys):
+    assert cli.main(["explain", model, "--hardware", gpu]) == 0
+    out = capsys.readouterr().out
+    if (model, gpu) == ("deepseek-v2-lite-chat", "RTX-4090"):  # 29.3 GiB of weights > 0.9 x 24 GiB
+        assert "decode bound" not in out and "does not fit: the weights (29.3 GiB per GPU)" in out
+        assert "would fit: -tp 2" in out and "prefill bound" not in out
+    else:
+        assert "decode bound" in out
+
+
+def test_cost_line_per_batch_bound(capsys):
+    e = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "RTX-4090", "-tp", "2")
+    # RunPod on-demand USD 0.60 x 7.2 = 4.32 CNY per card-hour x 2 cards = 8.64 CNY an hour
+    assert e["price"]["cny_per_hour"] == pytest.approx(8.64)
+    for r in e["decode"]:
+        if r["fits_kv"]:  # 8.64 CNY / (tok/s x 3,600 / 1e6 M tokens an hour)
+            assert r["cny_per_m_output"] == pytest.approx(8.64 / (r["tok_s"] * 3600 / 1e6))
+        else:
+            assert r["cny_per_m_output"] is None
+    assert "RTX-4090 has no NVLink: at TP 2" in e["warning"]
+    given = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "H20", "--gpu-cny-per-hour", "10")
+    row1 = given["decode"][0]  # batch 1: 10 / (tok/s x 0.0036)
+    assert row1["cny_per_m_output"] == pytest.approx(10 / (row1["tok_s"] * 0.0036)) and given["warning"] == ""
+    no_quote = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "H20")
+    assert no_quote["price"]["cny_per_hour"] is None and "H20 has no rental price" in no_quote["price"]["why"]
+
+
+def test_cost_line_at_the_expected_rate_beside_the_bound(capsys):
+    e = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "H20", "--gpu-cny-per-hour", "10")
+    for r in e["decode"]:
+        if r["fits_kv"]:  # 10 CNY / (expected tok/s x 3,600 / 1e6 M tokens an hour); dearer than at the bound
+            assert r["cny_per_m_output_expected"] == pytest.approx(10 / (r["expected_tok_s"] * 0.0036))
+            assert r["cny_per_m_output_expected"] > r["cny_per_m_output"]
+        else:
+            assert r["cny_per_m_output_expected"] is None
+    from bench.cli.explain import expected_costs
+
+    rows = [{"fits_kv": True, "expected_tok_s": 500.0}, {"fits_kv": False, "expected_tok_s": 900.0}]
+    expected_costs(rows, 18.0)  # 18 CNY an hour / (500 x 3,600 = 1.8M tokens an hour) = 10 CNY/M
+    assert rows[0]["cny_per_m_output_expected"] == pytest.approx(10.0) and rows[1]["cny_per_m_output_expected"] is None
+    expected_costs(rows, None)
+    assert rows[0]["cny_per_m_output_expected"] is None
+    assert cli.main(["explain", "qwen2.5-7b-instruct", "--hardware", "H20", "--gpu-cny-per-hour", "10"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps lines at the terminal's width
+    assert "expected" in out.split("CNY/M out at the bound")[1] and "at the expected tok/s (calibration " in out
+
+
+def test_what_would_fit(capsys):
+    e = explain_json(capsys, "deepseek-v2-lite-chat", "--hardware", "RTX-4090")
+    assert not e["fits_context"] and "leave no KV cache" in e["does_not_fit"]
+    assert [s.split(" (")[0] for s in e["suggestions"]] == ["-tp 2", "--weight-dtype fp8", "--weight-dtype int4"]
+    # one 32K sequence of Qwen2.5-7B needs 32,768 x 57,344 B = 1.75 GiB of KV; at --gpu-memory-utilization 0.66
+    # a 24 GiB card leaves 15.84 - 14.19 GiB of weights = 1.65 GiB: no; an fp8 KV cache needs half, 0.875 GiB
+    long = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "RTX-4090", "--context", "32768",
+                        "--gpu-memory-utilization", "0.66")
+    assert not long["fits_context"] and "one sequence of 32,768 tokens needs 1.75 GiB of KV" in long["does_not_fit"]
+    assert any(s.startswith("--kv-cache-dtype fp8") for s in long["suggestions"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["qwen2.5-7b-instruct", "--hardware", "H10"], "unknown hardware 'H10'; did you mean"),
+    (["qwen-7b", "--hardware", "H20"], "unknown model 'qwen-7b'; did you mean"),
+    (["qwen2.5-7b-instruct", "--hardware", "H20", "--context", "0"], "--context must be"),
+    (["qwen2.5-7b-instruct", "--hardware", "H20", "--context", "99999"], "max_position_embeddings"),
+    (["qwen2.5-7b-instruct"], "--hardware"),
+])
+def test_bad_input_one_line_exit_2(args, message, capsys):
+    assert cli.main(["explain", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
