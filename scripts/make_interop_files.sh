@@ -106,9 +106,12 @@ fi
 if wants guidellm; then
     G="$(venv guidellm "$PYTHON311" "${TORCH_SPEC:-torch}" "guidellm==$GUIDELLM_VERSION")"
     rm -rf "$OUT/guidellm" && mkdir -p "$OUT/guidellm"
-    (cd "$WORK" && "$G/bin/guidellm" benchmark run --target "$BASE" --model "$MODEL_NAME" --processor "$TOKENIZER" \
-        --data "prompt_tokens=32,output_tokens=16" --profile concurrent --rate 2,4 --max-requests 8 \
-        --random-seed 0 --output-path "$OUT/guidellm/benchmarks.json" > "$WORK/guidellm.log" 2>&1)
+    (cd "$WORK" && "$G/bin/guidellm" run \
+        --backend "kind=openai_http,target=$BASE,model=$MODEL_NAME,request_format=/v1/completions" \
+        --profile kind=concurrent --override profile.streams 2,4 --constraint kind=max_requests,count=8 \
+        --data kind=synthetic_text,prompt_tokens=32,output_tokens=16 \
+        --tokenizer "kind=huggingface_auto,model=$TOKENIZER" --output "kind=json,path=$OUT/guidellm/benchmarks.json" \
+        --disable-console-interactive > "$WORK/guidellm.log" 2>&1)
     echo "guidellm $GUIDELLM_VERSION: $(ls "$OUT/guidellm" | tr '\n' ' ')"
 fi
 

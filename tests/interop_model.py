@@ -26,8 +26,10 @@ def tokenizer_spec(vocab_size: int) -> dict:
     then the words t3, t4, ... split on whitespace."""
     vocab = {tok: i for i, tok in enumerate(SPECIAL)}
     vocab.update({f"t{i}": i for i in range(len(SPECIAL), vocab_size)})
+    # <unk> is an ordinary word here: a tool that decodes with skip_special_tokens (GuideLLM's synthetic prompts,
+    # made of English words this vocabulary lacks) keeps it, so a prompt of N unknown words stays N tokens
     added = [{"id": i, "content": tok, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
-              "special": True} for i, tok in enumerate(SPECIAL)]
+              "special": tok != "<unk>"} for i, tok in enumerate(SPECIAL)]
     return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
             "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": None,
             "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": False}, "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"}}
@@ -43,7 +45,7 @@ def write_model_dir(directory: Path) -> tuple[Path, Path]:
     vocab_size = json.loads(CONFIG.read_text())["vocab_size"]
     (tokenizer / "tokenizer.json").write_text(json.dumps(tokenizer_spec(vocab_size)))
     (tokenizer / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "<unk>", "bos_token": "<s>", "eos_token": "</s>",
+        "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<s>", "eos_token": "</s>",
         "model_max_length": 4096, "clean_up_tokenization_spaces": False}))
     return model, tokenizer
 

@@ -30,6 +30,7 @@ RECOMPUTED = ("completed", "failed", "input_tokens", "output_tokens", "elapsed_s
               "e2e_p50_ms", "e2e_p99_ms", "mean_concurrency", "tokens_per_chunk_max", "tokens_per_chunk_mean",
               "tpot_unmeasured")
 RECOMPUTED_WITH_SLO = ("goodput_req_s", "slo_attainment", "meets_slo")
+PER_CHUNK = ("itl_mean_ms", "itl_p50_ms", "itl_p99_ms", "tokens_per_chunk_max", "tokens_per_chunk_mean")
 
 # The engine a format measured: vLLM's offline engine, or a served endpoint seen from its client.
 ENGINE = {"vllm-bench-throughput": "vllm"}
@@ -45,6 +46,8 @@ def build(src: SourceFile, b: Benchmark, given: Given, book: HardwareBook) -> tu
     if b.requests:
         figures = compute_serve_metrics(b.requests, b.duration_s or cells.get("elapsed_s") or 0.0, slo)
         names = RECOMPUTED + (RECOMPUTED_WITH_SLO if slo is not None and slo.given else ())
+        if not any(r.chunks for r in b.requests):  # records without chunk times: ITL stays the tool's
+            names = tuple(n for n in names if n not in PER_CHUNK)
         tool_summary = {k: cells[k] for k in names if k in cells}
         for k in names:
             cells[k] = figures.get(k)

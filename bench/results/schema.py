@@ -311,7 +311,7 @@ DECLARED: tuple[Column, ...] = (
     _c("cny_per_m_input_uncached", "cost", "CNY/M tokens", "cost of a million input tokens the prefix cache missed: "
        "prefill time over input_tokens - cached_prompt_tokens (cached tokens run in no step; cny_per_m_input is "
        "the price at the measured hit rate)", BOTH, LOWER, "cost", "optional", "CNY per M input tokens (cache miss)"),
-    # schema 5 (issue 26): rows read from other tools' results files (bench.interop; docs/interop.md)
+    # schema 5: rows read from other tools' results files (bench.interop; docs/interop.md)
     _c("source_format", "source", "", "the file's format: vllm-bench-serve, vllm-bench-throughput, aiperf-json, "
        "aiperf-csv, guidellm or br0.2 (told by its content)", _I, filled="always"),
     _c("source_tool", "source", "", "the program that wrote the file, as the file names it", _I, filled="optional"),

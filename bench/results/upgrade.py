@@ -75,7 +75,7 @@ V5_COLUMNS = ("source_format", "source_tool", "source_tool_version", "source_fil
 
 
 def _v4_to_v5(row: dict) -> dict:
-    """Version 4 -> 5: the source columns of rows read from other tools' files (issue 26). A version-4 row was
+    """Version 4 -> 5: the source columns of rows read from other tools' files. A version-4 row was
     written by bench itself, so all stay empty; every other cell is kept as it is."""
     out = dict(row)
     out["schema_version"] = "5"

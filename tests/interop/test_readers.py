@@ -13,7 +13,7 @@ from bench.interop.source import Given
 from bench.measure.metrics import percentile
 from bench.measure.slo import Slo
 
-DATA = Path(__file__).parent / "data" / "interop"
+DATA = Path(__file__).parent.parent / "data" / "interop"
 GIVEN = Given(hardware="H100-SXM", gpus=1)
 
 
