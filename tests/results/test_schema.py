@@ -50,11 +50,14 @@ V4_ADDED = ["energy_note", "predicted_output_tok_s", "predicted_ttft_p50_ms", "p
             "dataset_file", "dataset_sha256", "dataset_skipped", "input_len_p50", "input_len_p99", "input_len_max",
             "output_len_p50", "output_len_p99", "output_len_max", "prefix_caching", "cached_prompt_tokens",
             "prefix_cache_hit_rate", "cny_per_m_input_uncached"]
+# Version 5: the source columns of rows read from other tools' files (bench.interop), after version 4's.
+V5_ADDED = ["source_format", "source_tool", "source_tool_version", "source_file", "source_sha256", "source_benchmark",
+            "given_columns", "recomputed_from", "tool_disagreement"]
 
 
-def test_version_4_is_version_3_plus_issues_13_to_18_at_the_end():
-    assert schema.SCHEMA_VERSION == 4 and store.SCHEMA_VERSION == 4
-    assert schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED + V4_ADDED
+def test_version_5_is_version_4_plus_the_source_columns_at_the_end():
+    assert schema.SCHEMA_VERSION == 5 and store.SCHEMA_VERSION == 5
+    assert schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED + V4_ADDED + V5_ADDED
     assert store.COLUMNS is schema.COLUMNS
 
 
@@ -112,7 +115,7 @@ def test_an_ok_offline_row_fills_every_column_it_declares_with_the_hand_computed
     # TTFT p90 of 100, 200, 300 ms by linear interpolation: position 0.9 x 2 = 1.8 -> 200 + 0.8 x 100
     assert row["e2e_mean_ms"] == pytest.approx(7000 / 3)
     assert row["ttft_p90_ms"] == pytest.approx(280.0)
-    assert row["engine_version"] == "0.24.0" and row["schema_version"] == 4
+    assert row["engine_version"] == "0.24.0" and row["schema_version"] == 5
     assert row["output_tok_s"] == pytest.approx(48 / 4.0)  # 3 x 16 tokens over 4 s
     assert row["kv_cache_gb"] == pytest.approx(0.032768) and row["peak_memory_gb"] == pytest.approx(70.0)
     assert row["joules_per_output_token"] == pytest.approx(2800.0 / 48)
@@ -255,17 +258,17 @@ def _v1_file(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def test_a_v1_file_reads_as_v4_losing_no_cell(tmp_path):
+def test_a_v1_file_reads_as_v5_losing_no_cell(tmp_path):
     path = tmp_path / "old.csv"
     original = _v1_file(path)
     header, rows = store.read_results(path)
-    assert header == V1 + ["engine_version"] + V3_ADDED + V4_ADDED
+    assert header == V1 + ["engine_version"] + V3_ADDED + V4_ADDED + V5_ADDED
     assert path.read_bytes() == original  # reading never writes
     before = list(csv.DictReader(original.decode().splitlines()))
+    added = ["schema_version", "engine_version"] + V3_ADDED + V4_ADDED + V5_ADDED
     for old, new in zip(before, rows):
-        assert {k: v for k, v in new.items() if k not in ["schema_version", "engine_version"] + V3_ADDED + V4_ADDED} == \
-            {k: v for k, v in old.items() if k != "schema_version"}
-    assert [r["schema_version"] for r in rows] == ["4"] * 3
+        assert {k: v for k, v in new.items() if k not in added} == {k: v for k, v in old.items() if k != "schema_version"}
+    assert [r["schema_version"] for r in rows] == ["5"] * 3
     assert [r["engine_version"] for r in rows] == ["0.6.3", "", "0.7.0"]  # vLLM rows knew it; hf rows did not
 
 
@@ -277,10 +280,10 @@ def test_appending_to_a_v1_file_upgrades_it_keeping_the_original(tmp_path, capsy
                              env=ENV)
     store.append_row(path, row)
     assert (tmp_path / "old.csv.schema1").read_bytes() == original
-    assert "upgraded to schema version 4" in capsys.readouterr().err
+    assert "upgraded to schema version 5" in capsys.readouterr().err
     header, rows = store.read_results(path)
     assert header == schema.COLUMNS and [r["run_id"] for r in rows] == ["run_id-0", "run_id-1", "run_id-2", "new"]
-    assert {r["schema_version"] for r in rows} == {"4"} and rows[0]["tpot_p99_ms"] == "tpot_p99_ms-0"
+    assert {r["schema_version"] for r in rows} == {"5"} and rows[0]["tpot_p99_ms"] == "tpot_p99_ms-0"
     assert store.ok_keys(path) == {"k0", "k1", "k2", row["config_hash"]}  # --resume still sees the old cases
 
 
@@ -288,20 +291,20 @@ def test_a_newer_schema_is_refused_by_readers_and_writers(tmp_path):
     from bench.core.errors import BenchError
 
     path = tmp_path / "future.csv"
-    path.write_text("schema_version,run_id\n5,x\n")
-    with pytest.raises(BenchError, match="schema version 5"):
+    path.write_text("schema_version,run_id\n6,x\n")
+    with pytest.raises(BenchError, match="schema version 6"):
         store.read_results(path)
-    with pytest.raises(BenchError, match="schema version 5"):
+    with pytest.raises(BenchError, match="schema version 6"):
         store.check_appendable(path)
-    assert upgrade.readable_versions() == "1, 2, 3, 4"
+    assert upgrade.readable_versions() == "1, 2, 3, 4, 5"
 
 
 def test_a_v2_row_gains_the_issue_12_columns_its_cells_imply():
     v2 = {c: "" for c in V1 + ["engine_version"]}
     v2.update(schema_version="2", run_id="old", cny_per_m_blended="0.8", engine_version="0.32.0")
     header, (row,) = upgrade.upgrade(V1 + ["engine_version"], [v2])
-    assert header == V1 + ["engine_version"] + V3_ADDED + V4_ADDED
-    assert row["schema_version"] == "4" and row["engine_version"] == "0.32.0"
+    assert header == V1 + ["engine_version"] + V3_ADDED + V4_ADDED + V5_ADDED
+    assert row["schema_version"] == "5" and row["engine_version"] == "0.32.0"
     assert float(row["tokens_per_cny_blended"]) == pytest.approx(1_250_000)  # 1e6 / 0.8 CNY per M
     assert row["prefill_s"] == row["split_method"] == row["gpu_price_source"] == ""
 
@@ -311,8 +314,8 @@ def test_a_v1_file_reads_as_a_frame_through_the_same_upgrade(tmp_path):
     original = _v1_file(path)
     header, frame = store.read_frame(path)
     assert path.read_bytes() == original
-    assert header == V1 + ["engine_version"] + V3_ADDED + V4_ADDED and list(frame.columns) == header
-    assert list(frame.schema_version) == ["4"] * 3
+    assert header == V1 + ["engine_version"] + V3_ADDED + V4_ADDED + V5_ADDED and list(frame.columns) == header
+    assert list(frame.schema_version) == ["5"] * 3
     assert list(frame.engine_version) == ["0.6.3", "", "0.7.0"]  # as read_results: vLLM rows knew it
     assert list(frame.tpot_p99_ms) == ["tpot_p99_ms-0", "tpot_p99_ms-1", "tpot_p99_ms-2"]  # no cell lost
 
@@ -321,7 +324,16 @@ def test_a_v3_row_gains_the_version_4_columns_empty_and_keeps_every_cell():
     v3 = {c: f"{c}-x" for c in V1 + ["engine_version"] + V3_ADDED}
     v3.update(schema_version="3")
     header, (row,) = upgrade.upgrade(V1 + ["engine_version"] + V3_ADDED, [v3])
-    assert header == schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED + V4_ADDED
-    assert row["schema_version"] == "4"
+    assert header == schema.COLUMNS == V1 + ["engine_version"] + V3_ADDED + V4_ADDED + V5_ADDED
+    assert row["schema_version"] == "5"
     assert {k: row[k] for k in v3 if k != "schema_version"} == {k: v for k, v in v3.items() if k != "schema_version"}
     assert all(row[c] == "" for c in V4_ADDED)  # nothing measured then is invented now
+
+
+def test_a_v4_row_gains_the_source_columns_empty_and_keeps_every_cell():
+    v4 = {c: f"{c}-x" for c in V1 + ["engine_version"] + V3_ADDED + V4_ADDED}
+    v4.update(schema_version="4")
+    header, (row,) = upgrade.upgrade(V1 + ["engine_version"] + V3_ADDED + V4_ADDED, [v4])
+    assert header == schema.COLUMNS and row["schema_version"] == "5"
+    assert {k: row[k] for k in v4 if k != "schema_version"} == {k: v for k, v in v4.items() if k != "schema_version"}
+    assert all(row[c] == "" for c in V5_ADDED)  # bench wrote the row: it has no other tool's source
