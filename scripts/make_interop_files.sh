@@ -13,6 +13,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$REPO"  # `python -m bench` is this checkout's bench
 OUT="$(realpath -m "${1:-$REPO/tests/data/interop}")"
 shift || true
 TOOLS=("$@")
@@ -144,17 +145,21 @@ if wants export; then  # bench's own rows as Benchmark Report v0.2, checked by i
     "$PY" -m bench import "$OUT"/vllm-bench-serve-*.json "$OUT/aiperf-concurrency" "$OUT/inference-perf" \
         --gpus 1 --out "$WORK/imported.csv" > /dev/null 2>&1
     "$PY" -m bench export "$WORK/sim.csv" "$WORK/imported.csv" --format br0.2 --out "$WORK/br" > /dev/null
-    "$I/bin/python" - "$WORK/br" <<'EOF'
+    "$I/bin/python" - "$WORK/br" "$OUT" <<'EOF'
+import json
 import sys
 from pathlib import Path
 
 import yaml
-from inference_perf.reportgen.br.v0_2.schema import BenchmarkReportV02
+from inference_perf.reportgen.br.v0_2.schema_v0_2 import BenchmarkReportV02
 
 docs = sorted(Path(sys.argv[1]).glob("*.yaml"))
 for p in docs:
     BenchmarkReportV02.model_validate(yaml.safe_load(p.read_text()))
-print(f"export: {len(docs)} bench row(s) as Benchmark Report v0.2, each valid under inference-perf's "
-      "BenchmarkReportV02 (extra='forbid')")
+print(f"export: {len(docs)} row(s) as Benchmark Report v0.2, each valid under inference-perf's BenchmarkReportV02 "
+      "(extra='forbid')")
+# the schema's JSON Schema, which the unit tests check bench's exports against without inference-perf
+(Path(sys.argv[2]) / "br0.2.schema.json").write_text(
+    json.dumps(BenchmarkReportV02.model_json_schema(), indent=1, sort_keys=True) + "\n")
 EOF
 fi

@@ -24,9 +24,11 @@ SAMPLED = ("sharegpt", "jsonl", "trace")  # datasets of real prompts; random and
 
 def report(row: dict) -> dict:
     """One ok results row (values as read: numbers or CSV text) -> one Benchmark Report v0.2 document."""
-    doc = {"version": VERSION, "run": _run(row), "scenario": _scenario(row),
-           "results": {"request_performance": {"aggregate": _aggregate(row)}}}
-    return _drop_empty(doc)
+    doc = _drop_empty({"version": VERSION, "run": _run(row), "scenario": _scenario(row),
+                       "results": {"request_performance": {"aggregate": _aggregate(row)}}})
+    for part in (*doc["scenario"]["stack"], doc["scenario"]["load"]):  # required, even when it says nothing
+        part.setdefault("native", {})
+    return doc
 
 
 def _run(row: dict) -> dict:

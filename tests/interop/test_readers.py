@@ -253,3 +253,49 @@ def test_inference_perf_br_partials_map_with_units():
         assert row["output_tokens"] == round(req["output_length"]["mean"] * ok)  # 16 x 8 = 128
         assert row["input_len"] == req["input_length"]["mean"] and row["input_len_max"] == req["input_length"]["max"]
         assert row["timestamp"] == doc["run"]["time"]["start"].replace("Z", "+00:00")[:19] + "+00:00"
+
+
+# ---------------------------------------------------------------- GuideLLM
+
+
+def ok_part(metric: dict) -> dict:
+    return metric["successful"]
+
+
+def test_guidellm_benchmarks_each_become_a_row_with_units_converted():
+    doc = json.loads((DATA / "guidellm" / "benchmarks.json").read_text())
+    rows = rows_of(DATA / "guidellm" / "benchmarks.json")
+    assert len(rows) == len(doc["benchmarks"]) == 2 and doc["metadata"]["version"] == 2
+    for b, row in zip(doc["benchmarks"], rows):
+        m = b["metrics"]
+        assert row["source_format"] == "guidellm" and row["source_tool_version"] == doc["metadata"]["guidellm_version"]
+        assert row["concurrency"] == b["config"]["strategy"]["streams"] and row["load_mode"] == "concurrency"
+        assert row["num_prompts"] == m["request_totals"]["total"] and row["failed"] == m["request_totals"]["errored"]
+        assert row["elapsed_s"] == b["duration"]
+        assert row["input_tokens"] == ok_part(m["prompt_token_count"])["total_sum"]
+        assert row["output_tokens"] == ok_part(m["output_token_count"])["total_sum"]
+        assert row["input_len"] == ok_part(m["prompt_token_count"])["mean"]
+        assert row["input_len_max"] == ok_part(m["prompt_token_count"])["max"]
+        # GuideLLM's ITL is counted once per token: its mean is bench's pooled ITL mean
+        assert row["itl_mean_ms"] == ok_part(m["inter_token_latency_ms"])["mean"]
+        assert row["api_model"] == doc["config"]["spec"]["backend"]["model"] == "tiny-qwen2-dummy"
+        assert row["endpoint"] == doc["config"]["spec"]["backend"]["target"]
+        # every successful request is kept: TTFT, TPOT, E2E and throughput are recomputed by bench
+        reqs = b["requests"]["successful"]
+        assert row["recomputed_from"] == len(reqs) == m["request_totals"]["successful"] == row["completed"]
+        t = [r["info"]["timings"] for r in reqs]
+        ttfts = [1000 * (x["first_token_iteration"] - x["request_start"]) for x in t]
+        e2es = [1000 * (x["last_token_iteration"] - x["request_start"]) for x in t]  # to the last token
+        assert row["ttft_p50_ms"] == pytest.approx(percentile(ttfts, 50))
+        assert row["e2e_p99_ms"] == pytest.approx(percentile(e2es, 99))
+        tpots = [1000 * (x["last_token_iteration"] - x["first_token_iteration"]) /
+                 (r["output_metrics"]["total_tokens"] - 1) for x, r in zip(t, reqs)]
+        assert row["tpot_mean_ms"] == pytest.approx(sum(tpots) / len(tpots))
+        # GuideLLM's own mean TTFT is the same mean of the same values
+        assert row["ttft_mean_ms"] == pytest.approx(ok_part(m["time_to_first_token_ms"])["mean"], rel=1e-9)
+        assert row["output_tok_s"] == pytest.approx(row["output_tokens"] / b["duration"])
+        assert row["output_tok_s"] == pytest.approx(ok_part(m["output_tokens_per_second"])["mean"], rel=1e-6)
+        # the tool's own summary is kept beside: its medians are taken at a sample, bench's interpolated
+        if "ttft_p50_ms" in (row.get("tool_disagreement") or ""):
+            assert f"guidellm {ok_part(m['time_to_first_token_ms'])['percentiles']['p50']:.4g}" in \
+                row["tool_disagreement"]
