@@ -114,7 +114,7 @@ def cmd_cost(args) -> int:
         if header:  # a CSV of neither kind: name the columns cost lacks
             check_columns(header, str(path))
     # a bench CSV as compare and report read it (another schema version is refused); another tool's file as rows
-    header, rows = read.read_results(path, given_of(args, command.hardware), read.PRICE)
+    header, rows = read.read_results(path, given_of(args, command.hardware), read.PRICE, disagreements=False)
     check_columns(header, str(path))
     measured = [r for r in rows if r.get("status") == "ok"]
     if not measured:

@@ -76,7 +76,7 @@ def cmd_import(args) -> int:
     for row, record in new:  # the JSON first: a row is never without it
         store.write_json(store.json_path(command.out, row["run_id"]), record)
         store.append_row(command.out, row)
-    say(imported.notes)
+    say(imported.notes + imported.disagreements)
     print_imported([r for r, _ in new], command.out, len(imported.rows) - len(new))
     return 0
 

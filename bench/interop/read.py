@@ -33,7 +33,8 @@ class Imported:
 
     rows: list[dict] = field(default_factory=list)
     records: list[dict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # benchmarks left out, columns given
+    disagreements: list[str] = field(default_factory=list)  # figures bench and the tool differ on by more than 1%
 
 
 def is_bench_csv(path: Path) -> bool:
@@ -167,7 +168,7 @@ def import_file(path: Path, given: Given, need: Need = Need(), book: HardwareBoo
         out.rows.append(row)
         out.records.append(record)
         if row.get("tool_disagreement"):
-            out.notes.append(f"{path} {b.label}: bench's figures from the {row.get('recomputed_from')} per-request "
+            out.disagreements.append(f"{path} {b.label}: bench's figures from the {row.get('recomputed_from')} per-request "
                              f"records differ from {src.tool or src.format}'s own by more than 1%: "
                              f"{row['tool_disagreement']}")
     if not out.rows:
@@ -198,12 +199,14 @@ def say(notes: list[str]) -> None:
         print(f"note: {line}", file=sys.stderr)
 
 
-def read_results(path: Path, given: Given = Given(), need: Need = Need()) -> tuple[list[str], list[dict]]:
+def read_results(path: Path, given: Given = Given(), need: Need = Need(),
+                 disagreements: bool = True) -> tuple[list[str], list[dict]]:
     """store.read_results for any file bench reads: (header, rows of CSV text). Another tool's rows come with every
-    column of this schema, empty where the file says nothing."""
+    column of this schema, empty where the file says nothing; its notes go to stderr (`disagreements`: with the
+    figures bench and the tool differ on, unless the caller shows them with each row)."""
     if path.is_dir() or not is_bench_csv(path):
         imported = import_paths([path], given, need)
-        say(imported.notes)
+        say(imported.notes + (imported.disagreements if disagreements else []))
         return list(store.COLUMNS), [{k: store.format_cell(r.get(k)) for k in store.COLUMNS} for r in imported.rows]
     return store.read_results(path)
 
@@ -227,4 +230,5 @@ def import_paths(paths: list[Path], given: Given, need: Need = Need()) -> Import
             out.rows += got.rows
             out.records += got.records
             out.notes += got.notes
+            out.disagreements += got.disagreements
     return out

@@ -57,9 +57,12 @@ def _serve_benchmark(index: int, doc: dict, count: int) -> Benchmark:
         "total_tok_s": number(doc.get("total_token_throughput")),
         "input_tok_s": inp / duration if inp is not None and duration else None,
         "goodput_req_s": number(doc.get("request_goodput")),
-        "api_model": doc.get("model_id"), "burstiness": number(doc.get("burstiness")),
-        "request_rate": "inf" if rate == float("inf") else rate, "concurrency": conc,
-        "load_mode": "rate" if rate not in (None, float("inf")) or not conc else "concurrency",
+        "api_model": doc.get("model_id"), "concurrency": conc,
+        # bench's load point: a finite rate (capped or not), or a concurrency (an unbounded rate capped by it, as
+        # bench serve --concurrencies sends), or all requests at once (rate inf)
+        "load_mode": "concurrency" if rate == float("inf") and conc else "rate",
+        "request_rate": None if rate == float("inf") and conc else ("inf" if rate == float("inf") else rate),
+        "burstiness": None if rate == float("inf") and conc else number(doc.get("burstiness")),
         "input_len": inp / completed if inp is not None and completed else None,
         "output_len": out / completed if out is not None and completed else None,
     }

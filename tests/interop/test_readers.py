@@ -69,7 +69,9 @@ def test_vllm_serve_detailed_arrays_are_recomputed_by_bench():
     row = one_row(DATA / "vllm-bench-serve-detailed.json")
     ok = [i for i, e in enumerate(doc["errors"]) if not e]
     assert row["recomputed_from"] == len(doc["ttfts"]) == doc["num_prompts"]
+    # an unbounded rate capped at 4 in flight: bench's concurrency level (bench serve --concurrencies 4)
     assert row["concurrency"] == doc["max_concurrency"] == 4 and row["load_mode"] == "concurrency"
+    assert doc["request_rate"] == "inf" and "request_rate" not in row and "burstiness" not in row
     # bench's TTFT and E2E percentiles of vLLM's own per-request seconds, in ms
     assert row["ttft_p50_ms"] == pytest.approx(1000 * percentile([doc["ttfts"][i] for i in ok], 50))
     assert row["ttft_p99_ms"] == pytest.approx(1000 * percentile([doc["ttfts"][i] for i in ok], 99))
