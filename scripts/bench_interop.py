@@ -56,8 +56,9 @@ def main() -> int:
     a = p.parse_args()
     work = a.keep or Path(tempfile.mkdtemp(prefix="bench-interop-"))
     work.mkdir(parents=True, exist_ok=True)
-    model_dir, tokenizer = subprocess.run([sys.executable, str(REPO / "tests" / "interop_model.py"), str(work / "tiny")],
-                                          check=True, capture_output=True, text=True).stdout.split()
+    made = subprocess.run([sys.executable, str(REPO / "tests" / "interop_model.py"), str(work / "tiny")], check=True,
+                          capture_output=True, text=True)
+    model_dir, tokenizer = made.stdout.split()
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "max_model_len": 512,
                                                     "cpu_kv_cache_gb": 1}))
     choice = choose_weights(model, "dummy")
@@ -96,7 +97,7 @@ def main() -> int:
     print(f"\nvllm bench serve took {vllm_s:.0f} s, bench serve --endpoint {bench_s:.0f} s; tokens per chunk "
           f"(recomputed from vLLM's arrays): mean {imported['tokens_per_chunk_mean']:.3g}, max "
           f"{imported['tokens_per_chunk_max']:.0f}")
-    print(f"| metric | bench serve (own) | vLLM (imported) | recomputed from vLLM's arrays | recomputed / vLLM |")
+    print("| metric | bench serve (own) | vLLM (imported) | recomputed from vLLM's arrays | recomputed / vLLM |")
     print("|---|---|---|---|---|")
     worst = 0.0
     for label, ours, key in METRICS:

@@ -32,7 +32,8 @@ def tokenizer_spec(vocab_size: int) -> dict:
               "special": tok != "<unk>"} for i, tok in enumerate(SPECIAL)]
     return {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
             "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": None,
-            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": False}, "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"}}
+            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": False},  # joins the words with spaces
+            "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"}}
 
 
 def write_model_dir(directory: Path) -> tuple[Path, Path]:

@@ -31,7 +31,8 @@ def print_imported(rows: list[dict], out: Path, already: int) -> None:
                         if x)
         figures = f"recomputed ({r['recomputed_from']} requests)" if r.get("recomputed_from") else "the tool's"
         t.add_row(f"{r['source_file']} #{r['source_benchmark']}", tool, str(r.get("model") or "-"), load_point(r),
-                  f"{r.get('completed', '-')}/{r.get('failed', '-')}", num(r.get("output_tok_s") or r.get("total_tok_s")),
+                  f"{r.get('completed', '-')}/{r.get('failed', '-')}",
+                  num(r.get("output_tok_s") or r.get("total_tok_s")),
                   ms(r.get("ttft_p50_ms")), ms(r.get("tpot_p50_ms")), ms(r.get("itl_p50_ms")), figures,
                   str(r.get("given_columns") or "").replace(",", ", "))
     console.print(t)

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from bench.interop.requests import streamed_request
-from bench.interop.source import Benchmark, SourceFile, csv_rows, json_lines, number, stat_cells, whole
+from bench.interop.source import Benchmark, SourceFile, json_lines, number, stat_cells, whole
 from bench.measure.streaming import Slo
 from bench.results.schema import BY_NAME
 

@@ -77,7 +77,7 @@ def _benchmark(index: int, doc: dict, count: int) -> Benchmark:
     rate = _rate(throughput.get("request_rate"), "queries/s")
     inl, outl = requests.get("input_length") or {}, requests.get("output_length") or {}
     mean_in, mean_out = number(inl.get("mean")), number(outl.get("mean"))
-    elapsed = ok / rate if ok and rate else _duration((run.get("time") or {}))
+    elapsed = ok / rate if ok and rate else _duration(run.get("time") or {})
     cells.update({
         "num_prompts": total, "completed": ok, "failed": failures,
         "elapsed_s": elapsed, "requests_per_s": rate,

@@ -6,8 +6,9 @@ Each metric is a StatusDistributionSummary; bench reads its `successful` part {m
 percentiles: {p50, p90, p99, ...}}. Units: `*_ms` in ms, `request_latency` in seconds. GuideLLM's
 `inter_token_latency_ms` is per request, (last token - first token) / (output tokens - 1), counted once per token:
 its mean is bench's pooled ITL mean; its percentiles, over tokens, are neither bench's TPOT (over requests) nor its
-ITL (over gaps), so TPOT is recomputed from the requests and those percentiles stay in the JSON. Its `time_per_output_token_ms` is
-(last token - request start) / output tokens, which includes the TTFT: no bench column means that (JSON only).
+ITL (over gaps), so TPOT is recomputed from the requests and those percentiles stay in the JSON. Its
+`time_per_output_token_ms` is (last token - request start) / output tokens, which includes the TTFT: no bench
+column means that (JSON only).
 The benchmark keeps each request's timings (`requests.successful`): TTFT, TPOT and E2E are recomputed from them,
 E2E as bench defines it, to the last token (GuideLLM's request_latency runs to the end of the response).
 """
@@ -49,8 +50,8 @@ def _ok(metric) -> dict:
 def _benchmark(index: int, b: dict, backend: dict, meta: dict) -> Benchmark:
     strategy = ((b.get("config") or {}).get("strategy")) or {}
     load = _load(strategy)
-    label = f"benchmark {index} ({strategy.get('type_', '?')}" + (f" {load.get('concurrency') or load.get('request_rate')}"
-                                                                  if load else "") + ")"
+    point = load.get("concurrency") or load.get("request_rate")
+    label = f"benchmark {index} ({strategy.get('type_', '?')}" + (f" {point}" if point is not None else "") + ")"
     out = Benchmark(index, label, model=backend.get("model"), native={k: v for k, v in b.items() if k != "requests"})
     if meta.get("version") != VERSION:
         out.problem = (f"a GuideLLM report of schema version {meta.get('version')}; bench reads version {VERSION} "

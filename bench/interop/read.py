@@ -168,9 +168,9 @@ def import_file(path: Path, given: Given, need: Need = Need(), book: HardwareBoo
         out.rows.append(row)
         out.records.append(record)
         if row.get("tool_disagreement"):
-            out.disagreements.append(f"{path} {b.label}: bench's figures from the {row.get('recomputed_from')} per-request "
-                             f"records differ from {src.tool or src.format}'s own by more than 1%: "
-                             f"{row['tool_disagreement']}")
+            out.disagreements.append(f"{path} {b.label}: bench's figures from the {row.get('recomputed_from')} "
+                                     f"per-request records differ from {src.tool or src.format}'s own by more than "
+                                     f"1%: {row['tool_disagreement']}")
     if not out.rows:
         raise BenchError(f"{path}: " + ("; ".join(left) if left else "no benchmark in it"))
     out.notes += [f"{path}: {line} (left out)" for line in left]

@@ -54,8 +54,6 @@ def build(src: SourceFile, b: Benchmark, given: Given, book: HardwareBook) -> tu
         recomputed_from = len(b.requests)
         if slo is not None and slo.given:
             cells["slo_ttft_ms"], cells["slo_tpot_ms"] = slo.ttft_ms, slo.tpot_ms
-    elif given.slo is not None and b.slo is None:
-        pass  # no records to judge against the given targets: the file's own goodput (if any) stays, unlabelled
     model, hub_id, model_given = resolve_model(src, b, given.model)
     hardware, hardware_given = resolve_hardware(src, b, given.hardware, book)
     gpus, gpus_given = resolve_gpus(src, b, given.gpus)

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def number(value) -> float | None:
         x = float(value)
     except (TypeError, ValueError):
         return None
-    return x if x == x and abs(x) != float("inf") else None
+    return x if math.isfinite(x) else None
 
 
 def whole(value) -> int | None:

@@ -67,8 +67,8 @@ def _serve_benchmark(index: int, doc: dict, count: int) -> Benchmark:
         "output_len": out / completed if out is not None and completed else None,
     }
     for theirs, ours in METRICS.items():
-        stats = {"mean": doc.get(f"mean_{theirs}_ms"), "p50": doc.get(f"p50_{theirs}_ms", doc.get(f"median_{theirs}_ms")),
-                 "p90": doc.get(f"p90_{theirs}_ms"), "p99": doc.get(f"p99_{theirs}_ms")}
+        stats = {"mean": doc.get(f"mean_{theirs}_ms"), "p90": doc.get(f"p90_{theirs}_ms"),
+                 "p50": doc.get(f"p50_{theirs}_ms", doc.get(f"median_{theirs}_ms")), "p99": doc.get(f"p99_{theirs}_ms")}
         cells.update(stat_cells(ours, stats, 1.0, BY_NAME))
     b.cells = {k: v for k, v in cells.items() if v is not None}
     if all(k in doc for k in DETAILED):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.interop.read import import_file, load
+from bench.interop.read import import_file
 from bench.interop.source import Given
 from bench.measure.metrics import percentile
 from bench.measure.slo import Slo
