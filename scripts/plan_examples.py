@@ -29,14 +29,14 @@ from bench.cli import main  # noqa: E402
 
 AS_OF = "2026-12-01"  # prices in force that day: fixed, so the figures do not move with the calendar
 EXAMPLES = [
-    ("Qwen2.5-7B, 500M tokens a day, 3:1, TTFT p99 <= 2 s, TPOT p99 <= 50 ms (owned basis: H20 has no rental quote)",
+    ("Qwen2.5-7B, 500M tokens a day, 3:1, TTFT p99 <= 2 s, TPOT p99 <= 50 ms (rental, China market: the defaults)",
      ["--model", "qwen2.5-7b-instruct", "--hardware", "H20,RTX-4090,H100-SXM", "--traffic", "500M/day",
-      "--mix", "3:1", "--peak-to-mean", "2", "--slo-ttft-ms", "2000", "--slo-tpot-ms", "50", "--basis", "owned"]),
+      "--mix", "3:1", "--peak-to-mean", "2", "--slo-ttft-ms", "2000", "--slo-tpot-ms", "50"]),
     ("DeepSeek-V2-Lite, 50M tokens a day, same targets",
      ["--model", "deepseek-v2-lite-chat", "--hardware", "H20,RTX-4090,H100-SXM", "--traffic", "50M/day",
       "--slo-ttft-ms", "2000", "--slo-tpot-ms", "50", "--basis", "owned"]),
-    ("Chat: Qwen2.5-7B, 100M tokens a day at 4:1 (1,024 in / 256 out), 60% of input tokens cache hits at the vendor, "
-     "TTFT p99 <= 1 s, TPOT p99 <= 40 ms",
+    ("Chat: Qwen2.5-7B, 100M tokens a day at 4:1 (1,024 in / 256 out), 60% of input tokens cache hits (the vendors' "
+     "and the self-hosted fleet's), TTFT p99 <= 1 s, TPOT p99 <= 40 ms",
      ["--model", "qwen2.5-7b-instruct", "--hardware", "H20,RTX-4090,H100-SXM", "--traffic", "100M/day",
       "--mix", "4:1", "--cache-hit-rate", "0.6", "--slo-ttft-ms", "1000", "--slo-tpot-ms", "40", "--basis", "owned"]),
     ("Internet scale: 120B tokens a day (the articles' Doubao figure), DeepSeek-V2 on H20 vs H800-SXM fleets, "

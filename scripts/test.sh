@@ -33,6 +33,22 @@ tier() {  # PYTHON MARKERS [pytest args]: pytest's exit code, with "no tests col
   return "$rc"
 }
 
+# The report's browser check (tests/analysis/test_report_chromium.py, test_verdict.py) needs Debian's chromium; as
+# root (CI) it is installed when missing, so the check runs rather than skips. Best effort: a failure is one line.
+chromium_install() {
+  command -v apt-get >/dev/null || return 1
+  export DEBIAN_FRONTEND=noninteractive
+  for _ in 1 2; do
+    apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1 && return 0
+    sleep 5
+  done
+  return 1
+}
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "== installing chromium for the report's browser check (apt-get install chromium) =="
+  chromium_install || echo "could not install chromium (apt-get install chromium): the report's browser tests will skip" >&2
+fi
+
 echo "== unit tier in .venv-unit (bench's base dependencies only) =="
 { [ -x .venv-unit/bin/python ] || "$PY" -m venv .venv-unit; } \
   && .venv-unit/bin/python -m pip --disable-pip-version-check -q install -e ".[test]" \

@@ -33,7 +33,7 @@ from bench.cost import tco, tco_sources as src  # noqa: E402
 from bench.cost.pricing import CostOptions, self_cost  # noqa: E402
 from bench.cost.pricing import split_seconds  # noqa: E402
 from bench.roofline import batchsim, predict  # noqa: E402
-from bench.model import modelmath
+from bench.model import flops
 
 # (model, hardware, max_num_seqs, input_len, output_len, num_prompts): the issue's four workloads.
 SIM_WORKLOADS = [
@@ -80,9 +80,9 @@ def sim_split(model: str, hardware: str, seqs: int, inp: int, out: int, n: int) 
            "tpot_mean_ms": 1000 * sum(tpots) / len(tpots), "input_len": inp, "output_len": out,
            "kv_capacity_tokens": dep.kv_capacity_tokens}
     old_p, _ = split_seconds(row)
-    # the prompts' linear FLOPs: every token through the blocks, one logits row per prompt (modelmath.prefill_flops)
-    floor_s = (modelmath.block_linear_flops_per_token(m.config) * n * inp
-               + modelmath.lm_head_flops_per_row(m.config) * n) / dep.peak_flops
+    # the prompts' linear FLOPs: every token through the blocks, one logits row per prompt (flops.prefill_flops)
+    floor_s = (flops.block_linear_flops_per_token(m.config) * n * inp
+               + flops.lm_head_flops_per_row(m.config) * n) / dep.peak_flops
     return {"workload": f"{inp}/{out} x {n}, seqs {seqs}", "elapsed_s": run.elapsed_s, "truth_prefill_s": truth_p,
             "truth_decode_s": truth_d, "row_prefill_s": pred.prefill_s, "token_prefill_s": tok_p,
             "tpot_prefill_s": old_p, "floor_s": floor_s, "input_tokens": n * inp, "output_tokens": n * out}
@@ -123,7 +123,7 @@ def probe(model: str, dtype: str, inp: int, out: int, n: int, seqs: int, repeats
     cfg, m = resolve(parse({"model": model, "dtype": dtype, "input_len": inp, "output_len": out, "num_prompts": n,
                             "max_num_seqs": seqs}))
     choice = choose_weights(m, "auto")
-    engine = VllmOfflineEngine(EngineSpec(run=cfg.model_dump(), load_path=choice.load_path,
+    engine = VllmOfflineEngine(EngineSpec(run=cfg, load_path=choice.load_path,
                                           load_format=choice.load_format, model_config=m.config))
     engine.check()
     engine.start()
@@ -192,7 +192,7 @@ def semianalysis_check() -> bool:
     for s in (src.SEMIANALYSIS_DGX_H100_USD, src.SEMIANALYSIS_LIFE_YEARS, src.SEMIANALYSIS_ALL_IN_KW_PER_GPU,
               src.CHECK_ELECTRICITY_USD_PER_KWH):
         print(f"  input  {s.value:>10,.3f} {s.unit}  [{s.source}, {s.date}]")
-    capital = tco.capital_per_gpu(src.SEMIANALYSIS_DGX_H100_USD.value, 8, src.HOST_SHARE_USD_PER_GPU.value)
+    capital = tco.capital_per_gpu(src.SEMIANALYSIS_DGX_H100_USD.value, 8, src.HOST_USD_PER_GPU["hgx"].value)
     life, kw = src.SEMIANALYSIS_LIFE_YEARS.value, src.SEMIANALYSIS_ALL_IN_KW_PER_GPU.value
     base = tco.tco_per_gpu_hour(capital, life, kw, 1.0, src.CHECK_ELECTRICITY_USD_PER_KWH.value)
     target = src.SEMIANALYSIS_H100_TCO_USD_PER_GPU_HOUR.value

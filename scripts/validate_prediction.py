@@ -187,12 +187,12 @@ def cpu_check(paths: list[Path], hardware_name: str, calibrate_on: list[str], fm
     distributions, measured (median of the repeats) vs predicted (bench.roofline.distributions)."""
     import dataclasses
 
-    from bench.results import store
+    from bench.results import typed
     from bench.roofline import calibrate, distributions
 
     wanted = {(model, int(x)) for spec in calibrate_on for model, _, seqs in [spec.partition(":")]
               for x in seqs.split(",")}
-    rows = [r for p in paths for r in store.read_results(p)[1]]
+    rows = [r for p in paths for r in typed.read_rows(p)[1]]
     by_id = {m.label: m for m in calibrate.measured_from_rows(rows)}
     cases = distributions.medians([r for r in rows if r.get("run_id") in by_id])
     runs = [dataclasses.replace(by_id[c["run_ids"][0]], output_tok_s=c["output_tok_s"]) for c in cases]

@@ -32,7 +32,7 @@ class FaultEngine:
     def __init__(self, spec: EngineSpec) -> None:
         self.spec = spec
         self.run = spec.run
-        self.name = self.run["engine"]
+        self.name = self.run.engine
 
     def check(self) -> None:
         if self.name == "fault-reject":
@@ -64,7 +64,20 @@ class FaultEngine:
         return KVCacheInfo(block_size=16, num_blocks=64, capacity_tokens=1024, allocated_bytes=1024 * 2048)
 
     def info(self) -> dict:
-        return {"device": "cpu", "max_num_seqs": self.run["max_num_seqs"] or 4}
+        return {"device": "cpu", "max_num_seqs": self.run.max_num_seqs or 4}
 
     def stop(self) -> None:
         pass
+
+
+def plug_in(monkeypatch, tmp_path, name: str, module: str, text: str, cls: str) -> None:
+    """Another plugin engine, the module `text` written to tmp_path: importable here (the parent's checks) and in
+    the worker's process, registered as `name` through BENCH_ENGINES."""
+    from pathlib import Path
+
+    (tmp_path / f"{module}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    repo = str(Path(__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), repo,
+                                                                   os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("BENCH_ENGINES", f"{name}={module}:{cls}")

@@ -84,7 +84,7 @@ def test_the_graph_reader_sees_imports_inside_functions_and_resolves_modules():
     graph = import_graph()
     assert "bench.cli" in graph and "bench.config.run" in graph
     assert "bench.config.run" in graph["bench.config.sweep"]  # `from bench.config import run as runconfig`
-    assert "bench.config.engines" in graph["bench.config.run"]  # imported inside resolve()
+    assert "bench.config.hardware" in graph["bench.config.run"]  # imported inside resolve()
 
 
 def test_find_cycle_reports_the_loop():

@@ -2,29 +2,36 @@
 
 Rows of both files are matched by a case key (the workload and engine options that define a
 case, not the machine or software that ran it). Each side of a case may hold several rows (the
-same case run again): their median is the figure, their min..max the spread. Per metric:
+same case run again, --repeats): their median is the figure, their min..max the spread, and with two or
+more rows their mean's 95% t-interval (bench.measure.uncertainty). Per metric:
 
     change   = new median - base median          pct = change / |base median|
     verdict  = "within noise"  when |pct| <= threshold, or the two sides' min..max ranges
-                               overlap while at least one side was repeated;
+                               overlap while at least one side was repeated, or both sides were
+                               repeated and their 95% t-intervals overlap;
                "better"/"worse" otherwise, by the metric's direction (throughput up is better,
                                latency, memory, energy and cost up are worse);
                "missing"       when one side has no value.
 
-A regression is a "worse" verdict. Differences in environment (GPU, engine, vLLM version,
+A regression is a "worse" verdict. With both sides repeated, p_change is 1 - p of Welch's t-test (unequal
+variances) on the means: how confident a real change is, whatever the verdict. Differences in environment (GPU, engine, vLLM version,
 weights...) between the matched rows are listed, never hidden: they are usually the point.
-Pure functions; bench/cli/compare.py reads the files and prints.
+Rows hold values (bench.results.typed reads the files: a number is a number, an empty cell None or NaN);
+rows of texts (csv.DictReader's) are read as values by the same rule first. Pure functions;
+bench/cli/compare.py reads the files and prints.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import statistics
 from dataclasses import dataclass, field
 
 from bench.core.errors import close_names
 from bench.core.errors import BenchError
-from bench.results import schema
+from bench.measure import uncertainty
+from bench.results import cells, schema
 
 HIGHER_IS_BETTER = schema.HIGHER
 LOWER_IS_BETTER = schema.LOWER
@@ -77,6 +84,15 @@ class Spread:
     median: float
     min: float
     max: float
+    mean: float | None = None
+    sd: float | None = None  # sample standard deviation (n - 1); None for one row
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The mean's 95% t-interval; None for one row."""
+        if self.mean is None or self.sd is None:
+            return None
+        return uncertainty.interval_from_stats(self.n, self.mean, self.sd)
 
     @property
     def relative_range(self) -> float:
@@ -89,7 +105,9 @@ class Spread:
 def spread(values: list[float]) -> Spread | None:
     if not values:
         return None
-    return Spread(n=len(values), median=statistics.median(values), min=min(values), max=max(values))
+    sd = statistics.stdev(values) if len(values) > 1 else None
+    return Spread(n=len(values), median=statistics.median(values), min=min(values), max=max(values),
+                  mean=statistics.fmean(values), sd=sd)
 
 
 def relative_change(base: float, new: float) -> float:
@@ -109,6 +127,9 @@ def verdict(base: Spread | None, new: Spread | None, metric_direction: int, thre
     repeated = base.n > 1 or new.n > 1
     if repeated and base.min <= new.max and new.min <= base.max:
         return "within noise"
+    a, b = base.interval, new.interval
+    if a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]:  # the 95% t-intervals overlap
+        return "within noise"
     return "better" if change * metric_direction > 0 else "worse"
 
 
@@ -121,6 +142,7 @@ class MetricChange:
     change: float | None  # new median - base median, in the metric's unit
     pct_change: float | None  # a fraction: -0.2 for -20%
     verdict: str
+    p_change: float | None = None  # 1 - Welch's p with both sides repeated (see the module doc)
 
     @property
     def noise(self) -> float:
@@ -164,33 +186,32 @@ class Comparison:
 
 
 def key_value(v) -> str:
-    """One cell of a case key, so that '16', '16.0' and 16 match; empty for absent."""
+    """One cell of a case key as text, so that 16 and 16.0 match; empty for absent."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
-    text = str(v).strip()
-    try:
-        x = float(text)
-    except ValueError:
-        return text
-    return f"{x:g}" if math.isfinite(x) else text
+    if isinstance(v, numbers.Real) and not isinstance(v, bool):
+        return f"{float(v):g}" if math.isfinite(v) else str(float(v))
+    return str(v).strip()
 
 
 def as_frame(rows):
-    """Rows as a pandas DataFrame: a frame (bench.results.store.read_frame) as it is, dicts (csv.DictReader) made one."""
+    """Rows as a pandas DataFrame of values: a frame (bench.results.typed.read_frame) as it is; dicts (typed rows,
+    or csv.DictReader's texts) read by the schema's kinds (bench.results.cells)."""
     import pandas as pd
 
-    return rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    return rows if isinstance(rows, pd.DataFrame) else cells.frame(pd.DataFrame(list(rows)))
 
 
 def values(frame, column: str):
-    """A column's cells as float64, NaN where empty, not a number or infinite, or where the frame lacks the
-    column: the rule of bench.cost.pricing.number, for a whole column at once."""
+    """A column's figures as float64, NaN where empty, infinite, not a number (a column the schema does not declare
+    holds texts: bench.results.cells reads them as numbers), or where the frame lacks the column."""
     import numpy as np
     import pandas as pd
 
     if column not in frame.columns:
         return pd.Series(np.nan, index=frame.index, dtype=float)
-    x = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    x = frame[column] if frame[column].dtype.kind in "fiu" else cells.numbers(frame[column])
+    x = x.astype(float)
     return x.where(np.isfinite(x))
 
 
@@ -285,12 +306,15 @@ def env_differences(base_rows, new_rows) -> list[EnvDifference]:
 
 
 def _texts(frame, column: str):
-    """A column's cells as text as the CSV holds them ("" where empty or absent)."""
+    """A column's cells as text as the CSV holds them ("" where empty or absent; an int column holding an empty
+    cell is float64 in a frame: its 1.0 is 1 again)."""
     import pandas as pd
 
     if column not in frame.columns:
         return pd.Series("", index=frame.index, dtype=object)
     col = frame[column]
+    if col.dtype.kind == "f" and column in schema.BY_NAME and schema.BY_NAME[column].kind == "int":
+        col = col.map(lambda x: str(int(x)) if x.is_integer() else repr(x), na_action="ignore")
     return col.astype(object).where(col.notna(), "").astype(str)
 
 
@@ -302,7 +326,7 @@ def ok_rows(rows):
     return frame[_texts(frame, "status").isin(["ok", ""])]
 
 
-AGGREGATES = ("count", "median", "min", "max")
+AGGREGATES = ("count", "median", "min", "max", "mean", "std")
 
 
 def _per_case(frame, keys, metrics: list[str]):
@@ -323,13 +347,21 @@ def _spread_at(stats: dict, i: int) -> Spread | None:
     n = int(stats["count"][i])
     if n == 0:
         return None
-    return Spread(n=n, median=float(stats["median"][i]), min=float(stats["min"][i]), max=float(stats["max"][i]))
+    sd = float(stats["std"][i]) if n > 1 else None  # pandas' std is the sample one (n - 1)
+    return Spread(n=n, median=float(stats["median"][i]), min=float(stats["min"][i]), max=float(stats["max"][i]),
+                  mean=float(stats["mean"][i]), sd=sd)
+
+
+def p_change(base: Spread | None, new: Spread | None) -> float | None:
+    if base is None or new is None or base.sd is None or new.sd is None:
+        return None
+    return uncertainty.change_confidence(base.n, base.mean, base.sd, new.n, new.mean, new.sd)
 
 
 def compare(base_rows, new_rows, key_columns: list[str], metrics: list[str], threshold: float) -> Comparison:
     """Match ok rows by case key and compare each metric. BenchError when no case is in both.
 
-    Rows may be frames (bench.results.store.read_frame) or dicts; each side is grouped by case key in one
+    Rows may be frames (bench.results.typed.read_frame) or dicts; each side is grouped by case key in one
     pandas groupby (count, median, min, max per metric), so the cost grows with the rows, not their square."""
     base_all, new_all = as_frame(base_rows), as_frame(new_rows)
     base_ok, new_ok = ok_rows(base_all), ok_rows(new_all)
@@ -356,7 +388,8 @@ def compare(base_rows, new_rows, key_columns: list[str], metrics: list[str], thr
                 change = new.median - base.median
                 pct_change = relative_change(base.median, new.median)
             changes.append(MetricChange(metric=m, direction=directions[m], base=base, new=new, change=change,
-                                        pct_change=pct_change, verdict=verdict(base, new, directions[m], threshold)))
+                                        pct_change=pct_change, verdict=verdict(base, new, directions[m], threshold),
+                                        p_change=p_change(base, new)))
         cases.append(CaseComparison(key=split_key(k), base_rows=int(base_n[i]), new_rows=int(new_n[j]),
                                     changes=changes))
     common_set = set(common)

@@ -41,6 +41,11 @@ class Point:
     band_low_tok_s: float | None = None
     band_high_tok_s: float | None = None
     bound_tok_s: float | None = None
+    # what its TTFT / TPOT are: "" the percentile asked for over measured requests; "mean" one mean step of a
+    # prediction (no queueing); and whether a server measured them under load (bench serve) or an offline run did
+    # (every request submitted at t=0: its TTFT is mostly the wait for a batch slot)
+    latency_stat: str = ""
+    served: bool = False
 
     @property
     def tok_s_per_gpu(self) -> float:
@@ -110,7 +115,8 @@ def at_batch(points: list[Point], batch: float) -> Point:
                          ttft_ms=_lerp_opt(batch, lo.batch, lo.ttft_ms, hi.batch, hi.ttft_ms),
                          tpot_ms=_lerp_opt(batch, lo.batch, lo.tpot_ms, hi.batch, hi.tpot_ms),
                          source=lo.source if lo.source == hi.source else f"{lo.source} + {hi.source}",
-                         ref=f"{lo.ref} .. {hi.ref}", **speeds)
+                         ref=f"{lo.ref} .. {hi.ref}", latency_stat=lo.latency_stat if lo.latency_stat ==
+                         hi.latency_stat else "", served=lo.served and hi.served, **speeds)
     return pts[-1]
 
 

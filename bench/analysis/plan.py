@@ -11,6 +11,9 @@ Method (docs/plan.md):
    the batch on the line to b* with that throughput (frontier.batch_for_load) - low traffic runs small
    batches, and its latency is read there, not at the largest batch measured.
 4. Utilisation at the mean = mean / (replicas x X).
+   With a batch share S (--batch-share: traffic with no latency target), the share 1 - S is served as above and
+   the share S by replicas of their own at the cheapest point (the most tokens/s per GPU, whatever its latency):
+   ceil(S x peak / X_cheapest) more replicas; utilisation = mean / (capacity of both).
 5. A month = 730 h (8,760 / 12) = 30.42 days. Monthly CNY = GPUs x CNY per GPU-hour x 730, on each basis
    (bench.cost.pricing prices the GPU-hour); CNY/M at the traffic = monthly CNY / (T x 30.42 / 1e6).
 6. A vendor's monthly bill = its price at the mix, with its terms (cache hits, batch API, off-peak share,
@@ -106,10 +109,12 @@ class Fleet:
     batch_at_mean: float
     utilization_at_mean: float
     at_peak: Point  # figures at the peak's batch (latencies users see at the busiest hour)
+    batch_replicas: int = 0  # replicas serving the batch share at the cheapest point (module doc, step 4)
+    batch_point: Point | None = None  # that point
 
     @property
     def gpus(self) -> int:
-        return self.replicas * self.gpus_per_replica
+        return (self.replicas + self.batch_replicas) * self.gpus_per_replica
 
     @property
     def servers(self) -> int:
@@ -126,17 +131,31 @@ def servers_for(gpus: int, gpus_per_server: int = GPUS_PER_SERVER) -> int:
     return math.ceil(gpus / gpus_per_server)
 
 
-def size_fleet(points: list[Point], op: OperatingPoint, traffic: Traffic) -> Fleet:
+def cheapest_point(points: list[Point]) -> Point:
+    """The point with the most tokens/s per GPU, whatever its latency: where traffic with no latency target runs."""
+    return max(points, key=lambda p: (p.tok_s_per_gpu, -p.batch))
+
+
+def size_fleet(points: list[Point], op: OperatingPoint, traffic: Traffic, batch_share: float = 0.0) -> Fleet:
     """Replicas for the peak at the operating point, the batch each fills at the peak and the mean, and the
-    utilisation at the mean (module doc, steps 2-4)."""
-    x = op.point.total_tok_s
-    n = replicas_for(traffic.peak_tok_s, x)
-    b_peak = frontier.batch_for_load(points, op, traffic.peak_tok_s / n)
-    b_mean = frontier.batch_for_load(points, op, traffic.mean_tok_s / n)
+    utilisation at the mean (module doc, steps 2-4); the batch share on replicas of its own at the cheapest
+    point."""
+    x, s = op.point.total_tok_s, min(max(batch_share, 0.0), 1.0)
+    cheap = cheapest_point(points + [op.point]) if s > 0 else None
+    n_batch = replicas_for(traffic.peak_tok_s * s, cheap.total_tok_s) if cheap is not None else 0
+    n = replicas_for(traffic.peak_tok_s * (1 - s), x) if s < 1 else 0
     upto = [p for p in points if p.batch < op.point.batch] + [op.point]
+    if n:
+        b_peak = frontier.batch_for_load(points, op, traffic.peak_tok_s * (1 - s) / n)
+        b_mean = frontier.batch_for_load(points, op, traffic.mean_tok_s * (1 - s) / n)
+        at_peak = frontier.at_batch(upto, b_peak)
+    else:  # all of it batch: the replicas run the cheapest point
+        b_peak = b_mean = cheap.batch
+        at_peak = cheap
+    capacity = n * x + (n_batch * cheap.total_tok_s if cheap is not None else 0.0)
     return Fleet(replicas=n, gpus_per_replica=op.point.gpus, replica_tok_s=x, batch_at_peak=b_peak,
-                 batch_at_mean=b_mean, utilization_at_mean=traffic.mean_tok_s / (n * x),
-                 at_peak=frontier.at_batch(upto, b_peak))
+                 batch_at_mean=b_mean, utilization_at_mean=traffic.mean_tok_s / capacity, at_peak=at_peak,
+                 batch_replicas=n_batch, batch_point=cheap if n_batch else None)
 
 
 def monthly_cny(gpus: int, gpu_cny_per_hour: float) -> float:

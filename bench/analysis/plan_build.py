@@ -13,7 +13,8 @@ from bench.analysis import frontier, plan
 from bench.analysis.frontier import OperatingPoint, Point, Slo
 from bench.analysis.plan_points import PERCENTILES, Shape, measured_point, predicted_points, roofline_points
 from bench.config.prices import VendorPrice
-from bench.cost.pricing import BASES, CostOptions, cny_per_hour_for, gpu_count_of, power_of
+from bench.cost.gpu_hour import cny_per_hour_for
+from bench.cost.pricing import BASES, CostOptions, gpu_count_of, power_of
 from bench.cost.vendor_use import VendorUse, effective_price
 from bench.core.errors import BenchError
 from bench.core.formats import ms, num, ratio
@@ -54,7 +55,7 @@ class HardwarePlan:
     op: OperatingPoint | None  # None: no point meets the SLO (see best)
     best: Point | None  # the point closest to the targets (when op is None)
     fleet: plan.Fleet | None
-    prices: tuple[GpuHour, ...]  # one per basis
+    prices: tuple[GpuHour, ...]  # one per basis (None where the card has no price on it)
     basis: str  # the headline basis
     note: str = ""
     workload: str = ""  # the measured rows' request shapes, e.g. "512/256"
@@ -73,7 +74,13 @@ class HardwarePlan:
         return (plan.replicas_for(peak_tok_s, p.band_high_tok_s) * p.gpus,
                 plan.replicas_for(peak_tok_s, p.band_low_tok_s) * p.gpus)
 
+    headline: GpuHour | None = None  # the headline's GpuHour: the basis asked for, else the next with a price
+
     def gpu_hour(self, basis: str | None = None) -> GpuHour:
+        """The GPU-hour on `basis`; without one, the headline's (which may be another basis, labelled, where the
+        card has no price on the one asked for)."""
+        if basis is None and self.headline is not None:
+            return self.headline
         want = basis or self.basis
         return next(p for p in self.prices if p.basis == want)
 
@@ -133,23 +140,34 @@ class Plan:
 
 def gpu_hours(hw_name: str, book, opts: CostOptions) -> tuple[GpuHour, ...]:
     """One GPU-hour of `hw_name` on each basis (bench.cost.pricing): a given price (--gpu-cny-per-hour) on
-    every basis, else each basis's quote; power for owned/tco is the card's TDP (busy or idle)."""
+    every basis, else each basis's quote in the options' market and day (None where the card has none); power for
+    owned/tco is the card's TDP (busy or idle)."""
     hw = book.hardware[hw_name]
     power_w, _ = power_of({}, hw, 1)
     out = []
     for basis in BASES:
         try:
-            hourly = cny_per_hour_for(hw_name, hw, 1, power_w, replace(opts, basis=basis))
+            hourly = cny_per_hour_for(hw_name, hw, 1, power_w, replace(opts, basis=basis, basis_fallback=False))
         except BenchError as e:
             out.append(GpuHour(basis, None, str(e)))
             continue
-        if hourly.price is None:
-            prov = "given on the command line (--gpu-cny-per-hour)"
-        else:
-            tier = f" {hourly.price.tier}" if hourly.price.tier and basis == "rental" else ""
-            prov = f"{basis}{tier}: {hourly.price.source}, {hourly.price.date}"
-        out.append(GpuHour(basis, hourly.cny_per_hour, prov))
+        out.append(GpuHour(basis, hourly.cny_per_hour, hourly.label))
     return tuple(out)
+
+
+def headline_hour(hw_name: str, book, opts: CostOptions, prices: tuple[GpuHour, ...]) -> GpuHour:
+    """The GPU-hour of the headline basis; where the card has none, the next basis with a price, labelled with the
+    one asked for (bench.cost.pricing.NEXT_BASES), so no card drops out of the plan; else the basis's own 'none'."""
+    asked = next(p for p in prices if p.basis == opts.basis)
+    if asked.cny is not None:
+        return asked
+    hw = book.hardware[hw_name]
+    power_w, _ = power_of({}, hw, 1)
+    try:
+        hourly = cny_per_hour_for(hw_name, hw, 1, power_w, opts)
+    except BenchError:
+        return asked
+    return GpuHour(hourly.basis, hourly.cny_per_hour, hourly.label)
 
 
 def rows_for(paths: tuple[Path, ...], model: str, book, hardware: tuple[str, ...] = (),
@@ -159,14 +177,15 @@ def rows_for(paths: tuple[Path, ...], model: str, book, hardware: tuple[str, ...
     --gpus fill what it does not say (with several candidates, the card must be in the file: bench import
     --hardware puts it there)."""
     from bench.interop import read
+    from bench.results.store import check_results_file
     from bench.interop.source import Given
 
     given = Given(model=model, hardware=hardware[0] if len(hardware) == 1 else None, gpus=gpus)
     rows = []
     for path in paths:
-        if not path.exists():
-            raise BenchError(f"{path}: no such results file")
-        _, found = read.read_results(path, given, read.PRICE)
+        if not path.is_dir():
+            check_results_file(path)
+        _, found = read.read_rows(path, given, read.PRICE)
         rows += [r for r in found if (r.get("status") or "ok") == "ok"
                  and str(r.get("model") or "").lower() == model.lower()]
     return rows
@@ -176,13 +195,16 @@ def shape_of(row: dict) -> str:
     """'input/output' tokens per request of a row ('?' where not recorded)."""
     def n(key):
         v = row.get(key)
-        return "?" if v in (None, "") else str(int(float(v)))
+        return "?" if v is None else str(int(v))
     return f"{n('input_len')}/{n('output_len')}"
 
 
-def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> dict[tuple[int, str], list[Point]]:
+def measured_groups(rows: list[dict], hw_name: str, percentile: int, book,
+                    cache_hit_rate: float = 0.0) -> dict[tuple[int, str], list[Point]]:
     """Points of the rows that ran on `hw_name`, by (GPUs per replica, request shape): a front is read from rows of
-    one parallelism and one workload only. Sim rows (predicted, labelled) count only where no row was measured."""
+    one parallelism and one workload only. Sim rows (predicted, labelled) count only where no row was measured.
+    A prefix-cache hit rate the rows did not measure is credited as the prefill work it saves
+    (bench.analysis.plan_points.cache_speedup)."""
     from bench.cost.hwchoice import measured_hardware
 
     points: list[tuple[tuple[int, str], Point]] = []
@@ -191,7 +213,7 @@ def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> di
         if measured_hardware(r, book) != hw_name:
             continue
         gpus = gpu_count_of(r, hw)
-        p = measured_point(r, percentile, gpus)
+        p = measured_point(r, percentile, gpus, cache_hit_rate)
         if p is not None:
             points.append(((gpus, shape_of(r)), p))
     if any(not p.predicted for _, p in points):  # measured rows first: sim rows only where nothing was measured
@@ -203,15 +225,17 @@ def measured_groups(rows: list[dict], hw_name: str, percentile: int, book) -> di
 
 
 def plan_hardware(hw_name: str, points: list[Point], req: PlanRequest, prices: tuple[GpuHour, ...],
-                  note: str = "", workload: str = "") -> HardwarePlan:
+                  note: str = "", workload: str = "", headline: GpuHour | None = None) -> HardwarePlan:
     """The operating point at the SLO and the fleet for the traffic, or the best point when none meets it."""
     source = points[0].source if points else ""
     op = frontier.at_slo(points, req.slo) if points else None
     if op is None:
         best = frontier.best_available(points, req.slo) if points else None
-        return HardwarePlan(hw_name, source, tuple(points), None, best, None, prices, req.basis, note, workload)
-    fleet = plan.size_fleet(points, op, req.traffic)
-    return HardwarePlan(hw_name, source, tuple(points), op, None, fleet, prices, req.basis, note, workload)
+        return HardwarePlan(hw_name, source, tuple(points), None, best, None, prices, req.basis, note, workload,
+                            headline=headline)
+    fleet = plan.size_fleet(points, op, req.traffic, batch_share=req.batch_share)
+    return HardwarePlan(hw_name, source, tuple(points), op, None, fleet, prices, req.basis, note, workload,
+                        headline=headline)
 
 
 def closest_shapes(shapes: list[str], mix: tuple[float, float]) -> set[str]:
@@ -281,22 +305,27 @@ def build_plan(req: PlanRequest) -> Plan:
 
     profile = load_profile(str(req.profile)) if req.profile else None  # a bad file fails before anything else
     plans = []
+    cost_opts = replace(req.cost_options, as_of=req.cost_options.as_of or as_of)
     for hw_name in req.hardware:
-        prices = gpu_hours(hw_name, book, req.cost_options)
-        groups = measured_groups(rows, hw_name, req.slo.percentile, book)
+        prices = gpu_hours(hw_name, book, cost_opts)
+        head = headline_hour(hw_name, book, replace(cost_opts, basis=req.basis), prices)
+        groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate)
         if groups:
             nearest = closest_shapes([k[1] for k in groups], req.traffic.mix)
-            options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text)
+            options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text, headline=head)
                        for (_, shape_text), pts in groups.items() if shape_text in nearest]
             plans.append(cheapest(options))
             continue
         profile = profile or load_profile(None)
-        pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size, profile=profile)
+        pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size, profile=profile,
+                                    cache_hit_rate=req.cache_hit_rate)
         workload = f"{shape.input_len}/{shape.output_len}"
         note = why or prediction_note(model.name, hw_name, profile)
-        bound = plan_hardware(hw_name, roofline_points(model, hw_name, shape, req.tensor_parallel_size), req, prices,
-                              workload=workload) if pts else None
-        plans.append(replace(plan_hardware(hw_name, pts, req, prices, note=note, workload=workload), bound=bound))
+        bound = plan_hardware(hw_name, roofline_points(model, hw_name, shape, req.tensor_parallel_size,
+                                                       cache_hit_rate=req.cache_hit_rate), req, prices,
+                              workload=workload, headline=head) if pts else None
+        plans.append(replace(plan_hardware(hw_name, pts, req, prices, note=note, workload=workload, headline=head),
+                             bound=bound))
     if req.slo.given and not any(hp.op for hp in plans):
         bests = [(frontier.shortfall(hp.best, req.slo), hp) for hp in plans if hp.best is not None]
         if not bests:
@@ -304,8 +333,8 @@ def build_plan(req: PlanRequest) -> Plan:
                              + "; ".join(hp.note for hp in plans if hp.note))
         _, hp = min(bests, key=lambda x: x[0])
         raise BenchError(f"no point of {model.name} on {', '.join(req.hardware)} meets {req.slo.text()}; the best "
-                         f"available: {describe_point(hp.hardware, hp.best, req.slo.percentile)}; relax the targets or "
-                         "add hardware")
+                         f"available: {describe_point(hp.hardware, hp.best, req.slo.percentile)}; "
+                         + refusal_fix(plans, req.slo))
     if not any(hp.points for hp in plans):
         raise BenchError(f"no point for {model.name}: " + "; ".join(hp.note for hp in plans if hp.note))
     return Plan(req, model.name, as_of, tuple(plans), vendor_bills(req, matches, as_of), tuple(notes))
@@ -321,10 +350,30 @@ def prediction_note(model: str, hw_name: str, profile) -> str:
     return text
 
 
+def refusal_fix(plans: list[HardwarePlan], slo: Slo) -> str:
+    """What to do when no point meets the targets, naming the real reason: rows of offline runs (bench run, sweep,
+    sim) hold no served TTFT (every request is submitted at t=0, so their TTFT is mostly the wait for a batch slot);
+    else relax the targets or add hardware."""
+    offline = [hp for hp in plans if hp.points and not any(p.served or p.latency_stat == "mean" for p in hp.points)]
+    if slo.ttft_ms is not None and offline:
+        cards = ", ".join(hp.hardware for hp in offline)
+        return (f"the points of {cards} are offline rows (bench run, sweep or sim: every request submitted at t=0), "
+                "whose TTFT is mostly the wait for a batch slot, not a served TTFT; give `bench serve` rows of the "
+                "model on these cards, or plan without those results files to use the served prediction (one mean "
+                "step, no queueing), or relax the targets")
+    return "relax the targets or add hardware"
+
+
+def latency_name(p: Point, percentile: int) -> str:
+    """What a point's TTFT / TPOT are: 'p99' over measured requests, or 'mean step' of a prediction."""
+    return "mean step" if p.latency_stat == "mean" else f"p{percentile}"
+
+
 def describe_point(hardware: str, p: Point, percentile: int) -> str:
-    """'H100-SXM batch 8 (measured, run X): TTFT p99 350 ms, TPOT p99 12 ms'."""
+    """'H100-SXM batch 8 (measured, run X): TTFT p99 350 ms, TPOT p99 12 ms' ('mean step' for a prediction)."""
     def latency(x):
         return "not measured" if x is None else f"{ms(x)} ms"
     ref = f", {p.ref}" if p.ref else ""
-    return (f"{hardware} batch {num(p.batch)} ({p.source}{ref}): TTFT p{percentile} {latency(p.ttft_ms)}, "
-            f"TPOT p{percentile} {latency(p.tpot_ms)}")
+    stat = latency_name(p, percentile)
+    return (f"{hardware} batch {num(p.batch)} ({p.source}{ref}): TTFT {stat} {latency(p.ttft_ms)}, "
+            f"TPOT {stat} {latency(p.tpot_ms)}")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from bench.analysis.frontier import MEASURED, Point
 from bench.core.formats import num, ratio
-from bench.cost.pricing import number
 
 ROOFLINE = "predicted: roofline bound"
 
@@ -39,48 +38,93 @@ def batch_of(row: dict) -> float | None:
     """Sequences decoding together in a row: a serve level's measured mean concurrency, else its concurrency,
     else bench run's batch cap (max_num_seqs, no more than the requests)."""
     for key in ("mean_concurrency", "concurrency"):
-        v = number(row, key)
+        v = row.get(key)
         if v and v > 0:
             return v
-    seqs, prompts = number(row, "max_num_seqs"), number(row, "num_prompts")
+    seqs, prompts = row.get("max_num_seqs"), row.get("num_prompts")
     if seqs and seqs > 0:
         return min(seqs, prompts) if prompts else seqs
     return None
 
 
-def measured_point(row: dict, percentile: int, gpus: int) -> Point | None:
+def cache_speedup(row: dict, cache_hit_rate: float) -> float:
+    """How much faster a row would serve its tokens if `cache_hit_rate` of its prompt tokens came from the prefix
+    cache: elapsed / (elapsed - H x prefill seconds), the prefill work saved (a cached token runs in no step; its
+    KV is read as context as before). 1 when H is 0, the row measured its own hits (prefix_cache_hit_rate), or its
+    time does not split (bench.cost.pricing.split_seconds)."""
+    from bench.cost.pricing import split_seconds
+
+    if not cache_hit_rate or row.get("prefix_cache_hit_rate") is not None:
+        return 1.0
+    prefill_s, _ = split_seconds(row)
+    elapsed = row.get("elapsed_s")
+    if prefill_s is None or not elapsed or elapsed - cache_hit_rate * prefill_s <= 0:
+        return 1.0
+    return elapsed / (elapsed - cache_hit_rate * prefill_s)
+
+
+def measured_point(row: dict, percentile: int, gpus: int, cache_hit_rate: float = 0.0) -> Point | None:
     """A results row as a point at `percentile` (50 or 99); None without a batch or throughput. A sim row's point
-    says it is predicted, and by what (bench.cost.predicted: 'predicted (calibration NAME)')."""
+    says it is predicted, and by what (bench.cost.predicted: 'predicted (calibration NAME)'). A prefix-cache hit
+    rate the row did not measure scales its throughput by cache_speedup (its latencies are kept: a floor on the
+    gain)."""
     from bench.cost.predicted import prediction_of
 
-    batch, tok_s = batch_of(row), number(row, "total_tok_s")
+    batch, tok_s = batch_of(row), row.get("total_tok_s")
     if not batch or not tok_s or tok_s <= 0:
         return None
     pred = prediction_of(row)
-    return Point(batch=batch, total_tok_s=tok_s, gpus=gpus, ttft_ms=number(row, f"ttft_p{percentile}_ms"),
-                 tpot_ms=number(row, f"tpot_p{percentile}_ms"), source=pred.label if pred else MEASURED,
-                 ref=str(row.get("run_id") or "?"))
+    return Point(batch=batch, total_tok_s=tok_s * cache_speedup(row, cache_hit_rate), gpus=gpus,
+                 ttft_ms=latency_at(row, "ttft", percentile), tpot_ms=latency_at(row, "tpot", percentile),
+                 source=pred.label if pred else MEASURED, ref=str(row.get("run_id") or "?"),
+                 served=bool(row.get("load_mode")))
 
 
-def roofline_point(dep, batch: int, shape: Shape) -> Point:
+
+def latency_at(row: dict, metric: str, percentile: int) -> float | None:
+    """A row's latency at `percentile` as a latency target reads it: at p99, the value the p99 lies under at 95%
+    confidence where the row has enough requests for one (<metric>_p99_bound_ms, MLPerf's early stopping), else
+    the p99 itself (a row with fewer requests says so in <metric>_p99_reliable)."""
+    if percentile == 99:
+        bound = row.get(f"{metric}_p99_bound_ms")
+        if bound is not None:
+            return bound
+    return row.get(f"{metric}_p{percentile}_ms")
+
+def prompt_chunks(batch: int, shape: Shape, cache_hit_rate: float = 0.0) -> tuple[list, list]:
+    """The prompt work of one steady step and of a request's first step, as (new tokens, cached tokens) chunks:
+    batch x input / output prompt tokens a step (roofline_point), of which the share `cache_hit_rate` comes from
+    the prefix cache: it runs in no step, and the tokens computed attend to it as context."""
+    i, o = shape.input_len, shape.output_len
+    new = round(batch * i / o)
+    hit = min(max(cache_hit_rate, 0.0), 1.0)
+    computed, cached = round(new * (1 - hit)), round(i * hit)
+    first = max(1, round(i * (1 - hit)))  # the last prompt token always runs: it yields the first output token
+    return ([(computed, cached)] if computed else []), [(first, i - first)]
+
+
+def roofline_point(dep, batch: int, shape: Shape, cache_hit_rate: float = 0.0) -> Point:
     """The roofline's steady state at `batch` for requests of `shape`, on Deployment `dep`.
 
     Each step carries the batch's decodes (mean context input + output / 2) and, on average, batch x input /
     output prompt tokens: the prompts of the requests that replace those finishing (one in output_len steps
-    per slot). TPOT = that step's bound; tokens/s = batch / TPOT output tokens, x (input + output) / output
-    in all. TTFT = one step holding a whole prompt beside the other batch - 1 decodes (no queueing): a bound
-    like the rest, the same at every percentile."""
+    per slot), less the share served from the prefix cache (prompt_chunks). TPOT = that step's bound; tokens/s =
+    batch / TPOT output tokens, x (input + output) / output in all (cached prompt tokens count as served, as a
+    vendor bills them). TTFT = one step holding a whole prompt's uncached part beside the other batch - 1 decodes
+    (no queueing): a bound like the rest, one mean step at every percentile."""
     i, o = shape.input_len, shape.output_len
     ctx = i + o / 2
-    new = round(batch * i / o)
-    step = dep.step(batch, round(batch * ctx), [(new, 0)] if new else [])
-    first = dep.step(batch - 1, round((batch - 1) * ctx), [(i, 0)])
+    steady, first_chunk = prompt_chunks(batch, shape, cache_hit_rate)
+    step = dep.step(batch, round(batch * ctx), steady)
+    first = dep.step(batch - 1, round((batch - 1) * ctx), first_chunk)
     output_tok_s = batch / step.time_s
     return Point(batch=batch, total_tok_s=output_tok_s * (i + o) / o, gpus=dep.tp, ttft_ms=first.time_s * 1e3,
-                 tpot_ms=step.time_s * 1e3, source=ROOFLINE, ref=f"roofline {dep.gpu.name} x{dep.tp}")
+                 tpot_ms=step.time_s * 1e3, source=ROOFLINE, ref=f"roofline {dep.gpu.name} x{dep.tp}",
+                 latency_stat="mean")
 
 
-def expected_point(dep, batch: int, shape: Shape, eff, band: tuple[float, float], calibration: str) -> Point:
+def expected_point(dep, batch: int, shape: Shape, eff, band: tuple[float, float], calibration: str,
+                   cache_hit_rate: float = 0.0) -> Point:
     """The expected steady state at `batch`: roofline_point's steps (the same decodes, prompt tokens and first
     step), each timed by the efficiency model with parameters `eff` (bench.roofline.efficiency.step_time_s)
     instead of the bound. band = the profile's (low, high) measured / predicted speed: band tok/s = expected
@@ -89,16 +133,16 @@ def expected_point(dep, batch: int, shape: Shape, eff, band: tuple[float, float]
 
     i, o = shape.input_len, shape.output_len
     ctx = i + o / 2
-    new = round(batch * i / o)
-    step_s = float(efficiency.step_time_s(dep.step_cost(batch, round(batch * ctx), [(new, 0)] if new else []),
-                                          dep.machine, eff))
-    first_s = float(efficiency.step_time_s(dep.step_cost(batch - 1, round((batch - 1) * ctx), [(i, 0)]),
+    steady, first_chunk = prompt_chunks(batch, shape, cache_hit_rate)
+    step_s = float(efficiency.step_time_s(dep.step_cost(batch, round(batch * ctx), steady), dep.machine, eff))
+    first_s = float(efficiency.step_time_s(dep.step_cost(batch - 1, round((batch - 1) * ctx), first_chunk),
                                            dep.machine, eff))
-    bound = roofline_point(dep, batch, shape).total_tok_s
+    bound = roofline_point(dep, batch, shape, cache_hit_rate).total_tok_s
     tok_s = batch / step_s * (i + o) / o
     return Point(batch=batch, total_tok_s=tok_s, gpus=dep.tp, ttft_ms=first_s * 1e3, tpot_ms=step_s * 1e3,
                  source=expected_label(calibration, *band), ref=f"expected {dep.gpu.name} x{dep.tp}",
-                 band_low_tok_s=tok_s * band[0], band_high_tok_s=min(bound, tok_s * band[1]), bound_tok_s=bound)
+                 band_low_tok_s=tok_s * band[0], band_high_tok_s=min(bound, tok_s * band[1]), bound_tok_s=bound,
+                 latency_stat="mean")
 
 
 def fitting_deployment(model, hardware: str, shape: Shape, tensor_parallel_size: int | None = None):
@@ -124,7 +168,8 @@ def fitting_deployment(model, hardware: str, shape: Shape, tensor_parallel_size:
 
 
 def predicted_points(model, hardware: str, shape: Shape, tensor_parallel_size: int | None = None,
-                     batches: tuple[int, ...] = PREDICTED_BATCHES, profile=None) -> tuple[list[Point], str]:
+                     batches: tuple[int, ...] = PREDICTED_BATCHES, profile=None,
+                     cache_hit_rate: float = 0.0) -> tuple[list[Point], str]:
     """Expected points (expected_point) of catalog model `model` (a ResolvedModel) on `hardware`, at each batch
     whose KV fits, with the parameters of `profile` (a bench.roofline.profile.Profile; None: the published
     fit) for the current vLLM, and a note ("" or why none; fitting_deployment)."""
@@ -135,12 +180,12 @@ def predicted_points(model, hardware: str, shape: Shape, tensor_parallel_size: i
         return [], why
     prof = profile or predict.load_profile(None)
     eff = prof.efficiency_for("vllm")
-    return [expected_point(dep, b, shape, eff, (prof.band_low, prof.band_high), prof.name)
+    return [expected_point(dep, b, shape, eff, (prof.band_low, prof.band_high), prof.name, cache_hit_rate)
             for b in batches if b <= fit], ""
 
 
 def roofline_points(model, hardware: str, shape: Shape, tensor_parallel_size: int | None = None,
-                    batches: tuple[int, ...] = PREDICTED_BATCHES) -> list[Point]:
+                    batches: tuple[int, ...] = PREDICTED_BATCHES, cache_hit_rate: float = 0.0) -> list[Point]:
     """The bound's points (roofline_point) at the batches predicted_points gives, on the same deployment."""
     dep, fit, _ = fitting_deployment(model, hardware, shape, tensor_parallel_size)
-    return [] if dep is None else [roofline_point(dep, b, shape) for b in batches if b <= fit]
+    return [] if dep is None else [roofline_point(dep, b, shape, cache_hit_rate) for b in batches if b <= fit]

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
+from bench.config.engines import is_predicted
 from bench.config.flags import option
 from bench.core.errors import BenchError
 from bench.core.formats import ms, num, pct, ratio, si
@@ -48,7 +49,7 @@ def add_calibrate_commands(sub) -> None:
 
 def cmd_calibrate(args) -> int:
     from bench.config import hardware
-    from bench.results import store
+    from bench.results import typed
     from bench.roofline import calibrate, predict, profile
 
     args.results = [f for given in args.results for f in (given if isinstance(given, list) else [given])]
@@ -60,8 +61,9 @@ def cmd_calibrate(args) -> int:
         raise BenchError(f"--out {opts.out}: folder {out.parent} does not exist")
     rows = []
     for f in opts.results:
-        rows += store.read_results(Path(f))[1]
-    names = {r.get("hardware") for r in rows if r.get("status") == "ok" and r.get("engine") != "sim"} - {None, ""}
+        rows += typed.read_rows(Path(f))[1]
+    names = {r.get("hardware") for r in rows
+             if r.get("status") == "ok" and not is_predicted(r.get("engine"))} - {None, ""}
     name = opts.hardware
     if not name:
         if len(names) != 1:

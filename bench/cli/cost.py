@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
-from bench.cli.prices import vendor_use_of
+from bench.cli.prices import vendor_use_of, warn_if_stale
 from bench.config.flags import option
 from bench.config.given import GivenGpus, GivenModel
 from bench.config.pricing import (GpuHourOptions, MoneyOptions, PriceDayOptions, PricedAsOptions, SloOptions,
@@ -47,10 +47,8 @@ def run_traffic(row: dict, use):
     vendor match the throughput of the hardware the run used."""
     from dataclasses import replace
 
-    from bench.cost.pricing import number
-
-    tok_s, elapsed = number(row, "total_tok_s"), number(row, "elapsed_s")
-    requests = number(row, "completed") or number(row, "num_prompts")
+    tok_s, elapsed = row.get("total_tok_s"), row.get("elapsed_s")
+    requests = row.get("completed") or row.get("num_prompts")
     rpm = requests / elapsed * 60 if requests and elapsed else None
     return replace(use, traffic_tokens_per_min=tok_s * 60 if tok_s else None, traffic_requests_per_min=rpm)
 
@@ -104,17 +102,17 @@ def cmd_cost(args) -> int:
     price_book = load_prices()
     in_force(price_book, as_of, None if wants_all(vendors) else vendors)  # bad dates and names: exit 2
     path: Path = command.results
-    if not path.exists():
-        raise BenchError(f"{path}: no such results file")
     from bench.cli.interop import given_of
     from bench.interop import read
 
-    if path.is_file() and not read.is_bench_csv(path) and read.kind_of(path) is None:
-        header = results.read_header(path)
-        if header:  # a CSV of neither kind: name the columns cost lacks
-            check_columns(header, str(path))
+    if not path.is_dir():
+        results.check_results_file(path)
+        if not read.is_bench_csv(path) and read.kind_of(path) is None:
+            header = results.read_header(path)
+            if header:  # a CSV of neither kind: name the columns cost lacks
+                check_columns(header, str(path))
     # a bench CSV as compare and report read it (another schema version is refused); another tool's file as rows
-    header, rows = read.read_results(path, given_of(args, command.hardware), read.PRICE, disagreements=False)
+    header, rows = read.read_rows(path, given_of(args, command.hardware), read.PRICE, disagreements=False)
     check_columns(header, str(path))
     measured = [r for r in rows if r.get("status") == "ok"]
     if not measured:
@@ -134,7 +132,9 @@ def cmd_cost(args) -> int:
         if mine.model not in matched:
             matched[mine.model], left_out = vendors_for(mine.model, vendors, as_of, price_book)
             notes += left_out
-        comparisons = sorted((compare(mine, p, opts, row_use, as_of) for p, _ in matched[mine.model]),
+        lengths = row.get("input_len"), row.get("output_len")  # a tiered price: the run's tier (None: default)
+        comparisons = sorted((compare(mine, p.for_request(*lengths), opts, row_use, as_of)
+                              for p, _ in matched[mine.model]),
                              key=lambda c: (c.vendor_cny_per_m_blended, c.vendor, c.vendor_model))
         blocks.append((mine, comparisons))
         priced.append((row, mine))
@@ -143,6 +143,7 @@ def cmd_cost(args) -> int:
         raise BenchError(unpriced[0] if len(unpriced) == 1 else
                          f"no row could be priced ({len(unpriced)}): " + "; ".join(unpriced))
 
+    warn_if_stale([p for found in matched.values() for p, _ in found], as_of)
     slo = given[SloOptions].slo
     at_slo = slo_costs(slo, priced)
     keys_for = "--traffic-tpm/--traffic-rpm" if given_traffic else "this run's tokens and requests a minute"

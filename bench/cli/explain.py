@@ -14,7 +14,7 @@ from bench.config.flags import option, reworded
 from bench.config.pricing import GpuHourOptions
 from bench.config.run import KvCacheDtype, RunConfig, tp_refusal
 from bench.core.errors import BenchError
-from bench.roofline.bound import EXPLAIN_BATCHES
+from bench.roofline.explain import EXPLAIN_BATCHES
 from bench.model.config_checks import tensor_parallel_problem
 from bench.model.modelmath import WEIGHT_DTYPES
 
@@ -30,8 +30,9 @@ class ExplainOptions(BaseModel):
     hardware: str = option(help="a GPU of hardware.yaml (case-insensitive), e.g. H20")
     tensor_parallel_size: int | None = reworded(RunConfig, "tensor_parallel_size", "GPUs; default from models.yaml")
     kv_cache_dtype: KvCacheDtype = reworded(RunConfig, "kv_cache_dtype")
-    weight_dtype: WeightDtype | None = option(None, "weight format (fp8, int8/int4 weight-only); default the "
-                                                    "model's dtype")
+    weight_dtype: WeightDtype | None = option(None, "weight format (fp8, int8/int4 weight-only, mxfp4 on the MLP "
+                                                    "and expert matrices); default the checkpoint's (fp8, mxfp4) or "
+                                                    "the model's dtype")
     context: int | None = option(None, f"tokens per sequence (default {DEFAULT_EXPLAIN_CONTEXT} or the model's "
                                        "max_model_len if less)")
     gpu_memory_utilization: float = reworded(RunConfig, "gpu_memory_utilization")
@@ -46,6 +47,7 @@ class ExplainOptions(BaseModel):
     format: Literal["table", "json"] = option("table", "output format")
 
 
+
 def add_explain_command(sub) -> None:
     add_command(sub, "explain", "what the hardware allows for a model: parameters, memory, KV capacity and decode "
                                 "bounds (roofline; no GPU needed)", cmd_explain, (ExplainOptions, GpuHourOptions))
@@ -57,7 +59,8 @@ def fit_and_cost(dep, context: int, price: GpuHourOptions, decode_rows: list[dic
     PCIe-only cards at TP > 1. Fills `cny_per_m_output` in `decode_rows` (None where the batch's KV does not fit)."""
     from bench.config.hardware import load_hardware
     from bench.cost import formulas as cost
-    from bench.cost.pricing import cny_per_hour_for, cost_options, power_of
+    from bench.cost.gpu_hour import cny_per_hour_for
+    from bench.cost.pricing import cost_options, power_of
     from bench.roofline import memory_fit as fit
 
     book = load_hardware()
@@ -76,8 +79,8 @@ def fit_and_cost(dep, context: int, price: GpuHourOptions, decode_rows: list[dic
         out["price"] = {"basis": price.basis, "cny_per_hour": None, "why": str(e)}
         hourly = None
     else:
-        source = "given on the command line" if hourly.price is None else f"{hourly.price.source}, {hourly.price.date}"
-        out["price"] = {"basis": hourly.basis, "cny_per_hour": hourly.cny_per_hour, "source": source}
+        out["price"] = {"basis": hourly.basis, "cny_per_hour": hourly.cny_per_hour, "source": hourly.label,
+                        "market": price.market}
     for r in decode_rows:
         ok = hourly is not None and r["fits_kv"]
         r["cny_per_m_output"] = cost.cny_per_m_total(hourly.cny_per_hour, r["tok_s"]) if ok else None
@@ -102,6 +105,7 @@ def cmd_explain(args) -> int:
     from bench.display.run import print_explain
     from bench.roofline import bound as roofline
     from bench.roofline import predict
+    from bench.roofline.explain import explain as explain_numbers
 
     opts: ExplainOptions = parsed(args, ExplainOptions, "bench explain")
     price = parsed(args, GpuHourOptions, "bench explain")
@@ -121,10 +125,11 @@ def cmd_explain(args) -> int:
     dep = roofline.Deployment(cfg=model.config, gpu=gpu,
                               tensor_parallel_size=opts.tensor_parallel_size or model.tensor_parallel_size,
                               weight_dtype=(predict.QUANTIZATION_WEIGHTS[opts.quantization] if opts.quantization
-                                            else opts.weight_dtype or dtype), kv_cache_dtype=opts.kv_cache_dtype,
+                                            else opts.weight_dtype or predict.weight_format({}, dtype, model.config)),
+                              kv_cache_dtype=opts.kv_cache_dtype,
                               model_dtype=dtype, gpu_memory_utilization=opts.gpu_memory_utilization,
                               attention_data_parallel=opts.attention_data_parallel)
-    out = {"model": model.name, **roofline.explain(dep, context, tuple(opts.batch))}
+    out = {"model": model.name, **explain_numbers(dep, context, tuple(opts.batch))}
     out.update(fit_and_cost(dep, context, price, out["decode"]))
     prof = predict.load_profile(opts.profile)
     eff = prof.efficiency_for("vllm")

@@ -88,7 +88,7 @@ def cmd_export(args) -> int:
 
     from bench.core.errors import BenchError
     from bench.interop.br_export import report
-    from bench.interop.read import read_results
+    from bench.interop.read import read_rows
     from bench.results import store
     from bench.results.outputs import check_report_dir
 
@@ -96,7 +96,7 @@ def cmd_export(args) -> int:
     check_report_dir(command.out, list(command.results))
     rows = []
     for path in command.results:
-        rows += [r for r in read_results(path)[1] if r.get("status") == "ok"]
+        rows += [r for r in read_rows(path)[1] if r.get("status") == "ok"]
     if not rows:
         raise BenchError(f"no row with status ok in {', '.join(str(p) for p in command.results)}; nothing to export")
     suffix = ".json" if command.as_json else ".yaml"

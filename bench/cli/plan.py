@@ -54,6 +54,7 @@ class PlanOptions(BaseModel):
     format: Literal["table", "json", "markdown"] = option("table", "output format")
 
 
+
 def add_plan_command(sub) -> None:
     add_command(sub, "plan", "the fleet, monthly cost and vendor bills for a traffic under latency targets",
                 cmd_plan, (PlanOptions, GivenGpus, *PRICING))
@@ -106,11 +107,12 @@ def request_of(o: PlanOptions, money: MoneyOptions = MoneyOptions(), slo: SloOpt
         else float(terms.batch_api), off_peak_share=terms.off_peak_share,
         results=tuple(o.results), as_of=day.as_of, tensor_parallel_size=o.tensor_parallel_size, profile=o.profile,
         traffic_source="" if summary is None else f"from the trace {o.trace.name} ({summary.requests:,} requests)",
-        cost_options=cost_options(hour, money), given_gpus=gpus.gpus)
+        cost_options=cost_options(hour, money, day), given_gpus=gpus.gpus)
 
 
 def cmd_plan(args) -> int:
     from bench.analysis.plan_build import build_plan
+    from bench.cli.prices import warn_if_stale
     from bench.core.tables import csv_records
     from bench.display import plan as show
     from bench.results import store as results
@@ -119,9 +121,11 @@ def cmd_plan(args) -> int:
     given = {model.__name__: parsed(args, model, "bench plan") for model in PRICING}
     p = build_plan(request_of(opts, money=given["MoneyOptions"], slo=given["SloOptions"], hour=given["GpuHourOptions"],
                               choice=given["VendorChoiceOptions"], terms=given["VendorTermsOptions"],
-                              day=given["PriceDayOptions"], gpus=parsed(args, GivenGpus, "bench plan")))  # everything checked and computed before anything is printed or written
+                              day=given["PriceDayOptions"], gpus=parsed(args, GivenGpus, "bench plan")))
+    # everything checked and computed before anything is printed or written
+    stale = warn_if_stale([v.price for v in p.vendors], p.as_of)
     if opts.format == "json":
-        print(json.dumps(show.as_json(p), indent=2, default=str))
+        print(json.dumps({**show.as_json(p), "price_book_note": stale}, indent=2, default=str))
     elif opts.format == "markdown":
         print(show.markdown(p))
     else:

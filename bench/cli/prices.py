@@ -4,6 +4,8 @@ FX rate and mix, the vendor terms) are bench.config.pricing's, as bench cost and
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -15,9 +17,13 @@ from bench.config.pricing import MoneyOptions, PriceDayOptions, VendorTermsOptio
 class PricesOptions(BaseModel):
     """bench prices' own options: which rows of prices.yaml to list."""
 
-    vendor: list[str] | None = option(None, "a vendor or model (comma-separated for several)", metavar="V")
+    vendor: list[str] | None = option(None, "a vendor, a family name (hunyuan, qwen, doubao, glm, kimi, ...) or a "
+                                            "model (comma-separated for several)", metavar="V")
     all: bool = option(False, "every row of the history, whatever the date")
     sources: bool = option(False, "show where each price comes from, and its notes")
+    format: Literal["table", "json", "csv"] = option(
+        "table", "table (default); json or csv: every field of each row (source, checked_on, tiers), raw numbers in "
+                 "the row's currency")
 
 
 def add_prices_command(sub) -> None:
@@ -36,9 +42,21 @@ def vendor_use_of(terms: VendorTermsOptions, volume: VendorVolumeOptions | None 
                      traffic_requests_per_min=volume.traffic_rpm)
 
 
+def warn_if_stale(prices, as_of: dt.date) -> str | None:
+    """Print bench.config.prices.staleness_note's line, if any, on stderr (one line; the command goes on), and
+    return it (bench plan --format json carries it too)."""
+    from bench.config.prices import staleness_note
+
+    note = staleness_note(list(prices), as_of)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
+    return note
+
+
 def cmd_prices(args) -> int:
     from bench.config.prices import in_force, load_prices, select
     from bench.display.cost import print_prices
+    from bench.display.price_export import prices_csv, prices_json
 
     opts = parsed(args, PricesOptions, "bench prices")
     money = parsed(args, MoneyOptions, "bench prices")
@@ -52,6 +70,12 @@ def cmd_prices(args) -> int:
     else:
         rows = in_force(book, as_of, opts.vendor).prices
         title = f"prices in force on {as_of} ({len(rows)} vendor models)"
-    print_prices(rows, f"{title}; per million tokens; USD at {money.fx_cny_per_usd:g} CNY", money.fx_cny_per_usd,
-                 money.mix, sources=opts.sources, use=use, as_of=as_of)
+        warn_if_stale(rows, as_of)
+    if opts.format == "json":
+        sys.stdout.write(prices_json(rows, None if opts.all else str(as_of)))
+    elif opts.format == "csv":
+        sys.stdout.write(prices_csv(rows))
+    else:
+        print_prices(rows, f"{title}; per million tokens; USD at {money.fx_cny_per_usd:g} CNY",
+                     money.fx_cny_per_usd, money.mix, sources=opts.sources, use=use, as_of=as_of)
     return 0

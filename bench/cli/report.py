@@ -4,6 +4,7 @@ exits 2 and writes nothing. Its pricing options are bench.config.pricing's, as b
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 from pathlib import Path
 from typing import ClassVar
@@ -46,6 +47,8 @@ def cmd_report(args) -> int:
     from bench.analysis.plan import parse_traffic
     from bench.analysis.report.build import ReportOptions, build_report, write_report
     from bench.analysis.report.verdict import VerdictInputs
+    from bench.cli.prices import warn_if_stale
+    from bench.config.prices import in_force, load_prices
     from bench.core.errors import BenchError
     from bench.cost.matching import wants_all
     from bench.cost.pricing import cost_options
@@ -70,7 +73,7 @@ def cmd_report(args) -> int:
     priced_as, money = given[PricedAsOptions], given[MoneyOptions]
     verdict = VerdictInputs(utilization=priced_as.utilization, slo=given[SloOptions].slo,
                             traffic_tokens_per_day=traffic, peak_to_mean=command.peak_to_mean)
-    hour = cost_options(given[GpuHourOptions], priced_as)  # the card and its price; utilisation is the verdict's
+    hour = cost_options(given[GpuHourOptions], priced_as, given[PriceDayOptions])  # utilisation is the verdict's
     vendors = given[VendorChoiceOptions].vendors
     opts = ReportOptions(hardware=command.hardware, basis=hour.basis, as_of=given[PriceDayOptions].as_of,
                          mix=money.mix, fx_cny_per_usd=money.fx_cny_per_usd,
@@ -82,6 +85,8 @@ def cmd_report(args) -> int:
                          given_gpus=parsed(args, GivenGpus, "bench report").gpus)
     report = build_report(list(command.results), opts)
     index = write_report(report, command.out)
+    as_of = opts.as_of or dt.date.today()
+    warn_if_stale(in_force(load_prices(), as_of, opts.vendors).prices, as_of)
     charts = sum(1 for s in report.sections if s.png is not None)
     skipped = [s.title for s in report.sections if s.png is None and s.note.startswith("Skipped")]
     print(f"{charts} chart(s)" + (f"; skipped for lack of data: {', '.join(skipped)}" if skipped else ""))

@@ -41,10 +41,14 @@ def cmd_run(args) -> int:
         one = {**fields, **({"max_num_seqs": b} if b is not None else {})}
         cfg = parsed(Namespace(**one), RunConfig, "bench run")  # problems named by their flags
         cases.append(runconfig.resolve(cfg))
+    # repeats interleave across cases (A r0, B r0, A r1, B r1): drift over the session hits every case alike
+    cases = [(cfg.model_copy(update={"repeat_index": r}), model) for r in range(cases[0][0].repeats)
+             for cfg, model in cases]
     outcomes = []
     progress = RunProgress(len(cases))
     for i, (cfg, model) in enumerate(cases, 1):
-        label = f"{model.name} max_num_seqs={cfg.max_num_seqs or 'default'}"
+        label = f"{model.name} max_num_seqs={cfg.max_num_seqs or 'default'}" + (
+            f" repeat {cfg.repeat_index + 1}/{cfg.repeats}" if cfg.repeats > 1 else "")
         if output.verbose:  # the engine's log is on the terminal: no bars over it
             outcome = run_case(cfg, model, output.out, verbose=True, label=f"[{i}/{len(cases)}] {label}")
         else:

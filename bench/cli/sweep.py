@@ -11,7 +11,9 @@ from pydantic import BaseModel
 
 from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, parsed
 from bench.config import run as runconfig
-from bench.config.flags import option
+from bench.config.run import RunConfig
+from bench.core.errors import BenchError
+from bench.config.flags import option, reworded
 from bench.config.pricing import RowPricing
 from bench.execution.signals import EXIT_INTERRUPTED, signal_name
 
@@ -26,6 +28,8 @@ class SweepOptions(BaseModel):
     timeout_per_case: float | None = option(
         None, "seconds per case, for every case (default: each case's timeout_s, else "
               f"{runconfig.default('timeout_s'):g})", metavar="S", gt=0.0, allow_inf_nan=False)
+    repeats: int | None = reworded(RunConfig, "repeats", "measure every case N times, interleaved across cases "
+                                   "(A, B, A, B, ...); default each case's own `repeats`, else 1", default=None)
     dry_run: bool = option(False, "validate and list the cases; run nothing")
     ray: str | None = option(None, "run the cases as Ray tasks on an existing cluster (default address: auto); "
                                    "needs the `ray` extra", nargs="?", const="auto", metavar="ADDRESS")
@@ -49,9 +53,15 @@ def cmd_sweep(args) -> int:
     pricing = parsed(args, RowPricing, "bench sweep")
     overrides = {"timeout_s": opts.timeout_per_case} if opts.timeout_per_case is not None else {}
     overrides.update({name: getattr(pricing, name) for name in pricing.model_fields_set})
+    if opts.repeats is not None:
+        overrides["repeats"] = opts.repeats
     plan, note = sweep_run.checked_plan(opts.sweep, overrides, out, local=opts.ray is None, dry_run=opts.dry_run)
     ok = results.ok_keys(out)  # whole rows only: a torn last row is not read
     done = ok & {c.key for c in plan.cases}
+    if opts.resume and any(c.cfg.repeats > 1 for c in plan.cases):
+        # an ok row says its case ran, not which of its repeats: resuming could skip or redo the wrong ones
+        raise BenchError("--resume cannot tell which repeats of a case already ran; run the sweep without "
+                         "--resume (or with --repeats 1) into a new --out")
     to_run, skipped = sweep_run.split_done(plan.cases, ok if opts.resume else set())
     if opts.dry_run:
         print_plan(plan.cases, ok if opts.resume else set(), out)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import REPO_ROOT
-from bench.config.files import Catalog, ModelEntry, load_catalog
+from bench.config.files import CARD_UNITS, Catalog, ModelEntry, load_catalog
 from bench.core.errors import BenchError, close_names
 from bench.model.config_checks import config_problems
 
@@ -85,6 +85,9 @@ def resolve_model(name_or_dir: str, catalog: Catalog | None = None, catalog_file
     as_path = Path(name_or_dir).expanduser()
     looks_like_path = os.sep in name_or_dir or name_or_dir.startswith(".") or as_path.is_dir()
     if looks_like_path:
+        if as_path.exists() and not as_path.is_dir():
+            raise BenchError(f"--model {name_or_dir} is a file; give the directory holding its config.json, or a "
+                             "catalog name (see `bench models`)")
         if not as_path.is_dir():
             raise BenchError(f"--model {name_or_dir}: no such directory")
         if not (as_path / "config.json").is_file():
@@ -118,19 +121,22 @@ def resolve_model(name_or_dir: str, catalog: Catalog | None = None, catalog_file
             f"unknown model '{name_or_dir}'{did_you_mean} (`bench models` lists the catalog; "
             "a directory with a config.json also works)"
         )
-    return from_entry(key, catalog.models[key], catalog_file.resolve().parent)
+    return from_entry(key, catalog.models[key], catalog_file.resolve().parent, catalog_file)
 
 
-def from_entry(name: str, entry: ModelEntry, base: Path) -> ResolvedModel:
+def from_entry(name: str, entry: ModelEntry, base: Path, catalog_file: Path | None = None) -> ResolvedModel:
+    """The model of catalog entry `name`, its paths relative to `base`; messages name `catalog_file` (default: the
+    catalog in use, $BENCH_CATALOG or models.yaml)."""
+    where = catalog_file or catalog_path()
     config_file = (base / entry.config).resolve()
     if not config_file.is_file():
-        raise BenchError(f"models.yaml: model '{name}': config file {entry.config} not found")
+        raise BenchError(f"{where}: model '{name}': config file {entry.config} not found")
     cfg, sha = read_config(config_file)
     weights_dir = None
     if entry.weights:
         weights_dir = (base / Path(entry.weights).expanduser()).resolve()
         if not weights_dir.is_dir():
-            raise BenchError(f"models.yaml: model '{name}': weights directory {entry.weights} does not exist")
+            raise BenchError(f"{where}: model '{name}': weights directory {entry.weights} does not exist")
     return ResolvedModel(
         name=name,
         hub_id=entry.hub_id,
@@ -194,3 +200,21 @@ def choose_weights(model: ResolvedModel, weights_opt: str = "auto") -> WeightsCh
     if snap is not None:
         return WeightsChoice("real", str(snap), "auto", "hf-cache")
     return WeightsChoice("dummy", str(model.config_dir), "dummy", "")
+
+
+def card_figure(text: str) -> tuple[float, float]:
+    """A card's figure ('37B') -> (37e9, 0.5e9): the number and half a unit of its last digit, the rounding the
+    digits it prints allow ('3.3B': 3.25-3.35)."""
+    number, unit = text[:-1], CARD_UNITS[text[-1]]
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    return float(number) * unit, 0.5 * 10 ** -decimals * unit
+
+
+def card_agrees(count: float, text: str) -> tuple[bool, float]:
+    """Whether bench's `count` agrees with a card's printed figure, and its deviation (count / figure - 1): within
+    1%, or within the digits the card prints, rounded, or truncated by at most 2% (DeepSeek-V2-Lite's 2.45B
+    printed as 2.4B, Qwen3-30B-A3B's 3.35B as 3.3B)."""
+    figure, half = card_figure(text)
+    truncated = figure <= count < min(figure + 2 * half, 1.02 * figure)
+    ok = abs(count - figure) <= max(0.01 * figure, half) or truncated
+    return ok, count / figure - 1

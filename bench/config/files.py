@@ -25,6 +25,20 @@ class VendorMatch(Strict):
     basis: str = Field(min_length=1, description="why it is comparable: 'same model' or a stated quality tier")
 
 
+CARD_UNITS = {"M": 1e6, "B": 1e9, "T": 1e12}
+
+
+class ModelCard(Strict):
+    """Parameter counts as the model's card prints them ('37B', '116.83B', '1T'), and what its active count counts."""
+
+    total: str = Field(pattern=r"^\d+(\.\d+)?[MBT]$", description="total parameters, e.g. 32.8B")
+    active: str | None = Field(None, pattern=r"^\d+(\.\d+)?[MBT]$", description="active parameters per token")
+    active_counts: Literal["bench", "with embeddings", "without embeddings"] = Field(
+        "bench", description="bench: all a token multiplies but the input embedding; with embeddings: total minus "
+                             "the experts a token skips; without embeddings: bench's minus the lm_head")
+    source: str = Field(min_length=1, description="where the figures are printed")
+
+
 class ModelEntry(Strict):
     """One catalog model: where its architecture lives and how to serve it by default."""
 
@@ -38,6 +52,7 @@ class ModelEntry(Strict):
     tiny: bool = Field(False, description="a test-sized variant with the family's real attention/MoE layout")
     notes: str = ""
     compare_with: list[VendorMatch] = Field(default_factory=list, description="like-for-like API models")
+    card: ModelCard | None = Field(None, description="the model card's parameter counts (scripts/models_2026.py)")
 
 
 class Catalog(Strict):

@@ -3,12 +3,15 @@
     hw = get_hardware("h20")          # case-insensitive; unknown names list the close ones
     hw.memory_bw_tb_s, hw.bf16_tflops, hw.tdp_w
     hw.rental.per_card_cny(fx)        # CNY per card-hour, or hw.rental is None
+    hw.rental_quotes, hw.purchase_quotes  # every quote, each with its market (cn | global), tier, kind and date
 
-Every figure carries its source and date; prices carry their currency (CNY or USD).
+Every figure carries its source and date; prices carry their currency (CNY or USD), the market they were quoted
+in and what kind of figure they are (a published list price, a reseller's quote, a news figure, ...).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
@@ -28,6 +31,29 @@ DEFAULT_HARDWARE_FILE = REPO_ROOT / "hardware.yaml"
 # reserved: a 1-3 year commitment; spot: interruptible; china-cloud: a mainland-China cloud's list price;
 # tco: an analyst's cost-of-ownership figure (what renting costs the owner), not a price anyone quotes.
 RENTAL_TIERS = ("on-demand", "reserved", "spot", "china-cloud", "tco")
+# Where a quote was made: cn, the mainland-China market (what a team buying in China pays, in CNY; the export
+# parts H20, H800, A800 and L20 are sold only there), or global (US and neocloud list prices, in USD). `china-cloud`
+# is the name older commands use for the cn market's on-demand quote.
+MARKETS = ("cn", "global")
+# Other spellings a user may type for a market.
+MARKET_ALIASES = {"china": "cn", "cn": "cn", "global": "global", "world": "global", "intl": "global"}
+# What kind of figure a quote is: a published list price; a reseller's or distributor's quote; a figure reported
+# by the news; an analyst's estimate; a survey article's range.
+QUOTE_KINDS = ("list", "reseller", "news", "analyst", "survey")
+# The host a card needs when it is owned (bench.cost.tco): an HGX 8-GPU baseboard server for SXM parts and the
+# H20, a PCIe server for PCIe and L-series cards, a workstation for RTX cards.
+HOST_CLASSES = ("hgx", "pcie-server", "workstation")
+HOURS_PER_MONTH = 730.0  # 8,760 / 12: a monthly rent per hour
+
+
+def market_of(text: str) -> str:
+    """'cn' / 'China' -> 'cn', 'global' -> 'global'; ValueError with the close names for anything else."""
+    key = str(text).strip().lower()
+    if key in MARKET_ALIASES:
+        return MARKET_ALIASES[key]
+    hint = close_names(key, list(MARKET_ALIASES))
+    did_you_mean = f"; did you mean {', '.join(hint)}?" if hint else ""
+    raise ValueError(f"unknown market {text!r}{did_you_mean} (give cn: mainland-China quotes, or global)")
 
 
 class Price(Strict):
@@ -44,15 +70,53 @@ class Price(Strict):
     tier: Literal[RENTAL_TIERS] | None = Field(None, description="rental quotes: on-demand, reserved, spot, "
                                                                  "china-cloud or tco")
     reliability: str = Field("", description="how far to trust the quote: a price list, a survey article, ...")
+    market: Literal[MARKETS] = Field(description="where it was quoted: cn (mainland China) or global")
+    kind: Literal[QUOTE_KINDS] = Field(description="list (a published list price), reseller, news, analyst or survey")
+    period: Literal["hour", "month"] = Field("hour", description="rental quotes: the price buys an hour, or a month "
+                                                                 "(730 h) of `cards` cards")
 
     @model_validator(mode="after")
     def _range_holds_price(self):
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError(f"low {self.low} is above high {self.high}")
+        if self.tier == "china-cloud":
+            raise ValueError("tier china-cloud is a name for the cn market's on-demand quote; write market: cn, "
+                             "tier: on-demand")
+        if self.date != "undated":
+            quote_day(self.date)  # a bad date fails here, naming the field
         return self
 
     def per_card_cny(self, fx_cny_per_usd: float = DEFAULT_FX_CNY_PER_USD) -> float:
-        return to_cny(self.price / self.cards, self.currency, fx_cny_per_usd)
+        """CNY per card (a purchase) or per card-hour (a rental: a monthly rent / 730 h)."""
+        hours = HOURS_PER_MONTH if self.period == "month" else 1.0
+        return to_cny(self.price / self.cards / hours, self.currency, fx_cny_per_usd)
+
+    @property
+    def day(self) -> dt.date | None:
+        """The first day the quote stands for (YYYY -> Jan 1, YYYY-MM -> the 1st); None when undated."""
+        return None if self.date == "undated" else quote_day(self.date)
+
+    @property
+    def what(self) -> str:
+        """'cn list price', 'global news figure', ... : the market and the kind of figure, for every label."""
+        return f"{self.market} {QUOTE_KIND_WORDS[self.kind]}"
+
+
+QUOTE_KIND_WORDS = {"list": "list price", "reseller": "reseller's quote", "news": "news figure",
+                    "analyst": "analyst's figure", "survey": "survey figure"}
+
+
+def quote_day(text: str) -> dt.date:
+    """'2024' -> 2024-01-01, '2024-05' -> 2024-05-01, '2024-05-15' -> itself; ValueError for anything else."""
+    for fmt, parse in ((r"\d{4}", lambda t: dt.date(int(t), 1, 1)),
+                       (r"\d{4}-\d{2}", lambda t: dt.date(int(t[:4]), int(t[5:7]), 1)),
+                       (r"\d{4}-\d{2}-\d{2}", dt.date.fromisoformat)):
+        if re.fullmatch(fmt, text):
+            try:
+                return parse(text)
+            except ValueError:
+                break
+    raise ValueError(f"date {text!r}: give YYYY, YYYY-MM, YYYY-MM-DD or 'undated'")
 
 
 class Hardware(Strict):
@@ -76,19 +140,37 @@ class Hardware(Strict):
     spec_source: str = Field(min_length=1)
     spec_date: str = Field(min_length=1)
     purchase: Price | None = Field(None, description="price to buy, per card; null when no public figure was found")
+    purchase_quotes: list[Price] = Field(default_factory=list, description="other purchase quotes (another market "
+                                                                           "or date)")
     rental: Price | None = Field(None, description="price to rent, per card-hour; null when none was found")
-    rental_tiers: list[Price] = Field(default_factory=list, description="other rental quotes, one per tier")
+    rental_tiers: list[Price] = Field(default_factory=list, description="other rental quotes (another tier, market "
+                                                                        "or date)")
+    host: Literal[HOST_CLASSES] | None = Field(None, description="GPU entries: the host an owned card needs (tco "
+                                                                 "basis): hgx, pcie-server or workstation")
     notes: str = ""
+
+    @property
+    def rental_quotes(self) -> list[Price]:
+        return ([self.rental] if self.rental else []) + list(self.rental_tiers)
+
+    @property
+    def purchase_quotes_all(self) -> list[Price]:
+        return ([self.purchase] if self.purchase else []) + list(self.purchase_quotes)
 
     @model_validator(mode="after")
     def _one_quote_per_tier(self):
-        tiers = [q.tier for q in ([self.rental] if self.rental else []) + self.rental_tiers]
+        tiers = [q.tier for q in self.rental_quotes]
         if None in tiers[1:] or (self.rental_tiers and None in tiers):
             raise ValueError("every quote of rental_tiers (and rental, when there are tiers) needs a tier: "
-                             + ", ".join(RENTAL_TIERS))
-        dup = sorted({t for t in tiers if tiers.count(t) > 1})
+                             + ", ".join(t for t in RENTAL_TIERS if t != "china-cloud"))
+        keys = [(q.market, q.tier, q.date) for q in self.rental_quotes]
+        dup = sorted({f"{m} {t} of {d}" for m, t, d in keys if keys.count((m, t, d)) > 1})
         if dup:
-            raise ValueError(f"two rental quotes of tier {', '.join(dup)}; keep one per tier")
+            raise ValueError(f"two rental quotes of {', '.join(dup)}; keep one per market, tier and date")
+        keys = [(q.market, q.date) for q in self.purchase_quotes_all]
+        dup = sorted({f"{m} of {d}" for m, d in keys if keys.count((m, d)) > 1})
+        if dup:
+            raise ValueError(f"two purchase quotes of {', '.join(dup)}; keep one per market and date")
         return self
 
 

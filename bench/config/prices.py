@@ -5,6 +5,9 @@ in force"). An unknown start (applies_from null) is either a price known only as
 counted from the book's earliest dated price (the book claims nothing about earlier days), or a
 price a source showed on `seen_on`, counted from that day.
 Rows of one vendor model must not overlap: on any day at most one price is in force.
+Every row names its source and the day a source last showed the price (`checked_on`); a book whose newest
+`checked_on` is more than STALE_AFTER_DAYS before the day asked about says so (`staleness_note`).
+A row may hold tiers (bench.config.price_tiers): its top-level prices are then the smallest tier's.
 """
 
 from __future__ import annotations
@@ -20,17 +23,36 @@ from pydantic import Field, model_validator
 from bench import REPO_ROOT
 from bench.core.errors import close_names
 from bench.config.files import Strict, load_validated
+from bench.config.price_tiers import Tier, TierPrice, check_tiers, pick_tier, smallest_tier, tier_price
 from bench.core.money import DEFAULT_FX_CNY_PER_USD, DEFAULT_MIX, cny_per_m_blended, to_cny
 from bench.core.errors import BenchError
 
 DEFAULT_PRICES_FILE = REPO_ROOT / "prices.yaml"
+_TIER_PRICES = ("input_per_m", "input_cache_hit_per_m", "output_per_m", "thinking_output_per_m")
+STALE_AFTER_DAYS = 90  # vendors changed list prices every few months in 2025-2026; older than this, say so
+
+# Vendor family names a user may type for a vendor of the book (lower case): the brand, the platform, the
+# model family. A vendor's own name (any case) always works.
+VENDOR_ALIASES = {
+    "tencent": "Tencent", "hunyuan": "Tencent",
+    "alibaba": "Alibaba", "qwen": "Alibaba", "bailian": "Alibaba", "dashscope": "Alibaba", "aliyun": "Alibaba",
+    "bytedance": "ByteDance", "doubao": "ByteDance", "volcengine": "ByteDance", "ark": "ByteDance",
+    "zhipu": "Zhipu", "glm": "Zhipu", "bigmodel": "Zhipu",
+    "moonshot": "Moonshot", "kimi": "Moonshot",
+    "deepseek": "DeepSeek",
+    "baidu": "Baidu", "ernie": "Baidu", "qianfan": "Baidu",
+    "iflytek": "iFlytek", "spark": "iFlytek",
+    "openai": "OpenAI", "anthropic": "Anthropic", "claude": "Anthropic",
+}
 
 
 class OffPeak(Strict):
     """A discount for requests made in a daily time window."""
 
-    window: str = Field(pattern=r"^\d\d:\d\d-\d\d:\d\d$", description="HH:MM-HH:MM local time")
+    window: str = Field(pattern=r"^\d\d:\d\d-\d\d:\d\d(,\d\d:\d\d-\d\d:\d\d)*$",
+                        description="HH:MM-HH:MM local time, several comma-separated")
     timezone: str = "Asia/Shanghai"
+    weekends: bool = Field(False, description="true: Saturday and Sunday are off-peak all day too")
     discount: float = Field(gt=0, le=1, description="fraction taken off the list price: 0.5 = half price")
     starts: dt.date | None = Field(None, description="first day of the discount, if later than the row")
     notes: str = ""
@@ -58,7 +80,12 @@ class VendorPrice(Strict):
     currency: Literal["CNY", "USD"]
     input_per_m: float = Field(ge=0, description="input price per million tokens (cache miss)")
     input_cache_hit_per_m: float | None = Field(None, ge=0, description="input price per million cached tokens")
-    output_per_m: float = Field(ge=0, description="output price per million tokens")
+    output_per_m: float = Field(ge=0, description="output price per million tokens (non-thinking, or the only one)")
+    thinking_output_per_m: float | None = Field(
+        None, ge=0, description="output price in thinking mode, where the vendor prices it apart")
+    tiers: list[Tier] | None = Field(
+        None, description="prices by request length (bench.config.price_tiers); the top-level prices are the "
+                          "smallest tier's")
     free: bool = Field(False, description="true: the vendor charges nothing (prices must be 0)")
     batch_discount: float | None = Field(None, gt=0, le=1, description="fraction off for the batch API: 0.5 = half")
     off_peak: OffPeak | None = None
@@ -67,7 +94,26 @@ class VendorPrice(Strict):
     tpm: int | None = Field(None, ge=1, description="tokens per minute allowed")
     context_tier: str | None = Field(None, description="context length the price applies to, e.g. 32K")
     notes: str = ""
-    source: str = Field(min_length=1)
+    source: str = Field(min_length=1, description="where the price was read: a page, a file at a commit")
+    checked_on: dt.date = Field(description="the day a source last showed this price")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sourced_and_tiered(cls, data):
+        """A row without a source or a check date is refused by name; a tiered row's top-level prices default
+        to its smallest tier's."""
+        if not isinstance(data, dict):
+            return data
+        name = f"{data.get('vendor', '?')} {data.get('model', '?')}"
+        missing = [f for f in ("source", "checked_on") if not str(data.get(f) or "").strip()]
+        if missing:
+            raise ValueError(f"{name} has no {' and no '.join(missing)}: every price needs source: (where it was "
+                             "read: a page, or a file at a commit) and checked_on: (the day that source showed it)")
+        tiers = data.get("tiers")
+        if isinstance(tiers, list) and tiers and all(isinstance(t, dict) for t in tiers):
+            first = min(tiers, key=lambda t: (t.get("input_above") or 0, t.get("output_above") or 0))
+            data = {**{k: first[k] for k in _TIER_PRICES if k in first}, **data}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -88,7 +134,46 @@ class VendorPrice(Strict):
             raise ValueError(f"applies_to {self.applies_to} is before seen_on {self.seen_on}")
         if self.applies_from and self.applies_to and self.applies_to < self.applies_from:
             raise ValueError(f"applies_to {self.applies_to} is before applies_from {self.applies_from}")
+        if self.tiers is not None:
+            self._check_tiers()
         return self
+
+    def _check_tiers(self) -> None:
+        name = f"{self.vendor} {self.model}"
+        try:
+            ordered = check_tiers(self.tiers)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+        first = smallest_tier(ordered)
+        differ = [k for k in _TIER_PRICES if getattr(self, k) != getattr(first, k)]
+        if differ:
+            raise ValueError(f"{name}: {', '.join(differ)} differ from the smallest tier's (leave them out: a "
+                             "tiered row's default price is its smallest tier)")
+
+    def request_price(self, input_tokens: float | None = None, output_tokens: float | None = None,
+                      thinking: bool = False) -> TierPrice:
+        """The prices one request of these lengths pays (per million tokens, the row's currency): the tier that
+        holds it (bench.config.price_tiers.pick_tier); the smallest tier when a length is unknown; the row's
+        own prices when it has no tiers. `thinking`: the thinking-mode output price where there is one."""
+        if self.tiers and input_tokens is not None and output_tokens is not None:
+            return tier_price(pick_tier(self.tiers, input_tokens, output_tokens), thinking)
+        out = self.thinking_output_per_m if thinking and self.thinking_output_per_m is not None else self.output_per_m
+        return TierPrice(self.input_per_m, self.input_cache_hit_per_m, out,
+                         smallest_tier(self.tiers) if self.tiers else None)
+
+    def for_request(self, input_tokens: float | None, output_tokens: float | None,
+                    thinking: bool = False) -> "VendorPrice":
+        """This row with the prices of the tier a request of these lengths falls in (itself when it has no tiers
+        or a length is unknown), so the price arithmetic downstream needs no tier logic."""
+        if not self.tiers or input_tokens is None or output_tokens is None:
+            return self
+        t = self.request_price(input_tokens, output_tokens, thinking)
+        tier = t.tier
+        where = f"input {tier.input_above}-{tier.input_up_to or 'open'} tokens"
+        if tier.output_above or tier.output_up_to is not None:
+            where += f", output {tier.output_above}-{tier.output_up_to or 'open'}"
+        return self.model_copy(update={"input_per_m": t.input_per_m, "input_cache_hit_per_m": t.input_cache_hit_per_m,
+                                       "output_per_m": t.output_per_m, "context_tier": where})
 
     @property
     def counts_from(self) -> dt.date | None:
@@ -171,24 +256,47 @@ def load_prices(path: Path | None = None) -> PriceBook:
     return load_validated(path or prices_path(), PriceBook, "see the field list at the top of prices.yaml")
 
 
+def _matches(p: VendorPrice, key: str) -> bool:
+    """Whether a name typed by the user (lower case) names this row's vendor, a family name of it, or its model."""
+    return key in (p.vendor.lower(), p.model.lower()) or VENDOR_ALIASES.get(key, "").lower() == p.vendor.lower()
+
+
 def select(book: PriceBook, names: list[str] | None) -> list[VendorPrice]:
-    """Rows whose vendor or model is one of `names` (case-insensitive); all rows when None.
-    An unknown name raises BenchError listing the close ones."""
+    """Rows whose vendor, vendor family name (VENDOR_ALIASES: hunyuan, qwen, doubao, glm, kimi, ...) or model is
+    one of `names` (case-insensitive); all rows when None. An unknown name raises BenchError listing the close
+    ones."""
     if not names:
         return list(book.prices)
     vendors = sorted({p.vendor for p in book.prices})
     models = sorted({p.model for p in book.prices})
+    families = sorted(k for k, v in VENDOR_ALIASES.items() if v in vendors and k != v.lower())
     chosen: list[VendorPrice] = []
     for name in names:
         key = name.strip().lower()
-        rows = [p for p in book.prices if key in (p.vendor.lower(), p.model.lower())]
+        rows = [p for p in book.prices if _matches(p, key)]
         if not rows:
-            hint = close_names(name, vendors + models)
+            hint = close_names(name, vendors + families + models)
             did_you_mean = f"; did you mean {', '.join(hint)}?" if hint else ""
-            raise BenchError(f"unknown vendor '{name}'{did_you_mean} (vendors: {', '.join(vendors)}; "
-                             "a model name such as doubao-pro-32k also works)")
+            raise BenchError(f"unknown vendor '{name}'{did_you_mean} (vendors: {', '.join(vendors)}; a family name "
+                             "such as hunyuan or qwen, or a model name such as doubao-pro-32k, also works)")
         chosen += [p for p in rows if p not in chosen]
     return chosen
+
+
+def newest_check(prices: list[VendorPrice]) -> dt.date | None:
+    """The newest `checked_on` among `prices` (None for none)."""
+    return max((p.checked_on for p in prices), default=None)
+
+
+def staleness_note(prices: list[VendorPrice], as_of: dt.date) -> str | None:
+    """One line when `as_of` is more than STALE_AFTER_DAYS after the newest `checked_on` of the prices used (the
+    newest: one fresh price shows the book was looked at; a stale row alone is shown by its own date), else None.
+    Every command that prints vendor prices calls this and prints the line."""
+    newest = newest_check(prices)
+    if newest is None or (as_of - newest).days <= STALE_AFTER_DAYS:
+        return None
+    return (f"the price book was last checked on {newest}: prices may have changed ({(as_of - newest).days} days "
+            f"before --as-of {as_of}; update prices.yaml from the vendors' pages)")
 
 
 @dataclass(frozen=True)
@@ -211,9 +319,8 @@ def in_force(book: PriceBook, as_of: dt.date, names: list[str] | None = None) ->
     chosen = [p for p in rows if p.in_force(as_of, floor)]
     for name in names or []:
         key = name.strip().lower()
-        if not any(key in (p.vendor.lower(), p.model.lower()) for p in chosen):
-            first = min((p.counts_from for p in rows if key in (p.vendor.lower(), p.model.lower())
-                         and p.counts_from), default=None)
+        if not any(_matches(p, key) for p in chosen):
+            first = min((p.counts_from for p in rows if _matches(p, key) and p.counts_from), default=None)
             when = f" (its prices start {first})" if first and first > as_of else " (its prices ended before then)"
             raise BenchError(f"no price of '{name}' is in force on {as_of}{when}; choose another --as-of")
     return InForce(as_of=as_of, prices=chosen)

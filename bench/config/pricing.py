@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
@@ -25,7 +26,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, PlainSerializer, PlainValidator, model_validator
 
 from bench.config.flags import Group, option
-from bench.config.hardware import RENTAL_TIERS, canonical_name, load_hardware
+from bench.config.hardware import RENTAL_TIERS, canonical_name, load_hardware, market_of
 from bench.core import money
 from bench.core.errors import BenchError
 from bench.measure.slo import Slo
@@ -127,12 +128,15 @@ def _card(value: Any) -> str:
 
 
 def _day(value: Any) -> dt.date:
+    """A day written YYYY-MM-DD; one in that form that does not exist (2026-02-30) says so: its form was right."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise ValueError("expected a date as YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValueError("expected a date as YYYY-MM-DD") from None
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as e:
+        raise ValueError(f"not a real date ({e})") from None
 
 
 def _bounded(low: float, high: float, low_open: bool, expected: str):
@@ -151,6 +155,7 @@ Share = Annotated[float, _bounded(0.0, 1.0, False, "a share in [0, 1] such as 0.
 MixText = Annotated[Mix, PlainValidator(_mix), PlainSerializer(str)]
 GpuPricesText = Annotated[GpuPrices, PlainValidator(parse_gpu_prices), PlainSerializer(str)]
 Card = Annotated[str, PlainValidator(_card)]
+MarketName = Annotated[str, PlainValidator(market_of)]
 Day = Annotated[dt.date, PlainValidator(_day), PlainSerializer(str)]
 
 
@@ -174,8 +179,12 @@ class GpuHourOptions(SharedOptions):
     gpu_cny_per_hour: GpuPricesText | None = option(
         None, "all-in CNY for one GPU-hour, replacing the basis: X for every card, or per card (H20=9.5,H100-SXM=14); "
               "a card not named keeps the basis", metavar="X|NAME=X,...", group="pricing")
-    rental_tier: RentalTier | None = option(None, "rental quote to use (hardware.yaml rental_tiers); default: each "
-                                                  "card's `rental` quote (RunPod on-demand for most)", group="pricing")
+    rental_tier: RentalTier | None = option(None, "rental quote to use (hardware.yaml rental_tiers; china-cloud: the "
+                                                  "cn market's on-demand quote); default on-demand", group="pricing")
+    market: MarketName = option("cn", "whose GPU quotes price a card: cn (mainland China: AutoDL and other Chinese "
+                                      "clouds, China server prices) or global (RunPod's list prices, US card prices); "
+                                      "a card with no quote there uses the other market's, labelled", metavar="cn|global",
+                                group="pricing")
     years: Positive = option(money.DEFAULT_AMORTIZATION_YEARS, "amortisation period", metavar="N", group="owned")
     electricity_cny_per_kwh: NonNegative = option(money.DEFAULT_ELECTRICITY_CNY_PER_KWH, "electricity price",
                                                   metavar="X", group="owned")

@@ -11,10 +11,11 @@ import json
 from contextlib import contextmanager
 from typing import Literal
 
-from pydantic import ConfigDict, model_validator
+from pydantic import ConfigDict, field_validator, model_validator
 
 from bench.config import catalog
 from bench.config.catalog import ResolvedModel
+from bench.config.engines import check_engine_name, engines_help, is_predicted
 from bench.config.files import validated
 from bench.config.flags import option, spellings
 from bench.config.pricing import RowPricing, changed
@@ -31,6 +32,9 @@ MAX_NUM_PROMPTS = 100_000
 MAX_PROMPT_TOKENS = 20_000_000
 
 
+MAX_REPEATS = 100
+
+
 class RunConfig(RowPricing):
     """Each field is a `bench run` option (and a sweep file key): its help, default and choices live here only,
     or, for how the row is priced with --hardware, on RowPricing (bench.config.pricing)."""
@@ -38,9 +42,7 @@ class RunConfig(RowPricing):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     model: str = option(help="catalog name (see `bench models`) or a directory with a config.json")
-    engine: str = option("vllm", "vllm; sim: the roofline's prediction for --hardware, no GPU needed; hf: transformers "
-                                 "generate, static batches; hf-cb: transformers continuous batching (when the installed "
-                                 "transformers has it); see docs/engines.md")
+    engine: str = option("vllm", engines_help())
     input_len: int = option(128, "prompt tokens per request (mean, if a distribution)", ge=1)
     output_len: int = option(64, "output tokens per request, exact (ignore_eos)", ge=1)
     num_prompts: int = option(16, "requests in the timed run", ge=1, le=MAX_NUM_PROMPTS)
@@ -85,6 +87,11 @@ class RunConfig(RowPricing):
                                                 "hit rate and cached prompt tokens", local_only=True)
     warmup: bool = option(True, "skip the warm-up batch", flags=("--no-warmup",))
     timeout_s: float = option(3600.0, "seconds per case", flags=("--timeout",), gt=0.0, allow_inf_nan=False)
+    repeats: int = option(1, "measure each case N times, interleaved across cases (A, B, A, B, ...) so drift hits "
+                             "every case alike; one row per measurement, tied by repeat_index", metavar="N", ge=1,
+                          le=MAX_REPEATS)
+    # which of the repeats this case is (set by the command that repeats it; the row's repeat_index)
+    repeat_index: int = option(0, "which repeat of the case this is", hidden=True, ge=0)
     hardware: str | None = option(None, "a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim "
                                         "predicts, and the roofline beside measured rows; prices the row in CNY per "
                                         "M tokens")
@@ -95,9 +102,27 @@ class RunConfig(RowPricing):
     profile: str | None = option(None, "a calibration profile (`bench calibrate ... --out profile.yaml`) for the "
                                        "predicted_* columns and --engine sim; default the published fit",
                                  metavar="PROFILE.yaml")
+    temperature: float = option(1.0, "sampling temperature of every request (1: vllm bench's default; 0: greedy, "
+                                     "where a speculative draft is accepted most)", ge=0.0, le=2.0,
+                                allow_inf_nan=False)
+    speculative_config: str | None = option(
+        None, "speculative decoding, passed to vLLM as its speculative_config (a JSON object): e.g. "
+              "'{\"method\": \"ngram\", \"num_speculative_tokens\": 3, \"prompt_lookup_max\": 4}', "
+              "'{\"method\": \"mtp\", \"num_speculative_tokens\": 1}' (DeepSeek-V3, GLM-4.5) or EAGLE with its draft "
+              "\"model\"; rows record the method, draft length, acceptance rate and tokens per step from vLLM's "
+              "counters (docs/engines.md)", metavar="JSON", local_only=True)
+    spec_acceptance: float | None = option(
+        None, "--engine sim with --speculative-config: the share of draft tokens the model accepts, an assumption the "
+              "sim prices (1 + draft length x rate tokens a step, the draft's own cost added); rows label it assumed",
+        metavar="RATE", ge=0.0, le=1.0)
     sim_timing: Literal["expected", "bound"] = option(
         "expected", "--engine sim: time steps as the engine is expected to (the efficiency model of --profile or "
                     "the published fit) or at the roofline bound")
+
+    @field_validator("speculative_config")
+    @classmethod
+    def _speculative_config_is_an_object(cls, text: str | None) -> str | None:
+        return None if text is None else json.dumps(speculative_config(text), sort_keys=True)
 
     @model_validator(mode="after")
     def _range_needs_a_distribution(self):
@@ -123,6 +148,39 @@ class RunConfig(RowPricing):
         return self
 
 
+def speculative_config(text: str) -> dict:
+    """--speculative-config's JSON as a dict; ValueError (one line) unless it is an object naming a `method` and,
+    when given, a positive whole `num_speculative_tokens`. vLLM checks the rest (bench.engines.vllm_offline)."""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"not JSON ({getattr(e, 'msg', e)}); give an object such as "
+                         '\'{"method": "ngram", "num_speculative_tokens": 3}\'') from None
+    if not isinstance(value, dict):
+        raise ValueError(f"a JSON object is needed, not {type(value).__name__}")
+    if not isinstance(value.get("method"), str) or not value["method"]:
+        raise ValueError('it names no "method" (ngram, mtp, eagle, eagle3, ...)')
+    k = value.get("num_speculative_tokens")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise ValueError(f'"num_speculative_tokens" is {k!r}, not a positive whole number')
+    return value
+
+
+def draft_tokens(spec: dict, model_config: dict) -> int:
+    """Tokens the draft proposes a step: num_speculative_tokens, else (MTP) the model's MTP layers, else 1."""
+    return int(spec.get("num_speculative_tokens") or model_config.get("num_nextn_predict_layers") or 1)
+
+
+# Speculative methods that draft with the model's own MTP layers (vLLM's names; "mtp" maps to the model's kind).
+MTP_METHODS = ("mtp", "deepseek_mtp", "glm4_moe_mtp", "qwen3_next_mtp", "ernie_mtp", "mimo_mtp")
+
+
+def mtp_draft_layers(cfg: dict, method: str | None) -> int:
+    """Layers of KV cache a speculative draft adds: the model's MTP layers (num_nextn_predict_layers) when it
+    drafts with them, else 0 (ngram keeps none; an EAGLE draft model's own cache is not sized here)."""
+    return int(cfg.get("num_nextn_predict_layers") or 0) if method in MTP_METHODS else 0
+
+
 def tp_refusal(model: ResolvedModel, tp: int, problem: str) -> str:
     sizes = ", ".join(map(str, config_checks.tensor_parallel_sizes(model.config)))
     return f"--tensor-parallel-size {tp}: {model.name}'s {problem}, which vLLM refuses; choose one of {sizes}"
@@ -134,12 +192,14 @@ DATASET_OPTIONS = {"prefix_len": ("shared-prefix",), "num_prefixes": ("shared-pr
                    "tokenizer": ("sharegpt", "jsonl"), "dataset_output": ("sharegpt", "jsonl")}
 
 
-# Options that do not change what is measured (the time limit, how the row is priced); left out of the case key.
-NOT_IN_KEY = ("timeout_s", *RowPricing.model_fields)
-# Options only the sim's figures depend on (a measured case's predicted_* columns follow --profile, its measurement
-# does not); and options left out of the key at their default, so keys of cases recorded before them still match.
+# Options that do not change what is measured (the time limits, the verdict's rule, which repeat, how the row is
+# priced); left out of the case key.
+NOT_IN_KEY = ("timeout_s", "stall_timeout_s", "max_failure_rate", "repeats", "repeat_index", *RowPricing.model_fields)
+# Options only a predicted engine's (sim's) figures depend on (a measured case's predicted_* columns follow
+# --profile, its measurement does not); and options left out of the key at their default, so keys of cases recorded
+# before them still match.
 SIM_ONLY_IN_KEY = ("profile", "sim_timing")
-OMITTED_AT_DEFAULT = {"quantization": None}
+OMITTED_AT_DEFAULT = {"quantization": None, "speculative_config": None, "spec_acceptance": None, "temperature": 1.0}
 
 
 def parse(fields: dict, where: str = "bench run") -> RunConfig:
@@ -176,8 +236,6 @@ def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = N
     if model is None:
         with _about("model"):
             model = catalog.resolve_model(cfg.model, models_catalog)
-    from bench.config.engines import check_engine_name
-
     with _about("engine"):
         check_engine_name(cfg.engine)
     hardware_name = cfg.hardware
@@ -186,8 +244,9 @@ def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = N
 
         with _about("hardware"):
             hardware_name = canonical_name(hardware_name)
-    elif cfg.engine == "sim":
-        raise FieldError("hardware", "--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
+    elif is_predicted(cfg.engine):
+        raise FieldError("hardware", f"--engine {cfg.engine} needs --hardware NAME (a GPU of hardware.yaml, e.g. "
+                         "H100-SXM)")
     resolved = cfg.model_copy(update={
         "hardware": hardware_name,
         "model": model.name,
@@ -222,9 +281,35 @@ def resolve(cfg: RunConfig, models_catalog=None, model: ResolvedModel | None = N
         raise FieldError("quantization", f"--quantization {resolved.quantization} needs a checkpoint quantised with "
                          f"{resolved.quantization.upper()} (a --model directory whose config.json has "
                          "quantization_config); dummy weights of the bundled config cannot be; fp8 can")
+    with _about("speculative_config"):
+        _check_speculation(resolved, model)
+    if resolved.temperature != 1.0 and resolved.engine in ("hf", "hf-cb"):
+        raise FieldError("temperature", f"--temperature {resolved.temperature}: the {resolved.engine} engine samples at "
+                         "temperature 1 (as vLLM's default); use --engine vllm")
     if resolved.weights == "hub" and not model.hub_id:
         raise FieldError("weights", f"--weights hub: model {model.name} has no hub_id in models.yaml")
     return resolved, model
+
+
+def _check_speculation(cfg: RunConfig, model: ResolvedModel) -> None:
+    """--speculative-config runs on vLLM (and is priced by the sim with an assumed --spec-acceptance); MTP needs the
+    model's MTP layers."""
+    if cfg.spec_acceptance is not None and not (cfg.engine == "sim" and cfg.speculative_config):
+        raise FieldError("spec_acceptance", "--spec-acceptance is the sim's assumption for --engine sim with "
+                         "--speculative-config; a vLLM run measures the acceptance itself")
+    if not cfg.speculative_config:
+        return
+    spec = json.loads(cfg.speculative_config)
+    if cfg.engine in ("hf", "hf-cb"):
+        raise BenchError(f"--speculative-config: the {cfg.engine} engine has no speculative decoding; use --engine "
+                         "vllm, or sim with --spec-acceptance")
+    if spec["method"] in MTP_METHODS and not model.config.get("num_nextn_predict_layers"):
+        raise BenchError(f"--speculative-config: method {spec['method']} drafts with the model's own MTP layers and "
+                         f"{model.name}'s config.json has none (num_nextn_predict_layers); use ngram, or EAGLE with a "
+                         "draft model")
+    if cfg.engine == "sim" and cfg.spec_acceptance is None:
+        raise BenchError("--speculative-config with --engine sim: give --spec-acceptance RATE, the share of draft "
+                         "tokens accepted (an assumption; measure it with a vLLM run)")
 
 
 def _resolve_workload(cfg: RunConfig, model: ResolvedModel) -> RunConfig:
@@ -290,9 +375,10 @@ def tokenizer_dir(cfg: RunConfig, model: ResolvedModel) -> str:
 def case_key(cfg: RunConfig, model: ResolvedModel) -> str:
     """A stable hash of what is measured: resolved options plus the exact architecture."""
     fields = {k: v for k, v in cfg.model_dump().items() if k not in NOT_IN_KEY}
-    if cfg.engine != "sim" or not cfg.hardware:  # a measured case is the same case whatever GPU it is priced as
+    predicted = is_predicted(cfg.engine)
+    if not predicted or not cfg.hardware:  # a measured case is the same case whatever GPU it is priced as
         fields.pop("hardware", None)
-    if cfg.engine != "sim":
+    if not predicted:
         for k in SIM_ONLY_IN_KEY:
             fields.pop(k, None)
     for k, default in OMITTED_AT_DEFAULT.items():

@@ -16,7 +16,10 @@ from bench.config.files import validated
 from bench.config.flags import Group, option, reworded
 from bench.config.pricing import SloOptions
 from bench.config.run import RunConfig
+from bench.measure.failures import DEFAULT_MAX_FAILURE_RATE
 from bench.measure.slo import Slo
+
+STALL_TIMEOUT_S = 300.0  # no byte for this long and a request fails
 
 DEFAULT_CONCURRENCY = 1
 
@@ -25,6 +28,7 @@ DEFAULT_CONCURRENCY = 1
 class Level:
     kind: str  # rate | concurrency | trace
     value: float  # requests per second (inf: all at once), concurrent streams, or the trace's time scale
+    repeat: int = 0  # which of --repeats this measurement of the level is (the row's repeat_index)
 
     @property
     def label(self) -> str:
@@ -52,8 +56,19 @@ class ServeConfig(RunConfig):
     num_prompts: int = option(64, "requests per level", ge=1, le=runconfig.MAX_NUM_PROMPTS)
     max_num_seqs: int | None = reworded(RunConfig, "max_num_seqs", "the server's batch cap (vLLM max_num_seqs)",
                                         comma_list=False)
-    timeout_s: float = reworded(RunConfig, "timeout_s", "time limit per level: nothing is sent after it, unfinished "
-                                                        "requests fail", metavar="S")
+    timeout_s: float = reworded(RunConfig, "timeout_s", "time limit per level, warm-up included: nothing is sent after "
+                                                        "it, requests still running are cancelled (status timeout). "
+                                                        "A run takes at most levels x (S + 1 s for a last /metrics "
+                                                        "scrape), plus --server-timeout for the server bench starts: "
+                                                        "with every default, one level, about 3600 s (+ 900 s)",
+                                metavar="S")
+    stall_timeout_s: float = option(STALL_TIMEOUT_S, "a request that receives no byte for S seconds (the first "
+                                                     "one included) fails, error class timeout",
+                                    flags=("--stall-timeout",), metavar="S", gt=0.0, allow_inf_nan=False)
+    max_failure_rate: float = option(DEFAULT_MAX_FAILURE_RATE, "a level whose failed requests are more than this "
+                                                               "share of those sent (cancelled ones aside) is failed, "
+                                                               "exit 3; its warm-up is judged the same way first",
+                                     metavar="F", ge=0.0, le=1.0)
     warmup: bool = reworded(RunConfig, "warmup", "no warm-up requests before each level")
     request_rates: list[float] | None = option(
         None, "a sweep of request rates", flags=("--rates",), metavar="R1,R2", group="load",
@@ -64,7 +79,7 @@ class ServeConfig(RunConfig):
     time_scale: float = option(1.0, "--dataset trace:FILE: send each request at its recorded time x S (0.5: twice "
                                     "as fast); the default load of a trace", metavar="S", gt=0.0)
     burstiness: float = option(1.0, "rate levels: gamma-distributed gaps of shape B (1 Poisson, <1 burstier, >1 more "
-                                    "even)", metavar="B", gt=0.0, allow_inf_nan=False)
+                                    "even, inf constant)", metavar="B", gt=0.0)
     warmup_requests: int = option(2, "requests sent and not measured before each level", metavar="K", ge=0)
     slo_ttft_ms: float | None = reworded(SloOptions, "slo_ttft_ms")  # the latency target of bench cost and plan
     slo_tpot_ms: float | None = reworded(SloOptions, "slo_tpot_ms")

@@ -182,7 +182,16 @@ def plan(sweep: SweepFile, overrides: dict | None = None, models=None) -> Plan:
             continue
         first_of[case.key] = spec.index
         result.cases.append(case)
+    result.cases = interleaved(result.cases)
     return result
+
+
+def interleaved(cases: list[PlannedCase]) -> list[PlannedCase]:
+    """Each case as many times as its `repeats`, interleaved (A r0, B r0, A r1, B r1, ...): drift over the
+    sweep hits every case alike. The repeats share the case key; their rows differ in repeat_index."""
+    rounds = max((c.cfg.repeats for c in cases), default=1)
+    return [PlannedCase(c.spec, c.cfg.model_copy(update={"repeat_index": r}), c.model, c.key)
+            for r in range(rounds) for c in cases if r < c.cfg.repeats]
 
 
 def _grouped(problems: list[Problem]) -> list[Problem]:

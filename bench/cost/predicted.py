@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.cost.pricing import number
+from bench.config.engines import is_predicted
 
 BOUND = "roofline bound"
 
@@ -34,11 +34,11 @@ class Prediction:
 
 def prediction_of(row: dict) -> Prediction | None:
     """A sim row's Prediction; None for a measured row (any other engine)."""
-    if str(row.get("engine") or "") != "sim":
+    if not is_predicted(str(row.get("engine") or "")):
         return None
     version = str(row.get("engine_version") or "")
     named = str(row.get("prediction_calibration") or "") or version.partition("+")[2]
-    speed, bound = number(row, "output_tok_s"), number(row, "roofline_output_tok_s")
+    speed, bound = row.get("output_tok_s"), row.get("roofline_output_tok_s")
     share = speed / bound if speed and bound else None
     expected = "+" in version or (bool(named) and share is not None and abs(share - 1.0) > 1e-6)
     if not expected or not named:

@@ -1,22 +1,23 @@
 """A measured results row + hardware.yaml + prices.yaml -> what its tokens cost, beside each vendor.
 
 Joins the pure formulas of bench.cost.formulas to the data: picks the hardware and its price, the GPUs
-the run used, its power, and the prefill/decode split from the row's own measurements.
+the run used, its power, and the prefill/decode split from the row's own measurements. A row holds values,
+None where empty: one a writer is building, or one read back (bench.results.typed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import asdict, dataclass, replace
 
 from bench.cost import formulas as cost
-from bench.cost.hwchoice import (fx_date_for, given_price, hardware_name_for, measured_hardware, price_basis_of,
-                                 rental_quote, tco_cny_per_hour)
+from bench.cost.gpu_hour import cny_per_hour_for
+from bench.cost.hwchoice import fx_date_for, hardware_name_for, measured_hardware, price_basis_of
+from bench.cost import market as markets
 from bench.cost import tco_sources
 from bench.core.errors import BenchError
 from bench.results import schema
-from bench.config.hardware import Hardware, HardwareBook, Price, load_hardware
+from bench.config.hardware import Hardware, HardwareBook, load_hardware
 from bench.config.pricing import BASES, SHARED_MODELS  # noqa: F401  (BASES: the bases --basis declares)
 from bench.config.prices import VendorPrice
 from bench.cost.vendor_use import LIST, VendorUse, effective_price
@@ -68,11 +69,16 @@ class CostOptions:
     # basis "tco": all-in cost of owning, bench.cost.tco; None: the sourced default of tco_sources
     cost_of_capital_per_year: float = tco_sources.COST_OF_CAPITAL_PER_YEAR.value
     colocation_cny_per_kw_month: float | None = None
+    # The market whose quotes price a card (cn | global; bench.cost.market) and the day they apply (None: today)
+    market: str = markets.DEFAULT_MARKET
+    as_of: dt.date | None = None
+    # A card with no price on the basis asked for is priced on the next basis that has one, labelled
+    basis_fallback: bool = True
 
     @property
     def fx_date(self) -> str:
         """When the FX rate was observed: the default's dates, else "given on the command line"."""
-        return fx_date_for(self.fx_cny_per_usd)
+        return fx_date_for(self.fx_cny_per_usd, self.as_of)
 
 
 # CostOptions' fields named otherwise by the options of bench.config.pricing (the rest keep their names).
@@ -135,34 +141,52 @@ class SelfCost:
     # prefix caching: the measured hit rate, and what an input token the cache missed costs
     cache_hit_rate: float | None = None
     cny_per_m_input_uncached: float | None = None
+    # the market asked for, what the quote is ('cn list price'), what its choice gave up, the basis asked for
+    # when another had to price the card, and what a tco figure assumes (life, host, networking, colocation, PUE)
+    market: str = markets.DEFAULT_MARKET
+    price_what: str = ""
+    price_note: str = ""
+    asked_basis: str = ""
+    terms: str = ""
+
+    @property
+    def basis_text(self) -> str:
+        """'rental on-demand (China market)', 'tco, 3-year life' or 'owned asked: none; rental on-demand used'."""
+        if self.basis == "given":
+            return "given"
+        tier = f" {self.price_tier}" if self.price_tier else ""
+        life = f", {self.terms.split(' at ')[0]}" if self.basis == "tco" and self.terms else ""
+        text = f"{self.basis}{tier}{life} ({markets.MARKET_WORDS.get(self.market, self.market)})"
+        return f"{self.asked_basis} has no price: {text}" if self.asked_basis else text
 
     @property
     def provenance(self) -> str:
-        """'price basis, source, date; FX rate and date': printed beside every cost."""
+        """'price basis, market and kind, source, date; FX rate and date': printed beside every cost."""
         fx = f"FX {self.fx_cny_per_usd:g} CNY/USD ({self.fx_date})"
         if self.basis == "given":
             return f"given per GPU-hour on the command line (--gpu-cny-per-hour); {fx}"
         tier = f" {self.price_tier}" if self.price_tier else ""
-        return f"{self.basis}{tier}, quoted per {self.price_basis}: {self.price_source}, {self.price_date}; {fx}"
+        note = f" ({self.price_note})" if self.price_note else ""
+        asked = f"{self.asked_basis} asked, no price: " if self.asked_basis else ""
+        terms = f"; {self.terms}" if self.terms else ""
+        return (f"{asked}{self.basis}{tier}, {self.price_what}{note}, quoted per {self.price_basis}: "
+                f"{self.price_source}, {self.price_date}{terms}; {fx}")
 
     @property
     def where(self) -> str:
-        """'H100-SXM', or 'what-if RTX-4090 (measured on H100-SXM)'."""
+        """'H100-SXM', 'what-if RTX-4090 (measured on H100-SXM)', or for a CPU server what is priced:
+        'cpu-server (priced as a whole 96-core server)'."""
         if self.what_if:
             return f"what-if {self.hardware} (measured on {self.measured_on or 'unnamed hardware'})"
+        if self.kind == "cpu" and self.cores:
+            return f"{self.hardware} (priced as a whole {self.cores}-core server)"
         return self.hardware
 
+    @property
+    def cores(self) -> int | None:
+        from bench.config.hardware import get_hardware
 
-def number(row: dict, key: str) -> float | None:
-    """A numeric cell of a results row (CSV text or a number); None when empty or absent."""
-    v = row.get(key)
-    if v is None or v == "":
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+        return get_hardware(self.hardware).cores if self.kind == "cpu" and self.hardware else None
 
 
 def gpu_count_of(row: dict, hw: Hardware | None) -> int:
@@ -171,21 +195,21 @@ def gpu_count_of(row: dict, hw: Hardware | None) -> int:
     if hw is not None and hw.kind == "cpu":
         return 1
     if row.get("source_format"):
-        gpus = number(row, "gpu_count")
+        gpus = row.get("gpu_count")
         if not gpus:
             raise BenchError(f"run {row.get('run_id') or '?'} (from {row.get('source_file')}): how many GPUs served it "
                              "is unknown; give --gpus N")
         return int(gpus)
-    tp = number(row, "tensor_parallel_size") or 1
-    pp = number(row, "pipeline_parallel_size") or 1
+    tp = row.get("tensor_parallel_size") or 1
+    pp = row.get("pipeline_parallel_size") or 1
     return max(int(tp) * int(pp), 1)
 
 
 def power_of(row: dict, hw: Hardware | None, gpu_count: int) -> tuple[float | None, str]:
-    energy, elapsed = number(row, ENERGY_COLUMN), number(row, "elapsed_s")
+    energy, elapsed = row.get(ENERGY_COLUMN), row.get("elapsed_s")
     if energy and energy > 0 and elapsed and elapsed > 0:
         return energy / elapsed, "measured"
-    measured = number(row, POWER_COLUMN)
+    measured = row.get(POWER_COLUMN)
     if measured and measured > 0:
         return measured, "measured"
     if hw is not None:
@@ -193,63 +217,28 @@ def power_of(row: dict, hw: Hardware | None, gpu_count: int) -> tuple[float | No
     return None, ""
 
 
-@dataclass(frozen=True)
-class HourlyPrice:
-    cny_per_hour: float  # all the run's GPUs
-    basis: str  # rental | owned | given
-    price: Price | None  # the hardware.yaml quote used (None: given)
-
-
-def cny_per_hour_for(hw_name: str | None, hw: Hardware | None, gpu_count: int, power_w: float | None,
-                     opts: CostOptions) -> HourlyPrice:
-    """The hourly cost of the run's GPUs, its basis and the quote it comes from. BenchError when the basis has
-    no price."""
-    given = given_price(hw_name, opts)
-    if given is not None:
-        return HourlyPrice(cost.rental_cny_per_hour(given, gpu_count), "given", None)
-    if hw is None:
-        raise BenchError("no hardware to price: pass --hardware NAME (see hardware.yaml) "
-                         "or --gpu-cny-per-hour X")
-    if opts.basis == "rental":
-        quote = rental_quote(hw_name, hw, opts.rental_tier)
-        return HourlyPrice(cost.rental_cny_per_hour(quote.per_card_cny(opts.fx_cny_per_usd), gpu_count), "rental",
-                           quote)
-    if hw.purchase is None:
-        raise BenchError(f"{hw_name} has no purchase price in hardware.yaml; pass --gpu-cny-per-hour "
-                         f"{hw_name}=X (CNY per GPU-hour), use --basis rental, or add a price")
-    if opts.basis == "tco":
-        return HourlyPrice(tco_cny_per_hour(hw, gpu_count, power_w, opts).total_per_gpu_hour * gpu_count, "tco",
-                           hw.purchase)
-    return HourlyPrice(cost.owned_cny_per_hour(
-        hw.purchase.per_card_cny(opts.fx_cny_per_usd), gpu_count, power_w,
-        electricity_cny_per_kwh=opts.electricity_cny_per_kwh, pue=opts.pue,
-        amortization_years=opts.amortization_years,
-        hosting_cny_per_month_per_card=opts.hosting_cny_per_month_per_card,
-    ), "owned", hw.purchase)
-
-
 def split_seconds(row: dict) -> tuple[float | None, float | None]:
     """(prefill s, decode s) of a row; (None, None) when unknowable. The row's own `prefill_s`/`decode_s` when its
     engine split every step (split_method; bench.cost.formulas.prefill_decode_seconds_by_steps), else
     bench.cost.formulas.prefill_decode_seconds (decode = steps x TPOT), which under-charges long prompts.
     Sequences decoding together: the batch cap (bench run), or the measured requests in flight (bench serve)."""
-    stepped = number(row, "prefill_s"), number(row, "decode_s")
+    stepped = row.get("prefill_s"), row.get("decode_s")
     if None not in stepped:
         return stepped
-    elapsed = number(row, "elapsed_s")
-    out_tokens = number(row, "output_tokens")
-    requests = number(row, "completed") or number(row, "num_prompts")
+    elapsed = row.get("elapsed_s")
+    out_tokens = row.get("output_tokens")
+    requests = row.get("completed") or row.get("num_prompts")
     if not elapsed or out_tokens is None or not requests:
         return None, None
-    tpot_ms = number(row, "tpot_mean_ms") or number(row, "tpot_p50_ms")
+    tpot_ms = row.get("tpot_mean_ms") or row.get("tpot_p50_ms")
     if tpot_ms is None:
         if out_tokens > requests:  # tokens were decoded but their timing is unknown
             return None, None
         return elapsed, 0.0
-    lengths = (number(row, "input_len") or 0) + (number(row, "output_len") or 0)
-    concurrency = cost.decode_concurrency(int(number(row, "max_num_seqs") or requests), int(requests),
-                                          int(number(row, "kv_capacity_tokens") or 0) or None, int(lengths) or None)
-    in_flight = number(row, "mean_concurrency")  # bench serve: requests in the server on average, measured
+    lengths = (row.get("input_len") or 0) + (row.get("output_len") or 0)
+    concurrency = cost.decode_concurrency(int(row.get("max_num_seqs") or requests), int(requests),
+                                          int(row.get("kv_capacity_tokens") or 0) or None, int(lengths) or None)
+    in_flight = row.get("mean_concurrency")  # bench serve: requests in the server on average, measured
     if in_flight:
         concurrency = max(1, min(concurrency, round(in_flight)))
     return cost.prefill_decode_seconds(elapsed, int(out_tokens), int(requests), concurrency, tpot_ms / 1000.0)
@@ -258,7 +247,7 @@ def split_seconds(row: dict) -> tuple[float | None, float | None]:
 def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) -> SelfCost:
     """The cost of one ok results row under `opts`. BenchError on what cannot be priced."""
     run_id = str(row.get("run_id") or "?")
-    total_tok_s = number(row, "total_tok_s")
+    total_tok_s = row.get("total_tok_s")
     if not total_tok_s or total_tok_s <= 0:
         raise BenchError(f"run {run_id}: total_tok_s is empty or 0; nothing to price")
     book = book or load_hardware()
@@ -275,13 +264,13 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
 
     prefill_s, decode_s = split_seconds(row)
     in_full = out_full = blended_full = miss_full = None
-    cached = number(row, "cached_prompt_tokens")
+    cached = row.get("cached_prompt_tokens")
     if prefill_s is not None:
-        in_full = cost.cny_per_m_input(per_hour, prefill_s, int(number(row, "input_tokens") or 0))
+        in_full = cost.cny_per_m_input(per_hour, prefill_s, int(row.get("input_tokens") or 0))
         if cached is not None:
-            miss_full = cost.cny_per_m_input_uncached(per_hour, prefill_s, int(number(row, "input_tokens") or 0),
+            miss_full = cost.cny_per_m_input_uncached(per_hour, prefill_s, int(row.get("input_tokens") or 0),
                                                       int(cached))
-        out_full = cost.cny_per_m_output(per_hour, decode_s, int(number(row, "output_tokens") or 0))
+        out_full = cost.cny_per_m_output(per_hour, decode_s, int(row.get("output_tokens") or 0))
         if in_full is not None and out_full is not None:
             blended_full = cost.cny_per_m_blended(in_full, out_full, opts.mix)
     total = cost.at_utilization(cost.cny_per_m_total(per_hour, total_tok_s), u)
@@ -302,14 +291,16 @@ def self_cost(row: dict, opts: CostOptions, book: HardwareBook | None = None) ->
         price_date=hourly.price.date if hourly.price else "command line",
         price_tier=(hourly.price.tier or "") if hourly.price and basis == "rental" else "",
         fx_cny_per_usd=opts.fx_cny_per_usd, fx_date=opts.fx_date, measured_on=measured_on,
-        what_if=what_if, cache_hit_rate=number(row, "prefix_cache_hit_rate"), cny_per_m_input_uncached=at_u(miss_full),
+        what_if=what_if, cache_hit_rate=row.get("prefix_cache_hit_rate"), cny_per_m_input_uncached=at_u(miss_full),
+        market=opts.market, price_what=hourly.price.what if hourly.price else "",
+        price_note=hourly.chosen.note if hourly.chosen else "", asked_basis=hourly.asked, terms=hourly.terms,
     )
 
 
 def row_vendor_use(row: dict, use: VendorUse, hit_rate_given: bool) -> VendorUse:
     """The vendor terms for one row: a measured prefix-cache hit rate prices the vendor's input at its
     cache-hit price at that rate (unless --cache-hit-rate was given: then that rate, for every row)."""
-    rate = number(row, "prefix_cache_hit_rate")
+    rate = row.get("prefix_cache_hit_rate")
     if hit_rate_given or rate is None:
         return use
     return replace(use, cache_hit_rate=min(max(rate, 0.0), 1.0))
@@ -405,7 +396,7 @@ def run_cost_columns(row: dict, hardware: str | None, pricing=None) -> dict:
     opts = cost_options(*([pricing] if pricing is not None else []), hardware=hardware)
     try:
         mine = self_cost(row, opts)
-    except BenchError:
+    except BenchError:  # run_cost_why says why; the row is written unpriced
         return cols
     cols.update({
         "cost_basis": mine.basis, "gpu_cny_per_hour": mine.gpu_cny_per_hour, "fx_cny_per_usd": opts.fx_cny_per_usd,
@@ -414,7 +405,23 @@ def run_cost_columns(row: dict, hardware: str | None, pricing=None) -> dict:
         "cny_per_m_total": mine.cny_per_m_total, "tokens_per_cny": mine.tokens_per_cny,
         "tokens_per_cny_blended": mine.tokens_per_cny_blended, "cny_per_m_input_uncached": mine.cny_per_m_input_uncached,
         "gpu_price_source": ("given with --gpu-cny-per-hour" if mine.basis == "given" else
-                             f"{mine.price_source} ({mine.price_tier or mine.basis}, per {mine.price_basis})"),
+                             f"{mine.price_source} ({mine.basis_text}; {mine.price_what}, per {mine.price_basis})"),
         "gpu_price_date": mine.price_date, "fx_date": mine.fx_date,
     })
     return cols
+
+
+def run_cost_why(row: dict, hardware: str | None) -> str:
+    """Why a `bench run --hardware NAME` row carries no cost ("" when it does): no hardware named, the case did not
+    finish, or the reason the default options could not price it (with the fix)."""
+    if row.get("cny_per_m_total") not in (None, ""):
+        return ""
+    if not hardware:
+        return "not priced: no --hardware named (give one, or price the CSV later with bench cost --hardware NAME)"
+    if row.get("status") != "ok":
+        return f"not priced: the case ended {row.get('status')}"
+    try:
+        self_cost(row, CostOptions(hardware=hardware))
+    except BenchError as e:
+        return f"not priced: {e}"
+    return ""

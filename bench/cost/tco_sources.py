@@ -17,19 +17,45 @@ class Sourced:
     date: str
 
 
-# Host share of an 8-GPU H100 server (everything but the GPUs: CPUs, memory, NICs, storage, chassis, board,
-# power supplies): SemiAnalysis' DGX H100 bill of materials, 5,200 + 7,860 + 3,456 + 10,908 + 563 + 875 + 463
-# + 1,200 + 1,485 = 32,010 USD per server, / 8 GPUs. A cost to build, so a floor on what a buyer pays.
-HOST_SHARE_USD_PER_GPU = Sourced(32_010 / 8, "USD per GPU",
-                                 "SemiAnalysis, 'AI Server Cost Analysis - Memory Is The Biggest Loser' (DGX H100 "
-                                 "BOM), as summed by github.com/epoch-research/training-cost-trends", "2023-05")
+# Host cost per GPU, one per host class (hardware.yaml `host`), each a cost to build or a parts list, so a floor
+# on what a buyer pays. SemiAnalysis' DGX H100 bill of materials less the GPU baseboard: 5,200 (CPUs) + 7,860
+# (memory) + 3,456 (storage) + 10,908 (NICs) + 563 + 875 + 463 + 1,200 + 1,485 (chassis, board, fans, power supplies,
+# assembly) = 32,010 USD per 8-GPU server (summed by epoch-research/training-cost-trends h100_manufacturing_cost).
+DGX_H100_HOST_USD = 32_010.0
+DGX_H100_NIC_USD = 10_908.0
+HOST_USD_PER_GPU = {
+    "hgx": Sourced(DGX_H100_HOST_USD / 8, "USD per GPU",
+                   "SemiAnalysis, 'AI Server Cost Analysis - Memory Is The Biggest Loser' (DGX H100 bill of materials "
+                   "less the GPU baseboard, 32,010 USD / 8), via github.com/epoch-research/training-cost-trends",
+                   "2023-05"),
+    # An inference PCIe server (8 cards on PCIe switches) has the DGX's CPUs, memory, storage, chassis and power
+    # but no GPU back-end network: the same bill less its NICs line.
+    "pcie-server": Sourced((DGX_H100_HOST_USD - DGX_H100_NIC_USD) / 8, "USD per GPU",
+                           "derived from SemiAnalysis' DGX H100 bill of materials less its NICs line "
+                           "((32,010 - 10,908) / 8): assumed, no PCIe server bill found", "2023-05"),
+    # A 4-GPU workstation on a server board: EPYC 7252, ASRock Rack ROMED8-2T, 32 GB ECC RDIMM, a 1,600 W PSU, dual
+    # 10 GbE: 4,314 USD with four cards at 750 each, so (4,314 - 3,000) / 4 per GPU.
+    "workstation": Sourced((4_314 - 4 * 750) / 4, "USD per GPU",
+                           "thinksmart.life/research/posts/gpu-rig-budget-vs-pro (the pro-tier 4-GPU build, "
+                           "4,314 USD less four cards at 750)", "undated"),
+}
+# Host power per GPU (CPUs, memory, NICs, fans, power-supply losses), by host class.
+HOST_W_PER_GPU_BY_CLASS = {
+    # NVIDIA DGX H100 datasheet: 10.2 kW maximum system power for 8 x 700 W GPUs: (10,200 - 5,600) / 8.
+    "hgx": Sourced((10_200 - 8 * 700) / 8, "W per GPU", "NVIDIA DGX H100 datasheet (10.2 kW maximum system "
+                   "power, 8 x 700 W GPUs)", "2023"),
+    # 8 x 350 W PCIe cards (H100 PCIe or L40S) in a Supermicro SYS-521GE-TNRT draw 4.3-5 kW in all: midpoint
+    # 4,650 W less 2,800 W of cards, / 8.
+    "pcie-server": Sourced((4_650 - 8 * 350) / 8, "W per GPU", "servethehome.com/nvidia-l40s-is-the-nvidia-h100-ai-"
+                           "alternative-with-a-big-benefit-supermicro (8-GPU PCIe servers use 4.3-5 kW)", "2023"),
+    "workstation": Sourced((4_650 - 8 * 350) / 8, "W per GPU", "assumed as the PCIe server's host (no workstation "
+                           "power measurement found)", "2023"),
+}
 # Networking (switches, optics, cables) as a share of the hardware capital.
 NETWORK_SHARE_OF_CAPITAL = Sourced(0.10, "fraction of card + host capital",
                                    "v2-pseo-ai.pages.dev/tools/gpu-tco-analysis: transceivers, cabling, "
                                    "top-of-rack switches add 10-15% to hardware capex (low end taken)", "undated")
-# Host and network power per GPU: an 8 x H100 DGX node draws 8 x 700 W + 500 W host + 100 W networking.
-HOST_W_PER_GPU = Sourced(500 / 8, "W per GPU", "lynx-cortex.pages.dev, datacenter economics (DGX host 500 W / 8)",
-                         "undated")
+# Network power per GPU (switches): 100 W per 8-GPU node.
 NETWORK_W_PER_GPU = Sourced(100 / 8, "W per GPU", "lynx-cortex.pages.dev, datacenter economics (100 W / 8)",
                             "undated")
 # Colocation (data-centre space, cooling, power delivery) per kW of IT load per month: USD 150-250.

@@ -10,7 +10,9 @@ from bench.core.formats import num, pct
 from bench.core.tables import csv_records, markdown_table
 
 OUT_COLUMNS_AFTER_KEY = ("metric", "direction", "base_median", "base_min", "base_max", "base_n", "new_median",
-                         "new_min", "new_max", "new_n", "change", "pct_change", "noise", "verdict")
+                         "new_min", "new_max", "new_n", "change", "pct_change", "noise", "verdict",
+                         # the 95% t-intervals of repeated sides and Welch's confidence of a change, at the end
+                         "base_ci_low", "base_ci_high", "new_ci_low", "new_ci_high", "p_change")
 
 
 def direction_label(d: int) -> str:
@@ -42,6 +44,13 @@ def spread_text(s: cmp.Spread | None) -> str:
     if s.n == 1:
         return num(s.median)
     return f"{num(s.median)} ({num(s.min)}..{num(s.max)}, n={s.n})"
+
+
+def verdict_text(m: cmp.MetricChange) -> str:
+    """The verdict, with Welch's confidence of a real change where both sides were repeated."""
+    if m.p_change is None:
+        return m.verdict
+    return f"{m.verdict} ({m.p_change:.0%} sure of a change, Welch)"
 
 
 def summary_line(c: cmp.Comparison) -> str:
@@ -110,7 +119,7 @@ def table_rows(c: cmp.Comparison, lines=None) -> list[list[str]]:
     shown = varying_key_columns(c)
     lines = shown_changes(c) if lines is None else lines
     return [[case_label(c, case, shown), m.metric, spread_text(m.base), spread_text(m.new), num(m.change),
-             pct(m.pct_change, signed=True), m.verdict] for case, m in lines]
+             pct(m.pct_change, signed=True), verdict_text(m)] for case, m in lines]
 
 
 TABLE_HEADERS = ["case", "metric", "BASE median (min..max, n)", "NEW median (min..max, n)", "change", "%", "verdict"]
@@ -129,7 +138,8 @@ def to_markdown(c: cmp.Comparison, base: Path, new: Path) -> str:
     parts.append("\n## Metrics\n\n")
     parts.append("Verdicts know each metric's direction (throughput up is better; latency, memory, energy and "
                  "cost up are worse). Within noise: the change is within the threshold, or the min..max "
-                 "ranges of repeated rows overlap.\n\n")
+                 "ranges of repeated rows overlap, or both sides were repeated and the 95% t-intervals of their "
+                 "means overlap; then \"N% sure of a change\" is 1 - p of Welch's t-test.\n\n")
     rows = table_rows(c)
     parts.append(markdown_table(TABLE_HEADERS, rows))
     left_out = left_out_line(c, len(rows))
@@ -149,6 +159,10 @@ def to_records(c: cmp.Comparison) -> list[dict]:
             for side, s in (("base", m.base), ("new", m.new)):
                 rec.update({f"{side}_median": s and s.median, f"{side}_min": s and s.min,
                             f"{side}_max": s and s.max, f"{side}_n": s.n if s else 0})
+            for side, s in (("base", m.base), ("new", m.new)):  # after the columns of earlier releases
+                ci = s.interval if s else None
+                rec.update({f"{side}_ci_low": ci and ci[0], f"{side}_ci_high": ci and ci[1]})
+            rec["p_change"] = m.p_change
             out.append(rec)
     return out
 
@@ -178,7 +192,7 @@ def print_comparison(c: cmp.Comparison, base: Path, new: Path) -> None:
     colour = {"better": "green", "worse": "bold red", "within noise": "", "missing": "dim"}
     rows = table_rows(c)
     for r in rows:
-        style = colour[r[-1]]
+        style = colour[r[-1].split(" (")[0]]  # the verdict, before Welch's confidence
         t.add_row(*r[:-1], f"[{style}]{r[-1]}[/{style}]" if style else r[-1])
     console.print(t)
     left_out = left_out_line(c, len(rows))

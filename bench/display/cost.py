@@ -7,6 +7,7 @@ import math
 
 from rich.table import Table
 
+from bench.config.engines import is_predicted
 from bench.core.console import make_console
 from bench.core.formats import cny, dearer_or_cheaper, given, ms, num, pct, tokens
 from bench.cost import formulas as cost
@@ -50,7 +51,7 @@ def throughput_line(row: dict) -> str | None:
     if pred != pred and bound != bound:
         return None
     band = f"band {num(low)}-{num(high)}, {cal}" if low == low and high == high and cal else (cal or "")
-    if row.get("engine") == "sim":
+    if is_predicted(row.get("engine")):
         what = f"{num(tok)} output tok/s predicted" + (f" ({band})" if pred == pred else " (the bound itself)")
     else:
         what = f"{num(tok)} output tok/s measured" + (f"; predicted {num(pred)} ({band})" if pred == pred else "")
@@ -71,7 +72,7 @@ def print_self_cost(mine: SelfCost, comparisons: list[VendorComparison], as_of: 
     where = f"{gpus}{mine.where}" if mine.hardware else f"{mine.gpu_count} GPU(s)"
     unit = "server-hour" if mine.kind == "cpu" else "GPU-hour"
     predicted = f" ({prediction.label})" if prediction else ""
-    console.print(f"[bold]{mine.run_id}[/bold]  {mine.model} on {where}{predicted}: {mine.basis} "
+    console.print(f"[bold]{mine.run_id}[/bold]  {mine.model} on {where}{predicted}: {mine.basis_text} "
                   f"{cny(mine.gpu_cny_per_hour)} CNY per {unit}, utilisation {pct(mine.utilization)}, mix {mix}",
                   highlight=False)
     console.print(f"  price: {mine.provenance}", soft_wrap=True)
@@ -176,7 +177,8 @@ def price_terms(p: VendorPrice) -> str:
         terms.append(f"batch -{pct(p.batch_discount)}")
     if p.off_peak:
         since = f" from {p.off_peak.starts}" if p.off_peak.starts else ""
-        terms.append(f"off-peak {p.off_peak.window} -{pct(p.off_peak.discount)}{since}")
+        weekends = " and weekends" if p.off_peak.weekends else ""
+        terms.append(f"off-peak {p.off_peak.window}{weekends} -{pct(p.off_peak.discount)}{since}")
     if p.free_quota:
         per = "a month" if p.free_quota.per == "month" else "once"
         terms.append(f"{tokens(p.free_quota.tokens)} free tokens {per}")
@@ -184,7 +186,31 @@ def price_terms(p: VendorPrice) -> str:
         terms.append(f"{tokens(p.rpm)} RPM / {tokens(p.tpm)} TPM")
     if p.context_tier:
         terms.append(f"{p.context_tier} context")
+    if p.thinking_output_per_m is not None:
+        terms.append(f"thinking out {given(p.thinking_output_per_m)}")
+    if p.tiers:
+        terms.append(tiers_text(p))
     return "; ".join(terms)
+
+
+def tiers_text(p: VendorPrice) -> str:
+    """'tiers in 0-32K out 0-200: 0.8/2, in 0-32K out 200-open: 0.8/8, in 32-128K: 1.2/16, ...': each tier's
+    input range (thousands of tokens), output range where it has one, and input/output price."""
+    parts = []
+    for t in p.tiers:
+        where = f"in {t.input_above // 1000}-{t.input_up_to // 1000 if t.input_up_to else 'open'}K"
+        if t.output_above or t.output_up_to is not None:
+            where += f" out {t.output_above}-{t.output_up_to or 'open'}"
+        think = f" (thinking {given(t.thinking_output_per_m)})" if t.thinking_output_per_m is not None else ""
+        parts.append(f"{where}: {given(t.input_per_m)}/{given(t.output_per_m)}{think}")
+    return "tiers " + ", ".join(parts)
+
+
+def short_source(p: VendorPrice) -> str:
+    """The first source the row names (before ';' or ','), for a table cell; --sources prints it whole."""
+    first = p.source.split(";")[0].split(", naming")[0].split(" (")[0].strip()
+    first = first.replace("packages/model-bank/src/aiModels/", "model-bank/")
+    return first if len(first) <= 60 else first[:57] + "..."
 
 
 def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, mix: tuple[float, float],
@@ -206,7 +232,9 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
         t.add_column("basis")
     if keys:
         t.add_column("API keys", justify="right")
-    t.add_column("terms")
+    t.add_column("terms", overflow="fold")
+    t.add_column("checked", no_wrap=True)
+    t.add_column("source", overflow="fold", min_width=22)
     for p in prices:
         if p.free:
             listed = "free"
@@ -220,7 +248,7 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
             cells += [cny(e.blended_cny_per_m), e.basis]
         if keys:
             cells.append(num(e.keys_needed))
-        cells.append(price_terms(p))
+        cells += [price_terms(p), str(p.checked_on), short_source(p)]
         t.add_row(*cells)
     console.print(t)
     with_notes = sum(1 for p in prices if notes_of(p))
@@ -230,7 +258,7 @@ def print_prices(prices: list[VendorPrice], title: str, fx_cny_per_usd: float, m
     if sources:  # one line each, unwrapped, so a source or a condition of the price reads whole
         for p in prices:
             notes = notes_of(p)
-            console.print(f"{p.vendor} {p.label} ({p.since}): source {p.source}"
+            console.print(f"{p.vendor} {p.label} ({p.since}): source {p.source} (checked {p.checked_on})"
                           + (f"; notes: {notes}" if notes else ""), soft_wrap=True, highlight=False, markup=False)
 
 

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import math
 
-from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point
+from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point, latency_name
 from bench.cost import formulas as cost
 from bench.core.formats import cell, cny, dearer_or_cheaper, given, ms, num, pct, ratio, tokens
+from bench.cost.market import headline_label, tier_and_market
 from bench.core.tables import markdown_table
 from bench.cost.pricing import BASES
+
+
+def market_text(p: Plan) -> str:
+    """'China market, rental on-demand' (or 'global market, tco'): whose quotes and which tier price the fleet."""
+    o = p.request.cost_options
+    given = dict(o.gpu_cny_per_hour_by_hardware)
+    every = o.gpu_cny_per_hour is not None or all(hp.hardware in given for hp in p.hardware)
+    text = headline_label(o.market, p.request.basis, o.rental_tier, every)
+    return text + (f"; given for {', '.join(given)}" if given and not every else "")
 
 
 def headline(p: Plan) -> str:
@@ -49,7 +59,8 @@ def self_table(p: Plan) -> tuple[list[str], list[list]]:
     b0 = p.request.basis
     others = [b for b in BASES if b != b0]
     headers = ["hardware", "points (in/out)", "TP", "batch at SLO", "tok/s per replica", "GPUs (replicas, servers)",
-               "batch peak / mean", "util at mean", f"TTFT / TPOT p{p.request.slo.percentile} at peak, ms",
+               "batch peak / mean", "util at mean", f"TTFT / TPOT at peak, ms (p{p.request.slo.percentile} measured; "
+                                                     "mean step predicted)",
                f"CNY/GPU-h ({b0})", f"CNY/month ({b0})", f"CNY/M ({b0})", "CNY/month " + " / ".join(others),
                "predicted: at the roofline bound"]
     rows = []
@@ -66,13 +77,20 @@ def self_table(p: Plan) -> tuple[list[str], list[list]]:
             hp.hardware, source_text(hp), f.gpus_per_replica,
             f"{num(op.point.batch)} ({op.binding}{', interpolated' if op.interpolated else ''})",
             num(f.replica_tok_s) + band_text(op.point.band_low_tok_s, op.point.band_high_tok_s),
-            f"{num(f.gpus)} ({num(f.replicas)}, {num(f.servers)})" + band_text(*gpus_band),
+            f"{num(f.gpus)} ({replicas_text(f)}, {num(f.servers)})" + band_text(*gpus_band),
             f"{num(f.batch_at_peak)} / {num(f.batch_at_mean)}", pct(f.utilization_at_mean),
-            f"{ms(f.at_peak.ttft_ms)} / {ms(f.at_peak.tpot_ms)}",
+            f"{ms(f.at_peak.ttft_ms)} / {ms(f.at_peak.tpot_ms)} ({latency_name(f.at_peak, p.request.slo.percentile)})",
             cny(hp.gpu_hour().cny), cny(hp.monthly_cny()), cny(p.self_cny_per_m(hp)) + band_text(*cny_band),
             " / ".join(cny(hp.monthly_cny(b)) for b in others), bound_text(p, hp),
         ])
     return headers, rows
+
+
+def replicas_text(f) -> str:
+    """'3', or '2 + 1 batch at batch 256' with a batch share on replicas of its own."""
+    if not f.batch_replicas:
+        return f"{f.replicas:,}"
+    return f"{num(f.replicas)} + {num(f.batch_replicas)} batch at batch {num(f.batch_point.batch)}"
 
 
 def vendor_table(p: Plan) -> tuple[list[str], list[list]]:
@@ -114,23 +132,28 @@ def verdict(p: Plan) -> str:
               for hp in p.hardware if hp.monthly_cny() is not None]
     bills = [(b.monthly_cny, f"{b.price.vendor} {b.price.model}" + (f" ({b.marks})" if b.marks else ""))
              for b in p.vendors]
+    where = f"[{market_text(p)}] "
     if not fleets and not bills:
-        return "nothing could be priced"
+        return where + "nothing could be priced"
     if not fleets or not bills:
         m, what = min(fleets or bills)
-        return f"cheapest: {what} at {cny(m)} CNY/month (nothing on the other side to compare)"
+        return where + f"cheapest: {what} at {cny(m)} CNY/month (nothing on the other side to compare)"
     (m0, first), (m1, second) = sorted([min(fleets), min(bills)])
     if m0 == 0:
-        return f"cheapest: {first} at 0 CNY/month; {second} at {cny(m1)}"
+        return where + f"cheapest: {first} at 0 CNY/month; {second} at {cny(m1)}"
     by = "as cheap as" if m1 / m0 < 1.005 else f"{ratio(m1 / m0)} cheaper than"
-    return f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}"
+    return where + f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}"
 
 
 def provenance(p: Plan) -> list[str]:
     lines = []
     for hp in p.hardware:
         lines.append(f"{hp.hardware}: " + "; ".join(f"{g.basis} {cny(g.cny)}/GPU-h ({g.provenance})" if g.cny is not None
-                                                   else f"{g.basis}: none" for g in hp.prices))
+                                                   else f"{g.basis}: none ({g.provenance})" for g in hp.prices))
+        head = hp.gpu_hour()
+        if head.basis != p.request.basis and head.cny is not None:
+            lines.append(f"{hp.hardware}: no {p.request.basis} price; the headline uses {head.basis} "
+                         f"{cny(head.cny)}/GPU-h ({head.provenance})")
         if hp.note and hp.op is not None:
             lines.append(f"{hp.hardware}: {hp.note}")
     fx = p.request.cost_options
@@ -176,7 +199,8 @@ def _as_json(p: Plan) -> dict:
         f = hp.fleet
         d.update(meets_slo=True, batch_at_slo=hp.op.point.batch, binding=hp.op.binding,
                  operating_point_from=list(hp.op.between), replica_tok_s=f.replica_tok_s,
-                 gpus_per_replica=f.gpus_per_replica, replicas=f.replicas, gpus=f.gpus, servers=f.servers,
+                 gpus_per_replica=f.gpus_per_replica, replicas=f.replicas + f.batch_replicas,
+                 batch_replicas=f.batch_replicas, gpus=f.gpus, servers=f.servers,
                  batch_at_peak=f.batch_at_peak, batch_at_mean=f.batch_at_mean,
                  utilization_at_mean=f.utilization_at_mean, ttft_ms_at_peak=f.at_peak.ttft_ms,
                  tpot_ms_at_peak=f.at_peak.tpot_ms,
@@ -200,7 +224,10 @@ def _as_json(p: Plan) -> dict:
                 "breakeven_utilization": be.utilization if be else None}
         return d
 
+    o = p.request.cost_options
+    tier, market = tier_and_market(o.rental_tier, o.market)
     return {"model": p.model, "as_of": str(p.as_of), "basis": p.request.basis, "verdict": verdict(p),
+            "market": market, "rental_tier": tier, "market_text": market_text(p),
             "traffic": {"tokens_per_day": t.tokens_per_day, "mix": cost.format_mix(t.mix),
                         "peak_to_mean": t.peak_to_mean, "input_len": t.input_len, "output_len": t.output_len,
                         "mean_tok_s": t.mean_tok_s, "peak_tok_s": t.peak_tok_s,
@@ -236,7 +263,8 @@ def out_records(p: Plan) -> list[dict]:
         if hp.op is not None:
             f = hp.fleet
             base.update(tensor_parallel_size=f.gpus_per_replica, batch_at_slo=hp.op.point.batch,
-                        binding=hp.op.binding, replica_tok_s=f.replica_tok_s, replicas=f.replicas, gpus=f.gpus,
+                        binding=hp.op.binding, replica_tok_s=f.replica_tok_s, replicas=f.replicas + f.batch_replicas,
+                        gpus=f.gpus,
                         servers=f.servers, batch_at_peak=f.batch_at_peak, batch_at_mean=f.batch_at_mean,
                         utilization_at_mean=f.utilization_at_mean, ttft_ms_at_peak=f.at_peak.ttft_ms,
                         tpot_ms_at_peak=f.at_peak.tpot_ms, monthly_cny=hp.monthly_cny(),

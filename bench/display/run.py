@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from bench.config.engines import is_predicted
 from bench.core.console import make_console
 from bench.core.formats import cny, ms, num, pct, si
 
@@ -35,7 +36,7 @@ def workload_text(r: dict) -> str:
 
 def print_case(outcome) -> None:
     r = outcome.row
-    if r["engine"] == "sim":
+    if is_predicted(r["engine"]):
         cal = r.get("prediction_calibration") if "+" in str(r.get("engine_version") or "") else None
         what = f"expected, {cal}" if cal else "roofline prediction"
     else:
@@ -66,7 +67,7 @@ def print_case(outcome) -> None:
     t.add_row("KV bytes/token", f"{num(r['kv_bytes_per_token'])} allocated | "
                                 f"{num(r['kv_bytes_per_token_analytic'])} analytic ({r['kv_cache_dtype']})")
     t.add_row("peak memory", f"{num(r['peak_memory_gb'])} GB ({r['peak_memory_source']})")
-    if r.get("predicted_output_tok_s") is not None and r["engine"] != "sim":
+    if r.get("predicted_output_tok_s") is not None and not is_predicted(r["engine"]):
         t.add_row("predicted", f"{num(r['predicted_output_tok_s'])} output tok/s (band "
                   f"{num(r['predicted_band_low_tok_s'])}-{num(r['predicted_band_high_tok_s'])}, "
                   f"{r['prediction_calibration']})")
@@ -81,7 +82,21 @@ def print_case(outcome) -> None:
     elif outcome.record.get("telemetry_note"):
         t.add_row("energy", f"not measured: {outcome.record['telemetry_note']}")
     t.add_row("engine start / warm-up", f"{num(r['engine_start_s'])} s / {num(r['warmup_s'])} s")
+    t.add_row("cost", cost_text(r))
     console.print(t)
+
+
+def cost_text(r: dict) -> str:
+    """'0.42 CNY/M blended (3:1), 1.98 CNY/GPU-h: SOURCE (rental on-demand ...)' or why the row carries no cost."""
+    from bench.cost.pricing import run_cost_why
+
+    if r.get("cny_per_m_total") in (None, ""):
+        return run_cost_why(r, r.get("hardware"))
+    blended = r.get("cny_per_m_blended")
+    head = (f"{cny(blended)} CNY/M blended ({r.get('cost_mix')})" if blended not in (None, "") else
+            f"{cny(r['cny_per_m_total'])} CNY/M any token")
+    return (f"{head}, {cny(r.get('gpu_cny_per_hour'))} CNY/GPU-h: {r.get('gpu_price_source')}, "
+            f"{r.get('gpu_price_date')}")
 
 
 def print_summary(rows: list[dict]) -> None:
@@ -115,7 +130,7 @@ def print_models(models, show_tiny: bool = False) -> None:
 
 
 def print_explain(e: dict) -> None:
-    """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.bound.explain."""
+    """`bench explain`: the model's sizes and the hardware's bounds, from bench.roofline.explain.explain."""
     dp = ", data-parallel attention" if e["attention_data_parallel"] else ""
     t = Table(title=f"{e['model']} on {e['hardware']} x{e['tensor_parallel_size']} "
                     f"(weights {e['weight_dtype']}, KV {e['kv_cache_dtype']}{dp}, context {num(e['context'])})",
@@ -125,7 +140,11 @@ def print_explain(e: dict) -> None:
     t.add_row("parameters", f"{num(e['params_total'] / 1e9)} billion total | "
                           f"{num(e['params_active'] / 1e9)} billion active per token")
     t.add_row("weights", f"{num(e['weight_bytes'] / 1e9)} GB in all | {num(e['weight_bytes_per_gpu'] / 2**30)} GiB per GPU")
+    t.add_row("attention layers", e.get("attention_layers") or "-")
     t.add_row("KV cache per token", f"{num(e['kv_bytes_per_token'])} bytes (all GPUs)")
+    per_seq = e.get("kv_bytes_per_sequence")
+    if per_seq is not None and per_seq != e["kv_bytes_per_token"] * e["context"]:  # a window, a state or top-k
+        t.add_row(f"KV cache per sequence of {num(e['context'])}", f"{num(per_seq / 2**20)} MiB (all GPUs)")
     if not e["fits"]:
         t.add_row("fits", "[red]no: the weights leave no room for a KV cache at "
                           f"gpu_memory_utilization {e['gpu_memory_utilization']}[/red]")
@@ -137,6 +156,8 @@ def print_explain(e: dict) -> None:
         t.add_row("decode turns compute-bound", f"from batch {num(cb)}" if cb else "never (memory-bound at this context)")
     t.add_row("peak / bandwidth", f"{si(e['peak_flops'], 'FLOPS')} | {si(e['bandwidth_bytes_s'], 'B/s')}")
     console.print(t)
+    if e.get("weight_format_note"):
+        console.print(f"weights: {e['weight_format_note']}", highlight=False)
     if e.get("warning"):
         console.print(f"[yellow]warning: {e['warning']}[/yellow]")
     if not e.get("fits_context", True):
@@ -150,7 +171,7 @@ def print_explain(e: dict) -> None:
     d = Table(title="decode bound (one step = max(bytes / bandwidth, FLOPs / peak)) and expected "
                     f"({e.get('calibration', '-')})", title_justify="left")
     for col in ("batch", "step ms", "tok/s", "expected tok/s", "bound", "weights read", "KV read", "fits KV") + \
-            (("CNY/M out at the bound", "CNY/M out expected") if cost_col else ()):
+            (("CNY/M decode-only, bound", "CNY/M decode-only, expected") if cost_col else ()):
         d.add_column(col, justify="right")
     for r in e["decode"]:
         exp = r.get("expected_tok_s")
@@ -163,7 +184,9 @@ def print_explain(e: dict) -> None:
     console.print(d)
     if cost_col:
         console.print(f"cost: {price['basis']} {cny(price['cny_per_hour'])} CNY per hour for {e['tensor_parallel_size']} "
-                      f"GPU(s) ({price['source']}) / output tokens an hour, the card fully busy: at the bound (a "
-                      f"floor) and at the expected tok/s (calibration {e.get('calibration', '-')})", highlight=False)
+                      f"GPU(s) ({price['source']}) / output tokens an hour, the card fully busy and only decoding (no "
+                      f"prefill charged): at the bound (a floor) and at the expected tok/s (calibration "
+                      f"{e.get('calibration', '-')}). Not bench cost's 'CNY per M output', which is the decode share "
+                      "of a run's time over its output tokens", highlight=False)
     elif price.get("why"):
         console.print(f"cost: {price['why']}", highlight=False)

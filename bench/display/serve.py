@@ -18,13 +18,26 @@ def level_name(row: dict) -> str:
     return f"conc. {row.get('concurrency')}"
 
 
+FAILURE_CLASSES = (("errors_http", "http"), ("errors_connection", "connection"), ("errors_timeout", "timeout"),
+                   ("errors_stream", "stream"), ("cancelled", "cancelled"))
+
+
+def failure_classes(row: dict) -> str:
+    """' (8 http, 4 connection)': the failed requests' classes, as the row counts them; '' when none failed."""
+    parts = [f"{row[c]} {name}" for c, name in FAILURE_CLASSES if row.get(c)]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def print_level(outcome) -> None:
     r = outcome.row
     if r["status"] == "failed" or r["status"] == "oom":
-        console.print(f"{level_name(r)}: [red]{r['status']}[/red] {str(r['error'])[:300]}")
+        counts = (f" {r['completed']} ok / {r['failed']} failed{failure_classes(r)}, {r['unsent']} not sent:"
+                  if r.get("completed") is not None else "")
+        console.print(f"{level_name(r)}: [red]{r['status']}[/red]{counts} {str(r['error'])[:300]}")
     else:
         colour = "green" if r["status"] == "ok" else "yellow"
-        console.print(f"{level_name(r)}: [{colour}]{r['status']}[/{colour}] {r['completed']} ok / {r['failed']} failed, "
+        console.print(f"{level_name(r)}: [{colour}]{r['status']}[/{colour}] {r['completed']} ok / {r['failed']} failed"
+                      f"{failure_classes(r)}, "
                       f"{num(r['output_tok_s'])} output tok/s, TTFT p50 {ms(r['ttft_p50_ms'])} ms, "
                       f"TPOT p50 {ms(r['tpot_p50_ms'])} ms")
     for w in outcome.warnings:
@@ -51,18 +64,22 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
         t.add_column(c, justify="left" if c in ("level", "status") else "right", no_wrap=c == "level")
     for r in rows:
         kv = r.get("server_kv_cache_usage_max")
-        cells = [level_name(r), r["status"], f"{num(r['completed'])}/{num(r['failed'])}", num(r["requests_per_s"]),
+        limited = r.get("rate_limited") or str(r.get("error") or "").startswith("rate-limited")  # a warm-up's 429s
+        status = r["status"] + (" (rate-limited)" if limited else "")
+        cells = [level_name(r), status, f"{num(r['completed'])}/{num(r['failed'])}", num(r["requests_per_s"]),
                  num(r["output_tok_s"]), _pair(r["ttft_p50_ms"], r["ttft_p99_ms"]),
                  _pair(r["tpot_p50_ms"], r["tpot_p99_ms"]), _pair(r["itl_p50_ms"], r["itl_p99_ms"]),
-                 _pair(r["e2e_p50_ms"], r["e2e_p99_ms"]), num(r["goodput_req_s"]),
+                 _pair(r["e2e_p50_ms"], r["e2e_p99_ms"]), _goodput(r),
                  _met(r), pct(kv), num(r.get("server_preemptions"))]
         if hardware:
             cells.append(cny(cost_of(r)))
         t.add_row(*cells)
     console.print(t)
-    notes = ["goodput: requests/s meeting the SLO"] if first.get("slo_ttft_ms") or first.get("slo_tpot_ms") else []
+    notes = (["goodput: requests/s meeting the SLO (how many of the level's requests did); a failed request never "
+              "does"] if first.get("slo_ttft_ms") or first.get("slo_tpot_ms") else [])
     if hardware:
-        notes.append(f"CNY/M: blended {first.get('cost_mix') or '3:1'} input:output on {hardware}")
+        notes.append(f"CNY/M: blended {first.get('cost_mix') or '3:1'} input:output on {hardware}, over the tokens of "
+                     "the ok requests only (ok/fail)")
     if notes:
         console.print("; ".join(notes))
     if first.get("slo_ttft_ms") or first.get("slo_tpot_ms"):
@@ -70,6 +87,13 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
                       f"for at least {pct(slo_attainment)} of a level's requests")
     if hardware:
         _print_cheapest(outcome, hardware)
+
+
+def _goodput(r: dict) -> str:
+    """Goodput with the number of good requests it stands on (slo_attainment x the level's requests)."""
+    if r.get("goodput_req_s") is None or r.get("slo_attainment") is None:
+        return num(r.get("goodput_req_s"))
+    return f"{num(r['goodput_req_s'])} ({round(r['slo_attainment'] * r['num_prompts'])})"
 
 
 def _met(r: dict) -> str:

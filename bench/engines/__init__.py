@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import importlib
 
-from bench.config.engines import check_engine_name, engines
+from bench.config.engines import check_engine_name, engines, not_installed
+from bench.core.errors import BenchError
 
 
 def load_engine(name: str):
+    """Engine `name`'s class, its module imported now. A package that module needs and this Python lacks (a
+    plugin's torch, say) is bad input: one line naming the package and how to install it."""
     check_engine_name(name)
     module, cls = engines()[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if not e.name:
+            raise
+        raise BenchError(not_installed(name, e.name.split(".")[0])) from None
+    return getattr(loaded, cls)

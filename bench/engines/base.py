@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
+from bench.config.run import RunConfig
 from bench.measure.metrics import RequestResult
+from bench.workload.source import Workload
 from bench.workload.synthetic import Request
 
 
@@ -15,6 +18,9 @@ class KVCacheInfo:
     num_blocks: int | None = None
     capacity_tokens: int | None = None  # tokens the cache can hold at once, all sequences together
     allocated_bytes: int | None = None  # bytes of the KV tensors, summed over all workers
+    # vLLM's KV-cache groups drawing on one block pool (sliding-window and full layers: 2); a block holds one group's
+    # layers, so the pool holds blocks x block size / groups tokens of every layer
+    groups: int | None = None
 
     @property
     def bytes_per_token(self) -> float | None:
@@ -28,12 +34,32 @@ class KVCacheInfo:
 
 @dataclass
 class EngineSpec:
-    """What the worker hands an engine: the resolved case plus where the model is."""
+    """What the worker hands an engine: the resolved case, where the model is, and the case's requests.
 
-    run: dict  # RunConfig.model_dump() after resolve()
+    It reaches the worker's process as JSON (to_json, written by the parent; from_json validates `run` back into a
+    RunConfig there), so an engine reads typed options: `spec.run.max_num_seqs`."""
+
+    run: RunConfig  # resolved (bench.config.run.resolve)
     load_path: str  # vLLM `model=`: a directory (config.json, maybe weights) or a hub id
     load_format: str  # "auto" or "dummy"
     model_config: dict  # the architecture's config.json
+    # the case's requests, built once by the parent (bench.execution.case.engine_spec): the worker times exactly
+    # these, and an engine that sizes a cache by the longest request reads them here (None: an engine made
+    # outside a case)
+    workload: Workload | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"run": self.run.model_dump(mode="json"), "load_path": self.load_path,
+                           "load_format": self.load_format, "model_config": self.model_config,
+                           "workload": self.workload.to_dict() if self.workload is not None else None})
+
+    @classmethod
+    def from_json(cls, text: str) -> EngineSpec:
+        """The spec to_json wrote; `run` validated into a RunConfig (pydantic.ValidationError if it is not one)."""
+        data = json.loads(text)
+        return cls(run=RunConfig.model_validate(data["run"]), load_path=data["load_path"],
+                   load_format=data["load_format"], model_config=data["model_config"],
+                   workload=Workload.from_dict(data["workload"]) if data.get("workload") is not None else None)
 
 
 class Engine(Protocol):

@@ -87,7 +87,7 @@ class HfEngine:
 
     @property
     def max_num_seqs(self) -> int:
-        return self.run["max_num_seqs"] or DEFAULT_MAX_NUM_SEQS
+        return self.run.max_num_seqs or DEFAULT_MAX_NUM_SEQS
 
     def check(self) -> None:
         torch, transformers = import_hf()
@@ -97,14 +97,14 @@ class HfEngine:
             raise BenchError(f"architecture {arch} is not in transformers {transformers.__version__}; "
                              "pick a model whose config.json names a class transformers has")
         run = self.run
-        if (run["tensor_parallel_size"] or 1) * run["pipeline_parallel_size"] > 1:
+        if (run.tensor_parallel_size or 1) * run.pipeline_parallel_size > 1:
             raise BenchError("the hf engine runs on one device; drop --tensor-parallel-size/--pipeline-parallel-size "
                              "(or use --engine vllm)")
-        if run["kv_cache_dtype"] != "auto":
-            raise BenchError(f"--kv-cache-dtype {run['kv_cache_dtype']}: the hf engine keeps its KV cache in the "
+        if run.kv_cache_dtype != "auto":
+            raise BenchError(f"--kv-cache-dtype {run.kv_cache_dtype}: the hf engine keeps its KV cache in the "
                              "model's dtype; use --kv-cache-dtype auto (or --engine vllm)")
         has_cuda = torch.cuda.is_available()
-        wanted = run["device"]
+        wanted = run.device
         if wanted == "cuda" and not has_cuda:
             import os
 
@@ -117,8 +117,8 @@ class HfEngine:
     def start(self) -> None:
         torch, transformers = self.torch, self.transformers
         cfg = self.spec.model_config
-        dtype = torch_dtype(torch, self.run["dtype"], cfg)
-        torch.manual_seed(self.run["seed"])
+        dtype = torch_dtype(torch, self.run.dtype, cfg)
+        torch.manual_seed(self.run.seed)
         if self.spec.load_format == "dummy":
             config = transformers.AutoConfig.from_pretrained(self.spec.load_path)
             with torch.device(self.device):  # random weights made where they run: no host copy of a large model
@@ -129,7 +129,7 @@ class HfEngine:
         self.pad_id = pad_token_id(cfg)
 
     def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
-        self.torch.manual_seed(self.run["seed"])
+        self.torch.manual_seed(self.run.seed)
         results: list[RequestResult | None] = [None] * len(requests)
         t0 = time.perf_counter()
         for batch in batches(len(requests), self.max_num_seqs):

@@ -29,7 +29,6 @@ from bench.engines.static_batch import request_timing
 from bench.engines.vllm_args import DEFAULT_CPU_KV_CACHE_GIB
 from bench.core.errors import BenchError
 from bench.measure.metrics import RequestResult
-from bench.workload import source
 from bench.workload.synthetic import Request
 
 PAGE_SIZE = 256  # tokens per block (transformers' default page size)
@@ -114,22 +113,22 @@ class HfContinuousBatchingEngine(HfEngine):
         from transformers.generation.continuous_batching.utils import WorkloadHints
 
         run = self.run
-        max_in, max_out = source.max_lengths(run, self.spec.model_config)
-        cb = dict(max_requests_per_batch=self.max_num_seqs, allow_block_sharing=False, seed=run["seed"])
+        max_in, max_out = self.spec.workload.max_lengths()
+        cb = dict(max_requests_per_batch=self.max_num_seqs, allow_block_sharing=False, seed=run.seed)
         cb[self.api.page_size_field] = PAGE_SIZE
         if self.device == "cpu":
             dtype = str(self.model.dtype).removeprefix("torch.")
             cb["num_blocks"] = cpu_num_blocks(self.spec.model_config, dtype,
-                                              run["cpu_kv_cache_gb"] or DEFAULT_CPU_KV_CACHE_GIB,
-                                              min(self.max_num_seqs, run["num_prompts"]), max_in + max_out)
+                                              run.cpu_kv_cache_gb or DEFAULT_CPU_KV_CACHE_GIB,
+                                              min(self.max_num_seqs, run.num_prompts), max_in + max_out)
         else:
-            cb["max_memory_percent"] = run["gpu_memory_utilization"]
+            cb["max_memory_percent"] = run.gpu_memory_utilization
         gen = GenerationConfig(do_sample=True, temperature=1.0, top_p=1.0, top_k=0, eos_token_id=-1,
                                pad_token_id=self.pad_id, max_new_tokens=max_out)
         self.manager = self.model.init_continuous_batching(
             generation_config=gen, continuous_batching_config=ContinuousBatchingConfig(**cb),
             workload_hints=WorkloadHints(max_prompt_length=max_in, max_generated_length=max_out,
-                                         num_requests=run["num_prompts"]))
+                                         num_requests=run.num_prompts))
         self.manager.start()
 
     def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:

@@ -11,10 +11,11 @@ run, cost, compare and report work on its rows exactly as on measured ones.
 from __future__ import annotations
 
 from bench.roofline import predict
-from bench.roofline.batchsim import SimError
+from bench.roofline.batchsim import SimError, prefix_hashes
 from bench.config.engines import SIM_MODEL_VERSION
 from bench.engines.base import EngineSpec, KVCacheInfo
 from bench.core.errors import BenchError
+from bench.measure import speculative
 from bench.measure.metrics import RequestResult
 from bench.roofline.bound import BLOCK_SIZE, Deployment
 from bench.workload.synthetic import Request
@@ -32,15 +33,15 @@ class SimEngine:
         self.last = None  # the last WorkloadPrediction
 
     def check(self) -> None:
-        name = self.run.get("hardware")
+        name = self.run.hardware
         if not name:
             raise BenchError("--engine sim needs --hardware NAME (a GPU of hardware.yaml, e.g. H100-SXM)")
-        if self.run.get("pipeline_parallel_size", 1) != 1:
+        if self.run.pipeline_parallel_size != 1:
             raise BenchError("--engine sim models tensor parallelism only; use --pipeline-parallel-size 1")
-        self.dep = predict.deployment(self.run, self.spec.model_config, predict.require_gpu(name))
+        self.dep = predict.deployment(self.run.model_dump(), self.spec.model_config, predict.require_gpu(name))
         self.profile = None
-        if self.run.get("sim_timing", "expected") == "expected":
-            self.profile = predict.load_profile(self.run.get("profile"))
+        if self.run.sim_timing == "expected":
+            self.profile = predict.load_profile(self.run.profile)
 
     def start(self) -> None:
         dep = self.dep
@@ -54,22 +55,29 @@ class SimEngine:
 
     def limits(self) -> tuple[int, int]:
         seqs, tokens = predict.vllm_default_limits(self.dep.gpu)
-        return self.run.get("max_num_seqs") or seqs, tokens
+        return self.run.max_num_seqs or seqs, tokens
 
     def generate(self, requests: list[Request]) -> tuple[list[RequestResult], float]:
         seqs, tokens = self.limits()
         lengths = [(r.prompt_len, r.output_len) for r in requests]
+        # --enable-prefix-caching: vLLM's automatic prefix caching on the prompts' own tokens (shared system
+        # prompts, a session's history); off, every prompt is computed whole
+        blocks = prefix_hashes([r.prompt_token_ids for r in requests]) if self.run.enable_prefix_caching \
+            else None
         try:
-            if self.run.get("sim_timing", "expected") == "expected":
-                pred = predict.expected({**self.run, "max_num_seqs": seqs}, self.spec.model_config, self.dep.gpu.name,
-                                        self.profile, lengths, "vllm", None, tokens)
+            if self.run.sim_timing == "expected":
+                pred = predict.expected({**self.run.model_dump(), "max_num_seqs": seqs}, self.spec.model_config,
+                                        self.dep.gpu.name, self.profile, lengths, "vllm", None, tokens,
+                                        prefix_blocks=blocks)
             else:
-                pred = predict.predict_lengths(self.dep, lengths, seqs, tokens)
+                pred = predict.predict_lengths(self.dep, lengths, seqs, tokens, prefix_blocks=blocks)
         except SimError as e:  # vLLM's words for it, so the row is classed as oom
             raise RuntimeError(f"{e}: the request is larger than the available KV cache memory") from None
         self.last = pred
-        results = [RequestResult(prompt_len=r.prompt_len, output_len=r.output_len, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e)
-                   for r, ttft, tpot, e2e in zip(requests, pred.ttft_s, pred.tpot_s, pred.e2e_s)]
+        cached = pred.cached_tokens or (None,) * len(requests)
+        results = [RequestResult(prompt_len=r.prompt_len, output_len=r.output_len, ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
+                                 cached_tokens=0 if hit is None else hit)
+                   for r, ttft, tpot, e2e, hit in zip(requests, pred.ttft_s, pred.tpot_s, pred.e2e_s, cached)]
         return results, pred.elapsed_s
 
     def kv_cache_info(self) -> KVCacheInfo:
@@ -97,6 +105,9 @@ class SimEngine:
             "decode_s": self.last.decode_s if self.last else None,
             "split_method": ("steps-expected" if self.profile else "steps-roofline")
             if self.last and self.last.prefill_s is not None else None,
+            # speculative decoding as priced: the acceptance is --spec-acceptance, an assumption
+            **({"spec_decode": speculative.assumed(dep.draft.method, dep.draft.draft_tokens,
+                                                   dep.draft.acceptance_rate).to_dict()} if dep.draft else {}),
         }
 
     def stop(self) -> None:

@@ -7,6 +7,10 @@ GPU package and the CPU build across versions; the server's CLI flags are those 
 
 from __future__ import annotations
 
+import json
+
+from bench.config.run import RunConfig
+
 # vLLM's CPU default sizes the KV cache from gpu_memory_utilization x all RAM (90%), which fails on a
 # shared machine; 2 GiB holds one full-context (32K) sequence of every catalog model.
 DEFAULT_CPU_KV_CACHE_GIB = 2.0
@@ -15,36 +19,38 @@ DEFAULT_CPU_KV_CACHE_GIB = 2.0
 ON_BY_DEFAULT = frozenset({"enable_prefix_caching"})
 
 
-def cpu_kv_cache_bytes(run: dict) -> int:
-    return int((run["cpu_kv_cache_gb"] or DEFAULT_CPU_KV_CACHE_GIB) * 2**30)
+def cpu_kv_cache_bytes(run: RunConfig) -> int:
+    return int((run.cpu_kv_cache_gb or DEFAULT_CPU_KV_CACHE_GIB) * 2**30)
 
 
-def engine_options(run: dict, load_path: str, load_format: str, device: str, token_prompts: bool = True) -> dict:
-    """EngineArgs for a resolved case (RunConfig fields in `run`) on `device` (cpu or cuda): prefix caching
-    off unless asked (--enable-prefix-caching; random prompts: measure compute, not cache hits), eager on CPU unless told (torch.compile on a small
-    CPU costs minutes; CUDA graphs matter on GPU), the CPU KV cache sized. `token_prompts`: token-id prompts,
-    so no tokenizer files are needed (dummy weights)."""
-    eager = run["enforce_eager"] if run["enforce_eager"] is not None else device == "cpu"
+def engine_options(run: RunConfig, load_path: str, load_format: str, device: str, token_prompts: bool = True) -> dict:
+    """EngineArgs for a resolved case `run` (a RunConfig, or serve's ServeConfig) on `device` (cpu or cuda):
+    prefix caching off unless asked (--enable-prefix-caching; random prompts: measure compute, not cache hits),
+    eager on CPU unless told (torch.compile on a small CPU costs minutes; CUDA graphs matter on GPU), the CPU KV
+    cache sized. `token_prompts`: token-id prompts, so no tokenizer files are needed (dummy weights)."""
+    eager = run.enforce_eager if run.enforce_eager is not None else device == "cpu"
     options = dict(
         model=load_path,
         load_format=load_format,
         skip_tokenizer_init=token_prompts,
-        dtype=run["dtype"],
-        kv_cache_dtype=run["kv_cache_dtype"],
-        max_model_len=run["max_model_len"],
-        tensor_parallel_size=run["tensor_parallel_size"],
-        pipeline_parallel_size=run["pipeline_parallel_size"],
-        gpu_memory_utilization=run["gpu_memory_utilization"],
+        dtype=run.dtype,
+        kv_cache_dtype=run.kv_cache_dtype,
+        max_model_len=run.max_model_len,
+        tensor_parallel_size=run.tensor_parallel_size,
+        pipeline_parallel_size=run.pipeline_parallel_size,
+        gpu_memory_utilization=run.gpu_memory_utilization,
         enforce_eager=eager,
-        seed=run["seed"],
-        enable_prefix_caching=bool(run.get("enable_prefix_caching")),
+        seed=run.seed,
+        enable_prefix_caching=run.enable_prefix_caching,
     )
-    if run["max_num_seqs"]:
-        options["max_num_seqs"] = run["max_num_seqs"]
-    if run.get("quantization"):
-        options["quantization"] = run["quantization"]
-    if run["distributed_executor_backend"]:
-        options["distributed_executor_backend"] = run["distributed_executor_backend"]
+    if run.max_num_seqs:
+        options["max_num_seqs"] = run.max_num_seqs
+    if run.quantization:
+        options["quantization"] = run.quantization
+    if run.distributed_executor_backend:
+        options["distributed_executor_backend"] = run.distributed_executor_backend
+    if run.speculative_config:  # JSON text, checked to be an object (bench.config.run.speculative_config)
+        options["speculative_config"] = json.loads(run.speculative_config)
     if device == "cpu":
         options["kv_cache_memory_bytes"] = cpu_kv_cache_bytes(run)
     return options
@@ -63,6 +69,8 @@ def cli_args(options: dict) -> list[str]:
                 args.append(flag)
             elif key in ON_BY_DEFAULT:
                 args.append("--no-" + flag[2:])
+        elif isinstance(value, dict):  # a config object (speculative_config): the server takes it as JSON
+            args += [flag, json.dumps(value, sort_keys=True)]
         else:
             args += [flag, str(value)]
     return args

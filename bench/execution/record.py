@@ -10,13 +10,15 @@ are copied from it by name; the rest are set here, the parts both writers share 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import sys
 
 from bench.config.catalog import ResolvedModel
-from bench.config.run import RunConfig, case_key
+from bench.config.run import RunConfig, case_key, draft_tokens, mtp_draft_layers
+from bench.measure import speculative
 from bench.cost.pricing import run_cost_columns
-from bench.config.engines import engine_version
+from bench.config.engines import engine_version, modelled_engine
 from bench.measure.telemetry import energy_columns
 from bench.results.schema import BY_NAME, RUN, SCHEMA_VERSION, SERVE, columns_of, names_of
 from bench.roofline import predict
@@ -31,10 +33,13 @@ class IncompleteRow(ValueError):
 
 
 def analytic_kv(cfg: RunConfig, model: ResolvedModel) -> int | None:
-    """KV bytes per token from the config (bench.model.modelmath), at the case's dtypes and TP."""
+    """KV bytes per token from the config (bench.model.modelmath), at the case's dtypes and TP; an MTP draft's
+    layers included (--speculative-config method mtp)."""
     dtype = cfg.dtype if cfg.dtype != "auto" else model.dtype
+    method = json.loads(cfg.speculative_config)["method"] if cfg.speculative_config else None
     return derived("kv_bytes_per_token_analytic", None, modelmath.kv_bytes_per_token, model.config,
-                   cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1)
+                   cfg.kv_cache_dtype, dtype, cfg.tensor_parallel_size or 1, False, 0,
+                   mtp_draft_layers(model.config, method))
 
 
 def derived(what: str, fallback, compute, *args):
@@ -78,8 +83,9 @@ def _number_or_none(v) -> bool:
     return v is None or v == "inf" or (isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
-def _identity(run_id: str, when: dt.datetime) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp": when.isoformat(timespec="seconds")}
+def _identity(run_id: str, when: dt.datetime, repeat_index: int = 0) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp": when.isoformat(timespec="seconds"),
+            "repeat_index": repeat_index}
 
 
 def _case(cfg: RunConfig, model: ResolvedModel, weights: str, config_hash: str, workload: dict) -> dict:
@@ -127,7 +133,8 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
     peak = out.get("peak_memory_bytes")
     allocated = kv.get("allocated_bytes")
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, case_key(cfg, model), workload), **_host(env),
+        **_identity(run_id, when, cfg.repeat_index), **_case(cfg, model, weights, case_key(cfg, model), workload),
+        **_host(env),
         **_status(out.get("status"), out.get("error")),
         "engine": cfg.engine,
         "engine_version": info.get("engine_version") or out.get("engine_version") or engine_version(cfg.engine),
@@ -144,7 +151,8 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
         # the engine's step-by-step input/output split, when it reports one (sim; vLLM 0.32+)
         "prefill_s": info.get("prefill_s"), "decode_s": info.get("decode_s"),
         "split_method": info.get("split_method"),
-        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if cfg.engine == "vllm" else None,
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if modelled_engine(cfg.engine) == "vllm" else None,
+        **speculative.columns(info.get("spec_decode")),
     }
     sources = {
         "metrics": m,
@@ -171,7 +179,8 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
     peak, source = peak_memory
     rate = level.kind == "rate"
     values = {
-        **_identity(run_id, when), **_case(cfg, model, weights, level_key(cfg, model, level), workload),
+        **_identity(run_id, when, level.repeat),
+        **_case(cfg, model, weights, level_key(cfg, model, level), workload),
         **_host(env),
         **_status(status, error),
         "engine": engine,
@@ -190,7 +199,9 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "concurrency": int(level.value) if level.kind == "concurrency" else None,
         "slo_ttft_ms": cfg.slo_ttft_ms, "slo_tpot_ms": cfg.slo_tpot_ms,
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
+        "max_failure_rate": cfg.max_failure_rate,
         "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
+        **speculative.columns(_served_spec(cfg, model, server)),
     }
     return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg)
 
@@ -216,6 +227,15 @@ def case_record(row: dict, *, config: dict, model: ResolvedModel | None, environ
     head = {"schema_version": SCHEMA_VERSION, "row": row, "config": config, "model": facts,
             "environment": environment}
     return {**head, **parts, "log": log, "requests": requests}
+
+
+def _served_spec(cfg, model: ResolvedModel, server: dict) -> dict | None:
+    """A level's speculative figures from the server's counters (bench.serve.prometheus), for a local server run
+    with --speculative-config; None otherwise (an endpoint's speculation is not bench's to know)."""
+    if not getattr(cfg, "speculative_config", None) or server.get("server_spec_drafts") is None:
+        return None
+    spec = json.loads(cfg.speculative_config)
+    return speculative.from_server(server, spec["method"], draft_tokens(spec, model.config)).to_dict()
 
 
 def _rate(v: float) -> float | str:

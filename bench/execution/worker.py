@@ -1,6 +1,7 @@
 """One measured case in its own process: `python -m bench.execution.worker SPEC.json OUT.json`.
 
-The parent never imports vllm or torch. This process builds the engine, warms it up, times
+The parent never imports vllm or torch. It writes the case's EngineSpec as JSON (the resolved RunConfig and the
+requests it built); this process validates the config back into a RunConfig, builds the engine, warms it up, times
 `generate` (GPU power and energy sampled around it, and only it), reads the KV-cache allocation
 and peak memory, and writes one JSON result.
 Failures come back as data: status bad_input / oom / failed with the error and traceback.
@@ -17,7 +18,7 @@ import traceback
 from pathlib import Path
 
 from bench.config.engines import engine_version
-
+from bench.config.run import RunConfig
 from bench.engines import load_engine
 from bench.engines.base import EngineSpec
 from bench.core.errors import BenchError
@@ -39,18 +40,20 @@ WARMUP_OUTPUT_LEN = 8  # output tokens per warm-up request (at most: output_len 
 def case_requests(spec: EngineSpec) -> tuple[list, list]:
     """The timed requests and the warm-up batch of a case (the bare-generate baseline uses the same).
 
+    The timed requests are the spec's workload, built once by the parent (the row describes exactly them).
     Warm-up: one batch of the real shape (other seed), short outputs: compiles kernels, fills allocators.
     """
-    run, cfg = spec.run, spec.model_config
-    work = source.build(run, cfg)  # --dataset: the same requests the parent checked and described in the row
-    n = min(len(work.requests), run["max_num_seqs"] or len(work.requests))
-    warmup = source.warmup(run, cfg, work, n, min(run["output_len"], WARMUP_OUTPUT_LEN))
+    work, run = spec.workload, spec.run
+    if work is None:
+        raise ValueError("the case's spec carries no workload (bench.execution.case.engine_spec builds it)")
+    n = min(len(work.requests), run.max_num_seqs or len(work.requests))
+    warmup = source.warmup(run.seed, spec.model_config, work, n, min(run.output_len, WARMUP_OUTPUT_LEN))
     return work.requests, warmup
 
 
-def gpu_count(run: dict) -> int:
+def gpu_count(run: RunConfig) -> int:
     """GPUs one case uses: tensor x pipeline parallel size."""
-    return (run.get("tensor_parallel_size") or 1) * (run.get("pipeline_parallel_size") or 1)
+    return (run.tensor_parallel_size or 1) * run.pipeline_parallel_size
 
 
 # Why a GPU case on vLLM's Ray backend has no GPU memory or energy figures.
@@ -58,10 +61,10 @@ RAY_BACKEND_NOTE = ("vLLM's Ray backend runs the model in Ray actors on the clus
                     "does not see: GPU memory and energy not measured")
 
 
-def sampled_device(device: str, run: dict) -> tuple[str, str]:
+def sampled_device(device: str, run: RunConfig) -> tuple[str, str]:
     """The device whose memory and energy this process samples, and why it samples none. A case on vLLM's Ray
     backend samples nothing: its workers are Ray actors, on this node's GPUs or another's."""
-    if device == "cuda" and run.get("distributed_executor_backend") == "ray":
+    if device == "cuda" and run.distributed_executor_backend == "ray":
         return "none", RAY_BACKEND_NOTE
     return device, ""
 
@@ -105,7 +108,7 @@ def run_case(spec: EngineSpec) -> dict:
     requests, warmup = case_requests(spec)
     note_phase("engine import")
     t0 = time.perf_counter()
-    engine = load_engine(run["engine"])(spec)
+    engine = load_engine(run.engine)(spec)
     engine.check()
     engine_check_s = time.perf_counter() - t0  # importing the engine's packages (vllm, torch) and its checks
     device = getattr(engine, "device", None) or "cpu"
@@ -121,15 +124,15 @@ def run_case(spec: EngineSpec) -> dict:
         engine.start()
         engine_start_s = time.perf_counter() - t0
         warmup_s = 0.0
-        if run["warmup"]:
+        if run.warmup:
             note_phase("warm-up")
             t0 = time.perf_counter()
             engine.generate(warmup)
             warmup_s = time.perf_counter() - t0
         split = getattr(engine, "split", None) or {}  # the warm-up's prefill/decode seconds, where measured
         note_phase("timed run", expected_s=expected_generate_s(
-            warmup_s, min(run["output_len"], WARMUP_OUTPUT_LEN), run["output_len"], run["num_prompts"],
-            run["max_num_seqs"], split.get("prefill_s"), split.get("decode_s")))
+            warmup_s, min(run.output_len, WARMUP_OUTPUT_LEN), run.output_len, run.num_prompts, run.max_num_seqs,
+            split.get("prefill_s"), split.get("decode_s")))
         gpu_telemetry, telemetry_note = (start_gpu_telemetry(sampled, gpu_count(run)) if telemetry_on
                                          else (None, "telemetry off (BENCH_TELEMETRY=off)"))
         try:
@@ -188,17 +191,18 @@ def main(argv: list[str]) -> int:
     started_at = time.time()
     stop_group_on_sigterm()
     spec_path, out_path = Path(argv[0]), Path(argv[1])
-    spec = EngineSpec(**json.loads(spec_path.read_text()))
+    spec = None
     try:
+        spec = EngineSpec.from_json(spec_path.read_text())  # the RunConfig validated again here
         out = run_case(spec)
     except BaseException as exc:  # reported as data; the parent decides what it means
         out = {"status": classify(exc), "error": f"{type(exc).__name__}: {exc}" if not isinstance(exc, BenchError)
                else str(exc), "traceback": traceback.format_exc()}
     # the engine's version even when it failed before reporting its info (the row records it always)
     out.setdefault("engine_version", (out.get("engine_info") or {}).get("engine_version")
-                   or engine_version(spec.run["engine"]))
+                   or (engine_version(spec.run.engine) if spec else "unknown"))
     out["gpu_env"] = {}
-    device = (out.get("engine_info") or {}).get("device") or spec.run.get("device")
+    device = (out.get("engine_info") or {}).get("device") or (spec.run.device if spec else None)
     if device == "cuda" or (device == "auto" and "torch" in sys.modules):  # a GPU case, or one that failed early
         from bench.measure.environment import gpu_env
 

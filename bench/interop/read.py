@@ -20,7 +20,7 @@ from bench.config.hardware import HardwareBook, load_hardware
 from bench.core.errors import BenchError
 from bench.interop import aiperf, br, guidellm, rows, vllm_bench
 from bench.interop.source import Given, SourceFile, csv_rows, json_lines, parse_json, sha256_of
-from bench.results import store
+from bench.results import cells, store, typed
 
 KINDS = ("a bench results CSV, `vllm bench serve --save-result` or `vllm bench throughput --output-json` JSON, "
          "AIPerf's profile_export_aiperf.json or .csv, GuideLLM's benchmarks.json, or a Benchmark Report v0.2 "
@@ -136,7 +136,7 @@ def files_in(path: Path) -> list[Path]:
     if "aiperf-json" in kinds.values():
         found = [p for p in found if kinds.get(p) != "aiperf-csv"]
     if not found:
-        raise BenchError(f"{path}: a folder holding no results file bench reads; give {KINDS}")
+        raise BenchError(f"{path} is a directory holding no results file bench reads; give a results CSV, or {KINDS}")
     return found
 
 
@@ -199,24 +199,31 @@ def say(notes: list[str]) -> None:
         print(f"note: {line}", file=sys.stderr)
 
 
-def read_results(path: Path, given: Given = Given(), need: Need = Need(),
-                 disagreements: bool = True) -> tuple[list[str], list[dict]]:
-    """store.read_results for any file bench reads: (header, rows of CSV text). Another tool's rows come with every
-    column of this schema, empty where the file says nothing; its notes go to stderr (`disagreements`: with the
+def read_rows(path: Path, given: Given = Given(), need: Need = Need(),
+              disagreements: bool = True) -> tuple[list[str], list[dict]]:
+    """bench.results.typed.read_rows for any file bench reads: (header, rows of typed values). Another tool's rows
+    come with every column of this schema, empty where the file says nothing, typed as a CSV's cells are (each
+    written as its cell, then read back by bench.results.cells); its notes go to stderr (`disagreements`: with the
     figures bench and the tool differ on, unless the caller shows them with each row)."""
     if path.is_dir() or not is_bench_csv(path):
-        imported = import_paths([path], given, need)
-        say(imported.notes + (imported.disagreements if disagreements else []))
-        return list(store.COLUMNS), [{k: store.format_cell(r.get(k)) for k in store.COLUMNS} for r in imported.rows]
-    return store.read_results(path)
+        header, raw = _imported(path, given, need, disagreements)
+        return header, [cells.row(r) for r in raw]
+    return typed.read_rows(path)
 
 
 def read_frame(path: Path, columns=None, given: Given = Given(), need: Need = Need()):
-    """store.read_frame for any file bench reads: (header, pandas DataFrame)."""
+    """bench.results.typed.read_frame for any file bench reads: (header, pandas DataFrame of typed columns)."""
     if path.is_dir() or not is_bench_csv(path):
-        header, found = read_results(path, given, need)
-        return header, store.frame_of(header, found, columns)
-    return store.read_frame(path, columns)
+        header, raw = _imported(path, given, need, True)
+        return header, cells.frame(store.frame_of(header, raw, columns))
+    return typed.read_frame(path, columns)
+
+
+def _imported(path: Path, given: Given, need: Need, disagreements: bool) -> tuple[list[str], list[dict]]:
+    """Another tool's rows as a results CSV holds them: every column, each cell as its text."""
+    imported = import_paths([path], given, need)
+    say(imported.notes + (imported.disagreements if disagreements else []))
+    return list(store.COLUMNS), [{k: store.format_cell(r.get(k)) for k in store.COLUMNS} for r in imported.rows]
 
 
 def import_paths(paths: list[Path], given: Given, need: Need = Need()) -> Imported:

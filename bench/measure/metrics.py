@@ -6,6 +6,8 @@ TPOT: (time of last token - time of first token) / (output tokens - 1), per requ
       requests with a single output token have none.
 E2E:  submission to the last token, per request.
 Each is summarised as mean, p50 and p99 (TTFT also p90); percentiles interpolate linearly (numpy's default).
+Each comes with its sample count (<x>_samples), whether its p99 is reliable (at least 100 samples) and the value
+its p99 lies under at 95% confidence (<x>_p99_bound_ms, empty under 299 samples): bench.measure.uncertainty.
 Throughput: tokens / wall time of the timed generate call (warm-up excluded).
 Prefix cache: cached_prompt_tokens = the prompt tokens the engine took from its prefix cache (vLLM's
 RequestOutput.num_cached_tokens; a server's usage.prompt_tokens_details.cached_tokens), summed over
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+
+from bench.measure import uncertainty
 
 
 @dataclass
@@ -57,6 +61,14 @@ class RunMetrics:
     e2e_p99_ms: float | None = None
     cached_prompt_tokens: int | None = None
     prefix_cache_hit_rate: float | None = None
+    ttft_samples: int = 0
+    tpot_samples: int = 0
+    e2e_samples: int = 0
+    ttft_p99_reliable: bool | None = None
+    tpot_p99_reliable: bool | None = None
+    e2e_p99_reliable: bool | None = None
+    ttft_p99_bound_ms: float | None = None
+    tpot_p99_bound_ms: float | None = None
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -113,7 +125,20 @@ def compute_metrics(results: list[RequestResult], elapsed_s: float) -> RunMetric
         total_tok_s=(input_tokens + output_tokens) / elapsed_s,
         **named_ms("ttft", ttft), **named_ms("tpot", tpot), **named_ms("e2e", e2e),
         cached_prompt_tokens=cached, prefix_cache_hit_rate=hit_rate,
+        **p99_honesty("ttft", [r.ttft_s for r in ok]), **p99_honesty("tpot", [r.tpot_s for r in ok]),
+        **p99_honesty("e2e", [r.e2e_s for r in ok], bound=False),
     )
+
+
+def p99_honesty(prefix: str, values_s: list[float | None], bound: bool = True) -> dict:
+    """A latency's sample count, whether its p99 is reliable, and (bound=True) the 95% upper bound of its p99 in
+    ms, as results columns: ("ttft", ...) -> ttft_samples, ttft_p99_reliable, ttft_p99_bound_ms."""
+    xs = [v * 1000.0 for v in values_s if v is not None]
+    out: dict = {f"{prefix}_samples": len(xs),
+                 f"{prefix}_p99_reliable": uncertainty.percentile_reliable(len(xs), 99) if xs else None}
+    if bound:
+        out[f"{prefix}_p99_bound_ms"] = uncertainty.percentile_upper_bound(xs, 99) if xs else None
+    return out
 
 
 def prefix_cache_figures(ok: list[RequestResult], input_tokens: int) -> tuple[int | None, float | None]:

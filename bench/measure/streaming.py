@@ -16,7 +16,8 @@ or the client read several events at once (a busy client).
         they came in more than one delivery: a request whose tokens all arrived at once has no TPOT
         (not 0): it is counted in `tpot_unmeasured`, left out of the TPOT/ITL percentiles, and not good
         under a TPOT SLO;
-  output tokens: the stream's `usage.completion_tokens`, else the number of chunks that carried output;
+  output tokens: the stream's `usage.completion_tokens` when it can be right (bench.measure.failures.usage_problem),
+        else the tokens streamed: one per chunk that carried output, or the local tokenizer's count of its text;
   tokens per chunk: output tokens of each delivery (the per-chunk usage where the server sends it; else
         the usage total spread evenly over the chunks); the row keeps their maximum and mean.
 Over a level of duration D (first request sent -> last request ended), successful requests only:
@@ -31,6 +32,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from bench.core import formats
+from bench.measure.failures import failure_figures
 from bench.measure.metrics import RequestResult, compute_metrics, ms_summary, percentile
 from bench.measure.slo import Slo
 
@@ -47,8 +49,12 @@ class StreamedRequest(RequestResult):
     itl_s: list[float] = field(default_factory=list)  # per token (see the module's docstring)
     chunks: int = 0  # SSE events that carried output
     chunk_tokens: list[int] = field(default_factory=list)  # output tokens of each delivery (one read), in order
-    output_tokens_source: str = ""  # usage | chunks
+    output_tokens_source: str = ""  # usage | chunks (one token per delta) | tokenizer (the local one, per delta)
     http_status: int | None = None
+    error_class: str = ""  # a failed request's class: http, connection, timeout, stream, cancelled (measure.failures)
+    retry_after_s: float | None = None  # a 429's Retry-After, in seconds (recorded, never waited for)
+    usage_mismatch: str = ""  # why the server's usage.completion_tokens was not believed (the streamed count used)
+    usage_reported: int | None = None  # that count, as the server reported it
     client_overhead_s: float = 0.0  # the client's own work on this request: building, reading, parsing
 
     def finish(self) -> None:
@@ -107,9 +113,13 @@ def compute_serve_metrics(records: list[StreamedRequest], duration_s: float, slo
                           unsent: int = 0, loop_lag_s: list[float] | None = None) -> dict:
     """All figures of one level, named as the results columns (units in the names).
 
-    `unsent`: requests never sent because the level's time limit came first; they count against
-    SLO attainment. `loop_lag_s`: the client's event-loop lag samples (see load.py).
+    `unsent`: requests never sent because the level's time limit came first (or its warm-up failed); they
+    count against SLO attainment. `loop_lag_s`: the client's event-loop lag samples (see load.py). A level
+    that sent nothing (its warm-up failed) has its counts only.
     """
+    if not records or duration_s <= 0:
+        return {"num_requests": len(records), "completed": 0, "failed": len(records), "unsent": unsent,
+                **failure_figures(records)}
     base = compute_metrics(records, duration_s).to_dict()
     ok = [r for r in records if r.success]
     tpot = ms_summary([r.tpot_s for r in ok], (50, 90, 99))
@@ -118,11 +128,13 @@ def compute_serve_metrics(records: list[StreamedRequest], duration_s: float, slo
     out = {
         **base,
         "tpot_p90_ms": tpot["p90"],
+        "itl_samples": sum(len(r.itl_s) for r in ok),
         "itl_mean_ms": itl["mean"], "itl_p50_ms": itl["p50"], "itl_p90_ms": itl["p90"], "itl_p99_ms": itl["p99"],
         "e2e_p90_ms": e2e["p90"],
         "unsent": unsent,
         "mean_concurrency": mean_concurrency(records, duration_s),
         **chunk_figures(ok),
+        **failure_figures(records),
     }
     out.update(slo_figures(records, duration_s, slo, planned=len(records) + unsent))
     # Tokens that arrive in bursts (several chunks in one read) make the median ITL 0: then the mean stands in.

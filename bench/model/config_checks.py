@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
-from bench.model.modelmath import (decode_flops_per_token, is_mla, kv_bytes_per_token, num_heads, num_kv_heads,
-                                      param_counts, prefill_flops)
+from bench.model.attention import attention_problem
+from bench.model.flops import decode_flops_per_token, prefill_flops
+from bench.model.modelmath import is_mla, kv_bytes_per_sequence, num_heads, num_kv_heads, param_counts
 
 
 # Spellings other families use for the fields read here, for the message (transformers' attribute_map).
@@ -55,8 +56,11 @@ def config_problems(cfg: dict) -> list[str]:
                         f"({num_kv_heads(cfg)} KV heads)")
     if problems:
         return problems
+    unsized = attention_problem(cfg)
+    if unsized:  # an attention kind the arithmetic cannot size: its field, alone
+        return [unsized]
     try:
-        kv_bytes_per_token(cfg)
+        kv_bytes_per_sequence(cfg, 1)
         param_counts(cfg)
         decode_flops_per_token(cfg, 1)
         prefill_flops(cfg, 1, logits_rows=1)

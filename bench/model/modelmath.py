@@ -12,36 +12,43 @@ Parameters (counted from the shapes of the weight matrices, biases and norms inc
               (a table lookup) and the routed experts it is not sent to (top-k of n_routed)
 Published "active" sizes follow the same convention (DeepSeek-V2-Lite: 2.45B, quoted as 2.4B).
 
-KV-cache bytes per token (what one more token of context costs in memory):
-  MHA/GQA: layers x 2 (K and V) x kv_heads x head_dim x dtype bytes
-  MLA (DeepSeek-V2/V3): layers x (kv_lora_rank + qk_rope_head_dim) x dtype bytes
-    (one compressed latent plus the decoupled RoPE key per layer; no separate V)
-Summed over all GPUs of a tensor-parallel group: KV heads are split across GPUs but
-replicated when TP exceeds their number, and MLA's latent is replicated on every GPU.
+Layers by attention kind (bench.model.attention): full, sliding-window and gated delta-net linear layers;
+MLA and DeepSeek-V3.2's sparse attention are full layers with their own cache shapes.
 
-FLOPs (multiply-add = 2 FLOPs; elementwise work, norms and softmax left out):
-  blocks      2 x the transformer blocks' active matmul parameters, per token of the pass
-  lm_head     2 x vocab x hidden per row of logits; an engine computes logits only for the positions
-              it samples: one row per sequence in the step (vLLM V1 also computes the row of a partial
-              prefill chunk and discards it), never one per prompt token
-  linear      a decoded token: blocks + one logits row (2 x active matmul parameters)
-  attention   a token attending to C cached tokens: 2 x heads x (d_qk + d_v) x C per layer;
-              a prompt of L tokens, causal: heads x (d_qk + d_v) x L(L+1) per layer (the quadratic
-              term). MLA decodes in the absorbed form (scores against the 576-wide latent, values
-              from the 512-wide latent) and prefills in the expanded form (192-wide K, 128-wide V).
+KV-cache bytes per token (one token of context in every layer that caches tokens: the unit of vLLM's
+paged pool, kv_bytes_per_token):
+  MHA/GQA: token layers x 2 (K and V) x kv_heads x head_dim x dtype bytes
+  MLA (DeepSeek-V2/V3): token layers x (kv_lora_rank + qk_rope_head_dim) x dtype bytes
+    (one compressed latent plus the decoupled RoPE key per layer; no separate V)
+  DeepSeek-V3.2 adds its indexer's key per token and layer: index_head_dim FP8 bytes + a float32 scale per 128
+Summed over all GPUs of a tensor-parallel group: KV heads are split across GPUs but
+replicated when TP exceeds their number; MLA's latent and the indexer's keys are replicated on every GPU.
+A sequence of C tokens holds (kv_bytes_per_sequence): full layers x C + sliding layers x min(C, window)
++ index keys x C + linear layers' constant state (model dtype); attention sinks hold nothing.
+
+FLOPs: bench.model.flops.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.model import attention
+
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "half": 2, "float": 4}
 KV_DTYPE_BYTES = {"fp8": 1, "fp8_e4m3": 1, "fp8_e5m2": 1}
 # Weight formats: bytes per element of the transformer blocks' linear layers. Quantised formats
 # (fp8 W8A8, int8/int4 weight-only) keep embeddings, lm_head and norms in 16 bits, as vLLM does;
 # the per-group scales of int4 (about 2 bytes per 128 weights, 3%) are left out.
-WEIGHT_DTYPE_BYTES = {"float32": 4.0, "bfloat16": 2.0, "float16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+# MXFP4 (OCP microscaling, gpt-oss's published checkpoint): 4-bit values with one 8-bit power-of-two scale per 32,
+# 4.25 bits = 0.53125 bytes a weight, on the MLP and expert matrices only (attention, router, embeddings, lm_head
+# and norms stay 16-bit: the checkpoint's modules_to_not_convert).
+WEIGHT_DTYPE_BYTES = {"float32": 4.0, "bfloat16": 2.0, "float16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5,
+                      "mxfp4": 4.25 / 8}
 WEIGHT_DTYPES = tuple(WEIGHT_DTYPE_BYTES)
+QUANTISED = ("fp8", "int8", "int4", "mxfp4")
+# A checkpoint's quantization_config.quant_method -> the weight format vLLM loads it in by default.
+CHECKPOINT_FORMATS = {"fp8": "fp8", "mxfp4": "mxfp4"}
 
 
 def dtype_bytes(dtype: str) -> int:
@@ -65,6 +72,31 @@ def weight_dtype_bytes(weight_dtype: str) -> float:
         return WEIGHT_DTYPE_BYTES[weight_dtype]
     except KeyError:
         raise ValueError(f"unknown weight dtype {weight_dtype!r}; known: {', '.join(WEIGHT_DTYPES)}") from None
+
+
+def checkpoint_weight_format(cfg: dict) -> str | None:
+    """The weight format a published checkpoint is stored in (fp8: DeepSeek-V3/R1, Kimi K2; mxfp4: gpt-oss), which
+    vLLM loads without being asked; None for 16-bit checkpoints and formats bench does not size."""
+    q = cfg.get("quantization_config")
+    return CHECKPOINT_FORMATS.get(str(q.get("quant_method", "")).lower()) if isinstance(q, dict) else None
+
+
+@dataclass(frozen=True)
+class FormatBytes:
+    """Bytes per parameter of a weight format, by where the parameter lives."""
+
+    attention: float  # attention projections and MoE routers
+    mlp: float  # dense MLPs, routed and shared experts
+    other: float  # embeddings, lm_head, norms
+
+
+def format_bytes(weight_dtype: str) -> FormatBytes:
+    """16-bit formats and float32: every parameter in it. fp8/int8/int4: the blocks' linear layers in it, the rest
+    in 16 bits (as vLLM does). mxfp4: the MLP and expert matrices only (gpt-oss's modules_to_not_convert)."""
+    b = weight_dtype_bytes(weight_dtype)
+    if weight_dtype == "mxfp4":
+        return FormatBytes(2.0, b, 2.0)
+    return FormatBytes(b, b, 2.0 if weight_dtype in QUANTISED else b)
 
 
 def is_mla(cfg: dict) -> bool:
@@ -108,21 +140,58 @@ def mla_expanded_elements_per_token_per_layer(cfg: dict, padded_head_dim: int = 
     return num_heads(cfg) * (int(cfg["qk_nope_head_dim"]) + int(cfg["qk_rope_head_dim"]) + int(cfg["v_head_dim"]))
 
 
+def kv_token_bytes(cfg: dict, kv_cache_dtype: str = "auto", model_dtype: str = "bfloat16",
+                   tensor_parallel_size: int = 1, mla_expanded: bool = False, mla_padded_head_dim: int = 0,
+                   draft_layers: int = 0) -> tuple[int, int, int]:
+    """(full layers, sliding layers, indexer keys): bytes one token occupies in each, summed over the GPUs of a TP
+    group (see the module doc and kv_bytes_per_token). draft_layers: MTP layers run as a speculative draft
+    (bench.config.run.mtp_draft_layers), each caching like one more full layer of the model."""
+    lay = attention.layout(cfg)
+    if draft_layers:
+        lay = attention.Layout(lay.kinds + ("full",) * draft_layers, lay.window, lay.linear, lay.index_heads,
+                               lay.index_dim, lay.topk)
+    per_elem = kv_dtype_bytes(kv_cache_dtype, model_dtype)
+    tp = max(1, tensor_parallel_size)
+    index = tp * lay.token_layers * lay.index_bytes_per_token_per_layer
+    if is_mla(cfg) and mla_expanded:
+        per_layer = mla_expanded_elements_per_token_per_layer(cfg, mla_padded_head_dim) * per_elem
+    elif is_mla(cfg):
+        per_layer = tp * kv_elements_per_token_per_layer(cfg) * per_elem
+    else:
+        kv_heads_stored = max(num_kv_heads(cfg), tp)  # heads are replicated when TP > kv heads
+        per_layer = 2 * kv_heads_stored * head_dim(cfg) * per_elem
+    return lay.full * per_layer, lay.sliding * per_layer, index
+
+
 def kv_bytes_per_token(cfg: dict, kv_cache_dtype: str = "auto", model_dtype: str = "bfloat16",
-                       tensor_parallel_size: int = 1, mla_expanded: bool = False, mla_padded_head_dim: int = 0) -> int:
-    """KV-cache bytes one token occupies, summed over the GPUs of a TP group (see module doc).
+                       tensor_parallel_size: int = 1, mla_expanded: bool = False, mla_padded_head_dim: int = 0,
+                       draft_layers: int = 0) -> int:
+    """KV-cache bytes one token occupies in every layer that caches tokens, summed over the GPUs of a TP group
+    (see the module doc): the unit vLLM's paged pool is counted in.
 
     mla_expanded: an MLA model whose engine caches per-head K and V (split over TP like MHA heads),
     each padded to mla_padded_head_dim when that is given (see mla_expanded_elements_per_token_per_layer)."""
-    per_elem = kv_dtype_bytes(kv_cache_dtype, model_dtype)
-    layers = num_layers(cfg)
-    tp = max(1, tensor_parallel_size)
-    if is_mla(cfg) and mla_expanded:
-        return layers * mla_expanded_elements_per_token_per_layer(cfg, mla_padded_head_dim) * per_elem
-    if is_mla(cfg):
-        return tp * layers * kv_elements_per_token_per_layer(cfg) * per_elem
-    kv_heads_stored = max(num_kv_heads(cfg), tp)  # heads are replicated when TP > kv heads
-    return layers * 2 * kv_heads_stored * head_dim(cfg) * per_elem
+    return sum(kv_token_bytes(cfg, kv_cache_dtype, model_dtype, tensor_parallel_size, mla_expanded,
+                              mla_padded_head_dim, draft_layers))
+
+
+def linear_state_bytes(cfg: dict, model_dtype: str = "bfloat16") -> int:
+    """Bytes of every linear-attention layer's state for one sequence, whatever its length (the model's dtype:
+    the KV dtype does not apply to it); split over a TP group's GPUs with the heads, so the sum does not grow."""
+    lay = attention.layout(cfg)
+    if lay.linear is None:
+        return 0
+    return lay.linear_layers * lay.linear.state_elements * dtype_bytes(model_dtype)
+
+
+def kv_bytes_per_sequence(cfg: dict, context_len: int, kv_cache_dtype: str = "auto", model_dtype: str = "bfloat16",
+                          tensor_parallel_size: int = 1) -> int:
+    """Cache bytes one sequence of `context_len` tokens holds, all layers, summed over the TP group: full layers and
+    indexer keys x context, sliding layers x min(context, window), linear layers' state once."""
+    full, sliding, index = kv_token_bytes(cfg, kv_cache_dtype, model_dtype, tensor_parallel_size)
+    lay = attention.layout(cfg)
+    return ((full + index) * context_len + sliding * lay.windowed(context_len)
+            + linear_state_bytes(cfg, model_dtype))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,6 +250,9 @@ def _gated_mlp(hidden: int, intermediate: int) -> int:
 
 
 def attention_params_per_layer(cfg: dict) -> int:
+    """One full (or sliding-window) attention layer, its input norm included: MLA's projections (and DeepSeek-V3.2's
+    indexer), or q/k/v/o with Qwen's q/k/v biases, per-head q/k norms (Qwen3, GLM-4.5's use_qk_norm), Qwen3-Next's
+    output gate (q_proj twice as wide), gpt-oss's o_proj bias and attention sinks (one logit per head)."""
     h = int(cfg["hidden_size"])
     heads = num_heads(cfg)
     if is_mla(cfg):
@@ -190,12 +262,16 @@ def attention_params_per_layer(cfg: dict) -> int:
         q_out = heads * (nope + rope)
         q = h * int(q_rank) + int(q_rank) + int(q_rank) * q_out if q_rank else h * q_out  # q_a, its norm, q_b
         kv = h * (kv_rank + rope) + kv_rank + kv_rank * heads * (nope + v_dim)  # kv_a, its norm, kv_b
-        return q + kv + heads * v_dim * h + h  # o_proj, input norm
+        return q + kv + heads * v_dim * h + h + attention.indexer_params(cfg)  # o_proj, input norm
     d, kv_heads = head_dim(cfg), num_kv_heads(cfg)
-    q, kv, o = h * heads * d, 2 * h * kv_heads * d, heads * d * h
-    has_bias = bool(cfg.get("attention_bias")) or cfg.get("model_type") in ("qwen2", "qwen2_moe")  # Qwen: q/k/v bias
+    model_type = cfg.get("model_type")
+    gate = 2 if cfg.get("attn_output_gate", model_type == "qwen3_next") else 1  # Qwen3-Next: a sigmoid gate per q
+    q, kv, o = gate * h * heads * d, 2 * h * kv_heads * d, heads * d * h
+    has_bias = bool(cfg.get("attention_bias")) or model_type in ("qwen2", "qwen2_moe")  # Qwen: q/k/v bias
     bias = heads * d + 2 * kv_heads * d if has_bias else 0
-    return q + kv + o + bias + h  # + input norm
+    qk_norm = 2 * d if model_type in ("qwen3", "qwen3_moe", "qwen3_next") or cfg.get("use_qk_norm") else 0
+    sinks_and_o_bias = heads + h if model_type == "gpt_oss" else 0
+    return q + kv + o + bias + qk_norm + sinks_and_o_bias + h  # + input norm
 
 
 def _moe_layer_flags(cfg: dict) -> list[bool]:
@@ -224,8 +300,10 @@ def _moe(cfg: dict, moe_layers: int) -> MoE | None:
         shared = _gated_mlp(h, int(cfg["shared_expert_intermediate_size"])) + h
     else:
         shared = 0
-    return MoE(n_routed=n_routed, top_k=int(cfg["num_experts_per_tok"]), expert_params=_gated_mlp(h, inter),
-               shared_params=shared, router_params=h * n_routed, moe_layers=moe_layers)
+    biased = cfg.get("model_type") == "gpt_oss"  # gpt-oss: biases on gate_up (2 x inter), down (hidden), router
+    return MoE(n_routed=n_routed, top_k=int(cfg["num_experts_per_tok"]),
+               expert_params=_gated_mlp(h, inter) + (2 * inter + h if biased else 0),
+               shared_params=shared, router_params=h * n_routed + (n_routed if biased else 0), moe_layers=moe_layers)
 
 
 def param_counts(cfg: dict) -> ParamCounts:
@@ -233,10 +311,12 @@ def param_counts(cfg: dict) -> ParamCounts:
     flags = _moe_layer_flags(cfg)
     dense_layers = layers - sum(flags)
     tied = bool(cfg.get("tie_word_embeddings", False))
+    lay = attention.layout(cfg)
     return ParamCounts(
         embedding=vocab * h,
         lm_head=0 if tied else vocab * h,
-        attention=layers * attention_params_per_layer(cfg),
+        attention=(lay.token_layers * attention_params_per_layer(cfg)
+                   + lay.linear_layers * attention.linear_params_per_layer(cfg)),
         dense_mlp=dense_layers * _gated_mlp(h, int(cfg["intermediate_size"])),
         moe=_moe(cfg, sum(flags)),
         norms=layers * h + h,  # post-attention norm per layer + final norm
@@ -251,20 +331,46 @@ def params_active(cfg: dict) -> int:
     return param_counts(cfg).active
 
 
+# What a model card's "active parameters" counts (models.yaml card.active_counts).
+ACTIVE_COUNTS = ("bench", "with embeddings", "without embeddings")
+
+
+def active_as_counted(cfg: dict, counts: str) -> int:
+    """Active parameters counted a card's way: 'bench' = params_active (all a token multiplies but the input
+    embedding); 'with embeddings' = total minus the routed experts a token skips; 'without embeddings' = bench's
+    minus the lm_head."""
+    p = param_counts(cfg)
+    return {"bench": p.active, "with embeddings": p.active + p.embedding,
+            "without embeddings": p.active - (p.lm_head or p.embedding)}[counts]
+
+
+def mtp_params(cfg: dict) -> int:
+    """Multi-token prediction modules (num_nextn_predict_layers: DeepSeek-V3/R1, GLM-4.5), which published totals
+    leave out (DeepSeek-V3: 671B + 14B) and vLLM loads only as a speculative draft (--speculative-config method
+    mtp). Each: one decoder layer (attention and an MLP like the model's last layer), the norms of the hidden state
+    and of the next token's embedding (hnorm, enorm), their joint projection eh_proj (2 x hidden -> hidden), its own
+    embedding and head (shared_head) with its norm, as the checkpoints store them."""
+    n = int(cfg.get("num_nextn_predict_layers") or 0)
+    if not n:
+        return 0
+    p = param_counts(cfg)
+    h, vocab = int(cfg["hidden_size"]), int(cfg["vocab_size"])
+    mlp = (p.moe_total // p.moe.moe_layers if p.moe else _gated_mlp(h, int(cfg["intermediate_size"])))
+    layer = attention_params_per_layer(cfg) + mlp + h  # + post-attention norm
+    return n * (layer + 2 * h + 2 * h * h + 2 * vocab * h + h)
+
+
 # ---------------------------------------------------------------------------------------------
 # Weight bytes
 
 
-def _embed_bytes_per_param(weight_dtype: str) -> float:
-    """Embeddings, lm_head and norms: 16-bit under a quantised format, else the format itself."""
-    return 2.0 if weight_dtype in ("fp8", "int8", "int4") else weight_dtype_bytes(weight_dtype)
-
-
 def weight_bytes(cfg: dict, weight_dtype: str = "bfloat16") -> float:
-    """Bytes of all stored weights in the given format (see WEIGHT_DTYPE_BYTES)."""
+    """Bytes of all stored weights in the given format (see WEIGHT_DTYPE_BYTES and format_bytes)."""
     p = param_counts(cfg)
-    rest = p.total - p.block_linear_total
-    return p.block_linear_total * weight_dtype_bytes(weight_dtype) + rest * _embed_bytes_per_param(weight_dtype)
+    f = format_bytes(weight_dtype)
+    routers = p.moe.moe_layers * p.moe.router_params if p.moe else 0
+    mlp = p.dense_mlp + p.moe_total - routers
+    return (p.attention + routers) * f.attention + mlp * f.mlp + (p.total - p.block_linear_total) * f.other
 
 
 def expected_experts_hit(n_routed: int, top_k: int, tokens: int) -> float:
@@ -285,13 +391,13 @@ def weight_bytes_touched(cfg: dict, tokens: int, weight_dtype: str = "bfloat16")
     experts no token is sent to. A tied lm_head streams the embedding table.
     """
     p = param_counts(cfg)
-    wb, eb = weight_dtype_bytes(weight_dtype), _embed_bytes_per_param(weight_dtype)
+    f = format_bytes(weight_dtype)
     head = p.lm_head or p.embedding
-    read = (p.attention + p.dense_mlp) * wb + (head + p.norms) * eb
+    read = p.attention * f.attention + p.dense_mlp * f.mlp + (head + p.norms) * f.other
     m = p.moe
     if m is not None:
         hit = expected_experts_hit(m.n_routed, m.top_k, tokens)
-        read += m.moe_layers * ((hit * m.expert_params + m.shared_params + m.router_params) * wb)
+        read += m.moe_layers * ((hit * m.expert_params + m.shared_params) * f.mlp + m.router_params * f.attention)
     return read
 
 
@@ -300,74 +406,5 @@ def routed_expert_bytes_touched(cfg: dict, tokens: int, weight_dtype: str = "bfl
     m = param_counts(cfg).moe
     if m is None:
         return 0.0
-    return m.moe_layers * expected_experts_hit(m.n_routed, m.top_k, tokens) * m.expert_params * weight_dtype_bytes(weight_dtype)
-
-
-# ---------------------------------------------------------------------------------------------
-# FLOPs
-
-
-def lm_head_flops_per_row(cfg: dict) -> float:
-    """One row of logits: 2 x vocab x hidden (a tied head multiplies the embedding table).
-
-    Engines compute logits only for the positions they sample, one row per sequence in a step,
-    so this is charged per sequence, not per token (see block_linear_flops_per_token)."""
-    p = param_counts(cfg)
-    return 2.0 * (p.lm_head or p.embedding)
-
-
-def block_linear_flops_per_token(cfg: dict) -> float:
-    """2 x the transformer blocks' matmul parameters one token multiplies (active experts only; no
-    lm_head, whose rows are per sampled sequence; norms are not matmuls)."""
-    p = param_counts(cfg)
-    return 2.0 * (p.active - p.norms - (p.lm_head or p.embedding))
-
-
-def linear_flops_per_token(cfg: dict) -> float:
-    """A decoded token: its blocks' matmuls plus its own row of logits (= 2 x active matmul params).
-    Not for prompt tokens: a prefill chunk of L tokens costs L x blocks + 1 row (prefill_flops)."""
-    return block_linear_flops_per_token(cfg) + lm_head_flops_per_row(cfg)
-
-
-def attention_dims(cfg: dict, decode: bool, mla_padded_head_dim: int = 0) -> tuple[int, int]:
-    """(d_qk, d_v) per head of the score and value products. MLA: absorbed for decode, expanded for prefill
-    (both padded to mla_padded_head_dim by an engine that pads the expanded form, when given)."""
-    if is_mla(cfg) and mla_padded_head_dim and not decode:
-        return mla_padded_head_dim, mla_padded_head_dim
-    if is_mla(cfg):
-        rope, kv_rank = int(cfg["qk_rope_head_dim"]), int(cfg["kv_lora_rank"])
-        if decode:
-            return kv_rank + rope, kv_rank
-        return int(cfg["qk_nope_head_dim"]) + rope, int(cfg["v_head_dim"])
-    d = head_dim(cfg)
-    return d, d
-
-
-def attention_flops_per_token(cfg: dict, context_len: int, decode: bool = True, mla_padded_head_dim: int = 0) -> float:
-    """FLOPs of one token's attention over `context_len` tokens, all layers."""
-    d_qk, d_v = attention_dims(cfg, decode, mla_padded_head_dim)
-    return 2.0 * num_layers(cfg) * num_heads(cfg) * (d_qk + d_v) * context_len
-
-
-def decode_flops_per_token(cfg: dict, context_len: int) -> float:
-    """One decode step of one sequence whose cache holds `context_len` tokens."""
-    return linear_flops_per_token(cfg) + attention_flops_per_token(cfg, context_len, decode=True)
-
-
-def prefill_flops(cfg: dict, prompt_len: int, cached_len: int = 0, *, logits_rows: int) -> float:
-    """FLOPs to prefill `prompt_len` new tokens after `cached_len` already cached (causal attention),
-    computing `logits_rows` rows of logits (1 for a chunk the engine samples from or, as vLLM V1 does,
-    computes and discards; prompt_len when every prompt position's logprobs are asked for).
-
-    blocks x L + head x logits_rows + attention, where token i (1-based among the new ones) attends to
-    cached_len + i tokens: the sum is L x cached + L(L+1)/2, the quadratic term.
-    """
-    d_qk, d_v = attention_dims(cfg, decode=False)
-    pairs = prompt_len * cached_len + prompt_len * (prompt_len + 1) / 2
-    attn = 2.0 * num_layers(cfg) * num_heads(cfg) * (d_qk + d_v) * pairs
-    return block_linear_flops_per_token(cfg) * prompt_len + lm_head_flops_per_row(cfg) * logits_rows + attn
-
-
-def prefill_flops_per_token(cfg: dict, prompt_len: int) -> float:
-    """A whole prompt of `prompt_len` tokens prefilled in one chunk (one logits row), per token."""
-    return prefill_flops(cfg, prompt_len, logits_rows=1) / prompt_len
+    hit = expected_experts_hit(m.n_routed, m.top_k, tokens)
+    return m.moe_layers * hit * m.expert_params * format_bytes(weight_dtype).mlp

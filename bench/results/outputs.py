@@ -59,7 +59,11 @@ def _existing_ancestor(path: Path) -> Path:
 
 def writable_file(path: Path, flag: str) -> None:
     """`path` can be created or written: not a directory, its folder (or the nearest one that exists, where
-    the missing ones will be made) a writable directory, the file itself writable if it exists."""
+    the missing ones will be made) a writable directory, the file itself writable if it exists. A symbolic link
+    is judged by its target, which is what gets written (results.store.followed)."""
+    from bench.results.store import followed
+
+    path = followed(path)
     if path.is_dir():
         raise BenchError(f"{flag} {path} is a directory; give a file inside it, e.g. {path / 'runs.csv'}")
     if path.exists():

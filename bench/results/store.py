@@ -50,8 +50,20 @@ def _umask() -> int:
     return mask
 
 
+def followed(path: Path) -> Path:
+    """The file `path` names: a symbolic link is followed to its target, which is then written, appended to or
+    upgraded in place, so a link is never replaced by a file (its target would stop receiving rows). A loop of
+    links names no file: the path itself."""
+    path = Path(path)
+    if not path.is_symlink():
+        return path
+    real = Path(os.path.realpath(path))
+    return path if real.is_symlink() else real
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, rename over the target."""
+    """Write to a temporary file in the target's folder, fsync, rename over the target (a link's target: followed)."""
+    path = followed(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -178,9 +190,17 @@ def read_results(path: Path) -> tuple[list[str], list[dict]]:
     return header, rows
 
 
-def _check_readable_header(path: Path) -> None:
+def check_results_file(path: Path) -> None:
+    """A results file to read exists and is a file: a directory or a missing path is one line saying which."""
+    if path.is_dir():
+        raise BenchError(f"{path} is a directory, not a results file; give a results CSV (in it, e.g. "
+                         f"{path / 'runs.csv'})")
     if not path.is_file():
         raise BenchError(f"{path}: no such results file")
+
+
+def _check_readable_header(path: Path) -> None:
+    check_results_file(path)
     header = read_header(path)
     if header is None:
         raise BenchError(f"{path} is empty; give a results CSV written by `bench run`")
@@ -198,18 +218,17 @@ def _check_readable_versions(path: Path, other_versions: list[str]) -> None:
 
 
 def text_columns(header: list[str]) -> list[str]:
-    """The declared columns of `header` that hold names, labels and flags (no unit): read as text, never
-    as numbers (a config_hash or git_sha of digits keeps its leading zeros)."""
-    declared = {c.name: c for c in schema.DECLARED}
-    return [c for c in header if c in declared and not declared[c].numeric]
+    """The columns of `header` read as text, never as numbers: all but the declared figures (a config_hash or
+    git_sha of digits keeps its leading zeros; a column the schema does not declare is kept as written)."""
+    return [c for c in header if not (c in schema.BY_NAME and schema.BY_NAME[c].numeric)]
 
 
 def read_frame(path: Path, columns=None):
     """read_results, columnar, for files of any size (compare, report): (header, pandas DataFrame).
 
-    One pass of pandas' C parser over the whole rows (a torn last row is not one). Declared text columns
-    (schema: no unit) are strings, an empty cell "" ; every other column is what pandas infers (float64 or
-    int64 for figures, an empty cell NaN). The same checks and messages as read_results; a file of an older
+    One pass of pandas' C parser over the whole rows (a torn last row is not one). Text columns (text_columns)
+    are strings, an empty cell "" ; the declared figures are what pandas infers (float64 or int64, an empty cell
+    NaN; a cell that is not a number makes its column text: bench.results.typed.read_frame reads it as empty). The same checks and messages as read_results; a file of an older
     schema version goes through read_results' row-by-row upgrade (no cell lost) and is then made a frame
     the same way. `columns`: read only those of them the file has (and schema_version), all by default.
     """
@@ -313,6 +332,7 @@ def append_row(path: Path, row: dict) -> None:
     unknown = set(row) - set(COLUMNS)
     if unknown:
         raise ValueError(f"row has columns outside the schema: {sorted(unknown)}")
+    path = followed(path)  # one lock, backup and torn file per real file, however it is named
     path.parent.mkdir(parents=True, exist_ok=True)
     with _lock(path) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -394,6 +414,7 @@ def torn_path(path: Path) -> Path:
 
 def repair(path: Path) -> int:
     """Drop a torn last line, under the writers' lock; returns the bytes dropped (0: the file was whole)."""
+    path = followed(path)
     if not path.exists():
         return 0
     with _lock(path) as lock:

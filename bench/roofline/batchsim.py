@@ -9,7 +9,17 @@ throughput), in the order vLLM's V1 scheduler decides it:
   A decode that finds the KV cache full preempts the most recently admitted request: its
   cache is freed and it waits at the front of the queue to recompute prompt + output so far.
   The step that completes a request's prefill yields its first output token; each later step
-  yields one more. KV is counted in tokens (vLLM rounds each sequence up to 16-token blocks).
+  yields one more. KV is counted in tokens (vLLM rounds each sequence up to 16-token blocks); a model
+  whose cache is not one unit per token (sliding windows, a linear layer's constant state) gives
+  `kv_units`: the cache a sequence of n tokens holds, in the capacity's unit.
+
+Prefix caching (vLLM's automatic prefix caching, when `prefix_blocks` is given): every full 16-token block of a
+prompt is cached under a hash of its tokens and all before it (prefix_hashes) as soon as it is scheduled. A request
+admitted later whose prompt starts with cached blocks takes them as computed: those tokens run in no step (they
+cost no budget and no compute; the chunks after them attend to them as context) and count as its cached prompt
+tokens; at least the last prompt token always runs, for the first output token's logits. A cached block is held
+once in the KV cache however many running requests share it; when none does it stays cached, evicted least
+recently freed first when the room is needed. Output tokens are not cached (a preempted request recomputes them).
 
 `step_time_s(n_decode, decode_context_tokens, prefill_chunks)` prices one step: how many
 sequences decode, the sum of their context lengths, and (new tokens, cached tokens) of each
@@ -20,13 +30,27 @@ much of the run's time its prefill chunks and its decodes took (bench.cost.formu
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
 from bench.cost.formulas import step_share_seconds
 
 StepTime = Callable[[int, int, list], "float | tuple[float, float, float]"]
+BLOCK_TOKENS = 16  # vLLM's KV block: the unit a prefix is cached in
+
+
+def prefix_hashes(prompts: list[list[int]], block_tokens: int = BLOCK_TOKENS) -> list[list[int]]:
+    """Per prompt, the hash of each full block of `block_tokens` tokens chained with every block before it (as
+    vLLM keys its prefix cache): two prompts share a block's hash only if they agree on every token up to its end."""
+    out = []
+    for ids in prompts:
+        chain, h = [], None
+        for k in range(len(ids) // block_tokens):
+            h = hash((h, tuple(ids[k * block_tokens:(k + 1) * block_tokens])))
+            chain.append(h)
+        out.append(chain)
+    return out
 
 
 @dataclass
@@ -36,8 +60,13 @@ class SimRequest:
     # state
     computed: int = 0  # tokens whose KV is cached (prompt, then outputs), reset by preemption
     generated: int = 0  # output tokens produced so far
+    credit: float = 0.0  # speculative decoding: the fraction of a token carried to the next step
+    pending: int = 0  # tokens this step's decode will emit
     first_token_s: float | None = None
     finish_s: float | None = None
+    blocks: list = field(default_factory=list)  # prefix caching: the prompt's block hashes (prefix_hashes)
+    held: list = field(default_factory=list)  # ids of the cached blocks it holds (its first len(held) blocks)
+    cached_tokens: int | None = None  # prompt tokens its first admission took from the prefix cache
 
     @property
     def target_prefill(self) -> int:
@@ -68,19 +97,109 @@ class SimOutcome:
     def input_tokens(self) -> int:
         return sum(r.prompt_len for r in self.requests)
 
+    @property
+    def cached_prompt_tokens(self) -> int:
+        return sum(r.cached_tokens or 0 for r in self.requests)
+
+
+class PrefixCache:
+    """The KV cache's block accounting with prefix caching (module doc): `used` counts each live block once and
+    every request's tokens outside its held blocks; freed cached blocks wait in `evictable`, least recent first."""
+
+    def __init__(self, block_tokens: int, capacity_tokens: int) -> None:
+        self.block, self.capacity = block_tokens, capacity_tokens
+        self.by_hash: dict = {}  # hash -> block id
+        self.hash_of: dict[int, object] = {}
+        self.refs: dict[int, int] = {}
+        self.evictable: OrderedDict[int, None] = OrderedDict()
+        self.next_id = 0
+
+    def hits(self, r: SimRequest) -> list[int]:
+        """Block ids of r's cached prompt prefix, leaving at least its last prompt token to run."""
+        found = []
+        for h in r.blocks[:(r.prompt_len - 1) // self.block]:
+            bid = self.by_hash.get(h)
+            if bid is None:
+                break
+            found.append(bid)
+        return found
+
+    def revived_tokens(self, ids: list[int]) -> int:
+        """KV room taking `ids` needs: the blocks no running request holds."""
+        return sum(self.block for b in ids if self.refs.get(b, 0) == 0)
+
+    def take(self, r: SimRequest, ids: list[int]) -> int:
+        """r holds `ids` (its cached prefix); returns the KV tokens that adds (revived blocks)."""
+        added = self.revived_tokens(ids)
+        for b in ids:
+            self.evictable.pop(b, None)
+            self.refs[b] = self.refs.get(b, 0) + 1
+        r.held = list(ids)
+        return added
+
+    def register(self, r: SimRequest, upto: int) -> None:
+        """r's prompt blocks full once `upto` tokens are computed become its blocks, cached by hash unless that hash
+        is cached already (then the block is r's own copy). KV use is unchanged: its tokens were counted."""
+        while len(r.held) < len(r.blocks) and (len(r.held) + 1) * self.block <= upto:
+            bid, h = self.next_id, r.blocks[len(r.held)]
+            self.next_id += 1
+            self.refs[bid] = 1
+            self.hash_of[bid] = h
+            self.by_hash.setdefault(h, bid)
+            r.held.append(bid)
+
+    def release(self, r: SimRequest) -> int:
+        """r stops holding its blocks (finished or preempted); returns the KV tokens freed: its tokens outside held
+        blocks, and the held blocks no one else holds (those still cached wait to be evicted)."""
+        freed = r.computed - self.block * len(r.held)
+        for b in r.held:
+            self.refs[b] -= 1
+            if self.refs[b] == 0:
+                freed += self.block
+                del self.refs[b]
+                if self.by_hash.get(self.hash_of[b]) == b:
+                    self.evictable[b] = None
+                else:
+                    del self.hash_of[b]
+        r.held = []
+        return freed
+
+    def evict(self, used: int) -> None:
+        """Drop the least recently freed cached blocks until live use plus cached blocks fits the cache."""
+        while self.evictable and used + self.block * len(self.evictable) > self.capacity:
+            b, _ = self.evictable.popitem(last=False)
+            del self.by_hash[self.hash_of.pop(b)]
+
 
 class SimError(ValueError):
     """A request the cache can never hold (its prompt + output exceeds the KV capacity)."""
 
 
 def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_tokens: int, max_num_seqs: int,
-             max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False) -> SimOutcome:
-    """Run every (prompt_len, output_len) request to completion; return per-request times."""
+             max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False,
+             prefix_blocks: list[list] | None = None, block_tokens: int = BLOCK_TOKENS,
+             kv_units: Callable[[int], float] | None = None, tokens_per_step: float = 1.0) -> SimOutcome:
+    """Run every (prompt_len, output_len) request to completion; return per-request times. `prefix_blocks`
+    (prefix_hashes of the prompts, one list per request): prefix caching on (module doc). tokens_per_step:
+    what a decoding sequence emits a step on average (speculative decoding: 1 + draft tokens x acceptance), each
+    step emitting the whole tokens of what it has accumulated (at least one), the rest carried."""
     if max_num_seqs < 1 or max_num_batched_tokens < 1:
         raise ValueError("max_num_seqs and max_num_batched_tokens must be positive")
+    held = kv_units or (lambda n: n)  # the cache a sequence of n computed tokens holds
+
+    def grow(r: SimRequest, n: int):  # what computing n more tokens of r adds to the cache
+        return held(r.computed + n) - held(r.computed) if kv_units else n
+
     reqs = [SimRequest(p, o) for p, o in lengths]
+    cache = None
+    if prefix_blocks is not None:
+        if len(prefix_blocks) != len(reqs):
+            raise ValueError("prefix_blocks needs one list of block hashes per request")
+        cache = PrefixCache(block_tokens, kv_capacity_tokens)
+        for r, blocks in zip(reqs, prefix_blocks):
+            r.blocks = list(blocks)
     for r in reqs:
-        if r.prompt_len + r.output_len > kv_capacity_tokens:
+        if held(r.prompt_len + r.output_len) > kv_capacity_tokens:
             raise SimError(f"a request of {r.prompt_len} + {r.output_len} tokens does not fit a KV cache of "
                            f"{kv_capacity_tokens} tokens")
         if r.output_len < 1 or r.prompt_len < 1:
@@ -104,34 +223,50 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         i = 0
         while i < len(running) and budget > 0:
             r = running[i]
-            need = min(r.target_prefill - r.computed, budget) if r.prefilling else 1
-            while used + need > kv_capacity_tokens and running[-1] is not r:  # preempt the newest
+            if r.prefilling:
+                need = min(r.target_prefill - r.computed, budget)
+            else:
+                need = r.pending = min(max(1, int(r.credit + tokens_per_step)), r.output_len - r.generated)
+            while used + grow(r, need) > kv_capacity_tokens and running[-1] is not r:  # preempt the newest
                 victim = running.pop()
-                used -= victim.computed
+                used -= cache.release(victim) if cache else held(victim.computed)
                 victim.computed = 0
                 waiting.appendleft(victim)
                 preemptions += 1
-            if used + need > kv_capacity_tokens:  # r itself is the newest and still does not fit
+            if used + grow(r, need) > kv_capacity_tokens:  # r itself is the newest and still does not fit
                 running.pop(i)
-                used -= r.computed
+                used -= cache.release(r) if cache else held(r.computed)
                 r.computed = 0
                 waiting.appendleft(r)
                 preemptions += 1
                 continue
-            used += need
+            used += grow(r, need)
             budget -= need
+            if cache:
+                cache.register(r, r.computed + need)
+                cache.evict(used)
             (chunks.append((r, need)) if r.prefilling else decoders.append(r))
             i += 1
         # 2. admit waiting requests, first come first served
         while waiting and budget > 0 and len(running) < max_num_seqs:
             r = waiting[0]
-            need = min(r.target_prefill - r.computed, budget)
-            if used + need > kv_capacity_tokens:
+            hit = cache.hits(r) if cache and r.computed == 0 else []
+            start = len(hit) * block_tokens
+            need = min(r.target_prefill - start, budget)
+            if used + (cache.revived_tokens(hit) if hit else 0) + grow(r, need) > kv_capacity_tokens:
                 break
             waiting.popleft()
             running.append(r)
-            used += need
+            if hit:
+                used += cache.take(r, hit)
+                r.computed = start
+            if cache and r.cached_tokens is None:  # counted at the first admission, as vLLM does
+                r.cached_tokens = start
+            used += grow(r, need)
             budget -= need
+            if cache:
+                cache.register(r, r.computed + need)
+                cache.evict(used)
             chunks.append((r, need))
         max_running = max(max_running, len(running))
         if not decoders and not chunks:
@@ -154,15 +289,19 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
             if not r.prefilling:
                 _emit(r, now)
         for r in decoders:
-            r.computed += 1
-            _emit(r, now)
+            r.credit += tokens_per_step - r.pending
+            r.computed += r.pending
+            for _ in range(r.pending):
+                _emit(r, now)
         still = []
         for r in running:
             if r.finish_s is not None:
-                used -= r.computed
+                used -= cache.release(r) if cache else held(r.computed)
             else:
                 still.append(r)
         running = still
+        if cache:
+            cache.evict(used)
     return SimOutcome(elapsed_s=now, requests=reqs, steps=steps, preemptions=preemptions, max_running=max_running,
                       step_log=log, prefill_s=prefill_s if split else None, decode_s=decode_s if split else None)
 

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bench.config import run as runconfig
-from bench.roofline import batchsim, efficiency
-from bench.model import modelmath
+from bench.roofline import batchsim, efficiency, speculation
+from bench.roofline.kvcache import KvCache
+from bench.model import flops, modelmath
 
 GIB = 2**30
 BLOCK_SIZE = 16
-EXPLAIN_BATCHES = (1, 8, 64, 256)
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,10 @@ def gpu_spec(name: str, hw) -> GpuSpec | None:
 
 
 def peak_flops_per_gpu(gpu: GpuSpec, weight_dtype: str) -> float:
-    """fp8 weights run FP8 GEMMs where the card has them; weight-only int8/int4 compute in bf16; fp32 as TF32."""
+    """fp8 weights run FP8 GEMMs where the card has them; weight-only int8/int4 compute in bf16; fp32 as TF32.
+    mxfp4: no card of hardware.yaml has FP4 tensor units (Blackwell's are the first), so vLLM dequantizes MXFP4 weights
+    to bf16 inside its MoE kernels (Marlin/Triton, compute capability 8.0 and newer): bf16's peak, the bytes of
+    4.25-bit weights (modelmath.WEIGHT_DTYPE_BYTES)."""
     if weight_dtype == "fp8" and gpu.fp8_flops:
         return gpu.fp8_flops
     if weight_dtype == "float32":
@@ -98,7 +101,7 @@ class StepBound:
 
 
 @dataclass(frozen=True, eq=False)
-class Deployment:
+class Deployment(KvCache):
     """A model served on `tensor_parallel_size` GPUs of one kind, in given weight and KV formats."""
 
     cfg: dict
@@ -116,6 +119,9 @@ class Deployment:
     mla_expanded: bool = False
     # K and V of the expanded form padded to one head size (engine_profiles.mla_padded_head_dim); 0: not padded
     mla_padded_head_dim: int = 0
+    # speculative decoding (bench.roofline.speculation): each decoding sequence verifies k + 1 tokens a step and
+    # a network draft adds k passes; None: one token a step
+    draft: speculation.Draft | None = None
 
     @property
     def tp(self) -> int:
@@ -132,16 +138,14 @@ class Deployment:
     @cached_property
     def kv_bytes_per_token(self) -> int:
         """Summed over the TP group (MLA's latent and too-few KV heads are replicated, unless attention is DP)."""
-        tp = 1 if self.attention_data_parallel else self.tp
-        return modelmath.kv_bytes_per_token(self.cfg, self.kv_cache_dtype, self.model_dtype, tp, self.mla_expanded,
-                                            self._mla_pad)
+        return sum(self._kv_parts[:3])
 
     @cached_property
     def replicated_weight_bytes(self) -> float:
         """Bytes stored on every GPU beyond an even 1/TP split: whole attention weights under DP attention."""
         if not self.attention_data_parallel:
             return 0.0
-        return self.params.attention * modelmath.weight_dtype_bytes(self.weight_dtype) * (self.tp - 1)
+        return self.params.attention * modelmath.format_bytes(self.weight_dtype).attention * (self.tp - 1)
 
     @property
     def weight_bytes_per_gpu(self) -> float:
@@ -157,11 +161,11 @@ class Deployment:
 
     @cached_property
     def _block_flops(self) -> float:
-        return modelmath.block_linear_flops_per_token(self.cfg)
+        return flops.block_linear_flops_per_token(self.cfg)
 
     @cached_property
     def _head_flops(self) -> float:
-        return modelmath.lm_head_flops_per_row(self.cfg)
+        return flops.lm_head_flops_per_row(self.cfg)
 
     @cached_property
     def _linear_flops(self) -> float:
@@ -174,31 +178,28 @@ class Deployment:
 
     @cached_property
     def _attn_flops_per_ctx_decode(self) -> float:
-        return modelmath.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded,
-                                                   mla_padded_head_dim=self._mla_pad)
+        return flops.attention_flops_per_token(self.cfg, 1, decode=not self.mla_expanded,
+                                               mla_padded_head_dim=self._mla_pad)
 
-    @cached_property
-    def _prefill_attn_per_pair(self) -> float:
-        d_qk, d_v = modelmath.attention_dims(self.cfg, decode=False, mla_padded_head_dim=self._mla_pad)
-        return 2.0 * modelmath.num_layers(self.cfg) * modelmath.num_heads(self.cfg) * (d_qk + d_v)
+    def _decode_attn_flops(self, n_decode: int, decode_context_tokens: int) -> float:
+        """Attention FLOPs of `n_decode` decoding sequences whose contexts sum to decode_context_tokens. Every layer
+        full (the common case): linear in the sum. Windows, sparse top-k or linear layers: each sequence taken at
+        the mean context (exact when they are of one length, as in a batch of equal requests)."""
+        if self._layout.plain:
+            return decode_context_tokens * self._attn_flops_per_ctx_decode
+        if n_decode == 0:
+            return 0.0
+        mean = decode_context_tokens / n_decode
+        return n_decode * flops.attention_flops(self.cfg, 1, mean - 1, decode=not self.mla_expanded,
+                                                mla_padded_head_dim=self._mla_pad, lay=self._layout)
+
+    def _prefill_attn_flops(self, prompt_len: int, cached_len: int) -> float:
+        return flops.attention_flops(self.cfg, prompt_len, cached_len, decode=False, mla_padded_head_dim=self._mla_pad,
+                                     lay=self._layout)
 
     def _prefill_flops(self, prompt_len: int, cached_len: int) -> float:
-        """modelmath.prefill_flops of one chunk (one logits row) with the config's constants cached."""
-        pairs = prompt_len * cached_len + prompt_len * (prompt_len + 1) / 2
-        return self._block_flops * prompt_len + self._head_flops + self._prefill_attn_per_pair * pairs
-
-    @cached_property
-    def _touched_memo(self) -> dict[int, float]:
-        return {}
-
-    def weight_bytes_touched(self, tokens: int) -> float:
-        """Weight bytes a pass over `tokens` tokens reads (dense models: all, whatever the count)."""
-        if self.params.moe is None:
-            tokens = 1
-        memo = self._touched_memo
-        if tokens not in memo:
-            memo[tokens] = modelmath.weight_bytes_touched(self.cfg, tokens, self.weight_dtype)
-        return memo[tokens]
+        """flops.prefill_flops of one chunk (one logits row) with the config's constants cached."""
+        return self._block_flops * prompt_len + self._head_flops + self._prefill_attn_flops(prompt_len, cached_len)
 
     # -- memory -------------------------------------------------------------------------------
 
@@ -216,22 +217,48 @@ class Deployment:
         return kv_capacity_tokens(max(0.0, self.kv_cache_bytes_per_gpu), self.kv_bytes_per_token / self.tp)
 
     def max_batch(self, context_len: int) -> int:
-        """Sequences of `context_len` tokens whose KV fits at once."""
-        return self.kv_capacity_tokens // context_len
+        """Sequences of `context_len` tokens whose KV fits at once (a window or a linear state: their bytes
+        per sequence, kv_units)."""
+        if self._cache_linear:
+            return self.kv_capacity_tokens // context_len
+        return int(self.kv_capacity_tokens // self.kv_units(context_len))
 
     # -- time ---------------------------------------------------------------------------------
+
+    @property
+    def _verified(self) -> int:
+        """Tokens a decoding sequence runs through the model a step (speculative decoding: k + 1)."""
+        return self.draft.verified if self.draft else 1
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Tokens a decoding sequence emits a step (speculative decoding: 1 + k x acceptance)."""
+        return self.draft.tokens_per_step if self.draft else 1.0
+
+    def _draft_cost(self, n_decode: int) -> tuple[float, float]:
+        """(weight bytes, FLOPs) of a step's draft passes (k of them, a network draft only)."""
+        d = self.draft
+        if d is None or not d.computed or n_decode == 0:
+            return 0.0, 0.0
+        moved, work = speculation.draft_pass(self.cfg, self.weight_dtype, n_decode, self.weight_bytes_touched(n_decode))
+        return d.draft_tokens * moved, d.draft_tokens * work
+
+    def _decode_work(self, n_decode: int, decode_context_tokens: int) -> float:
+        """FLOPs of a step's decoding sequences: k + 1 verified tokens each (1 without a draft), and the draft's."""
+        q = self._verified
+        return (n_decode * q * self._linear_flops + q * self._decode_attn_flops(n_decode, decode_context_tokens)
+                + self._draft_cost(n_decode)[1])
 
     def step(self, n_decode: int, decode_context_tokens: int, prefill_chunks: list[tuple[int, int]] = ()) -> StepBound:
         """One forward pass: n_decode sequences decoding (their contexts summing to decode_context_tokens)
         and prefill chunks of (new tokens, tokens already cached)."""
         new = sum(n for n, _ in prefill_chunks)
-        tokens = n_decode + new
-        flops = n_decode * self._linear_flops + decode_context_tokens * self._attn_flops_per_ctx_decode
-        flops += sum(self._prefill_flops(n, cached) for n, cached in prefill_chunks)
-        kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
-        moved = self.weight_bytes_touched(tokens) + self.replicated_weight_bytes
-        moved += (kv_read + tokens) * self.kv_bytes_per_token
-        return StepBound(tokens=tokens, flops=flops, bytes=moved, compute_s=flops / self.peak_flops,
+        tokens = n_decode * self._verified + new
+        work = self._decode_work(n_decode, decode_context_tokens)
+        work += sum(self._prefill_flops(n, cached) for n, cached in prefill_chunks)
+        moved = self.weight_bytes_touched(tokens) + self.replicated_weight_bytes + self._draft_cost(n_decode)[0]
+        moved += sum(self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks))
+        return StepBound(tokens=tokens, flops=work, bytes=moved, compute_s=work / self.peak_flops,
                          memory_s=moved / self.bandwidth_bytes_s)
 
     def step_split(self, n_decode: int, decode_context_tokens: int,
@@ -243,10 +270,10 @@ class Deployment:
         s = self.step(n_decode, decode_context_tokens, prefill_chunks)
         new = sum(n for n, _ in prefill_chunks)
         if s.bound == "compute":
-            decode = n_decode * self._linear_flops + decode_context_tokens * self._attn_flops_per_ctx_decode
+            decode = self._decode_work(n_decode, decode_context_tokens)
             return s.time_s, s.flops - decode, decode
         weights = self.weight_bytes_touched(s.tokens) + self.replicated_weight_bytes
-        prefill = weights * new / s.tokens + (sum(c for _, c in prefill_chunks) + new) * self.kv_bytes_per_token
+        prefill = weights * new / s.tokens + self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks)[0]
         return s.time_s, prefill, s.bytes - prefill
 
     @cached_property
@@ -263,7 +290,7 @@ class Deployment:
                   prefill_chunks: list[tuple[int, int]] = ()) -> efficiency.StepCost:
         """The step of `step` split by kind, for bench.roofline.efficiency (same totals as the bound's)."""
         new = sum(n for n, _ in prefill_chunks)
-        tokens = n_decode + new
+        tokens = n_decode * self._verified + new
         memo = self._expert_memo
         if tokens not in memo:
             memo[tokens] = (modelmath.routed_expert_bytes_touched(self.cfg, tokens, self.weight_dtype)
@@ -271,18 +298,21 @@ class Deployment:
         experts = memo[tokens]
         m = self.params.moe
         # each GPU holds 1/TP of every expert: group bytes / one expert's bytes = hit x layers x TP slices
-        matrices = (experts / (m.expert_params * modelmath.weight_dtype_bytes(self.weight_dtype)) * self.tp
+        matrices = (experts / (m.expert_params * modelmath.format_bytes(self.weight_dtype).mlp) * self.tp
                     if m is not None else 0.0)
-        dense = self.weight_bytes_touched(tokens) - experts + self.replicated_weight_bytes
-        kv_read = decode_context_tokens + sum(cached for _, cached in prefill_chunks)
-        attn = decode_context_tokens * self._attn_flops_per_ctx_decode
+        draft_bytes, draft_flops = self._draft_cost(n_decode)
+        dense = self.weight_bytes_touched(tokens) - experts + self.replicated_weight_bytes + draft_bytes
+        attn = self._verified * self._decode_attn_flops(n_decode, decode_context_tokens)
         sequences = n_decode + len(prefill_chunks)
-        gemm = tokens * self._block_flops + sequences * self._head_flops  # one logits row per sequence
+        # one logits row per sequence, per verified token of a speculative decode
+        gemm = tokens * self._block_flops + (sequences + n_decode * (self._verified - 1)) * self._head_flops
+        gemm += draft_flops
         for n, cached in prefill_chunks:
-            attn += self._prefill_flops(n, cached) - n * self._block_flops - self._head_flops
+            attn += self._prefill_attn_flops(n, cached)
         act_bytes = 4 if self.model_dtype == "float32" else 2
         return efficiency.StepCost(
-            dense_weight_bytes=dense, expert_weight_bytes=experts, kv_bytes=(kv_read + tokens) * self.kv_bytes_per_token,
+            dense_weight_bytes=dense, expert_weight_bytes=experts,
+            kv_bytes=sum(self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks)),
             gemm_flops=gemm, attention_flops=attn, sequences=sequences, tokens=tokens,
             allreduce_bytes=tokens * int(self.cfg["hidden_size"]) * act_bytes,
             allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0, expert_matrices=matrices)
@@ -360,62 +390,23 @@ class WorkloadPrediction(TokenRates):
     max_running: int
     prefill_s: float | None = None  # elapsed_s split step by step (Deployment.step_split)
     decode_s: float | None = None
+    cached_tokens: tuple = ()  # per request: prompt tokens from the prefix cache (None each when caching is off)
 
 
 def predict_workload(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int = 256,
-                     max_num_batched_tokens: int = 8192) -> WorkloadPrediction:
-    """All (prompt_len, output_len) requests at t=0, continuously batched, each step at its roofline time."""
+                     max_num_batched_tokens: int = 8192, prefix_blocks: list | None = None) -> WorkloadPrediction:
+    """All (prompt_len, output_len) requests at t=0, continuously batched, each step at its roofline time;
+    `prefix_blocks` (batchsim.prefix_hashes): with prefix caching."""
     def step_time_s(n_decode: int, ctx: int, chunks: list) -> tuple[float, float, float]:
         return dep.step_split(n_decode, ctx, chunks)
 
-    out = batchsim.simulate(lengths, step_time_s, dep.kv_capacity_tokens, max_num_seqs, max_num_batched_tokens)
+    out = batchsim.simulate(lengths, step_time_s, dep.kv_capacity_tokens, max_num_seqs, max_num_batched_tokens,
+                            prefix_blocks=prefix_blocks, kv_units=dep.kv_units_or_none,
+                            tokens_per_step=dep.tokens_per_step)
     tpot = [(r.finish_s - r.first_token_s) / (r.output_len - 1) if r.output_len > 1 else None for r in out.requests]
     return WorkloadPrediction(elapsed_s=out.elapsed_s, input_tokens=out.input_tokens, output_tokens=out.output_tokens,
                               ttft_s=[r.first_token_s for r in out.requests], tpot_s=tpot,
                               e2e_s=[r.finish_s for r in out.requests], steps=out.steps,
                               preemptions=out.preemptions, max_running=out.max_running,
-                              prefill_s=out.prefill_s, decode_s=out.decode_s)
-
-
-# -- explain ------------------------------------------------------------------------------------
-
-
-def explain(dep: Deployment, context_len: int, batches: tuple[int, ...] = EXPLAIN_BATCHES) -> dict:
-    """The numbers `bench explain` shows, as plain data (JSON-ready)."""
-    p = dep.params
-    rows = []
-    for b in batches:
-        s = dep.decode_step(b, context_len)
-        rows.append({"batch": b, "step_ms": s.time_s * 1e3, "tok_s": b / s.time_s, "bound": s.bound,
-                     "fits_kv": dep.fits and b <= dep.max_batch(context_len),
-                     "weight_bytes_read": dep.weight_bytes_touched(b) + dep.replicated_weight_bytes,
-                     "kv_bytes_read": b * context_len * dep.kv_bytes_per_token})
-    prefill = dep.prefill_step(context_len)
-    return {
-        "model_type": dep.cfg.get("model_type"),
-        "hardware": dep.gpu.name,
-        "tensor_parallel_size": dep.tp,
-        "weight_dtype": dep.weight_dtype,
-        "kv_cache_dtype": dep.kv_cache_dtype,
-        "context": context_len,
-        "gpu_memory_utilization": dep.gpu_memory_utilization,
-        "params_total": p.total,
-        "params_active": p.active,
-        "weight_bytes": dep.weight_bytes,
-        "weight_bytes_per_gpu": dep.weight_bytes_per_gpu,
-        "attention_data_parallel": dep.attention_data_parallel,
-        "kv_bytes_per_token": dep.kv_bytes_per_token,
-        "fits": dep.fits,
-        "kv_cache_bytes": max(0.0, dep.kv_cache_bytes_per_gpu) * dep.tp,
-        "kv_capacity_tokens": dep.kv_capacity_tokens,
-        "max_batch": dep.max_batch(context_len),
-        "decode_tok_s_bound": {str(r["batch"]): r["tok_s"] for r in rows},
-        "decode": rows,
-        "compute_bound_from_batch": dep.compute_bound_batch(context_len),
-        "prefill_tok_s_bound": context_len / prefill.time_s,
-        "prefill_bound": prefill.bound,
-        "decode_flops_per_token": modelmath.decode_flops_per_token(dep.cfg, context_len),
-        "prefill_flops_per_token": modelmath.prefill_flops_per_token(dep.cfg, context_len),
-        "peak_flops": dep.peak_flops,
-        "bandwidth_bytes_s": dep.bandwidth_bytes_s,
-    }
+                              prefill_s=out.prefill_s, decode_s=out.decode_s,
+                              cached_tokens=tuple(r.cached_tokens for r in out.requests))

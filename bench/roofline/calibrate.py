@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.config.engines import is_predicted
 from bench.core.errors import BenchError
 from bench.roofline import engine_profiles, fit, predict, trace
 from bench.roofline.batchsim import SimError
@@ -105,12 +106,12 @@ def calibrate(runs: list[MeasuredRun], hardware_name: str, name: str, base: Effi
 
 
 def measured_from_rows(rows: list[dict]) -> list[MeasuredRun]:
-    """Results-CSV rows (bench.results.store.read_results) -> MeasuredRun: ok rows of measured engines only."""
+    """Results-CSV rows (bench.results.typed.read_rows) -> MeasuredRun: ok rows of measured engines only."""
     from bench.config import catalog
 
     out = []
     for r in rows:
-        if r.get("status") != "ok" or r.get("engine") in ("sim", "", None) or not r.get("output_tok_s"):
+        if r.get("status") != "ok" or not r.get("engine") or is_predicted(r["engine"]) or not r.get("output_tok_s"):
             continue
         try:
             model = catalog.resolve_model(r["model"])
@@ -125,5 +126,5 @@ def measured_from_rows(rows: list[dict]) -> list[MeasuredRun]:
         out.append(MeasuredRun(run=run, model_config=model.config, lengths=[(i, o)] * n,
                                output_tok_s=float(r["output_tok_s"]), engine=r["engine"],
                                engine_version=r.get("engine_version") or None,
-                               kv_capacity_tokens=int(float(cap)) if cap else None, label=r.get("run_id", "")))
+                               kv_capacity_tokens=int(cap) if cap else None, label=r.get("run_id", "")))
     return out

@@ -26,7 +26,7 @@ def why_not(dep: Deployment, context_len: int) -> str:
         return (f"the weights ({dep.weight_bytes_per_gpu / gib:,.1f} GiB per GPU) leave no KV cache in "
                 f"{room:,.1f} GiB ({dep.gpu.name} x{dep.tp} at gpu_memory_utilization {dep.gpu_memory_utilization})")
     if dep.max_batch(context_len) < 1:
-        return (f"one sequence of {context_len:,} tokens needs {context_len * dep.kv_bytes_per_token / gib:,.2f} GiB "
+        return (f"one sequence of {context_len:,} tokens needs {dep.kv_bytes_per_sequence(context_len) / gib:,.2f} GiB "
                 f"of KV; the cache holds {dep.kv_capacity_tokens:,} tokens")
     return ""
 

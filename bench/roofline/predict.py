@@ -11,7 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.config import hardware
-from bench.roofline import engine_profiles, trace
+import json
+
+from bench.config.engines import is_predicted, modelled_engine
+from bench.config.run import draft_tokens
+from bench.roofline import engine_profiles, speculation, trace
 from bench.roofline import profile as profiles
 from bench.roofline.profile import Profile
 
@@ -20,6 +24,7 @@ from bench.roofline.batchsim import SimError
 from bench.config.catalog import _dtype_of
 from bench.core.errors import BenchError
 from bench.roofline.bound import Deployment, GpuSpec, WorkloadPrediction
+from bench.model import modelmath
 
 
 def gpu_for(name: str) -> GpuSpec | None:
@@ -47,8 +52,23 @@ def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool =
     dtype = model_dtype(run, model_config)
     given = {k: run[k] for k in ("kv_cache_dtype", "gpu_memory_utilization") if run.get(k)}  # else RunConfig's
     return Deployment(cfg=model_config, gpu=gpu, tensor_parallel_size=run.get("tensor_parallel_size") or 1,
-                      weight_dtype=weight_format(run, dtype), model_dtype=dtype, mla_expanded=mla_expanded,
+                      draft=draft_of(run, model_config),
+                      weight_dtype=weight_format(run, dtype, model_config), model_dtype=dtype, mla_expanded=mla_expanded,
                       mla_padded_head_dim=mla_padded_head_dim, **given)
+
+
+def draft_of(run: dict, model_config: dict) -> speculation.Draft | None:
+    """The speculative draft of a run: --speculative-config's method and draft length at --spec-acceptance (the sim's
+    assumption) or the acceptance a vLLM run measured (`measured_acceptance`, set by prediction_columns); None
+    without speculative decoding or an acceptance."""
+    text = run.get("speculative_config")
+    rate = run.get("spec_acceptance")
+    if rate is None:
+        rate = run.get("measured_acceptance")
+    if not text or rate is None:
+        return None
+    spec = json.loads(text)
+    return speculation.Draft(spec["method"], draft_tokens(spec, model_config), float(rate))
 
 
 # --quantization NAME -> the weight format the roofline charges: fp8 W8A8 (FP8 GEMMs where the card has them),
@@ -56,10 +76,13 @@ def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool =
 QUANTIZATION_WEIGHTS = {"fp8": "fp8", "awq": "int4", "gptq": "int4"}
 
 
-def weight_format(run: dict, dtype: str) -> str:
-    """The weights' format: the --quantization's, else the model dtype."""
+def weight_format(run: dict, dtype: str, model_config: dict | None = None) -> str:
+    """The weights' format: the --quantization's, else the checkpoint's own (fp8: DeepSeek-V3/R1, Kimi K2; mxfp4:
+    gpt-oss; vLLM loads those without being asked, dummy weights included), else the model dtype."""
     q = run.get("quantization")
-    return QUANTIZATION_WEIGHTS[q] if q else dtype
+    if q:
+        return QUANTIZATION_WEIGHTS[q]
+    return (modelmath.checkpoint_weight_format(model_config) if model_config else None) or dtype
 
 
 def vllm_default_limits(gpu: GpuSpec) -> tuple[int, int]:
@@ -70,14 +93,15 @@ def vllm_default_limits(gpu: GpuSpec) -> tuple[int, int]:
 
 
 def predict_lengths(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int | None = None,
-                    max_num_batched_tokens: int | None = None) -> WorkloadPrediction:
+                    max_num_batched_tokens: int | None = None, prefix_blocks: list | None = None) -> WorkloadPrediction:
     seqs, tokens = vllm_default_limits(dep.gpu)
-    return roofline.predict_workload(dep, lengths, max_num_seqs or seqs, max_num_batched_tokens or tokens)
+    return roofline.predict_workload(dep, lengths, max_num_seqs or seqs, max_num_batched_tokens or tokens,
+                                     prefix_blocks)
 
 
 def _has_roofline(device: str, run: dict) -> bool:
     """GPU and sim rows; a CPU row only when --hardware names an entry with measured figures (bench probe)."""
-    return device in ("cuda", "sim") or (device == "cpu" and bool(run.get("hardware")))
+    return device == "cuda" or is_predicted(run.get("engine")) or (device == "cpu" and bool(run.get("hardware")))
 
 
 def roofline_columns(run: dict, model_config: dict, device: str, device_name: str | None, out: dict) -> dict:
@@ -138,6 +162,7 @@ class Expected:
     steps: int = 0
     preemptions: int = 0
     max_running: int = 0
+    cached_tokens: tuple = ()  # per request: prompt tokens from the prefix cache (None each when caching is off)
 
 
 def load_profile(path: str | None) -> Profile:
@@ -154,16 +179,17 @@ def load_profile(path: str | None) -> Profile:
 def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile | None = None,
              lengths: list[tuple[int, int]] | None = None, engine: str | None = None,
              engine_version: str | None = None, max_num_batched_tokens: int | None = None,
-             kv_capacity_tokens: int | None = None) -> Expected:
+             kv_capacity_tokens: int | None = None, prefix_blocks: list | None = None) -> Expected:
     """The expected throughput, TTFT and TPOT of `run` (a RunConfig as a dict) on `hardware_name`.
 
     The requests are (prompt, output) `lengths` (default: num_prompts x the run's input_len / output_len),
     scheduled once as vLLM would (bench.roofline.trace) and timed by the efficiency model
     (bench.roofline.efficiency) with the profile's parameters for the engine's generation (default: the
     current vLLM). profile None: the published fit. BenchError when the hardware has no roofline;
-    SimError when a request cannot fit the KV cache."""
+    SimError when a request cannot fit the KV cache. prefix_blocks (batchsim.prefix_hashes of the prompts): the
+    schedule with prefix caching."""
     profile = profile or load_profile(None)
-    engine = engine or ("vllm" if run.get("engine") in (None, "sim") else run["engine"])
+    engine = engine or modelled_engine(run.get("engine") or "vllm")
     gen = engine_profiles.generation(engine, engine_version)
     gpu = require_gpu(hardware_name)
     dep = deployment(run, model_config, gpu, mla_expanded=engine_profiles.mla_expanded(engine, engine_version),
@@ -172,7 +198,7 @@ def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile
         lengths = [(int(run.get("input_len") or 128), int(run.get("output_len") or 64))] * int(run.get("num_prompts") or 16)
     seqs, tokens = vllm_default_limits(gpu)
     tr = trace.schedule(dep, lengths, run.get("max_num_seqs") or seqs, max_num_batched_tokens or tokens,
-                        kv_capacity_tokens=kv_capacity_tokens)
+                        kv_capacity_tokens=kv_capacity_tokens, prefix_blocks=prefix_blocks)
     eff = profile.efficiency_for(engine, engine_version)
     t = trace.timings(tr, eff)
     bound = trace.timings(tr, None)
@@ -186,7 +212,7 @@ def expected(run: dict, model_config: dict, hardware_name: str, profile: Profile
         roofline_output_tok_s=bound.output_tok_s, calibration=profile.name, engine_generation=gen,
         elapsed_s=t.elapsed_s, prefill_s=t.prefill_s, decode_s=t.decode_s, ttft_s=tuple(t.ttft_s.tolist()),
         tpot_s=tuple(t.tpot_s.tolist()), e2e_s=tuple(t.e2e_s.tolist()), steps=tr.steps, preemptions=tr.preemptions,
-        max_running=tr.max_running)
+        max_running=tr.max_running, cached_tokens=tr.cached_tokens)
 
 
 def expected_decode_tok_s(dep: Deployment, batch: int, context_len: int, eff) -> float:
@@ -214,11 +240,13 @@ def prediction_columns(run: dict, model_config: dict, device: str, device_name: 
     if not name or gpu_for(name) is None:
         return empty
     info = out.get("engine_info") or {}
-    engine = "vllm" if run.get("engine") == "sim" else run.get("engine")
-    version = None if run.get("engine") == "sim" else info.get("engine_version") or out.get("engine_version")
+    engine = modelled_engine(run.get("engine"))
+    version = None if is_predicted(run.get("engine")) else info.get("engine_version") or out.get("engine_version")
     try:
         prof = profile or load_profile(run.get("profile"))
-        e = expected({**run, "max_num_seqs": info.get("max_num_seqs") or run.get("max_num_seqs")}, model_config, name,
+        measured = (info.get("spec_decode") or {}).get("acceptance_rate")  # a speculative vLLM run's own
+        e = expected({**run, "max_num_seqs": info.get("max_num_seqs") or run.get("max_num_seqs"),
+                      "measured_acceptance": measured}, model_config, name,
                      prof, [(r["prompt_len"], r["output_len"]) for r in requests], engine, version,
                      info.get("max_num_batched_tokens"),
                      kv_capacity_tokens=(out.get("kv") or {}).get("capacity_tokens") if device == "cpu" else None)

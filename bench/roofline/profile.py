@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from bench import REPO_ROOT
+from bench.config.engines import modelled_engine
 from bench.core.errors import BenchError
 from bench.roofline import engine_profiles
 from bench.roofline.efficiency import PARAMETERS, Efficiency
@@ -51,7 +52,7 @@ class Profile:
         """The parameters for an engine: its generation's overheads and its MoE-kernel era's slice loss, where the
         profile has them (no engine: the default generation, the current MoE era)."""
         gen = engine_profiles.generation(engine or "vllm", version) if engine else self.default_generation
-        if engine and engine.lower() in ("vllm", "sim") and not engine_profiles.parse_version(version):
+        if engine and modelled_engine(engine.lower()) == "vllm" and not engine_profiles.parse_version(version):
             gen = self.default_generation
         era = engine_profiles.moe_kernel_era(engine or "", version)
         return self.parameters.with_values(**self.generations.get(gen, {}), **self.moe_eras.get(era, {}))

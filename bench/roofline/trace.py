@@ -32,6 +32,7 @@ class ScheduleTrace:
     output_lens: np.ndarray
     preemptions: int
     max_running: int
+    cached_tokens: tuple = ()  # per request: prompt tokens from the prefix cache (None each when caching is off)
 
     @property
     def steps(self) -> int:
@@ -55,9 +56,11 @@ class Timings(TokenRates):
 
 
 def schedule(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int,
-             max_num_batched_tokens: int, kv_capacity_tokens: int | None = None) -> ScheduleTrace:
+             max_num_batched_tokens: int, kv_capacity_tokens: int | None = None,
+             prefix_blocks: list | None = None) -> ScheduleTrace:
     """Run the scheduler once over (prompt_len, output_len) requests (SimError if one cannot fit the cache).
-    kv_capacity_tokens: the cache an engine reported (default: the deployment's analytic one)."""
+    kv_capacity_tokens: the cache an engine reported (default: the deployment's analytic one); prefix_blocks
+    (batchsim.prefix_hashes of the prompts): with prefix caching."""
     rows = []
 
     def unit_step(n_decode: int, ctx: int, chunks: list) -> float:
@@ -69,7 +72,8 @@ def schedule(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int,
         return 1.0
 
     out = batchsim.simulate(lengths, unit_step, kv_capacity_tokens or dep.kv_capacity_tokens, max_num_seqs,
-                            max_num_batched_tokens)
+                            max_num_batched_tokens, prefix_blocks=prefix_blocks,
+                            kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step)
     a = np.array(rows, dtype=float)
     allreduces = dep.step_cost(1, 1).allreduces
     costs = efficiency.StepCost(*(a[:, i] for i in range(8)), allreduces=allreduces, expert_matrices=a[:, 10])
@@ -79,7 +83,8 @@ def schedule(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int,
     return ScheduleTrace(costs=costs, machine=dep.machine, roofline_s=a[:, 8], prefill_share=a[:, 9],
                          first_step=first, finish_step=finish,
                          input_lens=np.array([p for p, _ in lengths]), output_lens=np.array([o for _, o in lengths]),
-                         preemptions=out.preemptions, max_running=out.max_running)
+                         preemptions=out.preemptions, max_running=out.max_running,
+                         cached_tokens=tuple(r.cached_tokens for r in out.requests))
 
 
 def step_times_s(trace: ScheduleTrace, eff: efficiency.Efficiency | None) -> np.ndarray:

@@ -8,8 +8,14 @@ concurrency C:   C streams; each sends its next request when its previous one en
 trace:           request i is sent at its recorded arrival time x the time scale (--dataset trace:FILE).
 sessions:        a request that continues another (a multi-turn session's next turn, Prompt.after) is sent
                  only once that one has ended, as a user waits for the reply; the wait is not latency.
-time limit:      no request is sent after it; requests still running are cancelled and count as
-                 failed; the level's duration then ends at the limit.
+warm-up:         its requests run first and are judged before any measured request is sent: failures above
+                 the level's --max-failure-rate end the level there (warmup_failed), nothing measured sent.
+time limit:      one deadline for the whole level, warm-up included: no request is sent after it; requests
+                 still running are cancelled (error class `cancelled`, counted as failed); the level's
+                 duration then ends at the limit. After it, only a last /metrics scrape of at most
+                 FINAL_SCRAPE_S runs.
+signals:         Ctrl-C or SIGTERM: the KeyboardInterrupt carries the level as far as it got (`level_result`:
+                 the requests sent, those in flight cancelled), so the interrupted row keeps what was measured.
 Besides the requests, two things run in the same event loop: a probe of the loop's own lag
 (`client_overhead`), and a 0.5 s sampler of the server's /metrics gauges.
 """
@@ -20,6 +26,8 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from bench.execution.signals import signal_name
+from bench.measure.failures import DEFAULT_MAX_FAILURE_RATE
 from bench.serve import prometheus
 from bench.serve.arrivals import arrival_offsets_s
 from bench.serve.client import Target, new_session, stream_request
@@ -29,6 +37,7 @@ from bench.workload.prompts import Prompt
 
 LAG_PROBE_INTERVAL_S = 0.01
 METRICS_INTERVAL_S = 0.5
+FINAL_SCRAPE_S = 1.0  # the last /metrics scrape of a level its time limit cut
 CANCELLED = "cancelled: the level's time limit (--timeout) came first"
 
 
@@ -42,6 +51,7 @@ class LevelPlan:
     max_duration_s: float = 3600.0
     metrics_url: str | None = None
     arrivals_s: list[float] | None = None  # trace levels: each prompt's recorded arrival, from the first
+    max_failure_rate: float = DEFAULT_MAX_FAILURE_RATE  # the warm-up's rule (the level's too, in session)
 
 
 @dataclass
@@ -55,6 +65,9 @@ class LevelResult:
     metrics_before: dict | None = None
     metrics_after: dict | None = None
     metrics_samples: list[dict] = field(default_factory=list)
+    warmup_failed: bool = False  # the warm-up's failures were above the rule: no measured request was sent
+    stopped_by: str = ""  # the signal that stopped the level (SIGINT, SIGTERM)
+    t0: float | None = None  # perf_counter when the measured requests started
 
 
 def trace_offsets_s(arrivals_s: list[float] | None, time_scale: float) -> list[float]:
@@ -65,30 +78,54 @@ def trace_offsets_s(arrivals_s: list[float] | None, time_scale: float) -> list[f
 
 
 def measure_level(target: Target, plan: LevelPlan) -> LevelResult:
-    return asyncio.run(_measure(target, plan))
+    res = LevelResult(records=[], warmup=[], duration_s=0.0, unsent=len(plan.prompts), cut=False)
+    try:
+        asyncio.run(_measure(target, plan, res))
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (execution.signals): what was measured goes with it
+        _stopped(res, signal_name(e), len(plan.prompts))
+        e.level_result = res
+        raise
+    return res
 
 
 def _record(i: int, p: Prompt) -> StreamedRequest:
     return StreamedRequest(prompt_len=p.prompt_len, output_len=0, index=i, output_len_asked=p.output_len)
 
 
-async def _measure(target: Target, plan: LevelPlan) -> LevelResult:
-    async with new_session() as session:
-        warm = [_record(i, p) for i, p in enumerate(plan.warmup)]
-        t_w = time.perf_counter()
-        await asyncio.gather(*(stream_request(session, target, p.prompt, r, t_w) for p, r in zip(plan.warmup, warm)))
-        before = await prometheus.scrape(session, plan.metrics_url) if plan.metrics_url else None
+def _cancelled(records: list[StreamedRequest], why: str) -> None:
+    """Requests a cancellation stopped (in flight, or never started) say why."""
+    for r in records:
+        if not r.success and (r.error_class == "cancelled" or not r.error):
+            r.error, r.error_class = why, "cancelled"
 
+
+def _stopped(res: LevelResult, name: str, planned: int) -> None:
+    res.stopped_by = name
+    for group in (res.warmup, res.records):
+        for r in group:  # in flight when the signal came (a time limit's cancellations already say so)
+            if not r.success and r.error in ("", "cancelled"):
+                r.error, r.error_class = f"cancelled: stopped by {name}", "cancelled"
+    if res.t0 is not None:
+        res.duration_s = time.perf_counter() - res.t0
+    res.unsent = planned - len(res.records)
+
+
+async def _measure(target: Target, plan: LevelPlan, res: LevelResult) -> None:
+    async with new_session(target.stall_timeout_s) as session:
+        deadline = time.perf_counter() + plan.max_duration_s
+        if plan.warmup and not await _warm_up(session, target, plan, res, deadline):
+            return
+        remaining = deadline - time.perf_counter()
+        res.metrics_before = before = (await prometheus.scrape(session, plan.metrics_url,
+                                                               min(prometheus.SCRAPE_TIMEOUT_S, remaining))
+                                       if plan.metrics_url and remaining > 0 else None)
         records = [_record(i, p) for i, p in enumerate(plan.prompts)]
-        sent: list[StreamedRequest] = []
-        lag: list[float] = []
-        samples: list[dict] = []
+        sent = res.records
         stop = asyncio.Event()
-        side = [asyncio.create_task(_probe_lag(lag, stop))]
+        side = [asyncio.create_task(_probe_lag(res.loop_lag_s, stop))]
         if before is not None:
-            side.append(asyncio.create_task(_sample_metrics(session, plan.metrics_url, samples, stop)))
-        t0 = time.perf_counter()
-        deadline = t0 + plan.max_duration_s
+            side.append(asyncio.create_task(_sample_metrics(session, plan.metrics_url, res.metrics_samples, stop)))
+        res.t0 = t0 = time.perf_counter()
         if plan.level.kind in ("rate", "trace"):
             offsets = (trace_offsets_s(plan.arrivals_s, plan.level.value) if plan.level.kind == "trace"
                        else arrival_offsets_s(len(records), plan.level.value, plan.burstiness, plan.seed))
@@ -96,16 +133,30 @@ async def _measure(target: Target, plan: LevelPlan) -> LevelResult:
         else:
             load = _closed_loop(session, target, plan.prompts, records, int(plan.level.value), t0, deadline, sent)
         cut = await _until(load, deadline)
-        for r in sent:  # a task cancelled before it ran never filled its record
-            if not r.success and not r.error:
-                r.error = CANCELLED
+        _cancelled(sent, CANCELLED)
         t_end = time.perf_counter()
+        res.duration_s, res.unsent = t_end - t0, len(records) - len(sent)
+        res.cut = cut or len(sent) < len(records)
         stop.set()
-        await asyncio.gather(*side)
-        after = await prometheus.scrape(session, plan.metrics_url) if before is not None else None
-    return LevelResult(records=sent, warmup=warm, duration_s=t_end - t0, unsent=len(records) - len(sent),
-                       cut=cut or len(sent) < len(records), loop_lag_s=lag, metrics_before=before,
-                       metrics_after=after, metrics_samples=samples)
+        if before is not None:
+            side[-1].cancel()  # a scrape in flight does not outlive the level
+        await asyncio.gather(*side, return_exceptions=True)
+        if before is not None:
+            res.metrics_after = await prometheus.scrape(
+                session, plan.metrics_url, min(prometheus.SCRAPE_TIMEOUT_S, max(deadline - t_end, FINAL_SCRAPE_S)))
+
+
+async def _warm_up(session, target: Target, plan: LevelPlan, res: LevelResult, deadline: float) -> bool:
+    """Send the warm-up requests and judge them: False (warmup_failed) when their failures are above the rule,
+    the time limit included; then no measured request is sent."""
+    res.warmup = warm = [_record(i, p) for i, p in enumerate(plan.warmup)]
+    t_w = time.perf_counter()
+    requests = asyncio.gather(*(stream_request(session, target, p.prompt, r, t_w) for p, r in zip(plan.warmup, warm)))
+    res.cut = await _until(requests, deadline)
+    _cancelled(warm, "cancelled: the level's time limit (--timeout) came during the warm-up")
+    failed = sum(1 for r in warm if not r.success)
+    res.warmup_failed = res.cut or failed / len(warm) > plan.max_failure_rate
+    return not res.warmup_failed
 
 
 async def _until(load, deadline: float) -> bool:
@@ -130,10 +181,7 @@ async def _send(session, target: Target, prompt: Prompt, rec: StreamedRequest, t
         if prompt.after is not None:
             await ended[prompt.after].wait()  # the previous turn's reply first
         await stream_request(session, target, prompt.prompt, rec, t0)
-    except asyncio.CancelledError:
-        rec.error = CANCELLED
-        raise
-    finally:
+    finally:  # a cancelled request says why where the cancellation came from (_measure, _stopped)
         ended[rec.index].set()
 
 

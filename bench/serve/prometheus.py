@@ -24,6 +24,10 @@ COUNTERS = {
     "requests_finished": "vllm:request_success_total",
     "prefix_cache_queries": "vllm:prefix_cache_queries_total",  # prompt tokens looked up in the prefix cache
     "prefix_cache_hits": "vllm:prefix_cache_hits_total",  # of those, found there
+    # speculative decoding (bench.measure.speculative): verification steps with a draft, tokens drafted, accepted
+    "spec_drafts": "vllm:spec_decode_num_drafts_total",
+    "spec_draft_tokens": "vllm:spec_decode_num_draft_tokens_total",
+    "spec_accepted": "vllm:spec_decode_num_accepted_tokens_total",
 }
 SCRAPE_TIMEOUT_S = 5.0
 
@@ -94,12 +98,13 @@ def prefix_cache_columns(metrics: dict, server: dict) -> dict:
     return {"cached_prompt_tokens": int(hits), "prefix_cache_hit_rate": hits / queries if queries else None}
 
 
-async def scrape(session: aiohttp.ClientSession, url: str) -> dict[str, float] | None:
+async def scrape(session: aiohttp.ClientSession, url: str,
+                 timeout_s: float = SCRAPE_TIMEOUT_S) -> dict[str, float] | None:
     """GET url (no Authorization header: /metrics never gets the key); None when it does not answer
-    with Prometheus text."""
+    with Prometheus text within `timeout_s`."""
     try:
         async with session.get(url, allow_redirects=False,
-                               timeout=aiohttp.ClientTimeout(total=SCRAPE_TIMEOUT_S)) as resp:
+                               timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
             if resp.status != 200:
                 return None
             text = await resp.text(errors="replace")

@@ -23,6 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.config.run import RunConfig
 from bench.engines.vllm_args import cli_args, engine_options
 from bench.execution.forensics import root_cause
 from bench.execution.process import die_with_parent, kill_group
@@ -56,9 +57,9 @@ def installed_vllm_build() -> tuple[str | None, str | None]:
     return None, None
 
 
-def server_args(run: dict, load_path: str, load_format: str, served_name: str, device: str, port: int,
+def server_args(run: RunConfig, load_path: str, load_format: str, served_name: str, device: str, port: int,
                 token_prompts: bool, host: str = "127.0.0.1") -> list[str]:
-    """The server's command-line options for a resolved case (RunConfig fields): the engine options
+    """The server's command-line options for a resolved case: the engine options
     bench run gives `LLM(...)` (bench/engines/vllm_args.py) as flags, then the server's own."""
     options = engine_options(run, load_path, load_format, device, token_prompts=token_prompts)
     return [*cli_args(options), "--served-model-name", served_name, "--host", host, "--port", str(port)]

@@ -9,14 +9,13 @@ that server; the API key (if any) goes only there and is scrubbed from everythin
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import importlib.util
 import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.results import store as results
@@ -31,6 +30,7 @@ from bench.serve.client import Target
 from bench.config.serve import ServeConfig
 from bench.config.serve import Level
 from bench.serve.load import LevelPlan, LevelResult, measure_level
+from bench.serve.verdict import level_status, level_warnings, warmup_bad_input
 from bench.measure.streaming import coalescing_warning, compute_serve_metrics, overhead_warning
 from bench.workload import source
 from bench.workload.prompts import prompts_of, workload_warmup
@@ -106,7 +106,7 @@ def run_serve(cfg: ServeConfig, model: ResolvedModel, endpoint: Endpoint | None,
         return _run_local(cfg, model, out_csv, sweep_id, env, verbose, on_level)
     api_model = cfg.api_model or model.hub_id or model.name
     session = _Session(cfg=cfg, model=model, out_csv=out_csv, sweep_id=sweep_id, env=env, api_model=api_model,
-                   target=Target(endpoint, api_model, cfg.ignore_eos, secret), secret=secret, weights="",
+                   target=_target(cfg, endpoint, api_model, secret), secret=secret, weights="",
                    engine=ENDPOINT_ENGINE, metrics_url=endpoint.origin + "/metrics" if endpoint.loopback else None,
                    device="")
     if endpoint.loopback:
@@ -126,7 +126,7 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
     served = cfg.api_model or model.name  # the name the server answers to, and the client sends
 
     def args(port: int) -> list[str]:
-        return server_args(cfg.model_dump(), choice.load_path, choice.load_format, served, device, port,
+        return server_args(cfg, choice.load_path, choice.load_format, served, device, port,
                            token_prompts=not cfg.text_prompts)
 
     server = VllmServer(args, log_path, cfg.server_timeout_s, env=_server_env(cfg))
@@ -150,13 +150,26 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
         try:
             session.engine_start_s = server.start_s
             url = parse_endpoint(server.base_url, cfg.api)
-            session.target = Target(url, session.api_model, cfg.ignore_eos, None)
+            session.target = _target(cfg, url, session.api_model, None)
             session.metrics_url = url.origin + "/metrics"
             session.facts = {**server.facts(), **_local_versions(device)}
             session.device = session.facts.get("device") or device
             return _run_levels(session, on_level)
         finally:
             server.stop()
+
+
+def _target(cfg: ServeConfig, endpoint: Endpoint, api_model: str, secret: Secret | None) -> Target:
+    """Where the requests go, with the stall timeout and, where a local tokenizer is given (a text dataset's), its
+    count of each delta's tokens (the check of the server's usage)."""
+    count = None
+    if cfg.tokenizer:
+        from bench.workload.tokenizer import load
+
+        encode = load(cfg.tokenizer).encode
+        count = lambda text: len(encode(text))  # noqa: E731
+    return Target(endpoint, api_model, cfg.ignore_eos, secret, stall_timeout_s=cfg.stall_timeout_s,
+                  count_tokens=count, temperature=cfg.temperature)
 
 
 def installed_vllm_device() -> str:
@@ -228,33 +241,38 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
     warm = workload_warmup(run, session.model.config, work, cfg.warmup_requests if cfg.warmup else 0, text)
     arrivals = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
     outcomes: list[LevelOutcome] = []
-    levels = cfg.levels
+    # repeats interleave across levels (L1 r0, L2 r0, L1 r1, ...): drift over the session hits every level alike
+    levels = [replace(level, repeat=r) for r in range(cfg.repeats) for level in cfg.levels]
     for i, level in enumerate(levels):
         plan = LevelPlan(level=level, prompts=prompts, warmup=warm, burstiness=cfg.burstiness, seed=cfg.seed,
-                         max_duration_s=cfg.timeout_s, metrics_url=session.metrics_url, arrivals_s=arrivals)
+                         max_duration_s=cfg.timeout_s, metrics_url=session.metrics_url, arrivals_s=arrivals,
+                         max_failure_rate=cfg.max_failure_rate)
         label = f"[{i + 1}/{len(levels)}] {session.model.name} {level.label}: {len(prompts)} requests"
         try:
             with _status(label):
-                outcome = _measure_and_record(session, plan, first=not outcomes)
+                outcome, stop = _measure_and_record(session, plan, first=not outcomes)
         except KeyboardInterrupt as e:  # SIGINT or SIGTERM: the level stopped is a row too, then the session ends
             name = signal_name(e)
             with signals_deferred():
-                outcome = _record_empty_level(session, level, "interrupted", f"stopped by {name}")
+                recorded = e.outcome if isinstance(e, Interrupted) else None
+                outcome = recorded or _record_empty_level(session, level, "interrupted", f"stopped by {name}")
                 outcomes.append(outcome)
                 _write_sweep_record(session, outcomes, None)
             raise Interrupted(name, outcome) from None
         outcomes.append(outcome)
         if on_level is not None:
             on_level(outcome)
-        if session.server is not None and not session.server.alive():
-            break  # the server died: the levels left would only fail
+        if stop or (session.server is not None and not session.server.alive()):
+            break  # the warm-up failed or the server died: the levels left would only fail the same way
     cheapest = cheapest_meeting_slo([o.row for o in outcomes]) if cfg.hardware else None
     _write_sweep_record(session, outcomes, cheapest)
     return SessionOutcome(sweep_id=session.sweep_id, levels=outcomes, log_path=_existing(session.log_path),
                         cheapest=cheapest)
 
 
-def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> LevelOutcome:
+def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> tuple[LevelOutcome, bool]:
+    """Measure one level and append its row; (the outcome, whether the session stops: its warm-up failed).
+    Ctrl-C or SIGTERM during the level: its row, `interrupted`, keeps what was measured, then Interrupted."""
     when = dt.datetime.now(dt.timezone.utc)
     cfg = session.cfg  # the server's GPUs: the first tensor x pipeline parallel ones this process sees
     sampler = PeakMemorySampler(session.device, gpu_count=(cfg.tensor_parallel_size or 1) * cfg.pipeline_parallel_size,
@@ -263,22 +281,41 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> Leve
     t0 = time.perf_counter()
     try:
         res = measure_level(session.target, plan)
-    finally:
+    except BaseException as e:
         peak = sampler.stop() if sampler is not None else None
+        res = getattr(e, "level_result", None)
+        if not isinstance(e, KeyboardInterrupt) or res is None:
+            raise
+        name = signal_name(e)
+        with signals_deferred():
+            outcome = _record_level(session, plan, res, when, time.perf_counter() - t0, peak, sampler,
+                                    ("interrupted", f"stopped by {name}"))
+        raise Interrupted(name, outcome) from None
+    peak = sampler.stop() if sampler is not None else None
     wall_s = time.perf_counter() - t0
-    if first and res.warmup and not any(r.success for r in res.warmup) and _server_up(session):
-        raise BenchError(f"the endpoint answered none of the {len(res.warmup)} warm-up requests "
-                         f"({res.warmup[0].error}); check --endpoint, --api-model, --api and the key; no row was written")
+    if first and res.warmup_failed and session.server is None:
+        refused = warmup_bad_input(res, session.target.endpoint.url)
+        if refused is not None:
+            raise refused
+    return _record_level(session, plan, res, when, wall_s, peak, sampler), res.warmup_failed
+
+
+def _record_level(session: _Session, plan: LevelPlan, res: LevelResult, when: dt.datetime, wall_s: float, peak,
+                  sampler, status: tuple[str, str] | None = None) -> LevelOutcome:
+    """The row and JSON of a level as far as it got: its status by the stated rule (serve.verdict), or `status`."""
     metrics = compute_serve_metrics(res.records, res.duration_s, session.cfg.slo, res.unsent, res.loop_lag_s)
     server = prometheus.summarise(res.metrics_before, res.metrics_after, res.metrics_samples)
     metrics.update(prometheus.prefix_cache_columns(metrics, server))
-    status, error = _verdict(session, res, metrics)
-    warnings = [w for w in (overhead_warning(metrics), coalescing_warning(metrics), _failure_note(res)) if w]
+    if status is None:
+        dead = session.server is not None and not session.server.alive()
+        cause = (root_cause(session.server.log_text()) or "the server exited during the level") if dead else None
+        status = level_status(res, metrics, session.cfg.max_failure_rate, session.cfg.timeout_s, cause)
+    warnings = [w for w in (overhead_warning(metrics), coalescing_warning(metrics), *level_warnings(res, status[0])) if w]
     row = serve_row(run_id=new_run_id(when), sweep_id=session.sweep_id, when=when, cfg=session.cfg, model=session.model,
                     level=plan.level, weights=session.weights, engine=session.engine,
                     endpoint_url=session.target.endpoint.url if session.server is None else "",
                     api_model=session.api_model, metrics=metrics, server=server, facts=session.facts, env=session.env,
-                    status=status, error=error, engine_start_s=session.engine_start_s,
+                    status=status[0], error=status[1], engine_start_s=session.engine_start_s,
                     peak_memory=(peak, sampler.source if sampler else ""), workload=session.workload)
     record = case_record(
         row, config=session.cfg.model_dump(), model=session.model, environment={**session.env, **session.facts},
@@ -286,7 +323,8 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> Leve
         level={"kind": plan.level.kind, "value": plan.level.value if plan.level.kind == "trace"
                else row["request_rate"] if plan.level.kind == "rate" else row["concurrency"],
                "burstiness": session.cfg.burstiness, "duration_s": res.duration_s,
-               "cut_by_time_limit": res.cut, "wall_s": wall_s},
+               "cut_by_time_limit": res.cut, "warmup_failed": res.warmup_failed, "stopped_by": res.stopped_by or None,
+               "wall_s": wall_s},
         weights=session.weights_info, server=_server_record(session),
         endpoint={"url": session.target.endpoint.url, "api": session.target.endpoint.api, "model": session.target.model,
                   "api_key_env": session.cfg.api_key_env, "api_key_sent": session.secret is not None},
@@ -309,39 +347,6 @@ def plain_json(obj):
     if isinstance(obj, (list, tuple)):
         return [plain_json(v) for v in obj]
     return obj
-
-
-def _server_up(session: _Session) -> bool:
-    return session.server is None or session.server.alive()
-
-
-def _verdict(session: _Session, res: LevelResult, metrics: dict) -> tuple[str, str]:
-    """ok: the level ran and some requests completed; timeout: the time limit cut it (figures kept);
-    failed: nothing completed (or the local server died); oom when the server's root cause says so."""
-    if session.server is not None and not session.server.alive():
-        cause = root_cause(session.server.log_text()) or "the server exited during the level"
-        return ("oom" if looks_like_oom(cause) else "failed"), cause
-    if not metrics["completed"]:
-        return "failed", _most_common_error(res) or "no request completed"
-    if res.cut:
-        return "timeout", (f"the level's time limit of {session.cfg.timeout_s:g} s came first: {res.unsent} requests "
-                           f"not sent, {metrics['failed']} failed or cancelled")
-    return "ok", ""
-
-
-def _most_common_error(res: LevelResult) -> str:
-    errors = collections.Counter(r.error for r in res.records if not r.success and r.error)
-    if not errors:
-        return ""
-    text, n = errors.most_common(1)[0]
-    return f"{text} ({n} of {len(res.records)} requests)"
-
-
-def _failure_note(res: LevelResult) -> str | None:
-    failed = [r for r in res.records if not r.success]
-    if not failed:
-        return None
-    return f"{len(failed)} of {len(res.records)} requests failed; most often: {_most_common_error(res)}"
 
 
 def _server_record(session: _Session) -> dict:
@@ -384,7 +389,8 @@ def _write_sweep_record(session: _Session, outcomes: list[LevelOutcome], cheapes
     """<sweep_id>.sweep.json: the levels in order (run ids, key figures) and the cheapest level that met the SLO."""
     keys = ("run_id", "load_mode", "request_rate", "concurrency", "status", "completed", "failed", "requests_per_s",
             "output_tok_s", "ttft_p99_ms", "tpot_p99_ms", "goodput_req_s", "slo_attainment", "meets_slo",
-            "cny_per_m_blended", "cny_per_m_total")
+            "cny_per_m_blended", "cny_per_m_total", "unsent", "failure_rate", "rate_limited", "usage_mismatch",
+            "error")
     record = {
         "schema_version": results.SCHEMA_VERSION, "sweep_id": session.sweep_id, "model": session.model.name,
         "engine": session.engine, "hardware": session.cfg.hardware,

@@ -30,4 +30,4 @@ def _price_on(book: PriceBook, model: str, day: dt.date) -> VendorPrice | None:
 
 def _source(runs: list[Run]) -> str:
     """'measured' when a run behind a figure was measured, 'simulated (roofline)' when all are sim rows."""
-    return "measured" if any(r.engine != "sim" for r in runs) else SIMULATED
+    return "measured" if any(not r.predicted for r in runs) else SIMULATED

@@ -29,7 +29,8 @@ DEEPSEEK_67B_ATTENTION, PAPER_KV_BITS = DENSE_67B_GQA, LATENT_BITS
 DOUBAO_RPM = 60  # article 001: the 0.8 CNY price held only at 60 requests per minute
 XIAOICE_CNY_PER_DAY = 300e6
 QWEN_TURBO_DEDICATED_CNY_PER_MONTH = 20000.0
-QWEN_TURBO_CLAIM_DAY = dt.date(2024, 5, 21)  # the article's day: qwen-turbo's price after the 21 May cut
+QWEN_TURBO_CLAIM_DAY = dt.date(2024, 5, 21)
+YEAR_DAYS = 365.25  # a fall is annualised only over at least this many days  # the article's day: qwen-turbo's price after the 21 May cut
 ARTICLE_TOKENS_PER_CNY = "GPT ~2,400; domestic model ~8,000; self-hosted Llama ~30,000; Doubao 1.25M"
 PRICE_CLAIMS = (("qwen-long", "20 -> 0.5 input (-97%)"), ("glm-3-turbo", "5 -> 1"), ("deepseek-chat", "1 input"),
                 ("glm-4", "100"), ("qwen-72b-chat", "20"), ("gpt-4-turbo", "USD 10 / 30"),
@@ -92,7 +93,7 @@ def kv_claim(inp: ClaimInputs) -> tuple[str, str]:
 def _busiest(runs: list[Run]) -> Run | None:
     """The run with the most requests per second, a measured one where there is one."""
     with_rate = [r for r in runs if r.num("requests_per_s")]
-    measured = [r for r in with_rate if r.engine != "sim"]
+    measured = [r for r in with_rate if not r.predicted]
     return max(measured or with_rate, key=lambda r: r.num("requests_per_s"), default=None)
 
 
@@ -138,18 +139,28 @@ def tokens_per_cny_claim(inp: ClaimInputs) -> tuple[str, str]:
 
 
 def _history_text(rows: list[VendorPrice]) -> str:
+    """'1/2 -> 1/0.1/2 from DAY (...)': the row's prices in date order, a step shown only where a price changed
+    (a new model served at the same price, or a row that only adds a note, is no step)."""
     def one(p: VendorPrice) -> str:
         if p.free:
             return "free"
         cur = "" if p.currency == "CNY" else f"{p.currency} "
         return f"{cur}{fmt.given(p.input_per_m)}/{fmt.given(p.output_per_m)}"
+
+    def key(p: VendorPrice) -> tuple:
+        return p.free, p.currency, p.input_per_m, p.output_per_m
+
     steps = [one(rows[0])]
-    for prev, p in zip(rows, rows[1:]):
+    prev = rows[0]
+    for p in rows[1:]:
+        if key(p) == key(prev):
+            continue
         change = ""
         if (not prev.free and not p.free and prev.input_per_m and prev.currency == p.currency
                 and p.input_per_m != prev.input_per_m):
             change = f" ({fmt.pct(p.input_per_m / prev.input_per_m - 1, signed=True)} input)"
         steps.append(f"{one(p)} from {p.since}{change}")
+        prev = p
     return " -> ".join(steps)
 
 
@@ -188,8 +199,10 @@ def dedicated_claim(inp: ClaimInputs) -> tuple[str, str]:
 
 def _price_changes(book: PriceBook, mix, fx: float) -> list[tuple[float, str]]:
     """(first / last blended price, text) of every paid vendor model with two or more dated prices of the same
-    model: rows whose `version` differs (one API name serving a new model) are never compared. The fall is
-    also given as a rate per year, (first / last) ** (365.25 / days), so it reads beside '10x a year'."""
+    model: rows whose `version` differs (one API name serving a new model) are never compared. A fall is
+    given as a rate per year, (first / last) ** (365.25 / days), only over a year or more: a cut that happened
+    once within a few months says nothing about a yearly rate (one 8x cut 121 days after the last would read
+    as '532x a year')."""
     out = []
     paid = [p for p in book.prices if p.counts_from and not p.free]
     for (_, model, version), rows in by_key(paid, lambda p: (p.vendor, p.model, p.version or "")).items():
@@ -197,15 +210,19 @@ def _price_changes(book: PriceBook, mix, fx: float) -> list[tuple[float, str]]:
             continue
         rows = sorted(rows, key=lambda p: p.counts_from)
         first, last = rows[0], rows[-1]
+        if first.currency != last.currency:  # a row recorded in another currency is no price change
+            continue
         fall = first.blended_cny_per_m(mix, fx) / last.blended_cny_per_m(mix, fx)
         days = (last.counts_from - first.counts_from).days
         if days <= 0 or fall == 1:
             continue
-        per_year = fall ** (365.25 / days)
         how = fmt.dearer_or_cheaper(1 / fall)  # fall: first / last price, above 1 when it got cheaper
-        rate = f"{fmt.dearer_or_cheaper(1 / per_year)} a year"
+        if days >= YEAR_DAYS:
+            rate = f"; annualised {fmt.dearer_or_cheaper(1 / fall ** (YEAR_DAYS / days))} a year"
+        else:
+            rate = ": under a year, no yearly rate"
         name = f"{model} {version}".strip()
-        out.append((fall, f"{name} {how} from {first.since} to {last.since} ({days} days; annualised {rate})"))
+        out.append((fall, f"{name} {how} from {first.since} to {last.since} ({days} days{rate})"))
     return sorted(out, reverse=True)
 
 
@@ -256,7 +273,7 @@ def xiaoice_claim(inp: ClaimInputs) -> tuple[str, str]:
 
 
 def engine_claim(inp: ClaimInputs) -> tuple[str, str]:
-    measured = [r for r in inp.runs if r.engine != "sim"]
+    measured = [r for r in inp.runs if not r.predicted]
     ratios = []
     for key, group in by_key(measured, lambda r: (r.model, r.workload, r.batch, r.machine)).items():
         engines = {e: max(r.num("output_tok_s") or 0 for r in g) for e, g in by_key(group, lambda r: r.engine).items()}

@@ -50,4 +50,5 @@ def workload_warmup(run: dict, model_config: dict, work: Workload, n: int, text:
     """Full-length prompts (the workload's median), short outputs: opens the connections and warms the server."""
     from bench.workload import source
 
-    return prompts_of(source.warmup(run, model_config, work, n, min(run["output_len"], WARMUP_MAX_OUTPUT)), text)
+    warm = source.warmup(run["seed"], model_config, work, n, min(run["output_len"], WARMUP_MAX_OUTPUT))
+    return prompts_of(warm, text)

@@ -17,7 +17,7 @@ every request (fixed); either way they are exact (ignore_eos). The same seed giv
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from bench.core.errors import BenchError
@@ -90,6 +90,22 @@ class Workload:
             "output_len_p50": percentile(outs, 50), "output_len_p99": percentile(outs, 99),
             "output_len_max": max(outs),
         }
+
+    def max_lengths(self) -> tuple[int, int]:
+        """The longest prompt and output, in tokens (engines that size a cache by them)."""
+        return max(r.prompt_len for r in self.requests), max(r.output_len for r in self.requests)
+
+    def to_dict(self) -> dict:
+        """The workload as JSON data (how a case's requests reach its worker process); from_dict reads it back,
+        request for request. A request's unset fields are left out."""
+        return {"name": self.name, "file": self.file, "sha256": self.sha256, "skipped": self.skipped,
+                "notes": list(self.notes),
+                "requests": [{f.name: getattr(r, f.name) for f in fields(Request) if getattr(r, f.name) is not None}
+                             for r in self.requests]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Workload:
+        return cls(**{**data, "requests": [Request(**r) for r in data["requests"]]})
 
     def mean_lengths(self) -> tuple[int, int]:
         """Mean input and output tokens, rounded: what a row's input_len/output_len say for a dataset."""
@@ -192,15 +208,9 @@ def _from_trace(work: Workload, entries: list[files.TraceEntry], run: dict, voca
     work.requests = [Request(r.prompt_token_ids, r.output_len, arrival_s=r.arrival_s - t0) for r in kept]
 
 
-def max_lengths(run: dict, model_config: dict) -> tuple[int, int]:
-    """The longest prompt and output of the case's workload, in tokens (engines that size caches by them)."""
-    reqs = build(run, model_config).requests
-    return max(r.prompt_len for r in reqs), max(r.output_len for r in reqs)
-
-
-def warmup(run: dict, model_config: dict, work: Workload, n: int, max_output: int) -> list[Request]:
-    """n random-token prompts at the workload's median prompt length, short outputs, another seed: they warm
-    the engine without sharing a prefix with the measured requests."""
+def warmup(seed: int, model_config: dict, work: Workload, n: int, max_output: int) -> list[Request]:
+    """n random-token prompts at the workload's median prompt length, short outputs, another seed than the case's
+    `seed`: they warm the engine without sharing a prefix with the measured requests."""
     median_in = int(percentile([r.prompt_len for r in work.requests], 50))
     return sample_requests(n, max(1, median_in), max_output, int(model_config["vocab_size"]),
-                           seed=run["seed"] + WARMUP_SEED_OFFSET, avoid_token_ids=special_token_ids(model_config))
+                           seed=seed + WARMUP_SEED_OFFSET, avoid_token_ids=special_token_ids(model_config))

@@ -216,3 +216,66 @@ def test_a_large_comparison_prints_the_lines_that_matter_first(capsys, tmp_path,
     # tpot 1/scale: x 1.25 (+25%, worse) and x 0.667 (better); 12 lines = 2 worse + 2 better + 8 within noise
     assert "showing 3 of 12 case x metric lines (2 better, 2 worse, 8 within noise)" in " ".join(out.split())
     assert len(list(csv.DictReader((tmp_path / "c.csv").open()))) == 12  # --out has every line
+
+
+def _file_of_version(path, rows: list[dict], version: int, columns: list[str]) -> None:
+    """`rows` as a bench of schema `version` wrote them: its columns only, its version in every row."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+        w.writeheader()
+        w.writerows({**{k: "" if v is None else v for k, v in r.items()}, "schema_version": version} for r in rows)
+
+
+def test_a_v3_file_and_a_v4_file_of_the_same_cases_find_them_all(tmp_path, capsys):
+    from bench.results import schema
+
+    v4_columns = [c.name for c in schema.DECLARED if c.since <= 4]
+    v3_columns = [c.name for c in schema.DECLARED if c.since <= 3]
+    cases = sweep() + [row("qwen2.5-0.5b-instruct", "H20", b, engine="sim") for b in (8, 32)]
+    # version 4 wrote what version 3 left unsaid: the workload (random, fixed lengths) and vLLM's prefix caching
+    as_v4 = [{**r, "dataset": "random", "prefix_caching": "off" if r["engine"] == "vllm" else "",
+              **{f"{side}_{s}": r[side] for side in ("input_len", "output_len") for s in ("p50", "p99", "max")}}
+             for r in cases]
+    _file_of_version(tmp_path / "v3.csv", cases, 3, v3_columns)
+    _file_of_version(tmp_path / "v4.csv", as_v4, 4, v4_columns)
+    code, out, err = run_cli(capsys, "compare", tmp_path / "v3.csv", tmp_path / "v4.csv")
+    assert code == 0, err
+    assert f"{len(cases)} case(s)" in out and "no case is in both" not in err
+    base, new = results.read_frame(tmp_path / "v3.csv")[1], results.read_frame(tmp_path / "v4.csv")[1]
+    keys = cmp.resolve_key(None, list(base.columns), list(new.columns))
+    assert {"dataset", "prefix_caching"} <= set(keys)
+    c = cmp.compare(base, new, keys, ["output_tok_s"], 0.05)
+    assert len(c.cases) == len(cases) and c.only_base == [] and c.only_new == []
+
+
+def test_repeated_sides_carry_their_t_intervals_and_welchs_confidence(capsys, tmp_path):
+    # base 100 x (1.0, 0.8, 1.2), new x (0.9, 0.85, 0.95) of the same row: scale means 1.0 and 0.9, sample sds
+    # 0.2 and 0.05; t(.975, 2) = 4.302653: half-widths 4.302653 x 0.2 / sqrt(3) = 0.49683 and 0.12421 (x the
+    # row's output_tok_s); Welch: t = 0.1 / sqrt(0.04/3 + 0.0025/3) = 0.84017, df = 2.2490, p = 0.4807
+    base = write_rows(tmp_path / "base.csv", [row(scale=s, run=i) for i, s in enumerate((1.0, 0.8, 1.2))])
+    new = write_rows(tmp_path / "new.csv", [row(scale=s, run=i) for i, s in enumerate((0.9, 0.85, 0.95))])
+    code, out, _ = run_cli(capsys, "compare", base, new, "--metrics", "output_tok_s", "--out", tmp_path / "c.csv")
+    assert code == 0 and "within noise (52% sure of a change, Welch)" in " ".join(out.split())
+    rec = next(csv.DictReader((tmp_path / "c.csv").open()))
+    one = float(rec["base_median"])  # the row's output_tok_s at scale 1
+    assert float(rec["base_ci_low"]) == pytest.approx(one * (1 - 0.49683), rel=1e-4)
+    assert float(rec["new_ci_high"]) == pytest.approx(one * (0.9 + 0.12421), rel=1e-4)
+    assert float(rec["p_change"]) == pytest.approx(1 - 0.4807, abs=1e-4)
+
+
+def test_compare_calls_a_regression_only_when_the_t_intervals_are_apart():
+    from bench.analysis import compare as cmp
+
+    # min..max ranges apart (99..101 vs 95..96) but the 95% t-intervals are not: base [99, 101] mean 100, s 1.414,
+    # t(.975, 1) = 12.706: half-width 12.706 x 1.414 / sqrt(2) = 12.706 -> 87.29-112.71; new [95, 96]:
+    # 95.5 +- 12.706 x 0.7071 / 1.4142 = 95.5 +- 6.353: they overlap, so -4.5% of throughput is within noise
+    base, new = cmp.spread([99.0, 101.0]), cmp.spread([95.0, 96.0])
+    assert base.interval == pytest.approx((100 - 12.7062, 100 + 12.7062), abs=1e-3)
+    assert new.interval == pytest.approx((95.5 - 6.3531, 95.5 + 6.3531), abs=1e-3)
+    assert cmp.verdict(base, new, 1, 0.01) == "within noise"
+    # tight repeats, clear drop: [100, 99, 101] (97.52-102.48) vs [80, 79, 81] (77.52-82.48): worse
+    assert cmp.verdict(cmp.spread([100.0, 99.0, 101.0]), cmp.spread([80.0, 79.0, 81.0]), 1, 0.05) == "worse"
+    # Welch by hand as in test_welch_within_noise_and_real_change: [10, 12, 14] vs [11, 13, 15]: p = 0.5734
+    got = cmp.p_change(cmp.spread([10.0, 12.0, 14.0]), cmp.spread([11.0, 13.0, 15.0]))
+    assert got == pytest.approx(1 - 0.5734, abs=1e-4)
+    assert cmp.p_change(cmp.spread([10.0]), cmp.spread([11.0, 13.0])) is None

@@ -112,7 +112,10 @@ def test_charts_have_units_titles_and_tables(demo_report):
                    "128 in / 64 out tokens × 16 prompts"):
         assert needle in md
     # the cheapest CPU batch priced on the cpu-server rental basis; vendor prices of the day asked for
-    assert "qwen2.5-0.5b-instruct · cpu-server (rental, batch 16)" in md
+    # what is priced is said: a CPU row is priced as the whole 96-core cpu-server, not the cores the run used
+    assert "qwen2.5-0.5b-instruct · cpu-server (priced as a whole 96-core server) (rental, batch 16)" in md
+    assert md.splitlines()[4].startswith("**[China market, rental on-demand] ")  # the market first
+    assert "self-hosting on cpu-server (priced as a whole 96-core server) costs" in md
     assert "ByteDance doubao-pro-32k" in md and "on 2024-06-01" in md
 
 
@@ -139,8 +142,8 @@ def test_sim_sweep_and_measured_rows_show_every_chart(full_report):
         assert any(n.startswith(prefix) for n in names), prefix
     assert "on H100-SXM (sim), H20 (sim), NVIDIA H100 80GB HBM3, RTX-4090 (sim)]" in md
     assert "request rate (requests/s)" in md
-    # H20 has no rental price in hardware.yaml: as in bench cost, it is named as not priced
-    assert "on H20 not priced: H20 has no rental price" in md
+    # every card is priced: the H20 (an export part) at its China rental quote, none left out
+    assert "not priced" not in md and "· H20 sim (rental, batch 128" in md
     assert "Rows of engine=sim are roofline predictions" in md
 
 
@@ -271,3 +274,15 @@ def test_a_cost_chart_title_lists_a_few_workloads_and_counts_many():
     assert _listed({"b", "a"}, "workloads") == "a; b"
     assert _listed({"a", "b", "c"}, "workloads") == "a; b; c"
     assert _listed({"a", "b", "c", "d"}, "workloads") == "4 workloads (each in the table)"
+
+
+def test_the_report_says_when_a_p99_rests_on_too_few_requests():
+    from bench.analysis.report.model import Run
+    from bench.analysis.report.sections import p99_caveat
+
+    runs = [Run({"ttft_samples": "71", "tpot_samples": "71"}, "a.csv", "H100-SXM"),  # under 100: flagged
+            Run({"ttft_samples": "300", "tpot_samples": "300"}, "a.csv", "H100-SXM"),
+            Run({}, "old.csv", "H100-SXM")]  # an older row: no count recorded, nothing claimed
+    note = p99_caveat(runs)
+    assert note.startswith(" 1 of 3 rows took their p99 over fewer than 100 requests")
+    assert p99_caveat(runs[1:]) == ""

@@ -33,6 +33,7 @@ def test_the_verdict_comes_first_with_hand_computed_figures(verdict_report):
     # at TPOT <= 40 ms the batch is 20 (between runs b8 and b32): 396,000 tokens per CNY at 10 CNY/h when always
     # busy -> 2.525 CNY/M; at 50% utilisation 2.525 / 0.5 = 5.05 CNY/M
     assert "self-hosting on H100-SXM costs 5.05 CNY/M (measured)" in verdict
+    assert verdict.splitlines()[2].startswith("**[GPU-hours given on the command line] qwen2.5-7b-instruct at 50%")
     # the cheapest like-for-like paid vendor on 2025-06-01: 0.3 / 0.6 CNY/M blended 3:1 = 0.375;
     # 5.0505 / 0.375 = 13.5x; break-even 2.525 / 0.375 = 6.7 > 1: never
     assert "at 0.375 CNY/M" in verdict and "13.5x cheaper than self-hosting" in verdict
@@ -95,9 +96,9 @@ def test_without_a_target_the_cost_sections_say_they_use_the_cheapest_batch(tmp_
     from bench.analysis.report.model import Run
     from bench.config.hardware import load_hardware
     from bench.cost.pricing import CostOptions
-    from bench.results import store
+    from bench.results import typed
 
-    runs = [Run(r, "priced.csv", "H100-SXM") for r in store.read_rows(priced_csv(tmp_path))]
+    runs = [Run(r, "priced.csv", "H100-SXM") for r in typed.read_rows(priced_csv(tmp_path))[1]]
     priced, _ = price_runs(runs, CostOptions(gpu_cny_per_hour=10.0), load_hardware())
     lines, chosen, notes = cost_lines(priced, Slo())
     assert chosen.startswith("the cheapest batch") and notes == []
@@ -125,9 +126,9 @@ def test_costs_from_sim_rows_are_labelled_predicted_with_the_bound_beside(tmp_pa
     from bench.analysis.frontier import Slo
     from bench.analysis.slo import cost_at_slo
     from bench.cost.pricing import CostOptions, self_cost
-    from bench.results import store
+    from bench.results import typed
 
-    (c,) = cost_at_slo([(r, self_cost(r, CostOptions(gpu_cny_per_hour=10.0))) for r in store.read_rows(path)],
+    (c,) = cost_at_slo([(r, self_cost(r, CostOptions(gpu_cny_per_hour=10.0))) for r in typed.read_rows(path)[1]],
                        Slo(tpot_ms=40))
     assert c.source == "predicted (calibration published-fit-3)" and c.op.point.batch == pytest.approx(20)
     assert (c.cny_per_m_blended, c.cny_per_m_blended_bound) == (pytest.approx(2.5253, rel=1e-4),

@@ -52,19 +52,22 @@ def test_table_for_every_catalog_model_and_gpu(model, gpu, capsys):
 
 def test_cost_line_per_batch_bound(capsys):
     e = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "RTX-4090", "-tp", "2")
-    # RunPod on-demand USD 0.60 x 7.2 = 4.32 CNY per card-hour x 2 cards = 8.64 CNY an hour
-    assert e["price"]["cny_per_hour"] == pytest.approx(8.64)
+    # China: AutoDL 1.98 CNY per card-hour x 2 cards = 3.96 CNY an hour
+    assert e["price"]["cny_per_hour"] == pytest.approx(3.96) and e["price"]["market"] == "cn"
     for r in e["decode"]:
-        if r["fits_kv"]:  # 8.64 CNY / (tok/s x 3,600 / 1e6 M tokens an hour)
-            assert r["cny_per_m_output"] == pytest.approx(8.64 / (r["tok_s"] * 3600 / 1e6))
+        if r["fits_kv"]:  # 3.96 CNY / (tok/s x 3,600 / 1e6 M tokens an hour)
+            assert r["cny_per_m_output"] == pytest.approx(3.96 / (r["tok_s"] * 3600 / 1e6))
         else:
             assert r["cny_per_m_output"] is None
     assert "RTX-4090 has no NVLink: at TP 2" in e["warning"]
     given = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "H20", "--gpu-cny-per-hour", "10")
     row1 = given["decode"][0]  # batch 1: 10 / (tok/s x 0.0036)
     assert row1["cny_per_m_output"] == pytest.approx(10 / (row1["tok_s"] * 0.0036)) and given["warning"] == ""
-    no_quote = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "H20")
-    assert no_quote["price"]["cny_per_hour"] is None and "H20 has no rental price" in no_quote["price"]["why"]
+    # --market global: RunPod's list price, USD 0.34 x 7.2 = 2.448 CNY per card-hour x 2 = 4.896
+    world = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "RTX-4090", "-tp", "2", "--market", "global")
+    assert world["price"]["cny_per_hour"] == pytest.approx(4.896)
+    no_quote = explain_json(capsys, "qwen2.5-7b-instruct", "--hardware", "A100-40G-SXM")
+    assert no_quote["price"]["cny_per_hour"] is None and "A100-40G-SXM has no rental price" in no_quote["price"]["why"]
 
 
 def test_cost_line_at_the_expected_rate_beside_the_bound(capsys):
@@ -84,7 +87,9 @@ def test_cost_line_at_the_expected_rate_beside_the_bound(capsys):
     assert rows[0]["cny_per_m_output_expected"] is None
     assert cli.main(["explain", "qwen2.5-7b-instruct", "--hardware", "H20", "--gpu-cny-per-hour", "10"]) == 0
     out = " ".join(capsys.readouterr().out.split())  # rich wraps lines at the terminal's width
-    assert "expected" in out.split("CNY/M out at the bound")[1] and "at the expected tok/s (calibration " in out
+    # one meaning per name: explain's figure is a decode-only hour, not bench cost's output price (a decode share)
+    assert "expected" in out.split("CNY/M decode-only, bound")[1] and "at the expected tok/s (calibration " in out
+    assert "CNY/M out" not in out and "only decoding (no prefill charged)" in out
 
 
 def test_what_would_fit(capsys):
@@ -105,6 +110,7 @@ def test_what_would_fit(capsys):
     (["qwen2.5-7b-instruct", "--hardware", "H20", "--context", "0"], "--context must be"),
     (["qwen2.5-7b-instruct", "--hardware", "H20", "--context", "99999"], "max_position_embeddings"),
     (["qwen2.5-7b-instruct"], "--hardware"),
+    (["qwen2.5-7b-instruct", "--hardware", "H20", "--market", "globl"], "unknown market 'globl'; did you mean global"),
 ])
 def test_bad_input_one_line_exit_2(args, message, capsys):
     assert cli.main(["explain", *args]) == 2

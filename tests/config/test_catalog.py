@@ -21,7 +21,9 @@ def test_catalog_has_the_models_and_one_tiny_variant_per_family():
         assert m.hub_id and m.max_model_len > 0 and m.tensor_parallel_size == 1 and m.dtype == "bfloat16"
         assert (m.config_dir / "config.json").is_file()
     tiny = {resolve_model(n, cat).architecture for n, e in cat.models.items() if e.tiny}
-    assert tiny == {"Qwen2ForCausalLM", "DeepseekV2ForCausalLM", "GlmForCausalLM"}
+    assert tiny == {"Qwen2ForCausalLM", "DeepseekV2ForCausalLM", "GlmForCausalLM", "Qwen3ForCausalLM",
+                    "Qwen3MoeForCausalLM", "Qwen3NextForCausalLM", "DeepseekV3ForCausalLM", "DeepseekV32ForCausalLM",
+                    "Glm4MoeForCausalLM", "GptOssForCausalLM"}
 
 
 def test_bundled_configs_match_the_reference_configs():

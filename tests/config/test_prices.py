@@ -38,7 +38,17 @@ CORRECTED = {
     ("Baidu", "ernie-4.0-8k", "2024-05-23"): (None, dt.date(2025, 2, 5), dt.date(2024, 3, 2)),
     ("01.AI", "yi-large", "2024-05-23"): (dt.date(2024, 5, 13), None, None),
     ("Tencent", "hunyuan-standard", "2024-05-22"): (dt.date(2024, 5, 22), dt.date(2025, 3, 22), None),
+    # prices the reference gives as open that ended since (the vendor book of 2026)
+    ("Alibaba", "qwen-turbo", "2024-09-19"): (dt.date(2024, 9, 19), dt.date(2025, 7, 14), None),
+    ("Alibaba", "qwen-plus", "2024-09-19"): (dt.date(2024, 9, 19), dt.date(2025, 9, 10), None),
+    ("Zhipu", "glm-4-air", "2024-06-05"): (dt.date(2024, 6, 5), dt.date(2025, 4, 13), None),
+    ("DeepSeek", "deepseek-chat (V3.2)", "2025-09-29"): (dt.date(2025, 9, 29), dt.date(2026, 4, 23), None),
+    ("Tencent", "hunyuan-standard-256k", "2024-05-22"): (dt.date(2024, 5, 22), dt.date(2025, 3, 22), None),
+    ("OpenAI", "gpt-4-turbo", "2023-11-06"): (dt.date(2023, 11, 6), dt.date(2026, 10, 22), None),
+    ("Anthropic", "claude-3.5-sonnet", "2024-06-20"): (dt.date(2024, 6, 20), dt.date(2025, 10, 27), None),
 }
+# Reference labels the book corrects: the V2/V2.5 price also covered V3's launch (2024-12-26 to 2025-02-08).
+RELABELLED = {"deepseek-chat (V2/V2.5)": "deepseek-chat (V2/V2.5/V3)"}
 
 
 def test_every_reference_row_is_in_the_price_book():
@@ -46,7 +56,8 @@ def test_every_reference_row_is_in_the_price_book():
     for ref in reference_rows():
         dates = CORRECTED.get((ref["vendor"], ref["model"], ref["applies_from"]),
                               (day(ref["applies_from"]), day(ref["applies_to"]), None))
-        hits = [p for p in book.prices if p.vendor == ref["vendor"] and p.label == ref["model"]
+        label = RELABELLED.get(ref["model"], ref["model"])
+        hits = [p for p in book.prices if p.vendor == ref["vendor"] and p.label == label
                 and (p.applies_from, p.applies_to, p.seen_on) == dates]
         assert len(hits) == 1, f"{ref['vendor']} {ref['model']} {ref['applies_from']}..{ref['applies_to']}"
         p = hits[0]
@@ -108,7 +119,8 @@ def test_as_of_before_every_price():
 # ---------------------------------------------------------------- the schema's rules
 
 ROW = {"vendor": "V", "model": "m", "applies_from": "2024-01-01", "currency": "CNY", "input_per_m": 1,
-       "output_per_m": 2, "source": "test"}
+       "output_per_m": 2, "source": "test",
+       "checked_on": "2024-01-01"}
 
 
 def book(*rows: dict) -> PriceBook:
@@ -169,7 +181,9 @@ def test_bench_prices_as_of_may_2024(capsys):
 def test_bench_prices_vendor_and_history(capsys):
     assert main(["prices", "--vendor", "deepseek", "--all", "--sources"]) == 0
     out = capsys.readouterr().out
-    assert "5 rows" in out and "V3.2" in out and "api-docs.deepseek.com" in out
+    # deepseek-chat 7 rows (V2, V2/V2.5/V3, V3, V3.1, V3.2, V4-Flash x2), deepseek-reasoner 5, deepseek-v4-flash 3,
+    # deepseek-flash 1, deepseek-v4-pro 3: 19
+    assert "19 rows" in out and "V3.2" in out and "api-docs.deepseek.com" in out
 
 
 def test_bench_prices_defaults_to_today(capsys):
@@ -237,7 +251,8 @@ def test_a_price_seen_but_not_started_counts_from_the_day_seen():
 
 
 def test_seen_on_is_only_for_an_unknown_start():
-    base = dict(vendor="V", model="m", currency="CNY", input_per_m=1, output_per_m=1, source="s")
+    base = dict(vendor="V", model="m", currency="CNY", input_per_m=1, output_per_m=1, source="s",
+                checked_on="2025-01-01")
     with pytest.raises(ValueError, match="seen_on is only"):
         PriceBook(prices=[{**base, "applies_from": "2025-01-01", "seen_on": "2025-01-02"}])
     with pytest.raises(ValueError, match="seen_on"):

@@ -64,7 +64,7 @@ def test_each_shared_option_is_declared_once_in_the_source():
                     declared[flag].append(str(path.relative_to(REPO)))
     assert by_hand == []
     assert {flag: places for flag, places in declared.items() if places != ["bench/config/pricing.py"]} == {}
-    assert len(FLAGS) == 25  # 14 pricing, 3 SLO, 8 vendor options
+    assert len(FLAGS) == 26  # 15 pricing (--market among them), 3 SLO, 8 vendor options
 
 
 def test_every_parser_takes_each_shared_option_from_its_one_field():
@@ -176,14 +176,15 @@ SIM = ["run", "--engine", "sim", "--hardware", "H100-SXM", "--model", "tiny-glm"
 def test_bench_run_prices_its_row_as_asked(tmp_path):
     out = tmp_path / "runs.csv"
     assert main([*SIM, "--out", str(out)]) == 0
-    assert main([*SIM, "--rental-tier", "spot", "--fx-cny-per-usd", "7", "--mix", "1:1", "--out", str(out)]) == 0
+    assert main([*SIM, "--market", "global", "--fx-cny-per-usd", "7", "--mix", "1:1", "--out", str(out)]) == 0
     assert main([*SIM, "--gpu-cny-per-hour", "H100-SXM=10", "--out", str(out)]) == 0
     default, spot, given = read_rows(out)
-    assert (default["cost_basis"], float(default["gpu_cny_per_hour"])) == ("rental", pytest.approx(4.76 * 7.2))
-    # RunPod's spot quote, USD 2.69 per card-hour at 7 CNY/USD = 18.83 CNY
+    # China by default: an 8-card H100 node at 70,000 CNY a month (news, 2024) = 11.986301 per GPU-hour
+    assert (default["cost_basis"], float(default["gpu_cny_per_hour"])) == ("rental", pytest.approx(70_000 / 8 / 730))
+    # --market global: RunPod's list price, USD 2.69 per card-hour at 7 CNY/USD = 18.83 CNY
     assert (spot["cost_basis"], spot["fx_cny_per_usd"], spot["cost_mix"]) == ("rental", "7.0", "1:1")
     assert float(spot["gpu_cny_per_hour"]) == pytest.approx(2.69 * 7)
-    assert spot["gpu_price_source"].endswith("(spot, per card)")
+    assert spot["gpu_price_source"].endswith("(rental on-demand (global market); global list price, per card)")
     # one GPU for the hour over the row's tokens an hour: 18.83 / (total_tok_s x 3,600 / 1e6)
     assert float(spot["cny_per_m_total"]) == pytest.approx(2.69 * 7 / (float(spot["total_tok_s"]) * 3600 / 1e6),
                                                            rel=1e-5)

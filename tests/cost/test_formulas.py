@@ -14,10 +14,11 @@ import pytest
 
 from bench.cost import formulas as cost
 
+from bench.results import cells
 from bench.results import store as results
 from bench.cli import main
-from bench.cost.pricing import (OUT_COLUMNS, RUN_COST_COLUMNS, CostOptions, compare, run_cost_columns, self_cost,
-                           split_seconds)
+from bench.cost.pricing import (OUT_COLUMNS, RUN_COST_COLUMNS, CostOptions, compare, run_cost_columns, run_cost_why,
+                                self_cost, split_seconds)
 from bench.core.errors import BenchError
 from bench.config.prices import load_prices
 
@@ -202,14 +203,14 @@ def write_results(path: Path, rows: list[dict]) -> Path:
 
 def test_split_of_a_row():
     assert split_seconds(measured_row()) == pytest.approx((2.0, 8.0))
-    # rows read back from CSV are text
-    text_row = {k: str(v) for k, v in measured_row().items()}
+    # rows read back from CSV are text, read as values (bench.results.cells)
+    text_row = cells.row({k: str(v) for k, v in measured_row().items()})
     assert split_seconds(text_row) == pytest.approx((2.0, 8.0))
     # no TPOT but decoded tokens: the split is unknown
-    assert split_seconds(measured_row(tpot_mean_ms="", tpot_p50_ms="")) == (None, None)
+    assert split_seconds(cells.row(measured_row(tpot_mean_ms="", tpot_p50_ms=""))) == (None, None)
     # a row whose engine split every step carries prefill_s / decode_s: they win over the TPOT split
     assert split_seconds(measured_row(prefill_s=3.5, decode_s=6.5, split_method="steps-tokens")) == (3.5, 6.5)
-    assert split_seconds(measured_row(prefill_s="", decode_s="")) == pytest.approx((2.0, 8.0))
+    assert split_seconds(cells.row(measured_row(prefill_s="", decode_s=""))) == pytest.approx((2.0, 8.0))
 
 
 def test_self_cost_at_a_given_gpu_price():
@@ -231,12 +232,18 @@ def test_self_cost_at_utilization_and_tensor_parallel():
     assert tp2.gpu_count == 2 and tp2.cny_per_m_total == pytest.approx(2 * full.cny_per_m_total)
 
 
+H100_CN = 70_000 / 8 / 730  # an 8-card H100 node at 70,000 CNY a month in China (news, 2024): 11.986301 per GPU-hour
+
+
 def test_self_cost_rental_from_hardware_yaml():
-    # H100-SXM: USD 4.76 per card-hour x 7.2 = 34.272 CNY
+    # the China market by default: 11.986301 CNY per GPU-hour
     mine = self_cost(measured_row(), CostOptions(hardware="h100-sxm"))
-    assert mine.hardware == "H100-SXM" and mine.basis == "rental"
-    assert mine.gpu_cny_per_hour == pytest.approx(34.272)
-    assert mine.cny_per_m_input == pytest.approx(34.272 * 2 / 3600 / 0.1)
+    assert mine.hardware == "H100-SXM" and mine.basis == "rental" and mine.market == "cn"
+    assert mine.gpu_cny_per_hour == pytest.approx(H100_CN)
+    assert mine.cny_per_m_input == pytest.approx(H100_CN * 2 / 3600 / 0.1)
+    # --market global: RunPod's list price, USD 2.69 x 7.2 = 19.368
+    mine = self_cost(measured_row(), CostOptions(hardware="H100-SXM", market="global"))
+    assert mine.gpu_cny_per_hour == pytest.approx(19.368) and mine.price_what == "global list price"
 
 
 def test_self_cost_owned_uses_tdp_or_measured_power():
@@ -261,13 +268,23 @@ def test_self_cost_owned_charges_the_measured_energy_of_the_run():
     assert mine.cny_per_hour * elapsed / 3600 == pytest.approx(198_000 / (3 * 8760) * elapsed / 3600 + energy_cny)
 
 
+def test_a_cpu_row_says_what_is_priced():
+    """The cpu-server entry is a 96-core server at 0.04 CNY per core-hour = 3.84 CNY an hour: a row is priced as the
+    whole server, and says so, whatever cores the run used."""
+    mine = self_cost(measured_row(), CostOptions(hardware="cpu-server"))
+    assert mine.kind == "cpu" and mine.gpu_cny_per_hour == pytest.approx(0.04 * 96)
+    assert mine.where == "cpu-server (priced as a whole 96-core server)"
+
+
 def test_self_cost_refuses_what_it_cannot_price():
     with pytest.raises(BenchError, match="no hardware to price"):
         self_cost(measured_row(), CostOptions())
-    with pytest.raises(BenchError, match="L20 has no rental price"):
-        self_cost(measured_row(), CostOptions(hardware="L20"))
+    with pytest.raises(BenchError, match="A100-40G-SXM has no rental price"):
+        self_cost(measured_row(), CostOptions(hardware="A100-40G-SXM"))
+    with pytest.raises(BenchError, match="A100-40G-SXM has no price on any basis.*--gpu-cny-per-hour A100-40G-SXM=X"):
+        self_cost(measured_row(), CostOptions(hardware="A100-40G-SXM", basis="owned"))
     with pytest.raises(BenchError, match="H100-PCIe has no purchase price"):
-        self_cost(measured_row(), CostOptions(hardware="H100-PCIe", basis="owned"))
+        self_cost(measured_row(), CostOptions(hardware="H100-PCIe", basis="owned", basis_fallback=False))
     with pytest.raises(BenchError, match="did you mean H100-SXM"):
         self_cost(measured_row(), CostOptions(hardware="H100-SMX"))
 
@@ -289,13 +306,20 @@ def test_run_cost_columns():
     assert at > results.COLUMNS.index("error")
     cols = run_cost_columns(measured_row(), "H100-SXM")
     assert cols["hardware"] == "H100-SXM" and cols["cost_basis"] == "rental" and cols["cost_mix"] == "3:1"
-    assert cols["gpu_cny_per_hour"] == pytest.approx(34.272)
-    assert cols["cny_per_m_input"] == pytest.approx(34.272 * 2 / 3600 / 0.1)
+    assert cols["gpu_cny_per_hour"] == pytest.approx(H100_CN)
+    assert cols["cny_per_m_input"] == pytest.approx(H100_CN * 2 / 3600 / 0.1)
+    assert "cn news figure" in cols["gpu_price_source"] and "China market" in cols["gpu_price_source"]
     assert run_cost_columns(measured_row(), None) == dict.fromkeys(RUN_COST_COLUMNS)
     failed = run_cost_columns(measured_row(status="failed"), "H100-SXM")
     assert failed["hardware"] == "H100-SXM" and failed["cny_per_m_total"] is None
-    no_price = run_cost_columns(measured_row(), "L20")  # the row is kept; the price is left empty
-    assert no_price["hardware"] == "L20" and no_price["cny_per_m_total"] is None
+    # L20 (an export part) is priced at AutoDL's 3.87 CNY
+    assert run_cost_columns(measured_row(), "L20")["gpu_cny_per_hour"] == pytest.approx(3.87)
+    no_price = run_cost_columns(measured_row(), "A100-40G-SXM")  # the row is kept; the price is left empty
+    assert no_price["hardware"] == "A100-40G-SXM" and no_price["cny_per_m_total"] is None
+    # ... and the run says why, with the fix
+    assert run_cost_why({**measured_row(), **no_price}, "A100-40G-SXM") == (
+        "not priced: A100-40G-SXM has no rental price in hardware.yaml; pass --gpu-cny-per-hour A100-40G-SXM=X "
+        "(CNY per GPU-hour), use --basis owned, or add a price")
 
 
 def test_build_row_carries_cost_columns():
@@ -312,9 +336,9 @@ def test_build_row_carries_cost_columns():
     row = offline_row(run_id="r1", when=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), cfg=cfg, model=model,
                       weights="dummy", out=out, env={})
     assert set(row) <= set(results.COLUMNS)
-    # RTX-4090: USD 0.60 x 7.2 = 4.32 CNY per card-hour
-    assert row["gpu_cny_per_hour"] == pytest.approx(4.32)
-    assert row["cny_per_m_input"] == pytest.approx(4.32 * 2 / 3600 / 0.1)
+    # RTX-4090 in China: AutoDL's 1.98 CNY per card-hour
+    assert row["gpu_cny_per_hour"] == pytest.approx(1.98)
+    assert row["cny_per_m_input"] == pytest.approx(1.98 * 2 / 3600 / 0.1)
 
 
 def test_runconfig_rejects_unknown_hardware():
@@ -386,18 +410,19 @@ def test_bench_cost_marks_free_and_rate_limited_tiers(tmp_path, capsys):
 def test_bench_cost_uses_the_rows_own_hardware(tmp_path):
     runs = write_results(tmp_path / "runs.csv", [{**measured_row(), **run_cost_columns(measured_row(), "H20")}])
     out = tmp_path / "cost.csv"
-    # H20 has no rental price: the owned basis prices it (USD 13,500 per card)
+    # the owned basis prices the H20 from its 8-card server quote: 1,400,000 / 8 = 175,000 CNY per card
     assert main(["cost", str(runs), "--basis", "owned", "--vendors", "ByteDance", "--as-of", "2025-06-01",
                  "--out", str(out)]) == 0
     line = read_csv(out)[0]
     assert line["hardware"] == "H20" and line["basis"] == "owned" and line["power_source"] == "tdp"
-    assert float(line["cny_per_hour"]) == pytest.approx(13_500 * 7.2 / (3 * 8760) + 0.4 * 0.63 * 1.3)
+    assert float(line["cny_per_hour"]) == pytest.approx(175_000 / (3 * 8760) + 0.4 * 0.63 * 1.3)  # 6.98671
 
 
 @pytest.mark.parametrize("args, message", [
     (["--hardware", "H100-SMX"], "did you mean H100-SXM"),
     ([], "no hardware to price"),
-    (["--hardware", "L20"], "L20 has no rental price"),
+    (["--hardware", "A100-40G-SXM"], "A100-40G-SXM has no rental price"),
+    (["--hardware", "H100-SXM", "--market", "chna"], "unknown market 'chna'; did you mean china"),
     (["--hardware", "H100-SXM", "--as-of", "2020-01-01"], "before every known price"),
     (["--hardware", "H100-SXM", "--vendors", "bytedanse"], "did you mean ByteDance"),
     (["--hardware", "H100-SXM", "--vendors", "deepseek,openai", "--as-of", "2024-01-01"], "no price of 'deepseek'"),
@@ -444,14 +469,15 @@ def test_a_sim_rows_cost_names_its_calibration_and_the_bound_beside_it():
     assert prediction_of({"engine": "vllm", "output_tok_s": 100}) is None  # measured
     # timed by the expected value: 400 tok/s where the bound is 1,000 -> at the bound the run takes 0.4 of the
     # time, so 2.50 CNY/M becomes 2.50 x 0.4 = 1.00
-    p = prediction_of({"engine": "sim", "engine_version": "roofline-3+published-fit-3", "output_tok_s": "400",
-                       "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-3"})
+    p = prediction_of(cells.row({"engine": "sim", "engine_version": "roofline-3+published-fit-3",
+                                 "output_tok_s": "400", "roofline_output_tok_s": "1000",
+                                 "prediction_calibration": "published-fit-3"}))
     assert p.label == "predicted (calibration published-fit-3)" and p.at_bound(2.5) == pytest.approx(1.0)
     # timed at the bound (--sim-timing bound): its own speed is the bound's; nothing to show beside it
-    b = prediction_of({"engine": "sim", "engine_version": "roofline-3", "output_tok_s": "1000",
-                       "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-3"})
+    b = prediction_of(cells.row({"engine": "sim", "engine_version": "roofline-3", "output_tok_s": "1000",
+                                 "roofline_output_tok_s": "1000", "prediction_calibration": "published-fit-3"}))
     assert b.label == "predicted (roofline bound)" and b.at_bound(2.5) is None
     # a user profile named only in the version (older rows without the column)
-    u = prediction_of({"engine": "sim", "engine_version": "roofline-3+my-h20", "output_tok_s": "500",
-                       "roofline_output_tok_s": "800"})
+    u = prediction_of(cells.row({"engine": "sim", "engine_version": "roofline-3+my-h20", "output_tok_s": "500",
+                                 "roofline_output_tok_s": "800"}))
     assert u.label == "predicted (calibration my-h20)" and u.bound_share == pytest.approx(0.625)

@@ -10,6 +10,7 @@ from bench.cli import main
 from bench.cost import formulas as cost
 from bench.cost.pricing import CostOptions, row_vendor_use, self_cost
 from bench.cost.vendor_use import LIST, VendorUse
+from bench.results import cells
 from bench.results import store as results
 from tests.cost.test_formulas import measured_row
 
@@ -34,7 +35,7 @@ def test_self_cost_with_measured_cache_hits():
 
 
 def test_the_vendor_is_priced_at_the_measured_rate_unless_one_is_given():
-    row = measured_row(prefix_cache_hit_rate="0.25")
+    row = cells.row(measured_row(prefix_cache_hit_rate="0.25"))  # as read back
     assert row_vendor_use(row, LIST, hit_rate_given=False).cache_hit_rate == 0.25
     assert row_vendor_use(row, VendorUse(cache_hit_rate=0.5), hit_rate_given=True).cache_hit_rate == 0.5
     assert row_vendor_use(measured_row(), LIST, hit_rate_given=False) is LIST

@@ -37,7 +37,7 @@ def test_power_energy_and_colocation():
 def semianalysis_h100() -> tco.Tco:
     """SemiAnalysis' inputs: DGX H100 270,000 USD / 8 GPUs (networking included), 4-year life, 1.73 kW all-in
     per GPU (so PUE 1 here), electricity 0.088 USD/kWh (the harness' rate; theirs is not held)."""
-    capital = tco.capital_per_gpu(src.SEMIANALYSIS_DGX_H100_USD.value, 8, src.HOST_SHARE_USD_PER_GPU.value)
+    capital = tco.capital_per_gpu(src.SEMIANALYSIS_DGX_H100_USD.value, 8, src.HOST_USD_PER_GPU["hgx"].value)
     return tco.tco_per_gpu_hour(capital, src.SEMIANALYSIS_LIFE_YEARS.value,
                                 src.SEMIANALYSIS_ALL_IN_KW_PER_GPU.value, 1.0,
                                 src.CHECK_ELECTRICITY_USD_PER_KWH.value)
@@ -53,16 +53,64 @@ def test_semianalysis_h100_lands_within_15_percent_of_their_figure():
     assert abs(t.total_per_gpu_hour / target - 1) < 0.15  # -14.2%
 
 
+ROW = {"run_id": "r", "model": "m", "status": "ok", "hardware": "H100-SXM", "total_tok_s": 14_010.0,
+       "elapsed_s": 10.0, "input_tokens": 100_000, "output_tokens": 40_100, "num_prompts": 100}
+# An HGX host draws (10,200 - 8 x 700) / 8 = 575 W per GPU (DGX H100 datasheet); + 12.5 W network.
+HGX_POWER = (700 + 575 + 12.5) / 1000 * 1.3 * 0.63  # 1.2875 kW x PUE 1.3 x 0.63 CNY = 1.054463
+HGX_COLO = 150 * 7.2 * 1.2875 / 730  # 1,080 CNY per kW-month x 1.2875 kW / 730 h = 1.904795
+
+
 def test_tco_basis_of_a_bare_card_h100():
-    """H100-SXM card USD 27,500 x 7.2 = 198,000; + host 4,001.25 x 7.2 = 28,809 -> 226,809; + 10% networking
-    = 249,489.9; / (3 x 8760) = 9.493527. Power 0.775 kW x 1.3 x 0.63 = 0.634725. Colocation USD 150 x 7.2
-    x 0.775 / 730 = 1.146575. Total 11.274827 CNY per GPU-hour (the old owned basis: 8.11)."""
-    row = {"run_id": "r", "model": "m", "status": "ok", "hardware": "H100-SXM", "total_tok_s": 14_010.0,
-           "elapsed_s": 10.0, "input_tokens": 100_000, "output_tokens": 40_100, "num_prompts": 100}
-    mine = self_cost(row, CostOptions(basis="tco"))
+    """H100-SXM card USD 27,500 x 7.2 = 198,000; + HGX host 4,001.25 x 7.2 = 28,809 -> 226,809; + 10% networking
+    = 249,489.9; / (3 x 8760) = 9.493527. Power 1.2875 kW x 1.3 x 0.63 = 1.054463 (1.674 kW all-in, SemiAnalysis
+    1.73). Colocation 1,080 x 1.2875 / 730 = 1.904795. Total 12.452785 CNY per GPU-hour."""
+    mine = self_cost(ROW, CostOptions(basis="tco"))
     assert mine.basis == "tco" and mine.price_basis == "card"
-    assert mine.gpu_cny_per_hour == pytest.approx(11.274827, rel=1e-6)
+    assert mine.gpu_cny_per_hour == pytest.approx(9.493527 + HGX_POWER + HGX_COLO, rel=1e-6)  # 12.452785
     # a server quote is not given a host share: H800 2,300,000 / 8 = 287,500 x 1.1 = 316,250 / 26,280 = 12.033866
-    h800 = self_cost({**row, "hardware": "H800-SXM"}, CostOptions(basis="tco"))
+    h800 = self_cost({**ROW, "hardware": "H800-SXM"}, CostOptions(basis="tco"))
     assert h800.price_basis == "8-card server"
-    assert h800.gpu_cny_per_hour == pytest.approx(12.033866 + 0.634725 + 1.146575, rel=1e-6)  # 13.815166
+    assert h800.gpu_cny_per_hour == pytest.approx(12.033866 + HGX_POWER + HGX_COLO, rel=1e-6)  # 14.993124
+
+
+def test_one_host_per_card_class():
+    """An RTX-4090 sits in a workstation, not a DGX: host (4,314 - 4 x 750) / 4 = 328.5 USD x 7.2 = 2,365.2 CNY;
+    card 1,600 x 7.2 = 11,520; (11,520 + 2,365.2) x 1.1 = 15,273.72 / 26,280 = 0.581192. Power (450 + 231.25 +
+    12.5) W = 0.69375 kW x 1.3 x 0.63 = 0.568181; colocation 1,080 x 0.69375 / 730 = 1.026370. Total 2.175743.
+    The old DGX host share (28,809 CNY) was 2.5x the card."""
+    r4090 = self_cost({**ROW, "hardware": "RTX-4090"}, CostOptions(basis="tco"))
+    assert src.HOST_USD_PER_GPU["workstation"].value == pytest.approx(328.5)
+    assert r4090.gpu_cny_per_hour == pytest.approx(0.581192 + 0.568181 + 1.026370, rel=1e-5)
+    # an L40S in a PCIe server: host (32,010 - 10,908) / 8 = 2,637.75 USD; host power (4,650 - 2,800) / 8 = 231.25 W
+    assert src.HOST_USD_PER_GPU["pcie-server"].value == pytest.approx(2_637.75)
+    l40s = self_cost({**ROW, "hardware": "L40S"}, CostOptions(basis="tco"))
+    capital = (7_500 + 2_637.75) * 7.2 * 1.1 / 26_280  # 3.055 ...
+    kw = (350 + 231.25 + 12.5) / 1000
+    assert l40s.gpu_cny_per_hour == pytest.approx(capital + kw * 1.3 * 0.63 + 1_080 * kw / 730, rel=1e-6)
+
+
+def test_a100_and_a800_land_within_20_percent_on_the_same_basis_and_date():
+    """The same silicon, priced from one China article (2024-02-18): an 8-card A100 server ~2.67M CNY (300 servers,
+    'nearly 800 million'), an 8-card A800 server 2.3M (before a one-week spike to 3.3M). tco, cn market:
+    A100 2,666,667 / 8 x 1.1 / 26,280 = 13.952 + power (400 + 575 + 12.5) W = 0.9875 kW x 1.3 x 0.63 = 0.808763
+    + colocation 1,080 x 0.9875 / 730 = 1.460959 -> 16.222; A800 287,500 x 1.1 / 26,280 = 12.033866 + the same
+    2.269722 = 14.303588. A800 / A100 = 0.882 (it was 2.3x: a spike quote beside an undated US card)."""
+    a100 = self_cost({**ROW, "hardware": "A100-80G-SXM"}, CostOptions(basis="tco", market="cn"))
+    a800 = self_cost({**ROW, "hardware": "A800-80G-SXM"}, CostOptions(basis="tco", market="cn"))
+    energy_colo = 0.9875 * 1.3 * 0.63 + 1_080 * 0.9875 / 730
+    assert a100.gpu_cny_per_hour == pytest.approx(2_666_667 / 8 * 1.1 / 26_280 + energy_colo, rel=1e-6)
+    assert a800.gpu_cny_per_hour == pytest.approx(287_500 * 1.1 / 26_280 + energy_colo, rel=1e-6)
+    assert a100.price_date == a800.price_date == "2024-02"
+    assert abs(a800.gpu_cny_per_hour / a100.gpu_cny_per_hour - 1) < 0.20  # 0.882
+    for basis in ("owned", "rental"):  # and on the other bases, same market
+        pair = [self_cost({**ROW, "hardware": h}, CostOptions(basis=basis, market="cn")).gpu_cny_per_hour
+                for h in ("A100-80G-SXM", "A800-80G-SXM")]
+        assert abs(pair[1] / pair[0] - 1) < 0.20  # owned 0.866; rental AutoDL 5.88 / 7.03 = 0.836
+
+
+def test_the_tco_provenance_names_life_host_networking_colocation_and_pue():
+    mine = self_cost(ROW, CostOptions(basis="tco", amortization_years=4))
+    for words in ("4-year life", "hgx host USD 4,001/GPU (2023-05), 575 W/GPU", "networking +10% of capital",
+                  "colocation USD 150/kW-month", "PUE 1.3"):
+        assert words in mine.provenance, words
+    assert mine.basis_text == "tco, 4-year life (China market)"

@@ -15,7 +15,7 @@ from bench.cost.vendor_use import LIST, VendorUse, effective_price
 
 def row(**kw) -> VendorPrice:
     base = dict(vendor="V", model="m", applies_from="2025-01-01", currency="CNY", input_per_m=2,
-                output_per_m=8, source="test")
+                output_per_m=8, source="test", checked_on="2025-01-01")
     return VendorPrice(**{**base, **kw})
 
 

@@ -419,6 +419,18 @@ def test_a_plugin_engine_that_cannot_be_imported_is_bad_input(capsys, monkeypatc
     assert code == 2 and f"BENCH_ENGINES: {needle}" in one_line(err) and not out.exists()
 
 
+def test_a_plugin_engine_that_needs_a_missing_package_is_bad_input(capsys, monkeypatch, tmp_path):
+    """Its import failed in the worker: a failed row with a traceback."""
+    from tests.fault_engine import plug_in
+
+    plug_in(monkeypatch, tmp_path, "needy", "needy_engine", "import bench_missing_dependency_xyz  # noqa\n\n\n"
+                                                            "class NeedyEngine:\n    pass\n", "NeedyEngine")
+    out = tmp_path / "r.csv"
+    code, _, err = run_cli(capsys, "run", "--engine", "needy", "--model", "tiny-qwen2", "--out", out)
+    assert code == 2 and "bench_missing_dependency_xyz is not installed in this Python" in one_line(err)
+    assert "pip install bench_missing_dependency_xyz" in err and not out.exists()
+
+
 def test_a_missing_dependency_is_one_line(capsys, monkeypatch):
     from bench.cli import models
 
@@ -555,8 +567,9 @@ def test_an_output_linked_to_an_input_is_refused(capsys, tmp_path, results_csv):
     (["run", *SIM, "--timeout", "inf"], "--timeout: Input should be a finite number (got inf)"),
     (["run", *SIM, "--seed", "-1"], "--seed: Input should be greater than or equal to 0 (got -1)"),
     (["run", *SIM, "--seed", str(2**32)], "--seed: Input should be less than or equal to 4294967295"),
-    (["serve", "--model", "tiny-glm", "--endpoint", "http://127.0.0.1:9", "--burstiness", "inf"],
-     "--burstiness: Input should be a finite number (got inf)"),
+    # --burstiness inf is a constant gap between arrivals (docs/serve.md); NaN means nothing
+    (["serve", "--model", "tiny-glm", "--endpoint", "http://127.0.0.1:9", "--burstiness", "nan"],
+     "--burstiness: Input should be greater than 0 (got nan)"),
 ])
 def test_numbers_no_run_can_use(capsys, tmp_path, argv, needle):
     """An infinite timeout never stops a hung engine; vLLM seeds numpy, which takes 0 .. 2^32-1 (a failed row)."""
@@ -616,3 +629,44 @@ def test_a_plugin_class_is_looked_for_in_the_source_not_imported(tmp_path):
     assert not _may_define(a, "Missing")
     assert _may_define(b, "Anything") and _may_define(c, "Anything") and _may_define(None, "Anything")
     assert "plug_a" not in sys.modules  # never imported (it would import torch)
+
+
+# --- messages that name what is wrong: the file the catalog is, a file for a directory, a date that does not exist
+
+def test_a_file_given_as_a_model_directory_is_called_a_file(capsys, tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    code, _, err = run_cli(capsys, "run", "--engine", "sim", "--hardware", "H100-SXM", "--model",
+                           tmp_path / "config.json", "--out", tmp_path / "r.csv")
+    assert code == 2 and "is a file; give the directory holding its config.json" in one_line(err)
+    code, _, err = run_cli(capsys, "run", "--engine", "sim", "--hardware", "H100-SXM", "--model", tmp_path / "none",
+                           "--out", tmp_path / "r.csv")
+    assert code == 2 and f"--model {tmp_path / 'none'}: no such directory" in one_line(err)
+
+
+def test_a_catalog_entry_names_the_catalog_file_in_use(capsys, tmp_path, monkeypatch):
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("models:\n  m1:\n    hub_id: x/y\n    family: llama\n    config: nowhere/config.json\n"
+                       "    max_model_len: 2048\n")
+    monkeypatch.setenv("BENCH_CATALOG", str(catalog))
+    code, _, err = run_cli(capsys, "run", "--engine", "sim", "--hardware", "H100-SXM", "--model", "m1", "--out",
+                           tmp_path / "r.csv")
+    assert code == 2 and f"{catalog}: model 'm1': config file nowhere/config.json not found" in one_line(err)
+    assert "models.yaml" not in err  # the file meant is BENCH_CATALOG's
+
+
+@pytest.mark.parametrize("command", ["cost", "compare", "report"])
+def test_a_directory_given_as_a_results_file_is_called_a_directory(capsys, tmp_path, command):
+    extra = {"compare": [tmp_path], "report": ["--out", tmp_path / "rep"], "cost": []}[command]
+    code, _, err = run_cli(capsys, command, tmp_path, *extra)
+    assert code == 2 and f"{tmp_path} is a directory, not a results file" in one_line(err)
+    code, _, err = run_cli(capsys, command, tmp_path / "none.csv", *extra)
+    assert code == 2 and f"{tmp_path / 'none.csv'}: no such results file" in one_line(err)
+
+
+@pytest.mark.parametrize("argv", [["prices"], ["plan", "--model", "qwen2.5-7b-instruct", "--hardware", "H20",
+                                              "--traffic", "500M/day"]])
+def test_an_impossible_date_is_not_a_format_error(capsys, argv):
+    code, _, err = run_cli(capsys, *argv, "--as-of", "2026-02-30")
+    assert code == 2 and "--as-of: not a real date (day is out of range for month) (got '2026-02-30')" in one_line(err)
+    code, _, err = run_cli(capsys, *argv, "--as-of", "30/02/2026")
+    assert code == 2 and "--as-of: expected a date as YYYY-MM-DD (got '30/02/2026')" in one_line(err)

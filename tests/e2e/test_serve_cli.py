@@ -60,5 +60,9 @@ def test_serve_is_listed(capsys):
     out = capsys.readouterr().out
     for flag in ("--request-rate", "--rates", "--concurrency", "--concurrencies", "--slo-ttft-ms", "--slo-tpot-ms",
                  "--hardware", "--endpoint", "--api-model", "--api-key-env", "--num-prompts", "--input-len",
-                 "--output-len", "--out", "--burstiness"):
+                 "--output-len", "--out", "--burstiness", "--stall-timeout", "--max-failure-rate"):
         assert flag in out
+    # the worst case of a run with the defaults, stated where the limit is set
+    text = " ".join(out.split())
+    assert "A run takes at most levels x (S + 1 s for a last /metrics scrape)" in text
+    assert "with every default, one level, about 3600 s (+ 900 s)" in text

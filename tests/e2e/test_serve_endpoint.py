@@ -31,8 +31,9 @@ FAULTS = {3: "429", 4: "500", 5: "drop", 6: "noend"}  # requests 0-1 are the war
 
 
 def test_errors_are_counted_and_the_run_completes(tmp_path):
+    # 4 of 10 fail: within a rule of 50% the level is ok (the default rule, 1%, fails it: test_serve_faults.py)
     with FakeOpenAI(mode=lambda i: FAULTS.get(i, "ok")) as server:
-        code, out, rows = serve(tmp_path, server, "--concurrency", "2", "--num-prompts", "10")
+        code, out, rows = serve(tmp_path, server, "--concurrency", "2", "--num-prompts", "10", "--max-failure-rate", "0.5")
     assert code == 0 and len(rows) == 1
     row = rows.iloc[0]
     assert row["status"] == "ok" and row["completed"] == 6 and row["failed"] == 4
@@ -59,10 +60,14 @@ def test_every_request_failing_is_a_failed_row(tmp_path):
 
 
 def test_nothing_answers_the_warmup_is_bad_input(tmp_path, capsys):
-    with FakeOpenAI(mode=lambda i: "429") as server:
-        code, out, rows = serve(tmp_path, server, "--num-prompts", "4")
+    # nothing listens: the endpoint given is wrong (a 429 or a 500 at the warm-up is the server's failure instead:
+    # a failed row, exit 3, tests/test_serve_faults.py)
+    with FakeOpenAI() as server:
+        pass
+    code, out, rows = serve(tmp_path, server, "--num-prompts", "4")
     err = capsys.readouterr().err
-    assert code == 2 and "answered none of the 2 warm-up requests" in err and "HTTP 429" in err
+    assert code == 2 and f"nothing answers at {server.url}/v1/completions: 2 of 2 warm-up requests failed" in err
+    assert "check --endpoint and that the server is running" in err
     assert err.count("\n") == 1 and not out.exists()
 
 
@@ -119,7 +124,7 @@ def test_api_key_goes_to_the_endpoint_only_and_is_written_nowhere(tmp_path, monk
     # the 500 answer echoes the Authorization header back, as a careless server might
     with FakeOpenAI(mode=lambda i: "500" if i == 4 else "ok") as server:
         code, out, rows = serve(tmp_path, server, "--api-key-env", "BENCH_TEST_API_KEY", "--concurrencies", "1,2",
-                                "--num-prompts", "6", "--hardware", "H100-SXM")
+                                "--num-prompts", "6", "--hardware", "H100-SXM", "--max-failure-rate", "0.5")
     assert code == 0
     for s in server.seen:
         auth = s["headers"].get("Authorization")
@@ -135,3 +140,13 @@ def test_api_key_goes_to_the_endpoint_only_and_is_written_nowhere(tmp_path, monk
     assert len(files) >= 4  # the CSV, two level JSONs, the sweep JSON (and the lock)
     for p in files:
         assert key.encode() not in p.read_bytes(), p
+
+
+def test_repeats_interleave_the_levels_one_row_each(tmp_path):
+    with FakeOpenAI() as server:
+        code, _, rows = serve(tmp_path, server, "--concurrencies", "1,2", "--num-prompts", "4", "--repeats", "2")
+    assert code == 0
+    # level c1 r0, c2 r0, c1 r1, c2 r1; the repeats of a level share its config_hash
+    assert list(zip(rows["concurrency"], rows["repeat_index"])) == [(1, 0), (2, 0), (1, 1), (2, 1)]
+    assert rows["config_hash"].iloc[0] == rows["config_hash"].iloc[2] != rows["config_hash"].iloc[1]
+    assert rows["ttft_samples"].tolist() == [4, 4, 4, 4] and not rows["ttft_p99_reliable"].any()

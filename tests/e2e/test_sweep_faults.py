@@ -118,7 +118,8 @@ def keys_of(sweep_file) -> list[str]:
 
 def test_each_fault_is_a_row_and_the_sweep_goes_on(tmp_path):
     s = write_sweep(tmp_path, grid={"engine": ["fault-ok", "fault-oom", "fault-die", "fault-reject"]},
-                    cases=[{"engine": "fault-hang", "timeout_s": 1.5}, {"engine": "fault-ok", "seed": 1}])
+                    # the hang must start (process start, imports, the RunConfig validated) before its timeout
+                    cases=[{"engine": "fault-hang", "timeout_s": 5}, {"engine": "fault-ok", "seed": 1}])
     code, out = run_sweep(tmp_path, s)
     assert code == 3, out
     df = rows(tmp_path)
@@ -128,7 +129,7 @@ def test_each_fault_is_a_row_and_the_sweep_goes_on(tmp_path):
     assert "CUDA out of memory" in err[1]
     assert "killed by signal SIGKILL" in err[2]
     assert "architecture Qwen2ForCausalLM is not supported" in err[3]
-    assert "exceeded its timeout of 1.5 s" in err[4]
+    assert "exceeded its timeout of 5 s" in err[4]
     assert list(df.config_hash) == keys_of(s)
     assert df.output_tokens[0] == 4 * 8
     assert set(df.engine_version) == {"unknown"}  # filled in every row, killed and timed-out cases included

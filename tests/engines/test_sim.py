@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def spec(model: str = "tiny-qwen2", **run) -> EngineSpec:
     cfg, m = resolve(parse({"model": model, "engine": "sim", "hardware": "H100-SXM", **run}))
-    return EngineSpec(run=cfg.model_dump(), load_path=str(m.config_dir), load_format="dummy", model_config=m.config)
+    return EngineSpec(run=cfg, load_path=str(m.config_dir), load_format="dummy", model_config=m.config)
 
 
 def test_registered():
@@ -165,7 +165,7 @@ def test_every_catalog_model_on_every_gpu():
                 continue
             cfg, m = resolve(parse({"model": model, "engine": "sim", "hardware": gpu, "num_prompts": 4,
                                     "input_len": 64, "output_len": 16}))
-            eng = load_engine("sim")(EngineSpec(run=cfg.model_dump(), load_path="", load_format="dummy",
+            eng = load_engine("sim")(EngineSpec(run=cfg, load_path="", load_format="dummy",
                                                 model_config=m.config))
             eng.check()
             if not eng.dep.fits:

@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 def case(**fields):
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", **fields}))
     choice = choose_weights(model, "dummy")
-    return cfg.model_dump(), choice
+    return cfg, choice
 
 
-def offline_kwargs(run: dict, choice, device: str) -> dict:
+def offline_kwargs(run: runconfig.RunConfig, choice, device: str) -> dict:
     engine = VllmOfflineEngine(EngineSpec(run=run, load_path=choice.load_path, load_format=choice.load_format,
                                           model_config={}))
     engine.device = device  # what check() reads from the installed vLLM
@@ -93,3 +93,13 @@ def test_building_the_options_imports_no_vllm():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
+
+
+def test_the_config_reaches_vllm_offline_and_the_server_as_one_object():
+    ngram = '{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 4}'
+    cfg, _ = runconfig.resolve(runconfig.parse({"model": "tiny-qwen3", "speculative_config": ngram}))
+    options = engine_options(cfg.model_dump(), "/m", "dummy", "cpu")
+    assert options["speculative_config"] == {"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 4}
+    flags = cli_args(options)
+    given = flags[flags.index("--speculative-config") + 1]
+    assert json.loads(given) == options["speculative_config"]

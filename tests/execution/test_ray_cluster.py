@@ -39,7 +39,8 @@ def ray_address(tmp_path_factory):
 
 def test_cases_run_as_ray_tasks_and_the_driver_records_every_row(tmp_path, ray_address):
     s = write_sweep(tmp_path, cases=[{"engine": "fault-ok"}, {"engine": "fault-ok", "seed": 1},
-                                     {"engine": "fault-oom"}, {"engine": "fault-hang", "timeout_s": 2}])
+                                     # the hang must start (process start, imports, the RunConfig validated)
+                                     {"engine": "fault-oom"}, {"engine": "fault-hang", "timeout_s": 5}])
     code, out = finish(start(tmp_path, s, "--ray", ray_address), timeout=300)
     assert code == 3, out
     df = rows(tmp_path)

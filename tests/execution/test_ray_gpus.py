@@ -135,11 +135,12 @@ def vllm_on_cuda_here(monkeypatch, torch_gpus: int, ray_module):
 
 
 def vllm_engine(tp, pp=1, backend=None):
+    from bench.config.run import RunConfig
     from bench.engines.base import EngineSpec
     from bench.engines.vllm_offline import VllmOfflineEngine
 
-    run = {"device": "cuda", "tensor_parallel_size": tp, "pipeline_parallel_size": pp,
-           "distributed_executor_backend": backend}
+    run = RunConfig(model="tiny-qwen2", device="cuda", tensor_parallel_size=tp, pipeline_parallel_size=pp,
+                    distributed_executor_backend=backend)
     return VllmOfflineEngine(EngineSpec(run=run, load_path="", load_format="dummy",
                                         model_config={"architectures": ["Qwen2ForCausalLM"]}))
 

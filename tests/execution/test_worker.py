@@ -206,12 +206,16 @@ def test_gpu_env_reads_nvml_and_never_starts_cuda(monkeypatch):
 # --- the worker: what it samples -------------------------------------------------------------------------------
 
 def test_vllms_ray_backend_samples_nothing_here_and_says_why():
+    from bench.config.run import RunConfig
     from bench.execution.worker import RAY_BACKEND_NOTE, sampled_device
 
-    assert sampled_device("cuda", {"distributed_executor_backend": "ray"}) == ("none", RAY_BACKEND_NOTE)
-    assert sampled_device("cuda", {"distributed_executor_backend": "mp"}) == ("cuda", "")
-    assert sampled_device("cuda", {"distributed_executor_backend": None}) == ("cuda", "")
-    assert sampled_device("cpu", {"distributed_executor_backend": "ray"}) == ("cpu", "")
+    def run(backend):
+        return RunConfig(model="tiny-qwen2", distributed_executor_backend=backend)
+
+    assert sampled_device("cuda", run("ray")) == ("none", RAY_BACKEND_NOTE)
+    assert sampled_device("cuda", run("mp")) == ("cuda", "")
+    assert sampled_device("cuda", run(None)) == ("cuda", "")
+    assert sampled_device("cpu", run("ray")) == ("cpu", "")
 
 
 def _run_fake_gpu_case(monkeypatch, nvml, **run):
@@ -219,8 +223,9 @@ def _run_fake_gpu_case(monkeypatch, nvml, **run):
     from functools import partial
 
     from bench.config import run as runconfig
-    from bench.engines.base import EngineSpec
+    from bench.config.catalog import choose_weights
     from bench.execution import worker
+    from bench.execution.case import engine_spec
     from tests.measure.test_telemetry import FakeCudaEngine
 
     monkeypatch.setattr(worker, "load_engine", lambda name: FakeCudaEngine)
@@ -228,8 +233,7 @@ def _run_fake_gpu_case(monkeypatch, nvml, **run):
     monkeypatch.setattr(worker, "start_gpu_telemetry", lambda device, n: start_gpu_telemetry(device, n, nvml=nvml))
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "engine": "hf", "num_prompts": 2,
                                                     "input_len": 8, "output_len": 4, **run}))
-    spec = EngineSpec(run=cfg.model_dump(), load_path="", load_format="dummy", model_config=model.config)
-    return worker.run_case(spec)
+    return worker.run_case(engine_spec(cfg, model, choose_weights(model, "dummy")))
 
 
 def test_a_tp2_case_given_gpus_3_and_1_reports_their_memory(monkeypatch):
@@ -249,3 +253,64 @@ def test_a_case_on_vllms_ray_backend_measures_nothing_here_and_says_why(monkeypa
     assert out["status"] == "ok" and out["telemetry"] is None
     assert out["peak_memory_bytes"] is None and out["peak_memory_source"] == "" and out["peak_memory_per_gpu_bytes"] == []
     assert out["telemetry_note"] == RAY_BACKEND_NOTE
+
+
+# --- what the worker process gets: a RunConfig and the parent's requests -----------------------------------------
+
+# A plugin engine that reports what the worker handed it.
+TYPED_ENGINE = '''
+from bench.engines.base import KVCacheInfo
+from bench.measure.metrics import RequestResult
+
+
+class TypedEngine:
+    device = "cpu"
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.timed = []
+
+    def check(self):
+        pass
+
+    def start(self):
+        pass
+
+    def generate(self, requests):
+        self.timed = requests
+        return [RequestResult(prompt_len=r.prompt_len, output_len=r.output_len, ttft_s=0.01, tpot_s=0.001,
+                              e2e_s=0.1) for r in requests], 0.1
+
+    def kv_cache_info(self):
+        return KVCacheInfo()
+
+    def info(self):
+        run = self.spec.run
+        return {"device": "cpu", "run_type": f"{type(run).__module__}.{type(run).__qualname__}",
+                "max_num_seqs": run.max_num_seqs, "workload_type": type(self.spec.workload).__name__,
+                "timed_ids": [r.prompt_token_ids for r in self.timed]}
+
+    def stop(self):
+        pass
+'''
+
+
+def test_the_worker_process_gets_a_validated_runconfig_and_the_parents_requests(monkeypatch, tmp_path):
+    from bench.config.catalog import choose_weights
+    from bench.config.run import parse, resolve
+    from bench.execution.case import engine_spec
+    from bench.execution.process import spawn_worker
+    from tests.fault_engine import plug_in
+
+    plug_in(monkeypatch, tmp_path, "typed", "typed_engine", TYPED_ENGINE, "TypedEngine")
+    cfg, model = resolve(parse({"model": "tiny-qwen2", "engine": "typed", "num_prompts": 3, "input_len": 8,
+                                "output_len": 4, "max_num_seqs": 2}))
+    spec = engine_spec(cfg, model, choose_weights(model, "dummy"))
+    out = spawn_worker(spec, timeout_s=120, log_path=None)
+    assert out["status"] == "ok", out
+    info = out["engine_info"]
+    assert info["run_type"] == "bench.config.run.RunConfig" and info["max_num_seqs"] == 2
+    assert info["workload_type"] == "Workload"
+    # the timed requests are the 3 requests of 8 token ids the parent built, id for id
+    assert info["timed_ids"] == [r.prompt_token_ids for r in spec.workload.requests]
+    assert [len(ids) for ids in info["timed_ids"]] == [8, 8, 8]

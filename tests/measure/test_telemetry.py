@@ -279,7 +279,8 @@ def test_a_gpu_case_fills_the_energy_columns_of_its_row(monkeypatch):
     from bench.config import run as runconfig
 
     from bench.execution import worker
-    from bench.engines.base import EngineSpec
+    from bench.config.catalog import choose_weights
+    from bench.execution.case import engine_spec
     from bench.execution.record import offline_row
 
     nvml = FakeNvml(power_w=(400.0,))
@@ -288,8 +289,7 @@ def test_a_gpu_case_fills_the_energy_columns_of_its_row(monkeypatch):
     monkeypatch.setattr(worker, "start_gpu_telemetry", lambda device, n: start_gpu_telemetry(device, n, nvml=nvml))
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "engine": "hf", "num_prompts": 4,
                                                     "input_len": 8, "output_len": 5}))
-    spec = EngineSpec(run=cfg.model_dump(), load_path="", load_format="dummy", model_config=model.config)
-    out = worker.run_case(spec)
+    out = worker.run_case(engine_spec(cfg, model, choose_weights(model, "dummy")))
     assert out["status"] == "ok" and out["telemetry"]["gpus"] == 1 and out["telemetry_note"] == ""
     row = offline_row(run_id="r", when=dt.datetime.now(dt.timezone.utc), cfg=cfg, model=model, weights="dummy",
                       out=out, env={})

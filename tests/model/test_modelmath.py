@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.model import flops as fl
 from bench.model import modelmath as mm
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,34 +120,34 @@ def test_flops_by_hand_tiny_qwen2():
     # input norm 256 = 197,376; MLP 3 x 256 x 512 = 393,216
     blocks = 2 * 4 * (3 * 256 * 256 + 512 + 256 + 3 * 256 * 512)  # 4,724,736
     head = 2 * 4096 * 256  # 2,097,152: one row of logits (the tied embedding table)
-    assert mm.block_linear_flops_per_token(c) == blocks
-    assert mm.lm_head_flops_per_row(c) == head
-    assert mm.linear_flops_per_token(c) == blocks + head
+    assert fl.block_linear_flops_per_token(c) == blocks
+    assert fl.lm_head_flops_per_row(c) == head
+    assert fl.linear_flops_per_token(c) == blocks + head
     # a decoded token samples its own row
-    assert mm.decode_flops_per_token(c, 100) == blocks + head + 2 * 4 * 4 * (64 + 64) * 100
+    assert fl.decode_flops_per_token(c, 100) == blocks + head + 2 * 4 * 4 * (64 + 64) * 100
     # prefill of 10 tokens: every token through the blocks, one row of logits; causal pairs 10 x 11 / 2 = 55
-    assert mm.prefill_flops(c, 10, logits_rows=1) == 10 * blocks + head + 2 * 4 * 4 * 128 * 55
+    assert fl.prefill_flops(c, 10, logits_rows=1) == 10 * blocks + head + 2 * 4 * 4 * 128 * 55
     # asking for every position's logits (prompt logprobs) charges 10 rows
-    assert mm.prefill_flops(c, 10, logits_rows=10) == 10 * (blocks + head) + 2 * 4 * 4 * 128 * 55
+    assert fl.prefill_flops(c, 10, logits_rows=10) == 10 * (blocks + head) + 2 * 4 * 4 * 128 * 55
     # 5 more tokens after 10 cached: pairs 5 x 10 + 5 x 6 / 2 = 65
-    assert mm.prefill_flops(c, 5, cached_len=10, logits_rows=1) == 5 * blocks + head + 2 * 4 * 4 * 128 * 65
-    assert mm.prefill_flops_per_token(c, 10) == (10 * blocks + head + 2 * 4 * 4 * 128 * 55) / 10
+    assert fl.prefill_flops(c, 5, cached_len=10, logits_rows=1) == 5 * blocks + head + 2 * 4 * 4 * 128 * 65
+    assert fl.prefill_flops_per_token(c, 10) == (10 * blocks + head + 2 * 4 * 4 * 128 * 55) / 10
 
 
 def test_lm_head_share_of_the_linear_flops():
     """What charging the head per prompt token overstated: 2 x vocab x hidden over all matmul params."""
     qwen05 = cfg("qwen2.5-0.5b-instruct")  # tied 151,936 x 896 table
-    head = mm.lm_head_flops_per_row(qwen05)
+    head = fl.lm_head_flops_per_row(qwen05)
     assert head == 2 * 151936 * 896  # 272,269,312
-    assert head / mm.linear_flops_per_token(qwen05) == pytest.approx(0.276, abs=0.001)
+    assert head / fl.linear_flops_per_token(qwen05) == pytest.approx(0.276, abs=0.001)
     # a 1,000-token prompt: one row of logits, not 1,000
-    assert mm.prefill_flops(qwen05, 1000, logits_rows=1) - mm.prefill_flops(qwen05, 1000, logits_rows=1000) == -999 * head
+    assert fl.prefill_flops(qwen05, 1000, logits_rows=1) - fl.prefill_flops(qwen05, 1000, logits_rows=1000) == -999 * head
 
 
 def test_mla_attention_dims():
     lite = cfg("deepseek-v2-lite-chat")
-    assert mm.attention_dims(lite, decode=True) == (576, 512)  # absorbed: against the latent
-    assert mm.attention_dims(lite, decode=False) == (192, 128)  # expanded: nope + rope K, V
+    assert fl.attention_dims(lite, decode=True) == (576, 512)  # absorbed: against the latent
+    assert fl.attention_dims(lite, decode=False) == (192, 128)  # expanded: nope + rope K, V
 
 
 def test_mha_without_kv_heads_uses_attention_heads():

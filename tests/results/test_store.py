@@ -156,3 +156,65 @@ def test_read_frame_refuses_what_read_results_refuses(tmp_path):
         results.read_frame(foreign)
     with pytest.raises(BenchError, match="no such results file"):
         results.read_frame(tmp_path / "nope.csv")
+
+
+def test_a_file_of_this_version_appends_byte_for_byte_under_the_same_header(tmp_path):
+    """A file as this bench (and the one before the typed reader) writes it: appending adds one line and leaves
+    every byte before it, the header included, as it was; the typed reader reads it without a note."""
+    from bench.results import typed
+
+    path = tmp_path / "runs.csv"
+    results.append_row(path, row(1, config_hash="0012", max_num_seqs=8))
+    before = path.read_bytes()
+    results.append_row(path, row(2, config_hash="0034", max_num_seqs=16))
+    after = path.read_bytes()
+    assert after.startswith(before) and after.count(b"\n") == before.count(b"\n") + 2  # one row: a newline inside
+    assert after.split(b"\n")[0] == before.split(b"\n")[0] == ",".join(results.COLUMNS).encode()
+    _, rows = typed.read_rows(path)
+    assert [(r["config_hash"], r["max_num_seqs"], r["output_tok_s"]) for r in rows] == [("0012", 8, 101.5),
+                                                                                      ("0034", 16, 102.5)]
+
+
+# --- a symbolic link as the file: followed, never replaced ---------------------------------------------------
+
+def test_a_link_to_a_new_file_creates_its_target_and_stays_a_link(tmp_path):
+    (tmp_path / "big").mkdir()
+    link = tmp_path / "runs.csv"
+    link.symlink_to(tmp_path / "big" / "runs.csv")  # dangling until the first row
+    results.append_row(link, row(1))
+    results.append_row(link, row(2))
+    assert link.is_symlink() and list(pd.read_csv(tmp_path / "big" / "runs.csv").run_id) == ["r1", "r2"]
+    assert (tmp_path / "big" / ".runs.csv.lock").exists()  # one lock per real file, however it is named
+
+
+def test_a_link_to_a_file_with_an_older_header_is_widened_in_place(tmp_path):
+    target = tmp_path / "target.csv"
+    target.write_text("schema_version,run_id,model,status\n" f"{results.SCHEMA_VERSION},r0,m,ok\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target.name)
+    results.append_row(link, row(1))  # the header lacks columns: the whole file is rewritten, atomically
+    assert link.is_symlink() and link.resolve() == target
+    assert list(pd.read_csv(target).run_id) == ["r0", "r1"]
+
+
+def test_a_link_to_an_older_schema_file_is_upgraded_in_place(tmp_path):
+    target = tmp_path / "old.csv"
+    target.write_text("schema_version,run_id,model,status,engine,vllm_version\n1,r0,m,ok,vllm,0.6.3\n")
+    original = target.read_bytes()
+    link = tmp_path / "link.csv"
+    link.symlink_to(target.name)
+    results.append_row(link, row(1))
+    assert link.is_symlink()
+    assert (tmp_path / "old.csv.schema1").read_bytes() == original  # the backup beside the real file
+    _, rows = results.read_results(target)
+    assert [r["run_id"] for r in rows] == ["r0", "r1"] and rows[0]["engine_version"] == "0.6.3"
+
+
+def test_a_table_written_through_a_link_replaces_the_target_not_the_link(tmp_path):
+    target = tmp_path / "table.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target.name)
+    results.write_atomic(link, b"new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.roofline.explain import explain
+
 from bench.config import hardware
 
 from bench.roofline import bound as roofline
@@ -121,7 +123,7 @@ def test_predict_workload_single_request_matches_steps():
 
 
 def test_explain_keys():
-    e = roofline.explain(dep("deepseek-v2-lite-chat", "H20"), 2048)
+    e = explain(dep("deepseek-v2-lite-chat", "H20"), 2048)
     for key in ("params_total", "params_active", "weight_bytes", "kv_bytes_per_token", "max_batch",
                 "decode_tok_s_bound"):
         assert key in e

@@ -9,7 +9,7 @@ import pytest
 from bench.config import catalog
 from bench.core.errors import BenchError
 from bench.roofline import bound, calibrate, engine_profiles, fit, predict, profile, published, trace
-from bench.model import modelmath
+from bench.model import flops, modelmath
 from bench.roofline import efficiency as E
 from bench.roofline.calibrate import MeasuredRun
 from result_rows import write_rows
@@ -68,14 +68,14 @@ def test_a_step_computes_one_row_of_logits_per_sequence():
     3 + 2 = 5 rows of logits (one per sequence, the partial chunk's included), not 703."""
     cfg = catalog.resolve_model("qwen2.5-0.5b-instruct").config
     dep = bound.Deployment(cfg=cfg, gpu=predict.gpu_for("H100-SXM"))
-    blocks, head = modelmath.block_linear_flops_per_token(cfg), modelmath.lm_head_flops_per_row(cfg)
+    blocks, head = flops.block_linear_flops_per_token(cfg), flops.lm_head_flops_per_row(cfg)
     assert head == 2 * 151936 * 896  # tied embedding table
     c = dep.step_cost(3, 3000, [(500, 100), (200, 0)])
     assert c.gemm_flops == pytest.approx(703 * blocks + 5 * head)
     # the bound's FLOPs: the same linear part plus attention (decode over 3,000 cached; prefill causal pairs)
-    attn = (3000 * modelmath.attention_flops_per_token(cfg, 1)
-            + modelmath.prefill_flops(cfg, 500, 100, logits_rows=1) - 500 * blocks - head
-            + modelmath.prefill_flops(cfg, 200, logits_rows=1) - 200 * blocks - head)
+    attn = (3000 * flops.attention_flops_per_token(cfg, 1)
+            + flops.prefill_flops(cfg, 500, 100, logits_rows=1) - 500 * blocks - head
+            + flops.prefill_flops(cfg, 200, logits_rows=1) - 200 * blocks - head)
     assert c.attention_flops == pytest.approx(attn)
     assert dep.step(3, 3000, [(500, 100), (200, 0)]).flops == pytest.approx(703 * blocks + 5 * head + attn)
 
@@ -400,7 +400,8 @@ def test_case_keys_of_measured_cases_recorded_before_issue_14_still_match():
     from bench.config.pricing import RowPricing
 
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "max_num_seqs": 4}))
-    later = tuple(RowPricing.model_fields)  # how the row is priced: options added since, never part of a key
+    # how the row is priced, and which repeat it is: options added since, never part of a key
+    later = (*RowPricing.model_fields, "repeats", "repeat_index")
     old = {k: v for k, v in cfg.model_dump().items()
            if k not in ("timeout_s", "hardware", "quantization", "profile", "sim_timing", *later)}
     old["config_sha"] = model.config_sha

@@ -18,7 +18,9 @@ from vllm_rows import check_row
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "gpu_reference.sh"
-DRY_STEPS = ["environment", "run-tiny-qwen2", "run-tiny-deepseek-v2", "run-tiny-glm", "hf-tiny-qwen2", "calibrate",
+DRY_FAMILIES = ["tiny-qwen2", "tiny-deepseek-v2", "tiny-glm", "tiny-qwen3", "tiny-qwen3-moe", "tiny-deepseek-v3",
+                "tiny-glm4-moe", "tiny-gpt-oss"]
+DRY_STEPS = ["environment", *[f"run-{m}" for m in DRY_FAMILIES], "hf-tiny-qwen2", "calibrate", "spec-tiny-qwen3",
              "report"]
 # What the dry mode's WORKLOAD in scripts/gpu_reference.sh asks (the family checks recompute its lengths)
 DRY_WORKLOAD = {"num_prompts": 8, "input_len": 32, "output_len": 16, "dist": "uniform", "range_ratio": 0.5, "seed": 3}
@@ -59,7 +61,7 @@ def test_a_failing_step_is_a_row_and_the_next_step_still_runs(tmp_path):
     assert [s["step"] for s in steps] == DRY_STEPS
     status = {s["step"]: (s["status"], s["exit_code"]) for s in steps}
     assert status["environment"] == ("ok", "0")
-    for name in ("run-tiny-qwen2", "run-tiny-deepseek-v2", "run-tiny-glm", "hf-tiny-qwen2", "report"):
+    for name in (*[f"run-{m}" for m in DRY_FAMILIES], "hf-tiny-qwen2", "spec-tiny-qwen3", "report"):
         assert status[name] == ("failed", "2"), name
     assert status["calibrate"][0] in ("failed", "skipped")  # no rows to fit, or no such subcommand
     log = (tmp_path / "ref" / "logs" / "run-tiny-qwen2.log").read_text()
@@ -76,26 +78,38 @@ def test_dry_mode_runs_every_step_on_the_cpu_build(dry_reference):
     assert status["calibrate"] in ("skipped", "failed")
     assert proc.returncode == (3 if status["calibrate"] == "failed" else 0)
     rows = list(csv.DictReader((out / "rows.csv").open()))
-    assert sorted((r["model"], r["engine"], r["max_num_seqs"], r["status"]) for r in rows) == [
-        ("tiny-deepseek-v2", "vllm", "4", "ok"), ("tiny-glm", "vllm", "4", "ok"), ("tiny-qwen2", "hf", "4", "ok"),
-        ("tiny-qwen2", "vllm", "4", "ok")]
+    assert sorted((r["model"], r["engine"], r["max_num_seqs"], r["status"]) for r in rows) == sorted(
+        [(m, "vllm", "4", "ok") for m in DRY_FAMILIES] + [("tiny-qwen2", "hf", "4", "ok"), ("tiny-qwen3", "vllm", "4", "ok")])
     assert (out / "report" / "index.html").is_file() and (out / "environment.txt").is_file()
 
 
 @pytest.mark.engine
-@pytest.mark.parametrize("model,analytic", [("tiny-qwen2", 2048), ("tiny-deepseek-v2", 3456), ("tiny-glm", 2048)])
+@pytest.mark.parametrize("model,analytic", [
+    ("tiny-qwen2", 2048), ("tiny-deepseek-v2", 3456), ("tiny-glm", 2048),
+    ("tiny-qwen3", 2 * 2 * 2 * 64 * 2),  # 2 layers x K and V x 2 KV heads x 64 x 2 bytes
+    ("tiny-qwen3-moe", 2 * 2 * 2 * 64 * 2),
+    ("tiny-deepseek-v3", 4 * 576 * 2),  # 3 layers + its MTP layer, run as a draft, x (512 + 64) x 2 bytes
+    ("tiny-glm4-moe", 3 * 2 * 2 * 64 * 2),
+    ("tiny-gpt-oss", 2 * 2 * 2 * 64 * 2),  # the sliding and the full layer: the pool's unit is a token of both
+])
 def test_each_family_generates_exactly_the_sampled_lengths_with_the_kv_vllm_allocated(dry_reference, model, analytic):
     """The rows the dry run's vLLM steps measured (their engines start once for this and the test above): 8
     prompts of uniform lengths (32 in / 16 out, range 0.5, seed 3) at batch 4 in a 1 GiB KV cache, one per
-    family (Qwen2; DeepSeek-V2: MLA + MoE; GLM). Every request got exactly its sampled lengths, recomputed here
-    with bench's sampler, and vLLM allocated the KV the analytic formula gives (tests/vllm_rows.py)."""
+    family (Qwen2; DeepSeek-V2: MLA + MoE; GLM; Qwen3; Qwen3-MoE; DeepSeek-V3: MLA + sigmoid-routed MoE, its MTP
+    layer drafting one token, which vLLM builds and caches too; GLM-4.5's Glm4Moe; gpt-oss: a sliding-window and a
+    full layer, two KV-cache groups sharing vLLM's block pool). Every
+    request got exactly its sampled lengths, recomputed here with bench's sampler, and vLLM allocated the KV the
+    analytic formula gives (tests/vllm_rows.py)."""
     w = DRY_WORKLOAD
     _, _, out = dry_reference
     rows = pd.read_csv(out / "rows.csv")
     picked = rows[(rows.model == model) & (rows.engine == "vllm")]
-    assert len(picked) == 1, rows[["model", "engine", "status", "error"]]
-    row = picked.iloc[0].to_dict()
-    record = json.loads((out / "rows" / f"{row['run_id']}.json").read_text())
+    records = [json.loads((out / "rows" / f"{i}.json").read_text()) for i in picked.run_id]
+    # the family's own run (the ngram step runs tiny-qwen3 again; tiny-deepseek-v3's own run drafts with MTP)
+    records = [r for r in records if "ngram" not in str(r["config"].get("speculative_config"))]
+    assert len(records) == 1, rows[["model", "engine", "status", "error"]]
+    record = records[0]
+    row = picked[picked.run_id == record["row"]["run_id"]].iloc[0].to_dict()
     config = resolve_model(model).config
     want = sample_requests(w["num_prompts"], w["input_len"], w["output_len"], vocab_size=int(config["vocab_size"]),
                            seed=w["seed"], dist=w["dist"], range_ratio=w["range_ratio"],
@@ -104,3 +118,40 @@ def test_each_family_generates_exactly_the_sampled_lengths_with_the_kv_vllm_allo
     check_row(row, record, input_tokens=sum(r.prompt_len for r in want),
               output_tokens=sum(r.output_len for r in want), analytic=analytic)
     assert [r["output_len"] for r in record["requests"]] == [r.output_len for r in want]
+    spec = record["engine"].get("spec_decode")
+    if model == "tiny-deepseek-v3":  # the MTP draft's counters: one token a draft (random weights accept few)
+        assert spec["method"] == "mtp" and spec["draft_tokens_per_step"] == 1 and spec["drafts"] > 0
+        assert spec["draft_tokens"] == spec["drafts"] and 1 <= spec["tokens_per_step"] <= 2
+    else:
+        assert spec is None
+
+
+@pytest.mark.engine
+def test_an_ngram_draft_is_counted_per_token_as_vllm_counted_it(dry_reference):
+    """The dry run's speculative step: tiny-qwen3, greedy, an ngram draft of 3 tokens (prompt lookup 2-4), the same
+    8 prompts at batch 4. The figures are vLLM's counters over the timed run: acceptance = accepted / drafted,
+    tokens per step = 1 + accepted / drafts (vLLM's mean acceptance length), every draft 3 tokens. They are the
+    timed run's only (the warm-up's drafts left out): each request's first token comes from its prefill and every
+    later step emits 1 + what it accepted, so drafts + accepted cannot exceed the output tokens less one a request;
+    greedy decoding of the dummy weights repeats itself, so the lookup drafts and the model accepts."""
+    w = DRY_WORKLOAD
+    _, _, out = dry_reference
+    records = [json.loads((out / "rows" / f"{i}.json").read_text()) for i in pd.read_csv(out / "rows.csv").run_id]
+    speculative = [r for r in records if "ngram" in str(r["config"].get("speculative_config"))]
+    assert len(speculative) == 1
+    record = speculative[0]
+    row = record["row"]
+    assert row["status"] == "ok" and record["config"]["temperature"] == 0.0
+    spec = record["engine"]["spec_decode"]
+    assert spec["method"] == "ngram" and spec["draft_tokens_per_step"] == 3 and spec["source"] == "measured"
+    drafts, drafted, accepted = spec["drafts"], spec["draft_tokens"], spec["accepted"]
+    assert drafts > 0 and accepted > 0 and drafted == 3 * drafts
+    assert spec["acceptance_rate"] == accepted / drafted
+    assert spec["tokens_per_step"] == 1 + accepted / drafts
+    assert (row["spec_method"], row["spec_draft_tokens"], row["spec_source"]) == ("ngram", 3, "measured")
+    assert row["spec_acceptance_rate"] == pytest.approx(accepted / drafted)  # the CSV keeps 6 decimals
+    assert row["spec_tokens_per_step"] == pytest.approx(1 + accepted / drafts)
+    assert drafts + accepted <= row["output_tokens"] - w["num_prompts"]
+    assert [r["output_len"] for r in record["requests"]] == [r.output_len for r in sample_requests(
+        w["num_prompts"], w["input_len"], w["output_len"], vocab_size=4096, seed=w["seed"], dist=w["dist"],
+        range_ratio=w["range_ratio"], avoid_token_ids=special_token_ids(resolve_model("tiny-qwen3").config))]

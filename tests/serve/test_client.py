@@ -1,13 +1,15 @@
-"""Tokens counted per token, not per chunk: deliveries of several tokens, per-token
-ITL, and a request whose tokens all arrived at once never passing as TPOT 0. Pure: no network."""
+"""Tokens counted per token, not per chunk: deliveries of several tokens, per-token ITL, and a request whose tokens
+all arrived at once never passing as TPOT 0; the server's usage checked against the stream; Retry-After. Pure: no
+network."""
 
+import datetime as dt
 import json
 
 import pytest
 
 from bench.measure.streaming import (Slo, StreamedRequest, coalescing_warning, compute_serve_metrics, deliveries,
                                      itl_per_token_s)
-from bench.serve.client import Target, _Stream
+from bench.serve.client import Target, _Stream, retry_after_s
 from bench.serve.security import parse_endpoint
 
 
@@ -129,3 +131,59 @@ def test_prefix_cache_figures_prefer_the_requests_own_counts():
     none = {"cached_prompt_tokens": None, "prefix_cache_hit_rate": None}
     assert prefix_cache_columns(none, server) == {"cached_prompt_tokens": 512, "prefix_cache_hit_rate": 0.25}
     assert prefix_cache_columns(none, {}) == none
+
+
+# --- the server's usage checked against the stream, with the local tokenizer; Retry-After
+
+def _chat(text: str, usage: int | None = None, finish: str | None = None) -> str:
+    d: dict = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]}
+    if usage is not None:
+        d["usage"] = {"prompt_tokens": 5, "completion_tokens": usage}
+    return json.dumps(d)
+
+
+def test_the_local_tokenizer_counts_each_delta_and_replaces_a_usage_that_cannot_be_right():
+    words = lambda text: len(text.split())  # noqa: E731 - a word-level tokenizer
+    rec = StreamedRequest(prompt_len=5, output_len=0, output_len_asked=64)
+    s = _Stream(rec, "chat", sent_at=100.0, count_tokens=words)
+    s.feed(_chat("one two"), 100.1)  # 2 tokens
+    s.feed(_chat("three four five", finish="stop"), 100.2)  # 3 tokens
+    s.feed(json.dumps({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 11}}), 100.2)
+    s.feed("[DONE]", 100.2)
+    s.settle()
+    # 11 reported > 2 x the 5 the tokenizer counted in the deltas: the 5 are used, delivered as 2 then 3
+    assert rec.usage_mismatch == "11 tokens reported, more than 2x the 5 streamed" and rec.usage_reported == 11
+    assert (rec.output_len, rec.output_tokens_source, rec.chunk_tokens) == (5, "tokenizer", [2, 3])
+    assert rec.itl_s == pytest.approx([0.1 / 3] * 3)  # 3 tokens 100 ms after the first delivery
+
+
+def test_the_local_tokenizer_confirms_a_usage_that_can_be_right():
+    rec = StreamedRequest(prompt_len=5, output_len=0, output_len_asked=64)
+    s = _Stream(rec, "chat", sent_at=100.0, count_tokens=lambda text: len(text.split()))
+    s.feed(_chat("one two"), 100.1)
+    s.feed(_chat("three", finish="stop"), 100.2)
+    s.feed(json.dumps({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 4}}), 100.2)
+    s.feed("[DONE]", 100.2)
+    s.settle()
+    assert rec.usage_mismatch == "" and (rec.output_len, rec.output_tokens_source) == (4, "usage")
+
+
+def test_a_final_count_the_running_count_never_showed_is_flagged():
+    # vLLM's running usage says 1 token a chunk; the final usage then claims 8 for the 2 chunks streamed
+    rec = StreamedRequest(prompt_len=5, output_len=0, output_len_asked=8)
+    s = _Stream(rec, "completions", sent_at=0.0)
+    for k, t in ((1, 0.1), (2, 0.2)):
+        s.feed(json.dumps({"choices": [{"text": "x", "finish_reason": "stop" if k == 2 else None}],
+                           "usage": {"prompt_tokens": 5, "completion_tokens": k}}), t)
+    s.feed(json.dumps({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 8}}), 0.2)
+    s.feed("[DONE]", 0.2)
+    s.settle()
+    assert rec.usage_mismatch == "8 tokens reported, more than 2x the 2 streamed" and rec.output_len == 2
+
+
+@pytest.mark.parametrize("value,seconds", [("5", 5.0), ("0", 0.0), ("1.5", 1.5), ("Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
+                                           ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0), ("soon", None), ("", None),
+                                           (None, None), ("-3", None)])
+def test_retry_after(value, seconds):
+    now = dt.datetime(2015, 10, 21, 7, 28, 0, tzinfo=dt.timezone.utc)
+    assert retry_after_s(value, now) == seconds

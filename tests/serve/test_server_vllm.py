@@ -98,7 +98,7 @@ def server(tmp_path_factory):
     _, tokenizer = write_model_dir(tmp / "tiny")
 
     def args(port):
-        return [*server_args(cfg.model_dump(), choice.load_path, choice.load_format, "tiny-qwen2", device, port,
+        return [*server_args(cfg, choice.load_path, choice.load_format, "tiny-qwen2", device, port,
                              token_prompts=False), "--tokenizer", str(tokenizer)]
 
     with VllmServer(args, tmp / "server.log", start_timeout_s=900) as running:

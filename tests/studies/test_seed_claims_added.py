@@ -60,7 +60,7 @@ def test_doubao_cuts_follow_from_120_cny_per_m():
 
 def test_doubao_cuts_say_what_prices_yaml_lacks(tmp_path):
     book = small_book(tmp_path, "  - {vendor: X, model: other, applies_from: 2024-01-01, currency: CNY, "
-                                "input_per_m: 1, output_per_m: 2, source: test}\n")
+                                "input_per_m: 1, output_per_m: 2, source: test, checked_on: 2024-01-01}\n")
     text, _ = added.doubao_cut_claim(inputs([], book))
     assert "doubao-pro-32k: not in prices.yaml" in text and "120 CNY/M input in prices.yaml: not in prices.yaml" in text
 
@@ -114,12 +114,12 @@ def test_dedicated_claim_blends_qwen_turbo_at_the_mix():
 def test_trend_compares_one_model_only_and_gives_a_rate_a_year(tmp_path):
     book = small_book(tmp_path, """\
   - {vendor: V, model: m, applies_from: 2024-01-01, applies_to: 2024-12-31, currency: CNY, input_per_m: 10,
-     output_per_m: 10, source: t}
-  - {vendor: V, model: m, applies_from: 2025-01-01, currency: CNY, input_per_m: 2, output_per_m: 2, source: t}
+     output_per_m: 10, source: t, checked_on: 2025-01-01}
+  - {vendor: V, model: m, applies_from: 2025-01-01, currency: CNY, input_per_m: 2, output_per_m: 2, source: t, checked_on: 2025-01-01}
   - {vendor: D, model: chat, version: A, applies_from: 2024-01-01, applies_to: 2024-06-30, currency: CNY,
-     input_per_m: 1, output_per_m: 2, source: t}
+     input_per_m: 1, output_per_m: 2, source: t, checked_on: 2025-01-01}
   - {vendor: D, model: chat, version: B, applies_from: 2024-07-01, currency: CNY, input_per_m: 4, output_per_m: 8,
-     source: t}
+     source: t, checked_on: 2025-01-01}
 """)
     text, basis = sc.trend_claim(inputs([], book))
     # m: 10 -> 2 CNY/M = 5x over 366 days (2024 is a leap year): 5 ** (365.25 / 366) = 4.98x a year

@@ -215,3 +215,13 @@ def test_time_scale_needs_a_trace(capsys, tmp_path):
     code = cli.main(["serve", "--model", "tiny-qwen2", "--endpoint", "http://127.0.0.1:9", "--time-scale", "0.5",
                      "--out", str(tmp_path / "s.csv")])
     assert code == 2 and "time_scale is an option of --dataset trace:FILE" in capsys.readouterr().err
+
+
+def test_a_workload_round_trips_request_for_request():
+    """How a case's requests reach its worker: Workload.to_dict, read back by from_dict."""
+    from bench.workload.synthetic import Request
+
+    work = source.Workload("trace", [Request([5, 6, 7], 3, arrival_s=0.5), Request([8], 1, text="hi", after=0)],
+                           file="t.jsonl", sha256="ab" * 8, skipped=2, notes=["n"])
+    assert source.Workload.from_dict(work.to_dict()) == work
+    assert work.max_lengths() == (3, 3)  # the longest prompt (3 ids), the longest output (3)

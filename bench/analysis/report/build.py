@@ -94,7 +94,7 @@ def summary_lines(runs: list[Run], file_lines: list[str], opts: ReportOptions, a
              f"USD at {given(opts.fx_cny_per_usd)} CNY ({fx_date_for(opts.fx_cny_per_usd)}). Each row is priced on the "
              f"hardware it ran on{_what_if_text(opts)}; the self-hosted table names every GPU price's basis, source "
              "and date."]
-    sims = [r for r in runs if r.engine == "sim"]
+    sims = [r for r in runs if r.predicted]
     expected = [r for r in sims if "+" in str(r.row.get("engine_version") or "")]  # roofline-N+CALIBRATION
     calibrations = ", ".join(sorted({str(r.row.get("prediction_calibration") or "?") for r in expected}))
     if sims and not expected:

@@ -1,5 +1,5 @@
 """Results files -> the report's runs, at any size: each file read in one columnar pass
-(bench.results.store.read_frame), repeated rows of a case collapsed to one run of their medians in one
+(bench.results.typed.read_frame), repeated rows of a case collapsed to one run of their medians in one
 pandas groupby, and the workloads that get their own charts chosen, so that the page stays one readable
 size whether the files hold ten rows or a hundred thousand.
 

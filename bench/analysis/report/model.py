@@ -7,8 +7,9 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from bench.config.engines import is_predicted
 from bench.core.formats import num
-from bench.cost.pricing import SelfCost, number
+from bench.cost.pricing import SelfCost
 from bench.results import schema
 
 # Columns of serving rows (bench serve) that say what load a row ran at; offline rows leave them
@@ -35,6 +36,11 @@ class Run:
         return str(self.row.get("engine") or "vllm")
 
     @property
+    def predicted(self) -> bool:
+        """Whether its figures are a prediction (engine=sim), not a measurement."""
+        return is_predicted(self.engine)
+
+    @property
     def machine(self) -> str:
         """What ran it: the device's name (a sim row's is the hardware it predicts)."""
         return str(self.row.get("device_name") or self.row.get("device") or self.hardware or "?")
@@ -53,14 +59,17 @@ class Run:
         return text if dist == "fixed" else f"{text} ({dist} lengths)"
 
     def num(self, column: str) -> float | None:
-        return number(self.row, column)
+        """A figure of the row (read typed: bench.results.typed); None where empty or a text column."""
+        v = self.row.get(column)
+        return None if v is None or isinstance(v, str) else v
 
     @property
     def load(self) -> tuple[str, float] | None:
-        """(load column, value) of a serving row; None for an offline row."""
+        """(load column, value) of a serving row; None for an offline row (and for all requests at once, an
+        infinite request_rate: no point on a load axis)."""
         for col, _ in LOAD_COLUMNS:
             x = self.num(col)
-            if x is not None:
+            if x is not None and math.isfinite(x):
                 return col, x
         return None
 
@@ -176,5 +185,5 @@ def by_key(items, key) -> dict:
 
 
 def machines_text(runs: list[Run]) -> str:
-    names = sorted({r.machine + (" (sim)" if r.engine == "sim" else "") for r in runs})
+    names = sorted({r.machine + (f" ({r.engine})" if r.predicted else "") for r in runs})
     return ", ".join(names)

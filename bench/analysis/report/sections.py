@@ -4,6 +4,7 @@ whose data the rows lack returns one section saying so, never an error."""
 
 from __future__ import annotations
 
+from bench.measure import uncertainty
 from bench.model import modelmath
 
 from bench.analysis.report import plots
@@ -72,6 +73,17 @@ def _log_if_wide(values: list[float]) -> bool:
     return bool(pos) and max(pos) / min(pos) > 20
 
 
+def p99_caveat(runs: list[Run]) -> str:
+    """A sentence for rows whose p99 rests on too few requests to mean anything ("" when none)."""
+    need = uncertainty.min_samples_reliable(99)
+    few = [r for r in runs if any((n := r.num(f"{m}_samples")) is not None and n < need for m in ("ttft", "tpot"))]
+    if not few:
+        return ""
+    return (f" {len(few)} of {len(runs)} rows took their p99 over fewer than {need} requests: there it is the "
+            "slowest request or an interpolation towards it, not a property of the load (each row's "
+            "ttft_samples, tpot_samples and *_p99_reliable say which).")
+
+
 def latency_sections(runs: list[Run]) -> list[Section]:
     title = "TTFT and TPOT vs load"
     timed = [r for r in runs if r.num("ttft_p50_ms") is not None or r.num("tpot_p50_ms") is not None]
@@ -102,7 +114,7 @@ def latency_sections(runs: list[Run]) -> list[Section]:
                 rows.append([label, x, *(m[0][1] if m else None for m in meds), rows_of(runs_x)])
         note = ("Solid lines: median (p50); dashed: p99, in milliseconds. TTFT counts from submission, so offline "
                 "it includes the wait for a batch slot; TPOT is (last token - first token) / (tokens - 1) per "
-                "request.")
+                "request." + p99_caveat(group))
         out.append(Section(
             slug=slugify(f"latency {kind} {load_col} {workload}"), title=f"TTFT and TPOT vs load ({kind}): {workload}",
             png=png, chart_title=chart_title,
@@ -177,11 +189,11 @@ def _sim_twin(run: Run, sims: dict) -> Run | None:
 def efficiency_points(runs: list[Run]) -> list[tuple[Run, float, float, str]]:
     """(measured run, measured output tok/s, roofline output tok/s, source) for every measured run
     with a roofline figure: its own roofline columns, else a sim row of the same case and hardware."""
-    sims = {(r.model, r.workload, r.batch, r.machine): r for r in runs if r.engine == "sim"}
+    sims = {(r.model, r.workload, r.batch, r.machine): r for r in runs if r.predicted}
     out = []
     for r in runs:
         measured = r.num("output_tok_s")
-        if r.engine == "sim" or not measured:
+        if r.predicted or not measured:
             continue
         roof = r.num("roofline_output_tok_s")
         if roof is None and r.num("efficiency"):
@@ -200,7 +212,7 @@ def efficiency_section(runs: list[Run]) -> Section:
     title = "Measured vs roofline throughput (efficiency)"
     points = efficiency_points(runs)
     if not points:
-        only_sim = any(r.engine == "sim" for r in runs)
+        only_sim = any(r.predicted for r in runs)
         why = ("no measured row has a roofline figure (the efficiency columns of GPU runs with --hardware, or a sim "
                "row of the same case); CPU rows have no roofline.")
         if only_sim:

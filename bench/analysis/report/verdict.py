@@ -19,6 +19,7 @@ from bench.analysis.report.model import Priced, Section
 from bench.analysis.slo import CostAtSlo, cost_at_slo
 from bench.core.formats import cny, dearer_or_cheaper, ms, num, pct, ratio, tokens
 from bench.cost import formulas as cost
+from bench.cost.market import headline_label
 from bench.cost.matching import marks, vendors_for
 
 SLUG = "verdict"
@@ -44,6 +45,7 @@ class Line:
     breakeven_tokens_per_day: float | None
     gpus_for_traffic: int | None
     price: str  # the GPU price's basis, source and date
+    where: str = ""  # what is priced: the card, or a CPU server priced whole ('cpu-server (priced as a whole ...)')
 
     @property
     def ratio(self) -> float | None:
@@ -81,10 +83,9 @@ def lines_of(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of:
         if c.op is not None and inputs.traffic_tokens_per_day:
             peak = inputs.traffic_tokens_per_day / SECONDS_PER_DAY * inputs.peak_to_mean
             gpus = replicas_for(peak, c.op.point.total_tok_s) * c.gpus
-        tier = f" {mine.price_tier}" if mine.price_tier else ""
         price = "given on the command line" if mine.basis == "given" else \
-            f"{mine.basis}{tier}: {mine.price_source} ({mine.price_date})"
-        out.append(Line(c, self_cny, v, v_cny, bu, volume, gpus, price))
+            f"{mine.basis_text}: {mine.price_what}, {mine.price_source} ({mine.price_date})"
+        out.append(Line(c, self_cny, v, v_cny, bu, volume, gpus, price, mine.where))
     out.sort(key=lambda x: (x.at.model, x.self_cny_per_m is None, x.self_cny_per_m or 0.0))
     return out, notes
 
@@ -132,7 +133,7 @@ def sentence(model: str, lines: list[Line], inputs: VerdictInputs) -> str:
         return f"{model}: no run meets {target}; see the table for the closest point."
     best = min(ok, key=lambda x: x.self_cny_per_m)
     c = best.at
-    where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else c.hardware
+    where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else (best.where or c.hardware)
     head = f"{model} {at}: self-hosting on {where} costs {cny(best.self_cny_per_m)} CNY/M ({rests_on(best, inputs)})"
     if best.vendor is None:
         return head + "; no paid like-for-like vendor to compare."
@@ -160,7 +161,10 @@ def verdict_section(priced: list[Priced], inputs: VerdictInputs, mix, fx: float,
     by_model: dict[str, list[Line]] = {}
     for x in lines:
         by_model.setdefault(x.at.model, []).append(x)
-    sentences = [sentence(m, xs, inputs) for m, xs in by_model.items()]
+    first = priced[0].cost
+    market = headline_label(first.market, first.asked_basis or first.basis,
+                            first.price_tier or None, all(p.cost.basis == "given" for p in priced))
+    sentences = [f"[{market}] " + sentence(m, xs, inputs) for m, xs in by_model.items()]
     how = (f"Self CNY/M: blended {cost.format_mix(mix)} at {pct(inputs.utilization)} utilisation, read at the batch "
            f"that meets the target (interpolated between measured batches); vendors: list prices in force on {as_of}; "
            "measured rows are runs of these results, predicted ones engine=sim rows, each named with its calibration "

@@ -1,0 +1,182 @@
+"""How sure a figure is: percentiles with their sample counts and bounds, repeats with their intervals.
+
+Pure functions; the statistics come from scipy.stats (a base dependency), not hand-written quantiles.
+
+Percentiles (one run's requests):
+- A q-th percentile is *reliable* when n * (1 - q/100) >= 1: at least one sample is expected above it. So p99
+  needs 100 samples, p95 20, p90 10. Below that the percentile is the slowest request or an interpolation towards
+  it, not a property of the workload (GuideLLM #1163: n = 71 gives p99 = max).
+- The upper bound at 95% confidence (MLPerf's early-stopping idea): of n independent samples, the k-th smallest
+  lies at or above the true q-quantile exactly when fewer than k samples fall below that quantile, and that count
+  is Binomial(n, q). The bound is the k-th order statistic for the smallest k with P(Binom(n, q) < k) >= 0.95;
+  when no k <= n qualifies (p99: n < 299, since 1 - 0.99^n < 0.95) there is no bound.
+
+Repeats (one case measured N times):
+- mean and the two-sided 95% Student-t interval mean +- t(0.975, N-1) * s / sqrt(N) (scipy.stats.t); one run has
+  no interval. Median and interquartile range (numpy's linear percentiles) beside it; a metric is called skewed
+  when |sample skewness| > 1 (scipy.stats.skew, bias-corrected) with at least 3 repeats.
+- Two cases differ when their intervals do not overlap; otherwise "within noise", with Welch's t-test (unequal
+  variances, scipy.stats.ttest_ind) giving 1 - p as the confidence that the means differ.
+- A ratio of two figures with intervals: the relative half-widths add in quadrature (first-order delta method on
+  log(a/b), errors taken independent); the same rule combines a measured interval with a prediction band.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+CONFIDENCE = 0.95
+SKEW_LIMIT = 1.0
+
+
+def min_samples_reliable(q_pct: float) -> int:
+    """Smallest n with n * (1 - q/100) >= 1: p99 -> 100, p95 -> 20, p90 -> 10, p50 -> 2."""
+    if not 0 < q_pct < 100:
+        raise ValueError(f"percentile must be in (0, 100), got {q_pct}")
+    return math.ceil(round(100.0 / (100.0 - q_pct), 9))
+
+
+def percentile_reliable(n_samples: int, q_pct: float) -> bool:
+    return n_samples >= min_samples_reliable(q_pct)
+
+
+def upper_bound_rank(n_samples: int, q_pct: float = 99.0, confidence: float = CONFIDENCE) -> int | None:
+    """The 1-based rank k of the order statistic that bounds the q-th percentile from above at `confidence`:
+    the smallest k with P(Binom(n, q) < k) >= confidence; None when even k = n falls short."""
+    from scipy.stats import binom
+
+    if n_samples <= 0:
+        return None
+    q = q_pct / 100.0
+    # P(Binom < k) = cdf(k - 1) rises with k: the first k at or past the confidence is the answer
+    k = int(binom.ppf(confidence, n_samples, q)) + 1
+    while k > 1 and binom.cdf(k - 2, n_samples, q) >= confidence:  # ppf's floating edge: step down if it can
+        k -= 1
+    while k <= n_samples and binom.cdf(k - 1, n_samples, q) < confidence:
+        k += 1
+    return k if k <= n_samples else None
+
+
+def percentile_upper_bound(values: list[float], q_pct: float = 99.0,
+                           confidence: float = CONFIDENCE) -> float | None:
+    """The value the true q-th percentile lies under at `confidence` (see upper_bound_rank); None: too few."""
+    k = upper_bound_rank(len(values), q_pct, confidence)
+    return sorted(values)[k - 1] if k is not None else None
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A figure over repeats: mean with its two-sided t-interval (lo, hi are None for one run)."""
+
+    n: int
+    mean: float
+    lo: float | None
+    hi: float | None
+    median: float
+    iqr: float
+    skewed: bool
+
+    @property
+    def half_width(self) -> float | None:
+        return None if self.lo is None or self.hi is None else (self.hi - self.lo) / 2.0
+
+    @property
+    def rel_half_width(self) -> float | None:
+        """Half-width over |mean| (0.05: +-5%); None without an interval or with a zero mean."""
+        hw = self.half_width
+        return None if hw is None or self.mean == 0 else hw / abs(self.mean)
+
+    def text(self, fmt=lambda v: f"{v:.4g}") -> str:
+        if self.lo is None:
+            return f"{fmt(self.mean)} (1 run: no interval)"
+        out = f"{fmt(self.mean)} ({fmt(self.lo)}-{fmt(self.hi)}, {self.n} runs, 95% t)"
+        if self.skewed:
+            out += f"; median {fmt(self.median)}, IQR {fmt(self.iqr)}"
+        return out
+
+
+def t_interval(values: list[float], confidence: float = CONFIDENCE) -> Interval:
+    """Mean +- t((1 + confidence) / 2, n - 1) * s / sqrt(n), s the sample standard deviation (n - 1)."""
+    import numpy as np
+    from scipy import stats
+
+    xs = [float(v) for v in values]
+    if not xs:
+        raise ValueError("an interval of no values")
+    n = len(xs)
+    mean = sum(xs) / n
+    q1, median, q3 = (float(v) for v in np.percentile(xs, [25, 50, 75]))
+    if n < 2:
+        return Interval(1, mean, None, None, median, 0.0, False)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
+    half = float(stats.t.ppf((1.0 + confidence) / 2.0, n - 1)) * sd / math.sqrt(n)
+    skewed = n >= 3 and sd > 0 and abs(float(stats.skew(xs, bias=False))) > SKEW_LIMIT
+    return Interval(n, mean, mean - half, mean + half, median, q3 - q1, skewed)
+
+
+def interval_from_stats(n: int, mean: float, sd: float, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """The t-interval of n values from their mean and sample standard deviation (n - 1); None for one value."""
+    from scipy import stats
+
+    if n < 2:
+        return None
+    half = float(stats.t.ppf((1.0 + confidence) / 2.0, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def change_confidence(n_a: int, mean_a: float, sd_a: float, n_b: int, mean_b: float, sd_b: float) -> float | None:
+    """1 - p of Welch's two-sided t-test from summary statistics: how confidently the means differ; None when a
+    side has one value."""
+    from scipy import stats
+
+    if n_a < 2 or n_b < 2:
+        return None
+    if sd_a == 0 and sd_b == 0:  # no spread on either side: equal means are no change, others are
+        return 0.0 if mean_a == mean_b else 1.0
+    p = float(stats.ttest_ind_from_stats(mean_a, sd_a, n_a, mean_b, sd_b, n_b, equal_var=False).pvalue)
+    return 1.0 - p
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Two sets of repeats compared: `real` when their intervals do not overlap."""
+
+    real: bool
+    p_value: float | None  # Welch's t-test, two-sided; None with fewer than 2 repeats on a side
+    confidence_changed: float | None  # 1 - p_value
+
+    def text(self) -> str:
+        if self.p_value is None:
+            return "1 run: no interval, no test"
+        word = "real change" if self.real else "within noise"
+        return f"{word} (Welch's t-test: p = {self.p_value:.2g}, {self.confidence_changed:.0%} confidence of a change)"
+
+
+def difference(a: list[float], b: list[float]) -> Difference:
+    """Whether the 95% t-intervals of `a` and `b` are apart, and Welch's two-sided p for equal means."""
+    ia, ib = t_interval(a), t_interval(b)
+    if ia.lo is None or ib.lo is None:
+        return Difference(False, None, None)
+    apart = ia.hi < ib.lo or ib.hi < ia.lo
+    sure = change_confidence(ia.n, ia.mean, statistics.stdev(a), ib.n, ib.mean, statistics.stdev(b))
+    return Difference(apart, 1.0 - sure, sure)
+
+
+def ratio_interval(a: float, a_rel: float | None, b: float, b_rel: float | None) -> tuple[float, float, float] | None:
+    """a / b with its interval: relative half-widths in quadrature (a_rel, b_rel: half-width over value; None
+    counts as no spread, both None is no interval). Returns (ratio, lo, hi), lo = ratio * (1 - r)."""
+    if b == 0:
+        raise ValueError("ratio over zero")
+    if a_rel is None and b_rel is None:
+        return None
+    r = math.hypot(a_rel or 0.0, b_rel or 0.0)
+    ratio = a / b
+    return ratio, ratio * max(0.0, 1.0 - r), ratio * (1.0 + r)
+
+
+def combined_rel(*rels: float | None) -> float | None:
+    """Independent relative errors in quadrature (a measured interval with a prediction band); None if none."""
+    given = [r for r in rels if r is not None]
+    return math.hypot(*given) if given else None
