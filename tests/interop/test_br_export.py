@@ -3,10 +3,8 @@ inference-perf 0.7's vendored pydantic models, BenchmarkReportV02: tests/data/in
 back (bench import of the exported files) to the same figures: export, re-read, same values."""
 
 import json
-import math
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -14,6 +12,7 @@ from bench.cli import main
 from bench.config.hardware import from_device_name
 from bench.cost.pricing import CostOptions, self_cost
 from bench.interop.br_export import report
+from bench.results import typed
 from result_rows import row as bench_row, write_rows
 
 DATA = Path(__file__).parent.parent / "data" / "interop"
@@ -126,23 +125,19 @@ def test_export_then_import_gives_the_same_figures(tmp_path, capsys):
         assert doc["version"] == "0.2"
     back = tmp_path / "back.csv"
     assert main(["import", str(out), "--out", str(back)]) == 0
-    again = pd.read_csv(back).to_dict("records")
-    before = pd.read_csv(tmp_path / "rows.csv").to_dict("records")
-    by_run = {r["run_id"]: r for r in before}
-    assert sorted(r["source_file"] for r in again) == sorted(f"{r['run_id']}.yaml" for r in before)
+    again = typed.read_rows(back)[1]
+    by_run = {r["run_id"]: r for r in typed.read_rows(tmp_path / "rows.csv")[1]}
+    assert sorted(r["source_file"] for r in again) == sorted(f"{run}.yaml" for run in by_run)
     for r in again:
         orig = by_run[r["source_file"].removesuffix(".yaml")]
         for name in ROUND_TRIP:
             a, b = orig.get(name), r.get(name)
-            if isinstance(a, float) and math.isnan(a):
-                assert b is None or (isinstance(b, float) and math.isnan(b)), name
-            elif isinstance(a, float):
+            if isinstance(a, float):
                 assert b == pytest.approx(a, rel=1e-6), name  # the CSV keeps 6 decimals
             else:
                 assert b == a, name
         # the card: the row's own, else its device name read as `bench run` reads NVML's
-        assert r["hardware"] == (orig["hardware"] if isinstance(orig["hardware"], str) else
-                                 from_device_name(orig["device_name"]))
+        assert r["hardware"] == (orig["hardware"] or from_device_name(orig["device_name"]))
         # priced alike: the GPUs are tensor x pipeline parallel, given back as the report's accelerator count
         assert r["gpu_count"] == orig["tensor_parallel_size"] * orig["pipeline_parallel_size"]
         assert r["source_format"] == "br0.2" and r["source_tool"] == "bench"

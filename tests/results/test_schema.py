@@ -308,10 +308,10 @@ def test_a_newer_schema_is_refused_by_readers_and_writers(tmp_path):
     from bench.core.errors import BenchError
 
     path = tmp_path / "future.csv"
-    path.write_text("schema_version,run_id\n7,x\n")
-    with pytest.raises(BenchError, match="schema version 7"):
+    path.write_text("schema_version,run_id\n8,x\n")
+    with pytest.raises(BenchError, match="schema version 8"):
         store.read_results(path)
-    with pytest.raises(BenchError, match="schema version 7"):
+    with pytest.raises(BenchError, match="schema version 8"):
         store.check_appendable(path)
     assert upgrade.readable_versions() == "1, 2, 3, 4, 5, 6, 7"
 
