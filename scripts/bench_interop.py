@@ -65,7 +65,7 @@ def main() -> int:
     device = installed_vllm_build()[0] or "cpu"
 
     def args(port):
-        return [*server_args(cfg.model_dump(), model_dir, choice.load_format, "tiny-qwen2", device, port,
+        return [*server_args(cfg, model_dir, choice.load_format, "tiny-qwen2", device, port,
                              token_prompts=False), "--tokenizer", tokenizer]
 
     load = ["--num-prompts", str(a.num_prompts)]

@@ -136,7 +136,8 @@ def files_in(path: Path) -> list[Path]:
     if "aiperf-json" in kinds.values():
         found = [p for p in found if kinds.get(p) != "aiperf-csv"]
     if not found:
-        raise BenchError(f"{path} is a directory holding no results file bench reads; give a results CSV, or {KINDS}")
+        raise BenchError(f"{path} is a directory, not a results file, and holds no other tool's results file bench "
+                         f"reads; give a results CSV (e.g. {path / 'runs.csv'}), or {KINDS}")
     return found
 
 
