@@ -4,7 +4,7 @@
 # architecture, dummy weights, a word-level tokenizer of its 4,096 ids: tests/interop_model.py). Each tool is
 # installed at the version below in its own venv under $VENVS (created when missing), never in bench's.
 #
-#   bash scripts/make_interop_files.sh [OUT_DIR] [TOOL...]     # TOOL: vllm aiperf guidellm inference-perf export
+#   bash scripts/make_interop_files.sh [OUT_DIR] [TOOL...]   # vllm aiperf aiperf-telemetry guidellm inference-perf export
 #
 # Needs bench's .venv (vLLM's CPU build: scripts/setup.sh), python3.11 (AIPerf, GuideLLM) and python3.12
 # (inference-perf 0.7 requires >= 3.12) on PATH or as $PYTHON311 / $PYTHON312, and PyPI. GuideLLM needs torch:
@@ -17,7 +17,7 @@ cd "$REPO"  # `python -m bench` is this checkout's bench
 OUT="$(realpath -m "${1:-$REPO/tests/data/interop}")"
 shift || true
 TOOLS=("$@")
-[ ${#TOOLS[@]} -eq 0 ] && TOOLS=(vllm aiperf guidellm inference-perf export)
+[ ${#TOOLS[@]} -eq 0 ] && TOOLS=(vllm aiperf aiperf-telemetry guidellm inference-perf export)
 VENVS="${VENVS:-/tmp/bench-interop-venvs}"
 PY="${BENCH_PYTHON:-$REPO/.venv/bin/python}"  # bench's venv with vLLM's CPU build
 PYTHON311="${PYTHON311:-python3.11}"
@@ -102,6 +102,36 @@ if wants aiperf; then
             "$WORK/aiperf/profile_export.jsonl" "$dir/"
     done
     echo "aiperf $AIPERF_VERSION: $(ls "$OUT" | grep aiperf | tr '\n' ' ')"
+fi
+
+if wants aiperf-telemetry; then  # no GPU here: AIPerf's own models build the GPU block its collectors would write
+    A="$(venv aiperf "$PYTHON311" "aiperf==$AIPERF_VERSION")"
+    mkdir -p "$OUT/aiperf-telemetry"
+    "$A/bin/python" - "$OUT/aiperf-concurrency/profile_export_aiperf.json" \
+        "$OUT/aiperf-telemetry/profile_export_aiperf.json" <<'PY'
+import sys
+from pathlib import Path
+
+import orjson
+from aiperf.common.models.export_models import (EndpointData, GpuSummary, JsonExportData, JsonMetricResult,
+                                                TelemetryExportData)
+
+export = JsonExportData.model_validate_json(Path(sys.argv[1]).read_text())
+power, util = (312.5, 287.5), (71.0, 69.0)  # W and % of two H100s, as DCGM would report them
+gpus = {f"gpu_{i}": GpuSummary(gpu_index=i, gpu_name="NVIDIA H100 80GB HBM3", gpu_uuid=f"GPU-0000000{i}",
+                               platform="nvidia", hostname="node-1",
+                               metrics={"nvidia_power_usage": JsonMetricResult(unit="W", avg=p, p50=p, max=p + 20),
+                                        "nvidia_gpu_utilization": JsonMetricResult(unit="%", avg=u, p50=u)})
+        for i, (p, u) in enumerate(zip(power, util))}
+url = "http://node-1:9400/metrics"
+export.telemetry_data = TelemetryExportData(
+    summary=export.telemetry_data.summary.model_copy(update={"endpoints_configured": [url],
+                                                              "endpoints_successful": [url]}),
+    endpoints={url: EndpointData(gpus=gpus)})
+payload = export.model_dump(mode="json", exclude_unset=True, exclude_none=True)  # as AIPerf's JSON exporter writes it
+Path(sys.argv[2]).write_text(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode("utf-8"))
+print("aiperf-telemetry: the concurrency profile with two H100s' telemetry built by AIPerf's own models")
+PY
 fi
 
 if wants guidellm; then

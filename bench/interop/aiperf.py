@@ -123,6 +123,7 @@ def read_json(path: Path, doc: dict, sha: str, records: list[dict] | None) -> So
     if b.slo is not None:
         b.cells["slo_ttft_ms"], b.cells["slo_tpot_ms"] = b.slo.ttft_ms, b.slo.tpot_ms
     b.hardware, b.gpus = _gpus(doc.get("telemetry_data") or {})
+    b.cells.update(telemetry_cells(doc.get("telemetry_data") or {}))
     if records is not None:
         b.requests = record_requests(records)
     b.problem = version_problem(doc) or _problem(b.cells, doc)
@@ -168,12 +169,40 @@ def _slo(slos: dict) -> Slo | None:
 
 
 def _gpus(telemetry: dict) -> tuple[str | None, int | None]:
-    """The GPUs AIPerf's telemetry saw (DCGM on the endpoints it scraped): their name when all share one, and
-    their count."""
-    gpus = [g for e in (telemetry.get("endpoints") or {}).values() if isinstance(e, dict)
-            for g in (e.get("gpus") or {}).values() if isinstance(g, dict)]
+    """The GPUs AIPerf's telemetry saw (DCGM or NVML on the endpoints it scraped): their name when all share one,
+    and their count."""
+    gpus = _telemetry_gpus(telemetry)
     names = {str(g.get("gpu_name") or "") for g in gpus} - {""}
     return (names.pop() if len(names) == 1 else None), (len(gpus) or None)
+
+
+def _telemetry_gpus(telemetry: dict) -> list[dict]:
+    return [g for e in (telemetry.get("endpoints") or {}).values() if isinstance(e, dict)
+            for g in (e.get("gpus") or {}).values() if isinstance(g, dict)]
+
+
+POWER = ("nvidia_power_usage", "amd_power")  # W, per GPU
+UTILIZATION = ("nvidia_gpu_utilization",)  # %, per GPU
+
+
+def telemetry_cells(telemetry: dict) -> dict:
+    """avg_power_w: the GPUs' mean power summed (W), where every GPU reports it; gpu_util_pct: their mean
+    utilisation, averaged over the GPUs (%)."""
+    gpus = _telemetry_gpus(telemetry)
+
+    def per_gpu(names: tuple[str, ...], unit: str) -> list[float] | None:
+        found = []
+        for g in gpus:
+            m = next((g["metrics"][n] for n in names if isinstance((g.get("metrics") or {}).get(n), dict)), None)
+            x = number(m.get("avg")) if m and str(m.get("unit")) == unit else None
+            if x is None:
+                return None
+            found.append(x)
+        return found or None
+
+    power, util = per_gpu(POWER, "W"), per_gpu(UTILIZATION, "%")
+    return {k: v for k, v in {"avg_power_w": sum(power) if power else None,
+                              "gpu_util_pct": sum(util) / len(util) if util else None}.items() if v is not None}
 
 
 def _time(text) -> dt.datetime | None:

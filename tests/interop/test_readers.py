@@ -301,3 +301,22 @@ def test_guidellm_benchmarks_each_become_a_row_with_units_converted():
         if "ttft_p50_ms" in (row.get("tool_disagreement") or ""):
             assert f"guidellm {ok_part(m['time_to_first_token_ms'])['percentiles']['p50']:.4g}" in \
                 row["tool_disagreement"]
+
+
+def test_aiperf_gpu_telemetry_names_the_card_its_count_and_power():
+    """AIPerf's GPU block (here built by AIPerf's own models: no GPU on the machine that made the files)."""
+    doc = json.loads((DATA / "aiperf-telemetry" / "profile_export_aiperf.json").read_text())
+    row = one_row(DATA / "aiperf-telemetry" / "profile_export_aiperf.json", Given(model="qwen2.5-7b-instruct"))
+    gpus = list(doc["telemetry_data"]["endpoints"].values())[0]["gpus"].values()
+    assert {g["gpu_name"] for g in gpus} == {"NVIDIA H100 80GB HBM3"}
+    assert row["hardware"] == "H100-SXM" and row["device_name"] == "NVIDIA H100 80GB HBM3"  # as NVML names it
+    assert row["gpu_count"] == len(gpus) == 2 and row["given_columns"] == "model"  # the card and count: measured
+    assert row["avg_power_w"] == sum(g["metrics"]["nvidia_power_usage"]["avg"] for g in gpus)  # 312.5 + 287.5 W
+    assert row["gpu_util_pct"] == sum(g["metrics"]["nvidia_gpu_utilization"]["avg"] for g in gpus) / 2  # 70 %
+    from bench.cost.pricing import CostOptions, self_cost
+
+    mine = self_cost(row, CostOptions(basis="owned"))  # measured power, not 2 x TDP, on the owned basis
+    assert mine.gpu_count == 2 and mine.power_w == 600.0 and mine.power_source == "measured"
+    # the GPU the file names and a --gpus that says otherwise: refused
+    with pytest.raises(Exception, match="ran on 2 GPU\\(s\\); --gpus 1 says otherwise"):
+        import_file(DATA / "aiperf-telemetry" / "profile_export_aiperf.json", Given(gpus=1))
