@@ -107,7 +107,7 @@ def test_importing_the_cli_imports_no_engine_package():
 
 # The folders of bench/ from the ground up: a module may import from its own folder and the folders below it,
 # never from one above. `bench` is the package's __init__ (the version, the checkout's root).
-FLOORS = ["bench", "core", "model", "measure", "workload", "config", "results", "cost", "roofline", "engines",
+FLOORS = ["bench", "core", "model", "measure", "workload", "config", "results", "interop", "cost", "roofline", "engines",
           "execution", "analysis", "display", "serve", "studies", "cli", "__main__"]
 
 

@@ -37,6 +37,7 @@ class PlanRequest:
     tensor_parallel_size: int | None = None  # predictions only; None: the model's, raised until it fits
     traffic_source: str = ""  # where the traffic's figures come from when not typed (a trace)
     profile: Path | None = None  # a calibration profile for predictions (bench calibrate); None: the published fit
+    given_gpus: int | None = None  # GPUs of another tool's results file that does not say (--gpus; docs/interop.md)
 
 
 @dataclass(frozen=True)
@@ -169,15 +170,22 @@ def headline_hour(hw_name: str, book, opts: CostOptions, prices: tuple[GpuHour, 
     return GpuHour(hourly.basis, hourly.cny_per_hour, hourly.label)
 
 
-def rows_for(paths: tuple[Path, ...], model: str, book) -> list[dict]:
-    """Ok rows of `model` (case-insensitive) in the results files; BenchError for a missing or foreign file."""
-    from bench.results import typed
+def rows_for(paths: tuple[Path, ...], model: str, book, hardware: tuple[str, ...] = (),
+             gpus: int | None = None) -> list[dict]:
+    """Ok rows of `model` (case-insensitive) in the results files; BenchError for a missing or unreadable file.
+    Another tool's file (bench.interop) is read as bench rows: the model planned for, the one candidate card and
+    --gpus fill what it does not say (with several candidates, the card must be in the file: bench import
+    --hardware puts it there)."""
+    from bench.interop import read
     from bench.results.store import check_results_file
+    from bench.interop.source import Given
 
+    given = Given(model=model, hardware=hardware[0] if len(hardware) == 1 else None, gpus=gpus)
     rows = []
     for path in paths:
-        check_results_file(path)
-        _, found = typed.read_rows(path)
+        if not path.is_dir():
+            check_results_file(path)
+        _, found = read.read_rows(path, given, read.PRICE)
         rows += [r for r in found if (r.get("status") or "ok") == "ok"
                  and str(r.get("model") or "").lower() == model.lower()]
     return rows
@@ -291,7 +299,7 @@ def build_plan(req: PlanRequest) -> Plan:
     book = load_hardware()
     as_of = req.as_of or dt.date.today()
     matches, notes = matched_vendors(model, req, as_of)
-    rows = rows_for(req.results, model.name, book)
+    rows = rows_for(req.results, model.name, book, req.hardware, req.given_gpus)
     shape = Shape(req.traffic.input_len, req.traffic.output_len)
     from bench.roofline.predict import load_profile
 

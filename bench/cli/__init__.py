@@ -20,6 +20,7 @@ def commands() -> tuple:
     from bench.cli.compare import add_compare_command
     from bench.cli.cost import add_cost_command
     from bench.cli.explain import add_explain_command
+    from bench.cli.interop import add_interop_commands
     from bench.cli.models import add_models_command
     from bench.cli.plan import add_plan_command
     from bench.cli.prices import add_prices_command
@@ -30,7 +31,7 @@ def commands() -> tuple:
 
     return (add_run_command, add_sweep_command, add_explain_command, add_models_command, add_cost_command,
             add_plan_command, add_prices_command, add_compare_command, add_report_command, add_serve_command,
-            add_calibrate_commands)
+            add_calibrate_commands, add_interop_commands)
 
 
 class Parser(argparse.ArgumentParser):

@@ -27,7 +27,8 @@ def _threshold(text: str) -> float:
 
 def add_compare_command(sub) -> None:
     p = sub.add_parser("compare", help="compare two results CSVs case by case; exit 1 on a regression (for CI)")
-    p.add_argument("base", type=Path, metavar="BASE.csv", help="the reference results")
+    p.add_argument("base", type=Path, metavar="BASE.csv", help="the reference results (a results CSV, or another "
+                   "tool's results file: docs/interop.md)")
     p.add_argument("new", type=Path, metavar="NEW.csv", help="the results to judge")
     p.add_argument("--key", type=names, default=None, metavar="A,B",
                    help=f"columns that define a case (default: {','.join(cmp.DEFAULT_KEY)}, plus serving load "
@@ -49,8 +50,8 @@ def _written_by_compare(first_line: bytes) -> bool:
 
 def cmd_compare(args) -> int:
     from bench.display.compare import print_comparison, to_csv, to_markdown
+    from bench.interop import read
     from bench.results import store as results
-    from bench.results import typed
     from bench.results.outputs import check_table_out
 
     out: Path | None = args.out
@@ -59,8 +60,8 @@ def cmd_compare(args) -> int:
                         "a comparison written by bench compare")
     wanted = {*cmp.DEFAULT_KEY, *cmp.LOAD_COLUMNS, *cmp.DEFAULT_METRICS, *cmp.ENV_COLUMNS, "status",
               *(args.key or ()), *(args.metrics or ())}
-    base_header, base_rows = typed.read_frame(args.base, columns=wanted)
-    new_header, new_rows = typed.read_frame(args.new, columns=wanted)
+    base_header, base_rows = read.read_frame(args.base, columns=wanted)  # another tool's file: its rows (interop)
+    new_header, new_rows = read.read_frame(args.new, columns=wanted)
     for side, path, rows in (("BASE", args.base, base_rows), ("NEW", args.new, new_rows)):
         if len(cmp.ok_rows(rows)) == 0:  # else "the two files share none of the default metrics" misled
             raise BenchError(f"{side} {path} has no row with status ok ({len(rows)} row(s) in all); nothing to "

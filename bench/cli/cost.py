@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from bench.cli.options import add_command, parsed
 from bench.cli.prices import vendor_use_of, warn_if_stale
 from bench.config.flags import option
+from bench.config.given import GivenGpus, GivenModel
 from bench.config.pricing import (GpuHourOptions, MoneyOptions, PriceDayOptions, PricedAsOptions, SloOptions,
                                   VendorChoiceOptions, VendorTermsOptions, VendorVolumeOptions)
 from bench.core.errors import BenchError
@@ -26,7 +27,9 @@ PRICING = (GpuHourOptions, MoneyOptions, PriceDayOptions, PricedAsOptions, Vendo
 class CostCommand(BaseModel):
     """bench cost's own options: the results to price, the card for rows naming none, and where the table goes."""
 
-    results: Path = option(help="a results CSV written by `bench run`", positional=True, metavar="RESULTS.csv")
+    results: Path = option(help="a results CSV written by `bench run`, or another tool's results file (vLLM bench, "
+                                "AIPerf, GuideLLM, Benchmark Report v0.2; docs/interop.md)", positional=True,
+                           metavar="RESULTS.csv")
     hardware: str | None = option(None, "hardware.yaml name (case-insensitive) for rows naming none of their own; a "
                                         "row that names its hardware (bench run --hardware, sim rows) is priced on "
                                         "it (see --what-if-hardware)", metavar="NAME")
@@ -35,7 +38,7 @@ class CostCommand(BaseModel):
 
 def add_cost_command(sub) -> None:
     add_command(sub, "cost", "CNY per million tokens of measured runs, beside every vendor's API price", cmd_cost,
-                (CostCommand, *PRICING))
+                (CostCommand, GivenModel, GivenGpus, *PRICING))
 
 
 def run_traffic(row: dict, use):
@@ -71,8 +74,8 @@ def slo_costs(slo, priced: list) -> list:
 def cmd_cost(args) -> int:
     from bench.core.tables import csv_records
     from bench.results import store as results
-    from bench.results import typed
     from bench.display.cost import console, print_cost_at_slo, print_self_cost, throughput_line
+    from bench.display.interop import disagreement_line, source_line
     from bench.cost.pricing import (OUT_COLUMNS, check_columns, compare, cost_options, out_record, row_vendor_use,
                                     self_cost)
     from bench.config.hardware import canonical_name, load_hardware
@@ -99,11 +102,17 @@ def cmd_cost(args) -> int:
     price_book = load_prices()
     in_force(price_book, as_of, None if wants_all(vendors) else vendors)  # bad dates and names: exit 2
     path: Path = command.results
-    results.check_results_file(path)
-    header = results.read_header(path)
-    if header and not results.is_bench_header(header):  # another tool's CSV: name the columns cost lacks
-        check_columns(header, str(path))
-    header, rows = typed.read_rows(path)  # as compare and report read it: another schema version is refused
+    from bench.cli.interop import given_of
+    from bench.interop import read
+
+    if not path.is_dir():
+        results.check_results_file(path)
+        if not read.is_bench_csv(path) and read.kind_of(path) is None:
+            header = results.read_header(path)
+            if header:  # a CSV of neither kind: name the columns cost lacks
+                check_columns(header, str(path))
+    # a bench CSV as compare and report read it (another schema version is refused); another tool's file as rows
+    header, rows = read.read_rows(path, given_of(args, command.hardware), read.PRICE, disagreements=False)
     check_columns(header, str(path))
     measured = [r for r in rows if r.get("status") == "ok"]
     if not measured:
@@ -145,6 +154,9 @@ def cmd_cost(args) -> int:
                         prediction=prediction_of(row))
         if stands_on[id(mine)]:  # what the cost stands on: measured or predicted tok/s, the bound beside it
             console.print(f"  {stands_on[id(mine)]}", soft_wrap=True, highlight=False, markup=False)
+        for line in (source_line(row), disagreement_line(row)):  # another tool's row: its source, what was given
+            if line:
+                console.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
     for line in notes:
         console.print(line, highlight=False)
     own = sorted({m.hardware for m, _ in blocks if m.measured_on and m.hardware != opts.hardware and not m.what_if})

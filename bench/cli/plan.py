@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import option
+from bench.config.given import GivenGpus
 from bench.config.pricing import (GpuHourOptions, MoneyOptions, PriceDayOptions, SloOptions, VendorChoiceOptions,
                                   VendorTermsOptions)
 from bench.core.errors import BenchError
@@ -56,12 +57,13 @@ class PlanOptions(BaseModel):
 
 def add_plan_command(sub) -> None:
     add_command(sub, "plan", "the fleet, monthly cost and vendor bills for a traffic under latency targets",
-                cmd_plan, (PlanOptions, *PRICING))
+                cmd_plan, (PlanOptions, GivenGpus, *PRICING))
 
 
 def request_of(o: PlanOptions, money: MoneyOptions = MoneyOptions(), slo: SloOptions = SloOptions(),
                hour: GpuHourOptions = GpuHourOptions(), choice: VendorChoiceOptions = VendorChoiceOptions(),
-               terms: VendorTermsOptions = VendorTermsOptions(), day: PriceDayOptions = PriceDayOptions()):
+               terms: VendorTermsOptions = VendorTermsOptions(), day: PriceDayOptions = PriceDayOptions(),
+               gpus: GivenGpus = GivenGpus()):
     """The options -> bench.analysis.plan_build.PlanRequest; BenchError naming the option for bad input."""
     from bench.analysis.plan import Traffic, parse_traffic
     from bench.analysis.plan_build import PlanRequest
@@ -105,7 +107,7 @@ def request_of(o: PlanOptions, money: MoneyOptions = MoneyOptions(), slo: SloOpt
         else float(terms.batch_api), off_peak_share=terms.off_peak_share,
         results=tuple(o.results), as_of=day.as_of, tensor_parallel_size=o.tensor_parallel_size, profile=o.profile,
         traffic_source="" if summary is None else f"from the trace {o.trace.name} ({summary.requests:,} requests)",
-        cost_options=cost_options(hour, money, day))
+        cost_options=cost_options(hour, money, day), given_gpus=gpus.gpus)
 
 
 def cmd_plan(args) -> int:
@@ -119,7 +121,8 @@ def cmd_plan(args) -> int:
     given = {model.__name__: parsed(args, model, "bench plan") for model in PRICING}
     p = build_plan(request_of(opts, money=given["MoneyOptions"], slo=given["SloOptions"], hour=given["GpuHourOptions"],
                               choice=given["VendorChoiceOptions"], terms=given["VendorTermsOptions"],
-                              day=given["PriceDayOptions"]))  # everything checked and computed before anything is printed or written
+                              day=given["PriceDayOptions"], gpus=parsed(args, GivenGpus, "bench plan")))
+    # everything checked and computed before anything is printed or written
     stale = warn_if_stale([v.price for v in p.vendors], p.as_of)
     if opts.format == "json":
         print(json.dumps({**show.as_json(p), "price_book_note": stale}, indent=2, default=str))

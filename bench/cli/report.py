@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from bench.cli.options import add_command, parsed
 from bench.config.flags import Group, option
+from bench.config.given import GivenGpus, GivenModel
 from bench.config.pricing import (GpuHourOptions, MoneyOptions, PriceDayOptions, PricedAsOptions, SloOptions,
                                   VendorChoiceOptions)
 
@@ -25,7 +26,8 @@ class ReportCommand(BaseModel):
 
     cli_groups: ClassVar[dict[str, Group]] = {"verdict": Group("the verdict block (first on the page)")}
 
-    results: list[Path] = option(help="results CSVs (any number)", positional=True, nargs="+", metavar="RESULTS.csv")
+    results: list[Path] = option(help="results CSVs (any number), or other tools' results files (docs/interop.md)",
+                                 positional=True, nargs="+", metavar="RESULTS.csv")
     out: Path = option(help="folder for index.html, report.md and the charts (created; files of the same names "
                             "replaced)", metavar="DIR")
     hardware: str | None = option(None, "hardware.yaml name that prices rows naming none of their own (bench run "
@@ -38,7 +40,7 @@ class ReportCommand(BaseModel):
 
 def add_report_command(sub) -> None:
     add_command(sub, "report", "one page (HTML + Markdown + PNG charts) from results CSVs", cmd_report,
-                (ReportCommand, *PRICING))
+                (ReportCommand, GivenModel, GivenGpus, *PRICING))
 
 
 def cmd_report(args) -> int:
@@ -78,7 +80,9 @@ def cmd_report(args) -> int:
                          vendors=None if wants_all(vendors) else vendors,  # all: every price in force, the default
                          hardware_price=tuple((k, v) for k, v in asdict(hour).items()
                                               if k not in ("hardware", "basis", "mix", "fx_cny_per_usd", "utilization")),
-                         verdict=verdict, extra_sections=(claims_section,))
+                         verdict=verdict, extra_sections=(claims_section,),
+                         given_model=parsed(args, GivenModel, "bench report").model,
+                         given_gpus=parsed(args, GivenGpus, "bench report").gpus)
     report = build_report(list(command.results), opts)
     index = write_report(report, command.out)
     as_of = opts.as_of or dt.date.today()

@@ -190,9 +190,16 @@ class SelfCost:
 
 
 def gpu_count_of(row: dict, hw: Hardware | None) -> int:
-    """GPUs the run used: tensor x pipeline parallel size. A CPU server counts as one unit."""
+    """GPUs the run used: tensor x pipeline parallel size; a row of another tool's file (bench.interop), the GPUs
+    that served it (its gpu_count: the file's, or --gpus). A CPU server counts as one unit."""
     if hw is not None and hw.kind == "cpu":
         return 1
+    if row.get("source_format"):
+        gpus = row.get("gpu_count")
+        if not gpus:
+            raise BenchError(f"run {row.get('run_id') or '?'} (from {row.get('source_file')}): how many GPUs served it "
+                             "is unknown; give --gpus N")
+        return int(gpus)
     tp = row.get("tensor_parallel_size") or 1
     pp = row.get("pipeline_parallel_size") or 1
     return max(int(tp) * int(pp), 1)

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 
 RUN, SERVE = "run", "serve"  # bench run / bench sweep: one offline case; bench serve: one load level
 BOTH = (RUN, SERVE)
+# bench import, and cost/plan/report/compare reading another tool's file: a row of vLLM bench, AIPerf, GuideLLM or a
+# Benchmark Report (bench.interop). It fills its source columns, and any other column the file holds (docs/interop.md).
+IMPORT = "import"
+WRITERS = (RUN, SERVE, IMPORT)
 HIGHER, LOWER = 1, -1  # which way is better
 
 # Where a writer takes the value from. "" : the record builder sets it by name; the others are copied
@@ -67,7 +71,7 @@ def _c(name, group, unit, meaning, writers=BOTH, better=None, source="", filled=
     return Column(name, group, unit, meaning, tuple(writers), better, source, filled, label, kind, since, inf)
 
 
-_R, _S = (RUN,), (SERVE,)
+_R, _S, _I = (RUN,), (SERVE,), (IMPORT,)
 M = "metrics"
 W = "workload"
 
@@ -157,8 +161,8 @@ DECLARED: tuple[Column, ...] = (
     _c("engine_start_s", "engine", "s", "engine construction (serve: until the server is healthy), not timed",
        BOTH, LOWER, filled="optional", label="engine start (s)"),
     _c("warmup_s", "engine", "s", "the warm-up batch, not timed", _R, LOWER),
-    _c("gpu_count", "environment", "", "GPUs the case's process sees (NVML, through CUDA_VISIBLE_DEVICES)",
-       filled="optional", kind="int"),
+    _c("gpu_count", "environment", "", "GPUs the case's process sees (NVML, through CUDA_VISIBLE_DEVICES); another "
+       "tool's row: the GPUs that served it (the file's, or --gpus), which price it", filled="optional", kind="int"),
     _c("driver_version", "environment", "", "NVIDIA driver", filled="optional"),
     _c("cpu_model", "environment", "", "the host's CPU model", filled="always"),
     _c("hostname", "environment", "", "the host that ran it", filled="always"),
@@ -384,6 +388,25 @@ DECLARED: tuple[Column, ...] = (
        "ttft_p99_bound_ms)", BOTH, LOWER, M, "optional", "TPOT p99 95% bound (ms)", since=6),
     _c("itl_samples", "latency", "tokens", "inter-token gaps the ITL percentiles are taken over", _S,
        source=M, kind="int", since=6),
+    # rows read from other tools' results files (bench.interop; docs/interop.md)
+    _c("source_format", "source", "", "the file's format: vllm-bench-serve, vllm-bench-throughput, aiperf-json, "
+       "aiperf-csv, guidellm or br0.2 (told by its content)", _I, filled="always", since=7),
+    _c("source_tool", "source", "", "the program that wrote the file, as the file names it", _I, filled="optional",
+       since=7),
+    _c("source_tool_version", "source", "", "its version, as the file states it (empty: the file does not say)", _I,
+       filled="optional", since=7),
+    _c("source_file", "source", "", "the file's name (no directory)", _I, filled="always", since=7),
+    _c("source_sha256", "source", "", "sha256 of the whole file", _I, filled="always", since=7),
+    _c("source_benchmark", "source", "", "which benchmark of the file (1, 2, ...: GuideLLM's benchmarks, vLLM's "
+       "appended results, a report per YAML document)", _I, filled="always", kind="int", since=7),
+    _c("given_columns", "source", "", "columns whose value came from the command line (--model, --hardware, --gpus), "
+       "not from the file: given, not measured", _I, filled="optional", since=7),
+    _c("recomputed_from", "source", "requests", "per-request records the latency, throughput and goodput figures "
+       "were recomputed from by bench's code (empty: the tool's own summary)", _I, filled="optional", kind="int",
+       since=7),
+    _c("tool_disagreement", "source", "", "figures where bench's recomputation and the tool's own summary differ by "
+       "more than 1%, each with both values (the tool's whole summary is in the row's JSON)", _I, filled="optional",
+       since=7),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).
@@ -440,7 +463,7 @@ def check(declared: tuple[Column, ...]) -> None:
         seen.add(c.name)
         if c.better is not None and c.better not in (HIGHER, LOWER):
             raise ValueError(f"column {c.name}: better must be HIGHER, LOWER or None")
-        if c.source not in SOURCES or c.filled not in FILLED or not set(c.writers) <= set(BOTH) or not c.writers:
+        if c.source not in SOURCES or c.filled not in FILLED or not set(c.writers) <= set(WRITERS) or not c.writers:
             raise ValueError(f"column {c.name}: bad source, filled or writers")
         if c.kind not in KINDS or (c.inf and c.kind != "number"):
             raise ValueError(f"column {c.name}: kind must be one of {', '.join(KINDS)} (inf: a number only)")

@@ -22,6 +22,9 @@ NOTES = {
        "five failure classes ([serve.md](serve.md#when-a-level-fails)).",
     6: "`--repeats N` writes one row per repeat (`repeat_index`); percentiles carry their sample counts, a p99 over "
        "fewer than 100 samples is flagged unreliable, and SLO checks at p99 use its 95% bound where there is one.",
+    7: "Rows read from other tools' files (the writer `import`: `bench import`, and `cost`, `plan`, `report` and "
+       "`compare` reading such a file) fill these and any other column the file holds; their `gpu_count` is the GPUs "
+       "that served them, which price them ([interop.md](interop.md)).",
 }
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 
@@ -71,7 +74,7 @@ def group_table() -> str:
         groups.setdefault(c.group, []).append(c)
     lines = ["| group | columns | written by |", "|---|---|---|"]
     for group, cols in groups.items():
-        writers = sorted({w for c in cols for w in c.writers}, key=schema.BOTH.index)
+        writers = sorted({w for c in cols for w in c.writers}, key=schema.WRITERS.index)
         names = [f"`{c.name}`" + (f" ({c.writers[0]} only)" if len(c.writers) < len(writers) else "") for c in cols]
         lines.append(f"| {group} | {', '.join(names)} | {', '.join(writers)} |")
     return "\n".join(lines) + "\n"

@@ -86,7 +86,8 @@ def write_json(path: Path, obj: dict) -> None:
     write_atomic(path, (json.dumps(obj, indent=2, default=str, sort_keys=False) + "\n").encode())
 
 
-def _format(v) -> str:
+def format_cell(v) -> str:
+    """A value as its CSV cell: empty for None, floats to 6 decimals below 1e15."""
     if v is None:
         return ""
     if isinstance(v, float):
@@ -98,7 +99,7 @@ def _csv_text(header: list[str], rows: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="raise")
     for r in rows:
-        w.writerow({k: _format(r.get(k)) for k in header})
+        w.writerow({k: format_cell(r.get(k)) for k in header})
     return buf.getvalue()
 
 
@@ -256,13 +257,22 @@ def read_frame(path: Path, columns=None):
     _check_readable_versions(path, versions)
     if versions:
         header, rows = read_results(path)
-        frame = pd.read_csv(io.StringIO(_csv_text(header, rows)), names=header, header=None,
-                            dtype=dict.fromkeys(text_columns(header), str), keep_default_na=False, na_values=[""])
-        if columns is not None:  # the upgrade may add some of the columns asked for
-            frame = frame[[c for c in header if c in set(columns) | {"schema_version"}]]
-        texts = text_columns(list(frame.columns))
-        frame[texts] = frame[texts].fillna("")
+        frame = frame_of(header, rows, columns)  # the upgrade may add some of the columns asked for
     return header, frame
+
+
+def frame_of(header: list[str], rows: list[dict], columns=None):
+    """Rows of CSV text (read_results') as read_frame gives them: text columns as strings ("" where empty), the
+    others as pandas infers them; `columns`: only those (and schema_version), all by default."""
+    import pandas as pd
+
+    frame = pd.read_csv(io.StringIO(_csv_text(header, rows)), names=header, header=None,
+                        dtype=dict.fromkeys(text_columns(header), str), keep_default_na=False, na_values=[""])
+    if columns is not None:
+        frame = frame[[c for c in header if c in set(columns) | {"schema_version"}]]
+    texts = text_columns(list(frame.columns))
+    frame[texts] = frame[texts].fillna("")
+    return frame
 
 
 def ragged_line(body: bytes, columns: int) -> int:

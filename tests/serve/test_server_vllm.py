@@ -1,11 +1,14 @@
 """Tier 2: bench serve on vLLM's real OpenAI server (the CPU build is enough), tiny Qwen2 architecture.
 
 Two server starts (about 30 s each on 2 cores, more on a busy machine): `bench serve` starting its own
-server for a concurrency run, and `bench serve --endpoint` against a server this test starts, for a
-short rate sweep."""
+server for a concurrency run, and one server this module starts (with a tokenizer, tests/interop_model.py) for
+`bench serve --endpoint`'s short rate sweep and for `vllm bench serve`, whose result `bench import` reads."""
 
 import json
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,6 +17,7 @@ from bench.config import run as runconfig
 from bench.config.catalog import choose_weights
 from bench.cli import main
 from bench.serve.server import VllmServer, installed_vllm_build, server_args
+from interop_model import write_model_dir
 
 pytestmark = pytest.mark.engine
 
@@ -82,19 +86,30 @@ def test_local_server_concurrency_run(tmp_path, capsys):
     assert port_closed(records[0]["server"]["base_url"])  # stopped
 
 
-def test_endpoint_mode_rate_sweep_against_a_running_server(tmp_path):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One vLLM server for the module, tiny-qwen2 with dummy weights and a tokenizer of its vocabulary (so that
+    `vllm bench serve`, which sends text, runs against it too); stopped, and its port closed, at the end."""
+    tmp = tmp_path_factory.mktemp("server")
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "max_model_len": 256,
                                                     "cpu_kv_cache_gb": 1}))
     choice = choose_weights(model, "dummy")
     device = installed_vllm_build()[0] or "cpu"
+    _, tokenizer = write_model_dir(tmp / "tiny")
 
     def args(port):
-        return server_args(cfg, choice.load_path, choice.load_format, "tiny-qwen2", device, port,
-                           token_prompts=True)
+        return [*server_args(cfg, choice.load_path, choice.load_format, "tiny-qwen2", device, port,
+                             token_prompts=False), "--tokenizer", str(tokenizer)]
 
+    with VllmServer(args, tmp / "server.log", start_timeout_s=900) as running:
+        running.tokenizer = tokenizer
+        yield running
+    assert port_closed(running.base_url)
+
+
+def test_endpoint_mode_rate_sweep_against_a_running_server(tmp_path, server):
     out = tmp_path / "serve.csv"
-    with VllmServer(args, tmp_path / "server.log", start_timeout_s=900) as server:
-        code = main(["serve", *WORKLOAD, "--endpoint", server.base_url, "--rates", "4,inf", "--out", str(out)])
+    code = main(["serve", *WORKLOAD, "--endpoint", server.base_url, "--rates", "4,inf", "--out", str(out)])
     assert code == 0
     rows = pd.read_csv(out)
     assert rows["request_rate"].iloc[0] == 4 and rows["request_rate"].iloc[1] == float("inf")
@@ -105,4 +120,29 @@ def test_endpoint_mode_rate_sweep_against_a_running_server(tmp_path):
         assert row["server_kv_cache_usage_max"] >= 0  # a loopback server's /metrics is scraped
     rec = json.loads((tmp_path / "serve" / f"{rows['run_id'].iloc[1]}.json").read_text())
     assert rec["server_metrics"]["server_generation_tokens"] == 8 * 16
-    assert port_closed(server.base_url)
+
+
+def test_vllm_bench_serve_result_is_imported_and_recomputed(tmp_path, server, capsys):
+    """`vllm bench serve --save-result --save-detailed` (vLLM's own client) against the same server, then `bench
+    import`: its per-request arrays recomputed by bench agree with vLLM's summary where the definitions are the
+    same, and the file prices."""
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "vllm_bench.py"), "serve",
+                    "--backend", "vllm", "--base-url", server.base_url, "--model", "tiny-qwen2", "--tokenizer",
+                    str(server.tokenizer), "--dataset-name", "random", "--random-input-len", "32",
+                    "--random-output-len", "16", "--num-prompts", "8", "--max-concurrency", "4", "--ignore-eos",
+                    "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,90,99",
+                    "--save-result", "--save-detailed", "--result-dir", str(tmp_path), "--result-filename",
+                    "vllm.json"], check=True, capture_output=True, timeout=600)
+    doc = json.loads((tmp_path / "vllm.json").read_text())
+    out = tmp_path / "imported.csv"
+    assert main(["import", str(tmp_path / "vllm.json"), "--out", str(out), "--hardware", "cpu-server"]) == 0
+    row = pd.read_csv(out).iloc[0]
+    assert row["source_format"] == "vllm-bench-serve" and row["recomputed_from"] == 8
+    assert row["completed"] == doc["completed"] == 8 and row["output_tokens"] == doc["total_output_tokens"] == 8 * 16
+    assert row["model"] == "tiny-qwen2" and row["concurrency"] == 4 and row["given_columns"] == "hardware"
+    for ours, theirs in (("ttft_p50_ms", "p50_ttft_ms"), ("ttft_p99_ms", "p99_ttft_ms"), ("tpot_mean_ms",
+                         "mean_tpot_ms"), ("e2e_p99_ms", "p99_e2el_ms"), ("output_tok_s", "output_throughput")):
+        assert row[ours] == pytest.approx(doc[theirs], rel=1e-6), ours
+    capsys.readouterr()
+    assert main(["cost", str(tmp_path / "vllm.json"), "--hardware", "cpu-server"]) == 0
+    assert "measured by vllm bench serve" in capsys.readouterr().out

@@ -31,6 +31,7 @@ from bench.config.prices import in_force, load_prices
 from bench.analysis.report.cost import (cheapest_per_config, cost_lines, price_runs, reference_vendors,
                                utilization_section, vendor_section, vendors_of)
 from bench.analysis.report.load import charted_workloads, load_runs
+from bench.interop.source import Given
 from bench.analysis.report.model import Report, Run, Section, by_key, rows_of
 from bench.analysis.report.verdict import VerdictInputs, verdict_section
 from bench.analysis.report.sections import (efficiency_section, energy_section, kv_section, latency_sections,
@@ -51,6 +52,9 @@ class ReportOptions:
     verdict: VerdictInputs = VerdictInputs()  # utilisation, latency target and traffic of the verdict block
     # Sections built by the layers above analysis (the seed claims of bench.studies), after the computed ones
     extra_sections: tuple[Callable[[ReportInputs], Section], ...] = ()
+    # another tool's results file: the model and GPU count it does not say (--model, --gpus; docs/interop.md)
+    given_model: str | None = None
+    given_gpus: int | None = None
 
 
 def catalog_configs() -> dict[str, dict]:
@@ -114,7 +118,8 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
     as_of = opts.as_of or dt.date.today()
     price_book = load_prices()
     in_force_prices = in_force(price_book, as_of, opts.vendors).prices
-    runs, file_lines = load_runs(paths, opts.hardware, hardware_book)
+    runs, file_lines = load_runs(paths, opts.hardware, hardware_book,
+                                 Given(model=opts.given_model, hardware=opts.hardware, gpus=opts.given_gpus))
 
     cost_opts = CostOptions(basis=opts.basis, mix=opts.mix, fx_cny_per_usd=opts.fx_cny_per_usd,
                             **dict(opts.hardware_price))

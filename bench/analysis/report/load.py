@@ -17,6 +17,7 @@ from bench.analysis.report.cost import row_hardware
 from bench.analysis.report.model import Run, by_key, rows_of
 from bench.config.hardware import HardwareBook
 from bench.core.errors import BenchError
+from bench.interop.source import Given
 
 # With the workload key: what ran the case (rows that differ in these are different lines on a chart).
 ENV_CASE_COLUMNS = ("engine", "device", "device_name", "hardware", "weights", "architecture", "range_ratio")
@@ -48,15 +49,17 @@ def one_per_case(frame):
     return out.where(out.notna(), None)
 
 
-def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBook) -> tuple[list[Run], list[str]]:
+def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBook,
+              given: Given = Given()) -> tuple[list[Run], list[str]]:
     """Ok rows of every file as Runs (one per case, see the module doc), and a line per file (rows read, rows
-    left out, cases)."""
+    left out, cases). A file of another tool is read as bench rows (bench.interop), `given` filling what it does
+    not say."""
     from bench.analysis.compare import ok_rows
-    from bench.results import typed
+    from bench.interop import read
 
     runs, lines = [], []
     for path in paths:
-        _, frame = typed.read_frame(path)
+        _, frame = read.read_frame(path, given=given)
         ok = ok_rows(frame)
         cases = one_per_case(ok).to_dict("records") if len(ok) else []
         for r in cases:
