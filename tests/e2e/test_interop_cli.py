@@ -56,5 +56,8 @@ def test_report_of_aiperf_and_guidellm_files(tmp_path, capsys):
     out = tmp_path / "report"
     assert main(["report", str(GUIDELLM), str(AIPERF.parent), *GIVEN, "--out", str(out)]) == 0
     md = (out / "report.md").read_text()
-    assert (out / "index.html").exists() and "Results: benchmarks.json: 2 row(s); aiperf-concurrency: 1 row(s)." in md
+    given = "given on the command line, not measured: gpu_count, hardware, model"
+    assert (out / "index.html").exists()
+    assert (f"Results: benchmarks.json: 2 row(s) (measured by guidellm 0.8.1; {given}); "
+            f"aiperf-concurrency: 1 row(s) (measured by aiperf 0.13.0; {given}).") in md
     assert "qwen2.5-7b-instruct on H100-SXM" in md

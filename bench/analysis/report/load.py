@@ -69,10 +69,25 @@ def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBoo
         line = f"{path.name}: {len(frame)} row(s)" + (f", {left} not ok (left out)" if left else "")
         if len(cases) < len(ok):
             line += f"; {len(cases)} distinct case(s), each shown as the median of its rows"
-        lines.append(line)
+        lines.append(line + source_note(frame))
     if not runs:
         raise BenchError(f"no row with status ok in {', '.join(str(p) for p in paths)}; nothing to report")
     return runs, lines
+
+
+def source_note(frame) -> str:
+    """' (measured by aiperf 0.13.0; given on the command line, not measured: model, hardware)' for rows read from
+    another tool's file (bench.interop), '' for bench's own."""
+    if "source_format" not in frame.columns:
+        return ""
+    tools = sorted({" ".join(x for x in (str(t or f), str(v or "")) if x) for t, v, f in
+                    zip(frame.get("source_tool", ""), frame.get("source_tool_version", ""), frame["source_format"])
+                    if f})
+    if not tools:
+        return ""
+    given = sorted({c for cols in frame.get("given_columns", []) if cols for c in str(cols).split(",")})
+    return f" (measured by {', '.join(tools)}" + (f"; given on the command line, not measured: {', '.join(given)}"
+                                                    if given else "") + ")"
 
 
 def charted_workloads(runs: list[Run], limit: int | None = None) -> list[str]:
