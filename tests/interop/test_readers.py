@@ -320,3 +320,14 @@ def test_aiperf_gpu_telemetry_names_the_card_its_count_and_power():
     # the GPU the file names and a --gpus that says otherwise: refused
     with pytest.raises(Exception, match="ran on 2 GPU\\(s\\); --gpus 1 says otherwise"):
         import_file(DATA / "aiperf-telemetry" / "profile_export_aiperf.json", Given(gpus=1))
+
+
+def test_a_benchmark_report_reads_the_same_from_json(tmp_path):
+    source = sorted((DATA / "inference-perf").glob("*.yaml"))[0]
+    as_json = tmp_path / "report.json"
+    as_json.write_text(json.dumps(yaml.safe_load(source.read_text())))
+    from_yaml, from_json = one_row(source), one_row(as_json)
+    assert from_json["source_format"] == "br0.2" and from_json["source_sha256"] != from_yaml["source_sha256"]
+    differ = {"source_file", "source_sha256", "run_id", "config_hash"}  # the file's own identity
+    assert {k: v for k, v in from_json.items() if k not in differ} == \
+        {k: v for k, v in from_yaml.items() if k not in differ}

@@ -33,8 +33,10 @@ def test_vllm_bench_throughput_file_is_read_and_priced(tmp_path, capsys):
                  "cpu-server"]) == 0
     row = pd.read_csv(out).iloc[0]
     assert row["source_format"] == "vllm-bench-throughput" and row["engine"] == "vllm"
-    assert row["total_tok_s"] == pytest.approx(doc["tokens_per_second"]) == pytest.approx(384 / doc["elapsed_time"])
-    assert row["elapsed_s"] == pytest.approx(doc["elapsed_time"]) and row["num_prompts"] == 8
+    # the CSV keeps 6 decimals
+    assert row["total_tok_s"] == pytest.approx(doc["tokens_per_second"], abs=1e-6)
+    assert doc["tokens_per_second"] == pytest.approx(384 / doc["elapsed_time"])
+    assert row["elapsed_s"] == pytest.approx(doc["elapsed_time"], abs=1e-6) and row["num_prompts"] == 8
     assert row["model"] == "qwen2.5-0.5b-instruct" and row["given_columns"] == "model,hardware"
     capsys.readouterr()
     assert main(["cost", str(out)]) == 0
