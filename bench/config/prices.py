@@ -325,3 +325,21 @@ def in_force(book: PriceBook, as_of: dt.date, names: list[str] | None = None) ->
             raise BenchError(f"no price of '{name}' is in force on {as_of}{when}; choose another --as-of")
     return InForce(as_of=as_of, prices=chosen)
 
+
+
+def vendor_book_summary(as_of: dt.date) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows) of the book on `as_of` (scripts/validate_prices.py prints it): per vendor, the vendor models
+    in force, how many of them are tiered, and the newest and oldest check date among them; a last row 'all'
+    with the totals and the book's newest check overall."""
+    rows = in_force(load_prices(), as_of).prices
+    by_vendor: dict[str, list[VendorPrice]] = {}
+    for p in rows:
+        by_vendor.setdefault(p.vendor, []).append(p)
+
+    def line(name: str, mine: list[VendorPrice]) -> list[str]:
+        checks = sorted(p.checked_on for p in mine)
+        return [name, str(len(mine)), str(sum(1 for p in mine if p.tiers)), str(checks[-1]), str(checks[0])]
+
+    ordered = sorted(by_vendor.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return (["vendor", f"rows in force on {as_of}", "tiered", "newest checked_on", "oldest checked_on"],
+            [line(v, mine) for v, mine in ordered] + [line("all", rows)])

@@ -100,3 +100,24 @@ def test_off_peak_windows_and_weekends():
     assert dsk.off_peak.window == "18:00-09:00,12:00-14:00" and dsk.off_peak.weekends
     with pytest.raises(ValueError):
         book({**ROW, "input_per_m": 1, "output_per_m": 2, "off_peak": {"window": "18-09", "discount": 0.5}})
+
+
+def test_vendor_book_summary_counts_rows_in_force_per_vendor(tmp_path, monkeypatch):
+    import yaml
+
+    from bench.config.prices import vendor_book_summary
+
+    priced = {**ROW, "input_per_m": 1, "output_per_m": 2}
+    tiered = {**ROW, "model": "t", "checked_on": "2026-03-01",
+              "tiers": [{"input_up_to": 1000, "input_per_m": 1, "output_per_m": 2},
+                        {"input_above": 1000, "input_per_m": 2, "output_per_m": 4}]}
+    rows = [priced, tiered, {**priced, "model": "old", "applies_to": "2025-06-30"},  # ended: not counted
+            {**priced, "vendor": "W", "checked_on": "2024-05-01"}]
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump({"schema_version": 1, "prices": rows}))
+    monkeypatch.setenv("BENCH_PRICES", str(path))
+    headers, lines = vendor_book_summary(DEC_1_2026)
+    assert headers == ["vendor", "rows in force on 2026-12-01", "tiered", "newest checked_on", "oldest checked_on"]
+    # V: m and t in force (old ended 2025-06-30), t tiered, checks 2025-01-01 and 2026-03-01; W: one row of 2024
+    assert lines == [["V", "2", "1", "2026-03-01", "2025-01-01"], ["W", "1", "0", "2024-05-01", "2024-05-01"],
+                     ["all", "3", "1", "2026-03-01", "2024-05-01"]]
