@@ -124,21 +124,10 @@ def plan_section(as_of: dt.date) -> tuple[list[str], list[list[str]]]:
 
 
 def vendor_section(as_of: dt.date) -> tuple[list[str], list[list[str]]]:
-    """The price book's newest check date and the rows in force per vendor (the book's own summary where it has
-    one: bench.config.prices.vendor_book_summary)."""
-    from bench.config import prices
+    """The price book's newest check date and the rows in force per vendor (bench.config.prices.vendor_book_summary)."""
+    from bench.config.prices import vendor_book_summary
 
-    summary = getattr(prices, "vendor_book_summary", None)
-    if summary is not None:
-        return summary(as_of)
-    book = prices.load_prices()
-    rows = prices.in_force(book, as_of, None).prices
-    counts: dict[str, int] = {}
-    for p in rows:
-        counts[p.vendor] = counts.get(p.vendor, 0) + 1
-    newest = max((str(getattr(p, "checked_on", "") or "") for p in book.prices), default="")
-    return ["vendor", f"rows in force on {as_of}", "newest checked_on of the book"], \
-        [[v, str(n), newest or "not recorded"] for v, n in sorted(counts.items())]
+    return vendor_book_summary(as_of)
 
 
 def main(argv: list[str] | None = None) -> int:
