@@ -25,6 +25,7 @@ from bench.measure.environment import host_env
 from bench.core.errors import BenchError
 from bench.execution.signals import Interrupted, signal_name, signals_deferred, sigterm_as_interrupt
 from bench.execution.case import new_run_id
+from bench.execution.rounds import UntilCi, in_rounds
 from bench.serve import prometheus
 from bench.serve.client import Target
 from bench.config.serve import ServeConfig
@@ -241,13 +242,17 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
     warm = workload_warmup(run, session.model.config, work, cfg.warmup_requests if cfg.warmup else 0, text)
     arrivals = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
     outcomes: list[LevelOutcome] = []
-    # repeats interleave across levels (L1 r0, L2 r0, L1 r1, ...): drift over the session hits every level alike
-    levels = [replace(level, repeat=r) for r in range(cfg.repeats) for level in cfg.levels]
-    for i, level in enumerate(levels):
+    # repeats interleave across levels (L1 r0, L2 r0, L1 r1, ...): drift over the session hits every level alike;
+    # --until-ci drops a level from the rounds once its output tok/s interval is narrow enough (execution.rounds)
+    until = UntilCi(cfg.until_ci)
+    total = cfg.repeats * len(cfg.levels)
+    rounds = in_rounds(list(enumerate(cfg.levels)), lambda c: cfg.repeats, lambda c: c[0], until)
+    for i, (r, (n, level)) in enumerate(rounds):
+        level = replace(level, repeat=r)
         plan = LevelPlan(level=level, prompts=prompts, warmup=warm, burstiness=cfg.burstiness, seed=cfg.seed,
                          max_duration_s=cfg.timeout_s, metrics_url=session.metrics_url, arrivals_s=arrivals,
                          max_failure_rate=cfg.max_failure_rate)
-        label = f"[{i + 1}/{len(levels)}] {session.model.name} {level.label}: {len(prompts)} requests"
+        label = f"[{i + 1}/{total}] {session.model.name} {level.label}: {len(prompts)} requests"
         try:
             with _status(label):
                 outcome, stop = _measure_and_record(session, plan, first=not outcomes)
@@ -260,8 +265,11 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
                 _write_sweep_record(session, outcomes, None)
             raise Interrupted(name, outcome) from None
         outcomes.append(outcome)
+        until.add(n, outcome.row)
         if on_level is not None:
             on_level(outcome)
+        if until.target_pct is not None and (until.met(n) or r + 1 == cfg.repeats):
+            print(f"{level.label}: {until.summary(n)}")
         if stop or (session.server is not None and not session.server.alive()):
             break  # the warm-up failed or the server died: the levels left would only fail the same way
     cheapest = cheapest_meeting_slo([o.row for o in outcomes]) if cfg.hardware else None
