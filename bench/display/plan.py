@@ -7,6 +7,8 @@ import math
 
 from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point, latency_name
 from bench.cost import formulas as cost
+from bench.analysis import intervals
+from bench.analysis.intervals import count_range_text
 from bench.core.formats import cell, cny, dearer_or_cheaper, given, ms, num, pct, ratio, tokens
 from bench.cost.market import headline_label, tier_and_market
 from bench.core.tables import markdown_table
@@ -128,21 +130,35 @@ def breakeven_table(p: Plan) -> tuple[list[str], list[list]]:
 
 def verdict(p: Plan) -> str:
     """One sentence: the cheapest self-hosted fleet against the cheapest vendor for the traffic, and by how much."""
-    fleets = [(hp.monthly_cny(), f"self-host on {num(hp.fleet.gpus)} x {hp.hardware} ({hp.source})")
-              for hp in p.hardware if hp.monthly_cny() is not None]
-    bills = [(b.monthly_cny, f"{b.price.vendor} {b.price.model}" + (f" ({b.marks})" if b.marks else ""))
+    fleets = [(hp.monthly_cny(), f"self-host on {num(hp.fleet.gpus)}{count_range_text(p.gpus_range(hp))} x "
+                                 f"{hp.hardware} ({hp.source})", i)
+              for i, hp in enumerate(p.hardware) if hp.monthly_cny() is not None]
+    bills = [(b.monthly_cny, f"{b.price.vendor} {b.price.model}" + (f" ({b.marks})" if b.marks else ""), -1)
              for b in p.vendors]
     where = f"[{market_text(p)}] "
     if not fleets and not bills:
         return where + "nothing could be priced"
     if not fleets or not bills:
-        m, what = min(fleets or bills)
+        m, what, _ = min(fleets or bills)
         return where + f"cheapest: {what} at {cny(m)} CNY/month (nothing on the other side to compare)"
-    (m0, first), (m1, second) = sorted([min(fleets), min(bills)])
+    mine, theirs = min(fleets), min(bills)
+    (m0, first, _), (m1, second, _) = sorted([mine, theirs])
     if m0 == 0:
         return where + f"cheapest: {first} at 0 CNY/month; {second} at {cny(m1)}"
-    by = "as cheap as" if m1 / m0 < 1.005 else f"{ratio(m1 / m0)} cheaper than"
-    return where + f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}"
+    hp = p.hardware[mine[2]]
+    spread = intervals.spread_of(hp.op.point)
+    months = p.monthly_range(hp)
+    self_over_vendor = mine[0] / theirs[0]
+    rng = None if months is None else (months[0] / theirs[0], months[1] / theirs[0])
+    if m1 / m0 < 1.005:
+        by = "as cheap as"
+    elif rng is None:
+        by = f"{ratio(m1 / m0)} cheaper{intervals.range_text(None, spread)} than"
+    else:
+        lo, hi = intervals.factor_range(self_over_vendor, rng)
+        by = f"{ratio(m1 / m0)} cheaper ({num(lo)}-{num(hi)}) than"
+    close = intervals.close_call_text(self_over_vendor, rng, spread, hp.gpu_hour().cny)
+    return where + f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}{close}"
 
 
 def provenance(p: Plan) -> list[str]:

@@ -133,6 +133,25 @@ def interval_from_stats(n: int, mean: float, sd: float, confidence: float = CONF
     return mean - half, mean + half
 
 
+def rel_half_width_from_stats(n: int, mean: float, sd: float, confidence: float = CONFIDENCE) -> float | None:
+    """The t-interval's half-width over |mean| from summary statistics; None for one value or a zero mean."""
+    iv = interval_from_stats(n, mean, sd, confidence)
+    return None if iv is None or mean == 0 else (iv[1] - iv[0]) / 2.0 / abs(mean)
+
+
+def rel_half_widths(ns, means, sds, confidence: float = CONFIDENCE) -> list[float | None]:
+    """rel_half_width_from_stats of many cases at once (one scipy call: a report of many cases stays quick)."""
+    import numpy as np
+    from scipy import stats
+
+    n, m, sd = (np.asarray(x, dtype=float) for x in (ns, means, sds))
+    ok = (n > 1) & (m != 0) & np.isfinite(sd)
+    t = stats.t.ppf((1.0 + confidence) / 2.0, np.where(ok, n - 1, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = t * sd / np.sqrt(np.where(ok, n, 1)) / np.abs(m)
+    return [float(r) if k else None for r, k in zip(rel, ok)]
+
+
 def change_confidence(n_a: int, mean_a: float, sd_a: float, n_b: int, mean_b: float, sd_b: float) -> float | None:
     """1 - p of Welch's two-sided t-test from summary statistics: how confidently the means differ; None when a
     side has one value."""
