@@ -47,12 +47,16 @@ class TokSpread:
         return self.lo is not None and self.hi is not None and self.lo > 0
 
 
-def spread_of(point) -> TokSpread:
-    """A bench.analysis.frontier.Point's throughput spread: its repeats' relative half-width, its band."""
-    iv = uncertainty.throughput_interval(point.total_tok_s, point.tok_s_rel_hw, point.band_low_tok_s,
-                                         point.band_high_tok_s) if point.total_tok_s > 0 else None
-    lo, hi = (iv[0] / point.total_tok_s, iv[1] / point.total_tok_s) if iv else (None, None)
-    return TokSpread(point.runs, lo, hi, point.tok_s_rel_hw, point.band_low_tok_s is not None)
+def spread_of(point, band: tuple[float, float] | None = None, predicted: bool | None = None) -> TokSpread:
+    """A bench.analysis.frontier.Point's throughput spread: its repeats' relative half-width and its band, or
+    `band` (low, high as factors of the point) where the point carries none. A predicted point without a band
+    has no interval (and is not a single run)."""
+    x = point.total_tok_s
+    if band is None and point.band_low_tok_s is not None and point.band_high_tok_s is not None and x > 0:
+        band = (point.band_low_tok_s / x, point.band_high_tok_s / x)
+    iv = uncertainty.throughput_interval(1.0, point.tok_s_rel_hw, *(band or (None, None))) if x > 0 else None
+    lo, hi = iv if iv else (None, None)
+    return TokSpread(point.runs, lo, hi, point.tok_s_rel_hw, point.predicted if predicted is None else predicted)
 
 
 def inverse_range(value: float | None, spread: TokSpread) -> tuple[float, float] | None:
