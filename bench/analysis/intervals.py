@@ -150,3 +150,60 @@ def range_text(rng: tuple[float, float] | None, spread: TokSpread | None, fmt=cn
 def count_range_text(rng: tuple[int, int] | None) -> str:
     return "" if rng is None or rng[0] == rng[1] else f" ({num(rng[0])}-{num(rng[1])})"
 
+
+
+@dataclass(frozen=True)
+class CaseCost:
+    """One case of `bench cost` over its repeats: the median of its rows' figures with their 95% intervals."""
+
+    label: str
+    runs: int
+    tok_s: uncertainty.Interval | None  # output tok/s over the repeats
+    cny_per_m: float | None  # blended, at the stated utilisation: the median of the rows'
+    cny_range: tuple[float, float] | None
+    vendor: str
+    self_over_vendor: float | None
+    ratio_range: tuple[float, float] | None
+    breakeven: float | None
+    breakeven_range: tuple[float, float] | None
+    spread: TokSpread
+
+
+def case_costs(priced: list[tuple[dict, object, list]]) -> list[CaseCost]:
+    """`priced`: (results row, its bench.cost.pricing.SelfCost, its vendor comparisons cheapest first) of bench cost;
+    one CaseCost per case (bench.analysis.repeats.case_columns), in the order first seen. Each figure is the median
+    of the case's rows, its interval the output tok/s interval's ends (module doc)."""
+    import statistics
+
+    from bench.analysis.compare import case_key
+    from bench.analysis.repeats import case_columns
+
+    columns = case_columns({c for row, _, _ in priced for c in row})
+    groups: dict[tuple, list] = {}
+    for item in priced:
+        groups.setdefault(case_key(item[0], columns), []).append(item)
+    out = []
+    for items in groups.values():
+        rows = [row for row, _, _ in items]
+        xs = [float(r["output_tok_s"]) for r in rows if r.get("output_tok_s")]
+        tok = uncertainty.t_interval(xs) if xs else None
+        predicted = any(str(r.get("engine") or "") == "sim" for r in rows)
+        rel = tok.rel_half_width if tok is not None else None
+        lo, hi = (1 - rel, 1 + rel) if rel is not None and rel < 1 else (None, None)
+        spread = TokSpread(len(rows), lo, hi, rel, predicted)
+        costs = [m.cny_per_m_blended for _, m, _ in items if m.cny_per_m_blended is not None]
+        point = statistics.median(costs) if costs else None
+        first = items[0]
+        cheapest = first[2][0] if first[2] else None
+        v = cheapest.vendor_cny_per_m_blended if cheapest is not None else None
+        full = [m.cny_per_m_blended_full_use for _, m, _ in items if m.cny_per_m_blended_full_use is not None]
+        be = statistics.median(full) / v if full and v else None
+        label = f"{first[1].model} on {first[1].hardware}, {first[0].get('input_len')}/{first[0].get('output_len')}" \
+                f" batch {first[0].get('max_num_seqs') or first[0].get('concurrency') or first[0].get('request_rate')}"
+        rng = inverse_range(point, spread)
+        out.append(CaseCost(label, len(rows), tok, point, rng,
+                            f"{cheapest.vendor} {cheapest.vendor_model}" if cheapest is not None else "",
+                            point / v if point is not None and v else None,
+                            (rng[0] / v, rng[1] / v) if rng is not None and v else None,
+                            be, inverse_range(be, spread) if be is not None else None, spread))
+    return out
