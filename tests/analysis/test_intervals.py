@@ -139,3 +139,16 @@ def test_bench_cost_gives_each_case_its_interval(repeated_csv, capsys):
     # batch 8: 600 tok/s total = 150 output (147, 150, 153: s = 3, hw = 4.303 x 3 / sqrt(3) = 7.45); 10 CNY/h over
     # 2.16M tokens an hour = 4.63 CNY/M -> 4.63 / 1.04969 = 4.41 .. 4.63 / 0.95031 = 4.87
     assert "768/256 batch 8: 3 run(s), output tok/s 150 (143-157, 3 runs, 95% t); 4.63 CNY/M (4.41-4.87)" in out
+
+
+def test_the_throughput_chart_draws_each_repeated_points_interval(repeated_csv):
+    from bench.analysis.report.load import load_runs
+    from bench.analysis.report.model import Run
+    from bench.analysis.report.sections import _series
+    from bench.config.hardware import load_hardware
+
+    runs, _ = load_runs([repeated_csv], None, load_hardware())
+    (series,) = _series(runs, Run.batch.fget, lambda r: r.num("output_tok_s"), bars=True)
+    # batch 1, 8, 32: 25, 150, 400 output tok/s, each +-r = 4.303 x (0.02 x y) / sqrt(3) / y = 0.04969 of it
+    assert series.ys == [25.0, 150.0, 400.0]
+    assert series.yerr == [pytest.approx(y * R, rel=1e-3) for y in (25.0, 150.0, 400.0)]
