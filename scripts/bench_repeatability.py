@@ -12,7 +12,7 @@ Printed:
   95% confidence (bench.measure.uncertainty.percentile_upper_bound: none below 299 samples).
 
     .venv/bin/python scripts/bench_repeatability.py                       # tiny-qwen2, 12 x run, 12 x serve
-    .venv/bin/python scripts/bench_repeatability.py --repeats 6 --num-prompts 16
+    .venv/bin/python scripts/bench_repeatability.py --repeats 6 --num-prompts 8 --serve-prompts 16
 """
 
 from __future__ import annotations
@@ -123,23 +123,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="tiny-qwen2")
     ap.add_argument("--repeats", type=int, default=12)
-    ap.add_argument("--num-prompts", type=int, default=32)
+    ap.add_argument("--num-prompts", type=int, default=16, help="requests of each bench run case")
+    ap.add_argument("--serve-prompts", type=int, default=32, help="requests of each serve level (12 x 32 = 384 "
+                                                                  "pooled: enough for a p99 bound)")
     ap.add_argument("--input-len", type=int, default=64)
     ap.add_argument("--output-len", type=int, default=32)
     ap.add_argument("--concurrency", type=int, default=4)
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-repeatability-"))
     shape = ["--model", a.model, "--weights", "dummy", "--input-len", str(a.input_len), "--output-len",
-             str(a.output_len), "--num-prompts", str(a.num_prompts), "--repeats", str(a.repeats)]
+             str(a.output_len), "--repeats", str(a.repeats)]
     t0 = time.perf_counter()
     run_out, serve_out = work / "run.csv", work / "serve.csv"
-    bench("run", *shape, "--max-num-seqs", str(a.concurrency), "--out", str(run_out))
+    bench("run", *shape, "--num-prompts", str(a.num_prompts), "--max-num-seqs", str(a.concurrency), "--out",
+          str(run_out))
     t_run = time.perf_counter() - t0
-    bench("serve", *shape, "--concurrencies", str(a.concurrency), "--out", str(serve_out))
+    bench("serve", *shape, "--num-prompts", str(a.serve_prompts), "--concurrencies", str(a.concurrency), "--out",
+          str(serve_out))
     t_serve = time.perf_counter() - t0 - t_run
     runs, levels = rows_of(run_out), rows_of(serve_out)
     print(f"bench repeatability, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC: {a.model} (dummy weights), "
-          f"{a.num_prompts} prompts of {a.input_len}/{a.output_len} tokens, batch/concurrency {a.concurrency}; "
+          f"{a.num_prompts} (run) and {a.serve_prompts} (serve) prompts of {a.input_len}/{a.output_len} tokens, "
+          f"batch/concurrency {a.concurrency}; "
           f"{len(runs)} ok bench run cases ({t_run:.0f} s), {len(levels)} ok bench serve levels ({t_serve:.0f} s)")
     print("bench run: spread over the repeats")
     print("\n".join(spread_lines(runs, RUN_METRICS)))
