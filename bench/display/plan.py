@@ -222,6 +222,13 @@ def _as_json(p: Plan) -> dict:
                  tpot_ms_at_peak=f.at_peak.tpot_ms,
                  monthly_cny={b: hp.monthly_cny(b) for b in BASES},
                  cny_per_m={b: p.self_cny_per_m(hp, b) for b in BASES})
+        spread = intervals.spread_of(hp.op.point)
+        gpus = p.gpus_range(hp)
+        d["interval"] = {"runs": spread.runs, "tok_s_rel_half_width": spread.rel_half_width,
+                         "replica_tok_s": [f.replica_tok_s * spread.lo, f.replica_tok_s * spread.hi]
+                         if spread.known else None, "gpus": list(gpus) if gpus else None,
+                         "monthly_cny": {b: list(r) if (r := p.monthly_range(hp, b)) else None for b in BASES},
+                         "method": intervals.METHOD}
         if hp.gpus_in_band(t.peak_tok_s) is not None:  # an expected-value prediction (not a sim row's point)
             pt, gpus, per_m = hp.op.point, hp.gpus_in_band(t.peak_tok_s), p.cny_per_m_band(hp)
             d["band"] = {"replica_tok_s": [pt.band_low_tok_s, pt.band_high_tok_s], "gpus": list(gpus),

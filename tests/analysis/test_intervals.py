@@ -129,6 +129,9 @@ def test_the_plans_first_sentence_gives_the_ratio_with_its_interval(repeated_csv
     assert d["verdict"] == ("[GPU-hours given on the command line] cheapest: ByteDance doubao-pro-32k (rate-limited) "
                             "at 4,718 CNY/month, 4.64x cheaper (4.64-6.19) than self-host on 3 (3-4) x H100-SXM "
                             "(measured) at 21,900")
+    iv = d["hardware"][0]["interval"]
+    assert iv["runs"] == 3 and iv["gpus"] == [3, 4] and iv["monthly_cny"]["rental"] == [21_900, 29_200]
+    assert iv["replica_tok_s"] == [pytest.approx(1100 * (1 - R), rel=1e-3), pytest.approx(1100 * (1 + R), rel=1e-3)]
 
 
 def test_bench_cost_gives_each_case_its_interval(repeated_csv, capsys):
