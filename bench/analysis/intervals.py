@@ -177,6 +177,7 @@ def case_costs(priced: list[tuple[dict, object, list]]) -> list[CaseCost]:
 
     from bench.analysis.compare import case_key
     from bench.analysis.repeats import case_columns
+    from bench.cost.predicted import prediction_of
 
     columns = case_columns({c for row, _, _ in priced for c in row})
     groups: dict[tuple, list] = {}
@@ -187,7 +188,7 @@ def case_costs(priced: list[tuple[dict, object, list]]) -> list[CaseCost]:
         rows = [row for row, _, _ in items]
         xs = [float(r["output_tok_s"]) for r in rows if r.get("output_tok_s")]
         tok = uncertainty.t_interval(xs) if xs else None
-        predicted = any(str(r.get("engine") or "") == "sim" for r in rows)
+        predicted = any(prediction_of(r) is not None for r in rows)
         rel = tok.rel_half_width if tok is not None else None
         lo, hi = (1 - rel, 1 + rel) if rel is not None and rel < 1 else (None, None)
         spread = TokSpread(len(rows), lo, hi, rel, predicted)
