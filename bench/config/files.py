@@ -189,6 +189,21 @@ def top_mapping(data: Any, path: Path | str, hint: str) -> Any:
 
 
 def load_catalog(path: Path) -> Catalog:
+    """models.yaml (or the file given), validated. Cached per path, modification time and size: a command that
+    resolves many models (a sweep, the plan) reads the file once. Callers never modify the Catalog."""
+    try:
+        st = path.stat()
+    except OSError:
+        return _load_catalog(path)  # its own one-line error
+    return _cached_catalog(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=8)
+def _cached_catalog(path: str, mtime_ns: int, size: int) -> Catalog:
+    return _load_catalog(Path(path))
+
+
+def _load_catalog(path: Path) -> Catalog:
     data = top_mapping(load_yaml(path), path, "see the field list at the top of models.yaml")
     try:
         return Catalog.model_validate(data)
