@@ -9,7 +9,8 @@ The sampler runs from before the level's warm-up to after its last request; the 
   advance while the GPUs drew power (a frozen counter), the sampled power integrated over [t0, t1] by the
   trapezoid rule, the power at t0 and t1 interpolated ("nvml-power");
 - average power = energy / (t1 - t0); joules per output token and per token of any kind; the GPUs' mean
-  utilisation over the samples inside the window.
+  utilisation over the samples from the last at or before t0 to the first at or after t1 (a level shorter than
+  the sampling interval still has two).
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ def value_at(points: list[tuple[float, float]], t: float) -> float:
         if t <= t1:
             return v0 if t1 == t0 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
     return points[-1][1]
+
+
+def bracketing(samples: list[dict], t0: float, t1: float) -> list[dict]:
+    """The samples from the last one at or before t0 to the first one at or after t1."""
+    first = max((i for i, s in enumerate(samples) if s["t_s"] <= t0), default=0)
+    last = min((i for i, s in enumerate(samples) if s["t_s"] >= t1), default=len(samples) - 1)
+    return samples[first:last + 1]
 
 
 def coverage(samples: list[dict], t0: float, t1: float) -> float:
@@ -67,7 +75,7 @@ def level_energy_columns(samples: list[dict], t0: float | None, t1: float | None
         why = f"the GPU samples covered {cov:.0%} of the level: energy not measured"
         return {**EMPTY, "energy_coverage": cov, "energy_note": join_notes(note, why)}
     energy, source, how = window_energy_j(samples, t0, t1)
-    util = [s["util_pct"] for s in samples if s.get("util_pct") is not None and t0 <= s["t_s"] <= t1]
+    util = [s["util_pct"] for s in bracketing(samples, t0, t1) if s.get("util_pct") is not None]
     return {
         "energy_j": energy, "avg_power_w": energy / (t1 - t0) if energy is not None else None,
         **per_token_j(energy, input_tokens, output_tokens),

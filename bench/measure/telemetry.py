@@ -311,10 +311,10 @@ class NvmlSampler:
 
     def sample(self) -> None:
         s = {"t_s": self.clock()}
+        if self._counter0 is not None:  # the counter at each sample, read first to be nearest its time stamp: the
+            s["energy_counter_j"] = sum(energy_counter_j(self.nvml, h) for h in self._handles)  # energy of any window
         for name, read in self._channels.items():
             s[name] = combine(name, [read(self.nvml, h) for h in self._handles])
-        if self._counter0 is not None:  # the counter at each sample: the energy of any window inside (level_energy)
-            s["energy_counter_j"] = sum(energy_counter_j(self.nvml, h) for h in self._handles)
         self.samples.append(s)
 
     def _loop(self) -> None:
