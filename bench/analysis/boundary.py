@@ -14,7 +14,8 @@ Search (`next_level`, driven by `search_max_load`): grow, then bisect.
 3. Stop when hi <= lo x (1 + tolerance) (concurrency: also when no whole number lies between), after `max_steps`
    levels, when the next level would start after the time limit (the next level is taken to last as long as the
    longest so far), or at `max_level`.
-The boundary is lo, the highest passing level below every failing one. Levels are tried in order, so a level's
+The boundary is lo, the highest passing level below every failing one. bench plan takes its throughput as a
+replica's capacity when the plan asks for the targets the search was run for (boundary_refs). Levels are tried in order, so a level's
 verdict is never revisited: a noisy pass above the bracket cannot appear, the bracket only narrows.
 """
 
@@ -182,18 +183,15 @@ def _target(v) -> float | None:
 
 
 def boundary_refs(rows: list[dict], slo: Slo) -> set[str]:
-    """run_ids of the rows a search marked as its boundary (slo_boundary true) found for targets no looser than
-    `slo`'s: each target of `slo` was a target of the search, at most as large. Such a level meets `slo` too (at
-    p99 by its bound, so at p50 as well), so its throughput is a capacity the plan may use."""
+    """run_ids of the rows a search marked as its boundary (slo_boundary true) found for exactly `slo`'s targets:
+    the search answered the plan's own question. (A search for stricter targets only bounds the capacity from
+    below; the plan then reads the front as it would without it.)"""
     out = set()
+    if not slo.given:
+        return out
     for r in rows:
-        if not _truthy(r.get("slo_boundary")):
-            continue
-        ok = True
-        for want, had in ((slo.ttft_ms, _target(r.get("slo_ttft_ms"))), (slo.tpot_ms, _target(r.get("slo_tpot_ms")))):
-            if want is not None and (had is None or had > want):
-                ok = False
-        if ok and slo.given:
+        if _truthy(r.get("slo_boundary")) and (_target(r.get("slo_ttft_ms")), _target(r.get("slo_tpot_ms"))) == (
+                slo.ttft_ms, slo.tpot_ms):
             out.add(str(r.get("run_id") or ""))
     return out
 

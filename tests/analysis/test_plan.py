@@ -577,7 +577,7 @@ def test_a_searchs_boundary_is_the_replicas_capacity(capsys, tmp_path):
     assert h["operating_point_from"] == ["s3"] and h["replica_tok_s"] == pytest.approx(700.0)
     assert (h["replicas"], h["gpus"], h["servers"]) == (4, 4, 1) and h["monthly_cny"]["rental"] == pytest.approx(29_200)
     assert h["binding"] == "SLO boundary (bench serve --find-max-load)"
-    # a looser target than the search's (TPOT <= 50 ms): the boundary no longer bounds the capacity, the front does
+    # another target than the search's (TPOT <= 50 ms): the boundary does not answer it, the front is read as before
     code, out, err = run_plan(capsys, str(csv_path), str(serve_csv), "--model", "qwen2.5-7b-instruct", "--hardware",
                               "H100-SXM", "--traffic", "100M/day", "--slo-tpot-ms", "50", "--gpu-cny-per-hour", "10",
                               "--vendors", "doubao-pro-32k", "--as-of", "2024-06-01", "--format", "json")
