@@ -11,7 +11,8 @@ from pathlib import Path
 
 from bench.analysis import frontier, plan
 from bench.analysis.frontier import OperatingPoint, Point, Slo
-from bench.analysis.plan_points import PERCENTILES, Shape, measured_point, predicted_points, roofline_points
+from bench.analysis.plan_points import (PERCENTILES, SERVED, Shape, measured_point, predicted_points,
+                                        roofline_points)
 from bench.config.prices import VendorPrice
 from bench.cost.gpu_hour import cny_per_hour_for
 from bench.cost.pricing import BASES, CostOptions, gpu_count_of, power_of
@@ -200,7 +201,7 @@ def shape_of(row: dict) -> str:
 
 
 def measured_groups(rows: list[dict], hw_name: str, percentile: int, book,
-                    cache_hit_rate: float = 0.0) -> dict[tuple[int, str], list[Point]]:
+                    cache_hit_rate: float = 0.0, profile=None) -> dict[tuple[int, str], list[Point]]:
     """Points of the rows that ran on `hw_name`, by (GPUs per replica, request shape): a front is read from rows of
     one parallelism and one workload only. Sim rows (predicted, labelled) count only where no row was measured.
     A prefix-cache hit rate the rows did not measure is credited as the prefill work it saves
@@ -213,7 +214,7 @@ def measured_groups(rows: list[dict], hw_name: str, percentile: int, book,
         if measured_hardware(r, book) != hw_name:
             continue
         gpus = gpu_count_of(r, hw)
-        p = measured_point(r, percentile, gpus, cache_hit_rate)
+        p = measured_point(r, percentile, gpus, cache_hit_rate, profile)
         if p is not None:
             points.append(((gpus, shape_of(r)), p))
     if any(not p.predicted for _, p in points):  # measured rows first: sim rows only where nothing was measured
@@ -309,7 +310,7 @@ def build_plan(req: PlanRequest) -> Plan:
     for hw_name in req.hardware:
         prices = gpu_hours(hw_name, book, cost_opts)
         head = headline_hour(hw_name, book, replace(cost_opts, basis=req.basis), prices)
-        groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate)
+        groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate, profile)
         if groups:
             nearest = closest_shapes([k[1] for k in groups], req.traffic.mix)
             options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text, headline=head)
@@ -318,7 +319,7 @@ def build_plan(req: PlanRequest) -> Plan:
             continue
         profile = profile or load_profile(None)
         pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size, profile=profile,
-                                    cache_hit_rate=req.cache_hit_rate)
+                                    cache_hit_rate=req.cache_hit_rate, percentile=req.slo.percentile)
         workload = f"{shape.input_len}/{shape.output_len}"
         note = why or prediction_note(model.name, hw_name, profile)
         bound = plan_hardware(hw_name, roofline_points(model, hw_name, shape, req.tensor_parallel_size,
@@ -364,8 +365,20 @@ def refusal_fix(plans: list[HardwarePlan], slo: Slo) -> str:
     return "relax the targets or add hardware"
 
 
+SERVED_NOTE = ("its latencies are served predictions: the simulated server (bench serve --engine sim) at a closed "
+               "loop of each batch's streams, p{p} over 3 x batch requests (at least 32), queueing included")
+
+
+def served_prediction(hp: HardwarePlan) -> bool:
+    """Whether a card's predicted latencies come from the simulated server (Point.latency_stat SERVED)."""
+    return any(pt.latency_stat == SERVED for pt in hp.points)
+
+
 def latency_name(p: Point, percentile: int) -> str:
-    """What a point's TTFT / TPOT are: 'p99' over measured requests, or 'mean step' of a prediction."""
+    """What a point's TTFT / TPOT are: 'p99' over measured requests, 'served p99, predicted' of the simulated server
+    (a closed loop at the batch), or 'mean step' of a prediction."""
+    if p.latency_stat == SERVED:
+        return f"served p{percentile}, predicted"
     return "mean step" if p.latency_stat == "mean" else f"p{percentile}"
 
 
