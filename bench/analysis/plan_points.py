@@ -96,9 +96,9 @@ def served_latencies_ms(dep, shape: Shape, batch: int, eff, percentile: int, max
     closed loop of `batch` streams of requests of `shape`, steps timed with `eff` (None: the bound), as `bench
     serve --engine sim --concurrency B` would report them: queueing and the first wave's burst included."""
     from bench.measure.metrics import ms_summary
-    from bench.roofline import predict, servesim
+    from bench.roofline import servesim
 
-    seqs, tokens = predict.vllm_default_limits(dep.gpu)
+    seqs, tokens = servesim.server_limits(dep.gpu)
     ttft, tpot = servesim.closed_loop_latencies_s(dep, shape.input_len, shape.output_len, batch, eff,
                                                   max_num_seqs or seqs, tokens, kv_capacity_tokens)
     key = f"p{percentile}"

@@ -75,6 +75,16 @@ class ClosedLoop:
             self.issued += 1
 
 
+def server_limits(gpu) -> tuple[int, int]:
+    """(max_num_seqs, max_num_batched_tokens) vLLM's OpenAI server picks for this card (vLLM EngineArgs, usage
+    context OPENAI_API_SERVER: 1024 / 8192 on cards of 70 GiB or more except A100s, else 256 / 2048; the offline LLM's
+    are bench.roofline.predict.vllm_default_limits)."""
+    from bench.roofline.predict import vllm_default_limits
+
+    seqs, tokens = vllm_default_limits(gpu)
+    return seqs, 8192 if tokens == 16384 else 2048
+
+
 def expected_step(dep: Deployment, eff: efficiency.Efficiency | None):
     """The batch sim's step-time function for one step at a time: (seconds, prefill cost, decode cost), the seconds
     from the efficiency model with `eff` (None: the roofline bound), the costs from the roofline's split of the step

@@ -37,6 +37,9 @@ def resolve(cfg: ServeConfig) -> tuple[ServeConfig, ResolvedModel, Endpoint | No
     if cfg.endpoint is not None and not cfg.endpoint.strip():  # '' started a local server instead
         raise BenchError("--endpoint is empty; give the server's URL (e.g. http://127.0.0.1:8000), or leave "
                          "--endpoint out to have bench start vLLM's server")
+    if cfg.engine == "sim" and cfg.endpoint is not None:
+        raise BenchError("--engine sim simulates a server on --hardware; it measures no endpoint: leave --endpoint "
+                         "out, or use --engine vllm")
     if cfg.api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.api_key_env):
         raise BenchError(f"--api-key-env {cfg.api_key_env!r}: not an environment variable name; give the name of "
                          "the variable holding the key, e.g. --api-key-env DEEPSEEK_API_KEY")
