@@ -360,13 +360,13 @@ def refusal_fix(plans: list[HardwarePlan], slo: Slo) -> str:
         cards = ", ".join(hp.hardware for hp in offline)
         return (f"the points of {cards} are offline rows (bench run, sweep or sim: every request submitted at t=0), "
                 "whose TTFT is mostly the wait for a batch slot, not a served TTFT; give `bench serve` rows of the "
-                "model on these cards, or plan without those results files to use the served prediction (one mean "
-                "step, no queueing), or relax the targets")
+                "model on these cards, or plan without those results files to use the served prediction (the "
+                "simulated server, bench serve --engine sim), or relax the targets")
     return "relax the targets or add hardware"
 
 
 SERVED_NOTE = ("its latencies are served predictions: the simulated server (bench serve --engine sim) at a closed "
-               "loop of each batch's streams, p{p} over 3 x batch requests (at least 32), queueing included")
+               "loop of each batch's streams, p{p} over 2 x batch requests (at least 32), queueing included")
 
 
 def served_prediction(hp: HardwarePlan) -> bool:

@@ -88,12 +88,19 @@ def server_limits(gpu) -> tuple[int, int]:
 def expected_step(dep: Deployment, eff: efficiency.Efficiency | None):
     """The batch sim's step-time function for one step at a time: (seconds, prefill cost, decode cost), the seconds
     from the efficiency model with `eff` (None: the roofline bound), the costs from the roofline's split of the step
-    (as bench.roofline.trace splits the offline steps)."""
+    (as bench.roofline.trace splits the offline steps). A step is a pure function of what it holds, and a served load
+    repeats the same steps (each wave of equal requests, each request of a closed loop at C = 1): each distinct one
+    is priced once."""
+    memo: dict = {}
+
     def step(n_decode: int, ctx: int, chunks: list) -> tuple[float, float, float]:
-        bound_s, prefill, decode = dep.step_split(n_decode, ctx, chunks)
-        if eff is None:
-            return bound_s, prefill, decode
-        return float(efficiency.step_time_s(dep.step_cost(n_decode, ctx, chunks), dep.machine, eff)), prefill, decode
+        key = (n_decode, ctx, tuple(chunks))
+        if key not in memo:
+            bound_s, prefill, decode = dep.step_split(n_decode, ctx, chunks)
+            if eff is not None:
+                bound_s = float(efficiency.step_time_s(dep.step_cost(n_decode, ctx, chunks), dep.machine, eff))
+            memo[key] = (bound_s, prefill, decode)
+        return memo[key]
     return step
 
 
@@ -130,7 +137,7 @@ def mean_rate_req_s(times_s: list[float]) -> float:
     return len(times_s) / last if last > 0 else math.inf
 
 
-SERVED_WAVES = 3  # a closed loop's served latencies: this many requests per stream
+SERVED_WAVES = 2  # a closed loop's served latencies: this many requests per stream
 SERVED_MIN_REQUESTS = 32
 
 
