@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from bench.analysis.slo import cost_of
+from bench.config.engines import is_predicted
 from bench.core.formats import cny, given, ms, num, pct
 from bench.display.run import console
 
@@ -54,7 +55,7 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
         return
     first = rows[0]
     where = first["endpoint"] or f"vLLM {first['vllm_version'] or ''} server on {first['device_name'] or first['device']}"
-    if first["engine"] == "sim":  # a prediction, named by what timed it
+    if is_predicted(first["engine"]):  # a prediction, named by what timed it
         where = (f"the simulated server on {first['device_name']} (predicted: {first['engine_version']}, capacity "
                  f"{num(first['predicted_capacity_req_s'])} requests/s)")
     t = Table(title=f"{first['model']} via {where}: {first['num_prompts']} requests a level, {first['input_len']} in / "

@@ -36,9 +36,6 @@ from bench.roofline.batchsim import SimError, prefix_hashes
 from bench.serve.arrivals import arrival_offsets_s
 from bench.serve.load import trace_offsets_s
 
-ENGINE = "sim"
-
-
 def level_arrivals(level: Level, n: int, cfg: ServeConfig, recorded_s: list[float] | None):
     """The arrivals of a level as the real serve sends them (bench.serve.load), and their times (None: closed)."""
     if level.kind == "concurrency":
@@ -140,7 +137,7 @@ def run_sim_serve(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, on_leve
     env = host_env()
     session = _Session(cfg=cfg, model=model, out_csv=out_csv, sweep_id=new_run_id(when), env=env,
                        api_model=cfg.api_model or model.name, target=None, secret=None,
-                       weights=choose_weights(model, cfg.weights).kind, engine=ENGINE, metrics_url=None, device="sim")
+                       weights=choose_weights(model, cfg.weights).kind, engine=cfg.engine, metrics_url=None, device="sim")
     facts = {"device": "sim", "device_name": server.dep.gpu.name, "engine_version": server.version,
              "kv_capacity_tokens": server.dep.kv_capacity_tokens, "gpu_count": server.dep.tp}
     outcomes = []
@@ -153,7 +150,7 @@ def run_sim_serve(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, on_leve
         sim_server = {"server_running_max": sim.max_running, "server_preemptions": sim.preemptions}
         now = dt.datetime.now(dt.timezone.utc)
         row = serve_row(run_id=new_run_id(now), sweep_id=session.sweep_id, when=now, cfg=cfg, model=model, level=level,
-                        weights=session.weights, engine=ENGINE, endpoint_url="", api_model=session.api_model,
+                        weights=session.weights, engine=cfg.engine, endpoint_url="", api_model=session.api_model,
                         metrics=metrics, server=sim_server, facts=facts, env=env, status="ok", error="",
                         engine_start_s=None, peak_memory=(None, ""), workload=work.columns(),
                         roofline=server.roofline_columns(level, metrics.get("output_tok_s")))
