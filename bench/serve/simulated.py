@@ -106,6 +106,13 @@ class SimServer:
                              "queue would grow without bound and no TTFT is steady; give a rate below it, or "
                              "--concurrency, or more hardware; no row was written")
 
+    def measure(self, level: Level, cfg: ServeConfig, lengths: list, recorded_s: list | None, blocks: list | None):
+        """(the sim's outcome, its request records, the level's figures as bench.measure.streaming computes them)."""
+        arrivals, _ = level_arrivals(level, len(lengths), cfg, recorded_s)
+        sim = servesim.serve(self.dep, lengths, arrivals, self.eff, self.seqs, self.tokens, prefix_blocks=blocks)
+        records = records_of(sim)
+        return sim, records, compute_serve_metrics(records, sim.elapsed_s, cfg.slo)
+
     def roofline_columns(self, level: Level, output_tok_s: float | None) -> dict:
         band = self.profile is not None and level.kind == "concurrency" and output_tok_s
         return {"prediction_calibration": self.profile.name if self.profile else "roofline bound",
@@ -142,11 +149,7 @@ def run_sim_serve(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, on_leve
              "kv_capacity_tokens": server.dep.kv_capacity_tokens, "gpu_count": server.dep.tp}
     outcomes = []
     for level, _ in planned:
-        arrivals, _ = level_arrivals(level, len(lengths), cfg, recorded)
-        sim = servesim.serve(server.dep, lengths, arrivals, server.eff, server.seqs, server.tokens,
-                             prefix_blocks=blocks)
-        records = records_of(sim)
-        metrics = compute_serve_metrics(records, sim.elapsed_s, cfg.slo)
+        sim, records, metrics = server.measure(level, cfg, lengths, recorded, blocks)
         sim_server = {"server_running_max": sim.max_running, "server_preemptions": sim.preemptions}
         now = dt.datetime.now(dt.timezone.utc)
         row = serve_row(run_id=new_run_id(now), sweep_id=session.sweep_id, when=now, cfg=cfg, model=model, level=level,
@@ -172,3 +175,26 @@ def run_sim_serve(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, on_leve
     cheapest = cheapest_meeting_slo([o.row for o in outcomes]) if cfg.hardware else None
     _write_sweep_record(session, outcomes, cheapest)
     return SessionOutcome(sweep_id=session.sweep_id, levels=outcomes, log_path=None, cheapest=cheapest)
+
+
+def level_measurer(cfg: ServeConfig, model: ResolvedModel):
+    """A search over load levels (the SLO boundary of bench serve --find-max-load) on the simulated server: a callable
+    Level -> that level's figures (the row's metric columns, bench.measure.streaming), nothing written. An open-loop
+    level above the card's capacity is not refused here: its figures say so, `sustainable` False (the queue grows
+    without bound: no TTFT target is met)."""
+    from bench.workload import source
+
+    work = source.build(cfg.model_dump(), model.config)
+    lengths = [(r.prompt_len, r.output_len) for r in work.requests]
+    recorded = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
+    blocks = prefix_hashes([r.prompt_token_ids for r in work.requests]) if cfg.enable_prefix_caching else None
+    server = SimServer(cfg, model, lengths)
+
+    def measure(level: Level) -> dict:
+        try:
+            server.check_sustainable(level, level_arrivals(level, len(lengths), cfg, recorded)[1])
+        except BenchError:
+            return {"sustainable": False, "predicted_capacity_req_s": server.capacity_req_s}
+        _, _, metrics = server.measure(level, cfg, lengths, recorded, blocks)
+        return {**metrics, "sustainable": True, "predicted_capacity_req_s": server.capacity_req_s}
+    return measure

@@ -124,3 +124,18 @@ def test_plan_on_sim_rows_plans_a_fleet_with_served_latencies(tmp_path, capsys):
     hw = d["hardware"][0]
     assert hw["gpus"] >= 1 and hw["batch_at_slo"] >= 64
     assert any("its latencies are served predictions: the simulated server" in n for n in d["notes"])
+
+
+def test_the_level_measurer_of_a_search_gives_a_levels_figures_and_flags_an_unsustainable_rate():
+    """The callable a load search uses: the same figures as the row of that level; above capacity, no figures."""
+    from bench.config.serve import Level, parse
+    from bench.serve import resolve
+    from bench.serve.simulated import level_measurer
+
+    cfg, model, _ = resolve.resolve(parse({"engine": "sim", "hardware": "H100-SXM", "model": "qwen2.5-7b-instruct",
+                                           "input_len": 512, "output_len": 32, "num_prompts": 32}))
+    measure = level_measurer(cfg, model)
+    one = measure(Level("concurrency", 1))
+    assert one["sustainable"] and one["completed"] == 32 and one["ttft_p99_ms"] == pytest.approx(one["ttft_p50_ms"])
+    over = measure(Level("rate", 10 * one["predicted_capacity_req_s"]))
+    assert over == {"sustainable": False, "predicted_capacity_req_s": one["predicted_capacity_req_s"]}
