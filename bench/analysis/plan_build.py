@@ -200,25 +200,27 @@ def shape_of(row: dict) -> str:
     return f"{n('input_len')}/{n('output_len')}"
 
 
-def measured_groups(rows: list[dict], hw_name: str, percentile: int, book,
-                    cache_hit_rate: float = 0.0, profile=None) -> dict[tuple[int, str], list[Point]]:
+def measured_groups(rows: list[dict], hw_name: str, percentile: int, book, cache_hit_rate: float = 0.0,
+                    profile=None, served_latency: bool = True) -> dict[tuple[int, str], list[Point]]:
     """Points of the rows that ran on `hw_name`, by (GPUs per replica, request shape): a front is read from rows of
     one parallelism and one workload only. Sim rows (predicted, labelled) count only where no row was measured.
     A prefix-cache hit rate the rows did not measure is credited as the prefill work it saves
     (bench.analysis.plan_points.cache_speedup)."""
     from bench.cost.hwchoice import measured_hardware
+    from bench.cost.predicted import prediction_of
 
     points: list[tuple[tuple[int, str], Point]] = []
     hw = book.hardware[hw_name]
-    for r in rows:
-        if measured_hardware(r, book) != hw_name:
-            continue
-        gpus = gpu_count_of(r, hw)
-        p = measured_point(r, percentile, gpus, cache_hit_rate, profile)
-        if p is not None:
-            points.append(((gpus, shape_of(r)), p))
-    if any(not p.predicted for _, p in points):  # measured rows first: sim rows only where nothing was measured
-        points = [(k, p) for k, p in points if not p.predicted]
+    mine = [r for r in rows if measured_hardware(r, book) == hw_name]
+    # measured rows first: sim rows only where nothing was measured (and only then simulated as served)
+    for group in ([r for r in mine if prediction_of(r) is None], [r for r in mine if prediction_of(r) is not None]):
+        for r in group:
+            gpus = gpu_count_of(r, hw)
+            p = measured_point(r, percentile, gpus, cache_hit_rate, profile, served_latency)
+            if p is not None:
+                points.append(((gpus, shape_of(r)), p))
+        if points:
+            break
     groups: dict[tuple[int, str], list[Point]] = {}
     for key, p in points:
         groups.setdefault(key, []).append(p)
@@ -310,7 +312,8 @@ def build_plan(req: PlanRequest) -> Plan:
     for hw_name in req.hardware:
         prices = gpu_hours(hw_name, book, cost_opts)
         head = headline_hour(hw_name, book, replace(cost_opts, basis=req.basis), prices)
-        groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate, profile)
+        # served latencies (the simulated server) where a latency target needs them; else the rows' own
+        groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate, profile, req.slo.given)
         if groups:
             nearest = closest_shapes([k[1] for k in groups], req.traffic.mix)
             options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text, headline=head)
@@ -319,7 +322,8 @@ def build_plan(req: PlanRequest) -> Plan:
             continue
         profile = profile or load_profile(None)
         pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size, profile=profile,
-                                    cache_hit_rate=req.cache_hit_rate, percentile=req.slo.percentile)
+                                    cache_hit_rate=req.cache_hit_rate,
+                                    percentile=req.slo.percentile if req.slo.given else None)
         workload = f"{shape.input_len}/{shape.output_len}"
         note = why or prediction_note(model.name, hw_name, profile)
         bound = plan_hardware(hw_name, roofline_points(model, hw_name, shape, req.tensor_parallel_size,

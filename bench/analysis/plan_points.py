@@ -63,11 +63,13 @@ def cache_speedup(row: dict, cache_hit_rate: float) -> float:
     return elapsed / (elapsed - cache_hit_rate * prefill_s)
 
 
-def measured_point(row: dict, percentile: int, gpus: int, cache_hit_rate: float = 0.0, profile=None) -> Point | None:
+def measured_point(row: dict, percentile: int, gpus: int, cache_hit_rate: float = 0.0, profile=None,
+                   served_latency: bool = True) -> Point | None:
     """A results row as a point at `percentile` (50 or 99); None without a batch or throughput. A sim row's point
     says it is predicted, and by what (bench.cost.predicted: 'predicted (calibration NAME)'); an offline sim row
     (bench run --engine sim: every request at t=0) takes its TTFT and TPOT from the simulated server instead, at a
-    closed loop of its batch (served_row_latencies_ms; `profile`: a calibration the row may name). A prefix-cache
+    closed loop of its batch (served_row_latencies_ms; `profile`: a calibration the row may name; served_latency
+    False: the row's own, where no latency target needs them). A prefix-cache
     hit rate the row did not measure scales its throughput by cache_speedup (its latencies are kept: a floor on
     the gain)."""
     from bench.cost.predicted import prediction_of
@@ -78,7 +80,7 @@ def measured_point(row: dict, percentile: int, gpus: int, cache_hit_rate: float 
     pred = prediction_of(row)
     ttft, tpot = latency_at(row, "ttft", percentile), latency_at(row, "tpot", percentile)
     served, stat = bool(row.get("load_mode")), ""
-    if pred is not None and not served:
+    if pred is not None and not served and served_latency:
         latencies = served_row_latencies_ms(row, int(round(batch)), percentile, pred.calibration, profile)
         if latencies is not None:
             (ttft, tpot), served, stat = latencies, True, SERVED
