@@ -323,7 +323,7 @@ def build_plan(req: PlanRequest) -> Plan:
         profile = profile or load_profile(None)
         pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size, profile=profile,
                                     cache_hit_rate=req.cache_hit_rate,
-                                    percentile=req.slo.percentile if req.slo.given else None)
+                                    percentile=req.slo.percentile if req.slo.given else None, slo=req.slo)
         workload = f"{shape.input_len}/{shape.output_len}"
         note = why or prediction_note(model.name, hw_name, profile)
         bound = plan_hardware(hw_name, roofline_points(model, hw_name, shape, req.tensor_parallel_size,

@@ -10,7 +10,7 @@ beside the prediction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.analysis.frontier import MEASURED, Point
 from bench.core.formats import num, ratio
@@ -235,11 +235,14 @@ def fitting_deployment(model, hardware: str, shape: Shape, tensor_parallel_size:
 
 def predicted_points(model, hardware: str, shape: Shape, tensor_parallel_size: int | None = None,
                      batches: tuple[int, ...] = PREDICTED_BATCHES, profile=None,
-                     cache_hit_rate: float = 0.0, percentile: int | None = None) -> tuple[list[Point], str]:
+                     cache_hit_rate: float = 0.0, percentile: int | None = None,
+                     slo=None) -> tuple[list[Point], str]:
     """Expected points (expected_point) of catalog model `model` (a ResolvedModel) on `hardware`, at each batch
     whose KV fits, with the parameters of `profile` (a bench.roofline.profile.Profile; None: the published
     fit) for the current vLLM, and a note ("" or why none; fitting_deployment). percentile: served latencies
-    (expected_point)."""
+    (expected_point). slo (a frontier.Slo): the batches above the first whose served latencies miss it are not
+    simulated (a larger closed loop queues more; their latencies are left unknown, which misses any target): the
+    operating point is at or below that batch, and those simulations would cost the most."""
     from bench.roofline import predict
 
     dep, fit, why = fitting_deployment(model, hardware, shape, tensor_parallel_size)
@@ -247,8 +250,17 @@ def predicted_points(model, hardware: str, shape: Shape, tensor_parallel_size: i
         return [], why
     prof = profile or predict.load_profile(None)
     eff = prof.efficiency_for("vllm")
-    return [expected_point(dep, b, shape, eff, (prof.band_low, prof.band_high), prof.name, cache_hit_rate,
-                           percentile) for b in batches if b <= fit], ""
+    from bench.analysis.frontier import misses
+
+    points, missed = [], False
+    for b in (b for b in batches if b <= fit):
+        p = expected_point(dep, b, shape, eff, (prof.band_low, prof.band_high), prof.name, cache_hit_rate,
+                           None if missed else percentile)
+        if missed:
+            p = replace(p, ttft_ms=None, tpot_ms=None, latency_stat=SERVED, served=True)
+        missed = missed or (percentile is not None and slo is not None and bool(misses(p, slo)))
+        points.append(p)
+    return points, ""
 
 
 def roofline_points(model, hardware: str, shape: Shape, tensor_parallel_size: int | None = None,
