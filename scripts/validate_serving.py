@@ -9,10 +9,11 @@ Steps (each skipped when its output is already in OUT_DIR, so a rerun only print
 2. `bench run` of the model at --max-num-seqs 1,4,8,16 (the offline rows) -> OUT_DIR/run.csv;
 3. `bench calibrate OUT_DIR/run.csv --hardware this-cpu` -> OUT_DIR/profile.yaml (4 rows: bandwidth and compute
    fractions, step and per-sequence overheads);
-4. `bench serve` (vLLM's OpenAI server, CPU build) at --concurrency 1,4,16 -> OUT_DIR/serve-conc.csv, then at two
-   rates, 30% and 70% of the requests/s measured at concurrency 16 -> OUT_DIR/serve-rate.csv;
-5. `bench serve --engine sim --hardware this-cpu --profile OUT_DIR/profile.yaml` at the same levels, seed and
-   workload -> OUT_DIR/sim-conc.csv, OUT_DIR/sim-rate.csv.
+4. `bench serve` (vLLM's OpenAI server, CPU build) at --concurrency 1,4,16 -> OUT_DIR/serve-conc.csv, and
+   `bench serve --engine sim --hardware this-cpu --profile OUT_DIR/profile.yaml` at the same levels, seed and
+   workload -> OUT_DIR/sim-conc.csv;
+5. both at two rates, 30% and 70% of the capacity the calibrated sim predicts (predicted_capacity_req_s: a rate
+   above it is refused) -> OUT_DIR/serve-rate.csv, OUT_DIR/sim-rate.csv.
 The table: TTFT p50 and p90 and TPOT p50, measured and predicted, predicted / measured, and whether each is within
 25%. The machine's 1-minute load average is printed beside it: timings on a shared machine are noisy.
 """
@@ -33,7 +34,7 @@ TOLERANCE = 0.25
 FIGURES = ("ttft_p50_ms", "ttft_p90_ms", "tpot_p50_ms")
 SEQS = (1, 4, 8, 16)
 CONCURRENCIES = (1, 4, 16)
-RATE_SHARES = (0.3, 0.7)  # of the requests/s measured at the largest concurrency
+RATE_SHARES = (0.3, 0.7)  # of the sim's predicted capacity
 
 
 def bench(out: Path, *args: str) -> None:
@@ -72,14 +73,16 @@ def run_all(out: Path, model: str, dtype: str) -> None:
     conc = ["--concurrencies", ",".join(map(str, CONCURRENCIES))]
     if not (out / "serve-conc.csv").exists():
         bench(out, "serve", *serve, *conc, "--out", str(out / "serve-conc.csv"))
-    top = max(float(r["requests_per_s"]) for r in rows(out / "serve-conc.csv"))
-    rates = ["--rates", ",".join(f"{top * s:.3g}" for s in RATE_SHARES)]
+    sim = ["--engine", "sim", "--hardware", HW, "--profile", str(out / "profile.yaml")]
+    if not (out / "sim-conc.csv").exists():
+        bench(out, "serve", *serve, *sim, *conc, "--out", str(out / "sim-conc.csv"))
+    # the rates: shares of the capacity the calibrated sim predicts (a rate above it is refused: the queue grows)
+    capacity = float(rows(out / "sim-conc.csv")[0]["predicted_capacity_req_s"])
+    rates = ["--rates", ",".join(f"{capacity * s:.3g}" for s in RATE_SHARES)]
     if not (out / "serve-rate.csv").exists():
         bench(out, "serve", *serve, *rates, "--out", str(out / "serve-rate.csv"))
-    sim = ["--engine", "sim", "--hardware", HW, "--profile", str(out / "profile.yaml")]
-    for kind, load in (("conc", conc), ("rate", rates)):
-        if not (out / f"sim-{kind}.csv").exists():
-            bench(out, "serve", *serve, *sim, *load, "--out", str(out / f"sim-{kind}.csv"))
+    if not (out / "sim-rate.csv").exists():
+        bench(out, "serve", *serve, *sim, *rates, "--out", str(out / "sim-rate.csv"))
 
 
 def table(out: Path, fmt: str) -> list[str]:
