@@ -8,7 +8,8 @@ Steps (each skipped when its output is already in OUT_DIR, so a rerun only print
    repository's file is not changed): the CPU's measured bandwidth and matmul rate, its roofline;
 2. `bench run` of the model at --max-num-seqs 1,4,8,16 (the offline rows) -> OUT_DIR/run.csv;
 3. `bench calibrate OUT_DIR/run.csv --hardware this-cpu` -> OUT_DIR/profile.yaml (4 rows: bandwidth and compute
-   fractions, step and per-sequence overheads);
+   fractions, step and per-sequence overheads); --prefill-rows adds `bench run` rows of 512 in / 4 out at
+   --max-num-seqs 1,8 (OUT_DIR/run-prefill.csv) to the calibration;
 4. `bench serve` (vLLM's OpenAI server, CPU build) at --concurrency 1,4,16 -> OUT_DIR/serve-conc.csv, and
    `bench serve --engine sim --hardware this-cpu --profile OUT_DIR/profile.yaml` at the same levels, seed and
    workload -> OUT_DIR/sim-conc.csv;
@@ -58,7 +59,7 @@ def level_of(row: dict) -> str:
     return f"conc. {row['concurrency']}" if row.get("concurrency") else f"rate {float(row['request_rate']):.3g}/s"
 
 
-def run_all(out: Path, model: str, dtype: str) -> None:
+def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given_rates: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "hardware.yaml").exists():
         shutil.copy(REPO / "hardware.yaml", out / "hardware.yaml")
@@ -67,8 +68,14 @@ def run_all(out: Path, model: str, dtype: str) -> None:
     if not (out / "run.csv").exists():
         bench(out, "run", *common, "--num-prompts", "16", "--max-num-seqs", ",".join(map(str, SEQS)), "--hardware", HW,
               "--out", str(out / "run.csv"))
+    calibration = [str(out / "run.csv")]
+    if prefill_rows:  # prompt-heavy rows too: the prefill and decode costs then come from different rows
+        if not (out / "run-prefill.csv").exists():
+            bench(out, "run", *common[:4], "--input-len", "512", "--output-len", "4", "--seed", "1", "--num-prompts",
+                  "8", "--max-num-seqs", "1,8", "--hardware", HW, "--out", str(out / "run-prefill.csv"))
+        calibration.append(str(out / "run-prefill.csv"))
     if not (out / "profile.yaml").exists():
-        bench(out, "calibrate", str(out / "run.csv"), "--hardware", HW, "--out", str(out / "profile.yaml"))
+        bench(out, "calibrate", *calibration, "--hardware", HW, "--out", str(out / "profile.yaml"))
     serve = [*common, "--num-prompts", "48", "--max-num-seqs", str(max(SEQS))]
     conc = ["--concurrencies", ",".join(map(str, CONCURRENCIES))]
     if not (out / "serve-conc.csv").exists():
@@ -78,7 +85,7 @@ def run_all(out: Path, model: str, dtype: str) -> None:
         bench(out, "serve", *serve, *sim, *conc, "--out", str(out / "sim-conc.csv"))
     # the rates: shares of the capacity the calibrated sim predicts (a rate above it is refused: the queue grows)
     capacity = float(rows(out / "sim-conc.csv")[0]["predicted_capacity_req_s"])
-    rates = ["--rates", ",".join(f"{capacity * s:.3g}" for s in RATE_SHARES)]
+    rates = ["--rates", given_rates or ",".join(f"{capacity * s:.3g}" for s in RATE_SHARES)]
     if not (out / "serve-rate.csv").exists():
         bench(out, "serve", *serve, *rates, "--out", str(out / "serve-rate.csv"))
     if not (out / "sim-rate.csv").exists():
@@ -116,11 +123,14 @@ def main() -> None:
     ap.add_argument("--model", default="tiny-qwen2")
     ap.add_argument("--dtype", default=None, help="default: python -m bench.measure.cpu_features dtype")
     ap.add_argument("--format", choices=("table", "markdown"), default="table")
+    ap.add_argument("--prefill-rows", action="store_true", help="calibrate also on prompt-heavy bench run rows (512 in "
+                    "/ 4 out at --max-num-seqs 1,8): they separate the prefill cost from the decode cost")
+    ap.add_argument("--rates", help="R1,R2: the rate levels (default: 30%% and 70%% of the sim's predicted capacity)")
     args = ap.parse_args()
     dtype = args.dtype or subprocess.run([sys.executable, "-m", "bench.measure.cpu_features", "dtype"], cwd=REPO,
                                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
                                          ).stdout.strip() or "float32"
-    run_all(args.out, args.model, dtype)
+    run_all(args.out, args.model, dtype, args.prefill_rows, args.rates)
     print("\n".join(table(args.out, args.format)))
 
 
