@@ -228,10 +228,16 @@ def measured_groups(rows: list[dict], hw_name: str, percentile: int, book, cache
 
 
 def plan_hardware(hw_name: str, points: list[Point], req: PlanRequest, prices: tuple[GpuHour, ...],
-                  note: str = "", workload: str = "", headline: GpuHour | None = None) -> HardwarePlan:
-    """The operating point at the SLO and the fleet for the traffic, or the best point when none meets it."""
+                  note: str = "", workload: str = "", headline: GpuHour | None = None,
+                  boundaries: frozenset[str] = frozenset()) -> HardwarePlan:
+    """The operating point at the SLO and the fleet for the traffic, or the best point when none meets it. A level
+    `bench serve --find-max-load` marked as the boundary for these targets (`boundaries`: run_ids) is the
+    replica's capacity where the rows have one (bench.analysis.boundary)."""
+    from bench.analysis.boundary import boundary_operating_point
+
     source = points[0].source if points else ""
     op = frontier.at_slo(points, req.slo) if points else None
+    op = boundary_operating_point(points, boundaries) or op
     if op is None:
         best = frontier.best_available(points, req.slo) if points else None
         return HardwarePlan(hw_name, source, tuple(points), None, best, None, prices, req.basis, note, workload,
@@ -291,6 +297,7 @@ def matched_vendors(model, req: PlanRequest, as_of: dt.date) -> tuple[list[tuple
 def build_plan(req: PlanRequest) -> Plan:
     """The whole plan; BenchError for bad input, and when no hardware has a point meeting the SLO (naming the
     best available point)."""
+    from bench.analysis.boundary import boundary_refs
     from bench.config import catalog
     from bench.config.hardware import load_hardware
 
@@ -316,7 +323,8 @@ def build_plan(req: PlanRequest) -> Plan:
         groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate, profile, req.slo.given)
         if groups:
             nearest = closest_shapes([k[1] for k in groups], req.traffic.mix)
-            options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text, headline=head)
+            found = frozenset(boundary_refs(rows, req.slo))
+            options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text, headline=head, boundaries=found)
                        for (_, shape_text), pts in groups.items() if shape_text in nearest]
             plans.append(cheapest(options))
             continue

@@ -59,6 +59,14 @@ def upper_bound_rank(n_samples: int, q_pct: float = 99.0, confidence: float = CO
     return k if k <= n_samples else None
 
 
+def min_samples_for_bound(q_pct: float = 99.0, confidence: float = CONFIDENCE) -> int:
+    """The fewest samples with an upper bound on the q-th percentile at `confidence`: the largest order statistic
+    bounds it once P(all n below the quantile) = (q/100)^n <= 1 - confidence, n >= log(1 - c) / log(q/100);
+    p99 at 95%: log(0.05) / log(0.99) = 298.07 -> 299."""
+    n = math.ceil(round(math.log(1.0 - confidence) / math.log(q_pct / 100.0), 9))
+    return n
+
+
 def percentile_upper_bound(values: list[float], q_pct: float = 99.0,
                            confidence: float = CONFIDENCE) -> float | None:
     """The value the true q-th percentile lies under at `confidence` (see upper_bound_rank); None: too few."""

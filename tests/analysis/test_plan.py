@@ -559,3 +559,39 @@ def test_a_latency_target_at_p99_reads_the_95pct_bound_where_the_row_has_one():
     assert latency_at(row, "ttft", 99) == 95.0  # the bound, not the point estimate
     assert latency_at(row, "tpot", 99) == 9.0  # under 299 requests: no bound, the p99 stands
     assert latency_at(row, "ttft", 50) == 40.0
+
+
+def test_a_searchs_boundary_is_the_replicas_capacity(capsys, tmp_path):
+    """Beside the three offline rows, a --find-max-load search for TPOT <= 40 ms: its boundary level carried 700
+    tok/s. Without it the plan would run batch 20 at 1,100 tok/s (interpolated, test above)."""
+    csv_path = measured_csv(tmp_path)
+    base = {"schema_version": SCHEMA_VERSION, "timestamp": "2026-01-01T00:00:00+00:00", "model": "qwen2.5-7b-instruct",
+            "engine": "vllm-server", "device": "cuda", "status": "ok", "hardware": "H100-SXM", "input_len": 768,
+            "output_len": 256, "num_prompts": 400, "tensor_parallel_size": 1, "pipeline_parallel_size": 1,
+            "load_mode": "rate", "slo_tpot_ms": 40.0}
+    rows = [{**base, "run_id": "s1", "request_rate": 1.0, "mean_concurrency": 6.0, "total_tok_s": 500.0,
+             "tpot_p99_bound_ms": 30.0, "search_step": 1, "search_passed": True, "slo_boundary": False},
+            {**base, "run_id": "s3", "request_rate": 1.5, "mean_concurrency": 9.0, "total_tok_s": 700.0,
+             "tpot_p99_bound_ms": 39.0, "search_step": 3, "search_passed": True, "slo_boundary": True},
+            {**base, "run_id": "s2", "request_rate": 2.0, "mean_concurrency": 14.0, "total_tok_s": 800.0,
+             "tpot_p99_bound_ms": 55.0, "search_step": 2, "search_passed": False, "slo_boundary": False}]
+    serve_csv = write_rows(tmp_path / "serve.csv", rows)
+    code, out, err = run_plan(capsys, str(csv_path), str(serve_csv), "--model", "qwen2.5-7b-instruct", "--hardware",
+                              "H100-SXM", "--traffic", "100M/day", "--slo-tpot-ms", "40", "--gpu-cny-per-hour", "10",
+                              "--vendors", "doubao-pro-32k", "--as-of", "2024-06-01", "--format", "json")
+    assert code == 0, err
+    h = json.loads(out)["hardware"][0]
+    # peak 2,314.81 tok/s (the test above) over 700 tok/s a replica: ceil(3.307) = 4 replicas, 4 GPUs, 1 server;
+    # 4 x 10 CNY x 730 h = 29,200 CNY a month
+    assert h["operating_point_from"] == ["s3"] and h["replica_tok_s"] == pytest.approx(700.0)
+    assert (h["replicas"], h["gpus"], h["servers"]) == (4, 4, 1) and h["monthly_cny"]["rental"] == pytest.approx(29_200)
+    assert h["binding"] == "SLO boundary (bench serve --find-max-load)"
+    # another target than the search's (TPOT <= 50 ms): the boundary does not answer it, the front is read as before
+    code, out, err = run_plan(capsys, str(csv_path), str(serve_csv), "--model", "qwen2.5-7b-instruct", "--hardware",
+                              "H100-SXM", "--traffic", "100M/day", "--slo-tpot-ms", "50", "--gpu-cny-per-hour", "10",
+                              "--vendors", "doubao-pro-32k", "--as-of", "2024-06-01", "--format", "json")
+    assert code == 0, err
+    h = json.loads(out)["hardware"][0]
+    # the points by batch: 1 (TPOT 10), 6 (30), 8 (20), 9 (39), 14 (55), 32 (60); TPOT 50 is reached between
+    # batch 9 and 14 at 9 + (50 - 39) / (55 - 39) x 5 = 12.44, where 700 + (800 - 700) x 3.4375 / 5 = 768.75 tok/s
+    assert h["operating_point_from"] == ["s3", "s2"] and h["replica_tok_s"] == pytest.approx(768.75)

@@ -139,3 +139,11 @@ def test_the_level_measurer_of_a_search_gives_a_levels_figures_and_flags_an_unsu
     assert one["sustainable"] and one["completed"] == 32 and one["ttft_p99_ms"] == pytest.approx(one["ttft_p50_ms"])
     over = measure(Level("rate", 10 * one["predicted_capacity_req_s"]))
     assert over == {"sustainable": False, "predicted_capacity_req_s": one["predicted_capacity_req_s"]}
+
+
+def test_find_max_load_is_refused_on_the_simulated_server(tmp_path, capsys, no_server):
+    path = tmp_path / "serve.csv"
+    code = main([*SIM, "--find-max-load", "--slo-ttft-ms", "500", "--num-prompts", "300", "--out", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--find-max-load searches measured levels" in err and err.count("\n") == 1, err
+    assert not path.exists()

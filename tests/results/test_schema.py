@@ -67,12 +67,15 @@ ALL = ALL + V6_ADDED
 V7_ADDED = ["source_format", "source_tool", "source_tool_version", "source_file", "source_sha256", "source_benchmark",
             "given_columns", "recomputed_from", "tool_disagreement"]
 ALL = ALL + V7_ADDED
-# Version 8: the simulated server's capacity (bench serve --engine sim), after version 7's.
-V8_ADDED = ["predicted_capacity_req_s"]
+# Version 8: the max-load search, the steady-state window, energy per token of any kind on serve rows.
+V8_ADDED = ["search_step", "search_passed", "slo_boundary", "steady_start_s", "steady_end_s", "steady_output_tok_s",
+            "steady_total_tok_s", "steady_requests_per_s", "joules_per_total_token", "energy_coverage",
+            # the simulated server's capacity (bench serve --engine sim)
+            "predicted_capacity_req_s"]
 ALL = ALL + V8_ADDED
 
 
-def test_version_8_is_version_4_plus_failures_speculative_decoding_repeats_sources_then_capacity_at_the_end():
+def test_version_8_is_version_4_plus_failures_speculative_decoding_repeats_sources_then_search_at_the_end():
     assert schema.SCHEMA_VERSION == 8 and store.SCHEMA_VERSION == 8
     assert schema.COLUMNS == ALL
     assert store.COLUMNS is schema.COLUMNS
@@ -136,6 +139,7 @@ def test_an_ok_offline_row_fills_every_column_it_declares_with_the_hand_computed
     assert row["output_tok_s"] == pytest.approx(48 / 4.0)  # 3 x 16 tokens over 4 s
     assert row["kv_cache_gb"] == pytest.approx(0.032768) and row["peak_memory_gb"] == pytest.approx(70.0)
     assert row["joules_per_output_token"] == pytest.approx(2800.0 / 48)
+    assert row["joules_per_total_token"] == pytest.approx(2800.0 / (3 * 32 + 48))  # 96 prompt + 48 output tokens
     assert row["cost_basis"] == "rental" and row["cny_per_m_total"] > 0  # priced on H100-SXM
     assert row["efficiency"] is not None and row["roofline_output_tok_s"] > 0
     assert "sweep_id" not in row and "itl_p50_ms" not in row
@@ -192,7 +196,8 @@ def test_a_serve_row_fills_every_column_it_declares():
     assert row["e2e_mean_ms"] == pytest.approx(1200.0) and row["ttft_p90_ms"] == pytest.approx(190.0)
     # only the first request meets TTFT <= 150 ms: goodput 1 request / 2 s
     assert row["goodput_req_s"] == pytest.approx(0.5) and row["meets_slo"] is False
-    assert row["cny_per_m_total"] > 0 and "kv_block_size" not in row and "energy_j" not in row
+    assert row["cny_per_m_total"] > 0 and "kv_block_size" not in row and "prefill_s" not in row
+    assert row["energy_j"] is None  # serve rows carry the energy columns; no GPU sampled here
 
 
 def test_an_endpoint_that_says_nothing_of_its_version_is_recorded_as_unknown():
@@ -379,16 +384,18 @@ def test_a_v4_row_gains_the_speculative_columns_empty_and_keeps_every_cell():
 
 
 def test_a_v6_row_gains_the_source_columns_empty_and_keeps_every_cell():
-    v6 = {c: f"{c}-x" for c in ALL[:-len(V7_ADDED + V8_ADDED)]}
+    v6_columns = ALL[:-len(V7_ADDED) - len(V8_ADDED)]
+    v6 = {c: f"{c}-x" for c in v6_columns}
     v6.update(schema_version="6")
-    header, (row,) = upgrade.upgrade(ALL[:-len(V7_ADDED + V8_ADDED)], [v6])
+    header, (row,) = upgrade.upgrade(v6_columns, [v6])
     assert header == schema.COLUMNS and row["schema_version"] == "8"
     assert {k: row[k] for k in v6 if k != "schema_version"} == {k: v for k, v in v6.items() if k != "schema_version"}
-    assert all(row[c] == "" for c in V7_ADDED + V8_ADDED)  # bench wrote the row itself: no other tool's source
+    assert all(row[c] == "" for c in V7_ADDED)  # bench wrote the row itself: no other tool's source
+    assert all(row[c] == "" for c in V8_ADDED)  # and it ran no search
 
 
-def test_a_v7_row_gains_the_capacity_column_empty_and_keeps_every_cell():
-    """A version-7 row was never a simulated server's (bench serve had no --engine sim): no capacity to fill."""
+def test_a_v7_row_gains_the_version_8_columns_empty_and_keeps_every_cell():
+    """A version-7 row ran no search and was never a simulated server's (bench serve had no --engine sim)."""
     v7 = {c: f"{c}-x" for c in ALL[:-len(V8_ADDED)]}
     v7.update(schema_version="7")
     header, (row,) = upgrade.upgrade(ALL[:-len(V8_ADDED)], [v7])
@@ -407,7 +414,8 @@ def test_the_version_is_the_newest_columns_since():
     assert list(added[3]) == V3_ADDED and list(added[4]) == V4_ADDED and list(added[5]) == V5_ADDED
     assert list(added[6]) == V6_ADDED and list(added[7]) == V7_ADDED and list(added[8]) == V8_ADDED
     assert upgrade.CURRENT.added == {2: ("engine_version",), 3: tuple(V3_ADDED), 4: tuple(V4_ADDED),
-                                     5: tuple(V5_ADDED), 6: tuple(V6_ADDED), 7: tuple(V7_ADDED), 8: tuple(V8_ADDED)}
+                                     5: tuple(V5_ADDED), 6: tuple(V6_ADDED), 7: tuple(V7_ADDED),
+                                     8: tuple(V8_ADDED)}
     assert "version 5" not in schema.BY_NAME["schema_version"].meaning  # no number to drift: it is derived
 
 
