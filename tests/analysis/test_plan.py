@@ -4,6 +4,7 @@ break-even, each against a hand computation written out. Pure unit tests (no vll
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -348,6 +349,40 @@ def test_every_like_for_like_api_model_has_a_price():
     assert wanted and [x for x in wanted if x[1] not in names] == []
     full = [m for m, e in catalog.load().models.items() if not e.tiny]
     assert [m for m in full if not catalog.load().models[m].compare_with] == []  # every full-size model has some
+
+
+def test_every_model_compares_with_todays_rows_and_dates_the_retired_ones(capsys):
+    """On the price book's newest day (the last row that starts), every full-size model has a like-for-like API model
+    in force; an API name whose every row has ended (deepseek-chat, deepseek-reasoner: last day 2026-07-24) stays
+    for the plans of earlier days, its basis giving that last day, and a plan of today says it was retired."""
+    from bench.config import catalog
+    from bench.config.prices import in_force, load_prices
+
+    book = load_prices()
+    newest = max(p.applies_from for p in book.prices if p.applies_from)
+    now = {p.model for p in in_force(book, newest).prices}
+    ends: dict[str, list] = {}
+    for p in book.prices:
+        ends.setdefault(p.model, []).append(p.applies_to)
+    retired = {m: max(e) for m, e in ends.items() if None not in e}
+    assert retired["deepseek-chat"] == retired["deepseek-reasoner"] == dt.date(2026, 7, 24)
+    for name, entry in catalog.load().models.items():
+        if entry.tiny:
+            continue
+        pairs = catalog.resolve_model(name).compare_with
+        assert any(api in now for api, _ in pairs), name
+        for api, basis in pairs:
+            assert api not in retired or f"retired after {retired[api]}" in basis, (name, api)
+    d = json.loads(run_plan(capsys, "--model", "deepseek-v3.2", "--hardware", "H200-SXM", "--traffic", "100M/day",
+                            "--as-of", "2026-12-06", "--format", "json")[1])
+    assert {v["model"].split(" ")[0] for v in d["vendors"]} == {"deepseek-flash", "deepseek-v4-pro", "qwen-max"}
+    old = json.loads(run_plan(capsys, "--model", "deepseek-v3.2", "--hardware", "H200-SXM", "--traffic", "100M/day",
+                              "--as-of", "2025-10-01", "--format", "json")[1])
+    assert {v["model"].split(" ")[0] for v in old["vendors"]} == {"deepseek-chat", "deepseek-reasoner", "qwen-max"}
+    code, out, _ = run_plan(capsys, "--model", "deepseek-v3.2", "--hardware", "H200-SXM", "--traffic", "100M/day",
+                            "--as-of", "2026-12-06")
+    assert code == 0 and ("deepseek-chat (like-for-like for deepseek-v3.2) was retired after 2026-07-24: no price in "
+                          "force on 2026-12-06") in out
 
 
 def priced_csv(tmp_path: Path) -> Path:
