@@ -16,6 +16,9 @@ from bench.analysis.frontier import MEASURED, Point
 from bench.core.formats import num, ratio
 
 ROOFLINE = "predicted: roofline bound"
+# A row that stands for a case's repeats (bench.analysis.repeats.one_per_case) says how many and how sure its
+# throughput is in these cells.
+RUNS, REL_HW = "_runs", "_tok_s_rel_hw"
 
 
 def expected_label(calibration: str, band_low: float, band_high: float) -> str:
@@ -86,7 +89,7 @@ def measured_point(row: dict, percentile: int, gpus: int, cache_hit_rate: float 
             (ttft, tpot), served, stat = latencies, True, SERVED
     return Point(batch=batch, total_tok_s=tok_s * cache_speedup(row, cache_hit_rate), gpus=gpus,
                  ttft_ms=ttft, tpot_ms=tpot, source=pred.label if pred else MEASURED, ref=str(row.get("run_id") or "?"),
-                 served=served, latency_stat=stat)
+                 served=served, latency_stat=stat, runs=int(row.get(RUNS) or 1), tok_s_rel_hw=row.get(REL_HW))
 
 
 SERVED = "served"  # Point.latency_stat of a served prediction (the simulated server, bench.roofline.servesim)

@@ -77,6 +77,13 @@ class ServeConfig(RunConfig):
                                                                "exit 3; its warm-up is judged the same way first",
                                      metavar="F", ge=0.0, le=1.0)
     warmup: bool = reworded(RunConfig, "warmup", "no warm-up requests before each level")
+    repeats: int = reworded(RunConfig, "repeats", "measure each load level N times, interleaved across levels (L1, "
+                                                  "L2, L1, L2, ...) so drift hits every level alike; one row per "
+                                                  "measurement, tied by repeat_index")
+    until_ci: float | None = reworded(RunConfig, "until_ci", "repeat each load level until the 95% t-interval of its "
+                                      "output tok/s (the throughput its CNY/M is priced from) is within +-PCT% of its "
+                                      "mean, at most --repeats N times (the cap, required); a level that meets it "
+                                      "stops while the others go on, still interleaved")
     request_rates: list[float] | None = option(
         None, "a sweep of request rates", flags=("--rates",), metavar="R1,R2", group="load",
         single=("--request-rate", "R", "requests per second, Poisson arrivals (inf: all at once)"))

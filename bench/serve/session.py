@@ -25,6 +25,7 @@ from bench.measure.environment import host_env
 from bench.core.errors import BenchError
 from bench.execution.signals import Interrupted, signal_name, signals_deferred, sigterm_as_interrupt
 from bench.execution.case import new_run_id
+from bench.execution.rounds import UntilCi, in_rounds
 from bench.serve import energy as level_energy
 from bench.serve import maxload
 from bench.serve.server_facts import local_versions, version_of
@@ -217,11 +218,15 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
 
     if cfg.find_max_load:
         return _run_search(session, plan_of, len(prompts), on_level)
-    # repeats interleave across levels (L1 r0, L2 r0, L1 r1, ...): drift over the session hits every level alike
-    levels = [replace(level, repeat=r) for r in range(cfg.repeats) for level in cfg.levels]
-    for i, level in enumerate(levels):
+    # repeats interleave across levels (L1 r0, L2 r0, L1 r1, ...): drift over the session hits every level alike;
+    # --until-ci drops a level from the rounds once its output tok/s interval is narrow enough (execution.rounds)
+    until = UntilCi(cfg.until_ci)
+    total = cfg.repeats * len(cfg.levels)
+    rounds = in_rounds(list(enumerate(cfg.levels)), lambda c: cfg.repeats, lambda c: c[0], until)
+    for i, (r, (n, level)) in enumerate(rounds):
+        level = replace(level, repeat=r)
         plan = plan_of(level)
-        label = f"[{i + 1}/{len(levels)}] {session.model.name} {level.label}: {len(prompts)} requests"
+        label = f"[{i + 1}/{total}] {session.model.name} {level.label}: {len(prompts)} requests"
         try:
             with _status(label):
                 outcome, stop = _measure_and_record(session, plan, first=not outcomes)
@@ -234,8 +239,11 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
                 _write_sweep_record(session, outcomes, None)
             raise Interrupted(name, outcome) from None
         outcomes.append(outcome)
+        until.add(n, outcome.row)
         if on_level is not None:
             on_level(outcome)
+        if until.target_pct is not None and (until.met(n) or r + 1 == cfg.repeats):
+            print(f"{level.label}: {until.summary(n)}")
         if stop or (session.server is not None and not session.server.alive()):
             break  # the warm-up failed or the server died: the levels left would only fail the same way
     cheapest = cheapest_meeting_slo([o.row for o in outcomes]) if cfg.hardware else None

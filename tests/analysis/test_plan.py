@@ -257,7 +257,8 @@ def test_plan_end_to_end_equals_the_hand_computation(capsys, tmp_path):
     assert h["versus"]["doubao-pro-32k"]["self_over_vendor"] == pytest.approx(7.2 / 1.1)
     # 21,900 / 3,345.83 = 6.55: the vendor is cheapest
     assert d["verdict"] == ("[GPU-hours given on the command line] cheapest: ByteDance doubao-pro-32k (rate-limited) at "
-                            "3,346 CNY/month, 6.55x cheaper than self-host on 3 x H100-SXM (measured) at 21,900")
+                            "3,346 CNY/month, 6.55x cheaper (1 run: no interval) than self-host on 3 x H100-SXM "
+                            "(measured) at 21,900")
     assert (d["market"], d["rental_tier"]) == ("cn", "on-demand")
     with out_path.open() as f:
         lines = list(csv.DictReader(f))
