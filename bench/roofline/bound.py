@@ -10,8 +10,9 @@ prompt chunk: logits only where the engine samples) + attention (bench.model.mod
 the bandwidth and the peak are N times one GPU's; communication is not charged, so this is
 an upper bound on speed, never an estimate of overhead.
 
-The KV cache gets what vLLM would give it, at best: gpu_memory_utilization x memory - weights
-on each GPU (activations and CUDA graphs are not reserved), in 16-token blocks.
+The KV cache gets gpu_memory_utilization x memory - weights - memory_reserve_bytes on each GPU, in 16-token
+blocks: the bound's own cache reserves nothing; a prediction of vLLM reserves its profile run's activation
+peak, CUDA graphs and non-torch memory (bench.roofline.reserve, set by bench.roofline.predict.deployment).
 
 Units in names: _s seconds, _bytes, _flops, _tok_s tokens per second.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bench.config import run as runconfig
-from bench.roofline import batchsim, efficiency, speculation
+from bench.roofline import batchsim, collectives, efficiency, speculation
 from bench.roofline.kvcache import KvCache
 from bench.model import flops, modelmath
 
@@ -122,6 +123,9 @@ class Deployment(KvCache):
     # speculative decoding (bench.roofline.speculation): each decoding sequence verifies k + 1 tokens a step and
     # a network draft adds k passes; None: one token a step
     draft: speculation.Draft | None = None
+    # what the engine keeps from the KV cache besides the weights, per GPU (vLLM's profile run:
+    # bench.roofline.reserve.non_kv_bytes); 0: the bound's cache
+    memory_reserve_bytes: float = 0.0
 
     @property
     def tp(self) -> int:
@@ -205,7 +209,7 @@ class Deployment(KvCache):
 
     @property
     def kv_cache_bytes_per_gpu(self) -> float:
-        return self.gpu_memory_utilization * self.gpu.memory_bytes - self.weight_bytes_per_gpu
+        return self.gpu_memory_utilization * self.gpu.memory_bytes - self.weight_bytes_per_gpu - self.memory_reserve_bytes
 
     @property
     def fits(self) -> bool:
@@ -280,7 +284,8 @@ class Deployment(KvCache):
     def machine(self) -> efficiency.Machine:
         """The TP group as the efficiency model sees it."""
         return efficiency.Machine(tp=self.tp, bandwidth_bytes_s=self.bandwidth_bytes_s, peak_flops=self.peak_flops,
-                                  link_bytes_s=self.gpu.interconnect_bytes_s)
+                                  link_bytes_s=self.gpu.interconnect_bytes_s,
+                                  allreduce_alpha_s=collectives.allreduce_alpha_s(self.gpu.interconnect_bytes_s, self.tp))
 
     @cached_property
     def _expert_memo(self) -> dict[int, float]:
@@ -315,7 +320,12 @@ class Deployment(KvCache):
             kv_bytes=sum(self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks)),
             gemm_flops=gemm, attention_flops=attn, sequences=sequences, tokens=tokens,
             allreduce_bytes=tokens * int(self.cfg["hidden_size"]) * act_bytes,
-            allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0, expert_matrices=matrices)
+            allreduces=collectives.ALLREDUCES_PER_LAYER * modelmath.num_layers(self.cfg) if self.tp > 1 else 0,
+            expert_matrices=matrices, launch_s=collectives.launch_s(self._kernels, tokens))
+
+    @cached_property
+    def _kernels(self) -> int:
+        return collectives.kernels_per_step(modelmath.num_layers(self.cfg), m.moe_layers if (m := self.params.moe) else 0)
 
     def decode_step(self, batch: int, context_len: int) -> StepBound:
         return self.step(batch, batch * context_len)
