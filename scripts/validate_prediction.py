@@ -46,7 +46,7 @@ def trace_inputs_sha(runs) -> str:
     hardware.yaml and the config.json of every model the rows use. A cache made under another value is stale."""
     from bench.config import catalog, hardware
 
-    h = hashlib.sha256()
+    h = hashlib.sha256(b"kv-reserve" if published.KV_RESERVE else b"no-kv-reserve")
     for path in sorted((REPO_ROOT / "bench" / "roofline").glob("*.py")) + [hardware.hardware_path()]:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     for model in sorted({r.model for r in runs}):

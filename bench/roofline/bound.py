@@ -41,6 +41,7 @@ class GpuSpec:
     interconnect_bytes_s: float | None = None  # GPU-to-GPU, both directions together (datasheet figure)
     fp32_flops: float | None = None  # measured float32 matmul peak (bench probe entries)
     peak_measured: bool = False  # the peaks are one process's measured matmul (bench probe), not a datasheet's
+    link_kind: str | None = None  # hardware.yaml's interconnect: nvlink | pcie (None: not stated)
 
 
 def gpu_spec(name: str, hw) -> GpuSpec | None:
@@ -69,7 +70,7 @@ def gpu_spec(name: str, hw) -> GpuSpec | None:
     return GpuSpec(name=name, memory_bytes=hw.memory_gb * GIB, bandwidth_bytes_s=hw.memory_bw_tb_s * 1e12,
                    bf16_flops=hw.bf16_tflops * 1e12, fp8_flops=fp8 * 1e12 if fp8 else None,
                    interconnect_bytes_s=link * 1e9 if link else None, fp32_flops=fp32 * 1e12 if fp32 else None,
-                   peak_measured=probed)
+                   peak_measured=probed, link_kind=getattr(hw, "interconnect", None))
 
 
 def peak_flops_per_gpu(gpu: GpuSpec, weight_dtype: str) -> float:
@@ -285,7 +286,7 @@ class Deployment(KvCache):
         """The TP group as the efficiency model sees it."""
         return efficiency.Machine(tp=self.tp, bandwidth_bytes_s=self.bandwidth_bytes_s, peak_flops=self.peak_flops,
                                   link_bytes_s=self.gpu.interconnect_bytes_s,
-                                  allreduce_alpha_s=collectives.allreduce_alpha_s(self.gpu.interconnect_bytes_s, self.tp))
+                                  allreduce_alpha_s=collectives.allreduce_alpha_s(self.gpu.link_kind, self.tp))
 
     @cached_property
     def _expert_memo(self) -> dict[int, float]:

@@ -17,8 +17,7 @@ class, at the message sizes of decode (tens to hundreds of kB), with CUDA graphs
                             on 4 x RTX PRO 6000 (PCIe) NCCL's reduce-scatter and all-gather of one 4096-wide row take
                             8.3 and 13.6 us (flashinfer-ai/flashinfer PR #5023, 2026): about 22 us together.
 
-A link of LINK_NVLINK_MIN_BYTES_S or more (hardware.yaml: NVLink 400-900 GB/s) is NVLink class; slower or unstated is
-PCIe class.
+The class is hardware.yaml's `interconnect` (nvlink or pcie); a card that does not state it is charged as PCIe.
 
 Kernel launches: a decoder layer runs KERNELS_PER_LAYER kernels besides its all-reduces (vLLM's LlamaDecoderLayer:
 input RMSNorm, QKV GEMM, rotary embedding, KV-cache write, attention, o_proj GEMM, fused add-RMSNorm, gate_up GEMM,
@@ -35,7 +34,6 @@ from __future__ import annotations
 
 NVLINK_ALPHA_S = 6e-6
 PCIE_ALPHA_S = 20e-6
-LINK_NVLINK_MIN_BYTES_S = 200e9  # both directions together, as hardware.yaml's interconnect_gb_s
 ALLREDUCES_PER_LAYER = 2
 KERNELS_PER_LAYER = 10
 MOE_EXTRA_KERNELS = 4
@@ -44,11 +42,12 @@ STREAM_KERNEL_S = 0.9e-6
 MAX_GRAPH_TOKENS = 512
 
 
-def allreduce_alpha_s(link_bytes_s: float | None, tp: int) -> float:
-    """The fixed latency of one all-reduce over `tp` GPUs on a link of `link_bytes_s` (see the module doc); 0 at TP 1."""
+def allreduce_alpha_s(link_kind: str | None, tp: int) -> float:
+    """The fixed latency of one all-reduce over `tp` GPUs joined by `link_kind` (hardware.yaml's interconnect:
+    nvlink or pcie; see the module doc); 0 at TP 1."""
     if tp <= 1:
         return 0.0
-    return NVLINK_ALPHA_S if link_bytes_s and link_bytes_s >= LINK_NVLINK_MIN_BYTES_S else PCIE_ALPHA_S
+    return NVLINK_ALPHA_S if (link_kind or "").lower() == "nvlink" else PCIE_ALPHA_S
 
 
 def kernels_per_step(layers: int, moe_layers: int) -> int:
