@@ -34,7 +34,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.roofline import fit, profile, published, trace  # noqa: E402
+from bench.roofline import fit, profile, published, reserve, trace  # noqa: E402
 from bench.roofline.batchsim import SimError  # noqa: E402
 from bench.roofline.efficiency import Efficiency  # noqa: E402
 
@@ -118,6 +118,10 @@ def main(argv=None) -> int:
                     help="leave a physics term out (to show its effect): the sourced all-reduce latency and kernel "
                     "launches, or vLLM's activation / CUDA-graph / non-torch memory reserve")
     args = ap.parse_args(argv)
+    if args.write_profile and ("kv-reserve" not in args.without) != reserve.CHARGED:
+        ap.error("--write-profile fits the KV cache predictions use: vLLM's reserve is "
+                 + ("charged, drop --without kv-reserve" if reserve.CHARGED else "not charged "
+                    "(bench.roofline.reserve.CHARGED), add --without kv-reserve"))
     if args.cpu_results and not (args.hardware and args.calibrate_on):
         ap.error("--cpu-results needs --hardware (the bench probe entry) and --calibrate-on MODEL:SEQS,SEQS")
     if args.cpu_results:

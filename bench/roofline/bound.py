@@ -11,7 +11,7 @@ the bandwidth and the peak are N times one GPU's; communication is not charged, 
 an upper bound on speed, never an estimate of overhead.
 
 The KV cache gets gpu_memory_utilization x memory - weights - memory_reserve_bytes on each GPU, in 16-token
-blocks: the bound's own cache reserves nothing; a prediction of vLLM reserves its profile run's activation
+blocks: the bound's own cache reserves nothing; a prediction of vLLM may reserve its profile run's activation
 peak, CUDA graphs and non-torch memory (bench.roofline.reserve, set by bench.roofline.predict.deployment).
 
 Units in names: _s seconds, _bytes, _flops, _tok_s tokens per second.

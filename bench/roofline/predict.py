@@ -49,7 +49,8 @@ def model_dtype(run: dict, model_config: dict) -> str:
 
 def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool = False,
                mla_padded_head_dim: int = 0) -> Deployment:
-    """vLLM serving `run` on `gpu`: its KV cache is what vLLM's profile run leaves (memory_reserve)."""
+    """vLLM serving `run` on `gpu`: its KV cache is what vLLM's profile run leaves (memory_reserve) where
+    bench.roofline.reserve.CHARGED, else util x memory - weights."""
     dtype = model_dtype(run, model_config)
     given = {k: run[k] for k in ("kv_cache_dtype", "gpu_memory_utilization") if run.get(k)}  # else RunConfig's
     tp = run.get("tensor_parallel_size") or 1
@@ -58,7 +59,8 @@ def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool =
                       weight_dtype=weight_format(run, dtype, model_config), model_dtype=dtype, mla_expanded=mla_expanded,
                       mla_padded_head_dim=mla_padded_head_dim,
                       memory_reserve_bytes=memory_reserve(model_config, gpu, tp, run.get("max_num_seqs"),
-                                                          run.get("max_num_batched_tokens"), dtype), **given)
+                                                          run.get("max_num_batched_tokens"), dtype)
+                      if reserve.CHARGED else 0.0, **given)
 
 
 def memory_reserve(model_config: dict, gpu: GpuSpec, tp: int, max_num_seqs: int | None,

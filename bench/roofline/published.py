@@ -40,8 +40,9 @@ COLUMNS = ("id", "model", "hardware", "tp", "engine", "engine_version", "weight_
            "attention_data_parallel", "input_len", "output_len", "num_prompts", "max_num_seqs",
            "max_num_batched_tokens", "metric", "value", "regime", "use", "source", "date", "assumed", "lengths")
 SHAREGPT_CV = 1.0  # assumed spread of ShareGPT lengths (coefficient of variation)
-# vLLM rows keep vLLM's profile-run reserve from their KV cache (bench.roofline.reserve); False: the cache of
-# published-fit-3 (util x memory - weights), for scripts/validate_prediction.py --without kv-reserve
+# vLLM rows keep vLLM's profile-run reserve from their KV cache (bench.roofline.reserve) in the validation of the
+# whole model; False: the cache of published-fit-3 and of predictions while reserve.CHARGED is off (util x memory -
+# weights), for scripts/validate_prediction.py --without kv-reserve
 KV_RESERVE = True
 
 

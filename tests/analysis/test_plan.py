@@ -497,15 +497,13 @@ def test_plan_with_a_profile_sizes_on_the_expected_value_and_shows_the_bound(cap
     with out_csv.open() as f:
         line = next(csv.DictReader(f))
     assert (line["bound_gpus"], line["cny_per_m_band_low"], line["source"]) == ("1", "0.12", hw["source"])
-    # the table: the label, the band beside each predicted figure, the bound's plan in its own column. The largest
-    # batch is 512: vLLM's profile-run reserve (bench.roofline.reserve, 5.66 GiB at its H100 defaults) leaves room for
-    # 953 sequences of 1,024 tokens, below the next batch of the grid
+    # the table: the label, the band beside each predicted figure, the bound's plan in its own column
     code, out, err = run_plan(capsys, *argv, "--format", "markdown")
-    assert (f"| H100-SXM | {hw['source']} 768/256 | 1 | 512 (largest batch) | "
+    assert (f"| H100-SXM | {hw['source']} 768/256 | 1 | 1,024 (largest batch) | "
             f"{hw['replica_tok_s']:,.0f} (band {0.4 * bound['replica_tok_s']:,.0f}-{bound['replica_tok_s']:,.0f}) | "
             "2 (2, 1) (band 1-2) |") in out
     assert "| 0.24 (band 0.12-0.24) |" in out
-    assert f"| batch 512, {bound['replica_tok_s']:,.0f} tok/s, 1 GPU, 0.12 CNY/M |" in out
+    assert f"| batch 1,024, {bound['replica_tok_s']:,.0f} tok/s, 1 GPU, 0.12 CNY/M |" in out
 
 
 def test_plan_with_a_bad_profile_says_so(capsys, tmp_path):
