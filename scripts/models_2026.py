@@ -8,7 +8,8 @@ For every full-size catalog model (models.yaml):
   3. the largest batch of 4,096-token sequences on H20, H100 and RTX-4090 at the smallest TP (1, 2, 4, 8) that holds
      one, and the predicted output tok/s per GPU there with its band (bench.roofline.sizing: the published fit).
 With --grid, every model at TP 1, 2, 4 and 8 on H20, H100, H200 and RTX-4090: the same point where it fits, else
-why not and the single change that would make it fit.
+why not and what would make it fit (bench.roofline.memory_fit: a single change, else a pair, else the servers the
+weights need; a TP vLLM refuses: the largest it accepts that fits).
 
     python scripts/models_2026.py [--grid] [--models a,b] [--markdown]
 """
@@ -50,7 +51,7 @@ def params_cells(cfg: dict, card) -> list[str]:
 
 def point_text(s: sizing.Sized) -> str:
     if not s.fits:
-        return f"does not fit ({s.why_not}; would fit: {', '.join(s.would_fit) or 'none of TP, fp8/int4, fp8 KV'})"
+        return f"does not fit ({s.why_not}; would fit: {', '.join(s.would_fit) or 'no smaller TP that vLLM accepts holds it'})"
     return (f"TP {s.tp}: batch {s.batch:,}{'' if s.batch == s.max_batch else f' (of {s.max_batch:,})'}, "
             f"{s.tok_s_per_gpu:,.0f} tok/s/GPU (band {s.band_low_per_gpu:,.0f}-{s.band_high_per_gpu:,.0f})")
 

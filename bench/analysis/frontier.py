@@ -46,6 +46,10 @@ class Point:
     # (every request submitted at t=0: its TTFT is mostly the wait for a batch slot)
     latency_stat: str = ""
     served: bool = False
+    # the runs it stands for (repeats of one case, at their median) and the 95% t half-width of their throughput
+    # over its mean (bench.measure.uncertainty); None for one run
+    runs: int = 1
+    tok_s_rel_hw: float | None = None
 
     @property
     def tok_s_per_gpu(self) -> float:
@@ -97,6 +101,12 @@ def _lerp_opt(x, x0, y0, x1, y1):
 _SPEEDS = ("total_tok_s", "band_low_tok_s", "band_high_tok_s", "bound_tok_s")  # throughputs: linear in the batch
 
 
+def _wider(a: float | None, b: float | None) -> float | None:
+    """Between two points, the wider relative interval of the two (the interpolation's spread is taken no narrower
+    than either end's); None when an end has none."""
+    return None if a is None or b is None else max(a, b)
+
+
 def at_batch(points: list[Point], batch: float) -> Point:
     """The figures at `batch`, linear between the two measured batches around it (see the module doc).
     Above the largest batch: the largest batch's point (nothing is extrapolated)."""
@@ -116,7 +126,8 @@ def at_batch(points: list[Point], batch: float) -> Point:
                          tpot_ms=_lerp_opt(batch, lo.batch, lo.tpot_ms, hi.batch, hi.tpot_ms),
                          source=lo.source if lo.source == hi.source else f"{lo.source} + {hi.source}",
                          ref=f"{lo.ref} .. {hi.ref}", latency_stat=lo.latency_stat if lo.latency_stat ==
-                         hi.latency_stat else "", served=lo.served and hi.served, **speeds)
+                         hi.latency_stat else "", served=lo.served and hi.served, runs=min(lo.runs, hi.runs),
+                         tok_s_rel_hw=_wider(lo.tok_s_rel_hw, hi.tok_s_rel_hw), **speeds)
     return pts[-1]
 
 

@@ -9,8 +9,9 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bench.analysis import frontier, plan
+from bench.analysis import frontier, intervals, plan
 from bench.analysis.frontier import OperatingPoint, Point, Slo
+from bench.analysis.repeats import rows_per_case
 from bench.analysis.plan_points import PERCENTILES, Shape, measured_point, predicted_points, roofline_points
 from bench.config.prices import VendorPrice
 from bench.cost.gpu_hour import cny_per_hour_for
@@ -18,6 +19,7 @@ from bench.cost.pricing import BASES, CostOptions, gpu_count_of, power_of
 from bench.cost.vendor_use import VendorUse, effective_price
 from bench.core.errors import BenchError
 from bench.core.formats import ms, num, ratio
+from bench.measure import uncertainty
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,30 @@ class Plan:
         monthly = hp.monthly_cny(basis)
         return None if monthly is None else plan.cny_per_m_at(monthly, self.request.traffic.tokens_per_month)
 
+    def gpus_range(self, hp: HardwarePlan) -> tuple[int, int] | None:
+        """The fleet's GPUs at the ends of the operating point's throughput interval (bench.analysis.intervals: the
+        repeats' 95% t-interval, a prediction's band): every point's throughput scaled alike and the fleet sized
+        again, (at the high end, at the low end); None without an interval."""
+        if hp.op is None:
+            return None
+        spread = intervals.spread_of(hp.op.point)
+        if not spread.known:
+            return None
+
+        def gpus_at(f: float) -> int:
+            pts = [replace(p, total_tok_s=p.total_tok_s * f) for p in hp.points]
+            op = replace(hp.op, point=replace(hp.op.point, total_tok_s=hp.op.point.total_tok_s * f))
+            return plan.size_fleet(pts, op, self.request.traffic, batch_share=self.request.batch_share).gpus
+
+        return uncertainty.image(gpus_at, spread.lo, spread.hi)
+
+    def monthly_range(self, hp: HardwarePlan, basis: str | None = None) -> tuple[float, float] | None:
+        """The fleet's CNY a month at the ends of gpus_range."""
+        gpus, price = self.gpus_range(hp), hp.gpu_hour(basis).cny
+        if gpus is None or price is None:
+            return None
+        return plan.monthly_cny(gpus[0], price), plan.monthly_cny(gpus[1], price)
+
     def cny_per_m_band(self, hp: HardwarePlan, basis: str | None = None) -> tuple[float, float] | None:
         """A prediction's CNY/M at the ends of its band (the fleets of HardwarePlan.gpus_in_band); None when
         measured or unpriced."""
@@ -172,7 +198,8 @@ def headline_hour(hw_name: str, book, opts: CostOptions, prices: tuple[GpuHour, 
 
 def rows_for(paths: tuple[Path, ...], model: str, book, hardware: tuple[str, ...] = (),
              gpus: int | None = None) -> list[dict]:
-    """Ok rows of `model` (case-insensitive) in the results files; BenchError for a missing or unreadable file.
+    """Ok rows of `model` (case-insensitive) in the results files, a case's repeats in a file as one row
+    (bench.analysis.repeats.rows_per_case); BenchError for a missing or unreadable file.
     Another tool's file (bench.interop) is read as bench rows: the model planned for, the one candidate card and
     --gpus fill what it does not say (with several candidates, the card must be in the file: bench import
     --hardware puts it there)."""
@@ -186,8 +213,9 @@ def rows_for(paths: tuple[Path, ...], model: str, book, hardware: tuple[str, ...
         if not path.is_dir():
             check_results_file(path)
         _, found = read.read_rows(path, given, read.PRICE)
-        rows += [r for r in found if (r.get("status") or "ok") == "ok"
-                 and str(r.get("model") or "").lower() == model.lower()]
+        # a case's repeats stand as one row, their median, with their throughput's interval (analysis.repeats)
+        rows += rows_per_case([r for r in found if (r.get("status") or "ok") == "ok"
+                               and str(r.get("model") or "").lower() == model.lower()])
     return rows
 
 
@@ -225,10 +253,16 @@ def measured_groups(rows: list[dict], hw_name: str, percentile: int, book,
 
 
 def plan_hardware(hw_name: str, points: list[Point], req: PlanRequest, prices: tuple[GpuHour, ...],
-                  note: str = "", workload: str = "", headline: GpuHour | None = None) -> HardwarePlan:
-    """The operating point at the SLO and the fleet for the traffic, or the best point when none meets it."""
+                  note: str = "", workload: str = "", headline: GpuHour | None = None,
+                  boundaries: frozenset[str] = frozenset()) -> HardwarePlan:
+    """The operating point at the SLO and the fleet for the traffic, or the best point when none meets it. A level
+    `bench serve --find-max-load` marked as the boundary for these targets (`boundaries`: run_ids) is the
+    replica's capacity where the rows have one (bench.analysis.boundary)."""
+    from bench.analysis.boundary import boundary_operating_point
+
     source = points[0].source if points else ""
     op = frontier.at_slo(points, req.slo) if points else None
+    op = boundary_operating_point(points, boundaries) or op
     if op is None:
         best = frontier.best_available(points, req.slo) if points else None
         return HardwarePlan(hw_name, source, tuple(points), None, best, None, prices, req.basis, note, workload,
@@ -288,6 +322,7 @@ def matched_vendors(model, req: PlanRequest, as_of: dt.date) -> tuple[list[tuple
 def build_plan(req: PlanRequest) -> Plan:
     """The whole plan; BenchError for bad input, and when no hardware has a point meeting the SLO (naming the
     best available point)."""
+    from bench.analysis.boundary import boundary_refs
     from bench.config import catalog
     from bench.config.hardware import load_hardware
 
@@ -312,7 +347,8 @@ def build_plan(req: PlanRequest) -> Plan:
         groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate)
         if groups:
             nearest = closest_shapes([k[1] for k in groups], req.traffic.mix)
-            options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text, headline=head)
+            found = frozenset(boundary_refs(rows, req.slo))
+            options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text, headline=head, boundaries=found)
                        for (_, shape_text), pts in groups.items() if shape_text in nearest]
             plans.append(cheapest(options))
             continue

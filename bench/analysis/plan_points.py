@@ -16,6 +16,9 @@ from bench.analysis.frontier import MEASURED, Point
 from bench.core.formats import num, ratio
 
 ROOFLINE = "predicted: roofline bound"
+# A row that stands for a case's repeats (bench.analysis.repeats.one_per_case) says how many and how sure its
+# throughput is in these cells.
+RUNS, REL_HW = "_runs", "_tok_s_rel_hw"
 
 
 def expected_label(calibration: str, band_low: float, band_high: float) -> str:
@@ -77,7 +80,7 @@ def measured_point(row: dict, percentile: int, gpus: int, cache_hit_rate: float 
     return Point(batch=batch, total_tok_s=tok_s * cache_speedup(row, cache_hit_rate), gpus=gpus,
                  ttft_ms=latency_at(row, "ttft", percentile), tpot_ms=latency_at(row, "tpot", percentile),
                  source=pred.label if pred else MEASURED, ref=str(row.get("run_id") or "?"),
-                 served=bool(row.get("load_mode")))
+                 served=bool(row.get("load_mode")), runs=int(row.get(RUNS) or 1), tok_s_rel_hw=row.get(REL_HW))
 
 
 

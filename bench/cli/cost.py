@@ -157,6 +157,10 @@ def cmd_cost(args) -> int:
         for line in (source_line(row), disagreement_line(row)):  # another tool's row: its source, what was given
             if line:
                 console.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
+    from bench.analysis.intervals import case_costs
+    from bench.display.cost import print_case_intervals
+
+    print_case_intervals(case_costs([(row, mine, comparisons) for (mine, comparisons), (row, _) in zip(blocks, priced)]))
     for line in notes:
         console.print(line, highlight=False)
     own = sorted({m.hardware for m, _ in blocks if m.measured_on and m.hardware != opts.hardware and not m.what_if})

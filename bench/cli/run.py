@@ -30,6 +30,7 @@ def cmd_run(args) -> int:
     from bench.display.progress import RunProgress
     from bench.display.run import print_case, print_summary
     from bench.execution.case import run_case
+    from bench.execution.rounds import UntilCi, in_rounds
     from bench.results.outputs import check_results_out, config_files
 
     fields = given(args, RunConfig)
@@ -41,21 +42,27 @@ def cmd_run(args) -> int:
         one = {**fields, **({"max_num_seqs": b} if b is not None else {})}
         cfg = parsed(Namespace(**one), RunConfig, "bench run")  # problems named by their flags
         cases.append(runconfig.resolve(cfg))
-    # repeats interleave across cases (A r0, B r0, A r1, B r1): drift over the session hits every case alike
-    cases = [(cfg.model_copy(update={"repeat_index": r}), model) for r in range(cases[0][0].repeats)
-             for cfg, model in cases]
+    # repeats interleave across cases (A r0, B r0, A r1, B r1): drift over the session hits every case alike;
+    # --until-ci drops a case from the rounds once its interval is narrow enough (bench.execution.rounds)
+    until = UntilCi(cases[0][0].until_ci)
+    cap = cases[0][0].repeats
     outcomes = []
-    progress = RunProgress(len(cases))
-    for i, (cfg, model) in enumerate(cases, 1):
+    progress = RunProgress(len(cases) * cap)
+    for i, (r, (n, (cfg, model))) in enumerate(in_rounds(list(enumerate(cases)), lambda c: cap, lambda c: c[0],
+                                                          until), 1):
+        cfg = cfg.model_copy(update={"repeat_index": r})
         label = f"{model.name} max_num_seqs={cfg.max_num_seqs or 'default'}" + (
-            f" repeat {cfg.repeat_index + 1}/{cfg.repeats}" if cfg.repeats > 1 else "")
+            f" repeat {r + 1}/{cap}" if cap > 1 else "")
         if output.verbose:  # the engine's log is on the terminal: no bars over it
-            outcome = run_case(cfg, model, output.out, verbose=True, label=f"[{i}/{len(cases)}] {label}")
+            outcome = run_case(cfg, model, output.out, verbose=True, label=f"[{i}/{len(cases) * cap}] {label}")
         else:
             with progress.case(label) as watch:
                 outcome = run_case(cfg, model, output.out, label=label, watch=watch)
         print_case(outcome)
         outcomes.append(outcome)
+        until.add(n, outcome.row)
+        if until.target_pct is not None and (until.met(n) or r + 1 == cap):
+            print(f"{model.name} max_num_seqs={cfg.max_num_seqs or 'default'}: {until.summary(n)}")
     if len(outcomes) > 1:
         print_summary([o.row for o in outcomes])
     print(f"results: {output.out} (+ {output.out.with_suffix('')}/<run_id>.json)")

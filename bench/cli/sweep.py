@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from bench.cli.options import EXIT_SOME_FAILED, RESULTS_DIR, add_command, parsed
 from bench.config import run as runconfig
@@ -30,9 +30,18 @@ class SweepOptions(BaseModel):
               f"{runconfig.default('timeout_s'):g})", metavar="S", gt=0.0, allow_inf_nan=False)
     repeats: int | None = reworded(RunConfig, "repeats", "measure every case N times, interleaved across cases "
                                    "(A, B, A, B, ...); default each case's own `repeats`, else 1", default=None)
+    until_ci: float | None = reworded(RunConfig, "until_ci", "repeat every case until the 95% t-interval of its "
+                                      "output tok/s is within +-PCT% of its mean, at most --repeats N times (the cap, "
+                                      "required); default each case's own `until_ci`")
     dry_run: bool = option(False, "validate and list the cases; run nothing")
     ray: str | None = option(None, "run the cases as Ray tasks on an existing cluster (default address: auto); "
                                    "needs the `ray` extra", nargs="?", const="auto", metavar="ADDRESS")
+
+
+    @field_validator("until_ci")
+    @classmethod
+    def _until_ci_target(cls, pct: float | None) -> float | None:
+        return runconfig.until_ci_target(pct)
 
 
 def add_sweep_command(sub) -> None:
@@ -55,6 +64,8 @@ def cmd_sweep(args) -> int:
     overrides.update({name: getattr(pricing, name) for name in pricing.model_fields_set})
     if opts.repeats is not None:
         overrides["repeats"] = opts.repeats
+    if opts.until_ci is not None:
+        overrides["until_ci"] = opts.until_ci
     plan, note = sweep_run.checked_plan(opts.sweep, overrides, out, local=opts.ray is None, dry_run=opts.dry_run)
     ok = results.ok_keys(out)  # whole rows only: a torn last row is not read
     done = ok & {c.key for c in plan.cases}
@@ -74,16 +85,22 @@ def cmd_sweep(args) -> int:
               "(--resume skips them)", file=sys.stderr)
     if opts.ray is not None:
         ray_fanout.open_cluster(opts.ray, to_run)
+    from bench.execution.rounds import planned_until
+
+    until = planned_until(to_run)
     interrupted = None
     with SweepProgress(len(to_run), len(skipped)) as progress:
         try:
             if opts.ray is not None:
-                ray_fanout.run_cases(to_run, out, progress)
+                ray_fanout.run_cases(to_run, out, progress, until)
             else:
-                sweep_run.run_local(to_run, out, progress)
+                sweep_run.run_local(to_run, out, progress, until)
         except KeyboardInterrupt as e:
             interrupted = signal_name(e)
     print_sweep_summary(progress.rows, {c.key: c.label for c in plan.cases}, len(skipped), out)
+    for key, label in ({c.key: c.label for c in to_run} if until is not None else {}).items():
+        if until.target(key) is not None:
+            print(f"{label}: {until.summary(key)}")
     if interrupted:
         again = f"bench sweep {opts.sweep}" + (f" --out {opts.out}" if opts.out else "") + " --resume"
         print(f"interrupted ({interrupted}): finished rows are kept; `{again}` runs the rest", file=sys.stderr)

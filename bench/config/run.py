@@ -90,6 +90,10 @@ class RunConfig(RowPricing):
     repeats: int = option(1, "measure each case N times, interleaved across cases (A, B, A, B, ...) so drift hits "
                              "every case alike; one row per measurement, tied by repeat_index", metavar="N", ge=1,
                           le=MAX_REPEATS)
+    until_ci: float | None = option(
+        None, "repeat each case until the 95% t-interval of its output tok/s is within +-PCT% of its mean, at most "
+              "--repeats N times (the cap, required); a case that meets it stops while the others go on, still "
+              "interleaved", metavar="PCT", allow_inf_nan=False)
     # which of the repeats this case is (set by the command that repeats it; the row's repeat_index)
     repeat_index: int = option(0, "which repeat of the case this is", hidden=True, ge=0)
     hardware: str | None = option(None, "a GPU of hardware.yaml (case-insensitive), e.g. H100-SXM: what --engine sim "
@@ -124,6 +128,25 @@ class RunConfig(RowPricing):
     def _speculative_config_is_an_object(cls, text: str | None) -> str | None:
         return None if text is None else json.dumps(speculative_config(text), sort_keys=True)
 
+    @field_validator("repeats", mode="before")
+    @classmethod
+    def _repeats_at_least_one(cls, n):
+        if isinstance(n, int) and not isinstance(n, bool) and n < 1:
+            raise ValueError("N must be 1 or more to measure anything; give --repeats 1 (each case once) or more")
+        return n
+
+    @field_validator("until_ci")
+    @classmethod
+    def _until_ci_is_a_positive_percentage(cls, pct: float | None) -> float | None:
+        return until_ci_target(pct)
+
+    @model_validator(mode="after")
+    def _until_ci_needs_a_cap(self):
+        if self.until_ci is not None and self.repeats < 2:
+            raise ValueError(f"--until-ci {self.until_ci:g} needs a cap on the repeats: add --repeats N (N >= 2, the "
+                             "most times a case runs)")
+        return self
+
     @model_validator(mode="after")
     def _range_needs_a_distribution(self):
         if self.length_dist == "fixed" and self.range_ratio:
@@ -146,6 +169,14 @@ class RunConfig(RowPricing):
                 wanted = " or ".join(k + (":FILE" if k in ("sharegpt", "jsonl") else "") for k in kinds)
                 raise ValueError(f"{name} is an option of --dataset {wanted}")
         return self
+
+
+def until_ci_target(pct: float | None) -> float | None:
+    """--until-ci's PCT as given; ValueError (one line naming the fix) unless it is above 0."""
+    if pct is not None and pct <= 0:
+        raise ValueError("the target must be a percentage above 0; give e.g. --until-ci 5 (the interval's "
+                         "half-width under 5% of the mean)")
+    return pct
 
 
 def speculative_config(text: str) -> dict:
@@ -194,7 +225,7 @@ DATASET_OPTIONS = {"prefix_len": ("shared-prefix",), "num_prefixes": ("shared-pr
 
 # Options that do not change what is measured (the time limits, the verdict's rule, which repeat, how the row is
 # priced); left out of the case key.
-NOT_IN_KEY = ("timeout_s", "stall_timeout_s", "max_failure_rate", "repeats", "repeat_index", *RowPricing.model_fields)
+NOT_IN_KEY = ("timeout_s", "stall_timeout_s", "max_failure_rate", "repeats", "until_ci", "repeat_index", *RowPricing.model_fields)
 # Options only a predicted engine's (sim's) figures depend on (a measured case's predicted_* columns follow
 # --profile, its measurement does not); and options left out of the key at their default, so keys of cases recorded
 # before them still match.

@@ -16,12 +16,16 @@ from bench.config.files import validated
 from bench.config.flags import Group, option, reworded
 from bench.config.pricing import SloOptions
 from bench.config.run import RunConfig
+from bench.measure.uncertainty import min_samples_for_bound
 from bench.measure.failures import DEFAULT_MAX_FAILURE_RATE
 from bench.measure.slo import Slo
 
 STALL_TIMEOUT_S = 300.0  # no byte for this long and a request fails
 
 DEFAULT_CONCURRENCY = 1
+# --find-max-load (bench.analysis.boundary): levels at most, and the bracket's width at which it stops
+SEARCH_MAX_STEPS = 10
+SEARCH_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class ServeConfig(RunConfig):
         "load": Group(f"load (one of; default --concurrency {DEFAULT_CONCURRENCY})", exclusive=True),
         "slo": Group("SLO (goodput, and which level is cheapest)"),
         "endpoint": Group("endpoint (instead of starting a server)"),
+        "search": Group("the highest load the SLO allows (--find-max-load; docs/serve.md)"),
     }
 
     model: str | None = reworded(RunConfig, "model", "catalog name (see `bench models`) or a directory with a "
@@ -70,6 +75,13 @@ class ServeConfig(RunConfig):
                                                                "exit 3; its warm-up is judged the same way first",
                                      metavar="F", ge=0.0, le=1.0)
     warmup: bool = reworded(RunConfig, "warmup", "no warm-up requests before each level")
+    repeats: int = reworded(RunConfig, "repeats", "measure each load level N times, interleaved across levels (L1, "
+                                                  "L2, L1, L2, ...) so drift hits every level alike; one row per "
+                                                  "measurement, tied by repeat_index")
+    until_ci: float | None = reworded(RunConfig, "until_ci", "repeat each load level until the 95% t-interval of its "
+                                      "output tok/s (the throughput its CNY/M is priced from) is within +-PCT% of its "
+                                      "mean, at most --repeats N times (the cap, required); a level that meets it "
+                                      "stops while the others go on, still interleaved")
     request_rates: list[float] | None = option(
         None, "a sweep of request rates", flags=("--rates",), metavar="R1,R2", group="load",
         single=("--request-rate", "R", "requests per second, Poisson arrivals (inf: all at once)"))
@@ -100,6 +112,20 @@ class ServeConfig(RunConfig):
         None, "token ids (default for completions) or text (chat, vendors)", group="endpoint")
     ignore_eos: bool = option(True, "ask for exactly --output-len tokens (vLLM's ignore_eos; --no-ignore-eos for "
                                     "vendors)", group="endpoint")
+    find_max_load: bool = option(False, "search request rate (Poisson; default) or concurrency (with --concurrency) "
+                                        "for the highest load whose p99 TTFT and TPOT 95% bounds meet --slo-ttft-ms "
+                                        "/ --slo-tpot-ms: grow x2 from --request-rate or --concurrency (default 1), "
+                                        "then bisect; one row per level tried, the boundary marked (slo_boundary)",
+                                 group="search")
+    max_steps: int = option(SEARCH_MAX_STEPS, "--find-max-load: levels measured at most", metavar="N",
+                            group="search", ge=1, le=100)
+    search_timeout_s: float = option(3600.0, "--find-max-load: no level starts once the search has run S seconds "
+                                             "minus the longest level so far", flags=("--search-timeout",),
+                                     metavar="S", group="search", gt=0.0, allow_inf_nan=False)
+    search_tolerance: float = option(SEARCH_TOLERANCE, "--find-max-load: stop once the lowest failing "
+                                                                 "level is within this share above the highest "
+                                                                 "passing one", metavar="F", group="search", gt=0.0,
+                                     le=1.0)
     server_timeout_s: float = option(900.0, "deadline for the local server's /health", flags=("--server-timeout",),
                                      metavar="S", gt=0.0, allow_inf_nan=False)
 
@@ -126,7 +152,30 @@ class ServeConfig(RunConfig):
         fmt = self.prompt_format or ("text" if self.api == "chat" else "tokens")
         if self.api == "chat" and fmt == "tokens":
             raise ValueError("--api chat sends text messages; use --prompt-format text")
+        if self.find_max_load:
+            search_problem = self._search_problem()
+            if search_problem:
+                raise ValueError(search_problem)
         return self
+
+    def _search_problem(self) -> str | None:
+        """Why --find-max-load cannot run with these options, or None."""
+        if not self.slo.given:
+            return "--find-max-load needs a latency target: give --slo-ttft-ms and/or --slo-tpot-ms"
+        if len(self.request_rates or []) > 1 or len(self.concurrencies or []) > 1:
+            return ("--find-max-load chooses the levels itself: give one --request-rate or --concurrency to start "
+                    "from, not a list")
+        if self.replays_trace:
+            return "--find-max-load searches rate or concurrency; a trace replays its own arrival times"
+        if self.request_rates and math.isinf(self.request_rates[0]):
+            return "--find-max-load needs a finite --request-rate to start from"
+        if self.repeats > 1:
+            return "--find-max-load measures each level once; leave out --repeats"
+        need = min_samples_for_bound(99)
+        if self.num_prompts < need:
+            return (f"--find-max-load judges the 95% bound of each level's p99, which needs at least "
+                    f"{need} requests: give --num-prompts {need} or more")
+        return None
 
     @property
     def text_prompts(self) -> bool:

@@ -43,10 +43,19 @@ def vendors_for(model_name: str, names, as_of: dt.date, book: PriceBook) -> tupl
     for name, why in pairs:
         p = now.get(name.lower())
         if p is None:
-            notes.append(f"{name} (like-for-like for {model_name}) has no price in force on {as_of}")
+            notes.append(f"{name} (like-for-like for {model_name}) {_why_not_in_force(book, name, as_of)}")
         else:
             found.append((p, why))
     return found, notes
+
+
+def _why_not_in_force(book: PriceBook, name: str, as_of: dt.date) -> str:
+    """'was retired after DAY' when every row of the API model ended before `as_of` (the vendor stopped serving the
+    name: models.yaml keeps it for plans of earlier days), else 'has no price in force on DAY'."""
+    ends = [p.applies_to for p in book.prices if p.model.lower() == name.lower()]
+    if ends and None not in ends and max(ends) < as_of:
+        return f"was retired after {max(ends)}: no price in force on {as_of}"
+    return f"has no price in force on {as_of}"
 
 
 def marks(price: VendorPrice) -> str:

@@ -270,3 +270,23 @@ def notes_of(p: VendorPrice) -> str:
     if p.free_quota and p.free_quota.notes:
         parts.append(f"free quota: {p.free_quota.notes}")
     return "; ".join(x for x in parts if x)
+
+
+def print_case_intervals(cases) -> None:
+    """bench cost's last block: each case over its repeats (bench.analysis.intervals.CaseCost), the method stated."""
+    from bench.analysis import intervals
+
+    console.print("Each case over its repeats. " + intervals.METHOD + ":", soft_wrap=True, highlight=False,
+                  markup=False)
+    for c in cases:
+        if c.tok_s is None or c.cny_per_m is None:
+            continue
+        tok = c.tok_s.text(num) if c.runs > 1 else f"{num(c.tok_s.mean)} ({intervals.NO_INTERVAL})"
+        text = f"  {c.label}: {c.runs} run(s), output tok/s {tok}; {cny(c.cny_per_m)} CNY/M" + \
+            intervals.range_text(c.cny_range, c.spread)
+        if c.self_over_vendor is not None:
+            text += f"; vs {c.vendor}: " + intervals.verdict_words(c.self_over_vendor, c.ratio_range, c.spread)
+        if c.breakeven is not None:
+            text += f"; break-even utilisation {pct(c.breakeven)}" + intervals.range_text(c.breakeven_range, None, pct) \
+                + (" (above 100%: never)" if c.breakeven > 1 else "")
+        console.print(text, soft_wrap=True, highlight=False, markup=False)

@@ -7,6 +7,8 @@ import math
 
 from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point, latency_name
 from bench.cost import formulas as cost
+from bench.analysis import intervals
+from bench.analysis.intervals import count_range_text
 from bench.core.formats import cell, cny, dearer_or_cheaper, given, ms, num, pct, ratio, tokens
 from bench.cost.market import headline_label, tier_and_market
 from bench.core.tables import markdown_table
@@ -128,21 +130,35 @@ def breakeven_table(p: Plan) -> tuple[list[str], list[list]]:
 
 def verdict(p: Plan) -> str:
     """One sentence: the cheapest self-hosted fleet against the cheapest vendor for the traffic, and by how much."""
-    fleets = [(hp.monthly_cny(), f"self-host on {num(hp.fleet.gpus)} x {hp.hardware} ({hp.source})")
-              for hp in p.hardware if hp.monthly_cny() is not None]
-    bills = [(b.monthly_cny, f"{b.price.vendor} {b.price.model}" + (f" ({b.marks})" if b.marks else ""))
+    fleets = [(hp.monthly_cny(), f"self-host on {num(hp.fleet.gpus)}{count_range_text(p.gpus_range(hp))} x "
+                                 f"{hp.hardware} ({hp.source})", i)
+              for i, hp in enumerate(p.hardware) if hp.monthly_cny() is not None]
+    bills = [(b.monthly_cny, f"{b.price.vendor} {b.price.model}" + (f" ({b.marks})" if b.marks else ""), -1)
              for b in p.vendors]
     where = f"[{market_text(p)}] "
     if not fleets and not bills:
         return where + "nothing could be priced"
     if not fleets or not bills:
-        m, what = min(fleets or bills)
+        m, what, _ = min(fleets or bills)
         return where + f"cheapest: {what} at {cny(m)} CNY/month (nothing on the other side to compare)"
-    (m0, first), (m1, second) = sorted([min(fleets), min(bills)])
+    mine, theirs = min(fleets), min(bills)
+    (m0, first, _), (m1, second, _) = sorted([mine, theirs])
     if m0 == 0:
         return where + f"cheapest: {first} at 0 CNY/month; {second} at {cny(m1)}"
-    by = "as cheap as" if m1 / m0 < 1.005 else f"{ratio(m1 / m0)} cheaper than"
-    return where + f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}"
+    hp = p.hardware[mine[2]]
+    spread = intervals.spread_of(hp.op.point)
+    months = p.monthly_range(hp)
+    self_over_vendor = mine[0] / theirs[0]
+    rng = None if months is None else (months[0] / theirs[0], months[1] / theirs[0])
+    if m1 / m0 < 1.005:
+        by = "as cheap as"
+    elif rng is None:
+        by = f"{ratio(m1 / m0)} cheaper{intervals.range_text(None, spread)} than"
+    else:
+        lo, hi = intervals.factor_range(self_over_vendor, rng)
+        by = f"{ratio(m1 / m0)} cheaper ({num(lo)}-{num(hi)}) than"
+    close = intervals.close_call_text(self_over_vendor, rng, spread, hp.gpu_hour().cny)
+    return where + f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}{close}"
 
 
 def provenance(p: Plan) -> list[str]:
@@ -206,6 +222,13 @@ def _as_json(p: Plan) -> dict:
                  tpot_ms_at_peak=f.at_peak.tpot_ms,
                  monthly_cny={b: hp.monthly_cny(b) for b in BASES},
                  cny_per_m={b: p.self_cny_per_m(hp, b) for b in BASES})
+        spread = intervals.spread_of(hp.op.point)
+        gpus = p.gpus_range(hp)
+        d["interval"] = {"runs": spread.runs, "tok_s_rel_half_width": spread.rel_half_width,
+                         "replica_tok_s": [f.replica_tok_s * spread.lo, f.replica_tok_s * spread.hi]
+                         if spread.known else None, "gpus": list(gpus) if gpus else None,
+                         "monthly_cny": {b: list(r) if (r := p.monthly_range(hp, b)) else None for b in BASES},
+                         "method": intervals.METHOD}
         if hp.gpus_in_band(t.peak_tok_s) is not None:  # an expected-value prediction (not a sim row's point)
             pt, gpus, per_m = hp.op.point, hp.gpus_in_band(t.peak_tok_s), p.cny_per_m_band(hp)
             d["band"] = {"replica_tok_s": [pt.band_low_tok_s, pt.band_high_tok_s], "gpus": list(gpus),

@@ -85,8 +85,28 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
     if first.get("slo_ttft_ms") or first.get("slo_tpot_ms"):
         console.print(f"SLO: TTFT <= {ms(first['slo_ttft_ms'])} ms and TPOT <= {ms(first['slo_tpot_ms'])} ms "
                       f"for at least {pct(slo_attainment)} of a level's requests")
+    if outcome.search is not None:
+        print_search(outcome.search, first)
     if hardware:
         _print_cheapest(outcome, hardware)
+
+
+def print_search(search: dict, first: dict) -> None:
+    """The --find-max-load verdict: the boundary, the levels it took, the bracket and why the search stopped."""
+    unit = "requests/s (Poisson)" if search["axis"] == "rate" else "concurrent streams"
+    targets = " and ".join(t for t in (f"TTFT p99 bound <= {ms(first.get('slo_ttft_ms'))} ms"
+                                       if first.get("slo_ttft_ms") else "",
+                                       f"TPOT p99 bound <= {ms(first.get('slo_tpot_ms'))} ms"
+                                       if first.get("slo_tpot_ms") else "") if t)
+    steps = len(search["steps"])
+    if search["boundary"] is None:
+        console.print(f"[yellow]max load: none found[/yellow] for {targets} in {steps} levels ({search['stopped']})")
+        return
+    lo, hi = search["bracket"] or (None, None)
+    above = f", the lowest failing {num(hi)}" if hi is not None else ""
+    console.print(f"max load meeting {targets}: [bold]{num(search['boundary'])} {unit}[/bold] (measured, row "
+                  f"{search['boundary_run_id']}, slo_boundary true), found in {steps} levels{above}; stopped: "
+                  f"{search['stopped']}")
 
 
 def _goodput(r: dict) -> str:

@@ -94,6 +94,12 @@ class SweepProgress:
         self._describe()
 
 
+    def left_out(self, case) -> None:
+        """A planned repeat that does not run: its case met its --until-ci target in the rounds before."""
+        self.progress.console.print(f"[dim]{'not needed':>11}[/dim] {case.label}: its case met its --until-ci target")
+        self.progress.advance(self.task)
+
+
 def print_sweep_summary(rows: list[dict], labels: dict[str, str], skipped: int, out_csv) -> None:
     """labels: config_hash -> case label."""
     if rows:

@@ -10,7 +10,7 @@ run, cost, compare and report work on its rows exactly as on measured ones.
 
 from __future__ import annotations
 
-from bench.roofline import predict
+from bench.roofline import memory_fit, predict
 from bench.roofline.batchsim import SimError, prefix_hashes
 from bench.config.engines import SIM_MODEL_VERSION
 from bench.engines.base import EngineSpec, KVCacheInfo
@@ -50,7 +50,8 @@ class SimEngine:
             have = dep.gpu_memory_utilization * dep.gpu.memory_bytes / 2**30
             raise RuntimeError(
                 f"predicted out of memory: {need:.1f} GiB of weights per GPU leave no KV cache in "
-                f"{have:.1f} GiB ({dep.gpu.name} x{dep.tp} at gpu_memory_utilization {dep.gpu_memory_utilization})"
+                f"{have:.1f} GiB ({dep.gpu.name} x{dep.tp} at gpu_memory_utilization {dep.gpu_memory_utilization}); "
+                f"would fit: {'; '.join(memory_fit.suggestions(dep, self.run.max_model_len, memory_fit.RUN_WEIGHTS))}"
             )
 
     def limits(self) -> tuple[int, int]:

@@ -62,11 +62,16 @@ def checked_plan(path: Path, overrides: dict, out_csv: Path, local: bool, dry_ru
     return plan, f"note: without --dry-run this sweep stops before its first case: {text}"
 
 
-def run_local(cases: list[PlannedCase], out_csv: Path, progress) -> None:
-    """Each case in its own process, one after the other; progress collects the rows."""
+def run_local(cases: list[PlannedCase], out_csv: Path, progress, until=None) -> None:
+    """Each case in its own process, one after the other; progress collects the rows. `until`
+    (bench.execution.rounds.UntilCi): a repeat of a case that met its --until-ci target is left out."""
     from bench.execution.case import run_case
+    from bench.execution.rounds import still_wanted
 
     for case in cases:
+        if not still_wanted(case, until):
+            progress.left_out(case)
+            continue
         progress.started(case)
         try:
             outcome = run_case(case.cfg, case.model, out_csv, bad_input_as_row=True, spinner=False)
@@ -74,4 +79,6 @@ def run_local(cases: list[PlannedCase], out_csv: Path, progress) -> None:
             if e.outcome is not None:
                 progress.finished(case, e.outcome.row, e.outcome.record.get("case_wall_s"))
             raise
+        if until is not None:
+            until.add(case.key, outcome.row)
         progress.finished(case, outcome.row, outcome.record.get("case_wall_s"))

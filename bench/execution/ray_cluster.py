@@ -168,22 +168,31 @@ def open_cluster(address: str, cases) -> None:
         raise BenchError(why)
 
 
-def run_cases(cases, out_csv: Path, progress) -> None:
-    """On the cluster open_cluster connected to: submit every case, record each row as its task finishes.
+def run_cases(cases, out_csv: Path, progress, until=None) -> None:
+    """On the cluster open_cluster connected to: submit the cases round by round (a round: every case's repeat of
+    one repeat_index; a sweep without repeats is one round), record each row as its task finishes, and submit the
+    next round when the last is recorded, without the repeats `until` (bench.execution.rounds.UntilCi) no longer
+    wants. The repeats of a case share its spec, so one round at a time also keeps them apart on the queue.
     Ctrl-C/SIGTERM: running tasks are cancelled (their engines stopped), recorded as interrupted, and
     Interrupted is raised. Disconnects at the end."""
     import ray
 
+    from bench.execution.rounds import by_round, still_wanted
+
     try:
         has_gpus = _largest_node_gpus(ray) > 0
-        fan = _Fanout(ray, out_csv, progress)
-        for case in cases:
-            fan.submit(case, task_gpus(case.cfg, has_gpus))
-        try:
-            fan.gather()
-        except KeyboardInterrupt as e:
-            fan.stop(e)
-            raise Interrupted(signal_name(e)) from None
+        fan = _Fanout(ray, out_csv, progress, until)
+        for batch in by_round(cases):
+            for case in batch:
+                if still_wanted(case, until):
+                    fan.submit(case, task_gpus(case.cfg, has_gpus))
+                else:
+                    progress.left_out(case)
+            try:
+                fan.gather()
+            except KeyboardInterrupt as e:
+                fan.stop(e)
+                raise Interrupted(signal_name(e)) from None
     finally:
         ray.shutdown()
 
@@ -192,10 +201,10 @@ class _Fanout:
     """The driver's state: tasks submitted, which have started (each task announces its start on a Ray
     queue), which rows are recorded."""
 
-    def __init__(self, ray, out_csv: Path, progress):
+    def __init__(self, ray, out_csv: Path, progress, until=None):
         from ray.util.queue import Queue
 
-        self.ray, self.out_csv, self.progress = ray, out_csv, progress
+        self.ray, self.out_csv, self.progress, self.until = ray, out_csv, progress, until
         self.starts = Queue(actor_options={"num_cpus": 0})
         self.task = ray.remote(run_on_node)
         self.case_of: dict = {}  # ref -> case
@@ -242,6 +251,8 @@ class _Fanout:
         outcome = record_case(self.prep_of[case.spec.index], ex, self.out_csv, log_text=log_text)
         self.unrecorded.remove(ref)
         self.running.pop(case.spec.index, None)
+        if self.until is not None:
+            self.until.add(case.key, outcome.row)
         self.progress.finished(case, outcome.row, ex.wall_s)
 
     def stop(self, exc: BaseException) -> None:

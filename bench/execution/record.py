@@ -24,6 +24,7 @@ from bench.results.schema import BY_NAME, RUN, SCHEMA_VERSION, SERVE, columns_of
 from bench.roofline import predict
 from bench.model import modelmath
 
+SEARCH_COLUMNS = ("search_step", "search_passed", "slo_boundary")  # set on a --find-max-load level's row
 ERROR_CHARS = 1000  # an error cell stays one readable line; the full text is in the JSON and the log
 UNKNOWN_VERSION = "unknown"
 
@@ -157,7 +158,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
     sources = {
         "metrics": m,
         "energy": derived("energy columns", {}, energy_columns, out.get("telemetry"), m.get("output_tokens"),
-                          out.get("telemetry_note") or ""),
+                          out.get("telemetry_note") or "", m.get("input_tokens")),
         "roofline": {**derived("roofline columns", {}, predict.roofline_columns, cfg.model_dump(), model.config,
                                device, device_name, out),
                      **derived("predicted columns", {}, predict.prediction_columns, cfg.model_dump(), model.config,
@@ -170,11 +171,13 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
 def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: ResolvedModel, level, weights: str,
               engine: str, endpoint_url: str, api_model: str, metrics: dict, server: dict, facts: dict, env: dict,
               status: str, error: str, engine_start_s: float | None, peak_memory: tuple[int | None, str],
-              workload: dict | None = None) -> dict:
+              workload: dict | None = None, energy: dict | None = None, search: dict | None = None) -> dict:
     """The row of one serve level (`cfg` a ServeConfig, `level` a config.serve.Level). `facts`: what is known of
     the server (device, versions, KV capacity from its log); `metrics`: measure.streaming's figures;
-    `workload`: bench.workload.source.Workload.columns() of its requests."""
+    `workload`: bench.workload.source.Workload.columns() of its requests; `energy`: bench.measure.level_energy's
+    columns; `search`: a --find-max-load level's search_step, search_passed, slo_boundary."""
     workload = workload or {}
+    search = search or {}
     device = facts.get("device") or ""
     peak, source = peak_memory
     rate = level.kind == "rate"
@@ -202,8 +205,10 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "max_failure_rate": cfg.max_failure_rate,
         "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
         **speculative.columns(_served_spec(cfg, model, server)),
+        **{k: search.get(k) for k in SEARCH_COLUMNS},
     }
-    return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload}, cfg)
+    return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload,
+                                   "energy": energy or {}}, cfg)
 
 
 def level_key(cfg, model: ResolvedModel, level) -> str:

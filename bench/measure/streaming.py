@@ -22,6 +22,7 @@ or the client read several events at once (a busy client).
         the usage total spread evenly over the chunks); the row keeps their maximum and mean.
 Over a level of duration D (first request sent -> last request ended), successful requests only:
   requests_per_s = completed / D, output_tok_s = output tokens / D, total_tok_s = (input + output) / D;
+  the same over the steady state, ramp-up and drain left out (steady_*: bench.measure.steady);
   goodput_req_s = completed requests with TTFT <= SLO and TPOT <= SLO (TPOT 0 for one-token outputs;
       a multi-token request without a TPOT is not good under a TPOT SLO) / D;
   percentiles: linear interpolation (numpy's default); ITL percentiles pool the gaps of all requests.
@@ -35,6 +36,7 @@ from bench.core import formats
 from bench.measure.failures import failure_figures
 from bench.measure.metrics import RequestResult, compute_metrics, ms_summary, percentile
 from bench.measure.slo import Slo
+from bench.measure.steady import steady_figures
 
 
 @dataclass
@@ -135,6 +137,7 @@ def compute_serve_metrics(records: list[StreamedRequest], duration_s: float, slo
         "mean_concurrency": mean_concurrency(records, duration_s),
         **chunk_figures(ok),
         **failure_figures(records),
+        **steady_figures(records),
     }
     out.update(slo_figures(records, duration_s, slo, planned=len(records) + unsent))
     # Tokens that arrive in bursts (several chunks in one read) make the median ITL 0: then the mean stands in.

@@ -311,6 +311,8 @@ class NvmlSampler:
 
     def sample(self) -> None:
         s = {"t_s": self.clock()}
+        if self._counter0 is not None:  # the counter at each sample, read first to be nearest its time stamp: the
+            s["energy_counter_j"] = sum(energy_counter_j(self.nvml, h) for h in self._handles)  # energy of any window
         for name, read in self._channels.items():
             s[name] = combine(name, [read(self.nvml, h) for h in self._handles])
         self.samples.append(s)
@@ -380,7 +382,8 @@ def start_gpu_telemetry(device: str, gpu_count: int, nvml=None) -> tuple[NvmlSam
         return None, f"NVML unavailable ({type(e).__name__}: {e}); energy columns left empty"
 
 
-def energy_columns(telemetry: dict | None, output_tokens: int | None, note: str = "") -> dict:
+def energy_columns(telemetry: dict | None, output_tokens: int | None, note: str = "",
+                   input_tokens: int | None = None) -> dict:
     """The row's energy columns from a GpuTelemetry dict (empty on CPU or without NVML) and the case's telemetry
     note (why they are empty, or how they were made)."""
     t = telemetry or {}
@@ -388,8 +391,15 @@ def energy_columns(telemetry: dict | None, output_tokens: int | None, note: str 
     return {
         "energy_j": energy,
         "avg_power_w": t.get("avg_power_w"),
-        "joules_per_output_token": energy / output_tokens if energy is not None and output_tokens else None,
+        **per_token_j(energy, input_tokens, output_tokens),
         "gpu_util_pct": t.get("gpu_util_pct"),
         "energy_source": t.get("energy_source") or None,
         "energy_note": note or None,
     }
+
+
+def per_token_j(energy_j: float | None, input_tokens: int | None, output_tokens: int | None) -> dict:
+    """joules_per_output_token = E / output tokens; joules_per_total_token = E / (input + output tokens)."""
+    total = (input_tokens or 0) + (output_tokens or 0)
+    return {"joules_per_output_token": energy_j / output_tokens if energy_j is not None and output_tokens else None,
+            "joules_per_total_token": energy_j / total if energy_j is not None and total else None}

@@ -19,6 +19,13 @@ Repeats (one case measured N times):
   variances, scipy.stats.ttest_ind) giving 1 - p as the confidence that the means differ.
 - A ratio of two figures with intervals: the relative half-widths add in quadrature (first-order delta method on
   log(a/b), errors taken independent); the same rule combines a measured interval with a prediction band.
+- A figure that is a monotone function of one uncertain quantity (CNY/M = hourly price / throughput, break-even
+  utilisation, the cost ratio against a fixed vendor price, the GPUs a traffic needs) gets its interval by
+  transforming the quantity's interval at its ends (`image`): exact, no linearisation, since x lies in [lo, hi]
+  exactly when f(x) lies between f(lo) and f(hi).
+- Repeating until the interval is narrow (--until-ci PCT): a case stops once its half-width is under PCT% of its
+  mean. The repeats a target needs, from n0 repeats whose relative half-width is hw: n ~ n0 (hw / target)^2, since
+  the half-width falls as 1/sqrt(n) (t's own shrinking with n ignored: an estimate, rounded up).
 """
 
 from __future__ import annotations
@@ -57,6 +64,14 @@ def upper_bound_rank(n_samples: int, q_pct: float = 99.0, confidence: float = CO
     while k <= n_samples and binom.cdf(k - 1, n_samples, q) < confidence:
         k += 1
     return k if k <= n_samples else None
+
+
+def min_samples_for_bound(q_pct: float = 99.0, confidence: float = CONFIDENCE) -> int:
+    """The fewest samples with an upper bound on the q-th percentile at `confidence`: the largest order statistic
+    bounds it once P(all n below the quantile) = (q/100)^n <= 1 - confidence, n >= log(1 - c) / log(q/100);
+    p99 at 95%: log(0.05) / log(0.99) = 298.07 -> 299."""
+    n = math.ceil(round(math.log(1.0 - confidence) / math.log(q_pct / 100.0), 9))
+    return n
 
 
 def percentile_upper_bound(values: list[float], q_pct: float = 99.0,
@@ -126,6 +141,25 @@ def interval_from_stats(n: int, mean: float, sd: float, confidence: float = CONF
     return mean - half, mean + half
 
 
+def rel_half_width_from_stats(n: int, mean: float, sd: float, confidence: float = CONFIDENCE) -> float | None:
+    """The t-interval's half-width over |mean| from summary statistics; None for one value or a zero mean."""
+    iv = interval_from_stats(n, mean, sd, confidence)
+    return None if iv is None or mean == 0 else (iv[1] - iv[0]) / 2.0 / abs(mean)
+
+
+def rel_half_widths(ns, means, sds, confidence: float = CONFIDENCE) -> list[float | None]:
+    """rel_half_width_from_stats of many cases at once (one scipy call: a report of many cases stays quick)."""
+    import numpy as np
+    from scipy import stats
+
+    n, m, sd = (np.asarray(x, dtype=float) for x in (ns, means, sds))
+    ok = (n > 1) & (m != 0) & np.isfinite(sd)
+    t = stats.t.ppf((1.0 + confidence) / 2.0, np.where(ok, n - 1, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = t * sd / np.sqrt(np.where(ok, n, 1)) / np.abs(m)
+    return [float(r) if k else None for r, k in zip(rel, ok)]
+
+
 def change_confidence(n_a: int, mean_a: float, sd_a: float, n_b: int, mean_b: float, sd_b: float) -> float | None:
     """1 - p of Welch's two-sided t-test from summary statistics: how confidently the means differ; None when a
     side has one value."""
@@ -180,3 +214,41 @@ def combined_rel(*rels: float | None) -> float | None:
     """Independent relative errors in quadrature (a measured interval with a prediction band); None if none."""
     given = [r for r in rels if r is not None]
     return math.hypot(*given) if given else None
+
+
+def meets_target(values: list[float], target_pct: float) -> bool:
+    """Whether the 95% t-interval of `values` has a half-width under `target_pct` percent of |mean| (at least two
+    values; a zero mean never meets it)."""
+    rel = t_interval(values).rel_half_width if len(values) >= 2 else None
+    return rel is not None and rel < target_pct / 100.0
+
+
+def repeats_needed(n_runs: int, rel_half_width: float, target_rel: float) -> int:
+    """Repeats for a relative half-width of `target_rel`, from `n_runs` whose interval is +-rel_half_width:
+    ceil(n0 (hw / target)^2), at least n0 + 1 when the target is not met (module doc)."""
+    if target_rel <= 0:
+        raise ValueError("target must be > 0")
+    if rel_half_width <= target_rel:
+        return n_runs
+    return max(n_runs + 1, math.ceil(round(n_runs * (rel_half_width / target_rel) ** 2, 9)))
+
+
+def image(f, lo: float, hi: float) -> tuple[float, float]:
+    """The interval of f(x) for x in [lo, hi], f monotone on it: f at both ends, in order (module doc)."""
+    a, b = f(lo), f(hi)
+    return (a, b) if a <= b else (b, a)
+
+
+def throughput_interval(point: float, rel_half_width: float | None, band_low: float | None = None,
+                        band_high: float | None = None) -> tuple[float, float] | None:
+    """A throughput's interval around `point`: +-rel_half_width (a measured case's repeats: its 95% t half-width
+    over its mean); for a predicted point, the band's relative distance below and above it, each side combined
+    with the measured one in quadrature (combined_rel). None when there is neither (one run, no band)."""
+    if point <= 0:
+        return None
+    below = (point - band_low) / point if band_low is not None else None
+    above = (band_high - point) / point if band_high is not None else None
+    lo_rel, hi_rel = combined_rel(rel_half_width, below), combined_rel(rel_half_width, above)
+    if lo_rel is None and hi_rel is None:
+        return None
+    return point * max(0.0, 1.0 - (lo_rel or 0.0)), point * (1.0 + (hi_rel or 0.0))

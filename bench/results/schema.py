@@ -231,15 +231,17 @@ DECLARED: tuple[Column, ...] = (
     _c("server_waiting_max", "server", "requests", "requests waiting in the server, peak", _S, source="server",
        filled="optional"),
     _c("server_preemptions", "server", "preemptions", "preemptions during the level", _S, LOWER, "server", "optional"),
-    # energy over the timed work (GPU: NVML; empty on CPU); bench.measure.telemetry.energy_columns
-    _c("energy_j", "energy", "J", "energy of the GPUs over the timed work", _R, LOWER, "energy", "optional"),
-    _c("avg_power_w", "energy", "W", "average power of the GPUs over the timed work", _R, LOWER, "energy",
-       "optional"),
-    _c("joules_per_output_token", "energy", "J/token", "energy_j / output_tokens", _R, LOWER, "energy", "optional",
+    # energy over the timed work (GPU: NVML; empty on CPU); bench.measure.telemetry.energy_columns; serve: over the
+    # level's measured window, bench.measure.level_energy
+    _c("energy_j", "energy", "J", "energy of the GPUs over the timed work (serve: the level's measured window)",
+       BOTH, LOWER, "energy", "optional"),
+    _c("avg_power_w", "energy", "W", "average power of the GPUs over the timed work (serve: the level)", BOTH, LOWER,
+       "energy", "optional"),
+    _c("joules_per_output_token", "energy", "J/token", "energy_j / output_tokens", BOTH, LOWER, "energy", "optional",
        "joules per output token"),
-    _c("gpu_util_pct", "energy", "%", "GPU utilisation, mean over the timed work", _R, source="energy",
-       filled="optional"),
-    _c("energy_source", "energy", "", "counter (the GPU's energy counter) or power (integrated samples)", _R,
+    _c("gpu_util_pct", "energy", "%", "GPU utilisation, mean over the timed work (serve: the level)", BOTH,
+       source="energy", filled="optional"),
+    _c("energy_source", "energy", "", "counter (the GPU's energy counter) or power (integrated samples)", BOTH,
        source="energy", filled="optional"),
     # the engine's own version, whatever the engine
     _c("engine_version", "engine", "", "the engine's version: vLLM's, transformers', the sim's model version "
@@ -267,8 +269,8 @@ DECLARED: tuple[Column, ...] = (
        _R, filled="optional", since=3),
     # why the energy columns of a GPU row are empty, or how they were made (docs/telemetry.md)
     _c("energy_note", "energy", "", "why a GPU row's energy columns are empty (no nvidia-ml-py, a MIG slice, vLLM's "
-       "Ray backend, CUDA_VISIBLE_DEVICES hiding every GPU) or how they were made (a frozen energy counter: "
-       "integrated power)", _R, source="energy", filled="optional", since=4),
+       "Ray backend, CUDA_VISIBLE_DEVICES hiding every GPU; serve: a CPU server, an endpoint) or how they were made "
+       "(a frozen energy counter: integrated power)", BOTH, source="energy", filled="optional", since=4),
     # the expected value beside the bound (bench.roofline.predict.expected; docs/roofline.md), on GPU
     # rows with known hardware and on sim rows; named by its calibration (the published fit or a user profile)
     _c("predicted_output_tok_s", "roofline", "tok/s", "output tok/s the engine is expected to reach on this workload "
@@ -407,6 +409,34 @@ DECLARED: tuple[Column, ...] = (
     _c("tool_disagreement", "source", "", "figures where bench's recomputation and the tool's own summary differ by "
        "more than 1%, each with both values (the tool's whole summary is in the row's JSON)", _I, filled="optional",
        since=7),
+    # the highest load a latency target allows (bench serve --find-max-load; bench.analysis.boundary, docs/serve.md)
+    _c("search_step", "search", "", "which level of a --find-max-load search the row is (1, 2, ... in the order "
+       "tried; rows of one search share sweep_id); empty outside a search", _S, filled="optional", kind="int",
+       since=8),
+    _c("search_passed", "search", "", "the level was measured without failure and its ttft_p99_bound_ms and "
+       "tpot_p99_bound_ms met the targets (a missing bound does not)", _S, filled="optional", kind="bool", since=8),
+    _c("slo_boundary", "search", "", "true on the highest passing level below every failing one of its search: the "
+       "highest load the SLO allows (MLPerf's server metric; bench plan takes its throughput as a replica's "
+       "capacity); false on the search's other levels", _S, filled="optional", kind="bool", since=8),
+    # throughput over the steady state (bench.measure.steady): ramp-up [0, steady_start_s] and drain
+    # [steady_end_s, elapsed_s] left out
+    _c("steady_start_s", "throughput", "s", "end of the ramp-up, from the level's start: the first request to end "
+       "(until then the server is filling up)", _S, source=M, filled="optional", since=8),
+    _c("steady_end_s", "throughput", "s", "start of the drain: the last request sent (after it the server only "
+       "empties); empty when it comes before steady_start_s (no steady state: too few requests)", _S, source=M,
+       filled="optional", since=8),
+    _c("steady_output_tok_s", "throughput", "tok/s", "output tokens that arrived in the steady window / its length "
+       "(each token at its own arrival)", _S, HIGHER, M, "optional", "steady output tokens/s", since=8),
+    _c("steady_total_tok_s", "throughput", "tok/s", "(prompt tokens of the requests whose first token arrived in "
+       "the window + output tokens that arrived in it) / its length", _S, HIGHER, M, "optional",
+       "steady total tokens/s", since=8),
+    _c("steady_requests_per_s", "throughput", "req/s", "requests that completed in the steady window / its length",
+       _S, HIGHER, M, "optional", "steady requests/s", since=8),
+    # energy per token of any kind, and how much of the window the GPU samples covered
+    _c("joules_per_total_token", "energy", "J/token", "energy_j / (input_tokens + output_tokens)", BOTH, LOWER,
+       "energy", "optional", "joules per token (input + output)", since=8),
+    _c("energy_coverage", "energy", "fraction", "share of the level's measured window between the first and the last "
+       "GPU sample (below 0.99 the energy columns stay empty)", _S, source="energy", filled="optional", since=8),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

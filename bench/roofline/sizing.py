@@ -10,9 +10,9 @@ predicted), its high end capped at the roofline bound.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from bench.model.config_checks import tensor_parallel_problem
+from bench.model.config_checks import tensor_parallel_problem, tensor_parallel_sizes
 from bench.roofline import memory_fit, predict
 from bench.roofline.profile import Profile
 
@@ -25,7 +25,7 @@ class Sized:
     kv_cache_dtype: str
     fits: bool
     why_not: str = ""  # one sequence of the context does not fit, or vLLM refuses the split
-    would_fit: list[str] = field(default_factory=list)  # single changes that would make it fit
+    would_fit: list[str] = field(default_factory=list)  # changes that would make it fit (memory_fit.suggestions)
     max_batch: int = 0
     batch: int = 0  # max_batch capped at vLLM's default max_num_seqs on the card
     tok_s_per_gpu: float = 0.0  # expected (predicted) output tok/s per GPU at `batch`
@@ -42,8 +42,11 @@ def size(model_config: dict, hardware: str, tp: int, context_len: int, profile: 
     dep = predict.deployment(run, model_config, gpu)
     base = dict(hardware=gpu.name, tp=tp, weight_dtype=dep.weight_dtype, kv_cache_dtype=kv_cache_dtype)
     split = tensor_parallel_problem(model_config, tp)
-    if split:
-        return Sized(**base, fits=False, why_not=f"vLLM refuses TP {tp}: {split}")
+    if split:  # what would: the largest split below it that vLLM accepts and that holds a sequence
+        smaller = [replace(dep, tensor_parallel_size=t) for t in tensor_parallel_sizes(model_config, tp)]
+        fitting = [d for d in smaller if memory_fit.fits_context(d, context_len)]
+        return Sized(**base, fits=False, why_not=f"vLLM refuses TP {tp}: {split}",
+                     would_fit=[f"-tp {d.tp} ({d.max_batch(context_len):,} sequences)" for d in fitting[-1:]])
     if not memory_fit.fits_context(dep, context_len):
         return Sized(**base, fits=False, why_not=memory_fit.why_not(dep, context_len),
                      would_fit=memory_fit.suggestions(dep, context_len))

@@ -25,6 +25,10 @@ from bench.measure.environment import host_env
 from bench.core.errors import BenchError
 from bench.execution.signals import Interrupted, signal_name, signals_deferred, sigterm_as_interrupt
 from bench.execution.case import new_run_id
+from bench.execution.rounds import UntilCi, in_rounds
+from bench.serve import energy as level_energy
+from bench.serve import maxload
+from bench.serve.server_facts import local_versions, version_of
 from bench.serve import prometheus
 from bench.serve.client import Target
 from bench.config.serve import ServeConfig
@@ -58,9 +62,13 @@ class SessionOutcome:
     levels: list[LevelOutcome]
     log_path: Path | None
     cheapest: dict | None = None
+    search: dict | None = None  # --find-max-load: bench.serve.maxload.search_record
 
     @property
     def ok(self) -> bool:
+        """Every level ok; a search's levels above the boundary may fail by design: ok when it found one."""
+        if self.search is not None:
+            return self.search["boundary"] is not None
         return bool(self.levels) and all(o.row["status"] == "ok" for o in self.levels)
 
 
@@ -110,7 +118,7 @@ def run_serve(cfg: ServeConfig, model: ResolvedModel, endpoint: Endpoint | None,
                    engine=ENDPOINT_ENGINE, metrics_url=endpoint.origin + "/metrics" if endpoint.loopback else None,
                    device="")
     if endpoint.loopback:
-        session.facts = _version_of(endpoint.origin)
+        session.facts = version_of(endpoint.origin)
     with sigterm_as_interrupt():
         return _run_levels(session, on_level)
 
@@ -152,7 +160,7 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
             url = parse_endpoint(server.base_url, cfg.api)
             session.target = _target(cfg, url, session.api_model, None)
             session.metrics_url = url.origin + "/metrics"
-            session.facts = {**server.facts(), **_local_versions(device)}
+            session.facts = {**server.facts(), **local_versions(device)}
             session.device = session.facts.get("device") or device
             return _run_levels(session, on_level)
         finally:
@@ -192,45 +200,6 @@ def _server_env(cfg: ServeConfig) -> dict:
     return env
 
 
-def _local_versions(device: str) -> dict:
-    import importlib.metadata
-
-    facts: dict = {}
-    try:
-        facts["torch_version"] = importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    if device == "cuda":
-        facts.update(_nvidia_smi())
-    return facts
-
-
-def _nvidia_smi() -> dict:
-    import subprocess
-
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20).stdout.strip().splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    if not out:
-        return {}
-    name, _, driver = out[0].partition(",")
-    return {"device_name": name.strip(), "driver_version": driver.strip(), "gpu_count": len(out)}
-
-
-def _version_of(origin: str) -> dict:
-    """A loopback server's /version (vLLM answers it); nothing for others."""
-    import json
-    import urllib.request
-
-    try:
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"{origin}/version", timeout=5) as r:
-            return {"vllm_version": json.loads(r.read()).get("version")}
-    except (OSError, ValueError, AttributeError):
-        return {}
-
-
 def _run_levels(session: _Session, on_level) -> SessionOutcome:
     cfg = session.cfg
     text = cfg.text_prompts
@@ -241,13 +210,23 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
     warm = workload_warmup(run, session.model.config, work, cfg.warmup_requests if cfg.warmup else 0, text)
     arrivals = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
     outcomes: list[LevelOutcome] = []
-    # repeats interleave across levels (L1 r0, L2 r0, L1 r1, ...): drift over the session hits every level alike
-    levels = [replace(level, repeat=r) for r in range(cfg.repeats) for level in cfg.levels]
-    for i, level in enumerate(levels):
-        plan = LevelPlan(level=level, prompts=prompts, warmup=warm, burstiness=cfg.burstiness, seed=cfg.seed,
+
+    def plan_of(level: Level) -> LevelPlan:
+        return LevelPlan(level=level, prompts=prompts, warmup=warm, burstiness=cfg.burstiness, seed=cfg.seed,
                          max_duration_s=cfg.timeout_s, metrics_url=session.metrics_url, arrivals_s=arrivals,
                          max_failure_rate=cfg.max_failure_rate)
-        label = f"[{i + 1}/{len(levels)}] {session.model.name} {level.label}: {len(prompts)} requests"
+
+    if cfg.find_max_load:
+        return _run_search(session, plan_of, len(prompts), on_level)
+    # repeats interleave across levels (L1 r0, L2 r0, L1 r1, ...): drift over the session hits every level alike;
+    # --until-ci drops a level from the rounds once its output tok/s interval is narrow enough (execution.rounds)
+    until = UntilCi(cfg.until_ci)
+    total = cfg.repeats * len(cfg.levels)
+    rounds = in_rounds(list(enumerate(cfg.levels)), lambda c: cfg.repeats, lambda c: c[0], until)
+    for i, (r, (n, level)) in enumerate(rounds):
+        level = replace(level, repeat=r)
+        plan = plan_of(level)
+        label = f"[{i + 1}/{total}] {session.model.name} {level.label}: {len(prompts)} requests"
         try:
             with _status(label):
                 outcome, stop = _measure_and_record(session, plan, first=not outcomes)
@@ -260,8 +239,11 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
                 _write_sweep_record(session, outcomes, None)
             raise Interrupted(name, outcome) from None
         outcomes.append(outcome)
+        until.add(n, outcome.row)
         if on_level is not None:
             on_level(outcome)
+        if until.target_pct is not None and (until.met(n) or r + 1 == cfg.repeats):
+            print(f"{level.label}: {until.summary(n)}")
         if stop or (session.server is not None and not session.server.alive()):
             break  # the warm-up failed or the server died: the levels left would only fail the same way
     cheapest = cheapest_meeting_slo([o.row for o in outcomes]) if cfg.hardware else None
@@ -270,14 +252,34 @@ def _run_levels(session: _Session, on_level) -> SessionOutcome:
                         cheapest=cheapest)
 
 
-def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> tuple[LevelOutcome, bool]:
-    """Measure one level and append its row; (the outcome, whether the session stops: its warm-up failed).
-    Ctrl-C or SIGTERM during the level: its row, `interrupted`, keeps what was measured, then Interrupted."""
+def _run_search(session: _Session, plan_of, requests: int, on_level) -> SessionOutcome:
+    """--find-max-load (bench.serve.maxload): levels as the search asks, until it stops or the server cannot go on."""
+    def measure(level: Level, first: bool):
+        with _status(f"[search step {len(done) + 1}] {session.model.name} {level.label}: {requests} requests"):
+            outcome, stop = _measure_and_record(session, plan_of(level), first=first, hold=True)
+        done.append(outcome)
+        return outcome, stop or (session.server is not None and not session.server.alive())
+
+    def on_end(outcomes, part):
+        _write_sweep_record(session, outcomes, None, part)
+
+    done: list[LevelOutcome] = []
+    outcomes, part = maxload.run_search(session.cfg, measure, lambda o: write_level(session, o), on_level, on_end)
+    return SessionOutcome(sweep_id=session.sweep_id, levels=outcomes, log_path=_existing(session.log_path),
+                          search=part)
+
+
+def _measure_and_record(session: _Session, plan: LevelPlan, first: bool, hold: bool = False) -> tuple[LevelOutcome, bool]:
+    """Measure one level and append its row (hold: build it, leave the writing to the caller, write_level);
+    (the outcome, whether the session stops: its warm-up failed). Ctrl-C or SIGTERM during the level: its row,
+    `interrupted`, keeps what was measured, then Interrupted."""
     when = dt.datetime.now(dt.timezone.utc)
     cfg = session.cfg  # the server's GPUs: the first tensor x pipeline parallel ones this process sees
-    sampler = PeakMemorySampler(session.device, gpu_count=(cfg.tensor_parallel_size or 1) * cfg.pipeline_parallel_size,
+    gpus = (cfg.tensor_parallel_size or 1) * cfg.pipeline_parallel_size
+    sampler = PeakMemorySampler(session.device, gpu_count=gpus,
                                 cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES")).start() \
         if session.server is not None else None
+    nvml, why_not = level_energy.start(session.device, session.server is not None, gpus)
     t0 = time.perf_counter()
     try:
         res = measure_level(session.target, plan)
@@ -285,25 +287,32 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool) -> tupl
         peak = sampler.stop() if sampler is not None else None
         res = getattr(e, "level_result", None)
         if not isinstance(e, KeyboardInterrupt) or res is None:
+            level_energy.stop_quietly(nvml)
             raise
         name = signal_name(e)
         with signals_deferred():
             outcome = _record_level(session, plan, res, when, time.perf_counter() - t0, peak, sampler,
-                                    ("interrupted", f"stopped by {name}"))
+                                    ("interrupted", f"stopped by {name}"), energy=(nvml, why_not), hold=hold)
         raise Interrupted(name, outcome) from None
     peak = sampler.stop() if sampler is not None else None
     wall_s = time.perf_counter() - t0
     if first and res.warmup_failed and session.server is None:
         refused = warmup_bad_input(res, session.target.endpoint.url)
         if refused is not None:
+            level_energy.stop_quietly(nvml)
             raise refused
-    return _record_level(session, plan, res, when, wall_s, peak, sampler), res.warmup_failed
+    return _record_level(session, plan, res, when, wall_s, peak, sampler, energy=(nvml, why_not),
+                         hold=hold), res.warmup_failed
 
 
 def _record_level(session: _Session, plan: LevelPlan, res: LevelResult, when: dt.datetime, wall_s: float, peak,
-                  sampler, status: tuple[str, str] | None = None) -> LevelOutcome:
-    """The row and JSON of a level as far as it got: its status by the stated rule (serve.verdict), or `status`."""
+                  sampler, status: tuple[str, str] | None = None, energy: tuple = (None, ""),
+                  hold: bool = False) -> LevelOutcome:
+    """The row and JSON of a level as far as it got: its status by the stated rule (serve.verdict), or `status`;
+    written at once unless `hold`."""
     metrics = compute_serve_metrics(res.records, res.duration_s, session.cfg.slo, res.unsent, res.loop_lag_s)
+    gpu_energy = level_energy.columns(*energy, res.t0, res.duration_s, metrics.get("input_tokens"),
+                                      metrics.get("output_tokens"))
     server = prometheus.summarise(res.metrics_before, res.metrics_after, res.metrics_samples)
     metrics.update(prometheus.prefix_cache_columns(metrics, server))
     if status is None:
@@ -316,7 +325,8 @@ def _record_level(session: _Session, plan: LevelPlan, res: LevelResult, when: dt
                     endpoint_url=session.target.endpoint.url if session.server is None else "",
                     api_model=session.api_model, metrics=metrics, server=server, facts=session.facts, env=session.env,
                     status=status[0], error=status[1], engine_start_s=session.engine_start_s,
-                    peak_memory=(peak, sampler.source if sampler else ""), workload=session.workload)
+                    peak_memory=(peak, sampler.source if sampler else ""), workload=session.workload,
+                    energy=gpu_energy)
     record = case_record(
         row, config=session.cfg.model_dump(), model=session.model, environment={**session.env, **session.facts},
         log=session.log_path.name if _existing(session.log_path) else None, requests=[r.to_dict() for r in res.records],
@@ -333,9 +343,18 @@ def _record_level(session: _Session, plan: LevelPlan, res: LevelResult, when: dt
         warmup=[r.to_dict() for r in res.warmup],
     )
     row, record = scrub_obj(row, session.secret), plain_json(scrub_obj(record, session.secret))
-    results.write_json(results.json_path(session.out_csv, row["run_id"]), record)
-    results.append_row(session.out_csv, row)
-    return LevelOutcome(level=plan.level, row=row, record=record, warnings=[scrub(w, session.secret) for w in warnings])
+    outcome = LevelOutcome(level=plan.level, row=row, record=record,
+                           warnings=[scrub(w, session.secret) for w in warnings])
+    if not hold:
+        write_level(session, outcome)
+    return outcome
+
+
+def write_level(session: _Session, outcome: LevelOutcome) -> None:
+    """Append a level's row and write its JSON (the row inside it, as it is now)."""
+    outcome.record["row"] = outcome.row
+    results.write_json(results.json_path(session.out_csv, outcome.row["run_id"]), plain_json(outcome.record))
+    results.append_row(session.out_csv, outcome.row)
 
 
 def plain_json(obj):
@@ -385,12 +404,13 @@ def _record_empty_level(session: _Session, level: Level, status: str, error: str
     return LevelOutcome(level=level, row=row, record=record)
 
 
-def _write_sweep_record(session: _Session, outcomes: list[LevelOutcome], cheapest: dict | None) -> None:
+def _write_sweep_record(session: _Session, outcomes: list[LevelOutcome], cheapest: dict | None,
+                        search: dict | None = None) -> None:
     """<sweep_id>.sweep.json: the levels in order (run ids, key figures) and the cheapest level that met the SLO."""
     keys = ("run_id", "load_mode", "request_rate", "concurrency", "status", "completed", "failed", "requests_per_s",
             "output_tok_s", "ttft_p99_ms", "tpot_p99_ms", "goodput_req_s", "slo_attainment", "meets_slo",
             "cny_per_m_blended", "cny_per_m_total", "unsent", "failure_rate", "rate_limited", "usage_mismatch",
-            "error")
+            "error", "search_step", "search_passed", "slo_boundary", "ttft_p99_bound_ms", "tpot_p99_bound_ms")
     record = {
         "schema_version": results.SCHEMA_VERSION, "sweep_id": session.sweep_id, "model": session.model.name,
         "engine": session.engine, "hardware": session.cfg.hardware,
@@ -398,6 +418,7 @@ def _write_sweep_record(session: _Session, outcomes: list[LevelOutcome], cheapes
                 "attainment": session.cfg.slo_attainment},
         "levels": [{k: o.row.get(k) for k in keys} for o in outcomes],
         "cheapest_meeting_slo": cheapest["run_id"] if cheapest else None,
+        **({"search": search} if search is not None else {}),
         "log": session.log_path.name if _existing(session.log_path) else None,
     }
     path = results.json_dir(session.out_csv) / f"{session.sweep_id}.sweep.json"

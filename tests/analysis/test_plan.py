@@ -4,6 +4,7 @@ break-even, each against a hand computation written out. Pure unit tests (no vll
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -256,7 +257,8 @@ def test_plan_end_to_end_equals_the_hand_computation(capsys, tmp_path):
     assert h["versus"]["doubao-pro-32k"]["self_over_vendor"] == pytest.approx(7.2 / 1.1)
     # 21,900 / 3,345.83 = 6.55: the vendor is cheapest
     assert d["verdict"] == ("[GPU-hours given on the command line] cheapest: ByteDance doubao-pro-32k (rate-limited) at "
-                            "3,346 CNY/month, 6.55x cheaper than self-host on 3 x H100-SXM (measured) at 21,900")
+                            "3,346 CNY/month, 6.55x cheaper (1 run: no interval) than self-host on 3 x H100-SXM "
+                            "(measured) at 21,900")
     assert (d["market"], d["rental_tier"]) == ("cn", "on-demand")
     with out_path.open() as f:
         lines = list(csv.DictReader(f))
@@ -348,6 +350,40 @@ def test_every_like_for_like_api_model_has_a_price():
     assert wanted and [x for x in wanted if x[1] not in names] == []
     full = [m for m, e in catalog.load().models.items() if not e.tiny]
     assert [m for m in full if not catalog.load().models[m].compare_with] == []  # every full-size model has some
+
+
+def test_every_model_compares_with_todays_rows_and_dates_the_retired_ones(capsys):
+    """On the price book's newest day (the last row that starts), every full-size model has a like-for-like API model
+    in force; an API name whose every row has ended (deepseek-chat, deepseek-reasoner: last day 2026-07-24) stays
+    for the plans of earlier days, its basis giving that last day, and a plan of today says it was retired."""
+    from bench.config import catalog
+    from bench.config.prices import in_force, load_prices
+
+    book = load_prices()
+    newest = max(p.applies_from for p in book.prices if p.applies_from)
+    now = {p.model for p in in_force(book, newest).prices}
+    ends: dict[str, list] = {}
+    for p in book.prices:
+        ends.setdefault(p.model, []).append(p.applies_to)
+    retired = {m: max(e) for m, e in ends.items() if None not in e}
+    assert retired["deepseek-chat"] == retired["deepseek-reasoner"] == dt.date(2026, 7, 24)
+    for name, entry in catalog.load().models.items():
+        if entry.tiny:
+            continue
+        pairs = catalog.resolve_model(name).compare_with
+        assert any(api in now for api, _ in pairs), name
+        for api, basis in pairs:
+            assert api not in retired or f"retired after {retired[api]}" in basis, (name, api)
+    d = json.loads(run_plan(capsys, "--model", "deepseek-v3.2", "--hardware", "H200-SXM", "--traffic", "100M/day",
+                            "--as-of", "2026-12-06", "--format", "json")[1])
+    assert {v["model"].split(" ")[0] for v in d["vendors"]} == {"deepseek-flash", "deepseek-v4-pro", "qwen-max"}
+    old = json.loads(run_plan(capsys, "--model", "deepseek-v3.2", "--hardware", "H200-SXM", "--traffic", "100M/day",
+                              "--as-of", "2025-10-01", "--format", "json")[1])
+    assert {v["model"].split(" ")[0] for v in old["vendors"]} == {"deepseek-chat", "deepseek-reasoner", "qwen-max"}
+    code, out, _ = run_plan(capsys, "--model", "deepseek-v3.2", "--hardware", "H200-SXM", "--traffic", "100M/day",
+                            "--as-of", "2026-12-06")
+    assert code == 0 and ("deepseek-chat (like-for-like for deepseek-v3.2) was retired after 2026-07-24: no price in "
+                          "force on 2026-12-06") in out
 
 
 def priced_csv(tmp_path: Path) -> Path:
@@ -550,3 +586,39 @@ def test_a_latency_target_at_p99_reads_the_95pct_bound_where_the_row_has_one():
     assert latency_at(row, "ttft", 99) == 95.0  # the bound, not the point estimate
     assert latency_at(row, "tpot", 99) == 9.0  # under 299 requests: no bound, the p99 stands
     assert latency_at(row, "ttft", 50) == 40.0
+
+
+def test_a_searchs_boundary_is_the_replicas_capacity(capsys, tmp_path):
+    """Beside the three offline rows, a --find-max-load search for TPOT <= 40 ms: its boundary level carried 700
+    tok/s. Without it the plan would run batch 20 at 1,100 tok/s (interpolated, test above)."""
+    csv_path = measured_csv(tmp_path)
+    base = {"schema_version": SCHEMA_VERSION, "timestamp": "2026-01-01T00:00:00+00:00", "model": "qwen2.5-7b-instruct",
+            "engine": "vllm-server", "device": "cuda", "status": "ok", "hardware": "H100-SXM", "input_len": 768,
+            "output_len": 256, "num_prompts": 400, "tensor_parallel_size": 1, "pipeline_parallel_size": 1,
+            "load_mode": "rate", "slo_tpot_ms": 40.0}
+    rows = [{**base, "run_id": "s1", "request_rate": 1.0, "mean_concurrency": 6.0, "total_tok_s": 500.0,
+             "tpot_p99_bound_ms": 30.0, "search_step": 1, "search_passed": True, "slo_boundary": False},
+            {**base, "run_id": "s3", "request_rate": 1.5, "mean_concurrency": 9.0, "total_tok_s": 700.0,
+             "tpot_p99_bound_ms": 39.0, "search_step": 3, "search_passed": True, "slo_boundary": True},
+            {**base, "run_id": "s2", "request_rate": 2.0, "mean_concurrency": 14.0, "total_tok_s": 800.0,
+             "tpot_p99_bound_ms": 55.0, "search_step": 2, "search_passed": False, "slo_boundary": False}]
+    serve_csv = write_rows(tmp_path / "serve.csv", rows)
+    code, out, err = run_plan(capsys, str(csv_path), str(serve_csv), "--model", "qwen2.5-7b-instruct", "--hardware",
+                              "H100-SXM", "--traffic", "100M/day", "--slo-tpot-ms", "40", "--gpu-cny-per-hour", "10",
+                              "--vendors", "doubao-pro-32k", "--as-of", "2024-06-01", "--format", "json")
+    assert code == 0, err
+    h = json.loads(out)["hardware"][0]
+    # peak 2,314.81 tok/s (the test above) over 700 tok/s a replica: ceil(3.307) = 4 replicas, 4 GPUs, 1 server;
+    # 4 x 10 CNY x 730 h = 29,200 CNY a month
+    assert h["operating_point_from"] == ["s3"] and h["replica_tok_s"] == pytest.approx(700.0)
+    assert (h["replicas"], h["gpus"], h["servers"]) == (4, 4, 1) and h["monthly_cny"]["rental"] == pytest.approx(29_200)
+    assert h["binding"] == "SLO boundary (bench serve --find-max-load)"
+    # another target than the search's (TPOT <= 50 ms): the boundary does not answer it, the front is read as before
+    code, out, err = run_plan(capsys, str(csv_path), str(serve_csv), "--model", "qwen2.5-7b-instruct", "--hardware",
+                              "H100-SXM", "--traffic", "100M/day", "--slo-tpot-ms", "50", "--gpu-cny-per-hour", "10",
+                              "--vendors", "doubao-pro-32k", "--as-of", "2024-06-01", "--format", "json")
+    assert code == 0, err
+    h = json.loads(out)["hardware"][0]
+    # the points by batch: 1 (TPOT 10), 6 (30), 8 (20), 9 (39), 14 (55), 32 (60); TPOT 50 is reached between
+    # batch 9 and 14 at 9 + (50 - 39) / (55 - 39) x 5 = 12.44, where 700 + (800 - 700) x 3.4375 / 5 = 768.75 tok/s
+    assert h["operating_point_from"] == ["s3", "s2"] and h["replica_tok_s"] == pytest.approx(768.75)

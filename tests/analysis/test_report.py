@@ -115,7 +115,7 @@ def test_charts_have_units_titles_and_tables(demo_report):
     # what is priced is said: a CPU row is priced as the whole 96-core cpu-server, not the cores the run used
     assert "qwen2.5-0.5b-instruct · cpu-server (priced as a whole 96-core server) (rental, batch 16)" in md
     assert md.splitlines()[4].startswith("**[China market, rental on-demand] ")  # the market first
-    assert "self-hosting on cpu-server (priced as a whole 96-core server) costs" in md
+    assert "Self-hosting on cpu-server (priced as a whole 96-core server) costs" in md
     assert "ByteDance doubao-pro-32k" in md and "on 2024-06-01" in md
 
 

@@ -32,11 +32,11 @@ def test_the_verdict_comes_first_with_hand_computed_figures(verdict_report):
     verdict = md[md.index("## Verdict"):md.index("- Results:")]
     # at TPOT <= 40 ms the batch is 20 (between runs b8 and b32): 396,000 tokens per CNY at 10 CNY/h when always
     # busy -> 2.525 CNY/M; at 50% utilisation 2.525 / 0.5 = 5.05 CNY/M
-    assert "self-hosting on H100-SXM costs 5.05 CNY/M (measured)" in verdict
+    assert "Self-hosting on H100-SXM costs 5.05 CNY/M (measured)" in verdict
     assert verdict.splitlines()[2].startswith("**[GPU-hours given on the command line] qwen2.5-7b-instruct at 50%")
     # the cheapest like-for-like paid vendor on 2025-06-01: 0.3 / 0.6 CNY/M blended 3:1 = 0.375;
     # 5.0505 / 0.375 = 13.5x; break-even 2.525 / 0.375 = 6.7 > 1: never
-    assert "at 0.375 CNY/M" in verdict and "13.5x cheaper than self-hosting" in verdict
+    assert "at 0.375 CNY/M" in verdict and "13.5x cheaper (1 run: no interval) than self-hosting" in verdict
     assert "self-hosting never wins, even fully used" in verdict
     # 100M tokens/day at a 2x peak: 2,314.8 tok/s / 1,100 per replica -> 3 replicas of 1 GPU
     assert "3 GPUs carry 100M tokens a day at a 2x peak" in verdict
@@ -138,7 +138,7 @@ def test_costs_from_sim_rows_are_labelled_predicted_with_the_bound_beside(tmp_pa
                  "--utilization", "0.5", "--out", str(report)]) == 0
     md = (report / "report.md").read_text()
     # the verdict: 2.525 / 0.5 = 5.05 CNY/M; at the bound 1.2626 / 0.5 = 2.53
-    assert ("self-hosting on H100-SXM costs 5.05 CNY/M (predicted (calibration published-fit-3); 2.53 CNY/M at the "
+    assert ("Self-hosting on H100-SXM costs 5.05 CNY/M (predicted (calibration published-fit-3); 2.53 CNY/M at the "
             "roofline bound)") in md
     assert "| predicted (calibration published-fit-3), 768/256 in/out |" in md
     row = next(line for line in md.splitlines() if line.startswith("| qwen2.5-7b-instruct · H100-SXM sim (given"))

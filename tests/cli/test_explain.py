@@ -104,6 +104,48 @@ def test_what_would_fit(capsys):
     assert any(s.startswith("--kv-cache-dtype fp8") for s in long["suggestions"])
 
 
+def test_what_would_fit_when_no_single_change_does(capsys):
+    """DeepSeek-V3.1's FP8 weights (626.7 GiB) on one H100 (0.9 x 80 = 72 GiB usable): -tp 8 alone leaves 78.3 GiB
+    per GPU and int4 alone about half of 626.7 GiB, neither fits; their pair does, and is the one suggestion."""
+    from bench.model import modelmath as mm
+    from bench.config import catalog
+
+    e = explain_json(capsys, "deepseek-v3.1", "--hardware", "H100-SXM", "-tp", "1")
+    fp8 = mm.weight_bytes(catalog.resolve_model("deepseek-v3.1").config, "fp8")
+    assert e["weight_bytes"] == fp8 and fp8 / 8 > 72 * 2**30  # -tp 8 alone: 78.3 GiB > 72 GiB
+    assert [s.split(" (")[0] for s in e["suggestions"]] == ["-tp 8 --weight-dtype int4"]
+    # Kimi K2 on 8 x RTX 4090 (0.9 x 24 = 21.6 GiB each): in int4 its weights alone, 481.2 GiB, fill
+    # ceil(481.2 / 21.6) = 23 cards: three servers of 8 (23 // 8 + 1 leaves room for a KV cache)
+    k = explain_json(capsys, "kimi-k2", "--hardware", "RTX-4090")
+    int4 = mm.weight_bytes(catalog.resolve_model("kimi-k2").config, "int4")
+    assert -(-int4 // (21.6 * 2**30)) == 23
+    assert k["suggestions"] == ["more than one server: even in int4 the weights (481.2 GiB) fill 23 x RTX-4090 before "
+                                "any KV cache; -tp 8 --pipeline-parallel-size 3 across servers (bench does not predict "
+                                "pipeline parallelism), or a larger card"]
+    assert cli.main(["explain", "kimi-k2", "--hardware", "RTX-4090"]) == 0
+    assert "would fit: more than one server" in capsys.readouterr().out
+
+
+def test_every_catalog_model_explains_as_the_sim_predicts(capsys):
+    """Every catalog model on H200 at its catalog TP: bench explain answers (decode rates where it fits, what would
+    fit where it does not) and says it fits exactly when the sim engine starts (else the sim's oom names a change)."""
+    from bench.config import catalog
+    from bench.config.run import parse, resolve
+    from bench.engines import load_engine
+    from bench.engines.base import EngineSpec
+
+    for name in catalog.load().models:
+        e = explain_json(capsys, name, "--hardware", "H200-SXM")
+        assert (e["expected_decode_tok_s"]["1"] > 0) if e["fits_context"] else e["suggestions"], name
+        cfg, m = resolve(parse({"model": name, "engine": "sim", "hardware": "H200-SXM"}))
+        eng = load_engine("sim")(EngineSpec(run=cfg, load_path="", load_format="dummy", model_config=m.config))
+        eng.check()
+        assert eng.dep.fits == e["fits"], name
+        if not e["fits"]:
+            with pytest.raises(RuntimeError, match="predicted out of memory: .*; would fit: [-m]"):
+                eng.start()
+
+
 @pytest.mark.parametrize("args, message", [
     (["qwen2.5-7b-instruct", "--hardware", "H10"], "unknown hardware 'H10'; did you mean"),
     (["qwen-7b", "--hardware", "H20"], "unknown model 'qwen-7b'; did you mean"),

@@ -91,3 +91,23 @@ def test_sim_rows_plans_and_a_report(tmp_path, capsys):
     assert main(["report", str(rows), "--out", str(tmp_path / "report")]) == 0
     page = (tmp_path / "report" / "index.html").read_text()
     assert all(name in page for name in THROUGH_THE_CLI)
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"attention_chunk_size": 8192}, "config.json field 'attention_chunk_size' describes chunked local attention"),
+    ({"layer_types": ["full_attention", "mamba"] * 12}, "config.json field 'layer_types[1]' is 'mamba'"),
+])
+def test_a_config_with_an_attention_bench_cannot_size_is_one_line(tmp_path, capsys, change, field):
+    """gpt-oss-20b's config.json with an attention kind bench does not size: explain and a sim run each refuse
+    it in one line naming the field, exit 2, and write no row."""
+    model = tmp_path / "model"
+    model.mkdir()
+    config = dict(catalog.resolve_model("gpt-oss-20b").config, **change)
+    (model / "config.json").write_text(json.dumps(config))
+    rows = tmp_path / "rows.csv"
+    for argv in (["explain", str(model), "--hardware", "H100-SXM"],
+                 ["run", "--model", str(model), "--engine", "sim", "--hardware", "H100-SXM", "--out", str(rows)]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and field in err and "Traceback" not in err, err
+    assert not rows.exists()

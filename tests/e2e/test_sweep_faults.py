@@ -48,10 +48,17 @@ def write_sweep(tmp_path, grid=None, cases=None, base=None) -> Path:
     return path
 
 
+def _sigint_as_a_terminal_sends_it() -> None:
+    # a suite started in the background (`pytest ... &`) ignores SIGINT, and a child inherits SIG_IGN: Python then
+    # raises no KeyboardInterrupt; the sweep is tested as a user's Ctrl-C reaches it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(tmp_path, sweep_file, *args, **env) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "bench", "sweep", str(sweep_file), "--out",
                              str(tmp_path / "runs.csv"), *args], cwd=tmp_path, env=fault_env(tmp_path, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=_sigint_as_a_terminal_sends_it)
 
 
 def finish(proc, timeout=120) -> tuple[int, str]:

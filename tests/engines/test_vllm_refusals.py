@@ -20,6 +20,10 @@ def bench_run(tmp_path, *args) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("args, says", [
     (["--model", "tiny-deepseek-v32"],
      "DeepseekV32ForCausalLM: vLLM's CPU build cannot run it: DeepSeek-V3.2's sparse attention"),
+    (["--model", "gpt-oss-20b"],  # MXFP4 experts: no such format on CPU; the line says how bench charges its bytes
+     "MXFP4 weights (the config's quantization_config): vLLM's CPU build cannot run it: no MXFP4 MoE kernel runs on "
+     "CPU (vLLM's need a GPU of compute capability 8.0 or newer); on GPUs without FP4 units bench charges MXFP4 "
+     "weights at 4.25 bits and their GEMMs at the bf16 peak; predict it with --engine sim --hardware GPU"),
     (["--model", "tiny-qwen3", "--speculative-config", '{"method": "eagle", "num_speculative_tokens": 2}'],
      "vLLM rejects it: num_speculative_tokens was provided but without speculative model"),
 ])

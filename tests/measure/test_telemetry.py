@@ -185,9 +185,11 @@ def test_start_gpu_telemetry_never_raises(monkeypatch):
 
 def test_energy_columns():
     cols = energy_columns({"energy_j": 300.0, "avg_power_w": 150.0, "gpu_util_pct": 87.5,
-                           "energy_source": "nvml-counter"}, output_tokens=1000)
-    assert cols == {"energy_j": 300.0, "avg_power_w": 150.0, "joules_per_output_token": 0.3, "gpu_util_pct": 87.5,
-                    "energy_source": "nvml-counter", "energy_note": None}
+                           "energy_source": "nvml-counter"}, output_tokens=1000, input_tokens=3000)
+    # 300 J / 1,000 output tokens = 0.3; / (3,000 + 1,000) tokens = 0.075
+    assert cols == {"energy_j": 300.0, "avg_power_w": 150.0, "joules_per_output_token": 0.3,
+                    "joules_per_total_token": 0.075, "gpu_util_pct": 87.5, "energy_source": "nvml-counter",
+                    "energy_note": None}
     assert set(energy_columns(None, 10).values()) == {None}
     assert energy_columns(None, 10, note="MIG slice: ...")["energy_note"] == "MIG slice: ..."
     assert energy_columns({"energy_j": 1.0}, 0)["joules_per_output_token"] is None

@@ -216,3 +216,18 @@ def test_a_linear_layer_without_its_shapes_is_named():
     assert config_problems(c) == ["config.json field 'linear_value_head_dim' must be a positive whole number for "
                                   "linear_attention layers"]
     assert config_problems(cfg("qwen3-next-80b-a3b")) == [] == config_problems(cfg("deepseek-v3.2"))
+
+
+def test_a_tp_vllm_refuses_names_the_largest_it_accepts_that_fits():
+    """Qwen2.5-0.5B's 14 attention heads do not split over 4 GPUs (vLLM refuses); 2 divides 14 and fits, so the grid
+    of scripts/models_2026.py says -tp 2, with the sequences TP 2 holds; TP 1 and 2 are the sizes below 4 it takes."""
+    from bench.model.config_checks import tensor_parallel_sizes
+    from bench.roofline import predict, sizing
+
+    c = cfg("qwen2.5-0.5b-instruct")
+    assert tensor_parallel_sizes(c, 4) == [1, 2]
+    profile = predict.load_profile(None)
+    refused = sizing.size(c, "H20", 4, 4096, profile)
+    two = sizing.size(c, "H20", 2, 4096, profile)
+    assert not refused.fits and refused.why_not.startswith("vLLM refuses TP 4: 14 attention heads")
+    assert two.fits and refused.would_fit == [f"-tp 2 ({two.max_batch:,} sequences)"]

@@ -403,7 +403,7 @@ def test_case_keys_of_measured_cases_recorded_before_issue_14_still_match():
 
     cfg, model = runconfig.resolve(runconfig.parse({"model": "tiny-qwen2", "max_num_seqs": 4}))
     # how the row is priced, and which repeat it is: options added since, never part of a key
-    later = (*RowPricing.model_fields, "repeats", "repeat_index")
+    later = (*RowPricing.model_fields, "repeats", "until_ci", "repeat_index")
     later += ("temperature", "speculative_config", "spec_acceptance")  # added since, out of the key at their default
     later += ("stall_timeout_s", "max_failure_rate")  # the time limits and the verdict's rule: never part of a key
     old = {k: v for k, v in cfg.model_dump().items()

@@ -147,3 +147,33 @@ def test_server_not_healthy_by_the_deadline(fake_vllm, tmp_path, monkeypatch):
     row = pd.read_csv(out).iloc[0]
     assert row["status"] == "timeout" and "not healthy within 3 s" in row["error"]
     assert all_gone(server_pids(fake_vllm))
+
+
+def test_each_level_samples_the_servers_gpus_over_its_measured_window(fake_vllm, monkeypatch, tmp_path):
+    """The GPU build (stood in for), read through tests/fake_nvml.py: a GPU drawing 300 W whose energy counter grows
+    at 300 J/s, so each level's energy is 300 W x its measured window (elapsed_s), the counter read at its ends."""
+    from bench.serve import energy
+    from fake_nvml import FakeGpu, FakeNvml
+
+    monkeypatch.setattr(sweep, "installed_vllm_device", lambda: "cuda")
+    monkeypatch.setenv("FAKE_SERVER_DEVICE", "cuda")
+    monkeypatch.setattr(energy, "NVML", FakeNvml([FakeGpu(power_w=300.0)]))
+    out = tmp_path / "serve.csv"
+    assert main([*ARGS, "--concurrencies", "1,2", "--out", str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert (rows["device"] == "cuda").all() and (rows["energy_source"] == "nvml-counter").all()
+    # rel 1e-3: the counter is read just after each sample's time stamp and counts whole mJ
+    for _, r in rows.iterrows():
+        assert r["energy_j"] == pytest.approx(300.0 * r["elapsed_s"], rel=1e-3)
+        assert r["avg_power_w"] == pytest.approx(300.0, rel=1e-3) and r["energy_coverage"] == 1.0
+        # 4 requests x 8 output tokens = 32; x (16 + 8) tokens = 96
+        assert r["joules_per_output_token"] == pytest.approx(r["energy_j"] / 32, rel=1e-5)
+        assert r["joules_per_total_token"] == pytest.approx(r["energy_j"] / 96, rel=1e-5)
+        assert r["gpu_util_pct"] == 90.0
+
+
+def test_a_cpu_server_says_why_its_energy_columns_are_empty(fake_vllm, tmp_path):
+    out = tmp_path / "serve.csv"
+    assert main([*ARGS, "--out", str(out)]) == 0
+    row = pd.read_csv(out).iloc[0]
+    assert pd.isna(row["energy_j"]) and row["energy_note"].startswith("the server runs on the CPU: no GPU to sample")

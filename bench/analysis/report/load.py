@@ -12,41 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.analysis.compare import DEFAULT_KEY, LOAD_COLUMNS
+from bench.analysis.repeats import ENV_CASE_COLUMNS, case_columns, one_per_case  # noqa: F401 (the report's names)
+from bench.analysis.plan_points import RUNS
 from bench.analysis.report.cost import row_hardware
 from bench.analysis.report.model import Run, by_key, rows_of
 from bench.config.hardware import HardwareBook
 from bench.core.errors import BenchError
 from bench.interop.source import Given
 
-# With the workload key: what ran the case (rows that differ in these are different lines on a chart).
-ENV_CASE_COLUMNS = ("engine", "device", "device_name", "hardware", "weights", "architecture", "range_ratio")
 # Workloads drawn as their own throughput and latency charts; the others are one table (workloads_section).
 MAX_WORKLOAD_CHARTS = 4
-
-
-def case_columns(columns) -> list[str]:
-    """The columns of a file that define a case for the report, in a fixed order."""
-    have = set(columns)
-    return [c for c in (*DEFAULT_KEY, *LOAD_COLUMNS, *ENV_CASE_COLUMNS) if c in have]
-
-
-def one_per_case(frame):
-    """One row per case: medians of the numeric columns, the first row's text cells, `_rows` the rows it
-    stands for; cases in the order of their first row. Empty cells become None (as a dict row has them)."""
-    keys = case_columns(frame.columns)
-    grouped = frame.groupby(keys, dropna=False, sort=False)
-    numeric = [c for c in frame.columns if c not in keys and frame[c].dtype.kind in "fiu"]
-    text = [c for c in frame.columns if c not in keys and c not in numeric]
-    parts = [grouped[text].first()] if text else []
-    if numeric:
-        parts.append(grouped[numeric].median())
-    import pandas as pd
-
-    out = pd.concat(parts, axis=1).reset_index() if parts else grouped.size().reset_index()[keys]
-    out["_rows"] = grouped.size().to_numpy()
-    out = out[[*frame.columns, "_rows"]].astype(object)
-    return out.where(out.notna(), None)
 
 
 def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBook,
@@ -64,6 +39,7 @@ def load_runs(paths: list[Path], default_hardware: str | None, book: HardwareBoo
         cases = one_per_case(ok).to_dict("records") if len(ok) else []
         for r in cases:
             n = r.pop("_rows")
+            r[RUNS] = int(n)
             runs.append(Run(r, path.name, row_hardware(r, default_hardware, book), rows=int(n)))
         left = len(frame) - len(ok)
         line = f"{path.name}: {len(frame)} row(s)" + (f", {left} not ok (left out)" if left else "")

@@ -24,6 +24,7 @@ class Series:
     group: str = ""  # same group, same colour (default: the label)
     dashed: bool = False
     marker: str = "o"  # "" for none (dense curves)
+    yerr: list[float] | None = None  # half-widths of each point's 95% interval (0: none), drawn as error bars
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,8 @@ def line_panels(title: str, xlabel: str, panels: list[Panel], logx: bool = False
                             markerfacecolor="white" if s.dashed else None,
                             color=colour(s.group or s.label), label=s.label)
             line.set_gid(s.group or s.label if style_labels else s.label)
+            if s.yerr and any(s.yerr):
+                ax.errorbar(s.xs, s.ys, yerr=s.yerr, fmt="none", ecolor=line.get_color(), elinewidth=1, capsize=3)
         if i == 0:
             for j, h in enumerate(hlines):
                 ax.axhline(h.y, color="0.35", linestyle=(0, (4, 2 + j)), linewidth=1)

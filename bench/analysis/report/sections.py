@@ -7,6 +7,7 @@ from __future__ import annotations
 from bench.measure import uncertainty
 from bench.model import modelmath
 
+from bench.analysis.plan_points import REL_HW
 from bench.analysis.report import plots
 from bench.results import schema
 from bench.analysis.report.model import (BATCH_LABEL, LOAD_COLUMNS, Run, Section, by_key, machines_text, median_points,
@@ -19,13 +20,21 @@ def _offline(runs: list[Run]) -> list[Run]:
     return [r for r in runs if r.load is None and r.batch is not None]
 
 
-def _series(runs: list[Run], x_of, y_of, dashed: bool = False, marker: str = "o") -> list[plots.Series]:
+def _series(runs: list[Run], x_of, y_of, dashed: bool = False, marker: str = "o", bars: bool = False
+            ) -> list[plots.Series]:
+    """One series per label; `bars`: each point's error bar, its value x the widest 95% t half-width (relative,
+    bench.analysis.repeats) of the repeated cases at that x (none for cases run once)."""
     out = []
     for label, group in by_key(runs, lambda r: r.series).items():
         pts = median_points(group, x_of, y_of)
         if pts:
+            yerr = None
+            if bars:
+                rel = {x: max((r.row.get(REL_HW) or 0.0 for r in g), default=0.0)
+                       for x, g in by_key(group, x_of).items()}
+                yerr = [p[1] * rel.get(p[0], 0.0) for p in pts]
             out.append(plots.Series(label, [p[0] for p in pts], [p[1] for p in pts], group=label,
-                                    dashed=dashed, marker=marker))
+                                    dashed=dashed, marker=marker, yerr=yerr))
     return out
 
 
@@ -42,7 +51,7 @@ def throughput_sections(runs: list[Run]) -> list[Section]:
     for workload, group in by_key(offline, lambda r: r.workload).items():
         chart_title = f"Output throughput vs batch size · {workload} · on {machines_text(group)}"
         batch = Run.batch.fget
-        series = _series(group, batch, lambda r: r.num("output_tok_s"))
+        series = _series(group, batch, lambda r: r.num("output_tok_s"), bars=True)
         png = plots.line_chart(chart_title, BATCH_LABEL, "output tokens per second (tok/s)", series, logx=True,
                                xticks=_xticks(group, batch))
         rows = []
@@ -55,7 +64,8 @@ def throughput_sections(runs: list[Run]) -> list[Section]:
             slug=slugify(f"throughput {workload}"), title=f"Throughput vs batch size: {workload}", png=png,
             chart_title=chart_title,
             note="Output tokens per second of the timed run (warm-up excluded) at each batch size cap; the median "
-                 "where a case was run more than once. Log-2 x axis.",
+                 "where a case was run more than once, with an error bar: the 95% t-interval's half-width of its "
+                 "repeats (bench.measure.uncertainty). Log-2 x axis.",
             headers=["series", "batch", "output tok/s", "total tok/s", "requests/s", "rows"], rows=rows))
     return out
 

@@ -14,10 +14,11 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from bench.analysis import intervals
 from bench.analysis.frontier import Slo
 from bench.analysis.report.model import Priced, Section
 from bench.analysis.slo import CostAtSlo, cost_at_slo
-from bench.core.formats import cny, dearer_or_cheaper, ms, num, pct, ratio, tokens
+from bench.core.formats import cny, ms, num, pct, ratio, tokens
 from bench.cost import formulas as cost
 from bench.cost.market import headline_label
 from bench.cost.matching import marks, vendors_for
@@ -46,6 +47,19 @@ class Line:
     gpus_for_traffic: int | None
     price: str  # the GPU price's basis, source and date
     where: str = ""  # what is priced: the card, or a CPU server priced whole ('cpu-server (priced as a whole ...)')
+    # how sure the operating point's throughput is, and the figures above at its interval's ends
+    # (bench.analysis.intervals): None where there is no interval
+    spread: intervals.TokSpread | None = None
+    self_range: tuple[float, float] | None = None
+    breakeven_range: tuple[float, float] | None = None
+    gpus_range: tuple[int, int] | None = None
+    gpu_cny_per_hour: float | None = None  # per GPU: the price a close call could be settled by
+
+    @property
+    def ratio_range(self) -> tuple[float, float] | None:
+        if self.self_range is None or not self.vendor_cny_per_m:
+            return None
+        return self.self_range[0] / self.vendor_cny_per_m, self.self_range[1] / self.vendor_cny_per_m
 
     @property
     def ratio(self) -> float | None:
@@ -60,6 +74,7 @@ def lines_of(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of:
     from bench.analysis.plan import SECONDS_PER_DAY, replicas_for
 
     found = cost_at_slo([(p.run.row, p.cost) for p in priced], inputs.slo)
+    rows_by_ref = {str(p.run.row.get("run_id") or "?"): p.run.row for p in priced}
     hourly = {(p.cost.model, p.cost.hardware, p.cost.gpu_count): p.cost for p in priced}
     vendors, notes = {}, []
     for model in dict.fromkeys(c.model for c in found):
@@ -80,14 +95,39 @@ def lines_of(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of:
         if full_use is not None and v_cny:
             bu = cost.breakeven_utilization(full_use, v_cny)
             volume = cost.breakeven_tokens_per_day(mine.cny_per_hour, v_cny) if bu <= 1 else None
+        spread = spread_at(c, rows_by_ref) if c.op is not None else None
+        gpus_rng = None
         if c.op is not None and inputs.traffic_tokens_per_day:
             peak = inputs.traffic_tokens_per_day / SECONDS_PER_DAY * inputs.peak_to_mean
             gpus = replicas_for(peak, c.op.point.total_tok_s) * c.gpus
+            rng = intervals.replicas_range(peak, c.op.point.total_tok_s, spread)
+            gpus_rng = None if rng is None else (rng[0] * c.gpus, rng[1] * c.gpus)
         price = "given on the command line" if mine.basis == "given" else \
             f"{mine.basis_text}: {mine.price_what}, {mine.price_source} ({mine.price_date})"
-        out.append(Line(c, self_cny, v, v_cny, bu, volume, gpus, price, mine.where))
+        out.append(Line(c, self_cny, v, v_cny, bu, volume, gpus, price, mine.where, spread,
+                        intervals.inverse_range(self_cny, spread) if spread else None,
+                        intervals.inverse_range(bu, spread) if spread and bu is not None else None, gpus_rng,
+                        mine.cny_per_hour / mine.gpu_count if mine.gpu_count else None))
     out.sort(key=lambda x: (x.at.model, x.self_cny_per_m is None, x.self_cny_per_m or 0.0))
     return out, notes
+
+
+def spread_at(c: CostAtSlo, rows_by_ref: dict) -> intervals.TokSpread:
+    """The operating point's throughput spread: its repeats' (bench.analysis.repeats); for predicted rows the
+    band their calibration gives (predicted_band_* over the row's output tok/s), the widest of the rows the point
+    comes from (bench.analysis.intervals)."""
+    band = None
+    if c.source != "measured":
+        lows, highs = [], []
+        for ref in c.op.between:
+            row = rows_by_ref.get(ref) or {}
+            out, lo, hi = (row.get(k) for k in ("output_tok_s", "predicted_band_low_tok_s",
+                                                 "predicted_band_high_tok_s"))
+            if out and lo is not None and hi is not None:
+                lows.append(lo / out)
+                highs.append(hi / out)
+        band = (min(lows), max(highs)) if lows else None
+    return intervals.spread_of(c.op.point, band, predicted=c.source != "measured")
 
 
 def row_of(line: Line, percentile: int) -> list:
@@ -102,12 +142,14 @@ def row_of(line: Line, percentile: int) -> list:
     batch = f"{num(op.point.batch)} ({op.binding}" + (", interpolated)" if op.interpolated else ")")
     vendor = "-" if line.vendor is None else f"{line.vendor.vendor} {line.vendor.label} ({cny(line.vendor_cny_per_m)}, " \
                                              f"since {line.vendor.since})"
-    versus = "-" if line.ratio is None else dearer_or_cheaper(line.ratio)
+    versus = "-" if line.ratio is None else intervals.ratio_words(line.ratio, line.ratio_range)
     bu = line.breakeven_utilization
-    use = "-" if bu is None else "never" if bu > 1 or math.isinf(bu) else pct(bu)
+    use = "-" if bu is None else "never" if bu > 1 or math.isinf(bu) else \
+        pct(bu) + intervals.range_text(line.breakeven_range, None, pct)
     return [c.model, where, rests, batch, f"{ms(op.point.ttft_ms)} / {ms(op.point.tpot_ms)}",
-            cny(line.self_cny_per_m), vendor, versus, use, tokens(line.breakeven_tokens_per_day),
-            num(line.gpus_for_traffic), line.price]
+            cny(line.self_cny_per_m) + intervals.range_text(line.self_range, None), vendor, versus, use,
+            tokens(line.breakeven_tokens_per_day),
+            num(line.gpus_for_traffic) + intervals.count_range_text(line.gpus_range), line.price]
 
 
 def rests_on(line: Line, inputs: VerdictInputs) -> str:
@@ -134,21 +176,28 @@ def sentence(model: str, lines: list[Line], inputs: VerdictInputs) -> str:
     best = min(ok, key=lambda x: x.self_cny_per_m)
     c = best.at
     where = f"{c.gpus} x {c.hardware}" if c.gpus > 1 else (best.where or c.hardware)
-    head = f"{model} {at}: self-hosting on {where} costs {cny(best.self_cny_per_m)} CNY/M ({rests_on(best, inputs)})"
+    mine = f"self-hosting on {where}"
+    cost_line = (f"Self-hosting on {where} costs {cny(best.self_cny_per_m)} CNY/M"
+                 f"{intervals.range_text(best.self_range, None)} ({rests_on(best, inputs)})")
     if best.vendor is None:
-        return head + "; no paid like-for-like vendor to compare."
+        return f"{model} {at}: {cost_line[0].lower()}{cost_line[1:]}; no paid like-for-like vendor to compare."
     v = f"{best.vendor.vendor} {best.vendor.label} at {cny(best.vendor_cny_per_m)} CNY/M (price since {best.vendor.since})"
+    words = intervals.ratio_words(best.ratio, best.ratio_range, best.spread)
+    # the factor's words are self-hosting's ('1.11x cheaper', '13.5x dearer'); said from the cheaper side
+    factor = words.replace("dearer", "cheaper", 1) if best.ratio >= 1 else words
     if best.ratio < 1:
-        verdict = f"cheapest: self-hosting, {ratio(1 / best.ratio)} cheaper than {v}"
+        verdict = f"cheapest: {mine}, {factor} than {v}"
     else:
-        verdict = f"cheapest: {v}, {ratio(best.ratio)} cheaper than self-hosting"
+        verdict = f"cheapest: {v}, {factor} than self-hosting"
+    close = intervals.close_call_text(best.ratio, best.ratio_range, best.spread, best.gpu_cny_per_hour)
     bu = best.breakeven_utilization
-    even = (f"; self-hosting wins above {pct(bu)} utilisation, i.e. from {tokens(best.breakeven_tokens_per_day)} "
-            "tokens a day on one replica") if bu is not None and bu <= 1 else "; self-hosting never wins, even fully used"
+    even = (f"; self-hosting wins above {pct(bu)}{intervals.range_text(best.breakeven_range, None, pct)} "
+            f"utilisation, i.e. from {tokens(best.breakeven_tokens_per_day)} tokens a day on one replica"
+            ) if bu is not None and bu <= 1 else "; self-hosting never wins, even fully used"
     n = best.gpus_for_traffic
-    gpus = f"; {num(n)} GPU{'s carry' if n > 1 else ' carries'} {tokens(inputs.traffic_tokens_per_day)} tokens a day " \
-           f"at a {ratio(inputs.peak_to_mean)} peak" if n else ""
-    return f"{head}. {verdict[0].upper()}{verdict[1:]}{even}{gpus}."
+    gpus = f"; {num(n)}{intervals.count_range_text(best.gpus_range)} GPU{'s carry' if n > 1 else ' carries'} " \
+           f"{tokens(inputs.traffic_tokens_per_day)} tokens a day at a {ratio(inputs.peak_to_mean)} peak" if n else ""
+    return f"{model} {at}: {verdict}{close}. {cost_line}{even}{gpus}."
 
 
 def verdict_section(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of: dt.date, price_book,
@@ -168,6 +217,6 @@ def verdict_section(priced: list[Priced], inputs: VerdictInputs, mix, fx: float,
     how = (f"Self CNY/M: blended {cost.format_mix(mix)} at {pct(inputs.utilization)} utilisation, read at the batch "
            f"that meets the target (interpolated between measured batches); vendors: list prices in force on {as_of}; "
            "measured rows are runs of these results, predicted ones engine=sim rows, each named with its calibration "
-           "(the same cost at the roofline bound in the sentence)")
+           f"(the same cost at the roofline bound in the sentence); {intervals.METHOD}")
     return Section(slug=SLUG, title="Verdict", note="\n".join(sentences + ["; ".join([how] + notes) + "."]), headers=HEADERS,
                    rows=[row_of(x, inputs.slo.percentile) for x in lines])

@@ -1,0 +1,64 @@
+"""A case's repeats as one row: what the report and the plan stand on when a case ran several times.
+
+A case is one row's workload and engine options (bench.analysis.compare.DEFAULT_KEY and the serving load columns)
+on one machine and engine (ENV_CASE_COLUMNS). Its row holds the medians of its rows' figures, the first row's
+text cells, `_rows` the rows it stands for, and `_tok_s_rel_hw` (bench.analysis.plan_points.REL_HW): the 95%
+t-interval's half-width of its output tok/s over their mean (bench.measure.uncertainty; None for one row), which
+every cost figure's interval is built from (bench.analysis.intervals).
+"""
+
+from __future__ import annotations
+
+from bench.analysis.compare import DEFAULT_KEY, LOAD_COLUMNS
+from bench.analysis.plan_points import REL_HW
+from bench.measure import uncertainty
+
+# With the workload key: what ran the case (rows that differ in these are different lines on a chart).
+ENV_CASE_COLUMNS = ("engine", "device", "device_name", "hardware", "weights", "architecture", "range_ratio")
+HEADLINE = "output_tok_s"
+
+
+def case_columns(columns) -> list[str]:
+    """The columns of a file that define a case, in a fixed order."""
+    have = set(columns)
+    return [c for c in (*DEFAULT_KEY, *LOAD_COLUMNS, *ENV_CASE_COLUMNS) if c in have]
+
+
+def one_per_case(frame):
+    """One row per case (module doc); cases in the order of their first row. Empty cells become None (as a dict
+    row has them)."""
+    import pandas as pd
+
+    keys = case_columns(frame.columns)
+    grouped = frame.groupby(keys, dropna=False, sort=False)
+    numeric = [c for c in frame.columns if c not in keys and frame[c].dtype.kind in "fiu"]
+    text = [c for c in frame.columns if c not in keys and c not in numeric]
+    parts = [grouped[text].first()] if text else []
+    if numeric:
+        parts.append(grouped[numeric].median())
+    out = pd.concat(parts, axis=1).reset_index() if parts else grouped.size().reset_index()[keys]
+    extra = {"_rows": grouped.size().to_numpy()}
+    if HEADLINE in numeric:
+        stats = grouped[HEADLINE].agg(["count", "mean", "std"])
+        extra[REL_HW] = uncertainty.rel_half_widths(stats["count"], stats["mean"], stats["std"])
+    out = pd.concat([out, pd.DataFrame(extra, index=out.index)], axis=1)
+    columns = [*frame.columns, *extra]
+    out = out[columns].astype(object)
+    return out.where(out.notna(), None)
+
+
+def rows_per_case(rows: list[dict]) -> list[dict]:
+    """Dict rows (bench.interop.read.read_rows) one per case, by one_per_case; `_runs` the rows each stands for.
+    Rows that are all different cases come back as they are."""
+    from bench.analysis.compare import as_frame
+    from bench.analysis.plan_points import RUNS
+
+    from bench.analysis.compare import case_key
+
+    keys = [case_key(r, case_columns({c for r in rows for c in r})) for r in rows]
+    if len(set(keys)) == len(keys):  # no repeats: the rows as they are
+        return rows
+    out = one_per_case(as_frame(rows)).to_dict("records")
+    for r in out:
+        r[RUNS] = int(r.pop("_rows"))
+    return out

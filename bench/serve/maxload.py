@@ -1,0 +1,120 @@
+"""`bench serve --find-max-load`: the search of bench.analysis.boundary run on measured levels.
+
+Each level tried is one row, as any level's (its status by serve.verdict), plus search_step, search_passed and
+slo_boundary. Rows are appended as the levels are measured, except the best passing level so far: whether it is
+the boundary is known only when a higher level passes (then it is written, slo_boundary false) or the search ends
+(then true). So at most one measured row waits in memory; Ctrl-C or SIGTERM writes it (false: an interrupted
+search marks no boundary) with the interrupted level's. The rows of one search share its sweep_id, and
+<sweep_id>.sweep.json carries the search: axis, settings, steps, the boundary and why the search stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.analysis.boundary import Settings, SearchResult, Step, Verdict, search_max_load
+from bench.config.serve import Level, ServeConfig
+from bench.execution.signals import Interrupted, signal_name, signals_deferred
+
+
+def search_settings(cfg: ServeConfig) -> Settings:
+    """Concurrency when --concurrency is given, else Poisson request rate; from the one level given (default 1)."""
+    if cfg.concurrencies:
+        return Settings("concurrency", float(cfg.concurrencies[0]), cfg.max_steps, cfg.search_timeout_s,
+                        cfg.search_tolerance)
+    start = cfg.request_rates[0] if cfg.request_rates else 1.0
+    return Settings("rate", start, cfg.max_steps, cfg.search_timeout_s, cfg.search_tolerance)
+
+
+class _WarmupFailed(Exception):
+    """A level's warm-up failed: the server cannot take requests, so the search ends."""
+
+
+@dataclass
+class _Search:
+    measure: object  # (Level, first: bool) -> (LevelOutcome, stop: bool), the row held back
+    write: object  # LevelOutcome -> None: append its row and JSON
+    on_level: object
+    outcomes: list = field(default_factory=list)
+    held: object = None  # the best passing level so far, not yet written
+    written: set = field(default_factory=set)
+
+    def level(self, axis: str, value: float) -> Verdict:
+        outcome, stop = self.measure(Level(axis, value), not self.outcomes)
+        self.outcomes.append(outcome)
+        if stop:
+            self._put(outcome, len(self.outcomes), None, False)
+            raise _WarmupFailed
+        r = outcome.row
+        return Verdict(r["status"] == "ok", r.get("ttft_p99_bound_ms"), r.get("tpot_p99_bound_ms"), r["run_id"])
+
+    def step(self, step: Step) -> None:
+        outcome = self.outcomes[-1]
+        if step.passed:  # a passing level is always the highest below every failing one (boundary module doc)
+            outcome.row.update(search_step=step.index, search_passed=True)
+            if self.held is not None:
+                self._put(self.held, None, True, False)
+            self.held = outcome
+        else:
+            self._put(outcome, step.index, False, False)
+        if self.on_level is not None:
+            self.on_level(outcome)
+
+    def _put(self, outcome, index: int | None, passed: bool | None, boundary: bool) -> None:
+        if index is not None:
+            outcome.row.update(search_step=index, search_passed=passed)
+        outcome.row["slo_boundary"] = boundary
+        self.write(outcome)
+        self.written.add(outcome.row["run_id"])
+
+    def finish(self, boundary: bool) -> None:
+        if self.held is not None and self.held.row["run_id"] not in self.written:
+            self._put(self.held, None, True, boundary)
+
+
+def run_search(cfg: ServeConfig, measure, write, on_level, on_end) -> tuple[list, dict]:
+    """Measure levels as the search asks; (outcomes in the order tried, search_record). `measure(level, first)`
+    builds a level's row without writing it, (outcome, stop: the server cannot go on); `write(outcome)` writes it;
+    `on_end(outcomes, search_record)` runs however the search ends (Ctrl-C included), before this returns."""
+    settings = search_settings(cfg)
+    search = _Search(measure, write, on_level)
+    try:
+        result = search_max_load(lambda value: search.level(settings.axis, value), settings, cfg.slo,
+                                 on_step=search.step)
+    except _WarmupFailed:
+        search.finish(False)
+        if on_level is not None:
+            on_level(search.outcomes[-1])
+        part = search_record(cfg, search.outcomes, None, "a level failed its warm-up or the server died: the search "
+                                                          "cannot go on")
+        on_end(search.outcomes, part)
+        return search.outcomes, part
+    except KeyboardInterrupt as e:  # the level stopped is a row too (false), then the best so far (false)
+        name = signal_name(e)
+        with signals_deferred():
+            outcome = e.outcome if isinstance(e, Interrupted) else None
+            if outcome is not None:
+                search.outcomes.append(outcome)
+                search._put(outcome, len(search.outcomes), None, False)
+            search.finish(False)
+            on_end(search.outcomes, search_record(cfg, search.outcomes, None, f"stopped by {name}"))
+        raise Interrupted(name, outcome) from None
+    search.finish(True)
+    part = search_record(cfg, search.outcomes, result, result.stopped)
+    on_end(search.outcomes, part)
+    return search.outcomes, part
+
+
+def search_record(cfg: ServeConfig, outcomes: list, result: SearchResult | None, stopped: str) -> dict:
+    """The search's part of <sweep_id>.sweep.json (`result` None: it ended before deciding; no boundary)."""
+    s = search_settings(cfg)
+    best = result.boundary if result is not None else None
+    return {
+        "axis": s.axis, "start": s.start, "growth": s.growth, "tolerance": s.tolerance, "max_steps": s.max_steps,
+        "max_time_s": s.max_time_s, "method": "grow x growth from start until a level fails, then bisect the "
+                                              "bracket at its geometric mean (bench.analysis.boundary)",
+        "steps": [{"step": o.row.get("search_step"), "level": o.level.value, "passed": o.row.get("search_passed"),
+                   "run_id": o.row["run_id"], "status": o.row["status"]} for o in outcomes],
+        "boundary": best.level if best else None, "boundary_run_id": best.verdict.ref if best else None,
+        "bracket": list(result.bracket) if result is not None else None, "stopped": stopped,
+    }
