@@ -34,8 +34,9 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench.roofline import fit, profile, published, trace  # noqa: E402
+from bench.roofline import fit, profile, published, reserve, trace  # noqa: E402
 from bench.roofline.batchsim import SimError  # noqa: E402
+from bench.roofline.efficiency import Efficiency  # noqa: E402
 
 PROFILE_NAME = "published-fit-3"
 
@@ -45,7 +46,7 @@ def trace_inputs_sha(runs) -> str:
     hardware.yaml and the config.json of every model the rows use. A cache made under another value is stale."""
     from bench.config import catalog, hardware
 
-    h = hashlib.sha256()
+    h = hashlib.sha256(b"kv-reserve" if published.KV_RESERVE else b"no-kv-reserve")
     for path in sorted((REPO_ROOT / "bench" / "roofline").glob("*.py")) + [hardware.hardware_path()]:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     for model in sorted({r.model for r in runs}):
@@ -83,10 +84,19 @@ def observation(r, tr) -> fit.Observation:
     return fit.observation(tr, r.generation, r.value, r.metric, r.faster_is_higher, r.moe_era)
 
 
-def layout_for(runs) -> fit.Layout:
+def layout_for(runs, fixed_costs: bool = True) -> fit.Layout:
+    """The published fit's free parameters; the sourced fixed costs (all-reduce latency, launches) charged, never fitted."""
     gens = tuple(sorted({r.generation for r in runs}))
     eras = tuple(sorted({r.moe_era for r in runs}))
-    return fit.Layout(free=fit.SHARED, generations=gens, moe_eras=eras)
+    return fit.Layout(free=fit.SHARED, generations=gens, moe_eras=eras,
+                      fixed=Efficiency(physical_fixed_costs=1.0 if fixed_costs else 0.0))
+
+
+def metric_kind(r) -> str:
+    """What a row's metric measures: TPOT (1 / decode_tok_s), a latency (E2E, a batch's) or a throughput."""
+    if r.metric == "decode_tok_s":
+        return "TPOT"
+    return "latency (E2E)" if r.metric in ("mean_e2e_ms", "batch_latency_ms") else "throughput"
 
 
 def exact(r, tr, eff) -> float:
@@ -104,7 +114,14 @@ def main(argv=None) -> int:
     ap.add_argument("--hardware", help="the machine's hardware entry (bench probe) for the CPU check")
     ap.add_argument("--calibrate-on", nargs="+", help="MODEL:SEQS,SEQS ...: the cases the CPU check calibrates on")
     ap.add_argument("--cpu-only", action="store_true", help="only the CPU check")
+    ap.add_argument("--without", nargs="+", default=[], choices=["fixed-costs", "kv-reserve"],
+                    help="leave a physics term out (to show its effect): the sourced all-reduce latency and kernel "
+                    "launches, or vLLM's activation / CUDA-graph / non-torch memory reserve")
     args = ap.parse_args(argv)
+    if args.write_profile and ("kv-reserve" not in args.without) != reserve.CHARGED:
+        ap.error("--write-profile fits the KV cache predictions use: vLLM's reserve is "
+                 + ("charged, drop --without kv-reserve" if reserve.CHARGED else "not charged "
+                    "(bench.roofline.reserve.CHARGED), add --without kv-reserve"))
     if args.cpu_results and not (args.hardware and args.calibrate_on):
         ap.error("--cpu-results needs --hardware (the bench probe entry) and --calibrate-on MODEL:SEQS,SEQS")
     if args.cpu_results:
@@ -113,10 +130,12 @@ def main(argv=None) -> int:
             return 0
 
     runs = published.load()
+    if "kv-reserve" in args.without:
+        published.KV_RESERVE = False
     cases = traced_cases(runs, args.cache)
     fit_rows = [(r, tr) for r, tr in cases.values() if r.use == "fit" and tr is not None]
     obs = [observation(r, tr) for r, tr in fit_rows]
-    layout = layout_for([r for r, _ in fit_rows])
+    layout = layout_for([r for r, _ in fit_rows], fixed_costs="fixed-costs" not in args.without)
     print(f"fitting {len(obs)} rows ...", file=sys.stderr, flush=True)
     full = fit.fit(obs, layout)
     print("leave-one-out ...", file=sys.stderr, flush=True)
@@ -159,6 +178,10 @@ def main(argv=None) -> int:
     lines += summary(table, "engine generation", lambda r: r.generation, args.format)
     lines.append("")
     lines += summary(table, "regime", lambda r: r.regime, args.format)
+    lines.append("")
+    lines += summary(table, "what the metric measures", metric_kind, args.format)
+    lines.append("")
+    lines += summary(table, "TP", lambda r: f"TP {r.tp}", args.format)
     lines.append("")
     meas_over_pred = sorted(1 / x for x in ratios)
     low, high = float(np.quantile(meas_over_pred, 0.1)), float(np.quantile(meas_over_pred, 0.9))
@@ -243,8 +266,8 @@ def summary(table, what, key, fmt) -> list[str]:
     groups = {}
     for r, _, _, ratio, _ in table:
         groups.setdefault(key(r), []).append(ratio)
-    head = [what, "rows", "median |error|", "worst", "within 2x"]
-    body = [[g, str(len(v)), f"{statistics.median(abs(x - 1) for x in v):.0%}",
+    head = [what, "rows", "median |error|", "geometric mean", "worst", "within 2x"]
+    body = [[g, str(len(v)), f"{statistics.median(abs(x - 1) for x in v):.0%}", f"{np.exp(np.mean(np.log(v))):.2f}x",
              f"{max(v, key=lambda x: abs(np.log(x))):.2f}x", f"{sum(0.5 <= x <= 2 for x in v)}/{len(v)}"]
             for g, v in sorted(groups.items())]
     return render(head, body, fmt)

@@ -12,7 +12,8 @@ from pathlib import Path
 from bench.analysis import frontier, intervals, plan
 from bench.analysis.frontier import OperatingPoint, Point, Slo
 from bench.analysis.repeats import rows_per_case
-from bench.analysis.plan_points import PERCENTILES, Shape, measured_point, predicted_points, roofline_points
+from bench.analysis.plan_points import (PERCENTILES, SERVED, Shape, measured_point, predicted_points,
+                                        roofline_points)
 from bench.config.prices import VendorPrice
 from bench.cost.gpu_hour import cny_per_hour_for
 from bench.cost.pricing import BASES, CostOptions, gpu_count_of, power_of
@@ -227,25 +228,27 @@ def shape_of(row: dict) -> str:
     return f"{n('input_len')}/{n('output_len')}"
 
 
-def measured_groups(rows: list[dict], hw_name: str, percentile: int, book,
-                    cache_hit_rate: float = 0.0) -> dict[tuple[int, str], list[Point]]:
+def measured_groups(rows: list[dict], hw_name: str, percentile: int, book, cache_hit_rate: float = 0.0,
+                    profile=None, served_latency: bool = True) -> dict[tuple[int, str], list[Point]]:
     """Points of the rows that ran on `hw_name`, by (GPUs per replica, request shape): a front is read from rows of
     one parallelism and one workload only. Sim rows (predicted, labelled) count only where no row was measured.
     A prefix-cache hit rate the rows did not measure is credited as the prefill work it saves
     (bench.analysis.plan_points.cache_speedup)."""
     from bench.cost.hwchoice import measured_hardware
+    from bench.cost.predicted import prediction_of
 
     points: list[tuple[tuple[int, str], Point]] = []
     hw = book.hardware[hw_name]
-    for r in rows:
-        if measured_hardware(r, book) != hw_name:
-            continue
-        gpus = gpu_count_of(r, hw)
-        p = measured_point(r, percentile, gpus, cache_hit_rate)
-        if p is not None:
-            points.append(((gpus, shape_of(r)), p))
-    if any(not p.predicted for _, p in points):  # measured rows first: sim rows only where nothing was measured
-        points = [(k, p) for k, p in points if not p.predicted]
+    mine = [r for r in rows if measured_hardware(r, book) == hw_name]
+    # measured rows first: sim rows only where nothing was measured (and only then simulated as served)
+    for group in ([r for r in mine if prediction_of(r) is None], [r for r in mine if prediction_of(r) is not None]):
+        for r in group:
+            gpus = gpu_count_of(r, hw)
+            p = measured_point(r, percentile, gpus, cache_hit_rate, profile, served_latency)
+            if p is not None:
+                points.append(((gpus, shape_of(r)), p))
+        if points:
+            break
     groups: dict[tuple[int, str], list[Point]] = {}
     for key, p in points:
         groups.setdefault(key, []).append(p)
@@ -344,7 +347,8 @@ def build_plan(req: PlanRequest) -> Plan:
     for hw_name in req.hardware:
         prices = gpu_hours(hw_name, book, cost_opts)
         head = headline_hour(hw_name, book, replace(cost_opts, basis=req.basis), prices)
-        groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate)
+        # served latencies (the simulated server) where a latency target needs them; else the rows' own
+        groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate, profile, req.slo.given)
         if groups:
             nearest = closest_shapes([k[1] for k in groups], req.traffic.mix)
             found = frozenset(boundary_refs(rows, req.slo))
@@ -354,7 +358,8 @@ def build_plan(req: PlanRequest) -> Plan:
             continue
         profile = profile or load_profile(None)
         pts, why = predicted_points(model, hw_name, shape, req.tensor_parallel_size, profile=profile,
-                                    cache_hit_rate=req.cache_hit_rate)
+                                    cache_hit_rate=req.cache_hit_rate,
+                                    percentile=req.slo.percentile if req.slo.given else None, slo=req.slo)
         workload = f"{shape.input_len}/{shape.output_len}"
         note = why or prediction_note(model.name, hw_name, profile)
         bound = plan_hardware(hw_name, roofline_points(model, hw_name, shape, req.tensor_parallel_size,
@@ -395,13 +400,25 @@ def refusal_fix(plans: list[HardwarePlan], slo: Slo) -> str:
         cards = ", ".join(hp.hardware for hp in offline)
         return (f"the points of {cards} are offline rows (bench run, sweep or sim: every request submitted at t=0), "
                 "whose TTFT is mostly the wait for a batch slot, not a served TTFT; give `bench serve` rows of the "
-                "model on these cards, or plan without those results files to use the served prediction (one mean "
-                "step, no queueing), or relax the targets")
+                "model on these cards, or plan without those results files to use the served prediction (the "
+                "simulated server, bench serve --engine sim), or relax the targets")
     return "relax the targets or add hardware"
 
 
+SERVED_NOTE = ("its latencies are served predictions: the simulated server (bench serve --engine sim) at a closed "
+               "loop of each batch's streams, p{p} over 2 x batch requests (at least 32), queueing included")
+
+
+def served_prediction(hp: HardwarePlan) -> bool:
+    """Whether a card's predicted latencies come from the simulated server (Point.latency_stat SERVED)."""
+    return any(pt.latency_stat == SERVED for pt in hp.points)
+
+
 def latency_name(p: Point, percentile: int) -> str:
-    """What a point's TTFT / TPOT are: 'p99' over measured requests, or 'mean step' of a prediction."""
+    """What a point's TTFT / TPOT are: 'p99' over measured requests, 'served p99, predicted' of the simulated server
+    (a closed loop at the batch), or 'mean step' of a prediction."""
+    if p.latency_stat == SERVED:
+        return f"served p{percentile}, predicted"
     return "mean step" if p.latency_stat == "mean" else f"p{percentile}"
 
 

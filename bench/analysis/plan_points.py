@@ -10,7 +10,7 @@ beside the prediction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.analysis.frontier import MEASURED, Point
 from bench.core.formats import num, ratio
@@ -66,21 +66,82 @@ def cache_speedup(row: dict, cache_hit_rate: float) -> float:
     return elapsed / (elapsed - cache_hit_rate * prefill_s)
 
 
-def measured_point(row: dict, percentile: int, gpus: int, cache_hit_rate: float = 0.0) -> Point | None:
+def measured_point(row: dict, percentile: int, gpus: int, cache_hit_rate: float = 0.0, profile=None,
+                   served_latency: bool = True) -> Point | None:
     """A results row as a point at `percentile` (50 or 99); None without a batch or throughput. A sim row's point
-    says it is predicted, and by what (bench.cost.predicted: 'predicted (calibration NAME)'). A prefix-cache hit
-    rate the row did not measure scales its throughput by cache_speedup (its latencies are kept: a floor on the
-    gain)."""
+    says it is predicted, and by what (bench.cost.predicted: 'predicted (calibration NAME)'); an offline sim row
+    (bench run --engine sim: every request at t=0) takes its TTFT and TPOT from the simulated server instead, at a
+    closed loop of its batch (served_row_latencies_ms; `profile`: a calibration the row may name; served_latency
+    False: the row's own, where no latency target needs them). A prefix-cache
+    hit rate the row did not measure scales its throughput by cache_speedup (its latencies are kept: a floor on
+    the gain)."""
     from bench.cost.predicted import prediction_of
 
     batch, tok_s = batch_of(row), row.get("total_tok_s")
     if not batch or not tok_s or tok_s <= 0:
         return None
     pred = prediction_of(row)
+    ttft, tpot = latency_at(row, "ttft", percentile), latency_at(row, "tpot", percentile)
+    served, stat = bool(row.get("load_mode")), ""
+    if pred is not None and not served and served_latency:
+        latencies = served_row_latencies_ms(row, int(round(batch)), percentile, pred.calibration, profile)
+        if latencies is not None:
+            (ttft, tpot), served, stat = latencies, True, SERVED
     return Point(batch=batch, total_tok_s=tok_s * cache_speedup(row, cache_hit_rate), gpus=gpus,
-                 ttft_ms=latency_at(row, "ttft", percentile), tpot_ms=latency_at(row, "tpot", percentile),
-                 source=pred.label if pred else MEASURED, ref=str(row.get("run_id") or "?"),
-                 served=bool(row.get("load_mode")), runs=int(row.get(RUNS) or 1), tok_s_rel_hw=row.get(REL_HW))
+                 ttft_ms=ttft, tpot_ms=tpot, source=pred.label if pred else MEASURED, ref=str(row.get("run_id") or "?"),
+                 served=served, latency_stat=stat, runs=int(row.get(RUNS) or 1), tok_s_rel_hw=row.get(REL_HW))
+
+
+SERVED = "served"  # Point.latency_stat of a served prediction (the simulated server, bench.roofline.servesim)
+
+
+def served_latencies_ms(dep, shape: Shape, batch: int, eff, percentile: int, max_num_seqs: int | None = None,
+                        kv_capacity_tokens: int | None = None) -> tuple[float, float | None]:
+    """(TTFT, TPOT) in ms at `percentile` of the simulated server (bench.roofline.servesim) on Deployment `dep` at a
+    closed loop of `batch` streams of requests of `shape`, steps timed with `eff` (None: the bound), as `bench
+    serve --engine sim --concurrency B` would report them: queueing and the first wave's burst included."""
+    from bench.measure.metrics import ms_summary
+    from bench.roofline import servesim
+
+    seqs, tokens = servesim.server_limits(dep.gpu)
+    ttft, tpot = servesim.closed_loop_latencies_s(dep, shape.input_len, shape.output_len, batch, eff,
+                                                  max_num_seqs or seqs, tokens, kv_capacity_tokens)
+    key = f"p{percentile}"
+    return ms_summary(ttft, (percentile,))[key], ms_summary(tpot, (percentile,))[key]
+
+
+def served_row_latencies_ms(row: dict, batch: int, percentile: int, calibration: str,
+                            profile=None) -> tuple[float, float | None] | None:
+    """An offline sim row's served latencies (served_latencies_ms) on the row's own deployment (model, hardware,
+    TP, dtypes, batch cap, KV capacity) and lengths, timed by the calibration it names: the bound, `profile` when it
+    is that one, else the published fit. None where the row cannot be rebuilt (a model or card this catalog lacks)."""
+    from bench.config import catalog
+    from bench.core.errors import BenchError
+    from bench.cost.predicted import BOUND
+    from bench.roofline import predict
+    from bench.roofline.batchsim import SimError
+
+    hardware = row.get("hardware") or row.get("device_name")
+    if not (hardware and row.get("model") and row.get("input_len") and row.get("output_len")):
+        return None
+    try:
+        model = catalog.resolve_model(str(row["model"]))
+        gpu = predict.gpu_for(str(hardware))
+        if gpu is None:
+            return None
+        run = {k: row.get(k) for k in ("dtype", "kv_cache_dtype", "quantization", "gpu_memory_utilization")}
+        run["tensor_parallel_size"] = int(row.get("tensor_parallel_size") or 1)
+        dep = predict.deployment(run, model.config, gpu)
+        eff = None
+        if calibration != BOUND:
+            prof = profile if profile is not None and profile.name == calibration else predict.load_profile(None)
+            eff = prof.efficiency_for("vllm")
+        cap = row.get("kv_capacity_tokens")
+        seqs = row.get("max_num_seqs")
+        return served_latencies_ms(dep, Shape(int(row["input_len"]), int(row["output_len"])), batch, eff, percentile,
+                                   int(seqs) if seqs else None, int(cap) if cap else None)
+    except (BenchError, SimError, KeyError, ValueError):
+        return None
 
 
 
@@ -127,11 +188,13 @@ def roofline_point(dep, batch: int, shape: Shape, cache_hit_rate: float = 0.0) -
 
 
 def expected_point(dep, batch: int, shape: Shape, eff, band: tuple[float, float], calibration: str,
-                   cache_hit_rate: float = 0.0) -> Point:
+                   cache_hit_rate: float = 0.0, percentile: int | None = None) -> Point:
     """The expected steady state at `batch`: roofline_point's steps (the same decodes, prompt tokens and first
     step), each timed by the efficiency model with parameters `eff` (bench.roofline.efficiency.step_time_s)
     instead of the bound. band = the profile's (low, high) measured / predicted speed: band tok/s = expected
-    x low .. expected x high, the high end no faster than the bound (bound_tok_s, roofline_point's)."""
+    x low .. expected x high, the high end no faster than the bound (bound_tok_s, roofline_point's). With a
+    `percentile`, TTFT and TPOT are the simulated server's at a closed loop of `batch` streams instead of one mean
+    step (served_latencies_ms: queueing included)."""
     from bench.roofline import efficiency
 
     i, o = shape.input_len, shape.output_len
@@ -142,10 +205,13 @@ def expected_point(dep, batch: int, shape: Shape, eff, band: tuple[float, float]
                                            dep.machine, eff))
     bound = roofline_point(dep, batch, shape, cache_hit_rate).total_tok_s
     tok_s = batch / step_s * (i + o) / o
-    return Point(batch=batch, total_tok_s=tok_s, gpus=dep.tp, ttft_ms=first_s * 1e3, tpot_ms=step_s * 1e3,
+    ttft, tpot, stat = first_s * 1e3, step_s * 1e3, "mean"
+    if percentile is not None:
+        (ttft, tpot), stat = served_latencies_ms(dep, shape, batch, eff, percentile), SERVED
+    return Point(batch=batch, total_tok_s=tok_s, gpus=dep.tp, ttft_ms=ttft, tpot_ms=tpot,
                  source=expected_label(calibration, *band), ref=f"expected {dep.gpu.name} x{dep.tp}",
                  band_low_tok_s=tok_s * band[0], band_high_tok_s=min(bound, tok_s * band[1]), bound_tok_s=bound,
-                 latency_stat="mean")
+                 latency_stat=stat, served=stat == SERVED)
 
 
 def fitting_deployment(model, hardware: str, shape: Shape, tensor_parallel_size: int | None = None):
@@ -172,10 +238,14 @@ def fitting_deployment(model, hardware: str, shape: Shape, tensor_parallel_size:
 
 def predicted_points(model, hardware: str, shape: Shape, tensor_parallel_size: int | None = None,
                      batches: tuple[int, ...] = PREDICTED_BATCHES, profile=None,
-                     cache_hit_rate: float = 0.0) -> tuple[list[Point], str]:
+                     cache_hit_rate: float = 0.0, percentile: int | None = None,
+                     slo=None) -> tuple[list[Point], str]:
     """Expected points (expected_point) of catalog model `model` (a ResolvedModel) on `hardware`, at each batch
     whose KV fits, with the parameters of `profile` (a bench.roofline.profile.Profile; None: the published
-    fit) for the current vLLM, and a note ("" or why none; fitting_deployment)."""
+    fit) for the current vLLM, and a note ("" or why none; fitting_deployment). percentile: served latencies
+    (expected_point). slo (a frontier.Slo): the batches above the first whose served latencies miss it are not
+    simulated (a larger closed loop queues more; their latencies are left unknown, which misses any target): the
+    operating point is at or below that batch, and those simulations would cost the most."""
     from bench.roofline import predict
 
     dep, fit, why = fitting_deployment(model, hardware, shape, tensor_parallel_size)
@@ -183,8 +253,17 @@ def predicted_points(model, hardware: str, shape: Shape, tensor_parallel_size: i
         return [], why
     prof = profile or predict.load_profile(None)
     eff = prof.efficiency_for("vllm")
-    return [expected_point(dep, b, shape, eff, (prof.band_low, prof.band_high), prof.name, cache_hit_rate)
-            for b in batches if b <= fit], ""
+    from bench.analysis.frontier import misses
+
+    points, missed = [], False
+    for b in (b for b in batches if b <= fit):
+        p = expected_point(dep, b, shape, eff, (prof.band_low, prof.band_high), prof.name, cache_hit_rate,
+                           None if missed else percentile)
+        if missed:
+            p = replace(p, ttft_ms=None, tpot_ms=None, latency_stat=SERVED, served=True)
+        missed = missed or (percentile is not None and slo is not None and bool(misses(p, slo)))
+        points.append(p)
+    return points, ""
 
 
 def roofline_points(model, hardware: str, shape: Shape, tensor_parallel_size: int | None = None,

@@ -36,7 +36,8 @@ def one_per_case(frame):
     parts = [grouped[text].first()] if text else []
     if numeric:
         parts.append(grouped[numeric].median())
-    out = pd.concat(parts, axis=1).reset_index() if parts else grouped.size().reset_index()[keys]
+    # .copy() joins the parts' blocks into one, so reset_index's inserts do not trip pandas' fragmentation warning
+    out = pd.concat(parts, axis=1).copy().reset_index() if parts else grouped.size().reset_index()[keys]
     extra = {"_rows": grouped.size().to_numpy()}
     if HEADLINE in numeric:
         stats = grouped[HEADLINE].agg(["count", "mean", "std"])

@@ -25,6 +25,7 @@ def add_serve_command(sub) -> None:
 
 
 def cmd_serve(args) -> int:
+    from bench.config.engines import is_predicted
     from bench.serve import resolve as config
     from bench.display.serve import print_level, print_sweep
     from bench.serve.session import run_serve
@@ -37,7 +38,12 @@ def cmd_serve(args) -> int:
 
     if is_stand_in(model):
         print(f"{model.name} (from the endpoint's /v1/models): {UNAVAILABLE}")
-    outcome = run_serve(cfg, model, endpoint, output.out, verbose=output.verbose, on_level=print_level)
+    if is_predicted(cfg.engine):
+        from bench.serve.simulated import run_sim_serve
+
+        outcome = run_sim_serve(cfg, model, output.out, on_level=print_level)
+    else:
+        outcome = run_serve(cfg, model, endpoint, output.out, verbose=output.verbose, on_level=print_level)
     print_sweep(outcome, cfg.hardware, cfg.slo_attainment)
     print(f"results: {output.out} (+ {output.out.with_suffix('')}/<run_id>.json, {outcome.sweep_id}.sweep.json)")
     if outcome.log_path is not None:

@@ -57,7 +57,9 @@ class ServeConfig(RunConfig):
                                                      "config.json; with --endpoint it may be left out: the "
                                                      "endpoint's /v1/models names the model and prompts are text",
                                  default=None)
-    engine: Literal["vllm"] = reworded(RunConfig, "engine", hidden=True)  # the server is vLLM's
+    engine: Literal["vllm", "sim"] = reworded(RunConfig, "engine", "vllm (vLLM's OpenAI server, or --endpoint) or sim: "
+                                                             "the simulated server on --hardware, a prediction in "
+                                                             "seconds (docs/roofline.md, the serving model)")
     num_prompts: int = option(64, "requests per level", ge=1, le=runconfig.MAX_NUM_PROMPTS)
     max_num_seqs: int | None = reworded(RunConfig, "max_num_seqs", "the server's batch cap (vLLM max_num_seqs)",
                                         comma_list=False)

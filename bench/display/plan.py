@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from bench.analysis.plan_build import HardwarePlan, Plan, VendorBill, describe_point, latency_name
+from bench.analysis.plan_build import (SERVED_NOTE, HardwarePlan, Plan, VendorBill, describe_point, latency_name,
+                                      served_prediction)
 from bench.cost import formulas as cost
 from bench.analysis import intervals
 from bench.analysis.intervals import count_range_text
@@ -62,7 +63,7 @@ def self_table(p: Plan) -> tuple[list[str], list[list]]:
     others = [b for b in BASES if b != b0]
     headers = ["hardware", "points (in/out)", "TP", "batch at SLO", "tok/s per replica", "GPUs (replicas, servers)",
                "batch peak / mean", "util at mean", f"TTFT / TPOT at peak, ms (p{p.request.slo.percentile} measured; "
-                                                     "mean step predicted)",
+                                                     f"{predicted_latency_text(p)} predicted)",
                f"CNY/GPU-h ({b0})", f"CNY/month ({b0})", f"CNY/M ({b0})", "CNY/month " + " / ".join(others),
                "predicted: at the roofline bound"]
     rows = []
@@ -161,6 +162,11 @@ def verdict(p: Plan) -> str:
     return where + f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}{close}"
 
 
+def predicted_latency_text(p: Plan) -> str:
+    """How the table's predicted latencies were made: served (the simulated server) or one mean step."""
+    return f"served p{p.request.slo.percentile}" if any(served_prediction(hp) for hp in p.hardware) else "mean step"
+
+
 def provenance(p: Plan) -> list[str]:
     lines = []
     for hp in p.hardware:
@@ -172,6 +178,8 @@ def provenance(p: Plan) -> list[str]:
                          f"{cny(head.cny)}/GPU-h ({head.provenance})")
         if hp.note and hp.op is not None:
             lines.append(f"{hp.hardware}: {hp.note}")
+        if served_prediction(hp):
+            lines.append(f"{hp.hardware}: {SERVED_NOTE.format(p=p.request.slo.percentile)}")
     fx = p.request.cost_options
     lines.append(f"FX {given(fx.fx_cny_per_usd)} CNY/USD ({fx.fx_date}); servers of 8 GPUs")
     return lines + list(p.notes)

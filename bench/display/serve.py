@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from bench.analysis.slo import cost_of
+from bench.config.engines import is_predicted
 from bench.core.formats import cny, given, ms, num, pct
 from bench.display.run import console
 
@@ -54,6 +55,9 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
         return
     first = rows[0]
     where = first["endpoint"] or f"vLLM {first['vllm_version'] or ''} server on {first['device_name'] or first['device']}"
+    if is_predicted(first["engine"]):  # a prediction, named by what timed it
+        where = (f"the simulated server on {first['device_name']} (predicted: {first['engine_version']}, capacity "
+                 f"{num(first['predicted_capacity_req_s'])} requests/s)")
     t = Table(title=f"{first['model']} via {where}: {first['num_prompts']} requests a level, {first['input_len']} in / "
                     f"{first['output_len']} out; latencies in ms", title_justify="left")
     cols = ["level", "status", "ok/fail", "req/s", "out tok/s", "TTFT p50/p99", "TPOT p50/p99", "ITL p50/p99",

@@ -18,7 +18,7 @@ from bench.config.catalog import ResolvedModel
 from bench.config.run import RunConfig, case_key, draft_tokens, mtp_draft_layers
 from bench.measure import speculative
 from bench.cost.pricing import run_cost_columns
-from bench.config.engines import engine_version, modelled_engine
+from bench.config.engines import engine_version, is_predicted, modelled_engine
 from bench.measure.telemetry import energy_columns
 from bench.results.schema import BY_NAME, RUN, SCHEMA_VERSION, SERVE, columns_of, names_of
 from bench.roofline import predict
@@ -171,11 +171,13 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
 def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: ResolvedModel, level, weights: str,
               engine: str, endpoint_url: str, api_model: str, metrics: dict, server: dict, facts: dict, env: dict,
               status: str, error: str, engine_start_s: float | None, peak_memory: tuple[int | None, str],
-              workload: dict | None = None, energy: dict | None = None, search: dict | None = None) -> dict:
+              workload: dict | None = None, energy: dict | None = None, search: dict | None = None,
+              roofline: dict | None = None) -> dict:
     """The row of one serve level (`cfg` a ServeConfig, `level` a config.serve.Level). `facts`: what is known of
     the server (device, versions, KV capacity from its log); `metrics`: measure.streaming's figures;
     `workload`: bench.workload.source.Workload.columns() of its requests; `energy`: bench.measure.level_energy's
-    columns; `search`: a --find-max-load level's search_step, search_passed, slo_boundary."""
+    columns; `search`: a --find-max-load level's search_step, search_passed, slo_boundary; `roofline`: the
+    simulated server's calibration, band and capacity (bench serve --engine sim)."""
     workload = workload or {}
     search = search or {}
     device = facts.get("device") or ""
@@ -192,7 +194,7 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "device_name": facts.get("device_name") or (env.get("cpu_model") if device == "cpu" else None),
         "max_num_seqs": cfg.max_num_seqs,
         "kv_capacity_tokens": facts.get("kv_capacity_tokens"),
-        "kv_bytes_per_token_analytic": analytic_kv(cfg, model) if engine == "vllm-server" else None,
+        "kv_bytes_per_token_analytic": analytic_kv(cfg, model) if engine == "vllm-server" or is_predicted(engine) else None,
         "peak_memory_gb": peak / 1e9 if peak else None, "peak_memory_source": source if peak else None,
         "vllm_version": facts.get("vllm_version"), "torch_version": facts.get("torch_version"),
         "engine_start_s": engine_start_s, "gpu_count": facts.get("gpu_count"),
@@ -203,12 +205,13 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         "slo_ttft_ms": cfg.slo_ttft_ms, "slo_tpot_ms": cfg.slo_tpot_ms,
         "warmup_requests": cfg.warmup_requests if cfg.warmup else 0,
         "max_failure_rate": cfg.max_failure_rate,
-        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off") if engine == "vllm-server" else None,
+        "prefix_caching": ("on" if cfg.enable_prefix_caching else "off")
+        if engine == "vllm-server" or is_predicted(engine) else None,
         **speculative.columns(_served_spec(cfg, model, server)),
         **{k: search.get(k) for k in SEARCH_COLUMNS},
     }
     return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload,
-                                   "energy": energy or {}}, cfg)
+                                   "energy": energy or {}, "roofline": roofline or {}}, cfg)
 
 
 def level_key(cfg, model: ResolvedModel, level) -> str:

@@ -83,7 +83,8 @@ DECLARED: tuple[Column, ...] = (
        filled="always"),
     _c("timestamp", "identity", "", "UTC ISO-8601 start time of the case or level", filled="always"),
     _c("model", "model", "", "catalog name (models.yaml) or the directory given", filled="always"),
-    _c("engine", "engine", "", "vllm, sim, hf, hf-cb (bench run); vllm-server or openai-endpoint (bench serve)",
+    _c("engine", "engine", "", "vllm, sim, hf, hf-cb (bench run); vllm-server, openai-endpoint or sim (the simulated "
+       "server, a prediction) (bench serve)",
        filled="always"),
     _c("device", "engine", "", "cuda, cpu, or sim (a prediction)", filled="ok"),
     _c("device_name", "engine", "", "the GPU's name, the CPU model, or the hardware the sim predicts",
@@ -285,11 +286,12 @@ DECLARED: tuple[Column, ...] = (
     _c("predicted_tpot_p99_ms", "roofline", "ms", "predicted time per output token, 99th percentile", _R, LOWER,
        "roofline", "optional", "predicted TPOT p99 (ms)", since=4),
     _c("predicted_band_low_tok_s", "roofline", "tok/s", "low end of the expected output tok/s (the calibration's "
-       "held-out 10th percentile of measured / predicted)", _R, source="roofline", filled="optional", since=4),
+       "held-out 10th percentile of measured / predicted; bench serve --engine sim: closed-loop levels only)", BOTH, source="roofline", filled="optional", since=4),
     _c("predicted_band_high_tok_s", "roofline", "tok/s", "high end of the expected output tok/s (90th percentile, "
-       "never above roofline_output_tok_s)", _R, source="roofline", filled="optional", since=4),
+       "never above roofline_output_tok_s)", BOTH, source="roofline", filled="optional", since=4),
     _c("prediction_calibration", "roofline", "", "the calibration of the predicted_* columns: published-fit-N "
-       "(reference/published_fit.yaml) or a user profile's name (bench calibrate)", _R, source="roofline",
+       "(reference/published_fit.yaml) or a user profile's name (bench calibrate); bench serve --engine sim rows: the "
+       "calibration that timed them", BOTH, source="roofline",
        filled="optional", since=4),
     # honest streaming metrics (bench.measure.streaming.chunk_figures); docs/serve.md
     _c("tokens_per_chunk_max", "latency", "tokens", "the most output tokens one read of a stream carried (1: every "
@@ -437,6 +439,10 @@ DECLARED: tuple[Column, ...] = (
        "energy", "optional", "joules per token (input + output)", since=8),
     _c("energy_coverage", "energy", "fraction", "share of the level's measured window between the first and the last "
        "GPU sample (below 0.99 the energy columns stay empty)", _S, source="energy", filled="optional", since=8),
+    # the simulated server (bench serve --engine sim; bench.roofline.servesim, docs/roofline.md "The serving model")
+    _c("predicted_capacity_req_s", "roofline", "req/s", "the card's predicted saturated throughput for this level's "
+       "requests: a rate above it makes the queue grow without bound (bench serve --engine sim refuses it)", _S,
+       HIGHER, "roofline", "optional", "predicted capacity (requests/s)", since=8),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

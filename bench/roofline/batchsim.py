@@ -21,6 +21,13 @@ tokens; at least the last prompt token always runs, for the first output token's
 once in the KV cache however many running requests share it; when none does it stays cached, evicted least
 recently freed first when the room is needed. Output tokens are not cached (a preempted request recomputes them).
 
+Arrivals (a served load: bench.roofline.servesim gives them): `arrivals` releases requests over time instead of
+all at t=0. Before each step the scheduler takes the requests that have arrived by the step's start
+(`arrivals.arrived(now)`: (index, arrival time) pairs, in arrival order) into the back of the waiting queue; with
+nothing running or waiting the clock jumps to the next arrival (`arrivals.next_s()`, None: none left); each request
+that finishes is reported (`arrivals.finished(index, now)`: a closed loop issues its next request then). A
+request's TTFT and E2E then count from its arrival, queueing included.
+
 `step_time_s(n_decode, decode_context_tokens, prefill_chunks)` prices one step: how many
 sequences decode, the sum of their context lengths, and (new tokens, cached tokens) of each
 prefill chunk. bench.roofline.bound supplies the hardware's lower bound on that time. It may
@@ -57,6 +64,8 @@ def prefix_hashes(prompts: list[list[int]], block_tokens: int = BLOCK_TOKENS) ->
 class SimRequest:
     prompt_len: int
     output_len: int
+    index: int = 0  # its place in the requests given
+    arrival_s: float = 0.0  # when it became admissible (all at t=0 without arrivals)
     # state
     computed: int = 0  # tokens whose KV is cached (prompt, then outputs), reset by preemption
     generated: int = 0  # output tokens produced so far
@@ -67,6 +76,7 @@ class SimRequest:
     blocks: list = field(default_factory=list)  # prefix caching: the prompt's block hashes (prefix_hashes)
     held: list = field(default_factory=list)  # ids of the cached blocks it holds (its first len(held) blocks)
     cached_tokens: int | None = None  # prompt tokens its first admission took from the prefix cache
+    token_s: list | None = None  # when each output token was emitted (log_tokens)
 
     @property
     def target_prefill(self) -> int:
@@ -178,8 +188,10 @@ class SimError(ValueError):
 def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_tokens: int, max_num_seqs: int,
              max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False,
              prefix_blocks: list[list] | None = None, block_tokens: int = BLOCK_TOKENS,
-             kv_units: Callable[[int], float] | None = None, tokens_per_step: float = 1.0) -> SimOutcome:
-    """Run every (prompt_len, output_len) request to completion; return per-request times. `prefix_blocks`
+             kv_units: Callable[[int], float] | None = None, tokens_per_step: float = 1.0, arrivals=None,
+             log_tokens: bool = False) -> SimOutcome:
+    """Run every (prompt_len, output_len) request to completion; return per-request times. `arrivals`: when each
+    request arrives (module doc; None: all at t=0). log_tokens: keep each output token's time. `prefix_blocks`
     (prefix_hashes of the prompts, one list per request): prefix caching on (module doc). tokens_per_step:
     what a decoding sequence emits a step on average (speculative decoding: 1 + draft tokens x acceptance), each
     step emitting the whole tokens of what it has accumulated (at least one), the rest carried."""
@@ -190,7 +202,7 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
     def grow(r: SimRequest, n: int):  # what computing n more tokens of r adds to the cache
         return held(r.computed + n) - held(r.computed) if kv_units else n
 
-    reqs = [SimRequest(p, o) for p, o in lengths]
+    reqs = [SimRequest(p, o, index=i, token_s=[] if log_tokens else None) for i, (p, o) in enumerate(lengths)]
     cache = None
     if prefix_blocks is not None:
         if len(prefix_blocks) != len(reqs):
@@ -204,7 +216,7 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
                            f"{kv_capacity_tokens} tokens")
         if r.output_len < 1 or r.prompt_len < 1:
             raise ValueError("prompt and output lengths must be at least 1")
-    waiting: deque[SimRequest] = deque(reqs)
+    waiting: deque[SimRequest] = deque(reqs if arrivals is None else ())
     running: list[SimRequest] = []
     used = 0  # KV tokens held
     now = 0.0
@@ -212,7 +224,19 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
     log = []
     prefill_s = decode_s = 0.0
     split = True
-    while waiting or running:
+    while True:
+        if arrivals is not None:
+            for i, t in arrivals.arrived(now):
+                reqs[i].arrival_s = t
+                waiting.append(reqs[i])
+            if not waiting and not running:  # idle: the clock jumps to the next arrival
+                nxt = arrivals.next_s()
+                if nxt is None:
+                    break
+                now = max(now, nxt)
+                continue
+        elif not waiting and not running:
+            break
         steps += 1
         if steps > max_steps:
             raise RuntimeError(f"simulation did not finish in {max_steps} steps")
@@ -297,6 +321,8 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         for r in running:
             if r.finish_s is not None:
                 used -= cache.release(r) if cache else held(r.computed)
+                if arrivals is not None:
+                    arrivals.finished(r.index, now)
             else:
                 still.append(r)
         running = still
@@ -308,6 +334,8 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
 
 def _emit(r: SimRequest, now: float) -> None:
     r.generated += 1
+    if r.token_s is not None:
+        r.token_s.append(now)
     if r.first_token_s is None:
         r.first_token_s = now
     if r.generated >= r.output_len:

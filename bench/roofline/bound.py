@@ -10,8 +10,9 @@ prompt chunk: logits only where the engine samples) + attention (bench.model.mod
 the bandwidth and the peak are N times one GPU's; communication is not charged, so this is
 an upper bound on speed, never an estimate of overhead.
 
-The KV cache gets what vLLM would give it, at best: gpu_memory_utilization x memory - weights
-on each GPU (activations and CUDA graphs are not reserved), in 16-token blocks.
+The KV cache gets gpu_memory_utilization x memory - weights - memory_reserve_bytes on each GPU, in 16-token
+blocks: the bound's own cache reserves nothing; a prediction of vLLM may reserve its profile run's activation
+peak, CUDA graphs and non-torch memory (bench.roofline.reserve, set by bench.roofline.predict.deployment).
 
 Units in names: _s seconds, _bytes, _flops, _tok_s tokens per second.
 """
@@ -22,65 +23,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bench.config import run as runconfig
-from bench.roofline import batchsim, efficiency, speculation
+from bench.roofline import batchsim, collectives, efficiency, speculation
+from bench.roofline.gpu import GIB, GpuSpec, gpu_spec, peak_flops_per_gpu  # noqa: F401 (bound.X is their public name)
 from bench.roofline.kvcache import KvCache
 from bench.model import flops, modelmath
 
-GIB = 2**30
 BLOCK_SIZE = 16
-
-
-@dataclass(frozen=True)
-class GpuSpec:
-    name: str
-    memory_bytes: float
-    bandwidth_bytes_s: float
-    bf16_flops: float
-    fp8_flops: float | None
-    interconnect_bytes_s: float | None = None  # GPU-to-GPU, both directions together (datasheet figure)
-    fp32_flops: float | None = None  # measured float32 matmul peak (bench probe entries)
-    peak_measured: bool = False  # the peaks are one process's measured matmul (bench probe), not a datasheet's
-
-
-def gpu_spec(name: str, hw) -> GpuSpec | None:
-    """The accessor: the only place that reads hardware.yaml fields. None for a CPU entry without a
-    measured matmul peak (no datasheet CPU roofline is defined) or without the figures a roofline needs.
-
-    A CPU entry with a measured fp32_tflops, or a bf16_tflops `bench probe` measured, gets a
-    roofline from its measured bandwidth and matmul rate: every format's peak is the measured one (no tensor
-    units assumed), float32's half a 16-bit one when only that was measured (peak_flops_per_gpu).
-    peak_measured: a CPU entry with a roofline, or any entry `bench probe` wrote (its spec_source says so)."""
-    fp32 = getattr(hw, "fp32_tflops", None)
-    bf16 = getattr(hw, "bf16_tflops", None)
-    link = getattr(hw, "interconnect_gb_s", None)
-    probed = str(getattr(hw, "spec_source", "")).startswith("bench probe")
-    if getattr(hw, "kind", "gpu") != "gpu":
-        bf16 = bf16 if probed else None  # a datasheet CPU bf16 figure is no peak LLM GEMMs reach: no roofline
-        if not ((fp32 or bf16) and getattr(hw, "memory_bw_tb_s", None) and getattr(hw, "memory_gb", None)):
-            return None
-        return GpuSpec(name=name, memory_bytes=hw.memory_gb * GIB, bandwidth_bytes_s=hw.memory_bw_tb_s * 1e12,
-                       bf16_flops=(bf16 or fp32) * 1e12, fp8_flops=None,
-                       interconnect_bytes_s=link * 1e9 if link else None,
-                       fp32_flops=fp32 * 1e12 if fp32 else None, peak_measured=True)
-    if not (getattr(hw, "memory_gb", None) and getattr(hw, "memory_bw_tb_s", None) and getattr(hw, "bf16_tflops", None)):
-        return None
-    fp8 = getattr(hw, "fp8_tflops", None)
-    return GpuSpec(name=name, memory_bytes=hw.memory_gb * GIB, bandwidth_bytes_s=hw.memory_bw_tb_s * 1e12,
-                   bf16_flops=hw.bf16_tflops * 1e12, fp8_flops=fp8 * 1e12 if fp8 else None,
-                   interconnect_bytes_s=link * 1e9 if link else None, fp32_flops=fp32 * 1e12 if fp32 else None,
-                   peak_measured=probed)
-
-
-def peak_flops_per_gpu(gpu: GpuSpec, weight_dtype: str) -> float:
-    """fp8 weights run FP8 GEMMs where the card has them; weight-only int8/int4 compute in bf16; fp32 as TF32.
-    mxfp4: no card of hardware.yaml has FP4 tensor units (Blackwell's are the first), so vLLM dequantizes MXFP4 weights
-    to bf16 inside its MoE kernels (Marlin/Triton, compute capability 8.0 and newer): bf16's peak, the bytes of
-    4.25-bit weights (modelmath.WEIGHT_DTYPE_BYTES)."""
-    if weight_dtype == "fp8" and gpu.fp8_flops:
-        return gpu.fp8_flops
-    if weight_dtype == "float32":
-        return gpu.fp32_flops or gpu.bf16_flops / 2
-    return gpu.bf16_flops
 
 
 @dataclass(frozen=True)
@@ -122,6 +70,9 @@ class Deployment(KvCache):
     # speculative decoding (bench.roofline.speculation): each decoding sequence verifies k + 1 tokens a step and
     # a network draft adds k passes; None: one token a step
     draft: speculation.Draft | None = None
+    # what the engine keeps from the KV cache besides the weights, per GPU (vLLM's profile run:
+    # bench.roofline.reserve.non_kv_bytes); 0: the bound's cache
+    memory_reserve_bytes: float = 0.0
 
     @property
     def tp(self) -> int:
@@ -205,7 +156,7 @@ class Deployment(KvCache):
 
     @property
     def kv_cache_bytes_per_gpu(self) -> float:
-        return self.gpu_memory_utilization * self.gpu.memory_bytes - self.weight_bytes_per_gpu
+        return self.gpu_memory_utilization * self.gpu.memory_bytes - self.weight_bytes_per_gpu - self.memory_reserve_bytes
 
     @property
     def fits(self) -> bool:
@@ -280,7 +231,8 @@ class Deployment(KvCache):
     def machine(self) -> efficiency.Machine:
         """The TP group as the efficiency model sees it."""
         return efficiency.Machine(tp=self.tp, bandwidth_bytes_s=self.bandwidth_bytes_s, peak_flops=self.peak_flops,
-                                  link_bytes_s=self.gpu.interconnect_bytes_s)
+                                  link_bytes_s=self.gpu.interconnect_bytes_s,
+                                  allreduce_alpha_s=collectives.allreduce_alpha_s(self.gpu.link_kind, self.tp))
 
     @cached_property
     def _expert_memo(self) -> dict[int, float]:
@@ -315,7 +267,12 @@ class Deployment(KvCache):
             kv_bytes=sum(self._kv_step_bytes(n_decode, decode_context_tokens, prefill_chunks)),
             gemm_flops=gemm, attention_flops=attn, sequences=sequences, tokens=tokens,
             allreduce_bytes=tokens * int(self.cfg["hidden_size"]) * act_bytes,
-            allreduces=2 * modelmath.num_layers(self.cfg) if self.tp > 1 else 0, expert_matrices=matrices)
+            allreduces=collectives.ALLREDUCES_PER_LAYER * modelmath.num_layers(self.cfg) if self.tp > 1 else 0,
+            expert_matrices=matrices, launch_s=collectives.launch_s(self._kernels, tokens))
+
+    @cached_property
+    def _kernels(self) -> int:
+        return collectives.kernels_per_step(modelmath.num_layers(self.cfg), m.moe_layers if (m := self.params.moe) else 0)
 
     def decode_step(self, batch: int, context_len: int) -> StepBound:
         return self.step(batch, batch * context_len)

@@ -7,10 +7,14 @@ each physical, bounded and fitted (bench.roofline.fit) rather than looked up:
     memory_s  = (dense weight bytes + (routed-expert bytes + expert slices x moe_expert_overhead_bytes) / moe_efficiency
                  + KV bytes / attention_efficiency) / (TP x bandwidth x bandwidth_fraction)
     compute_s = (GEMM FLOPs + attention FLOPs / attention_efficiency) / (TP x peak x compute_fraction)
-    comm_s    = all-reduces x (allreduce_latency_s + 2 (TP-1)/TP x message bytes / one-way link bandwidth)
+    comm_s    = all-reduces x (allreduce_latency_s + physical_fixed_costs x alpha
+                               + 2 (TP-1)/TP x message bytes / one-way link bandwidth)
                 (two per layer under tensor parallelism: after attention and after the MLP; ring all-reduce;
-                the link is the card's interconnect_gb_s in hardware.yaml, half of it each way)
-    step_s    = max(memory_s, compute_s) + comm_s + step_overhead_s + sequence_overhead_s x sequences
+                the link is the card's interconnect_gb_s in hardware.yaml, half of it each way; alpha the link's
+                sourced latency, bench.roofline.collectives)
+    step_s    = max(memory_s, compute_s) + comm_s + physical_fixed_costs x launch_s
+                + step_overhead_s + sequence_overhead_s x sequences
+                (launch_s: the kernels' launch gaps, bench.roofline.collectives)
 
 bandwidth_fraction   achieved share of the datasheet memory bandwidth when streaming weights (0.3-1)
 compute_fraction     achieved share of the dense tensor peak on prefill and large-batch GEMMs (0.1-1)
@@ -28,6 +32,9 @@ allreduce_latency_s  fixed cost of one all-reduce (launch, synchronisation), sec
 step_overhead_s      fixed cost of one engine step: scheduling, sampling, launches, output handling (0-50 ms)
 sequence_overhead_s  per sequence in the step: sampling, detokenising, bookkeeping (0-1 ms; up to 10 ms on a
                      `bench probe` machine, MEASURED_PEAK_SEQUENCE_LIMIT_S)
+physical_fixed_costs 1: charge the sourced all-reduce latency and kernel-launch gaps (bench.roofline.collectives);
+                     0: not (the roofline, and profiles written before they were modelled). Never fitted: a profile
+                     states it.
 
 With every fraction 1, every overhead 0 and no link figure the step time is the roofline's (bound.Deployment.step).
 The fields of StepCost may be numpy arrays (one element per step): step_time_s is then vectorised.
@@ -49,6 +56,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "allreduce_latency_s": (1e-7, 1e-4),
     "step_overhead_s": (1e-6, 0.05),
     "sequence_overhead_s": (1e-8, 1e-3),
+    "physical_fixed_costs": (0.0, 1.0),
 }
 # A peak that was measured (`bench probe`: one process's matmul, on a busy machine) is not a ceiling: an
 # engine's own kernels (oneDNN on a CPU) can beat it. A profile fitted on such an entry may take
@@ -73,6 +81,7 @@ class Efficiency:
     allreduce_latency_s: float = 0.0
     step_overhead_s: float = 0.0
     sequence_overhead_s: float = 0.0
+    physical_fixed_costs: float = 0.0
 
     def __post_init__(self):
         for f in fields(self):
@@ -112,6 +121,7 @@ class StepCost:
     allreduces: object = 0  # all-reduces per step (2 per layer under TP, else 0)
     steps: object = 1  # engine steps summed into this cost (the fit sums runs of similar steps)
     expert_matrices: object = 0  # routed experts' weight slices read, one per expert hit, layer and GPU
+    launch_s: object = 0.0  # the kernels' launch gaps, seconds (bench.roofline.collectives.launch_s)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,7 @@ class Machine:
     bandwidth_bytes_s: float  # whole group
     peak_flops: float  # whole group, in the weights' format
     link_bytes_s: float | None  # one card's interconnect, both directions together
+    allreduce_alpha_s: float = 0.0  # one all-reduce's fixed latency on this link and TP (bench.roofline.collectives)
 
 
 def memory_s(c: StepCost, m: Machine, e: Efficiency):
@@ -135,15 +146,16 @@ def compute_s(c: StepCost, m: Machine, e: Efficiency):
 
 
 def communication_s(c: StepCost, m: Machine, e: Efficiency):
-    """Ring all-reduce: each card sends and receives 2 (TP-1)/TP of the message, one way at half the link figure."""
-    latency = c.allreduces * c.steps * e.allreduce_latency_s
+    """Ring all-reduce: each card sends and receives 2 (TP-1)/TP of the message, one way at half the link figure;
+    each all-reduce also pays the fitted latency and, with physical_fixed_costs, the link's sourced alpha."""
+    latency = c.allreduces * c.steps * (e.allreduce_latency_s + e.physical_fixed_costs * m.allreduce_alpha_s)
     if m.link_bytes_s is None:
         return latency
     return latency + c.allreduces * 2.0 * (m.tp - 1) / m.tp * c.allreduce_bytes / (m.link_bytes_s / 2.0)
 
 
 def overhead_s(c: StepCost, e: Efficiency):
-    return e.step_overhead_s * c.steps + e.sequence_overhead_s * c.sequences
+    return e.step_overhead_s * c.steps + e.sequence_overhead_s * c.sequences + e.physical_fixed_costs * c.launch_s
 
 
 def step_time_s(c: StepCost, m: Machine, e: Efficiency):

@@ -60,7 +60,7 @@ def compress(costs: efficiency.StepCost, blocks: int = BLOCKS) -> efficiency.Ste
     else:
         edges = np.unique(np.concatenate([[0, 1], np.linspace(1, n, blocks).astype(int)[:-1]]))
     names = ("dense_weight_bytes", "expert_weight_bytes", "kv_bytes", "gemm_flops", "attention_flops", "sequences",
-             "tokens", "allreduce_bytes", "expert_matrices")
+             "tokens", "allreduce_bytes", "expert_matrices", "launch_s")
     summed = {k: np.add.reduceat(np.asarray(getattr(costs, k), dtype=float), edges) for k in names}
     steps = np.diff(np.append(edges, n)).astype(float)
     return efficiency.StepCost(**summed, allreduces=costs.allreduces, steps=steps)
@@ -159,11 +159,12 @@ class Problem:
             kv_bytes=cat("kv_bytes"), gemm_flops=cat("gemm_flops"), attention_flops=cat("attention_flops"),
             sequences=cat("sequences"), tokens=cat("tokens"), allreduce_bytes=cat("allreduce_bytes"),
             allreduces=rep([o.costs.allreduces for o in obs]), steps=cat("steps"),
-            expert_matrices=cat("expert_matrices"))
+            expert_matrices=cat("expert_matrices"), launch_s=cat("launch_s"))
         links = [o.machine.link_bytes_s if o.machine.link_bytes_s else np.inf for o in obs]
         self.machine = efficiency.Machine(tp=rep([o.machine.tp for o in obs]),
                                           bandwidth_bytes_s=rep([o.machine.bandwidth_bytes_s for o in obs]),
-                                          peak_flops=rep([o.machine.peak_flops for o in obs]), link_bytes_s=rep(links))
+                                          peak_flops=rep([o.machine.peak_flops for o in obs]), link_bytes_s=rep(links),
+                                          allreduce_alpha_s=rep([o.machine.allreduce_alpha_s for o in obs]))
         self.gen_index = {g: i for i, g in enumerate(layout.generations)}
         self.gen_of_block = rep([self.gen_index.get(o.generation, -1) for o in obs])
         self.era_index = {g: i for i, g in enumerate(layout.moe_eras)}

@@ -15,7 +15,7 @@ import json
 
 from bench.config.engines import is_predicted, modelled_engine
 from bench.config.run import draft_tokens
-from bench.roofline import engine_profiles, speculation, trace
+from bench.roofline import engine_profiles, reserve, speculation, trace
 from bench.roofline import profile as profiles
 from bench.roofline.profile import Profile
 
@@ -49,12 +49,28 @@ def model_dtype(run: dict, model_config: dict) -> str:
 
 def deployment(run: dict, model_config: dict, gpu: GpuSpec, mla_expanded: bool = False,
                mla_padded_head_dim: int = 0) -> Deployment:
+    """vLLM serving `run` on `gpu`: its KV cache is what vLLM's profile run leaves (memory_reserve) where
+    bench.roofline.reserve.CHARGED, else util x memory - weights."""
     dtype = model_dtype(run, model_config)
     given = {k: run[k] for k in ("kv_cache_dtype", "gpu_memory_utilization") if run.get(k)}  # else RunConfig's
-    return Deployment(cfg=model_config, gpu=gpu, tensor_parallel_size=run.get("tensor_parallel_size") or 1,
+    tp = run.get("tensor_parallel_size") or 1
+    return Deployment(cfg=model_config, gpu=gpu, tensor_parallel_size=tp,
                       draft=draft_of(run, model_config),
                       weight_dtype=weight_format(run, dtype, model_config), model_dtype=dtype, mla_expanded=mla_expanded,
-                      mla_padded_head_dim=mla_padded_head_dim, **given)
+                      mla_padded_head_dim=mla_padded_head_dim,
+                      memory_reserve_bytes=memory_reserve(model_config, gpu, tp, run.get("max_num_seqs"),
+                                                          run.get("max_num_batched_tokens"), dtype)
+                      if reserve.CHARGED else 0.0, **given)
+
+
+def memory_reserve(model_config: dict, gpu: GpuSpec, tp: int, max_num_seqs: int | None,
+                   max_num_batched_tokens: int | None, dtype: str) -> float:
+    """vLLM's non-KV reserve per GPU at the run's scheduler limits (else the card's defaults; bench.roofline.reserve);
+    0 on a `bench probe` entry (the CPU build sizes its cache from --cpu-kv-cache-gb, with no profile run)."""
+    if gpu.peak_measured:
+        return 0.0
+    seqs, tokens = vllm_default_limits(gpu)
+    return reserve.non_kv_bytes(model_config, tp, max_num_batched_tokens or tokens, max_num_seqs or seqs, dtype)
 
 
 def draft_of(run: dict, model_config: dict) -> speculation.Draft | None:

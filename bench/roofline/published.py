@@ -40,6 +40,10 @@ COLUMNS = ("id", "model", "hardware", "tp", "engine", "engine_version", "weight_
            "attention_data_parallel", "input_len", "output_len", "num_prompts", "max_num_seqs",
            "max_num_batched_tokens", "metric", "value", "regime", "use", "source", "date", "assumed", "lengths")
 SHAREGPT_CV = 1.0  # assumed spread of ShareGPT lengths (coefficient of variation)
+# vLLM rows keep vLLM's profile-run reserve from their KV cache (bench.roofline.reserve) in the validation of the
+# whole model; False: the cache of published-fit-3 and of predictions while reserve.CHARGED is off (util x memory -
+# weights), for scripts/validate_prediction.py --without kv-reserve
+KV_RESERVE = True
 
 
 @dataclass(frozen=True)
@@ -142,10 +146,14 @@ def deployment(run: PublishedRun) -> Deployment:
     from bench.roofline import predict
 
     cfg = catalog.resolve_model(run.model).config
-    return Deployment(cfg=cfg, gpu=predict.require_gpu(run.hardware), tensor_parallel_size=run.tp,
+    gpu = predict.require_gpu(run.hardware)
+    vllm = run.engine.lower().startswith("vllm")  # other engines size their caches their own way: not modelled
+    reserve = (predict.memory_reserve(cfg, gpu, run.tp, run.max_num_seqs, run.max_num_batched_tokens,
+                                      predict.model_dtype({}, cfg)) if KV_RESERVE and vllm else 0.0)
+    return Deployment(cfg=cfg, gpu=gpu, tensor_parallel_size=run.tp,
                       weight_dtype=run.weight_dtype, kv_cache_dtype=run.kv_cache_dtype,
                       attention_data_parallel=run.attention_data_parallel, mla_expanded=run.mla_expanded,
-                      mla_padded_head_dim=run.mla_padded_head_dim)
+                      mla_padded_head_dim=run.mla_padded_head_dim, memory_reserve_bytes=reserve)
 
 
 def metric_value(run: PublishedRun, t: trace.Timings) -> float:

@@ -68,7 +68,7 @@ def schedule(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int,
         t, prefill, decode = dep.step_split(n_decode, ctx, chunks)
         share = prefill / (prefill + decode) if prefill + decode > 0 else 0.0
         rows.append((c.dense_weight_bytes, c.expert_weight_bytes, c.kv_bytes, c.gemm_flops, c.attention_flops,
-                     c.sequences, c.tokens, c.allreduce_bytes, t, share, c.expert_matrices))
+                     c.sequences, c.tokens, c.allreduce_bytes, t, share, c.expert_matrices, c.launch_s))
         return 1.0
 
     out = batchsim.simulate(lengths, unit_step, kv_capacity_tokens or dep.kv_capacity_tokens, max_num_seqs,
@@ -76,7 +76,8 @@ def schedule(dep: Deployment, lengths: list[tuple[int, int]], max_num_seqs: int,
                             kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step)
     a = np.array(rows, dtype=float)
     allreduces = dep.step_cost(1, 1).allreduces
-    costs = efficiency.StepCost(*(a[:, i] for i in range(8)), allreduces=allreduces, expert_matrices=a[:, 10])
+    costs = efficiency.StepCost(*(a[:, i] for i in range(8)), allreduces=allreduces, expert_matrices=a[:, 10],
+                                launch_s=a[:, 11])
     # with unit steps, a request's first/finish time is the 1-based number of the step that emitted it
     first = np.array([r.first_token_s for r in out.requests], dtype=float).astype(int) - 1
     finish = np.array([r.finish_s for r in out.requests], dtype=float).astype(int) - 1

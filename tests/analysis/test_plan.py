@@ -565,7 +565,16 @@ def sim_csv(tmp_path):
     return write_rows(tmp_path / "sim.csv", rows)
 
 
-def test_plan_labels_sim_rows_predicted_and_puts_measured_rows_first(capsys, tmp_path):
+def rows_own_latencies(monkeypatch):
+    """Sim rows keep their own TTFT / TPOT, as a row the simulated server cannot rebuild does (plan_points.
+    served_row_latencies_ms returns None): the tests of labels and interpolation on hand-made sim rows."""
+    from bench.analysis import plan_points
+
+    monkeypatch.setattr(plan_points, "served_row_latencies_ms", lambda *a, **k: None)
+
+
+def test_plan_labels_sim_rows_predicted_and_puts_measured_rows_first(capsys, tmp_path, monkeypatch):
+    rows_own_latencies(monkeypatch)
     argv = ["--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM", "--traffic", "100M/day", "--slo-tpot-ms", "40",
             "--gpu-cny-per-hour", "10", "--format", "json"]
     sims = sim_csv(tmp_path)

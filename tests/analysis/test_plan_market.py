@@ -105,11 +105,12 @@ def test_the_batch_share_runs_at_the_cheapest_batch():
 
 
 def test_the_refusal_names_offline_ttft_and_the_fix(capsys, tmp_path):
-    """Offline rows (every request at t=0) whose TTFT p99 is the wait for a batch slot: the plan says so."""
+    """Offline rows (every request at t=0) whose TTFT p99 is the wait for a batch slot: the plan says so. (Measured
+    bench run rows: sim rows take served latencies from the simulated server instead, the next test.)"""
     rows = []
     for batch, tok_s, ttft in ((1, 100.0, 9_000.0), (16, 1_200.0, 12_000.0)):
         rows.append({"schema_version": SCHEMA_VERSION, "run_id": f"s{batch}", "timestamp": "2026-01-01T00:00:00+00:00",
-                     "model": "qwen2.5-7b-instruct", "engine": "sim", "device": "sim", "device_name": "H100-SXM",
+                     "model": "qwen2.5-7b-instruct", "engine": "vllm", "device": "cuda", "device_name": "H100-SXM",
                      "status": "ok", "hardware": "H100-SXM", "input_len": 768, "output_len": 256, "num_prompts": 256,
                      "max_num_seqs": batch, "total_tok_s": tok_s, "ttft_p99_ms": ttft, "tpot_p99_ms": 20.0,
                      "ttft_p50_ms": ttft, "tpot_p50_ms": 20.0, "tensor_parallel_size": 1,
@@ -122,9 +123,10 @@ def test_the_refusal_names_offline_ttft_and_the_fix(capsys, tmp_path):
     assert "give `bench serve` rows" in err and "relax the targets or add hardware" not in err
 
 
-def test_predicted_latencies_are_labelled_mean_steps(capsys, tmp_path):
+def test_predicted_latencies_are_labelled_served_predictions(capsys, tmp_path):
     code, out, _ = run_plan(capsys, *PLAN, "--hardware", "H20", "--slo-tpot-ms", "50", "--format", "markdown")
-    assert code == 0 and "(mean step)" in out and "mean step predicted" in out
+    assert code == 0 and "(served p99, predicted)" in out and "served p99 predicted" in out
+    assert "H20: its latencies are served predictions: the simulated server (bench serve --engine sim)" in out
     code, out, _ = run_plan(capsys, str(measured_csv(tmp_path)), *PLAN, "--hardware", "H100-SXM",
                             "--slo-tpot-ms", "40", "--format", "markdown")
     assert code == 0 and "(p99)" in out

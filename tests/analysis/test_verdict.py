@@ -114,7 +114,10 @@ def test_without_a_target_the_cost_sections_say_they_use_the_cheapest_batch(tmp_
                                     "1, misses TPOT)"]
 
 
-def test_costs_from_sim_rows_are_labelled_predicted_with_the_bound_beside(tmp_path, capsys):
+def test_costs_from_sim_rows_are_labelled_predicted_with_the_bound_beside(tmp_path, capsys, monkeypatch):
+    from tests.analysis.test_plan import rows_own_latencies
+
+    rows_own_latencies(monkeypatch)
     path = sim_csv(tmp_path)
     assert main(["cost", str(path), "--gpu-cny-per-hour", "10", "--slo-tpot-ms", "40", "--as-of", "2025-06-01"]) == 0
     out = " ".join(capsys.readouterr().out.split())

@@ -61,3 +61,15 @@ def test_report_of_aiperf_and_guidellm_files(tmp_path, capsys):
     assert (f"Results: benchmarks.json: 2 row(s) (measured by guidellm 0.8.1; {given}); "
             f"aiperf-concurrency: 1 row(s) (measured by aiperf 0.13.0; {given}).") in md
     assert "qwen2.5-7b-instruct on H100-SXM" in md
+
+
+def test_a_report_that_cannot_price_a_file_says_the_fix_those_rows_need(tmp_path):
+    """AIPerf's file does not say how many GPUs served it: with --hardware but no --gpus, the verdict names --gpus N
+    (the rows' own reason), not --hardware, which was given."""
+    out = tmp_path / "report"
+    assert main(["report", str(AIPERF.parent), "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM",
+                 "--out", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    verdict = md.split("## Verdict", 1)[1].split("##", 1)[0]
+    assert "Skipped: no row could be priced: " in verdict and "give --gpus N" in verdict
+    assert "pass --hardware NAME" not in verdict

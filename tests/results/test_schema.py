@@ -69,7 +69,9 @@ V7_ADDED = ["source_format", "source_tool", "source_tool_version", "source_file"
 ALL = ALL + V7_ADDED
 # Version 8: the max-load search, the steady-state window, energy per token of any kind on serve rows.
 V8_ADDED = ["search_step", "search_passed", "slo_boundary", "steady_start_s", "steady_end_s", "steady_output_tok_s",
-            "steady_total_tok_s", "steady_requests_per_s", "joules_per_total_token", "energy_coverage"]
+            "steady_total_tok_s", "steady_requests_per_s", "joules_per_total_token", "energy_coverage",
+            # the simulated server's capacity (bench serve --engine sim)
+            "predicted_capacity_req_s"]
 ALL = ALL + V8_ADDED
 
 
@@ -354,7 +356,7 @@ def test_a_v3_row_gains_the_version_4_columns_and_keeps_every_cell():
     # than vLLM's has no prefix_caching, lengths other than fixed have no known percentiles
     assert row["dataset"] == "random"
     assert all(row[c] == "" for c in V4_ADDED + V5_ADDED if c != "dataset")
-    assert row["repeat_index"] == "0" and all(row[c] == "" for c in V6_ADDED[1:] + V7_ADDED)
+    assert row["repeat_index"] == "0" and all(row[c] == "" for c in V6_ADDED[1:] + V7_ADDED + V8_ADDED)
 
 
 def test_a_v3_vllm_row_of_fixed_lengths_gains_what_its_meaning_fixes():
@@ -390,6 +392,16 @@ def test_a_v6_row_gains_the_source_columns_empty_and_keeps_every_cell():
     assert {k: row[k] for k in v6 if k != "schema_version"} == {k: v for k, v in v6.items() if k != "schema_version"}
     assert all(row[c] == "" for c in V7_ADDED)  # bench wrote the row itself: no other tool's source
     assert all(row[c] == "" for c in V8_ADDED)  # and it ran no search
+
+
+def test_a_v7_row_gains_the_version_8_columns_empty_and_keeps_every_cell():
+    """A version-7 row ran no search and was never a simulated server's (bench serve had no --engine sim)."""
+    v7 = {c: f"{c}-x" for c in ALL[:-len(V8_ADDED)]}
+    v7.update(schema_version="7")
+    header, (row,) = upgrade.upgrade(ALL[:-len(V8_ADDED)], [v7])
+    assert header == schema.COLUMNS and row["schema_version"] == "8"
+    assert {k: row[k] for k in v7 if k != "schema_version"} == {k: v for k, v in v7.items() if k != "schema_version"}
+    assert all(row[c] == "" for c in V8_ADDED)
 
 
 # --- the version and the upgrade, derived from each column's `since` -----------------------------------------

@@ -220,6 +220,8 @@ def test_profile_round_trip_and_bad_files(tmp_path):
 def test_the_published_fit_is_shipped_and_named():
     prof = profile.published()
     assert prof is not None and prof.name == "published-fit-3" and prof.kind == "published"
+    # the sourced fixed costs were validated and not shipped (docs/roofline.md): the profile does not state them
+    assert prof.parameters.physical_fixed_costs == 0.0
     assert 0.3 <= prof.parameters.bandwidth_fraction <= 1 and prof.band_low < 1 < prof.band_high
     assert set(prof.generations) <= set(engine_profiles.GENERATIONS)
     # the 2024 fused-MoE kernels lost more on each small expert slice than the DeepSeek-V3-era ones
@@ -468,3 +470,19 @@ def test_the_trace_cache_is_rebuilt_when_the_model_code_changes(tmp_path, monkey
     assert vp.trace_inputs_sha([run]) != key
     assert vp.traced_cases([run], cache)["a"][1] == "traced now"
     assert pickle.loads(cache.read_bytes())["inputs_sha256"] == vp.trace_inputs_sha([run])
+
+
+def test_the_published_profile_is_written_with_the_kv_cache_predictions_use(capsys, monkeypatch):
+    """The reserve is not charged as shipped (bench.roofline.reserve.CHARGED): a profile fitted with it would time
+    caches predictions do not have, so --write-profile asks for --without kv-reserve (exit 2, no file written),
+    and the other way round once it is charged."""
+    vp = _validate_prediction_script()
+    shipped = profile.PUBLISHED_FILE.read_bytes()
+    with pytest.raises(SystemExit) as e:
+        vp.main(["--write-profile"])
+    assert e.value.code == 2 and "add --without kv-reserve" in capsys.readouterr().err
+    monkeypatch.setattr(vp.reserve, "CHARGED", True)
+    with pytest.raises(SystemExit) as e:
+        vp.main(["--write-profile", "--without", "kv-reserve"])
+    assert e.value.code == 2 and "drop --without kv-reserve" in capsys.readouterr().err
+    assert profile.PUBLISHED_FILE.read_bytes() == shipped

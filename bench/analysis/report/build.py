@@ -151,7 +151,8 @@ def build_report(paths: list[Path], opts: ReportOptions) -> Report:
     machines = sorted({r.machine for r in runs})
     title = (f"bench report: {', '.join(sorted(by_key(runs, lambda r: r.model)))} on {', '.join(machines)} "
              f"(prices of {as_of})")
-    lead = verdict_section(priced, opts.verdict, opts.mix, opts.fx_cny_per_usd, as_of, price_book, opts.vendors)
+    lead = verdict_section(priced, opts.verdict, opts.mix, opts.fx_cny_per_usd, as_of, price_book, opts.vendors,
+                          unpriced=price_notes)
     return Report(title=title, summary=summary_lines(runs, file_lines, opts, as_of), sections=sections, lead=lead)
 
 

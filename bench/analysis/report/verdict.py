@@ -201,11 +201,15 @@ def sentence(model: str, lines: list[Line], inputs: VerdictInputs) -> str:
 
 
 def verdict_section(priced: list[Priced], inputs: VerdictInputs, mix, fx: float, as_of: dt.date, price_book,
-                    vendor_names=None) -> Section:
-    """The report's first section (module doc)."""
+                    vendor_names=None, unpriced: list[str] = ()) -> Section:
+    """The report's first section (module doc). `unpriced`: why rows could not be priced (the first is named when
+    none could, so the fix is the one those rows need, e.g. --gpus N for a file that does not say)."""
     if not priced:
-        return Section(slug=SLUG, title="Verdict", note="Skipped: no row could be priced (pass --hardware NAME or "
-                                                        "--gpu-cny-per-hour), so there is no cost to compare.")
+        why = (f": {unpriced[0]}" + (f" (and {len(unpriced) - 1} more reason(s) under the cost section)"
+                                     if len(unpriced) > 1 else "")) if unpriced else \
+            " (pass --hardware NAME or --gpu-cny-per-hour)"
+        return Section(slug=SLUG, title="Verdict", note=f"Skipped: no row could be priced{why}, so there is no cost "
+                                                        "to compare.")
     lines, notes = lines_of(priced, inputs, mix, fx, as_of, price_book, vendor_names)
     by_model: dict[str, list[Line]] = {}
     for x in lines:

@@ -1,0 +1,200 @@
+"""`bench serve --engine sim --hardware H`: the simulated server (bench.roofline.servesim), one row per level.
+
+The same load as the real serve, built by the same functions: the workload (bench.workload.source), a rate's
+send times (bench.serve.arrivals: Poisson or gamma gaps, seeded), a trace's recorded times x --time-scale, or a
+closed loop of C streams. The requests run through the batch sim's scheduler with those arrivals, each step timed
+by --profile's calibration (default the published fit; --sim-timing bound: the roofline), and each request
+becomes the record the streaming client would have made of it (its tokens at the times their steps end), so
+bench.measure.streaming computes the row's figures exactly as for a measured level. Rows: engine sim, device sim,
+device_name the hardware, engine_version roofline-N+CALIBRATION, prediction_calibration, the calibration's band
+around output tok/s (closed-loop levels), and predicted_capacity_req_s. No warm-up is sent (a simulated server
+has nothing to warm).
+
+Refused before anything is written (one line, exit 2): a rate or a trace whose offered rate is above the card's
+capacity (servesim.capacity_req_s: the queue would grow without bound, and no TTFT is steady), a trace without
+timestamps, a model whose weights leave no KV cache on the card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+from bench.config.catalog import ResolvedModel, choose_weights
+from bench.config.engines import SIM_MODEL_VERSION
+from bench.config.serve import Level, ServeConfig
+from bench.core.errors import BenchError
+from bench.core.formats import given, num
+from bench.execution.case import new_run_id
+from bench.execution.record import case_record, serve_row
+from bench.measure.environment import host_env
+from bench.measure.streaming import StreamedRequest, compute_serve_metrics, deliveries, itl_per_token_s
+from bench.results import store as results
+from bench.roofline import predict, servesim
+from bench.roofline.batchsim import SimError, prefix_hashes
+from bench.serve.arrivals import arrival_offsets_s
+from bench.serve.load import trace_offsets_s
+
+def level_arrivals(level: Level, n: int, cfg: ServeConfig, recorded_s: list[float] | None):
+    """The arrivals of a level as the real serve sends them (bench.serve.load), and their times (None: closed)."""
+    if level.kind == "concurrency":
+        return servesim.ClosedLoop(n, int(level.value)), None
+    if level.kind == "trace":
+        if not recorded_s:
+            raise BenchError("the trace has no timestamps: a trace level replays each request at its recorded time; "
+                             "give a trace with a timestamp per request, or use --concurrency or --request-rate")
+        times = trace_offsets_s(recorded_s, level.value)
+    else:
+        times = arrival_offsets_s(n, level.value, cfg.burstiness, cfg.seed)
+    return servesim.OpenArrivals(times), times
+
+
+def records_of(outcome) -> list[StreamedRequest]:
+    """Each simulated request as the streaming client records one: sent at its arrival, one delivery per step that
+    emitted its tokens (several with speculative decoding), TTFT, ITL, E2E and TPOT from those times."""
+    out = []
+    for r in outcome.requests:
+        rec = StreamedRequest(prompt_len=r.prompt_len, output_len=r.generated, index=r.index,
+                              output_len_asked=r.output_len, success=True, start_s=r.arrival_s, end_s=r.finish_s,
+                              ttft_s=r.first_token_s - r.arrival_s, e2e_s=r.finish_s - r.arrival_s,
+                              cached_tokens=r.cached_tokens, output_tokens_source="sim")
+        delivered = deliveries([(t, 1) for t in r.token_s], r.generated)
+        rec.chunk_tokens = [k for _, k in delivered]
+        rec.itl_s = itl_per_token_s(delivered)
+        rec.chunks = len(delivered)
+        rec.finish()
+        out.append(rec)
+    return out
+
+
+class SimServer:
+    """One model on one card as the simulated server: its deployment, calibration, limits and capacity."""
+
+    def __init__(self, cfg: ServeConfig, model: ResolvedModel, lengths: list[tuple[int, int]]) -> None:
+        gpu = predict.require_gpu(cfg.hardware)
+        self.dep = predict.deployment(cfg.model_dump(), model.config, gpu)
+        if not self.dep.fits:
+            raise BenchError(f"predicted out of memory: {model.name}'s weights leave no KV cache on {gpu.name} "
+                             f"x{self.dep.tp}; give more --tensor-parallel-size or another --hardware")
+        self.profile = predict.load_profile(cfg.profile) if cfg.sim_timing == "expected" else None
+        self.eff = self.profile.efficiency_for("vllm") if self.profile else None
+        seqs, self.tokens = servesim.server_limits(gpu)
+        self.seqs = cfg.max_num_seqs or seqs
+        try:
+            self.capacity_req_s = servesim.capacity_req_s(self.dep, lengths, self.eff, self.seqs, self.tokens)
+        except SimError as e:
+            raise BenchError(f"{e}: a request of this workload does not fit {gpu.name}'s KV cache; shorten "
+                             "--input-len/--output-len or add --tensor-parallel-size") from None
+
+    @property
+    def version(self) -> str:
+        return SIM_MODEL_VERSION + (f"+{self.profile.name}" if self.profile else "")
+
+    def check_sustainable(self, level: Level, times: list[float] | None) -> None:
+        """BenchError when an open-loop level offers more requests a second than the card serves saturated."""
+        if times is None:
+            return
+        offered = level.value if level.kind == "rate" else servesim.mean_rate_req_s(times)
+        if math.isinf(offered):  # everything at once: a finite batch, not a rate
+            return
+        if offered > self.capacity_req_s:
+            what = f"--request-rate {given(level.value)}" if level.kind == "rate" else \
+                f"the trace at x{given(level.value)} ({num(offered)} requests/s)"
+            raise BenchError(f"{what} is more than {self.dep.gpu.name} x{self.dep.tp} can sustain: its capacity for "
+                             f"these requests is about {num(self.capacity_req_s)} requests/s ({self.version}), so the "
+                             "queue would grow without bound and no TTFT is steady; give a rate below it, or "
+                             "--concurrency, or more hardware; no row was written")
+
+    def measure(self, level: Level, cfg: ServeConfig, lengths: list, recorded_s: list | None, blocks: list | None):
+        """(the sim's outcome, its request records, the level's figures as bench.measure.streaming computes them)."""
+        arrivals, _ = level_arrivals(level, len(lengths), cfg, recorded_s)
+        sim = servesim.serve(self.dep, lengths, arrivals, self.eff, self.seqs, self.tokens, prefix_blocks=blocks)
+        records = records_of(sim)
+        return sim, records, compute_serve_metrics(records, sim.elapsed_s, cfg.slo)
+
+    def roofline_columns(self, level: Level, output_tok_s: float | None) -> dict:
+        band = self.profile is not None and level.kind == "concurrency" and output_tok_s
+        return {"prediction_calibration": self.profile.name if self.profile else "roofline bound",
+                "predicted_band_low_tok_s": output_tok_s * self.profile.band_low if band else None,
+                "predicted_band_high_tok_s": output_tok_s * self.profile.band_high if band else None,
+                "predicted_capacity_req_s": self.capacity_req_s}
+
+
+def run_sim_serve(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, on_level=None):
+    """Every level of cfg on the simulated server, recorded like a measured session (bench.serve.session)."""
+    from bench.analysis.slo import cheapest_meeting_slo
+    from bench.serve.session import LevelOutcome, SessionOutcome, _Session, _write_sweep_record, plain_json
+    from bench.workload import source
+
+    results.check_appendable(out_csv)
+    run = cfg.model_dump()
+    work = source.build(run, model.config)
+    lengths = [(r.prompt_len, r.output_len) for r in work.requests]
+    recorded = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
+    blocks = prefix_hashes([r.prompt_token_ids for r in work.requests]) if cfg.enable_prefix_caching else None
+    server = SimServer(cfg, model, lengths)
+    levels = [Level(lv.kind, lv.value, r) for r in range(cfg.repeats) for lv in cfg.levels]
+    planned = []
+    for level in levels:  # every level checked before the first row is written
+        arrivals, times = level_arrivals(level, len(lengths), cfg, recorded)
+        server.check_sustainable(level, times)
+        planned.append((level, times))
+    when = dt.datetime.now(dt.timezone.utc)
+    env = host_env()
+    session = _Session(cfg=cfg, model=model, out_csv=out_csv, sweep_id=new_run_id(when), env=env,
+                       api_model=cfg.api_model or model.name, target=None, secret=None,
+                       weights=choose_weights(model, cfg.weights).kind, engine=cfg.engine, metrics_url=None, device="sim")
+    facts = {"device": "sim", "device_name": server.dep.gpu.name, "engine_version": server.version,
+             "kv_capacity_tokens": server.dep.kv_capacity_tokens, "gpu_count": server.dep.tp}
+    outcomes = []
+    for level, _ in planned:
+        sim, records, metrics = server.measure(level, cfg, lengths, recorded, blocks)
+        sim_server = {"server_running_max": sim.max_running, "server_preemptions": sim.preemptions}
+        now = dt.datetime.now(dt.timezone.utc)
+        row = serve_row(run_id=new_run_id(now), sweep_id=session.sweep_id, when=now, cfg=cfg, model=model, level=level,
+                        weights=session.weights, engine=cfg.engine, endpoint_url="", api_model=session.api_model,
+                        metrics=metrics, server=sim_server, facts=facts, env=env, status="ok", error="",
+                        engine_start_s=None, peak_memory=(None, ""), workload=work.columns(),
+                        roofline=server.roofline_columns(level, metrics.get("output_tok_s")))
+        row["warmup_requests"] = 0  # nothing to warm on a simulated server
+        record = case_record(row, config=plain_json(cfg.model_dump()), model=model, environment=env, log=None,
+                             requests=[r.to_dict() for r in records], sweep_id=session.sweep_id,
+                             level={"kind": level.kind, "value": level.value, "burstiness": cfg.burstiness,
+                                    "duration_s": sim.elapsed_s},
+                             sim={"steps": sim.steps, "preemptions": sim.preemptions, "max_running": sim.max_running,
+                                  "max_num_seqs": server.seqs, "max_num_batched_tokens": server.tokens,
+                                  "capacity_req_s": server.capacity_req_s, "engine_version": server.version},
+                             metrics=plain_json(metrics))
+        results.write_json(results.json_path(out_csv, row["run_id"]), plain_json(record))
+        results.append_row(out_csv, row)
+        outcome = LevelOutcome(level=level, row=row, record=record)
+        outcomes.append(outcome)
+        if on_level is not None:
+            on_level(outcome)
+    cheapest = cheapest_meeting_slo([o.row for o in outcomes]) if cfg.hardware else None
+    _write_sweep_record(session, outcomes, cheapest)
+    return SessionOutcome(sweep_id=session.sweep_id, levels=outcomes, log_path=None, cheapest=cheapest)
+
+
+def level_measurer(cfg: ServeConfig, model: ResolvedModel):
+    """A search over load levels (the SLO boundary of bench serve --find-max-load) on the simulated server: a callable
+    Level -> that level's figures (the row's metric columns, bench.measure.streaming), nothing written. An open-loop
+    level above the card's capacity is not refused here: its figures say so, `sustainable` False (the queue grows
+    without bound: no TTFT target is met)."""
+    from bench.workload import source
+
+    work = source.build(cfg.model_dump(), model.config)
+    lengths = [(r.prompt_len, r.output_len) for r in work.requests]
+    recorded = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
+    blocks = prefix_hashes([r.prompt_token_ids for r in work.requests]) if cfg.enable_prefix_caching else None
+    server = SimServer(cfg, model, lengths)
+
+    def measure(level: Level) -> dict:
+        try:
+            server.check_sustainable(level, level_arrivals(level, len(lengths), cfg, recorded)[1])
+        except BenchError:
+            return {"sustainable": False, "predicted_capacity_req_s": server.capacity_req_s}
+        _, _, metrics = server.measure(level, cfg, lengths, recorded, blocks)
+        return {**metrics, "sustainable": True, "predicted_capacity_req_s": server.capacity_req_s}
+    return measure

@@ -1,0 +1,138 @@
+"""The simulated server against vLLM's CPU build: `bench serve` measured beside `bench serve --engine sim`, the sim
+calibrated on `bench run` rows of the same model (never on the serve rows), at 3 concurrencies and 2 rates.
+
+    .venv/bin/python scripts/validate_serving.py OUT_DIR [--model tiny-qwen2] [--format table|markdown]
+
+Steps (each skipped when its output is already in OUT_DIR, so a rerun only prints the table):
+1. `bench probe --name this-cpu` into OUT_DIR/hardware.yaml (a copy of the repository's, via BENCH_HARDWARE: the
+   repository's file is not changed): the CPU's measured bandwidth and matmul rate, its roofline;
+2. `bench run` of the model at --max-num-seqs 1,4,8,16 (the offline rows) -> OUT_DIR/run.csv;
+3. `bench calibrate OUT_DIR/run.csv --hardware this-cpu` -> OUT_DIR/profile.yaml (4 rows: bandwidth and compute
+   fractions, step and per-sequence overheads); --prefill-rows adds `bench run` rows of 512 in / 4 out at
+   --max-num-seqs 1,8 (OUT_DIR/run-prefill.csv) to the calibration;
+4. `bench serve` (vLLM's OpenAI server, CPU build) at --concurrency 1,4,16 -> OUT_DIR/serve-conc.csv, and
+   `bench serve --engine sim --hardware this-cpu --profile OUT_DIR/profile.yaml` at the same levels, seed and
+   workload -> OUT_DIR/sim-conc.csv;
+5. both at two rates, 30% and 70% of the capacity the calibrated sim predicts (predicted_capacity_req_s: a rate
+   above it is refused) -> OUT_DIR/serve-rate.csv, OUT_DIR/sim-rate.csv.
+The table: TTFT p50 and p90 and TPOT p50, measured and predicted, predicted / measured, and whether each is within
+25%. The machine's 1-minute load average is printed beside it: timings on a shared machine are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HW = "this-cpu"
+TOLERANCE = 0.25
+FIGURES = ("ttft_p50_ms", "ttft_p90_ms", "tpot_p50_ms")
+SEQS = (1, 4, 8, 16)
+CONCURRENCIES = (1, 4, 16)
+RATE_SHARES = (0.3, 0.7)  # of the sim's predicted capacity
+
+
+def bench(out: Path, *args: str) -> None:
+    env = {**os.environ, "BENCH_HARDWARE": str(out / "hardware.yaml"), "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "bench", *args]
+    print("$", " ".join(["bench", *args]), flush=True)
+    with open(out / "commands.log", "a") as log:
+        log.write(f"$ {' '.join(['bench', *args])}\n")
+        log.flush()
+        rc = subprocess.run(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+    if rc not in (0,):
+        sys.exit(f"bench {args[0]} exited {rc}; see {out / 'commands.log'}")
+
+
+def rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return [r for r in csv.DictReader(f) if r.get("status") == "ok"]
+
+
+def level_of(row: dict) -> str:
+    return f"conc. {row['concurrency']}" if row.get("concurrency") else f"rate {float(row['request_rate']):.3g}/s"
+
+
+def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given_rates: str | None = None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / "hardware.yaml").exists():
+        shutil.copy(REPO / "hardware.yaml", out / "hardware.yaml")
+        bench(out, "probe", "--name", HW, "--dtype", dtype, "--seconds", "6", "--replace")
+    common = ["--model", model, "--dtype", dtype, "--input-len", "128", "--output-len", "32", "--seed", "1"]
+    if not (out / "run.csv").exists():
+        bench(out, "run", *common, "--num-prompts", "16", "--max-num-seqs", ",".join(map(str, SEQS)), "--hardware", HW,
+              "--out", str(out / "run.csv"))
+    calibration = [str(out / "run.csv")]
+    if prefill_rows:  # prompt-heavy rows too: the prefill and decode costs then come from different rows
+        if not (out / "run-prefill.csv").exists():
+            bench(out, "run", *common[:4], "--input-len", "512", "--output-len", "4", "--seed", "1", "--num-prompts",
+                  "8", "--max-num-seqs", "1,8", "--hardware", HW, "--out", str(out / "run-prefill.csv"))
+        calibration.append(str(out / "run-prefill.csv"))
+    if not (out / "profile.yaml").exists():
+        bench(out, "calibrate", *calibration, "--hardware", HW, "--out", str(out / "profile.yaml"))
+    serve = [*common, "--num-prompts", "48", "--max-num-seqs", str(max(SEQS))]
+    conc = ["--concurrencies", ",".join(map(str, CONCURRENCIES))]
+    if not (out / "serve-conc.csv").exists():
+        bench(out, "serve", *serve, *conc, "--out", str(out / "serve-conc.csv"))
+    sim = ["--engine", "sim", "--hardware", HW, "--profile", str(out / "profile.yaml")]
+    if not (out / "sim-conc.csv").exists():
+        bench(out, "serve", *serve, *sim, *conc, "--out", str(out / "sim-conc.csv"))
+    # the rates: shares of the capacity the calibrated sim predicts (a rate above it is refused: the queue grows)
+    capacity = float(rows(out / "sim-conc.csv")[0]["predicted_capacity_req_s"])
+    rates = ["--rates", given_rates or ",".join(f"{capacity * s:.3g}" for s in RATE_SHARES)]
+    if not (out / "serve-rate.csv").exists():
+        bench(out, "serve", *serve, *rates, "--out", str(out / "serve-rate.csv"))
+    if not (out / "sim-rate.csv").exists():
+        bench(out, "serve", *serve, *sim, *rates, "--out", str(out / "sim-rate.csv"))
+
+
+def table(out: Path, fmt: str) -> list[str]:
+    measured = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"serve-{kind}.csv")}
+    predicted = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"sim-{kind}.csv")}
+    head = ["level"] + [f"{f} meas / pred (ratio)" for f in FIGURES] + ["within 25%"]
+    lines = [" | ".join(head)] if fmt == "table" else ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    worst, met = 0.0, 0
+    for level, m in measured.items():
+        p = predicted.get(level)
+        if p is None:
+            continue
+        cells, ok = [level], True
+        for f in FIGURES:
+            a, b = float(m[f]), float(p[f])
+            ratio = b / a
+            worst = max(worst, abs(ratio - 1))
+            ok = ok and abs(ratio - 1) <= TOLERANCE
+            cells.append(f"{a:,.1f} / {b:,.1f} ({ratio:.2f})")
+        met += ok
+        cells.append("yes" if ok else "no")
+        lines.append(" | ".join(cells) if fmt == "table" else "| " + " | ".join(cells) + " |")
+    lines.append(f"levels within 25% on all three: {met} of {len(measured)}; worst |pred/meas - 1| {worst:.0%}; "
+                 f"load average now {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--model", default="tiny-qwen2")
+    ap.add_argument("--dtype", default=None, help="default: python -m bench.measure.cpu_features dtype")
+    ap.add_argument("--format", choices=("table", "markdown"), default="table")
+    ap.add_argument("--prefill-rows", action="store_true", help="calibrate also on prompt-heavy bench run rows (512 in "
+                    "/ 4 out at --max-num-seqs 1,8): they separate the prefill cost from the decode cost")
+    ap.add_argument("--rates", help="R1,R2: the rate levels (default: 30%% and 70%% of the sim's predicted capacity)")
+    args = ap.parse_args()
+    dtype = args.dtype or subprocess.run([sys.executable, "-m", "bench.measure.cpu_features", "dtype"], cwd=REPO,
+                                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+                                         ).stdout.strip() or "float32"
+    run_all(args.out, args.model, dtype, args.prefill_rows, args.rates)
+    print("\n".join(table(args.out, args.format)))
+
+
+if __name__ == "__main__":
+    main()

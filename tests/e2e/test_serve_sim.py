@@ -1,0 +1,149 @@
+"""bench serve --engine sim: the simulated server's rows, its bad input, and bench plan on sim rows (no vllm, no GPU).
+Hand-computed where the figure is arithmetic; the rows are checked against what a measured level's row holds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.cli import main
+from bench.results import store as results
+from bench.results.schema import SCHEMA_VERSION, names_of, SERVE
+from bench.serve import session as sweep
+from tests.result_rows import write_rows
+
+SIM = ["serve", "--engine", "sim", "--hardware", "H100-SXM", "--model", "qwen2.5-7b-instruct", "--input-len", "512",
+       "--output-len", "32", "--num-prompts", "32"]
+
+
+@pytest.fixture
+def no_server(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("the simulated server starts no vLLM server")
+
+    monkeypatch.setattr(sweep, "VllmServer", refuse)
+
+
+def test_a_closed_loop_level_writes_a_measured_levels_columns_marked_predicted(tmp_path, capsys, no_server):
+    """Concurrency 1: every request alone, so its TTFT is one prefill step of its 512 tokens (the server's budget
+    8,192 holds it whole) and every request's alike; 32 requests, each TTFT + 31 decode steps."""
+    from bench.config import catalog
+    from bench.roofline import efficiency, predict
+
+    out = tmp_path / "sim.csv"
+    assert main([*SIM, "--concurrency", "1", "--slo-ttft-ms", "500", "--out", str(out)]) == 0, capsys.readouterr().err
+    (row,) = results.read_rows(out)
+    assert list(row) == list(results.COLUMNS)
+    assert (row["engine"], row["device"], row["device_name"], row["load_mode"]) == ("sim", "sim", "H100-SXM",
+                                                                                      "concurrency")
+    prof = predict.load_profile(None)
+    assert row["engine_version"] == f"roofline-3+{prof.name}" and row["prediction_calibration"] == prof.name
+    m = catalog.resolve_model("qwen2.5-7b-instruct")
+    dep = predict.deployment({"dtype": m.dtype}, m.config, predict.require_gpu("H100-SXM"))
+    prefill_ms = float(efficiency.step_time_s(dep.step_cost(0, 0, [(512, 0)]), dep.machine,
+                                              prof.efficiency_for("vllm"))) * 1e3
+    assert float(row["ttft_p50_ms"]) == pytest.approx(prefill_ms) == pytest.approx(float(row["ttft_p99_ms"]))
+    assert row["completed"] == "32" and row["status"] == "ok" and row["warmup_requests"] == "0"
+    # the band around output tok/s, as a sim run row's: the calibration's low and high shares
+    tok_s = float(row["output_tok_s"])
+    assert float(row["predicted_band_low_tok_s"]) == pytest.approx(tok_s * prof.band_low)
+    assert float(row["predicted_capacity_req_s"]) > float(row["requests_per_s"])
+    # every figure a measured level carries is filled (the server's gauges aside: none to scrape)
+    for col in ("ttft_mean_ms", "ttft_p90_ms", "tpot_p50_ms", "tpot_p99_ms", "itl_p50_ms", "itl_p99_ms", "e2e_p50_ms",
+                "e2e_mean_ms", "goodput_req_s", "slo_attainment", "output_tok_s", "mean_concurrency"):
+        assert row[col] not in ("", None), col
+    assert set(names_of(SERVE)) <= set(row)
+    record = json.loads((tmp_path / "sim" / f"{row['run_id']}.json").read_text())
+    assert len(record["requests"]) == 32 and record["sim"]["max_num_batched_tokens"] == 8192
+
+
+def test_a_rate_level_is_seeded_like_the_real_serve(tmp_path, capsys, no_server):
+    """The same seed, the same send times (bench.serve.arrivals), the same figures; a level of 4 req/s sends 32
+    requests over 32 / 4 = 8 s."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path in (a, b):
+        assert main([*SIM, "--request-rate", "4", "--burstiness", "0.5", "--out", str(path)]) == 0
+    (ra,), (rb,) = results.read_rows(a), results.read_rows(b)
+    assert ra["ttft_p99_ms"] == rb["ttft_p99_ms"] and ra["request_rate"] == "4.0" and ra["burstiness"] == "0.5"
+    assert float(ra["elapsed_s"]) > 8.0
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--request-rate", "500"], "is more than H100-SXM x1 can sustain: its capacity for these requests is about"),
+    (["--rates", "1,500"], "the queue would grow without bound"),
+    (["--endpoint", "http://127.0.0.1:8000"], "--engine sim simulates a server on --hardware"),
+])
+def test_bad_sim_serve_input(tmp_path, capsys, no_server, args, needle):
+    path = tmp_path / "serve.csv"
+    code = main([*SIM, *args, "--out", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.count("\n") == 1, err
+    assert not path.exists()  # no row, not even the sustainable level's
+
+
+def test_sim_without_hardware_and_a_trace_without_timestamps(tmp_path, capsys, no_server):
+    path = tmp_path / "serve.csv"
+    assert main(["serve", "--engine", "sim", "--model", "tiny-qwen2", "--out", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "--engine sim needs --hardware NAME" in err and err.count("\n") == 1
+    trace = tmp_path / "t.csv"
+    trace.write_text("input_len,output_len\n40,8\n64,16\n")
+    assert main(["serve", "--engine", "sim", "--hardware", "H100-SXM", "--model", "tiny-qwen2", "--dataset",
+                 f"trace:{trace}", "--out", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "no timestamp column" in err and err.count("\n") == 1 and not path.exists()
+
+
+def sim_rows(tmp_path):
+    """bench run --engine sim rows of Qwen2.5-7B on an H100 at batches 1/16/64/256, 768 in / 256 out, with the
+    offline TTFT p99 they carry (every request at t=0: 5-270 s of waiting for a batch slot)."""
+    rows = []
+    for batch, tok_s, ttft in ((1, 482.0, 271_000.0), (16, 6_496.0, 19_000.0), (64, 17_309.0, 6_500.0),
+                               (256, 29_356.0, 5_010.0)):
+        rows.append({"schema_version": SCHEMA_VERSION, "run_id": f"s{batch}", "timestamp": "2026-01-01T00:00:00+00:00",
+                     "model": "qwen2.5-7b-instruct", "engine": "sim", "device": "sim", "device_name": "H100-SXM",
+                     "engine_version": "roofline-3+published-fit-3", "prediction_calibration": "published-fit-3",
+                     "status": "ok", "hardware": "H100-SXM", "input_len": 768, "output_len": 256, "num_prompts": 256,
+                     "max_num_seqs": batch, "total_tok_s": tok_s, "output_tok_s": tok_s / 4, "ttft_p99_ms": ttft,
+                     "tpot_p99_ms": 20.0, "ttft_p50_ms": ttft, "tpot_p50_ms": 20.0, "tensor_parallel_size": 1,
+                     "pipeline_parallel_size": 1, "dtype": "bfloat16", "kv_cache_dtype": "auto"})
+    return write_rows(tmp_path / "sim.csv", rows)
+
+
+def test_plan_on_sim_rows_plans_a_fleet_with_served_latencies(tmp_path, capsys):
+    """TTFT p99 <= 2 s and TPOT p99 <= 50 ms: the rows' offline TTFTs all miss it (the plan used to refuse), their
+    served predictions (a closed loop at each batch) meet it at batch 1, 16 and 64."""
+    from tests.analysis.test_plan import run_plan
+
+    code, out, err = run_plan(capsys, str(sim_rows(tmp_path)), "--model", "qwen2.5-7b-instruct", "--hardware",
+                              "H100-SXM", "--traffic", "500M/day", "--slo-ttft-ms", "2000", "--slo-tpot-ms", "50",
+                              "--as-of", "2026-12-01", "--format", "json")
+    assert code == 0, err
+    d = json.loads(out)
+    hw = d["hardware"][0]
+    assert hw["gpus"] >= 1 and hw["batch_at_slo"] >= 64
+    assert any("its latencies are served predictions: the simulated server" in n for n in d["notes"])
+
+
+def test_the_level_measurer_of_a_search_gives_a_levels_figures_and_flags_an_unsustainable_rate():
+    """The callable a load search uses: the same figures as the row of that level; above capacity, no figures."""
+    from bench.config.serve import Level, parse
+    from bench.serve import resolve
+    from bench.serve.simulated import level_measurer
+
+    cfg, model, _ = resolve.resolve(parse({"engine": "sim", "hardware": "H100-SXM", "model": "qwen2.5-7b-instruct",
+                                           "input_len": 512, "output_len": 32, "num_prompts": 32}))
+    measure = level_measurer(cfg, model)
+    one = measure(Level("concurrency", 1))
+    assert one["sustainable"] and one["completed"] == 32 and one["ttft_p99_ms"] == pytest.approx(one["ttft_p50_ms"])
+    over = measure(Level("rate", 10 * one["predicted_capacity_req_s"]))
+    assert over == {"sustainable": False, "predicted_capacity_req_s": one["predicted_capacity_req_s"]}
+
+
+def test_find_max_load_is_refused_on_the_simulated_server(tmp_path, capsys, no_server):
+    path = tmp_path / "serve.csv"
+    code = main([*SIM, "--find-max-load", "--slo-ttft-ms", "500", "--num-prompts", "300", "--out", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--find-max-load searches measured levels" in err and err.count("\n") == 1, err
+    assert not path.exists()
