@@ -49,10 +49,13 @@ def one_file(markers: str, path: str) -> dict:
 
 
 def tier_files(markers: str, paths: list[str]) -> list[str]:
-    """The test files holding tests of these markers, in pytest's order."""
-    out = subprocess.run(pytest_cmd(markers, "--collect-only", *paths), cwd=REPO, capture_output=True,
+    """The files named, and in the folders named the test files holding tests of these markers (pytest's order)."""
+    files = [p for p in paths if p.endswith(".py")]
+    folders = [p for p in paths if not p.endswith(".py")]
+    if not folders:
+        return files
+    out = subprocess.run(pytest_cmd(markers, "--collect-only", *folders), cwd=REPO, capture_output=True,
                          text=True).stdout
-    files: list[str] = []
     for line in out.splitlines():
         name = line.split("::", 1)[0]
         if "::" in line and name not in files:
@@ -62,7 +65,8 @@ def tier_files(markers: str, paths: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("paths", nargs="*", help="test files or folders (default: tests)")
+    p.add_argument("paths", nargs="*", help="test files (each measured) or folders (their files with such tests; "
+                   "default: tests)")
     p.add_argument("-m", "--markers", default=ENGINE_TIERS, help=f"pytest -m expression (default: {ENGINE_TIERS})")
     p.add_argument("--jobs", type=int, default=2, help="files at a time (default 2, as scripts/test.sh's workers)")
     p.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure this one file, print JSON
