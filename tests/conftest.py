@@ -27,11 +27,15 @@ def _vllm_engine_core_in_process():
     is absent (the unit tier). vLLM's server cannot run that way, and bench starts it without the variable
     (bench/serve/server.py). Export VLLM_ENABLE_V1_MULTIPROCESSING=1 to run the engine tests with vLLM's
     default instead."""
-    saved = os.environ.get(IN_PROCESS_ENGINE_ENV)
+    saved = {k: os.environ.get(k) for k in (IN_PROCESS_ENGINE_ENV, "VLLM_NO_USAGE_STATS")}
     os.environ.setdefault(IN_PROCESS_ENGINE_ENV, "0")
+    # and no usage report from the engines the tests start themselves (`vllm bench throughput`; bench's engines
+    # turn it off): its thread costs a tiny engine 4-5 CPU s
+    os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
     yield
-    if saved is None:
-        os.environ.pop(IN_PROCESS_ENGINE_ENV, None)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
 
 
 def _missing(packages) -> list[str]:
