@@ -36,8 +36,11 @@ if [ "$DRY" = 1 ]; then
   # GLM-4.5's Glm4Moe, gpt-oss's sliding window and sinks): their rows are the engine tier's checks too.
   MODELS="tiny-qwen2 tiny-deepseek-v2 tiny-glm tiny-qwen3 tiny-qwen3-moe tiny-deepseek-v3 tiny-glm4-moe tiny-gpt-oss"
   BATCHES="4"; HF_MODEL=tiny-qwen2; HF_BATCH=4; SPEC_MODEL=tiny-qwen3; SPEC_BATCH=4
-  # DeepSeek-V3 runs with its MTP layer as a one-token draft: vLLM then builds and caches that layer too
-  declare -A MODEL_ARGS=([tiny-deepseek-v3]='--speculative-config {"method":"mtp","num_speculative_tokens":1}')
+  # DeepSeek-V3 runs with its MTP layer as a one-token draft: vLLM then builds and caches that layer too. Half the
+  # prompts and output (one wave at batch 4): a step with a draft is 2 query tokens a request, which vLLM's CPU MLA
+  # backend runs as a prefill (the whole context gathered and up-projected, each request on its own), so its
+  # decode costs several times the other families' per token; its checks need a batch, not the length
+  declare -A MODEL_ARGS=([tiny-deepseek-v3]='--speculative-config {"method":"mtp","num_speculative_tokens":1} --num-prompts 4 --output-len 8')
   # vLLM's engine core in bench's worker process instead of two more processes, each importing vLLM again: the
   # start-up of a tiny engine on 2 cores drops from 25-45 s to under 10 s (the GPU run keeps vLLM's default)
   export VLLM_ENABLE_V1_MULTIPROCESSING=0

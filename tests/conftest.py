@@ -8,10 +8,29 @@
   they need is missing."""
 
 import importlib.util
+import os
 import shutil
 import subprocess
 
 import pytest
+
+from bench.serve.server import IN_PROCESS_ENGINE_ENV
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _vllm_engine_core_in_process():
+    """vLLM's engine core in the process that starts it (VLLM_ENABLE_V1_MULTIPROCESSING=0) for every engine this
+    suite starts offline (bench run's case worker, `vllm bench throughput`): no second process importing vLLM
+    and torch again, and no busy message loop between the two; on 2 cores a tiny engine's start-up drops from
+    25-45 s to under 10 s (scripts/gpu_reference.sh's dry mode does the same). Session-wide, so the module
+    fixtures that start engines get it too; inert where vLLM is absent (the unit tier). vLLM's server cannot
+    run that way, and bench starts it without the variable (bench/serve/server.py). Export
+    VLLM_ENABLE_V1_MULTIPROCESSING=1 to run the engine tests with vLLM's default instead."""
+    saved = os.environ.get(IN_PROCESS_ENGINE_ENV)
+    os.environ.setdefault(IN_PROCESS_ENGINE_ENV, "0")
+    yield
+    if saved is None:
+        os.environ.pop(IN_PROCESS_ENGINE_ENV, None)
 
 
 def _missing(packages) -> list[str]:

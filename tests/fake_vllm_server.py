@@ -6,6 +6,7 @@ FAKE_SERVER_MODE: ok (default) | exit (a root-cause error in the log, exit 1) | 
 FAKE_SERVER_PIDS: a file that gets this process's and its child's pids.
 FAKE_TOKEN_DELAY: seconds between two streamed tokens (default 0.002).
 FAKE_SERVER_DEVICE: the device its log names (default cpu; cuda stands in for the GPU build).
+Like vLLM's server, it refuses to start with VLLM_ENABLE_V1_MULTIPROCESSING=0 (its engine core needs a process).
 """
 
 import os
@@ -23,6 +24,10 @@ def main() -> int:
             f.write(f"{os.getpid()} {child.pid}\n")
     print(f"INFO starting fake server device_config={os.environ.get('FAKE_SERVER_DEVICE', 'cpu')}", flush=True)
     print("INFO CPU KV cache size: 1,024 tokens, Maximum concurrency for 256 tokens per request: 4.00x", flush=True)
+    if os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING") == "0":  # vllm/v1/engine/core_client.py's refusal
+        print("NotImplementedError: Running EngineCore in asyncio without multiprocessing is not currently "
+              "supported.", flush=True)
+        return 1
     if mode == "exit":
         print("ValueError: the fake engine cannot start (as asked)", flush=True)
         return 1

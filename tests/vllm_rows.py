@@ -1,5 +1,6 @@
 """What every vLLM CPU-build row of the engine tests must hold (tests/engines/test_vllm_offline.py, and the dry GPU
-reference run's rows in tests/scripts/test_gpu_reference.py): 8 requests at max_num_seqs 4 in a 1 GiB KV cache."""
+reference run's rows in tests/scripts/test_gpu_reference.py): 8 requests (or `requests`) at max_num_seqs 4 in a
+1 GiB KV cache."""
 
 import json
 
@@ -11,7 +12,7 @@ from bench.roofline import bound as roofline
 from bench.model import attention, modelmath
 
 
-def check_row(row, record, *, input_tokens, output_tokens, analytic):
+def check_row(row, record, *, input_tokens, output_tokens, analytic, requests=8):
     assert row["status"] == "ok", row["error"]
     assert row["engine"] == "vllm" and row["device"] == "cpu" and row["weights"] == "dummy"
     assert row["input_tokens"] == input_tokens and row["output_tokens"] == output_tokens
@@ -37,8 +38,9 @@ def check_row(row, record, *, input_tokens, output_tokens, analytic):
     assert row["peak_memory_gb"] > 0.1 and row["vllm_version"] and row["torch_version"]
     assert row["engine_version"] == row["vllm_version"]
     assert row["ttft_p50_ms"] <= row["ttft_p90_ms"] <= row["ttft_p99_ms"]
-    assert row["e2e_mean_ms"] == pytest.approx(sum(r["e2e_s"] for r in record["requests"]) / 8 * 1000, rel=1e-5)
-    assert len(record["requests"]) == 8
+    assert row["e2e_mean_ms"] == pytest.approx(sum(r["e2e_s"] for r in record["requests"]) / requests * 1000,
+                                              rel=1e-5)
+    assert len(record["requests"]) == requests
     assert record["config"]["max_num_seqs"] == 4 and record["environment"]["python_version"]
     # vLLM 0.32 reports every step's token counts: the input/output split adds up to the wall time
     assert row["split_method"] == "steps-tokens"

@@ -32,6 +32,7 @@ SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 HEALTH_POLL_S = 0.5
 PORT_ATTEMPTS = 3
 ADDRESS_IN_USE = "address already in use"
+IN_PROCESS_ENGINE_ENV = "VLLM_ENABLE_V1_MULTIPROCESSING"  # "0": the engine core in the caller's process
 
 
 class ServerFailed(Exception):
@@ -75,7 +76,11 @@ class VllmServer:
         self.args_for_port = args_for_port  # port -> the server's options
         self.log_path = log_path  # None: the server's output goes to this terminal (--verbose)
         self.start_timeout_s = start_timeout_s
-        self.env = env if env is not None else dict(os.environ)
+        self.env = dict(env if env is not None else os.environ)
+        # vLLM's API server runs its engine core in a process of its own and crashes at start-up without one
+        # ("Running EngineCore in asyncio without multiprocessing is not currently supported"): a user (or a test
+        # suite) that exported VLLM_ENABLE_V1_MULTIPROCESSING=0 for offline runs still gets a working server
+        self.env.pop(IN_PROCESS_ENGINE_ENV, None)
         self.host = host
         self.port: int | None = None
         self.proc: subprocess.Popen | None = None

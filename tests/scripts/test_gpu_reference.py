@@ -24,6 +24,8 @@ DRY_STEPS = ["environment", *[f"run-{m}" for m in DRY_FAMILIES], "hf-tiny-qwen2"
              "report"]
 # What the dry mode's WORKLOAD in scripts/gpu_reference.sh asks (the family checks recompute its lengths)
 DRY_WORKLOAD = {"num_prompts": 8, "input_len": 32, "output_len": 16, "dist": "uniform", "range_ratio": 0.5, "seed": 3}
+# ... and a family's own options there (MODEL_ARGS): tiny-deepseek-v3's MTP draft runs 4 prompts of 8 tokens out
+DRY_MODEL_WORKLOAD = {"tiny-deepseek-v3": {"num_prompts": 4, "output_len": 8}}
 
 
 def reference(out: Path, *args: str, timeout: int = 1800) -> tuple[subprocess.CompletedProcess, list[dict]]:
@@ -94,13 +96,14 @@ def test_dry_mode_runs_every_step_on_the_cpu_build(dry_reference):
 ])
 def test_each_family_generates_exactly_the_sampled_lengths_with_the_kv_vllm_allocated(dry_reference, model, analytic):
     """The rows the dry run's vLLM steps measured (their engines start once for this and the test above): 8
-    prompts of uniform lengths (32 in / 16 out, range 0.5, seed 3) at batch 4 in a 1 GiB KV cache, one per
+    prompts of uniform lengths (32 in / 16 out, range 0.5, seed 3; DeepSeek-V3 4 prompts of 8 out, one batch, as
+    its MTP draft makes every step a prefill on the CPU build) at batch 4 in a 1 GiB KV cache, one per
     family (Qwen2; DeepSeek-V2: MLA + MoE; GLM; Qwen3; Qwen3-MoE; DeepSeek-V3: MLA + sigmoid-routed MoE, its MTP
     layer drafting one token, which vLLM builds and caches too; GLM-4.5's Glm4Moe; gpt-oss: a sliding-window and a
     full layer, two KV-cache groups sharing vLLM's block pool). Every
     request got exactly its sampled lengths, recomputed here with bench's sampler, and vLLM allocated the KV the
     analytic formula gives (tests/vllm_rows.py)."""
-    w = DRY_WORKLOAD
+    w = {**DRY_WORKLOAD, **DRY_MODEL_WORKLOAD.get(model, {})}
     _, _, out = dry_reference
     rows = pd.read_csv(out / "rows.csv")
     picked = rows[(rows.model == model) & (rows.engine == "vllm")]
@@ -116,7 +119,7 @@ def test_each_family_generates_exactly_the_sampled_lengths_with_the_kv_vllm_allo
                            avoid_token_ids=special_token_ids(config))
     assert len({r.output_len for r in want}) > 1  # the lengths do vary
     check_row(row, record, input_tokens=sum(r.prompt_len for r in want),
-              output_tokens=sum(r.output_len for r in want), analytic=analytic)
+              output_tokens=sum(r.output_len for r in want), analytic=analytic, requests=w["num_prompts"])
     assert [r["output_len"] for r in record["requests"]] == [r.output_len for r in want]
     spec = record["engine"].get("spec_decode")
     if model == "tiny-deepseek-v3":  # the MTP draft's counters: one token a draft (random weights accept few)

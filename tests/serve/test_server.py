@@ -73,6 +73,18 @@ def test_local_sweep_starts_measures_and_stops_the_server(fake_vllm, tmp_path):
     assert all_gone(server_pids(fake_vllm))
 
 
+def test_an_in_process_engine_setting_for_offline_runs_does_not_reach_the_server(fake_vllm, tmp_path, monkeypatch):
+    """VLLM_ENABLE_V1_MULTIPROCESSING=0 (vLLM's engine core in the caller's process: faster offline start-ups,
+    the engine tests set it) makes vLLM's server crash at start-up; bench starts its server without it."""
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    out = tmp_path / "serve.csv"
+    assert main([*ARGS, "--out", str(out)]) == 0
+    assert pd.read_csv(out)["status"].tolist() == ["ok"]
+    assert "VLLM_ENABLE_V1_MULTIPROCESSING" not in vllm_server.VllmServer(lambda port: [], None, 1.0, env={
+        "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "PATH": "/bin"}).env
+    assert all_gone(server_pids(fake_vllm))
+
+
 def test_client_error_still_stops_the_server(fake_vllm, tmp_path, monkeypatch):
     def broken(target, plan):
         raise RuntimeError("a bug in the client")
