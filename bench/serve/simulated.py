@@ -106,9 +106,9 @@ class SimServer:
                              "queue would grow without bound and no TTFT is steady; give a rate below it, or "
                              "--concurrency, or more hardware; no row was written")
 
-    def measure(self, level: Level, cfg: ServeConfig, lengths: list, recorded_s: list | None, blocks: list | None):
-        """(the sim's outcome, its request records, the level's figures as bench.measure.streaming computes them)."""
-        arrivals, _ = level_arrivals(level, len(lengths), cfg, recorded_s)
+    def measure(self, arrivals, cfg: ServeConfig, lengths: list, blocks: list | None):
+        """(the sim's outcome, its request records, the level's figures as bench.measure.streaming computes them) for
+        a level's arrivals (level_arrivals: the caller builds them once and checks them first)."""
         sim = servesim.serve(self.dep, lengths, arrivals, self.eff, self.seqs, self.tokens, prefix_blocks=blocks)
         records = records_of(sim)
         return sim, records, compute_serve_metrics(records, sim.elapsed_s, cfg.slo)
@@ -121,25 +121,32 @@ class SimServer:
                 "predicted_capacity_req_s": self.capacity_req_s}
 
 
+def sim_workload(cfg: ServeConfig, model: ResolvedModel):
+    """(the workload, its (prompt, output) lengths, a trace's recorded send times or None, the prompts' prefix-cache
+    blocks or None): what every level of the simulated server shares."""
+    from bench.workload import source
+
+    work = source.build(cfg.model_dump(), model.config)
+    lengths = [(r.prompt_len, r.output_len) for r in work.requests]
+    recorded = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
+    blocks = prefix_hashes([r.prompt_token_ids for r in work.requests]) if cfg.enable_prefix_caching else None
+    return work, lengths, recorded, blocks
+
+
 def run_sim_serve(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, on_level=None):
     """Every level of cfg on the simulated server, recorded like a measured session (bench.serve.session)."""
     from bench.analysis.slo import cheapest_meeting_slo
     from bench.serve.session import LevelOutcome, SessionOutcome, _Session, _write_sweep_record, plain_json
-    from bench.workload import source
 
     results.check_appendable(out_csv)
-    run = cfg.model_dump()
-    work = source.build(run, model.config)
-    lengths = [(r.prompt_len, r.output_len) for r in work.requests]
-    recorded = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
-    blocks = prefix_hashes([r.prompt_token_ids for r in work.requests]) if cfg.enable_prefix_caching else None
+    work, lengths, recorded, blocks = sim_workload(cfg, model)
     server = SimServer(cfg, model, lengths)
     levels = [Level(lv.kind, lv.value, r) for r in range(cfg.repeats) for lv in cfg.levels]
     planned = []
     for level in levels:  # every level checked before the first row is written
         arrivals, times = level_arrivals(level, len(lengths), cfg, recorded)
         server.check_sustainable(level, times)
-        planned.append((level, times))
+        planned.append((level, arrivals))
     when = dt.datetime.now(dt.timezone.utc)
     env = host_env()
     session = _Session(cfg=cfg, model=model, out_csv=out_csv, sweep_id=new_run_id(when), env=env,
@@ -148,8 +155,8 @@ def run_sim_serve(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, on_leve
     facts = {"device": "sim", "device_name": server.dep.gpu.name, "engine_version": server.version,
              "kv_capacity_tokens": server.dep.kv_capacity_tokens, "gpu_count": server.dep.tp}
     outcomes = []
-    for level, _ in planned:
-        sim, records, metrics = server.measure(level, cfg, lengths, recorded, blocks)
+    for level, arrivals in planned:
+        sim, records, metrics = server.measure(arrivals, cfg, lengths, blocks)
         sim_server = {"server_running_max": sim.max_running, "server_preemptions": sim.preemptions}
         now = dt.datetime.now(dt.timezone.utc)
         row = serve_row(run_id=new_run_id(now), sweep_id=session.sweep_id, when=now, cfg=cfg, model=model, level=level,
@@ -182,19 +189,15 @@ def level_measurer(cfg: ServeConfig, model: ResolvedModel):
     Level -> that level's figures (the row's metric columns, bench.measure.streaming), nothing written. An open-loop
     level above the card's capacity is not refused here: its figures say so, `sustainable` False (the queue grows
     without bound: no TTFT target is met)."""
-    from bench.workload import source
-
-    work = source.build(cfg.model_dump(), model.config)
-    lengths = [(r.prompt_len, r.output_len) for r in work.requests]
-    recorded = [r.arrival_s or 0.0 for r in work.requests] if work.replayable else None
-    blocks = prefix_hashes([r.prompt_token_ids for r in work.requests]) if cfg.enable_prefix_caching else None
+    _, lengths, recorded, blocks = sim_workload(cfg, model)
     server = SimServer(cfg, model, lengths)
 
     def measure(level: Level) -> dict:
+        arrivals, times = level_arrivals(level, len(lengths), cfg, recorded)
         try:
-            server.check_sustainable(level, level_arrivals(level, len(lengths), cfg, recorded)[1])
+            server.check_sustainable(level, times)
         except BenchError:
             return {"sustainable": False, "predicted_capacity_req_s": server.capacity_req_s}
-        _, _, metrics = server.measure(level, cfg, lengths, recorded, blocks)
+        _, _, metrics = server.measure(arrivals, cfg, lengths, blocks)
         return {**metrics, "sustainable": True, "predicted_capacity_req_s": server.capacity_req_s}
     return measure
