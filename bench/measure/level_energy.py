@@ -15,7 +15,7 @@ The sampler runs from before the level's warm-up to after its last request; the 
 
 from __future__ import annotations
 
-from bench.measure.telemetry import integrate_j, join_notes, mean, per_token_j
+from bench.measure.telemetry import frozen_counter, integrate_j, join_notes, mean, per_token_j
 
 COVERAGE_MIN = 0.99
 EMPTY = {"energy_j": None, "avg_power_w": None, "joules_per_output_token": None, "joules_per_total_token": None,
@@ -53,7 +53,7 @@ def window_energy_j(samples: list[dict], t0: float, t1: float) -> tuple[float | 
     note = ""
     if len(counter) == len(samples) and len(counter) >= 2:
         e = value_at(counter, t1) - value_at(counter, t0)
-        if e > 0 or not any(p > 0 for _, p in power):
+        if not frozen_counter(e, [p for _, p in power]):
             return e, "nvml-counter", ""
         note = f"the GPU energy counter did not advance ({e:g} J) while the GPUs drew power: energy integrated from " \
                "the power samples"

@@ -223,6 +223,12 @@ def join_notes(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
+def frozen_counter(counter_j: float | None, power_w: list[float]) -> bool:
+    """Whether an energy counter's difference is not believed: it did not advance (<= 0 J) while the GPUs drew
+    power (some drivers and virtual GPUs report a frozen counter); the power samples are integrated instead."""
+    return counter_j is not None and counter_j <= 0 and any(p > 0 for p in power_w)
+
+
 def summarize(samples: list[dict], duration_s: float, gpus: int, counter_j: float | None, complete: bool,
               unsupported: list[str] | None = None, error: str = "", note: str = "") -> GpuTelemetry:
     """Samples ({"t_s": ..., channel: combined value}) -> the run's figures. Pure.
@@ -230,15 +236,14 @@ def summarize(samples: list[dict], duration_s: float, gpus: int, counter_j: floa
     `counter_j`: the energy counter's difference over the window, when every GPU has one.
     `complete`: the samples cover the whole window (no error cut them short); only then is the
     integrated power an energy figure.
-    Energy: the counter's difference; but a counter that did not advance (<= 0 J) while the GPUs drew power
-    is not believed (some drivers and virtual GPUs report a frozen counter): the power samples are integrated
-    instead and `note` says so.
+    Energy: the counter's difference, unless frozen_counter: the power samples are integrated instead and `note`
+    says so.
     """
     powered = [(s["t_s"], s["power_w"]) for s in samples if s.get("power_w") is not None]
     integrated = integrate_j([t for t, _ in powered], [p for _, p in powered]) if complete and len(powered) >= 2 \
         else None
     mean_power_w = mean([p for _, p in powered])
-    stuck = counter_j is not None and counter_j <= 0 and (mean_power_w or 0) > 0
+    stuck = frozen_counter(counter_j, [p for _, p in powered])
     energy, source = None, ""
     if counter_j is not None and not stuck:
         energy, source = counter_j, "nvml-counter"
