@@ -9,8 +9,8 @@ every cost figure's interval is built from (bench.analysis.intervals).
 
 from __future__ import annotations
 
-from bench.analysis.compare import DEFAULT_KEY, LOAD_COLUMNS
-from bench.analysis.plan_points import REL_HW
+from bench.analysis.compare import DEFAULT_KEY, LOAD_COLUMNS, as_frame, case_key
+from bench.analysis.plan_points import REL_HW, RUNS
 from bench.measure import uncertainty
 
 # With the workload key: what ran the case (rows that differ in these are different lines on a chart).
@@ -51,11 +51,6 @@ def one_per_case(frame):
 def rows_per_case(rows: list[dict]) -> list[dict]:
     """Dict rows (bench.interop.read.read_rows) one per case, by one_per_case; `_runs` the rows each stands for.
     Rows that are all different cases come back as they are."""
-    from bench.analysis.compare import as_frame
-    from bench.analysis.plan_points import RUNS
-
-    from bench.analysis.compare import case_key
-
     keys = [case_key(r, case_columns({c for r in rows for c in r})) for r in rows]
     if len(set(keys)) == len(keys):  # no repeats: the rows as they are
         return rows
