@@ -28,6 +28,7 @@ from typing import Callable
 
 from bench.config.serve import SEARCH_MAX_STEPS, SEARCH_TOLERANCE
 from bench.measure.slo import Slo
+from bench.results import cells
 
 RATE, CONCURRENCY = "rate", "concurrency"
 DEFAULT_GROWTH = 2.0
@@ -170,18 +171,6 @@ def search_max_load(measure: Callable[[float], Verdict], settings: Settings, slo
 # -- the boundary as a replica's capacity (bench plan) --------------------------------------------------------
 
 
-def _truthy(v) -> bool:
-    return v is True or (isinstance(v, str) and v.strip().lower() == "true")
-
-
-def _target(v) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def boundary_refs(rows: list[dict], slo: Slo) -> set[str]:
     """run_ids of the rows a search marked as its boundary (slo_boundary true) found for exactly `slo`'s targets:
     the search answered the plan's own question. (A search for stricter targets only bounds the capacity from
@@ -190,8 +179,9 @@ def boundary_refs(rows: list[dict], slo: Slo) -> set[str]:
     if not slo.given:
         return out
     for r in rows:
-        if _truthy(r.get("slo_boundary")) and (_target(r.get("slo_ttft_ms")), _target(r.get("slo_tpot_ms"))) == (
-                slo.ttft_ms, slo.tpot_ms):
+        if cells.value("slo_boundary", r.get("slo_boundary")) is True and (
+                cells.value("slo_ttft_ms", r.get("slo_ttft_ms")), cells.value("slo_tpot_ms", r.get("slo_tpot_ms"))
+        ) == (slo.ttft_ms, slo.tpot_ms):
             out.add(str(r.get("run_id") or ""))
     return out
 

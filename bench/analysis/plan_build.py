@@ -344,6 +344,7 @@ def build_plan(req: PlanRequest) -> Plan:
     profile = load_profile(str(req.profile)) if req.profile else None  # a bad file fails before anything else
     plans = []
     cost_opts = replace(req.cost_options, as_of=req.cost_options.as_of or as_of)
+    found = frozenset(boundary_refs(rows, req.slo))  # the searches' boundaries for the plan's own targets
     for hw_name in req.hardware:
         prices = gpu_hours(hw_name, book, cost_opts)
         head = headline_hour(hw_name, book, replace(cost_opts, basis=req.basis), prices)
@@ -351,7 +352,6 @@ def build_plan(req: PlanRequest) -> Plan:
         groups = measured_groups(rows, hw_name, req.slo.percentile, book, req.cache_hit_rate, profile, req.slo.given)
         if groups:
             nearest = closest_shapes([k[1] for k in groups], req.traffic.mix)
-            found = frozenset(boundary_refs(rows, req.slo))
             options = [plan_hardware(hw_name, pts, req, prices, workload=shape_text, headline=head, boundaries=found)
                        for (_, shape_text), pts in groups.items() if shape_text in nearest]
             plans.append(cheapest(options))
