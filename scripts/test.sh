@@ -2,8 +2,8 @@
 # The test suite in two stages; the first failure stops it (its pytest exit code is this script's).
 #   bash scripts/test.sh        # 1. unit tier in .venv-unit: bench's base dependencies + pytest only
 #                               #    (no vLLM, torch, transformers or ray: proof the unit tier needs none)
-#                               # 2. the engine, gpu and ray tiers in .venv (scripts/setup.sh, which runs
-#                               #    in the background during stage 1)
+#                               # 2. the engine, gpu and ray tiers in .venv (scripts/setup.sh, then the tiers,
+#                               #    in the background while stage 1 runs; their output after stage 1's)
 #   bash scripts/test.sh unit   # stage 1 only
 # Extra arguments after the stage go to pytest, e.g. `bash scripts/test.sh unit -x`.
 set -uo pipefail
@@ -58,25 +58,42 @@ if [ -n "$heavy" ]; then
   echo ".venv-unit has $heavy installed: the unit tier must run without them; rm -rf .venv-unit and run again" >&2
   exit 1
 fi
-setup_pid=""
-if [ "$stage" = all ]; then
-  # .venv's set-up (minutes of downloads and unpacking) runs while the unit tier does; its output after it.
-  setup_log="$(mktemp)"
-  bash scripts/setup.sh > "$setup_log" 2>&1 &
-  setup_pid=$!
+if [ "$stage" = unit ]; then
+  tier .venv-unit/bin/python "$UNIT" "$@"
+  exit $?
 fi
+
+# Stage 2 does not wait for stage 1: .venv's set-up (minutes of unpacking and compiling) starts beside the unit
+# tier, and the engine tier as soon as the set-up is done, while the unit tier is still running (each tier on its
+# WORKERS). The unit tier's tests wait much of their time (signal tests' sleeps, subprocess starts), so the two
+# tiers share the cores instead of taking turns. The engine tier's output goes to a file, printed (then followed)
+# once the unit tier has finished. A failing unit tier stops the engine tier (a set-up under way finishes first:
+# never a half-installed .venv).
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+set -m  # the background stage is its own process group: stopping it reaches pytest's workers
+(
+  bash scripts/setup.sh > "$tmp/setup.log" 2>&1
+  rc=$?
+  echo "$rc" > "$tmp/setup.rc"
+  [ "$rc" -eq 0 ] || exit "$rc"
+  [ -e "$tmp/stop" ] && exit 1
+  echo "== engine, gpu and ray tiers in .venv (scripts/setup.sh, run beside the unit tier) =="
+  tier .venv/bin/python "$REST" "$@"
+) > "$tmp/engine.log" 2>&1 &
+stage2=$!
+set +m
+trap 'kill -TERM -- "-$stage2" 2>/dev/null; exit 130' INT TERM  # Ctrl-C reaches the foreground group only
 tier .venv-unit/bin/python "$UNIT" "$@"
 rc=$?
 if [ "$rc" -ne 0 ]; then
-  [ -n "$setup_pid" ] && wait "$setup_pid"  # never leave a half-installed .venv behind
+  touch "$tmp/stop"
+  if [ -e "$tmp/setup.rc" ]; then kill -TERM -- "-$stage2" 2>/dev/null; fi
+  wait "$stage2"
   exit "$rc"
 fi
-[ "$stage" = unit ] && exit 0
-
-echo "== engine, gpu and ray tiers in .venv (scripts/setup.sh, run beside the unit tier) =="
-wait "$setup_pid"
-rc=$?
-cat "$setup_log"
-rm -f "$setup_log"
-[ "$rc" -eq 0 ] || exit "$rc"
-tier .venv/bin/python "$REST" "$@"
+echo "== scripts/setup.sh (beside the unit tier) =="
+while [ ! -e "$tmp/setup.rc" ] && kill -0 "$stage2" 2>/dev/null; do sleep 1; done
+cat "$tmp/setup.log"
+tail -n +1 --pid="$stage2" -f "$tmp/engine.log"
+wait "$stage2"
