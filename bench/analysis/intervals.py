@@ -54,9 +54,36 @@ def spread_of(point, band: tuple[float, float] | None = None, predicted: bool | 
     x = point.total_tok_s
     if band is None and point.band_low_tok_s is not None and point.band_high_tok_s is not None and x > 0:
         band = (point.band_low_tok_s / x, point.band_high_tok_s / x)
-    iv = uncertainty.throughput_interval(1.0, point.tok_s_rel_hw, *(band or (None, None))) if x > 0 else None
+    return _spread(point.runs, point.tok_s_rel_hw if x > 0 else None, band if x > 0 else None,
+                   point.predicted if predicted is None else predicted, known=x > 0)
+
+
+def _spread(runs: int, rel_half_width: float | None, band: tuple[float, float] | None, predicted: bool,
+            known: bool = True) -> TokSpread:
+    iv = uncertainty.throughput_interval(1.0, rel_half_width, *(band or (None, None))) if known else None
     lo, hi = iv if iv else (None, None)
-    return TokSpread(point.runs, lo, hi, point.tok_s_rel_hw, point.predicted if predicted is None else predicted)
+    return TokSpread(runs, lo, hi, rel_half_width, predicted)
+
+
+def band_of(rows) -> tuple[float, float] | None:
+    """A prediction's calibration band as factors of its throughput (predicted_band_low/high_tok_s over
+    output_tok_s), the widest over `rows` (those a point comes from); None where none carries one."""
+    lows, highs = [], []
+    for row in rows:
+        out, lo, hi = (row.get(k) for k in ("output_tok_s", "predicted_band_low_tok_s", "predicted_band_high_tok_s"))
+        if out and lo is not None and hi is not None:
+            lows.append(lo / out)
+            highs.append(hi / out)
+    return (min(lows), max(highs)) if lows else None
+
+
+def row_spread(row: dict) -> TokSpread:
+    """One results row's throughput spread, or a case's (bench.analysis.repeats: its repeats' relative half-width
+    over its runs), with a predicted row's calibration band (band_of)."""
+    from bench.analysis.plan_points import REL_HW, RUNS
+    from bench.cost.predicted import prediction_of
+
+    return _spread(int(row.get(RUNS) or 1), row.get(REL_HW), band_of([row]), prediction_of(row) is not None)
 
 
 def inverse_range(value: float | None, spread: TokSpread) -> tuple[float, float] | None:

@@ -4,7 +4,8 @@ A case is one row's workload and engine options (bench.analysis.compare.DEFAULT_
 on one machine and engine (ENV_CASE_COLUMNS). Its row holds the medians of its rows' figures, the first row's
 text cells, `_rows` the rows it stands for, and `_tok_s_rel_hw` (bench.analysis.plan_points.REL_HW): the 95%
 t-interval's half-width of its output tok/s over their mean (bench.measure.uncertainty; None for one row), which
-every cost figure's interval is built from (bench.analysis.intervals).
+every cost figure's interval is built from (bench.analysis.intervals). The other figures a report's chart draws
+with error bars (CHARTED: latency percentiles, energy per token) get the same, in `rel_hw_column(column)`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from bench.measure import uncertainty
 
 # With the workload key: what ran the case (rows that differ in these are different lines on a chart).
 ENV_CASE_COLUMNS = ("engine", "device", "device_name", "hardware", "weights", "architecture", "range_ratio")
+# Figures besides output tok/s that a report's chart draws with their repeats' interval (bench.analysis.report).
+CHARTED = ("ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms", "joules_per_output_token")
+
+
+def rel_hw_column(column: str) -> str:
+    """The cell of a case's row holding `column`'s 95% t half-width over its mean (module doc)."""
+    return REL_HW if column == HEADLINE else f"_rel_hw_{column}"
 
 
 def case_columns(columns) -> list[str]:
@@ -39,9 +47,12 @@ def one_per_case(frame):
     # .copy() joins the parts' blocks into one, so reset_index's inserts do not trip pandas' fragmentation warning
     out = pd.concat(parts, axis=1).copy().reset_index() if parts else grouped.size().reset_index()[keys]
     extra = {"_rows": grouped.size().to_numpy()}
-    if HEADLINE in numeric:
-        stats = grouped[HEADLINE].agg(["count", "mean", "std"])
-        extra[REL_HW] = uncertainty.rel_half_widths(stats["count"], stats["mean"], stats["std"])
+    spread = [c for c in (HEADLINE, *CHARTED) if c in numeric]
+    if spread:
+        stats = grouped[spread].agg(["count", "mean", "std"])  # one pass over the groups for every column
+        for column in spread:
+            s = stats[column]
+            extra[rel_hw_column(column)] = uncertainty.rel_half_widths(s["count"], s["mean"], s["std"])
     out = pd.concat([out, pd.DataFrame(extra, index=out.index)], axis=1)
     columns = [*frame.columns, *extra]
     out = out[columns].astype(object)

@@ -108,7 +108,8 @@ def print_search(search: dict, first: dict) -> None:
         return
     lo, hi = search["bracket"] or (None, None)
     above = f", the lowest failing {num(hi)}" if hi is not None else ""
-    console.print(f"max load meeting {targets}: [bold]{num(search['boundary'])} {unit}[/bold] (measured, row "
+    label = f"predicted: {first['engine_version']}" if is_predicted(first.get("engine") or "") else "measured"
+    console.print(f"max load meeting {targets}: [bold]{num(search['boundary'])} {unit}[/bold] ({label}, row "
                   f"{search['boundary_run_id']}, slo_boundary true), found in {steps} levels{above}; stopped: "
                   f"{search['stopped']}")
 

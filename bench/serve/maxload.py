@@ -1,4 +1,5 @@
-"""`bench serve --find-max-load`: the search of bench.analysis.boundary run on measured levels.
+"""`bench serve --find-max-load`: the search of bench.analysis.boundary run on bench serve's levels, measured or
+simulated (--engine sim: bench.serve.simulated gives the `measure` and `write` callables, its rows predicted).
 
 Each level tried is one row, as any level's (its status by serve.verdict), plus search_step, search_passed and
 slo_boundary. Rows are appended as the levels are measured, except the best passing level so far: whether it is

@@ -41,10 +41,6 @@ def resolve(cfg: ServeConfig) -> tuple[ServeConfig, ResolvedModel, Endpoint | No
     if is_predicted(cfg.engine) and cfg.endpoint is not None:
         raise BenchError("--engine sim simulates a server on --hardware; it measures no endpoint: leave --endpoint "
                          "out, or use --engine vllm")
-    if is_predicted(cfg.engine) and cfg.find_max_load:
-        raise BenchError("--find-max-load searches measured levels; on the simulated server give the levels to predict "
-                         "(--concurrencies or --rates: a rate above the card's capacity is refused with it), or use "
-                         "--engine vllm")
     if cfg.api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.api_key_env):
         raise BenchError(f"--api-key-env {cfg.api_key_env!r}: not an environment variable name; give the name of "
                          "the variable holding the key, e.g. --api-key-env DEEPSEEK_API_KEY")

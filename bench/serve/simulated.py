@@ -12,7 +12,9 @@ has nothing to warm).
 
 Refused before anything is written (one line, exit 2): a rate or a trace whose offered rate is above the card's
 capacity (servesim.capacity_req_s: the queue would grow without bound, and no TTFT is steady), a trace without
-timestamps, a model whose weights leave no KV cache on the card.
+timestamps, a model whose weights leave no KV cache on the card. With --find-max-load the search chooses the
+levels (bench.serve.maxload, as for a measured server): a rate above capacity is then a failed level of the search
+(its row, status failed, says why), which it reads as a miss.
 """
 
 from __future__ import annotations
@@ -91,20 +93,25 @@ class SimServer:
     def version(self) -> str:
         return SIM_MODEL_VERSION + (f"+{self.profile.name}" if self.profile else "")
 
+    def unsustainable(self, level: Level, times: list[float] | None) -> str | None:
+        """Why an open-loop level cannot be served steadily (it offers more requests a second than the card serves
+        saturated), or None."""
+        if times is None:
+            return None
+        offered = level.value if level.kind == "rate" else servesim.mean_rate_req_s(times)
+        if math.isinf(offered) or offered <= self.capacity_req_s:  # inf: everything at once, a finite batch
+            return None
+        what = f"--request-rate {given(level.value)}" if level.kind == "rate" else \
+            f"the trace at x{given(level.value)} ({num(offered)} requests/s)"
+        return (f"{what} is more than {self.dep.gpu.name} x{self.dep.tp} can sustain: its capacity for these "
+                f"requests is about {num(self.capacity_req_s)} requests/s ({self.version}), so the queue would grow "
+                "without bound and no TTFT is steady")
+
     def check_sustainable(self, level: Level, times: list[float] | None) -> None:
         """BenchError when an open-loop level offers more requests a second than the card serves saturated."""
-        if times is None:
-            return
-        offered = level.value if level.kind == "rate" else servesim.mean_rate_req_s(times)
-        if math.isinf(offered):  # everything at once: a finite batch, not a rate
-            return
-        if offered > self.capacity_req_s:
-            what = f"--request-rate {given(level.value)}" if level.kind == "rate" else \
-                f"the trace at x{given(level.value)} ({num(offered)} requests/s)"
-            raise BenchError(f"{what} is more than {self.dep.gpu.name} x{self.dep.tp} can sustain: its capacity for "
-                             f"these requests is about {num(self.capacity_req_s)} requests/s ({self.version}), so the "
-                             "queue would grow without bound and no TTFT is steady; give a rate below it, or "
-                             "--concurrency, or more hardware; no row was written")
+        why = self.unsustainable(level, times)
+        if why is not None:
+            raise BenchError(f"{why}; give a rate below it, or --concurrency, or more hardware; no row was written")
 
     def measure(self, arrivals, cfg: ServeConfig, lengths: list, blocks: list | None):
         """(the sim's outcome, its request records, the level's figures as bench.measure.streaming computes them) for
@@ -133,55 +140,103 @@ def sim_workload(cfg: ServeConfig, model: ResolvedModel):
     return work, lengths, recorded, blocks
 
 
+class _SimLevels:
+    """What every level of one simulated session shares (the workload, the server, its sweep), and a level's row."""
+
+    def __init__(self, cfg: ServeConfig, model: ResolvedModel, out_csv: Path) -> None:
+        from bench.serve.session import _Session
+
+        self.cfg = cfg
+        self.work, self.lengths, self.recorded, self.blocks = sim_workload(cfg, model)
+        self.server = SimServer(cfg, model, self.lengths)
+        when = dt.datetime.now(dt.timezone.utc)
+        env = host_env()
+        self.session = _Session(cfg=cfg, model=model, out_csv=out_csv, sweep_id=new_run_id(when), env=env,
+                                api_model=cfg.api_model or model.name, target=None, secret=None,
+                                weights=choose_weights(model, cfg.weights).kind, engine=cfg.engine, metrics_url=None,
+                                device="sim")
+        self.facts = {"device": "sim", "device_name": self.server.dep.gpu.name, "engine_version": self.server.version,
+                      "kv_capacity_tokens": self.server.dep.kv_capacity_tokens, "gpu_count": self.server.dep.tp}
+
+    def arrivals(self, level: Level):
+        return level_arrivals(level, len(self.lengths), self.cfg, self.recorded)
+
+    def outcome(self, level: Level, arrivals, unsustainable: str | None = None):
+        """The level's row and JSON record, not written (bench.serve.session.write_level writes them). A level the
+        card cannot sustain (`unsustainable`: why) is not simulated: its row is failed, with no figures."""
+        from bench.serve.session import LevelOutcome, plain_json
+
+        cfg, server, session = self.cfg, self.server, self.session
+        if unsustainable is None:
+            sim, records, metrics = server.measure(arrivals, cfg, self.lengths, self.blocks)
+            served = {"server_running_max": sim.max_running, "server_preemptions": sim.preemptions}
+            status = ("ok", "")
+        else:
+            sim, records, metrics, served, status = None, [], {}, {}, ("failed", unsustainable)
+        now = dt.datetime.now(dt.timezone.utc)
+        row = serve_row(run_id=new_run_id(now), sweep_id=session.sweep_id, when=now, cfg=cfg, model=session.model,
+                        level=level, weights=session.weights, engine=cfg.engine, endpoint_url="",
+                        api_model=session.api_model, metrics=metrics, server=served, facts=self.facts,
+                        env=session.env, status=status[0], error=status[1], engine_start_s=None,
+                        peak_memory=(None, ""), workload=self.work.columns(),
+                        roofline=server.roofline_columns(level, metrics.get("output_tok_s")))
+        row["warmup_requests"] = 0  # nothing to warm on a simulated server
+        parts = {} if sim is None else {
+            "sim": {"steps": sim.steps, "preemptions": sim.preemptions, "max_running": sim.max_running,
+                    "max_num_seqs": server.seqs, "max_num_batched_tokens": server.tokens,
+                    "capacity_req_s": server.capacity_req_s, "engine_version": server.version}}
+        record = case_record(row, config=plain_json(cfg.model_dump()), model=session.model, environment=session.env,
+                             log=None, requests=[r.to_dict() for r in records], sweep_id=session.sweep_id,
+                             level={"kind": level.kind, "value": level.value, "burstiness": cfg.burstiness,
+                                    "duration_s": sim.elapsed_s if sim is not None else None},
+                             metrics=plain_json(metrics), **parts)
+        return LevelOutcome(level=level, row=row, record=record)
+
+
 def run_sim_serve(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, on_level=None):
-    """Every level of cfg on the simulated server, recorded like a measured session (bench.serve.session)."""
+    """Every level of cfg on the simulated server, recorded like a measured session (bench.serve.session); with
+    --find-max-load, the levels the search asks for (bench.serve.maxload), one predicted row each."""
     from bench.analysis.slo import cheapest_meeting_slo
-    from bench.serve.session import LevelOutcome, SessionOutcome, _Session, _write_sweep_record, plain_json
+    from bench.serve.session import SessionOutcome, _write_sweep_record, write_level
 
     results.check_appendable(out_csv)
-    work, lengths, recorded, blocks = sim_workload(cfg, model)
-    server = SimServer(cfg, model, lengths)
+    sim = _SimLevels(cfg, model, out_csv)
+    if cfg.find_max_load:
+        return _search(sim, on_level)
     levels = [Level(lv.kind, lv.value, r) for r in range(cfg.repeats) for lv in cfg.levels]
     planned = []
     for level in levels:  # every level checked before the first row is written
-        arrivals, times = level_arrivals(level, len(lengths), cfg, recorded)
-        server.check_sustainable(level, times)
+        arrivals, times = sim.arrivals(level)
+        sim.server.check_sustainable(level, times)
         planned.append((level, arrivals))
-    when = dt.datetime.now(dt.timezone.utc)
-    env = host_env()
-    session = _Session(cfg=cfg, model=model, out_csv=out_csv, sweep_id=new_run_id(when), env=env,
-                       api_model=cfg.api_model or model.name, target=None, secret=None,
-                       weights=choose_weights(model, cfg.weights).kind, engine=cfg.engine, metrics_url=None, device="sim")
-    facts = {"device": "sim", "device_name": server.dep.gpu.name, "engine_version": server.version,
-             "kv_capacity_tokens": server.dep.kv_capacity_tokens, "gpu_count": server.dep.tp}
     outcomes = []
     for level, arrivals in planned:
-        sim, records, metrics = server.measure(arrivals, cfg, lengths, blocks)
-        sim_server = {"server_running_max": sim.max_running, "server_preemptions": sim.preemptions}
-        now = dt.datetime.now(dt.timezone.utc)
-        row = serve_row(run_id=new_run_id(now), sweep_id=session.sweep_id, when=now, cfg=cfg, model=model, level=level,
-                        weights=session.weights, engine=cfg.engine, endpoint_url="", api_model=session.api_model,
-                        metrics=metrics, server=sim_server, facts=facts, env=env, status="ok", error="",
-                        engine_start_s=None, peak_memory=(None, ""), workload=work.columns(),
-                        roofline=server.roofline_columns(level, metrics.get("output_tok_s")))
-        row["warmup_requests"] = 0  # nothing to warm on a simulated server
-        record = case_record(row, config=plain_json(cfg.model_dump()), model=model, environment=env, log=None,
-                             requests=[r.to_dict() for r in records], sweep_id=session.sweep_id,
-                             level={"kind": level.kind, "value": level.value, "burstiness": cfg.burstiness,
-                                    "duration_s": sim.elapsed_s},
-                             sim={"steps": sim.steps, "preemptions": sim.preemptions, "max_running": sim.max_running,
-                                  "max_num_seqs": server.seqs, "max_num_batched_tokens": server.tokens,
-                                  "capacity_req_s": server.capacity_req_s, "engine_version": server.version},
-                             metrics=plain_json(metrics))
-        results.write_json(results.json_path(out_csv, row["run_id"]), plain_json(record))
-        results.append_row(out_csv, row)
-        outcome = LevelOutcome(level=level, row=row, record=record)
+        outcome = sim.outcome(level, arrivals)
+        write_level(sim.session, outcome)
         outcomes.append(outcome)
         if on_level is not None:
             on_level(outcome)
     cheapest = cheapest_meeting_slo([o.row for o in outcomes]) if cfg.hardware else None
-    _write_sweep_record(session, outcomes, cheapest)
-    return SessionOutcome(sweep_id=session.sweep_id, levels=outcomes, log_path=None, cheapest=cheapest)
+    _write_sweep_record(sim.session, outcomes, cheapest)
+    return SessionOutcome(sweep_id=sim.session.sweep_id, levels=outcomes, log_path=None, cheapest=cheapest)
+
+
+def _search(sim: _SimLevels, on_level):
+    """--find-max-load on the simulated server: the measured search's driver (bench.serve.maxload) with each level
+    simulated. A level above the card's capacity is a failed level of the search (its row says why), never an
+    error: the search reads it as a miss and bisects below it."""
+    from bench.serve import maxload
+    from bench.serve.session import SessionOutcome, _write_sweep_record, write_level
+
+    def measure(level: Level, first: bool):
+        arrivals, times = sim.arrivals(level)
+        return sim.outcome(level, arrivals, sim.server.unsustainable(level, times)), False
+
+    def on_end(outcomes, part):
+        _write_sweep_record(sim.session, outcomes, None, part)
+
+    outcomes, part = maxload.run_search(sim.cfg, measure, lambda o: write_level(sim.session, o), on_level, on_end)
+    return SessionOutcome(sweep_id=sim.session.sweep_id, levels=outcomes, log_path=None, search=part)
 
 
 def level_measurer(cfg: ServeConfig, model: ResolvedModel):
@@ -194,9 +249,7 @@ def level_measurer(cfg: ServeConfig, model: ResolvedModel):
 
     def measure(level: Level) -> dict:
         arrivals, times = level_arrivals(level, len(lengths), cfg, recorded)
-        try:
-            server.check_sustainable(level, times)
-        except BenchError:
+        if server.unsustainable(level, times) is not None:
             return {"sustainable": False, "predicted_capacity_req_s": server.capacity_req_s}
         _, _, metrics = server.measure(arrivals, cfg, lengths, blocks)
         return {**metrics, "sustainable": True, "predicted_capacity_req_s": server.capacity_req_s}

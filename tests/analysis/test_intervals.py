@@ -151,7 +151,7 @@ def test_the_throughput_chart_draws_each_repeated_points_interval(repeated_csv):
     from bench.config.hardware import load_hardware
 
     runs, _ = load_runs([repeated_csv], None, load_hardware())
-    (series,) = _series(runs, Run.batch.fget, lambda r: r.num("output_tok_s"), bars=True)
+    (series,) = _series(runs, Run.batch.fget, lambda r: r.num("output_tok_s"), bars="output_tok_s")
     # batch 1, 8, 32: 25, 150, 400 output tok/s, each +-r = 4.303 x (0.02 x y) / sqrt(3) / y = 0.04969 of it
     assert series.ys == [25.0, 150.0, 400.0]
     assert series.yerr == [pytest.approx(y * R, rel=1e-3) for y in (25.0, 150.0, 400.0)]

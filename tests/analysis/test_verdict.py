@@ -146,4 +146,5 @@ def test_costs_from_sim_rows_are_labelled_predicted_with_the_bound_beside(tmp_pa
     assert "| predicted (calibration published-fit-3), 768/256 in/out |" in md
     row = next(line for line in md.splitlines() if line.startswith("| qwen2.5-7b-instruct · H100-SXM sim (given"))
     assert "batch 20 at the target: TPOT, interpolated; predicted (calibration published-fit-3)) | self-hosted | 2.53 |" \
-        in row and row.endswith("; predicted (calibration published-fit-3): 1.26 CNY/M blended at the roofline bound |")
+        in row and row.endswith("; predicted (calibration published-fit-3): 1.26 CNY/M blended at the roofline bound "
+                           "| predicted, no band |")

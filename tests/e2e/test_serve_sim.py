@@ -73,6 +73,7 @@ def test_a_rate_level_is_seeded_like_the_real_serve(tmp_path, capsys, no_server)
     (["--request-rate", "500"], "is more than H100-SXM x1 can sustain: its capacity for these requests is about"),
     (["--rates", "1,500"], "the queue would grow without bound"),
     (["--endpoint", "http://127.0.0.1:8000"], "--engine sim simulates a server on --hardware"),
+    (["--num-prompts", "300", "--find-max-load"], "--find-max-load needs a latency target"),
 ])
 def test_bad_sim_serve_input(tmp_path, capsys, no_server, args, needle):
     path = tmp_path / "serve.csv"
@@ -141,9 +142,92 @@ def test_the_level_measurer_of_a_search_gives_a_levels_figures_and_flags_an_unsu
     assert over == {"sustainable": False, "predicted_capacity_req_s": one["predicted_capacity_req_s"]}
 
 
-def test_find_max_load_is_refused_on_the_simulated_server(tmp_path, capsys, no_server):
+SEARCH = [*SIM, "--num-prompts", "300", "--find-max-load"]  # a p99 bound needs 299 requests
+
+
+def search_rows(path):
+    rows = results.read_rows(path)
+    assert [int(r["search_step"]) for r in sorted(rows, key=lambda r: int(r["search_step"]))] == \
+        list(range(1, len(rows) + 1))
+    return rows
+
+
+def test_a_search_on_the_simulated_server_writes_predicted_rows_and_plan_takes_its_boundary(tmp_path, capsys,
+                                                                                            no_server):
+    """TTFT p99 bound <= 2 s from 40 req/s: doubling to 80 passes the card's capacity (about 71.4 req/s), so that
+    level is a failed row of the search (never an error), and the bisection closes in below it."""
+    from bench.roofline import predict
+    from tests.analysis.test_plan import run_plan
+
     path = tmp_path / "serve.csv"
-    code = main([*SIM, "--find-max-load", "--slo-ttft-ms", "500", "--num-prompts", "300", "--out", str(path)])
-    err = capsys.readouterr().err
-    assert code == 2 and "--find-max-load searches measured levels" in err and err.count("\n") == 1, err
-    assert not path.exists()
+    code = main([*SEARCH, "--slo-ttft-ms", "2000", "--request-rate", "40", "--out", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = search_rows(path)
+    by_step = {int(r["search_step"]): r for r in rows}
+    capacity = float(rows[0]["predicted_capacity_req_s"])
+    assert 40 < capacity < 80 and float(by_step[2]["request_rate"]) == 80.0
+    over = by_step[2]
+    assert over["status"] == "failed" and over["search_passed"] == "False" and over["ttft_p99_ms"] == ""
+    assert "is more than H100-SXM x1 can sustain" in over["error"]
+    # labelled as every sim serve row is: engine and device sim, the card, the model version and calibration
+    prof = predict.load_profile(None)
+    for r in rows:
+        assert (r["engine"], r["device"], r["device_name"]) == ("sim", "sim", "H100-SXM")
+        assert r["engine_version"] == f"roofline-3+{prof.name}" and r["prediction_calibration"] == prof.name
+    # the boundary: the highest passing level below every failing one, marked on its row only
+    failing = [float(r["request_rate"]) for r in rows if r["search_passed"] == "False"]
+    passing = [float(r["request_rate"]) for r in rows if r["search_passed"] == "True"]
+    lo, hi = max(p for p in passing if p < min(failing)), min(failing)
+    (best,) = [r for r in rows if r["slo_boundary"] == "True"]
+    assert float(best["request_rate"]) == lo and hi <= lo * 1.05 and lo <= capacity
+    assert float(best["ttft_p99_bound_ms"]) <= 2000
+    sweep = json.loads((tmp_path / "serve" / f"{best['sweep_id']}.sweep.json").read_text())["search"]
+    assert sweep["boundary"] == pytest.approx(lo) and sweep["boundary_run_id"] == best["run_id"]
+    assert len(sweep["steps"]) == len(rows)
+    assert "(predicted: roofline-3+" in out and f"row {best['run_id']}, slo_boundary true" in out
+    # bench plan for the same target takes the boundary's throughput as a replica's capacity
+    code, plan_out, err = run_plan(capsys, str(path), "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM",
+                                   "--traffic", "500M/day", "--slo-ttft-ms", "2000", "--as-of", "2026-12-01",
+                                   "--format", "json")
+    assert code == 0, err
+    h = json.loads(plan_out)["hardware"][0]
+    assert h["binding"] == "SLO boundary (bench serve --find-max-load)"
+    assert h["operating_point_from"] == [best["run_id"]]
+    assert h["replica_tok_s"] == pytest.approx(float(best["total_tok_s"])) and h["source"].startswith("predicted")
+
+
+def test_the_search_lands_within_its_resolution_of_a_dense_grids_boundary(tmp_path, capsys, no_server):
+    """The noiseless check of the search method: the simulated server is deterministic (seeded arrivals, no timing
+    noise), so the search from 8 req/s must find, in fewer levels, the boundary a grid of every whole rate from 30 to
+    71 req/s finds (71 < the card's capacity, about 71.4), judged by the same rule (boundary.misses on the p99
+    bounds). Tolerance: the search stops once its bracket is within 5%, the grid's step is 1 req/s, so the two
+    boundaries may differ by 5% of the grid's plus 1 req/s (and must be within 10%, as the validation asks)."""
+    from bench.analysis.boundary import Verdict, misses
+    from bench.config.serve import Level, parse
+    from bench.serve import resolve
+    from bench.serve.simulated import level_measurer
+
+    path = tmp_path / "serve.csv"
+    slo = ["--slo-ttft-ms", "200", "--slo-tpot-ms", "30"]
+    assert main([*SEARCH, *slo, "--request-rate", "8", "--out", str(path)]) == 0, capsys.readouterr().err
+    rows = search_rows(path)
+    (best,) = [r for r in rows if r["slo_boundary"] == "True"]
+    found, k = float(best["request_rate"]), len(rows)
+
+    cfg, model, _ = resolve.resolve(parse({"engine": "sim", "hardware": "H100-SXM", "model": "qwen2.5-7b-instruct",
+                                           "input_len": 512, "output_len": 32, "num_prompts": 300,
+                                           "slo_ttft_ms": 200.0, "slo_tpot_ms": 30.0}))
+    measure = level_measurer(cfg, model)
+    grid = [float(q) for q in range(30, 72)]
+    passed = {}
+    for q in grid:
+        m = measure(Level("rate", q))
+        passed[q] = not misses(Verdict(m["sustainable"], m.get("ttft_p99_bound_ms"), m.get("tpot_p99_bound_ms")),
+                               cfg.slo)
+    assert passed[grid[0]] and not passed[grid[-1]]  # the grid brackets the boundary
+    grid_hi = min(q for q in grid if not passed[q])
+    grid_lo = max(q for q in grid if passed[q] and q < grid_hi)
+    assert abs(found - grid_lo) <= 0.05 * grid_lo + 1.0
+    assert abs(found - grid_lo) / grid_lo <= 0.10
+    assert k < len(grid)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from bench.core.formats import cny, given, num, pct
 from bench.cost import formulas as cost
 
+from bench.analysis import intervals
 from bench.analysis.report import plots
 from bench.cost.hwchoice import measured_hardware
 from bench.cost.pricing import CostOptions, self_cost, tokens_per_cny_blended
@@ -81,6 +82,7 @@ class AtTarget:
     binding: str  # "TTFT", "TPOT" or "largest batch"
     interpolated: bool
     cny_per_m_bound: float | None = None  # predicted rows: the same at the roofline bound
+    spread: intervals.TokSpread | None = None  # how sure the operating point's throughput is (intervals.spread_of)
 
     @property
     def run(self):
@@ -152,9 +154,12 @@ def at_target(priced: list[Priced], slo) -> tuple[list[AtTarget], list[str]]:
         blended = _at_op(op, by_ref, lambda p: p.cny_per_m)
         if blended is None:
             continue
+        predicted = base.prediction is not None
+        band = intervals.band_of([by_ref[ref].run.row for ref in op.between]) if predicted else None
         out.append(AtTarget(base, blended, _at_op(op, by_ref, lambda p: p.cost.cny_per_m_input),
                             _at_op(op, by_ref, lambda p: p.cost.cny_per_m_output), op.point.batch, op.binding,
-                            op.interpolated, _at_op(op, by_ref, lambda p: p.cny_per_m_bound)))
+                            op.interpolated, _at_op(op, by_ref, lambda p: p.cny_per_m_bound),
+                            intervals.spread_of(op.point, band, predicted=predicted)))
     return sorted(out, key=lambda a: a.cny_per_m), notes
 
 
@@ -212,6 +217,28 @@ def _bar_label(p: Priced, several_workloads: bool) -> str:
     return f"{p.label} · {_shape(p)} × {p.run.row.get('num_prompts') or '?'}"
 
 
+def cny_range(p) -> tuple[float, float] | None:
+    """A cost line's (Priced or AtTarget) CNY/M at the ends of its throughput's interval (bench.analysis.intervals:
+    its repeats' 95% t-interval, a prediction's band); None where it has none."""
+    return intervals.inverse_range(p.cny_per_m, p.spread)
+
+
+def _range_cell(p) -> str:
+    """The table's cell for a cost line's interval: '4.81-5.31', '1 run: no interval' (a measured single run) or
+    'predicted, no band' (a prediction whose row carries no calibration band)."""
+    return intervals.range_text(cny_range(p), p.spread).strip(" ()") or "predicted, no band"
+
+
+def _error_note(lines: list, what: str) -> str:
+    """The caption's sentence on a cost chart's error bars (or bands): what they are, or '1 run: no interval' where
+    no line has one."""
+    if not any(cny_range(p) is not None for p in lines):
+        return (f" {intervals.NO_INTERVAL}: every self-hosted line stands on one measured run (no repeats, no "
+                f"prediction band), so no {what}.")
+    return (f" {what.capitalize()}: CNY/M at the ends of the throughput's 95% interval ({intervals.METHOD}); a line "
+            f"of one measured run has none ({intervals.NO_INTERVAL}).")
+
+
 def _bound_text(p) -> str:
     """'; predicted (calibration X): 1.23 CNY/M blended at the roofline bound' for a predicted row, '' if measured."""
     pred = p.prediction
@@ -229,7 +256,8 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
         return skipped("cost-vs-vendors", title, f"{what}: " + ("; ".join(notes) or
                        "pass --hardware NAME (hardware.yaml)."))
     several = len({p.run.workload for p in best}) > 1
-    bars = [plots.Bar(_bar_label(p, several), p.cny_per_m, f"self-hosted ({p.cost.basis}), 100% utilisation")
+    bars = [plots.Bar(_bar_label(p, several), p.cny_per_m, f"self-hosted ({p.cost.basis}), 100% utilisation",
+                      err=(p.cny_per_m - rng[0], rng[1] - p.cny_per_m) if (rng := cny_range(p)) else None)
             for p in best[:MAX_COST_BARS]]
     free = [v for v in vendors if v.cny_per_m == 0]
     bars += [plots.Bar(v.label, v.cny_per_m, f"vendor list price on {as_of}") for v in vendors if v.cny_per_m > 0]
@@ -239,16 +267,17 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     png = plots.hbar_chart(chart_title, "CNY per million tokens (log scale)", bars, logx=True)
     rows = [[_bar_label(p, several), "self-hosted", p.cny_per_m, p.cny_per_m_input, p.cny_per_m_output,
              p.tokens_per_cny, f"{cny(p.cost.gpu_cny_per_hour)} CNY per GPU-hour × {p.cost.gpu_count}"
-             f"; {p.cost.provenance}" + _bound_text(p)]
+             f"; {p.cost.provenance}" + _bound_text(p), _range_cell(p)]
             for p in best]
     rows += [[v.label, "vendor", v.cny_per_m, v.price.input_cny_per_m(opts.fx_cny_per_usd),
               v.price.output_cny_per_m(opts.fx_cny_per_usd), tokens_per_cny_blended(v.cny_per_m) if v.cny_per_m else "free",
-              f"list price from {v.price.since}; {v.price.source}"] for v in vendors]
+              f"list price from {v.price.since}; {v.price.source}", "list price"] for v in vendors]
     rows.sort(key=lambda r: r[2])
     a, b = (given(x) for x in opts.mix)
     note = (f"Blended price of a million tokens at {_mix_text(opts.mix)}: ({a} × input + {b} × output) / ({a} + {b}); "
             f"USD at {given(opts.fx_cny_per_usd)} CNY. Self-hosted: {chosen}, at 100% utilisation, its wall time split "
-            "into prefill (input) and decode (output) (docs/cost.md). Vendors: list prices, cache miss.")
+            "into prefill (input) and decode (output) (docs/cost.md). Vendors: list prices, cache miss."
+            + _error_note(best[:MAX_COST_BARS], "error bars"))
     if len(best) > MAX_COST_BARS:
         note += f" The chart draws the {MAX_COST_BARS} cheapest self-hosted configurations of {len(best)}."
     if free:
@@ -258,7 +287,7 @@ def vendor_section(best: list[Priced], vendors: list[Vendor], opts: CostOptions,
     return Section(slug="cost-vs-vendors", title=title, png=png, chart_title=chart_title, note=note,
                    headers=["what", "kind", "CNY/M blended", "CNY/M input", "CNY/M output",
                             f"tokens per CNY ({cost.format_mix(opts.mix)} blend)",
-                            "basis / source"], rows=rows)
+                            "basis / source", "CNY/M blended, 95% interval"], rows=rows)
 
 
 def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOptions, as_of,
@@ -272,8 +301,11 @@ def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOption
     curves = best[:MAX_COST_CURVES]
     several = len({p.run.workload for p in curves}) > 1
     us = [10 ** (-2 + 2 * i / (UTILIZATION_STEPS - 1)) for i in range(UTILIZATION_STEPS)]
-    series = [plots.Series(_bar_label(p, several), [100 * u for u in us],
-                           [cost.at_utilization(p.cny_per_m, u) for u in us], marker="")
+    def curve(value: float) -> list[float]:
+        return [cost.at_utilization(value, u) for u in us]
+
+    series = [plots.Series(_bar_label(p, several), [100 * u for u in us], curve(p.cny_per_m), marker="",
+                           band=(curve(rng[0]), curve(rng[1])) if (rng := cny_range(p)) else None)
               for p in curves]
     hlines = [plots.HLine(f"{v.label} {cny(v.cny_per_m)}", v.cny_per_m) for v in refs]
     rows, markers = [], []
@@ -295,7 +327,7 @@ def utilization_section(best: list[Priced], refs: list[Vendor], opts: CostOption
     note = (f"Self-hosted: {chosen}. A machine busy a share u of the hours it is paid for costs 1/u per token. "
             "Dashed lines: vendor list "
             "prices; dots: break-even utilisation, above which self-hosting is cheaper. Break-even volume: the "
-            "tokens a day whose vendor bill equals a day of the hardware.")
+            "tokens a day whose vendor bill equals a day of the hardware." + _error_note(curves, "bands"))
     if len(best) > len(curves):
         note += f" The chart draws the {len(curves)} cheapest; the table has all {len(best)}."
     return Section(slug="cost-vs-utilization", title=title, png=png, chart_title=chart_title, note=note,

@@ -117,6 +117,13 @@ class Priced:
         return pred.at_bound(self.cny_per_m) if pred else None
 
     @property
+    def spread(self):
+        """How sure its throughput is (bench.analysis.intervals.row_spread): its repeats, a prediction's band."""
+        from bench.analysis.intervals import row_spread
+
+        return row_spread(self.run.row)
+
+    @property
     def label(self) -> str:
         b = self.run.batch
         batch = f", batch {num(b)}" if b is not None else ""
@@ -182,6 +189,18 @@ def by_key(items, key) -> dict:
     for it in items:
         out.setdefault(key(it), []).append(it)
     return out
+
+
+def interval_note(runs: list[Run], what: str) -> str:
+    """The caption's sentence on a chart's error bars: what they are (the 95% t-interval of `what` over a case's
+    repeats), or '1 run: no interval' where no case of the chart was repeated."""
+    from bench.analysis.intervals import NO_INTERVAL
+
+    if not any(r.rows > 1 for r in runs):
+        return f" {NO_INTERVAL}: every case ran once, so no error bars."
+    return (f" Error bars: the 95% t-interval of {what} over a case's repeats (mean ± t(0.975, n−1) s/√n, "
+            "bench.measure.uncertainty), its half-width relative to the mean, around the median drawn; a case run "
+            f"once has none ({NO_INTERVAL}).")
 
 
 def machines_text(runs: list[Run]) -> str:

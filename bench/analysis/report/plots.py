@@ -25,6 +25,7 @@ class Series:
     dashed: bool = False
     marker: str = "o"  # "" for none (dense curves)
     yerr: list[float] | None = None  # half-widths of each point's 95% interval (0: none), drawn as error bars
+    band: tuple[list[float], list[float]] | None = None  # (lows, highs) of each point's interval, drawn as a band
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Bar:
     label: str
     value: float
     category: str  # bars of one category share a colour and one legend entry
+    err: tuple[float, float] | None = None  # (below, above) the value: its 95% interval, drawn as an error bar
 
 
 @dataclass
@@ -146,6 +148,8 @@ def line_panels(title: str, xlabel: str, panels: list[Panel], logx: bool = False
             line.set_gid(s.group or s.label if style_labels else s.label)
             if s.yerr and any(s.yerr):
                 ax.errorbar(s.xs, s.ys, yerr=s.yerr, fmt="none", ecolor=line.get_color(), elinewidth=1, capsize=3)
+            if s.band is not None:
+                ax.fill_between(s.xs, s.band[0], s.band[1], color=line.get_color(), alpha=0.15, linewidth=0)
         if i == 0:
             for j, h in enumerate(hlines):
                 ax.axhline(h.y, color="0.35", linestyle=(0, (4, 2 + j)), linewidth=1)
@@ -192,8 +196,12 @@ def hbar_chart(title: str, xlabel: str, bars: list[Bar], logx: bool = False, val
         label = b.category if b.category not in seen else None
         seen.add(b.category)
         ax.barh(y, b.value, color=colour(b.category), label=label)
+        if b.err is not None:
+            ax.errorbar([b.value], [y], xerr=[[b.err[0]], [b.err[1]]], fmt="none", ecolor="0.2", elinewidth=1,
+                        capsize=3)
         if value_labels:
-            ax.annotate(num(b.value), xy=(b.value, y), xytext=(3, 0), textcoords="offset points",
+            right = b.value + (b.err[1] if b.err is not None else 0.0)  # clear of the error bar
+            ax.annotate(num(b.value), xy=(right, y), xytext=(3, 0), textcoords="offset points",
                         va="center", fontsize=7)
     ax.set_yticks(ys)
     ax.set_yticklabels([b.label for b in bars], fontsize=8)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from bench.measure import uncertainty
 from bench.model import modelmath
 
-from bench.analysis.plan_points import REL_HW
+from bench.analysis.repeats import rel_hw_column
 from bench.analysis.report import plots
 from bench.results import schema
-from bench.analysis.report.model import (BATCH_LABEL, LOAD_COLUMNS, Run, Section, by_key, machines_text, median_points,
-                                rows_of, skipped, slugify)
+from bench.analysis.report.model import (BATCH_LABEL, LOAD_COLUMNS, Run, Section, by_key, interval_note,
+                                         machines_text, median_points, rows_of, skipped, slugify)
 
 LOAD_LABELS = dict(LOAD_COLUMNS)
 
@@ -20,17 +20,18 @@ def _offline(runs: list[Run]) -> list[Run]:
     return [r for r in runs if r.load is None and r.batch is not None]
 
 
-def _series(runs: list[Run], x_of, y_of, dashed: bool = False, marker: str = "o", bars: bool = False
+def _series(runs: list[Run], x_of, y_of, dashed: bool = False, marker: str = "o", bars: str | None = None
             ) -> list[plots.Series]:
-    """One series per label; `bars`: each point's error bar, its value x the widest 95% t half-width (relative,
-    bench.analysis.repeats) of the repeated cases at that x (none for cases run once)."""
+    """One series per label; `bars` (a column): each point's error bar, its value x the widest 95% t half-width of
+    that column (relative, bench.analysis.repeats.rel_hw_column) of the repeated cases at that x (none for cases
+    run once)."""
     out = []
     for label, group in by_key(runs, lambda r: r.series).items():
         pts = median_points(group, x_of, y_of)
         if pts:
             yerr = None
             if bars:
-                rel = {x: max((r.row.get(REL_HW) or 0.0 for r in g), default=0.0)
+                rel = {x: max((r.row.get(rel_hw_column(bars)) or 0.0 for r in g), default=0.0)
                        for x, g in by_key(group, x_of).items()}
                 yerr = [p[1] * rel.get(p[0], 0.0) for p in pts]
             out.append(plots.Series(label, [p[0] for p in pts], [p[1] for p in pts], group=label,
@@ -51,7 +52,7 @@ def throughput_sections(runs: list[Run]) -> list[Section]:
     for workload, group in by_key(offline, lambda r: r.workload).items():
         chart_title = f"Output throughput vs batch size · {workload} · on {machines_text(group)}"
         batch = Run.batch.fget
-        series = _series(group, batch, lambda r: r.num("output_tok_s"), bars=True)
+        series = _series(group, batch, lambda r: r.num("output_tok_s"), bars="output_tok_s")
         png = plots.line_chart(chart_title, BATCH_LABEL, "output tokens per second (tok/s)", series, logx=True,
                                xticks=_xticks(group, batch))
         rows = []
@@ -64,8 +65,7 @@ def throughput_sections(runs: list[Run]) -> list[Section]:
             slug=slugify(f"throughput {workload}"), title=f"Throughput vs batch size: {workload}", png=png,
             chart_title=chart_title,
             note="Output tokens per second of the timed run (warm-up excluded) at each batch size cap; the median "
-                 "where a case was run more than once, with an error bar: the 95% t-interval's half-width of its "
-                 "repeats (bench.measure.uncertainty). Log-2 x axis.",
+                 "where a case was run more than once. Log-2 x axis." + interval_note(group, "output tok/s"),
             headers=["series", "batch", "output tok/s", "total tok/s", "requests/s", "rows"], rows=rows))
     return out
 
@@ -106,8 +106,9 @@ def latency_sections(runs: list[Run]) -> list[Section]:
         xlabel, x_of = _load_axis(group)
         panels = []
         for metric, name in (("ttft", "time to first token, TTFT (ms)"), ("tpot", "time per output token, TPOT (ms)")):
-            series = (_series(group, x_of, lambda r, m=metric: r.num(f"{m}_p50_ms"))
-                      + _series(group, x_of, lambda r, m=metric: r.num(f"{m}_p99_ms"), dashed=True, marker="^"))
+            series = (_series(group, x_of, lambda r, m=metric: r.num(f"{m}_p50_ms"), bars=f"{metric}_p50_ms")
+                      + _series(group, x_of, lambda r, m=metric: r.num(f"{m}_p99_ms"), dashed=True, marker="^",
+                                bars=f"{metric}_p99_ms"))
             ys = [y for s in series for y in s.ys]
             panels.append(plots.Panel(name, series, logy=_log_if_wide(ys), ylim_bottom=0))
         kind = "serving" if load_col else "offline"
@@ -124,7 +125,8 @@ def latency_sections(runs: list[Run]) -> list[Section]:
                 rows.append([label, x, *(m[0][1] if m else None for m in meds), rows_of(runs_x)])
         note = ("Solid lines: median (p50); dashed: p99, in milliseconds. TTFT counts from submission, so offline "
                 "it includes the wait for a batch slot; TPOT is (last token - first token) / (tokens - 1) per "
-                "request." + p99_caveat(group))
+                "request." + p99_caveat(group)
+                + interval_note(group, "each percentile (the p50 and the p99 a row reports)"))
         out.append(Section(
             slug=slugify(f"latency {kind} {load_col} {workload}"), title=f"TTFT and TPOT vs load ({kind}): {workload}",
             png=png, chart_title=chart_title,
@@ -231,7 +233,7 @@ def efficiency_section(runs: list[Run]) -> Section:
     eff = {id(r): m / roof for r, m, roof, _ in points}
     measured_runs = [p[0] for p in points]
     batch = Run.batch.fget
-    series = _series(measured_runs, batch, lambda r: 100 * eff[id(r)])
+    series = _series(measured_runs, batch, lambda r: 100 * eff[id(r)], bars="output_tok_s")
     workloads = sorted({r.workload for r in measured_runs})
     chart_title = (f"Measured / roofline output throughput · {'; '.join(workloads)} · on "
                    f"{machines_text(measured_runs)}")
@@ -240,7 +242,8 @@ def efficiency_section(runs: list[Run]) -> Section:
     rows = [[r.series, r.workload, r.batch, m, roof, 100 * m / roof, src] for r, m, roof, src in points]
     return Section(slug="efficiency", title=title, png=png, chart_title=chart_title,
                    note="Efficiency = measured output tok/s / the roofline's (the fastest the GPU's memory bandwidth "
-                        "and FLOPS allow for the same requests and batch limits), in percent.",
+                        "and FLOPS allow for the same requests and batch limits), in percent."
+                        + interval_note(measured_runs, "the measured output tok/s (the roofline's is fixed)"),
                    headers=["series", "workload", "batch", "measured tok/s", "roofline tok/s", "efficiency %",
                             "roofline from"], rows=rows)
 
@@ -251,7 +254,7 @@ def energy_section(runs: list[Run]) -> Section:
     if not have:
         return skipped("energy", title, "no row has energy columns (joules_per_output_token).")
     batch = Run.batch.fget
-    series = _series(have, batch, lambda r: r.num("joules_per_output_token"))
+    series = _series(have, batch, lambda r: r.num("joules_per_output_token"), bars="joules_per_output_token")
     workloads = sorted({r.workload for r in have})
     chart_title = f"Energy per output token vs batch size · {'; '.join(workloads)} · on {machines_text(have)}"
     png = plots.line_chart(chart_title, BATCH_LABEL, "energy per output token (J/token)", series, logx=True,
@@ -263,5 +266,6 @@ def energy_section(runs: list[Run]) -> Section:
                    ("joules_per_output_token", "avg_power_w", "energy_j")]
             rows.append([label, b, *(m[0][1] if m else None for m in med), rows_of(rb)])
     return Section(slug="energy", title=title, png=png, chart_title=chart_title,
-                   note="Energy of the timed run (accelerator power integrated over it) / output tokens.",
+                   note="Energy of the timed run (accelerator power integrated over it) / output tokens."
+                        + interval_note(have, "joules per output token"),
                    headers=["series", "batch", "J/output token", "avg power W", "energy J", "rows"], rows=rows)

@@ -116,18 +116,9 @@ def spread_at(c: CostAtSlo, rows_by_ref: dict) -> intervals.TokSpread:
     """The operating point's throughput spread: its repeats' (bench.analysis.repeats); for predicted rows the
     band their calibration gives (predicted_band_* over the row's output tok/s), the widest of the rows the point
     comes from (bench.analysis.intervals)."""
-    band = None
-    if c.source != "measured":
-        lows, highs = [], []
-        for ref in c.op.between:
-            row = rows_by_ref.get(ref) or {}
-            out, lo, hi = (row.get(k) for k in ("output_tok_s", "predicted_band_low_tok_s",
-                                                 "predicted_band_high_tok_s"))
-            if out and lo is not None and hi is not None:
-                lows.append(lo / out)
-                highs.append(hi / out)
-        band = (min(lows), max(highs)) if lows else None
-    return intervals.spread_of(c.op.point, band, predicted=c.source != "measured")
+    predicted = c.source != "measured"
+    band = intervals.band_of([rows_by_ref.get(ref) or {} for ref in c.op.between]) if predicted else None
+    return intervals.spread_of(c.op.point, band, predicted=predicted)
 
 
 def row_of(line: Line, percentile: int) -> list:
