@@ -25,6 +25,16 @@ class CalibrateOptions(BaseModel):
     out: str = option(help="where to write the profile (YAML)", metavar="PROFILE.yaml")
     name: str | None = option(None, "the profile's name, as prediction_calibration will say it (default: the "
                                     "file name without .yaml)")
+    serve_rows: list[str] | None = option(
+        None, "measured bench serve rows (levels at a concurrency or a rate) to fit the serving path's host cost on: "
+              "the front end's seconds per streamed token and per request (docs/roofline.md, the serving model); "
+              "never the rows you then validate on", metavar="SERVE.csv", nargs="+")
+    serve_free: list[str] = option(["stream_token_s", "stream_request_s"], "--serve-rows: the serving parameters to "
+                                   "fit (of stream_token_s, stream_step_s, stream_request_s; the rest stay 0)",
+                                   metavar="P1,P2", comma_list=True)
+    front_end: Literal["auto", "shared", "own-cores"] = option(
+        "auto", "--serve-rows: whether the server's front end shares the engine's cores (its time adds to each step) "
+                "or has its own (it overlaps the step); auto: shared on a CPU entry, own cores on a GPU")
 
 
 class ProbeOptions(BaseModel):
@@ -75,14 +85,38 @@ def cmd_calibrate(args) -> int:
     predict.require_gpu(name)
     measured = calibrate.measured_from_rows(rows)
     prof = calibrate.calibrate(measured, name, opts.name or out.stem)
+    if opts.serve_rows:
+        prof = with_serving(prof, opts, name)
     profile.save(prof, out)
     p = prof.parameters
     print(f"{prof.name}: {prof.rows} rows on {name}; bandwidth {pct(p.bandwidth_fraction)} of "
           f"{'measured' if not hardware.get_hardware(name).bf16_tflops else 'datasheet'} peak, compute "
           f"{pct(p.compute_fraction)}, step overhead {ms(p.step_overhead_s * 1e3)} ms, per sequence "
           f"{ms(p.sequence_overhead_s * 1e3)} ms; band {num(prof.band_low)}-{ratio(prof.band_high)} predicted")
+    if opts.serve_rows:
+        sp = prof.serving
+        where = "sharing the engine's cores" if sp.shares_cores else "on cores of its own"
+        print(f"serving path ({where}): "
+              f"{ms(sp.stream_token_s * 1e3)} ms per streamed token, {ms(sp.stream_step_s * 1e3)} ms per step, "
+              f"{ms(sp.stream_request_s * 1e3)} ms per request; {sp.source}")
     print(f"wrote {out} (use: --profile {out})")
     return 0
+
+
+def with_serving(prof, opts: CalibrateOptions, hardware_name: str):
+    """The profile with its serving path fitted to --serve-rows (bench.serve.servingfit), on the fitted engine."""
+    import dataclasses
+
+    from bench.results import typed
+    from bench.roofline import predict, servingpath
+    from bench.serve import servingfit
+
+    rows = [r for f in opts.serve_rows for r in typed.read_rows(Path(f))[1]]
+    shares = {"shared": True, "own-cores": False}.get(opts.front_end)
+    if shares is None:
+        shares = servingpath.shares_cores_on(servingpath.ServingPath(), predict.require_gpu(hardware_name).host_cores)
+    path = servingfit.fit(rows, hardware_name, prof, tuple(opts.serve_free), shares_cores=shares)
+    return dataclasses.replace(prof, serving=path)
 
 
 def cmd_probe(args) -> int:

@@ -77,6 +77,7 @@ class SimRequest:
     held: list = field(default_factory=list)  # ids of the cached blocks it holds (its first len(held) blocks)
     cached_tokens: int | None = None  # prompt tokens its first admission took from the prefix cache
     token_s: list | None = None  # when each output token was emitted (log_tokens)
+    admitted: bool = False  # admitted at least once (a preempted request's re-admission is not a new request)
 
     @property
     def target_prefill(self) -> int:
@@ -189,12 +190,14 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
              max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False,
              prefix_blocks: list[list] | None = None, block_tokens: int = BLOCK_TOKENS,
              kv_units: Callable[[int], float] | None = None, tokens_per_step: float = 1.0, arrivals=None,
-             log_tokens: bool = False) -> SimOutcome:
+             log_tokens: bool = False, served_step_s: Callable[[float, int, int], float] | None = None) -> SimOutcome:
     """Run every (prompt_len, output_len) request to completion; return per-request times. `arrivals`: when each
     request arrives (module doc; None: all at t=0). log_tokens: keep each output token's time. `prefix_blocks`
     (prefix_hashes of the prompts, one list per request): prefix caching on (module doc). tokens_per_step:
     what a decoding sequence emits a step on average (speculative decoding: 1 + draft tokens x acceptance), each
-    step emitting the whole tokens of what it has accumulated (at least one), the rest carried."""
+    step emitting the whole tokens of what it has accumulated (at least one), the rest carried. served_step_s: the
+    serving path (bench.roofline.servingpath): (the engine's step seconds, output tokens the step streams, requests it
+    admits for the first time) -> the step's seconds; None: the engine's."""
     if max_num_seqs < 1 or max_num_batched_tokens < 1:
         raise ValueError("max_num_seqs and max_num_batched_tokens must be positive")
     held = kv_units or (lambda n: n)  # the cache a sequence of n computed tokens holds
@@ -238,6 +241,7 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         elif not waiting and not running:
             break
         steps += 1
+        new_requests = 0
         if steps > max_steps:
             raise RuntimeError(f"simulation did not finish in {max_steps} steps")
         budget = max_num_batched_tokens
@@ -281,6 +285,8 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
                 break
             waiting.popleft()
             running.append(r)
+            new_requests += not r.admitted
+            r.admitted = True
             if hit:
                 used += cache.take(r, hit)
                 r.computed = start
@@ -297,13 +303,18 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
             raise RuntimeError("scheduler made no progress (KV cache too small for any chunk)")
         dt = step_time_s(len(decoders), sum(r.prompt_len + r.generated for r in decoders),
                          [(n, r.computed) for r, n in chunks])
+        costs = None
         if isinstance(dt, tuple):
-            dt, prefill_cost, decode_cost = dt
-            p, d = step_share_seconds(dt, prefill_cost, decode_cost)
-            prefill_s += p
-            decode_s += d
+            dt, *costs = dt
         else:
             split = False
+        if served_step_s is not None:
+            streamed = sum(r.pending for r in decoders) + sum(r.computed + n >= r.target_prefill for r, n in chunks)
+            dt = served_step_s(dt, streamed, new_requests)
+        if costs is not None:
+            p, d = step_share_seconds(dt, *costs)
+            prefill_s += p
+            decode_s += d
         now += dt
         if log_steps:
             log.append((now, len(decoders), sum(n for _, n in chunks)))

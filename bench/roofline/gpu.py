@@ -24,6 +24,7 @@ class GpuSpec:
     fp32_flops: float | None = None  # measured float32 matmul peak (bench probe entries)
     peak_measured: bool = False  # the peaks are one process's measured matmul (bench probe), not a datasheet's
     link_kind: str | None = None  # hardware.yaml's interconnect: nvlink | pcie (None: not stated)
+    host_cores: bool = False  # the engine runs on the host's CPU cores (a CPU entry): a server's front end shares them
 
 
 def gpu_spec(name: str, hw) -> GpuSpec | None:
@@ -45,7 +46,7 @@ def gpu_spec(name: str, hw) -> GpuSpec | None:
         return GpuSpec(name=name, memory_bytes=hw.memory_gb * GIB, bandwidth_bytes_s=hw.memory_bw_tb_s * 1e12,
                        bf16_flops=(bf16 or fp32) * 1e12, fp8_flops=None,
                        interconnect_bytes_s=link * 1e9 if link else None,
-                       fp32_flops=fp32 * 1e12 if fp32 else None, peak_measured=True)
+                       fp32_flops=fp32 * 1e12 if fp32 else None, peak_measured=True, host_cores=True)
     if not (getattr(hw, "memory_gb", None) and getattr(hw, "memory_bw_tb_s", None) and getattr(hw, "bf16_tflops", None)):
         return None
     fp8 = getattr(hw, "fp8_tflops", None)

@@ -16,6 +16,9 @@ prediction names the profile it used (`prediction_calibration`).
     moe_kernel_eras: {moe-2024: {moe_expert_overhead_bytes: ...}, moe-2025: {...}}   # optional
     band: {low: 0.8, high: 1.2}    # measured / predicted speed, 10th and 90th percentile of held-out rows
     default_generation: vllm-v1    # what a prediction for `vllm` without a version assumes
+    serving: {stream_token_s: ..., stream_step_s: ..., stream_request_s: ..., shares_cores: null, source: ...}
+                                   # optional: the serving path's host cost (bench.roofline.servingpath), seconds;
+                                   # absent: 0, "assumed" (profiles written before it read unchanged)
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ import yaml
 from bench import REPO_ROOT
 from bench.config.engines import modelled_engine
 from bench.core.errors import BenchError
-from bench.roofline import engine_profiles
+from bench.roofline import engine_profiles, servingpath
 from bench.roofline.efficiency import PARAMETERS, Efficiency
+from bench.roofline.servingpath import ServingPath
 
 PUBLISHED_FILE = REPO_ROOT / "reference" / "published_fit.yaml"
 
@@ -48,6 +52,7 @@ class Profile:
     fitted_on: str = ""
     rows: int = 0
     default_generation: str = "vllm-v1"
+    serving: ServingPath = ServingPath()
 
     def efficiency_for(self, engine: str | None = None, version: str | None = None) -> Efficiency:
         """The parameters for an engine: its generation's overheads and its MoE-kernel era's slice loss, where the
@@ -65,7 +70,8 @@ class Profile:
                 "generations": {g: {k: float(f"{v:.6g}") for k, v in d.items()} for g, d in self.generations.items()},
                 **({"moe_kernel_eras": {g: {k: float(f"{v:.6g}") for k, v in d.items()}
                                         for g, d in self.moe_eras.items()}} if self.moe_eras else {}),
-                "band": {"low": float(f"{self.band_low:.4g}"), "high": float(f"{self.band_high:.4g}")}}
+                "band": {"low": float(f"{self.band_low:.4g}"), "high": float(f"{self.band_high:.4g}")},
+                **({"serving": self.serving.as_dict()} if self.serving != ServingPath() else {})}
 
 
 def save(profile: Profile, path: Path) -> None:
@@ -109,7 +115,8 @@ def load(path: Path | str) -> Profile:
                        moe_eras={g: dict(d) for g, d in eras.items()}, band_low=float(band.get("low", 1.0)),
                        band_high=float(band.get("high", 1.0)), hardware=raw.get("hardware"),
                        fitted_on=str(raw.get("fitted_on", "")), rows=int(raw.get("rows", 0)),
-                       default_generation=str(raw.get("default_generation", "vllm-v1")))
+                       default_generation=str(raw.get("default_generation", "vllm-v1")),
+                       serving=servingpath.from_dict(raw["serving"]) if raw.get("serving") else ServingPath())
     except (KeyError, ValueError, TypeError) as e:
         what = f"missing field {e}" if isinstance(e, KeyError) else str(e)
         raise BenchError(f"--profile {path}: {what} (see bench/roofline/profile.py for the format)") from None

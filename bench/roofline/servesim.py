@@ -16,6 +16,11 @@ schedule of enough requests to keep the batch full (the lengths cycled to 3 x th
 max_num_seqs allow), all at t=0, timed the same way; the rate is read between the finishes ranked n/3 and 2n/3,
 past the first wave's start and before the last wave's tail. An open-loop rate above it makes the queue grow
 without bound: no steady TTFT exists, and bench serve --engine sim refuses it.
+
+The serving path (bench.roofline.servingpath, a profile's `serving:`): the front end's host seconds per streamed
+token, per step and per request lengthen each step where the front end shares the engine's cores (a CPU entry), or
+show where they exceed the step (a GPU box); the capacity then comes from the same served steps (every request at
+t=0). With the term at 0 (old profiles) nothing changes.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from __future__ import annotations
 import bisect
 import math
 
-from bench.roofline import batchsim, efficiency, trace
+from bench.roofline import batchsim, efficiency, servingpath, trace
 from bench.roofline.batchsim import SimOutcome
 from bench.roofline.bound import Deployment
 
@@ -104,27 +109,44 @@ def expected_step(dep: Deployment, eff: efficiency.Efficiency | None):
     return step
 
 
+def served_step(dep: Deployment, serving: servingpath.ServingPath | None):
+    """The batch sim's served_step_s for the serving path on this deployment (None when it costs nothing)."""
+    if serving is None or serving.is_zero:
+        return None
+    shared = servingpath.shares_cores_on(serving, dep.gpu.host_cores)
+
+    def step(engine_s: float, streamed: int, admitted: int) -> float:
+        return serving.step_s(engine_s, streamed, admitted, shared)
+    return step
+
+
 def serve(dep: Deployment, lengths: list[tuple[int, int]], arrivals, eff: efficiency.Efficiency | None,
           max_num_seqs: int, max_num_batched_tokens: int, kv_capacity_tokens: int | None = None,
-          prefix_blocks: list | None = None) -> SimOutcome:
-    """Serve (prompt_len, output_len) requests arriving as `arrivals` says (OpenArrivals or ClosedLoop); per-request
-    arrival, token and finish times in the outcome (SimError when one cannot fit the cache)."""
+          prefix_blocks: list | None = None, serving: servingpath.ServingPath | None = None) -> SimOutcome:
+    """Serve (prompt_len, output_len) requests arriving as `arrivals` says (OpenArrivals or ClosedLoop; None: all at
+    t=0); per-request arrival, token and finish times in the outcome (SimError when one cannot fit the cache).
+    `serving`: the front end's host cost (module doc; None: none)."""
     return batchsim.simulate(lengths, expected_step(dep, eff), kv_capacity_tokens or dep.kv_capacity_tokens,
                              max_num_seqs, max_num_batched_tokens, prefix_blocks=prefix_blocks,
                              kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step, arrivals=arrivals,
-                             log_tokens=True)
+                             log_tokens=True, served_step_s=served_step(dep, serving))
 
 
 def capacity_req_s(dep: Deployment, lengths: list[tuple[int, int]], eff: efficiency.Efficiency | None,
-                   max_num_seqs: int, max_num_batched_tokens: int, kv_capacity_tokens: int | None = None) -> float:
+                   max_num_seqs: int, max_num_batched_tokens: int, kv_capacity_tokens: int | None = None,
+                   serving: servingpath.ServingPath | None = None) -> float:
     """Saturated requests a second of this workload on `dep` (module doc)."""
     cap = kv_capacity_tokens or dep.kv_capacity_tokens
     longest = max(p + o for p, o in lengths)
     batch = max(1, min(max_num_seqs, cap // max(longest, 1)))
     n = min(max(len(lengths), CAPACITY_WAVES * batch), max(CAPACITY_MAX_REQUESTS, len(lengths)))
     cycled = [lengths[i % len(lengths)] for i in range(n)]
-    tr = trace.schedule(dep, cycled, max_num_seqs, max_num_batched_tokens, kv_capacity_tokens=cap)
-    finish = sorted(trace.timings(tr, eff).e2e_s.tolist())
+    if served_step(dep, serving) is None:
+        tr = trace.schedule(dep, cycled, max_num_seqs, max_num_batched_tokens, kv_capacity_tokens=cap)
+        finish = sorted(trace.timings(tr, eff).e2e_s.tolist())
+    else:  # the served steps, every request at t=0 (the offline schedule's, each step with its front-end cost)
+        out = serve(dep, cycled, None, eff, max_num_seqs, max_num_batched_tokens, cap, serving=serving)
+        finish = sorted(r.finish_s for r in out.requests)
     lo, hi = n // 3, (2 * n) // 3
     if hi > lo and finish[hi] > finish[lo]:
         return (hi - lo) / (finish[hi] - finish[lo])
@@ -143,13 +165,15 @@ SERVED_MIN_REQUESTS = 32
 
 def closed_loop_latencies_s(dep: Deployment, input_len: int, output_len: int, concurrency: int,
                             eff: efficiency.Efficiency | None, max_num_seqs: int, max_num_batched_tokens: int,
-                            kv_capacity_tokens: int | None = None) -> tuple[list[float], list[float]]:
+                            kv_capacity_tokens: int | None = None,
+                            serving: servingpath.ServingPath | None = None) -> tuple[list[float], list[float]]:
     """(TTFT seconds, TPOT seconds) of each request of a closed loop of `concurrency` streams serving requests of
     input_len / output_len tokens: max(SERVED_WAVES x concurrency, SERVED_MIN_REQUESTS) of them, as `bench serve
-    --engine sim --concurrency C` serves a level (the first wave's burst included). No TPOT for one output token."""
+    --engine sim --concurrency C` serves a level (the first wave's burst included), `serving` its front end's cost
+    (None: none). No TPOT for one output token."""
     n = max(SERVED_WAVES * concurrency, SERVED_MIN_REQUESTS)
     out = serve(dep, [(input_len, output_len)] * n, ClosedLoop(n, concurrency), eff, max_num_seqs,
-                max_num_batched_tokens, kv_capacity_tokens)
+                max_num_batched_tokens, kv_capacity_tokens, serving=serving)
     ttft = [r.first_token_s - r.arrival_s for r in out.requests]
     tpot = [(r.finish_s - r.first_token_s) / (r.output_len - 1) for r in out.requests if r.output_len > 1]
     return ttft, tpot

@@ -73,18 +73,25 @@ def records_of(outcome) -> list[StreamedRequest]:
 class SimServer:
     """One model on one card as the simulated server: its deployment, calibration, limits and capacity."""
 
-    def __init__(self, cfg: ServeConfig, model: ResolvedModel, lengths: list[tuple[int, int]]) -> None:
+    def __init__(self, cfg: ServeConfig, model: ResolvedModel, lengths: list[tuple[int, int]], profile=None) -> None:
+        """`profile`: the calibration to time steps with (default: --profile's, or the published fit); its serving
+        path (the front end's host cost, bench.roofline.servingpath) lengthens the served steps."""
         gpu = predict.require_gpu(cfg.hardware)
         self.dep = predict.deployment(cfg.model_dump(), model.config, gpu)
         if not self.dep.fits:
             raise BenchError(f"predicted out of memory: {model.name}'s weights leave no KV cache on {gpu.name} "
                              f"x{self.dep.tp}; give more --tensor-parallel-size or another --hardware")
-        self.profile = predict.load_profile(cfg.profile) if cfg.sim_timing == "expected" else None
+        if cfg.sim_timing != "expected":
+            self.profile = None
+        else:
+            self.profile = profile or predict.load_profile(cfg.profile)
         self.eff = self.profile.efficiency_for("vllm") if self.profile else None
+        self.serving = self.profile.serving if self.profile else None
         seqs, self.tokens = servesim.server_limits(gpu)
         self.seqs = cfg.max_num_seqs or seqs
         try:
-            self.capacity_req_s = servesim.capacity_req_s(self.dep, lengths, self.eff, self.seqs, self.tokens)
+            self.capacity_req_s = servesim.capacity_req_s(self.dep, lengths, self.eff, self.seqs, self.tokens,
+                                                          serving=self.serving)
         except SimError as e:
             raise BenchError(f"{e}: a request of this workload does not fit {gpu.name}'s KV cache; shorten "
                              "--input-len/--output-len or add --tensor-parallel-size") from None
@@ -116,7 +123,8 @@ class SimServer:
     def measure(self, arrivals, cfg: ServeConfig, lengths: list, blocks: list | None):
         """(the sim's outcome, its request records, the level's figures as bench.measure.streaming computes them) for
         a level's arrivals (level_arrivals: the caller builds them once and checks them first)."""
-        sim = servesim.serve(self.dep, lengths, arrivals, self.eff, self.seqs, self.tokens, prefix_blocks=blocks)
+        sim = servesim.serve(self.dep, lengths, arrivals, self.eff, self.seqs, self.tokens, prefix_blocks=blocks,
+                             serving=self.serving)
         records = records_of(sim)
         return sim, records, compute_serve_metrics(records, sim.elapsed_s, cfg.slo)
 

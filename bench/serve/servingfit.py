@@ -1,0 +1,122 @@
+"""The serving path's host cost fitted from measured `bench serve` rows (`bench calibrate ... --serve-rows FILE`).
+
+Each given row is one level of a measured server (a concurrency or a request rate, the random workload of fixed
+lengths). It is rebuilt on the simulated server (bench.serve.simulated: the same requests, arrivals and seed, steps
+timed with the calibration's engine parameters) and its TPOT p50 and TTFT p50 predicted: with the serving path at 0,
+then with each free parameter moved by PROBE_S (its effect on each figure, per second of the parameter). The
+parameters are then the non-negative least squares of the relative misses on those effects
+(bench.roofline.servingpath.fit_nonnegative), and the step is repeated from the answer (GAUSS_NEWTON_ROUNDS times in
+all): in a closed loop of equal requests the figures move linearly with the parameters and the first round is the
+answer; queueing (rate levels) bends them.
+
+The rows fitted on are the calibration's: a validation must check the prediction on other rows (another model, or
+levels left out), never on these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+
+from bench.config import catalog
+from bench.config.engines import is_predicted
+from bench.config.serve import Level, ServeConfig
+from bench.core.errors import BenchError
+from bench.roofline import servingpath
+from bench.roofline.profile import Profile
+from bench.roofline.servingpath import ServingPath
+
+FIGURES = ("tpot_p50_ms", "ttft_p50_ms")
+DEFAULT_FREE = ("stream_token_s", "stream_request_s")
+PROBE_S = 1e-3  # the step of each parameter its effect is read over
+GAUSS_NEWTON_ROUNDS = 3
+
+
+def serve_rows(rows: list[dict]) -> list[dict]:
+    """The measured ok serve levels among results rows (a concurrency or a rate, with TTFT and TPOT p50)."""
+    out = []
+    for r in rows:
+        if r.get("status") != "ok" or is_predicted(r.get("engine")) or r.get("load_mode") not in ("concurrency", "rate"):
+            continue
+        if not r.get("tpot_p50_ms") or not r.get("ttft_p50_ms"):
+            continue
+        if (r.get("dataset") or "random") != "random" or (r.get("length_dist") or "fixed") != "fixed":
+            raise BenchError(f"serve row {r.get('run_id')}: only levels of --dataset random with fixed lengths can be "
+                             "rebuilt on the simulated server; give such rows to --serve-rows")
+        out.append(r)
+    return out
+
+
+def level_of(row: dict) -> Level:
+    if row.get("load_mode") == "concurrency":
+        return Level("concurrency", int(row["concurrency"]))
+    return Level("rate", float(row["request_rate"]))
+
+
+def config_of(row: dict, hardware: str) -> ServeConfig:
+    """The simulated server's configuration of a measured serve level: its model, lengths, requests, seed, batch cap
+    and load, on `hardware`."""
+    level = level_of(row)
+    load = {"concurrencies": [int(level.value)]} if level.kind == "concurrency" else \
+        {"request_rates": [level.value], "burstiness": float(row.get("burstiness") or 1.0)}
+    try:
+        return ServeConfig(model=row["model"], engine="sim", hardware=hardware, dtype=row.get("dtype") or "auto",
+                           kv_cache_dtype=row.get("kv_cache_dtype") or "auto",
+                           tensor_parallel_size=int(row.get("tensor_parallel_size") or 1),
+                           input_len=int(row["input_len"]), output_len=int(row["output_len"]),
+                           num_prompts=int(row["num_prompts"]), seed=int(row.get("seed") or 0),
+                           max_num_seqs=int(row["max_num_seqs"]) if row.get("max_num_seqs") else None, **load)
+    except (KeyError, ValueError, TypeError) as e:
+        raise BenchError(f"serve row {row.get('run_id')}: cannot rebuild its level ({str(e).splitlines()[0]})") from None
+
+
+def predicted_ms(row: dict, hardware: str, profile: Profile) -> tuple[float, ...]:
+    """FIGURES of the row's level on the simulated server with `profile` (its serving path included)."""
+    from bench.serve.simulated import SimServer, level_arrivals, sim_workload
+
+    cfg = config_of(row, hardware)
+    model = catalog.resolve_model(cfg.model)
+    _, lengths, recorded, blocks = sim_workload(cfg, model)
+    server = SimServer(cfg, model, lengths, profile=profile)
+    arrivals, _ = level_arrivals(cfg.levels[0], len(lengths), cfg, recorded)
+    _, _, metrics = server.measure(arrivals, cfg, lengths, blocks)
+    return tuple(float(metrics[f]) for f in FIGURES)
+
+
+def fit(rows: list[dict], hardware: str, profile: Profile, free: tuple[str, ...] = DEFAULT_FREE,
+        shares_cores: bool | None = None) -> ServingPath:
+    """The serving path fitted to measured serve rows (module doc), its source saying on which rows."""
+    levels = serve_rows(rows)
+    if not levels:
+        raise BenchError("--serve-rows: no measured ok serve levels (bench serve rows at a concurrency or a rate, with "
+                         "TTFT and TPOT p50) to fit the serving path on")
+    unknown = sorted(set(free) - set(servingpath.PARAMETERS))
+    if unknown:
+        raise BenchError(f"serving parameter {unknown[0]} is not one of {', '.join(servingpath.PARAMETERS)}")
+    measured = [float(r[f]) for r in levels for f in FIGURES]
+    path = ServingPath(shares_cores=shares_cores)
+
+    def figures(p: ServingPath) -> list[float]:
+        prof = dataclasses.replace(profile, serving=p)
+        return [v for r in levels for v in predicted_ms(r, hardware, prof)]
+
+    for _ in range(GAUSS_NEWTON_ROUNDS):
+        at = figures(path)
+        effects = []
+        for name in free:
+            moved = figures(path.with_values(**{name: getattr(path, name) + PROBE_S}))
+            effects.append([(b - a) / PROBE_S for a, b in zip(at, moved)])
+        # relative misses (a TTFT of a second and a TPOT of 30 ms weigh alike), linearised around the current
+        # values x0: measured ~ at + effects (x - x0), so effects x = measured - at + effects x0, x >= 0
+        x0 = [getattr(path, n) for n in free]
+        rel = [[effects[j][i] / measured[i] for j in range(len(free))] for i in range(len(measured))]
+        misses = [(m - a) / m + sum(e * x for e, x in zip(row, x0)) for m, a, row in zip(measured, at, rel)]
+        new = dict(zip(free, servingpath.fit_nonnegative(misses, rel)))
+        done = all(abs(new[n] - getattr(path, n)) <= 1e-6 for n in free)
+        path = path.with_values(**new)
+        if done:
+            break
+    names = sorted({r["model"] for r in levels})
+    what = ", ".join(level_of(r).label for r in levels)
+    return path.with_values(source=f"measured: fitted on {len(levels)} bench serve rows of {', '.join(names)} "
+                                   f"({what}) on {hardware}, {datetime.date.today().isoformat()}")

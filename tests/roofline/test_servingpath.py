@@ -1,0 +1,174 @@
+"""The serving path's host cost (bench.roofline.servingpath) in the simulated server's steps, its non-negative fit,
+and profiles without it reading (and predicting) as before. Hand-computed values; pure unit tests."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from bench.core.errors import BenchError
+from bench.roofline import batchsim, servesim, servingpath
+from bench.roofline.servesim import ClosedLoop, OpenArrivals
+from bench.roofline.servingpath import ServingPath
+
+STEP = 0.010  # the engine's seconds for every step
+
+
+def const(n_decode, ctx, chunks):
+    return STEP
+
+
+def closed_loop(path: ServingPath, shared: bool, streams=4, requests=8, output=5):
+    """A closed loop of `streams` streams of prompt 32 / `output` tokens (budget 256 holds every prompt at once)."""
+    def served(engine_s, streamed, admitted):
+        return path.step_s(engine_s, streamed, admitted, shared)
+    return batchsim.simulate([(32, output)] * requests, const, 10_000, 16, 256, arrivals=ClosedLoop(requests, streams),
+                             log_tokens=True, served_step_s=served)
+
+
+def tpot(r):
+    return (r.finish_s - r.first_token_s) / (r.output_len - 1)
+
+
+def test_a_closed_loop_of_4_streams_on_shared_cores():
+    """B = 4 streams in lockstep, 2 ms per streamed token, 5 ms per request, front end on the engine's cores.
+    The first step admits 4 requests and completes their prompts (4 first tokens): 10 + 4 x 2 + 4 x 5 = 38 ms =
+    TTFT. Each of the 4 decode steps streams 4 tokens: 10 + 4 x 2 = 18 ms = TPOT. A request: 38 + 4 x 18 = 110 ms;
+    the second wave of 4 is sent when the first ends, at 110 ms, and runs the same: the level ends at 220 ms."""
+    out = closed_loop(ServingPath(stream_token_s=0.002, stream_request_s=0.005), shared=True)
+    assert [r.first_token_s - r.arrival_s for r in out.requests] == pytest.approx([0.038] * 8)
+    assert [tpot(r) for r in out.requests] == pytest.approx([0.018] * 8)
+    assert [r.arrival_s for r in out.requests] == pytest.approx([0.0] * 4 + [0.110] * 4)
+    assert out.elapsed_s == pytest.approx(0.220)
+
+
+def test_a_per_step_cost_does_not_grow_with_the_streams():
+    """6 ms per step that streams anything, nothing per token: every step 10 + 6 = 16 ms whatever B (1 or 4):
+    TTFT 16 ms, TPOT 16 ms."""
+    for streams in (1, 4):
+        out = closed_loop(ServingPath(stream_step_s=0.006), shared=True, streams=streams)
+        assert [r.first_token_s - r.arrival_s for r in out.requests] == pytest.approx([0.016] * 8)
+        assert [tpot(r) for r in out.requests] == pytest.approx([0.016] * 8)
+
+
+def test_on_cores_of_its_own_the_front_end_overlaps_the_step():
+    """A GPU box: the step is max(engine, host). 2 ms a token x 4 streams = 8 ms < 10 ms: TPOT 10 ms, the engine's.
+    3 ms a token: 12 ms > 10 ms, the front end sets the pace: TPOT 12 ms."""
+    out = closed_loop(ServingPath(stream_token_s=0.002), shared=False)
+    assert [tpot(r) for r in out.requests] == pytest.approx([0.010] * 8)
+    out = closed_loop(ServingPath(stream_token_s=0.003), shared=False)
+    assert [tpot(r) for r in out.requests] == pytest.approx([0.012] * 8)
+
+
+def test_a_chunk_that_does_not_finish_its_prompt_streams_nothing():
+    """One request, prompt 100 at a budget of 32: 4 prefill steps (32, 32, 32, 4), only the 4th yields a token.
+    5 ms per request, 2 ms per token, shared: 10 + 5 (admitted) = 15, 10, 10, 10 + 2 (first token) = 12:
+    TTFT 47 ms; then 2 decodes of 12 ms: E2E 71 ms."""
+    def served(engine_s, streamed, admitted):
+        return ServingPath(stream_token_s=0.002, stream_request_s=0.005).step_s(engine_s, streamed, admitted, True)
+    out = batchsim.simulate([(100, 3)], const, 10_000, 8, 32, arrivals=OpenArrivals([0.0]), log_tokens=True,
+                            served_step_s=served)
+    (r,) = out.requests
+    assert r.first_token_s == pytest.approx(0.047) and r.finish_s == pytest.approx(0.071)
+
+
+def test_sharing_is_stated_or_follows_the_hardware():
+    """None: as the hardware says (a CPU entry's engine runs on the host's cores); true/false: as stated."""
+    assert servingpath.shares_cores_on(ServingPath(), host_cores=True)
+    assert not servingpath.shares_cores_on(ServingPath(), host_cores=False)
+    assert servingpath.shares_cores_on(ServingPath(shares_cores=True), host_cores=False)
+    assert not servingpath.shares_cores_on(ServingPath(shares_cores=False), host_cores=True)
+
+
+def test_a_probed_cpu_entry_shares_its_cores_a_gpu_does_not():
+    from bench.roofline.gpu import gpu_spec
+
+    cpu = SimpleNamespace(kind="cpu", fp32_tflops=0.012, bf16_tflops=None, memory_bw_tb_s=0.0036, memory_gb=8,
+                          spec_source="bench probe 2026-12-06")
+    gpu = SimpleNamespace(kind="gpu", memory_gb=80, memory_bw_tb_s=3.35, bf16_tflops=989, fp8_tflops=1979,
+                          spec_source="datasheet")
+    assert gpu_spec("this-cpu", cpu).host_cores and not gpu_spec("H100", gpu).host_cores
+
+
+# -- the fit ----------------------------------------------------------------------------------------------------------
+
+
+def test_fit_of_one_parameter_over_two_levels():
+    """Per-token cost from two closed loops: at B = 1 the TPOT misses by 20 ms, at B = 4 by 60 ms (effects 1 and 4
+    per second of the parameter). Least squares: t = (1 x 20 + 4 x 60) / (1^2 + 4^2) = 260 / 17 = 15.294 ms."""
+    (t,) = servingpath.fit_nonnegative([0.020, 0.060], [[1.0], [4.0]])
+    assert t == pytest.approx(0.260 / 17)
+
+
+def test_fit_keeps_every_parameter_non_negative():
+    """Misses 10 and 10 ms, effects [1, 1] and [1, 2]: the unconstrained answer is x = (10, 0) ms exactly. Misses 10
+    and 5 ms: unconstrained (15, -5) ms; the second parameter held at 0, the first alone fits (10 + 5) / (1 + 1) =
+    7.5 ms (of the subsets with non-negative answers, the best)."""
+    assert servingpath.fit_nonnegative([0.010, 0.010], [[1, 1], [1, 2]]) == pytest.approx([0.010, 0.0], abs=1e-12)
+    assert servingpath.fit_nonnegative([0.010, 0.005], [[1, 1], [1, 2]]) == pytest.approx([0.0075, 0.0])
+    assert servingpath.fit_nonnegative([-0.01], [[1.0]]) == [0.0]  # faster than predicted: no cost, never negative
+
+
+# -- profiles: the term is read, written, and absent from old ones ----------------------------------------------------
+
+
+def test_old_profiles_read_with_the_term_at_0_and_write_back_unchanged(tmp_path):
+    from bench.roofline import profile
+
+    pub = profile.published()
+    assert pub.serving == ServingPath() and pub.serving.is_zero and pub.serving.source.startswith("assumed")
+    assert "serving" not in pub.as_dict()  # an old profile round-trips without the key
+    mine = profile.Profile(name="mine", kind="user", parameters=pub.parameters,
+                           serving=ServingPath(stream_token_s=0.0195, shares_cores=True, source="measured: test"))
+    profile.save(mine, tmp_path / "mine.yaml")
+    back = profile.load(tmp_path / "mine.yaml")
+    assert back.serving == mine.serving
+    (tmp_path / "bad.yaml").write_text("name: bad\nparameters: {}\nserving: {stream_token_ms: 3}\n")
+    with pytest.raises(BenchError, match="unknown key stream_token_ms"):
+        profile.load(tmp_path / "bad.yaml")
+    (tmp_path / "neg.yaml").write_text("name: neg\nparameters: {}\nserving: {stream_token_s: -0.001}\n")
+    with pytest.raises(BenchError, match="outside its range"):
+        profile.load(tmp_path / "neg.yaml")
+
+
+def deployment():
+    from bench.config import catalog
+    from bench.roofline import predict
+
+    m = catalog.resolve_model("qwen2.5-7b-instruct")
+    dep = predict.deployment({"dtype": m.dtype}, m.config, predict.require_gpu("H100-SXM"))
+    return dep, predict.load_profile(None).efficiency_for("vllm")
+
+
+def test_with_the_term_at_0_the_simulated_server_is_unchanged():
+    """The published fit (no serving path): a closed loop at C = 1 gives TTFT = one prefill step of the whole
+    512-token prompt, the figure bench serve --engine sim has always given (tests/e2e/test_serve_sim.py), and the
+    same request times, TPOT and capacity whether the term is absent (None) or given at 0."""
+    from bench.roofline import efficiency
+
+    dep, eff = deployment()
+    one_step = float(efficiency.step_time_s(dep.step_cost(0, 0, [(512, 0)]), dep.machine, eff))
+    for serving in (None, ServingPath(), ServingPath(shares_cores=True)):
+        ttft_s, tpot_s = servesim.closed_loop_latencies_s(dep, 512, 32, 1, eff, 8, 2048, serving=serving)
+        assert ttft_s == pytest.approx([one_step] * 32, rel=1e-12)
+    base = servesim.serve(dep, [(512, 32)] * 16, ClosedLoop(16, 4), eff, 8, 2048)
+    zero = servesim.serve(dep, [(512, 32)] * 16, ClosedLoop(16, 4), eff, 8, 2048, serving=ServingPath())
+    assert [r.token_s for r in zero.requests] == [r.token_s for r in base.requests]
+    lengths = [(512, 32)] * 24
+    assert servesim.capacity_req_s(dep, lengths, eff, 8, 2048, serving=ServingPath()) == \
+        servesim.capacity_req_s(dep, lengths, eff, 8, 2048)
+
+
+def test_on_a_deployment_a_shared_front_end_adds_b_times_t_to_each_decode_step():
+    """Qwen2.5-7B on an H100 stated to share cores, 1 ms per streamed token: at C = 1 every TPOT is the engine's
+    + 1 ms, at C = 4 (lockstep: 4 equal requests a wave) + 4 ms; the capacity falls (each step is longer)."""
+    dep, eff = deployment()
+    path = ServingPath(stream_token_s=0.001, shares_cores=True)
+    for c in (1, 4):
+        _, base = servesim.closed_loop_latencies_s(dep, 512, 32, c, eff, 8, 2048)
+        _, served = servesim.closed_loop_latencies_s(dep, 512, 32, c, eff, 8, 2048, serving=path)
+        assert served == pytest.approx([b + c * 0.001 for b in base], rel=1e-9)
+    lengths = [(512, 32)] * 24
+    assert servesim.capacity_req_s(dep, lengths, eff, 8, 2048, serving=path) < \
+        servesim.capacity_req_s(dep, lengths, eff, 8, 2048)

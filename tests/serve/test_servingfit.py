@@ -1,0 +1,107 @@
+"""The serving path fitted from measured serve rows (bench.serve.servingfit, `bench calibrate --serve-rows`): rows
+built from the simulated server's own figures plus a planted front-end cost, which the fit must recover. The
+arithmetic of each planted miss is written out; no engine, no vllm."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bench.core.errors import BenchError
+from bench.roofline import predict, profile
+from bench.roofline.servingpath import ServingPath
+from bench.serve import servingfit
+from tests.result_rows import row as result_row, write_rows
+
+HW = "H100-SXM"
+MODEL = "qwen2.5-7b-instruct"
+
+
+def serve_row(concurrency: int, tpot_ms: float = 1.0, ttft_ms: float = 1.0, **over) -> dict:
+    r = result_row(MODEL, HW, batch=16, input_len=512, output_len=32, num_prompts=8, hardware=HW,
+                   load_mode="concurrency", concurrency=concurrency, dataset="random", tpot_p50_ms=tpot_ms,
+                   ttft_p50_ms=ttft_ms)
+    r.update(over)
+    return r
+
+
+def planted(prof, concurrency: int, tpot_plus_ms: float, ttft_plus_ms: float) -> dict:
+    """A measured row: the sim's figures with the term at 0, plus the planted misses."""
+    tpot0, ttft0 = servingfit.predicted_ms(serve_row(concurrency), HW, prof)
+    return serve_row(concurrency, tpot0 + tpot_plus_ms, ttft0 + ttft_plus_ms)
+
+
+def published():
+    return predict.load_profile(None)
+
+
+def test_one_level_at_concurrency_1_gives_the_token_and_the_request_cost():
+    """C = 1 on cores the front end shares: each decode step streams 1 token, so TPOT = engine + t; the request's
+    first step admits it and streams its first token, so TTFT = prefill + q + t. Planted TPOT + 5 ms and TTFT + 35 ms:
+    t = 5 ms, q = 35 - 5 = 30 ms."""
+    prof = published()
+    path = servingfit.fit([planted(prof, 1, 5.0, 35.0)], HW, prof, shares_cores=True)
+    assert (path.stream_token_s, path.stream_request_s) == pytest.approx((0.005, 0.030), rel=1e-4)
+    assert path.shares_cores is True and path.stream_step_s == 0.0
+    assert path.source.startswith("measured: fitted on 1 bench serve rows of qwen2.5-7b-instruct (concurrency 1)")
+
+
+def test_a_level_of_4_streams_charges_4_tokens_a_step():
+    """C = 4 in lockstep (8 equal requests, two waves of 4): each decode step streams 4 tokens and each wave's first
+    step admits 4 requests and streams their 4 first tokens. Planted t = 3 ms: TPOT + 4 x 3 = 12 ms, TTFT + 4 x 3 =
+    12 ms; the fit of the token cost alone gives 12 / 4 = 3 ms."""
+    prof = published()
+    path = servingfit.fit([planted(prof, 4, 12.0, 12.0)], HW, prof, free=("stream_token_s",), shares_cores=True)
+    assert path.stream_token_s == pytest.approx(0.003, rel=1e-4) and path.stream_request_s == 0.0
+
+
+def test_rows_faster_than_predicted_give_no_cost():
+    """Every figure below the prediction: the costs stay at 0, never negative."""
+    prof = published()
+    path = servingfit.fit([planted(prof, 1, -1.0, -2.0)], HW, prof, shares_cores=True)
+    assert path.is_zero
+
+
+def test_rows_that_cannot_be_rebuilt_are_refused():
+    prof = published()
+    with pytest.raises(BenchError, match="no measured ok serve levels"):
+        servingfit.fit([serve_row(1, status="failed")], HW, prof)
+    with pytest.raises(BenchError, match="--dataset random with fixed lengths"):
+        servingfit.fit([serve_row(1, dataset="sharegpt")], HW, prof)
+    with pytest.raises(BenchError, match="stream_tokens_s is not one of"):
+        servingfit.fit([serve_row(1)], HW, prof, free=("stream_tokens_s",))
+
+
+def test_calibrate_with_serve_rows_writes_the_serving_path(tmp_path, capsys):
+    """`bench calibrate RUNS --serve-rows SERVE --front-end shared`: the engine parameters are those of the
+    calibration without serve rows; the serving path is fitted on the serve row (planted as above: t = 5 ms,
+    q = 30 ms) with the profile's own engine, and stated as measured, on shared cores."""
+    from bench import cli
+
+    runs = write_rows(tmp_path / "runs.csv", [result_row(MODEL, HW, batch=b, input_len=n, hardware=HW)
+                                              for b, n in ((1, 512), (8, 512), (32, 1024), (64, 256))])
+    assert cli.main(["calibrate", str(runs), "--out", str(tmp_path / "engine.yaml")]) == 0
+    engine = profile.load(tmp_path / "engine.yaml")
+    assert engine.serving == ServingPath()
+    serve = write_rows(tmp_path / "serve.csv", [planted(engine, 1, 5.0, 35.0)])
+    out = tmp_path / "served.yaml"
+    assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--front-end", "shared",
+                     "--out", str(out)]) == 0, capsys.readouterr().err
+    got = profile.load(out)
+    assert got.parameters == engine.parameters
+    assert (got.serving.stream_token_s, got.serving.stream_request_s) == pytest.approx((0.005, 0.030), rel=1e-3)
+    assert got.serving.shares_cores is True and got.serving.source.startswith("measured")
+    assert "5 ms per streamed token, 0 ms per step, 30 ms per request" in capsys.readouterr().out
+    # the same rows on a GPU left to `auto`: the front end has cores of its own (not stated shared)
+    assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--out", str(out)]) == 0
+    assert profile.load(out).serving.shares_cores is False
+
+
+def test_a_profile_with_the_path_predicts_the_planted_rows(tmp_path):
+    """The fitted path in the profile: the simulated server then gives the planted figures back."""
+    prof = published()
+    row = planted(prof, 1, 5.0, 35.0)
+    fitted = dataclasses.replace(prof, serving=servingfit.fit([row], HW, prof, shares_cores=True))
+    tpot, ttft = servingfit.predicted_ms(row, HW, fitted)
+    assert (tpot, ttft) == pytest.approx((row["tpot_p50_ms"], row["ttft_p50_ms"]), rel=1e-4)
