@@ -17,6 +17,14 @@ Steps (each skipped when its output is already in OUT_DIR, so a rerun only print
    above it is refused) -> OUT_DIR/serve-rate.csv, OUT_DIR/sim-rate.csv.
 The table: TTFT p50 and p90 and TPOT p50, measured and predicted, predicted / measured, and whether each is within
 25%. The machine's 1-minute load average is printed beside it: timings on a shared machine are noisy.
+
+--serving-fit conc:C adds the serving path (the API server's and client's host seconds per streamed token and per
+request, docs/roofline.md): after step 4's measured levels, the level at concurrency C is copied to
+OUT_DIR/serve-fit.csv and `bench calibrate ... --serve-rows OUT_DIR/serve-fit.csv` writes
+OUT_DIR/profile-serving.yaml (the same engine fit, plus the path fitted on that level alone, --serving-free its
+parameters); the sim runs with that profile (OUT_DIR/sim-*-serving.csv), the rates are shares of its capacity, and
+the table leaves level C out (it was fitted on). A rerun with other --serving-free on the same OUT_DIR measures
+nothing again: the rate levels are read back from OUT_DIR/serve-rate.csv.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ FIGURES = ("ttft_p50_ms", "ttft_p90_ms", "tpot_p50_ms")
 SEQS = (1, 4, 8, 16)
 CONCURRENCIES = (1, 4, 16)
 RATE_SHARES = (0.3, 0.7)  # of the sim's predicted capacity
+DEFAULT_FREE = "stream_token_s,stream_request_s"  # --serving-free
 
 
 def bench(out: Path, *args: str) -> None:
@@ -59,7 +68,37 @@ def level_of(row: dict) -> str:
     return f"conc. {row['concurrency']}" if row.get("concurrency") else f"rate {float(row['request_rate']):.3g}/s"
 
 
-def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given_rates: str | None = None) -> None:
+def held_out(fit_level: str | None) -> str | None:
+    """--serving-fit conc:C -> the table's name of that level ("conc. C"), None without it."""
+    if fit_level is None:
+        return None
+    kind, _, value = fit_level.partition(":")
+    if kind != "conc" or not value.isdigit() or int(value) not in CONCURRENCIES:
+        sys.exit(f"--serving-fit {fit_level}: give conc:C with C one of the measured concurrencies "
+                 f"{', '.join(map(str, CONCURRENCIES))}")
+    return f"conc. {int(value)}"
+
+
+def tag_of(free: str) -> str:
+    """The files of one --serving-free choice: -serving for the default, -serving-<parameters> for another."""
+    return "-serving" if free == DEFAULT_FREE else "-serving-" + free.replace("stream_", "").replace("_s", "").replace(",", "-")
+
+
+def copy_rows(src: Path, dst: Path, keep) -> None:
+    """dst: src's header and the rows `keep` accepts (a results CSV bench reads back)."""
+    with open(src, newline="") as f:
+        reader = csv.DictReader(f)
+        kept = [r for r in reader if keep(r)]
+        header = reader.fieldnames
+    with open(dst, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        w.writerows(kept)
+
+
+def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given_rates: str | None = None,
+            fit_level: str | None = None, free: str = "") -> str:
+    """Every step (module doc); returns the suffix of the sim's files ("" or -serving...)."""
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "hardware.yaml").exists():
         shutil.copy(REPO / "hardware.yaml", out / "hardware.yaml")
@@ -80,21 +119,37 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
     conc = ["--concurrencies", ",".join(map(str, CONCURRENCIES))]
     if not (out / "serve-conc.csv").exists():
         bench(out, "serve", *serve, *conc, "--out", str(out / "serve-conc.csv"))
-    sim = ["--engine", "sim", "--hardware", HW, "--profile", str(out / "profile.yaml")]
-    if not (out / "sim-conc.csv").exists():
-        bench(out, "serve", *serve, *sim, *conc, "--out", str(out / "sim-conc.csv"))
-    # the rates: shares of the capacity the calibrated sim predicts (a rate above it is refused: the queue grows)
-    capacity = float(rows(out / "sim-conc.csv")[0]["predicted_capacity_req_s"])
+    tag, prof = "", out / "profile.yaml"
+    if fit_level is not None:  # the serving path, fitted on one measured level that the table then leaves out
+        tag = tag_of(free)
+        prof = out / f"profile{tag}.yaml"
+        c = fit_level.partition(":")[2]
+        if not (out / "serve-fit.csv").exists():
+            copy_rows(out / "serve-conc.csv", out / "serve-fit.csv",
+                      lambda r: r.get("status") == "ok" and r.get("concurrency") == c)
+        if not prof.exists():
+            bench(out, "calibrate", *calibration, "--hardware", HW, "--serve-rows", str(out / "serve-fit.csv"),
+                  "--serve-free", free, "--out", str(prof))
+    sim = ["--engine", "sim", "--hardware", HW, "--profile", str(prof)]
+    if not (out / f"sim-conc{tag}.csv").exists():
+        bench(out, "serve", *serve, *sim, *conc, "--out", str(out / f"sim-conc{tag}.csv"))
+    # the rates: shares of the capacity the calibrated sim predicts (a rate above it is refused: the queue grows);
+    # once measured, the measured ones (a rerun with another profile predicts the same levels)
+    if (out / "serve-rate.csv").exists():
+        given_rates = ",".join(sorted({r["request_rate"] for r in rows(out / "serve-rate.csv")}, key=float))
+    capacity = float(rows(out / f"sim-conc{tag}.csv")[0]["predicted_capacity_req_s"])
     rates = ["--rates", given_rates or ",".join(f"{capacity * s:.3g}" for s in RATE_SHARES)]
     if not (out / "serve-rate.csv").exists():
         bench(out, "serve", *serve, *rates, "--out", str(out / "serve-rate.csv"))
-    if not (out / "sim-rate.csv").exists():
-        bench(out, "serve", *serve, *sim, *rates, "--out", str(out / "sim-rate.csv"))
+    if not (out / f"sim-rate{tag}.csv").exists():
+        bench(out, "serve", *serve, *sim, *rates, "--out", str(out / f"sim-rate{tag}.csv"))
+    return tag
 
 
-def table(out: Path, fmt: str) -> list[str]:
+def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None) -> list[str]:
     measured = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"serve-{kind}.csv")}
-    predicted = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"sim-{kind}.csv")}
+    measured.pop(left_out, None)  # the level the serving path was fitted on: not a check of the prediction
+    predicted = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"sim-{kind}{tag}.csv")}
     head = ["level"] + [f"{f} meas / pred (ratio)" for f in FIGURES] + ["within 25%"]
     lines = [" | ".join(head)] if fmt == "table" else ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     worst, met = 0.0, 0
@@ -114,7 +169,19 @@ def table(out: Path, fmt: str) -> list[str]:
         lines.append(" | ".join(cells) if fmt == "table" else "| " + " | ".join(cells) + " |")
     lines.append(f"levels within 25% on all three: {met} of {len(measured)}; worst |pred/meas - 1| {worst:.0%}; "
                  f"load average now {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
+    if left_out:
+        lines.append(f"left out: {left_out} (the serving path was fitted on it; {serving_line(out, tag)})")
     return lines
+
+
+def serving_line(out: Path, tag: str) -> str:
+    """The fitted serving path as the profile states it."""
+    import yaml
+
+    sp = (yaml.safe_load((out / f"profile{tag}.yaml").read_text()) or {}).get("serving") or {}
+    return (f"{sp.get('stream_token_s', 0) * 1e3:.2f} ms per streamed token, {sp.get('stream_step_s', 0) * 1e3:.2f} "
+            f"ms per step, {sp.get('stream_request_s', 0) * 1e3:.2f} ms per request, shares cores: "
+            f"{sp.get('shares_cores')}")
 
 
 def main() -> None:
@@ -126,12 +193,17 @@ def main() -> None:
     ap.add_argument("--prefill-rows", action="store_true", help="calibrate also on prompt-heavy bench run rows (512 in "
                     "/ 4 out at --max-num-seqs 1,8): they separate the prefill cost from the decode cost")
     ap.add_argument("--rates", help="R1,R2: the rate levels (default: 30%% and 70%% of the sim's predicted capacity)")
+    ap.add_argument("--serving-fit", metavar="conc:C", help="fit the serving path's host cost on the measured level "
+                    "at concurrency C (bench calibrate --serve-rows) and leave that level out of the table")
+    ap.add_argument("--serving-free", default=DEFAULT_FREE, help="--serving-fit: the serving parameters fitted "
+                    f"(default {DEFAULT_FREE}; stream_step_s: a cost per step whatever its streams)")
     args = ap.parse_args()
+    left_out = held_out(args.serving_fit)
     dtype = args.dtype or subprocess.run([sys.executable, "-m", "bench.measure.cpu_features", "dtype"], cwd=REPO,
                                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
                                          ).stdout.strip() or "float32"
-    run_all(args.out, args.model, dtype, args.prefill_rows, args.rates)
-    print("\n".join(table(args.out, args.format)))
+    tag = run_all(args.out, args.model, dtype, args.prefill_rows, args.rates, args.serving_fit, args.serving_free)
+    print("\n".join(table(args.out, args.format, tag, left_out)))
 
 
 if __name__ == "__main__":
