@@ -1,0 +1,70 @@
+"""scripts/validate_serving.py's table and its held-out level (--serving-fit), on hand-written rows: no server, no
+vllm. The script's measured run itself is a script, not a test."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "validate_serving.py"
+spec = importlib.util.spec_from_file_location("validate_serving", SCRIPT)
+vs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(vs)
+
+HEADER = ["status", "concurrency", "request_rate", "ttft_p50_ms", "ttft_p90_ms", "tpot_p50_ms"]
+
+
+def write(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=HEADER, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def level(conc="", rate="", ttft=100.0, ttft90=150.0, tpot=20.0, status="ok"):
+    return {"status": status, "concurrency": conc, "request_rate": rate, "ttft_p50_ms": ttft, "ttft_p90_ms": ttft90,
+            "tpot_p50_ms": tpot}
+
+
+def test_the_fitted_level_is_left_out_of_the_table(tmp_path):
+    """Measured conc 1 and 4 and rate 2/s; predicted with the serving path (files -serving). Conc 1 is the fitted
+    level: left out, so 2 levels are checked. Conc 4: 110/100 = 1.10, 150/150 = 1.00, 25/20 = 1.25 (within 25%, at
+    the edge); rate 2/s: TPOT 30/20 = 1.50, out."""
+    write(tmp_path / "serve-conc.csv", [level(conc=1), level(conc=4)])
+    write(tmp_path / "serve-rate.csv", [level(rate=2.0)])
+    write(tmp_path / "sim-conc-serving.csv", [level(conc=1), level(conc=4, ttft=110.0, tpot=25.0)])
+    write(tmp_path / "sim-rate-serving.csv", [level(rate=2.0, tpot=30.0)])
+    (tmp_path / "profile-serving.yaml").write_text("name: p\nserving: {stream_token_s: 0.0195, stream_step_s: 0.0, "
+                                                   "stream_request_s: 0.03, shares_cores: true}\n")
+    lines = vs.table(tmp_path, "markdown", "-serving", vs.held_out("conc:1"))
+    body = [ln for ln in lines if ln.startswith("| conc.") or ln.startswith("| rate")]
+    assert [ln.split(" | ")[0] for ln in body] == ["| conc. 4", "| rate 2/s"]
+    assert "(1.10)" in body[0] and "(1.25)" in body[0] and body[0].endswith("yes |")
+    assert "(1.50)" in body[1] and body[1].endswith("no |")
+    assert "within 25% on all three: 1 of 2; worst |pred/meas - 1| 50%" in lines[-2]
+    assert lines[-1].startswith("left out: conc. 1") and "19.50 ms per streamed token" in lines[-1]
+    assert "30.00 ms per request" in lines[-1]
+
+
+def test_the_fit_level_is_a_measured_concurrency():
+    assert vs.held_out(None) is None and vs.held_out("conc:16") == "conc. 16"
+    with pytest.raises(SystemExit, match="give conc:C"):
+        vs.held_out("conc:2")
+    with pytest.raises(SystemExit, match="give conc:C"):
+        vs.held_out("rate:1")
+
+
+def test_the_fit_rows_are_copied_with_their_header(tmp_path):
+    write(tmp_path / "serve-conc.csv", [level(conc=1, ttft=158.2), level(conc=4), level(conc=1, status="failed")])
+    vs.copy_rows(tmp_path / "serve-conc.csv", tmp_path / "fit.csv", lambda r: r["status"] == "ok" and r["concurrency"] == "1")
+    with open(tmp_path / "fit.csv", newline="") as f:
+        got = list(csv.DictReader(f))
+    assert len(got) == 1 and got[0]["ttft_p50_ms"] == "158.2" and list(got[0]) == HEADER
+
+
+def test_file_suffixes_of_the_fitted_parameters():
+    assert vs.tag_of(vs.DEFAULT_FREE) == "-serving"
+    assert vs.tag_of("stream_step_s,stream_request_s") == "-serving-step-request"
