@@ -87,7 +87,7 @@ def test_calibrate_with_serve_rows_writes_the_serving_path(tmp_path, capsys):
     serve = write_rows(tmp_path / "serve.csv", [planted(engine, 1, 5.0, 35.0)])
     out = tmp_path / "served.yaml"
     assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--front-end", "shared",
-                     "--out", str(out)]) == 0, capsys.readouterr().err
+                     "--serve-free", "stream_token_s,stream_request_s", "--out", str(out)]) == 0, capsys.readouterr().err
     got = profile.load(out)
     assert got.parameters == engine.parameters
     assert (got.serving.stream_token_s, got.serving.stream_request_s) == pytest.approx((0.005, 0.030), rel=1e-3)
@@ -96,6 +96,13 @@ def test_calibrate_with_serve_rows_writes_the_serving_path(tmp_path, capsys):
     # the same rows on a GPU left to `auto`: the front end has cores of its own (not stated shared)
     assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--out", str(out)]) == 0
     assert profile.load(out).serving.shares_cores is False
+    # a parameter that is not one: one line, exit 2, no profile written
+    capsys.readouterr()
+    bad = tmp_path / "bad.yaml"
+    assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--serve-free", "stream_tokens_s",
+                     "--out", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "stream_tokens_s is not one of" in err[0] and not bad.exists()
 
 
 def test_a_profile_with_the_path_predicts_the_planted_rows(tmp_path):
