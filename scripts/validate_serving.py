@@ -81,7 +81,9 @@ def held_out(fit_level: str | None) -> str | None:
 
 def tag_of(free: str) -> str:
     """The files of one --serving-free choice: -serving for the default, -serving-<parameters> for another."""
-    return "-serving" if free == DEFAULT_FREE else "-serving-" + free.replace("stream_", "").replace("_s", "").replace(",", "-")
+    if free == DEFAULT_FREE:
+        return "-serving"
+    return "-serving-" + free.replace("stream_", "").replace("_s", "").replace(",", "-")
 
 
 def copy_rows(src: Path, dst: Path, keep) -> None:

@@ -36,7 +36,8 @@ def serve_rows(rows: list[dict]) -> list[dict]:
     """The measured ok serve levels among results rows (a concurrency or a rate, with TTFT and TPOT p50)."""
     out = []
     for r in rows:
-        if r.get("status") != "ok" or is_predicted(r.get("engine")) or r.get("load_mode") not in ("concurrency", "rate"):
+        measured = r.get("status") == "ok" and not is_predicted(r.get("engine"))
+        if not measured or r.get("load_mode") not in ("concurrency", "rate"):
             continue
         if not r.get("tpot_p50_ms") or not r.get("ttft_p50_ms"):
             continue
@@ -67,7 +68,8 @@ def config_of(row: dict, hardware: str) -> ServeConfig:
                            num_prompts=int(row["num_prompts"]), seed=int(row.get("seed") or 0),
                            max_num_seqs=int(row["max_num_seqs"]) if row.get("max_num_seqs") else None, **load)
     except (KeyError, ValueError, TypeError) as e:
-        raise BenchError(f"serve row {row.get('run_id')}: cannot rebuild its level ({str(e).splitlines()[0]})") from None
+        why = str(e).splitlines()[0]
+        raise BenchError(f"serve row {row.get('run_id')}: cannot rebuild its level ({why})") from None
 
 
 def predicted_ms(row: dict, hardware: str, profile: Profile) -> tuple[float, ...]:

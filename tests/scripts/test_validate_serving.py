@@ -59,7 +59,8 @@ def test_the_fit_level_is_a_measured_concurrency():
 
 def test_the_fit_rows_are_copied_with_their_header(tmp_path):
     write(tmp_path / "serve-conc.csv", [level(conc=1, ttft=158.2), level(conc=4), level(conc=1, status="failed")])
-    vs.copy_rows(tmp_path / "serve-conc.csv", tmp_path / "fit.csv", lambda r: r["status"] == "ok" and r["concurrency"] == "1")
+    vs.copy_rows(tmp_path / "serve-conc.csv", tmp_path / "fit.csv",
+                 lambda r: r["status"] == "ok" and r["concurrency"] == "1")
     with open(tmp_path / "fit.csv", newline="") as f:
         got = list(csv.DictReader(f))
     assert len(got) == 1 and got[0]["ttft_p50_ms"] == "158.2" and list(got[0]) == HEADER

@@ -87,7 +87,8 @@ def test_calibrate_with_serve_rows_writes_the_serving_path(tmp_path, capsys):
     serve = write_rows(tmp_path / "serve.csv", [planted(engine, 1, 5.0, 35.0)])
     out = tmp_path / "served.yaml"
     assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--front-end", "shared",
-                     "--serve-free", "stream_token_s,stream_request_s", "--out", str(out)]) == 0, capsys.readouterr().err
+                     "--serve-free", "stream_token_s,stream_request_s", "--out", str(out)]) == 0, \
+        capsys.readouterr().err
     got = profile.load(out)
     assert got.parameters == engine.parameters
     assert (got.serving.stream_token_s, got.serving.stream_request_s) == pytest.approx((0.005, 0.030), rel=1e-3)
