@@ -18,13 +18,15 @@ Steps (each skipped when its output is already in OUT_DIR, so a rerun only print
 The table: TTFT p50 and p90 and TPOT p50, measured and predicted, predicted / measured, and whether each is within
 25%. The machine's 1-minute load average is printed beside it: timings on a shared machine are noisy.
 
---serving-fit conc:C adds the serving path (the API server's and client's host seconds per streamed token and per
-request, docs/roofline.md): after step 4's measured levels, the level at concurrency C is copied to
-OUT_DIR/serve-fit.csv and `bench calibrate ... --serve-rows OUT_DIR/serve-fit.csv` writes
-OUT_DIR/profile-serving.yaml (the same engine fit, plus the path fitted on that level alone, --serving-free its
-parameters); the sim runs with that profile (OUT_DIR/sim-*-serving.csv), the rates are shares of its capacity, and
-the table leaves level C out (it was fitted on). A rerun with other --serving-free on the same OUT_DIR measures
-nothing again: the rate levels are read back from OUT_DIR/serve-rate.csv.
+--serving-fit adds the serving path (the API server's and client's host seconds per streamed token and per request,
+docs/roofline.md), fitted on measured levels the table does not check: conc:C, this model's measured level at
+concurrency C (copied to OUT_DIR/serve-fit-concC.csv; the table then leaves it out), or model:NAME, `bench serve` of
+another model at concurrency 1 and 4, same workload and server (OUT_DIR/serve-fit-NAME.csv). `bench calibrate ...
+--serve-rows THOSE` writes OUT_DIR/profile-serving-....yaml (the same engine fit, plus the path; --serving-free its
+parameters); the sim runs with that profile (OUT_DIR/sim-*-serving-....csv) and the rates are shares of its
+capacity. A rerun with another --serving-fit or --serving-free on the same OUT_DIR measures this model's levels
+again never (each step is skipped when its file exists), and predicts the measured rates (read back from
+OUT_DIR/serve-rate.csv).
 """
 
 from __future__ import annotations
@@ -68,22 +70,31 @@ def level_of(row: dict) -> str:
     return f"conc. {row['concurrency']}" if row.get("concurrency") else f"rate {float(row['request_rate']):.3g}/s"
 
 
+FIT_CONCURRENCIES = (1, 4)  # --serving-fit model:NAME: that model's measured levels
+
+
 def held_out(fit_level: str | None) -> str | None:
-    """--serving-fit conc:C -> the table's name of that level ("conc. C"), None without it."""
+    """--serving-fit conc:C -> the table's name of that level ("conc. C"); model:NAME or none -> None (nothing of
+    the table was fitted on). SystemExit for anything else."""
     if fit_level is None:
         return None
     kind, _, value = fit_level.partition(":")
+    if kind == "model" and value:
+        return None
     if kind != "conc" or not value.isdigit() or int(value) not in CONCURRENCIES:
         sys.exit(f"--serving-fit {fit_level}: give conc:C with C one of the measured concurrencies "
-                 f"{', '.join(map(str, CONCURRENCIES))}")
+                 f"{', '.join(map(str, CONCURRENCIES))}, or model:NAME (another model's levels)")
     return f"conc. {int(value)}"
 
 
-def tag_of(free: str) -> str:
-    """The files of one --serving-free choice: -serving for the default, -serving-<parameters> for another."""
+def tag_of(fit_level: str, free: str) -> str:
+    """The files of one --serving-fit and --serving-free choice: -serving-conc1, -serving-tiny-glm, and the fitted
+    parameters after them unless they are the default ones."""
+    tag = "-serving-" + fit_level.partition(":")[2] if fit_level.startswith("model:") else \
+        "-serving-conc" + fit_level.partition(":")[2]
     if free == DEFAULT_FREE:
-        return "-serving"
-    return "-serving-" + free.replace("stream_", "").replace("_s", "").replace(",", "-")
+        return tag
+    return tag + "-" + free.replace("stream_", "").replace("_s", "").replace(",", "-")
 
 
 def copy_rows(src: Path, dst: Path, keep) -> None:
@@ -122,15 +133,20 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
     if not (out / "serve-conc.csv").exists():
         bench(out, "serve", *serve, *conc, "--out", str(out / "serve-conc.csv"))
     tag, prof = "", out / "profile.yaml"
-    if fit_level is not None:  # the serving path, fitted on one measured level that the table then leaves out
-        tag = tag_of(free)
+    if fit_level is not None:  # the serving path, fitted on levels the table does not check
+        tag = tag_of(fit_level, free)
         prof = out / f"profile{tag}.yaml"
-        c = fit_level.partition(":")[2]
-        if not (out / "serve-fit.csv").exists():
-            copy_rows(out / "serve-conc.csv", out / "serve-fit.csv",
-                      lambda r: r.get("status") == "ok" and r.get("concurrency") == c)
+        kind, _, value = fit_level.partition(":")
+        fit_rows = out / f"serve-fit-{value if kind == 'model' else 'conc' + value}.csv"
+        if not fit_rows.exists() and kind == "conc":  # one measured level of this model, left out of the table
+            copy_rows(out / "serve-conc.csv", fit_rows,
+                      lambda r: r.get("status") == "ok" and r.get("concurrency") == value)
+        elif not fit_rows.exists():  # another model's levels, same workload and server
+            other = ["--model", value, *serve[2:]]
+            bench(out, "serve", *other, "--concurrencies", ",".join(map(str, FIT_CONCURRENCIES)),
+                  "--out", str(fit_rows))
         if not prof.exists():
-            bench(out, "calibrate", *calibration, "--hardware", HW, "--serve-rows", str(out / "serve-fit.csv"),
+            bench(out, "calibrate", *calibration, "--hardware", HW, "--serve-rows", str(fit_rows),
                   "--serve-free", free, "--out", str(prof))
     sim = ["--engine", "sim", "--hardware", HW, "--profile", str(prof)]
     if not (out / f"sim-conc{tag}.csv").exists():
@@ -148,7 +164,7 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
     return tag
 
 
-def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None) -> list[str]:
+def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitted_on: str | None = None) -> list[str]:
     measured = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"serve-{kind}.csv")}
     measured.pop(left_out, None)  # the level the serving path was fitted on: not a check of the prediction
     predicted = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"sim-{kind}{tag}.csv")}
@@ -171,8 +187,8 @@ def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None) -> li
         lines.append(" | ".join(cells) if fmt == "table" else "| " + " | ".join(cells) + " |")
     lines.append(f"levels within 25% on all three: {met} of {len(measured)}; worst |pred/meas - 1| {worst:.0%}; "
                  f"load average now {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
-    if left_out:
-        lines.append(f"left out: {left_out} (the serving path was fitted on it; {serving_line(out, tag)})")
+    if fitted_on:
+        lines.append(f"serving path fitted on {fitted_on}: {serving_line(out, tag)}")
     return lines
 
 
@@ -195,8 +211,9 @@ def main() -> None:
     ap.add_argument("--prefill-rows", action="store_true", help="calibrate also on prompt-heavy bench run rows (512 in "
                     "/ 4 out at --max-num-seqs 1,8): they separate the prefill cost from the decode cost")
     ap.add_argument("--rates", help="R1,R2: the rate levels (default: 30%% and 70%% of the sim's predicted capacity)")
-    ap.add_argument("--serving-fit", metavar="conc:C", help="fit the serving path's host cost on the measured level "
-                    "at concurrency C (bench calibrate --serve-rows) and leave that level out of the table")
+    ap.add_argument("--serving-fit", metavar="conc:C|model:NAME", help="fit the serving path's host cost (bench "
+                    "calibrate --serve-rows) on the measured level at concurrency C, left out of the table, or on "
+                    "another model's levels at concurrency 1 and 4")
     ap.add_argument("--serving-free", default=DEFAULT_FREE, help="--serving-fit: the serving parameters fitted "
                     f"(default {DEFAULT_FREE}; stream_step_s: a cost per step whatever its streams)")
     args = ap.parse_args()
@@ -205,7 +222,11 @@ def main() -> None:
                                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
                                          ).stdout.strip() or "float32"
     tag = run_all(args.out, args.model, dtype, args.prefill_rows, args.rates, args.serving_fit, args.serving_free)
-    print("\n".join(table(args.out, args.format, tag, left_out)))
+    fitted_on = None
+    if args.serving_fit:
+        fitted_on = f"{left_out}, left out of the table" if left_out else \
+            f"{args.serving_fit.partition(':')[2]} at concurrency {', '.join(map(str, FIT_CONCURRENCIES))}"
+    print("\n".join(table(args.out, args.format, tag, left_out, fitted_on)))
 
 
 if __name__ == "__main__":

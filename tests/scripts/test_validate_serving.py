@@ -35,26 +35,28 @@ def test_the_fitted_level_is_left_out_of_the_table(tmp_path):
     the edge); rate 2/s: TPOT 30/20 = 1.50, out."""
     write(tmp_path / "serve-conc.csv", [level(conc=1), level(conc=4)])
     write(tmp_path / "serve-rate.csv", [level(rate=2.0)])
-    write(tmp_path / "sim-conc-serving.csv", [level(conc=1), level(conc=4, ttft=110.0, tpot=25.0)])
-    write(tmp_path / "sim-rate-serving.csv", [level(rate=2.0, tpot=30.0)])
-    (tmp_path / "profile-serving.yaml").write_text("name: p\nserving: {stream_token_s: 0.0195, stream_step_s: 0.0, "
-                                                   "stream_request_s: 0.03, shares_cores: true}\n")
-    lines = vs.table(tmp_path, "markdown", "-serving", vs.held_out("conc:1"))
+    write(tmp_path / "sim-conc-serving-conc1.csv", [level(conc=1), level(conc=4, ttft=110.0, tpot=25.0)])
+    write(tmp_path / "sim-rate-serving-conc1.csv", [level(rate=2.0, tpot=30.0)])
+    (tmp_path / "profile-serving-conc1.yaml").write_text(
+        "name: p\nserving: {stream_token_s: 0.0195, stream_step_s: 0.0, stream_request_s: 0.03, shares_cores: true}\n")
+    lines = vs.table(tmp_path, "markdown", "-serving-conc1", vs.held_out("conc:1"), "conc. 1, left out of the table")
     body = [ln for ln in lines if ln.startswith("| conc.") or ln.startswith("| rate")]
     assert [ln.split(" | ")[0] for ln in body] == ["| conc. 4", "| rate 2/s"]
     assert "(1.10)" in body[0] and "(1.25)" in body[0] and body[0].endswith("yes |")
     assert "(1.50)" in body[1] and body[1].endswith("no |")
     assert "within 25% on all three: 1 of 2; worst |pred/meas - 1| 50%" in lines[-2]
-    assert lines[-1].startswith("left out: conc. 1") and "19.50 ms per streamed token" in lines[-1]
-    assert "30.00 ms per request" in lines[-1]
+    assert lines[-1].startswith("serving path fitted on conc. 1, left out")
+    assert "19.50 ms per streamed token" in lines[-1] and "30.00 ms per request" in lines[-1]
 
 
 def test_the_fit_level_is_a_measured_concurrency():
-    assert vs.held_out(None) is None and vs.held_out("conc:16") == "conc. 16"
+    assert vs.held_out(None) is None and vs.held_out("conc:16") == "conc. 16" and vs.held_out("model:tiny-glm") is None
     with pytest.raises(SystemExit, match="give conc:C"):
         vs.held_out("conc:2")
     with pytest.raises(SystemExit, match="give conc:C"):
         vs.held_out("rate:1")
+    with pytest.raises(SystemExit, match="or model:NAME"):
+        vs.held_out("model:")
 
 
 def test_the_fit_rows_are_copied_with_their_header(tmp_path):
@@ -67,5 +69,6 @@ def test_the_fit_rows_are_copied_with_their_header(tmp_path):
 
 
 def test_file_suffixes_of_the_fitted_parameters():
-    assert vs.tag_of(vs.DEFAULT_FREE) == "-serving"
-    assert vs.tag_of("stream_step_s,stream_request_s") == "-serving-step-request"
+    assert vs.tag_of("conc:1", vs.DEFAULT_FREE) == "-serving-conc1"
+    assert vs.tag_of("model:tiny-glm", vs.DEFAULT_FREE) == "-serving-tiny-glm"
+    assert vs.tag_of("conc:1", "stream_step_s,stream_request_s") == "-serving-conc1-step-request"
