@@ -33,6 +33,35 @@ tier() {  # PYTHON MARKERS [pytest args]: pytest's exit code, with "no tests col
   return "$rc"
 }
 
+# Stage 2 does not wait for stage 1: .venv's set-up (minutes of unpacking and compiling) starts first, before
+# chromium's and .venv-unit's installs, and the engine tier as soon as the set-up is done, while the unit tier is still
+# running (each tier on its WORKERS). The unit tier's tests wait much of their time (signal tests' sleeps, subprocess
+# starts), so the two tiers share the cores instead of taking turns. The engine tier's output goes to a file, printed
+# (then followed) once the unit tier has finished.
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+stage2=""
+stop_stage2() {  # a failing stage 1: no engine tier (a set-up under way finishes first: never a half-installed .venv)
+  [ -n "$stage2" ] || return 0
+  touch "$tmp/stop"
+  if [ -e "$tmp/setup.rc" ]; then kill -TERM -- "-$stage2" 2>/dev/null; fi
+  wait "$stage2"
+}
+if [ "$stage" = all ]; then
+  set -m  # the background stage is its own process group: stopping it reaches pytest's workers
+  (
+    bash scripts/setup.sh > "$tmp/setup.log" 2>&1
+    rc=$?
+    echo "$rc" > "$tmp/setup.rc"
+    [ "$rc" -eq 0 ] || exit "$rc"
+    [ -e "$tmp/stop" ] && exit 1
+    echo "== engine, gpu and ray tiers in .venv (scripts/setup.sh, run beside the unit tier) =="
+    tier .venv/bin/python "$REST" "$@"
+  ) > "$tmp/engine.log" 2>&1 &
+  stage2=$!
+  set +m
+  trap 'kill -TERM -- "-$stage2" 2>/dev/null; exit 130' INT TERM  # Ctrl-C reaches the foreground group only
+fi
 # The report's browser check (tests/analysis/test_report_chromium.py, test_verdict.py) needs Debian's chromium; as
 # root (CI) it is installed when missing, so the check runs rather than skips. Best effort: a failure is one line.
 chromium_install() {
@@ -52,46 +81,20 @@ fi
 echo "== unit tier in .venv-unit (bench's base dependencies only) =="
 { [ -x .venv-unit/bin/python ] || "$PY" -m venv .venv-unit; } \
   && .venv-unit/bin/python -m pip --disable-pip-version-check -q install -e ".[test]" \
-  || { echo "could not set up .venv-unit (python3 -m venv, pip install -e '.[test]')" >&2; exit 1; }
+  || { echo "could not set up .venv-unit (python3 -m venv, pip install -e '.[test]')" >&2; stop_stage2; exit 1; }
 heavy=$(.venv-unit/bin/python -c "import importlib.util as u; print(' '.join(p for p in ('vllm', 'torch', 'transformers', 'ray') if u.find_spec(p)))")
 if [ -n "$heavy" ]; then
   echo ".venv-unit has $heavy installed: the unit tier must run without them; rm -rf .venv-unit and run again" >&2
+  stop_stage2
   exit 1
 fi
-if [ "$stage" = unit ]; then
-  tier .venv-unit/bin/python "$UNIT" "$@"
-  exit $?
-fi
-
-# Stage 2 does not wait for stage 1: .venv's set-up (minutes of unpacking and compiling) starts beside the unit
-# tier, and the engine tier as soon as the set-up is done, while the unit tier is still running (each tier on its
-# WORKERS). The unit tier's tests wait much of their time (signal tests' sleeps, subprocess starts), so the two
-# tiers share the cores instead of taking turns. The engine tier's output goes to a file, printed (then followed)
-# once the unit tier has finished. A failing unit tier stops the engine tier (a set-up under way finishes first:
-# never a half-installed .venv).
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-set -m  # the background stage is its own process group: stopping it reaches pytest's workers
-(
-  bash scripts/setup.sh > "$tmp/setup.log" 2>&1
-  rc=$?
-  echo "$rc" > "$tmp/setup.rc"
-  [ "$rc" -eq 0 ] || exit "$rc"
-  [ -e "$tmp/stop" ] && exit 1
-  echo "== engine, gpu and ray tiers in .venv (scripts/setup.sh, run beside the unit tier) =="
-  tier .venv/bin/python "$REST" "$@"
-) > "$tmp/engine.log" 2>&1 &
-stage2=$!
-set +m
-trap 'kill -TERM -- "-$stage2" 2>/dev/null; exit 130' INT TERM  # Ctrl-C reaches the foreground group only
 tier .venv-unit/bin/python "$UNIT" "$@"
 rc=$?
 if [ "$rc" -ne 0 ]; then
-  touch "$tmp/stop"
-  if [ -e "$tmp/setup.rc" ]; then kill -TERM -- "-$stage2" 2>/dev/null; fi
-  wait "$stage2"
+  stop_stage2
   exit "$rc"
 fi
+[ "$stage" = unit ] && exit 0
 echo "== scripts/setup.sh (beside the unit tier) =="
 while [ ! -e "$tmp/setup.rc" ] && kill -0 "$stage2" 2>/dev/null; do sleep 1; done
 cat "$tmp/setup.log"

@@ -23,6 +23,7 @@ from bench.core.errors import BenchError
 from bench.execution.signals import Interrupted, signal_name, signals_deferred
 from bench.config.run import RunConfig
 from bench.execution.forensics import settle_failure
+from bench.execution import worker
 from bench.execution.process import spawn_worker
 
 
@@ -97,8 +98,12 @@ def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, check_engi
 def execute(spec: EngineSpec, timeout_s: float, log_path: Path | None, verbose: bool = False,
             spinner: str | None = None, watch=None) -> Execution:
     """Run the worker on this machine: its process, its timeout, its log. Ctrl-C/SIGTERM propagate
-    (after the engine's process group is killed). `watch`: see process.spawn_worker (it replaces the spinner)."""
+    (after the engine's process group is killed). `watch`: see process.spawn_worker (it replaces the spinner).
+    A predicted case (the sim) runs in this process instead, its timeout a timer (worker.runs_here, run_here)."""
     spawned_at, t0 = time.time(), time.perf_counter()
+    if worker.runs_here(spec):
+        out = worker.run_here(spec, timeout_s)
+        return Execution(out=out, env=host_env(), wall_s=time.perf_counter() - t0, spawned_at=spawned_at)
     if watch is not None and not verbose:
         out = spawn_worker(spec, timeout_s, log_path, watch=watch)
     elif spinner and not verbose:

@@ -260,13 +260,22 @@ def _run_search(session: _Session, plan_of, requests: int, on_level) -> SessionO
         done.append(outcome)
         return outcome, stop or (session.server is not None and not session.server.alive())
 
-    def on_end(outcomes, part):
-        _write_sweep_record(session, outcomes, None, part)
-
     done: list[LevelOutcome] = []
-    outcomes, part = maxload.run_search(session.cfg, measure, lambda o: write_level(session, o), on_level, on_end)
+    outcomes, part = maxload.run_search(session.cfg, measure, lambda o: write_level(session, o), on_level,
+                                        lambda outcomes, part: end_search(session, outcomes, part))
     return SessionOutcome(sweep_id=session.sweep_id, levels=outcomes, log_path=_existing(session.log_path),
-                          search=part)
+                          search=part, cheapest=searched_cheapest(session, outcomes))
+
+
+def searched_cheapest(session: _Session, outcomes: list[LevelOutcome]) -> dict | None:
+    """The cheapest level of a search that met the SLO (priced rows only), as a plain sweep's: the search asks
+    for the highest load, the price per token is lowest at some level of it, not always the boundary."""
+    return cheapest_meeting_slo([o.row for o in outcomes]) if session.cfg.hardware else None
+
+
+def end_search(session: _Session, outcomes: list[LevelOutcome], part: dict) -> None:
+    """<sweep_id>.sweep.json of a search: its levels, the search's part and its cheapest level meeting the SLO."""
+    _write_sweep_record(session, outcomes, searched_cheapest(session, outcomes), part)
 
 
 def _measure_and_record(session: _Session, plan: LevelPlan, first: bool, hold: bool = False) -> tuple[LevelOutcome, bool]:

@@ -234,17 +234,16 @@ def _search(sim: _SimLevels, on_level):
     simulated. A level above the card's capacity is a failed level of the search (its row says why), never an
     error: the search reads it as a miss and bisects below it."""
     from bench.serve import maxload
-    from bench.serve.session import SessionOutcome, _write_sweep_record, write_level
+    from bench.serve.session import SessionOutcome, end_search, searched_cheapest, write_level
 
     def measure(level: Level, first: bool):
         arrivals, times = sim.arrivals(level)
         return sim.outcome(level, arrivals, sim.server.unsustainable(level, times)), False
 
-    def on_end(outcomes, part):
-        _write_sweep_record(sim.session, outcomes, None, part)
-
-    outcomes, part = maxload.run_search(sim.cfg, measure, lambda o: write_level(sim.session, o), on_level, on_end)
-    return SessionOutcome(sweep_id=sim.session.sweep_id, levels=outcomes, log_path=None, search=part)
+    outcomes, part = maxload.run_search(sim.cfg, measure, lambda o: write_level(sim.session, o), on_level,
+                                        lambda outcomes, part: end_search(sim.session, outcomes, part))
+    return SessionOutcome(sweep_id=sim.session.sweep_id, levels=outcomes, log_path=None, search=part,
+                          cheapest=searched_cheapest(sim.session, outcomes))
 
 
 def level_measurer(cfg: ServeConfig, model: ResolvedModel):

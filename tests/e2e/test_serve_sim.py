@@ -186,6 +186,13 @@ def test_a_search_on_the_simulated_server_writes_predicted_rows_and_plan_takes_i
     assert sweep["boundary"] == pytest.approx(lo) and sweep["boundary_run_id"] == best["run_id"]
     assert len(sweep["steps"]) == len(rows)
     assert "(predicted: roofline-3+" in out and f"row {best['run_id']}, slo_boundary true" in out
+    # priced (--hardware): the cheapest level meeting the SLO is named, as after a plain sweep of levels, never
+    # "no level met the SLO" beside a boundary that did
+    met = [r for r in rows if r["status"] == "ok" and r["meets_slo"] == "True" and r["cny_per_m_blended"]]
+    cheapest = min(met, key=lambda r: float(r["cny_per_m_blended"]))
+    assert json.loads((tmp_path / "serve" / f"{best['sweep_id']}.sweep.json").read_text())[
+        "cheapest_meeting_slo"] == cheapest["run_id"]
+    assert "cheapest level meeting the SLO" in out and "no level met the SLO" not in out
     # bench plan for the same target takes the boundary's throughput as a replica's capacity
     code, plan_out, err = run_plan(capsys, str(path), "--model", "qwen2.5-7b-instruct", "--hardware", "H100-SXM",
                                    "--traffic", "500M/day", "--slo-ttft-ms", "2000", "--as-of", "2026-12-01",
