@@ -96,16 +96,17 @@ SERVED = "served"  # Point.latency_stat of a served prediction (the simulated se
 
 
 def served_latencies_ms(dep, shape: Shape, batch: int, eff, percentile: int, max_num_seqs: int | None = None,
-                        kv_capacity_tokens: int | None = None) -> tuple[float, float | None]:
+                        kv_capacity_tokens: int | None = None, serving=None) -> tuple[float, float | None]:
     """(TTFT, TPOT) in ms at `percentile` of the simulated server (bench.roofline.servesim) on Deployment `dep` at a
     closed loop of `batch` streams of requests of `shape`, steps timed with `eff` (None: the bound), as `bench
-    serve --engine sim --concurrency B` would report them: queueing and the first wave's burst included."""
+    serve --engine sim --concurrency B` would report them: queueing and the first wave's burst included; `serving`:
+    the calibration's serving path (bench.roofline.servingpath; None: none)."""
     from bench.measure.metrics import ms_summary
     from bench.roofline import servesim
 
     seqs, tokens = servesim.server_limits(dep.gpu)
     ttft, tpot = servesim.closed_loop_latencies_s(dep, shape.input_len, shape.output_len, batch, eff,
-                                                  max_num_seqs or seqs, tokens, kv_capacity_tokens)
+                                                  max_num_seqs or seqs, tokens, kv_capacity_tokens, serving=serving)
     key = f"p{percentile}"
     return ms_summary(ttft, (percentile,))[key], ms_summary(tpot, (percentile,))[key]
 
@@ -132,14 +133,14 @@ def served_row_latencies_ms(row: dict, batch: int, percentile: int, calibration:
         run = {k: row.get(k) for k in ("dtype", "kv_cache_dtype", "quantization", "gpu_memory_utilization")}
         run["tensor_parallel_size"] = int(row.get("tensor_parallel_size") or 1)
         dep = predict.deployment(run, model.config, gpu)
-        eff = None
+        eff = serving = None
         if calibration != BOUND:
             prof = profile if profile is not None and profile.name == calibration else predict.load_profile(None)
-            eff = prof.efficiency_for("vllm")
+            eff, serving = prof.efficiency_for("vllm"), prof.serving
         cap = row.get("kv_capacity_tokens")
         seqs = row.get("max_num_seqs")
         return served_latencies_ms(dep, Shape(int(row["input_len"]), int(row["output_len"])), batch, eff, percentile,
-                                   int(seqs) if seqs else None, int(cap) if cap else None)
+                                   int(seqs) if seqs else None, int(cap) if cap else None, serving)
     except (BenchError, SimError, KeyError, ValueError):
         return None
 

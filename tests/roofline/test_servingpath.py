@@ -172,3 +172,22 @@ def test_on_a_deployment_a_shared_front_end_adds_b_times_t_to_each_decode_step()
     lengths = [(512, 32)] * 24
     assert servesim.capacity_req_s(dep, lengths, eff, 8, 2048, serving=path) < \
         servesim.capacity_req_s(dep, lengths, eff, 8, 2048)
+
+
+def test_bench_plan_served_latencies_take_the_profiles_serving_path():
+    """An offline sim row's served latencies (bench plan) with a profile whose path costs 1 ms a step on shared
+    cores: at a closed loop of 1 stream every step streams one token, so TTFT (one prefill step) and TPOT are each the
+    published fit's + 1 ms; the same profile without the path gives the published fit's figures exactly."""
+    import dataclasses
+
+    from bench.analysis import plan_points
+    from bench.roofline import predict
+
+    pub = predict.load_profile(None)
+    row = {"model": "qwen2.5-7b-instruct", "hardware": "H100-SXM", "input_len": 512, "output_len": 32,
+           "dtype": "bfloat16"}
+    base = plan_points.served_row_latencies_ms(row, 1, 50, pub.name, pub)
+    mine = dataclasses.replace(pub, serving=ServingPath(stream_step_s=0.001, shares_cores=True))
+    ttft, tpot = plan_points.served_row_latencies_ms(row, 1, 50, pub.name, mine)
+    assert (ttft, tpot) == pytest.approx((base[0] + 1.0, base[1] + 1.0), rel=1e-9)
+    assert plan_points.served_row_latencies_ms(row, 1, 50, pub.name, dataclasses.replace(pub)) == base
