@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -60,6 +61,19 @@ class EngineSpec:
         return cls(run=RunConfig.model_validate(data["run"]), load_path=data["load_path"],
                    load_format=data["load_format"], model_config=data["model_config"],
                    workload=Workload.from_dict(data["workload"]) if data.get("workload") is not None else None)
+
+
+def engine_env(env: Mapping[str, str], weights: str) -> dict[str, str]:
+    """The environment of a process that runs an engine for bench (a case's worker, vLLM's server, the engine
+    itself): the model hub never reached unless --weights hub, and no vLLM usage report (its reporter thread gathers
+    the host's facts while the case runs: 4-5 CPU s of a tiny case's 28 on 2 cores, 2026-12-06, CPU taken from what
+    is measured). What the user set is kept."""
+    out = dict(env)
+    if weights != "hub":
+        out.setdefault("HF_HUB_OFFLINE", "1")
+        out.setdefault("TRANSFORMERS_OFFLINE", "1")
+    out.setdefault("VLLM_NO_USAGE_STATS", "1")
+    return out
 
 
 class Engine(Protocol):

@@ -10,7 +10,7 @@ import json
 import os
 import time
 
-from bench.engines.base import EngineSpec, KVCacheInfo
+from bench.engines.base import EngineSpec, KVCacheInfo, engine_env
 from bench.core.errors import BenchError
 from bench.measure.metrics import RequestResult
 from bench.workload.synthetic import Request
@@ -163,9 +163,8 @@ class VllmOfflineEngine:
         # Lets the KV-size probe (a plain function) travel to the workers by pickle.
         # The engine only talks to its own child processes on this machine.
         os.environ.setdefault("VLLM_ALLOW_INSECURE_SERIALIZATION", "1")
-        # No usage report (as bench serve's server): vLLM's reporter thread gathers the host's facts while the case
-        # runs, 4-5 CPU s of a tiny case's 28 on 2 cores (2026-12-06), CPU taken from what is being measured
-        os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+        # as a case's worker gets it (no usage report, no hub), also where the engine is built outside a worker
+        os.environ.update(engine_env(os.environ, self.run.weights))
         from vllm import LLM
 
         args = self.engine_args()

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.engines.base import EngineSpec
+from bench.engines.base import EngineSpec, engine_env
 from bench.execution.forensics import log_tail
 
 KILL_GRACE_S = 10.0
@@ -94,10 +94,7 @@ def spawn_worker(spec: EngineSpec, timeout_s: float, log_path: Path | None, verb
     """Run bench.execution.worker on the spec; always returns a dict with at least status and error.
     `watch(path)`: called twice a second while it runs with the file where the worker notes its phases
     (bench.execution.worker.note_phase; bench.display.progress reads it)."""
-    env = dict(os.environ)
-    if spec.run.weights != "hub":
-        env.setdefault("HF_HUB_OFFLINE", "1")  # never download unless asked (--weights hub)
-        env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env = engine_env(os.environ, spec.run.weights)
     with tempfile.TemporaryDirectory(prefix="bench-case-") as tmp:
         spec_file, out_file = Path(tmp, "spec.json"), Path(tmp, "out.json")
         env["BENCH_PROGRESS_FILE"] = str(Path(tmp, "progress.jsonl"))

@@ -23,6 +23,7 @@ from bench.config.catalog import ResolvedModel, choose_weights
 from bench.serve.server import ServerFailed, VllmServer, installed_vllm_build, server_args
 from bench.measure.environment import host_env
 from bench.core.errors import BenchError
+from bench.engines.base import engine_env
 from bench.execution.signals import Interrupted, signal_name, signals_deferred, sigterm_as_interrupt
 from bench.execution.case import new_run_id
 from bench.execution.rounds import UntilCi, in_rounds
@@ -191,11 +192,7 @@ def installed_vllm_device() -> str:
 
 
 def _server_env(cfg: ServeConfig) -> dict:
-    env = dict(os.environ)
-    if cfg.weights != "hub":
-        env.setdefault("HF_HUB_OFFLINE", "1")  # never download unless asked (--weights hub)
-        env.setdefault("TRANSFORMERS_OFFLINE", "1")
-    env.setdefault("VLLM_NO_USAGE_STATS", "1")
+    env = engine_env(os.environ, cfg.weights)
     env.pop("VLLM_API_KEY", None)  # it would make the server ask for a key; it listens on 127.0.0.1 only
     return env
 

@@ -49,3 +49,19 @@ def test_engines_and_the_worker_read_the_config_by_attribute():
     found = [f"{p.relative_to(REPO)} {hit}" for folder in ("engines", "execution")
              for p in sorted((REPO / "bench" / folder).rglob("*.py")) for hit in run_key_reads(p.read_text())]
     assert found == []
+
+
+def test_an_engines_environment_keeps_the_hub_offline_and_vllms_usage_report_off_unless_told():
+    from bench.engines.base import engine_env
+    from bench.config.serve import parse
+    from bench.serve.session import _server_env
+
+    assert engine_env({"PATH": "/bin"}, "dummy") == {"PATH": "/bin", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                                                     "VLLM_NO_USAGE_STATS": "1"}
+    assert engine_env({}, "hub") == {"VLLM_NO_USAGE_STATS": "1"}  # --weights hub: the hub may be reached
+    assert engine_env({"VLLM_NO_USAGE_STATS": "0", "HF_HUB_OFFLINE": "0"}, "dummy")["VLLM_NO_USAGE_STATS"] == "0"
+    env = {"VLLM_NO_USAGE_STATS": "0", "HF_HUB_OFFLINE": "0"}
+    assert engine_env(env, "dummy")["HF_HUB_OFFLINE"] == "0" and env == {"VLLM_NO_USAGE_STATS": "0",
+                                                                          "HF_HUB_OFFLINE": "0"}  # a copy
+    served = _server_env(parse({"model": "tiny-qwen2"}))  # vLLM's server bench starts: the same, and no API key
+    assert served["VLLM_NO_USAGE_STATS"] and served["HF_HUB_OFFLINE"] and "VLLM_API_KEY" not in served
