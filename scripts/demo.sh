@@ -6,6 +6,7 @@
 #   CUDA machine: the three 7B-class families (Qwen2.5-7B, DeepSeek-V2-Lite, GLM-4-9B) at batch sizes 8, 32, 128.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+unset PYTHONDONTWRITEBYTECODE  # keep what a process compiles: scripts/setup.sh leaves it to the first import
 run() { echo "+ $*"; "$@"; }
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   bash scripts/setup.sh gpu

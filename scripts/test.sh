@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 stage="${1:-all}"
 case "$stage" in all|unit) shift $(( $# > 0 ? 1 : 0 )) ;; *) echo "usage: bash scripts/test.sh [all|unit] [pytest args]" >&2; exit 2 ;; esac
 PY="${PYTHON:-python3}"
+# Keep the byte-code a process compiles (scripts/setup.sh installs without compiling all 27,450 files: each module
+# is compiled when first imported and kept for the 30-odd processes after it).
+unset PYTHONDONTWRITEBYTECODE
 UNIT="not engine and not gpu and not ray"
 REST="engine or gpu or ray"
 
@@ -80,7 +83,7 @@ fi
 
 echo "== unit tier in .venv-unit (bench's base dependencies only) =="
 { [ -x .venv-unit/bin/python ] || "$PY" -m venv .venv-unit; } \
-  && .venv-unit/bin/python -m pip --disable-pip-version-check -q install -e ".[test]" \
+  && .venv-unit/bin/python -m pip --disable-pip-version-check -q install --no-compile -e ".[test]" \
   || { echo "could not set up .venv-unit (python3 -m venv, pip install -e '.[test]')" >&2; stop_stage2; exit 1; }
 heavy=$(.venv-unit/bin/python -c "import importlib.util as u; print(' '.join(p for p in ('vllm', 'torch', 'transformers', 'ray') if u.find_spec(p)))")
 if [ -n "$heavy" ]; then
