@@ -23,10 +23,11 @@ Besides the requests, two things run in the same event loop: a probe of the loop
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from dataclasses import dataclass, field
 
-from bench.execution.signals import signal_name
+from bench.execution.signals import Interrupted, signal_name
 from bench.measure.failures import DEFAULT_MAX_FAILURE_RATE
 from bench.serve import prometheus
 from bench.serve.arrivals import arrival_offsets_s
@@ -79,13 +80,45 @@ def trace_offsets_s(arrivals_s: list[float] | None, time_scale: float) -> list[f
 
 def measure_level(target: Target, plan: LevelPlan) -> LevelResult:
     res = LevelResult(records=[], warmup=[], duration_s=0.0, unsent=len(plan.prompts), cut=False)
+    stopped: list[str] = []
     try:
-        asyncio.run(_measure(target, plan, res))
+        try:
+            asyncio.run(_stoppable(_measure(target, plan, res), stopped))
+        except asyncio.CancelledError:
+            if not stopped:
+                raise
+            raise Interrupted(stopped[-1]) from None
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (execution.signals): what was measured goes with it
         _stopped(res, signal_name(e), len(plan.prompts))
         e.level_result = res
         raise
     return res
+
+
+async def _stoppable(coro, stopped: list[str]):
+    """Await coro with SIGTERM cancelling this task, as asyncio.run cancels its task on Ctrl-C; measure_level then
+    raises Interrupted("SIGTERM") once the level has unwound. The handler of execution.signals raises wherever the
+    main thread happens to be, and inside the event loop's own machinery (a callback of aiohttp's connection pool, a
+    future being resolved) that can leave a waiter nothing wakes: asyncio.run's clean-up then waited for ever
+    (tests/e2e/test_serve_faults.py's SIGTERM case, about 1 run in 10 on 2 busy cores). The previous handler is
+    put back after the level (the loop's removal would leave SIGTERM's default, which kills bench)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term() -> None:
+        stopped.append("SIGTERM")
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_term)
+    except (ValueError, RuntimeError, NotImplementedError):  # not the main thread: the handler stays as it was
+        return await coro
+    try:
+        return await coro
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _record(i: int, p: Prompt) -> StreamedRequest:
