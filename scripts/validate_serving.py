@@ -40,6 +40,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.config.serve import SERVING_FIT_DEFAULT
+
 REPO = Path(__file__).resolve().parent.parent
 HW = "this-cpu"
 TOLERANCE = 0.25
@@ -47,7 +49,7 @@ FIGURES = ("ttft_p50_ms", "ttft_p90_ms", "tpot_p50_ms")
 SEQS = (1, 4, 8, 16)
 CONCURRENCIES = (1, 4, 16)
 RATE_SHARES = (0.3, 0.7)  # of the sim's predicted capacity
-DEFAULT_FREE = "stream_token_s,stream_request_s"  # --serving-free
+DEFAULT_FREE = ",".join(SERVING_FIT_DEFAULT)  # --serving-free: what bench calibrate --serve-rows fits
 
 
 def bench(out: Path, *args: str) -> None:

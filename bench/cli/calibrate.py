@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from bench.cli.options import add_command, parsed
 from bench.config.engines import is_predicted
 from bench.config.flags import option
+from bench.config.serve import SERVING_FIT_DEFAULT
 from bench.core.errors import BenchError
 from bench.core.formats import ms, num, pct, ratio, si
 
@@ -29,7 +30,7 @@ class CalibrateOptions(BaseModel):
         None, "measured bench serve rows (levels at a concurrency or a rate) to fit the serving path's host cost on: "
               "the front end's seconds per streamed token and per request (docs/roofline.md, the serving model); "
               "never the rows you then validate on", metavar="SERVE.csv", nargs="+")
-    serve_free: list[str] = option(["stream_token_s", "stream_request_s"], "--serve-rows: the serving parameters to "
+    serve_free: list[str] = option(list(SERVING_FIT_DEFAULT), "--serve-rows: the serving parameters to "
                                    "fit (of stream_token_s, stream_step_s, stream_request_s; the rest stay 0)",
                                    metavar="P1,P2", comma_list=True)
     front_end: Literal["auto", "shared", "own-cores"] = option(

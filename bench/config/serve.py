@@ -26,6 +26,9 @@ DEFAULT_CONCURRENCY = 1
 # --find-max-load (bench.analysis.boundary): levels at most, and the bracket's width at which it stops
 SEARCH_MAX_STEPS = 10
 SEARCH_TOLERANCE = 0.05
+# bench calibrate --serve-rows: the serving path's parameters fitted by default (bench.roofline.servingpath names
+# them; declared here, where the command line's start reads it without numpy)
+SERVING_FIT_DEFAULT = ("stream_token_s", "stream_request_s")
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ from bench.config import catalog
 from bench.config.engines import is_predicted
 from bench.config.serve import Level, ServeConfig
 from bench.core.errors import BenchError
+from bench.config.serve import SERVING_FIT_DEFAULT
 from bench.roofline import servingpath
 from bench.roofline.profile import Profile
 from bench.roofline.servingpath import ServingPath
 
 FIGURES = ("tpot_p50_ms", "ttft_p50_ms")
-DEFAULT_FREE = ("stream_token_s", "stream_request_s")
+DEFAULT_FREE = SERVING_FIT_DEFAULT
 PROBE_S = 1e-3  # the step of each parameter its effect is read over
 GAUSS_NEWTON_ROUNDS = 3
 
