@@ -52,7 +52,8 @@ def start_server(model: str, input_len: int, output_len: int, log: Path):
     from bench.config.catalog import choose_weights
     from bench.config.serve import parse
     from bench.serve import resolve
-    from bench.serve.server import VllmServer, installed_vllm_build, server_args
+    from bench.engines.vllm_build import installed_vllm_build
+    from bench.serve.server import VllmServer, server_args
 
     cfg, resolved, _ = resolve.resolve(parse({"model": model, "input_len": input_len, "output_len": output_len}))
     device = installed_vllm_build()[0] or "cuda"

@@ -28,7 +28,8 @@ sys.path.insert(0, str(REPO))
 from bench.cli import main as bench  # noqa: E402
 from bench.config import run as runconfig  # noqa: E402
 from bench.config.catalog import choose_weights  # noqa: E402
-from bench.serve.server import VllmServer, installed_vllm_build, server_args  # noqa: E402
+from bench.engines.vllm_build import installed_vllm_build  # noqa: E402
+from bench.serve.server import VllmServer, server_args  # noqa: E402
 
 METRICS = [("TTFT mean (ms)", "ttft_mean_ms", "mean_ttft_ms"), ("TTFT p50 (ms)", "ttft_p50_ms", "p50_ttft_ms"),
            ("TTFT p99 (ms)", "ttft_p99_ms", "p99_ttft_ms"), ("TPOT mean (ms)", "tpot_mean_ms", "mean_tpot_ms"),

@@ -11,6 +11,7 @@ import os
 import time
 
 from bench.engines.base import EngineSpec, KVCacheInfo, engine_env
+from bench.engines.vllm_build import cpu_build_problem
 from bench.core.errors import BenchError
 from bench.measure.metrics import RequestResult
 from bench.workload.synthetic import Request
@@ -39,32 +40,6 @@ def _kv_cache_bytes(worker) -> int:
 def _kv_cache_groups(worker) -> int:
     """Runs inside a vLLM worker: how many KV-cache groups share its block pool (one per layer kind)."""
     return len(worker.model_runner.kv_cache_config.kv_cache_groups)
-
-
-# What vLLM's CPU build cannot run, found on the CPU build of vLLM 0.32 with tiny configs (2026-12-06): the check
-# refuses them in one line before the engine starts, instead of a worker's traceback after it.
-CPU_BUILD_ARCHITECTURES = {
-    "DeepseekV32ForCausalLM": "DeepSeek-V3.2's sparse attention (its lightning indexer and sparse MLA kernels) has no "
-                              "CPU implementation in vLLM (\"Sparse Attention is not supported on CPU\")",
-}
-CPU_BUILD_WEIGHT_FORMATS = {
-    "mxfp4": "no MXFP4 MoE kernel runs on CPU (vLLM's need a GPU of compute capability 8.0 or newer); on GPUs without "
-             "FP4 units bench charges MXFP4 weights at 4.25 bits and their GEMMs at the bf16 peak",
-}
-
-
-def cpu_build_problem(model_config: dict) -> str | None:
-    """Why vLLM's CPU build cannot run this architecture or checkpoint format, with what to do instead; None if it can."""
-    from bench.model.modelmath import checkpoint_weight_format
-
-    arch = (model_config.get("architectures") or ["?"])[0]
-    fmt = checkpoint_weight_format(model_config)
-    why = CPU_BUILD_ARCHITECTURES.get(arch) or CPU_BUILD_WEIGHT_FORMATS.get(fmt or "")
-    if why is None:
-        return None
-    what = arch if arch in CPU_BUILD_ARCHITECTURES else f"{fmt.upper()} weights (the config's quantization_config)"
-    return (f"{what}: vLLM's CPU build cannot run it: {why}; predict it with --engine sim --hardware GPU, or run it on "
-            "a GPU")
 
 
 class VllmOfflineEngine:

@@ -38,12 +38,19 @@ def new_run_id(now: dt.datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def preflight(cfg: RunConfig) -> None:
-    """BenchError (one line: the package and how to install it) when the case's engine needs a package this
-    Python lacks (bench.config.engines' table)."""
+def preflight(cfg: RunConfig, model_config: dict | None = None) -> None:
+    """BenchError (one line) when the case cannot start in this Python: its engine needs a package it lacks
+    (bench.config.engines' table: the package and how to install it), or its vLLM is the CPU build and the model is
+    one that build cannot run (bench.engines.vllm_build: known from package metadata, before a worker imports vLLM)."""
     pkg = required_package(cfg.engine)
     if pkg and importlib.util.find_spec(pkg) is None:
         raise BenchError(not_installed(cfg.engine, pkg))
+    if model_config is not None:
+        from bench.engines.vllm_build import refusal_here
+
+        problem = refusal_here(cfg.engine, cfg.device, model_config)
+        if problem:
+            raise BenchError(problem)
 
 
 @dataclass
@@ -86,7 +93,7 @@ def prepare_case(cfg: RunConfig, model: ResolvedModel, out_csv: Path, check_engi
     name its files. Raises BenchError before anything is written."""
     results.check_appendable(out_csv)  # the pure checks first: a bad --out is the same problem in every Python
     if check_engine_here:
-        preflight(cfg)
+        preflight(cfg, model.config)
     choice = choose_weights(model, cfg.weights)
     spec = engine_spec(cfg, model, choice)
     when = dt.datetime.now(dt.timezone.utc)

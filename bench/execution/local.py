@@ -32,7 +32,9 @@ def out_problems(out_csv: Path, inputs: list[Path] = ()) -> list[Problem]:
 
 
 def engine_problems(cases: list[PlannedCase]) -> list[Problem]:
-    """An engine whose package is missing in this Python, once per engine, naming its cases."""
+    """An engine whose package is missing in this Python, once per engine, naming its cases; then a model this
+    Python's vLLM build cannot run, once per problem, naming its cases."""
+    from bench.engines.vllm_build import refusal_here
     from bench.execution.case import preflight
 
     problems = []
@@ -44,7 +46,14 @@ def engine_problems(cases: list[PlannedCase]) -> list[Problem]:
             preflight(engine_cases[0].cfg)
         except BenchError as e:
             problems.append(Problem("engine", str(e), tuple(c.spec.index for c in engine_cases)))
-    return problems
+    if problems:
+        return problems
+    by_refusal: dict[str, list[PlannedCase]] = {}
+    for c in cases:
+        why = refusal_here(c.cfg.engine, c.cfg.device, c.model.config)
+        if why:
+            by_refusal.setdefault(why, []).append(c)
+    return [Problem("model", why, tuple(c.spec.index for c in refused)) for why, refused in by_refusal.items()]
 
 
 def checked_plan(path: Path, overrides: dict, out_csv: Path, local: bool, dry_run: bool = False) -> tuple[Plan, str]:

