@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.results import store as results
 from bench.config.catalog import ResolvedModel, choose_weights
-from bench.engines.vllm_build import installed_vllm_build
+from bench.engines.vllm_build import cpu_build_problem, installed_vllm_build
 from bench.serve.server import ServerFailed, VllmServer, server_args
 from bench.measure.environment import host_env
 from bench.core.errors import BenchError
@@ -131,6 +131,9 @@ def _run_local(cfg: ServeConfig, model: ResolvedModel, out_csv: Path, sweep_id: 
     if cfg.device != "auto" and cfg.device != device:
         raise BenchError(f"--device {cfg.device}: the installed vLLM is the {device} build; install the matching "
                          "build (scripts/setup.sh) or use --device auto")
+    problem = cpu_build_problem(model.config) if device == "cpu" else None
+    if problem:  # the server would die at start-up with a traceback in its log
+        raise BenchError(problem)
     choice = choose_weights(model, cfg.weights)
     log_path = None if verbose else results.json_dir(out_csv) / f"{sweep_id}.log"
     served = cfg.api_model or model.name  # the name the server answers to, and the client sends

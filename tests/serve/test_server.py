@@ -189,3 +189,12 @@ def test_a_cpu_server_says_why_its_energy_columns_are_empty(fake_vllm, tmp_path)
     assert main([*ARGS, "--out", str(out)]) == 0
     row = pd.read_csv(out).iloc[0]
     assert pd.isna(row["energy_j"]) and row["energy_note"].startswith("the server runs on the CPU: no GPU to sample")
+
+
+def test_a_model_the_cpu_build_cannot_run_is_refused_before_the_server_starts(fake_vllm, tmp_path, capsys):
+    out = tmp_path / "serve.csv"
+    code = main(["serve", "--model", "tiny-deepseek-v32", "--input-len", "16", "--output-len", "8", "--num-prompts",
+                 "4", "--concurrency", "1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and not out.exists() and not fake_vllm.exists()  # no server started
+    assert "DeepseekV32ForCausalLM: vLLM's CPU build cannot run it" in err and "--engine sim" in err
