@@ -100,7 +100,8 @@ async def _stoppable(coro, stopped: list[str]):
     raises Interrupted("SIGTERM") once the level has unwound. The handler of execution.signals raises wherever the
     main thread happens to be, and inside the event loop's own machinery (a callback of aiohttp's connection pool, a
     future being resolved) that can leave a waiter nothing wakes: asyncio.run's clean-up then waited for ever
-    (tests/e2e/test_serve_faults.py's SIGTERM case, about 1 run in 10 on 2 busy cores). The previous handler is
+    (tests/e2e/test_serve_faults.py's SIGTERM case hung in two whole-suite runs on 2 busy cores, 2026-12-06 and -07;
+    16 runs of it alone beside a CPU burner did not hang). The previous handler is
     put back after the level (the loop's removal would leave SIGTERM's default, which kills bench)."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
