@@ -116,7 +116,9 @@ def factor_range(self_over_vendor: float, rng: tuple[float, float]) -> tuple[flo
 
 def ratio_words(self_over_vendor: float, rng: tuple[float, float] | None, spread: TokSpread | None = None) -> str:
     """'1.11x cheaper (0.97-1.27)': how many times cheaper or dearer self-hosting is, with the same factor's 95%
-    interval; '1.11x cheaper (1 run: no interval)' where there is none."""
+    interval; '1.11x cheaper (1 run: no interval)' where there is none; '1.2x cheaper (the same across the 95%
+    interval)' where both ends print alike (a one-GPU fleet costs the same at either end of its throughput's interval:
+    '(1.2-1.2)' read as a typo)."""
     from bench.core.formats import dearer_or_cheaper
 
     words = dearer_or_cheaper(self_over_vendor)
@@ -125,6 +127,8 @@ def ratio_words(self_over_vendor: float, rng: tuple[float, float] | None, spread
     if rng is None or rng[0] <= 0:
         return f"{words} ({NO_INTERVAL})" if spread is not None and not spread.predicted and spread.runs <= 1 else words
     lo, hi = factor_range(self_over_vendor, rng)
+    if num(lo) == num(hi):
+        return f"{words} (the same across the 95% interval)"
     return f"{words} ({num(lo)}-{num(hi)})"
 
 

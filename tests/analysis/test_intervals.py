@@ -58,6 +58,14 @@ def test_the_verdict_when_the_interval_is_clear_of_one():
     assert intervals.verdict_words(2.0 / 2.2, rng, spread, 10.0) == "1.1x cheaper (1.05-1.15)"
 
 
+def test_an_interval_whose_ends_print_alike_says_so():
+    # a one-GPU fleet: 5,000 CNY a month at either end of the throughput's interval against the vendor's 6,000:
+    # 6,000 / 5,000 = 1.2x cheaper at both ends, (1.2-1.2) before
+    same = intervals.ratio_words(5000 / 6000, (5000 / 6000, 5000 / 6000))
+    assert same == "1.2x cheaper (the same across the 95% interval)"
+    assert intervals.ratio_words(5000 / 6000, (4900 / 6000, 5100 / 6000)) == "1.2x cheaper (1.18-1.22)"
+
+
 def test_the_verdict_when_it_is_too_close_to_call():
     spread = intervals.spread_of(point(runs=3, tok_s_rel_hw=R))
     self_lo, self_hi = intervals.inverse_range(2.0, spread)
