@@ -126,10 +126,16 @@ def ratio_words(self_over_vendor: float, rng: tuple[float, float] | None, spread
         return words
     if rng is None or rng[0] <= 0:
         return f"{words} ({NO_INTERVAL})" if spread is not None and not spread.predicted and spread.runs <= 1 else words
+    return words + factor_text(self_over_vendor, rng)
+
+
+def factor_text(self_over_vendor: float, rng: tuple[float, float]) -> str:
+    """' (0.97-1.27)': the 95% interval of the factor the words give (factor_range); ' (the same across the 95%
+    interval)' where both ends print alike."""
     lo, hi = factor_range(self_over_vendor, rng)
     if num(lo) == num(hi):
-        return f"{words} (the same across the 95% interval)"
-    return f"{words} ({num(lo)}-{num(hi)})"
+        return " (the same across the 95% interval)"
+    return f" ({num(lo)}-{num(hi)})"
 
 
 def settle_text(self_over_vendor: float, rng: tuple[float, float], spread: TokSpread, gpu_cny_per_hour: float | None,

@@ -156,8 +156,7 @@ def verdict(p: Plan) -> str:
     elif rng is None:
         by = f"{ratio(m1 / m0)} cheaper{intervals.range_text(None, spread)} than"
     else:
-        lo, hi = intervals.factor_range(self_over_vendor, rng)
-        by = f"{ratio(m1 / m0)} cheaper ({num(lo)}-{num(hi)}) than"
+        by = f"{ratio(m1 / m0)} cheaper{intervals.factor_text(self_over_vendor, rng)} than"
     close = intervals.close_call_text(self_over_vendor, rng, spread, hp.gpu_hour().cny)
     return where + f"cheapest: {first} at {cny(m0)} CNY/month, {by} {second} at {cny(m1)}{close}"
 
