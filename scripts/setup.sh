@@ -14,7 +14,7 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 # pip byte-compiles every file it installs (27,450 for vLLM's CPU build, torch, transformers...: 93 CPU-seconds,
 # on one core, on the critical path of a fresh machine's first run) where `from vllm import LLM` reads about 5,000:
-# without --compile, each module is compiled the first time a process imports it and the .pyc kept (__pycache__)
+# with --no-compile, each module is compiled the first time a process imports it and the .pyc kept (__pycache__)
 # for every later one. Unless this shell says not to keep them (PYTHONDONTWRITEBYTECODE): then every process would
 # compile again, so pip compiles everything up front as before. scripts/test.sh and demo.sh unset it.
 if [ -n "${PYTHONDONTWRITEBYTECODE:-}" ]; then COMPILE=(); else COMPILE=(--no-compile); fi

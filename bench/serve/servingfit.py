@@ -20,9 +20,8 @@ import datetime
 
 from bench.config import catalog
 from bench.config.engines import is_predicted
-from bench.config.serve import Level, ServeConfig
+from bench.config.serve import SERVING_FIT_DEFAULT, Level, ServeConfig
 from bench.core.errors import BenchError
-from bench.config.serve import SERVING_FIT_DEFAULT
 from bench.roofline import servingpath
 from bench.roofline.profile import Profile
 from bench.roofline.servingpath import ServingPath
