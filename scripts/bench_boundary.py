@@ -74,16 +74,24 @@ def bench_serve(url: str, name: str, out: Path, common: list[str], *extra: str) 
     return [cells.row(r) for r in store.read_results(out)[1][before:]]
 
 
-def grid_steps(rows: list[dict], slo):
-    """The grid's rows as the search's steps, in rate order (bench.analysis.boundary.bracket judges them)."""
-    from bench.analysis.boundary import Step, Verdict, misses
+def judged(verdicts: list[tuple[float, object]], slo):
+    """(rate, Verdict) pairs as the search's steps, in rate order, each judged by the search's own rule
+    (bench.analysis.boundary.misses; bracket then reads the boundary off them)."""
+    from bench.analysis.boundary import Step, misses
 
     steps = []
-    for i, r in enumerate(sorted(rows, key=lambda r: r["request_rate"])):
-        v = Verdict(r["status"] == "ok", r.get(KEY), r.get("tpot_p99_bound_ms"), r["run_id"])
+    for i, (rate, v) in enumerate(sorted(verdicts, key=lambda p: p[0])):
         m = tuple(misses(v, slo))
-        steps.append(Step(i + 1, float(r["request_rate"]), v, not m, m, 0.0))
+        steps.append(Step(i + 1, rate, v, not m, m, 0.0))
     return steps
+
+
+def grid_steps(rows: list[dict], slo):
+    """The grid's rows as the search's steps."""
+    from bench.analysis.boundary import Verdict
+
+    return judged([(float(r["request_rate"]), Verdict(r["status"] == "ok", r.get(KEY), r.get("tpot_p99_bound_ms"),
+                                                      r["run_id"])) for r in rows], slo)
 
 
 def pooled_steps(rows: list[dict], records: Path, slo):
@@ -91,7 +99,7 @@ def pooled_steps(rows: list[dict], records: Path, slo):
     bound of n x repeats samples, a second reading of the grid's boundary beside each repeat's."""
     import json
 
-    from bench.analysis.boundary import Step, Verdict, misses
+    from bench.analysis.boundary import Verdict
     from bench.measure.uncertainty import percentile_upper_bound
 
     ttfts: dict[float, list[float]] = {}
@@ -99,12 +107,8 @@ def pooled_steps(rows: list[dict], records: Path, slo):
         rec = json.loads((records / f"{r['run_id']}.json").read_text())
         ttfts.setdefault(float(r["request_rate"]), []).extend(
             q["ttft_s"] * 1e3 for q in rec["requests"] if q.get("success") and q.get("ttft_s") is not None)
-    steps = []
-    for i, rate in enumerate(sorted(ttfts)):
-        v = Verdict(True, percentile_upper_bound(ttfts[rate], 99.0), None, f"{rate:g}")
-        m = tuple(misses(v, slo))
-        steps.append(Step(i + 1, rate, v, not m, m, 0.0))
-    return steps
+    return judged([(rate, Verdict(True, percentile_upper_bound(t, 99.0), None, f"{rate:g}"))
+                   for rate, t in ttfts.items()], slo)
 
 
 def fmt(x) -> str:
