@@ -90,14 +90,14 @@ def held_out(fit_level: str | None) -> str | None:
     return f"conc. {int(value)}"
 
 
-def tag_of(fit_level: str, free: str) -> str:
-    """The files of one --serving-fit and --serving-free choice: -serving-conc1, -serving-tiny-glm, and the fitted
-    parameters after them unless they are the default ones."""
+def tag_of(fit_level: str, free: str, front_end: str = "auto") -> str:
+    """The files of one --serving-fit, --serving-free and --front-end choice: -serving-conc1, -serving-tiny-glm, the
+    fitted parameters after them unless they are the default ones, and the front end unless auto."""
     tag = "-serving-" + fit_level.partition(":")[2] if fit_level.startswith("model:") else \
         "-serving-conc" + fit_level.partition(":")[2]
-    if free == DEFAULT_FREE:
-        return tag
-    return tag + "-" + free.replace("stream_", "").replace("_s", "").replace(",", "-")
+    if free != DEFAULT_FREE:
+        tag += "-" + free.replace("stream_", "").replace("_s", "").replace(",", "-")
+    return tag if front_end == "auto" else f"{tag}-{front_end}"
 
 
 def copy_rows(src: Path, dst: Path, keep) -> None:
@@ -113,7 +113,7 @@ def copy_rows(src: Path, dst: Path, keep) -> None:
 
 
 def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given_rates: str | None = None,
-            fit_level: str | None = None, free: str = "") -> str:
+            fit_level: str | None = None, free: str = "", front_end: str = "auto") -> str:
     """Every step (module doc); returns the suffix of the sim's files ("" or -serving...)."""
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "hardware.yaml").exists():
@@ -137,7 +137,7 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
         bench(out, "serve", *serve, *conc, "--out", str(out / "serve-conc.csv"))
     tag, prof = "", out / "profile.yaml"
     if fit_level is not None:  # the serving path, fitted on levels the table does not check
-        tag = tag_of(fit_level, free)
+        tag = tag_of(fit_level, free, front_end)
         prof = out / f"profile{tag}.yaml"
         kind, _, value = fit_level.partition(":")
         fit_rows = out / f"serve-fit-{value if kind == 'model' else 'conc' + value}.csv"
@@ -150,7 +150,7 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
                   "--out", str(fit_rows))
         if not prof.exists():
             bench(out, "calibrate", *calibration, "--hardware", HW, "--serve-rows", str(fit_rows),
-                  "--serve-free", free, "--out", str(prof))
+                  "--serve-free", free, "--front-end", front_end, "--out", str(prof))
     sim = ["--engine", "sim", "--hardware", HW, "--profile", str(prof)]
     if not (out / f"sim-conc{tag}.csv").exists():
         bench(out, "serve", *serve, *sim, *conc, "--out", str(out / f"sim-conc{tag}.csv"))
@@ -213,7 +213,7 @@ def serving_line(out: Path, tag: str) -> str:
     sp = (yaml.safe_load((out / f"profile{tag}.yaml").read_text()) or {}).get("serving") or {}
     return (f"{sp.get('stream_token_s', 0) * 1e3:.2f} ms per streamed token, {sp.get('stream_step_s', 0) * 1e3:.2f} "
             f"ms per step, {sp.get('stream_request_s', 0) * 1e3:.2f} ms per request, shares cores: "
-            f"{sp.get('shares_cores')}")
+            f"{sp.get('shares_cores')}" + (", in series with the engine" if sp.get("in_series") else ""))
 
 
 def main() -> None:
@@ -230,12 +230,15 @@ def main() -> None:
                     "another model's levels at concurrency 1 and 4")
     ap.add_argument("--serving-free", default=DEFAULT_FREE, help="--serving-fit: the serving parameters fitted "
                     f"(default {DEFAULT_FREE}; stream_step_s: a cost per step whatever its streams)")
+    ap.add_argument("--front-end", choices=("auto", "shared", "own-cores", "series"), default="auto",
+                    help="--serving-fit: where the front end runs (bench calibrate --front-end)")
     args = ap.parse_args()
     left_out = held_out(args.serving_fit)
     dtype = args.dtype or subprocess.run([sys.executable, "-m", "bench.measure.cpu_features", "dtype"], cwd=REPO,
                                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
                                          ).stdout.strip() or "float32"
-    tag = run_all(args.out, args.model, dtype, args.prefill_rows, args.rates, args.serving_fit, args.serving_free)
+    tag = run_all(args.out, args.model, dtype, args.prefill_rows, args.rates, args.serving_fit, args.serving_free,
+                  args.front_end)
     fitted_on = None
     if args.serving_fit:
         fitted_on = f"{left_out}, left out of the table" if left_out else \

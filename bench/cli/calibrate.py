@@ -33,9 +33,11 @@ class CalibrateOptions(BaseModel):
     serve_free: list[str] = option(list(SERVING_FIT_DEFAULT), "--serve-rows: the serving parameters to "
                                    "fit (of stream_token_s, stream_step_s, stream_request_s; the rest stay 0)",
                                    metavar="P1,P2", comma_list=True)
-    front_end: Literal["auto", "shared", "own-cores"] = option(
-        "auto", "--serve-rows: whether the server's front end shares the engine's cores (its time adds to each step) "
-                "or has its own (it overlaps the step); auto: shared on a CPU entry, own cores on a GPU")
+    front_end: Literal["auto", "shared", "own-cores", "series"] = option(
+        "auto", "--serve-rows: whether the server's front end shares the engine's cores (its time adds to each step), "
+                "has its own (it overlaps the step), or is a queue of its own in series with the engine on shared "
+                "cores (its per-token and per-request time delays what it handles, its per-step time adds to the "
+                "step: vLLM's CPU build); auto: shared on a CPU entry, own cores on a GPU")
 
 
 class ProbeOptions(BaseModel):
@@ -96,7 +98,8 @@ def cmd_calibrate(args) -> int:
           f"{ms(p.sequence_overhead_s * 1e3)} ms; band {num(prof.band_low)}-{ratio(prof.band_high)} predicted")
     if opts.serve_rows:
         sp = prof.serving
-        where = "sharing the engine's cores" if sp.shares_cores else "on cores of its own"
+        where = ("in series with the engine, sharing its cores" if sp.in_series else
+                 "sharing the engine's cores" if sp.shares_cores else "on cores of its own")
         print(f"serving path ({where}): "
               f"{ms(sp.stream_token_s * 1e3)} ms per streamed token, {ms(sp.stream_step_s * 1e3)} ms per step, "
               f"{ms(sp.stream_request_s * 1e3)} ms per request; {sp.source}")
@@ -113,10 +116,11 @@ def with_serving(prof, opts: CalibrateOptions, hardware_name: str):
     from bench.serve import servingfit
 
     rows = [r for f in opts.serve_rows for r in typed.read_rows(Path(f))[1]]
-    shares = {"shared": True, "own-cores": False}.get(opts.front_end)
+    shares = {"shared": True, "own-cores": False, "series": True}.get(opts.front_end)
     if shares is None:
         shares = servingpath.shares_cores_on(servingpath.ServingPath(), predict.require_gpu(hardware_name).host_cores)
-    path = servingfit.fit(rows, hardware_name, prof, tuple(opts.serve_free), shares_cores=shares)
+    path = servingfit.fit(rows, hardware_name, prof, tuple(opts.serve_free), shares_cores=shares,
+                          in_series=opts.front_end == "series")
     return dataclasses.replace(prof, serving=path)
 
 

@@ -190,14 +190,17 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
              max_num_batched_tokens: int, max_steps: int = 10_000_000, log_steps: bool = False,
              prefix_blocks: list[list] | None = None, block_tokens: int = BLOCK_TOKENS,
              kv_units: Callable[[int], float] | None = None, tokens_per_step: float = 1.0, arrivals=None,
-             log_tokens: bool = False, served_step_s: Callable[[float, int, int], float] | None = None) -> SimOutcome:
+             log_tokens: bool = False, served_step_s: Callable[[float, int, int], float] | None = None,
+             delivered_s: Callable[[float, int], float] | None = None) -> SimOutcome:
     """Run every (prompt_len, output_len) request to completion; return per-request times. `arrivals`: when each
     request arrives (module doc; None: all at t=0). log_tokens: keep each output token's time. `prefix_blocks`
     (prefix_hashes of the prompts, one list per request): prefix caching on (module doc). tokens_per_step:
     what a decoding sequence emits a step on average (speculative decoding: 1 + draft tokens x acceptance), each
     step emitting the whole tokens of what it has accumulated (at least one), the rest carried. served_step_s: the
     serving path (bench.roofline.servingpath): (the engine's step seconds, output tokens the step streams, requests it
-    admits for the first time) -> the step's seconds; None: the engine's."""
+    admits for the first time) -> the step's seconds; None: the engine's. delivered_s: (the step's end, output
+    tokens it streams) -> when the client has them (a front end in series: servingpath.FrontEndQueue); None: at the
+    step's end. A request's token times, finish and a closed loop's next request are then at that delivery."""
     if max_num_seqs < 1 or max_num_batched_tokens < 1:
         raise ValueError("max_num_seqs and max_num_batched_tokens must be positive")
     held = kv_units or (lambda n: n)  # the cache a sequence of n computed tokens holds
@@ -308,8 +311,10 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
             dt, *costs = dt
         else:
             split = False
-        if served_step_s is not None:
+        streamed = 0
+        if served_step_s is not None or delivered_s is not None:
             streamed = sum(r.pending for r in decoders) + sum(r.computed + n >= r.target_prefill for r, n in chunks)
+        if served_step_s is not None:
             dt = served_step_s(dt, streamed, new_requests)
         if costs is not None:
             p, d = step_share_seconds(dt, *costs)
@@ -319,26 +324,29 @@ def simulate(lengths: list[tuple[int, int]], step_time_s: StepTime, kv_capacity_
         if log_steps:
             log.append((now, len(decoders), sum(n for _, n in chunks)))
         # 3. advance: a finished prefill and every decode yield one output token
+        out_s = now if delivered_s is None else delivered_s(now, streamed)
         for r, n in chunks:
             r.computed += n
             if not r.prefilling:
-                _emit(r, now)
+                _emit(r, out_s)
         for r in decoders:
             r.credit += tokens_per_step - r.pending
             r.computed += r.pending
             for _ in range(r.pending):
-                _emit(r, now)
+                _emit(r, out_s)
         still = []
         for r in running:
             if r.finish_s is not None:
                 used -= cache.release(r) if cache else held(r.computed)
                 if arrivals is not None:
-                    arrivals.finished(r.index, now)
+                    arrivals.finished(r.index, out_s)
             else:
                 still.append(r)
         running = still
         if cache:
             cache.evict(used)
+    if delivered_s is not None:  # the client's last token may come after the engine's last step
+        now = max([now] + [r.finish_s for r in reqs if r.finish_s is not None])
     return SimOutcome(elapsed_s=now, requests=reqs, steps=steps, preemptions=preemptions, max_running=max_running,
                       step_log=log, prefill_s=prefill_s if split else None, decode_s=decode_s if split else None)
 

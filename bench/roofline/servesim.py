@@ -20,7 +20,9 @@ without bound: no steady TTFT exists, and bench serve --engine sim refuses it.
 The serving path (bench.roofline.servingpath, a profile's `serving:`): the front end's host seconds per streamed
 token, per step and per request lengthen each step where the front end shares the engine's cores (a CPU entry), or
 show where they exceed the step (a GPU box); the capacity then comes from the same served steps (every request at
-t=0). With the term at 0 (old profiles) nothing changes.
+t=0). With the term at 0 (old profiles) nothing changes. A front end in series (servingpath.FrontEndQueue) wraps
+the arrivals: a request reaches the scheduler when the front end has handled it, and its tokens count when the
+front end has streamed them.
 """
 
 from __future__ import annotations
@@ -125,11 +127,16 @@ def serve(dep: Deployment, lengths: list[tuple[int, int]], arrivals, eff: effici
           prefix_blocks: list | None = None, serving: servingpath.ServingPath | None = None) -> SimOutcome:
     """Serve (prompt_len, output_len) requests arriving as `arrivals` says (OpenArrivals or ClosedLoop; None: all at
     t=0); per-request arrival, token and finish times in the outcome (SimError when one cannot fit the cache).
-    `serving`: the front end's host cost (module doc; None: none)."""
+    `serving`: the front end's host cost (module doc; None: none); in series, its own queue wraps the arrivals."""
+    delivered = None
+    if serving is not None and serving.in_series and not serving.is_zero:
+        arrivals = servingpath.FrontEndQueue(serving, arrivals if arrivals is not None
+                                             else OpenArrivals([0.0] * len(lengths)))
+        delivered = arrivals.delivered_s
     return batchsim.simulate(lengths, expected_step(dep, eff), kv_capacity_tokens or dep.kv_capacity_tokens,
                              max_num_seqs, max_num_batched_tokens, prefix_blocks=prefix_blocks,
                              kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step, arrivals=arrivals,
-                             log_tokens=True, served_step_s=served_step(dep, serving))
+                             log_tokens=True, served_step_s=served_step(dep, serving), delivered_s=delivered)
 
 
 def capacity_req_s(dep: Deployment, lengths: list[tuple[int, int]], eff: efficiency.Efficiency | None,

@@ -17,6 +17,15 @@ Where it has cores of its own (a GPU box: the engine waits on the GPU, the front
 overlaps the step and shows only where it is longer: max(engine_s, host_s). Which one holds is a stated property
 (`shares_cores`; None: as the hardware says, shared on a CPU entry, own cores on a GPU), never a fitted one.
 
+In series (`in_series`, also stated, never fitted): the front end is a process of its own with one queue, first
+come first served (FrontEndQueue). A request waits for it, takes stream_request_s, and only then reaches the
+engine's waiting queue; a step's n streamed tokens wait for it and take n x stream_token_s before the client has
+them. Neither lengthens the engine's steps; only the per-step term stays on the step (added where the cores are
+shared, as above: the engine's own loop waits for the core the front end holds). This is vLLM's CPU build as it runs
+(`taskset`, docs/roofline.md): the model worker pinned to one core, the engine core's loop, the API server and the
+client on the other. Its consequence: a wave of admissions no longer slows every running stream (it delays the
+requests admitted), and a new request waits behind the tokens the front end is still streaming.
+
 With every parameter 0 (profiles written before the term, and any profile that does not measure it) the step is
 the engine's, and every prediction is what it was.
 
@@ -44,6 +53,7 @@ class ServingPath:
     stream_step_s: float = 0.0
     stream_request_s: float = 0.0
     shares_cores: bool | None = None  # None: as the hardware says (shares_cores_on)
+    in_series: bool = False  # the per-token and per-request work in a queue of its own (module doc)
     source: str = ASSUMED
 
     def __post_init__(self):
@@ -57,7 +67,10 @@ class ServingPath:
         return not any(getattr(self, name) for name in PARAMETERS)
 
     def host_s(self, streamed_tokens: int, admitted_requests: int) -> float:
-        """The front end's seconds for one step that streams `streamed_tokens` and admits `admitted_requests`."""
+        """The front end's seconds for one step that streams `streamed_tokens` and admits `admitted_requests`, as far
+        as they fall on the step (in series: the per-step term only; the rest is FrontEndQueue's)."""
+        if self.in_series:
+            return self.stream_step_s * (streamed_tokens > 0)
         return (self.stream_step_s * (streamed_tokens > 0) + self.stream_token_s * streamed_tokens
                 + self.stream_request_s * admitted_requests)
 
@@ -71,7 +84,8 @@ class ServingPath:
 
     def as_dict(self) -> dict:
         out = {k: float(f"{v:.6g}") for k, v in asdict(self).items() if k in PARAMETERS}
-        return {**out, "shares_cores": self.shares_cores, "source": self.source}
+        return {**out, "shares_cores": self.shares_cores, **({"in_series": True} if self.in_series else {}),
+                "source": self.source}
 
 
 def from_dict(raw: dict) -> ServingPath:
@@ -85,8 +99,66 @@ def from_dict(raw: dict) -> ServingPath:
     shares = raw.get("shares_cores")
     if shares is not None and not isinstance(shares, bool):
         raise ValueError("serving: shares_cores is true, false or null (null: as the hardware says)")
-    return ServingPath(**{k: float(raw.get(k) or 0.0) for k in PARAMETERS}, shares_cores=shares,
+    series = raw.get("in_series", False)
+    if not isinstance(series, bool):
+        raise ValueError("serving: in_series is true or false")
+    return ServingPath(**{k: float(raw.get(k) or 0.0) for k in PARAMETERS}, shares_cores=shares, in_series=series,
                        source=str(raw.get("source") or ASSUMED))
+
+
+class FrontEndQueue:
+    """The front end in series with the engine (ServingPath.in_series): one server, first come first served, between
+    the client and the engine's waiting queue, and again between each step's outputs and the client.
+
+    It wraps a load's arrivals (bench.roofline.servesim's OpenArrivals or ClosedLoop) and is itself one: a request
+    that arrives at a is handled from max(a, the front end free), for stream_request_s, and becomes admissible when
+    that ends (its TTFT still counts from a). `delivered_s(step_end, n)` books a step's n streamed tokens behind the
+    work already queued (requests that arrived by the step's end first: they came before the outputs) and returns
+    when the client has them: max(step_end, free) + n x stream_token_s. A closed loop's next request is issued at
+    that delivery, when its client got the last token."""
+
+    def __init__(self, path: ServingPath, arrivals) -> None:
+        self.path = path
+        self.inner = arrivals
+        self.free_s = 0.0
+        self.incoming: list[tuple[float, int]] = []  # (arrival s, index): arrived, not yet handled (a heap)
+        self.ready: list[tuple[float, float, int]] = []  # (admissible s, arrival s, index) handled (a heap)
+
+    def _intake(self, now: float) -> None:
+        import heapq
+
+        for i, t in self.inner.arrived(now):  # a closed loop may hand over requests issued after `now`
+            heapq.heappush(self.incoming, (t, i))
+        while self.incoming and self.incoming[0][0] <= now:
+            t, i = heapq.heappop(self.incoming)
+            self.free_s = max(t, self.free_s) + self.path.stream_request_s
+            heapq.heappush(self.ready, (self.free_s, t, i))
+
+    def arrived(self, now: float) -> list[tuple[int, float]]:
+        import heapq
+
+        self._intake(now)
+        out = []
+        while self.ready and self.ready[0][0] <= now:
+            _, t, i = heapq.heappop(self.ready)
+            out.append((i, t))
+        return out
+
+    def next_s(self) -> float | None:
+        times = [q[0][0] for q in (self.ready, self.incoming) if q]
+        inner = self.inner.next_s()
+        times += [inner] if inner is not None else []
+        return min(times) if times else None
+
+    def finished(self, index: int, now: float) -> None:
+        self.inner.finished(index, now)
+
+    def delivered_s(self, step_end_s: float, streamed_tokens: int) -> float:
+        if streamed_tokens <= 0:
+            return step_end_s
+        self._intake(step_end_s)
+        self.free_s = max(step_end_s, self.free_s) + streamed_tokens * self.path.stream_token_s
+        return self.free_s
 
 
 def shares_cores_on(path: ServingPath, host_cores: bool) -> bool:

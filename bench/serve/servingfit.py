@@ -86,7 +86,7 @@ def predicted_ms(row: dict, hardware: str, profile: Profile) -> tuple[float, ...
 
 
 def fit(rows: list[dict], hardware: str, profile: Profile, free: tuple[str, ...] = DEFAULT_FREE,
-        shares_cores: bool | None = None) -> ServingPath:
+        shares_cores: bool | None = None, in_series: bool = False) -> ServingPath:
     """The serving path fitted to measured serve rows (module doc), its source saying on which rows."""
     levels = serve_rows(rows)
     if not levels:
@@ -96,7 +96,7 @@ def fit(rows: list[dict], hardware: str, profile: Profile, free: tuple[str, ...]
     if unknown:
         raise BenchError(f"serving parameter {unknown[0]} is not one of {', '.join(servingpath.PARAMETERS)}")
     measured = [float(r[f]) for r in levels for f in FIGURES]
-    path = ServingPath(shares_cores=shares_cores)
+    path = ServingPath(shares_cores=shares_cores, in_series=in_series)
 
     def figures(p: ServingPath) -> list[float]:
         prof = dataclasses.replace(profile, serving=p)

@@ -3,6 +3,7 @@ and profiles without it reading (and predicting) as before. Hand-computed values
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import pytest
@@ -71,6 +72,71 @@ def test_a_chunk_that_does_not_finish_its_prompt_streams_nothing():
                             served_step_s=served)
     (r,) = out.requests
     assert r.first_token_s == pytest.approx(0.047) and r.finish_s == pytest.approx(0.071)
+
+
+def series(path: ServingPath, arrivals, lengths):
+    """The batch sim with the front end in series (servingpath.FrontEndQueue), on shared cores, steps of STEP."""
+    fe = servingpath.FrontEndQueue(path, arrivals)
+    return batchsim.simulate(lengths, const, 10_000, 16, 256, arrivals=fe, log_tokens=True,
+                             served_step_s=lambda e, n, a: path.step_s(e, n, a, True), delivered_s=fe.delivered_s)
+
+
+SERIES = ServingPath(stream_token_s=0.002, stream_step_s=0.003, stream_request_s=0.005, shares_cores=True,
+                     in_series=True)
+
+
+def test_in_series_a_closed_loop_of_4_streams():
+    """4 streams, prompt 32 / 5 out, 5 ms per request and 2 ms per token in the front end's own queue, 3 ms per step on
+    the step. The 4 requests at t=0 are handled one after another: admissible at 5, 10, 15, 20 ms. The engine
+    starts at 5 ms with request 0 alone (13 ms step: 10 + 3), so the waves do not stay together:
+    t=5: step 1 = [r0 prefill], ends 18; r0's first token to the front end, free at 20: delivered 20 + 2 = 22.
+    t=18: r1, r2, r3 admissible (10, 15, 20 > 18: only r1, r2); step 2 = [r0 decode, r1, r2 prefill], ends 31;
+    3 tokens delivered at max(31, 22) + 6 = 37. TTFT r0 = 22 ms, r1 = r2 = 37 ms; r0's 2nd token came at 37.
+    t=31: step 3 = [r0, r1, r2 decode, r3 prefill], ends 44; 4 tokens delivered at 44 + 8 = 52 (r3's first, r0's 3rd).
+    The wave no longer moves as one: each stream's TTFT includes its place in the front end's queue."""
+    out = series(SERIES, ClosedLoop(8, 4), [(32, 5)] * 8)
+    r0, r1, r2, r3 = out.requests[:4]
+    assert r0.first_token_s == pytest.approx(0.022)
+    assert r1.first_token_s == pytest.approx(0.037) and r2.first_token_s == pytest.approx(0.037)
+    assert r3.first_token_s == pytest.approx(0.052)
+    assert r0.token_s[1] == pytest.approx(0.037) and r0.token_s[2] == pytest.approx(0.052)
+
+
+def test_in_series_one_stream_is_the_sum_of_the_stages():
+    """Concurrency 1: TTFT = request 5 + step (10 + 3) + one token 2 = 20 ms; TPOT = the step 13 ms (the front end is
+    idle when each token comes); the next request is sent at the last token's delivery: 20 + 4 x 13 = 72 ms."""
+    out = series(SERIES, ClosedLoop(3, 1), [(32, 5)] * 3)
+    assert [r.first_token_s - r.arrival_s for r in out.requests] == pytest.approx([0.020] * 3)
+    assert [tpot(r) for r in out.requests] == pytest.approx([0.013] * 3)
+    assert [r.arrival_s for r in out.requests] == pytest.approx([0.0, 0.072, 0.144])
+    assert out.elapsed_s == pytest.approx(0.216)
+
+
+def test_in_series_a_request_waits_behind_the_tokens_being_streamed():
+    """Request 0 at t=0 (prompt 32, 3 out), request 1 at 20 ms. Token cost 10 ms, so request 0's first token
+    (step 5-18 ms) is streamed 18-28 ms; request 1, arriving at 20 ms while it is, waits until 28 and is handled
+    28-33 ms: admissible at 33. Step 2 (18-31) yields r0's 2nd token, which comes after request 1 in the front
+    end's queue: streamed 33-43. Step 3 starts at 31 with r0 decoding alone (r1 not yet admissible) and ends at 44:
+    r0's last token, streamed 44-54. Step 4 (44-57) admits r1: its first token streamed 57-67. TTFT r1 = 67 - 20 =
+    47 ms, of which 13 ms is the front end's queue and work before the engine saw it."""
+    path = ServingPath(stream_token_s=0.010, stream_step_s=0.003, stream_request_s=0.005, shares_cores=True,
+                       in_series=True)
+    out = series(path, OpenArrivals([0.0, 0.020]), [(32, 3), (32, 3)])
+    r0, r1 = out.requests
+    assert r0.token_s == pytest.approx([0.028, 0.043, 0.054])
+    assert r1.first_token_s == pytest.approx(0.067) and r1.arrival_s == pytest.approx(0.020)
+
+
+def test_in_series_profiles_round_trip_and_old_ones_read_as_not_in_series():
+    assert servingpath.from_dict(SERIES.as_dict()) == dataclasses.replace(SERIES, source=SERIES.source)
+    assert not servingpath.from_dict({"stream_step_s": 0.001}).in_series
+    with pytest.raises(ValueError, match="in_series"):
+        servingpath.from_dict({"in_series": "yes"})
+
+
+def test_in_series_only_the_per_step_term_lengthens_the_step():
+    assert SERIES.step_s(0.010, 4, 2, True) == pytest.approx(0.013)
+    assert dataclasses.replace(SERIES, in_series=False).step_s(0.010, 4, 2, True) == pytest.approx(0.031)
 
 
 def test_sharing_is_stated_or_follows_the_hardware():

@@ -47,6 +47,17 @@ def test_one_level_at_concurrency_1_gives_the_token_and_the_request_cost():
     assert path.source.startswith("measured: fitted on 1 bench serve rows of qwen2.5-7b-instruct (concurrency 1)")
 
 
+def test_in_series_one_level_at_concurrency_1_gives_the_step_and_the_request_cost():
+    """C = 1 with the front end in series: TPOT = engine + s (the per-step term stays on the step, and each token is
+    streamed while the front end is idle, adding nothing to the gap between tokens once t is 0); TTFT = q (before the
+    engine sees the request) + prefill + s. Planted TPOT + 4 ms and TTFT + 34 ms: s = 4 ms, q = 34 - 4 = 30 ms."""
+    prof = published()
+    path = servingfit.fit([planted(prof, 1, 4.0, 34.0)], HW, prof, free=("stream_step_s", "stream_request_s"),
+                          shares_cores=True, in_series=True)
+    assert (path.stream_step_s, path.stream_request_s) == pytest.approx((0.004, 0.030), rel=1e-4)
+    assert path.in_series and path.stream_token_s == 0.0
+
+
 def test_a_level_of_4_streams_charges_4_tokens_a_step():
     """C = 4 in lockstep (8 equal requests, two waves of 4): each decode step streams 4 tokens and each wave's first
     step admits 4 requests and streams their 4 first tokens. Planted t = 3 ms: TPOT + 4 x 3 = 12 ms, TTFT + 4 x 3 =
@@ -97,6 +108,11 @@ def test_calibrate_with_serve_rows_writes_the_serving_path(tmp_path, capsys):
     # the same rows on a GPU left to `auto`: the front end has cores of its own (not stated shared)
     assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--out", str(out)]) == 0
     assert profile.load(out).serving.shares_cores is False
+    # stated in series: written so, and said so
+    assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--front-end", "series", "--out",
+                     str(out)]) == 0
+    assert profile.load(out).serving.in_series and profile.load(out).serving.shares_cores is True
+    assert "in series with the engine" in capsys.readouterr().out
     # a parameter that is not one: one line, exit 2, no profile written
     capsys.readouterr()
     bad = tmp_path / "bad.yaml"
