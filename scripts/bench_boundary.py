@@ -12,10 +12,12 @@ that one server, with bench serve's seeded Poisson arrivals (every level sends t
    (the median over the repeats of the grid's lowest rate's TTFT p50), i.e. "at the boundary 99% of requests wait
    at most K times what one waits on an idle server";
 4. each repeat's boundary by the search's own rule (bench.analysis.boundary.bracket): the highest rate meeting
-   the target below the lowest rate missing it; the first repeat's is "the grid's boundary", the others show how
-   far the grid itself moves between repeats (its noise floor);
+   the target below the lowest rate missing it, which show how far the grid itself moves between repeats (its
+   noise floor); and "the grid's boundary": the same rule on each rate's requests of every repeat pooled (the
+   grid's most precise reading, judged on as many requests as the search's confirmed boundary), or the one
+   repeat's with --grid-repeats 1;
 5. the search: `bench serve --find-max-load --request-rate <grid's lowest rate> --slo-ttft-ms <target>`, which
-   measures its levels afresh.
+   measures its levels afresh and confirms its boundary (its level measured twice, the requests pooled).
 Prints the grid, both boundaries, their difference (the check: within 10%), and k (levels the search measured)
 against the grid's size.
 
@@ -111,6 +113,16 @@ def pooled_steps(rows: list[dict], records: Path, slo):
                    for rate, t in ttfts.items()], slo)
 
 
+def search_record(out: Path, rows: list[dict]) -> dict:
+    """The search's part of its <sweep_id>.sweep.json (bench.serve.maxload.search_record): steps, pooled bounds."""
+    import json
+
+    if not rows:
+        return {}
+    path = out.with_suffix("") / f"{rows[0]['sweep_id']}.sweep.json"
+    return json.loads(path.read_text()).get("search") or {} if path.exists() else {}
+
+
 def fmt(x) -> str:
     return "-" if x is None else f"{x:.2f}"
 
@@ -179,7 +191,9 @@ def main() -> int:
         print(f"| {rate:g} | {f:.2f} | " + " | ".join(cells_) + " |")
     bounds = {i: bracket(per_repeat[i]) for i in repeats}
     pooled = pooled_steps(grid_rows, folder / "grid", slo) if len(repeats) > 1 else None
-    grid_lo, grid_hi = bounds[repeats[0]]
+    # the grid's boundary: its repeats pooled (each rate's n x repeats requests, as the search's confirmed boundary
+    # is judged on 2 x n), else its one pass
+    grid_lo, grid_hi = bracket(pooled) if pooled else bounds[repeats[0]]
     for i in repeats:
         lo, hi = bounds[i]
         print(f"grid repeat {i}: boundary {lo} req/s (lowest failing {hi})")
@@ -188,9 +202,15 @@ def main() -> int:
         print(f"grid, repeats pooled ({len(repeats)} x {a.num_prompts} requests a rate): boundary {lo} req/s "
               f"(lowest failing {hi}; bounds " + ", ".join(f"{s.level:g}: {fmt(s.verdict.ttft_p99_bound_ms)}"
                                                           for s in pooled) + ")")
-    print("search steps: " + ", ".join(f"{r['search_step']}: {r['request_rate']:g} req/s "
-                                       f"{'pass' if r['search_passed'] else 'miss'} ({fmt(r.get(KEY))} ms)"
-                                       for r in sorted(search_rows, key=lambda r: r["search_step"] or 0)))
+    record = search_record(folder / "search.csv", search_rows)
+    pooled_of = {st["run_id"]: st["pooled"] for st in record.get("steps", []) if st.get("pooled")}
+    print("search steps: " + ", ".join(
+        f"{r['search_step']}: {r['request_rate']:g} req/s {'pass' if r['search_passed'] else 'miss'} "
+        + (f"(confirmation: {fmt(pooled_of[r['run_id']]['ttft_p99_bound_ms'])} ms over "
+           f"{pooled_of[r['run_id']]['runs']} runs pooled; this run {fmt(r.get(KEY))} ms)"
+           if r["run_id"] in pooled_of else f"({fmt(r.get(KEY))} ms)")
+        for r in sorted(search_rows, key=lambda r: r["search_step"] or 0)))
+    print(f"search stopped: {record.get('stopped')}")
     found = [r for r in search_rows if r.get("slo_boundary")]
     k = len(search_rows)
     if not found or grid_lo is None:
@@ -198,9 +218,13 @@ def main() -> int:
         return 1
     b = found[0]["request_rate"]
     diff = abs(b - grid_lo) / grid_lo
-    noise = [abs(bounds[i][0] - grid_lo) / grid_lo for i in repeats[1:] if bounds[i][0] is not None]
+    first = bounds[repeats[0]][0]
+    noise = [abs(bounds[i][0] - first) / first for i in repeats[1:] if bounds[i][0] is not None and first]
+    which = "pooled " if pooled else ""
     print(f"search: boundary {b:g} req/s with k = {k} levels against the grid's {len(rates)} (x {len(repeats)} "
-          f"repeats): {diff:.1%} from the grid's boundary ({'within' if diff <= 0.10 else 'NOT within'} 10%)"
+          f"repeats): {diff:.1%} from the grid's {which}boundary {grid_lo:g} "
+          f"({'within' if diff <= 0.10 else 'NOT within'} 10%)"
+          + (f"; each repeat's boundary is {', '.join(f'{bounds[i][0]:g}' for i in repeats)}" if pooled else "")
           + (f"; the grid's own repeats differ by {', '.join(f'{n:.1%}' for n in noise)}" if noise else ""))
     print(f"rows: {folder}")
     return 0 if diff <= 0.10 else 1

@@ -15,8 +15,17 @@ Search (`next_level`, driven by `search_max_load`): grow, then bisect.
    levels, when the next level would start after the time limit (the next level is taken to last as long as the
    longest so far), or at `max_level`.
 The boundary is lo, the highest passing level below every failing one. bench plan takes its throughput as a
-replica's capacity when the plan asks for the targets the search was run for (boundary_refs). Levels are tried in order, so a level's
-verdict is never revisited: a noisy pass above the bracket cannot appear, the bracket only narrows.
+replica's capacity when the plan asks for the targets the search was run for (boundary_refs). Levels are tried in
+order, so a level's verdict is revisited only by its confirmation: a noisy pass above the bracket cannot appear.
+
+Confirmation (`Settings.confirm`; bench serve's measured levels): when the search would stop, its lo is measured a
+second time and judged on the requests of both measurements pooled (`pool`), twice the samples for its p99 bound.
+A level near the boundary passes or misses by luck: near capacity a level's TTFTs come in a few queue bursts, so its
+n requests are far fewer than n independent samples and one run's p99 bound (at n = 320 about the slowest request)
+moves by tens of percent between identical runs (docs/serve.md). A search that took one lucky pass as lo would
+keep it. Confirmed, lo stays the boundary; missed, it becomes the lowest failing level and the search goes on below
+it (bisecting, then confirming the new lo). With confirmation the boundary is always a confirmed level: a search
+whose limits stop it before one is confirmed reports none. A deterministic server (the simulated one) needs none.
 """
 
 from __future__ import annotations
@@ -64,6 +73,7 @@ class Settings:
     tolerance: float = SEARCH_TOLERANCE
     growth: float = DEFAULT_GROWTH
     max_level: float = math.inf
+    confirm: bool = False  # measure lo again and judge it on both measurements pooled (module doc)
 
     def __post_init__(self):
         if self.axis not in (RATE, CONCURRENCY):
@@ -80,6 +90,7 @@ class Step:
     passed: bool
     missed: tuple[str, ...]
     seconds: float
+    pooled: int = 1  # measurements of this level the verdict is judged on (2: a confirmation)
 
 
 @dataclass
@@ -95,8 +106,12 @@ class SearchResult:
 
     @property
     def boundary(self) -> Step | None:
+        """The step at lo, its last (a confirmation when there was one); with confirm, only a confirmed one."""
         lo, _ = self.bracket
-        return next((s for s in self.steps if s.passed and s.level == lo), None) if lo is not None else None
+        at = [s for s in self.steps if s.passed and s.level == lo] if lo is not None else []
+        if self.settings.confirm:
+            at = [s for s in at if s.pooled > 1]
+        return at[-1] if at else None
 
 
 def bracket(steps: list[Step]) -> tuple[float | None, float | None]:
@@ -139,29 +154,49 @@ def next_level(steps: list[Step], s: Settings) -> tuple[float | None, str]:
 
 def search_max_load(measure: Callable[[float], Verdict], settings: Settings, slo: Slo,
                     clock: Callable[[], float] = time.monotonic,
-                    on_step: Callable[[Step], None] | None = None) -> SearchResult:
+                    on_step: Callable[[Step], None] | None = None,
+                    pool: Callable[[list[Verdict]], Verdict] | None = None) -> SearchResult:
     """Measure levels by `next_level` until it stops or the step or time limit comes; `measure(level)` returns the
-    level's Verdict. `on_step` sees each step as it is decided (bench serve writes its row there)."""
+    level's Verdict. `on_step` sees each step as it is decided (bench serve writes its row there). With
+    settings.confirm, `pool(verdicts)` judges a level on every measurement of it together (module doc)."""
     if not slo.given:
         raise ValueError("the search needs a TTFT or TPOT target")
+    if settings.confirm and pool is None:
+        raise ValueError("a search that confirms its boundary needs a pool function")
     result = SearchResult(settings)
+    raw: dict[float, list[Verdict]] = {}  # every measurement of each level, as measured
+    confirmed: set[float] = set()
     t_start = clock()
     while True:
         level, why = next_level(result.steps, settings)
-        if level is None:
-            result.stopped = why
-            break
-        if len(result.steps) >= settings.max_steps:
-            result.stopped = f"step limit ({settings.max_steps} levels)"
-            break
+        lo, _ = result.bracket
+        to_confirm = settings.confirm and lo is not None and lo not in confirmed
         longest = max((st.seconds for st in result.steps), default=0.0)
-        if clock() - t_start + longest > settings.max_time_s:
+        last_chance = (len(result.steps) == settings.max_steps - 1
+                       or clock() - t_start + 2 * longest > settings.max_time_s)
+        confirming = to_confirm and (level is None or last_chance)  # the last level the limits allow confirms lo
+        if level is None and not confirming:
+            result.stopped = why
+        elif len(result.steps) >= settings.max_steps:
+            result.stopped = f"step limit ({settings.max_steps} levels)"
+        elif clock() - t_start + longest > settings.max_time_s:
             result.stopped = f"time limit ({settings.max_time_s:g} s)"
+        if result.stopped:
+            if settings.confirm and lo is not None:
+                result.stopped += ("; boundary confirmed on its measurements pooled" if lo in confirmed else
+                                   "; its highest passing level not confirmed: no boundary")
             break
+        if confirming:
+            level = lo
         t0 = clock()
         verdict = measure(level)
+        raw.setdefault(level, []).append(verdict)
+        if confirming:
+            confirmed.add(level)
+            verdict = pool(raw[level])
         missed = tuple(misses(verdict, slo))
-        step = Step(len(result.steps) + 1, level, verdict, not missed, missed, clock() - t0)
+        step = Step(len(result.steps) + 1, level, verdict, not missed, missed, clock() - t0,
+                    len(raw[level]) if confirming else 1)
         result.steps.append(step)
         if on_step is not None:
             on_step(step)

@@ -131,6 +131,10 @@ class ServeConfig(RunConfig):
                                                                  "level is within this share above the highest "
                                                                  "passing one", metavar="F", group="search", gt=0.0,
                                      le=1.0)
+    search_confirm: bool = option(True, "--find-max-load: measure the boundary's level again and keep it only if "
+                                        "the requests of both runs pooled meet the targets (a level near the boundary "
+                                        "passes or misses by luck); --no-search-confirm: once (the simulated server "
+                                        "never confirms: it is deterministic)", group="search")
     server_timeout_s: float = option(900.0, "deadline for the local server's /health", flags=("--server-timeout",),
                                      metavar="S", gt=0.0, allow_inf_nan=False)
 

@@ -109,9 +109,14 @@ def print_search(search: dict, first: dict) -> None:
     lo, hi = search["bracket"] or (None, None)
     above = f", the lowest failing {num(hi)}" if hi is not None else ""
     label = f"predicted: {first['engine_version']}" if is_predicted(first.get("engine") or "") else "measured"
+    pooled = next((s.get("pooled") for s in search["steps"] if s["run_id"] == search["boundary_run_id"]), None)
+    confirmed = "" if not pooled else " and ".join(
+        f"{name} p99 bound {ms(pooled[key])} ms" for name, key in (("TTFT", "ttft_p99_bound_ms"),
+                                                                  ("TPOT", "tpot_p99_bound_ms")) if pooled.get(key)
+    ) + f" over its {pooled['runs']} runs' requests pooled; "
     console.print(f"max load meeting {targets}: [bold]{num(search['boundary'])} {unit}[/bold] ({label}, row "
-                  f"{search['boundary_run_id']}, slo_boundary true), found in {steps} levels{above}; stopped: "
-                  f"{search['stopped']}")
+                  f"{search['boundary_run_id']}, slo_boundary true), found in {steps} levels{above}; {confirmed}"
+                  f"stopped: {search['stopped']}")
 
 
 def _goodput(r: dict) -> str:

@@ -18,20 +18,26 @@ def test_a_search_writes_a_row_per_level_and_marks_the_boundary(tmp_path, capsys
     out = tmp_path / "serve.csv"
     with FaultServer() as server:
         t = time.monotonic()
-        # a target every level meets (60 s): the search grows 1000/s -> 2000/s and the step limit ends it
+        # a target every level meets (60 s): the search grows 1000/s -> 2000/s, and the last step the limit allows
+        # measures 2000/s again to confirm it (both runs' requests pooled)
         code = main(["serve", *WORKLOAD, "--endpoint", server.url, "--out", str(out), "--find-max-load",
-                     "--slo-ttft-ms", "60000", "--num-prompts", "299", "--request-rate", "1000", "--max-steps", "2"])
+                     "--slo-ttft-ms", "60000", "--num-prompts", "299", "--request-rate", "1000", "--max-steps", "3"])
     assert code == 0 and time.monotonic() - t < BOUND_S
     rows = pd.read_csv(out)
-    # the best passing level is held back until the search ends: the rows come in the order they were decided
-    assert list(rows["request_rate"]) == [1000.0, 2000.0] and list(rows["search_step"]) == [1, 2]
-    assert list(rows["search_passed"]) == [True, True] and list(rows["slo_boundary"]) == [False, True]
+    # the confirmation, the boundary, is held back until the search ends: the rows come in the order decided
+    assert list(rows["request_rate"]) == [1000.0, 2000.0, 2000.0] and list(rows["search_step"]) == [1, 2, 3]
+    assert list(rows["search_passed"]) == [True] * 3 and list(rows["slo_boundary"]) == [False, False, True]
     assert (rows["ttft_p99_bound_ms"] <= 60000).all() and rows["sweep_id"].nunique() == 1
     assert rows["energy_note"].str.startswith("an endpoint's GPUs").all() and rows["energy_j"].isna().all()
     sweep = json.loads((out.with_suffix("") / f"{rows['sweep_id'][0]}.sweep.json").read_text())["search"]
-    assert sweep["axis"] == "rate" and sweep["boundary"] == 2000.0 and sweep["stopped"] == "step limit (2 levels)"
-    assert sweep["boundary_run_id"] == rows["run_id"][1] and sweep["bracket"] == [2000.0, None]
-    assert "max load meeting TTFT p99 bound <= 60,000 ms: 2,000 requests/s (Poisson)" in capsys.readouterr().out
+    assert sweep["axis"] == "rate" and sweep["boundary"] == 2000.0 and sweep["confirm"] is True
+    assert sweep["stopped"] == "step limit (3 levels); boundary confirmed on its measurements pooled"
+    assert sweep["boundary_run_id"] == rows["run_id"][2] and sweep["bracket"] == [2000.0, None]
+    pooled = sweep["steps"][2]["pooled"]
+    assert pooled["runs"] == 2 and pooled["ttft_p99_bound_ms"] <= 60000 and "pooled" not in sweep["steps"][1]
+    said = capsys.readouterr().out
+    assert "max load meeting TTFT p99 bound <= 60,000 ms: 2,000 requests/s (Poisson)" in said
+    assert " over its 2 runs' requests pooled; stopped: step limit (3 levels); boundary confirmed" in said
 
 
 @pytest.mark.parametrize("argv, message", [
