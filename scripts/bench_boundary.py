@@ -97,20 +97,18 @@ def grid_steps(rows: list[dict], slo):
 
 
 def pooled_steps(rows: list[dict], records: Path, slo):
-    """The grid judged on each rate's requests of every repeat together (the TTFTs in the level records): the
-    bound of n x repeats samples, a second reading of the grid's boundary beside each repeat's."""
+    """The grid judged on each rate's requests of every repeat together (the level records), by the search's own
+    pooling (bench.serve.maxload.pooled_verdict): a second reading of the grid's boundary beside each repeat's."""
     import json
+    from types import SimpleNamespace
 
-    from bench.analysis.boundary import Verdict
-    from bench.measure.uncertainty import percentile_upper_bound
+    from bench.serve.maxload import pooled_verdict
 
-    ttfts: dict[float, list[float]] = {}
+    runs: dict[float, list] = {}
     for r in rows:
         rec = json.loads((records / f"{r['run_id']}.json").read_text())
-        ttfts.setdefault(float(r["request_rate"]), []).extend(
-            q["ttft_s"] * 1e3 for q in rec["requests"] if q.get("success") and q.get("ttft_s") is not None)
-    return judged([(rate, Verdict(True, percentile_upper_bound(t, 99.0), None, f"{rate:g}"))
-                   for rate, t in ttfts.items()], slo)
+        runs.setdefault(float(r["request_rate"]), []).append(SimpleNamespace(row=r, record=rec))
+    return judged([(rate, pooled_verdict(outcomes)) for rate, outcomes in runs.items()], slo)
 
 
 def search_record(out: Path, rows: list[dict]) -> dict:
