@@ -21,10 +21,13 @@ The table: TTFT p50 and p90 and TPOT p50, measured and predicted, predicted / me
 --serving-fit adds the serving path (the API server's and client's host seconds per streamed token and per request,
 docs/roofline.md), fitted on measured levels the table does not check: conc:C, this model's measured level at
 concurrency C (copied to OUT_DIR/serve-fit-concC.csv; the table then leaves it out), or model:NAME, `bench serve` of
-another model at concurrency 1 and 4, same workload and server (OUT_DIR/serve-fit-NAME.csv). `bench calibrate ...
---serve-rows THOSE` writes OUT_DIR/profile-serving-....yaml (the same engine fit, plus the path; --serving-free its
-parameters); the sim runs with that profile (OUT_DIR/sim-*-serving-....csv) and the rates are shares of its
-capacity. A rerun with another --serving-fit or --serving-free on the same OUT_DIR measures this model's levels
+another model at concurrency 1 and 4, same workload and server (OUT_DIR/serve-fit-NAME.csv). conc:C: `bench calibrate
+... --serve-rows THOSE` writes OUT_DIR/profile-serving-....yaml (the same engine fit, plus the path; --serving-free
+its parameters, --front-end where the front end runs). model:NAME: NAME's own engine is calibrated on its own
+`bench run` rows (OUT_DIR/run-NAME.csv, run-prefill-NAME.csv), the path fitted on its serve rows with that engine
+(OUT_DIR/profile-NAME-serving-....yaml), and this model's profile takes only the path (`bench calibrate
+--serving-from`): a fit with this model's engine would count the other model's engine speed as front-end cost. The
+sim runs with the profile (OUT_DIR/sim-*-serving-....csv) and the rates are shares of its capacity. A rerun with another --serving-fit or --serving-free on the same OUT_DIR measures this model's levels
 again never (each step is skipped when its file exists), and predicts the measured rates (read back from
 OUT_DIR/serve-rate.csv).
 """
@@ -93,7 +96,7 @@ def held_out(fit_level: str | None) -> str | None:
 def tag_of(fit_level: str, free: str, front_end: str = "auto") -> str:
     """The files of one --serving-fit, --serving-free and --front-end choice: -serving-conc1, -serving-tiny-glm, the
     fitted parameters after them unless they are the default ones, and the front end unless auto."""
-    tag = "-serving-" + fit_level.partition(":")[2] if fit_level.startswith("model:") else \
+    tag = "-serving-" + fit_level.partition(":")[2] + "-own-engine" if fit_level.startswith("model:") else \
         "-serving-conc" + fit_level.partition(":")[2]
     if free != DEFAULT_FREE:
         tag += "-" + free.replace("stream_", "").replace("_s", "").replace(",", "-")
@@ -112,6 +115,23 @@ def copy_rows(src: Path, dst: Path, keep) -> None:
         w.writerows(kept)
 
 
+def offline_rows(out: Path, model: str, dtype: str, prefill_rows: bool, suffix: str = "") -> list[str]:
+    """The `bench run` rows an engine is calibrated on (measured when missing): 128 in / 32 out at SEQS, and with
+    prefill_rows 512 in / 4 out at 1 and 8 (the prefill and decode costs then come from different rows)."""
+    common = ["--model", model, "--dtype", dtype, "--seed", "1", "--hardware", HW]
+    runs = out / f"run{suffix}.csv"
+    if not runs.exists():
+        bench(out, "run", *common, "--input-len", "128", "--output-len", "32", "--num-prompts", "16",
+              "--max-num-seqs", ",".join(map(str, SEQS)), "--out", str(runs))
+    if not prefill_rows:
+        return [str(runs)]
+    prefill = out / f"run-prefill{suffix}.csv"
+    if not prefill.exists():
+        bench(out, "run", *common, "--input-len", "512", "--output-len", "4", "--num-prompts", "8",
+              "--max-num-seqs", "1,8", "--out", str(prefill))
+    return [str(runs), str(prefill)]
+
+
 def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given_rates: str | None = None,
             fit_level: str | None = None, free: str = "", front_end: str = "auto") -> str:
     """Every step (module doc); returns the suffix of the sim's files ("" or -serving...)."""
@@ -120,15 +140,7 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
         shutil.copy(REPO / "hardware.yaml", out / "hardware.yaml")
         bench(out, "probe", "--name", HW, "--dtype", dtype, "--seconds", "6", "--replace")
     common = ["--model", model, "--dtype", dtype, "--input-len", "128", "--output-len", "32", "--seed", "1"]
-    if not (out / "run.csv").exists():
-        bench(out, "run", *common, "--num-prompts", "16", "--max-num-seqs", ",".join(map(str, SEQS)), "--hardware", HW,
-              "--out", str(out / "run.csv"))
-    calibration = [str(out / "run.csv")]
-    if prefill_rows:  # prompt-heavy rows too: the prefill and decode costs then come from different rows
-        if not (out / "run-prefill.csv").exists():
-            bench(out, "run", *common[:4], "--input-len", "512", "--output-len", "4", "--seed", "1", "--num-prompts",
-                  "8", "--max-num-seqs", "1,8", "--hardware", HW, "--out", str(out / "run-prefill.csv"))
-        calibration.append(str(out / "run-prefill.csv"))
+    calibration = offline_rows(out, model, dtype, prefill_rows)
     if not (out / "profile.yaml").exists():
         bench(out, "calibrate", *calibration, "--hardware", HW, "--out", str(out / "profile.yaml"))
     serve = [*common, "--num-prompts", "48", "--max-num-seqs", str(max(SEQS))]
@@ -148,8 +160,17 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
             other = ["--model", value, *serve[2:]]
             bench(out, "serve", *other, "--concurrencies", ",".join(map(str, FIT_CONCURRENCIES)),
                   "--out", str(fit_rows))
-        if not prof.exists():
-            bench(out, "calibrate", *calibration, "--hardware", HW, "--serve-rows", str(fit_rows),
+        fit_with = calibration
+        if kind == "model":  # that model's own engine: its offline rows, so the fit moves only the front end's cost
+            fit_with = offline_rows(out, value, dtype, prefill_rows, suffix=f"-{value}")
+        if not prof.exists() and kind == "model":
+            theirs = out / f"profile-{value}{tag}.yaml"
+            if not theirs.exists():
+                bench(out, "calibrate", *fit_with, "--hardware", HW, "--serve-rows", str(fit_rows),
+                      "--serve-free", free, "--front-end", front_end, "--out", str(theirs))
+            bench(out, "calibrate", *calibration, "--hardware", HW, "--serving-from", str(theirs), "--out", str(prof))
+        elif not prof.exists():
+            bench(out, "calibrate", *fit_with, "--hardware", HW, "--serve-rows", str(fit_rows),
                   "--serve-free", free, "--front-end", front_end, "--out", str(prof))
     sim = ["--engine", "sim", "--hardware", HW, "--profile", str(prof)]
     if not (out / f"sim-conc{tag}.csv").exists():

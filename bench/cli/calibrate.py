@@ -33,11 +33,15 @@ class CalibrateOptions(BaseModel):
     serve_free: list[str] = option(list(SERVING_FIT_DEFAULT), "--serve-rows: the serving parameters to "
                                    "fit (of stream_token_s, stream_step_s, stream_request_s; the rest stay 0)",
                                    metavar="P1,P2", comma_list=True)
+    serving_from: str | None = option(
+        None, "take the serving path from another profile of this machine (one `bench calibrate --serve-rows` wrote, "
+              "fitted on another model's serve rows with that model's own engine rows): the front end's cost moves "
+              "to this model, the engine's does not", metavar="PROFILE.yaml")
     front_end: Literal["auto", "shared", "own-cores", "series"] = option(
         "auto", "--serve-rows: whether the server's front end shares the engine's cores (its time adds to each step), "
                 "has its own (it overlaps the step), or is a queue of its own in series with the engine on shared "
                 "cores (its per-token and per-request time delays what it handles, its per-step time adds to the "
-                "step: vLLM's CPU build); auto: shared on a CPU entry, own cores on a GPU")
+                "step: vLLM's CPU build); auto: in series on a CPU entry, own cores on a GPU")
 
 
 class ProbeOptions(BaseModel):
@@ -88,15 +92,19 @@ def cmd_calibrate(args) -> int:
     predict.require_gpu(name)
     measured = calibrate.measured_from_rows(rows)
     prof = calibrate.calibrate(measured, name, opts.name or out.stem)
+    if opts.serve_rows and opts.serving_from:
+        raise BenchError("give --serve-rows (fit the serving path here) or --serving-from (take a fitted one), not both")
     if opts.serve_rows:
         prof = with_serving(prof, opts, name)
+    elif opts.serving_from:
+        prof = serving_taken(prof, Path(opts.serving_from), name)
     profile.save(prof, out)
     p = prof.parameters
     print(f"{prof.name}: {prof.rows} rows on {name}; bandwidth {pct(p.bandwidth_fraction)} of "
           f"{'measured' if not hardware.get_hardware(name).bf16_tflops else 'datasheet'} peak, compute "
           f"{pct(p.compute_fraction)}, step overhead {ms(p.step_overhead_s * 1e3)} ms, per sequence "
           f"{ms(p.sequence_overhead_s * 1e3)} ms; band {num(prof.band_low)}-{ratio(prof.band_high)} predicted")
-    if opts.serve_rows:
+    if opts.serve_rows or opts.serving_from:
         sp = prof.serving
         where = ("in series with the engine, sharing its cores" if sp.in_series else
                  "sharing the engine's cores" if sp.shares_cores else "on cores of its own")
@@ -116,12 +124,31 @@ def with_serving(prof, opts: CalibrateOptions, hardware_name: str):
     from bench.serve import servingfit
 
     rows = [r for f in opts.serve_rows for r in typed.read_rows(Path(f))[1]]
-    shares = {"shared": True, "own-cores": False, "series": True}.get(opts.front_end)
-    if shares is None:
-        shares = servingpath.shares_cores_on(servingpath.ServingPath(), predict.require_gpu(hardware_name).host_cores)
-    path = servingfit.fit(rows, hardware_name, prof, tuple(opts.serve_free), shares_cores=shares,
-                          in_series=opts.front_end == "series")
+    front_end = opts.front_end
+    if front_end == "auto":  # a CPU entry: vLLM's CPU build pins its worker to one core, the front end on another
+        cpu = servingpath.shares_cores_on(servingpath.ServingPath(), predict.require_gpu(hardware_name).host_cores)
+        front_end = "series" if cpu else "own-cores"
+    path = servingfit.fit(rows, hardware_name, prof, tuple(opts.serve_free), shares_cores=front_end != "own-cores",
+                          in_series=front_end == "series")
     return dataclasses.replace(prof, serving=path)
+
+
+def serving_taken(prof, source: Path, hardware_name: str):
+    """The profile with the serving path of `source` (another profile), which must have been measured on the same
+    machine: a front end's cost is the machine's and the server's, not the model's engine."""
+    import dataclasses
+
+    from bench.roofline import profile
+
+    other = profile.load(source)
+    if other.serving.is_zero or not other.serving.source.startswith("measured"):
+        raise BenchError(f"--serving-from {source}: it has no measured serving path (write one with `bench calibrate "
+                         "RUNS.csv --serve-rows SERVE.csv --out ...`)")
+    if other.hardware != hardware_name:
+        raise BenchError(f"--serving-from {source}: fitted on {other.hardware}, these rows ran on {hardware_name}; a "
+                         "serving path belongs to the machine it was measured on")
+    return dataclasses.replace(prof, serving=dataclasses.replace(
+        other.serving, source=f"{other.serving.source}; taken from profile {other.name} ({source.name})"))
 
 
 def cmd_probe(args) -> int:

@@ -28,7 +28,7 @@ SEARCH_MAX_STEPS = 10
 SEARCH_TOLERANCE = 0.05
 # bench calibrate --serve-rows: the serving path's parameters fitted by default (bench.roofline.servingpath names
 # them; declared here, where the command line's start reads it without numpy)
-SERVING_FIT_DEFAULT = ("stream_token_s", "stream_request_s")
+SERVING_FIT_DEFAULT = ("stream_step_s", "stream_request_s")  # per step, not per token: docs/roofline.md's validation
 
 
 @dataclass(frozen=True)

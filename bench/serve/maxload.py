@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bench.analysis.boundary import Settings, SearchResult, Step, Verdict, search_max_load
+from bench.config.engines import is_predicted
 from bench.config.serve import Level, ServeConfig
 from bench.execution.signals import Interrupted, signal_name, signals_deferred
 from bench.measure.metrics import p99_honesty
@@ -23,7 +24,7 @@ from bench.measure.metrics import p99_honesty
 
 def search_settings(cfg: ServeConfig) -> Settings:
     """Concurrency when --concurrency is given, else Poisson request rate; from the one level given (default 1)."""
-    confirm = cfg.search_confirm and cfg.engine != "sim"  # the simulated server is deterministic
+    confirm = cfg.search_confirm and not is_predicted(cfg.engine)  # the simulated server is deterministic
     if cfg.concurrencies:
         return Settings("concurrency", float(cfg.concurrencies[0]), cfg.max_steps, cfg.search_timeout_s,
                         cfg.search_tolerance, confirm=confirm)

@@ -70,5 +70,7 @@ def test_the_fit_rows_are_copied_with_their_header(tmp_path):
 
 def test_file_suffixes_of_the_fitted_parameters():
     assert vs.tag_of("conc:1", vs.DEFAULT_FREE) == "-serving-conc1"
-    assert vs.tag_of("model:tiny-glm", vs.DEFAULT_FREE) == "-serving-tiny-glm"
-    assert vs.tag_of("conc:1", "stream_step_s,stream_request_s") == "-serving-conc1-step-request"
+    assert vs.tag_of("model:tiny-glm", vs.DEFAULT_FREE) == "-serving-tiny-glm-own-engine"
+    assert vs.tag_of("conc:1", "stream_token_s,stream_request_s") == "-serving-conc1-token-request"
+    assert vs.tag_of("model:tiny-glm", "stream_token_s,stream_request_s", "shared") == \
+        "-serving-tiny-glm-own-engine-token-request-shared"

@@ -41,7 +41,8 @@ def test_one_level_at_concurrency_1_gives_the_token_and_the_request_cost():
     first step admits it and streams its first token, so TTFT = prefill + q + t. Planted TPOT + 5 ms and TTFT + 35 ms:
     t = 5 ms, q = 35 - 5 = 30 ms."""
     prof = published()
-    path = servingfit.fit([planted(prof, 1, 5.0, 35.0)], HW, prof, shares_cores=True)
+    path = servingfit.fit([planted(prof, 1, 5.0, 35.0)], HW, prof, free=("stream_token_s", "stream_request_s"),
+                          shares_cores=True)
     assert (path.stream_token_s, path.stream_request_s) == pytest.approx((0.005, 0.030), rel=1e-4)
     assert path.shares_cores is True and path.stream_step_s == 0.0
     assert path.source.startswith("measured: fitted on 1 bench serve rows of qwen2.5-7b-instruct (concurrency 1)")
@@ -120,6 +121,40 @@ def test_calibrate_with_serve_rows_writes_the_serving_path(tmp_path, capsys):
                      "--out", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "stream_tokens_s is not one of" in err[0] and not bad.exists()
+
+
+def test_calibrate_takes_the_serving_path_of_another_profile(tmp_path, capsys):
+    """`--serving-from P`: the engine fitted on these rows, the serving path P's (fitted on another model's serve rows
+    with that model's own engine), its source saying where it came from. Refused in one line, exit 2, nothing
+    written: a profile without a measured path, one of another machine, and --serve-rows beside it."""
+    from bench import cli
+
+    runs = write_rows(tmp_path / "runs.csv", [result_row(MODEL, HW, batch=b, input_len=n, hardware=HW)
+                                              for b, n in ((1, 512), (8, 512), (32, 1024), (64, 256))])
+    assert cli.main(["calibrate", str(runs), "--out", str(tmp_path / "engine.yaml")]) == 0
+    engine = profile.load(tmp_path / "engine.yaml")
+    serve = write_rows(tmp_path / "serve.csv", [planted(engine, 1, 4.0, 34.0)])
+    other = tmp_path / "other.yaml"
+    assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--front-end", "series", "--out",
+                     str(other)]) == 0
+    out = tmp_path / "taken.yaml"
+    assert cli.main(["calibrate", str(runs), "--serving-from", str(other), "--out", str(out)]) == 0
+    got, fitted = profile.load(out), profile.load(other).serving
+    assert got.parameters == engine.parameters and got.serving.in_series
+    assert (got.serving.stream_step_s, got.serving.stream_request_s) == (fitted.stream_step_s, fitted.stream_request_s)
+    assert got.serving.source == f"{fitted.source}; taken from profile other (other.yaml)"
+    capsys.readouterr()
+    other_machine = write_rows(tmp_path / "h20.csv", [result_row(MODEL, "H20", batch=b, input_len=512, hardware="H20")
+                                                      for b in (1, 8, 32)])
+    for argv, message in ((["--serving-from", str(tmp_path / "engine.yaml")], "has no measured serving path"),
+                          (["--serving-from", str(other), "--serve-rows", str(serve)], "not both")):
+        bad = tmp_path / "bad.yaml"
+        assert cli.main(["calibrate", str(runs), *argv, "--out", str(bad)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0] and not bad.exists()
+    assert cli.main(["calibrate", str(other_machine), "--serving-from", str(other), "--out", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fitted on H100-SXM, these rows ran on H20" in err[0] and not bad.exists()
 
 
 def test_a_profile_with_the_path_predicts_the_planted_rows(tmp_path):
