@@ -24,7 +24,7 @@ STALL_TIMEOUT_S = 300.0  # no byte for this long and a request fails
 
 DEFAULT_CONCURRENCY = 1
 # --find-max-load (bench.analysis.boundary): levels at most, and the bracket's width at which it stops
-SEARCH_MAX_STEPS = 10
+SEARCH_MAX_STEPS = 14  # growth to the knee (~6), bisection of a 2x bracket to 5% (4), a confirmation that fails (3) and its retry
 SEARCH_TOLERANCE = 0.05
 # bench calibrate --serve-rows: the serving path's parameters fitted by default (bench.roofline.servingpath names
 # them; declared here, where the command line's start reads it without numpy)
