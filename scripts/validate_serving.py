@@ -27,9 +27,9 @@ its parameters, --front-end where the front end runs). model:NAME: NAME's own en
 `bench run` rows (OUT_DIR/run-NAME.csv, run-prefill-NAME.csv), the path fitted on its serve rows with that engine
 (OUT_DIR/profile-NAME-serving-....yaml), and this model's profile takes only the path (`bench calibrate
 --serving-from`): a fit with this model's engine would count the other model's engine speed as front-end cost. The
-sim runs with the profile (OUT_DIR/sim-*-serving-....csv) and the rates are shares of its capacity. A rerun with another --serving-fit or --serving-free on the same OUT_DIR measures this model's levels
-again never (each step is skipped when its file exists), and predicts the measured rates (read back from
-OUT_DIR/serve-rate.csv).
+sim runs with the profile (OUT_DIR/sim-*-serving-....csv) and the rates are shares of its capacity. A rerun with
+another --serving-fit, --serving-free or --front-end on the same OUT_DIR measures this model's levels again never
+(each step is skipped when its file exists), and predicts the measured rates (read back from OUT_DIR/serve-rate.csv).
 """
 
 from __future__ import annotations

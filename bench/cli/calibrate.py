@@ -93,7 +93,8 @@ def cmd_calibrate(args) -> int:
     measured = calibrate.measured_from_rows(rows)
     prof = calibrate.calibrate(measured, name, opts.name or out.stem)
     if opts.serve_rows and opts.serving_from:
-        raise BenchError("give --serve-rows (fit the serving path here) or --serving-from (take a fitted one), not both")
+        raise BenchError("give --serve-rows (fit the serving path here) or --serving-from (take a fitted one), "
+                         "not both")
     if opts.serve_rows:
         prof = with_serving(prof, opts, name)
     elif opts.serving_from:

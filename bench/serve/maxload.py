@@ -6,8 +6,9 @@ slo_boundary. Rows are appended as the levels are measured, except the best pass
 the boundary is known only when a higher level passes (then it is written, slo_boundary false) or the search ends
 (then true). A measured search confirms its boundary (--search-confirm, bench.analysis.boundary): its level is
 measured again, and that row's search_passed is judged on the requests of both runs pooled (their p99 bounds in
-the search record); only a passing confirmation can be the boundary, so only it is held. So at most one measured row waits in memory; Ctrl-C or SIGTERM writes it (false: an interrupted
-search marks no boundary) with the interrupted level's. The rows of one search share its sweep_id, and
+the search record); only a passing confirmation can be the boundary, so only it is held. So at most one measured
+row waits in memory; Ctrl-C or SIGTERM writes it (false: an interrupted search marks no boundary) with the
+interrupted level's. The rows of one search share its sweep_id, and
 <sweep_id>.sweep.json carries the search: axis, settings, steps, the boundary and why the search stopped.
 """
 
