@@ -113,7 +113,7 @@ def run_search(cfg: ServeConfig, measure, write, on_level, on_end) -> tuple[list
         if on_level is not None:
             on_level(search.outcomes[-1])
         part = search_record(cfg, search.outcomes, None, "a level failed its warm-up or the server died: the search "
-                                                          "cannot go on")
+                                                          "cannot go on", search.pooled)
         on_end(search.outcomes, part)
         return search.outcomes, part
     except KeyboardInterrupt as e:  # the level stopped is a row too (false), then the best so far (false)
@@ -124,7 +124,7 @@ def run_search(cfg: ServeConfig, measure, write, on_level, on_end) -> tuple[list
                 search.outcomes.append(outcome)
                 search._put(outcome, len(search.outcomes), None, False)
             search.finish(False)
-            on_end(search.outcomes, search_record(cfg, search.outcomes, None, f"stopped by {name}"))
+            on_end(search.outcomes, search_record(cfg, search.outcomes, None, f"stopped by {name}", search.pooled))
         raise Interrupted(name, outcome) from None
     search.finish(True)
     part = search_record(cfg, search.outcomes, result, result.stopped, search.pooled)
