@@ -121,14 +121,13 @@ def with_serving(prof, opts: CalibrateOptions, hardware_name: str):
     import dataclasses
 
     from bench.results import typed
-    from bench.roofline import predict, servingpath
+    from bench.roofline import predict
     from bench.serve import servingfit
 
     rows = [r for f in opts.serve_rows for r in typed.read_rows(Path(f))[1]]
     front_end = opts.front_end
     if front_end == "auto":  # a CPU entry: vLLM's CPU build pins its worker to one core, the front end on another
-        cpu = servingpath.shares_cores_on(servingpath.ServingPath(), predict.require_gpu(hardware_name).host_cores)
-        front_end = "series" if cpu else "own-cores"
+        front_end = "series" if predict.require_gpu(hardware_name).host_cores else "own-cores"
     path = servingfit.fit(rows, hardware_name, prof, tuple(opts.serve_free), shares_cores=front_end != "own-cores",
                           in_series=front_end == "series")
     return dataclasses.replace(prof, serving=path)

@@ -36,6 +36,7 @@ parameter >= 0. bench.serve.servingfit supplies the figures from served rows: ne
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
@@ -125,8 +126,6 @@ class FrontEndQueue:
         self.ready: list[tuple[float, float, int]] = []  # (admissible s, arrival s, index) handled (a heap)
 
     def _intake(self, now: float) -> None:
-        import heapq
-
         for i, t in self.inner.arrived(now):  # a closed loop may hand over requests issued after `now`
             heapq.heappush(self.incoming, (t, i))
         while self.incoming and self.incoming[0][0] <= now:
@@ -135,8 +134,6 @@ class FrontEndQueue:
             heapq.heappush(self.ready, (self.free_s, t, i))
 
     def arrived(self, now: float) -> list[tuple[int, float]]:
-        import heapq
-
         self._intake(now)
         out = []
         while self.ready and self.ready[0][0] <= now:
