@@ -10,18 +10,23 @@ Steps (each skipped when its output is already in OUT_DIR, so a rerun only print
 3. `bench calibrate OUT_DIR/run.csv --hardware this-cpu` -> OUT_DIR/profile.yaml (4 rows: bandwidth and compute
    fractions, step and per-sequence overheads); --prefill-rows adds `bench run` rows of 512 in / 4 out at
    --max-num-seqs 1,8 (OUT_DIR/run-prefill.csv) to the calibration;
-4. `bench serve` (vLLM's OpenAI server, CPU build) at --concurrency 1,4,16 -> OUT_DIR/serve-conc.csv, and
+4. `bench serve` (vLLM's OpenAI server, CPU build; --num-prompts requests a level after --warmup-requests sent at
+   the level's own load) at --concurrency 1,4,16 -> OUT_DIR/serve-conc.csv, and
    `bench serve --engine sim --hardware this-cpu --profile OUT_DIR/profile.yaml` at the same levels, seed and
    workload -> OUT_DIR/sim-conc.csv;
 5. both at two rates, 30% and 70% of the capacity the calibrated sim predicts (predicted_capacity_req_s: a rate
    above it is refused) -> OUT_DIR/serve-rate.csv, OUT_DIR/sim-rate.csv.
-The table: TTFT p50 and p90 and TPOT p50, measured and predicted, predicted / measured, and whether each is within
-25%. The machine's 1-minute load average is printed beside it: timings on a shared machine are noisy.
+Every measurement is taken --repeats times (default 3): `bench run --repeats N` (interleaved; the calibration fits
+all of them), and N passes of the serve levels, interleaved in time (concurrencies 1, rates 1, concurrencies 2, ...).
+The table: TTFT p50 and p90 and TPOT p50, measured (the median of the passes, their range beside it) and predicted,
+predicted / measured, the requests of each pass whose tokens all came in one read (their TTFT is their E2E), and
+whether each figure is within 25%. The machine's 1-minute load average is printed beside it:
+timings on a shared machine are noisy.
 
 --serving-fit adds the serving path (the API server's and client's host seconds per streamed token and per request,
 docs/roofline.md), fitted on measured levels the table does not check: conc:C, this model's measured level at
 concurrency C (copied to OUT_DIR/serve-fit-concC.csv; the table then leaves it out), or model:NAME, `bench serve` of
-another model at concurrency 1 and 4, same workload and server (OUT_DIR/serve-fit-NAME.csv). conc:C: `bench calibrate
+another model at concurrency 1, 4 and 16, same workload and server (OUT_DIR/serve-fit-NAME.csv). conc:C: `bench calibrate
 ... --serve-rows THOSE` writes OUT_DIR/profile-serving-....yaml (the same engine fit, plus the path; --serving-free
 its parameters, --front-end where the front end runs). model:NAME: NAME's own engine is calibrated on its own
 `bench run` rows (OUT_DIR/run-NAME.csv, run-prefill-NAME.csv), the path fitted on its serve rows with that engine
@@ -39,6 +44,7 @@ import csv
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +58,9 @@ FIGURES = ("ttft_p50_ms", "ttft_p90_ms", "tpot_p50_ms")
 SEQS = (1, 4, 8, 16)
 CONCURRENCIES = (1, 4, 16)
 RATE_SHARES = (0.3, 0.7)  # of the sim's predicted capacity
+SERVE_PROMPTS = 96  # measured requests a level (48 before 2026-12-07: a p90 of 48 sat on 5 requests one hiccup slowed)
+WARMUP_REQUESTS = 32  # at the level's own load: a level's first batch shapes cost the CPU build tens of ms
+REPEATS = 3  # passes of every measurement: the same bench run row differed by 30% an hour apart (2026-12-07)
 DEFAULT_FREE = ",".join(SERVING_FIT_DEFAULT)  # --serving-free: what bench calibrate --serve-rows fits
 
 
@@ -76,7 +85,9 @@ def level_of(row: dict) -> str:
     return f"conc. {row['concurrency']}" if row.get("concurrency") else f"rate {float(row['request_rate']):.3g}/s"
 
 
-FIT_CONCURRENCIES = (1, 4)  # --serving-fit model:NAME: that model's measured levels
+# --serving-fit model:NAME: that model's measured levels; 16 streams admitted in waves tell the request's work (one
+# at a time: a long one spreads a wave's admissions over many steps) from its latency (holding nothing up)
+FIT_CONCURRENCIES = (1, 4, 16)
 
 
 def held_out(fit_level: str | None) -> str | None:
@@ -115,10 +126,11 @@ def copy_rows(src: Path, dst: Path, keep) -> None:
         w.writerows(kept)
 
 
-def offline_rows(out: Path, model: str, dtype: str, prefill_rows: bool, suffix: str = "") -> list[str]:
+def offline_rows(out: Path, model: str, dtype: str, prefill_rows: bool, suffix: str = "", repeats: int = 1) -> list[str]:
     """The `bench run` rows an engine is calibrated on (measured when missing): 128 in / 32 out at SEQS, and with
-    prefill_rows 512 in / 4 out at 1 and 8 (the prefill and decode costs then come from different rows)."""
-    common = ["--model", model, "--dtype", dtype, "--seed", "1", "--hardware", HW]
+    prefill_rows 512 in / 4 out at 1 and 8 (the prefill and decode costs then come from different rows); each case
+    `repeats` times, interleaved (bench run --repeats), all of them calibrated on."""
+    common = ["--model", model, "--dtype", dtype, "--seed", "1", "--hardware", HW, "--repeats", str(repeats)]
     runs = out / f"run{suffix}.csv"
     if not runs.exists():
         bench(out, "run", *common, "--input-len", "128", "--output-len", "32", "--num-prompts", "16",
@@ -132,21 +144,34 @@ def offline_rows(out: Path, model: str, dtype: str, prefill_rows: bool, suffix: 
     return [str(runs), str(prefill)]
 
 
+def passes(path: Path, levels: int) -> int:
+    """How many whole passes of `levels` levels a serve results file holds (0: none yet)."""
+    if not path.exists():
+        return 0
+    with open(path, newline="") as f:
+        return sum(1 for _ in csv.DictReader(f)) // levels
+
+
 def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given_rates: str | None = None,
-            fit_level: str | None = None, free: str = "", front_end: str = "auto") -> str:
+            fit_level: str | None = None, free: str = "", front_end: str = "auto", prompts: int = SERVE_PROMPTS,
+            warmup: int = WARMUP_REQUESTS, repeats: int = REPEATS) -> str:
     """Every step (module doc); returns the suffix of the sim's files ("" or -serving...)."""
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "hardware.yaml").exists():
         shutil.copy(REPO / "hardware.yaml", out / "hardware.yaml")
         bench(out, "probe", "--name", HW, "--dtype", dtype, "--seconds", "6", "--replace")
     common = ["--model", model, "--dtype", dtype, "--input-len", "128", "--output-len", "32", "--seed", "1"]
-    calibration = offline_rows(out, model, dtype, prefill_rows)
+    calibration = offline_rows(out, model, dtype, prefill_rows, repeats=repeats)
     if not (out / "profile.yaml").exists():
         bench(out, "calibrate", *calibration, "--hardware", HW, "--out", str(out / "profile.yaml"))
-    serve = [*common, "--num-prompts", "48", "--max-num-seqs", str(max(SEQS))]
+    serve = [*common, "--num-prompts", str(prompts), "--max-num-seqs", str(max(SEQS))]
+    measured = ["--warmup-requests", str(warmup)]  # the simulated server has no warm-up to run
     conc = ["--concurrencies", ",".join(map(str, CONCURRENCIES))]
-    if not (out / "serve-conc.csv").exists():
-        bench(out, "serve", *serve, *conc, "--out", str(out / "serve-conc.csv"))
+
+    def conc_pass(n: int) -> None:  # the n-th measured pass of the concurrencies, unless there
+        if passes(out / "serve-conc.csv", len(CONCURRENCIES)) < n:
+            bench(out, "serve", *serve, *measured, *conc, "--out", str(out / "serve-conc.csv"))
+    conc_pass(1)
     tag, prof = "", out / "profile.yaml"
     if fit_level is not None:  # the serving path, fitted on levels the table does not check
         tag = tag_of(fit_level, free, front_end)
@@ -156,13 +181,14 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
         if not fit_rows.exists() and kind == "conc":  # one measured level of this model, left out of the table
             copy_rows(out / "serve-conc.csv", fit_rows,
                       lambda r: r.get("status") == "ok" and r.get("concurrency") == value)
-        elif not fit_rows.exists():  # another model's levels, same workload and server
+        elif kind == "model":  # another model's levels, same workload and server, `repeats` passes
             other = ["--model", value, *serve[2:]]
-            bench(out, "serve", *other, "--concurrencies", ",".join(map(str, FIT_CONCURRENCIES)),
-                  "--out", str(fit_rows))
+            while passes(fit_rows, len(FIT_CONCURRENCIES)) < repeats:
+                bench(out, "serve", *other, *measured, "--concurrencies", ",".join(map(str, FIT_CONCURRENCIES)),
+                      "--out", str(fit_rows))
         fit_with = calibration
         if kind == "model":  # that model's own engine: its offline rows, so the fit moves only the front end's cost
-            fit_with = offline_rows(out, value, dtype, prefill_rows, suffix=f"-{value}")
+            fit_with = offline_rows(out, value, dtype, prefill_rows, suffix=f"-{value}", repeats=repeats)
         if not prof.exists() and kind == "model":
             theirs = out / f"profile-{value}{tag}.yaml"
             if not theirs.exists():
@@ -181,8 +207,11 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
         given_rates = ",".join(sorted({r["request_rate"] for r in rows(out / "serve-rate.csv")}, key=float))
     capacity = float(rows(out / f"sim-conc{tag}.csv")[0]["predicted_capacity_req_s"])
     rates = ["--rates", given_rates or ",".join(f"{capacity * s:.3g}" for s in RATE_SHARES)]
-    if not (out / "serve-rate.csv").exists():
-        bench(out, "serve", *serve, *rates, "--out", str(out / "serve-rate.csv"))
+    for n in range(1, repeats + 1):  # passes interleaved in time: rates n, then concurrencies n + 1
+        if passes(out / "serve-rate.csv", len(RATE_SHARES)) < n:
+            bench(out, "serve", *serve, *measured, *rates, "--out", str(out / "serve-rate.csv"))
+        if n < repeats:
+            conc_pass(n + 1)
     # a measured rate above this profile's capacity is refused by the sim (the table says so): predict the others
     sustainable = [r for r in rates[1].split(",") if float(r) <= capacity]
     if not (out / f"sim-rate{tag}.csv").exists():
@@ -195,29 +224,38 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
 
 
 def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitted_on: str | None = None) -> list[str]:
-    measured = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"serve-{kind}.csv")}
+    """Each level's measured figures (the median of its passes, their range beside it when more than one) against
+    the prediction; within 25% is judged on the median."""
+    measured: dict[str, list[dict]] = {}
+    for kind in ("conc", "rate"):
+        for r in rows(out / f"serve-{kind}.csv"):
+            measured.setdefault(level_of(r), []).append(r)
     measured.pop(left_out, None)  # the level the serving path was fitted on: not a check of the prediction
     predicted = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"sim-{kind}{tag}.csv")}
-    head = ["level"] + [f"{f} meas / pred (ratio)" for f in FIGURES] + ["within 25%"]
+    head = ["level"] + [f"{f} meas [range] / pred (ratio)" for f in FIGURES] + ["all at once", "within 25%"]
     lines = [" | ".join(head)] if fmt == "table" else ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     worst, met = 0.0, 0
-    for level, m in measured.items():
+    for level, ms in measured.items():
         p = predicted.get(level)
         if p is None:  # a rate above the sim's capacity: it predicts a queue without bound, a miss
             capacity = next(iter(predicted.values()))["predicted_capacity_req_s"] if predicted else "?"
             cell = f"above the predicted capacity ({float(capacity):.3g}/s): unbounded queue"
-            cells = [level, cell, cell, "-", "no"]
+            cells = [level, cell, cell, "-", "-", "no"]
             lines.append(" | ".join(cells) if fmt == "table" else "| " + " | ".join(cells) + " |")
             worst = math.inf
             continue
-        cells, ok = [level], True
+        cells, ok = [f"{level} (x{len(ms)})" if len(ms) > 1 else level], True
         for f in FIGURES:
-            a, b = float(m[f]), float(p[f])
+            values = [float(m[f]) for m in ms]
+            a, b = statistics.median(values), float(p[f])
             ratio = b / a
             worst = max(worst, abs(ratio - 1))
             ok = ok and abs(ratio - 1) <= TOLERANCE
-            cells.append(f"{a:,.1f} / {b:,.1f} ({ratio:.2f})")
+            spread = f" [{min(values):,.1f}-{max(values):,.1f}]" if len(values) > 1 else ""
+            cells.append(f"{a:,.1f}{spread} / {b:,.1f} ({ratio:.2f})")
         met += ok
+        # requests whose tokens all came in one read (TTFT = E2E, no TPOT: docs/serve.md), per pass
+        cells.append("/".join(str(int(float(m.get("tpot_unmeasured") or 0))) for m in ms))
         cells.append("yes" if ok else "no")
         lines.append(" | ".join(cells) if fmt == "table" else "| " + " | ".join(cells) + " |")
     lines.append(f"levels within 25% on all three: {met} of {len(measured)}; worst |pred/meas - 1| {worst:.0%}; "
@@ -233,7 +271,8 @@ def serving_line(out: Path, tag: str) -> str:
 
     sp = (yaml.safe_load((out / f"profile{tag}.yaml").read_text()) or {}).get("serving") or {}
     return (f"{sp.get('stream_token_s', 0) * 1e3:.2f} ms per streamed token, {sp.get('stream_step_s', 0) * 1e3:.2f} "
-            f"ms per step, {sp.get('stream_request_s', 0) * 1e3:.2f} ms per request, shares cores: "
+            f"ms per step, {sp.get('stream_request_s', 0) * 1e3:.2f} ms per request, "
+            f"{sp.get('request_latency_s', 0) * 1e3:.2f} ms on each request's way, shares cores: "
             f"{sp.get('shares_cores')}" + (", in series with the engine" if sp.get("in_series") else ""))
 
 
@@ -248,18 +287,24 @@ def main() -> None:
     ap.add_argument("--rates", help="R1,R2: the rate levels (default: 30%% and 70%% of the sim's predicted capacity)")
     ap.add_argument("--serving-fit", metavar="conc:C|model:NAME", help="fit the serving path's host cost (bench "
                     "calibrate --serve-rows) on the measured level at concurrency C, left out of the table, or on "
-                    "another model's levels at concurrency 1 and 4")
+                    "another model's levels at concurrency 1, 4 and 16")
     ap.add_argument("--serving-free", default=DEFAULT_FREE, help="--serving-fit: the serving parameters fitted "
                     f"(default {DEFAULT_FREE}; stream_step_s: a cost per step whatever its streams)")
-    ap.add_argument("--front-end", choices=("auto", "shared", "own-cores", "series"), default="auto",
+    ap.add_argument("--front-end", choices=("auto", "shared", "own-cores", "series", "series-own-cores"), default="auto",
                     help="--serving-fit: where the front end runs (bench calibrate --front-end)")
+    ap.add_argument("--num-prompts", type=int, default=SERVE_PROMPTS, help="measured requests a serve level "
+                    f"(default {SERVE_PROMPTS})")
+    ap.add_argument("--warmup-requests", type=int, default=WARMUP_REQUESTS, help="a measured level's warm-up "
+                    f"requests, sent at its own load (default {WARMUP_REQUESTS})")
+    ap.add_argument("--repeats", type=int, default=REPEATS, help="passes of every measurement: bench run --repeats, "
+                    f"and the serve levels measured that many times, the table on their median (default {REPEATS})")
     args = ap.parse_args()
     left_out = held_out(args.serving_fit)
     dtype = args.dtype or subprocess.run([sys.executable, "-m", "bench.measure.cpu_features", "dtype"], cwd=REPO,
                                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
                                          ).stdout.strip() or "float32"
     tag = run_all(args.out, args.model, dtype, args.prefill_rows, args.rates, args.serving_fit, args.serving_free,
-                  args.front_end)
+                  args.front_end, args.num_prompts, args.warmup_requests, args.repeats)
     fitted_on = None
     if args.serving_fit:
         fitted_on = f"{left_out}, left out of the table" if left_out else \

@@ -31,17 +31,17 @@ class CalibrateOptions(BaseModel):
               "the front end's seconds per streamed token and per request (docs/roofline.md, the serving model); "
               "never the rows you then validate on", metavar="SERVE.csv", nargs="+")
     serve_free: list[str] = option(list(SERVING_FIT_DEFAULT), "--serve-rows: the serving parameters to "
-                                   "fit (of stream_token_s, stream_step_s, stream_request_s; the rest stay 0)",
+                                   "fit (of stream_token_s, stream_step_s, stream_request_s, request_latency_s; the rest stay 0)",
                                    metavar="P1,P2", comma_list=True)
     serving_from: str | None = option(
         None, "take the serving path from another profile of this machine (one `bench calibrate --serve-rows` wrote, "
               "fitted on another model's serve rows with that model's own engine rows): the front end's cost moves "
               "to this model, the engine's does not", metavar="PROFILE.yaml")
-    front_end: Literal["auto", "shared", "own-cores", "series"] = option(
+    front_end: Literal["auto", "shared", "own-cores", "series", "series-own-cores"] = option(
         "auto", "--serve-rows: whether the server's front end shares the engine's cores (its time adds to each step), "
-                "has its own (it overlaps the step), or is a queue of its own in series with the engine on shared "
-                "cores (its per-token and per-request time delays what it handles, its per-step time adds to the "
-                "step: vLLM's CPU build); auto: in series on a CPU entry, own cores on a GPU")
+                "has its own (it overlaps the step), or is a queue of its own in series with the engine (its "
+                "per-token and per-request time delays what it handles) whose per-step time adds to the step "
+                "(series) or overlaps it (series-own-cores); auto: in series on a CPU entry, own cores on a GPU")
 
 
 class ProbeOptions(BaseModel):
@@ -107,11 +107,12 @@ def cmd_calibrate(args) -> int:
           f"{ms(p.sequence_overhead_s * 1e3)} ms; band {num(prof.band_low)}-{ratio(prof.band_high)} predicted")
     if opts.serve_rows or opts.serving_from:
         sp = prof.serving
-        where = ("in series with the engine, sharing its cores" if sp.in_series else
-                 "sharing the engine's cores" if sp.shares_cores else "on cores of its own")
+        where = ("in series with the engine, " if sp.in_series else "") + \
+            ("sharing the engine's cores" if sp.shares_cores else "on cores of its own")
         print(f"serving path ({where}): "
               f"{ms(sp.stream_token_s * 1e3)} ms per streamed token, {ms(sp.stream_step_s * 1e3)} ms per step, "
-              f"{ms(sp.stream_request_s * 1e3)} ms per request; {sp.source}")
+              f"{ms(sp.stream_request_s * 1e3)} ms per request, {ms(sp.request_latency_s * 1e3)} ms on each "
+              f"request's way; {sp.source}")
     print(f"wrote {out} (use: --profile {out})")
     return 0
 
@@ -128,8 +129,8 @@ def with_serving(prof, opts: CalibrateOptions, hardware_name: str):
     front_end = opts.front_end
     if front_end == "auto":  # a CPU entry: vLLM's CPU build pins its worker to one core, the front end on another
         front_end = "series" if predict.require_gpu(hardware_name).host_cores else "own-cores"
-    path = servingfit.fit(rows, hardware_name, prof, tuple(opts.serve_free), shares_cores=front_end != "own-cores",
-                          in_series=front_end == "series")
+    path = servingfit.fit(rows, hardware_name, prof, tuple(opts.serve_free),
+                          shares_cores=front_end in ("shared", "series"), in_series=front_end.startswith("series"))
     return dataclasses.replace(prof, serving=path)
 
 
@@ -141,7 +142,7 @@ def serving_taken(prof, source: Path, hardware_name: str):
     from bench.roofline import profile
 
     other = profile.load(source)
-    if other.serving.is_zero or not other.serving.source.startswith("measured"):
+    if not other.serving.source.startswith("measured"):  # a measured path may be 0: the rows showed no cost
         raise BenchError(f"--serving-from {source}: it has no measured serving path (write one with `bench calibrate "
                          "RUNS.csv --serve-rows SERVE.csv --out ...`)")
     if other.hardware != hardware_name:

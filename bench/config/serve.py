@@ -28,7 +28,9 @@ SEARCH_MAX_STEPS = 14  # growth to the knee (~6), bisection of a 2x bracket to 5
 SEARCH_TOLERANCE = 0.05
 # bench calibrate --serve-rows: the serving path's parameters fitted by default (bench.roofline.servingpath names
 # them; declared here, where the command line's start reads it without numpy)
-SERVING_FIT_DEFAULT = ("stream_step_s", "stream_request_s")  # per step, not per token: docs/roofline.md's validation
+# per step, not per token; the request's cost split into work (one request at a time) and latency (holding nothing
+# up): docs/roofline.md's validation
+SERVING_FIT_DEFAULT = ("stream_step_s", "stream_request_s", "request_latency_s")
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ class ServeConfig(RunConfig):
                                     "as fast); the default load of a trace", metavar="S", gt=0.0)
     burstiness: float = option(1.0, "rate levels: gamma-distributed gaps of shape B (1 Poisson, <1 burstier, >1 more "
                                     "even, inf constant)", metavar="B", gt=0.0)
-    warmup_requests: int = option(2, "requests sent and not measured before each level", metavar="K", ge=0)
+    warmup_requests: int = option(2, "requests sent and not measured before each level, at the level's own load "
+                                     "(a level that must run warm: about its size)", metavar="K", ge=0)
     slo_ttft_ms: float | None = reworded(SloOptions, "slo_ttft_ms")  # the latency target of bench cost and plan
     slo_tpot_ms: float | None = reworded(SloOptions, "slo_tpot_ms")
     slo_attainment: float = option(Slo.attainment, "share of a level's requests that must meet both for the level "

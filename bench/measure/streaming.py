@@ -162,8 +162,10 @@ def coalescing_warning(m: dict) -> str | None:
     if not n:
         return None
     return (f"{n} of {m['completed']} requests got all their output tokens at once (up to "
-            f"{m['tokens_per_chunk_max']} tokens in one read): they have no TPOT or ITL and fail a TPOT SLO; the server "
-            "or the client coalesced the stream (a busy client machine, or the server's stream interval)")
+            f"{m['tokens_per_chunk_max']} tokens in one read): they have no TPOT or ITL and fail a TPOT SLO, and their "
+            "TTFT is when the whole stream came; the server or the client coalesced the stream (a busy client "
+            "machine, the server's stream interval, or, on vLLM's CPU build, its API server held off the cores while "
+            "the engine ran: docs/serve.md)")
 
 
 def mean_concurrency(records: list[StreamedRequest], duration_s: float) -> float | None:

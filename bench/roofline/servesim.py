@@ -133,6 +133,9 @@ def serve(dep: Deployment, lengths: list[tuple[int, int]], arrivals, eff: effici
         arrivals = servingpath.FrontEndQueue(serving, arrivals if arrivals is not None
                                              else OpenArrivals([0.0] * len(lengths)))
         delivered = arrivals.delivered_s
+    elif serving is not None and serving.request_latency_s > 0:  # a pure delay: a queue whose handling takes 0 s
+        arrivals = servingpath.FrontEndQueue(serving.with_values(stream_request_s=0.0, stream_token_s=0.0),
+                                             arrivals if arrivals is not None else OpenArrivals([0.0] * len(lengths)))
     return batchsim.simulate(lengths, expected_step(dep, eff), kv_capacity_tokens or dep.kv_capacity_tokens,
                              max_num_seqs, max_num_batched_tokens, prefix_blocks=prefix_blocks,
                              kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step, arrivals=arrivals,

@@ -9,6 +9,9 @@ parsed, tokenised and set up. An offline calibration (`bench run` rows) never se
     stream_step_s     host seconds per engine step that streams anything (the front end wakes once per step's
                       outputs, whatever their number)
     stream_request_s  host seconds per request (HTTP request, tokenising, set-up), charged to the step that admits it
+    request_latency_s seconds a request spends on its way to the engine that hold nothing up (the hops between the
+                      client, the API server and the engine core, each a wake-up): it becomes admissible that much
+                      later, and no other request waits for it
 
 A step that streams n tokens and admits a new requests has host_s = stream_step_s [n > 0] + n x stream_token_s +
 a x stream_request_s. Where the front end shares the engine's cores (vLLM's CPU build: the API server, the client
@@ -41,7 +44,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
-PARAMETERS = ("stream_token_s", "stream_step_s", "stream_request_s")
+PARAMETERS = ("stream_token_s", "stream_step_s", "stream_request_s", "request_latency_s")
 UPPER_S = 1.0  # a second of host time per token, step or request: beyond anything physical
 ASSUMED = "assumed: 0 (not measured)"
 
@@ -53,6 +56,7 @@ class ServingPath:
     stream_token_s: float = 0.0
     stream_step_s: float = 0.0
     stream_request_s: float = 0.0
+    request_latency_s: float = 0.0
     shares_cores: bool | None = None  # None: as the hardware says (shares_cores_on)
     in_series: bool = False  # the per-token and per-request work in a queue of its own (module doc)
     source: str = ASSUMED
@@ -113,7 +117,7 @@ class FrontEndQueue:
 
     It wraps a load's arrivals (bench.roofline.servesim's OpenArrivals or ClosedLoop) and is itself one: a request
     that arrives at a is handled from max(a, the front end free), for stream_request_s, and becomes admissible when
-    that ends (its TTFT still counts from a). `delivered_s(step_end, n)` books a step's n streamed tokens behind the
+    that ends, plus request_latency_s (its TTFT still counts from a). `delivered_s(step_end, n)` books a step's n streamed tokens behind the
     work already queued (requests that arrived by the step's end first: they came before the outputs) and returns
     when the client has them: max(step_end, free) + n x stream_token_s. A closed loop's next request is issued at
     that delivery, when its client got the last token."""
@@ -131,7 +135,7 @@ class FrontEndQueue:
         while self.incoming and self.incoming[0][0] <= now:
             t, i = heapq.heappop(self.incoming)
             self.free_s = max(t, self.free_s) + self.path.stream_request_s
-            heapq.heappush(self.ready, (self.free_s, t, i))
+            heapq.heappush(self.ready, (self.free_s + self.path.request_latency_s, t, i))
 
     def arrived(self, now: float) -> list[tuple[int, float]]:
         self._intake(now)

@@ -8,8 +8,9 @@ concurrency C:   C streams; each sends its next request when its previous one en
 trace:           request i is sent at its recorded arrival time x the time scale (--dataset trace:FILE).
 sessions:        a request that continues another (a multi-turn session's next turn, Prompt.after) is sent
                  only once that one has ended, as a user waits for the reply; the wait is not latency.
-warm-up:         its requests run first and are judged before any measured request is sent: failures above
-                 the level's --max-failure-rate end the level there (warmup_failed), nothing measured sent.
+warm-up:         its requests run first, at the level's own load (C streams, or the rate's gaps; a trace's
+                 all at once), and are judged before any measured request is sent: failures above the
+                 level's --max-failure-rate end the level there (warmup_failed), nothing measured sent.
 time limit:      one deadline for the whole level, warm-up included: no request is sent after it; requests
                  still running are cancelled (error class `cancelled`, counted as failed); the level's
                  duration then ends at the limit. After it, only a last /metrics scrape of at most
@@ -184,13 +185,24 @@ async def _warm_up(session, target: Target, plan: LevelPlan, res: LevelResult, d
     """Send the warm-up requests and judge them: False (warmup_failed) when their failures are above the rule,
     the time limit included; then no measured request is sent."""
     res.warmup = warm = [_record(i, p) for i, p in enumerate(plan.warmup)]
-    t_w = time.perf_counter()
-    requests = asyncio.gather(*(stream_request(session, target, p.prompt, r, t_w) for p, r in zip(plan.warmup, warm)))
-    res.cut = await _until(requests, deadline)
+    res.cut = await _until(_warm_load(session, target, plan, warm, time.perf_counter(), deadline), deadline)
     _cancelled(warm, "cancelled: the level's time limit (--timeout) came during the warm-up")
     failed = sum(1 for r in warm if not r.success)
     res.warmup_failed = res.cut or failed / len(warm) > plan.max_failure_rate
     return not res.warmup_failed
+
+
+def _warm_load(session, target: Target, plan: LevelPlan, warm: list[StreamedRequest], t_w: float, deadline: float):
+    """The warm-up at the level's own load, so that it meets the batch shapes the level will (a first use of a shape
+    can cost the CPU build tens of ms, docs/serve.md): a concurrency's C streams (at most K), a rate's own seeded
+    gaps (seed + 1: not the level's first K); a trace's all at once."""
+    sent: list[StreamedRequest] = []
+    if plan.level.kind == "concurrency":
+        return _closed_loop(session, target, plan.warmup, warm, int(plan.level.value), t_w, deadline, sent)
+    if plan.level.kind == "rate":
+        offsets = arrival_offsets_s(len(warm), plan.level.value, plan.burstiness, plan.seed + 1)
+        return _open_loop(session, target, plan.warmup, warm, offsets, t_w, deadline, sent)
+    return asyncio.gather(*(stream_request(session, target, p.prompt, r, t_w) for p, r in zip(plan.warmup, warm)))
 
 
 async def _until(load, deadline: float) -> bool:

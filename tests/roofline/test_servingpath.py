@@ -257,3 +257,32 @@ def test_bench_plan_served_latencies_take_the_profiles_serving_path():
     ttft, tpot = plan_points.served_row_latencies_ms(row, 1, 50, pub.name, mine)
     assert (ttft, tpot) == pytest.approx((base[0] + 1.0, base[1] + 1.0), rel=1e-9)
     assert plan_points.served_row_latencies_ms(row, 1, 50, pub.name, dataclasses.replace(pub)) == base
+
+
+def test_a_requests_latency_delays_it_but_holds_no_other_request_up():
+    """4 streams at t=0, prompt 32 / 5 out, steps of 10 ms on cores of their own (front end per step 0). Work 0.5 ms
+    and latency 4.5 ms a request: handled 0-0.5, 0.5-1, 1-1.5, 1.5-2 ms, admissible at 5, 5.5, 6, 6.5. The engine
+    starts at 5 with r0 alone (5-15); r1-r3 are admissible by 15 and prefill together (15-25): first tokens at 15 and
+    25, 25, 25 (a wave of 1 + 3, as vLLM's server admits one, measured). The same 5 ms as work alone (q = 5, L = 0):
+    admissible at 5, 10, 15, 20, so r0 5-15, r1 and r2 15-25, r3 25-35: the wave comes apart."""
+    def first_tokens(path):
+        out = batchsim.simulate([(32, 5)] * 4, const, 10_000, 16, 256,
+                                arrivals=servingpath.FrontEndQueue(path, ClosedLoop(4, 4)), log_tokens=True,
+                                served_step_s=lambda e, n, a: path.step_s(e, n, a, False))
+        return [r.first_token_s for r in out.requests]
+
+    split = ServingPath(stream_request_s=0.0005, request_latency_s=0.0045, shares_cores=False, in_series=True)
+    assert first_tokens(split) == pytest.approx([0.015, 0.025, 0.025, 0.025])
+    work = ServingPath(stream_request_s=0.005, shares_cores=False, in_series=True)
+    assert first_tokens(work) == pytest.approx([0.015, 0.025, 0.025, 0.035])
+
+
+def test_a_requests_latency_on_the_simulated_server_adds_to_ttft_alone():
+    """Not in series, latency only (3 ms): at C = 1 each request reaches the engine 3 ms after it is sent, so TTFT is
+    the engine's + 3 ms and TPOT the engine's; profiles round-trip it."""
+    dep, eff = deployment()
+    path = ServingPath(request_latency_s=0.003, shares_cores=False)
+    ttft0, tpot0 = servesim.closed_loop_latencies_s(dep, 512, 32, 1, eff, 8, 2048)
+    ttft, tpot_s = servesim.closed_loop_latencies_s(dep, 512, 32, 1, eff, 8, 2048, serving=path)
+    assert ttft == pytest.approx([t + 0.003 for t in ttft0], rel=1e-9) and tpot_s == pytest.approx(tpot0, rel=1e-9)
+    assert servingpath.from_dict(path.as_dict()).request_latency_s == 0.003

@@ -74,3 +74,20 @@ def test_file_suffixes_of_the_fitted_parameters():
     assert vs.tag_of("conc:1", "stream_token_s,stream_request_s") == "-serving-conc1-token-request"
     assert vs.tag_of("model:tiny-glm", "stream_token_s,stream_request_s", "shared") == \
         "-serving-tiny-glm-own-engine-token-request-shared"
+
+
+def test_repeated_passes_are_judged_on_their_median(tmp_path):
+    """Three passes of conc 4 (TPOT 18, 30, 20 ms: median 20; TTFT 100, 90, 130: median 100; p90 150 each) against a
+    prediction of TPOT 25, TTFT 110, p90 150: 25/20 = 1.25, 110/100 = 1.10, 1.00, within 25%, the range beside the
+    median. `passes` counts whole passes of the levels a file holds."""
+    write(tmp_path / "serve-conc.csv", [level(conc=4, tpot=18.0), level(conc=4, ttft=90.0, tpot=30.0),
+                                        level(conc=4, ttft=130.0, tpot=20.0)])
+    write(tmp_path / "serve-rate.csv", [])
+    write(tmp_path / "sim-conc.csv", [level(conc=4, ttft=110.0, tpot=25.0)])
+    write(tmp_path / "sim-rate.csv", [])
+    lines = vs.table(tmp_path, "markdown")
+    row = next(ln for ln in lines if ln.startswith("| conc. 4"))
+    assert row.startswith("| conc. 4 (x3) | 100.0 [90.0-130.0] / 110.0 (1.10)")
+    assert "20.0 [18.0-30.0] / 25.0 (1.25)" in row and row.endswith("yes |")
+    assert vs.passes(tmp_path / "serve-conc.csv", 3) == 1 and vs.passes(tmp_path / "serve-conc.csv", 1) == 3
+    assert vs.passes(tmp_path / "none.csv", 3) == 0

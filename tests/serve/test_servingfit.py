@@ -59,6 +59,27 @@ def test_in_series_one_level_at_concurrency_1_gives_the_step_and_the_request_cos
     assert path.in_series and path.stream_token_s == 0.0
 
 
+def test_in_series_on_its_own_core_the_step_is_the_longer_of_engine_and_front_end():
+    """C = 1, the front end in series on a core of its own (`--front-end series-own-cores`): a decode step lasts
+    max(engine e, s), so a front end slower than the engine sets TPOT = s. The sim's decode step at the term 0 is
+    e = tpot0; planted TPOT = e + 4 ms: s = e + 4 ms. Its prefill step (512 tokens) is longer than s, so TTFT = q +
+    prefill: planted TTFT + 30 ms, q = 30 ms. From s = 0 the step's effect is 0 (max(e, 0 + 1 ms) = e): the fit's
+    second start, at the measured TPOT, finds it."""
+    prof = published()
+    tpot0, ttft0 = servingfit.predicted_ms(serve_row(1), HW, prof)
+    assert ttft0 > tpot0 + 4.0  # the prefill step outlasts the planted front end: TTFT moves by q alone
+    path = servingfit.fit([planted(prof, 1, 4.0, 30.0)], HW, prof, free=("stream_step_s", "stream_request_s"),
+                          shares_cores=False, in_series=True)
+    assert (path.stream_step_s, path.stream_request_s) == pytest.approx(((tpot0 + 4.0) / 1e3, 0.030), rel=1e-3)
+    assert path.in_series and path.shares_cores is False
+    # the same rows started from 0 alone: the step's effect is 0 there and it stays 0, TTFT's miss all on q
+    alone, _ = servingfit.descend(ServingPath(shares_cores=False, in_series=True), ("stream_step_s",
+                                  "stream_request_s"), [tpot0 + 4.0, ttft0 + 30.0],
+                                  lambda p: list(servingfit.predicted_ms(serve_row(1), HW,
+                                                                         dataclasses.replace(prof, serving=p))))
+    assert alone.stream_step_s == 0.0
+
+
 def test_a_level_of_4_streams_charges_4_tokens_a_step():
     """C = 4 in lockstep (8 equal requests, two waves of 4): each decode step streams 4 tokens and each wave's first
     step admits 4 requests and streams their 4 first tokens. Planted t = 3 ms: TPOT + 4 x 3 = 12 ms, TTFT + 4 x 3 =
@@ -164,3 +185,40 @@ def test_a_profile_with_the_path_predicts_the_planted_rows(tmp_path):
     fitted = dataclasses.replace(prof, serving=servingfit.fit([row], HW, prof, shares_cores=True))
     tpot, ttft = servingfit.predicted_ms(row, HW, fitted)
     assert (tpot, ttft) == pytest.approx((row["tpot_p50_ms"], row["ttft_p50_ms"]), rel=1e-4)
+
+
+def test_a_measured_path_of_zero_is_taken_by_serving_from(tmp_path):
+    """Serve rows no slower than the engine predicts fit a path of 0: measured, not assumed, so another model's profile
+    takes it (`--serving-from`) and says where it came from; only a profile with no measured path is refused."""
+    from bench import cli
+
+    runs = write_rows(tmp_path / "runs.csv", [result_row(MODEL, HW, batch=b, input_len=n, hardware=HW)
+                                              for b, n in ((1, 512), (8, 512), (32, 1024), (64, 256))])
+    assert cli.main(["calibrate", str(runs), "--out", str(tmp_path / "engine.yaml")]) == 0
+    engine = profile.load(tmp_path / "engine.yaml")
+    serve = write_rows(tmp_path / "serve.csv", [planted(engine, 1, -1.0, -2.0)])
+    other = tmp_path / "other.yaml"
+    assert cli.main(["calibrate", str(runs), "--serve-rows", str(serve), "--front-end", "series-own-cores",
+                     "--out", str(other)]) == 0
+    fitted = profile.load(other).serving
+    assert fitted.is_zero and fitted.source.startswith("measured: fitted on 1 bench serve rows")
+    assert fitted.in_series and fitted.shares_cores is False
+    out = tmp_path / "taken.yaml"
+    assert cli.main(["calibrate", str(runs), "--serving-from", str(other), "--out", str(out)]) == 0
+    assert profile.load(out).serving.source == f"{fitted.source}; taken from profile other (other.yaml)"
+
+
+def test_a_level_whose_streams_came_all_at_once_is_not_fitted_on():
+    """A level 73 of whose 96 requests got every token in one read (TTFT = E2E) says how delivery stalled, not what
+    the server's path costs: left out (more than 10%); 9 of 96 (9.4%) is kept. With only such levels, no fit."""
+    prof = published()
+    kept = planted(prof, 1, 4.0, 34.0)
+    kept.update(tpot_unmeasured=9, completed=96)
+    stalled = planted(prof, 4, 40.0, 400.0)
+    stalled.update(tpot_unmeasured=73, completed=96)
+    assert servingfit.serve_rows([kept, stalled]) == [kept]
+    path = servingfit.fit([kept, stalled], HW, prof, free=("stream_step_s", "stream_request_s"), shares_cores=True,
+                          in_series=True)
+    assert (path.stream_step_s, path.stream_request_s) == pytest.approx((0.004, 0.030), rel=1e-4)
+    with pytest.raises(BenchError, match="at most 10% of their requests streamed all at once"):
+        servingfit.fit([stalled], HW, prof)
