@@ -147,5 +147,7 @@ def fit(rows: list[dict], hardware: str, profile: Profile, free: tuple[str, ...]
     best = min((descend(s, free, measured, figures) for s in starts), key=lambda fitted: fitted[1])[0]
     names = sorted({r["model"] for r in levels})
     what = ", ".join(level_of(r).label for r in levels)
+    stalled = sum(1 for r in rows if r.get("status") == "ok" and coalesced_share(r) > COALESCED_MAX)
+    left = f"; {stalled} left out (over {COALESCED_MAX:.0%} of their streams all at once)" if stalled else ""
     return best.with_values(source=f"measured: fitted on {len(levels)} bench serve rows of {', '.join(names)} "
-                                   f"({what}) on {hardware}, {datetime.date.today().isoformat()}")
+                                   f"({what}) on {hardware}, {datetime.date.today().isoformat()}{left}")

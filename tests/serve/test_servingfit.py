@@ -220,5 +220,6 @@ def test_a_level_whose_streams_came_all_at_once_is_not_fitted_on():
     path = servingfit.fit([kept, stalled], HW, prof, free=("stream_step_s", "stream_request_s"), shares_cores=True,
                           in_series=True)
     assert (path.stream_step_s, path.stream_request_s) == pytest.approx((0.004, 0.030), rel=1e-4)
+    assert path.source.endswith("; 1 left out (over 10% of their streams all at once)")
     with pytest.raises(BenchError, match="at most 10% of their requests streamed all at once"):
         servingfit.fit([stalled], HW, prof)
