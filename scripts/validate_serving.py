@@ -26,15 +26,16 @@ timings on a shared machine are noisy.
 --serving-fit adds the serving path (the API server's and client's host seconds per streamed token and per request,
 docs/roofline.md), fitted on measured levels the table does not check: conc:C, this model's measured level at
 concurrency C (copied to OUT_DIR/serve-fit-concC.csv; the table then leaves it out), or model:NAME, `bench serve` of
-another model at concurrency 1, 4 and 16, same workload and server (OUT_DIR/serve-fit-NAME.csv). conc:C: `bench calibrate
-... --serve-rows THOSE` writes OUT_DIR/profile-serving-....yaml (the same engine fit, plus the path; --serving-free
-its parameters, --front-end where the front end runs). model:NAME: NAME's own engine is calibrated on its own
-`bench run` rows (OUT_DIR/run-NAME.csv, run-prefill-NAME.csv), the path fitted on its serve rows with that engine
-(OUT_DIR/profile-NAME-serving-....yaml), and this model's profile takes only the path (`bench calibrate
+another model at concurrency 1, 4 and 16, same workload and server (OUT_DIR/serve-fit-NAME.csv). conc:C: `bench
+calibrate ... --serve-rows THOSE` writes OUT_DIR/profile-serving-....yaml (the same engine fit, plus the path;
+--serving-free its parameters, --front-end where the front end runs). model:NAME: NAME's own engine is calibrated on
+its own `bench run` rows (OUT_DIR/run-NAME.csv, run-prefill-NAME.csv), the path fitted on its serve rows with that
+engine (OUT_DIR/profile-NAME-serving-....yaml), and this model's profile takes only the path (`bench calibrate
 --serving-from`): a fit with this model's engine would count the other model's engine speed as front-end cost. The
 sim runs with the profile (OUT_DIR/sim-*-serving-....csv) and the rates are shares of its capacity. A rerun with
 another --serving-fit, --serving-free or --front-end on the same OUT_DIR measures this model's levels again never
-(each step is skipped when its file exists), and predicts the measured rates (read back from OUT_DIR/serve-rate.csv).
+(each step is skipped when its file exists), and predicts the measured rates (read back from
+OUT_DIR/serve-rate.csv).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.config.serve import SERVING_FIT_DEFAULT
+from bench.config.serve import FRONT_ENDS, SERVING_FIT_DEFAULT
 
 REPO = Path(__file__).resolve().parent.parent
 HW = "this-cpu"
@@ -126,7 +127,8 @@ def copy_rows(src: Path, dst: Path, keep) -> None:
         w.writerows(kept)
 
 
-def offline_rows(out: Path, model: str, dtype: str, prefill_rows: bool, suffix: str = "", repeats: int = 1) -> list[str]:
+def offline_rows(out: Path, model: str, dtype: str, prefill_rows: bool, suffix: str = "",
+                 repeats: int = 1) -> list[str]:
     """The `bench run` rows an engine is calibrated on (measured when missing): 128 in / 32 out at SEQS, and with
     prefill_rows 512 in / 4 out at 1 and 8 (the prefill and decode costs then come from different rows); each case
     `repeats` times, interleaved (bench run --repeats), all of them calibrated on."""
@@ -290,7 +292,7 @@ def main() -> None:
                     "another model's levels at concurrency 1, 4 and 16")
     ap.add_argument("--serving-free", default=DEFAULT_FREE, help="--serving-fit: the serving parameters fitted "
                     f"(default {DEFAULT_FREE}; stream_step_s: a cost per step whatever its streams)")
-    ap.add_argument("--front-end", choices=("auto", "shared", "own-cores", "series", "series-own-cores"), default="auto",
+    ap.add_argument("--front-end", choices=FRONT_ENDS, default="auto",
                     help="--serving-fit: where the front end runs (bench calibrate --front-end)")
     ap.add_argument("--num-prompts", type=int, default=SERVE_PROMPTS, help="measured requests a serve level "
                     f"(default {SERVE_PROMPTS})")

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from bench.cli.options import add_command, parsed
 from bench.config.engines import is_predicted
 from bench.config.flags import option
-from bench.config.serve import SERVING_FIT_DEFAULT
+from bench.config.serve import FRONT_ENDS, SERVING_FIT_DEFAULT
 from bench.core.errors import BenchError
 from bench.core.formats import ms, num, pct, ratio, si
 
@@ -31,13 +31,14 @@ class CalibrateOptions(BaseModel):
               "the front end's seconds per streamed token and per request (docs/roofline.md, the serving model); "
               "never the rows you then validate on", metavar="SERVE.csv", nargs="+")
     serve_free: list[str] = option(list(SERVING_FIT_DEFAULT), "--serve-rows: the serving parameters to "
-                                   "fit (of stream_token_s, stream_step_s, stream_request_s, request_latency_s; the rest stay 0)",
+                                   "fit (of stream_token_s, stream_step_s, stream_request_s, request_latency_s; "
+                                   "the rest stay 0)",
                                    metavar="P1,P2", comma_list=True)
     serving_from: str | None = option(
         None, "take the serving path from another profile of this machine (one `bench calibrate --serve-rows` wrote, "
               "fitted on another model's serve rows with that model's own engine rows): the front end's cost moves "
               "to this model, the engine's does not", metavar="PROFILE.yaml")
-    front_end: Literal["auto", "shared", "own-cores", "series", "series-own-cores"] = option(
+    front_end: Literal[FRONT_ENDS] = option(
         "auto", "--serve-rows: whether the server's front end shares the engine's cores (its time adds to each step), "
                 "has its own (it overlaps the step), or is a queue of its own in series with the engine (its "
                 "per-token and per-request time delays what it handles) whose per-step time adds to the step "

@@ -31,6 +31,8 @@ SEARCH_TOLERANCE = 0.05
 # per step, not per token; the request's cost split into work (one request at a time) and latency (holding nothing
 # up): docs/roofline.md's validation
 SERVING_FIT_DEFAULT = ("stream_step_s", "stream_request_s", "request_latency_s")
+# bench calibrate --front-end: where the server's front end runs (bench.serve.servingfit; docs/roofline.md)
+FRONT_ENDS = ("auto", "shared", "own-cores", "series", "series-own-cores")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ prediction names the profile it used (`prediction_calibration`).
     moe_kernel_eras: {moe-2024: {moe_expert_overhead_bytes: ...}, moe-2025: {...}}   # optional
     band: {low: 0.8, high: 1.2}    # measured / predicted speed, 10th and 90th percentile of held-out rows
     default_generation: vllm-v1    # what a prediction for `vllm` without a version assumes
-    serving: {stream_token_s: ..., stream_step_s: ..., stream_request_s: ..., request_latency_s: ..., shares_cores: null,
-             source: ...}
+    serving: {stream_token_s: ..., stream_step_s: ..., stream_request_s: ..., request_latency_s: ...,
+             shares_cores: null, source: ...}
                                    # optional: the serving path's host cost (bench.roofline.servingpath), seconds;
                                    # absent: 0, "assumed" (profiles written before it read unchanged)
 """

@@ -44,6 +44,11 @@ def coalesced_share(row: dict) -> float:
         return 0.0
 
 
+def stalled(row: dict) -> bool:
+    """More than COALESCED_MAX of the level's requests came all at once: not fitted on (serve_rows)."""
+    return coalesced_share(row) > COALESCED_MAX
+
+
 def serve_rows(rows: list[dict]) -> list[dict]:
     """The measured ok serve levels among results rows (a concurrency or a rate, with TTFT and TPOT p50), less those
     more than COALESCED_MAX of whose requests came all at once: their TTFT measures the stalled delivery, which the
@@ -53,7 +58,7 @@ def serve_rows(rows: list[dict]) -> list[dict]:
         measured = r.get("status") == "ok" and not is_predicted(r.get("engine"))
         if not measured or r.get("load_mode") not in ("concurrency", "rate"):
             continue
-        if not r.get("tpot_p50_ms") or not r.get("ttft_p50_ms") or coalesced_share(r) > COALESCED_MAX:
+        if not r.get("tpot_p50_ms") or not r.get("ttft_p50_ms") or stalled(r):
             continue
         if (r.get("dataset") or "random") != "random" or (r.get("length_dist") or "fixed") != "fixed":
             raise BenchError(f"serve row {r.get('run_id')}: only levels of --dataset random with fixed lengths can be "
@@ -147,7 +152,7 @@ def fit(rows: list[dict], hardware: str, profile: Profile, free: tuple[str, ...]
     best = min((descend(s, free, measured, figures) for s in starts), key=lambda fitted: fitted[1])[0]
     names = sorted({r["model"] for r in levels})
     what = ", ".join(level_of(r).label for r in levels)
-    stalled = sum(1 for r in rows if r.get("status") == "ok" and coalesced_share(r) > COALESCED_MAX)
-    left = f"; {stalled} left out (over {COALESCED_MAX:.0%} of their streams all at once)" if stalled else ""
+    dropped = sum(1 for r in rows if r.get("status") == "ok" and stalled(r))
+    left = f"; {dropped} left out (over {COALESCED_MAX:.0%} of their streams all at once)" if dropped else ""
     return best.with_values(source=f"measured: fitted on {len(levels)} bench serve rows of {', '.join(names)} "
                                    f"({what}) on {hardware}, {datetime.date.today().isoformat()}{left}")
