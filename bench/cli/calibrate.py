@@ -113,7 +113,8 @@ def cmd_calibrate(args) -> int:
         print(f"serving path ({where}): "
               f"{ms(sp.stream_token_s * 1e3)} ms per streamed token, {ms(sp.stream_step_s * 1e3)} ms per step, "
               f"{ms(sp.stream_request_s * 1e3)} ms per request, {ms(sp.request_latency_s * 1e3)} ms on each "
-              f"request's way; {sp.source}")
+              f"request's way" + (" (the mean of an exponential wait)" if sp.latency_dist == "exponential" else "")
+              + f"; {sp.source}")
     print(f"wrote {out} (use: --profile {out})")
     return 0
 

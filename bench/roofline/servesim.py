@@ -124,18 +124,20 @@ def served_step(dep: Deployment, serving: servingpath.ServingPath | None):
 
 def serve(dep: Deployment, lengths: list[tuple[int, int]], arrivals, eff: efficiency.Efficiency | None,
           max_num_seqs: int, max_num_batched_tokens: int, kv_capacity_tokens: int | None = None,
-          prefix_blocks: list | None = None, serving: servingpath.ServingPath | None = None) -> SimOutcome:
+          prefix_blocks: list | None = None, serving: servingpath.ServingPath | None = None,
+          seed: int = 0) -> SimOutcome:
     """Serve (prompt_len, output_len) requests arriving as `arrivals` says (OpenArrivals or ClosedLoop; None: all at
     t=0); per-request arrival, token and finish times in the outcome (SimError when one cannot fit the cache).
-    `serving`: the front end's host cost (module doc; None: none); in series, its own queue wraps the arrivals."""
+    `serving`: the front end's host cost (module doc; None: none); in series, its own queue wraps the arrivals;
+    `seed`: the draws of a request latency that varies (servingpath.FrontEndQueue)."""
     delivered = None
-    if serving is not None and serving.in_series and not serving.is_zero:
-        arrivals = servingpath.FrontEndQueue(serving, arrivals if arrivals is not None
-                                             else OpenArrivals([0.0] * len(lengths)))
-        delivered = arrivals.delivered_s
-    elif serving is not None and serving.request_latency_s > 0:  # a pure delay: a queue whose handling takes 0 s
-        arrivals = servingpath.FrontEndQueue(serving.with_values(stream_request_s=0.0, stream_token_s=0.0),
-                                             arrivals if arrivals is not None else OpenArrivals([0.0] * len(lengths)))
+    in_series = serving is not None and serving.in_series and not serving.is_zero
+    if in_series or (serving is not None and serving.request_latency_s > 0):
+        arrivals = arrivals if arrivals is not None else OpenArrivals([0.0] * len(lengths))
+        # not in series, the latency is a pure delay: a queue whose handling takes 0 s
+        front = serving if in_series else serving.with_values(stream_request_s=0.0, stream_token_s=0.0)
+        arrivals = servingpath.FrontEndQueue(front, arrivals, seed)
+        delivered = arrivals.delivered_s if in_series else None
     return batchsim.simulate(lengths, expected_step(dep, eff), kv_capacity_tokens or dep.kv_capacity_tokens,
                              max_num_seqs, max_num_batched_tokens, prefix_blocks=prefix_blocks,
                              kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step, arrivals=arrivals,

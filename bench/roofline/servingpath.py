@@ -11,7 +11,9 @@ parsed, tokenised and set up. An offline calibration (`bench run` rows) never se
     stream_request_s  host seconds per request (HTTP request, tokenising, set-up), charged to the step that admits it
     request_latency_s seconds a request spends on its way to the engine that hold nothing up (the hops between the
                       client, the API server and the engine core, each a wake-up): it becomes admissible that much
-                      later, and no other request waits for it
+                      later, and no other request waits for it. `latency_dist` (stated, never fitted) says whether
+                      every request takes exactly that ("fixed") or it is the mean of a wait drawn for each request
+                      ("exponential", below)
 
 A step that streams n tokens and admits a new requests has host_s = stream_step_s [n > 0] + n x stream_token_s +
 a x stream_request_s. Where the front end shares the engine's cores (vLLM's CPU build: the API server, the client
@@ -29,6 +31,16 @@ shared, as above: the engine's own loop waits for the core the front end holds).
 client on the other. Its consequence: a wave of admissions no longer slows every running stream (it delays the
 requests admitted), and a new request waits behind the tokens the front end is still streaming.
 
+A request's latency that varies (latency_dist "exponential"): a wake-up on a core another process holds (vLLM's
+CPU build: the engine core's loop polls the worker on the cores the API server and the client use) waits for the
+scheduler to run it, a wait with no memory of how long it has lasted: exponential, with request_latency_s its mean,
+drawn for each request in turn from the level's seed (the same draws for the same seed and load: a level's
+prediction is repeatable). Its consequence: equal requests at one stream get a TTFT spread (p90 - p50 = 1.61 x the
+mean, p50 - p10 = 0.59 x), where a fixed latency gives them all one TTFT. Measured on vLLM's CPU build at one
+stream, requests streamed token by token (scripts/ttft_shape.py, docs/roofline.md): the TTFT's (p90 - p50) /
+(p50 - p10) is 0.3-3.5 over 14 levels of three models, median 2.0, right-skewed as the exponential's 2.74, where a
+uniform wait gives 1.0.
+
 With every parameter 0 (profiles written before the term, and any profile that does not measure it) the step is
 the engine's, and every prediction is what it was.
 
@@ -40,6 +52,7 @@ parameter >= 0. bench.serve.servingfit supplies the figures from served rows: ne
 from __future__ import annotations
 
 import heapq
+import random
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
@@ -47,6 +60,7 @@ import numpy as np
 PARAMETERS = ("stream_token_s", "stream_step_s", "stream_request_s", "request_latency_s")
 UPPER_S = 1.0  # a second of host time per token, step or request: beyond anything physical
 ASSUMED = "assumed: 0 (not measured)"
+LATENCY_DISTS = ("fixed", "exponential")  # request_latency_s: every request's, or the mean of each one's (module doc)
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,7 @@ class ServingPath:
     request_latency_s: float = 0.0
     shares_cores: bool | None = None  # None: as the hardware says (shares_cores_on)
     in_series: bool = False  # the per-token and per-request work in a queue of its own (module doc)
+    latency_dist: str = "fixed"  # LATENCY_DISTS: request_latency_s is each request's, or their mean (module doc)
     source: str = ASSUMED
 
     def __post_init__(self):
@@ -66,6 +81,8 @@ class ServingPath:
             v = getattr(self, name)
             if not (0.0 <= v <= UPPER_S):
                 raise ValueError(f"serving parameter {name} = {v} is outside its range [0, {UPPER_S}] seconds")
+        if self.latency_dist not in LATENCY_DISTS:
+            raise ValueError(f"serving: latency_dist is one of {', '.join(LATENCY_DISTS)}, not {self.latency_dist!r}")
 
     @property
     def is_zero(self) -> bool:
@@ -90,7 +107,7 @@ class ServingPath:
     def as_dict(self) -> dict:
         out = {k: float(f"{v:.6g}") for k, v in asdict(self).items() if k in PARAMETERS}
         return {**out, "shares_cores": self.shares_cores, **({"in_series": True} if self.in_series else {}),
-                "source": self.source}
+                **({"latency_dist": self.latency_dist} if self.latency_dist != "fixed" else {}), "source": self.source}
 
 
 def from_dict(raw: dict) -> ServingPath:
@@ -107,8 +124,11 @@ def from_dict(raw: dict) -> ServingPath:
     series = raw.get("in_series", False)
     if not isinstance(series, bool):
         raise ValueError("serving: in_series is true or false")
+    dist = raw.get("latency_dist", "fixed")
+    if dist not in LATENCY_DISTS:
+        raise ValueError(f"serving: latency_dist is one of {', '.join(LATENCY_DISTS)}")
     return ServingPath(**{k: float(raw.get(k) or 0.0) for k in PARAMETERS}, shares_cores=shares, in_series=series,
-                       source=str(raw.get("source") or ASSUMED))
+                       latency_dist=dist, source=str(raw.get("source") or ASSUMED))
 
 
 class FrontEndQueue:
@@ -117,14 +137,17 @@ class FrontEndQueue:
 
     It wraps a load's arrivals (bench.roofline.servesim's OpenArrivals or ClosedLoop) and is itself one: a request
     that arrives at a is handled from max(a, the front end free), for stream_request_s, and becomes admissible when
-    that ends, plus request_latency_s (its TTFT still counts from a). `delivered_s(step_end, n)` books a step's n
+    that ends, plus its latency: request_latency_s, or with latency_dist "exponential" that times the standard
+    exponential drawn for its index from `seed` (its TTFT still counts from a). `delivered_s(step_end, n)` books a step's n
     streamed tokens behind the work already queued (requests that arrived by the step's end first: they came before
     the outputs) and returns when the client has them: max(step_end, free) + n x stream_token_s. A closed loop's next
     request is issued at that delivery, when its client got the last token."""
 
-    def __init__(self, path: ServingPath, arrivals) -> None:
+    def __init__(self, path: ServingPath, arrivals, seed: int = 0) -> None:
         self.path = path
         self.inner = arrivals
+        self.rng = random.Random(seed)
+        self.draws: list[float] = []  # the standard exponential of request i (drawn by index: repeatable)
         self.free_s = 0.0
         self.incoming: list[tuple[float, int]] = []  # (arrival s, index): arrived, not yet handled (a heap)
         self.ready: list[tuple[float, float, int]] = []  # (admissible s, arrival s, index) handled (a heap)
@@ -135,7 +158,16 @@ class FrontEndQueue:
         while self.incoming and self.incoming[0][0] <= now:
             t, i = heapq.heappop(self.incoming)
             self.free_s = max(t, self.free_s) + self.path.stream_request_s
-            heapq.heappush(self.ready, (self.free_s + self.path.request_latency_s, t, i))
+            heapq.heappush(self.ready, (self.free_s + self.latency_s(i), t, i))
+
+    def latency_s(self, index: int) -> float:
+        """Request `index`'s latency on its way to the engine (class doc)."""
+        mean = self.path.request_latency_s
+        if self.path.latency_dist == "fixed" or mean <= 0:
+            return mean
+        while len(self.draws) <= index:
+            self.draws.append(self.rng.expovariate(1.0))
+        return mean * self.draws[index]
 
     def arrived(self, now: float) -> list[tuple[int, float]]:
         self._intake(now)

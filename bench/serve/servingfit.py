@@ -2,12 +2,15 @@
 
 Each given row is one level of a measured server (a concurrency or a request rate, the random workload of fixed
 lengths). It is rebuilt on the simulated server (bench.serve.simulated: the same requests, arrivals and seed, steps
-timed with the calibration's engine parameters) and its TPOT p50 and TTFT p50 predicted: with the serving path at 0,
+timed with the calibration's engine parameters) and its TPOT p50, TTFT p50 and TTFT p90 predicted (the p90 where at most
+P90_COALESCED_MAX of the level's requests came all at once: beyond, the top decile is largely theirs), with the
+serving path at 0,
 then with each free parameter moved by PROBE_S (its effect on each figure, per second of the parameter). The
 parameters are then the non-negative least squares of the relative misses on those effects
 (bench.roofline.servingpath.fit_nonnegative), and the step is repeated from the answer (GAUSS_NEWTON_ROUNDS times in
 all): in a closed loop of equal requests the figures move linearly with the parameters and the first round is the
-answer; queueing (rate levels) bends them.
+answer; queueing (rate levels) bends them. A fitted request_latency_s is the mean of an exponential wait
+(latency_dist "exponential", bench.roofline.servingpath): the TTFT p90 is what tells it from a fixed delay.
 
 The rows fitted on are the calibration's: a validation must check the prediction on other rows (another model, or
 levels left out), never on these.
@@ -26,13 +29,15 @@ from bench.roofline import servingpath
 from bench.roofline.profile import Profile
 from bench.roofline.servingpath import ServingPath
 
-FIGURES = ("tpot_p50_ms", "ttft_p50_ms")
+FIGURES = ("tpot_p50_ms", "ttft_p50_ms", "ttft_p90_ms")
 DEFAULT_FREE = SERVING_FIT_DEFAULT
 PROBE_S = 1e-3  # the step of each parameter its effect is read over
 GAUSS_NEWTON_ROUNDS = 3
+HALVINGS = 6  # of a step that does not lower the misses (descend)
 
 
 COALESCED_MAX = 0.10  # a level more of whose requests than this got all their tokens at once is not fitted on
+P90_COALESCED_MAX = 0.05  # and its TTFT p90 only where at most this share did (half the top decile)
 
 
 def coalesced_share(row: dict) -> float:
@@ -105,9 +110,16 @@ def predicted_ms(row: dict, hardware: str, profile: Profile) -> tuple[float, ...
 
 
 def descend(path: ServingPath, free: tuple[str, ...], measured: list[float], figures) -> tuple[ServingPath, float]:
-    """Gauss-Newton from `path` (module doc): the fitted path and its sum of squared relative misses."""
+    """Gauss-Newton from `path` (module doc): the fitted path and its sum of squared relative misses. A step is taken
+    only where it lowers that sum, else halved (up to HALVINGS times; then the descent stops): a request latency drawn
+    for each request breaks a closed loop's waves apart, the figures bend, and a full linearised step can land far
+    off (on tiny-qwen3's levels, 2026-12-07: 0.30 s of latency, misses 60 in squares, where 5 ms gave 0.43)."""
+    def sse(values: list[float]) -> float:
+        return sum(((m - a) / m) ** 2 for m, a in zip(measured, values))
+
+    at = figures(path)
+    err = sse(at)
     for _ in range(GAUSS_NEWTON_ROUNDS):
-        at = figures(path)
         effects = []
         for name in free:
             moved = figures(path.with_values(**{name: getattr(path, name) + PROBE_S}))
@@ -118,11 +130,18 @@ def descend(path: ServingPath, free: tuple[str, ...], measured: list[float], fig
         rel = [[effects[j][i] / measured[i] for j in range(len(free))] for i in range(len(measured))]
         misses = [(m - a) / m + sum(e * x for e, x in zip(row, x0)) for m, a, row in zip(measured, at, rel)]
         new = dict(zip(free, servingpath.fit_nonnegative(misses, rel)))
-        done = all(abs(new[n] - getattr(path, n)) <= 1e-6 for n in free)
-        path = path.with_values(**new)
-        if done:
+        if all(abs(new[n] - getattr(path, n)) <= 1e-6 for n in free):
             break
-    return path, sum(((m - a) / m) ** 2 for m, a in zip(measured, figures(path)))
+        for _ in range(HALVINGS + 1):
+            candidate = path.with_values(**new)
+            cand_at = figures(candidate)
+            if sse(cand_at) < err:
+                break
+            new = {n: (getattr(path, n) + new[n]) / 2 for n in free}
+        else:
+            break  # no step along this direction lowers the misses: the current path is the answer
+        path, at, err = candidate, cand_at, sse(cand_at)
+    return path, err
 
 
 def fit(rows: list[dict], hardware: str, profile: Profile, free: tuple[str, ...] = DEFAULT_FREE,
@@ -136,13 +155,17 @@ def fit(rows: list[dict], hardware: str, profile: Profile, free: tuple[str, ...]
     unknown = sorted(set(free) - set(servingpath.PARAMETERS))
     if unknown:
         raise BenchError(f"serving parameter {unknown[0]} is not one of {', '.join(servingpath.PARAMETERS)}")
-    measured = [float(r[f]) for r in levels for f in FIGURES]
+    used = [[f for f in FIGURES if f != "ttft_p90_ms" or (r.get(f) and coalesced_share(r) <= P90_COALESCED_MAX)]
+            for r in levels]
+    measured = [float(r[f]) for r, names in zip(levels, used) for f in names]
 
     def figures(p: ServingPath) -> list[float]:
         prof = dataclasses.replace(profile, serving=p)
-        return [v for r in levels for v in predicted_ms(r, hardware, prof)]
+        return [v for r, names in zip(levels, used)
+                for f, v in zip(FIGURES, predicted_ms(r, hardware, prof)) if f in names]
 
-    start = ServingPath(shares_cores=shares_cores, in_series=in_series)
+    dist = "exponential" if "request_latency_s" in free else "fixed"
+    start = ServingPath(shares_cores=shares_cores, in_series=in_series, latency_dist=dist)
     starts = [start]
     if shares_cores is False and "stream_step_s" in free:
         # a per-step time that overlaps the step shows only where it is longer (max(engine, host)): from 0 its

@@ -124,7 +124,7 @@ class SimServer:
         """(the sim's outcome, its request records, the level's figures as bench.measure.streaming computes them) for
         a level's arrivals (level_arrivals: the caller builds them once and checks them first)."""
         sim = servesim.serve(self.dep, lengths, arrivals, self.eff, self.seqs, self.tokens, prefix_blocks=blocks,
-                             serving=self.serving)
+                             serving=self.serving, seed=cfg.seed)
         records = records_of(sim)
         return sim, records, compute_serve_metrics(records, sim.elapsed_s, cfg.slo)
 

@@ -27,9 +27,9 @@ def serve_row(concurrency: int, tpot_ms: float = 1.0, ttft_ms: float = 1.0, **ov
 
 
 def planted(prof, concurrency: int, tpot_plus_ms: float, ttft_plus_ms: float) -> dict:
-    """A measured row: the sim's figures with the term at 0, plus the planted misses."""
-    tpot0, ttft0 = servingfit.predicted_ms(serve_row(concurrency), HW, prof)
-    return serve_row(concurrency, tpot0 + tpot_plus_ms, ttft0 + ttft_plus_ms)
+    """A measured row: the sim's figures with the term at 0, plus the planted misses (TTFT's at p50 and p90 alike)."""
+    tpot0, ttft0, ttft90 = servingfit.predicted_ms(serve_row(concurrency), HW, prof)
+    return serve_row(concurrency, tpot0 + tpot_plus_ms, ttft0 + ttft_plus_ms, ttft_p90_ms=ttft90 + ttft_plus_ms)
 
 
 def published():
@@ -66,7 +66,7 @@ def test_in_series_on_its_own_core_the_step_is_the_longer_of_engine_and_front_en
     prefill: planted TTFT + 30 ms, q = 30 ms. From s = 0 the step's effect is 0 (max(e, 0 + 1 ms) = e): the fit's
     second start, at the measured TPOT, finds it."""
     prof = published()
-    tpot0, ttft0 = servingfit.predicted_ms(serve_row(1), HW, prof)
+    tpot0, ttft0, ttft90 = servingfit.predicted_ms(serve_row(1), HW, prof)
     assert ttft0 > tpot0 + 4.0  # the prefill step outlasts the planted front end: TTFT moves by q alone
     path = servingfit.fit([planted(prof, 1, 4.0, 30.0)], HW, prof, free=("stream_step_s", "stream_request_s"),
                           shares_cores=False, in_series=True)
@@ -74,7 +74,7 @@ def test_in_series_on_its_own_core_the_step_is_the_longer_of_engine_and_front_en
     assert path.in_series and path.shares_cores is False
     # the same rows started from 0 alone: the step's effect is 0 there and it stays 0, TTFT's miss all on q
     alone, _ = servingfit.descend(ServingPath(shares_cores=False, in_series=True), ("stream_step_s",
-                                  "stream_request_s"), [tpot0 + 4.0, ttft0 + 30.0],
+                                  "stream_request_s"), [tpot0 + 4.0, ttft0 + 30.0, ttft90 + 30.0],
                                   lambda p: list(servingfit.predicted_ms(serve_row(1), HW,
                                                                          dataclasses.replace(prof, serving=p))))
     assert alone.stream_step_s == 0.0
@@ -183,8 +183,27 @@ def test_a_profile_with_the_path_predicts_the_planted_rows(tmp_path):
     prof = published()
     row = planted(prof, 1, 5.0, 35.0)
     fitted = dataclasses.replace(prof, serving=servingfit.fit([row], HW, prof, shares_cores=True))
-    tpot, ttft = servingfit.predicted_ms(row, HW, fitted)
-    assert (tpot, ttft) == pytest.approx((row["tpot_p50_ms"], row["ttft_p50_ms"]), rel=1e-4)
+    assert servingfit.predicted_ms(row, HW, fitted) == pytest.approx(
+        (row["tpot_p50_ms"], row["ttft_p50_ms"], row["ttft_p90_ms"]), rel=1e-4)
+
+
+def test_a_latency_that_varies_is_told_from_a_fixed_one_by_the_p90():
+    """Rows planted from the simulated server itself with a request latency of mean 3 ms, drawn exponential (64
+    requests at one stream, seed 0): TTFT p50 moves by about 3 x ln 2 = 2.1 ms and p90 by about 3 x ln 10 = 6.9 ms,
+    TPOT not at all. The fit (request_latency_s and stream_request_s free) gives the latency back, its mean 3 ms,
+    and no work; a fixed delay cannot move p50 and p90 apart."""
+    prof = published()
+    row = serve_row(1, num_prompts=64)
+    truth = dataclasses.replace(prof, serving=ServingPath(request_latency_s=0.003, shares_cores=True,
+                                                          latency_dist="exponential"))
+    base = servingfit.predicted_ms(row, HW, prof)
+    tpot, p50, p90 = servingfit.predicted_ms(row, HW, truth)
+    assert tpot == pytest.approx(base[0], rel=1e-9)
+    assert 1.0 < p50 - base[1] < 3.5 and 4.5 < p90 - base[2] < 10.0  # sample quantiles of 64 draws
+    planted_row = serve_row(1, tpot, p50, ttft_p90_ms=p90, num_prompts=64)
+    path = servingfit.fit([planted_row], HW, prof, free=("stream_request_s", "request_latency_s"), shares_cores=True)
+    assert path.latency_dist == "exponential"
+    assert path.request_latency_s == pytest.approx(0.003, rel=0.02) and path.stream_request_s < 1e-4
 
 
 def test_a_measured_path_of_zero_is_taken_by_serving_from(tmp_path):
@@ -223,3 +242,16 @@ def test_a_level_whose_streams_came_all_at_once_is_not_fitted_on():
     assert path.source.endswith("; 1 left out (over 10% of their streams all at once)")
     with pytest.raises(BenchError, match="at most 10% of their requests streamed all at once"):
         servingfit.fit([stalled], HW, prof)
+
+
+def test_a_step_that_overshoots_is_halved():
+    """One figure that rises 0.5 a ms of latency up to 1 ms and falls as much after (a closed loop's waves breaking
+    apart bend the figures so), measured 2.0: from 0 the probe's slope (0.5 a ms) asks for 2 ms, where the figure is
+    back at 1.0 (relative miss 0.5, no better than at 0): halved, 1 ms gives 1.5 (miss 0.25) and is taken; from there
+    the slope points back to 0, every halving of that step is worse, and the descent stops at 1 ms."""
+    def figures(p):
+        u = p.request_latency_s / 1e-3
+        return [1.0 + 0.5 * u if u <= 1.0 else 1.5 - 0.5 * (u - 1.0)]
+
+    path, err = servingfit.descend(ServingPath(), ("request_latency_s",), [2.0], figures)
+    assert path.request_latency_s == pytest.approx(0.001, rel=1e-9) and err == pytest.approx(0.0625, rel=1e-9)
