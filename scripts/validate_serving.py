@@ -180,26 +180,27 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
         prof = out / f"profile{tag}.yaml"
         kind, _, value = fit_level.partition(":")
         fit_rows = out / f"serve-fit-{value if kind == 'model' else 'conc' + value}.csv"
-        if not fit_rows.exists() and kind == "conc":  # one measured level of this model, left out of the table
-            copy_rows(out / "serve-conc.csv", fit_rows,
-                      lambda r: r.get("status") == "ok" and r.get("concurrency") == value)
-        elif kind == "model":  # another model's levels, same workload and server, `repeats` passes
+        fit = ["--serve-rows", str(fit_rows), "--serve-free", free, "--front-end", front_end]
+        if kind == "conc":  # one measured level of this model, left out of the table
+            if not fit_rows.exists():
+                copy_rows(out / "serve-conc.csv", fit_rows,
+                          lambda r: r.get("status") == "ok" and r.get("concurrency") == value)
+            if not prof.exists():
+                bench(out, "calibrate", *calibration, "--hardware", HW, *fit, "--out", str(prof))
+        else:  # another model's levels, same workload and server, `repeats` passes
             other = ["--model", value, *serve[2:]]
             while passes(fit_rows, len(FIT_CONCURRENCIES)) < repeats:
                 bench(out, "serve", *other, *measured, "--concurrencies", ",".join(map(str, FIT_CONCURRENCIES)),
                       "--out", str(fit_rows))
-        fit_with = calibration
-        if kind == "model":  # that model's own engine: its offline rows, so the fit moves only the front end's cost
-            fit_with = offline_rows(out, value, dtype, prefill_rows, suffix=f"-{value}", repeats=repeats)
-        if not prof.exists() and kind == "model":
+            # that model's own engine (its offline rows), so the fit moves only the front end's cost; this model's
+            # profile then takes the path alone
+            theirs_rows = offline_rows(out, value, dtype, prefill_rows, suffix=f"-{value}", repeats=repeats)
             theirs = out / f"profile-{value}{tag}.yaml"
-            if not theirs.exists():
-                bench(out, "calibrate", *fit_with, "--hardware", HW, "--serve-rows", str(fit_rows),
-                      "--serve-free", free, "--front-end", front_end, "--out", str(theirs))
-            bench(out, "calibrate", *calibration, "--hardware", HW, "--serving-from", str(theirs), "--out", str(prof))
-        elif not prof.exists():
-            bench(out, "calibrate", *fit_with, "--hardware", HW, "--serve-rows", str(fit_rows),
-                  "--serve-free", free, "--front-end", front_end, "--out", str(prof))
+            if not prof.exists() and not theirs.exists():
+                bench(out, "calibrate", *theirs_rows, "--hardware", HW, *fit, "--out", str(theirs))
+            if not prof.exists():
+                bench(out, "calibrate", *calibration, "--hardware", HW, "--serving-from", str(theirs),
+                      "--out", str(prof))
     sim = ["--engine", "sim", "--hardware", HW, "--profile", str(prof)]
     if not (out / f"sim-conc{tag}.csv").exists():
         bench(out, "serve", *serve, *sim, *conc, "--out", str(out / f"sim-conc{tag}.csv"))

@@ -4,6 +4,7 @@ process (as vLLM starts its engine core) so the tests can see the whole group is
 
 FAKE_SERVER_MODE: ok (default) | exit (a root-cause error in the log, exit 1) | hang (never healthy).
 FAKE_SERVER_PIDS: a file that gets this process's and its child's pids.
+FAKE_SERVER_SESSION: a file that gets this process's session id and process group id.
 FAKE_TOKEN_DELAY: seconds between two streamed tokens (default 0.002).
 FAKE_SERVER_DEVICE: the device its log names (default cpu; cuda stands in for the GPU build).
 Like vLLM's server, it refuses to start with VLLM_ENABLE_V1_MULTIPROCESSING=0 (its engine core needs a process).
@@ -22,6 +23,9 @@ def main() -> int:
     if os.environ.get("FAKE_SERVER_PIDS"):
         with open(os.environ["FAKE_SERVER_PIDS"], "w") as f:
             f.write(f"{os.getpid()} {child.pid}\n")
+    if os.environ.get("FAKE_SERVER_SESSION"):
+        with open(os.environ["FAKE_SERVER_SESSION"], "w") as f:
+            f.write(f"{os.getsid(0)} {os.getpgid(0)}\n")
     print(f"INFO starting fake server device_config={os.environ.get('FAKE_SERVER_DEVICE', 'cpu')}", flush=True)
     print("INFO CPU KV cache size: 1,024 tokens, Maximum concurrency for 256 tokens per request: 4.00x", flush=True)
     if os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING") == "0":  # vllm/v1/engine/core_client.py's refusal

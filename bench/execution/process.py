@@ -33,7 +33,7 @@ def kill_group(proc: subprocess.Popen) -> None:
     """SIGTERM the child's whole process group, give it KILL_GRACE_S to shut down, then SIGKILL
     whatever is left. The group outlives its leader: vLLM's engine core and workers may still be
     tearing down (or hung) after the worker process itself has exited."""
-    pgid = proc.pid  # start_new_session=True made the child its group's leader
+    pgid = proc.pid  # the child leads its own group (start_new_session=True, or own_group_dying_with_parent)
     if not group_alive(pgid):
         proc.poll()
         return
@@ -61,6 +61,15 @@ def die_with_parent() -> None:  # pragma: no cover - runs in the child between f
 
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def own_group_dying_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """The child leads a process group of its own (kill_group reaches its children) in the caller's session, and
+    dies with bench (die_with_parent). Unlike start_new_session, the session stays the caller's: Linux schedules CPU
+    time by session (autogroup) where that is on, and a process that does not want a share of its own next to
+    bench's, vLLM's server measured by bench's client (bench.serve.server), keeps bench's."""
+    os.setpgid(0, 0)
+    die_with_parent()
 
 
 def signame(num: int) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.config.run import RunConfig
 from bench.engines.vllm_args import cli_args, engine_options
 from bench.execution.forensics import root_cause
-from bench.execution.process import die_with_parent, kill_group
+from bench.execution.process import kill_group, own_group_dying_with_parent
 
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 HEALTH_POLL_S = 0.5
@@ -114,8 +114,11 @@ class VllmServer:
         try:
             self.proc = subprocess.Popen(
                 self.command, stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
-                env=self.env, start_new_session=True,  # its own group: stop() reaches the engine's children too
-                preexec_fn=die_with_parent,
+                # its own process group (stop() reaches the engine's children too) in bench's session, not a session
+                # of its own: Linux shares CPU time between sessions (autogroup), and on 2 cores a server in a session
+                # of its own streamed 11-55 of 96 requests at one stream all at once (its API server held off the
+                # cores beside its engine core's polling loop), in bench's session 0 (2026-12-07, docs/serve.md)
+                env=self.env, preexec_fn=own_group_dying_with_parent,
             )
         finally:
             if log is not None:

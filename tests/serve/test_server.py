@@ -73,6 +73,19 @@ def test_local_sweep_starts_measures_and_stops_the_server(fake_vllm, tmp_path):
     assert all_gone(server_pids(fake_vllm))
 
 
+def test_the_server_leads_its_own_group_in_benchs_session(fake_vllm, tmp_path, monkeypatch):
+    """The server's process group is its own (stop() reaches its children: the test above) and its session is
+    bench's: a session of its own would get a CPU share of its own under Linux's autogroup, which on 2 cores held
+    vLLM's API server off the cores (docs/serve.md, "Streams that come all at once")."""
+    where = tmp_path / "session"
+    monkeypatch.setenv("FAKE_SERVER_SESSION", str(where))
+    assert main([*ARGS, "--concurrency", "1", "--out", str(tmp_path / "serve.csv")]) == 0
+    sid, pgid = map(int, where.read_text().split())
+    server = server_pids(fake_vllm)[0]
+    assert pgid == server and sid == os.getsid(0)
+    assert all_gone(server_pids(fake_vllm))
+
+
 def test_an_in_process_engine_setting_for_offline_runs_does_not_reach_the_server(fake_vllm, tmp_path, monkeypatch):
     """VLLM_ENABLE_V1_MULTIPROCESSING=0 (vLLM's engine core in the caller's process: faster offline start-ups,
     the engine tests set it) makes vLLM's server crash at start-up; bench starts its server without it."""
