@@ -276,7 +276,8 @@ def serving_line(out: Path, tag: str) -> str:
     return (f"{sp.get('stream_token_s', 0) * 1e3:.2f} ms per streamed token, {sp.get('stream_step_s', 0) * 1e3:.2f} "
             f"ms per step, {sp.get('stream_request_s', 0) * 1e3:.2f} ms per request, "
             f"{sp.get('request_latency_s', 0) * 1e3:.2f} ms on each request's way"
-            + (" (the mean of an exponential wait)" if sp.get("latency_dist") == "exponential" else "") + ", shares cores: "
+            + (" (the mean of an exponential wait)" if sp.get("latency_dist") == "exponential" else "")
+            + ", shares cores: "
             f"{sp.get('shares_cores')}" + (", in series with the engine" if sp.get("in_series") else ""))
 
 

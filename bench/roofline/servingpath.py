@@ -138,10 +138,10 @@ class FrontEndQueue:
     It wraps a load's arrivals (bench.roofline.servesim's OpenArrivals or ClosedLoop) and is itself one: a request
     that arrives at a is handled from max(a, the front end free), for stream_request_s, and becomes admissible when
     that ends, plus its latency: request_latency_s, or with latency_dist "exponential" that times the standard
-    exponential drawn for its index from `seed` (its TTFT still counts from a). `delivered_s(step_end, n)` books a step's n
-    streamed tokens behind the work already queued (requests that arrived by the step's end first: they came before
-    the outputs) and returns when the client has them: max(step_end, free) + n x stream_token_s. A closed loop's next
-    request is issued at that delivery, when its client got the last token."""
+    exponential drawn for its index from `seed` (its TTFT still counts from a). `delivered_s(step_end, n)` books a
+    step's n streamed tokens behind the work already queued (requests that arrived by the step's end first: they came
+    before the outputs) and returns when the client has them: max(step_end, free) + n x stream_token_s. A closed
+    loop's next request is issued at that delivery, when its client got the last token."""
 
     def __init__(self, path: ServingPath, arrivals, seed: int = 0) -> None:
         self.path = path

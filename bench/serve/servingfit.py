@@ -2,14 +2,14 @@
 
 Each given row is one level of a measured server (a concurrency or a request rate, the random workload of fixed
 lengths). It is rebuilt on the simulated server (bench.serve.simulated: the same requests, arrivals and seed, steps
-timed with the calibration's engine parameters) and its TPOT p50, TTFT p50 and TTFT p90 predicted (the p90 where at most
-P90_COALESCED_MAX of the level's requests came all at once: beyond, the top decile is largely theirs), with the
-serving path at 0,
-then with each free parameter moved by PROBE_S (its effect on each figure, per second of the parameter). The
-parameters are then the non-negative least squares of the relative misses on those effects
+timed with the calibration's engine parameters) and its TPOT p50, TTFT p50 and TTFT p90 predicted (the p90 where at
+most P90_COALESCED_MAX of the level's requests came all at once: beyond, the top decile is largely theirs), with the
+serving path at 0, then with each free parameter moved by PROBE_S (its effect on each figure, per second of the
+parameter). The parameters are then the non-negative least squares of the relative misses on those effects
 (bench.roofline.servingpath.fit_nonnegative), and the step is repeated from the answer (GAUSS_NEWTON_ROUNDS times in
-all): in a closed loop of equal requests the figures move linearly with the parameters and the first round is the
-answer; queueing (rate levels) bends them. A fitted request_latency_s is the mean of an exponential wait
+all; a step that raises the misses is halved, descend): in a closed loop of equal requests the figures move
+linearly with the parameters and the first round is the answer; queueing (rate levels) and drawn latencies bend
+them. A fitted request_latency_s is the mean of an exponential wait
 (latency_dist "exponential", bench.roofline.servingpath): the TTFT p90 is what tells it from a fixed delay.
 
 The rows fitted on are the calibration's: a validation must check the prediction on other rows (another model, or
