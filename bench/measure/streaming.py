@@ -164,8 +164,9 @@ def coalescing_warning(m: dict) -> str | None:
     return (f"{n} of {m['completed']} requests got all their output tokens at once (up to "
             f"{m['tokens_per_chunk_max']} tokens in one read): they have no TPOT or ITL and fail a TPOT SLO, and their "
             "TTFT is when the whole stream came; the server or the client coalesced the stream (a busy client "
-            "machine, the server's stream interval, or, on vLLM's CPU build, its API server held off the cores while "
-            "the engine ran: docs/serve.md)")
+            "machine, the server's stream interval, or, on vLLM's CPU build sharing the client's few cores, its API "
+            "server held off them: a server started in a session of its own (another terminal, setsid) gets a CPU share "
+            "of its own under Linux's autogroup; start it from the client's session: docs/serve.md)")
 
 
 def mean_concurrency(records: list[StreamedRequest], duration_s: float) -> float | None:
