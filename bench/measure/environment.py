@@ -47,6 +47,16 @@ def memory_total_gb() -> float | None:
     return None
 
 
+def sched_autogroup() -> bool | None:
+    """Whether Linux shares CPU time between sessions (autogroup scheduling) on this machine; None where the kernel
+    does not say. A server in a session of its own then gets a share of its own beside its client's: on 2 cores that
+    held vLLM's API server off the cores (docs/serve.md, "Streams that come all at once")."""
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return None
+
+
 def host_env() -> dict:
     """Cheap facts, no torch or vllm import."""
     return {
@@ -58,6 +68,7 @@ def host_env() -> dict:
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "memory_total_gb": memory_total_gb(),
+        "sched_autogroup": sched_autogroup(),
     }
 
 
