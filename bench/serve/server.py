@@ -116,8 +116,8 @@ class VllmServer:
                 self.command, stdout=log, stderr=subprocess.STDOUT if log else None, stdin=subprocess.DEVNULL,
                 # its own process group (stop() reaches the engine's children too) in bench's session, not a session
                 # of its own: Linux shares CPU time between sessions (autogroup), and on 2 cores a server in a session
-                # of its own streamed 11-55 of 96 requests at one stream all at once (its API server held off the
-                # cores beside its engine core's polling loop), in bench's session 0 (2026-12-07, docs/serve.md)
+                # of its own streamed 11-55 of 96 requests at one stream all at once, in bench's session 0
+                # (2026-12-07, docs/serve.md "Streams that come all at once")
                 env=self.env, preexec_fn=own_group_dying_with_parent,
             )
         finally:
