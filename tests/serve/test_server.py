@@ -75,8 +75,8 @@ def test_local_sweep_starts_measures_and_stops_the_server(fake_vllm, tmp_path):
 
 def test_the_server_leads_its_own_group_in_benchs_session(fake_vllm, tmp_path, monkeypatch):
     """The server's process group is its own (stop() reaches its children: the test above) and its session is
-    bench's: a session of its own would get a CPU share of its own under Linux's autogroup, which on 2 cores held
-    vLLM's API server off the cores (docs/serve.md, "Streams that come all at once")."""
+    bench's: a session of its own would get a CPU share of its own under Linux's autogroup, and on 2 cores its
+    streams then came all at once (docs/serve.md, "Streams that come all at once")."""
     where = tmp_path / "session"
     monkeypatch.setenv("FAKE_SERVER_SESSION", str(where))
     assert main([*ARGS, "--concurrency", "1", "--out", str(tmp_path / "serve.csv")]) == 0
