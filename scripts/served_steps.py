@@ -51,7 +51,9 @@ def requests_of(path: Path, row: dict) -> list[dict]:
 def step_groups(requests: list[dict]) -> dict[tuple[str, int], list[float]]:
     """(kind, streams) -> inter-token latencies in ms; kind "decode" or "mixed" (a prefill came out of the step)."""
     firsts = sorted(q["start_s"] + q["ttft_s"] for q in requests)
-    spans = [(q["start_s"] + q["ttft_s"], q["end_s"]) for q in requests]
+    # streams decoding at t: first token before t, last not before it; with each request's end taken no earlier than
+    # its first token, that is (first tokens before t) - (ends before t)
+    ends = sorted(max(q["start_s"] + q["ttft_s"], q["end_s"]) for q in requests)
     groups: dict[tuple[str, int], list[float]] = defaultdict(list)
     for q in requests:
         t = q["start_s"] + q["ttft_s"]
@@ -59,7 +61,7 @@ def step_groups(requests: list[dict]) -> dict[tuple[str, int], list[float]]:
             t += gap
             j = bisect.bisect_left(firsts, t - SAME_STEP_S)
             mixed = j < len(firsts) and firsts[j] <= t + SAME_STEP_S
-            streams = sum(1 for a, b in spans if a < t and b >= t)
+            streams = bisect.bisect_left(firsts, t) - bisect.bisect_left(ends, t)
             groups[("mixed" if mixed else "decode", (streams + 1) // 2 * 2)].append(gap * 1e3)
     return groups
 

@@ -23,21 +23,14 @@ import statistics
 import sys
 from pathlib import Path
 
+from bench.measure.metrics import percentile
+
 _spec = importlib.util.spec_from_file_location("served_steps", Path(__file__).with_name("served_steps.py"))
 served_steps = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(served_steps)
 
 UPPER = math.log(10 / 2)  # p90 - p50 of a standard exponential: ln(1/0.1) - ln(1/0.5)
 LOWER = math.log(2 / (10 / 9))  # p50 - p10: ln(1/0.5) - ln(1/0.9)
-
-
-def quantile(values: list[float], p: float) -> float:
-    """Linear interpolation between order statistics (numpy's default)."""
-    v = sorted(values)
-    i = p * (len(v) - 1)
-    lo = int(i)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (i - lo)
 
 
 def streamed_ttfts_ms(requests: list[dict]) -> list[float]:
@@ -48,7 +41,7 @@ def streamed_ttfts_ms(requests: list[dict]) -> list[float]:
 def shape(ttfts_ms: list[float]) -> dict:
     """p10, p50, p90, the gap ratio (p90 - p50) / (p50 - p10) (inf where p50 = p10) and the exponential means the two
     gaps imply."""
-    p10, p50, p90 = (quantile(ttfts_ms, p) for p in (0.1, 0.5, 0.9))
+    p10, p50, p90 = (percentile(ttfts_ms, q) for q in (10, 50, 90))
     return {"p10": p10, "p50": p50, "p90": p90, "ratio": (p90 - p50) / (p50 - p10) if p50 > p10 else math.inf,
             "mean_upper_ms": (p90 - p50) / UPPER, "mean_lower_ms": (p50 - p10) / LOWER}
 

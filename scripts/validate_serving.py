@@ -236,15 +236,17 @@ def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitte
     measured.pop(left_out, None)  # the level the serving path was fitted on: not a check of the prediction
     predicted = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"sim-{kind}{tag}.csv")}
     head = ["level"] + [f"{f} meas [range] / pred (ratio)" for f in FIGURES] + ["all at once", "within 25%"]
-    lines = [" | ".join(head)] if fmt == "table" else ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def line(cells: list[str]) -> str:
+        return " | ".join(cells) if fmt == "table" else "| " + " | ".join(cells) + " |"
+    lines = [line(head)] + ([] if fmt == "table" else ["|" + "---|" * len(head)])
     worst, met = 0.0, 0
     for level, ms in measured.items():
         p = predicted.get(level)
         if p is None:  # a rate above the sim's capacity: it predicts a queue without bound, a miss
             capacity = next(iter(predicted.values()))["predicted_capacity_req_s"] if predicted else "?"
             cell = f"above the predicted capacity ({float(capacity):.3g}/s): unbounded queue"
-            cells = [level, cell, cell, "-", "-", "no"]
-            lines.append(" | ".join(cells) if fmt == "table" else "| " + " | ".join(cells) + " |")
+            lines.append(line([level, cell, cell, "-", "-", "no"]))
             worst = math.inf
             continue
         cells, ok = [f"{level} (x{len(ms)})" if len(ms) > 1 else level], True
@@ -260,7 +262,7 @@ def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitte
         # requests whose tokens all came in one read (TTFT = E2E, no TPOT: docs/serve.md), per pass
         cells.append("/".join(str(int(float(m.get("tpot_unmeasured") or 0))) for m in ms))
         cells.append("yes" if ok else "no")
-        lines.append(" | ".join(cells) if fmt == "table" else "| " + " | ".join(cells) + " |")
+        lines.append(line(cells))
     lines.append(f"levels within 25% on all three: {met} of {len(measured)}; worst |pred/meas - 1| {worst:.0%}; "
                  f"load average now {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
     if fitted_on:

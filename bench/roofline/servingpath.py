@@ -124,11 +124,8 @@ def from_dict(raw: dict) -> ServingPath:
     series = raw.get("in_series", False)
     if not isinstance(series, bool):
         raise ValueError("serving: in_series is true or false")
-    dist = raw.get("latency_dist", "fixed")
-    if dist not in LATENCY_DISTS:
-        raise ValueError(f"serving: latency_dist is one of {', '.join(LATENCY_DISTS)}")
     return ServingPath(**{k: float(raw.get(k) or 0.0) for k in PARAMETERS}, shares_cores=shares, in_series=series,
-                       latency_dist=dist, source=str(raw.get("source") or ASSUMED))
+                       latency_dist=raw.get("latency_dist", "fixed"), source=str(raw.get("source") or ASSUMED))
 
 
 class FrontEndQueue:

@@ -135,12 +135,13 @@ def descend(path: ServingPath, free: tuple[str, ...], measured: list[float], fig
         for _ in range(HALVINGS + 1):
             candidate = path.with_values(**new)
             cand_at = figures(candidate)
-            if sse(cand_at) < err:
+            cand_err = sse(cand_at)
+            if cand_err < err:
                 break
             new = {n: (getattr(path, n) + new[n]) / 2 for n in free}
         else:
             break  # no step along this direction lowers the misses: the current path is the answer
-        path, at, err = candidate, cand_at, sse(cand_at)
+        path, at, err = candidate, cand_at, cand_err
     return path, err
 
 
