@@ -37,6 +37,8 @@ def check_row(row, record, *, input_tokens, output_tokens, analytic, requests=8)
     assert row["output_tok_s"] == pytest.approx(output_tokens / row["elapsed_s"], rel=1e-4)
     assert row["peak_memory_gb"] > 0.1 and row["vllm_version"] and row["torch_version"]
     assert row["engine_version"] == row["vllm_version"]
+    # what else the machine did over the timed run (bench.measure.hostload): read, a share of the machine
+    assert 0 <= row["host_other_cpu_pct"] <= 100 and 0 <= row["host_steal_pct"] <= 100
     assert row["ttft_p50_ms"] <= row["ttft_p90_ms"] <= row["ttft_p99_ms"]
     assert row["e2e_mean_ms"] == pytest.approx(sum(r["e2e_s"] for r in record["requests"]) / requests * 1000,
                                               rel=1e-5)

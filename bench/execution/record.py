@@ -16,7 +16,7 @@ import sys
 
 from bench.config.catalog import ResolvedModel
 from bench.config.run import RunConfig, case_key, draft_tokens, mtp_draft_layers
-from bench.measure import speculative
+from bench.measure import hostload, speculative
 from bench.cost.pricing import run_cost_columns
 from bench.config.engines import engine_version, is_predicted, modelled_engine
 from bench.measure.telemetry import energy_columns
@@ -164,6 +164,7 @@ def offline_row(*, run_id: str, when: dt.datetime, cfg: RunConfig, model: Resolv
                      **derived("predicted columns", {}, predict.prediction_columns, cfg.model_dump(), model.config,
                                device, device_name, out)},
         "workload": workload,
+        "host": {**hostload.NOT_MEASURED, **(out.get("host_load") or {})},
     }
     return _priced(RUN, values, sources, cfg)
 
@@ -172,12 +173,13 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
               engine: str, endpoint_url: str, api_model: str, metrics: dict, server: dict, facts: dict, env: dict,
               status: str, error: str, engine_start_s: float | None, peak_memory: tuple[int | None, str],
               workload: dict | None = None, energy: dict | None = None, search: dict | None = None,
-              roofline: dict | None = None) -> dict:
+              roofline: dict | None = None, host: dict | None = None) -> dict:
     """The row of one serve level (`cfg` a ServeConfig, `level` a config.serve.Level). `facts`: what is known of
     the server (device, versions, KV capacity from its log); `metrics`: measure.streaming's figures;
     `workload`: bench.workload.source.Workload.columns() of its requests; `energy`: bench.measure.level_energy's
     columns; `search`: a --find-max-load level's search_step, search_passed, slo_boundary; `roofline`: the
-    simulated server's calibration, band and capacity (bench serve --engine sim)."""
+    simulated server's calibration, band and capacity (bench serve --engine sim); `host`: bench.measure.hostload's
+    columns over the level's window."""
     workload = workload or {}
     search = search or {}
     device = facts.get("device") or ""
@@ -211,7 +213,8 @@ def serve_row(*, run_id: str, sweep_id: str, when: dt.datetime, cfg, model: Reso
         **{k: search.get(k) for k in SEARCH_COLUMNS},
     }
     return _priced(SERVE, values, {"metrics": metrics, "server": server, "workload": workload,
-                                   "energy": energy or {}, "roofline": roofline or {}}, cfg)
+                                   "energy": energy or {}, "roofline": roofline or {},
+                                   "host": {**hostload.NOT_MEASURED, **(host or {})}}, cfg)
 
 
 def level_key(cfg, model: ResolvedModel, level) -> str:

@@ -17,12 +17,13 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.config.engines import engine_version
+from bench.config.engines import engine_version, is_predicted
 from bench.config.run import RunConfig
 from bench.engines import load_engine
 from bench.engines.base import EngineSpec
 from bench.core.errors import BenchError
 from bench.execution.forensics import looks_like_oom
+from bench.measure.hostload import HostLoad
 from bench.measure.metrics import compute_metrics
 from bench.measure.telemetry import PeakMemorySampler, join_notes, start_gpu_telemetry
 from bench.workload import source
@@ -135,10 +136,12 @@ def run_case(spec: EngineSpec) -> dict:
             split.get("prefill_s"), split.get("decode_s")))
         gpu_telemetry, telemetry_note = (start_gpu_telemetry(sampled, gpu_count(run)) if telemetry_on
                                          else (None, "telemetry off (BENCH_TELEMETRY=off)"))
+        host = HostLoad().start() if not is_predicted(run.engine) else None
         try:
             t0 = time.perf_counter()
             results, elapsed_s = engine.generate(requests)
             generate_wall_s = time.perf_counter() - t0  # = elapsed_s for a real engine; the sim's own compute
+            host_load = host.stop() if host is not None else {}
         finally:
             telemetry = gpu_telemetry.stop().to_dict() if gpu_telemetry else None
             telemetry_cpu_s = gpu_telemetry.cpu_s if gpu_telemetry else 0.0
@@ -167,6 +170,7 @@ def run_case(spec: EngineSpec) -> dict:
                                                       (telemetry or {}).get("note", ""),
                                                       (telemetry or {}).get("error", "")])),
         "generate_wall_s": generate_wall_s,
+        "host_load": host_load,
         # the samplers' threads' CPU seconds, start to stop (scripts/bench_overhead.py: telemetry's share)
         "telemetry_cpu_s": sampler.cpu_s + telemetry_cpu_s,
         "engine_check_s": engine_check_s,

@@ -27,7 +27,7 @@ HIGHER, LOWER = 1, -1  # which way is better
 
 # Where a writer takes the value from. "" : the record builder sets it by name; the others are copied
 # by name from one dict the writer computed (so a declared column needs no edit of the builder).
-SOURCES = ("", "metrics", "server", "cost", "energy", "roofline", "workload")
+SOURCES = ("", "metrics", "server", "cost", "energy", "roofline", "workload", "host")
 # When a writer leaves the cell empty. always: never (failed rows included); ok: never on an ok row;
 # optional: when the fact does not apply (no --hardware, a CPU, another engine...), said in `meaning`.
 FILLED = ("always", "ok", "optional")
@@ -443,6 +443,13 @@ DECLARED: tuple[Column, ...] = (
     _c("predicted_capacity_req_s", "roofline", "req/s", "the card's predicted saturated throughput for this level's "
        "requests: a rate above it makes the queue grow without bound (bench serve --engine sim refuses it)", _S,
        HIGHER, "roofline", "optional", "predicted capacity (requests/s)", since=8),
+    # what else the machine did over the timed work (serve: the level); bench.measure.hostload. Empty for
+    # predicted rows, a server bench did not start (--endpoint), and machines without /proc/stat
+    _c("host_other_cpu_pct", "host", "%", "share of the machine's CPU time (all cores) busy in processes outside "
+       "bench's own tree (bench, its engine or server and their workers) over the timed work (serve: the level, its "
+       "warm-up included): near 0 on a quiet machine", BOTH, LOWER, "host", "optional", "CPU elsewhere (%)", since=9),
+    _c("host_steal_pct", "host", "%", "share of the machine's CPU time its hypervisor gave to other guests (steal) "
+       "over the timed work", BOTH, LOWER, "host", "optional", "CPU steal (%)", since=9),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

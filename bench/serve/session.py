@@ -44,6 +44,7 @@ from bench.analysis.slo import cheapest_meeting_slo
 from bench.execution.record import case_record, serve_row
 from bench.serve.security import Endpoint, Secret, parse_endpoint, read_api_key, scrub, scrub_obj
 from bench.measure.telemetry import PeakMemorySampler
+from bench.measure import hostload
 from bench.execution.forensics import looks_like_oom, root_cause
 
 LOCAL_ENGINE = "vllm-server"
@@ -290,11 +291,14 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool, hold: b
                                 cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES")).start() \
         if session.server is not None else None
     nvml, why_not = level_energy.start(session.device, session.server is not None, gpus)
+    # what else the machine did meanwhile: only where bench started the server (else the server is "elsewhere")
+    host = hostload.HostLoad().start() if session.server is not None else None
     t0 = time.perf_counter()
     try:
         res = measure_level(session.target, plan)
     except BaseException as e:
         peak = sampler.stop() if sampler is not None else None
+        host_columns = host.stop() if host is not None else {}
         res = getattr(e, "level_result", None)
         if not isinstance(e, KeyboardInterrupt) or res is None:
             level_energy.stop_quietly(nvml)
@@ -302,9 +306,11 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool, hold: b
         name = signal_name(e)
         with signals_deferred():
             outcome = _record_level(session, plan, res, when, time.perf_counter() - t0, peak, sampler,
-                                    ("interrupted", f"stopped by {name}"), energy=(nvml, why_not), hold=hold)
+                                    ("interrupted", f"stopped by {name}"), energy=(nvml, why_not), hold=hold,
+                                    host=host_columns)
         raise Interrupted(name, outcome) from None
     peak = sampler.stop() if sampler is not None else None
+    host_columns = host.stop() if host is not None else {}
     wall_s = time.perf_counter() - t0
     if first and res.warmup_failed and session.server is None:
         refused = warmup_bad_input(res, session.target.endpoint.url)
@@ -312,14 +318,14 @@ def _measure_and_record(session: _Session, plan: LevelPlan, first: bool, hold: b
             level_energy.stop_quietly(nvml)
             raise refused
     return _record_level(session, plan, res, when, wall_s, peak, sampler, energy=(nvml, why_not),
-                         hold=hold), res.warmup_failed
+                         hold=hold, host=host_columns), res.warmup_failed
 
 
 def _record_level(session: _Session, plan: LevelPlan, res: LevelResult, when: dt.datetime, wall_s: float, peak,
                   sampler, status: tuple[str, str] | None = None, energy: tuple = (None, ""),
-                  hold: bool = False) -> LevelOutcome:
+                  hold: bool = False, host: dict | None = None) -> LevelOutcome:
     """The row and JSON of a level as far as it got: its status by the stated rule (serve.verdict), or `status`;
-    written at once unless `hold`."""
+    written at once unless `hold`. `host`: bench.measure.hostload's columns over the level (none: not measured)."""
     metrics = compute_serve_metrics(res.records, res.duration_s, session.cfg.slo, res.unsent, res.loop_lag_s)
     gpu_energy = level_energy.columns(*energy, res.t0, res.duration_s, metrics.get("input_tokens"),
                                       metrics.get("output_tokens"))
@@ -329,14 +335,15 @@ def _record_level(session: _Session, plan: LevelPlan, res: LevelResult, when: dt
         dead = session.server is not None and not session.server.alive()
         cause = (root_cause(session.server.log_text()) or "the server exited during the level") if dead else None
         status = level_status(res, metrics, session.cfg.max_failure_rate, session.cfg.timeout_s, cause)
-    warnings = [w for w in (overhead_warning(metrics), coalescing_warning(metrics), *level_warnings(res, status[0])) if w]
+    warnings = [w for w in (overhead_warning(metrics), coalescing_warning(metrics), hostload.warning(host or {}),
+                            *level_warnings(res, status[0])) if w]
     row = serve_row(run_id=new_run_id(when), sweep_id=session.sweep_id, when=when, cfg=session.cfg, model=session.model,
                     level=plan.level, weights=session.weights, engine=session.engine,
                     endpoint_url=session.target.endpoint.url if session.server is None else "",
                     api_model=session.api_model, metrics=metrics, server=server, facts=session.facts, env=session.env,
                     status=status[0], error=status[1], engine_start_s=session.engine_start_s,
                     peak_memory=(peak, sampler.source if sampler else ""), workload=session.workload,
-                    energy=gpu_energy)
+                    energy=gpu_energy, host=host)
     record = case_record(
         row, config=session.cfg.model_dump(), model=session.model, environment={**session.env, **session.facts},
         log=session.log_path.name if _existing(session.log_path) else None, requests=[r.to_dict() for r in res.records],

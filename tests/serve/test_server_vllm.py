@@ -59,6 +59,8 @@ def test_local_server_concurrency_run(tmp_path, capsys):
     for _, row in rows.iterrows():
         check_level(row)
         assert row["device"] == "cpu" and row["engine"] == "vllm-server" and row["weights"] == "dummy"
+        # bench started the server: what else the machine ran over the level is read (bench.measure.hostload)
+        assert 0 <= row["host_other_cpu_pct"] <= 100 and 0 <= row["host_steal_pct"] <= 100
         assert row["kv_capacity_tokens"] == KV_TOKENS_1GIB and row["kv_bytes_per_token_analytic"] == 2048
         # the SLO is generous: every request with a TPOT meets it; one whose tokens all came at once (a busy
         # machine makes vLLM's server merge its outputs) has none and cannot count as good
@@ -119,6 +121,8 @@ def test_endpoint_mode_rate_sweep_against_a_running_server(tmp_path, server):
         assert row["engine"] == "openai-endpoint" and row["api_model"] == "tiny-qwen2"
         assert row["endpoint"] == server.base_url + "/v1/completions"
         assert row["server_kv_cache_usage_max"] >= 0  # a loopback server's /metrics is scraped
+        # a server bench did not start is "elsewhere": the host columns are not read, never 0
+        assert pd.isna(row["host_other_cpu_pct"]) and pd.isna(row["host_steal_pct"])
     rec = json.loads((tmp_path / "serve" / f"{rows['run_id'].iloc[1]}.json").read_text())
     assert rec["server_metrics"]["server_generation_tokens"] == 8 * 16
 
