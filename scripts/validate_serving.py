@@ -26,7 +26,9 @@ timings on a shared machine are noisy.
 --serving-fit adds the serving path (the API server's and client's host seconds per streamed token and per request,
 docs/roofline.md), fitted on measured levels the table does not check: conc:C, this model's measured level at
 concurrency C (copied to OUT_DIR/serve-fit-concC.csv; the table then leaves it out), or model:NAME, `bench serve` of
-another model at concurrency 1, 4 and 16, same workload and server (OUT_DIR/serve-fit-NAME.csv). conc:C: `bench
+another model at concurrency 1, 4 and 16, same workload and server (OUT_DIR/serve-fit-NAME.csv), and at two rates,
+30% and 70% of its measured throughput at 16 streams in its first pass (OUT_DIR/serve-fit-NAME-rates.csv; the fit
+then sees the front end under a load like the table's rates; --no-fit-rates: the concurrencies alone). conc:C: `bench
 calibrate ... --serve-rows THOSE` writes OUT_DIR/profile-serving-....yaml (the same engine fit, plus the path;
 --serving-free its parameters, --front-end where the front end runs). model:NAME: NAME's own engine is calibrated on
 its own `bench run` rows (OUT_DIR/run-NAME.csv, run-prefill-NAME.csv), the path fitted on its serve rows with that
@@ -89,6 +91,9 @@ def level_of(row: dict) -> str:
 # --serving-fit model:NAME: that model's measured levels; 16 streams admitted in waves tell the request's work (one
 # at a time: a long one spreads a wave's admissions over many steps) from its latency (holding nothing up)
 FIT_CONCURRENCIES = (1, 4, 16)
+# and, unless --no-fit-rates, at two rates: these shares of its own measured throughput at 16 streams (its server
+# full: the saturated rate, measured), so the fit sees the front end under load as the table's rates load it
+FIT_RATE_SHARES = (0.3, 0.7)
 
 
 def held_out(fit_level: str | None) -> str | None:
@@ -105,14 +110,26 @@ def held_out(fit_level: str | None) -> str | None:
     return f"conc. {int(value)}"
 
 
-def tag_of(fit_level: str, free: str, front_end: str = "auto") -> str:
-    """The files of one --serving-fit, --serving-free and --front-end choice: -serving-conc1, -serving-tiny-glm, the
-    fitted parameters after them unless they are the default ones, and the front end unless auto."""
+def tag_of(fit_level: str, free: str, front_end: str = "auto", fit_rates: bool = False) -> str:
+    """The files of one --serving-fit, --serving-free, --front-end and --fit-rates choice: -serving-conc1,
+    -serving-tiny-glm, the fitted parameters after them unless they are the default ones, the front end unless auto,
+    and -rates where the other model's rate levels were fitted on too."""
     tag = "-serving-" + fit_level.partition(":")[2] + "-own-engine" if fit_level.startswith("model:") else \
         "-serving-conc" + fit_level.partition(":")[2]
+    tag += "-rates" if fit_rates and fit_level.startswith("model:") else ""
     if free != DEFAULT_FREE:
         tag += "-" + free.replace("stream_", "").replace("_s", "").replace(",", "-")
     return tag if front_end == "auto" else f"{tag}-{front_end}"
+
+
+def fit_rates_of(conc_rows: Path, rate_rows: Path) -> str:
+    """The other model's rate levels: FIT_RATE_SHARES of its measured requests/s at 16 streams in the first pass (the
+    later passes, and a rerun, read them back from its rates file: every pass measures the same levels)."""
+    if rate_rows.exists() and rows(rate_rows):
+        return ",".join(sorted({r["request_rate"] for r in rows(rate_rows)}, key=float))
+    full = next(float(r["requests_per_s"]) for r in rows(conc_rows)
+                if r.get("concurrency") == str(max(FIT_CONCURRENCIES)))
+    return ",".join(f"{full * s:.3g}" for s in FIT_RATE_SHARES)
 
 
 def copy_rows(src: Path, dst: Path, keep) -> None:
@@ -156,7 +173,7 @@ def passes(path: Path, levels: int) -> int:
 
 def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given_rates: str | None = None,
             fit_level: str | None = None, free: str = "", front_end: str = "auto", prompts: int = SERVE_PROMPTS,
-            warmup: int = WARMUP_REQUESTS, repeats: int = REPEATS) -> str:
+            warmup: int = WARMUP_REQUESTS, repeats: int = REPEATS, fit_rates: bool = True) -> str:
     """Every step (module doc); returns the suffix of the sim's files ("" or -serving...)."""
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "hardware.yaml").exists():
@@ -176,7 +193,7 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
     conc_pass(1)
     tag, prof = "", out / "profile.yaml"
     if fit_level is not None:  # the serving path, fitted on levels the table does not check
-        tag = tag_of(fit_level, free, front_end)
+        tag = tag_of(fit_level, free, front_end, fit_rates)
         prof = out / f"profile{tag}.yaml"
         kind, _, value = fit_level.partition(":")
         fit_rows = out / f"serve-fit-{value if kind == 'model' else 'conc' + value}.csv"
@@ -189,9 +206,16 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
                 bench(out, "calibrate", *calibration, "--hardware", HW, *fit, "--out", str(prof))
         else:  # another model's levels, same workload and server, `repeats` passes
             other = ["--model", value, *serve[2:]]
-            while passes(fit_rows, len(FIT_CONCURRENCIES)) < repeats:
-                bench(out, "serve", *other, *measured, "--concurrencies", ",".join(map(str, FIT_CONCURRENCIES)),
-                      "--out", str(fit_rows))
+            rate_rows = out / f"serve-fit-{value}-rates.csv"
+            for n in range(1, repeats + 1):  # passes interleaved: concurrencies n, then rates n
+                if passes(fit_rows, len(FIT_CONCURRENCIES)) < n:
+                    bench(out, "serve", *other, *measured, "--concurrencies", ",".join(map(str, FIT_CONCURRENCIES)),
+                          "--out", str(fit_rows))
+                if fit_rates and passes(rate_rows, len(FIT_RATE_SHARES)) < n:
+                    bench(out, "serve", *other, *measured, "--rates", fit_rates_of(fit_rows, rate_rows),
+                          "--out", str(rate_rows))
+            if fit_rates:
+                fit[1:2] = [str(fit_rows), str(rate_rows)]
             # that model's own engine (its offline rows), so the fit moves only the front end's cost; this model's
             # profile then takes the path alone
             theirs_rows = offline_rows(out, value, dtype, prefill_rows, suffix=f"-{value}", repeats=repeats)
@@ -235,18 +259,19 @@ def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitte
             measured.setdefault(level_of(r), []).append(r)
     measured.pop(left_out, None)  # the level the serving path was fitted on: not a check of the prediction
     predicted = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"sim-{kind}{tag}.csv")}
-    head = ["level"] + [f"{f} meas [range] / pred (ratio)" for f in FIGURES] + ["all at once", "within 25%"]
+    head = ["level"] + [f"{f} meas [range] / pred (ratio)" for f in FIGURES] + \
+        ["all at once", "CPU elsewhere % (steal %)", "within 25%"]
 
     def line(cells: list[str]) -> str:
         return " | ".join(cells) if fmt == "table" else "| " + " | ".join(cells) + " |"
     lines = [line(head)] + ([] if fmt == "table" else ["|" + "---|" * len(head)])
-    worst, met = 0.0, 0
+    worst, met, figures = 0.0, 0, 0
     for level, ms in measured.items():
         p = predicted.get(level)
         if p is None:  # a rate above the sim's capacity: it predicts a queue without bound, a miss
             capacity = next(iter(predicted.values()))["predicted_capacity_req_s"] if predicted else "?"
             cell = f"above the predicted capacity ({float(capacity):.3g}/s): unbounded queue"
-            lines.append(line([level, cell, cell, "-", "-", "no"]))
+            lines.append(line([level, cell, cell, "-", "-", "-", "no"]))
             worst = math.inf
             continue
         cells, ok = [f"{level} (x{len(ms)})" if len(ms) > 1 else level], True
@@ -256,14 +281,19 @@ def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitte
             ratio = b / a
             worst = max(worst, abs(ratio - 1))
             ok = ok and abs(ratio - 1) <= TOLERANCE
+            figures += abs(ratio - 1) <= TOLERANCE
             spread = f" [{min(values):,.1f}-{max(values):,.1f}]" if len(values) > 1 else ""
             cells.append(f"{a:,.1f}{spread} / {b:,.1f} ({ratio:.2f})")
         met += ok
         # requests whose tokens all came in one read (TTFT = E2E, no TPOT: docs/serve.md), per pass
         cells.append("/".join(str(int(float(m.get("tpot_unmeasured") or 0))) for m in ms))
+        # what else the machine did over each pass (bench.measure.hostload; empty before schema 9)
+        cells.append(" ".join(f"{float(m['host_other_cpu_pct']):.1f} ({float(m['host_steal_pct']):.1f})"
+                              if m.get("host_other_cpu_pct") else "-" for m in ms))
         cells.append("yes" if ok else "no")
         lines.append(line(cells))
-    lines.append(f"levels within 25% on all three: {met} of {len(measured)}; worst |pred/meas - 1| {worst:.0%}; "
+    lines.append(f"levels within 25% on all three: {met} of {len(measured)} ({figures} of {len(FIGURES) * len(measured)} "
+                 f"figures); worst |pred/meas - 1| {worst:.0%}; "
                  f"load average now {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
     if fitted_on:
         lines.append(f"serving path fitted on {fitted_on}: {serving_line(out, tag)}")
@@ -299,6 +329,9 @@ def main() -> None:
                     f"(default {DEFAULT_FREE}; stream_step_s: a cost per step whatever its streams)")
     ap.add_argument("--front-end", choices=FRONT_ENDS, default="auto",
                     help="--serving-fit: where the front end runs (bench calibrate --front-end)")
+    ap.add_argument("--no-fit-rates", dest="fit_rates", action="store_false", help="--serving-fit model:NAME: fit "
+                    "on that model's concurrencies only (default: also at two rates, 30%% and 70%% of its measured "
+                    "throughput at 16 streams)")
     ap.add_argument("--num-prompts", type=int, default=SERVE_PROMPTS, help="measured requests a serve level "
                     f"(default {SERVE_PROMPTS})")
     ap.add_argument("--warmup-requests", type=int, default=WARMUP_REQUESTS, help="a measured level's warm-up "
@@ -311,11 +344,12 @@ def main() -> None:
                                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
                                          ).stdout.strip() or "float32"
     tag = run_all(args.out, args.model, dtype, args.prefill_rows, args.rates, args.serving_fit, args.serving_free,
-                  args.front_end, args.num_prompts, args.warmup_requests, args.repeats)
+                  args.front_end, args.num_prompts, args.warmup_requests, args.repeats, args.fit_rates)
     fitted_on = None
     if args.serving_fit:
         fitted_on = f"{left_out}, left out of the table" if left_out else \
-            f"{args.serving_fit.partition(':')[2]} at concurrency {', '.join(map(str, FIT_CONCURRENCIES))}"
+            f"{args.serving_fit.partition(':')[2]} at concurrency {', '.join(map(str, FIT_CONCURRENCIES))}" + \
+            (" and two rates" if args.fit_rates else "")
     print("\n".join(table(args.out, args.format, tag, left_out, fitted_on)))
 
 

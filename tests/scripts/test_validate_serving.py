@@ -14,7 +14,8 @@ spec = importlib.util.spec_from_file_location("validate_serving", SCRIPT)
 vs = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(vs)
 
-HEADER = ["status", "concurrency", "request_rate", "ttft_p50_ms", "ttft_p90_ms", "tpot_p50_ms"]
+HEADER = ["status", "concurrency", "request_rate", "ttft_p50_ms", "ttft_p90_ms", "tpot_p50_ms", "host_other_cpu_pct",
+          "host_steal_pct"]
 
 
 def write(path: Path, rows: list[dict]) -> None:
@@ -24,17 +25,17 @@ def write(path: Path, rows: list[dict]) -> None:
         w.writerows(rows)
 
 
-def level(conc="", rate="", ttft=100.0, ttft90=150.0, tpot=20.0, status="ok"):
+def level(conc="", rate="", ttft=100.0, ttft90=150.0, tpot=20.0, status="ok", other="", steal=""):
     return {"status": status, "concurrency": conc, "request_rate": rate, "ttft_p50_ms": ttft, "ttft_p90_ms": ttft90,
-            "tpot_p50_ms": tpot}
+            "tpot_p50_ms": tpot, "host_other_cpu_pct": other, "host_steal_pct": steal}
 
 
 def test_the_fitted_level_is_left_out_of_the_table(tmp_path):
     """Measured conc 1 and 4 and rate 2/s; predicted with the serving path (files -serving). Conc 1 is the fitted
     level: left out, so 2 levels are checked. Conc 4: 110/100 = 1.10, 150/150 = 1.00, 25/20 = 1.25 (within 25%, at
     the edge); rate 2/s: TPOT 30/20 = 1.50, out."""
-    write(tmp_path / "serve-conc.csv", [level(conc=1), level(conc=4)])
-    write(tmp_path / "serve-rate.csv", [level(rate=2.0)])
+    write(tmp_path / "serve-conc.csv", [level(conc=1), level(conc=4, other=0.25, steal=0.0)])
+    write(tmp_path / "serve-rate.csv", [level(rate=2.0, other=12.0, steal=3.5)])
     write(tmp_path / "sim-conc-serving-conc1.csv", [level(conc=1), level(conc=4, ttft=110.0, tpot=25.0)])
     write(tmp_path / "sim-rate-serving-conc1.csv", [level(rate=2.0, tpot=30.0)])
     (tmp_path / "profile-serving-conc1.yaml").write_text(
@@ -42,9 +43,10 @@ def test_the_fitted_level_is_left_out_of_the_table(tmp_path):
     lines = vs.table(tmp_path, "markdown", "-serving-conc1", vs.held_out("conc:1"), "conc. 1, left out of the table")
     body = [ln for ln in lines if ln.startswith("| conc.") or ln.startswith("| rate")]
     assert [ln.split(" | ")[0] for ln in body] == ["| conc. 4", "| rate 2/s"]
-    assert "(1.10)" in body[0] and "(1.25)" in body[0] and body[0].endswith("yes |")
-    assert "(1.50)" in body[1] and body[1].endswith("no |")
-    assert "within 25% on all three: 1 of 2; worst |pred/meas - 1| 50%" in lines[-2]
+    assert "(1.10)" in body[0] and "(1.25)" in body[0] and body[0].endswith("| 0.2 (0.0) | yes |")
+    assert "(1.50)" in body[1] and body[1].endswith("| 12.0 (3.5) | no |")
+    # figures: conc 4's three, rate 2/s's TTFT p50 and p90 (its TPOT out): 5 of 6
+    assert "within 25% on all three: 1 of 2 (5 of 6 figures); worst |pred/meas - 1| 50%" in lines[-2]
     assert lines[-1].startswith("serving path fitted on conc. 1, left out")
     assert "19.50 ms per streamed token" in lines[-1] and "30.00 ms per request" in lines[-1]
 
@@ -74,6 +76,26 @@ def test_file_suffixes_of_the_fitted_parameters():
     assert vs.tag_of("conc:1", "stream_token_s,stream_request_s") == "-serving-conc1-token-request"
     assert vs.tag_of("model:tiny-glm", "stream_token_s,stream_request_s", "shared") == \
         "-serving-tiny-glm-own-engine-token-request-shared"
+    assert vs.tag_of("model:tiny-glm", vs.DEFAULT_FREE, fit_rates=True) == "-serving-tiny-glm-own-engine-rates"
+    assert vs.tag_of("conc:1", vs.DEFAULT_FREE, fit_rates=True) == "-serving-conc1"  # no other model: no rates
+
+
+def test_the_other_models_rates_are_shares_of_its_first_measured_16_streams(tmp_path):
+    """Its first pass measured 40 requests/s at 16 streams (a later pass 50): 30% and 70% of 40 are 12 and 28/s; once
+    measured, every later pass reads them back."""
+    conc = tmp_path / "serve-fit-x.csv"
+    with open(conc, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["status", "concurrency", "requests_per_s"], lineterminator="\n")
+        w.writeheader()
+        w.writerows([{"status": "ok", "concurrency": c, "requests_per_s": r}
+                     for c, r in (("1", 5.0), ("16", 40.0), ("16", 50.0))])
+    rates = tmp_path / "serve-fit-x-rates.csv"
+    assert vs.fit_rates_of(conc, rates) == "12,28"
+    with open(rates, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["status", "request_rate"], lineterminator="\n")
+        w.writeheader()
+        w.writerows([{"status": "ok", "request_rate": r} for r in ("28", "12")])
+    assert vs.fit_rates_of(conc, rates) == "12,28"
 
 
 def test_repeated_passes_are_judged_on_their_median(tmp_path):
@@ -89,5 +111,6 @@ def test_repeated_passes_are_judged_on_their_median(tmp_path):
     row = next(ln for ln in lines if ln.startswith("| conc. 4"))
     assert row.startswith("| conc. 4 (x3) | 100.0 [90.0-130.0] / 110.0 (1.10)")
     assert "20.0 [18.0-30.0] / 25.0 (1.25)" in row and row.endswith("yes |")
+    assert "| 0/0/0 | - - - | yes |" in row  # rows of before schema 9: no host columns, said as "-"
     assert vs.passes(tmp_path / "serve-conc.csv", 3) == 1 and vs.passes(tmp_path / "serve-conc.csv", 1) == 3
     assert vs.passes(tmp_path / "none.csv", 3) == 0
