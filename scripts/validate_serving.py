@@ -304,13 +304,10 @@ def serving_line(out: Path, tag: str) -> str:
     """The fitted serving path as the profile states it."""
     import yaml
 
-    sp = (yaml.safe_load((out / f"profile{tag}.yaml").read_text()) or {}).get("serving") or {}
-    return (f"{sp.get('stream_token_s', 0) * 1e3:.2f} ms per streamed token, {sp.get('stream_step_s', 0) * 1e3:.2f} "
-            f"ms per step, {sp.get('stream_request_s', 0) * 1e3:.2f} ms per request, "
-            f"{sp.get('request_latency_s', 0) * 1e3:.2f} ms on each request's way"
-            + (" (the mean of an exponential wait)" if sp.get("latency_dist") == "exponential" else "")
-            + ", shares cores: "
-            f"{sp.get('shares_cores')}" + (", in series with the engine" if sp.get("in_series") else ""))
+    from bench.roofline import servingpath
+
+    raw = (yaml.safe_load((out / f"profile{tag}.yaml").read_text()) or {}).get("serving") or {}
+    return servingpath.from_dict(raw).describe()
 
 
 def main() -> None:

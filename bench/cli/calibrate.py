@@ -107,14 +107,7 @@ def cmd_calibrate(args) -> int:
           f"{pct(p.compute_fraction)}, step overhead {ms(p.step_overhead_s * 1e3)} ms, per sequence "
           f"{ms(p.sequence_overhead_s * 1e3)} ms; band {num(prof.band_low)}-{ratio(prof.band_high)} predicted")
     if opts.serve_rows or opts.serving_from:
-        sp = prof.serving
-        where = ("in series with the engine, " if sp.in_series else "") + \
-            ("sharing the engine's cores" if sp.shares_cores else "on cores of its own")
-        print(f"serving path ({where}): "
-              f"{ms(sp.stream_token_s * 1e3)} ms per streamed token, {ms(sp.stream_step_s * 1e3)} ms per step, "
-              f"{ms(sp.stream_request_s * 1e3)} ms per request, {ms(sp.request_latency_s * 1e3)} ms on each "
-              f"request's way" + (" (the mean of an exponential wait)" if sp.latency_dist == "exponential" else "")
-              + f"; {sp.source}")
+        print(f"serving path: {prof.serving.describe(ms)}; {prof.serving.source}")
     print(f"wrote {out} (use: --profile {out})")
     return 0
 

@@ -101,6 +101,15 @@ class ServingPath:
         host = self.host_s(streamed_tokens, admitted_requests)
         return engine_s + host if shared else max(engine_s, host)
 
+    def describe(self, ms=lambda v: f"{v:.2f}") -> str:
+        """One line for people: each parameter in ms (`ms` formats a number), the latency's distribution, where the
+        front end runs (bench calibrate prints it; scripts/validate_serving.py's table ends with it)."""
+        cores = {True: "sharing the engine's cores", False: "on cores of its own", None: "cores as the hardware says"}
+        return (f"{ms(self.stream_token_s * 1e3)} ms per streamed token, {ms(self.stream_step_s * 1e3)} ms per step, "
+                f"{ms(self.stream_request_s * 1e3)} ms per request, {ms(self.request_latency_s * 1e3)} ms on each "
+                "request's way" + (" (the mean of an exponential wait)" if self.latency_dist == "exponential" else "")
+                + "; " + ("in series with the engine, " if self.in_series else "") + cores[self.shares_cores])
+
     def with_values(self, **values) -> "ServingPath":
         return replace(self, **values)
 

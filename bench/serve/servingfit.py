@@ -98,14 +98,19 @@ def config_of(row: dict, hardware: str) -> ServeConfig:
 
 def predicted_ms(row: dict, hardware: str, profile: Profile) -> tuple[float, ...]:
     """FIGURES of the row's level on the simulated server with `profile` (its serving path included)."""
+    from bench.roofline.batchsim import SimError
     from bench.serve.simulated import SimServer, level_arrivals, sim_workload
 
     cfg = config_of(row, hardware)
     model = catalog.resolve_model(cfg.model)
     _, lengths, recorded, blocks = sim_workload(cfg, model)
-    server = SimServer(cfg, model, lengths, profile=profile)
+    server = SimServer(cfg, model, lengths, profile=profile, capacity=False)  # a level's figures need no capacity
     arrivals, _ = level_arrivals(cfg.levels[0], len(lengths), cfg, recorded)
-    _, _, metrics = server.measure(arrivals, cfg, lengths, blocks)
+    try:
+        _, _, metrics = server.measure(arrivals, cfg, lengths, blocks)
+    except SimError as e:  # what SimServer's capacity would have said, had it been computed
+        raise BenchError(f"serve row {row.get('run_id')}: {e}: a request of its level does not fit "
+                         f"{server.dep.gpu.name}'s KV cache on the simulated server") from None
     return tuple(float(metrics[f]) for f in FIGURES)
 
 

@@ -73,9 +73,11 @@ def records_of(outcome) -> list[StreamedRequest]:
 class SimServer:
     """One model on one card as the simulated server: its deployment, calibration, limits and capacity."""
 
-    def __init__(self, cfg: ServeConfig, model: ResolvedModel, lengths: list[tuple[int, int]], profile=None) -> None:
+    def __init__(self, cfg: ServeConfig, model: ResolvedModel, lengths: list[tuple[int, int]], profile=None,
+                 capacity: bool = True) -> None:
         """`profile`: the calibration to time steps with (default: --profile's, or the published fit); its serving
-        path (the front end's host cost, bench.roofline.servingpath) lengthens the served steps."""
+        path (the front end's host cost, bench.roofline.servingpath) lengthens the served steps. `capacity` False:
+        the capacity is not computed (None; a run of 3 x the batch: a fit that only measures levels skips it)."""
         gpu = predict.require_gpu(cfg.hardware)
         self.dep = predict.deployment(cfg.model_dump(), model.config, gpu)
         if not self.dep.fits:
@@ -89,9 +91,11 @@ class SimServer:
         self.serving = self.profile.serving if self.profile else None
         seqs, self.tokens = servesim.server_limits(gpu)
         self.seqs = cfg.max_num_seqs or seqs
+        self.capacity_req_s = None
         try:
-            self.capacity_req_s = servesim.capacity_req_s(self.dep, lengths, self.eff, self.seqs, self.tokens,
-                                                          serving=self.serving)
+            if capacity:
+                self.capacity_req_s = servesim.capacity_req_s(self.dep, lengths, self.eff, self.seqs, self.tokens,
+                                                              serving=self.serving)
         except SimError as e:
             raise BenchError(f"{e}: a request of this workload does not fit {gpu.name}'s KV cache; shorten "
                              "--input-len/--output-len or add --tensor-parallel-size") from None

@@ -255,3 +255,20 @@ def test_a_step_that_overshoots_is_halved():
 
     path, err = servingfit.descend(ServingPath(), ("request_latency_s",), [2.0], figures)
     assert path.request_latency_s == pytest.approx(0.001, rel=1e-9) and err == pytest.approx(0.0625, rel=1e-9)
+
+
+def test_a_level_whose_request_does_not_fit_the_cards_cache_is_one_line():
+    """The fit rebuilds each level without the capacity run (the SimServer's 3 x batch schedule: a level's figures
+    need none); a request that cannot fit the simulated card's KV cache is then refused by the level itself, as one
+    BenchError naming the row (qwen2.5-7b on an H100: 10^7 prompt tokens hold far more KV than 80 GB)."""
+    with pytest.raises(BenchError, match=r"serve row big: .*does not fit H100-SXM's KV cache"):
+        servingfit.predicted_ms(serve_row(1, input_len=10_000_000, run_id="big"), HW, published())
+
+
+def test_the_path_is_described_once_for_people():
+    path = ServingPath(stream_token_s=0.0195, stream_request_s=0.03, request_latency_s=0.002,
+                       latency_dist="exponential", shares_cores=False, in_series=True)
+    assert path.describe() == ("19.50 ms per streamed token, 0.00 ms per step, 30.00 ms per request, 2.00 ms on each "
+                               "request's way (the mean of an exponential wait); in series with the engine, on cores "
+                               "of its own")
+    assert ServingPath().describe(lambda v: f"{v:g}").endswith("0 ms on each request's way; cores as the hardware says")
