@@ -1,14 +1,15 @@
-"""Does the machine's speed drift with its memory bandwidth? One vLLM server (CPU build) measured at one stream again
-and again, a copy-bandwidth probe of this process right before each level: if the levels' TPOT moves with the copy
-rate the machine's neighbours are taking its memory bandwidth (a cloud VM's noise no counter of the guest shows:
-docs/telemetry.md); if not, something else does.
+"""Does the machine's speed drift with its memory, cache or arithmetic speed? One vLLM server (CPU build) measured
+at one stream again and again, probes of this process's speed right before each level: if the levels' TPOT moves
+with a probe, the machine's neighbours are taking that from it (a cloud VM's noise no counter of the guest shows:
+docs/telemetry.md); if with none, something else moves it.
 
     .venv/bin/python scripts/speed_drift.py OUT_DIR [--levels 20] [--model tiny-qwen2]
 
-Each level: the copy probe (a numpy copy of 256 MiB, the best of 5), then `bench serve --endpoint` at concurrency 1,
+Each level: three probes of this process (a numpy copy of 256 MiB, the best of 5; one of 4 MiB, which stays in the
+caches, the best of 200; a float32 256 x 256 matmul, the best of 50), then `bench serve --endpoint` at concurrency 1,
 32 requests of 128 in / 32 out after 8 warm-up requests, against the one server (started here, in this script's
-session: docs/serve.md, "Streams that come all at once"). Printed: each level's copy GB/s, TPOT p50 and TTFT p50,
-the host columns, and the rank correlation of TPOT with 1 / copy rate over the levels. A benchmark-style reading,
+session: docs/serve.md, "Streams that come all at once"). Printed: each level's probes, TPOT p50 and TTFT p50, and
+the rank correlation of TPOT with each probe's time (1 / its rate) over the levels. A benchmark-style reading,
 not a test.
 """
 
@@ -40,6 +41,29 @@ def copy_gb_s(repeats: int = 5) -> float:
         np.copyto(dst, src)
         best = min(best, time.perf_counter() - t)
     return 2 * COPY_BYTES / best / 1e9
+
+
+def cache_copy_gb_s(size: int = 4 * 2**20, repeats: int = 200) -> float:
+    """The same for a copy that stays in the caches (4 MiB: the tiny models' weights are a few MB)."""
+    src = np.ones(size // 8)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t)
+    return 2 * size / best / 1e9
+
+
+def matmul_gflops(n: int = 256, repeats: int = 50) -> float:
+    """float32 n x n matmuls a second of the best of `repeats` (numpy's BLAS on this process's threads)."""
+    a = np.ones((n, n), dtype=np.float32)
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
 
 
 def ranks(values: list[float]) -> list[float]:
@@ -81,10 +105,12 @@ def main() -> None:
 
     csv_path = args.out / "levels.csv"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    copies = []
+    copies, caches, flops = [], [], []
     with VllmServer(server_cmd, args.out / "server.log", 900, env=engine_env(os.environ, "dummy")) as server:
         for _ in range(args.levels):
             copies.append(copy_gb_s())
+            caches.append(cache_copy_gb_s())
+            flops.append(matmul_gflops())
             subprocess.run([sys.executable, "-m", "bench", "serve", "--model", args.model,
                             "--endpoint", server.base_url, "--input-len", "128", "--output-len", "32",
                             "--num-prompts", "32", "--warmup-requests", "8", "--concurrencies", "1", "--seed", "1",
@@ -92,12 +118,13 @@ def main() -> None:
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))[-args.levels:]
     tpot = [float(r["tpot_p50_ms"]) for r in rows]
-    print("level  copy GB/s  TPOT p50 ms  TTFT p50 ms")
-    for i, (c, r) in enumerate(zip(copies, rows)):
-        print(f"{i + 1:5d}  {c:9.1f}  {float(r['tpot_p50_ms']):11.2f}  {float(r['ttft_p50_ms']):11.2f}")
-    print(f"copy {min(copies):.1f}-{max(copies):.1f} GB/s, TPOT p50 {min(tpot):.2f}-{max(tpot):.2f} ms; "
-          f"rank correlation of TPOT with 1 / copy rate: {spearman(tpot, [1 / c for c in copies]):+.2f} "
-          f"over {len(rows)} levels")
+    print("level  copy GB/s  cached copy GB/s  matmul GFLOPS  TPOT p50 ms  TTFT p50 ms")
+    for i, (c, k, g, r) in enumerate(zip(copies, caches, flops, rows)):
+        print(f"{i + 1:5d}  {c:9.1f}  {k:16.1f}  {g:13.1f}  {float(r['tpot_p50_ms']):11.2f}  "
+              f"{float(r['ttft_p50_ms']):11.2f}")
+    print(f"TPOT p50 {min(tpot):.2f}-{max(tpot):.2f} ms over {len(rows)} levels; rank correlation of TPOT with")
+    for name, probe in (("the copy's time", copies), ("the cached copy's", caches), ("the matmul's", flops)):
+        print(f"  {name} (1 / {min(probe):.1f}-{max(probe):.1f}): {spearman(tpot, [1 / v for v in probe]):+.2f}")
 
 
 if __name__ == "__main__":
