@@ -8,15 +8,18 @@ docs/telemetry.md); if with none, something else moves it.
 Each level: three probes of this process (a numpy copy of 256 MiB, the best of 5; one of 4 MiB, which stays in the
 caches, the best of 200; a float32 256 x 256 matmul, the best of 50), then `bench serve --endpoint` at concurrency 1,
 32 requests of 128 in / 32 out after 8 warm-up requests, against the one server (started here, in this script's
-session: docs/serve.md, "Streams that come all at once"). Printed: each level's probes, TPOT p50 and TTFT p50, and
-the rank correlation of TPOT with each probe's time (1 / its rate) over the levels. A benchmark-style reading,
-not a test.
+session: docs/serve.md, "Streams that come all at once"). Printed: each level's probes, TPOT p50 and TTFT p50, the
+rank correlation of TPOT with each probe's time (1 / its rate) over the levels, and the CPU seconds and involuntary
+context switches of each of the server's processes over each level (every level serves the same requests, so a
+process that spends more CPU on a slow level ran the same work slower); OUT_DIR/levels.json keeps them. A
+benchmark-style reading, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -66,6 +69,29 @@ def matmul_gflops(n: int = 256, repeats: int = 50) -> float:
     return 2 * n**3 / best / 1e9
 
 
+def tree_threads(root_pid: int) -> dict[str, tuple[float, int]]:
+    """Per process name of the server's tree (vLLM names its processes: VLLM::Worker, VLLM::EngineCore, the API
+    server): (CPU seconds, involuntary context switches) summed over its threads so far, read from /proc."""
+    import psutil
+
+    out: dict[str, list] = {}
+    try:
+        procs = [psutil.Process(root_pid), *psutil.Process(root_pid).children(recursive=True)]
+    except psutil.Error:
+        return {}
+    for p in procs:
+        try:
+            name = p.name()
+            t = p.cpu_times()
+            switches = p.num_ctx_switches().involuntary
+        except psutil.Error:
+            continue
+        acc = out.setdefault(name, [0.0, 0])
+        acc[0] += t.user + t.system
+        acc[1] += switches
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
 def ranks(values: list[float]) -> list[float]:
     order = sorted(range(len(values)), key=values.__getitem__)
     out = [0.0] * len(values)
@@ -105,16 +131,21 @@ def main() -> None:
 
     csv_path = args.out / "levels.csv"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    copies, caches, flops = [], [], []
+    copies, caches, flops, trees = [], [], [], []
     with VllmServer(server_cmd, args.out / "server.log", 900, env=engine_env(os.environ, "dummy")) as server:
         for _ in range(args.levels):
             copies.append(copy_gb_s())
             caches.append(cache_copy_gb_s())
             flops.append(matmul_gflops())
+            before, t0 = tree_threads(server.proc.pid), time.perf_counter()
             subprocess.run([sys.executable, "-m", "bench", "serve", "--model", args.model,
                             "--endpoint", server.base_url, "--input-len", "128", "--output-len", "32",
                             "--num-prompts", "32", "--warmup-requests", "8", "--concurrencies", "1", "--seed", "1",
                             "--out", str(csv_path)], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+            after, wall = tree_threads(server.proc.pid), time.perf_counter() - t0
+            # each level does the same work (the same requests): seconds and switches a level compare directly
+            trees.append({k: (v[0] - before.get(k, (0, 0))[0], v[1] - before.get(k, (0, 0))[1], wall)
+                          for k, v in after.items()})
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))[-args.levels:]
     tpot = [float(r["tpot_p50_ms"]) for r in rows]
@@ -125,6 +156,20 @@ def main() -> None:
     print(f"TPOT p50 {min(tpot):.2f}-{max(tpot):.2f} ms over {len(rows)} levels; rank correlation of TPOT with")
     for name, probe in (("the copy's time", copies), ("the cached copy's", caches), ("the matmul's", flops)):
         print(f"  {name} (1 / {min(probe):.1f}-{max(probe):.1f}): {spearman(tpot, [1 / v for v in probe]):+.2f}")
+    # the server's processes over each level (bench serve's client is a process of its own, not in the tree)
+    names = sorted({k for t in trees for k in t})
+    print("the server's processes over each level (the same requests each): CPU seconds and involuntary context "
+          "switches a level")
+    for k in names:
+        cpu = [t.get(k, (0.0, 0, 0.0))[0] for t in trees]
+        switches = [t.get(k, (0.0, 0, 0.0))[1] for t in trees]
+        print(f"  {k}: CPU {min(cpu):.2f}-{max(cpu):.2f} s, switches {min(switches):.0f}-{max(switches):.0f}; "
+              f"rank correlation of TPOT with its CPU {spearman(tpot, cpu):+.2f}, with its switches "
+              f"{spearman(tpot, switches):+.2f}")
+    (args.out / "levels.json").write_text(json.dumps([{"tpot_p50_ms": t, "copy_gb_s": c, "cached_copy_gb_s": k,
+                                                        "matmul_gflops": g, "processes": tr}
+                                                       for t, c, k, g, tr in zip(tpot, copies, caches, flops, trees)],
+                                                      indent=1))
 
 
 if __name__ == "__main__":
