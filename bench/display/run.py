@@ -82,8 +82,20 @@ def print_case(outcome) -> None:
     elif outcome.record.get("telemetry_note"):
         t.add_row("energy", f"not measured: {outcome.record['telemetry_note']}")
     t.add_row("engine start / warm-up", f"{num(r['engine_start_s'])} s / {num(r['warmup_s'])} s")
+    if r.get("host_other_cpu_pct") not in (None, ""):
+        t.add_row("machine", machine_text(r))
     t.add_row("cost", cost_text(r))
     console.print(t)
+
+
+def machine_text(r: dict) -> str:
+    """'0.6% of the CPU elsewhere, 0.2% stolen' over the timed run (bench.measure.hostload), and its warning where
+    the machine was not quiet beyond the figures' tick rounding over that window."""
+    from bench.measure import hostload
+
+    text = f"{num(r['host_other_cpu_pct'])}% of the CPU elsewhere, {num(r['host_steal_pct'])}% stolen"
+    why = hostload.warning({**r, "host_bound_pct": hostload.row_bound_pct(r.get("elapsed_s"))})
+    return text + (f"; [yellow]{why}[/yellow]" if why else "")
 
 
 def cost_text(r: dict) -> str:

@@ -116,6 +116,16 @@ NOT_QUIET_OTHER_PCT = 10.0  # a tenth of the machine's CPU elsewhere
 NOT_QUIET_STEAL_PCT = 5.0
 
 
+def row_bound_pct(elapsed_s, ticks_per_s: float | None = None) -> float:
+    """The tick rounding of a row's figures from its timed window alone (the cores cancel: 2 ticks a core over
+    window x cores ticks); infinite without a window."""
+    tps = ticks_per_s or float(os.sysconf("SC_CLK_TCK"))
+    try:
+        return 200.0 / (float(elapsed_s) * tps)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return float("inf")
+
+
 def warning(columns: dict) -> str | None:
     """One line where the machine was not quiet over the window (NOT_QUIET_*, beyond the figures' tick rounding:
     a window of a fraction of a second cannot tell), else None."""

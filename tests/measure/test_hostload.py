@@ -79,3 +79,21 @@ def test_a_busy_process_outside_the_tree_is_other_and_one_inside_is_not():
     while time.process_time() - t0 < 0.5:
         pass
     assert hostload.tree_delta_s(before, hostload._tree_cpu_s(os.getpid())) >= 0.45
+
+
+def test_a_run_case_says_what_else_the_machine_did_and_warns_beyond_its_rounding():
+    """bench run's case table (bench.display.run): the two figures, and the warning only where the figure exceeds the
+    threshold by more than the tick rounding of the case's window: 200 / (elapsed s x 100 ticks) points, 2 for 1 s,
+    20 for 0.1 s."""
+    from bench.display.run import machine_text
+
+    assert hostload.row_bound_pct(1.0, 100.0) == pytest.approx(2.0)
+    assert hostload.row_bound_pct(0.1, 100.0) == pytest.approx(20.0)
+    assert hostload.row_bound_pct(None, 100.0) == float("inf")
+    quiet = {"host_other_cpu_pct": 0.6, "host_steal_pct": 0.2, "elapsed_s": 2.4}
+    assert machine_text(quiet) == "0.6% of the CPU elsewhere, 0.2% stolen"
+    busy = {"host_other_cpu_pct": 35.0, "host_steal_pct": 0.0, "elapsed_s": 10.0}
+    assert "35% of its CPU went to processes outside bench's" in machine_text(busy)
+    # the same 13 points over 0.15 s (a bound of 13.3 at 100 ticks a second) cannot tell
+    if os.sysconf("SC_CLK_TCK") == 100:
+        assert "not quiet" not in machine_text({"host_other_cpu_pct": 13.0, "host_steal_pct": 0.0, "elapsed_s": 0.15})
