@@ -14,7 +14,9 @@ engine and its workers; bench serve's server, engine core and workers). Over the
 where all s = all ticks / the clock's ticks per second = the window's length x the cores. A quiet machine reads near
 0 on both. Error bounds: /proc/stat counts whole ticks (10 ms at 100 per second) per core, so each figure is
 +- 100 x 2 x cores x tick / all s (a 10 s window on 2 cores: +- 0.2 points; a 0.1 s one: +- 20: the warning below
-counts only what lies beyond it); a process of the tree that ended inside
+counts only what lies beyond it), and the tree's times are whole ticks per process too (+- 2 ticks a process more on
+host_other_cpu_pct: a vLLM server's 4-6 processes over 10 s on 2 cores, +- 0.5 points); a process of the tree that
+ended inside
 the window loses its CPU time after the first snapshot (counted as other) unless its parent reaped it (then its
 whole life is counted in the parent's children times: the tree is overstated and other understated). Linux only:
 elsewhere (no /proc/stat) nothing is read and the columns stay empty.
