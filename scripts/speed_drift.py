@@ -6,7 +6,7 @@ docs/telemetry.md); if with none, something else moves it.
     .venv/bin/python scripts/speed_drift.py OUT_DIR [--levels 20] [--model tiny-qwen2]
 
 Each level: three probes of this process (a numpy copy of 256 MiB, the best of 5; one of 4 MiB, which stays in the
-caches, the best of 200; a float32 256 x 256 matmul, the best of 50), then `bench serve --endpoint` at concurrency 1,
+caches, the best of 200; a float32 256 x 256 matmul, the best of 50; each after one warm-up call), then `bench serve --endpoint` at concurrency 1,
 32 requests of 128 in / 32 out after 8 warm-up requests, against the one server (started here, in this script's
 session: docs/serve.md, "Streams that come all at once"). Printed: each level's probes, TPOT p50 and TTFT p50, the
 rank correlation of TPOT with each probe's time (1 / its rate) over the levels, and the CPU seconds and involuntary
@@ -31,65 +31,24 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.roofline.probe import best_s  # noqa: E402  (after the path: the script runs from any directory)
+
 COPY_BYTES = 256 * 2**20
+CACHED_COPY_BYTES = 4 * 2**20  # stays in the caches: the tiny models' weights are a few MB
 
 
-def copy_gb_s(repeats: int = 5) -> float:
-    """Read + write bytes a second of the best of `repeats` numpy copies of 256 MiB (the way bench probe counts)."""
-    src = np.ones(COPY_BYTES // 8)
-    dst = np.empty_like(src)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        np.copyto(dst, src)
-        best = min(best, time.perf_counter() - t)
-    return 2 * COPY_BYTES / best / 1e9
-
-
-def cache_copy_gb_s(size: int = 4 * 2**20, repeats: int = 200) -> float:
-    """The same for a copy that stays in the caches (4 MiB: the tiny models' weights are a few MB)."""
+def copy_gb_s(size: int, repeats: int) -> float:
+    """Read + write bytes a second of the best of `repeats` numpy copies of `size` bytes (the way bench probe counts:
+    bench.roofline.probe.best_s, after one warm-up copy)."""
     src = np.ones(size // 8)
     dst = np.empty_like(src)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        np.copyto(dst, src)
-        best = min(best, time.perf_counter() - t)
-    return 2 * size / best / 1e9
+    return 2 * size / best_s(lambda: np.copyto(dst, src), 0.0, repeats=repeats) / 1e9
 
 
 def matmul_gflops(n: int = 256, repeats: int = 50) -> float:
     """float32 n x n matmuls a second of the best of `repeats` (numpy's BLAS on this process's threads)."""
     a = np.ones((n, n), dtype=np.float32)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
-
-
-def tree_threads(root_pid: int) -> dict[str, tuple[float, int]]:
-    """Per process name of the server's tree (vLLM names its processes: VLLM::Worker, VLLM::EngineCore, the API
-    server): (CPU seconds, involuntary context switches) summed over its threads so far, read from /proc."""
-    import psutil
-
-    out: dict[str, list] = {}
-    try:
-        procs = [psutil.Process(root_pid), *psutil.Process(root_pid).children(recursive=True)]
-    except psutil.Error:
-        return {}
-    for p in procs:
-        try:
-            name = p.name()
-            t = p.cpu_times()
-            switches = p.num_ctx_switches().involuntary
-        except psutil.Error:
-            continue
-        acc = out.setdefault(name, [0.0, 0])
-        acc[0] += t.user + t.system
-        acc[1] += switches
-    return {k: (v[0], v[1]) for k, v in out.items()}
+    return 2 * n**3 / best_s(lambda: a @ a, 0.0, repeats=repeats) / 1e9
 
 
 def ranks(values: list[float]) -> list[float]:
@@ -134,8 +93,8 @@ def main() -> None:
     copies, caches, flops, trees = [], [], [], []
     with VllmServer(server_cmd, args.out / "server.log", 900, env=engine_env(os.environ, "dummy")) as server:
         for _ in range(args.levels):
-            copies.append(copy_gb_s())
-            caches.append(cache_copy_gb_s())
+            copies.append(copy_gb_s(COPY_BYTES, 5))
+            caches.append(copy_gb_s(CACHED_COPY_BYTES, 200))
             flops.append(matmul_gflops())
             before, t0 = tree_threads(server.proc.pid), time.perf_counter()
             subprocess.run([sys.executable, "-m", "bench", "serve", "--model", args.model,

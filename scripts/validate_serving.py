@@ -197,13 +197,14 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
         prof = out / f"profile{tag}.yaml"
         kind, _, value = fit_level.partition(":")
         fit_rows = out / f"serve-fit-{value if kind == 'model' else 'conc' + value}.csv"
-        fit = ["--serve-rows", str(fit_rows), "--serve-free", free, "--front-end", front_end]
+        fit = ["--serve-free", free, "--front-end", front_end]
         if kind == "conc":  # one measured level of this model, left out of the table
             if not fit_rows.exists():
                 copy_rows(out / "serve-conc.csv", fit_rows,
                           lambda r: r.get("status") == "ok" and r.get("concurrency") == value)
             if not prof.exists():
-                bench(out, "calibrate", *calibration, "--hardware", HW, *fit, "--out", str(prof))
+                bench(out, "calibrate", *calibration, "--hardware", HW, "--serve-rows", str(fit_rows), *fit,
+                      "--out", str(prof))
         else:  # another model's levels, same workload and server, `repeats` passes
             other = ["--model", value, *serve[2:]]
             rate_rows = out / f"serve-fit-{value}-rates.csv"
@@ -214,14 +215,14 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
                 if fit_rates and passes(rate_rows, len(FIT_RATE_SHARES)) < n:
                     bench(out, "serve", *other, *measured, "--rates", fit_rates_of(fit_rows, rate_rows),
                           "--out", str(rate_rows))
-            if fit_rates:
-                fit[1:2] = [str(fit_rows), str(rate_rows)]
             # that model's own engine (its offline rows), so the fit moves only the front end's cost; this model's
             # profile then takes the path alone
             theirs_rows = offline_rows(out, value, dtype, prefill_rows, suffix=f"-{value}", repeats=repeats)
             theirs = out / f"profile-{value}{tag}.yaml"
             if not prof.exists() and not theirs.exists():
-                bench(out, "calibrate", *theirs_rows, "--hardware", HW, *fit, "--out", str(theirs))
+                files = [str(fit_rows)] + ([str(rate_rows)] if fit_rates else [])
+                bench(out, "calibrate", *theirs_rows, "--hardware", HW, "--serve-rows", *files, *fit,
+                      "--out", str(theirs))
             if not prof.exists():
                 bench(out, "calibrate", *calibration, "--hardware", HW, "--serving-from", str(theirs),
                       "--out", str(prof))

@@ -32,6 +32,9 @@ PROC_STAT = Path("/proc/stat")
 BUSY_FIELDS = (0, 1, 2, 5, 6)  # user nice system . . irq softirq
 STEAL_FIELD = 7
 ALL_FIELDS = 8  # user .. steal; guest and guest_nice (fields 8, 9) are already counted in user and nice
+NOT_MEASURED = {"host_other_cpu_pct": None, "host_steal_pct": None}  # the columns where nothing was read
+NOT_QUIET_OTHER_PCT = 10.0  # a tenth of the machine's CPU elsewhere
+NOT_QUIET_STEAL_PCT = 5.0
 
 
 def cpu_ticks(stat_text: str) -> tuple[int, ...] | None:
@@ -45,6 +48,13 @@ def cpu_ticks(stat_text: str) -> tuple[int, ...] | None:
     return None
 
 
+def bound_pct(ticks_per_core: float) -> float:
+    """The tick rounding of the figures over a window of `ticks_per_core` clock ticks (its length x the clock's
+    ticks a second): 2 ticks a core (each core's counters are whole ticks at both ends) over all cores' ticks, the
+    cores cancelling; infinite for an empty window."""
+    return 200.0 / ticks_per_core if ticks_per_core > 0 else float("inf")
+
+
 def tree_delta_s(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds the tree used between two snapshots (pid -> its seconds so far): the growth of each process seen
     in both, and the whole of each process that started in between (module doc for those that ended)."""
@@ -54,8 +64,8 @@ def tree_delta_s(before: dict[int, float], after: dict[int, float]) -> float:
 def shares(ticks_before: tuple[int, ...], ticks_after: tuple[int, ...], tree_s: float, ticks_per_s: float,
            cores: int) -> dict:
     """{host_steal_pct, host_other_cpu_pct} over the window between two /proc/stat counters (module doc), given the
-    tree's CPU seconds over it, and `host_bound_pct`, their tick rounding (2 ticks a core: each core's counters are
-    whole ticks at both ends; not a column); the columns None where no tick passed."""
+    tree's CPU seconds over it, and `host_bound_pct`, their tick rounding (bound_pct; not a column); the columns
+    None where no tick passed."""
     d = [b - a for a, b in zip(ticks_before, ticks_after)]
     total = sum(d[:ALL_FIELDS])
     if total <= 0:
@@ -63,7 +73,7 @@ def shares(ticks_before: tuple[int, ...], ticks_after: tuple[int, ...], tree_s: 
     busy_s = sum(d[i] for i in BUSY_FIELDS) / ticks_per_s
     return {"host_steal_pct": 100.0 * d[STEAL_FIELD] / total,
             "host_other_cpu_pct": 100.0 * max(0.0, busy_s - tree_s) / (total / ticks_per_s),
-            "host_bound_pct": 100.0 * 2 * cores / total}
+            "host_bound_pct": bound_pct(total / cores)}
 
 
 def _tree_cpu_s(root_pid: int) -> dict[int, float]:
@@ -113,18 +123,11 @@ class HostLoad:
             return None
 
 
-NOT_MEASURED = {"host_other_cpu_pct": None, "host_steal_pct": None}  # the columns where nothing was read
-NOT_QUIET_OTHER_PCT = 10.0  # a tenth of the machine's CPU elsewhere
-NOT_QUIET_STEAL_PCT = 5.0
-
-
 def row_bound_pct(elapsed_s, ticks_per_s: float | None = None) -> float:
-    """The tick rounding of a row's figures from its timed window alone (the cores cancel: 2 ticks a core over
-    window x cores ticks); infinite without a window."""
-    tps = ticks_per_s or float(os.sysconf("SC_CLK_TCK"))
+    """bound_pct of a row's timed window from its elapsed seconds alone; infinite without a window."""
     try:
-        return 200.0 / (float(elapsed_s) * tps)
-    except (TypeError, ValueError, ZeroDivisionError):
+        return bound_pct(float(elapsed_s) * (ticks_per_s or float(os.sysconf("SC_CLK_TCK"))))
+    except (TypeError, ValueError):
         return float("inf")
 
 

@@ -91,19 +91,19 @@ def measure(seconds: float = 3.0, backend: str = "auto", dtype: str | None = Non
     return _measure_numpy(seconds)
 
 
-def _best_s(fn, seconds: float, sync=lambda: None) -> float:
-    """Shortest of repeated calls of fn (at least 3, for `seconds`), after one warm-up call; sync waits for
+def best_s(fn, seconds: float, sync=lambda: None, repeats: int = 3) -> float:
+    """Shortest of repeated calls of fn (at least `repeats`, for `seconds`), after one warm-up call; sync waits for
     the device before each clock read."""
     fn()
     sync()
-    best, repeats = float("inf"), 0
+    best, done = float("inf"), 0
     end = time.perf_counter() + seconds
-    while repeats < 3 or time.perf_counter() < end:
+    while done < repeats or time.perf_counter() < end:
         t = time.perf_counter()
         fn()
         sync()
         best = min(best, time.perf_counter() - t)
-        repeats += 1
+        done += 1
     return best
 
 
@@ -113,9 +113,9 @@ def _measure_numpy(seconds: float) -> Figures:
 
     a = np.ones(COPY_BYTES // 4, dtype=np.float32)
     b = a.copy()  # both arrays' pages touched before timing
-    copy_s = _best_s(lambda: np.copyto(b, a), seconds / 2)
+    copy_s = best_s(lambda: np.copyto(b, a), seconds / 2)
     x = np.random.default_rng(0).standard_normal((MATMUL_N, MATMUL_N), dtype=np.float32)
-    mm_s = _best_s(lambda: x @ x, seconds / 2)
+    mm_s = best_s(lambda: x @ x, seconds / 2)
     return Figures(bandwidth_gb_s=2 * COPY_BYTES / copy_s / 1e9, matmul_gflops=2 * MATMUL_N**3 / mm_s / 1e9,
                    memory_gb=psutil.virtual_memory().total / 1e9, cores=os.cpu_count() or 1,
                    how=f"numpy copy of {COPY_BYTES // 2**20} MiB, float32 {MATMUL_N}^3 matmul, best of repeats",
@@ -132,11 +132,11 @@ def _measure_torch(seconds: float, dtype: str, cuda: bool) -> Figures:
     nbytes, n = (GPU_COPY_BYTES, GPU_MATMUL_N) if cuda else (COPY_BYTES, MATMUL_N)
     a = torch.ones(nbytes // _ELEMENT_BYTES[dtype], dtype=tdt, device=device)
     b = torch.zeros_like(a)
-    copy_s = _best_s(lambda: b.copy_(a), seconds / 2, sync)
+    copy_s = best_s(lambda: b.copy_(a), seconds / 2, sync)
     del a, b
     gen = torch.Generator(device=device).manual_seed(0)
     x = torch.randn(n, n, dtype=tdt, device=device, generator=gen)
-    mm_s = _best_s(lambda: torch.mm(x, x), seconds / 2, sync)
+    mm_s = best_s(lambda: torch.mm(x, x), seconds / 2, sync)
     if cuda:
         props = torch.cuda.get_device_properties(0)
         memory_gb, cores, where = props.total_memory / 1e9, props.multi_processor_count, f"cuda ({props.name})"
