@@ -21,7 +21,10 @@ all of them), and N passes of the serve levels, interleaved in time (concurrenci
 The table: TTFT p50 and p90 and TPOT p50, measured (the median of the passes, their range beside it) and predicted,
 predicted / measured, the requests of each pass whose tokens all came in one read (their TTFT is their E2E), and
 whether each figure is within 25%. The machine's 1-minute load average is printed beside it:
-timings on a shared machine are noisy.
+timings on a shared machine are noisy. --again measures this model's levels --repeats more times after everything
+(OUT_DIR/serve-conc-again.csv, serve-rate-again.csv, the same rates) and prints two more tables: the second set
+against the first set's medians, judged by the same rule (what the machine itself repeats to: a bound on what any
+prediction can show there), and the prediction against the second set (passes it had not been compared with).
 
 --serving-fit adds the serving path (the API server's and client's host seconds per streamed token and per request,
 docs/roofline.md), fitted on measured levels the table does not check: conc:C, this model's measured level at
@@ -63,6 +66,9 @@ CONCURRENCIES = (1, 4, 16)
 RATE_SHARES = (0.3, 0.7)  # of the sim's predicted capacity
 SERVE_PROMPTS = 96  # measured requests a level (48 before 2026-12-07: a p90 of 48 sat on 5 requests one hiccup slowed)
 WARMUP_REQUESTS = 32  # at the level's own load: a level's first batch shapes cost the CPU build tens of ms
+# --again: this model's levels measured once more, `repeats` passes, after everything else (the same rates); the
+# first set's medians then "predict" the second's: how far the machine repeats itself, which no model can beat
+AGAIN = "-again"
 REPEATS = 3  # passes of every measurement: the same bench run row differed by 30% an hour apart (2026-12-07)
 DEFAULT_FREE = ",".join(SERVING_FIT_DEFAULT)  # --serving-free: what bench calibrate --serve-rows fits
 
@@ -173,7 +179,7 @@ def passes(path: Path, levels: int) -> int:
 
 def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given_rates: str | None = None,
             fit_level: str | None = None, free: str = "", front_end: str = "auto", prompts: int = SERVE_PROMPTS,
-            warmup: int = WARMUP_REQUESTS, repeats: int = REPEATS, fit_rates: bool = True) -> str:
+            warmup: int = WARMUP_REQUESTS, repeats: int = REPEATS, fit_rates: bool = True, again: bool = False) -> str:
     """Every step (module doc); returns the suffix of the sim's files ("" or -serving...)."""
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "hardware.yaml").exists():
@@ -248,19 +254,46 @@ def run_all(out: Path, model: str, dtype: str, prefill_rows: bool = False, given
                   "--out", str(out / f"sim-rate{tag}.csv"))
         else:
             copy_rows(out / f"sim-conc{tag}.csv", out / f"sim-rate{tag}.csv", lambda r: False)
+    for n in range(1, repeats + 1 if again else 1):  # the same levels, measured again after everything above
+        if passes(out / f"serve-conc{AGAIN}.csv", len(CONCURRENCIES)) < n:
+            bench(out, "serve", *serve, *measured, *conc, "--out", str(out / f"serve-conc{AGAIN}.csv"))
+        if passes(out / f"serve-rate{AGAIN}.csv", len(RATE_SHARES)) < n:
+            bench(out, "serve", *serve, *measured, *rates, "--out", str(out / f"serve-rate{AGAIN}.csv"))
     return tag
 
 
-def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitted_on: str | None = None) -> list[str]:
-    """Each level's measured figures (the median of its passes, their range beside it when more than one) against
-    the prediction; within 25% is judged on the median."""
-    measured: dict[str, list[dict]] = {}
+def measured_levels(out: Path, again: bool = False) -> dict[str, list[dict]]:
+    """Each level's measured passes: OUT_DIR/serve-{conc,rate}.csv, or with again the second set (--again)."""
+    levels: dict[str, list[dict]] = {}
     for kind in ("conc", "rate"):
-        for r in rows(out / f"serve-{kind}.csv"):
-            measured.setdefault(level_of(r), []).append(r)
+        path = out / f"serve-{kind}{AGAIN if again else ''}.csv"
+        if again and not path.exists():
+            continue
+        for r in rows(path):
+            levels.setdefault(level_of(r), []).append(r)
+    return levels
+
+
+def predicted_levels(out: Path, tag: str = "") -> dict[str, dict]:
+    """Each level's predicted row (the simulated server's, with the serving path of `tag`)."""
+    return {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"sim-{kind}{tag}.csv")}
+
+
+def medians(levels: dict[str, list[dict]]) -> dict[str, dict]:
+    """The first set's medians, as a prediction of the second (--again: the machine against itself)."""
+    return {level: {f: statistics.median(float(m[f]) for m in ms) for f in FIGURES} for level, ms in levels.items()}
+
+
+def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitted_on: str | None = None,
+          measured: dict[str, list[dict]] | None = None, against: dict[str, dict] | None = None,
+          against_name: str = "pred") -> list[str]:
+    """Each level's measured figures (the median of its passes, their range beside it when more than one) against
+    the prediction; within 25% is judged on the median. measured: default OUT_DIR/serve-*.csv; against: default the
+    simulated server's rows of `tag` (another set's medians: --again)."""
+    measured = dict(measured_levels(out) if measured is None else measured)
     measured.pop(left_out, None)  # the level the serving path was fitted on: not a check of the prediction
-    predicted = {level_of(r): r for kind in ("conc", "rate") for r in rows(out / f"sim-{kind}{tag}.csv")}
-    head = ["level"] + [f"{f} meas [range] / pred (ratio)" for f in FIGURES] + \
+    predicted = predicted_levels(out, tag) if against is None else against
+    head = ["level"] + [f"{f} meas [range] / {against_name} (ratio)" for f in FIGURES] + \
         ["all at once", "CPU elsewhere % (steal %)", "within 25%"]
 
     def line(cells: list[str]) -> str:
@@ -270,8 +303,9 @@ def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitte
     for level, ms in measured.items():
         p = predicted.get(level)
         if p is None:  # a rate above the sim's capacity: it predicts a queue without bound, a miss
-            capacity = next(iter(predicted.values()))["predicted_capacity_req_s"] if predicted else "?"
-            cell = f"above the predicted capacity ({float(capacity):.3g}/s): unbounded queue"
+            capacity = next(iter(predicted.values())).get("predicted_capacity_req_s", "?") if predicted else "?"
+            cell = f"above the predicted capacity ({float(capacity):.3g}/s): unbounded queue" \
+                if capacity != "?" else "not measured in the other set"
             lines.append(line([level, cell, cell, "-", "-", "-", "no"]))
             worst = math.inf
             continue
@@ -294,7 +328,7 @@ def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitte
         cells.append("yes" if ok else "no")
         lines.append(line(cells))
     lines.append(f"levels within 25% on all three: {met} of {len(measured)} ({figures} of {len(FIGURES) * len(measured)} "
-                 f"figures); worst |pred/meas - 1| {worst:.0%}; "
+                 f"figures); worst |{against_name}/meas - 1| {worst:.0%}; "
                  f"load average now {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
     if fitted_on:
         lines.append(f"serving path fitted on {fitted_on}: {serving_line(out, tag)}")
@@ -336,19 +370,29 @@ def main() -> None:
                     f"requests, sent at its own load (default {WARMUP_REQUESTS})")
     ap.add_argument("--repeats", type=int, default=REPEATS, help="passes of every measurement: bench run --repeats, "
                     f"and the serve levels measured that many times, the table on their median (default {REPEATS})")
+    ap.add_argument("--again", action="store_true", help="after everything, measure this model's levels --repeats "
+                    "more times (the same rates) and print two more tables: the first set's medians against the "
+                    "second's (how far the machine repeats itself) and the prediction against the second set")
     args = ap.parse_args()
     left_out = held_out(args.serving_fit)
     dtype = args.dtype or subprocess.run([sys.executable, "-m", "bench.measure.cpu_features", "dtype"], cwd=REPO,
                                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
                                          ).stdout.strip() or "float32"
     tag = run_all(args.out, args.model, dtype, args.prefill_rows, args.rates, args.serving_fit, args.serving_free,
-                  args.front_end, args.num_prompts, args.warmup_requests, args.repeats, args.fit_rates)
+                  args.front_end, args.num_prompts, args.warmup_requests, args.repeats, args.fit_rates, args.again)
     fitted_on = None
     if args.serving_fit:
         fitted_on = f"{left_out}, left out of the table" if left_out else \
             f"{args.serving_fit.partition(':')[2]} at concurrency {', '.join(map(str, FIT_CONCURRENCIES))}" + \
             (" and two rates" if args.fit_rates else "")
     print("\n".join(table(args.out, args.format, tag, left_out, fitted_on)))
+    second = measured_levels(args.out, again=True)
+    if second:
+        print("\nThe machine against itself: the second set of passes, the first set's medians beside it")
+        print("\n".join(table(args.out, args.format, left_out=left_out, measured=second,
+                               against=medians(measured_levels(args.out)), against_name="first set")))
+        print("\nThe prediction against the second set of passes")
+        print("\n".join(table(args.out, args.format, tag, left_out, fitted_on, measured=second)))
 
 
 if __name__ == "__main__":

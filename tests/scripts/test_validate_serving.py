@@ -114,3 +114,39 @@ def test_repeated_passes_are_judged_on_their_median(tmp_path):
     assert "| 0/0/0 | - - - | yes |" in row  # rows of before schema 9: no host columns, said as "-"
     assert vs.passes(tmp_path / "serve-conc.csv", 3) == 1 and vs.passes(tmp_path / "serve-conc.csv", 1) == 3
     assert vs.passes(tmp_path / "none.csv", 3) == 0
+
+
+def test_again_the_first_sets_medians_against_the_second(tmp_path):
+    """--again: conc 4 measured twice, three passes each. First set TTFT 100, 90, 130 (median 100), p90 150, TPOT
+    18, 30, 20 (median 20); second set TTFT 120, 125, 140 (median 125), p90 150, TPOT 20, 21, 24 (median 21). The
+    first set's medians as the "prediction" of the second: 100/125 = 0.80, 150/150 = 1.00, 20/21 = 0.95: within
+    25%. The sim's 110, 150, 25 against the second set: 0.88, 1.00, 25/21 = 1.19, within. Rate 2/s was measured
+    only in the first set: the second set has no row of it, nothing to judge."""
+    write(tmp_path / "serve-conc.csv", [level(conc=4, tpot=18.0), level(conc=4, ttft=90.0, tpot=30.0),
+                                        level(conc=4, ttft=130.0, tpot=20.0)])
+    write(tmp_path / "serve-rate.csv", [level(rate=2.0)])
+    write(tmp_path / "serve-conc-again.csv", [level(conc=4, ttft=120.0, tpot=20.0),
+                                              level(conc=4, ttft=125.0, tpot=21.0),
+                                              level(conc=4, ttft=140.0, tpot=24.0)])
+    write(tmp_path / "sim-conc.csv", [level(conc=4, ttft=110.0, tpot=25.0)])
+    write(tmp_path / "sim-rate.csv", [level(rate=2.0)])
+    second = vs.measured_levels(tmp_path, again=True)
+    assert list(second) == ["conc. 4"] and vs.measured_levels(tmp_path / "none", again=True) == {}
+    first = vs.medians(vs.measured_levels(tmp_path))
+    assert first == {"conc. 4": {"ttft_p50_ms": 100.0, "ttft_p90_ms": 150.0, "tpot_p50_ms": 20.0},
+                     "rate 2/s": {"ttft_p50_ms": 100.0, "ttft_p90_ms": 150.0, "tpot_p50_ms": 20.0}}
+    lines = vs.table(tmp_path, "markdown", measured=second, against=first, against_name="first set")
+    assert "ttft_p50_ms meas [range] / first set (ratio)" in lines[0]
+    row = next(ln for ln in lines if ln.startswith("| conc. 4"))
+    assert row.startswith("| conc. 4 (x3) | 125.0 [120.0-140.0] / 100.0 (0.80) | 150.0 [150.0-150.0] / 150.0 (1.00) "
+                          "| 21.0 [20.0-24.0] / 20.0 (0.95)") and row.endswith("yes |")
+    assert lines[-1].startswith("levels within 25% on all three: 1 of 1 (3 of 3 figures); worst |first set/meas - 1| 20%")
+    sim = vs.table(tmp_path, "markdown", measured=second)
+    row = next(ln for ln in sim if ln.startswith("| conc. 4"))
+    assert "125.0 [120.0-140.0] / 110.0 (0.88)" in row and "21.0 [20.0-24.0] / 25.0 (1.19)" in row
+    assert sim[-1].startswith("levels within 25% on all three: 1 of 1 (3 of 3 figures)")
+    # a level of the second set the first never measured: no median to hold it against, a miss
+    lone = vs.table(tmp_path, "markdown", measured={"rate 3/s": [level(rate=3.0)]}, against=first,
+                    against_name="first set")
+    assert "not measured in the other set" in lone[2] and lone[2].endswith("| no |")
+    assert lone[-1].startswith("levels within 25% on all three: 0 of 1 (0 of 3 figures); worst |first set/meas - 1| inf")
