@@ -302,10 +302,13 @@ def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitte
     worst, met, figures = 0.0, 0, 0
     for level, ms in measured.items():
         p = predicted.get(level)
-        if p is None:  # a rate above the sim's capacity: it predicts a queue without bound, a miss
-            capacity = next(iter(predicted.values())).get("predicted_capacity_req_s", "?") if predicted else "?"
-            cell = f"above the predicted capacity ({float(capacity):.3g}/s): unbounded queue" \
-                if capacity != "?" else "not measured in the other set"
+        if p is None:  # a rate above the sim's capacity (it predicts a queue without bound), or a level the other
+            # measured set lacks: a miss either way
+            if against is not None:
+                cell = "not measured in the other set"
+            else:
+                capacity = float(next(iter(predicted.values()))["predicted_capacity_req_s"])
+                cell = f"above the predicted capacity ({capacity:.3g}/s): unbounded queue"
             lines.append(line([level, cell, cell, "-", "-", "-", "no"]))
             worst = math.inf
             continue

@@ -150,3 +150,19 @@ def test_again_the_first_sets_medians_against_the_second(tmp_path):
                     against_name="first set")
     assert "not measured in the other set" in lone[2] and lone[2].endswith("| no |")
     assert lone[-1].startswith("levels within 25% on all three: 0 of 1 (0 of 3 figures); worst |first set/meas - 1| inf")
+
+
+def test_a_rate_above_the_predicted_capacity_is_a_miss(tmp_path):
+    """Measured at 30/s, a rate the sim refused (its capacity 25.5/s: no predicted row): the level is a miss, the
+    capacity named."""
+    write(tmp_path / "serve-conc.csv", [level(conc=1)])
+    write(tmp_path / "serve-rate.csv", [level(rate=30.0)])
+    with open(tmp_path / "sim-conc.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=HEADER + ["predicted_capacity_req_s"], lineterminator="\n")
+        w.writeheader()
+        w.writerow({**level(conc=1), "predicted_capacity_req_s": 25.5})
+    write(tmp_path / "sim-rate.csv", [])
+    lines = vs.table(tmp_path, "markdown")
+    row = next(ln for ln in lines if ln.startswith("| rate 30/s"))
+    assert "above the predicted capacity (25.5/s): unbounded queue" in row and row.endswith("| no |")
+    assert lines[-1].startswith("levels within 25% on all three: 1 of 2 (3 of 6 figures); worst |pred/meas - 1| inf")
