@@ -49,6 +49,14 @@ def _pair(a, b) -> str:
     return f"{ms(a)} / {ms(b)}"
 
 
+def _band(row: dict, figure: str) -> str:
+    """'12.1-15.8 ms', or '12.1 ms-unbounded' where the slow edge cannot sustain the level's rate."""
+    low, high = row[f"predicted_band_low_{figure}_p99_ms"], row[f"predicted_band_high_{figure}_p99_ms"]
+    if high in ("inf", float("inf")):
+        return f"{ms(low)} ms-unbounded (above the capacity there)"
+    return f"{ms(low)}-{ms(high)} ms"
+
+
 def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
     rows = [o.row for o in outcome.levels]
     if not rows:
@@ -86,6 +94,11 @@ def print_sweep(outcome, hardware: str | None, slo_attainment: float) -> None:
                      "the ok requests only (ok/fail)")
     if notes:
         console.print("; ".join(notes))
+    bands = [f"{level_name(r)}: TTFT p99 {_band(r, 'ttft')}, TPOT p99 {_band(r, 'tpot')}" for r in rows
+             if r.get("predicted_band_low_ttft_p99_ms") not in (None, "")]
+    if bands:  # a simulated server's latencies with every engine step at the edges of its calibration's band
+        console.print(f"with every engine step at the edges of {first['prediction_calibration']}'s band: "
+                      + "; ".join(bands))
     if first.get("slo_ttft_ms") or first.get("slo_tpot_ms"):
         console.print(f"SLO: TTFT <= {ms(first['slo_ttft_ms'])} ms and TPOT <= {ms(first['slo_tpot_ms'])} ms "
                       f"for at least {pct(slo_attainment)} of a level's requests")

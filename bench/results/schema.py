@@ -450,6 +450,18 @@ DECLARED: tuple[Column, ...] = (
        "warm-up included): near 0 on a quiet machine", BOTH, LOWER, "host", "optional", "CPU elsewhere (%)", since=9),
     _c("host_steal_pct", "host", "%", "share of the machine's CPU time its hypervisor gave to other guests (steal) "
        "over the timed work", BOTH, LOWER, "host", "optional", "CPU steal (%)", since=9),
+    # the simulated server's latencies at the edges of its calibration's band (bench.serve.simulated.band_columns):
+    # every engine step as fast (low) or as slow (high) as the band's held-out rows ran against their prediction
+    _c("predicted_band_low_ttft_p99_ms", "roofline", "ms", "bench serve --engine sim: TTFT p99 with every engine step "
+       "at the fast edge of the calibration's band (x 1 / its high end); empty for the roofline bound", _S, LOWER,
+       "roofline", "optional", "predicted TTFT p99, band low (ms)", since=10),
+    _c("predicted_band_high_ttft_p99_ms", "roofline", "ms", "TTFT p99 with every engine step at the band's slow edge "
+       "(x 1 / its low end); inf: an open-loop rate above the card's capacity there (the queue grows without "
+       "bound)", _S, LOWER, "roofline", "optional", "predicted TTFT p99, band high (ms)", since=10, inf=True),
+    _c("predicted_band_low_tpot_p99_ms", "roofline", "ms", "TPOT p99 with every engine step at the band's fast "
+       "edge", _S, LOWER, "roofline", "optional", "predicted TPOT p99, band low (ms)", since=10),
+    _c("predicted_band_high_tpot_p99_ms", "roofline", "ms", "TPOT p99 with every engine step at the band's slow "
+       "edge", _S, LOWER, "roofline", "optional", "predicted TPOT p99, band high (ms)", since=10),
 )
 
 # The columns that say what load a serving row ran at (offline rows leave them empty: their load is max_num_seqs).

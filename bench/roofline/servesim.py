@@ -92,12 +92,13 @@ def server_limits(gpu) -> tuple[int, int]:
     return seqs, 8192 if tokens == 16384 else 2048
 
 
-def expected_step(dep: Deployment, eff: efficiency.Efficiency | None):
+def expected_step(dep: Deployment, eff: efficiency.Efficiency | None, step_scale: float = 1.0):
     """The batch sim's step-time function for one step at a time: (seconds, prefill cost, decode cost), the seconds
     from the efficiency model with `eff` (None: the roofline bound), the costs from the roofline's split of the step
     (as bench.roofline.trace splits the offline steps). A step is a pure function of what it holds, and a served load
     repeats the same steps (each wave of equal requests, each request of a closed loop at C = 1): each distinct one
-    is priced once."""
+    is priced once. `step_scale`: every step's seconds times this (an engine that runs at 1 / step_scale of the
+    calibration's speed: the edges of its band, bench.serve.simulated)."""
     memo: dict = {}
 
     def step(n_decode: int, ctx: int, chunks: list) -> tuple[float, float, float]:
@@ -106,7 +107,7 @@ def expected_step(dep: Deployment, eff: efficiency.Efficiency | None):
             bound_s, prefill, decode = dep.step_split(n_decode, ctx, chunks)
             if eff is not None:
                 bound_s = float(efficiency.step_time_s(dep.step_cost(n_decode, ctx, chunks), dep.machine, eff))
-            memo[key] = (bound_s, prefill, decode)
+            memo[key] = (bound_s * step_scale, prefill, decode)
         return memo[key]
     return step
 
@@ -125,11 +126,12 @@ def served_step(dep: Deployment, serving: servingpath.ServingPath | None):
 def serve(dep: Deployment, lengths: list[tuple[int, int]], arrivals, eff: efficiency.Efficiency | None,
           max_num_seqs: int, max_num_batched_tokens: int, kv_capacity_tokens: int | None = None,
           prefix_blocks: list | None = None, serving: servingpath.ServingPath | None = None,
-          seed: int = 0) -> SimOutcome:
+          seed: int = 0, step_scale: float = 1.0) -> SimOutcome:
     """Serve (prompt_len, output_len) requests arriving as `arrivals` says (OpenArrivals or ClosedLoop; None: all at
     t=0); per-request arrival, token and finish times in the outcome (SimError when one cannot fit the cache).
     `serving`: the front end's host cost (module doc; None: none); in series, its own queue wraps the arrivals;
-    `seed`: the draws of a request latency that varies (servingpath.FrontEndQueue)."""
+    `seed`: the draws of a request latency that varies (servingpath.FrontEndQueue); `step_scale`: every engine step
+    that many times as long (expected_step; the front end's cost unchanged)."""
     delivered = None
     in_series = serving is not None and serving.in_series and not serving.is_zero
     if in_series or (serving is not None and serving.request_latency_s > 0):
@@ -138,7 +140,7 @@ def serve(dep: Deployment, lengths: list[tuple[int, int]], arrivals, eff: effici
         front = serving if in_series else serving.with_values(stream_request_s=0.0, stream_token_s=0.0)
         arrivals = servingpath.FrontEndQueue(front, arrivals, seed)
         delivered = arrivals.delivered_s if in_series else None
-    return batchsim.simulate(lengths, expected_step(dep, eff), kv_capacity_tokens or dep.kv_capacity_tokens,
+    return batchsim.simulate(lengths, expected_step(dep, eff, step_scale), kv_capacity_tokens or dep.kv_capacity_tokens,
                              max_num_seqs, max_num_batched_tokens, prefix_blocks=prefix_blocks,
                              kv_units=dep.kv_units_or_none, tokens_per_step=dep.tokens_per_step, arrivals=arrivals,
                              log_tokens=True, served_step_s=served_step(dep, serving), delivered_s=delivered)
@@ -146,18 +148,19 @@ def serve(dep: Deployment, lengths: list[tuple[int, int]], arrivals, eff: effici
 
 def capacity_req_s(dep: Deployment, lengths: list[tuple[int, int]], eff: efficiency.Efficiency | None,
                    max_num_seqs: int, max_num_batched_tokens: int, kv_capacity_tokens: int | None = None,
-                   serving: servingpath.ServingPath | None = None) -> float:
-    """Saturated requests a second of this workload on `dep` (module doc)."""
+                   serving: servingpath.ServingPath | None = None, step_scale: float = 1.0) -> float:
+    """Saturated requests a second of this workload on `dep` (module doc); `step_scale` as serve's."""
     cap = kv_capacity_tokens or dep.kv_capacity_tokens
     longest = max(p + o for p, o in lengths)
     batch = max(1, min(max_num_seqs, cap // max(longest, 1)))
     n = min(max(len(lengths), CAPACITY_WAVES * batch), max(CAPACITY_MAX_REQUESTS, len(lengths)))
     cycled = [lengths[i % len(lengths)] for i in range(n)]
-    if served_step(dep, serving) is None:
+    if served_step(dep, serving) is None:  # every step scaled alike: the whole schedule's times scale
         tr = trace.schedule(dep, cycled, max_num_seqs, max_num_batched_tokens, kv_capacity_tokens=cap)
-        finish = sorted(trace.timings(tr, eff).e2e_s.tolist())
+        finish = sorted((trace.timings(tr, eff).e2e_s * step_scale).tolist())
     else:  # the served steps, every request at t=0 (the offline schedule's, each step with its front-end cost)
-        out = serve(dep, cycled, None, eff, max_num_seqs, max_num_batched_tokens, cap, serving=serving)
+        out = serve(dep, cycled, None, eff, max_num_seqs, max_num_batched_tokens, cap, serving=serving,
+                    step_scale=step_scale)
         finish = sorted(r.finish_s for r in out.requests)
     lo, hi = n // 3, (2 * n) // 3
     if hi > lo and finish[hi] > finish[lo]:

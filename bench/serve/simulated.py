@@ -7,8 +7,9 @@ by --profile's calibration (default the published fit; --sim-timing bound: the r
 becomes the record the streaming client would have made of it (its tokens at the times their steps end), so
 bench.measure.streaming computes the row's figures exactly as for a measured level. Rows: engine sim, device sim,
 device_name the hardware, engine_version roofline-N+CALIBRATION, prediction_calibration, the calibration's band
-around output tok/s (closed-loop levels), and predicted_capacity_req_s. No warm-up is sent (a simulated server
-has nothing to warm).
+around output tok/s (closed-loop levels), predicted_capacity_req_s, and the level's TTFT and TPOT p99 served with
+every engine step at each edge of that band (SimServer.band_columns). No warm-up is sent (a simulated server has
+nothing to warm).
 
 Refused before anything is written (one line, exit 2): a rate or a trace whose offered rate is above the card's
 capacity (servesim.capacity_req_s: the queue would grow without bound, and no TTFT is steady), a trace without
@@ -92,6 +93,7 @@ class SimServer:
         seqs, self.tokens = servesim.server_limits(gpu)
         self.seqs = cfg.max_num_seqs or seqs
         self.capacity_req_s = None
+        self._capacities: dict[float, float] = {}  # capacity_at's, by step scale
         try:
             if capacity:
                 self.capacity_req_s = servesim.capacity_req_s(self.dep, lengths, self.eff, self.seqs, self.tokens,
@@ -104,13 +106,18 @@ class SimServer:
     def version(self) -> str:
         return SIM_MODEL_VERSION + (f"+{self.profile.name}" if self.profile else "")
 
+    @staticmethod
+    def offered_req_s(level: Level, times: list[float] | None) -> float | None:
+        """An open-loop level's requests a second (a rate's, or a trace's mean at its time scale); None: closed."""
+        if times is None:
+            return None
+        return level.value if level.kind == "rate" else servesim.mean_rate_req_s(times)
+
     def unsustainable(self, level: Level, times: list[float] | None) -> str | None:
         """Why an open-loop level cannot be served steadily (it offers more requests a second than the card serves
         saturated), or None."""
-        if times is None:
-            return None
-        offered = level.value if level.kind == "rate" else servesim.mean_rate_req_s(times)
-        if math.isinf(offered) or offered <= self.capacity_req_s:  # inf: everything at once, a finite batch
+        offered = self.offered_req_s(level, times)
+        if offered is None or math.isinf(offered) or offered <= self.capacity_req_s:  # inf: all at once, a batch
             return None
         what = f"--request-rate {given(level.value)}" if level.kind == "rate" else \
             f"the trace at x{given(level.value)} ({num(offered)} requests/s)"
@@ -131,6 +138,44 @@ class SimServer:
                              serving=self.serving, seed=cfg.seed)
         records = records_of(sim)
         return sim, records, compute_serve_metrics(records, sim.elapsed_s, cfg.slo)
+
+    def band_scales(self) -> dict[str, float]:
+        """The step scales at the calibration band's edges: {"low": 1 / band_high, "high": 1 / band_low}. The band
+        is measured / predicted output tok/s over the calibration's rows (10th-90th percentile, each row predicted
+        without it): an engine at its high edge runs each step in 1 / band_high of the predicted time, the low
+        latencies. Empty without a calibration (the roofline bound) or with a band of one point."""
+        p = self.profile
+        if p is None or not (p.band_low > 0 and p.band_high > 0) or p.band_low == p.band_high == 1.0:
+            return {}
+        return {"low": 1.0 / p.band_high, "high": 1.0 / p.band_low}
+
+    def band_columns(self, level: Level, arrivals_of, cfg: ServeConfig, lengths: list, blocks: list | None) -> dict:
+        """The level's TTFT p99 and TPOT p99 served with every engine step at each edge of the calibration's band
+        (band_scales; the front end's cost and the arrivals unchanged): predicted_band_low/high_ttft_p99_ms and
+        _tpot_p99_ms. Near capacity the latencies move much more than the band (a queue's wait grows as 1 / (1 -
+        load)); an open-loop level whose rate is above the card's capacity at the slow edge has high TTFT inf (the
+        queue would grow without bound there). `arrivals_of()`: fresh (arrivals, times) of the level."""
+        out: dict = {}
+        for edge, scale in self.band_scales().items():
+            arrivals, times = arrivals_of()
+            sim = servesim.serve(self.dep, lengths, arrivals, self.eff, self.seqs, self.tokens, prefix_blocks=blocks,
+                                 serving=self.serving, seed=cfg.seed, step_scale=scale)
+            metrics = compute_serve_metrics(records_of(sim), sim.elapsed_s, cfg.slo)
+            ttft = metrics.get("ttft_p99_ms")
+            offered = self.offered_req_s(level, times)
+            if edge == "high" and offered is not None and not math.isinf(offered) and \
+                    offered > self.capacity_at(scale, lengths):
+                ttft = math.inf
+            out[f"predicted_band_{edge}_ttft_p99_ms"] = ttft
+            out[f"predicted_band_{edge}_tpot_p99_ms"] = metrics.get("tpot_p99_ms")
+        return out
+
+    def capacity_at(self, scale: float, lengths: list) -> float:
+        """The card's capacity with every engine step `scale` times as long (servesim.capacity_req_s), once a scale."""
+        if scale not in self._capacities:
+            self._capacities[scale] = servesim.capacity_req_s(self.dep, lengths, self.eff, self.seqs, self.tokens,
+                                                              serving=self.serving, step_scale=scale)
+        return self._capacities[scale]
 
     def roofline_columns(self, level: Level, output_tok_s: float | None) -> dict:
         band = self.profile is not None and level.kind == "concurrency" and output_tok_s
@@ -179,10 +224,12 @@ class _SimLevels:
         from bench.serve.session import LevelOutcome, plain_json
 
         cfg, server, session = self.cfg, self.server, self.session
+        band: dict = {}
         if unsustainable is None:
             sim, records, metrics = server.measure(arrivals, cfg, self.lengths, self.blocks)
             served = {"server_running_max": sim.max_running, "server_preemptions": sim.preemptions}
             status = ("ok", "")
+            band = server.band_columns(level, lambda: self.arrivals(level), cfg, self.lengths, self.blocks)
         else:
             sim, records, metrics, served, status = None, [], {}, {}, ("failed", unsustainable)
         now = dt.datetime.now(dt.timezone.utc)
@@ -191,7 +238,7 @@ class _SimLevels:
                         api_model=session.api_model, metrics=metrics, server=served, facts=self.facts,
                         env=session.env, status=status[0], error=status[1], engine_start_s=None,
                         peak_memory=(None, ""), workload=self.work.columns(),
-                        roofline=server.roofline_columns(level, metrics.get("output_tok_s")))
+                        roofline={**server.roofline_columns(level, metrics.get("output_tok_s")), **band})
         row["warmup_requests"] = 0  # nothing to warm on a simulated server
         parts = {} if sim is None else {
             "sim": {"steps": sim.steps, "preemptions": sim.preemptions, "max_running": sim.max_running,

@@ -49,6 +49,14 @@ def test_a_closed_loop_level_writes_a_measured_levels_columns_marked_predicted(t
     tok_s = float(row["output_tok_s"])
     assert float(row["predicted_band_low_tok_s"]) == pytest.approx(tok_s * prof.band_low)
     assert float(row["predicted_capacity_req_s"]) > float(row["requests_per_s"])
+    # the latencies at the band's edges: at one stream every time of the level scales with the steps, so TTFT p99 is
+    # the prefill step / band high (fast edge) and / band low (slow edge); TPOT p99 likewise
+    assert float(row["predicted_band_low_ttft_p99_ms"]) == pytest.approx(prefill_ms / prof.band_high)
+    assert float(row["predicted_band_high_ttft_p99_ms"]) == pytest.approx(prefill_ms / prof.band_low)
+    tpot = float(row["tpot_p99_ms"])
+    assert float(row["predicted_band_low_tpot_p99_ms"]) == pytest.approx(tpot / prof.band_high)
+    assert float(row["predicted_band_high_tpot_p99_ms"]) == pytest.approx(tpot / prof.band_low)
+    assert prof.band_low < 1 < prof.band_high
     # every figure a measured level carries is filled (the server's gauges aside: none to scrape)
     for col in ("ttft_mean_ms", "ttft_p90_ms", "tpot_p50_ms", "tpot_p99_ms", "itl_p50_ms", "itl_p99_ms", "e2e_p50_ms",
                 "e2e_mean_ms", "goodput_req_s", "slo_attainment", "output_tok_s", "mean_concurrency"):
@@ -67,6 +75,33 @@ def test_a_rate_level_is_seeded_like_the_real_serve(tmp_path, capsys, no_server)
     (ra,), (rb,) = results.read_rows(a), results.read_rows(b)
     assert ra["ttft_p99_ms"] == rb["ttft_p99_ms"] and ra["request_rate"] == "4.0" and ra["burstiness"] == "0.5"
     assert float(ra["elapsed_s"]) > 8.0
+
+
+def test_a_rate_within_capacity_but_beyond_it_at_the_bands_slow_edge_has_an_unbounded_high_ttft(tmp_path, capsys,
+                                                                                                  no_server):
+    """The published fit's band reaches down to band_low (< 1) of the predicted throughput: the capacity at the slow
+    edge is band_low x the capacity (every step 1 / band_low as long). A rate at 0.95 of the capacity is served,
+    but above band_low x capacity its slow edge's TTFT p99 is inf (the queue would grow without bound there); a
+    rate at 0.3 of the capacity has a finite one, above the row's own TTFT p99."""
+    from bench.roofline import predict
+
+    band_low = predict.load_profile(None).band_low
+    assert band_low < 0.9
+    first = tmp_path / "c1.csv"
+    assert main([*SIM, "--concurrency", "1", "--out", str(first)]) == 0, capsys.readouterr().err
+    capacity = float(results.read_rows(first)[0]["predicted_capacity_req_s"])
+    out = tmp_path / "rates.csv"
+    rates = f"{0.3 * capacity:.4g},{0.95 * capacity:.4g}"
+    capsys.readouterr()
+    assert main([*SIM, "--rates", rates, "--out", str(out)]) == 0, capsys.readouterr().err
+    printed = " ".join(capsys.readouterr().out.split())
+    assert f"with every engine step at the edges of {predict.load_profile(None).name}'s band:" in printed
+    assert "ms-unbounded (above the capacity there)" in printed
+    light, heavy = results.read_rows(out)
+    assert heavy["status"] == "ok" and heavy["predicted_band_high_ttft_p99_ms"] == "inf"
+    assert float(light["predicted_band_high_ttft_p99_ms"]) > float(light["ttft_p99_ms"]) > \
+        float(light["predicted_band_low_ttft_p99_ms"]) > 0
+    assert float(heavy["predicted_band_high_tpot_p99_ms"]) > float(heavy["tpot_p99_ms"])
 
 
 @pytest.mark.parametrize("args,needle", [

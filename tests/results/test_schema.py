@@ -76,10 +76,14 @@ ALL = ALL + V8_ADDED
 # Version 9: what else the machine did over the timed work (bench.measure.hostload).
 V9_ADDED = ["host_other_cpu_pct", "host_steal_pct"]
 ALL = ALL + V9_ADDED
+# Version 10: the simulated server's latencies at the edges of its calibration's band.
+V10_ADDED = ["predicted_band_low_ttft_p99_ms", "predicted_band_high_ttft_p99_ms", "predicted_band_low_tpot_p99_ms",
+             "predicted_band_high_tpot_p99_ms"]
+ALL = ALL + V10_ADDED
 
 
-def test_version_9_is_version_4_plus_failures_speculative_decoding_repeats_sources_search_then_host_at_the_end():
-    assert schema.SCHEMA_VERSION == 9 and store.SCHEMA_VERSION == 9
+def test_version_10_is_version_4_plus_failures_speculative_decoding_repeats_sources_search_host_then_bands():
+    assert schema.SCHEMA_VERSION == 10 and store.SCHEMA_VERSION == 10
     assert schema.COLUMNS == ALL
     assert store.COLUMNS is schema.COLUMNS
 
@@ -139,7 +143,7 @@ def test_an_ok_offline_row_fills_every_column_it_declares_with_the_hand_computed
     # TTFT p90 of 100, 200, 300 ms by linear interpolation: position 0.9 x 2 = 1.8 -> 200 + 0.8 x 100
     assert row["e2e_mean_ms"] == pytest.approx(7000 / 3)
     assert row["ttft_p90_ms"] == pytest.approx(280.0)
-    assert row["engine_version"] == "0.24.0" and row["schema_version"] == 9
+    assert row["engine_version"] == "0.24.0" and row["schema_version"] == 10
     assert row["output_tok_s"] == pytest.approx(48 / 4.0)  # 3 x 16 tokens over 4 s
     assert row["kv_cache_gb"] == pytest.approx(0.032768) and row["peak_memory_gb"] == pytest.approx(70.0)
     assert row["joules_per_output_token"] == pytest.approx(2800.0 / 48)
@@ -297,7 +301,7 @@ def test_a_v1_file_reads_as_v5_losing_no_cell(tmp_path):
     for old, new in zip(before, rows):
         assert {k: v for k, v in new.items() if k not in ["schema_version", "engine_version"] + ALL[len(V1) + 1:]} \
             == {k: v for k, v in old.items() if k != "schema_version"}
-    assert [r["schema_version"] for r in rows] == ["9"] * 3
+    assert [r["schema_version"] for r in rows] == ["10"] * 3
     assert [r["repeat_index"] for r in rows] == ["0"] * 3  # an old row is its case's only run
     assert [r["engine_version"] for r in rows] == ["0.6.3", "", "0.7.0"]  # vLLM rows knew it; hf rows did not
 
@@ -310,10 +314,10 @@ def test_appending_to_a_v1_file_upgrades_it_keeping_the_original(tmp_path, capsy
                              env=ENV)
     store.append_row(path, row)
     assert (tmp_path / "old.csv.schema1").read_bytes() == original
-    assert "upgraded to schema version 9" in capsys.readouterr().err
+    assert "upgraded to schema version 10" in capsys.readouterr().err
     header, rows = store.read_results(path)
     assert header == schema.COLUMNS and [r["run_id"] for r in rows] == ["run_id-0", "run_id-1", "run_id-2", "new"]
-    assert {r["schema_version"] for r in rows} == {"9"} and rows[0]["tpot_p99_ms"] == "tpot_p99_ms-0"
+    assert {r["schema_version"] for r in rows} == {"10"} and rows[0]["tpot_p99_ms"] == "tpot_p99_ms-0"
     assert store.ok_keys(path) == {"k0", "k1", "k2", row["config_hash"]}  # --resume still sees the old cases
 
 
@@ -321,12 +325,12 @@ def test_a_newer_schema_is_refused_by_readers_and_writers(tmp_path):
     from bench.core.errors import BenchError
 
     path = tmp_path / "future.csv"
-    path.write_text("schema_version,run_id\n10,x\n")
-    with pytest.raises(BenchError, match="schema version 10"):
+    path.write_text("schema_version,run_id\n11,x\n")
+    with pytest.raises(BenchError, match="schema version 11"):
         store.read_results(path)
-    with pytest.raises(BenchError, match="schema version 10"):
+    with pytest.raises(BenchError, match="schema version 11"):
         store.check_appendable(path)
-    assert upgrade.readable_versions() == "1, 2, 3, 4, 5, 6, 7, 8, 9"
+    assert upgrade.readable_versions() == "1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
 
 
 def test_a_v2_row_gains_the_price_columns_its_cells_imply():
@@ -334,7 +338,7 @@ def test_a_v2_row_gains_the_price_columns_its_cells_imply():
     v2.update(schema_version="2", run_id="old", cny_per_m_blended="0.8", engine_version="0.32.0")
     header, (row,) = upgrade.upgrade(V1 + ["engine_version"], [v2])
     assert header == ALL
-    assert row["schema_version"] == "9" and row["engine_version"] == "0.32.0"
+    assert row["schema_version"] == "10" and row["engine_version"] == "0.32.0"
     assert float(row["tokens_per_cny_blended"]) == pytest.approx(1_250_000)  # 1e6 / 0.8 CNY per M
     assert row["prefill_s"] == row["split_method"] == row["gpu_price_source"] == ""
 
@@ -345,7 +349,7 @@ def test_a_v1_file_reads_as_a_frame_through_the_same_upgrade(tmp_path):
     header, frame = store.read_frame(path)
     assert path.read_bytes() == original
     assert header == ALL and list(frame.columns) == header
-    assert list(frame.schema_version) == ["9"] * 3
+    assert list(frame.schema_version) == ["10"] * 3
     assert list(frame.engine_version) == ["0.6.3", "", "0.7.0"]  # as read_results: vLLM rows knew it
     assert list(frame.tpot_p99_ms) == ["tpot_p99_ms-0", "tpot_p99_ms-1", "tpot_p99_ms-2"]  # no cell lost
 
@@ -355,7 +359,7 @@ def test_a_v3_row_gains_the_version_4_columns_and_keeps_every_cell():
     v3.update(schema_version="3")
     header, (row,) = upgrade.upgrade(V1 + ["engine_version"] + V3_ADDED, [v3])
     assert header == schema.COLUMNS == ALL
-    assert row["schema_version"] == "9"
+    assert row["schema_version"] == "10"
     assert {k: row[k] for k in v3 if k != "schema_version"} == {k: v for k, v in v3.items() if k != "schema_version"}
     # a v3 row ran the random workload (bench had no other); nothing measured then is invented now: an engine other
     # than vLLM's has no prefix_caching, lengths other than fixed have no known percentiles
@@ -381,93 +385,103 @@ def test_a_v4_row_gains_the_speculative_columns_empty_and_keeps_every_cell():
     v4 = {c: f"{c}-x" for c in V1 + ["engine_version"] + V3_ADDED + V4_ADDED}
     v4.update(schema_version="4")
     header, (row,) = upgrade.upgrade(V1 + ["engine_version"] + V3_ADDED + V4_ADDED, [v4])
-    later = len(V6_ADDED) + len(V7_ADDED) + len(V8_ADDED) + len(V9_ADDED)
+    later = len(V6_ADDED) + len(V7_ADDED) + len(V8_ADDED) + len(V9_ADDED) + len(V10_ADDED)
     assert header == schema.COLUMNS and header[-later - 5:-later] == V5_SPEC
-    assert row["schema_version"] == "9"
+    assert row["schema_version"] == "10"
     assert {k: row[k] for k in v4 if k != "schema_version"} == {k: v for k, v in v4.items() if k != "schema_version"}
     assert all(row[c] == "" for c in V5_ADDED)
 
 
 def test_a_v6_row_gains_the_source_columns_empty_and_keeps_every_cell():
-    v6_columns = ALL[:-len(V7_ADDED) - len(V8_ADDED) - len(V9_ADDED)]
+    v6_columns = ALL[:-len(V7_ADDED) - len(V8_ADDED) - len(V9_ADDED) - len(V10_ADDED)]
     v6 = {c: f"{c}-x" for c in v6_columns}
     v6.update(schema_version="6")
     header, (row,) = upgrade.upgrade(v6_columns, [v6])
-    assert header == schema.COLUMNS and row["schema_version"] == "9"
+    assert header == schema.COLUMNS and row["schema_version"] == "10"
     assert {k: row[k] for k in v6 if k != "schema_version"} == {k: v for k, v in v6.items() if k != "schema_version"}
     assert all(row[c] == "" for c in V7_ADDED)  # bench wrote the row itself: no other tool's source
-    assert all(row[c] == "" for c in V8_ADDED + V9_ADDED)  # and it ran no search, nor said what else ran
+    assert all(row[c] == "" for c in V8_ADDED + V9_ADDED + V10_ADDED)  # and it ran no search, nor said what else ran
 
 
 def test_a_v7_row_gains_the_version_8_columns_empty_and_keeps_every_cell():
     """A version-7 row ran no search and was never a simulated server's (bench serve had no --engine sim)."""
-    v7 = {c: f"{c}-x" for c in ALL[:-len(V8_ADDED) - len(V9_ADDED)]}
+    v7 = {c: f"{c}-x" for c in ALL[:-len(V8_ADDED) - len(V9_ADDED) - len(V10_ADDED)]}
     v7.update(schema_version="7")
-    header, (row,) = upgrade.upgrade(ALL[:-len(V8_ADDED) - len(V9_ADDED)], [v7])
-    assert header == schema.COLUMNS and row["schema_version"] == "9"
+    header, (row,) = upgrade.upgrade(ALL[:-len(V8_ADDED) - len(V9_ADDED) - len(V10_ADDED)], [v7])
+    assert header == schema.COLUMNS and row["schema_version"] == "10"
     assert {k: row[k] for k in v7 if k != "schema_version"} == {k: v for k, v in v7.items() if k != "schema_version"}
-    assert all(row[c] == "" for c in V8_ADDED + V9_ADDED)
+    assert all(row[c] == "" for c in V8_ADDED + V9_ADDED + V10_ADDED)
 
 
 def test_a_v8_row_gains_the_host_columns_empty_and_keeps_every_cell():
     """A version-8 row did not say what else the machine ran: its host columns stay empty, never 0 (a quiet machine
     would read 0; unknown is not quiet)."""
-    v8 = {c: f"{c}-x" for c in ALL[:-len(V9_ADDED)]}
+    v8 = {c: f"{c}-x" for c in ALL[:-len(V9_ADDED) - len(V10_ADDED)]}
     v8.update(schema_version="8")
-    header, (row,) = upgrade.upgrade(ALL[:-len(V9_ADDED)], [v8])
-    assert header == schema.COLUMNS and row["schema_version"] == "9"
+    header, (row,) = upgrade.upgrade(ALL[:-len(V9_ADDED) - len(V10_ADDED)], [v8])
+    assert header == schema.COLUMNS and row["schema_version"] == "10"
     assert {k: row[k] for k in v8 if k != "schema_version"} == {k: v for k, v in v8.items() if k != "schema_version"}
     assert row["host_other_cpu_pct"] == row["host_steal_pct"] == ""
+
+
+def test_a_v9_row_gains_the_band_latencies_empty_and_keeps_every_cell():
+    """A version-9 row (measured, or predicted before the band's latencies) has none: they stay empty."""
+    v9 = {c: f"{c}-x" for c in ALL[:-len(V10_ADDED)]}
+    v9.update(schema_version="9")
+    header, (row,) = upgrade.upgrade(ALL[:-len(V10_ADDED)], [v9])
+    assert header == schema.COLUMNS and row["schema_version"] == "10"
+    assert {k: row[k] for k in v9 if k != "schema_version"} == {k: v for k, v in v9.items() if k != "schema_version"}
+    assert all(row[c] == "" for c in V10_ADDED)
 
 
 # --- the version and the upgrade, derived from each column's `since` -----------------------------------------
 
 def test_the_version_is_the_newest_columns_since():
-    assert schema.SCHEMA_VERSION == max(c.since for c in schema.DECLARED) == 9
+    assert schema.SCHEMA_VERSION == max(c.since for c in schema.DECLARED) == 10
     added = schema.added_by_version()
-    assert list(added) == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert list(added) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     assert list(added[1]) == V1 and added[2] == ("engine_version",)
     assert list(added[3]) == V3_ADDED and list(added[4]) == V4_ADDED and list(added[5]) == V5_ADDED
     assert list(added[6]) == V6_ADDED and list(added[7]) == V7_ADDED and list(added[8]) == V8_ADDED
-    assert list(added[9]) == V9_ADDED
+    assert list(added[9]) == V9_ADDED and list(added[10]) == V10_ADDED
     assert upgrade.CURRENT.added == {2: ("engine_version",), 3: tuple(V3_ADDED), 4: tuple(V4_ADDED),
                                      5: tuple(V5_ADDED), 6: tuple(V6_ADDED), 7: tuple(V7_ADDED),
-                                     8: tuple(V8_ADDED), 9: tuple(V9_ADDED)}
+                                     8: tuple(V8_ADDED), 9: tuple(V9_ADDED), 10: tuple(V10_ADDED)}
     assert "version 5" not in schema.BY_NAME["schema_version"].meaning  # no number to drift: it is derived
 
 
-def _with_a_version_10_column():
+def _with_a_version_11_column():
     new = schema.Column("widgets_per_s", "throughput", "widgets/s", "widgets a second (a test's column)",
                         better=schema.HIGHER, since=schema.SCHEMA_VERSION + 1)
     return (*schema.DECLARED, new)
 
 
 def test_a_column_declared_with_the_next_since_makes_the_next_version():
-    declared = _with_a_version_10_column()
-    assert schema.version_of(declared) == 10 and schema.added_by_version(declared)[10] == ("widgets_per_s",)
+    declared = _with_a_version_11_column()
+    assert schema.version_of(declared) == 11 and schema.added_by_version(declared)[11] == ("widgets_per_s",)
     ten = upgrade.Upgrade(declared)
-    assert ten.version == 10 and ten.added[10] == ("widgets_per_s",)
-    assert ten.readable_versions() == "1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
-    assert ten.can_upgrade("9") and not ten.can_upgrade("10") and not upgrade.can_upgrade("9")
-    # a file this bench writes (version 9) is an older file there: it gains the column, empty, and loses no cell
-    v9 = {c: f"{c}-x" for c in schema.COLUMNS}
-    v9.update(schema_version="9")
-    header, (row,) = ten.upgrade(schema.COLUMNS, [v9])
+    assert ten.version == 11 and ten.added[11] == ("widgets_per_s",)
+    assert ten.readable_versions() == "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"
+    assert ten.can_upgrade("10") and not ten.can_upgrade("11") and not upgrade.can_upgrade("10")
+    # a file this bench writes (version 10) is an older file there: it gains the column, empty, and loses no cell
+    v10 = {c: f"{c}-x" for c in schema.COLUMNS}
+    v10.update(schema_version="10")
+    header, (row,) = ten.upgrade(schema.COLUMNS, [v10])
     assert header == schema.COLUMNS + ["widgets_per_s"]
-    assert row["schema_version"] == "10" and row["widgets_per_s"] == ""
-    assert {k: row[k] for k in v9 if k != "schema_version"} == {k: v for k, v in v9.items() if k != "schema_version"}
+    assert row["schema_version"] == "11" and row["widgets_per_s"] == ""
+    assert {k: row[k] for k in v10 if k != "schema_version"} == {k: v for k, v in v10.items() if k != "schema_version"}
     # a version-1 row takes every step: version 2's rule still fills engine_version from vllm_version
     v1 = {c: "" for c in V1}
     v1.update(schema_version="1", engine="vllm", vllm_version="0.6.3")
     (lifted,) = ten.upgrade(V1, [v1])[1]
-    assert lifted["schema_version"] == "10" and lifted["engine_version"] == "0.6.3" and lifted["widgets_per_s"] == ""
+    assert lifted["schema_version"] == "11" and lifted["engine_version"] == "0.6.3" and lifted["widgets_per_s"] == ""
     # and the versions table of docs/schema.md gains its line
-    assert "| 10 | `widgets_per_s` |  | every added column empty" in schema_doc.versions_table(declared)
+    assert "| 11 | `widgets_per_s` |  | every added column empty" in schema_doc.versions_table(declared)
 
 
 @pytest.mark.parametrize("since, message", [
-    (1, "since=1 after a column of version 9; a new column goes at the end with since=10"),  # since forgotten
-    (11, "no column arrived in version 10"),  # a version skipped
+    (1, "since=1 after a column of version 10; a new column goes at the end with since=11"),  # since forgotten
+    (12, "no column arrived in version 11"),  # a version skipped
 ])
 def test_a_column_at_the_end_must_arrive_in_the_next_version(since, message):
     late = schema.Column("widgets_per_s", "throughput", "widgets/s", "a test's column", since=since)
@@ -486,6 +500,7 @@ def test_a_column_between_older_ones_is_refused():
 def test_kinds_default_by_unit_and_are_checked():
     assert schema.BY_NAME["output_tok_s"].kind == "number" and schema.BY_NAME["model"].kind == "text"
     assert schema.BY_NAME["max_num_seqs"].kind == "int" and schema.BY_NAME["meets_slo"].kind == "bool"
-    assert [c.name for c in schema.DECLARED if c.inf] == ["request_rate"]
+    # an unbounded rate, and a TTFT the band's slow edge would leave unbounded
+    assert [c.name for c in schema.DECLARED if c.inf] == ["request_rate", "predicted_band_high_ttft_p99_ms"]
     with pytest.raises(ValueError, match="kind must be one of text, number, int, bool"):
         schema.check((*schema.DECLARED, schema.Column("x", "g", "", "m", kind="float", since=schema.SCHEMA_VERSION)))

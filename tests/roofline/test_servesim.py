@@ -149,3 +149,26 @@ def test_a_lone_request_waits_one_prefill_step_and_a_rate_above_capacity_queues(
         out = servesim.serve(dep, lengths, OpenArrivals(arrival_offsets_s(64, share * cap, 1.0, 0)), eff, 8, 2048)
         waits = [ttft(r) for r in out.requests]
         assert (waits[-1] > 10 * waits[0]) == grows
+
+
+def test_a_step_scale_stretches_every_step_and_shrinks_the_capacity_alike():
+    """step_scale 1.25 (an engine at 0.8 of the calibration's speed): at one stream, no front end, every time of the
+    level is 1.25x (TTFT 1.25 x one step; each finish too, since the next request leaves at the previous finish);
+    the capacity is 1 / 1.25 = 0.8x, by the offline trace (no serving path) and by the served steps alike (a front
+    end in series on cores of its own whose one cost, 1 ns a step, hides under every engine step)."""
+    from bench.roofline import efficiency, servingpath
+
+    dep, eff = deployment()
+    one_step = float(efficiency.step_time_s(dep.step_cost(0, 0, [(512, 0)]), dep.machine, eff))
+    lengths = [(512, 32)] * 8
+    base = servesim.serve(dep, lengths, ClosedLoop(8, 1), eff, 8, 2048)
+    slow = servesim.serve(dep, lengths, ClosedLoop(8, 1), eff, 8, 2048, step_scale=1.25)
+    assert ttft(slow.requests[0]) == pytest.approx(1.25 * one_step, rel=1e-12)
+    assert [r.finish_s for r in slow.requests] == pytest.approx([1.25 * r.finish_s for r in base.requests], rel=1e-12)
+    many = [(512, 32)] * 64
+    cap = servesim.capacity_req_s(dep, many, eff, 8, 2048)
+    assert servesim.capacity_req_s(dep, many, eff, 8, 2048, step_scale=1.25) == pytest.approx(0.8 * cap, rel=1e-12)
+    path = servingpath.ServingPath(request_latency_s=0.0, stream_step_s=1e-9, in_series=True, shares_cores=False)
+    served = servesim.capacity_req_s(dep, many, eff, 8, 2048, serving=path)
+    assert servesim.capacity_req_s(dep, many, eff, 8, 2048, serving=path, step_scale=1.25) == \
+        pytest.approx(0.8 * served, rel=1e-6)
