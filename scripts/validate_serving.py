@@ -25,6 +25,8 @@ timings on a shared machine are noisy. --again measures this model's levels --re
 (OUT_DIR/serve-conc-again.csv, serve-rate-again.csv, the same rates) and prints two more tables: the second set
 against the first set's medians, judged by the same rule (what the machine itself repeats to: a bound on what any
 prediction can show there), and the prediction against the second set (passes it had not been compared with).
+Under the prediction's tables: how many levels' measured TTFT p99 and TPOT p99 fall inside the simulated rows' band
+(schema 10: every engine step at the edges of the calibration's band).
 
 --serving-fit adds the serving path (the API server's and client's host seconds per streamed token and per request,
 docs/roofline.md), fitted on measured levels the table does not check: conc:C, this model's measured level at
@@ -333,9 +335,31 @@ def table(out: Path, fmt: str, tag: str = "", left_out: str | None = None, fitte
     lines.append(f"levels within 25% on all three: {met} of {len(measured)} ({figures} of {len(FIGURES) * len(measured)} "
                  f"figures); worst |{against_name}/meas - 1| {worst:.0%}; "
                  f"load average now {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} cores")
+    if against is None and (inside := band_line(measured, predicted)):
+        lines.append(inside)
     if fitted_on:
         lines.append(f"serving path fitted on {fitted_on}: {serving_line(out, tag)}")
     return lines
+
+
+def band_line(measured: dict[str, list[dict]], predicted: dict[str, dict]) -> str:
+    """How many levels' measured TTFT p99 and TPOT p99 (the median of their passes) lie inside the simulated row's
+    band (predicted_band_low/high_*_p99_ms: every engine step at the calibration band's edges); '' when the rows have
+    no band (written before schema 10, or the roofline bound)."""
+    counts, levels = {"ttft": 0, "tpot": 0}, 0
+    for level, ms in measured.items():
+        p = predicted.get(level) or {}
+        if p.get("predicted_band_low_ttft_p99_ms") in (None, ""):
+            continue
+        levels += 1
+        for figure in counts:
+            value = statistics.median(float(m[f"{figure}_p99_ms"]) for m in ms)
+            counts[figure] += float(p[f"predicted_band_low_{figure}_p99_ms"]) <= value <= \
+                float(p[f"predicted_band_high_{figure}_p99_ms"])
+    if not levels:
+        return ""
+    return (f"inside the prediction's band (every engine step at the calibration band's edges): TTFT p99 of "
+            f"{counts['ttft']} of {levels} levels, TPOT p99 of {counts['tpot']} of {levels}")
 
 
 def serving_line(out: Path, tag: str) -> str:

@@ -453,8 +453,9 @@ DECLARED: tuple[Column, ...] = (
     # the simulated server's latencies at the edges of its calibration's band (bench.serve.simulated.band_columns):
     # every engine step as fast (low) or as slow (high) as the band's held-out rows ran against their prediction
     _c("predicted_band_low_ttft_p99_ms", "roofline", "ms", "bench serve --engine sim: TTFT p99 with every engine step "
-       "at the fast edge of the calibration's band (x 1 / its high end); empty for the roofline bound", _S, LOWER,
-       "roofline", "optional", "predicted TTFT p99, band low (ms)", since=10),
+       "at the fast edge of the calibration's band (x 1 / its high end); empty for the roofline bound; inf as the "
+       "high one's, where the whole band lies below the prediction", _S, LOWER, "roofline", "optional",
+       "predicted TTFT p99, band low (ms)", since=10, inf=True),
     _c("predicted_band_high_ttft_p99_ms", "roofline", "ms", "TTFT p99 with every engine step at the band's slow edge "
        "(x 1 / its low end); inf: an open-loop rate above the card's capacity there (the queue grows without "
        "bound)", _S, LOWER, "roofline", "optional", "predicted TTFT p99, band high (ms)", since=10, inf=True),

@@ -153,8 +153,9 @@ class SimServer:
         """The level's TTFT p99 and TPOT p99 served with every engine step at each edge of the calibration's band
         (band_scales; the front end's cost and the arrivals unchanged): predicted_band_low/high_ttft_p99_ms and
         _tpot_p99_ms. Near capacity the latencies move much more than the band (a queue's wait grows as 1 / (1 -
-        load)); an open-loop level whose rate is above the card's capacity at the slow edge has high TTFT inf (the
-        queue would grow without bound there). `arrivals_of()`: fresh (arrivals, times) of the level."""
+        load)); an open-loop level whose rate is above the card's capacity at an edge slower than the prediction has
+        that edge's TTFT inf (the queue would grow without bound there: the high edge; the low one too where the whole
+        band lies below 1). `arrivals_of()`: fresh (arrivals, times) of the level."""
         out: dict = {}
         for edge, scale in self.band_scales().items():
             arrivals, times = arrivals_of()
@@ -163,8 +164,8 @@ class SimServer:
             metrics = compute_serve_metrics(records_of(sim), sim.elapsed_s, cfg.slo)
             ttft = metrics.get("ttft_p99_ms")
             offered = self.offered_req_s(level, times)
-            if edge == "high" and offered is not None and not math.isinf(offered) and \
-                    offered > self.capacity_at(scale, lengths):
+            if scale > 1.0 and offered is not None and not math.isinf(offered) and \
+                    offered > self.capacity_at(scale, lengths):  # only a slower engine loses capacity
                 ttft = math.inf
             out[f"predicted_band_{edge}_ttft_p99_ms"] = ttft
             out[f"predicted_band_{edge}_tpot_p99_ms"] = metrics.get("tpot_p99_ms")

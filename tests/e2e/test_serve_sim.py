@@ -104,6 +104,31 @@ def test_a_rate_within_capacity_but_beyond_it_at_the_bands_slow_edge_has_an_unbo
     assert float(heavy["predicted_band_high_tpot_p99_ms"]) > float(heavy["tpot_p99_ms"])
 
 
+def test_a_band_wholly_below_the_prediction_can_leave_both_edges_unbounded(tmp_path, capsys, no_server):
+    """A calibration whose held-out rows all ran slower than predicted (band 0.5-0.8: steps x 1.25 at the fast
+    edge, x 2 at the slow one): the capacity there is 0.8 and 0.5 of the prediction's. At 0.7 of the capacity the
+    fast edge is finite and the slow one unbounded; at 0.9 both are."""
+    import yaml
+
+    from bench.roofline import profile as profiles
+
+    raw = yaml.safe_load(profiles.PUBLISHED_FILE.read_text())
+    raw.update(name="slow-band", kind="user", band={"low": 0.5, "high": 0.8})
+    path = tmp_path / "slow.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    first = tmp_path / "c1.csv"
+    assert main([*SIM, "--profile", str(path), "--concurrency", "1", "--out", str(first)]) == 0, \
+        capsys.readouterr().err
+    capacity = float(results.read_rows(first)[0]["predicted_capacity_req_s"])
+    out = tmp_path / "rates.csv"
+    assert main([*SIM, "--profile", str(path), "--rates", f"{0.7 * capacity:.4g},{0.9 * capacity:.4g}", "--out",
+                 str(out)]) == 0, capsys.readouterr().err
+    mid, high = results.read_rows(out)
+    assert mid["predicted_band_high_ttft_p99_ms"] == "inf" and float(mid["predicted_band_low_ttft_p99_ms"]) > \
+        float(mid["ttft_p99_ms"])
+    assert high["predicted_band_low_ttft_p99_ms"] == high["predicted_band_high_ttft_p99_ms"] == "inf"
+
+
 @pytest.mark.parametrize("args,needle", [
     (["--request-rate", "500"], "is more than H100-SXM x1 can sustain: its capacity for these requests is about"),
     (["--rates", "1,500"], "the queue would grow without bound"),

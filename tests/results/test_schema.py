@@ -501,6 +501,7 @@ def test_kinds_default_by_unit_and_are_checked():
     assert schema.BY_NAME["output_tok_s"].kind == "number" and schema.BY_NAME["model"].kind == "text"
     assert schema.BY_NAME["max_num_seqs"].kind == "int" and schema.BY_NAME["meets_slo"].kind == "bool"
     # an unbounded rate, and a TTFT the band's slow edge would leave unbounded
-    assert [c.name for c in schema.DECLARED if c.inf] == ["request_rate", "predicted_band_high_ttft_p99_ms"]
+    assert [c.name for c in schema.DECLARED if c.inf] == ["request_rate", "predicted_band_low_ttft_p99_ms",
+                                                          "predicted_band_high_ttft_p99_ms"]
     with pytest.raises(ValueError, match="kind must be one of text, number, int, bool"):
         schema.check((*schema.DECLARED, schema.Column("x", "g", "", "m", kind="float", since=schema.SCHEMA_VERSION)))

@@ -166,3 +166,31 @@ def test_a_rate_above_the_predicted_capacity_is_a_miss(tmp_path):
     row = next(ln for ln in lines if ln.startswith("| rate 30/s"))
     assert "above the predicted capacity (25.5/s): unbounded queue" in row and row.endswith("| no |")
     assert lines[-1].startswith("levels within 25% on all three: 1 of 2 (3 of 6 figures); worst |pred/meas - 1| inf")
+
+
+def test_the_measured_p99s_inside_the_predictions_band_are_counted(tmp_path):
+    """Conc 4: TTFT p99 of its passes 90, 100, 130 (median 100) inside the band 80-120, TPOT p99 30, 31, 40 (median
+    31) outside 20-30. Rate 2/s: TTFT p99 300 inside 200-inf (a slow edge that cannot sustain the rate), TPOT 25
+    inside 20-30. Rows without a band (before schema 10) are not counted."""
+    header = HEADER + ["ttft_p99_ms", "tpot_p99_ms", "predicted_band_low_ttft_p99_ms", "predicted_band_high_ttft_p99_ms",
+                       "predicted_band_low_tpot_p99_ms", "predicted_band_high_tpot_p99_ms"]
+
+    def put(path, rows):
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=header, lineterminator="\n", restval="")
+            w.writeheader()
+            w.writerows(rows)
+    put(tmp_path / "serve-conc.csv", [{**level(conc=4), "ttft_p99_ms": t, "tpot_p99_ms": p}
+                                      for t, p in ((90, 30), (100, 31), (130, 40))])
+    put(tmp_path / "serve-rate.csv", [{**level(rate=2.0), "ttft_p99_ms": 300, "tpot_p99_ms": 25}])
+    band = {"predicted_band_low_ttft_p99_ms": 80, "predicted_band_high_ttft_p99_ms": 120,
+            "predicted_band_low_tpot_p99_ms": 20, "predicted_band_high_tpot_p99_ms": 30}
+    put(tmp_path / "sim-conc.csv", [{**level(conc=4), **band}])
+    put(tmp_path / "sim-rate.csv", [{**level(rate=2.0), **band, "predicted_band_low_ttft_p99_ms": 200,
+                                     "predicted_band_high_ttft_p99_ms": "inf"}])
+    lines = vs.table(tmp_path, "markdown")
+    assert "inside the prediction's band (every engine step at the calibration band's edges): TTFT p99 of 2 of 2 " \
+           "levels, TPOT p99 of 1 of 2" in lines
+    put(tmp_path / "sim-conc.csv", [level(conc=4)])
+    put(tmp_path / "sim-rate.csv", [level(rate=2.0)])
+    assert not any(ln.startswith("inside") for ln in vs.table(tmp_path, "markdown"))
