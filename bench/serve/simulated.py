@@ -92,12 +92,9 @@ class SimServer:
         self.serving = self.profile.serving if self.profile else None
         seqs, self.tokens = servesim.server_limits(gpu)
         self.seqs = cfg.max_num_seqs or seqs
-        self.capacity_req_s = None
         self._capacities: dict[float, float] = {}  # capacity_at's, by step scale
         try:
-            if capacity:
-                self.capacity_req_s = servesim.capacity_req_s(self.dep, lengths, self.eff, self.seqs, self.tokens,
-                                                              serving=self.serving)
+            self.capacity_req_s = self.capacity_at(1.0, lengths) if capacity else None
         except SimError as e:
             raise BenchError(f"{e}: a request of this workload does not fit {gpu.name}'s KV cache; shorten "
                              "--input-len/--output-len or add --tensor-parallel-size") from None
@@ -131,11 +128,12 @@ class SimServer:
         if why is not None:
             raise BenchError(f"{why}; give a rate below it, or --concurrency, or more hardware; no row was written")
 
-    def measure(self, arrivals, cfg: ServeConfig, lengths: list, blocks: list | None):
+    def measure(self, arrivals, cfg: ServeConfig, lengths: list, blocks: list | None, step_scale: float = 1.0):
         """(the sim's outcome, its request records, the level's figures as bench.measure.streaming computes them) for
-        a level's arrivals (level_arrivals: the caller builds them once and checks them first)."""
+        a level's arrivals (level_arrivals: the caller builds them once and checks them first); `step_scale`: every
+        engine step that many times as long (servesim.serve)."""
         sim = servesim.serve(self.dep, lengths, arrivals, self.eff, self.seqs, self.tokens, prefix_blocks=blocks,
-                             serving=self.serving, seed=cfg.seed)
+                             serving=self.serving, seed=cfg.seed, step_scale=step_scale)
         records = records_of(sim)
         return sim, records, compute_serve_metrics(records, sim.elapsed_s, cfg.slo)
 
@@ -143,7 +141,7 @@ class SimServer:
         """The step scales at the calibration band's edges: {"low": 1 / band_high, "high": 1 / band_low}. The band
         is measured / predicted output tok/s over the calibration's rows (10th-90th percentile, each row predicted
         without it): an engine at its high edge runs each step in 1 / band_high of the predicted time, the low
-        latencies. Empty without a calibration (the roofline bound) or with a band of one point."""
+        latencies. Empty without a calibration (the roofline bound) or for a profile without a band (read as 1-1)."""
         p = self.profile
         if p is None or not (p.band_low > 0 and p.band_high > 0) or p.band_low == p.band_high == 1.0:
             return {}
@@ -159,9 +157,7 @@ class SimServer:
         out: dict = {}
         for edge, scale in self.band_scales().items():
             arrivals, times = arrivals_of()
-            sim = servesim.serve(self.dep, lengths, arrivals, self.eff, self.seqs, self.tokens, prefix_blocks=blocks,
-                                 serving=self.serving, seed=cfg.seed, step_scale=scale)
-            metrics = compute_serve_metrics(records_of(sim), sim.elapsed_s, cfg.slo)
+            _, _, metrics = self.measure(arrivals, cfg, lengths, blocks, step_scale=scale)
             ttft = metrics.get("ttft_p99_ms")
             offered = self.offered_req_s(level, times)
             if scale > 1.0 and offered is not None and not math.isinf(offered) and \

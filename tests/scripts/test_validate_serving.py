@@ -140,7 +140,8 @@ def test_again_the_first_sets_medians_against_the_second(tmp_path):
     row = next(ln for ln in lines if ln.startswith("| conc. 4"))
     assert row.startswith("| conc. 4 (x3) | 125.0 [120.0-140.0] / 100.0 (0.80) | 150.0 [150.0-150.0] / 150.0 (1.00) "
                           "| 21.0 [20.0-24.0] / 20.0 (0.95)") and row.endswith("yes |")
-    assert lines[-1].startswith("levels within 25% on all three: 1 of 1 (3 of 3 figures); worst |first set/meas - 1| 20%")
+    assert lines[-1].startswith("levels within 25% on all three: 1 of 1 (3 of 3 figures); "
+                                "worst |first set/meas - 1| 20%")
     sim = vs.table(tmp_path, "markdown", measured=second)
     row = next(ln for ln in sim if ln.startswith("| conc. 4"))
     assert "125.0 [120.0-140.0] / 110.0 (0.88)" in row and "21.0 [20.0-24.0] / 25.0 (1.19)" in row
@@ -149,7 +150,8 @@ def test_again_the_first_sets_medians_against_the_second(tmp_path):
     lone = vs.table(tmp_path, "markdown", measured={"rate 3/s": [level(rate=3.0)]}, against=first,
                     against_name="first set")
     assert "not measured in the other set" in lone[2] and lone[2].endswith("| no |")
-    assert lone[-1].startswith("levels within 25% on all three: 0 of 1 (0 of 3 figures); worst |first set/meas - 1| inf")
+    assert lone[-1].startswith("levels within 25% on all three: 0 of 1 (0 of 3 figures); "
+                               "worst |first set/meas - 1| inf")
 
 
 def test_a_rate_above_the_predicted_capacity_is_a_miss(tmp_path):
@@ -172,8 +174,9 @@ def test_the_measured_p99s_inside_the_predictions_band_are_counted(tmp_path):
     """Conc 4: TTFT p99 of its passes 90, 100, 130 (median 100) inside the band 80-120, TPOT p99 30, 31, 40 (median
     31) outside 20-30. Rate 2/s: TTFT p99 300 inside 200-inf (a slow edge that cannot sustain the rate), TPOT 25
     inside 20-30. Rows without a band (before schema 10) are not counted."""
-    header = HEADER + ["ttft_p99_ms", "tpot_p99_ms", "predicted_band_low_ttft_p99_ms", "predicted_band_high_ttft_p99_ms",
-                       "predicted_band_low_tpot_p99_ms", "predicted_band_high_tpot_p99_ms"]
+    header = HEADER + ["ttft_p99_ms", "tpot_p99_ms", "predicted_band_low_ttft_p99_ms",
+                       "predicted_band_high_ttft_p99_ms", "predicted_band_low_tpot_p99_ms",
+                       "predicted_band_high_tpot_p99_ms"]
 
     def put(path, rows):
         with open(path, "w", newline="") as f:
