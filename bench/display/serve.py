@@ -50,8 +50,11 @@ def _pair(a, b) -> str:
 
 
 def _band(row: dict, figure: str) -> str:
-    """'12.1-15.8 ms', or '12.1 ms-unbounded' where the slow edge cannot sustain the level's rate."""
+    """'12.1-15.8 ms', or '12.1 ms-unbounded' where the slow edge cannot sustain the level's rate ('unbounded at
+    both edges' where neither can: a band wholly below the prediction)."""
     low, high = row[f"predicted_band_low_{figure}_p99_ms"], row[f"predicted_band_high_{figure}_p99_ms"]
+    if low in ("inf", float("inf")):
+        return "unbounded at both edges (above the capacity there)"
     if high in ("inf", float("inf")):
         return f"{ms(low)} ms-unbounded (above the capacity there)"
     return f"{ms(low)}-{ms(high)} ms"

@@ -121,8 +121,11 @@ def test_a_band_wholly_below_the_prediction_can_leave_both_edges_unbounded(tmp_p
         capsys.readouterr().err
     capacity = float(results.read_rows(first)[0]["predicted_capacity_req_s"])
     out = tmp_path / "rates.csv"
+    capsys.readouterr()
     assert main([*SIM, "--profile", str(path), "--rates", f"{0.7 * capacity:.4g},{0.9 * capacity:.4g}", "--out",
                  str(out)]) == 0, capsys.readouterr().err
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "TTFT p99 unbounded at both edges (above the capacity there)" in printed and "inf ms" not in printed
     mid, high = results.read_rows(out)
     assert mid["predicted_band_high_ttft_p99_ms"] == "inf" and float(mid["predicted_band_low_ttft_p99_ms"]) > \
         float(mid["ttft_p99_ms"])
